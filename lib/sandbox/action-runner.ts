@@ -1,0 +1,80 @@
+import type {
+  ActionCommand,
+  ConsoleLine,
+  CustomTokenExchangeApi,
+  CustomTokenExchangeEvent,
+  CustomTokenExchangeHandler,
+} from '../action-api/types.js';
+
+/** Runtime limits of one action; every field has a default (see the README). */
+export interface ActionLimits {
+  /** Wall-clock deadline of one execution, host calls included, in ms. Default 20000. */
+  timeoutMs: number;
+  /** CPU budget of one execution inside the sandbox, in ms. Default 100. */
+  cpuTimeMs: number;
+  /** Memory limit of the action's isolate, in MB. Default 64. */
+  memoryMb: number;
+  /** Executions of this action running at once; beyond it: 503. Default 32. */
+  maxConcurrency: number;
+}
+
+/** One deployed, immutable version of an action: what a runner executes. */
+export interface ActionVersion {
+  action_id: string;
+  /** Increases with each deploy; a runner may cache per (action_id, number). */
+  number: number;
+  /** Trusted in-process handler, or... */
+  handler?: CustomTokenExchangeHandler;
+  /** ...sandboxed source: `exports.onExecuteCustomTokenExchange = async (event, api) => {}`. */
+  code?: string;
+  secrets: Readonly<Record<string, string>>;
+  allowed_hosts: readonly string[];
+  limits: Readonly<ActionLimits>;
+}
+
+/**
+ * Records and validates an execution's api calls. A runner forwards every `api.*` call to
+ * {@link ActionApiRecorder.call} (by copy) and every console line to `console`. `call` throws an
+ * `ActionApiError` with a message for the action's author when the arguments break a documented
+ * limit; the runner rethrows it inside the action.
+ */
+export interface ActionApiRecorder {
+  call(method: ActionApiMethod, args: readonly unknown[]): void;
+  console(level: ConsoleLine['level'], args: readonly unknown[]): void;
+  /** The `api` object for in-process handlers, backed by `call`. */
+  api(): CustomTokenExchangeApi;
+  readonly commands: readonly ActionCommand[];
+  readonly consoleLines: readonly ConsoleLine[];
+}
+
+export type ActionApiMethod =
+  | 'access.deny'
+  | 'access.rejectInvalidSubjectToken'
+  | 'authentication.setUserById'
+  | 'authentication.setUserByConnection'
+  | 'authentication.setActor'
+  | 'authentication.setOrganization'
+  | 'user.setAppMetadata'
+  | 'user.setUserMetadata';
+
+/** Why an execution failed; the router maps `overloaded` to 503 and the rest to 500. */
+export type ActionFailureKind = 'threw' | 'timeout' | 'memory' | 'overloaded' | 'invalid';
+
+/** Thrown (rejected) by {@link ActionRunner.run} when the execution did not complete. */
+export class ActionFailure extends Error {
+  readonly kind: ActionFailureKind;
+  constructor(kind: ActionFailureKind, message: string) {
+    super(message);
+    this.name = 'ActionFailure';
+    this.kind = kind;
+  }
+}
+
+/** Executes action versions. The in-process runner and the isolated-vm runner implement it. */
+export interface ActionRunner {
+  /** Runs `version` with a copy of `event`; api calls go to `recorder`. */
+  run(version: ActionVersion, event: CustomTokenExchangeEvent, recorder: ActionApiRecorder): Promise<void>;
+  /** Called when a version is no longer deployed, so cached isolates/scripts can go. */
+  release?(version: ActionVersion): void;
+  close(): Promise<void>;
+}
