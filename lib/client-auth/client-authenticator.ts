@@ -1,0 +1,321 @@
+import type { Request, Response } from 'express';
+import passport from 'passport';
+import { OAuthError, invalidClient, invalidRequest, serverError, toOAuthError } from '../errors.js';
+import type { Client } from '../registry/clients.js';
+import type { ReplayStore } from '../stores/replay-store.js';
+import {
+  CLIENT_AUTHENTICATION_FAILED,
+  clientAuthenticationFailed,
+  quoteForLog,
+  withBasicChallenge,
+} from './client-auth-errors.js';
+import { ClientSecretBasicStrategy } from './client-secret-basic-strategy.js';
+import { ClientSecretPostStrategy } from './client-secret-post-strategy.js';
+import { assertFunction, assertSeconds, nonEmptyStrings } from './option-checks.js';
+import { PrivateKeyJwtStrategy } from './private-key-jwt-strategy.js';
+import { PublicClientStrategy } from './public-client-strategy.js';
+import {
+  assertSingleAuthMethod,
+  isBasicAuthorization,
+  presentedAuthMethods,
+  readBodyParam,
+} from './request-credentials.js';
+
+/** Options of {@link createClientAuthenticator}. */
+export interface ClientAuthenticatorOptions {
+  /** Resolves a client id to the registered client, `undefined` when there is none. */
+  getClient(clientId: string): Client | undefined;
+  /**
+   * Values accepted as a `private_key_jwt` assertion `aud`: the issuer and the token endpoint
+   * URL. Never derive them from the `Host` header, which the client controls.
+   */
+  audiences: readonly string[];
+  /** Remembers consumed assertion `jti` values; share it between instances serving one tenant. */
+  replayStore: ReplayStore;
+  /** Clock skew allowed on assertion `exp`, `nbf` and `iat`. Default 30 s. */
+  clockToleranceSeconds?: number;
+  /** Longest accepted `exp - now` (or `exp - iat`) of an assertion. Default 300 s. */
+  maxAssertionLifetimeSeconds?: number;
+  /**
+   * A host's own passport instance and strategy names, run instead of ours. A strategy's
+   * success value is a client object with `client_id` (or the id string), resolved through
+   * `getClient`. Failing with an {@link OAuthError} as the challenge (as our exported strategies
+   * do) answers with that error; any other failure is `401 invalid_client`.
+   */
+  passport?: { authenticator: HostAuthenticator; strategies: string[] };
+}
+
+/**
+ * A host's passport `Authenticator`; only `authenticate` is used. Typed by that method alone
+ * because `@types/passport` spells `Authenticator` in ways that are not mutually assignable
+ * (`import type { Authenticator }` vs `passport.Authenticator`, both generic over `use(): this`),
+ * and a host's instance must be accepted whichever spelling its code used.
+ */
+export type HostAuthenticator = Pick<passport.Authenticator, 'authenticate'>;
+
+/**
+ * Authenticates the client of a token request; resolves the {@link Client} or rejects with an
+ * {@link OAuthError}. Runs after the body is parsed into `req.body`.
+ */
+export type ClientAuthenticator = (req: Request) => Promise<Client>;
+
+/**
+ * Builds the token endpoint's client authentication: `client_secret_basic`,
+ * `client_secret_post`, `private_key_jwt` (RFC 7523) and `none` for public clients, each a
+ * passport strategy on a private `passport.Passport` instance (the host's global instance is
+ * never touched), run with a custom callback so no session or `req.login` is involved.
+ *
+ * Outcomes:
+ * - more than one method in a request (RFC 6749 §2.3): `400 invalid_request`;
+ * - no credentials and no `client_id`: `401 invalid_client`;
+ * - a method other than the client's registered `token_endpoint_auth_method`, an unknown client,
+ *   wrong credentials: `401 invalid_client` (with `WWW-Authenticate: Basic ...` when the request
+ *   used Basic, RFC 6749 §5.2);
+ * - a malformed Basic header or `client_id` contradicting it: `400 invalid_request`.
+ *
+ * @throws TypeError when an option is invalid, naming it.
+ */
+export function createClientAuthenticator(
+  options: ClientAuthenticatorOptions,
+): ClientAuthenticator {
+  const config = parseOptions(options);
+  if (config.host !== undefined) {
+    const host = config.host;
+    return (req) => authenticateWithHostPassport(req, host, config.getClient);
+  }
+
+  const instance = new passport.Passport();
+  const getClient = config.getClient;
+  instance.use(new ClientSecretBasicStrategy({ getClient }));
+  instance.use(new ClientSecretPostStrategy({ getClient }));
+  instance.use(
+    new PrivateKeyJwtStrategy({
+      getClient,
+      audiences: config.audiences,
+      replayStore: config.replayStore,
+      clockToleranceSeconds: config.clockToleranceSeconds,
+      maxAssertionLifetimeSeconds: config.maxAssertionLifetimeSeconds,
+    }),
+  );
+  instance.use(new PublicClientStrategy({ getClient }));
+
+  return async (req) => {
+    const usedBasic = isBasicAuthorization(req.headers.authorization);
+    try {
+      // The request's own shape decides the one strategy to run: trying them in turn would let
+      // a failure of the method the client meant be masked by another method's answer.
+      const method = selectMethod(req);
+      return await runStrategies(instance, [method], req, getClient);
+    } catch (err) {
+      const error = toOAuthError(err);
+      throw usedBasic ? withBasicChallenge(error) : error;
+    }
+  };
+}
+
+interface ClientAuthenticatorConfig {
+  readonly getClient: (clientId: string) => Client | undefined;
+  readonly audiences: readonly string[];
+  readonly replayStore: ReplayStore;
+  readonly clockToleranceSeconds: number;
+  readonly maxAssertionLifetimeSeconds: number;
+  readonly host:
+    | { readonly authenticator: HostAuthenticator; readonly strategies: readonly string[] }
+    | undefined;
+}
+
+function parseOptions(options: ClientAuthenticatorOptions): ClientAuthenticatorConfig {
+  const path = 'createClientAuthenticator: options';
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${path} must be an object`);
+  }
+  const { clockToleranceSeconds = 30, maxAssertionLifetimeSeconds = 300 } = options;
+  assertFunction(options.getClient, `${path}.getClient`);
+  const audiences = nonEmptyStrings(options.audiences, `${path}.audiences`);
+  assertFunction(options.replayStore?.consume, `${path}.replayStore.consume`);
+  assertSeconds(clockToleranceSeconds, `${path}.clockToleranceSeconds`, 0);
+  assertSeconds(maxAssertionLifetimeSeconds, `${path}.maxAssertionLifetimeSeconds`, 1);
+  let host: ClientAuthenticatorConfig['host'];
+  if (options.passport !== undefined) {
+    assertFunction(
+      options.passport.authenticator?.authenticate,
+      `${path}.passport.authenticator.authenticate`,
+    );
+    host = {
+      authenticator: options.passport.authenticator,
+      strategies: nonEmptyStrings(options.passport.strategies, `${path}.passport.strategies`),
+    };
+  }
+  // Bound so that a caller replacing a method on its options object later changes nothing here.
+  const getClient = options.getClient.bind(options);
+  return {
+    getClient,
+    audiences,
+    replayStore: options.replayStore,
+    clockToleranceSeconds,
+    maxAssertionLifetimeSeconds,
+    host,
+  };
+}
+
+/** The strategy to run, from the credentials the request presents. */
+function selectMethod(req: Request): string {
+  assertSingleAuthMethod(req);
+  const [method] = presentedAuthMethods(req);
+  const header = req.headers.authorization;
+  if (header !== undefined && !isBasicAuthorization(header)) {
+    // Our token endpoint has no other Authorization scheme for clients; node-oidc-provider
+    // answers the same 400.
+    throw invalidRequest('Unsupported Authorization scheme; client credentials use Basic.', {
+      privateCause: `Authorization header scheme ${quoteForLog(header.split(' ')[0] ?? '')}`,
+    });
+  }
+  if (method !== undefined) return method;
+  if (readBodyParam(req, 'client_id') !== undefined) return 'none';
+  throw invalidClient('Client authentication is required.', {
+    privateCause: 'no client credentials and no client_id in the request',
+  });
+}
+
+async function authenticateWithHostPassport(
+  req: Request,
+  host: NonNullable<ClientAuthenticatorConfig['host']>,
+  getClient: (clientId: string) => Client | undefined,
+): Promise<Client> {
+  const usedBasic = isBasicAuthorization(req.headers.authorization);
+  try {
+    // RFC 6749 §2.3 holds whatever strategies the host runs; the other checks are the host's.
+    assertSingleAuthMethod(req);
+    return await runStrategies(host.authenticator, [...host.strategies], req, getClient);
+  } catch (err) {
+    const error = toOAuthError(err);
+    throw usedBasic ? withBasicChallenge(error) : error;
+  }
+}
+
+/**
+ * `req` properties passport's `authenticate` sets. They are put back afterwards: a host that
+ * runs its own passport (sessions, `req.login`) must find its session manager on `req`, not
+ * ours, should the request ever reach it.
+ */
+const PASSPORT_REQUEST_PROPERTIES = [
+  '_sessionManager',
+  'login',
+  'logIn',
+  'logout',
+  'logOut',
+  'isAuthenticated',
+  'isUnauthenticated',
+] as const;
+
+function snapshotRequest(req: Request): () => void {
+  const saved = PASSPORT_REQUEST_PROPERTIES.map(
+    (name) => [name, Object.getOwnPropertyDescriptor(req, name)] as const,
+  );
+  return () => {
+    for (const [name, descriptor] of saved) {
+      if (descriptor === undefined) Reflect.deleteProperty(req, name);
+      else Object.defineProperty(req, name, descriptor);
+    }
+  };
+}
+
+/**
+ * Runs passport strategies with a custom callback (so passport neither calls `req.login` nor
+ * writes a response) and turns the outcome into a client or an {@link OAuthError}.
+ */
+function runStrategies(
+  authenticator: HostAuthenticator,
+  strategies: string[],
+  req: Request,
+  getClient: (clientId: string) => Client | undefined,
+): Promise<Client> {
+  return new Promise<Client>((resolve, reject) => {
+    const restoreRequest = snapshotRequest(req);
+    let settled = false;
+    const settle = (outcome: () => Client): void => {
+      if (settled) return;
+      settled = true;
+      restoreRequest();
+      try {
+        resolve(outcome());
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+
+    const callback: passport.AuthenticateCallback = (err, user, challenge) => {
+      settle(() => {
+        if (err !== null && err !== undefined) throw toOAuthError(err);
+        if (user) return resolveClient(user, getClient);
+        throw failureFrom(challenge);
+      });
+    };
+    // Passport only touches `res` when a strategy redirects, which has no meaning at a token
+    // endpoint; this stand-in settles the request instead of letting a strategy write to it.
+    const response = {
+      statusCode: 200,
+      setHeader: () => undefined,
+      end: () =>
+        settle(() => {
+          throw serverError('a client authentication strategy attempted a redirect');
+        }),
+    } as unknown as Response;
+    // `next` is reached through `pass()` (a strategy declining to decide) or an unknown name.
+    const next = (err?: unknown): void =>
+      settle(() => {
+        if (err !== undefined) throw toOAuthError(err);
+        throw clientAuthenticationFailed('client authentication strategy passed without a verdict');
+      });
+
+    try {
+      const middleware = authenticator.authenticate(strategies, { session: false }, callback) as (
+        req: Request,
+        res: Response,
+        next: (err?: unknown) => void,
+      ) => void;
+      middleware(req, response, next);
+    } catch (err) {
+      settle(() => {
+        throw toOAuthError(err);
+      });
+    }
+  });
+}
+
+/** A strategy's success value: a client object with `client_id`, or the client id itself. */
+function resolveClient(user: unknown, getClient: (clientId: string) => Client | undefined): Client {
+  const clientId =
+    typeof user === 'string'
+      ? user
+      : typeof user === 'object' && user !== null && 'client_id' in user
+        ? (user as { client_id: unknown }).client_id
+        : undefined;
+  if (typeof clientId !== 'string' || clientId === '') {
+    throw serverError('client authentication strategy succeeded without a client_id');
+  }
+  const client = getClient(clientId);
+  if (client === undefined) {
+    throw clientAuthenticationFailed(
+      `strategy authenticated ${quoteForLog(clientId)}, which is not a registered client`,
+    );
+  }
+  return client;
+}
+
+/**
+ * The error for a request every strategy failed. Passport hands over one challenge per strategy
+ * tried (an array for a chain); the first OAuthError among them is the answer, since our
+ * strategies only fail with one when the request carried their method's credentials.
+ */
+function failureFrom(challenge: unknown): OAuthError {
+  const challenges: unknown[] = Array.isArray(challenge) ? challenge : [challenge];
+  const answer = challenges.find((c): c is OAuthError => c instanceof OAuthError);
+  if (answer !== undefined) return answer;
+  const described = challenges
+    .map((c) => (typeof c === 'string' ? quoteForLog(c) : typeof c))
+    .join(', ');
+  return invalidClient(CLIENT_AUTHENTICATION_FAILED, {
+    privateCause: `no client authentication strategy succeeded (challenges: ${described})`,
+  });
+}
