@@ -62,7 +62,10 @@ export interface UserUpdate {
  */
 export interface UserStore {
   getById(userId: string): Promise<User | undefined> | User | undefined;
-  getByIdentity(connection: string, connectionUserId: string): Promise<User | undefined> | User | undefined;
+  getByIdentity(
+    connection: string,
+    connectionUserId: string,
+  ): Promise<User | undefined> | User | undefined;
   /**
    * Creates a user with one identity. The store decides `user_id`; the default convention is
    * `{connection}|{connection_user_id}`.

@@ -1,0 +1,270 @@
+import type { ActionApiMethod, ActionApiRecorder } from '../sandbox/action-runner.js';
+import type { ActionCommand, ConsoleLine, CustomTokenExchangeApi } from './types.js';
+import { ActionApiError, InvalidArgument } from './action-api-error.js';
+import { checkString } from './argument-checks.js';
+import { copyPlainData } from './plain-data.js';
+import { validateActor } from './validate-actor.js';
+import {
+  validateSetUserByConnectionOptions,
+  validateUserAttributes,
+} from './validate-set-user-by-connection.js';
+
+export { ActionApiError } from './action-api-error.js';
+
+/** Characters kept of each captured console line (Auth0 keeps 256). */
+export const MAX_CONSOLE_LINE_LENGTH = 256;
+
+/** Console lines kept per execution; later ones are counted, not kept. */
+export const MAX_CONSOLE_LINES = 100;
+
+/** UTF-8 bytes of keys plus JSON values an execution may pass to the metadata setters. */
+export const MAX_METADATA_BYTES = 32 * 1024;
+
+/** Options of {@link ApiRecorder}. */
+export interface ApiRecorderOptions {
+  /**
+   * Applied to every console line before it is cut, so that a token straddling the cut cannot
+   * leave a fragment behind. Default: identity (the router passes its token and secret redactor).
+   */
+  redact?: (text: string) => string;
+}
+
+type Validator = (args: readonly unknown[]) => ActionCommand;
+
+const SET_USER_METHODS: ReadonlySet<ActionApiMethod> = new Set([
+  'authentication.setUserById',
+  'authentication.setUserByConnection',
+]);
+
+/**
+ * Records one execution's `api.*` calls as validated, copied {@link ActionCommand}s, and its
+ * console lines redacted and cut. One recorder per execution.
+ *
+ * Every refused call throws an {@link ActionApiError} into the action and is also remembered in
+ * {@link ApiRecorder.violations}: an action that catches the error still fails closed, because
+ * issuing tokens after part of what the action asked for was refused (a dropped `setActor`, a
+ * second user, an invalid `deny`) would act on an intent that was never expressed.
+ */
+export class ApiRecorder implements ActionApiRecorder {
+  readonly #redact: (text: string) => string;
+  readonly #commands: ActionCommand[] = [];
+  readonly #violations: string[] = [];
+  readonly #consoleLines: ConsoleLine[] = [];
+  #droppedConsoleLines = 0;
+  #metadataBytes = 0;
+  #userSetBy: ActionApiMethod | undefined;
+  #api: CustomTokenExchangeApi | undefined;
+
+  constructor(options: ApiRecorderOptions = {}) {
+    this.#redact = options.redact ?? ((text) => text);
+  }
+
+  /** The accepted calls, in call order, each a copy of what the action passed. */
+  get commands(): readonly ActionCommand[] {
+    return this.#commands;
+  }
+
+  /** The messages of every refused call, in call order; any entry fails the exchange. */
+  get violations(): readonly string[] {
+    return this.#violations;
+  }
+
+  /**
+   * The captured lines (at most {@link MAX_CONSOLE_LINES}), followed by one `warn` line saying
+   * how many were dropped when there were more.
+   */
+  get consoleLines(): readonly ConsoleLine[] {
+    if (this.#droppedConsoleLines === 0) return [...this.#consoleLines];
+    return [
+      ...this.#consoleLines,
+      {
+        level: 'warn',
+        message: `${this.#droppedConsoleLines} more console lines dropped (at most ${MAX_CONSOLE_LINES} are kept)`,
+      },
+    ];
+  }
+
+  /**
+   * Validates and records one api call.
+   * @throws ActionApiError `api.<method>: <problem>` when the call breaks a documented limit; the
+   *   problem is also added to {@link ApiRecorder.violations}
+   */
+  call(method: ActionApiMethod, args: readonly unknown[]): void {
+    try {
+      this.#commands.push(this.#validate(method, args));
+    } catch (err) {
+      const error =
+        err instanceof InvalidArgument
+          ? new ActionApiError(method, err.message)
+          : err instanceof ActionApiError
+            ? err
+            : new ActionApiError(method, `could not be checked: ${String(err)}`);
+      this.#violations.push(error.message);
+      throw error;
+    }
+  }
+
+  /** Captures one console call: formatted like `console.log`, redacted, then cut. */
+  console(level: ConsoleLine['level'], args: readonly unknown[]): void {
+    if (this.#consoleLines.length >= MAX_CONSOLE_LINES) {
+      this.#droppedConsoleLines++;
+      return;
+    }
+    let message: string;
+    try {
+      message = cutToCharacters(this.#redact(formatConsoleArgs(args)), MAX_CONSOLE_LINE_LENGTH);
+    } catch {
+      // Keeping the unredacted text is never an option: it may hold the token.
+      message = '[console line dropped: redaction failed]';
+    }
+    this.#consoleLines.push({ level, message });
+  }
+
+  /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
+  api(): CustomTokenExchangeApi {
+    this.#api ??= createApi((method, args) => this.call(method, args));
+    return this.#api;
+  }
+
+  #validate(method: ActionApiMethod, args: readonly unknown[]): ActionCommand {
+    if (!Array.isArray(args)) throw new InvalidArgument('arguments must be an array');
+    if (!Object.hasOwn(VALIDATORS, method)) {
+      throw new InvalidArgument('not a Custom Token Exchange api method');
+    }
+    if (SET_USER_METHODS.has(method)) {
+      // Checked before the arguments: a second attempt is a violation whatever it passes.
+      if (this.#userSetBy !== undefined) {
+        throw new InvalidArgument(
+          `a user was already set by api.${this.#userSetBy}; an action may set the user only once`,
+        );
+      }
+    }
+    const command = VALIDATORS[method](args);
+    if (command.type === 'setAppMetadata' || command.type === 'setUserMetadata') {
+      const bytes =
+        Buffer.byteLength(command.key) + Buffer.byteLength(JSON.stringify(command.value));
+      if (this.#metadataBytes + bytes > MAX_METADATA_BYTES) {
+        throw new InvalidArgument(
+          `metadata set in one execution exceeds ${MAX_METADATA_BYTES} bytes`,
+        );
+      }
+      this.#metadataBytes += bytes;
+    }
+    if (SET_USER_METHODS.has(method)) this.#userSetBy = method;
+    return command;
+  }
+}
+
+const VALIDATORS: Readonly<Record<ActionApiMethod, Validator>> = {
+  'access.deny': ([code, reason]) => ({
+    type: 'deny',
+    code: checkString(code, 'code', 1, 1024),
+    reason: checkString(reason, 'reason', 1, 4096),
+  }),
+  'access.rejectInvalidSubjectToken': ([reason]) => ({
+    type: 'rejectInvalidSubjectToken',
+    reason: checkString(reason, 'reason', 1, 4096),
+  }),
+  'authentication.setUserById': ([userId]) => ({
+    type: 'setUserById',
+    user_id: checkString(userId, 'user_id', 1, 512),
+  }),
+  'authentication.setUserByConnection': ([connection, attributes, options]) => ({
+    type: 'setUserByConnection',
+    connection: checkString(connection, 'connection', 1, 512),
+    attributes: validateUserAttributes(copyPlainData(attributes, 'attributes')),
+    options: validateSetUserByConnectionOptions(copyPlainData(options, 'options')),
+  }),
+  'authentication.setActor': ([actor]) => ({
+    type: 'setActor',
+    actor: validateActor(copyPlainData(actor, 'actor')),
+  }),
+  'authentication.setOrganization': () => {
+    throw new InvalidArgument('organizations are not supported');
+  },
+  'user.setAppMetadata': ([key, value]) => ({
+    type: 'setAppMetadata',
+    ...metadataEntry(key, value),
+  }),
+  'user.setUserMetadata': ([key, value]) => ({
+    type: 'setUserMetadata',
+    ...metadataEntry(key, value),
+  }),
+};
+
+function metadataEntry(key: unknown, value: unknown): { key: string; value: unknown } {
+  const checkedKey = checkString(key, 'key', 1, 255);
+  if (checkedKey === '__proto__') throw new InvalidArgument('key "__proto__" is not allowed');
+  if (value === undefined) {
+    throw new InvalidArgument('value is undefined, which is not JSON data (null removes the key)');
+  }
+  return { key: checkedKey, value: copyPlainData(value, 'value') };
+}
+
+/**
+ * Builds a frozen `api` whose methods forward their arguments, all of them, to `call`: the
+ * recorder decides what a missing or extra argument means, in one place for every runner.
+ */
+function createApi(
+  call: (method: ActionApiMethod, args: unknown[]) => void,
+): CustomTokenExchangeApi {
+  const forward =
+    (method: ActionApiMethod) =>
+    (...args: unknown[]): void =>
+      call(method, args);
+  return Object.freeze({
+    access: Object.freeze({
+      deny: forward('access.deny'),
+      rejectInvalidSubjectToken: forward('access.rejectInvalidSubjectToken'),
+    }),
+    authentication: Object.freeze({
+      setUserById: forward('authentication.setUserById'),
+      setUserByConnection: forward('authentication.setUserByConnection'),
+      setActor: forward('authentication.setActor'),
+      setOrganization: forward('authentication.setOrganization'),
+    }),
+    user: Object.freeze({
+      setAppMetadata: forward('user.setAppMetadata'),
+      setUserMetadata: forward('user.setUserMetadata'),
+    }),
+  });
+}
+
+/**
+ * Formats console arguments as one line, as `console.log` roughly does, joined by spaces: strings
+ * as they are, errors as `Name: message`, objects and arrays as JSON, and everything else (or an
+ * object JSON cannot write, such as a cycle) with `String(value)`.
+ */
+export function formatConsoleArgs(args: readonly unknown[]): string {
+  return args.map(formatConsoleArg).join(' ');
+}
+
+function formatConsoleArg(arg: unknown): string {
+  if (typeof arg === 'string') return arg;
+  if (arg instanceof Error) return `${arg.name}: ${arg.message}`;
+  if (typeof arg === 'object' && arg !== null) {
+    try {
+      const json = JSON.stringify(arg);
+      if (json !== undefined) return json;
+    } catch {
+      // Cycles and bigints inside objects: fall back to String below.
+    }
+  }
+  try {
+    return String(arg);
+  } catch {
+    return '[unprintable value]';
+  }
+}
+
+/** Cuts to `max` code points without splitting a surrogate pair. */
+function cutToCharacters(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let count = 0;
+  for (let index = 0; index < text.length; count++) {
+    if (count === max) return text.slice(0, index);
+    const codePoint = text.codePointAt(index) as number;
+    index += codePoint > 0xffff ? 2 : 1;
+  }
+  return text;
+}

@@ -1,0 +1,345 @@
+import { expect } from 'chai';
+import { ApiRecorder } from '../../lib/action-api/api-recorder.js';
+import type {
+  CustomTokenExchangeEvent,
+  CustomTokenExchangeHandler,
+} from '../../lib/action-api/types.js';
+import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runner.js';
+import { InProcessRunner } from '../../lib/sandbox/in-process-runner.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function version(
+  handler: CustomTokenExchangeHandler | undefined,
+  overrides: Partial<ActionVersion> = {},
+): ActionVersion {
+  const base: ActionVersion = {
+    action_id: 'act_1',
+    number: 1,
+    secrets: { KEY: 'value' },
+    allowed_hosts: [],
+    allowed_private_networks: [],
+    limits: { timeoutMs: 1000, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 2 },
+    ...overrides,
+  };
+  if (handler !== undefined) base.handler = handler;
+  return base;
+}
+
+function event(): CustomTokenExchangeEvent {
+  return {
+    client: { client_id: 'cl_1', name: 'App', metadata: {} },
+    request: {
+      ip: '203.0.113.7',
+      hostname: 'auth.example.com',
+      method: 'POST',
+      body: { extra: 'x' },
+    },
+    resource_server: { identifier: 'https://api.example.com' },
+    secrets: { KEY: 'value' },
+    tenant: { id: 'tenant' },
+    transaction: {
+      subject_token: 'subject',
+      subject_token_type: 'urn:example:legacy',
+      requested_scopes: ['openid'],
+      requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    },
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<ActionFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(ActionFailure);
+    return err as ActionFailure;
+  }
+  return expect.fail('expected an ActionFailure');
+}
+
+/** A promise and the function that resolves it, to hold executions open. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+describe('InProcessRunner', () => {
+  const runner = new InProcessRunner();
+
+  it('runs the handler with the event and the recorder api', async () => {
+    const recorder = new ApiRecorder();
+    await runner.run(
+      version(async (ev, api) => {
+        api.authentication.setUserById(`user-of-${ev.transaction.subject_token}`);
+        api.user.setAppMetadata('secret', ev.secrets.KEY);
+      }),
+      event(),
+      recorder,
+    );
+    expect(recorder.commands).to.deep.equal([
+      { type: 'setUserById', user_id: 'user-of-subject' },
+      { type: 'setAppMetadata', key: 'secret', value: 'value' },
+    ]);
+  });
+
+  it('passes a deep-frozen copy of the event', async () => {
+    const original = event();
+    const seen: { same: boolean; frozen: boolean[]; writeError: string; pushError: string } = {
+      same: true,
+      frozen: [],
+      writeError: '',
+      pushError: '',
+    };
+    await runner.run(
+      version((ev) => {
+        seen.same = ev === original;
+        seen.frozen = [ev, ev.transaction, ev.request.body, ev.transaction.requested_scopes].map(
+          (part) => Object.isFrozen(part),
+        );
+        try {
+          ev.transaction.subject_token = 'forged';
+        } catch (err) {
+          seen.writeError = (err as Error).name;
+        }
+        try {
+          ev.transaction.requested_scopes.push('admin');
+        } catch (err) {
+          seen.pushError = (err as Error).name;
+        }
+      }),
+      original,
+      new ApiRecorder(),
+    );
+    expect(seen).to.deep.equal({
+      same: false,
+      frozen: [true, true, true, true],
+      writeError: 'TypeError',
+      pushError: 'TypeError',
+    });
+    expect(Object.isFrozen(original)).to.equal(false);
+    expect(original.transaction.subject_token).to.equal('subject');
+  });
+
+  it('accepts a synchronous handler', async () => {
+    const recorder = new ApiRecorder();
+    await runner.run(
+      version((_ev, api) => api.authentication.setUserById('u1')),
+      event(),
+      recorder,
+    );
+    expect(recorder.commands).to.deep.equal([{ type: 'setUserById', user_id: 'u1' }]);
+  });
+
+  describe('failures', () => {
+    it('times out at limits.timeoutMs, clears its timer, and ignores the late api calls', async () => {
+      const recorder = new ApiRecorder();
+      const started = Date.now();
+      const error = await failure(
+        runner.run(
+          version(
+            async (_ev, api) => {
+              await sleep(150);
+              api.authentication.setUserById('late');
+            },
+            { limits: { timeoutMs: 20, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 2 } },
+          ),
+          event(),
+          recorder,
+        ),
+      );
+      expect(error.kind).to.equal('timeout');
+      expect(error.message).to.equal('action exceeded its 20 ms deadline');
+      expect(Date.now() - started).to.be.lessThan(120);
+      await sleep(200);
+      expect(recorder.commands).to.deep.equal([]);
+      expect(recorder.violations).to.deep.equal([]);
+    });
+
+    it('clears the deadline timer when the handler finishes first', async () => {
+      // Mocha arms its own test timer once this function has returned its promise.
+      await new Promise((resolve) => setImmediate(resolve));
+      const before = timers();
+      await runner.run(
+        version(async () => undefined, {
+          limits: { timeoutMs: 60_000, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 2 },
+        }),
+        event(),
+        new ApiRecorder(),
+      );
+      expect(timers()).to.equal(before);
+    });
+
+    it('reports a thrown error as threw with name, message and first stack frame', async () => {
+      const error = await failure(
+        runner.run(
+          version(function explode() {
+            throw new TypeError('boom');
+          }),
+          event(),
+          new ApiRecorder(),
+        ),
+      );
+      expect(error.kind).to.equal('threw');
+      expect(error.message).to.match(
+        /^TypeError: boom \(at explode \(.*in-process-runner\.test\.ts:\d+:\d+\)\)$/,
+      );
+    });
+
+    it('reports a rejected promise as threw', async () => {
+      const error = await failure(
+        runner.run(
+          version(async () => {
+            await sleep(1);
+            throw new RangeError('out of range');
+          }),
+          event(),
+          new ApiRecorder(),
+        ),
+      );
+      expect(error.kind).to.equal('threw');
+      expect(error.message).to.match(/^RangeError: out of range \(at .+:\d+:\d+\)?\)$/);
+    });
+
+    it('reports a thrown non-Error by value', async () => {
+      const error = await failure(
+        runner.run(
+          version(() => {
+            throw 'nope';
+          }),
+          event(),
+          new ApiRecorder(),
+        ),
+      );
+      expect({ kind: error.kind, message: error.message }).to.deep.equal({
+        kind: 'threw',
+        message: 'threw a non-Error value: "nope"',
+      });
+    });
+
+    it('reports an ActionApiError the handler did not catch as threw', async () => {
+      const recorder = new ApiRecorder();
+      const error = await failure(
+        runner.run(
+          version((_ev, api) => api.authentication.setOrganization('org_1')),
+          event(),
+          recorder,
+        ),
+      );
+      expect(error.kind).to.equal('threw');
+      expect(error.message).to.match(
+        /^ActionApiError: api\.authentication\.setOrganization: organizations are not supported \(at .+\)$/,
+      );
+      expect(recorder.violations).to.deep.equal([
+        'api.authentication.setOrganization: organizations are not supported',
+      ]);
+    });
+
+    it('refuses a version with sandboxed code and no handler', async () => {
+      const error = await failure(
+        runner.run(
+          version(undefined, { code: 'exports.onExecuteCustomTokenExchange = async () => {}' }),
+          event(),
+          new ApiRecorder(),
+        ),
+      );
+      expect({ kind: error.kind, message: error.message }).to.deep.equal({
+        kind: 'invalid',
+        message: 'this runner executes only in-process handlers',
+      });
+    });
+
+    it('refuses a version with neither handler nor code', async () => {
+      const error = await failure(runner.run(version(undefined), event(), new ApiRecorder()));
+      expect({ kind: error.kind, message: error.message }).to.deep.equal({
+        kind: 'invalid',
+        message: 'action act_1 version 1 has no handler',
+      });
+    });
+  });
+
+  describe('concurrency', () => {
+    it('refuses executions beyond maxConcurrency per action without calling the handler', async () => {
+      const local = new InProcessRunner();
+      const hold = gate();
+      let calls = 0;
+      const held = version(async () => {
+        calls++;
+        await hold.opened;
+      });
+      const first = local.run(held, event(), new ApiRecorder());
+      const second = local.run(held, event(), new ApiRecorder());
+
+      const error = await failure(local.run(held, event(), new ApiRecorder()));
+      expect({ kind: error.kind, message: error.message }).to.deep.equal({
+        kind: 'overloaded',
+        message: 'action act_1 already runs 2 executions (maxConcurrency 2)',
+      });
+      expect(calls).to.equal(2);
+
+      // Another action has its own count.
+      await local.run(
+        version(async () => undefined, { action_id: 'act_2' }),
+        event(),
+        new ApiRecorder(),
+      );
+
+      hold.open();
+      await Promise.all([first, second]);
+      await local.run(held, event(), new ApiRecorder());
+      expect(calls).to.equal(3);
+    });
+
+    it('frees the slot of an execution that failed or timed out', async () => {
+      const local = new InProcessRunner();
+      const limits = { timeoutMs: 10, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 1 };
+      await failure(
+        local.run(
+          version(() => new Promise(() => undefined), { limits }),
+          event(),
+          new ApiRecorder(),
+        ),
+      );
+      await failure(
+        local.run(
+          version(
+            () => {
+              throw new Error('x');
+            },
+            { limits },
+          ),
+          event(),
+          new ApiRecorder(),
+        ),
+      );
+      const recorder = new ApiRecorder();
+      await local.run(
+        version((_ev, api) => api.authentication.setUserById('u1'), { limits }),
+        event(),
+        recorder,
+      );
+      expect(recorder.commands).to.have.length(1);
+    });
+  });
+
+  it('ignores api calls made after a successful execution ended', async () => {
+    const recorder = new ApiRecorder();
+    await runner.run(
+      version((_ev, api) => {
+        api.authentication.setUserById('u1');
+        // A forgotten chain: runs after the router has decided.
+        void sleep(5).then(() => api.access.deny('late', 'too late'));
+      }),
+      event(),
+      recorder,
+    );
+    await sleep(20);
+    expect(recorder.commands).to.deep.equal([{ type: 'setUserById', user_id: 'u1' }]);
+  });
+
+  it('close resolves', async () => {
+    await new InProcessRunner().close();
+  });
+});
