@@ -1,0 +1,330 @@
+import { randomBytes } from 'node:crypto';
+import { ManagementError } from '../errors.js';
+import type { Action } from './action-definition.js';
+import type { ActionRegistry } from './action-registry.js';
+import { supportsCustomTokenExchange } from './action-registry.js';
+import {
+  MAX_SUBJECT_TOKEN_TYPE_LENGTH,
+  MIN_SUBJECT_TOKEN_TYPE_LENGTH,
+  isSubjectTokenTypeUri,
+  reservedPrefixOf,
+} from './subject-token-type.js';
+
+export {
+  RESERVED_SUBJECT_TOKEN_TYPE_PREFIXES,
+  isReservedSubjectTokenType,
+} from './subject-token-type.js';
+
+/** The only profile type Auth0 defines. */
+export type ProfileType = 'custom_authentication';
+
+/**
+ * A Custom Token Exchange profile (Auth0's `/api/v2/token-exchange-profiles` object): requests
+ * whose `subject_token_type` equals the profile's are decided by its action.
+ */
+export interface Profile {
+  /** `tep_` followed by 16 random base62 characters. */
+  id: string;
+  /** 3–50 characters. */
+  name: string;
+  /** Unique; compared exactly, as the token request's parameter is. */
+  subject_token_type: string;
+  /** The bound action; fixed at creation. */
+  action_id: string;
+  type: ProfileType;
+  /** ISO 8601. */
+  created_at: string;
+  /** ISO 8601. */
+  updated_at: string;
+}
+
+/** What `profiles.create()` accepts: exactly these four fields (Auth0's create body). */
+export interface ProfileDefinition {
+  name: string;
+  subject_token_type: string;
+  action_id: string;
+  type: ProfileType;
+}
+
+/** What `profiles.update()` accepts: at least one field. The action cannot change. */
+export interface ProfilePatch {
+  name?: string;
+  subject_token_type?: string;
+}
+
+/** Options of {@link ProfileRegistry}. */
+export interface ProfileRegistryOptions {
+  /** The actions profiles bind to; the registry keeps bound actions from being deleted. */
+  actions: ActionRegistry;
+  /** Clock for `created_at` and `updated_at`. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** Most profiles a registry holds (Auth0's per-tenant entity limit). */
+export const MAX_PROFILES = 100;
+
+const CREATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'action_id', 'type'];
+const UPDATE_FIELDS: readonly string[] = ['name', 'subject_token_type'];
+// Fields a profile has but a patch may not touch: Auth0 answers "Unable to update field." for them.
+const FIXED_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'action_id',
+  'type',
+  'created_at',
+  'updated_at',
+]);
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+// Auth0's messages, kept verbatim so clients written against its Management API keep working.
+const MESSAGES = {
+  typeMustBeCustom: 'Type field must be custom',
+  actionNotFound: 'Action not found',
+  actionNotDeployed: 'Action is not deployed',
+  actionWithoutTrigger: 'Action must have supported_triggers: custom-token-exchange',
+  limitReached: 'You reached the limit of entities of this type for this tenant.',
+  duplicateOnCreate: 'subject_token_type already exists for tenant',
+  duplicateOnUpdate: 'Token exchange profile with the same subject_token_type already exists',
+  unableToUpdate: 'Unable to update field.',
+  notFound: 'Token exchange profile not found.',
+} as const;
+
+/**
+ * The token exchange profiles, indexed by `subject_token_type` for the token endpoint. Management
+ * methods are async (a persistent store can replace this one) and throw {@link ManagementError};
+ * each applies its change in one synchronous step after its last `await`. Profiles are stored
+ * frozen and replaced on update, so the hot path hands them out without copying.
+ */
+export class ProfileRegistry {
+  readonly #actions: ActionRegistry;
+  readonly #now: () => Date;
+  readonly #byId = new Map<string, Readonly<Profile>>();
+  readonly #byType = new Map<string, Readonly<Profile>>();
+  // Number of profiles per action, so the binding check stays O(1).
+  readonly #bindings = new Map<string, number>();
+
+  constructor(options: ProfileRegistryOptions) {
+    if (typeof options.actions?.addBindingCheck !== 'function') {
+      throw new TypeError('ProfileRegistry: options.actions must be an ActionRegistry');
+    }
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new TypeError('ProfileRegistry: options.now must be a function');
+    }
+    this.#actions = options.actions;
+    this.#now = options.now ?? (() => new Date());
+    this.#actions.addBindingCheck((actionId) => this.isActionBound(actionId));
+  }
+
+  /**
+   * Creates a profile bound to a deployed action with the `custom-token-exchange` trigger.
+   * Errors carry Auth0's messages; a missing action is `invalid_body` ("Action not found"), as
+   * Auth0 answers 400: the request body is wrong, not the URL.
+   *
+   * @throws ManagementError `invalid_body`, `action_not_deployed`, `limit_exceeded` (more than
+   *   {@link MAX_PROFILES}), `conflict` (the `subject_token_type` is taken).
+   */
+  async create(definition: ProfileDefinition): Promise<Profile> {
+    const body = checkBody(definition);
+    for (const key of Object.keys(body)) {
+      if (!CREATE_FIELDS.includes(key)) invalid(`unknown field ${JSON.stringify(key)}`);
+    }
+    for (const key of CREATE_FIELDS) {
+      if (body[key] === undefined) invalid(`${key} is required`);
+    }
+    const name = checkName(body.name);
+    const subjectTokenType = checkSubjectTokenType(body.subject_token_type);
+    const actionId = body.action_id;
+    if (typeof actionId !== 'string' || actionId.length < 1 || actionId.length > 36) {
+      invalid('action_id must be a string of 1 to 36 characters');
+    }
+    if (body.type !== 'custom_authentication') {
+      throw new ManagementError('invalid_body', MESSAGES.typeMustBeCustom);
+    }
+
+    const action = await this.#findAction(actionId);
+    if (!supportsCustomTokenExchange(action.supported_triggers)) {
+      throw new ManagementError('invalid_body', MESSAGES.actionWithoutTrigger);
+    }
+    if (!action.deployed_version) {
+      throw new ManagementError('action_not_deployed', MESSAGES.actionNotDeployed);
+    }
+
+    // From here on synchronous: nothing can slip in between the checks and the insert.
+    // An action is never undeployed, only deleted, so no live version means it is gone.
+    if (!this.#actions.deployed(actionId)) {
+      throw new ManagementError('invalid_body', MESSAGES.actionNotFound);
+    }
+    if (this.#byId.size >= MAX_PROFILES) {
+      throw new ManagementError('limit_exceeded', MESSAGES.limitReached);
+    }
+    if (this.#byType.has(subjectTokenType)) {
+      throw new ManagementError('conflict', MESSAGES.duplicateOnCreate);
+    }
+    const at = this.#now().toISOString();
+    const profile: Readonly<Profile> = Object.freeze({
+      id: this.#newId(),
+      name,
+      subject_token_type: subjectTokenType,
+      action_id: actionId,
+      type: 'custom_authentication',
+      created_at: at,
+      updated_at: at,
+    });
+    this.#byId.set(profile.id, profile);
+    this.#byType.set(subjectTokenType, profile);
+    this.#bindings.set(actionId, (this.#bindings.get(actionId) ?? 0) + 1);
+    return { ...profile };
+  }
+
+  /**
+   * Renames a profile or moves it to another `subject_token_type`; nothing else can change.
+   *
+   * @throws ManagementError `not_found`, `invalid_body` ("Unable to update field." for a field
+   *   that cannot change), `conflict` (another profile has the `subject_token_type`).
+   */
+  async update(id: string, patch: ProfilePatch): Promise<Profile> {
+    const current = this.#profile(id);
+    const body = checkBody(patch);
+    for (const key of Object.keys(body)) {
+      if (FIXED_FIELDS.has(key)) throw new ManagementError('invalid_body', MESSAGES.unableToUpdate);
+      if (!UPDATE_FIELDS.includes(key)) invalid(`unknown field ${JSON.stringify(key)}`);
+    }
+    const name = body.name === undefined ? undefined : checkName(body.name);
+    const subjectTokenType =
+      body.subject_token_type === undefined
+        ? undefined
+        : checkSubjectTokenType(body.subject_token_type);
+    if (name === undefined && subjectTokenType === undefined) {
+      invalid('at least one of name, subject_token_type is required');
+    }
+    const holder = subjectTokenType === undefined ? undefined : this.#byType.get(subjectTokenType);
+    if (holder && holder.id !== current.id) {
+      throw new ManagementError('conflict', MESSAGES.duplicateOnUpdate);
+    }
+    const profile: Readonly<Profile> = Object.freeze({
+      ...current,
+      name: name ?? current.name,
+      subject_token_type: subjectTokenType ?? current.subject_token_type,
+      updated_at: this.#now().toISOString(),
+    });
+    this.#byId.set(profile.id, profile);
+    this.#byType.delete(current.subject_token_type);
+    this.#byType.set(profile.subject_token_type, profile);
+    return { ...profile };
+  }
+
+  /**
+   * One profile (a copy).
+   *
+   * @throws ManagementError `not_found`.
+   */
+  async get(id: string): Promise<Profile> {
+    return { ...this.#profile(id) };
+  }
+
+  /** Every profile, in creation order (copies). */
+  async list(): Promise<Profile[]> {
+    return [...this.#byId.values()].map((profile) => ({ ...profile }));
+  }
+
+  /**
+   * Deletes a profile, which frees its action for deletion. Like Auth0's `DELETE` (which
+   * documents no 404), an unknown id is not an error: the result says whether one was deleted.
+   */
+  async delete(id: string): Promise<boolean> {
+    const profile = typeof id === 'string' ? this.#byId.get(id) : undefined;
+    if (!profile) return false;
+    this.#byId.delete(id);
+    this.#byType.delete(profile.subject_token_type);
+    const bound = (this.#bindings.get(profile.action_id) ?? 1) - 1;
+    if (bound > 0) this.#bindings.set(profile.action_id, bound);
+    else this.#bindings.delete(profile.action_id);
+    return true;
+  }
+
+  /**
+   * The profile serving a token request's `subject_token_type` (exact match), or `undefined`.
+   * The token endpoint's hot path: synchronous, O(1); the profile is frozen, not copied.
+   */
+  bySubjectTokenType(type: string): Readonly<Profile> | undefined {
+    return this.#byType.get(type);
+  }
+
+  /** `true` while at least one profile is bound to the action. */
+  isActionBound(actionId: string): boolean {
+    return this.#bindings.has(actionId);
+  }
+
+  #profile(id: string): Readonly<Profile> {
+    const profile = typeof id === 'string' ? this.#byId.get(id) : undefined;
+    if (!profile) throw new ManagementError('not_found', MESSAGES.notFound);
+    return profile;
+  }
+
+  async #findAction(actionId: string): Promise<Action> {
+    try {
+      return await this.#actions.get(actionId);
+    } catch (err) {
+      if (err instanceof ManagementError && err.code === 'not_found') {
+        throw new ManagementError('invalid_body', MESSAGES.actionNotFound);
+      }
+      throw err;
+    }
+  }
+
+  #newId(): string {
+    let id = newProfileId();
+    while (this.#byId.has(id)) id = newProfileId();
+    return id;
+  }
+}
+
+/** A fresh profile id: `tep_` and 16 uniformly random base62 characters (about 95 bits). */
+export function newProfileId(): string {
+  let suffix = '';
+  while (suffix.length < 16) {
+    for (const byte of randomBytes(24)) {
+      // 248 = 4 × 62: bytes above it are dropped so every character is equally likely.
+      if (byte < 248 && suffix.length < 16) suffix += BASE62[byte % 62];
+    }
+  }
+  return `tep_${suffix}`;
+}
+
+function checkBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    invalid('expected an object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function checkName(value: unknown): string {
+  if (typeof value !== 'string' || value.length < 3 || value.length > 50) {
+    invalid('name must be a string of 3 to 50 characters');
+  }
+  return value;
+}
+
+function checkSubjectTokenType(value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    value.length < MIN_SUBJECT_TOKEN_TYPE_LENGTH ||
+    value.length > MAX_SUBJECT_TOKEN_TYPE_LENGTH
+  ) {
+    invalid(
+      `subject_token_type must be a string of ${MIN_SUBJECT_TOKEN_TYPE_LENGTH} to ${MAX_SUBJECT_TOKEN_TYPE_LENGTH} characters`,
+    );
+  }
+  // Checked before the URI form so `http://auth0.com/...` is told the more useful reason.
+  const reserved = reservedPrefixOf(value);
+  if (reserved !== undefined) {
+    invalid(`subject_token_type must not use the reserved namespace ${reserved}`);
+  }
+  if (!isSubjectTokenTypeUri(value)) {
+    invalid('subject_token_type must be an absolute URI starting with https:// or urn:');
+  }
+  return value;
+}
+
+function invalid(problem: string): never {
+  throw new ManagementError('invalid_body', `Invalid request body: ${problem}.`);
+}
