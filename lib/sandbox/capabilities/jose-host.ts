@@ -1,0 +1,393 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  decodeProtectedHeader,
+  importJWK,
+  importSPKI,
+  jwtVerify,
+} from 'jose';
+import type { CryptoKey, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import type { LookupFunction } from 'node:net';
+import { BoundedLru } from './bounded-lru.js';
+import { CapabilityError, invalidArgument } from './capability-error.js';
+import { contentHash, isRecord, parseKeyDescriptor } from './key-descriptor.js';
+import type { KeyDescriptor } from './key-descriptor.js';
+import { parseFetchRequest, safeFetch } from './safe-fetch.js';
+import { hostMatches } from './host-allow-list.js';
+
+/** The part of a capability scope the JWT facade needs. */
+export interface JoseScope {
+  actionId: string;
+  allowedHosts: readonly string[];
+  allowedPrivateNetworks: readonly string[];
+}
+
+/** Settings of {@link JoseHost}; {@link HostCapabilities} fills them from its options. */
+export interface JoseHostSettings {
+  jwksCooldownMs: number;
+  jwksCacheMaxAgeMs: number;
+  fetchTimeoutMs: number;
+  maxResponseBytes: number;
+  lookup: LookupFunction;
+  /** Aborted by `close()`: in-flight JWKS fetches stop. */
+  signal: AbortSignal;
+}
+
+/** Signature algorithms verified when the action gives no `algorithms` for an asymmetric key. */
+export const ASYMMETRIC_ALGORITHMS: readonly string[] = Object.freeze([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
+/** Defaults for a shared secret (`secret` descriptors, `oct` JWKs). */
+export const HMAC_ALGORITHMS: readonly string[] = Object.freeze(['HS256', 'HS384', 'HS512']);
+
+/** Tokens longer than this are refused before jose sees them (1 MiB, the request body cap). */
+export const MAX_TOKEN_LENGTH = 1024 * 1024;
+/** Imported keys are small (a CryptoKey or an HMAC secret). */
+const MAX_CACHED_KEYS = 512;
+/** A local key set keeps a copy of its JWKS (up to the descriptor cap): fewer of those. */
+const MAX_CACHED_LOCAL_SETS = 64;
+/** Each remote set holds at most one JWKS of {@link MAX_JWKS_BYTES}: 16 MiB in all at worst. */
+const MAX_REMOTE_SETS = 128;
+/** A JWKS response larger than this is refused (real ones are a few kB, x5c chains included). */
+export const MAX_JWKS_BYTES = 128 * 1024;
+/** A remote JWKS never stays cached longer than a day, whatever the action asks. */
+const MAX_JWKS_CACHE_AGE_MS = 24 * 60 * 60 * 1000;
+/** After a failed JWKS fetch, further fetches of that set wait this long (at most the cooldown). */
+const MAX_JWKS_FAILURE_BACKOFF_MS = 5000;
+
+type VerificationKey = CryptoKey | Uint8Array | JWTVerifyGetKey;
+
+interface RemoteSetEntry {
+  getKey: JWTVerifyGetKey;
+}
+
+/**
+ * The host half of the sandbox's `jose` facade: jose's real `jwtVerify`, `decodeJwt` and
+ * `decodeProtectedHeader` on data copied out of the sandbox. Imported keys and local key sets
+ * are built once per distinct content (an LRU keyed by a SHA-256 of the descriptor). Remote key
+ * sets are jose `createRemoteJWKSet`s kept per (action, URL, network policy, options), so jose's
+ * cooldown spans executions, and they fetch through {@link safeFetch} under the action's
+ * allow-list and address rules. jose never follows `jku`, `x5u` or an embedded `jwk`, and neither
+ * does this facade.
+ */
+export class JoseHost {
+  readonly #settings: JoseHostSettings;
+  readonly #keys = new BoundedLru<string, Promise<VerificationKey>>(MAX_CACHED_KEYS);
+  readonly #localSets = new BoundedLru<string, Promise<VerificationKey>>(MAX_CACHED_LOCAL_SETS);
+  readonly #remoteSets = new BoundedLru<string, RemoteSetEntry>(MAX_REMOTE_SETS);
+
+  constructor(settings: JoseHostSettings) {
+    this.#settings = settings;
+  }
+
+  /** `jwtVerify(token, key, options)` → `{ payload, protectedHeader }`. */
+  async jwtVerify(scope: JoseScope, args: readonly unknown[]): Promise<unknown> {
+    const [token, keyInput, optionsInput] = args;
+    checkTokenSize(token);
+    const descriptor = parseKeyDescriptor(keyInput);
+    const options = parseVerifyOptions(optionsInput, defaultAlgorithms(descriptor));
+    const key = await this.#resolveKey(scope, descriptor);
+    // jwtVerify's overloads differ only in the key's type; the union is what it accepts.
+    const result = await jwtVerify(token as string, key as CryptoKey, options);
+    return { payload: result.payload, protectedHeader: result.protectedHeader };
+  }
+
+  /** `decodeJwt(token)`: the claims, unverified. */
+  decodeJwt(args: readonly unknown[]): unknown {
+    checkTokenSize(args[0]);
+    return decodeJwt(args[0] as string);
+  }
+
+  /** `decodeProtectedHeader(token)`: the header, unverified. */
+  decodeProtectedHeader(args: readonly unknown[]): unknown {
+    checkTokenSize(args[0]);
+    return decodeProtectedHeader(args[0] as string);
+  }
+
+  /**
+   * Lets the guest's `importJWK` / `importSPKI` / `createLocalJWKSet` / `createRemoteJWKSet` fail
+   * early, with jose's error: imports the key (and caches it), or checks a remote URL against the
+   * allow-list without fetching it.
+   */
+  async checkKey(scope: JoseScope, args: readonly unknown[]): Promise<{ ok: true }> {
+    const descriptor = parseKeyDescriptor(args[0]);
+    if (descriptor.kind === 'remote-jwks') this.#remoteUrl(scope, descriptor.url);
+    else await this.#resolveKey(scope, descriptor);
+    return { ok: true };
+  }
+
+  close(): void {
+    this.#keys.clear();
+    this.#localSets.clear();
+    this.#remoteSets.clear();
+  }
+
+  #resolveKey(scope: JoseScope, descriptor: KeyDescriptor): Promise<VerificationKey> {
+    if (descriptor.kind === 'remote-jwks') {
+      return Promise.resolve(this.#remoteSet(scope, descriptor));
+    }
+    const cache = descriptor.kind === 'local-jwks' ? this.#localSets : this.#keys;
+    const id = contentHash(descriptor);
+    const cached = cache.get(id);
+    if (cached) return cached;
+    const pending = importKey(descriptor);
+    cache.set(id, pending);
+    // A descriptor that does not import is not kept (the caller gets the rejection).
+    pending.catch(() => {
+      if (cache.get(id) === pending) cache.delete(id);
+    });
+    return pending;
+  }
+
+  #remoteUrl(scope: JoseScope, text: string): URL {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new CapabilityError('ERR_FETCH_INVALID_URL', 'remote JWKS: the URL is not valid');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new CapabilityError('ERR_FETCH_INVALID_URL', 'remote JWKS: the URL must use https:');
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw new CapabilityError('ERR_FETCH_INVALID_URL', 'remote JWKS: the URL has credentials');
+    }
+    if (!hostMatches(url, scope.allowedHosts)) {
+      const hostPort = url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
+      throw new CapabilityError(
+        'ERR_FETCH_HOST_NOT_ALLOWED',
+        `remote JWKS: ${hostPort} is not in the action's allowed_hosts`,
+      );
+    }
+    return url;
+  }
+
+  #remoteSet(
+    scope: JoseScope,
+    descriptor: Extract<KeyDescriptor, { kind: 'remote-jwks' }>,
+  ): JWTVerifyGetKey {
+    const url = this.#remoteUrl(scope, descriptor.url);
+    const settings = this.#settings;
+    const requested = descriptor.options ?? {};
+    // The action may lengthen the cooldown, never shorten it: it is what keeps random `kid`s
+    // from turning each exchange into a JWKS fetch.
+    const cooldownDuration = Math.max(
+      requested.cooldownDuration ?? settings.jwksCooldownMs,
+      settings.jwksCooldownMs,
+    );
+    const cacheMaxAge = Math.min(
+      Math.max(requested.cacheMaxAge ?? settings.jwksCacheMaxAgeMs, cooldownDuration),
+      MAX_JWKS_CACHE_AGE_MS,
+    );
+    const timeoutDuration = Math.floor(
+      Math.min(requested.timeoutDuration ?? settings.fetchTimeoutMs, settings.fetchTimeoutMs),
+    );
+    const id = contentHash([
+      scope.actionId,
+      url.href,
+      [...scope.allowedHosts],
+      [...scope.allowedPrivateNetworks],
+      cooldownDuration,
+      cacheMaxAge,
+      timeoutDuration,
+    ]);
+    const cached = this.#remoteSets.get(id);
+    if (cached) return cached.getKey;
+
+    const policy = {
+      allowedHosts: [...scope.allowedHosts],
+      allowedPrivateNetworks: [...scope.allowedPrivateNetworks],
+    };
+    const failureBackoffMs = Math.min(cooldownDuration, MAX_JWKS_FAILURE_BACKOFF_MS);
+    let lastFailureAt = Number.NEGATIVE_INFINITY;
+    const fetchJwks = async (
+      href: string,
+      init: { headers: Headers; signal: AbortSignal },
+    ): Promise<Response> => {
+      if (Date.now() - lastFailureAt < failureBackoffMs) {
+        throw new CapabilityError(
+          'ERR_JWKS_UNAVAILABLE',
+          `remote JWKS: the last fetch of ${url.origin} failed; retrying after ${failureBackoffMs} ms`,
+          { name: 'JWKSUnavailable' },
+        );
+      }
+      const headers: Array<[string, string]> = [];
+      init.headers.forEach((value, name) => {
+        if (name === 'accept' || name === 'user-agent') headers.push([name, value]);
+      });
+      try {
+        const response = await safeFetch(
+          parseFetchRequest(href, { method: 'GET', headers, redirect: 'manual' }),
+          {
+            ...policy,
+            plainHttp: 'private-networks-only',
+            timeoutMs: timeoutDuration,
+            timeoutCode: 'ERR_FETCH_TIMEOUT',
+            maxResponseBytes: Math.min(settings.maxResponseBytes, MAX_JWKS_BYTES),
+            maxRedirects: 0,
+            lookup: settings.lookup,
+            signal: AbortSignal.any([init.signal, settings.signal]),
+          },
+        );
+        if (response.status !== 200 || !isJwksBody(response.body)) lastFailureAt = Date.now();
+        return new Response(NULL_BODY_STATUSES.has(response.status) ? null : response.body, {
+          status: response.status,
+          headers: response.headers,
+        });
+      } catch (err) {
+        lastFailureAt = Date.now();
+        // jose turns a `TimeoutError` into its own JWKSTimeout (ERR_JWKS_TIMEOUT).
+        if (err instanceof CapabilityError && err.code === 'ERR_FETCH_TIMEOUT') {
+          throw new DOMException(err.message, 'TimeoutError');
+        }
+        throw err;
+      }
+    };
+    const getKey = createRemoteJWKSet(url, {
+      cooldownDuration,
+      cacheMaxAge,
+      timeoutDuration,
+      [customFetch]: fetchJwks,
+    });
+    this.#remoteSets.set(id, { getKey });
+    return getKey;
+  }
+}
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+async function importKey(descriptor: Exclude<KeyDescriptor, { kind: 'remote-jwks' }>) {
+  switch (descriptor.kind) {
+    case 'local-jwks':
+      return createLocalJWKSet(descriptor.jwks as Parameters<typeof createLocalJWKSet>[0]);
+    case 'secret':
+      return new Uint8Array(Buffer.from(descriptor.base64url, 'base64url'));
+    case 'spki':
+      return importSPKI(descriptor.pem, descriptor.alg);
+    case 'jwk': {
+      const key = await importJWK(descriptor.jwk, descriptor.alg);
+      if (!(key instanceof Uint8Array) && key.type === 'private') {
+        throw invalidArgument('the JWK is a private key; verification needs the public key');
+      }
+      return key;
+    }
+  }
+}
+
+/** The algorithms a key can verify when the action names none; never `none`. */
+function defaultAlgorithms(descriptor: KeyDescriptor): readonly string[] {
+  switch (descriptor.kind) {
+    case 'secret':
+      return HMAC_ALGORITHMS;
+    case 'spki':
+      return [descriptor.alg];
+    case 'jwk': {
+      if (descriptor.jwk.kty === 'oct') return HMAC_ALGORITHMS;
+      const alg = descriptor.alg ?? descriptor.jwk.alg;
+      return typeof alg === 'string' ? [alg] : ASYMMETRIC_ALGORITHMS;
+    }
+    default:
+      return ASYMMETRIC_ALGORITHMS;
+  }
+}
+
+function parseVerifyOptions(input: unknown, algorithms: readonly string[]): JWTVerifyOptions {
+  if (input !== undefined && input !== null && !isRecord(input)) {
+    throw invalidArgument('jwtVerify: options must be an object');
+  }
+  const given = input ?? {};
+  const options: JWTVerifyOptions = { algorithms: [...algorithms] };
+  if (given.algorithms !== undefined) {
+    if (
+      !Array.isArray(given.algorithms) ||
+      given.algorithms.length === 0 ||
+      !given.algorithms.every((alg) => typeof alg === 'string')
+    ) {
+      throw invalidArgument('jwtVerify: options.algorithms must be a non-empty array of strings');
+    }
+    if (given.algorithms.some((alg: string) => alg.toLowerCase() === 'none')) {
+      throw invalidArgument('jwtVerify: the "none" algorithm is never accepted');
+    }
+    options.algorithms = [...(given.algorithms as string[])];
+  }
+  for (const name of ['issuer', 'audience'] as const) {
+    const value = given[name];
+    if (value === undefined) continue;
+    if (!isStringOrStrings(value)) {
+      throw invalidArgument(`jwtVerify: options.${name} must be a string or an array of strings`);
+    }
+    options[name] = typeof value === 'string' ? value : [...value];
+  }
+  for (const name of ['typ', 'subject'] as const) {
+    const value = given[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string')
+      throw invalidArgument(`jwtVerify: options.${name} must be a string`);
+    options[name] = value;
+  }
+  for (const name of ['clockTolerance', 'maxTokenAge'] as const) {
+    const value = given[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw invalidArgument(`jwtVerify: options.${name} must be seconds or a time span like "5m"`);
+    }
+    options[name] = value;
+  }
+  if (given.requiredClaims !== undefined) {
+    if (
+      !Array.isArray(given.requiredClaims) ||
+      !given.requiredClaims.every((claim) => typeof claim === 'string')
+    ) {
+      throw invalidArgument('jwtVerify: options.requiredClaims must be an array of strings');
+    }
+    options.requiredClaims = [...(given.requiredClaims as string[])];
+  }
+  if (given.currentDate !== undefined) {
+    const value = given.currentDate;
+    const date =
+      value instanceof Date
+        ? new Date(value.getTime())
+        : typeof value === 'number' || typeof value === 'string'
+          ? new Date(value)
+          : undefined;
+    if (date === undefined || Number.isNaN(date.getTime())) {
+      throw invalidArgument('jwtVerify: options.currentDate must be a date (or epoch ms)');
+    }
+    options.currentDate = date;
+  }
+  return options;
+}
+
+function checkTokenSize(token: unknown): void {
+  if (typeof token === 'string' && token.length > MAX_TOKEN_LENGTH) {
+    throw invalidArgument(`the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  }
+}
+
+function isStringOrStrings(value: unknown): value is string | string[] {
+  return (
+    typeof value === 'string' ||
+    (Array.isArray(value) && value.every((item) => typeof item === 'string'))
+  );
+}
+
+function isJwksBody(body: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return isRecord(parsed) && Array.isArray(parsed.keys);
+  } catch {
+    return false;
+  }
+}
