@@ -56,7 +56,10 @@ export const serverError = (privateCause: string): OAuthError =>
     privateCause,
   });
 
-export const temporarilyUnavailable = (retryAfterSeconds: number, privateCause: string): OAuthError =>
+export const temporarilyUnavailable = (
+  retryAfterSeconds: number,
+  privateCause: string,
+): OAuthError =>
   new OAuthError(503, 'temporarily_unavailable', 'The server is busy; retry later.', {
     privateCause,
     headers: { 'Retry-After': String(retryAfterSeconds) },

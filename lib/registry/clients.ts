@@ -1,11 +1,21 @@
 import type { JWK } from 'jose';
+import {
+  checkArray,
+  checkKnownKeys,
+  checkObject,
+  checkOneOf,
+  checkOptionalBoolean,
+  checkOptionalInteger,
+  checkOptionalString,
+  checkString,
+  fail,
+} from '../definition-checks.js';
+import { ManagementError } from '../errors.js';
+import { asManagementError, deepFreeze } from './registry-support.js';
 
 /** How a client authenticates at the token endpoint (Auth0's `token_endpoint_auth_method`). */
 export type TokenEndpointAuthMethod =
-  | 'client_secret_basic'
-  | 'client_secret_post'
-  | 'private_key_jwt'
-  | 'none';
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /** Algorithms for ID tokens (`jwt_configuration.alg`); HS256 signs with the client secret. */
 export type IdTokenSigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
@@ -49,4 +59,192 @@ export interface Client {
   readonly id_token_lifetime: number;
   readonly allow_any_profile_of_type: readonly string[];
   readonly client_metadata: Readonly<Record<string, string>>;
+}
+
+const CLIENT_KEYS = [
+  'client_id',
+  'client_secret',
+  'name',
+  'is_first_party',
+  'oidc_conformant',
+  'token_endpoint_auth_method',
+  'jwks',
+  'jwt_configuration',
+  'token_exchange',
+  'client_metadata',
+  // Auth0 fields a pasted definition may carry; accepted and ignored.
+  'description',
+  'app_type',
+  'logo_uri',
+  'callbacks',
+  'allowed_origins',
+  'web_origins',
+  'grant_types',
+  'tenant',
+  'global',
+  'custom_login_page_on',
+] as const;
+
+const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+];
+const ID_TOKEN_ALGS: readonly IdTokenSigningAlg[] = ['RS256', 'PS256', 'ES256', 'EdDSA', 'HS256'];
+
+/** Validates one client definition and applies the defaults; throws a TypeError naming `path`. */
+export function parseClient(input: unknown, path: string): Client {
+  const def = checkObject(input, path);
+  checkKnownKeys(def, CLIENT_KEYS, path);
+  const client_id = checkString(def.client_id, `${path}.client_id`, { max: 128 });
+  const client_secret = checkOptionalString(def.client_secret, `${path}.client_secret`, {
+    min: 16,
+    max: 512,
+  });
+  const method = checkOneOf(
+    def.token_endpoint_auth_method,
+    `${path}.token_endpoint_auth_method`,
+    AUTH_METHODS,
+    'client_secret_post',
+  );
+  if ((method === 'client_secret_basic' || method === 'client_secret_post') && !client_secret) {
+    fail(`${path}.client_secret`, `is required for token_endpoint_auth_method ${method}`);
+  }
+  let jwks: Client['jwks'];
+  if (def.jwks !== undefined) {
+    const set = checkObject(def.jwks, `${path}.jwks`);
+    const keys = checkArray(set.keys, `${path}.jwks.keys`);
+    keys.forEach((key, i) => {
+      const jwk = checkObject(key, `${path}.jwks.keys[${i}]`);
+      checkString(jwk.kty, `${path}.jwks.keys[${i}].kty`);
+      if ('d' in jwk || 'k' in jwk) fail(`${path}.jwks.keys[${i}]`, 'must be a public key');
+    });
+    jwks = deepFreeze({ keys: structuredClone(keys) as JWK[] });
+  }
+  if (method === 'private_key_jwt' && !jwks?.keys.length) {
+    fail(`${path}.jwks`, 'must hold at least one public key for private_key_jwt');
+  }
+  const jwtConfiguration =
+    def.jwt_configuration === undefined
+      ? {}
+      : checkObject(def.jwt_configuration, `${path}.jwt_configuration`);
+  const id_token_alg = checkOneOf(
+    jwtConfiguration.alg,
+    `${path}.jwt_configuration.alg`,
+    ID_TOKEN_ALGS,
+    'RS256',
+  );
+  if (id_token_alg === 'HS256' && !client_secret) {
+    fail(`${path}.jwt_configuration.alg`, 'HS256 needs a client_secret to sign with');
+  }
+  const tokenExchange =
+    def.token_exchange === undefined
+      ? {}
+      : checkObject(def.token_exchange, `${path}.token_exchange`);
+  const profileTypes =
+    tokenExchange.allow_any_profile_of_type === undefined
+      ? []
+      : checkArray(
+          tokenExchange.allow_any_profile_of_type,
+          `${path}.token_exchange.allow_any_profile_of_type`,
+        ).map((type, i) =>
+          checkString(type, `${path}.token_exchange.allow_any_profile_of_type[${i}]`),
+        );
+  const metadata =
+    def.client_metadata === undefined
+      ? {}
+      : checkObject(def.client_metadata, `${path}.client_metadata`);
+  for (const [key, value] of Object.entries(metadata)) {
+    checkString(value, `${path}.client_metadata.${key}`, { min: 0, max: 255 });
+  }
+  return deepFreeze({
+    client_id,
+    client_secret,
+    name: checkString(def.name, `${path}.name`, { max: 255 }),
+    is_first_party: checkOptionalBoolean(def.is_first_party, `${path}.is_first_party`, true),
+    oidc_conformant: checkOptionalBoolean(def.oidc_conformant, `${path}.oidc_conformant`, true),
+    token_endpoint_auth_method: method,
+    jwks,
+    id_token_alg,
+    id_token_lifetime: checkOptionalInteger(
+      jwtConfiguration.lifetime_in_seconds,
+      `${path}.jwt_configuration.lifetime_in_seconds`,
+      36000,
+      { min: 1, max: 2592000 },
+    ),
+    allow_any_profile_of_type: profileTypes,
+    client_metadata: { ...(metadata as Record<string, string>) },
+  });
+}
+
+/** Clients by id, changeable at run time through the router's `clients` handle. */
+export class ClientRegistry {
+  readonly #clients = new Map<string, Client>();
+  readonly #onChange: (client: Client) => void;
+
+  /** `onChange` sees every client before it is stored (the router ensures its signing key). */
+  constructor(initial: readonly Client[] = [], onChange: (client: Client) => void = () => {}) {
+    this.#onChange = onChange;
+    for (const client of initial) {
+      onChange(client);
+      this.#clients.set(client.client_id, client);
+    }
+  }
+
+  /** Adds a client; throws `ManagementError('conflict')` when the id exists. */
+  add(definition: ClientDefinition): Client {
+    const client = asManagementError(() => parseClient(definition, 'client'));
+    if (this.#clients.has(client.client_id)) {
+      throw new ManagementError('conflict', `client ${client.client_id} already exists`);
+    }
+    this.#onChange(client);
+    this.#clients.set(client.client_id, client);
+    return client;
+  }
+
+  /** Replaces the fields given in `patch` (the id cannot change). */
+  update(clientId: string, patch: Partial<Omit<ClientDefinition, 'client_id'>>): Client {
+    const current = this.#require(clientId);
+    const client = asManagementError(() =>
+      parseClient({ ...toDefinition(current), ...patch, client_id: clientId }, 'client'),
+    );
+    this.#onChange(client);
+    this.#clients.set(clientId, client);
+    return client;
+  }
+
+  remove(clientId: string): void {
+    this.#require(clientId);
+    this.#clients.delete(clientId);
+  }
+
+  get(clientId: string): Client | undefined {
+    return this.#clients.get(clientId);
+  }
+
+  list(): Client[] {
+    return [...this.#clients.values()];
+  }
+
+  #require(clientId: string): Client {
+    const client = this.#clients.get(clientId);
+    if (!client) throw new ManagementError('not_found', `client ${clientId} does not exist`);
+    return client;
+  }
+}
+
+function toDefinition(client: Client): ClientDefinition {
+  return {
+    client_id: client.client_id,
+    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
+    name: client.name,
+    is_first_party: client.is_first_party,
+    oidc_conformant: client.oidc_conformant,
+    token_endpoint_auth_method: client.token_endpoint_auth_method,
+    ...(client.jwks === undefined ? {} : { jwks: structuredClone(client.jwks) as { keys: JWK[] } }),
+    jwt_configuration: { alg: client.id_token_alg, lifetime_in_seconds: client.id_token_lifetime },
+    token_exchange: { allow_any_profile_of_type: [...client.allow_any_profile_of_type] },
+    client_metadata: { ...client.client_metadata },
+  };
 }

@@ -1,3 +1,17 @@
+import {
+  checkArray,
+  checkKnownKeys,
+  checkObject,
+  checkOneOf,
+  checkOptionalBoolean,
+  checkOptionalInteger,
+  checkOptionalString,
+  checkString,
+  fail,
+} from '../definition-checks.js';
+import { ManagementError } from '../errors.js';
+import { asManagementError, deepFreeze } from './registry-support.js';
+
 /** Algorithms for access tokens (`signing_alg`). */
 export type AccessTokenSigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
 
@@ -33,4 +47,151 @@ export interface ClientGrantDefinition {
   client_id: string;
   audience: string;
   scope: string[];
+}
+
+const RESOURCE_SERVER_KEYS = [
+  'identifier',
+  'name',
+  'scopes',
+  'signing_alg',
+  'allow_offline_access',
+  'skip_consent_for_verifiable_first_party_clients',
+  'token_lifetime',
+  // Auth0 fields a pasted definition may carry; accepted and ignored.
+  'id',
+  'is_system',
+  'token_lifetime_for_web',
+  'enforce_policies',
+  'token_dialect',
+  'signing_secret',
+] as const;
+const ACCESS_TOKEN_ALGS: readonly AccessTokenSigningAlg[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+/** RFC 6749 §3.3 scope-token characters. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** Validates one API definition and applies the defaults; throws a TypeError naming `path`. */
+export function parseResourceServer(input: unknown, path: string): ResourceServer {
+  const def = checkObject(input, path);
+  checkKnownKeys(def, RESOURCE_SERVER_KEYS, path);
+  const identifier = checkString(def.identifier, `${path}.identifier`, { max: 600 });
+  const scopes = (def.scopes === undefined ? [] : checkArray(def.scopes, `${path}.scopes`)).map(
+    (scope, i) => {
+      const entry = checkObject(scope, `${path}.scopes[${i}]`);
+      checkKnownKeys(entry, ['value', 'description'], `${path}.scopes[${i}]`);
+      const value = checkString(entry.value, `${path}.scopes[${i}].value`, { max: 280 });
+      if (!SCOPE_TOKEN.test(value))
+        fail(`${path}.scopes[${i}].value`, 'is not a valid scope token');
+      checkOptionalString(entry.description, `${path}.scopes[${i}].description`, { min: 0 });
+      return value;
+    },
+  );
+  return deepFreeze({
+    identifier,
+    name: checkOptionalString(def.name, `${path}.name`, { max: 255 }) ?? identifier,
+    scopes: [...new Set(scopes)],
+    signing_alg: checkOneOf(def.signing_alg, `${path}.signing_alg`, ACCESS_TOKEN_ALGS, 'RS256'),
+    allow_offline_access: checkOptionalBoolean(
+      def.allow_offline_access,
+      `${path}.allow_offline_access`,
+      false,
+    ),
+    skip_consent_for_verifiable_first_party_clients: checkOptionalBoolean(
+      def.skip_consent_for_verifiable_first_party_clients,
+      `${path}.skip_consent_for_verifiable_first_party_clients`,
+      true,
+    ),
+    token_lifetime: checkOptionalInteger(def.token_lifetime, `${path}.token_lifetime`, 86400, {
+      min: 1,
+      max: 2592000,
+    }),
+  });
+}
+
+/** Validates one client grant; throws a TypeError naming `path`. */
+export function parseClientGrant(input: unknown, path: string): ClientGrantDefinition {
+  const def = checkObject(input, path);
+  checkKnownKeys(def, ['client_id', 'audience', 'scope', 'id'], path);
+  return deepFreeze({
+    client_id: checkString(def.client_id, `${path}.client_id`, { max: 128 }),
+    audience: checkString(def.audience, `${path}.audience`, { max: 600 }),
+    scope: checkArray(def.scope, `${path}.scope`).map((s, i) =>
+      checkString(s, `${path}.scope[${i}]`, { max: 280 }),
+    ),
+  });
+}
+
+/** APIs by identifier, changeable at run time through the router's `resourceServers` handle. */
+export class ResourceServerRegistry {
+  readonly #servers = new Map<string, ResourceServer>();
+  readonly #onChange: (server: ResourceServer) => void;
+  readonly #isDefault: (identifier: string) => boolean;
+
+  /** `onChange` sees every API before it is stored (the router ensures its signing key). */
+  constructor(
+    initial: readonly ResourceServer[] = [],
+    onChange: (server: ResourceServer) => void = () => {},
+    isDefault: (identifier: string) => boolean = () => false,
+  ) {
+    this.#onChange = onChange;
+    this.#isDefault = isDefault;
+    for (const server of initial) {
+      onChange(server);
+      this.#servers.set(server.identifier, server);
+    }
+  }
+
+  add(definition: ResourceServerDefinition): ResourceServer {
+    const server = asManagementError(() => parseResourceServer(definition, 'resourceServer'));
+    if (this.#servers.has(server.identifier)) {
+      throw new ManagementError('conflict', `resource server ${server.identifier} already exists`);
+    }
+    this.#onChange(server);
+    this.#servers.set(server.identifier, server);
+    return server;
+  }
+
+  update(
+    identifier: string,
+    patch: Partial<Omit<ResourceServerDefinition, 'identifier'>>,
+  ): ResourceServer {
+    const current = this.#require(identifier);
+    const server = asManagementError(() =>
+      parseResourceServer(
+        {
+          ...current,
+          scopes: current.scopes.map((value) => ({ value })),
+          ...patch,
+          identifier,
+        },
+        'resourceServer',
+      ),
+    );
+    this.#onChange(server);
+    this.#servers.set(identifier, server);
+    return server;
+  }
+
+  remove(identifier: string): void {
+    this.#require(identifier);
+    if (this.#isDefault(identifier)) {
+      throw new ManagementError('conflict', `resource server ${identifier} is the defaultAudience`);
+    }
+    this.#servers.delete(identifier);
+  }
+
+  get(identifier: string): ResourceServer | undefined {
+    return this.#servers.get(identifier);
+  }
+
+  list(): ResourceServer[] {
+    return [...this.#servers.values()];
+  }
+
+  #require(identifier: string): ResourceServer {
+    const server = this.#servers.get(identifier);
+    if (!server) {
+      throw new ManagementError('not_found', `resource server ${identifier} does not exist`);
+    }
+    return server;
+  }
 }

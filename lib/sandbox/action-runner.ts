@@ -28,7 +28,13 @@ export interface ActionVersion {
   /** ...sandboxed source: `exports.onExecuteCustomTokenExchange = async (event, api) => {}`. */
   code?: string;
   secrets: Readonly<Record<string, string>>;
+  /** Hosts `fetch` and remote JWKS may reach (`host`, `host:port`, `*.example.com`). */
   allowed_hosts: readonly string[];
+  /**
+   * CIDRs of non-public addresses (loopback, private, link-local, CGNAT, ...) that allowed hosts
+   * may resolve to; empty by default, so DNS rebinding to an internal address fails.
+   */
+  allowed_private_networks: readonly string[];
   limits: Readonly<ActionLimits>;
 }
 
@@ -73,7 +79,16 @@ export class ActionFailure extends Error {
 /** Executes action versions. The in-process runner and the isolated-vm runner implement it. */
 export interface ActionRunner {
   /** Runs `version` with a copy of `event`; api calls go to `recorder`. */
-  run(version: ActionVersion, event: CustomTokenExchangeEvent, recorder: ActionApiRecorder): Promise<void>;
+  run(
+    version: ActionVersion,
+    event: CustomTokenExchangeEvent,
+    recorder: ActionApiRecorder,
+  ): Promise<void>;
+  /**
+   * Checks sandboxed source at create/update time; throws `ActionFailure('invalid', message)` with
+   * the line and column of a syntax error. Runners without a sandbox do not implement it.
+   */
+  validate?(code: string): void | Promise<void>;
   /** Called when a version is no longer deployed, so cached isolates/scripts can go. */
   release?(version: ActionVersion): void;
   close(): Promise<void>;

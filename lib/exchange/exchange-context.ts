@@ -1,0 +1,43 @@
+import type { Request } from 'express';
+import type { Actor } from '../action-api/types.js';
+import type { TokenRequest } from '../http/token-request.js';
+import type { Profile } from '../profiles/profile-registry.js';
+import type { Client } from '../registry/clients.js';
+import type { ResourceServer } from '../registry/resource-servers.js';
+import type { User } from '../users/user-store.js';
+
+/** What one of our token requests has established so far; read by later steps and the log. */
+export interface ExchangeContext {
+  request?: TokenRequest;
+  client?: Client;
+  profile?: Profile;
+  resourceServer?: ResourceServer;
+  requestedScopes: string[];
+  requestedTokenType?: string;
+  user?: User;
+  connection?: string;
+  actor?: Actor;
+  /** Redacted console lines of the action. */
+  console?: string[];
+}
+
+const contexts = new WeakMap<Request, ExchangeContext>();
+
+/** Marks `req` as ours and starts its context. */
+export function startExchange(req: Request): ExchangeContext {
+  const context: ExchangeContext = { requestedScopes: [] };
+  contexts.set(req, context);
+  return context;
+}
+
+/** The context of a request that is ours, or `undefined` for requests handed to the host. */
+export function exchangeContext(req: Request): ExchangeContext | undefined {
+  return contexts.get(req);
+}
+
+/** The context of a request the pipeline already marked as ours. */
+export function requireExchange(req: Request): ExchangeContext {
+  const context = contexts.get(req);
+  if (!context) throw new Error('token endpoint step ran before the request was classified');
+  return context;
+}

@@ -1,0 +1,84 @@
+import type { Request } from 'express';
+import { decideOutcome } from '../action-api/action-outcome.js';
+import { ApiRecorder } from '../action-api/api-recorder.js';
+import { buildEvent } from '../action-api/build-event.js';
+import type { Actor } from '../action-api/types.js';
+import { OAuthError, invalidRequest, serverError, temporarilyUnavailable } from '../errors.js';
+import { createRedactor } from '../logs/redact.js';
+import type { Client } from '../registry/clients.js';
+import { ActionFailure } from '../sandbox/action-runner.js';
+import { resolveUser } from '../users/set-user.js';
+import type { User } from '../users/user-store.js';
+import type { ExchangeContext } from './exchange-context.js';
+import type { ExchangeServices } from './exchange-services.js';
+import type { ValidatedExchange } from './validate-exchange.js';
+
+/** What the profile's action decided, applied to the user store. */
+export interface ActionDecision {
+  user: User;
+  actor: Actor | undefined;
+}
+
+/**
+ * Runs the profile's deployed action and applies its recorded commands: a deny or a rejection
+ * ends the exchange, a failure is `server_error` (the cause goes to the log, redacted), otherwise
+ * the user it set is resolved through the user store.
+ */
+export async function runProfileAction(
+  services: ExchangeServices,
+  req: Request,
+  context: ExchangeContext,
+  client: Client,
+  exchange: ValidatedExchange,
+): Promise<ActionDecision> {
+  const { profile } = exchange;
+  const version = services.actions.deployed(profile.action_id);
+  if (!version) {
+    throw serverError(`action ${profile.action_id} of profile ${profile.id} is not deployed`);
+  }
+  const redact = createRedactor(
+    [
+      exchange.subjectToken,
+      exchange.actorToken,
+      client.client_secret,
+      (req.body as Record<string, unknown>).client_assertion,
+      ...Object.values(version.secrets),
+    ].filter((value): value is string => typeof value === 'string'),
+  );
+  const recorder = new ApiRecorder({ redact });
+  const event = buildEvent(req, client, exchange, version.secrets, services.config.tenant);
+  try {
+    await services.runner.run(version, event, recorder);
+  } catch (err) {
+    if (err instanceof ActionFailure && err.kind === 'overloaded') {
+      throw temporarilyUnavailable(1, `action ${version.action_id}: ${err.message}`);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    throw serverError(`action ${version.action_id} failed: ${redact(message)}`);
+  } finally {
+    context.console = recorder.consoleLines.map((line) => line.message);
+  }
+
+  const outcome = decideOutcome(recorder);
+  switch (outcome.kind) {
+    case 'deny':
+      throw new OAuthError(
+        outcome.code === 'server_error' ? 500 : 400,
+        outcome.code,
+        outcome.reason,
+        {
+          privateCause: 'denied by the action',
+        },
+      );
+    case 'reject':
+      throw invalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
+    case 'fail':
+      throw serverError(`action ${version.action_id}: ${redact(outcome.cause)}`);
+    case 'user': {
+      if (outcome.selection.type === 'connection')
+        context.connection = outcome.selection.connection;
+      const user = await resolveUser(services.users, outcome);
+      return { user, actor: outcome.actor };
+    }
+  }
+}

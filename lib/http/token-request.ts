@@ -1,0 +1,70 @@
+import { invalidRequest } from '../errors.js';
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Parameters RFC 8693 lets repeat (one value per target API). */
+const REPEATABLE = new Set(['audience', 'resource']);
+/** Parameter names an extension may use: no brackets, no prototype keys. */
+const PARAMETER_NAME = /^[A-Za-z0-9_.~-]{1,128}$/;
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+/** Control characters, and U+FFFD that decoding leaves for bytes that were not UTF-8. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const BAD_VALUE = /[\u0000-\u001f\u007f\ufffd]/;
+
+/** The strict view of one of our token requests: single string values, empty = absent. */
+export interface TokenRequest {
+  params: Readonly<Record<string, string>>;
+  /** Every `audience` value, in order, duplicates removed. */
+  audiences: readonly string[];
+  /** Every `resource` value, in order, duplicates removed. */
+  resources: readonly string[];
+}
+
+/** Values of a body parameter whatever its shape, for routing decisions before strict checks. */
+export function valuesOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/**
+ * RFC 6749 §3.2 request hygiene for requests that are ours: a parameter sent twice (other than
+ * `audience`/`resource`), a value that is not a string, bracket or prototype keys and control
+ * characters are `400 invalid_request`. Empty values count as absent.
+ */
+export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  const audiences: string[] = [];
+  const resources: string[] = [];
+  for (const [name, raw] of Object.entries(body)) {
+    if (!PARAMETER_NAME.test(name) || FORBIDDEN_NAMES.has(name)) {
+      throw invalidRequest('the request has a parameter with an invalid name', {
+        privateCause: `parameter name ${JSON.stringify(name.slice(0, 64))}`,
+      });
+    }
+    const values = Array.isArray(raw) ? raw : [raw];
+    if (Array.isArray(raw) && !REPEATABLE.has(name)) {
+      throw invalidRequest(
+        raw.length > 1 ? `parameter ${name} is repeated` : `parameter ${name} must be a string`,
+      );
+    }
+    for (const value of values) {
+      if (typeof value !== 'string') {
+        throw invalidRequest(`parameter ${name} must be a string`);
+      }
+      if (BAD_VALUE.test(value)) {
+        throw invalidRequest(`parameter ${name} contains invalid characters`);
+      }
+    }
+    const present = (values as string[]).filter((v) => v !== '');
+    if (present.length === 0) continue;
+    if (name === 'audience') audiences.push(...present);
+    else if (name === 'resource') resources.push(...present);
+    else params[name] = present[0] as string;
+  }
+  return {
+    params,
+    audiences: [...new Set(audiences)],
+    resources: [...new Set(resources)],
+  };
+}

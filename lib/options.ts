@@ -1,0 +1,316 @@
+import type { HostAuthenticator } from './client-auth/client-authenticator.js';
+import {
+  checkArray,
+  checkHttpsUrl,
+  checkKnownKeys,
+  checkObject,
+  checkOneOf,
+  checkOptionalBoolean,
+  checkOptionalInteger,
+  checkString,
+  fail,
+} from './definition-checks.js';
+import type { LogSink } from './logs/log-entry.js';
+import type { Client, ClientDefinition } from './registry/clients.js';
+import { parseClient } from './registry/clients.js';
+import type {
+  ClientGrantDefinition,
+  ResourceServer,
+  ResourceServerDefinition,
+} from './registry/resource-servers.js';
+import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
+import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
+import type { ActionLimits } from './sandbox/action-runner.js';
+import type { ReplayStore } from './stores/replay-store.js';
+import type { SigningKeyInput } from './tokens/key-set.js';
+import { parseSigningKeys } from './tokens/key-set.js';
+import type { UserStore } from './users/user-store.js';
+
+/** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
+export interface CustomTokenExchangeOptions {
+  /**
+   * The `iss` of every token, exactly as given (Auth0 style: `https://auth.example.com/`, trailing
+   * slash included). https, or http for localhost.
+   */
+  issuer: string;
+  /** Applications allowed to call the token endpoint (Auth0 Management API fields). */
+  clients: ClientDefinition[];
+  /** APIs that tokens can be issued for (Auth0 Management API fields). */
+  resourceServers: ResourceServerDefinition[];
+  /**
+   * When given, each client may only request the APIs and scopes its grants list. When absent, a
+   * first-party client may request any API and any of its scopes (Auth0's default for user flows).
+   */
+  clientGrants?: ClientGrantDefinition[];
+  /** The API used when a request names no `audience`/`resource`. */
+  defaultAudience?: string;
+  /** The user database; an in-memory `MemoryUserStore` when absent. */
+  users?: UserStore;
+  /**
+   * Private signing JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), as an array or a
+   * JWKS. When absent, development keys are generated in memory (with a warning): tokens then do
+   * not survive a restart and instances do not share keys.
+   */
+  keys?: SigningKeyInput[] | { keys: SigningKeyInput[] };
+  /** Seconds a rotated-out key stays in the JWKS so tokens it signed still verify. Default 86400. */
+  keyRotationGracePeriod?: number;
+  /** `max-age` of the JWKS response in seconds. Default 600. */
+  jwksMaxAge?: number;
+  /** `event.tenant.id`. Default: the issuer's host name. */
+  tenant?: string;
+  /**
+   * A token exchange whose (non-reserved) `subject_token_type` no profile claims: `'reject'`
+   * answers `400 invalid_request` (default); `'next'` hands it to the host with `next()`.
+   */
+  unknownSubjectTokenType?: 'reject' | 'next';
+  /**
+   * The absolute URL of this token endpoint as clients see it, accepted as a `private_key_jwt`
+   * assertion audience besides the issuer. Default: `{issuer}oauth/token`.
+   */
+  tokenEndpoint?: string;
+  /** Authenticate clients with the host's own passport strategies instead of the built-in ones. */
+  clientAuthentication?: { passport: HostAuthenticator; strategies: string[] };
+  /** Extra tenant-log sinks; an in-memory ring (read with `logs.list()`) is always kept. */
+  logs?: LogSink[];
+  /** Entries kept by the in-memory log ring. Default 1000. */
+  logCapacity?: number;
+  /** Shared state; memory implementations by default. */
+  stores?: { replay?: ReplayStore; actionCache?: ActionCacheStore };
+  /** Default runtime limits of actions (each overridable per action). */
+  actionDefaults?: Partial<ActionLimits>;
+  /**
+   * Run `code` actions in isolated-vm (default `true`; the process needs `--no-node-snapshot`).
+   * `false` accepts only in-process `handler` actions.
+   */
+  sandbox?: boolean;
+}
+
+/** The validated, defaulted configuration the router runs on. */
+export interface Config {
+  issuer: string;
+  tokenEndpoint: string;
+  tenant: string;
+  clients: Client[];
+  resourceServers: ResourceServer[];
+  clientGrants: ClientGrantDefinition[] | undefined;
+  defaultAudience: string | undefined;
+  users: UserStore | undefined;
+  keys: SigningKeyInput[] | undefined;
+  keyRotationGracePeriod: number;
+  jwksMaxAge: number;
+  unknownSubjectTokenType: 'reject' | 'next';
+  clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
+  logSinks: LogSink[];
+  logCapacity: number;
+  stores: { replay?: ReplayStore; actionCache?: ActionCacheStore };
+  actionDefaults: ActionLimits;
+  sandbox: boolean;
+}
+
+/** Defaults of {@link ActionLimits}. */
+export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
+  timeoutMs: 20_000,
+  cpuTimeMs: 100,
+  memoryMb: 64,
+  maxConcurrency: 32,
+});
+
+const OPTION_KEYS = [
+  'issuer',
+  'clients',
+  'resourceServers',
+  'clientGrants',
+  'defaultAudience',
+  'users',
+  'keys',
+  'keyRotationGracePeriod',
+  'jwksMaxAge',
+  'tenant',
+  'unknownSubjectTokenType',
+  'tokenEndpoint',
+  'clientAuthentication',
+  'logs',
+  'logCapacity',
+  'stores',
+  'actionDefaults',
+  'sandbox',
+] as const;
+
+/** Validates `options` once, at construction; a mistake throws a TypeError naming its path. */
+export function parseOptions(input: unknown): Config {
+  const options = checkObject(input, 'options');
+  checkKnownKeys(options, OPTION_KEYS, 'options');
+  const issuerUrl = checkHttpsUrl(options.issuer, 'options.issuer');
+  const issuer = options.issuer as string;
+
+  const clients = checkArray(options.clients, 'options.clients').map((c, i) =>
+    parseClient(c, `options.clients[${i}]`),
+  );
+  unique(
+    clients.map((c) => c.client_id),
+    'options.clients',
+    'client_id',
+  );
+
+  const resourceServers = checkArray(options.resourceServers, 'options.resourceServers').map(
+    (r, i) => parseResourceServer(r, `options.resourceServers[${i}]`),
+  );
+  unique(
+    resourceServers.map((r) => r.identifier),
+    'options.resourceServers',
+    'identifier',
+  );
+
+  const clientGrants =
+    options.clientGrants === undefined
+      ? undefined
+      : checkArray(options.clientGrants, 'options.clientGrants').map((g, i) =>
+          parseClientGrant(g, `options.clientGrants[${i}]`),
+        );
+
+  let defaultAudience: string | undefined;
+  if (options.defaultAudience !== undefined) {
+    defaultAudience = checkString(options.defaultAudience, 'options.defaultAudience');
+    if (!resourceServers.some((r) => r.identifier === defaultAudience)) {
+      fail('options.defaultAudience', 'must be the identifier of one of options.resourceServers');
+    }
+  }
+
+  const users = options.users as UserStore | undefined;
+  if (users !== undefined) {
+    if (typeof users !== 'object' || users === null) fail('options.users', 'must be a UserStore');
+    const store = users as unknown as Record<string, unknown>;
+    for (const method of ['getById', 'getByIdentity', 'create', 'update']) {
+      if (typeof store[method] !== 'function') {
+        fail(`options.users.${method}`, 'must be a function (see the UserStore interface)');
+      }
+    }
+  }
+
+  const keys = options.keys === undefined ? undefined : parseSigningKeys(options.keys);
+
+  const tokenEndpoint =
+    options.tokenEndpoint === undefined
+      ? `${issuer.replace(/\/+$/, '')}/oauth/token`
+      : checkHttpsUrl(options.tokenEndpoint, 'options.tokenEndpoint').href;
+
+  let clientAuthentication: Config['clientAuthentication'];
+  if (options.clientAuthentication !== undefined) {
+    const auth = checkObject(options.clientAuthentication, 'options.clientAuthentication');
+    checkKnownKeys(auth, ['passport', 'strategies'], 'options.clientAuthentication');
+    const passport = auth.passport as { authenticate?: unknown } | undefined;
+    if (typeof passport?.authenticate !== 'function') {
+      fail('options.clientAuthentication.passport', 'must be a passport Authenticator');
+    }
+    const strategies = checkArray(auth.strategies, 'options.clientAuthentication.strategies').map(
+      (s, i) => checkString(s, `options.clientAuthentication.strategies[${i}]`),
+    );
+    if (strategies.length === 0) {
+      fail('options.clientAuthentication.strategies', 'must name at least one strategy');
+    }
+    clientAuthentication = { passport: passport as unknown as HostAuthenticator, strategies };
+  }
+
+  const logSinks = (options.logs === undefined ? [] : checkArray(options.logs, 'options.logs')).map(
+    (sink, i) => {
+      if (typeof (sink as { write?: unknown } | null)?.write !== 'function') {
+        fail(`options.logs[${i}]`, 'must be a LogSink (an object with write(entry))');
+      }
+      return sink as LogSink;
+    },
+  );
+
+  const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
+  checkKnownKeys(stores, ['replay', 'actionCache'], 'options.stores');
+  if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
+    fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
+  }
+  const actionCache = stores.actionCache as ActionCacheStore | undefined;
+  if (
+    actionCache !== undefined &&
+    (typeof actionCache.load !== 'function' || typeof actionCache.apply !== 'function')
+  ) {
+    fail('options.stores.actionCache', 'must be an ActionCacheStore (load and apply)');
+  }
+
+  return {
+    issuer,
+    tokenEndpoint,
+    tenant:
+      options.tenant === undefined
+        ? issuerUrl.hostname
+        : checkString(options.tenant, 'options.tenant', { max: 128 }),
+    clients,
+    resourceServers,
+    clientGrants,
+    defaultAudience,
+    users,
+    keys,
+    keyRotationGracePeriod: checkOptionalInteger(
+      options.keyRotationGracePeriod,
+      'options.keyRotationGracePeriod',
+      86400,
+      { min: 0, max: 31_536_000 },
+    ),
+    jwksMaxAge: checkOptionalInteger(options.jwksMaxAge, 'options.jwksMaxAge', 600, {
+      min: 0,
+      max: 86400,
+    }),
+    unknownSubjectTokenType: checkOneOf(
+      options.unknownSubjectTokenType,
+      'options.unknownSubjectTokenType',
+      ['reject', 'next'],
+      'reject',
+    ),
+    clientAuthentication,
+    logSinks,
+    logCapacity: checkOptionalInteger(options.logCapacity, 'options.logCapacity', 1000, {
+      min: 1,
+      max: 1_000_000,
+    }),
+    stores: {
+      ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
+      ...(actionCache === undefined ? {} : { actionCache }),
+    },
+    actionDefaults: parseActionLimits(options.actionDefaults, 'options.actionDefaults'),
+    sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
+  };
+}
+
+/** Limits with defaults applied; shared by the option and by `actions.create({ limits })`. */
+export function parseActionLimits(
+  input: unknown,
+  path: string,
+  defaults: Readonly<ActionLimits> = DEFAULT_ACTION_LIMITS,
+): ActionLimits {
+  const limits = input === undefined ? {} : checkObject(input, path);
+  checkKnownKeys(limits, ['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxConcurrency'], path);
+  return {
+    timeoutMs: checkOptionalInteger(limits.timeoutMs, `${path}.timeoutMs`, defaults.timeoutMs, {
+      min: 1,
+      max: 60_000,
+    }),
+    cpuTimeMs: checkOptionalInteger(limits.cpuTimeMs, `${path}.cpuTimeMs`, defaults.cpuTimeMs, {
+      min: 1,
+      max: 10_000,
+    }),
+    memoryMb: checkOptionalInteger(limits.memoryMb, `${path}.memoryMb`, defaults.memoryMb, {
+      min: 8,
+      max: 1024,
+    }),
+    maxConcurrency: checkOptionalInteger(
+      limits.maxConcurrency,
+      `${path}.maxConcurrency`,
+      defaults.maxConcurrency,
+      { min: 1, max: 10_000 },
+    ),
+  };
+}
+
+function unique(values: string[], path: string, field: string): void {
+  const seen = new Set<string>();
+  values.forEach((value, i) => {
+    if (seen.has(value)) fail(`${path}[${i}].${field}`, `duplicates ${JSON.stringify(value)}`);
+    seen.add(value);
+  });
+}
