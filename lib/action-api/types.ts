@@ -8,7 +8,12 @@
 export interface CustomTokenExchangeEvent {
   client: { client_id: string; name: string; metadata: Record<string, string> };
   /** Organizations are not supported yet: always absent. */
-  organization?: { id: string; name: string; display_name?: string; metadata: Record<string, string> };
+  organization?: {
+    id: string;
+    name: string;
+    display_name?: string;
+    metadata: Record<string, string>;
+  };
   request: {
     ip: string;
     hostname: string;

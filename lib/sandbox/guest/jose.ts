@@ -1,0 +1,347 @@
+/**
+ * Guest-side source (see lockdown.ts for why it is text): what `require('jose')` returns. Keys
+ * cannot cross the sandbox, so the facade's key functions return handles the guest maps (in a
+ * private WeakMap) to plain key descriptors; `jwtVerify` sends the token, the descriptor and the
+ * options to the host's `jose.jwtVerify` capability, which runs the real jose. `decodeJwt` and
+ * `decodeProtectedHeader` are pure and run in the guest (they are synchronous in jose). Errors
+ * coming back from the host become instances of the classes in `errors`, named and coded as
+ * jose's, so `err instanceof errors.JWTExpired` and `err.code === 'ERR_JWT_EXPIRED'` both work.
+ */
+export const JOSE_SOURCE = String.raw`
+const joseErrors = (function () {
+  class JOSEError extends Error {
+    static code = 'ERR_JOSE_GENERIC';
+    code = 'ERR_JOSE_GENERIC';
+    constructor(message, options) {
+      super(message, options);
+      this.name = this.constructor.name;
+    }
+  }
+  class JWTClaimValidationFailed extends JOSEError {
+    static code = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+    code = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+    claim;
+    reason;
+    payload;
+    constructor(message, payload, claim, reason) {
+      const details = { claim: claim === undefined ? 'unspecified' : claim, reason: reason === undefined ? 'unspecified' : reason, payload: payload };
+      super(message, { cause: details });
+      this.claim = details.claim;
+      this.reason = details.reason;
+      this.payload = payload;
+    }
+  }
+  class JWTExpired extends JOSEError {
+    static code = 'ERR_JWT_EXPIRED';
+    code = 'ERR_JWT_EXPIRED';
+    claim;
+    reason;
+    payload;
+    constructor(message, payload, claim, reason) {
+      const details = { claim: claim === undefined ? 'unspecified' : claim, reason: reason === undefined ? 'unspecified' : reason, payload: payload };
+      super(message, { cause: details });
+      this.claim = details.claim;
+      this.reason = details.reason;
+      this.payload = payload;
+    }
+  }
+  class JOSEAlgNotAllowed extends JOSEError {
+    static code = 'ERR_JOSE_ALG_NOT_ALLOWED';
+    code = 'ERR_JOSE_ALG_NOT_ALLOWED';
+  }
+  class JOSENotSupported extends JOSEError {
+    static code = 'ERR_JOSE_NOT_SUPPORTED';
+    code = 'ERR_JOSE_NOT_SUPPORTED';
+  }
+  class JWEDecryptionFailed extends JOSEError {
+    static code = 'ERR_JWE_DECRYPTION_FAILED';
+    code = 'ERR_JWE_DECRYPTION_FAILED';
+    constructor(message, options) {
+      super(message === undefined ? 'decryption operation failed' : message, options);
+    }
+  }
+  class JWEInvalid extends JOSEError {
+    static code = 'ERR_JWE_INVALID';
+    code = 'ERR_JWE_INVALID';
+  }
+  class JWSInvalid extends JOSEError {
+    static code = 'ERR_JWS_INVALID';
+    code = 'ERR_JWS_INVALID';
+  }
+  class JWTInvalid extends JOSEError {
+    static code = 'ERR_JWT_INVALID';
+    code = 'ERR_JWT_INVALID';
+  }
+  class JWKInvalid extends JOSEError {
+    static code = 'ERR_JWK_INVALID';
+    code = 'ERR_JWK_INVALID';
+  }
+  class JWKSInvalid extends JOSEError {
+    static code = 'ERR_JWKS_INVALID';
+    code = 'ERR_JWKS_INVALID';
+  }
+  class JWKSNoMatchingKey extends JOSEError {
+    static code = 'ERR_JWKS_NO_MATCHING_KEY';
+    code = 'ERR_JWKS_NO_MATCHING_KEY';
+    constructor(message, options) {
+      super(message === undefined ? 'no applicable key found in the JSON Web Key Set' : message, options);
+    }
+  }
+  class JWKSMultipleMatchingKeys extends JOSEError {
+    static code = 'ERR_JWKS_MULTIPLE_MATCHING_KEYS';
+    code = 'ERR_JWKS_MULTIPLE_MATCHING_KEYS';
+    constructor(message, options) {
+      super(message === undefined ? 'multiple matching keys found in the JSON Web Key Set' : message, options);
+    }
+  }
+  class JWKSTimeout extends JOSEError {
+    static code = 'ERR_JWKS_TIMEOUT';
+    code = 'ERR_JWKS_TIMEOUT';
+    constructor(message, options) {
+      super(message === undefined ? 'request timed out' : message, options);
+    }
+  }
+  class JWSSignatureVerificationFailed extends JOSEError {
+    static code = 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+    code = 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+    constructor(message, options) {
+      super(message === undefined ? 'signature verification failed' : message, options);
+    }
+  }
+  return {
+    JOSEError: JOSEError,
+    JWTClaimValidationFailed: JWTClaimValidationFailed,
+    JWTExpired: JWTExpired,
+    JOSEAlgNotAllowed: JOSEAlgNotAllowed,
+    JOSENotSupported: JOSENotSupported,
+    JWEDecryptionFailed: JWEDecryptionFailed,
+    JWEInvalid: JWEInvalid,
+    JWSInvalid: JWSInvalid,
+    JWTInvalid: JWTInvalid,
+    JWKInvalid: JWKInvalid,
+    JWKSInvalid: JWKSInvalid,
+    JWKSNoMatchingKey: JWKSNoMatchingKey,
+    JWKSMultipleMatchingKeys: JWKSMultipleMatchingKeys,
+    JWKSTimeout: JWKSTimeout,
+    JWSSignatureVerificationFailed: JWSSignatureVerificationFailed,
+  };
+})();
+
+const STANDARD_ERRORS = { Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError };
+
+// A host error's plain data ({ name, code, message, claim?, reason? }) as a guest error.
+function toGuestError(data) {
+  const info = data !== null && typeof data === 'object' ? data : { message: String(data) };
+  const name = typeof info.name === 'string' ? info.name : 'Error';
+  const message = typeof info.message === 'string' ? info.message : 'host call failed';
+  let error;
+  if (Object.hasOwn(joseErrors, name)) {
+    const JoseClass = joseErrors[name];
+    error = name === 'JWTClaimValidationFailed' || name === 'JWTExpired'
+      ? new JoseClass(message, undefined, info.claim, info.reason)
+      : new JoseClass(message);
+  } else if (Object.hasOwn(STANDARD_ERRORS, name)) {
+    error = new STANDARD_ERRORS[name](message);
+  } else {
+    error = new Error(message);
+    error.name = name;
+  }
+  if (typeof info.code === 'string') error.code = info.code;
+  if (typeof info.claim === 'string') error.claim = info.claim;
+  if (typeof info.reason === 'string') error.reason = info.reason;
+  return error;
+}
+
+const keyDescriptors = new WeakMap();
+
+class ImportedKey {
+  #type;
+  #algorithm;
+  constructor(type, algorithm) {
+    this.#type = type;
+    this.#algorithm = algorithm;
+  }
+  get type() { return this.#type; }
+  get algorithm() { return { name: this.#algorithm }; }
+  get extractable() { return false; }
+  get usages() { return this.#type === 'private' ? ['sign'] : ['verify']; }
+  get [Symbol.toStringTag]() { return 'CryptoKey'; }
+}
+
+function isPlainRecord(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function keySetUsageError() {
+  return Promise.reject(new TypeError('in actions, a JSON Web Key Set is used by passing it to jwtVerify'));
+}
+
+function createRemoteJWKSet(url, options) {
+  let href;
+  if (url instanceof URL) href = url.href;
+  else if (typeof url === 'string' && URL.canParse(url)) href = new URL(url).href;
+  else throw new TypeError('createRemoteJWKSet: url must be a URL (or an absolute URL string)');
+  const descriptor = { kind: 'remote-jwks', url: href };
+  if (options !== undefined && options !== null) {
+    if (typeof options !== 'object') throw new TypeError('createRemoteJWKSet: options must be an object');
+    const picked = {};
+    const names = ['cooldownDuration', 'cacheMaxAge', 'timeoutDuration'];
+    for (let i = 0; i < names.length; i++) if (options[names[i]] !== undefined) picked[names[i]] = options[names[i]];
+    descriptor.options = picked;
+  }
+  const keySet = function remoteJWKSet() { return keySetUsageError(); };
+  keyDescriptors.set(keySet, descriptor);
+  return Object.freeze(keySet);
+}
+
+function createLocalJWKSet(jwks) {
+  if (!isPlainRecord(jwks) || !Array.isArray(jwks.keys)) throw new joseErrors.JWKSInvalid('JSON Web Key Set malformed');
+  const keySet = function localJWKSet() { return keySetUsageError(); };
+  keyDescriptors.set(keySet, { kind: 'local-jwks', jwks: { keys: jwks.keys } });
+  return Object.freeze(keySet);
+}
+
+function importedKey(state, descriptor, type, algorithm) {
+  return invoke(state, 'jose.checkKey', [descriptor]).then(function () {
+    const key = new ImportedKey(type, algorithm);
+    keyDescriptors.set(key, descriptor);
+    return Object.freeze(key);
+  });
+}
+
+function importJWK(state, jwk, alg) {
+  try {
+    if (!isPlainRecord(jwk)) throw new TypeError('JWK must be an object');
+    const algorithm = alg === undefined ? jwk.alg : alg;
+    if (jwk.kty === 'oct') {
+      if (typeof jwk.k !== 'string') throw new TypeError('missing "k" (Key Value) Parameter value');
+      const bytes = base64ToBytes(jwk.k);
+      if (bytes === null) throw new TypeError('invalid "k" (Key Value) Parameter value');
+      return Promise.resolve(bytes);
+    }
+    const descriptor = { kind: 'jwk', jwk: jwk };
+    if (typeof algorithm === 'string') descriptor.alg = algorithm;
+    return importedKey(state, descriptor, jwk.d === undefined ? 'public' : 'private', algorithm);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function importSPKI(state, spki, alg) {
+  if (typeof spki !== 'string' || spki.indexOf('-----BEGIN PUBLIC KEY-----') !== 0) {
+    return Promise.reject(new TypeError('"spki" must be SPKI formatted string'));
+  }
+  if (typeof alg !== 'string') return Promise.reject(new TypeError('"alg" argument is required when "key" is not a JWK'));
+  return importedKey(state, { kind: 'spki', pem: spki, alg: alg }, 'public', alg);
+}
+
+function keyDescriptorOf(key) {
+  if ((typeof key === 'object' && key !== null) || typeof key === 'function') {
+    const known = keyDescriptors.get(key);
+    if (known !== undefined) return known;
+  }
+  if (key instanceof ArrayBuffer || ArrayBuffer.isView(key)) {
+    return { kind: 'secret', base64url: bytesToBase64(toByteView(key, 'key'), true) };
+  }
+  if (isPlainRecord(key) && typeof key.kty === 'string') return { kind: 'jwk', jwk: key };
+  return undefined;
+}
+
+const KEY_HELP = 'a key from createRemoteJWKSet, createLocalJWKSet, importJWK or importSPKI, a JWK object, a Uint8Array secret, or a function returning one of these';
+
+function verifyOptions(options) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') throw new TypeError('jwtVerify: options must be an object');
+  const picked = {};
+  const names = ['algorithms', 'issuer', 'audience', 'typ', 'subject', 'clockTolerance', 'maxTokenAge', 'requiredClaims'];
+  for (let i = 0; i < names.length; i++) if (options[names[i]] !== undefined) picked[names[i]] = options[names[i]];
+  const currentDate = options.currentDate;
+  if (currentDate !== undefined) picked.currentDate = currentDate instanceof Date ? currentDate.getTime() : currentDate;
+  return picked;
+}
+
+async function jwtVerify(state, jwt, key, options) {
+  let token = jwt;
+  if (token instanceof Uint8Array) token = utf8Decode(token, false);
+  if (typeof token !== 'string') throw new joseErrors.JWSInvalid('Compact JWS must be a string or Uint8Array');
+  let descriptor = keyDescriptorOf(key);
+  if (descriptor === undefined && typeof key === 'function') {
+    // jose calls a key function with the protected header; so do we, before going to the host.
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch (error) {
+      throw new joseErrors.JWSInvalid('Invalid Token or Protected Header formatting');
+    }
+    descriptor = keyDescriptorOf(await key(header, { payload: token.split('.')[1], signature: token.split('.')[2] }));
+  }
+  if (descriptor === undefined) throw new TypeError('jwtVerify: the key must be ' + KEY_HELP);
+  const result = await invoke(state, 'jose.jwtVerify', [token, descriptor, verifyOptions(options)]);
+  return { payload: result.payload, protectedHeader: result.protectedHeader };
+}
+
+function decodeBase64urlJson(segment) {
+  const bytes = base64ToBytes(segment);
+  if (bytes === null) throw new TypeError('not base64url');
+  return JSON.parse(utf8Decode(bytes, false));
+}
+
+function decodeJwt(jwt) {
+  if (typeof jwt !== 'string') throw new joseErrors.JWTInvalid('JWTs must use Compact JWS serialization, JWT must be a string');
+  const parts = jwt.split('.');
+  if (parts.length === 5) throw new joseErrors.JWTInvalid('Only JWTs using Compact JWS serialization can be decoded');
+  if (parts.length !== 3) throw new joseErrors.JWTInvalid('Invalid JWT');
+  if (!parts[1]) throw new joseErrors.JWTInvalid('JWTs must contain a payload');
+  const bytes = base64ToBytes(parts[1]);
+  if (bytes === null) throw new joseErrors.JWTInvalid('Failed to base64url decode the payload');
+  let claims;
+  try {
+    claims = JSON.parse(utf8Decode(bytes, false));
+  } catch (error) {
+    throw new joseErrors.JWTInvalid('Failed to parse the decoded payload as JSON');
+  }
+  if (!isPlainRecord(claims)) throw new joseErrors.JWTInvalid('Invalid JWT Claims Set');
+  return claims;
+}
+
+function decodeProtectedHeader(token) {
+  let segment;
+  if (typeof token === 'string') segment = token.split('.')[0];
+  else if (isPlainRecord(token)) segment = token.protected;
+  else throw new TypeError('Token must be a string or an object');
+  let header;
+  try {
+    if (typeof segment !== 'string' || segment === '') throw new TypeError('empty');
+    header = decodeBase64urlJson(segment);
+  } catch (error) {
+    throw new TypeError('Invalid Token or Protected Header formatting');
+  }
+  if (!isPlainRecord(header)) throw new TypeError('Invalid Token or Protected Header formatting');
+  return header;
+}
+
+const joseBase64url = {
+  encode(input) {
+    return bytesToBase64(typeof input === 'string' ? utf8Encode(input) : toByteView(input, 'input'), true);
+  },
+  decode(input) {
+    const bytes = base64ToBytes(typeof input === 'string' ? input : utf8Decode(toByteView(input, 'input'), false));
+    if (bytes === null) throw new TypeError('The input to be decoded is not correctly encoded.');
+    return bytes;
+  },
+};
+
+function createJoseFacade(state) {
+  return Object.freeze({
+    jwtVerify: function (jwt, key, options) { return jwtVerify(state, jwt, key, options); },
+    createRemoteJWKSet: createRemoteJWKSet,
+    createLocalJWKSet: createLocalJWKSet,
+    importJWK: function (jwk, alg) { return importJWK(state, jwk, alg); },
+    importSPKI: function (spki, alg) { return importSPKI(state, spki, alg); },
+    decodeJwt: decodeJwt,
+    decodeProtectedHeader: decodeProtectedHeader,
+    base64url: joseBase64url,
+    errors: joseErrors,
+  });
+}
+`;

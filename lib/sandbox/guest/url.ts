@@ -1,0 +1,249 @@
+/**
+ * Guest-side source (see lockdown.ts for why it is text): the `URLSearchParams` and `URL` globals.
+ * `URLSearchParams` is plain JavaScript (application/x-www-form-urlencoded as WHATWG defines it);
+ * `URL` parses and applies setters on the host with Node's WHATWG URL through the synchronous
+ * `hostUrl(operation, ...)` callback, which returns the URL's components (plain strings) or, for a
+ * parse failure, a string saying why.
+ */
+export const URL_SOURCE = String.raw`
+const searchParamsLinks = new WeakMap();
+let replaceSearchList;
+
+function formEncode(value) {
+  const text = String(value).replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return encodeURIComponent(text).replace(/[!'()~]|%20/g, function (match) {
+    return match === '%20' ? '+' : '%' + match.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+
+function isHexByte(code) {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
+}
+
+function formDecode(text) {
+  const spaced = text.replace(/\+/g, ' ');
+  if (spaced.indexOf('%') === -1) return spaced;
+  const bytes = utf8Encode(spaced);
+  const out = new Uint8Array(bytes.length);
+  let length = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === 37 && i + 2 < bytes.length && isHexByte(bytes[i + 1]) && isHexByte(bytes[i + 2])) {
+      out[length++] = parseInt(String.fromCharCode(bytes[i + 1], bytes[i + 2]), 16);
+      i += 2;
+    } else {
+      out[length++] = byte;
+    }
+  }
+  return utf8Decode(out.subarray(0, length), false);
+}
+
+function parseFormList(query) {
+  const list = [];
+  const text = query.charCodeAt(0) === 63 ? query.slice(1) : query;
+  if (text === '') return list;
+  const pairs = text.split('&');
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i];
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    const name = equals === -1 ? pair : pair.slice(0, equals);
+    const value = equals === -1 ? '' : pair.slice(equals + 1);
+    list.push([formDecode(name), formDecode(value)]);
+  }
+  return list;
+}
+
+class URLSearchParams {
+  #list = [];
+  static {
+    replaceSearchList = function (params, list) { params.#list = list; };
+  }
+  constructor(init) {
+    if (init === undefined || init === null) return;
+    if (init instanceof URLSearchParams) {
+      for (const [name, value] of init) this.#list.push([name, value]);
+    } else if (typeof init === 'object' || typeof init === 'function') {
+      if (typeof init[Symbol.iterator] === 'function') {
+        for (const pair of init) {
+          const items = Array.from(pair);
+          if (items.length !== 2) throw new TypeError('URLSearchParams: each pair must have exactly two items');
+          this.#list.push([String(items[0]), String(items[1])]);
+        }
+      } else {
+        const keys = Object.keys(init);
+        for (let i = 0; i < keys.length; i++) this.#list.push([keys[i], String(init[keys[i]])]);
+      }
+    } else {
+      this.#list = parseFormList(String(init));
+    }
+  }
+  #changed() {
+    const link = searchParamsLinks.get(this);
+    if (link !== undefined) link(this.toString());
+  }
+  get size() {
+    return this.#list.length;
+  }
+  append(name, value) {
+    this.#list.push([String(name), String(value)]);
+    this.#changed();
+  }
+  delete(name, value) {
+    const key = String(name);
+    const only = value === undefined ? undefined : String(value);
+    this.#list = this.#list.filter(function (pair) {
+      return !(pair[0] === key && (only === undefined || pair[1] === only));
+    });
+    this.#changed();
+  }
+  get(name) {
+    const key = String(name);
+    for (let i = 0; i < this.#list.length; i++) if (this.#list[i][0] === key) return this.#list[i][1];
+    return null;
+  }
+  getAll(name) {
+    const key = String(name);
+    const values = [];
+    for (let i = 0; i < this.#list.length; i++) if (this.#list[i][0] === key) values.push(this.#list[i][1]);
+    return values;
+  }
+  has(name, value) {
+    const key = String(name);
+    const only = value === undefined ? undefined : String(value);
+    for (let i = 0; i < this.#list.length; i++) {
+      if (this.#list[i][0] === key && (only === undefined || this.#list[i][1] === only)) return true;
+    }
+    return false;
+  }
+  set(name, value) {
+    const key = String(name);
+    const text = String(value);
+    const list = [];
+    let found = false;
+    for (let i = 0; i < this.#list.length; i++) {
+      if (this.#list[i][0] !== key) list.push(this.#list[i]);
+      else if (!found) {
+        found = true;
+        list.push([key, text]);
+      }
+    }
+    if (!found) list.push([key, text]);
+    this.#list = list;
+    this.#changed();
+  }
+  sort() {
+    const indexed = this.#list.map(function (pair, index) { return [pair, index]; });
+    indexed.sort(function (a, b) {
+      if (a[0][0] < b[0][0]) return -1;
+      if (a[0][0] > b[0][0]) return 1;
+      return a[1] - b[1];
+    });
+    this.#list = indexed.map(function (item) { return item[0]; });
+    this.#changed();
+  }
+  forEach(callback, thisArg) {
+    if (typeof callback !== 'function') throw new TypeError('URLSearchParams.forEach: the callback must be a function');
+    for (let i = 0; i < this.#list.length; i++) callback.call(thisArg, this.#list[i][1], this.#list[i][0], this);
+  }
+  *entries() {
+    for (let i = 0; i < this.#list.length; i++) yield [this.#list[i][0], this.#list[i][1]];
+  }
+  *keys() {
+    for (let i = 0; i < this.#list.length; i++) yield this.#list[i][0];
+  }
+  *values() {
+    for (let i = 0; i < this.#list.length; i++) yield this.#list[i][1];
+  }
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+  toString() {
+    const parts = [];
+    for (let i = 0; i < this.#list.length; i++) {
+      parts.push(formEncode(this.#list[i][0]) + '=' + formEncode(this.#list[i][1]));
+    }
+    return parts.join('&');
+  }
+  get [Symbol.toStringTag]() {
+    return 'URLSearchParams';
+  }
+}
+
+// Longer inputs are refused before they are copied to the host (URLs that long are never real).
+const MAX_URL_INPUT = 64 * 1024;
+
+function urlInput(value) {
+  const text = String(value);
+  if (text.length > MAX_URL_INPUT) throw new TypeError('Invalid URL: longer than ' + MAX_URL_INPUT + ' characters');
+  return text;
+}
+
+function urlParts(result) {
+  if (typeof result === 'string') throw new TypeError(result);
+  return result;
+}
+
+class URL {
+  #parts;
+  #searchParams = null;
+  constructor(url, base) {
+    if (arguments.length === 0) throw new TypeError('URL: 1 argument required');
+    this.#parts = urlParts(hostUrl('parse', urlInput(url), base === undefined ? undefined : urlInput(base)));
+  }
+  static canParse(url, base) {
+    const input = String(url);
+    const baseInput = base === undefined ? undefined : String(base);
+    if (input.length > MAX_URL_INPUT || (baseInput !== undefined && baseInput.length > MAX_URL_INPUT)) return false;
+    return typeof hostUrl('parse', input, baseInput) !== 'string';
+  }
+  #set(component, value) {
+    this.#parts = urlParts(hostUrl('set', this.#parts.href, component, urlInput(value)));
+    this.#syncSearchParams();
+  }
+  #syncSearchParams() {
+    if (this.#searchParams !== null) replaceSearchList(this.#searchParams, parseFormList(this.#parts.search));
+  }
+  #fromSearchParams(query) {
+    this.#parts = urlParts(hostUrl('set', this.#parts.href, 'search', query));
+  }
+  get href() { return this.#parts.href; }
+  set href(value) {
+    this.#parts = urlParts(hostUrl('parse', urlInput(value), undefined));
+    this.#syncSearchParams();
+  }
+  get origin() { return this.#parts.origin; }
+  get protocol() { return this.#parts.protocol; }
+  set protocol(value) { this.#set('protocol', value); }
+  get username() { return this.#parts.username; }
+  set username(value) { this.#set('username', value); }
+  get password() { return this.#parts.password; }
+  set password(value) { this.#set('password', value); }
+  get host() { return this.#parts.host; }
+  set host(value) { this.#set('host', value); }
+  get hostname() { return this.#parts.hostname; }
+  set hostname(value) { this.#set('hostname', value); }
+  get port() { return this.#parts.port; }
+  set port(value) { this.#set('port', value); }
+  get pathname() { return this.#parts.pathname; }
+  set pathname(value) { this.#set('pathname', value); }
+  get search() { return this.#parts.search; }
+  set search(value) { this.#set('search', value); }
+  get hash() { return this.#parts.hash; }
+  set hash(value) { this.#set('hash', value); }
+  get searchParams() {
+    if (this.#searchParams === null) {
+      const params = new URLSearchParams(this.#parts.search);
+      const url = this;
+      searchParamsLinks.set(params, function (query) { url.#fromSearchParams(query); });
+      this.#searchParams = params;
+    }
+    return this.#searchParams;
+  }
+  toString() { return this.#parts.href; }
+  toJSON() { return this.#parts.href; }
+  get [Symbol.toStringTag]() {
+    return 'URL';
+  }
+}
+`;
