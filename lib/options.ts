@@ -19,6 +19,7 @@ import type {
   ResourceServerDefinition,
 } from './registry/resource-servers.js';
 import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
+import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
 import type { ReplayStore } from './stores/replay-store.js';
@@ -272,39 +273,22 @@ export function parseOptions(input: unknown): Config {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
       ...(actionCache === undefined ? {} : { actionCache }),
     },
-    actionDefaults: parseActionLimits(options.actionDefaults, 'options.actionDefaults'),
+    actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
   };
 }
 
-/** Limits with defaults applied; shared by the option and by `actions.create({ limits })`. */
-export function parseActionLimits(
-  input: unknown,
-  path: string,
-  defaults: Readonly<ActionLimits> = DEFAULT_ACTION_LIMITS,
-): ActionLimits {
+/** `actionDefaults` over {@link DEFAULT_ACTION_LIMITS}, in the ranges actions accept. */
+function parseActionDefaults(input: unknown, path: string): ActionLimits {
   const limits = input === undefined ? {} : checkObject(input, path);
-  checkKnownKeys(limits, ['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxConcurrency'], path);
-  return {
-    timeoutMs: checkOptionalInteger(limits.timeoutMs, `${path}.timeoutMs`, defaults.timeoutMs, {
-      min: 1,
-      max: 60_000,
-    }),
-    cpuTimeMs: checkOptionalInteger(limits.cpuTimeMs, `${path}.cpuTimeMs`, defaults.cpuTimeMs, {
-      min: 1,
-      max: 10_000,
-    }),
-    memoryMb: checkOptionalInteger(limits.memoryMb, `${path}.memoryMb`, defaults.memoryMb, {
-      min: 8,
-      max: 1024,
-    }),
-    maxConcurrency: checkOptionalInteger(
-      limits.maxConcurrency,
-      `${path}.maxConcurrency`,
-      defaults.maxConcurrency,
-      { min: 1, max: 10_000 },
-    ),
-  };
+  const keys = Object.keys(ACTION_LIMIT_RANGES) as Array<keyof ActionLimits>;
+  checkKnownKeys(limits, keys, path);
+  const parsed = { ...DEFAULT_ACTION_LIMITS };
+  for (const key of keys) {
+    const [min, max] = ACTION_LIMIT_RANGES[key];
+    parsed[key] = checkOptionalInteger(limits[key], `${path}.${key}`, parsed[key], { min, max });
+  }
+  return parsed;
 }
 
 function unique(values: string[], path: string, field: string): void {

@@ -1,0 +1,301 @@
+import { expect } from 'chai';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+} from 'jose';
+import request from 'supertest';
+import { ManagementError } from '../../lib/index.js';
+import type { CustomTokenExchangeHandler } from '../../lib/index.js';
+import {
+  API,
+  ISSUER,
+  RS_API,
+  SECRET,
+  SUBJECT_TYPE,
+  basic,
+  exchangeBody,
+  form,
+  testServer,
+} from '../support/fixtures.js';
+import type { TestServer } from '../support/fixtures.js';
+
+const NEW_SECRET = 'rotated-secret-0123456789abcdef';
+const PS_API = 'https://ps256.example.com/';
+const NEW_TYPE = 'urn:acme:new-legacy-token';
+const INVALID_CLIENT = {
+  error: 'invalid_client',
+  error_description: 'Client authentication failed.',
+};
+const UNSUPPORTED_TYPE = {
+  error: 'invalid_request',
+  error_description: 'subject_token_type is not supported',
+};
+
+function post(
+  server: TestServer,
+  body: Record<string, string | string[]>,
+  auth = basic('app', SECRET),
+) {
+  return request(server.app)
+    .post('/oauth/token')
+    .set('Authorization', auth)
+    .type('form')
+    .send(form(body));
+}
+
+async function jwks(server: TestServer): Promise<{ keys: Array<Record<string, unknown>> }> {
+  const res = await request(server.app).get('/.well-known/jwks.json').expect(200);
+  return res.body;
+}
+
+async function verify(server: TestServer, token: string, audience: string) {
+  return jwtVerify(token, createLocalJWKSet(await jwks(server)), { issuer: ISSUER, audience });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('handles: clients at run time', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await testServer();
+  });
+
+  const runtimeApp = {
+    client_id: 'runtime-app',
+    client_secret: SECRET,
+    name: 'Runtime app',
+    token_endpoint_auth_method: 'client_secret_basic' as const,
+    token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+  };
+
+  it('lets an added client exchange at once', async () => {
+    const before = await post(server, exchangeBody(), basic('runtime-app', SECRET));
+    expect(before.status).to.equal(401);
+    expect(before.body).to.deep.equal(INVALID_CLIENT);
+
+    server.cte.clients.add(runtimeApp);
+    const res = await post(server, exchangeBody(), basic('runtime-app', SECRET));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    const { payload } = await verify(server, res.body.access_token, API);
+    expect(payload).to.include({ client_id: 'runtime-app', sub: 'auth0|alice' });
+  });
+
+  it('after a secret update, refuses the old secret with 401 and accepts the new one', async () => {
+    server.cte.clients.add(runtimeApp);
+    await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
+
+    server.cte.clients.update('runtime-app', { client_secret: NEW_SECRET });
+    const old = await post(server, exchangeBody(), basic('runtime-app', SECRET));
+    expect(old.status).to.equal(401);
+    expect(old.body).to.deep.equal(INVALID_CLIENT);
+    expect(old.headers['www-authenticate']).to.equal('Basic realm="token", error="invalid_client"');
+    const res = await post(server, exchangeBody(), basic('runtime-app', NEW_SECRET));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  });
+
+  it('refuses a removed client with 401 invalid_client', async () => {
+    server.cte.clients.add(runtimeApp);
+    await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
+    server.cte.clients.remove('runtime-app');
+    const res = await post(server, exchangeBody(), basic('runtime-app', SECRET));
+    expect(res.status).to.equal(401);
+    expect(res.body).to.deep.equal(INVALID_CLIENT);
+    expect(server.cte.clients.get('runtime-app')).to.equal(undefined);
+  });
+
+  it('applies a client update to the client rules of the next request', async () => {
+    await post(server, exchangeBody()).expect(200);
+    server.cte.clients.update('app', { is_first_party: false });
+    const res = await post(server, exchangeBody());
+    expect(res.status).to.equal(400);
+    expect(res.body).to.deep.equal({
+      error: 'unauthorized_client',
+      error_description: 'third-party clients cannot use token exchange',
+    });
+  });
+});
+
+describe('handles: resource servers at run time', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await testServer();
+  });
+
+  it('serves an added PS256 API with a PS256 token that verifies against the JWKS route', async () => {
+    server.cte.resourceServers.add({
+      identifier: PS_API,
+      scopes: [{ value: 'read:ps' }],
+      signing_alg: 'PS256',
+      token_lifetime: 120,
+    });
+    const res = await post(server, exchangeBody({ audience: PS_API, scope: 'read:ps write:ps' }));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body).to.include({ scope: 'read:ps', expires_in: 120 });
+    expect(decodeProtectedHeader(res.body.access_token)).to.deep.equal({
+      alg: 'PS256',
+      typ: 'at+jwt',
+      kid: 'ps-1',
+    });
+    const { payload } = await jwtVerify(
+      res.body.access_token,
+      createLocalJWKSet(await jwks(server)),
+      { issuer: ISSUER, audience: PS_API, algorithms: ['PS256'] },
+    );
+    expect(payload).to.include({ aud: PS_API, scope: 'read:ps', client_id: 'app' });
+  });
+
+  it('grants from the updated scopes of an API', async () => {
+    const scope = 'read:orders write:orders admin:orders';
+    const before = await post(server, exchangeBody({ scope })).expect(200);
+    expect(before.body.scope).to.equal('read:orders write:orders');
+
+    server.cte.resourceServers.update(API, {
+      scopes: [{ value: 'read:orders' }, { value: 'admin:orders' }],
+    });
+    const after = await post(server, exchangeBody({ scope })).expect(200);
+    expect(after.body.scope).to.equal('read:orders admin:orders');
+    const { payload } = await verify(server, after.body.access_token, API);
+    expect(payload.scope).to.equal('read:orders admin:orders');
+  });
+
+  it('answers invalid_target for a removed API, and keeps the defaultAudience', async () => {
+    await post(server, exchangeBody({ audience: RS_API })).expect(200);
+    server.cte.resourceServers.remove(RS_API);
+    const res = await post(server, exchangeBody({ audience: RS_API }));
+    expect(res.status).to.equal(400);
+    expect(res.body).to.deep.equal({
+      error: 'invalid_target',
+      error_description: 'the requested audience is not known',
+    });
+
+    expect(() => server.cte.resourceServers.remove(API))
+      .to.throw(ManagementError, `resource server ${API} is the defaultAudience`)
+      .with.property('code', 'conflict');
+    await post(server, exchangeBody()).expect(200);
+  });
+});
+
+describe('handles: signing keys', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await testServer();
+  });
+
+  async function newEs256Key(kid: string) {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    return { ...(await exportJWK(privateKey)), kid, alg: 'ES256' as const };
+  }
+
+  it('publishes an added key in the JWKS before it signs, and signs with it after rotate()', async () => {
+    server.cte.keys.add(await newEs256Key('es-2'));
+    const published = (await jwks(server)).keys.find((key) => key.kid === 'es-2');
+    expect(published).to.include({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(published).not.to.have.property('d');
+
+    const beforeRotation = await post(server, exchangeBody()).expect(200);
+    expect(decodeProtectedHeader(beforeRotation.body.access_token).kid).to.equal('es-1');
+
+    expect(server.cte.keys.rotate('ES256')).to.deep.equal([
+      { alg: 'ES256', current: 'es-2', retired: 'es-1' },
+    ]);
+    const afterRotation = await post(server, exchangeBody()).expect(200);
+    expect(decodeProtectedHeader(afterRotation.body.access_token).kid).to.equal('es-2');
+
+    // Both verify against what the route serves now: the retired key is kept for the grace period.
+    const served = (await jwks(server)).keys.map((key) => key.kid);
+    expect(served).to.include.members(['es-1', 'es-2']);
+    await verify(server, beforeRotation.body.access_token, API);
+    await verify(server, afterRotation.body.access_token, API);
+    const es256 = server.cte.keys.list().filter((key) => key.alg === 'ES256');
+    expect(es256.map(({ kid, status }) => ({ kid, status }))).to.deep.equal([
+      { kid: 'es-2', status: 'current' },
+      { kid: 'es-1', status: 'retired' },
+    ]);
+  });
+
+  it('refuses to rotate host keys without a published next key, changing nothing', async () => {
+    expect(() => server.cte.keys.rotate('ES256'))
+      .to.throw(ManagementError, /no next key with alg ES256/)
+      .with.property('code', 'conflict');
+    const res = await post(server, exchangeBody()).expect(200);
+    expect(decodeProtectedHeader(res.body.access_token).kid).to.equal('es-1');
+  });
+});
+
+describe('handles: profiles and actions at run time', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await testServer();
+  });
+
+  const profile = () => server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+
+  it('routes a profile’s new subject_token_type and refuses the old one', async () => {
+    const { id } = profile();
+    await server.cte.profiles.update(id, { subject_token_type: NEW_TYPE });
+
+    const res = await post(server, exchangeBody({ subject_token_type: NEW_TYPE }));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect((await verify(server, res.body.access_token, API)).payload.sub).to.equal('auth0|alice');
+
+    const old = await post(server, exchangeBody({ subject_token_type: SUBJECT_TYPE }));
+    expect(old.status).to.equal(400);
+    expect(old.body).to.deep.equal(UNSUPPORTED_TYPE);
+    expect(server.hostRequests).to.have.length(0);
+  });
+
+  it('makes a deleted profile’s subject_token_type unsupported', async () => {
+    expect(await server.cte.profiles.delete(profile().id)).to.equal(true);
+    const res = await post(server, exchangeBody());
+    expect(res.status).to.equal(400);
+    expect(res.body).to.deep.equal(UNSUPPORTED_TYPE);
+  });
+
+  it('runs a new handler after update and deploy, not before the deploy', async () => {
+    const { action_id } = profile();
+    const denyAll: CustomTokenExchangeHandler = async (_event, api) => {
+      api.access.deny('access_denied', 'version 2 says no');
+    };
+    await server.cte.actions.update(action_id, { handler: denyAll });
+    // A draft: the live version still decides.
+    await post(server, exchangeBody()).expect(200);
+
+    const deployed = await server.cte.actions.deploy(action_id);
+    expect(deployed.deployed_version!.number).to.equal(2);
+    const res = await post(server, exchangeBody());
+    expect(res.status).to.equal(400);
+    expect(res.body).to.deep.equal({
+      error: 'access_denied',
+      error_description: 'version 2 says no',
+    });
+  });
+
+  it('refuses to delete an action bound to a profile with action_in_use', async () => {
+    const { id, action_id } = profile();
+    const err = await rejection(server.cte.actions.delete(action_id));
+    expect(err).to.be.instanceOf(ManagementError);
+    expect({
+      code: (err as ManagementError).code,
+      message: (err as ManagementError).message,
+    }).to.deep.equal({
+      code: 'action_in_use',
+      message: 'Action is bound to a token exchange profile; delete the profile first.',
+    });
+    // Still served.
+    await post(server, exchangeBody()).expect(200);
+
+    await server.cte.profiles.delete(id);
+    await server.cte.actions.delete(action_id);
+    expect((await server.cte.actions.list()).map((action) => action.id)).not.to.include(action_id);
+  });
+});

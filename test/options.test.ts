@@ -1,0 +1,891 @@
+import { expect } from 'chai';
+import passport from 'passport';
+import request from 'supertest';
+import express from 'express';
+import { ManagementError, MemoryLogSink, customTokenExchange } from '../lib/index.js';
+import type {
+  CustomTokenExchangeOptions,
+  CustomTokenExchangeRouter,
+  UserStore,
+} from '../lib/index.js';
+import type { SigningKeyInput } from '../lib/tokens/key-set.js';
+import {
+  API,
+  ISSUER,
+  RS_API,
+  SECRET,
+  clientAssertionKeys,
+  testSigningKeys,
+} from './support/fixtures.js';
+
+type Options = Record<string, unknown>;
+
+/** What a wrong option must do: throw a TypeError whose whole message names the option path. */
+function expectOptionError(options: unknown, message: string): void {
+  let error: unknown;
+  try {
+    customTokenExchange(options as CustomTokenExchangeOptions);
+  } catch (err) {
+    error = err;
+  }
+  expect(error, 'construction should throw').to.be.instanceOf(TypeError);
+  expect((error as TypeError).message).to.equal(`customTokenExchange: ${message}`);
+}
+
+const APP = {
+  client_id: 'app',
+  client_secret: SECRET,
+  name: 'App',
+  token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+};
+const ORDERS_API = { identifier: API, scopes: [{ value: 'read:orders' }] };
+
+/** A second client, at index 1, so each message also proves the index is right. */
+const client = (fields: Options): Options[] => [
+  APP,
+  { client_id: 'app2', name: 'App 2', ...fields },
+];
+const server = (fields: Options): Options[] => [ORDERS_API, { identifier: RS_API, ...fields }];
+
+const userStore = {
+  getById: () => undefined,
+  getByIdentity: () => undefined,
+  create: () => ({}),
+  update: () => ({}),
+};
+const hostPassport = new passport.Passport();
+
+interface Case {
+  /** What is wrong. */
+  title: string;
+  /** Top-level overrides of the valid options; `undefined` removes the option. */
+  change: Options;
+  /** The message after `customTokenExchange: `. */
+  message: string;
+}
+
+const HTTPS_ONLY = 'must be an https URL (http is accepted for localhost only)';
+
+const CASES: Record<string, Case[]> = {
+  options: [
+    {
+      title: 'an unknown top-level option',
+      change: { audience: API },
+      message: 'options.audience is not a known property',
+    },
+  ],
+  issuer: [
+    { title: 'missing', change: { issuer: undefined }, message: 'options.issuer must be a string' },
+    { title: 'not a string', change: { issuer: 42 }, message: 'options.issuer must be a string' },
+    {
+      title: 'empty',
+      change: { issuer: '' },
+      message: 'options.issuer must be 1–2048 characters long',
+    },
+    {
+      title: 'not a URL',
+      change: { issuer: 'auth.example.com' },
+      message: 'options.issuer must be an absolute URL',
+    },
+    {
+      title: 'http on a non-loopback host',
+      change: { issuer: 'http://auth.example.com/' },
+      message: `options.issuer ${HTTPS_ONLY}`,
+    },
+    {
+      title: 'another scheme on a loopback host',
+      change: { issuer: 'ftp://localhost/' },
+      message: `options.issuer ${HTTPS_ONLY}`,
+    },
+    {
+      title: 'with a query',
+      change: { issuer: 'https://auth.example.com/?tenant=a' },
+      message: 'options.issuer must not have a query or fragment',
+    },
+    {
+      title: 'with a fragment',
+      change: { issuer: 'https://auth.example.com/#top' },
+      message: 'options.issuer must not have a query or fragment',
+    },
+  ],
+  clients: [
+    {
+      title: 'missing',
+      change: { clients: undefined },
+      message: 'options.clients must be an array',
+    },
+    {
+      title: 'not an array',
+      change: { clients: APP },
+      message: 'options.clients must be an array',
+    },
+    {
+      title: 'an entry that is not an object',
+      change: { clients: [APP, 'app2'] },
+      message: 'options.clients[1] must be a plain object',
+    },
+    {
+      title: 'a duplicate client_id',
+      change: { clients: client({ client_id: 'app', client_secret: SECRET }) },
+      message: 'options.clients[1].client_id duplicates "app"',
+    },
+    {
+      title: 'a missing client_id',
+      change: { clients: client({ client_id: undefined, client_secret: SECRET }) },
+      message: 'options.clients[1].client_id must be a string',
+    },
+    {
+      title: 'a missing name',
+      change: { clients: client({ name: undefined, client_secret: SECRET }) },
+      message: 'options.clients[1].name must be a string',
+    },
+    {
+      title: 'an unknown property',
+      change: { clients: client({ client_secret: SECRET, colour: 'red' }) },
+      message: 'options.clients[1].colour is not a known property',
+    },
+    {
+      title: 'an unknown token_endpoint_auth_method',
+      change: {
+        clients: client({ client_secret: SECRET, token_endpoint_auth_method: 'client_secret_jwt' }),
+      },
+      message:
+        'options.clients[1].token_endpoint_auth_method must be one of client_secret_basic, ' +
+        'client_secret_post, private_key_jwt, none',
+    },
+    {
+      title: 'client_secret_basic without a secret',
+      change: { clients: client({ token_endpoint_auth_method: 'client_secret_basic' }) },
+      message:
+        'options.clients[1].client_secret is required for token_endpoint_auth_method client_secret_basic',
+    },
+    {
+      title: 'the default client_secret_post without a secret',
+      change: { clients: client({}) },
+      message:
+        'options.clients[1].client_secret is required for token_endpoint_auth_method client_secret_post',
+    },
+    {
+      title: 'a secret shorter than 16 characters',
+      change: { clients: client({ client_secret: 'x'.repeat(15) }) },
+      message: 'options.clients[1].client_secret must be 16–512 characters long',
+    },
+    {
+      title: 'private_key_jwt without jwks',
+      change: { clients: client({ token_endpoint_auth_method: 'private_key_jwt' }) },
+      message: 'options.clients[1].jwks must hold at least one public key for private_key_jwt',
+    },
+    {
+      title: 'private_key_jwt with an empty jwks',
+      change: {
+        clients: client({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } }),
+      },
+      message: 'options.clients[1].jwks must hold at least one public key for private_key_jwt',
+    },
+    {
+      title: 'jwks that is not a JWKS',
+      change: {
+        clients: client({ token_endpoint_auth_method: 'private_key_jwt', jwks: [{ kty: 'EC' }] }),
+      },
+      message: 'options.clients[1].jwks must be a plain object',
+    },
+    {
+      title: 'a jwks key without kty',
+      change: {
+        clients: client({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{}] } }),
+      },
+      message: 'options.clients[1].jwks.keys[0].kty must be a string',
+    },
+    {
+      title: 'a symmetric key in jwks',
+      change: {
+        clients: client({
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] },
+        }),
+      },
+      message: 'options.clients[1].jwks.keys[0] must be a public key',
+    },
+    {
+      title: 'a bad jwt_configuration.alg',
+      change: { clients: client({ client_secret: SECRET, jwt_configuration: { alg: 'none' } }) },
+      message:
+        'options.clients[1].jwt_configuration.alg must be one of RS256, PS256, ES256, EdDSA, HS256',
+    },
+    {
+      title: 'HS256 ID tokens without a secret',
+      change: {
+        clients: client({
+          token_endpoint_auth_method: 'none',
+          jwt_configuration: { alg: 'HS256' },
+        }),
+      },
+      message: 'options.clients[1].jwt_configuration.alg HS256 needs a client_secret to sign with',
+    },
+    {
+      title: 'an ID token lifetime of 0',
+      change: {
+        clients: client({ client_secret: SECRET, jwt_configuration: { lifetime_in_seconds: 0 } }),
+      },
+      message:
+        'options.clients[1].jwt_configuration.lifetime_in_seconds must be an integer from 1 to 2592000',
+    },
+    {
+      title: 'a non-boolean is_first_party',
+      change: { clients: client({ client_secret: SECRET, is_first_party: 'yes' }) },
+      message: 'options.clients[1].is_first_party must be a boolean',
+    },
+    {
+      title: 'allow_any_profile_of_type given as a string',
+      change: {
+        clients: client({
+          client_secret: SECRET,
+          token_exchange: { allow_any_profile_of_type: 'custom_authentication' },
+        }),
+      },
+      message: 'options.clients[1].token_exchange.allow_any_profile_of_type must be an array',
+    },
+    {
+      title: 'a metadata value that is not a string',
+      change: { clients: client({ client_secret: SECRET, client_metadata: { team: 42 } }) },
+      message: 'options.clients[1].client_metadata.team must be a string',
+    },
+    {
+      title: 'a metadata value longer than 255 characters',
+      change: {
+        clients: client({ client_secret: SECRET, client_metadata: { team: 'x'.repeat(256) } }),
+      },
+      message: 'options.clients[1].client_metadata.team must be 0–255 characters long',
+    },
+  ],
+  resourceServers: [
+    {
+      title: 'missing',
+      change: { resourceServers: undefined, defaultAudience: undefined },
+      message: 'options.resourceServers must be an array',
+    },
+    {
+      title: 'not an array',
+      change: { resourceServers: ORDERS_API },
+      message: 'options.resourceServers must be an array',
+    },
+    {
+      title: 'a duplicate identifier',
+      change: { resourceServers: [ORDERS_API, { identifier: API }] },
+      message: `options.resourceServers[1].identifier duplicates "${API}"`,
+    },
+    {
+      title: 'a missing identifier',
+      change: { resourceServers: server({ identifier: undefined }) },
+      message: 'options.resourceServers[1].identifier must be a string',
+    },
+    {
+      title: 'an unknown property',
+      change: { resourceServers: server({ audience: RS_API }) },
+      message: 'options.resourceServers[1].audience is not a known property',
+    },
+    {
+      title: 'a scope token with a space',
+      change: { resourceServers: server({ scopes: [{ value: 'read orders' }] }) },
+      message: 'options.resourceServers[1].scopes[0].value is not a valid scope token',
+    },
+    {
+      title: 'a scope token with a double quote',
+      change: { resourceServers: server({ scopes: [{ value: 'ok' }, { value: 'a"b' }] }) },
+      message: 'options.resourceServers[1].scopes[1].value is not a valid scope token',
+    },
+    {
+      title: 'a scope given as a string',
+      change: { resourceServers: server({ scopes: ['read:stuff'] }) },
+      message: 'options.resourceServers[1].scopes[0] must be a plain object',
+    },
+    {
+      title: 'a scope with an unknown property',
+      change: { resourceServers: server({ scopes: [{ value: 'a', permission: 'a' }] }) },
+      message: 'options.resourceServers[1].scopes[0].permission is not a known property',
+    },
+    {
+      title: 'a signing_alg the router cannot sign access tokens with',
+      change: { resourceServers: server({ signing_alg: 'HS256' }) },
+      message: 'options.resourceServers[1].signing_alg must be one of RS256, PS256, ES256, EdDSA',
+    },
+    {
+      title: 'a token_lifetime of 0',
+      change: { resourceServers: server({ token_lifetime: 0 }) },
+      message: 'options.resourceServers[1].token_lifetime must be an integer from 1 to 2592000',
+    },
+    {
+      title: 'a fractional token_lifetime',
+      change: { resourceServers: server({ token_lifetime: 1.5 }) },
+      message: 'options.resourceServers[1].token_lifetime must be an integer from 1 to 2592000',
+    },
+    {
+      title: 'a token_lifetime given as a string',
+      change: { resourceServers: server({ token_lifetime: '3600' }) },
+      message: 'options.resourceServers[1].token_lifetime must be an integer from 1 to 2592000',
+    },
+    {
+      title: 'a non-boolean allow_offline_access',
+      change: { resourceServers: server({ allow_offline_access: 'true' }) },
+      message: 'options.resourceServers[1].allow_offline_access must be a boolean',
+    },
+  ],
+  clientGrants: [
+    {
+      title: 'not an array',
+      change: { clientGrants: { client_id: 'app', audience: API, scope: [] } },
+      message: 'options.clientGrants must be an array',
+    },
+    {
+      title: 'scope given as a string',
+      change: { clientGrants: [{ client_id: 'app', audience: API, scope: 'read:orders' }] },
+      message: 'options.clientGrants[0].scope must be an array',
+    },
+    {
+      title: 'a missing audience',
+      change: { clientGrants: [{ client_id: 'app', scope: [] }] },
+      message: 'options.clientGrants[0].audience must be a string',
+    },
+    {
+      title: 'an unknown property',
+      change: {
+        clientGrants: [
+          { client_id: 'app', audience: API, scope: [] },
+          { client_id: 'app', audience: RS_API, scopes: [] },
+        ],
+      },
+      message: 'options.clientGrants[1].scopes is not a known property',
+    },
+  ],
+  defaultAudience: [
+    {
+      title: 'not among the APIs',
+      change: { defaultAudience: 'https://other.example.com/' },
+      message: 'options.defaultAudience must be the identifier of one of options.resourceServers',
+    },
+    {
+      title: 'not a string',
+      change: { defaultAudience: 1 },
+      message: 'options.defaultAudience must be a string',
+    },
+  ],
+  users: [
+    {
+      title: 'not an object',
+      change: { users: 'db' },
+      message: 'options.users must be a UserStore',
+    },
+    {
+      title: 'missing a method',
+      change: { users: { ...userStore, update: undefined } },
+      message: 'options.users.update must be a function (see the UserStore interface)',
+    },
+  ],
+  keys: [
+    {
+      title: 'an empty list',
+      change: { keys: [] },
+      message: 'options.keys must contain at least one key',
+    },
+  ],
+  keyRotationGracePeriod: [
+    {
+      title: 'negative',
+      change: { keyRotationGracePeriod: -1 },
+      message: 'options.keyRotationGracePeriod must be an integer from 0 to 31536000',
+    },
+    {
+      title: 'fractional',
+      change: { keyRotationGracePeriod: 0.5 },
+      message: 'options.keyRotationGracePeriod must be an integer from 0 to 31536000',
+    },
+  ],
+  jwksMaxAge: [
+    {
+      title: 'above a day',
+      change: { jwksMaxAge: 86401 },
+      message: 'options.jwksMaxAge must be an integer from 0 to 86400',
+    },
+    {
+      title: 'a string',
+      change: { jwksMaxAge: '600' },
+      message: 'options.jwksMaxAge must be an integer from 0 to 86400',
+    },
+  ],
+  tenant: [
+    {
+      title: 'empty',
+      change: { tenant: '' },
+      message: 'options.tenant must be 1–128 characters long',
+    },
+  ],
+  unknownSubjectTokenType: [
+    {
+      title: 'neither reject nor next',
+      change: { unknownSubjectTokenType: 'pass' },
+      message: 'options.unknownSubjectTokenType must be one of reject, next',
+    },
+  ],
+  tokenEndpoint: [
+    {
+      title: 'a relative URL',
+      change: { tokenEndpoint: '/oauth/token' },
+      message: 'options.tokenEndpoint must be an absolute URL',
+    },
+    {
+      title: 'http on a non-loopback host',
+      change: { tokenEndpoint: 'http://auth.example.com/oauth/token' },
+      message: `options.tokenEndpoint ${HTTPS_ONLY}`,
+    },
+    {
+      title: 'with a query',
+      change: { tokenEndpoint: 'https://auth.example.com/oauth/token?x=1' },
+      message: 'options.tokenEndpoint must not have a query or fragment',
+    },
+  ],
+  clientAuthentication: [
+    {
+      title: 'not an object',
+      change: { clientAuthentication: 'passport' },
+      message: 'options.clientAuthentication must be a plain object',
+    },
+    {
+      title: 'without a passport',
+      change: { clientAuthentication: { strategies: ['basic'] } },
+      message: 'options.clientAuthentication.passport must be a passport Authenticator',
+    },
+    {
+      title: 'without strategies',
+      change: { clientAuthentication: { passport: hostPassport } },
+      message: 'options.clientAuthentication.strategies must be an array',
+    },
+    {
+      title: 'with an empty strategy list',
+      change: { clientAuthentication: { passport: hostPassport, strategies: [] } },
+      message: 'options.clientAuthentication.strategies must name at least one strategy',
+    },
+    {
+      title: 'with a strategy that is not a name',
+      change: { clientAuthentication: { passport: hostPassport, strategies: ['basic', 7] } },
+      message: 'options.clientAuthentication.strategies[1] must be a string',
+    },
+    {
+      title: 'with an unknown property',
+      change: {
+        clientAuthentication: { passport: hostPassport, strategies: ['basic'], session: false },
+      },
+      message: 'options.clientAuthentication.session is not a known property',
+    },
+  ],
+  logs: [
+    {
+      title: 'not an array',
+      change: { logs: new MemoryLogSink() },
+      message: 'options.logs must be an array',
+    },
+    {
+      title: 'a sink without write()',
+      change: { logs: [new MemoryLogSink(), { log: () => undefined }] },
+      message: 'options.logs[1] must be a LogSink (an object with write(entry))',
+    },
+  ],
+  logCapacity: [
+    {
+      title: '0',
+      change: { logCapacity: 0 },
+      message: 'options.logCapacity must be an integer from 1 to 1000000',
+    },
+  ],
+  stores: [
+    {
+      title: 'not an object',
+      change: { stores: [] },
+      message: 'options.stores must be a plain object',
+    },
+    {
+      title: 'an unknown store',
+      change: { stores: { refreshTokens: {} } },
+      message: 'options.stores.refreshTokens is not a known property',
+    },
+    {
+      title: 'a replay store without consume()',
+      change: { stores: { replay: {} } },
+      message: 'options.stores.replay must be a ReplayStore (an object with consume(key, exp))',
+    },
+    {
+      title: 'an action cache store without apply()',
+      change: { stores: { actionCache: { load: async () => ({}) } } },
+      message: 'options.stores.actionCache must be an ActionCacheStore (load and apply)',
+    },
+  ],
+  actionDefaults: [
+    {
+      title: 'not an object',
+      change: { actionDefaults: 20000 },
+      message: 'options.actionDefaults must be a plain object',
+    },
+    {
+      title: 'a timeout of 0',
+      change: { actionDefaults: { timeoutMs: 0 } },
+      message: 'options.actionDefaults.timeoutMs must be an integer from 1 to 60000',
+    },
+    {
+      title: 'less memory than isolated-vm accepts',
+      change: { actionDefaults: { memoryMb: 4 } },
+      message: 'options.actionDefaults.memoryMb must be an integer from 8 to 1024',
+    },
+    {
+      title: 'an unknown limit',
+      change: { actionDefaults: { timeout: 5 } },
+      message: 'options.actionDefaults.timeout is not a known property',
+    },
+  ],
+  sandbox: [
+    {
+      title: 'not a boolean',
+      change: { sandbox: 'yes' },
+      message: 'options.sandbox must be a boolean',
+    },
+  ],
+};
+
+describe('customTokenExchange(options): validation', () => {
+  let keys: SigningKeyInput[];
+  before(async () => {
+    keys = await testSigningKeys();
+  });
+
+  /** Valid options with every required field, signing keys and the sandbox off. */
+  function validOptions(change: Options = {}): Options {
+    const options: Options = {
+      issuer: ISSUER,
+      keys,
+      sandbox: false,
+      clients: [APP],
+      resourceServers: [ORDERS_API, { identifier: RS_API }],
+      defaultAudience: API,
+    };
+    for (const [name, value] of Object.entries(change)) {
+      if (value === undefined) delete options[name];
+      else options[name] = value;
+    }
+    return options;
+  }
+
+  it('accepts the valid options the cases start from', () => {
+    const cte = customTokenExchange(validOptions() as unknown as CustomTokenExchangeOptions);
+    expect(cte.clients.list().map((c) => c.client_id)).to.deep.equal(['app']);
+  });
+
+  it('refuses options that are not a plain object', () => {
+    expectOptionError(undefined, 'options must be a plain object');
+    expectOptionError(null, 'options must be a plain object');
+    expectOptionError([validOptions()], 'options must be a plain object');
+  });
+
+  for (const [option, cases] of Object.entries(CASES)) {
+    describe(option, () => {
+      for (const { title, change, message } of cases) {
+        it(`refuses ${title}: ${message}`, () => {
+          expectOptionError(validOptions(change), message);
+        });
+      }
+    });
+  }
+
+  it('refuses a private key in a client jwks', async () => {
+    const { jwk } = await clientAssertionKeys();
+    const privateKey = keys.find((key) => key.alg === 'ES256')!;
+    expectOptionError(
+      validOptions({
+        clients: client({
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [jwk, privateKey] },
+        }),
+      }),
+      'options.clients[1].jwks.keys[1] must be a public key',
+    );
+  });
+
+  it('refuses an API whose signing_alg has no configured key, with a TypeError naming the alg', () => {
+    const rs256Only = keys.filter((key) => key.alg === 'RS256');
+    expect(() =>
+      customTokenExchange(
+        validOptions({
+          keys: rs256Only,
+          resourceServers: [{ ...ORDERS_API, signing_alg: 'ES256' }],
+        }) as unknown as CustomTokenExchangeOptions,
+      ),
+    ).to.throw(TypeError, /alg ES256/);
+  });
+
+  it('accepts every option with a valid value at once', async () => {
+    const { jwk } = await clientAssertionKeys();
+    const cte = customTokenExchange({
+      issuer: 'http://localhost:3000/',
+      clients: [
+        APP,
+        {
+          client_id: 'jwt-app',
+          name: 'JWT app',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [jwk] },
+          jwt_configuration: { alg: 'ES256', lifetime_in_seconds: 600 },
+          client_metadata: { team: '' },
+        },
+      ],
+      resourceServers: [
+        ORDERS_API,
+        { identifier: RS_API, signing_alg: 'EdDSA', token_lifetime: 2592000 },
+      ],
+      clientGrants: [{ client_id: 'app', audience: API, scope: ['read:orders'] }],
+      defaultAudience: API,
+      users: userStore as unknown as UserStore,
+      keys: { keys },
+      keyRotationGracePeriod: 0,
+      jwksMaxAge: 0,
+      tenant: 'acme',
+      unknownSubjectTokenType: 'next',
+      tokenEndpoint: 'https://auth.example.com/oauth/token',
+      clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
+      logs: [new MemoryLogSink()],
+      logCapacity: 1,
+      stores: {
+        replay: { consume: async () => true },
+        actionCache: { load: async () => ({}), apply: async () => undefined },
+      },
+      actionDefaults: { timeoutMs: 60000, cpuTimeMs: 1, memoryMb: 8, maxConcurrency: 1 },
+      sandbox: false,
+    });
+    expect(cte.clients.get('jwt-app')).to.include({
+      id_token_alg: 'ES256',
+      id_token_lifetime: 600,
+    });
+    expect(cte.resourceServers.get(RS_API)).to.include({
+      signing_alg: 'EdDSA',
+      token_lifetime: 2592000,
+    });
+    expect(cte.users).to.equal(userStore);
+    expect(cte.keys.development).to.equal(false);
+    const res = await request(express().use(cte)).get('/.well-known/jwks.json').expect(200);
+    expect(res.headers['cache-control']).to.equal('public, max-age=0');
+  });
+});
+
+describe('customTokenExchange(options): the caller’s object', () => {
+  it('is neither mutated nor frozen, and later changes to it do not reach the router', async () => {
+    const keys = await testSigningKeys();
+    const { jwk } = await clientAssertionKeys();
+    // Only plain data here, so structuredClone can take a faithful copy.
+    const options: CustomTokenExchangeOptions = {
+      issuer: ISSUER,
+      clients: [
+        {
+          ...APP,
+          client_metadata: { team: 'checkout' },
+          jwt_configuration: { alg: 'PS256' },
+        },
+        {
+          client_id: 'jwt-app',
+          name: 'JWT app',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ ...jwk }] },
+        },
+      ],
+      resourceServers: [
+        { ...ORDERS_API, scopes: [{ value: 'read:orders', description: 'Read orders' }] },
+        { identifier: RS_API },
+      ],
+      clientGrants: [{ client_id: 'app', audience: API, scope: ['read:orders'] }],
+      defaultAudience: API,
+      keys: keys.map((key) => ({ ...key })),
+      keyRotationGracePeriod: 60,
+      jwksMaxAge: 30,
+      tenant: 'acme',
+      unknownSubjectTokenType: 'next',
+      tokenEndpoint: 'https://auth.example.com/oauth/token',
+      logs: [],
+      logCapacity: 10,
+      stores: {},
+      actionDefaults: { timeoutMs: 1000 },
+      sandbox: false,
+    };
+    const before = structuredClone(options);
+
+    const cte = customTokenExchange(options);
+
+    expect(options).to.deep.equal(before);
+    const nested = [
+      options,
+      options.clients,
+      options.clients[0],
+      options.clients[0]!.client_metadata,
+      options.clients[1]!.jwks,
+      options.clients[1]!.jwks!.keys[0],
+      options.resourceServers[0]!.scopes,
+      options.clientGrants![0]!.scope,
+      (options.keys as SigningKeyInput[])[0],
+      options.actionDefaults,
+    ];
+    nested.forEach((value, i) => expect(Object.isFrozen(value), `nested[${i}]`).to.equal(false));
+
+    options.clients[0]!.client_secret = 'changed-after-construction';
+    options.clients[0]!.client_metadata!.team = 'changed';
+    options.clients[1]!.jwks!.keys[0]!.x = 'changed';
+    options.resourceServers[0]!.scopes!.push({ value: 'admin' });
+    expect(cte.clients.get('app')).to.include({ client_secret: SECRET });
+    expect(cte.clients.get('app')!.client_metadata).to.deep.equal({ team: 'checkout' });
+    expect(cte.clients.get('jwt-app')!.jwks!.keys[0]).to.deep.equal(jwk);
+    expect(cte.resourceServers.get(API)!.scopes).to.deep.equal(['read:orders']);
+  });
+});
+
+describe('customTokenExchange(options): defaults', () => {
+  const realWarn = console.warn;
+  let warnings: unknown[][];
+  beforeEach(() => {
+    warnings = [];
+    console.warn = (...args: unknown[]) => {
+      warnings.push(args);
+    };
+  });
+  afterEach(() => {
+    console.warn = realWarn;
+  });
+
+  const minimal = (): CustomTokenExchangeOptions => ({
+    issuer: ISSUER,
+    clients: [{ client_id: 'app', client_secret: SECRET, name: 'App' }],
+    resourceServers: [{ identifier: API }],
+    sandbox: false,
+  });
+
+  it('applies Auth0’s client defaults', () => {
+    const cte = customTokenExchange(minimal());
+    expect(cte.clients.get('app')).to.deep.equal({
+      client_id: 'app',
+      client_secret: SECRET,
+      name: 'App',
+      is_first_party: true,
+      oidc_conformant: true,
+      token_endpoint_auth_method: 'client_secret_post',
+      jwks: undefined,
+      id_token_alg: 'RS256',
+      id_token_lifetime: 36000,
+      allow_any_profile_of_type: [],
+      client_metadata: {},
+    });
+  });
+
+  it('applies Auth0’s resource server defaults', () => {
+    const cte = customTokenExchange(minimal());
+    expect(cte.resourceServers.get(API)).to.deep.equal({
+      identifier: API,
+      name: API,
+      scopes: [],
+      signing_alg: 'RS256',
+      allow_offline_access: false,
+      skip_consent_for_verifiable_first_party_clients: true,
+      token_lifetime: 86400,
+    });
+  });
+
+  it('without keys, warns once through console.warn and publishes generated keys', async () => {
+    const cte = customTokenExchange(minimal());
+    expect(warnings).to.deep.equal([
+      [
+        'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
+          'Tokens will not verify after a restart or on another instance: configure options.keys.',
+      ],
+    ]);
+    expect(cte.keys.development).to.equal(true);
+    // RS256 (the default of both the client's ID tokens and the API) signs, its successor waits.
+    const listed = cte.keys.list();
+    expect(listed.map(({ alg, status }) => ({ alg, status }))).to.deep.equal([
+      { alg: 'RS256', status: 'current' },
+      { alg: 'RS256', status: 'next' },
+    ]);
+
+    const res = await request(express().use(cte)).get('/.well-known/jwks.json').expect(200);
+    expect(res.headers['cache-control']).to.equal('public, max-age=600');
+    expect(res.body).to.deep.equal(cte.keys.jwks());
+    const served = res.body.keys as Array<Record<string, unknown>>;
+    expect(served.map((key) => key.kid)).to.deep.equal(listed.map((key) => key.kid));
+    for (const key of served) {
+      expect(Object.keys(key).sort()).to.deep.equal(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+      expect(key).to.include({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+      expect(key.kid).to.match(/^[A-Za-z0-9_-]{43}$/);
+    }
+
+    // Generated keys belong to one router: another one gets its own.
+    const other = customTokenExchange(minimal());
+    const otherKids = other.keys.list().map((key) => key.kid);
+    expect(otherKids).to.have.length(2);
+    expect(otherKids).not.to.include.members([listed[0]!.kid]);
+  });
+
+  it('generates a key for every alg a client or API signs with', () => {
+    const cte = customTokenExchange({
+      ...minimal(),
+      clients: [
+        {
+          client_id: 'app',
+          client_secret: SECRET,
+          name: 'App',
+          jwt_configuration: { alg: 'EdDSA' },
+        },
+      ],
+      resourceServers: [{ identifier: API, signing_alg: 'ES256' }],
+    });
+    const current = cte.keys
+      .list()
+      .filter((key) => key.status === 'current')
+      .map((key) => key.alg);
+    expect(current).to.have.members(['EdDSA', 'ES256']);
+  });
+
+  it('with keys, prints no warning and publishes exactly those keys', async () => {
+    const keys = await testSigningKeys();
+    const cte = customTokenExchange({ ...minimal(), keys });
+    expect(warnings).to.deep.equal([]);
+    expect(cte.keys.development).to.equal(false);
+    expect(cte.keys.jwks().keys.map((key) => key.kid)).to.deep.equal(keys.map((key) => key.kid));
+  });
+});
+
+describe('customTokenExchange(options): sandbox', () => {
+  const CODE = 'exports.onExecuteCustomTokenExchange = async (event, api) => {};';
+  let cte: CustomTokenExchangeRouter | undefined;
+  afterEach(async () => {
+    await cte?.close();
+    cte = undefined;
+  });
+
+  it('runs code actions in isolated-vm by default', async () => {
+    const keys = await testSigningKeys();
+    cte = customTokenExchange({ issuer: ISSUER, clients: [], resourceServers: [], keys });
+    const action = await cte.actions.create({ name: 'sandboxed', code: CODE });
+    expect(action.runtime).to.equal('isolated-vm');
+  });
+
+  it('accepts only handler actions with sandbox: false', async () => {
+    const keys = await testSigningKeys();
+    cte = customTokenExchange({
+      issuer: ISSUER,
+      clients: [],
+      resourceServers: [],
+      keys,
+      sandbox: false,
+    });
+    let error: unknown;
+    try {
+      await cte.actions.create({ name: 'sandboxed', code: CODE });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ManagementError);
+    expect((error as ManagementError).code).to.equal('unsupported');
+    const action = await cte.actions.create({ name: 'trusted', handler: async () => undefined });
+    expect(action.runtime).to.equal('in-process');
+  });
+});
