@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { createClientAuthenticator } from './client-auth/client-authenticator.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
 import type { ExchangeServices } from './exchange/exchange-services.js';
+import { fail } from './definition-checks.js';
 import { tokenErrorHandler } from './http/error-handler.js';
 import { jwksRoute } from './http/jwks-route.js';
 import { tokenEndpoint } from './http/token-endpoint.js';
@@ -22,6 +23,7 @@ import { IsolatedVmRunner } from './sandbox/isolated-vm-runner.js';
 import { RunnerSelector } from './sandbox/runner-selector.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { KeySet } from './tokens/key-set.js';
+import type { SigningAlg } from './tokens/key-set.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
 import type { UserStore } from './users/user-store.js';
 
@@ -65,12 +67,22 @@ export function customTokenExchange(
     );
   }
   // Every algorithm a client or API may sign with must have a key before the first request.
-  const clients = new ClientRegistry(config.clients, (client) => {
-    if (client.id_token_alg !== 'HS256') keys.ensure(client.id_token_alg);
+  const ensureKey = (alg: SigningAlg, path: string): void => {
+    try {
+      keys.ensure(alg);
+    } catch (err) {
+      if (err instanceof TypeError) fail(path, `is ${alg}, but options.keys has no ${alg} key`);
+      throw err;
+    }
+  };
+  const clients = new ClientRegistry(config.clients, (client, path) => {
+    if (client.id_token_alg !== 'HS256') {
+      ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
+    }
   });
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
-    (server) => keys.ensure(server.signing_alg),
+    (server, path) => ensureKey(server.signing_alg, `${path}.signing_alg`),
     (identifier) => identifier === config.defaultAudience,
   );
 

@@ -102,6 +102,7 @@ export function checkHttpsUrl(value: unknown, path: string): URL {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     fail(path, 'must be an https URL (http is accepted for localhost only)');
   }
-  if (url.hash || url.search) fail(path, 'must not have a query or fragment');
+  if (text.includes('?') || text.includes('#')) fail(path, 'must not have a query or fragment');
+  if (url.username || url.password) fail(path, 'must not carry credentials');
   return url;
 }

@@ -169,6 +169,21 @@ export function parseOptions(input: unknown): Config {
           parseClientGrant(g, `options.clientGrants[${i}]`),
         );
 
+  clientGrants?.forEach((grant, i) => {
+    if (!clients.some((c) => c.client_id === grant.client_id)) {
+      fail(
+        `options.clientGrants[${i}].client_id`,
+        'must be the client_id of one of options.clients',
+      );
+    }
+    if (!resourceServers.some((r) => r.identifier === grant.audience)) {
+      fail(
+        `options.clientGrants[${i}].audience`,
+        'must be the identifier of one of options.resourceServers',
+      );
+    }
+  });
+
   let defaultAudience: string | undefined;
   if (options.defaultAudience !== undefined) {
     defaultAudience = checkString(options.defaultAudience, 'options.defaultAudience');

@@ -107,6 +107,21 @@ const CASES: Record<string, Case[]> = {
       change: { issuer: 'https://auth.example.com/#top' },
       message: 'options.issuer must not have a query or fragment',
     },
+    {
+      title: 'with an empty query',
+      change: { issuer: 'https://auth.example.com/?' },
+      message: 'options.issuer must not have a query or fragment',
+    },
+    {
+      title: 'with an empty fragment',
+      change: { issuer: 'https://auth.example.com/#' },
+      message: 'options.issuer must not have a query or fragment',
+    },
+    {
+      title: 'with credentials',
+      change: { issuer: 'https://u:p@auth.example.com/' },
+      message: 'options.issuer must not carry credentials',
+    },
   ],
   clients: [
     {
@@ -194,7 +209,55 @@ const CASES: Record<string, Case[]> = {
       change: {
         clients: client({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{}] } }),
       },
-      message: 'options.clients[1].jwks.keys[0].kty must be a string',
+      message: 'options.clients[1].jwks.keys[0].kty must be one of RSA, EC, OKP',
+    },
+    {
+      title: 'a jwks key that is not a valid public key',
+      change: {
+        clients: client({
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' }] },
+        }),
+      },
+      message: 'options.clients[1].jwks.keys[0] is not a valid public JWK',
+    },
+    {
+      title: 'an RSA key with private CRT members but no d',
+      change: {
+        clients: client({
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB', p: 'AQAB', q: 'AQAB' }] },
+        }),
+      },
+      message: 'options.clients[1].jwks.keys[0] must be a public key (it has private members)',
+    },
+    {
+      title: 'a typo inside jwt_configuration',
+      change: {
+        clients: client({ client_secret: SECRET, jwt_configuration: { algorithm: 'HS256' } }),
+      },
+      message: 'options.clients[1].jwt_configuration.algorithm is not a known property',
+    },
+    {
+      title: 'a typo inside token_exchange',
+      change: {
+        clients: client({
+          client_secret: SECRET,
+          token_exchange: { allow_any_profile_of_types: ['custom_authentication'] },
+        }),
+      },
+      message:
+        'options.clients[1].token_exchange.allow_any_profile_of_types is not a known property',
+    },
+    {
+      title: 'more than 10 client_metadata keys',
+      change: {
+        clients: client({
+          client_secret: SECRET,
+          client_metadata: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'])),
+        }),
+      },
+      message: 'options.clients[1].client_metadata must have at most 10 keys',
     },
     {
       title: 'a symmetric key in jwks',
@@ -204,7 +267,7 @@ const CASES: Record<string, Case[]> = {
           jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] },
         }),
       },
-      message: 'options.clients[1].jwks.keys[0] must be a public key',
+      message: 'options.clients[1].jwks.keys[0].kty must be one of RSA, EC, OKP',
     },
     {
       title: 'a bad jwt_configuration.alg',
@@ -331,6 +394,19 @@ const CASES: Record<string, Case[]> = {
     },
   ],
   clientGrants: [
+    {
+      title: 'a grant for an unknown client',
+      change: { clientGrants: [{ client_id: 'ghost', audience: API, scope: [] }] },
+      message: 'options.clientGrants[0].client_id must be the client_id of one of options.clients',
+    },
+    {
+      title: 'a grant for an unknown API',
+      change: {
+        clientGrants: [{ client_id: 'app', audience: 'https://nowhere.example/', scope: [] }],
+      },
+      message:
+        'options.clientGrants[0].audience must be the identifier of one of options.resourceServers',
+    },
     {
       title: 'not an array',
       change: { clientGrants: { client_id: 'app', audience: API, scope: [] } },
@@ -603,20 +679,31 @@ describe('customTokenExchange(options): validation', () => {
           jwks: { keys: [jwk, privateKey] },
         }),
       }),
-      'options.clients[1].jwks.keys[1] must be a public key',
+      'options.clients[1].jwks.keys[1] must be a public key (it has private members)',
     );
   });
 
-  it('refuses an API whose signing_alg has no configured key, with a TypeError naming the alg', () => {
+  it('refuses an API whose signing_alg has no configured key, naming the option path', () => {
     const rs256Only = keys.filter((key) => key.alg === 'RS256');
-    expect(() =>
-      customTokenExchange(
-        validOptions({
-          keys: rs256Only,
-          resourceServers: [{ ...ORDERS_API, signing_alg: 'ES256' }],
-        }) as unknown as CustomTokenExchangeOptions,
-      ),
-    ).to.throw(TypeError, /alg ES256/);
+    expectOptionError(
+      validOptions({
+        keys: rs256Only,
+        resourceServers: [{ ...ORDERS_API, signing_alg: 'ES256' }],
+      }),
+      'options.resourceServers[0].signing_alg is ES256, but options.keys has no ES256 key',
+    );
+  });
+
+  it('refuses a client whose ID-token alg has no configured key, naming the option path', () => {
+    const rs256Only = keys.filter((key) => key.alg === 'RS256');
+    expectOptionError(
+      validOptions({
+        keys: rs256Only,
+        resourceServers: [{ ...ORDERS_API, signing_alg: 'RS256' }],
+        clients: client({ client_secret: SECRET, jwt_configuration: { alg: 'PS256' } }),
+      }),
+      'options.clients[1].jwt_configuration.alg is PS256, but options.keys has no PS256 key',
+    );
   });
 
   it('accepts every option with a valid value at once', async () => {

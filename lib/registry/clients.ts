@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { JWK } from 'jose';
 import {
   checkArray,
@@ -85,6 +86,27 @@ const CLIENT_KEYS = [
   'custom_login_page_on',
 ] as const;
 
+/** Auth0's limit on `client_metadata`. */
+const MAX_CLIENT_METADATA_KEYS = 10;
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** A check run on each definition before it is stored; throws a TypeError naming `path`. */
+export type DefinitionCheck<T> = (definition: T, path: string) => void;
+
+/** An asymmetric public JWK that node:crypto can import, so a bad key fails here, not at 401. */
+function checkPublicJwk(value: unknown, path: string): void {
+  const jwk = checkObject(value, path);
+  checkOneOf(jwk.kty, `${path}.kty`, ['RSA', 'EC', 'OKP']);
+  for (const member of PRIVATE_JWK_MEMBERS) {
+    if (member in jwk) fail(path, 'must be a public key (it has private members)');
+  }
+  try {
+    crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' });
+  } catch {
+    fail(path, 'is not a valid public JWK');
+  }
+}
+
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
@@ -115,11 +137,7 @@ export function parseClient(input: unknown, path: string): Client {
   if (def.jwks !== undefined) {
     const set = checkObject(def.jwks, `${path}.jwks`);
     const keys = checkArray(set.keys, `${path}.jwks.keys`);
-    keys.forEach((key, i) => {
-      const jwk = checkObject(key, `${path}.jwks.keys[${i}]`);
-      checkString(jwk.kty, `${path}.jwks.keys[${i}].kty`);
-      if ('d' in jwk || 'k' in jwk) fail(`${path}.jwks.keys[${i}]`, 'must be a public key');
-    });
+    keys.forEach((key, i) => checkPublicJwk(key, `${path}.jwks.keys[${i}]`));
     jwks = deepFreeze({ keys: structuredClone(keys) as JWK[] });
   }
   if (method === 'private_key_jwt' && !jwks?.keys.length) {
@@ -129,6 +147,12 @@ export function parseClient(input: unknown, path: string): Client {
     def.jwt_configuration === undefined
       ? {}
       : checkObject(def.jwt_configuration, `${path}.jwt_configuration`);
+  // secret_encoded and scopes are Auth0 fields a pasted definition may carry: ignored.
+  checkKnownKeys(
+    jwtConfiguration,
+    ['alg', 'lifetime_in_seconds', 'secret_encoded', 'scopes'],
+    `${path}.jwt_configuration`,
+  );
   const id_token_alg = checkOneOf(
     jwtConfiguration.alg,
     `${path}.jwt_configuration.alg`,
@@ -142,6 +166,7 @@ export function parseClient(input: unknown, path: string): Client {
     def.token_exchange === undefined
       ? {}
       : checkObject(def.token_exchange, `${path}.token_exchange`);
+  checkKnownKeys(tokenExchange, ['allow_any_profile_of_type'], `${path}.token_exchange`);
   const profileTypes =
     tokenExchange.allow_any_profile_of_type === undefined
       ? []
@@ -155,6 +180,9 @@ export function parseClient(input: unknown, path: string): Client {
     def.client_metadata === undefined
       ? {}
       : checkObject(def.client_metadata, `${path}.client_metadata`);
+  if (Object.keys(metadata).length > MAX_CLIENT_METADATA_KEYS) {
+    fail(`${path}.client_metadata`, `must have at most ${MAX_CLIENT_METADATA_KEYS} keys`);
+  }
   for (const [key, value] of Object.entries(metadata)) {
     checkString(value, `${path}.client_metadata.${key}`, { min: 0, max: 255 });
   }
@@ -181,15 +209,18 @@ export function parseClient(input: unknown, path: string): Client {
 /** Clients by id, changeable at run time through the router's `clients` handle. */
 export class ClientRegistry {
   readonly #clients = new Map<string, Client>();
-  readonly #onChange: (client: Client) => void;
+  readonly #onChange: DefinitionCheck<Client>;
 
-  /** `onChange` sees every client before it is stored (the router ensures its signing key). */
-  constructor(initial: readonly Client[] = [], onChange: (client: Client) => void = () => {}) {
+  /**
+   * `onChange` sees every client before it is stored, with the path to name in a TypeError (the
+   * router checks that a signing key exists for its ID tokens).
+   */
+  constructor(initial: readonly Client[] = [], onChange: DefinitionCheck<Client> = () => {}) {
     this.#onChange = onChange;
-    for (const client of initial) {
-      onChange(client);
+    initial.forEach((client, i) => {
+      onChange(client, `options.clients[${i}]`);
       this.#clients.set(client.client_id, client);
-    }
+    });
   }
 
   /** Adds a client; throws `ManagementError('conflict')` when the id exists. */
@@ -198,18 +229,21 @@ export class ClientRegistry {
     if (this.#clients.has(client.client_id)) {
       throw new ManagementError('conflict', `client ${client.client_id} already exists`);
     }
-    this.#onChange(client);
+    asManagementError(() => this.#onChange(client, 'client'));
     this.#clients.set(client.client_id, client);
     return client;
   }
 
   /** Replaces the fields given in `patch` (the id cannot change). */
-  update(clientId: string, patch: Partial<Omit<ClientDefinition, 'client_id'>>): Client {
+  update(clientId: string, patch: Partial<ClientDefinition>): Client {
     const current = this.#require(clientId);
+    if (patch.client_id !== undefined && patch.client_id !== clientId) {
+      throw new ManagementError('invalid_body', 'client.client_id cannot change');
+    }
     const client = asManagementError(() =>
       parseClient({ ...toDefinition(current), ...patch, client_id: clientId }, 'client'),
     );
-    this.#onChange(client);
+    asManagementError(() => this.#onChange(client, 'client'));
     this.#clients.set(clientId, client);
     return client;
   }

@@ -10,6 +10,7 @@ import {
   fail,
 } from '../definition-checks.js';
 import { ManagementError } from '../errors.js';
+import type { DefinitionCheck } from './clients.js';
 import { asManagementError, deepFreeze } from './registry-support.js';
 
 /** Algorithms for access tokens (`signing_alg`). */
@@ -123,21 +124,21 @@ export function parseClientGrant(input: unknown, path: string): ClientGrantDefin
 /** APIs by identifier, changeable at run time through the router's `resourceServers` handle. */
 export class ResourceServerRegistry {
   readonly #servers = new Map<string, ResourceServer>();
-  readonly #onChange: (server: ResourceServer) => void;
+  readonly #onChange: DefinitionCheck<ResourceServer>;
   readonly #isDefault: (identifier: string) => boolean;
 
   /** `onChange` sees every API before it is stored (the router ensures its signing key). */
   constructor(
     initial: readonly ResourceServer[] = [],
-    onChange: (server: ResourceServer) => void = () => {},
+    onChange: DefinitionCheck<ResourceServer> = () => {},
     isDefault: (identifier: string) => boolean = () => false,
   ) {
     this.#onChange = onChange;
     this.#isDefault = isDefault;
-    for (const server of initial) {
-      onChange(server);
+    initial.forEach((server, i) => {
+      onChange(server, `options.resourceServers[${i}]`);
       this.#servers.set(server.identifier, server);
-    }
+    });
   }
 
   add(definition: ResourceServerDefinition): ResourceServer {
@@ -145,16 +146,16 @@ export class ResourceServerRegistry {
     if (this.#servers.has(server.identifier)) {
       throw new ManagementError('conflict', `resource server ${server.identifier} already exists`);
     }
-    this.#onChange(server);
+    asManagementError(() => this.#onChange(server, 'resourceServer'));
     this.#servers.set(server.identifier, server);
     return server;
   }
 
-  update(
-    identifier: string,
-    patch: Partial<Omit<ResourceServerDefinition, 'identifier'>>,
-  ): ResourceServer {
+  update(identifier: string, patch: Partial<ResourceServerDefinition>): ResourceServer {
     const current = this.#require(identifier);
+    if (patch.identifier !== undefined && patch.identifier !== identifier) {
+      throw new ManagementError('invalid_body', 'resourceServer.identifier cannot change');
+    }
     const server = asManagementError(() =>
       parseResourceServer(
         {
@@ -166,7 +167,7 @@ export class ResourceServerRegistry {
         'resourceServer',
       ),
     );
-    this.#onChange(server);
+    asManagementError(() => this.#onChange(server, 'resourceServer'));
     this.#servers.set(identifier, server);
     return server;
   }

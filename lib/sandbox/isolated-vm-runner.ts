@@ -745,15 +745,19 @@ export class IsolatedVmRunner implements ActionRunner {
     return exec.scope;
   }
 
-  /** A guest setTimeout: resolves after `delay` ms, never later than the execution's deadline. */
+  /**
+   * A guest setTimeout: resolves after `delay` ms. A timer due after the execution's deadline never
+   * fires (the deadline ends the execution first); clamping it instead would let it win the race
+   * against the deadline timer and finish an execution that should have timed out.
+   */
   #timer(exec: Execution, delay: unknown): Promise<void> {
     const ms = typeof delay === 'number' && Number.isFinite(delay) && delay > 0 ? delay : 0;
-    const wait = Math.min(ms, Math.max(0, exec.deadline - Date.now()));
+    if (Date.now() + ms >= exec.deadline) return new Promise<void>(() => {});
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         exec.hostTimers.delete(timer);
         resolve();
-      }, wait);
+      }, ms);
       exec.hostTimers.add(timer);
     });
   }

@@ -7,7 +7,7 @@ import {
   jwtVerify,
 } from 'jose';
 import request from 'supertest';
-import { ManagementError } from '../../lib/index.js';
+import { ManagementError, customTokenExchange } from '../../lib/index.js';
 import type { CustomTokenExchangeHandler } from '../../lib/index.js';
 import {
   API,
@@ -19,6 +19,7 @@ import {
   exchangeBody,
   form,
   testServer,
+  testSigningKeys,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -297,5 +298,52 @@ describe('handles: profiles and actions at run time', () => {
     await server.cte.profiles.delete(id);
     await server.cte.actions.delete(action_id);
     expect((await server.cte.actions.list()).map((action) => action.id)).not.to.include(action_id);
+  });
+});
+
+describe('handles: a definition needing a signing key the router lacks', () => {
+  it('is refused with ManagementError invalid_body naming the field, and nothing is stored', async () => {
+    const rs256Only = (await testSigningKeys()).filter((key) => key.alg === 'RS256');
+    const cte = customTokenExchange({
+      issuer: 'https://auth.example.com/',
+      keys: rs256Only,
+      sandbox: false,
+      clients: [],
+      resourceServers: [],
+    });
+    const attempts: Array<[() => unknown, string]> = [
+      [
+        () => cte.resourceServers.add({ identifier: 'https://ps.example/', signing_alg: 'PS256' }),
+        'resourceServer.signing_alg is PS256, but options.keys has no PS256 key',
+      ],
+      [
+        () =>
+          cte.clients.add({
+            client_id: 'es',
+            client_secret: 'a-secret-of-enough-length',
+            name: 'ES',
+            jwt_configuration: { alg: 'ES256' },
+          }),
+        'client.jwt_configuration.alg is ES256, but options.keys has no ES256 key',
+      ],
+    ];
+    for (const [attempt, message] of attempts) {
+      let error: unknown;
+      try {
+        attempt();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(ManagementError);
+      expect({
+        code: (error as ManagementError).code,
+        message: (error as ManagementError).message,
+      }).to.deep.equal({
+        code: 'invalid_body',
+        message,
+      });
+    }
+    expect(cte.resourceServers.list()).to.deep.equal([]);
+    expect(cte.clients.list()).to.deep.equal([]);
   });
 });

@@ -165,7 +165,7 @@ describe('parseClient', () => {
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [{ ...PUBLIC_JWK, d: 'private' }] },
       },
-      'client.jwks.keys[0] must be a public key',
+      'client.jwks.keys[0] must be a public key (it has private members)',
     ],
     ['jwks without keys', app({ jwks: {} as never }), 'client.jwks.keys must be an array'],
     [
