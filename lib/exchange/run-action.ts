@@ -36,15 +36,20 @@ export async function runProfileAction(
   if (!version) {
     throw serverError(`action ${profile.action_id} of profile ${profile.id} is not deployed`);
   }
-  const redact = createRedactor(
-    [
-      exchange.subjectToken,
-      exchange.actorToken,
-      client.client_secret,
-      (req.body as Record<string, unknown>).client_assertion,
-      ...Object.values(version.secrets),
-    ].filter((value): value is string => typeof value === 'string'),
-  );
+  // Built on first use: most exchanges log no console line and no cause.
+  let redactor: ((text: string) => string) | undefined;
+  const redact = (text: string): string => {
+    redactor ??= createRedactor(
+      [
+        exchange.subjectToken,
+        exchange.actorToken,
+        client.client_secret,
+        (req.body as Record<string, unknown>).client_assertion,
+        ...Object.values(version.secrets),
+      ].filter((value): value is string => typeof value === 'string'),
+    );
+    return redactor(text);
+  };
   const recorder = new ApiRecorder({ redact });
   const event = buildEvent(req, client, exchange, version.secrets, services.config.tenant);
   try {

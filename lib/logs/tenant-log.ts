@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUint48 } from '../secure-random.js';
 import type { LogEntry, LogSink } from './log-entry.js';
 
 /** Options of {@link TenantLog}. */
@@ -129,10 +129,10 @@ export function newLogId(): string {
     // 2^48 ids in one millisecond: borrow the next millisecond.
     if (random >= 2 ** 48) {
       time += 1;
-      random = randomBytes(6).readUIntBE(0, 6);
+      random = randomUint48();
     }
   } else {
-    random = randomBytes(6).readUIntBE(0, 6);
+    random = randomUint48();
   }
   lastIdTime = time;
   lastIdRandom = random;

@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import type { Actor } from '../action-api/types.js';
+import { randomToken } from '../secure-random.js';
 import { addCustomClaims } from './custom-claims.js';
 import { signJwt } from './jws.js';
 import type { KeySet, SigningAlg } from './key-set.js';
@@ -59,7 +59,7 @@ const NO_EXTRA_RESTRICTIONS: ReadonlySet<string> = new Set();
  */
 export function mintAccessToken(params: AccessTokenParams): MintedAccessToken {
   const iat = params.now ?? Math.floor(Date.now() / 1000);
-  const jti = crypto.randomBytes(JTI_BYTES).toString('base64url');
+  const jti = randomToken(JTI_BYTES);
   const claims: Record<string, unknown> = {
     iss: params.issuer,
     sub: params.subject,
