@@ -86,9 +86,10 @@ export function customTokenExchange(
     (identifier) => identifier === config.defaultAudience,
   );
 
-  const sandbox = config.sandbox
+  const capabilities = config.sandbox ? new HostCapabilities() : undefined;
+  const sandbox = capabilities
     ? new IsolatedVmRunner({
-        capabilities: new HostCapabilities(),
+        capabilities,
         cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
       })
     : undefined;
@@ -141,6 +142,7 @@ export function customTokenExchange(
     logs: { list: (query?: Parameters<MemoryLogSink['list']>[0]) => memoryLog.list(query) },
     async close(): Promise<void> {
       await runner.close();
+      capabilities?.close();
       await log.close();
     },
   });

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     res.json(cte.logs.list());
   });
 
-  const server = app.listen(PORT, '127.0.0.1', async () => {
+  const server = app.listen(PORT, 'localhost', async () => {
     const port = (server.address() as AddressInfo).port;
     const subjectToken = await new SignJWT({
       email: 'jane@partner.example',

@@ -19,6 +19,8 @@ export interface ExchangeContext {
   actor?: Actor;
   /** Redacted console lines of the action. */
   console?: string[];
+  /** Removes the exchange's tokens and secrets from text bound for the log. */
+  redact?: (text: string) => string;
 }
 
 const contexts = new WeakMap<Request, ExchangeContext>();

@@ -24,14 +24,17 @@ export function successEntry(
 
 /** The `fecte` entry of a failed exchange: what the client was told, and the private cause. */
 export function failureEntry(req: Request, context: ExchangeContext, error: OAuthError): LogEntry {
+  // An action's deny reason or failure cause may quote the subject token or a secret.
+  const redact = context.redact ?? ((text: string) => text);
+  const description = redact(error.description);
   return {
-    ...common(req, context, 'fecte', error.description),
+    ...common(req, context, 'fecte', description),
     ...(context.requestedScopes.length ? { scope: context.requestedScopes.join(' ') } : {}),
     details: {
       ...commonDetails(context),
       error: error.error,
-      error_description: error.description,
-      ...(error.privateCause === undefined ? {} : { cause: error.privateCause }),
+      error_description: description,
+      ...(error.privateCause === undefined ? {} : { cause: redact(error.privateCause) }),
     },
   };
 }

@@ -50,6 +50,7 @@ export async function runProfileAction(
     );
     return redactor(text);
   };
+  context.redact = redact;
   const recorder = new ApiRecorder({ redact });
   const event = buildEvent(req, client, exchange, version.secrets, services.config.tenant);
   try {
@@ -59,7 +60,7 @@ export async function runProfileAction(
       throw temporarilyUnavailable(1, `action ${version.action_id}: ${err.message}`);
     }
     const message = err instanceof Error ? err.message : String(err);
-    throw serverError(`action ${version.action_id} failed: ${redact(message)}`);
+    throw serverError(`action ${version.action_id} failed: ${message}`);
   } finally {
     context.console = recorder.consoleLines.map((line) => line.message);
   }
@@ -78,7 +79,7 @@ export async function runProfileAction(
     case 'reject':
       throw invalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
     case 'fail':
-      throw serverError(`action ${version.action_id}: ${redact(outcome.cause)}`);
+      throw serverError(`action ${version.action_id}: ${outcome.cause}`);
     case 'user': {
       if (outcome.selection.type === 'connection')
         context.connection = outcome.selection.connection;

@@ -726,7 +726,14 @@ export class IsolatedVmRunner implements ActionRunner {
   }
 
   #deliver(exec: Execution, callId: number, ok: boolean, value: unknown): void {
-    if (exec.ended || !exec.pendingCalls.delete(callId)) return;
+    if (exec.ended) return;
+    // A host call settling at the deadline (its own timeout fires with the runner's) must not let
+    // the action run on: the execution has timed out, whatever the call answered.
+    if (Date.now() >= exec.deadline) {
+      this.#end(exec, wallClockFailure(exec));
+      return;
+    }
+    if (!exec.pendingCalls.delete(callId)) return;
     this.#enter(exec, exec.vc.settle, [exec.id, callId, ok, value]);
   }
 

@@ -505,6 +505,28 @@ describe('POST /oauth/token: what the action decides', () => {
     });
   }
 
+  it('keeps a deny reason quoting the subject token out of the log, not out of the answer', async () => {
+    const quoted = 'Q'.repeat(40);
+    const res = await post(server, exchangeBody({ subject_token: `deny:access_denied:${quoted}` }));
+    expectRefusal(server, res, 400, { error: 'access_denied', error_description: quoted });
+    const entry = server.cte.logs.list()[0]!;
+    expect(entry.description).to.equal('[redacted]');
+    expect(entry.details.error_description).to.equal('[redacted]');
+    expect(JSON.stringify(entry)).not.to.include('Q'.repeat(16));
+  });
+
+  it('redacts the subject token from a user-resolution cause', async () => {
+    const id = `auth0|${'u'.repeat(40)}`;
+    const res = await post(server, exchangeBody({ subject_token: `user:${id}` }));
+    expectRefusal(server, res, 400, {
+      error: 'invalid_request',
+      error_description: 'user does not exist',
+    });
+    const entry = server.cte.logs.list()[0]!;
+    expect(entry.details.cause).to.include('[redacted]');
+    expect(JSON.stringify(entry)).not.to.include('u'.repeat(16));
+  });
+
   it('logs why an action failed, with the subject token redacted', async () => {
     const token = `throw:${'s3cr3t-subject-token-'.repeat(3)}`;
     const res = await post(server, exchangeBody({ subject_token: token }));

@@ -185,10 +185,21 @@ function formatConsoleArgument(value) {
   }
 }
 
+// The host keeps the first 100 lines of an execution; later ones only need counting, so they
+// cross the boundary without their text (formatting and copying them would be CPU the budget does
+// not see).
+const KEPT_CONSOLE_LINES = 100;
+const NO_PARTS = Object.freeze([]);
+
 function makeConsole(state) {
+  let lines = 0;
   const line = function (level) {
     return function () {
       if (state.ended) return;
+      if (++lines > KEPT_CONSOLE_LINES) {
+        hostConsole(state.id, level, NO_PARTS);
+        return;
+      }
       const parts = [];
       let room = MAX_CONSOLE_LINE_CHARS;
       for (let i = 0; i < arguments.length && room > 0; i++) {

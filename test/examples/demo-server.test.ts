@@ -1,0 +1,244 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** A port nothing listens on right now: listen on 0, read the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The parts of the printed token exchange curl command. */
+interface PrintedExchange {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  grantType: string;
+  subjectTokenType: string;
+  subjectToken: string;
+  audience: string;
+  scope: string;
+  /** The URL of the printed `client_credentials` curl command. */
+  hostGrantUrl: string;
+}
+
+function capture(text: string, pattern: RegExp, what: string): string {
+  const match = pattern.exec(text);
+  if (match?.[1] === undefined) throw new Error(`the demo did not print ${what}:\n${text}`);
+  return match[1];
+}
+
+function parseCurl(output: string): PrintedExchange {
+  const block = capture(output, /^(curl -s \S+ \\\n(?:\s+-[ud] .*\n?)+)/m, 'the exchange command');
+  const [clientId, clientSecret] = capture(block, /^\s+-u (\S+)/m, '-u').split(':') as [
+    string,
+    string,
+  ];
+  return {
+    url: capture(block, /^curl -s (\S+) \\$/m, 'the token endpoint URL'),
+    clientId,
+    clientSecret,
+    grantType: capture(block, /^\s+-d grant_type=(\S+)/m, 'grant_type'),
+    subjectTokenType: capture(block, /^\s+-d subject_token_type=(\S+)/m, 'subject_token_type'),
+    subjectToken: capture(block, /^\s+-d subject_token=(\S+)/m, 'subject_token'),
+    audience: capture(block, /^\s+-d audience=(\S+)/m, 'audience'),
+    scope: capture(block, /^\s+-d 'scope=([^']*)'/m, 'scope'),
+    hostGrantUrl: capture(
+      output,
+      /^curl -s (\S+) -d grant_type=client_credentials$/m,
+      'the client_credentials command',
+    ),
+  };
+}
+
+/** Resolves with stdout once the demo has printed its whole banner. */
+function waitForBanner(child: ChildProcess, output: { stdout: string; stderr: string }) {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new Error(
+          `the demo printed no curl command in ${STARTUP_TIMEOUT_MS} ms:\n${output.stdout}\n${output.stderr}`,
+        ),
+      );
+    }, STARTUP_TIMEOUT_MS - 1_000);
+    const onData = (): void => {
+      if (!/^Public keys: .*Tenant logs: \S+$/m.test(output.stdout)) return;
+      cleanup();
+      resolve(output.stdout);
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      cleanup();
+      reject(new Error(`the demo exited (${code ?? signal}) before printing:\n${output.stderr}`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    child.stdout?.on('data', onData);
+    child.on('exit', onExit);
+  });
+}
+
+/** SIGTERM (the demo closes its server and router), SIGKILL if it is still there after 5 s. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('examples/demo-server end to end (spawned with --no-node-snapshot)', function () {
+  this.timeout(STARTUP_TIMEOUT_MS);
+  let child: ChildProcess | undefined;
+  const output = { stdout: '', stderr: '' };
+  let printed: PrintedExchange;
+  let port: number;
+
+  before(async () => {
+    port = await freePort();
+    child = spawn(
+      process.execPath,
+      ['--no-node-snapshot', '--import', 'tsx', 'examples/demo-server/server.ts'],
+      { cwd: ROOT, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+    try {
+      printed = parseCurl(await waitForBanner(child, output));
+    } catch (err) {
+      await stop(child);
+      throw err;
+    }
+  });
+
+  after(async () => {
+    if (child) await stop(child);
+  });
+
+  it('prints a curl command for its own port with the demo client and profile', () => {
+    expect(printed).to.deep.include({
+      url: `http://localhost:${port}/oauth/token`,
+      clientId: 'demo-app',
+      grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subjectTokenType: 'urn:acme:partner-id-token',
+      audience: 'https://api.acme.example/orders',
+      scope: 'openid profile email read:orders',
+      hostGrantUrl: `http://localhost:${port}/oauth/token`,
+    });
+    expect(printed.clientSecret).to.have.length.greaterThan(0);
+    expect(printed.subjectToken).to.match(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  it('performs the printed exchange: 200, tokens that verify against the demo JWKS, sub partner-idp|jane-42', async () => {
+    const res = await fetch(printed.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${printed.clientId}:${printed.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: printed.grantType,
+        subject_token_type: printed.subjectTokenType,
+        subject_token: printed.subjectToken,
+        audience: printed.audience,
+        scope: printed.scope,
+      }),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(res.headers.get('pragma')).to.equal('no-cache');
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: 'openid profile email read:orders',
+      id_token: body.id_token,
+    });
+
+    const origin = new URL(printed.url).origin;
+    const jwksRes = await fetch(`${origin}/.well-known/jwks.json`);
+    expect(jwksRes.status).to.equal(200);
+    const jwks = createLocalJWKSet(
+      (await jwksRes.json()) as Parameters<typeof createLocalJWKSet>[0],
+    );
+    const issuer = `${origin}/`;
+
+    const access = await jwtVerify(String(body.access_token), jwks, {
+      issuer,
+      audience: printed.audience,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
+    const { iat, exp, jti } = access.payload;
+    expect(exp! - iat!).to.equal(3600);
+    expect(iat).to.be.closeTo(Math.floor(Date.now() / 1000), 30);
+    expect(access.payload).to.deep.equal({
+      iss: issuer,
+      sub: 'partner-idp|jane-42',
+      aud: printed.audience,
+      iat,
+      exp,
+      jti,
+      client_id: 'demo-app',
+      scope: 'openid profile email read:orders',
+    });
+
+    const id = await jwtVerify(String(body.id_token), jwks, {
+      issuer,
+      audience: 'demo-app',
+      algorithms: ['RS256'],
+    });
+    expect(id.payload).to.deep.equal({
+      iss: issuer,
+      sub: 'partner-idp|jane-42',
+      aud: 'demo-app',
+      iat: id.payload.iat,
+      exp: id.payload.exp,
+      name: 'Jane Partner',
+      updated_at: id.payload.updated_at,
+      email: 'jane@partner.example',
+      email_verified: true,
+    });
+
+    // The demo's tenant log has the secte entry of that exchange, and no token.
+    const logs = (await (await fetch(`${origin}/logs`)).json()) as Array<Record<string, unknown>>;
+    expect(logs.map((e) => [e.type, e.user_id, e.connection])).to.deep.equal([
+      ['secte', 'partner-idp|jane-42', 'partner-idp'],
+    ]);
+    expect(JSON.stringify(logs)).not.to.include(printed.subjectToken.split('.')[2]!.slice(0, 16));
+  });
+
+  it("answers the host's own client_credentials grant through the same endpoint", async () => {
+    const res = await fetch(printed.hostGrantUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      token_type: 'Bearer',
+      expires_in: 600,
+      issued_by: 'the host server',
+    });
+    expect(body.access_token).to.match(/^host-[0-9a-f]{32}$/);
+  });
+});

@@ -1,0 +1,793 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import request from 'supertest';
+import type { Response } from 'supertest';
+import { ManagementError } from '../../lib/index.js';
+import type { LogEntry } from '../../lib/logs/log-entry.js';
+import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp, foreignKey } from '../sandbox/fixtures/local-idp.js';
+import { assertionParams, clientAssertion } from '../support/client-assertion.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  API,
+  GRANT,
+  ISSUER,
+  SECRET,
+  basic,
+  form,
+  testServer,
+} from '../support/fixtures.js';
+import type { TestServer } from '../support/fixtures.js';
+import { HoldServer, actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import type { CodeProfile } from '../support/sandboxed-actions.js';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const SERVER_ERROR = {
+  error: 'server_error',
+  error_description: 'The server encountered an unexpected error.',
+};
+const USER_AGENT = 'cte-sandbox-tests/1.0';
+
+/** A token exchange through the fixture router: `app` with Basic credentials unless `auth` is ''. */
+function exchange(
+  server: TestServer,
+  subjectTokenType: string,
+  subjectToken: string,
+  extra: Record<string, string> = {},
+  auth = basic('app', SECRET),
+): Promise<Response> {
+  const req = request(server.app).post('/oauth/token').set('User-Agent', USER_AGENT);
+  if (auth) req.set('Authorization', auth);
+  const body = form({
+    grant_type: GRANT,
+    subject_token: subjectToken,
+    subject_token_type: subjectTokenType,
+    ...extra,
+  });
+  // `then` sends the request now, so callers can hold it in flight.
+  return req
+    .type('form')
+    .send(body)
+    .then((res) => res);
+}
+
+async function verifyAccessToken(server: TestServer, token: string) {
+  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
+  return jwtVerify(token, createLocalJWKSet(jwks.body), {
+    issuer: ISSUER,
+    audience: API,
+    typ: 'at+jwt',
+  });
+}
+
+/** The one log entry written since `before` entries existed (the ring lists newest first). */
+function newestEntry(server: TestServer, before = 0): LogEntry {
+  const entries = server.cte.logs.list();
+  expect(entries).to.have.length(before + 1);
+  return entries[0]!;
+}
+
+/** The fields every entry of a request by `app` shares. */
+function commonFields(entry: LogEntry) {
+  expect(entry.ip).to.match(/127\.0\.0\.1$/);
+  expect(Date.parse(entry.date)).to.be.closeTo(Date.now(), 10_000);
+  return {
+    log_id: entry.log_id,
+    date: entry.date,
+    client_id: 'app',
+    client_name: 'First-party app',
+    ip: entry.ip,
+    user_agent: USER_AGENT,
+    hostname: '127.0.0.1',
+    audience: API,
+  };
+}
+
+function expectServerError(res: Response): void {
+  expect(res.status).to.equal(500);
+  expect(res.headers).to.include(NO_STORE);
+  expect(res.body).to.deep.equal(SERVER_ERROR);
+}
+
+/** A 200 without ID token for `app` (no scope requested): the body shape of spec §2. */
+function expectIssued(res: Response): void {
+  expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  expect(res.headers).to.include(NO_STORE);
+  expect(res.body).to.deep.equal({
+    access_token: res.body.access_token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: 3600,
+    scope: '',
+  });
+  expect(res.body.access_token).to.be.a('string');
+}
+
+/** The `fecte` entry of an action failure: the generic 500 plus the private cause. */
+function failureEntry(
+  entry: LogEntry,
+  profile: CodeProfile,
+  cause: string,
+  consoleLines?: string[],
+): LogEntry {
+  return {
+    ...commonFields(entry),
+    type: 'fecte',
+    description: SERVER_ERROR.error_description,
+    details: {
+      subject_token_type: profile.subjectTokenType,
+      profile_id: profile.profileId,
+      action_id: profile.actionId,
+      ...(consoleLines ? { console: consoleLines } : {}),
+      error: 'server_error',
+      error_description: SERVER_ERROR.error_description,
+      cause,
+    },
+  };
+}
+
+describe('POST /oauth/token through sandboxed code actions (isolated-vm)', function () {
+  this.timeout(20_000);
+  let idp: LocalIdp;
+  let hold: HoldServer;
+  let server: TestServer;
+
+  before(async () => {
+    idp = new LocalIdp();
+    await idp.start();
+    hold = new HoldServer();
+    await hold.start();
+  });
+  after(async () => {
+    await idp.stop();
+    await hold.stop();
+  });
+  beforeEach(async () => {
+    server = await testServer({ sandbox: true });
+  });
+  afterEach(async () => {
+    await server.cte.close();
+    hold.release();
+  });
+
+  describe('an action verifying an ES256 JWT against a JWKS on a local server', () => {
+    const TYPE = 'urn:acme:legacy-idp-jwt';
+    const code = `const { jwtVerify, createRemoteJWKSet } = require('jose');
+
+exports.onExecuteCustomTokenExchange = async (event, api) => {
+  const jwks = createRemoteJWKSet(new URL(event.secrets.JWKS_URL));
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(event.transaction.subject_token, jwks, {
+      issuer: '${IDP_ISSUER}',
+      audience: '${IDP_AUDIENCE}',
+      algorithms: ['ES256'],
+      typ: 'JWT',
+    }));
+  } catch (err) {
+    if (err.code === 'ERR_JWT_EXPIRED') console.log('expired token:', err.code);
+    else if (err.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') console.log('forged token:', err.code);
+    else console.log('other failure:', err.code);
+    api.access.rejectInvalidSubjectToken('the legacy IdP token is not valid');
+    return;
+  }
+  api.authentication.setUserByConnection(
+    'legacy-idp',
+    { user_id: payload.sub, email: payload.sub + '@legacy-idp.example', email_verified: true },
+    { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' },
+  );
+};`;
+    let profile: CodeProfile;
+    beforeEach(async () => {
+      profile = await deployCodeProfile(server.cte, {
+        name: 'verify-legacy-idp-jwt',
+        code,
+        subjectTokenType: TYPE,
+        secrets: { JWKS_URL: `${idp.origin}/.well-known/jwks.json` },
+        allowed_hosts: [idp.host],
+      });
+    });
+
+    const rejection = (entry: LogEntry, consoleLine: string): LogEntry => ({
+      ...commonFields(entry),
+      type: 'fecte',
+      description: 'the legacy IdP token is not valid',
+      details: {
+        subject_token_type: TYPE,
+        profile_id: profile.profileId,
+        action_id: profile.actionId,
+        console: [consoleLine],
+        error: 'invalid_request',
+        error_description: 'the legacy IdP token is not valid',
+        cause: 'invalid subject token',
+      },
+    });
+
+    it('issues tokens for a valid token: the access token verifies against the router JWKS', async () => {
+      const jwksFetches = idp.requests.filter((r) => r.path === '/.well-known/jwks.json').length;
+      const res = await exchange(server, TYPE, await idp.token('jane-42'), {
+        scope: 'openid read:orders',
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(res.headers).to.include(NO_STORE);
+      expect(res.body).to.deep.equal({
+        access_token: res.body.access_token,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: 'Bearer',
+        expires_in: 3600,
+        scope: 'openid read:orders',
+        id_token: res.body.id_token,
+      });
+
+      const access = await verifyAccessToken(server, res.body.access_token);
+      expect(access.protectedHeader).to.deep.equal({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' });
+      const { iat, exp, jti } = access.payload;
+      expect(exp! - iat!).to.equal(3600);
+      expect(iat).to.be.closeTo(Math.floor(Date.now() / 1000), 10);
+      expect(access.payload).to.deep.equal({
+        iss: ISSUER,
+        sub: 'legacy-idp|jane-42',
+        aud: API,
+        iat,
+        exp,
+        jti,
+        client_id: 'app',
+        scope: 'openid read:orders',
+      });
+      const user = await server.users.getByIdentity('legacy-idp', 'jane-42');
+      expect(user?.email).to.equal('jane-42@legacy-idp.example');
+
+      expect(newestEntry(server)).to.deep.equal({
+        ...commonFields(newestEntry(server)),
+        type: 'secte',
+        description: 'Successful Exchange via Custom Token Exchange',
+        scope: 'openid read:orders',
+        user_id: 'legacy-idp|jane-42',
+        user_name: 'jane-42@legacy-idp.example',
+        connection: 'legacy-idp',
+        details: {
+          subject_token_type: TYPE,
+          profile_id: profile.profileId,
+          action_id: profile.actionId,
+          access_token_jti: jti,
+        },
+      });
+      // The JWKS was fetched on the host, from the local IdP.
+      expect(idp.requests.filter((r) => r.path === '/.well-known/jwks.json').length).to.equal(
+        jwksFetches + 1,
+      );
+    });
+
+    it("rejects an expired token with the action's reason, and the action saw ERR_JWT_EXPIRED", async () => {
+      const token = await idp.token('jane-42', { expiresInSeconds: -30 });
+      const res = await exchange(server, TYPE, token);
+      expect(res.status).to.equal(400);
+      expect(res.headers).to.include(NO_STORE);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_request',
+        error_description: 'the legacy IdP token is not valid',
+      });
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal(rejection(entry, 'expired token: ERR_JWT_EXPIRED'));
+    });
+
+    it("rejects a token signed by another key with the action's reason, and the action saw the signature error", async () => {
+      const token = await idp.token('jane-42', { key: await foreignKey() });
+      const res = await exchange(server, TYPE, token);
+      expect(res.status).to.equal(400);
+      expect(res.headers).to.include(NO_STORE);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_request',
+        error_description: 'the legacy IdP token is not valid',
+      });
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal(
+        rejection(entry, 'forged token: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'),
+      );
+      // Neither refusal left anything behind: a good token still exchanges.
+      const good = await exchange(server, TYPE, await idp.token('jane-42'));
+      expectIssued(good);
+      const access = await verifyAccessToken(server, good.body.access_token);
+      expect(access.payload.sub).to.equal('legacy-idp|jane-42');
+    });
+  });
+
+  describe('failures of an action: 500 server_error within the limit, and the next exchange succeeds', () => {
+    /** An action that sets alice for the subject token `ok` and does `body` otherwise. */
+    const failing = (body: string) =>
+      actionCode(`  if (event.transaction.subject_token === 'ok') {
+    api.authentication.setUserById('auth0|alice');
+    return;
+  }
+${body}`);
+
+    it('a throw: the fecte cause names the line and column of the throw', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'throws-on-line-7',
+        subjectTokenType: 'urn:acme:throws',
+        // Line 1 is the export, lines 2-5 the `ok` branch, line 6 and 7 below.
+        code: failing(`  const parts = event.transaction.subject_token.split('.');
+  throw new Error('cannot parse a legacy token of ' + parts.length + ' parts');`),
+      });
+      const res = await exchange(server, profile.subjectTokenType, 'not-a-jwt');
+      expectServerError(res);
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal(
+        failureEntry(
+          entry,
+          profile,
+          `action ${profile.actionId} failed: Error: cannot parse a legacy token of 1 parts (line 7, column 9)`,
+        ),
+      );
+      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expect(server.cte.logs.list()[0]!.type).to.equal('secte');
+    });
+
+    it('an infinite loop: stopped at its CPU budget (cpuTimeMs 50)', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'spins-forever',
+        subjectTokenType: 'urn:acme:spins',
+        code: failing('  for (;;) {}'),
+        limits: { cpuTimeMs: 50 },
+      });
+      const started = Date.now();
+      const res = await exchange(server, profile.subjectTokenType, 'spin');
+      expect(Date.now() - started).to.be.below(1_000);
+      expectServerError(res);
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal(
+        failureEntry(
+          entry,
+          profile,
+          `action ${profile.actionId} failed: action exceeded its CPU budget of 50 ms`,
+        ),
+      );
+      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+    });
+
+    it('deep recursion: a RangeError, and the next exchange succeeds', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'recurses-forever',
+        subjectTokenType: 'urn:acme:recurses',
+        code: failing('  const dive = (n) => dive(n + 1) + 1;\n  dive(0);'),
+      });
+      const started = Date.now();
+      const res = await exchange(server, profile.subjectTokenType, 'dive');
+      expect(Date.now() - started).to.be.below(1_000);
+      expectServerError(res);
+      const cause = newestEntry(server).details.cause;
+      expect(cause).to.match(
+        new RegExp(
+          `^action ${profile.actionId} failed: RangeError: Maximum call stack size exceeded \\(line 6, column \\d+\\)$`,
+        ),
+      );
+      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+    });
+
+    it("a memory bomb (memoryMb 16): fails its exchange only; another action's execution in flight is unaffected", async () => {
+      const bystander = await deployCodeProfile(server.cte, {
+        name: 'bystander',
+        subjectTokenType: 'urn:acme:bystander',
+        code: actionCode(`  const kept = 'auth0|alice';
+  const answer = await fetch('${hold.origin}/hold/bystander');
+  console.log('bystander resumed', answer.status);
+  api.authentication.setUserById(kept);`),
+        allowed_hosts: [hold.host],
+      });
+      const bomb = await deployCodeProfile(server.cte, {
+        name: 'memory-bomb',
+        subjectTokenType: 'urn:acme:memory-bomb',
+        code: failing(
+          '  const hoard = [];\n  for (;;) hoard.push(new Array(100000).fill(hoard.length));',
+        ),
+        limits: { memoryMb: 16, cpuTimeMs: 5_000 },
+      });
+      const seen = hold.requests.length;
+      const inFlight = exchange(server, bystander.subjectTokenType, 'anything');
+      await hold.waitForRequests(seen + 1);
+
+      const started = Date.now();
+      const res = await exchange(server, bomb.subjectTokenType, 'explode');
+      expect(Date.now() - started).to.be.below(5_000);
+      expectServerError(res);
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal(
+        failureEntry(
+          entry,
+          bomb,
+          `action ${bomb.actionId} failed: action exceeded its memory limit of 16 MB (its isolate was disposed and is replaced for the next execution)`,
+        ),
+      );
+
+      expect(hold.release('/hold/bystander')).to.equal(1);
+      const survived = await inFlight;
+      expectIssued(survived);
+      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal(['bystander resumed 200']);
+
+      // The bomb's isolate was replaced: the same profile works again.
+      expectIssued(await exchange(server, bomb.subjectTokenType, 'ok'));
+      expect(server.cte.logs.list().map((e) => e.type)).to.deep.equal(['secte', 'secte', 'fecte']);
+    });
+
+    it('a host call that never settles: a fetch to a server that never answers ends at timeoutMs 300', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'waits-forever',
+        subjectTokenType: 'urn:acme:waits',
+        code: failing(`  await fetch('${hold.origin}/never');
+  api.authentication.setUserById('auth0|alice');`),
+        allowed_hosts: [hold.host],
+        limits: { timeoutMs: 300 },
+      });
+      const seen = hold.requests.length;
+      const started = Date.now();
+      const res = await exchange(server, profile.subjectTokenType, 'wait');
+      expect(Date.now() - started).to.be.within(280, 2_000);
+      expectServerError(res);
+      // The request did reach the server: it is the answer that never came.
+      expect(hold.requests.slice(seen)).to.deep.equal(['/never']);
+      const entry = newestEntry(server);
+      // Three timers expire together: the runner's wall-clock deadline, the capability's deadline
+      // and the fetch's own deadline-bound timeout; whichever fires first words the cause (see
+      // the report), and each says the execution ran out of time.
+      expect(entry).to.deep.equal(failureEntry(entry, profile, entry.details.cause!));
+      expect(entry.details.cause).to.match(
+        new RegExp(
+          `^action ${profile.actionId} failed: (` +
+            [
+              'action exceeded its wall-clock deadline of 300 ms \\(still waiting for fetch\\)',
+              "CapabilityError: fetch did not finish before the action's deadline",
+              `CapabilityError: fetch to ${hold.origin.replace(/\./g, '\\.')} timed out after \\d+ ms`,
+            ].join('|') +
+            ')$',
+        ),
+      );
+      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+    });
+
+    it('huge console output: bounded in the log; the action, which never stops, ends at its CPU budget', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'floods-the-console',
+        subjectTokenType: 'urn:acme:floods',
+        code: failing(`  console.log('y'.repeat(5 * 1024 * 1024));
+  for (let i = 0; i < 3000; i++) console.error('x'.repeat(10000), i);
+  for (;;) {}`),
+        limits: { cpuTimeMs: 300 },
+      });
+      const started = Date.now();
+      const res = await exchange(server, profile.subjectTokenType, 'flood');
+      expect(Date.now() - started).to.be.below(3_000);
+      expectServerError(res);
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal(
+        failureEntry(
+          entry,
+          profile,
+          `action ${profile.actionId} failed: action exceeded its CPU budget of 300 ms`,
+          [
+            'y'.repeat(256),
+            ...Array<string>(99).fill('x'.repeat(256)),
+            '2901 more console lines dropped (at most 100 are kept)',
+          ],
+        ),
+      );
+      expect(JSON.stringify(entry).length).to.be.below(30_000);
+      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+    });
+  });
+
+  describe('over the concurrency cap (maxConcurrency 1)', () => {
+    it('answers 503 temporarily_unavailable with Retry-After, and both requests succeed later', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'one-at-a-time',
+        subjectTokenType: 'urn:acme:one-at-a-time',
+        code: actionCode(`  console.log('started', event.transaction.subject_token);
+  await fetch('${hold.origin}/hold/' + event.transaction.subject_token);
+  api.authentication.setUserById('auth0|alice');`),
+        allowed_hosts: [hold.host],
+        limits: { maxConcurrency: 1 },
+      });
+      const seen = hold.requests.length;
+      const first = exchange(server, profile.subjectTokenType, 'first');
+      await hold.waitForRequests(seen + 1);
+
+      const refused = await exchange(server, profile.subjectTokenType, 'second');
+      expect(refused.status).to.equal(503);
+      expect(refused.headers).to.include({ ...NO_STORE, 'retry-after': '1' });
+      expect(refused.body).to.deep.equal({
+        error: 'temporarily_unavailable',
+        error_description: 'The server is busy; retry later.',
+      });
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal({
+        ...commonFields(entry),
+        type: 'fecte',
+        description: 'The server is busy; retry later.',
+        details: {
+          subject_token_type: profile.subjectTokenType,
+          profile_id: profile.profileId,
+          action_id: profile.actionId,
+          error: 'temporarily_unavailable',
+          error_description: 'The server is busy; retry later.',
+          cause: `action ${profile.actionId}: action ${profile.actionId} already runs 1 executions (maxConcurrency 1)`,
+        },
+      });
+      // Nothing of the refused request ran: only the first one reached the server.
+      expect(hold.requests.slice(seen)).to.deep.equal(['/hold/first']);
+
+      expect(hold.release('/hold/first')).to.equal(1);
+      expectIssued(await first);
+      const retried = exchange(server, profile.subjectTokenType, 'second');
+      await hold.waitForRequests(seen + 2);
+      expect(hold.release('/hold/second')).to.equal(1);
+      expectIssued(await retried);
+      expect(server.cte.logs.list().map((e) => [e.type, e.details.console])).to.deep.equal([
+        ['secte', ['started second']],
+        ['secte', ['started first']],
+        ['fecte', undefined],
+      ]);
+    });
+  });
+
+  describe('secrets redaction in the tenant log', () => {
+    const TYPE = 'urn:acme:leaky';
+    const code = actionCode(`  const subject = event.transaction.subject_token;
+  const actor = event.transaction.actor_token;
+  const key = event.secrets.API_KEY;
+  console.log('subject token:', subject);
+  console.log('api key:', key);
+  console.log('actor token:', actor);
+  console.log('fragments:', subject.slice(7, 23), '|', key.slice(4, 20), '|', actor.slice(1, 17));
+  console.log('request body:', JSON.stringify(event.request.body));
+  if (event.request.body.outcome === 'throw') {
+    throw new Error('cannot use ' + subject + ' with ' + key);
+  }
+  api.authentication.setUserById('auth0|alice');`);
+
+    /** Every full value, and every 16-character window of it. */
+    const needles = (values: string[]): string[] =>
+      values.flatMap((value) => [
+        value,
+        ...Array.from({ length: value.length - 15 }, (_, i) => value.slice(i, i + 16)),
+      ]);
+    const leaks = (text: string, values: string[]): string[] =>
+      needles(values).filter((needle) => text.includes(needle));
+
+    it('keeps tokens, secrets, client secret and assertion (and 16-character fragments) out of fecte and secte', async () => {
+      const subject = `legacy-${randomBytes(24).toString('hex')}`;
+      const actor = `agent-${randomBytes(24).toString('hex')}`;
+      const apiKey = `sk_live_${randomBytes(16).toString('hex')}`;
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'leaky-action',
+        code,
+        subjectTokenType: TYPE,
+        secrets: { API_KEY: apiKey },
+      });
+      const actorParams = { actor_token: actor, actor_token_type: 'urn:acme:agent-token' };
+
+      // 1. app with Basic credentials, the action throws with the token in its message.
+      const failed = await exchange(server, TYPE, subject, { ...actorParams, outcome: 'throw' });
+      expectServerError(failed);
+      const fecte = newestEntry(server);
+      const expectedConsole = [
+        'subject token: [redacted]',
+        'api key: [redacted]',
+        'actor token: [redacted]',
+        'fragments: [redacted] | [redacted] | [redacted]',
+        'request body: {"outcome":"throw"}',
+      ];
+      expect(fecte).to.deep.equal(
+        failureEntry(
+          fecte,
+          profile,
+          `action ${profile.actionId} failed: Error: cannot use [redacted] with [redacted] (line 11, column 11)`,
+          expectedConsole,
+        ),
+      );
+
+      // 2. jwt-app with a private_key_jwt assertion, the action succeeds.
+      const assertion = await clientAssertion();
+      const succeeded = await exchange(
+        server,
+        TYPE,
+        subject,
+        { ...actorParams, outcome: 'issue', client_id: 'jwt-app', ...assertionParams(assertion) },
+        '',
+      );
+      expect(succeeded.status, JSON.stringify(succeeded.body)).to.equal(200);
+      const secte = newestEntry(server, 1);
+      expect(secte.type).to.equal('secte');
+      expect(secte.client_id).to.equal('jwt-app');
+      expect(secte.details.console).to.deep.equal([
+        ...expectedConsole.slice(0, 4),
+        'request body: {"outcome":"issue"}',
+      ]);
+
+      const values = [subject, actor, apiKey, SECRET, assertion];
+      for (const entry of [fecte, secte]) {
+        const json = JSON.stringify(entry);
+        expect(leaks(json, values)).to.deep.equal([]);
+        expect(json).to.include('[redacted]');
+      }
+      expect(leaks(JSON.stringify(server.cte.logs.list()), values)).to.deep.equal([]);
+      expect(leaks(JSON.stringify(failed.body), values)).to.deep.equal([]);
+    });
+  });
+
+  describe('no state leaks between executions', () => {
+    it('a second execution finds nothing of the first in globals, module state or Object.prototype', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'leaves-traces',
+        subjectTokenType: 'urn:acme:traces',
+        code: `let counter = 0;
+const loadsBefore = typeof globalThis.moduleLoads;
+exports.onExecuteCustomTokenExchange = async (event, api) => {
+  counter += 1;
+  const found = {
+    counter,
+    loadsBefore,
+    seen: typeof globalThis.seen,
+    polluted: typeof ({}).polluted,
+  };
+  const attempts = [];
+  try { globalThis.seen = event.transaction.subject_token; attempts.push('global:' + typeof globalThis.seen); } catch (err) { attempts.push('global:' + err.name); }
+  try { globalThis.moduleLoads = 1; attempts.push('loads:' + typeof globalThis.moduleLoads); } catch (err) { attempts.push('loads:' + err.name); }
+  try { Object.prototype.polluted = 'yes'; attempts.push('proto:' + typeof ({}).polluted); } catch (err) { attempts.push('proto:' + err.name); }
+  console.log(JSON.stringify(found));
+  api.authentication.setUserById('auth0|alice');
+  api.user.setAppMetadata('found', found);
+};`,
+      });
+      const run = async (token: string) => {
+        expectIssued(await exchange(server, profile.subjectTokenType, token));
+        const alice = await server.users.getById('auth0|alice');
+        return {
+          found: alice!.app_metadata.found,
+          console: server.cte.logs.list()[0]!.details.console,
+        };
+      };
+      const clean = {
+        counter: 1,
+        loadsBefore: 'undefined',
+        seen: 'undefined',
+        polluted: 'undefined',
+      };
+      const first = await run('first-run');
+      expect(first).to.deep.equal({ found: clean, console: [JSON.stringify(clean)] });
+      const second = await run('second-run');
+      expect(second).to.deep.equal(first);
+      // Nothing reached the host either.
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+      expect((globalThis as Record<string, unknown>).seen).to.equal(undefined);
+    });
+  });
+
+  describe('deploy during traffic', () => {
+    it('finishes a request in flight on the version it started with; new requests run the new one', async () => {
+      const TYPE = 'urn:acme:versioned';
+      const version = (n: number, body = '') =>
+        actionCode(`${body}  console.log('running version ${n}');
+  api.authentication.setUserByConnection(
+    'legacy',
+    { user_id: 'v${n}-user' },
+    { creationBehavior: 'create_if_not_exists', updateBehavior: 'none' },
+  );`);
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'versioned',
+        subjectTokenType: TYPE,
+        code: version(1, `  await fetch('${hold.origin}/hold/v1');\n`),
+        allowed_hosts: [hold.host],
+      });
+      const seen = hold.requests.length;
+      const onVersion1 = exchange(server, TYPE, 'first');
+      await hold.waitForRequests(seen + 1);
+
+      await server.cte.actions.update(profile.actionId, { code: version(2) });
+      const deployed = await server.cte.actions.deploy(profile.actionId);
+      expect(deployed.deployed_version?.number).to.equal(2);
+
+      const onVersion2 = await exchange(server, TYPE, 'second');
+      expectIssued(onVersion2);
+      expect((await verifyAccessToken(server, onVersion2.body.access_token)).payload.sub).to.equal(
+        'legacy|v2-user',
+      );
+      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal(['running version 2']);
+
+      expect(hold.release('/hold/v1')).to.equal(1);
+      const finished = await onVersion1;
+      expectIssued(finished);
+      expect((await verifyAccessToken(server, finished.body.access_token)).payload.sub).to.equal(
+        'legacy|v1-user',
+      );
+      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal(['running version 1']);
+
+      // Version 1 is gone for new requests.
+      const later = await exchange(server, TYPE, 'third');
+      expect((await verifyAccessToken(server, later.body.access_token)).payload.sub).to.equal(
+        'legacy|v2-user',
+      );
+      expect(hold.requests.slice(seen)).to.deep.equal(['/hold/v1']);
+    });
+  });
+
+  describe('a syntax error at create time', () => {
+    it('throws ManagementError invalid_body with the line and column, and creates nothing', async () => {
+      const before = (await server.cte.actions.list()).length;
+      const attempt = server.cte.actions.create({
+        name: 'broken',
+        code: actionCode(`  const token = event.transaction.subject_token;
+  const parts = token.split('.'));
+  api.authentication.setUserById(parts[0]);`),
+      });
+      const err = await attempt.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(err).to.be.instanceOf(ManagementError);
+      expect((err as ManagementError).code).to.equal('invalid_body');
+      expect((err as ManagementError).status).to.equal(400);
+      expect((err as ManagementError).message).to.equal(
+        "SyntaxError: Unexpected token ')' (line 3, column 33)",
+      );
+      expect(await server.cte.actions.list()).to.have.length(before);
+    });
+  });
+
+  describe('the fetch allow-list', () => {
+    it('refuses a host outside allowed_hosts with ERR_FETCH_HOST_NOT_ALLOWED; the exchange ends as the action decided', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'fetches-two-hosts',
+        subjectTokenType: 'urn:acme:fetches',
+        code: actionCode(`  const allowed = await fetch('${idp.origin}/echo');
+  console.log('allowed host answered', allowed.status);
+  try {
+    await fetch('${hold.origin}/profile');
+  } catch (err) {
+    console.log('fetch refused:', err.code, err.message);
+    if (event.request.body.on_refusal === 'deny') {
+      api.access.deny('access_denied', 'the profile service may not be called');
+      return;
+    }
+  }
+  api.authentication.setUserById('auth0|alice');`),
+        // The IdP only: the hold server is on the same address, another port.
+        allowed_hosts: [idp.host],
+      });
+      const holdSeen = hold.requests.length;
+      const refusedLine = `fetch refused: ERR_FETCH_HOST_NOT_ALLOWED fetch: ${hold.host} is not in the action's allowed_hosts`;
+
+      const denied = await exchange(server, profile.subjectTokenType, 'token', {
+        on_refusal: 'deny',
+      });
+      expect(denied.status).to.equal(400);
+      expect(denied.headers).to.include(NO_STORE);
+      expect(denied.body).to.deep.equal({
+        error: 'access_denied',
+        error_description: 'the profile service may not be called',
+      });
+      const entry = newestEntry(server);
+      expect(entry).to.deep.equal({
+        ...commonFields(entry),
+        type: 'fecte',
+        description: 'the profile service may not be called',
+        details: {
+          subject_token_type: profile.subjectTokenType,
+          profile_id: profile.profileId,
+          action_id: profile.actionId,
+          console: ['allowed host answered 200', refusedLine],
+          error: 'access_denied',
+          error_description: 'the profile service may not be called',
+          cause: 'denied by the action',
+        },
+      });
+
+      // The same refusal, caught and ignored by the action: the exchange succeeds.
+      expectIssued(await exchange(server, profile.subjectTokenType, 'token'));
+      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal([
+        'allowed host answered 200',
+        refusedLine,
+      ]);
+      // No connection was ever made to the host that is not allowed.
+      expect(hold.requests.slice(holdSeen)).to.deep.equal([]);
+    });
+  });
+});
