@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import { temporarilyUnavailable } from '../errors.js';
 import type { Client } from '../registry/clients.js';
+import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import { ReplayStoreFullError, type ReplayStore } from '../stores/replay-store.js';
 import {
   ClientAuthenticationStrategy,
@@ -39,25 +40,6 @@ export interface PrivateKeyJwtStrategyOptions {
   /** Longest accepted `exp - now` (and `exp - iat`) of an assertion; default 300 seconds. */
   maxAssertionLifetimeSeconds?: number;
 }
-
-/**
- * Signature algorithms accepted for client assertions: asymmetric only. `none` is never accepted
- * by jose's `jwtVerify`, and HS* would let anyone holding a shared secret (or, with a confused
- * verifier, the public key) mint assertions; RFC 9700 §2.5 asks for asymmetric client auth.
- */
-const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
 
 /**
  * A `jti` is stored in the replay store; bounding it bounds what one assertion can make the
@@ -176,7 +158,7 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(assertion, keySetFor(client, client.jwks), {
-        algorithms: ASYMMETRIC_ALGORITHMS,
+        algorithms: [...ASYMMETRIC_ALGORITHMS],
         issuer: client.client_id,
         subject: client.client_id,
         audience: [...this.audiences],

@@ -16,6 +16,7 @@ import { contentHash, isRecord, parseKeyDescriptor } from './key-descriptor.js';
 import type { KeyDescriptor } from './key-descriptor.js';
 import { parseFetchRequest, safeFetch } from './safe-fetch.js';
 import { hostMatches } from './host-allow-list.js';
+import { ASYMMETRIC_ALGORITHMS } from '../../tokens/asymmetric-algorithms.js';
 
 /** The part of a capability scope the JWT facade needs. */
 export interface JoseScope {
@@ -35,20 +36,6 @@ export interface JoseHostSettings {
   signal: AbortSignal;
 }
 
-/** Signature algorithms verified when the action gives no `algorithms` for an asymmetric key. */
-export const ASYMMETRIC_ALGORITHMS: readonly string[] = Object.freeze([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]);
 /** Defaults for a shared secret (`secret` descriptors, `oct` JWKs). */
 export const HMAC_ALGORITHMS: readonly string[] = Object.freeze(['HS256', 'HS384', 'HS512']);
 
