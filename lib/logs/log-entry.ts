@@ -1,7 +1,13 @@
 import type { Actor } from '../action-api/types.js';
 
-/** Tenant-log event types: `secte` a successful exchange, `fecte` a failed one. */
-export type LogEntryType = 'secte' | 'fecte';
+/**
+ * Tenant-log event types: `secte` a successful exchange, `fecte` a failed one, `limit_cte` an IP
+ * blocked by suspicious IP throttling (written once, by the invalid subject token that took its
+ * last attempt; named after Auth0's `limit_mu`, which Auth0 writes for login throttling).
+ * Refresh tokens use Auth0's types: `sertft` / `fertft` a successful / failed refresh, `srrt` a
+ * refresh token family revoked through `POST /oauth/revoke`.
+ */
+export type LogEntryType = 'secte' | 'fecte' | 'limit_cte' | 'sertft' | 'fertft' | 'srrt';
 
 /** One tenant-log entry, with Auth0's log schema field names. Never carries a token or secret. */
 export interface LogEntry {
@@ -32,6 +38,11 @@ export interface LogEntryDetails {
   action_id?: string;
   actor?: Actor;
   access_token_jti?: string;
+  /**
+   * The refresh token family issued (`secte`), redeemed (`sertft`) or revoked (`srrt`): an id,
+   * never a token; `refreshTokens.revokeFamily()` takes it.
+   */
+  refresh_token_family_id?: string;
   /** Failure only: the `error` code answered. */
   error?: string;
   /** Failure only: the `error_description` answered. */
@@ -40,10 +51,31 @@ export interface LogEntryDetails {
   cause?: string;
   /** The action's captured console lines, redacted and cut to 256 characters each. */
   console?: string[];
+  /**
+   * `limit_cte` only: the bucket that became empty (the IP, or its IPv6 network), the throttling
+   * policy, and when the IP gets an attempt back (ISO 8601).
+   */
+  suspicious_ip_throttling?: {
+    key: string;
+    max_attempts: number;
+    rate: number;
+    next_attempt_at?: string;
+  };
 }
 
-/** Where entries go. `write` must not throw; a sink that can fail handles it itself. */
+/**
+ * Where entries go. The tenant log hands each sink a deep-frozen copy of every entry and never
+ * waits for it: `write` may return a promise (awaited only by `close()`), and a throw or a
+ * rejection only counts the entry as dropped for that sink.
+ */
 export interface LogSink {
+  /** Takes one entry. Should return quickly: buffer and write in batches, as I/O sinks do. */
   write(entry: LogEntry): void | Promise<void>;
+  /** Writes out whatever is buffered and releases the sink's resources. Called once, at close. */
   close?(): void | Promise<void>;
+  /**
+   * Entries the sink accepted but could not deliver (a full buffer, a failed write), for a sink
+   * that fails behind its own buffer; added to what the tenant log counts for it.
+   */
+  readonly dropped?: number;
 }

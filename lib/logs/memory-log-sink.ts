@@ -6,14 +6,39 @@ export interface MemoryLogSinkOptions {
   capacity?: number;
 }
 
-/** A query of {@link MemoryLogSink.list}; every field optional. */
+/**
+ * A query of {@link MemoryLogSink.list}; every field optional, and the filters combine (an entry
+ * is listed only when it matches them all). Results are newest first.
+ */
 export interface LogQuery {
-  /** Only entries of this type (`secte` or `fecte`). */
-  type?: LogEntryType;
+  /** Only entries of this type, or of any of these types (`secte`, `fecte`, ...). */
+  type?: LogEntryType | readonly LogEntryType[];
+  /**
+   * Only entries whose `date` is at or after this instant (inclusive): an ISO 8601 date or
+   * date-time (`2026-11-25`, `2026-11-25T19:00:00Z`; a date alone is midnight UTC), or a `Date`.
+   */
+  from_date?: string | Date;
+  /**
+   * Only entries whose `date` is before this instant (exclusive, so consecutive windows such as
+   * `[10:00, 11:00)` and `[11:00, 12:00)` never list an entry twice); same forms as `from_date`.
+   */
+  to_date?: string | Date;
+  /** Only entries of this application (`client_id`, exact). */
+  client_id?: string;
+  /** Only entries of this user (`user_id`, exact, e.g. `auth0|alice`). */
+  user_id?: string;
+  /**
+   * Only entries from this IP address. Compared as an address, not as text: an IPv4-mapped IPv6
+   * address (`::ffff:203.0.113.7`, as Node reports IPv4 clients on a dual-stack socket) matches
+   * its IPv4 form, and IPv6 letters match in any case.
+   */
+  ip?: string;
   /**
    * A `log_id` cursor: only entries written before that entry (exclusive), so the last `log_id`
-   * of one page is the `from` of the next. An id no longer in the ring gives an empty page:
-   * everything older than an evicted entry has been evicted too.
+   * of one page is the `from` of the next. Paging this way is stable while entries keep
+   * arriving: new entries are newer than any cursor, so pages neither repeat nor skip entries.
+   * An id no longer in the ring gives an empty page: everything older than an evicted entry has
+   * been evicted too.
    */
   from?: string;
   /** Page size, a positive integer. Default: every matching entry. */
@@ -23,6 +48,17 @@ export interface LogQuery {
 /** Default {@link MemoryLogSinkOptions.capacity}. */
 export const DEFAULT_MEMORY_LOG_CAPACITY = 1000;
 
+const QUERY_FIELDS: ReadonlySet<string> = new Set([
+  'type',
+  'from_date',
+  'to_date',
+  'client_id',
+  'user_id',
+  'ip',
+  'from',
+  'take',
+]);
+
 /**
  * An in-memory ring of the latest tenant-log entries that can be queried: the default sink, and
  * the one tests read. It stores and returns deep copies, so nothing outside can change a stored
@@ -31,13 +67,21 @@ export const DEFAULT_MEMORY_LOG_CAPACITY = 1000;
  * `list()` returns everything when no `take` is given: the ring is bounded, and tests and
  * debugging want it whole. The Management API layer applies Auth0's paging bounds (`take` 1–100,
  * default 50) itself and passes them in.
+ *
+ * Cost: a write is constant time; a query walks the ring from its cursor (found in constant
+ * time) until `take` entries matched, so at worst once over the whole ring.
  */
 export class MemoryLogSink implements LogSink {
   readonly #capacity: number;
-  // Slot of the oldest entry when full; entries are written at (start + size) % capacity.
+  // Entry number n (counted from the first write ever) lives in slot n % capacity; the ring
+  // holds numbers #oldest up to #next - 1.
   readonly #ring: Array<LogEntry | undefined>;
-  #start = 0;
-  #size = 0;
+  // Milliseconds of each slot's `date`, parsed once at write time for date-range queries.
+  readonly #times: Float64Array;
+  // log_id → entry number of its latest occurrence, so a cursor is found without a scan.
+  readonly #numbers = new Map<string, number>();
+  #oldest = 0;
+  #next = 0;
 
   constructor(options: MemoryLogSinkOptions = {}) {
     const capacity = options.capacity ?? DEFAULT_MEMORY_LOG_CAPACITY;
@@ -46,11 +90,12 @@ export class MemoryLogSink implements LogSink {
     }
     this.#capacity = capacity;
     this.#ring = new Array<LogEntry | undefined>(capacity).fill(undefined);
+    this.#times = new Float64Array(capacity);
   }
 
   /** Entries currently held. */
   get size(): number {
-    return this.#size;
+    return this.#next - this.#oldest;
   }
 
   /** Most entries held at once. */
@@ -61,35 +106,36 @@ export class MemoryLogSink implements LogSink {
   /** Stores a deep copy of `entry`, dropping the oldest entry when full. */
   write(entry: LogEntry): void {
     const copy = structuredClone(entry);
-    if (this.#size < this.#capacity) {
-      this.#ring[(this.#start + this.#size) % this.#capacity] = copy;
-      this.#size += 1;
-    } else {
-      this.#ring[this.#start] = copy;
-      this.#start = (this.#start + 1) % this.#capacity;
-    }
+    if (this.size === this.#capacity) this.#evictOldest();
+    const slot = this.#next % this.#capacity;
+    this.#ring[slot] = copy;
+    this.#times[slot] = Date.parse(copy.date);
+    this.#numbers.set(copy.log_id, this.#next);
+    this.#next += 1;
   }
 
   /**
-   * Entries, newest (last written) first, as deep copies; see {@link LogQuery}.
+   * Entries matching `query`, newest (last written) first, as deep copies; see {@link LogQuery}.
    *
-   * @throws RangeError when `take` is not a positive integer.
+   * @throws TypeError when `query` has a field {@link LogQuery} does not define (a misspelt
+   *   filter would otherwise list everything).
+   * @throws RangeError when `take` is not a positive integer, or a date is not a date.
    */
   list(query: LogQuery = {}): LogEntry[] {
-    const { type, from, take } = query;
-    if (take !== undefined && (!Number.isInteger(take) || take < 1)) {
-      throw new RangeError('MemoryLogSink.list: take must be a positive integer');
-    }
-    const limit = take ?? this.#size;
-    const result: LogEntry[] = [];
-    let i = this.#size - 1;
+    const match = compileQuery(query);
+    const { from, take } = query;
+    const limit = take ?? Number.POSITIVE_INFINITY;
+    let n = this.#next - 1;
     if (from !== undefined) {
-      while (i >= 0 && this.#at(i).log_id !== from) i--;
-      i--; // the cursor entry itself was on the previous page
+      const cursor = this.#numbers.get(from);
+      if (cursor === undefined) return [];
+      n = cursor - 1; // the cursor entry itself was on the previous page
     }
-    for (; i >= 0 && result.length < limit; i--) {
-      const entry = this.#at(i);
-      if (type === undefined || entry.type === type) result.push(structuredClone(entry));
+    const result: LogEntry[] = [];
+    for (; n >= this.#oldest && result.length < limit; n--) {
+      const slot = n % this.#capacity;
+      const entry = this.#ring[slot]!;
+      if (match(entry, this.#times[slot]!)) result.push(structuredClone(entry));
     }
     return result;
   }
@@ -97,12 +143,75 @@ export class MemoryLogSink implements LogSink {
   /** Forgets every entry. */
   clear(): void {
     this.#ring.fill(undefined);
-    this.#start = 0;
-    this.#size = 0;
+    this.#numbers.clear();
+    this.#oldest = this.#next;
   }
 
-  // The i-th entry in write order (0 = oldest held).
-  #at(i: number): LogEntry {
-    return this.#ring[(this.#start + i) % this.#capacity]!;
+  #evictOldest(): void {
+    const slot = this.#oldest % this.#capacity;
+    const evicted = this.#ring[slot]!;
+    // A later entry may reuse the id; its own number then stays.
+    if (this.#numbers.get(evicted.log_id) === this.#oldest) this.#numbers.delete(evicted.log_id);
+    this.#ring[slot] = undefined;
+    this.#oldest += 1;
   }
+}
+
+type EntryMatcher = (entry: LogEntry, time: number) => boolean;
+
+/** Checks `query` once and turns its filters into one predicate. */
+function compileQuery(query: LogQuery): EntryMatcher {
+  if (typeof query !== 'object' || query === null) {
+    throw new TypeError('MemoryLogSink.list: the query must be an object');
+  }
+  for (const field of Object.keys(query)) {
+    if (!QUERY_FIELDS.has(field)) {
+      throw new TypeError(`MemoryLogSink.list: unknown query field ${JSON.stringify(field)}`);
+    }
+  }
+  const { take } = query;
+  if (take !== undefined && (!Number.isInteger(take) || take < 1)) {
+    throw new RangeError('MemoryLogSink.list: take must be a positive integer');
+  }
+  for (const field of ['from', 'client_id', 'user_id', 'ip'] as const) {
+    if (query[field] !== undefined && typeof query[field] !== 'string') {
+      throw new RangeError(`MemoryLogSink.list: ${field} must be a string`);
+    }
+  }
+  const types = query.type === undefined ? undefined : checkTypes(query.type);
+  const fromMs = query.from_date === undefined ? undefined : toMs(query.from_date, 'from_date');
+  const toMsExclusive = query.to_date === undefined ? undefined : toMs(query.to_date, 'to_date');
+  const { client_id: clientId, user_id: userId } = query;
+  const ip = query.ip === undefined ? undefined : normalizeIp(query.ip);
+
+  return (entry, time) =>
+    (types === undefined || types.has(entry.type)) &&
+    (fromMs === undefined || time >= fromMs) &&
+    (toMsExclusive === undefined || time < toMsExclusive) &&
+    (clientId === undefined || entry.client_id === clientId) &&
+    (userId === undefined || entry.user_id === userId) &&
+    (ip === undefined || normalizeIp(entry.ip) === ip);
+}
+
+function checkTypes(type: LogQuery['type']): ReadonlySet<string> {
+  const types: readonly unknown[] = Array.isArray(type) ? type : [type];
+  if (types.length === 0 || types.some((t) => typeof t !== 'string' || t === '')) {
+    throw new RangeError('MemoryLogSink.list: type must be a log entry type or a non-empty array');
+  }
+  return new Set(types as string[]);
+}
+
+function toMs(value: string | Date, field: string): number {
+  const time =
+    value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
+  if (Number.isNaN(time)) {
+    throw new RangeError(`MemoryLogSink.list: ${field} must be an ISO 8601 date or a Date`);
+  }
+  return time;
+}
+
+/** `::ffff:203.0.113.7` → `203.0.113.7`; IPv6 in lower case. */
+function normalizeIp(ip: string): string {
+  const lower = ip.toLowerCase();
+  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
 }

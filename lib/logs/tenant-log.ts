@@ -1,16 +1,43 @@
 import { randomUint48 } from '../secure-random.js';
 import type { LogEntry, LogSink } from './log-entry.js';
+import { settlesWithin } from './settles-within.js';
 
 /** Options of {@link TenantLog}. */
 export interface TenantLogOptions {
   /** Where every entry goes, in this order. */
   sinks: LogSink[];
   /**
-   * Told about each entry a sink failed to take (it threw, its promise rejected, or the log was
-   * closed), for an operator's alert. Must not throw; if it does, the error is swallowed. Default:
-   * none (the failure only counts in {@link TenantLog.dropped}).
+   * Told about each entry a sink failed to take (it threw, its promise rejected, too many of its
+   * writes were pending, or the log was closed), for an operator's alert. Must not throw; if it
+   * does, the error is swallowed. Default: none (the failure only counts in
+   * {@link TenantLog.dropped}).
    */
   onSinkError?: (error: unknown, sink: LogSink, entry: LogEntry) => void;
+  /**
+   * Writes of one sink that may be pending (returned promises not yet settled) at once; beyond
+   * it, entries are dropped for that sink, and counted, until some settle. This bounds the
+   * memory a sink that never answers can hold. 1–1,000,000, default 1000.
+   */
+  maxPendingWrites?: number;
+  /**
+   * How long `close()` waits for pending writes, then for the sinks' `close()`, in ms; writes
+   * still pending then count as dropped. 0–600,000, default 5000.
+   */
+  closeTimeoutMs?: number;
+}
+
+/** Default {@link TenantLogOptions.maxPendingWrites}. */
+export const DEFAULT_MAX_PENDING_WRITES = 1000;
+
+/** Default {@link TenantLogOptions.closeTimeoutMs}. */
+export const DEFAULT_LOG_CLOSE_TIMEOUT_MS = 5000;
+
+interface PendingWrite {
+  readonly index: number;
+  readonly entry: LogEntry;
+  /** Set when `close()` stopped waiting and counted the write as dropped. */
+  abandoned: boolean;
+  settled?: Promise<void>;
 }
 
 /**
@@ -25,9 +52,13 @@ export interface TenantLogOptions {
 export class TenantLog {
   readonly #sinks: readonly LogSink[];
   readonly #dropped: number[];
+  readonly #pendingCounts: number[];
   readonly #onSinkError: TenantLogOptions['onSinkError'];
-  readonly #pending = new Set<Promise<void>>();
+  readonly #maxPendingWrites: number;
+  readonly #closeTimeoutMs: number;
+  readonly #pending = new Set<PendingWrite>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: TenantLogOptions) {
     if (!Array.isArray(options?.sinks)) {
@@ -41,17 +72,41 @@ export class TenantLog {
     if (options.onSinkError !== undefined && typeof options.onSinkError !== 'function') {
       throw new TypeError('TenantLog: options.onSinkError must be a function');
     }
+    const { maxPendingWrites = DEFAULT_MAX_PENDING_WRITES } = options;
+    const { closeTimeoutMs = DEFAULT_LOG_CLOSE_TIMEOUT_MS } = options;
+    if (!Number.isInteger(maxPendingWrites) || maxPendingWrites < 1 || maxPendingWrites > 1e6) {
+      throw new TypeError(
+        'TenantLog: options.maxPendingWrites must be an integer from 1 to 1000000',
+      );
+    }
+    if (!Number.isInteger(closeTimeoutMs) || closeTimeoutMs < 0 || closeTimeoutMs > 600_000) {
+      throw new TypeError('TenantLog: options.closeTimeoutMs must be an integer from 0 to 600000');
+    }
     this.#sinks = [...options.sinks];
     this.#dropped = this.#sinks.map(() => 0);
+    this.#pendingCounts = this.#sinks.map(() => 0);
     this.#onSinkError = options.onSinkError;
+    this.#maxPendingWrites = maxPendingWrites;
+    this.#closeTimeoutMs = closeTimeoutMs;
   }
 
   /**
-   * Entries each sink failed to take, indexed like `options.sinks` (a copy). A rejected promise
-   * counts once it has rejected.
+   * Entries each sink failed to take or deliver, indexed like `options.sinks` (a copy): those the
+   * tenant log saw fail (a throw, a rejection once it rejected, too many pending writes, a write
+   * after close or still pending when `close()` gave up) plus the sink's own
+   * {@link LogSink.dropped} count.
    */
   get dropped(): number[] {
-    return [...this.#dropped];
+    return this.#sinks.map((sink, i) => {
+      let own = 0;
+      try {
+        const counted = sink.dropped;
+        if (typeof counted === 'number' && Number.isFinite(counted)) own = counted;
+      } catch {
+        // A broken counter must not hide the drops the tenant log counted itself.
+      }
+      return this.#dropped[i]! + own;
+    });
   }
 
   /** Hands `entry` to every sink. Returns at once; never throws. */
@@ -70,6 +125,11 @@ export class TenantLog {
       return;
     }
     this.#sinks.forEach((sink, i) => {
+      if (this.#pendingCounts[i]! >= this.#maxPendingWrites) {
+        const error = new Error(`${this.#maxPendingWrites} writes of this sink are still pending`);
+        this.#drop(i, error, copy);
+        return;
+      }
       try {
         const result = sink.write(copy);
         if (isPromiseLike(result)) this.#track(i, result, copy);
@@ -81,22 +141,53 @@ export class TenantLog {
 
   /**
    * Waits for the sinks' pending writes, then closes every sink (`close` errors are swallowed: at
-   * shutdown there is no one left to tell). Later writes are dropped. Idempotent.
+   * shutdown there is no one left to tell), each wait bounded by `closeTimeoutMs`: writes still
+   * pending then are counted as dropped, and a sink still closing is left to finish on its own.
+   * Later writes are dropped. Idempotent: every call resolves when the first one is done.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled([...this.#pending]);
-    await Promise.allSettled(this.#sinks.map(async (sink) => sink.close?.()));
+    const writesSettled = await settlesWithin(
+      Promise.allSettled([...this.#pending].map((write) => write.settled)),
+      this.#closeTimeoutMs,
+    );
+    if (!writesSettled) {
+      const stillPending = new Error('the write was still pending when the tenant log closed');
+      for (const write of this.#pending) {
+        write.abandoned = true;
+        this.#drop(write.index, stillPending, write.entry);
+      }
+      this.#pending.clear();
+    }
+    await settlesWithin(
+      Promise.allSettled(this.#sinks.map(async (sink) => sink.close?.())),
+      this.#closeTimeoutMs,
+    );
   }
 
   #track(index: number, result: PromiseLike<void>, entry: LogEntry): void {
-    const pending = Promise.resolve(result).then(
-      () => undefined,
-      (err: unknown) => this.#drop(index, err, entry),
+    const write: PendingWrite = { index, entry, abandoned: false };
+    this.#pendingCounts[index]! += 1;
+    this.#pending.add(write);
+    write.settled = Promise.resolve(result).then(
+      () => void this.#settle(write),
+      (err: unknown) => {
+        if (this.#settle(write)) this.#drop(index, err, entry);
+      },
     );
-    this.#pending.add(pending);
-    void pending.finally(() => this.#pending.delete(pending));
+  }
+
+  /** Forgets a settled write; false when `close()` already counted it. */
+  #settle(write: PendingWrite): boolean {
+    if (write.abandoned) return false;
+    this.#pendingCounts[write.index]! -= 1;
+    this.#pending.delete(write);
+    return true;
   }
 
   #drop(index: number, error: unknown, entry: LogEntry): void {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { LogEntry, LogEntryType } from '../../lib/logs/log-entry.js';
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
+import type { LogQuery } from '../../lib/logs/memory-log-sink.js';
 
 function entry(n: number, type: LogEntryType = 'secte'): LogEntry {
   return {
@@ -105,6 +106,190 @@ describe('MemoryLogSink', () => {
         RangeError,
         'MemoryLogSink.list: take must be a positive integer',
       );
+    }
+  });
+});
+
+describe('MemoryLogSink.list queries', () => {
+  /** Entries an operator would find after an incident: two clients, two users, three IPs. */
+  const incident: LogEntry[] = [
+    { n: 1, type: 'secte', client: 'web', user: 'auth0|alice', ip: '203.0.113.7' },
+    { n: 2, type: 'fecte', client: 'web', user: undefined, ip: '198.51.100.9' },
+    { n: 3, type: 'fecte', client: 'mobile', user: undefined, ip: '::ffff:198.51.100.9' },
+    { n: 4, type: 'secte', client: 'mobile', user: 'auth0|bob', ip: '2001:DB8::1' },
+    { n: 5, type: 'fecte', client: null, user: undefined, ip: '198.51.100.9' },
+    { n: 6, type: 'secte', client: 'web', user: 'auth0|bob', ip: '203.0.113.7' },
+    { n: 7, type: 'secte', client: 'web', user: 'auth0|alice', ip: '2001:db8::1' },
+  ].map(({ n, type, client, user, ip }) => ({
+    ...entry(n, type as LogEntryType),
+    // One entry a minute from 2026-03-01T10:00Z.
+    date: new Date(Date.UTC(2026, 2, 1, 10, n - 1)).toISOString(),
+    client_id: client,
+    client_name: client ?? '',
+    ip,
+    ...(user === undefined ? {} : { user_id: user }),
+  }));
+
+  let sink: MemoryLogSink;
+  beforeEach(() => {
+    sink = new MemoryLogSink();
+    for (const e of incident) sink.write(e);
+  });
+
+  const cases: Array<{ name: string; query: LogQuery; expected: string[] }> = [
+    { name: 'no filter', query: {}, expected: ['7', '6', '5', '4', '3', '2', '1'] },
+    { name: 'type', query: { type: 'fecte' }, expected: ['5', '3', '2'] },
+    {
+      name: 'several types',
+      query: { type: ['secte', 'fecte'] },
+      expected: ['7', '6', '5', '4', '3', '2', '1'],
+    },
+    { name: 'client_id', query: { client_id: 'mobile' }, expected: ['4', '3'] },
+    { name: 'user_id', query: { user_id: 'auth0|bob' }, expected: ['6', '4'] },
+    { name: 'ip, IPv4', query: { ip: '203.0.113.7' }, expected: ['6', '1'] },
+    {
+      name: 'ip, matching the IPv4-mapped IPv6 form too',
+      query: { ip: '198.51.100.9' },
+      expected: ['5', '3', '2'],
+    },
+    {
+      name: 'ip, given in its IPv4-mapped form',
+      query: { ip: '::FFFF:198.51.100.9' },
+      expected: ['5', '3', '2'],
+    },
+    { name: 'ip, IPv6 in any case', query: { ip: '2001:DB8::1' }, expected: ['7', '4'] },
+    {
+      name: 'from_date inclusive',
+      query: { from_date: '2026-03-01T10:04:00.000Z' },
+      expected: ['7', '6', '5'],
+    },
+    {
+      name: 'to_date exclusive',
+      query: { to_date: '2026-03-01T10:02:00Z' },
+      expected: ['2', '1'],
+    },
+    {
+      name: 'a date range as Date objects',
+      query: {
+        from_date: new Date(Date.UTC(2026, 2, 1, 10, 1)),
+        to_date: new Date(Date.UTC(2026, 2, 1, 10, 3)),
+      },
+      expected: ['3', '2'],
+    },
+    {
+      name: 'a whole day given as dates',
+      query: { from_date: '2026-03-01', to_date: '2026-03-02' },
+      expected: ['7', '6', '5', '4', '3', '2', '1'],
+    },
+    { name: 'a range that holds nothing', query: { from_date: '2026-03-02' }, expected: [] },
+    {
+      name: 'an empty range (from after to)',
+      query: { from_date: '2026-03-01T10:05:00Z', to_date: '2026-03-01T10:01:00Z' },
+      expected: [],
+    },
+    {
+      name: 'filters combined',
+      query: { type: 'secte', client_id: 'web', from_date: '2026-03-01T10:01:00Z' },
+      expected: ['7', '6'],
+    },
+    {
+      name: 'filters with a cursor and take',
+      query: { client_id: 'web', from: 'log-7', take: 2 },
+      expected: ['6', '2'],
+    },
+    { name: 'a filter nothing matches', query: { user_id: 'auth0|carol' }, expected: [] },
+  ];
+
+  for (const { name, query, expected } of cases) {
+    it(`filters by ${name}`, () => {
+      expect(ids(sink.list(query))).to.eql(expected.map((n) => `log-${n}`));
+    });
+  }
+
+  it('pages a filtered query with take and the last log_id as the next cursor', () => {
+    const pages: string[][] = [];
+    let from: string | undefined;
+    for (;;) {
+      const page = sink.list({ ip: '198.51.100.9', take: 2, ...(from ? { from } : {}) });
+      if (page.length === 0) break;
+      pages.push(ids(page));
+      from = page.at(-1)!.log_id;
+    }
+    expect(pages).to.eql([['log-5', 'log-3'], ['log-2']]);
+  });
+
+  it('pages stably while entries keep arriving: no page repeats or skips an entry', () => {
+    const ring = new MemoryLogSink({ capacity: 500 });
+    for (let n = 1; n <= 100; n++) ring.write(entry(n, n % 2 ? 'secte' : 'fecte'));
+    const expected = ids(ring.list({ type: 'fecte' }));
+    const seen: string[] = [];
+    let from: string | undefined;
+    let next = 101;
+    for (;;) {
+      const page = ring.list({ type: 'fecte', take: 7, ...(from ? { from } : {}) });
+      if (page.length === 0) break;
+      seen.push(...ids(page));
+      from = page.at(-1)!.log_id;
+      // Exchanges keep writing between two pages.
+      for (let k = 0; k < 5; k++, next++) ring.write(entry(next, next % 2 ? 'secte' : 'fecte'));
+    }
+    expect(seen).to.eql(expected);
+    expect(seen).to.have.length(50);
+  });
+
+  it('finds a cursor after the ring wrapped, and none once its entry is evicted', () => {
+    const ring = new MemoryLogSink({ capacity: 3 });
+    for (let n = 1; n <= 5; n++) ring.write(entry(n));
+    expect(ids(ring.list({ from: 'log-5' }))).to.eql(['log-4', 'log-3']);
+    expect(ids(ring.list({ from: 'log-4' }))).to.eql(['log-3']);
+    expect(ring.list({ from: 'log-2' })).to.eql([]);
+    ring.clear();
+    expect(ring.list({ from: 'log-5' })).to.eql([]);
+  });
+
+  it('uses the latest entry of a log_id written twice as the cursor, even after the first is evicted', () => {
+    const ring = new MemoryLogSink({ capacity: 3 });
+    ring.write(entry(1));
+    ring.write(entry(2));
+    ring.write(entry(1)); // the same log_id again
+    ring.write(entry(3)); // evicts the first log-1
+    expect(ids(ring.list())).to.eql(['log-3', 'log-1', 'log-2']);
+    expect(ids(ring.list({ from: 'log-1' }))).to.eql(['log-2']);
+  });
+
+  it('refuses unknown query fields and malformed filters', () => {
+    expect(() => sink.list({ per_page: 10 } as LogQuery)).to.throw(
+      TypeError,
+      'MemoryLogSink.list: unknown query field "per_page"',
+    );
+    expect(() => sink.list(null as unknown as LogQuery)).to.throw(
+      TypeError,
+      'MemoryLogSink.list: the query must be an object',
+    );
+    const invalid: Array<[LogQuery, string]> = [
+      [
+        { from_date: 'yesterday' },
+        'MemoryLogSink.list: from_date must be an ISO 8601 date or a Date',
+      ],
+      [
+        { to_date: new Date(Number.NaN) },
+        'MemoryLogSink.list: to_date must be an ISO 8601 date or a Date',
+      ],
+      [
+        { to_date: 1_700_000_000_000 as unknown as string },
+        'MemoryLogSink.list: to_date must be an ISO 8601 date or a Date',
+      ],
+      [{ type: [] }, 'MemoryLogSink.list: type must be a log entry type or a non-empty array'],
+      [
+        { type: '' as LogEntryType },
+        'MemoryLogSink.list: type must be a log entry type or a non-empty array',
+      ],
+      [{ client_id: 7 as unknown as string }, 'MemoryLogSink.list: client_id must be a string'],
+      [{ ip: ['1.2.3.4'] as unknown as string }, 'MemoryLogSink.list: ip must be a string'],
+      [{ from: 42 as unknown as string }, 'MemoryLogSink.list: from must be a string'],
+    ];
+    for (const [query, message] of invalid) {
+      expect(() => sink.list(query), JSON.stringify(query)).to.throw(RangeError, message);
     }
   });
 });

@@ -157,6 +157,133 @@ describe('TenantLog', () => {
     expect(events).to.eql(['write finished', 'slow closed']);
   });
 
+  it('drops, and counts, entries for a sink with too many pending writes; the others get them', async () => {
+    const errors: string[] = [];
+    const resolvers: Array<() => void> = [];
+    const hanging: LogSink = {
+      write: () => new Promise<void>((resolve) => resolvers.push(resolve)),
+    };
+    const memory = new MemoryLogSink();
+    const log = new TenantLog({
+      sinks: [hanging, memory],
+      maxPendingWrites: 3,
+      onSinkError: (error) => errors.push((error as Error).message),
+    });
+    for (let i = 0; i < 5; i++) log.write(entry());
+    expect(resolvers).to.have.length(3);
+    expect(memory.size).to.equal(5);
+    expect(log.dropped).to.eql([2, 0]);
+    expect(errors).to.eql([
+      '3 writes of this sink are still pending',
+      '3 writes of this sink are still pending',
+    ]);
+    // Once writes settle, the sink takes entries again.
+    resolvers.splice(0).forEach((resolve) => resolve());
+    await settle();
+    log.write(entry());
+    expect(resolvers).to.have.length(1);
+    expect(log.dropped).to.eql([2, 0]);
+  });
+
+  it('gives up on a write that never settles at close, counting it, and on a close that never returns', async () => {
+    const errors: string[] = [];
+    const never: LogSink = { write: () => new Promise<void>(() => undefined) };
+    const stuckClose: LogSink = {
+      write: () => undefined,
+      close: () => new Promise<void>(() => undefined),
+    };
+    const log = new TenantLog({
+      sinks: [never, stuckClose],
+      closeTimeoutMs: 20,
+      onSinkError: (error) => errors.push((error as Error).message),
+    });
+    log.write(entry());
+    log.write(entry());
+    const started = performance.now();
+    await log.close();
+    expect(performance.now() - started).to.be.lessThan(1000);
+    expect(log.dropped).to.eql([2, 0]);
+    expect(errors).to.eql([
+      'the write was still pending when the tenant log closed',
+      'the write was still pending when the tenant log closed',
+    ]);
+  });
+
+  it('does not count a write twice when it rejects after close gave up on it', async () => {
+    let reject: (err: Error) => void = () => undefined;
+    const late: LogSink = {
+      write: () => new Promise<void>((_resolve, rej) => (reject = rej)),
+    };
+    const log = new TenantLog({ sinks: [late], closeTimeoutMs: 0 });
+    log.write(entry());
+    await log.close();
+    expect(log.dropped).to.eql([1]);
+    reject(new Error('too late'));
+    await settle();
+    expect(log.dropped).to.eql([1]);
+  });
+
+  it('adds what a sink counts itself to its dropped count', () => {
+    const counting: LogSink & { dropped: number } = { dropped: 0, write: () => undefined };
+    const log = new TenantLog({
+      sinks: [
+        counting,
+        {
+          write: () => {
+            throw new Error('x');
+          },
+        },
+      ],
+    });
+    counting.dropped = 4;
+    log.write(entry());
+    expect(log.dropped).to.eql([4, 1]);
+  });
+
+  it('makes a second close() wait for the first one to finish', async () => {
+    let finish: () => void = () => undefined;
+    const slow: LogSink = {
+      write: () => new Promise<void>((resolve) => (finish = resolve)),
+    };
+    const log = new TenantLog({ sinks: [slow] });
+    log.write(entry());
+    const order: string[] = [];
+    const first = log.close().then(() => order.push('first'));
+    const second = log.close().then(() => order.push('second'));
+    await settle();
+    expect(order).to.eql([]);
+    finish();
+    await Promise.all([first, second]);
+    expect(order).to.eql(['first', 'second']);
+    expect(log.dropped).to.eql([0]);
+  });
+
+  it('ignores a sink dropped counter that throws', () => {
+    const broken = {
+      write: () => undefined,
+      get dropped(): number {
+        throw new Error('counter bug');
+      },
+    };
+    const log = new TenantLog({ sinks: [broken] });
+    expect(log.dropped).to.eql([0]);
+  });
+
+  it('refuses a bad maxPendingWrites or closeTimeoutMs', () => {
+    for (const maxPendingWrites of [0, 1.5, 1_000_001]) {
+      expect(() => new TenantLog({ sinks: [], maxPendingWrites })).to.throw(
+        TypeError,
+        'TenantLog: options.maxPendingWrites must be an integer from 1 to 1000000',
+      );
+    }
+    for (const closeTimeoutMs of [-1, 0.5, 600_001]) {
+      expect(() => new TenantLog({ sinks: [], closeTimeoutMs })).to.throw(
+        TypeError,
+        'TenantLog: options.closeTimeoutMs must be an integer from 0 to 600000',
+      );
+    }
+  });
+
   it('refuses sinks without write()', () => {
     expect(() => new TenantLog({ sinks: [{} as LogSink] })).to.throw(
       TypeError,

@@ -1,0 +1,119 @@
+import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
+import { LogEventEmitter } from './log-events.js';
+import type { LogListener } from './log-events.js';
+import { MemoryLogSink } from './memory-log-sink.js';
+import type { LogQuery } from './memory-log-sink.js';
+import { describeError, rateLimitedWarning } from './rate-limited-warning.js';
+import type { RateLimitedWarn } from './rate-limited-warning.js';
+import { TenantLog } from './tenant-log.js';
+
+/** Drops of one sink, as {@link TenantLogsHandle.dropped} reports them. */
+export interface LogSinkDropCount {
+  /** `'memory'` for the ring behind `logs.list()`, otherwise the sink's index in `options.logs`. */
+  sink: 'memory' | number;
+  /** The sink's class name (`JsonLinesLogSink`, `FunctionLogSink`, `Object`, ...). */
+  name: string;
+  /**
+   * Entries the sink did not take or could not deliver: it threw or rejected, too many of its
+   * writes were pending, a write was still pending at `close()`, plus the drops the sink counts
+   * itself (a `JsonLinesLogSink`'s full buffer or failed writes).
+   */
+  dropped: number;
+}
+
+/** The router's `logs` handle. */
+export interface TenantLogsHandle {
+  /**
+   * Entries of the in-memory ring matching `query`, newest first, as copies: filter by `type`,
+   * `from_date`/`to_date`, `client_id`, `user_id` and `ip`, page with `take` and the `from`
+   * cursor. See {@link LogQuery}.
+   */
+  list(query?: LogQuery): LogEntry[];
+  /** What every sink dropped so far, the ring first, then `options.logs` in order. */
+  dropped(): LogSinkDropCount[];
+}
+
+/** Options of {@link createTenantLogs}. */
+export interface TenantLogsOptions {
+  capacity: number;
+  sinks: readonly LogSink[];
+  onSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
+  /** Where warnings go. Default `console.warn`. */
+  warn?: (message: string) => void;
+}
+
+/** The tenant log of one router, with what the router exposes of it. */
+export interface TenantLogs {
+  /** What the token endpoint writes to. */
+  log: TenantLog;
+  handle: TenantLogsHandle;
+  on(type: LogEntryType, listener: LogListener): void;
+  once(type: LogEntryType, listener: LogListener): void;
+  off(type: LogEntryType, listener: LogListener): void;
+}
+
+/**
+ * Builds a router's tenant log: the in-memory ring, the event emitter behind `on`/`once`/`off`
+ * and the configured sinks, in that order. A sink's failure goes to `onSinkError` when given,
+ * otherwise to a rate-limited `console.warn`; a listener's failure always to the latter.
+ */
+export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
+  const warn: RateLimitedWarn = rateLimitedWarning(options.warn ? { warn: options.warn } : {});
+  const memory = new MemoryLogSink({ capacity: options.capacity });
+  const events = new LogEventEmitter({
+    onListenerError: (error, type, listener) =>
+      warn(
+        listener,
+        `customTokenExchange: a ${JSON.stringify(type)} tenant-log listener failed: ` +
+          `${describeError(error)}. The exchange was not affected.`,
+      ),
+  });
+  const configured = [...options.sinks];
+  const sinks: LogSink[] = [memory, events, ...configured];
+  const label = (sink: LogSink): string => {
+    if (sink === memory) return 'the in-memory ring';
+    if (sink === events) return 'the event emitter';
+    return `options.logs[${configured.indexOf(sink)}] (${nameOf(sink)})`;
+  };
+  const warnDrop = (error: unknown, sink: LogSink): void =>
+    warn(
+      sink,
+      `customTokenExchange: tenant-log sink ${label(sink)} dropped an entry: ` +
+        `${describeError(error)}. logs.dropped() counts every drop; this warning repeats at ` +
+        'most once a minute per sink.',
+    );
+  const { onSinkError } = options;
+  const log = new TenantLog({
+    sinks,
+    onSinkError: (error, sink, entry) => {
+      if (onSinkError && configured.includes(sink)) onSinkError(error, sink, entry);
+      else warnDrop(error, sink);
+    },
+  });
+
+  return {
+    log,
+    handle: {
+      list: (query) => memory.list(query),
+      dropped: () => {
+        const counts = log.dropped;
+        return [
+          { sink: 'memory', name: nameOf(memory), dropped: counts[0]! },
+          ...configured.map((sink, i) => ({
+            sink: i,
+            name: nameOf(sink),
+            dropped: counts[i + 2]!,
+          })),
+        ];
+      },
+    },
+    on: (type, listener) => events.on(type, listener),
+    once: (type, listener) => events.once(type, listener),
+    off: (type, listener) => events.off(type, listener),
+  };
+}
+
+function nameOf(sink: LogSink): string {
+  const name = (sink as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : 'Object';
+}
