@@ -1,0 +1,332 @@
+import { temporarilyUnavailable } from '../errors.js';
+import type { Client } from '../registry/clients.js';
+import { randomToken } from '../secure-random.js';
+import type {
+  RefreshTokenFamily,
+  RefreshTokenFamilyUpdate,
+  RefreshTokenStore,
+  StoredRefreshToken,
+} from '../stores/refresh-token-store.js';
+import { familyEndsAt } from '../stores/refresh-token-store.js';
+import { hasRefreshTokenShape, hashRefreshToken, newRefreshToken } from './opaque-refresh-token.js';
+import { invalidRefreshToken } from './refresh-token-errors.js';
+
+/** What a new family is bound to. */
+export interface IssueRefreshTokenParams {
+  /** The client the token is issued to; its `refresh_token` settings apply to the family. */
+  client: Client;
+  userId: string;
+  /** The API identifier. */
+  audience: string;
+  /** The granted scope, `offline_access` included; it never changes. */
+  scope: readonly string[];
+}
+
+/** A refresh token just issued. */
+export interface IssuedRefreshToken {
+  /** The opaque token for the response; nowhere else. */
+  token: string;
+  familyId: string;
+}
+
+/** A redemption that went through. */
+export interface RefreshTokenRedemption {
+  /** The family as it is now. */
+  family: RefreshTokenFamily;
+  /** The successor token when the family rotates; `undefined` for a non-rotating one. */
+  refreshToken: string | undefined;
+}
+
+/** A refresh token family as the `refreshTokens` handle shows it; never a token. */
+export interface RefreshTokenFamilySummary {
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  audience: string;
+  scope: string[];
+  rotating: boolean;
+  /** ISO 8601, like every date below. */
+  created_at: string;
+  last_used_at: string;
+  /** Absolute end; `null` without one. */
+  expires_at: string | null;
+  /** When the family ends if it is not used again; `null` without an idle lifetime. */
+  idle_expires_at: string | null;
+  revoked_at: string | null;
+  /** Not revoked and not ended: a token of it can still be redeemed. */
+  active: boolean;
+}
+
+/**
+ * The router's `refreshTokens` handle. Revoking always ends a whole family (the grant): with
+ * rotation, a token just retired could otherwise still be redeemed within the leeway.
+ */
+export interface RefreshTokensHandle {
+  /**
+   * Revokes the family of `token` (as a user's "log out" would). Resolves `true` when an active
+   * family was revoked, `false` when the token is unknown or its family was revoked already.
+   */
+  revoke(token: string): Promise<boolean>;
+  /** Revokes a family by its `family_id` (from `listForUser` or a log entry's details). */
+  revokeFamily(familyId: string): Promise<boolean>;
+  /**
+   * Revokes every family of a user ("log out everywhere"), or only those of one client. Resolves
+   * how many families were revoked.
+   */
+  revokeForUser(userId: string, filter?: { client_id?: string }): Promise<number>;
+  /** The user's families the store still holds, revoked and ended ones included. */
+  listForUser(userId: string): Promise<RefreshTokenFamilySummary[]>;
+}
+
+/** Options of {@link RefreshTokenService}. */
+export interface RefreshTokenServiceOptions {
+  store: RefreshTokenStore;
+  /** Clock in milliseconds since the epoch; default `Date.now`. */
+  now?: () => number;
+}
+
+/** Rounds of compare-and-set a redemption tries before answering `503` (only under contention). */
+const MAX_ATTEMPTS = 5;
+
+type Assessment = 'current' | 'leeway';
+
+/**
+ * Issues, redeems and revokes the router's refresh tokens (spec §5) over a
+ * {@link RefreshTokenStore}. Redemption is two calls so the caller can check the request between
+ * them: {@link inspect} refuses a token that cannot be used (and revokes its family on reuse),
+ * {@link redeem} commits the redemption atomically.
+ */
+export class RefreshTokenService implements RefreshTokensHandle {
+  readonly #store: RefreshTokenStore;
+  readonly #now: () => number;
+
+  constructor({ store, now = () => Date.now() }: RefreshTokenServiceOptions) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  /** Whether the store knows `token` (routing: only such a refresh request is ours). */
+  async knows(token: string): Promise<boolean> {
+    if (!hasRefreshTokenShape(token)) return false;
+    return (await this.#store.find(hashRefreshToken(token))) !== undefined;
+  }
+
+  /** Starts a family bound to the client, user, API and scope, with the client's settings. */
+  async issue({
+    client,
+    userId,
+    audience,
+    scope,
+  }: IssueRefreshTokenParams): Promise<IssuedRefreshToken> {
+    const settings = client.refresh_token;
+    const now = this.#now();
+    const token = newRefreshToken();
+    const family: RefreshTokenFamily = {
+      family_id: `rtf_${randomToken(16)}`,
+      client_id: client.client_id,
+      user_id: userId,
+      audience,
+      scope: [...scope],
+      rotating: settings.rotation_type === 'rotating',
+      leeway: settings.leeway,
+      created_at: now,
+      expires_at: settings.infinite_token_lifetime ? null : now + settings.token_lifetime * 1000,
+      idle_lifetime: settings.infinite_idle_token_lifetime ? null : settings.idle_token_lifetime,
+      last_used_at: now,
+      generation: 0,
+      rotated_at: null,
+      revoked_at: null,
+      revision: 0,
+    };
+    await this.#store.create(family, {
+      token_hash: hashRefreshToken(token),
+      family_id: family.family_id,
+      generation: 0,
+      created_at: now,
+    });
+    return { token, familyId: family.family_id };
+  }
+
+  /**
+   * The token and its family, when `clientId` may redeem it now. Otherwise `400 invalid_grant`:
+   * unknown, issued to another client, revoked, past its absolute or idle lifetime, or a rotated
+   * token presented again outside the leeway, which first revokes the whole family
+   * (RFC 9700 §4.14.2).
+   */
+  async inspect(token: string, clientId: string): Promise<StoredRefreshToken> {
+    const stored = hasRefreshTokenShape(token)
+      ? await this.#store.find(hashRefreshToken(token))
+      : undefined;
+    if (!stored) throw invalidRefreshToken('the refresh token is not known (ended or forgotten)');
+    if (stored.family.client_id !== clientId) {
+      // Not reuse: whoever holds the token cannot use it with this client, so nothing is revoked.
+      throw invalidRefreshToken(
+        `the refresh token was issued to client ${JSON.stringify(stored.family.client_id)}`,
+      );
+    }
+    await this.#assess(stored, this.#now());
+    return stored;
+  }
+
+  /**
+   * Commits the redemption of an inspected token: with rotation, retires it and issues the next
+   * generation; without, records the use (the idle lifetime counts from it). The write is a
+   * compare-and-set on the family's revision: when another redemption got there first the token
+   * is assessed again, so of two concurrent redemptions with leeway 0 exactly one succeeds and the
+   * other is reuse (the family is revoked).
+   */
+  async redeem(inspected: StoredRefreshToken): Promise<RefreshTokenRedemption> {
+    let stored = inspected;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const now = this.#now();
+      const assessment = await this.#assess(stored, now);
+      const { family, token } = stored;
+      const rotate = family.rotating && assessment === 'current';
+      const update: RefreshTokenFamilyUpdate = rotate
+        ? { last_used_at: now, generation: family.generation + 1, rotated_at: now }
+        : { last_used_at: now };
+      // Within the leeway the retired token gets a sibling of the current generation.
+      const successor = family.rotating ? newRefreshToken() : undefined;
+      const written = await this.#store.compareAndSet(
+        family.family_id,
+        family.revision,
+        update,
+        successor === undefined
+          ? undefined
+          : {
+              token_hash: hashRefreshToken(successor),
+              family_id: family.family_id,
+              generation: update.generation ?? family.generation,
+              created_at: now,
+            },
+      );
+      if (written) {
+        return {
+          family: { ...family, ...update, revision: family.revision + 1 },
+          refreshToken: successor,
+        };
+      }
+      const fresh = await this.#store.find(token.token_hash);
+      if (!fresh)
+        throw invalidRefreshToken('the refresh token was forgotten while it was redeemed');
+      stored = fresh;
+    }
+    throw temporarilyUnavailable(
+      1,
+      `refresh token family ${stored.family.family_id} changed ${MAX_ATTEMPTS} times during one redemption`,
+    );
+  }
+
+  /** {@inheritDoc RefreshTokensHandle.revoke} */
+  async revoke(token: string): Promise<boolean> {
+    if (typeof token !== 'string' || !hasRefreshTokenShape(token)) return false;
+    const stored = await this.#store.find(hashRefreshToken(token));
+    if (!stored) return false;
+    return this.#store.revokeFamily(stored.family.family_id, this.#now());
+  }
+
+  /**
+   * RFC 7009 for `clientId`: revokes the family of `token` when it was issued to that client.
+   * Resolves the family it revoked, or `undefined` (unknown, another client's, revoked already).
+   */
+  async revokeForClient(token: string, clientId: string): Promise<RefreshTokenFamily | undefined> {
+    const stored = hasRefreshTokenShape(token)
+      ? await this.#store.find(hashRefreshToken(token))
+      : undefined;
+    if (!stored || stored.family.client_id !== clientId) return undefined;
+    const revoked = await this.#store.revokeFamily(stored.family.family_id, this.#now());
+    return revoked ? stored.family : undefined;
+  }
+
+  /** {@inheritDoc RefreshTokensHandle.revokeFamily} */
+  revokeFamily(familyId: string): Promise<boolean> {
+    if (typeof familyId !== 'string' || familyId === '') {
+      return Promise.reject(new TypeError('refreshTokens.revokeFamily: familyId must be a string'));
+    }
+    return this.#store.revokeFamily(familyId, this.#now());
+  }
+
+  /** {@inheritDoc RefreshTokensHandle.revokeForUser} */
+  async revokeForUser(userId: string, filter: { client_id?: string } = {}): Promise<number> {
+    if (typeof userId !== 'string' || userId === '') {
+      throw new TypeError('refreshTokens.revokeForUser: userId must be a string');
+    }
+    const now = this.#now();
+    let revoked = 0;
+    for (const family of await this.#store.listFamilies(userId)) {
+      if (filter.client_id !== undefined && family.client_id !== filter.client_id) continue;
+      if (family.revoked_at === null && (await this.#store.revokeFamily(family.family_id, now))) {
+        revoked += 1;
+      }
+    }
+    return revoked;
+  }
+
+  /** {@inheritDoc RefreshTokensHandle.listForUser} */
+  async listForUser(userId: string): Promise<RefreshTokenFamilySummary[]> {
+    const now = this.#now();
+    const families = await this.#store.listFamilies(userId);
+    return families
+      .sort((a, b) => a.created_at - b.created_at)
+      .map((family) => summarize(family, now));
+  }
+
+  /** Resolves how the token may be used, or throws `invalid_grant` (revoking on reuse). */
+  async #assess({ token, family }: StoredRefreshToken, now: number): Promise<Assessment> {
+    const name = `refresh token family ${family.family_id}`;
+    if (family.revoked_at !== null) throw invalidRefreshToken(`${name} was revoked`);
+    if (family.expires_at !== null && now >= family.expires_at) {
+      throw invalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
+    }
+    if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
+      throw invalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
+    }
+    if (token.generation === family.generation) return 'current';
+    const previous = token.generation === family.generation - 1;
+    if (
+      previous &&
+      family.leeway > 0 &&
+      family.rotated_at !== null &&
+      now <= family.rotated_at + family.leeway * 1000
+    ) {
+      return 'leeway';
+    }
+    await this.#store.revokeFamily(family.family_id, now);
+    throw invalidRefreshToken(
+      `reuse of a rotated refresh token (generation ${token.generation}, current ` +
+        `${family.generation}${previous ? ', outside the leeway' : ''}): ${name} of user ` +
+        `${JSON.stringify(family.user_id)} revoked`,
+    );
+  }
+}
+
+/** Only what the handle is meant to offer, so `cte.refreshTokens` cannot issue or redeem. */
+export function refreshTokensHandle(service: RefreshTokenService): RefreshTokensHandle {
+  return Object.freeze({
+    revoke: (token: string) => service.revoke(token),
+    revokeFamily: (familyId: string) => service.revokeFamily(familyId),
+    revokeForUser: (userId: string, filter?: { client_id?: string }) =>
+      service.revokeForUser(userId, filter),
+    listForUser: (userId: string) => service.listForUser(userId),
+  });
+}
+
+function summarize(family: RefreshTokenFamily, now: number): RefreshTokenFamilySummary {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    family_id: family.family_id,
+    client_id: family.client_id,
+    user_id: family.user_id,
+    audience: family.audience,
+    scope: [...family.scope],
+    rotating: family.rotating,
+    created_at: iso(family.created_at)!,
+    last_used_at: iso(family.last_used_at)!,
+    expires_at: iso(family.expires_at),
+    idle_expires_at: iso(
+      family.idle_lifetime === null ? null : family.last_used_at + family.idle_lifetime * 1000,
+    ),
+    revoked_at: iso(family.revoked_at),
+    active: family.revoked_at === null && familyEndsAt(family) > now,
+  };
+}

@@ -1,0 +1,252 @@
+import { expect } from 'chai';
+import { MemoryRefreshTokenStore } from '../../lib/index.js';
+import type { RefreshTokenFamily, RefreshTokenRecord, RefreshTokenStore } from '../../lib/index.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function family(id: string, fields: Partial<RefreshTokenFamily> = {}): RefreshTokenFamily {
+  return {
+    family_id: id,
+    client_id: 'app',
+    user_id: 'auth0|alice',
+    audience: 'https://api.example.com/',
+    scope: ['openid', 'offline_access'],
+    rotating: true,
+    leeway: 0,
+    created_at: T0,
+    expires_at: T0 + 3_600_000,
+    idle_lifetime: 600,
+    last_used_at: T0,
+    generation: 0,
+    rotated_at: null,
+    revoked_at: null,
+    revision: 0,
+    ...fields,
+  };
+}
+
+function token(hash: string, familyId: string, generation = 0): RefreshTokenRecord {
+  return { token_hash: hash, family_id: familyId, generation, created_at: T0 };
+}
+
+/**
+ * The contract every RefreshTokenStore must keep (style §5): run it against each implementation.
+ * `clock.now` is the time the store sees.
+ */
+function refreshTokenStoreContract(
+  name: string,
+  create: (clock: { now: number }) => RefreshTokenStore,
+): void {
+  describe(`${name}: the RefreshTokenStore contract`, () => {
+    let clock: { now: number };
+    let store: RefreshTokenStore;
+    beforeEach(() => {
+      clock = { now: T0 };
+      store = create(clock);
+    });
+
+    it('finds a token by its hash, with its family; an unknown hash is undefined', async () => {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+      expect(await store.find('h1')).to.deep.equal({
+        token: token('h1', 'rtf_1'),
+        family: family('rtf_1'),
+      });
+      expect(await store.find('nope')).to.equal(undefined);
+    });
+
+    it('hands out copies: changing an answer does not change the store', async () => {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+      const found = (await store.find('h1'))!;
+      (found.family.scope as string[]).push('admin');
+      (found.family as { revision: number }).revision = 42;
+      expect((await store.find('h1'))!.family).to.deep.equal(family('rtf_1'));
+    });
+
+    it('compare-and-set writes over the expected revision only, adding the successor', async () => {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+      const update = { last_used_at: T0 + 5, generation: 1, rotated_at: T0 + 5 };
+      expect(await store.compareAndSet('rtf_1', 1, update, token('h2', 'rtf_1', 1))).to.equal(
+        false,
+      );
+      expect(await store.find('h2')).to.equal(undefined);
+      expect(await store.compareAndSet('rtf_1', 0, update, token('h2', 'rtf_1', 1))).to.equal(true);
+      const after = family('rtf_1', { ...update, revision: 1 });
+      expect(await store.find('h2')).to.deep.equal({
+        token: token('h2', 'rtf_1', 1),
+        family: after,
+      });
+      expect((await store.find('h1'))!.family).to.deep.equal(after);
+      // The same revision again: the write already happened.
+      expect(await store.compareAndSet('rtf_1', 0, update)).to.equal(false);
+      expect(await store.compareAndSet('rtf_missing', 0, update)).to.equal(false);
+    });
+
+    it('lets exactly one of many concurrent compare-and-sets on one revision win', async () => {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.compareAndSet(
+            'rtf_1',
+            0,
+            { last_used_at: T0 + i, generation: 1, rotated_at: T0 + i },
+            token(`s${i}`, 'rtf_1', 1),
+          ),
+        ),
+      );
+      expect(results.filter(Boolean)).to.have.length(1);
+      const winner = results.indexOf(true);
+      expect(await store.find(`s${winner}`)).not.to.equal(undefined);
+      for (let i = 0; i < 10; i += 1) {
+        if (i !== winner) expect(await store.find(`s${i}`)).to.equal(undefined);
+      }
+    });
+
+    it('revokes a family once, bumping its revision so writes in flight fail', async () => {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+      expect(await store.revokeFamily('rtf_1', T0 + 7)).to.equal(true);
+      expect(await store.revokeFamily('rtf_1', T0 + 8)).to.equal(false);
+      expect(await store.revokeFamily('rtf_missing', T0)).to.equal(false);
+      const { family: revoked } = (await store.find('h1'))!;
+      expect(revoked).to.include({ revoked_at: T0 + 7, revision: 1 });
+      expect(await store.compareAndSet('rtf_1', 1, { last_used_at: T0 + 9 })).to.equal(false);
+    });
+
+    it('lists a user’s families, revoked ones included', async () => {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+      await store.create(family('rtf_2', { client_id: 'spa' }), token('h2', 'rtf_2'));
+      await store.create(family('rtf_3', { user_id: 'auth0|bob' }), token('h3', 'rtf_3'));
+      await store.revokeFamily('rtf_2', T0);
+      const alice = await store.listFamilies('auth0|alice');
+      expect(alice.map((f) => f.family_id).sort()).to.deep.equal(['rtf_1', 'rtf_2']);
+      expect(await store.listFamilies('auth0|nobody')).to.deep.equal([]);
+    });
+  });
+}
+
+refreshTokenStoreContract(
+  'MemoryRefreshTokenStore',
+  (clock) => new MemoryRefreshTokenStore({ now: () => clock.now }),
+);
+
+describe('MemoryRefreshTokenStore: bounds and expiry', () => {
+  it('drops a family and its tokens once it ended (absolute or idle), on the next sweep', async () => {
+    let now = T0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    await store.create(
+      family('rtf_abs', { expires_at: T0 + 1000, idle_lifetime: null }),
+      token('a', 'rtf_abs'),
+    );
+    await store.create(
+      family('rtf_idle', { expires_at: null, idle_lifetime: 120 }),
+      token('i', 'rtf_idle'),
+    );
+    await store.create(
+      family('rtf_inf', { expires_at: null, idle_lifetime: null }),
+      token('n', 'rtf_inf'),
+    );
+    // Sweeps run at most once a minute: right after the end the family is still there.
+    now = T0 + 1000;
+    expect(await store.find('a')).not.to.equal(undefined);
+    now = T0 + 60_000;
+    expect(await store.find('a')).to.equal(undefined);
+    expect(await store.find('i')).not.to.equal(undefined);
+    now = T0 + 120_000;
+    expect(await store.find('i')).to.equal(undefined);
+    expect(await store.find('n')).not.to.equal(undefined);
+    expect(store.size).to.equal(1);
+    expect(await store.listFamilies('auth0|alice')).to.have.length(1);
+  });
+
+  it('counts the idle lifetime from the last use a compare-and-set recorded', async () => {
+    let now = T0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    await store.create(
+      family('rtf_1', { expires_at: null, idle_lifetime: 120 }),
+      token('h', 'rtf_1'),
+    );
+    now = T0 + 100_000;
+    expect(await store.compareAndSet('rtf_1', 0, { last_used_at: now })).to.equal(true);
+    now = T0 + 200_000;
+    expect(await store.find('h')).not.to.equal(undefined);
+    // Ended at T0 + 220 s; the next sweep is due a minute after the last one.
+    now = T0 + 260_000;
+    expect(await store.find('h')).to.equal(undefined);
+  });
+
+  it('keeps a revoked family until it ends, so its tokens are still recognised', async () => {
+    let now = T0;
+    const store = new MemoryRefreshTokenStore({ now: () => now });
+    await store.create(family('rtf_1'), token('h', 'rtf_1'));
+    await store.revokeFamily('rtf_1', T0);
+    now = T0 + 500_000;
+    expect((await store.find('h'))!.family.revoked_at).to.equal(T0);
+    now = T0 + 600_000;
+    expect(await store.find('h')).to.equal(undefined);
+  });
+
+  it('forgets the least recently used family when full of live ones, and counts it', async () => {
+    const store = new MemoryRefreshTokenStore({ maxFamilies: 2, now: () => T0 });
+    await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+    await store.create(family('rtf_2'), token('h2', 'rtf_2'));
+    // A redemption makes rtf_1 the most recently used.
+    expect(await store.compareAndSet('rtf_1', 0, { last_used_at: T0 })).to.equal(true);
+    await store.create(family('rtf_3'), token('h3', 'rtf_3'));
+    expect(await store.find('h2')).to.equal(undefined);
+    expect(await store.find('h1')).not.to.equal(undefined);
+    expect(await store.find('h3')).not.to.equal(undefined);
+    expect(store.evicted).to.equal(1);
+    expect(store.size).to.equal(2);
+  });
+
+  it('sweeps ended families before evicting a live one', async () => {
+    let now = T0;
+    const store = new MemoryRefreshTokenStore({ maxFamilies: 2, now: () => now });
+    await store.create(family('rtf_old', { expires_at: T0 + 10 }), token('h1', 'rtf_old'));
+    await store.create(family('rtf_live'), token('h2', 'rtf_live'));
+    now = T0 + 20;
+    await store.create(family('rtf_new', { created_at: now }), token('h3', 'rtf_new'));
+    expect(store.evicted).to.equal(0);
+    expect(await store.find('h2')).not.to.equal(undefined);
+  });
+
+  it('keeps at most maxTokensPerFamily tokens, forgetting the oldest rotated ones', async () => {
+    const store = new MemoryRefreshTokenStore({ maxTokensPerFamily: 3, now: () => T0 });
+    await store.create(family('rtf_1'), token('g0', 'rtf_1'));
+    for (let generation = 1; generation <= 4; generation += 1) {
+      const update = { last_used_at: T0, generation, rotated_at: T0 };
+      const written = await store.compareAndSet(
+        'rtf_1',
+        generation - 1,
+        update,
+        token(`g${generation}`, 'rtf_1', generation),
+      );
+      expect(written).to.equal(true);
+    }
+    expect(await store.find('g0')).to.equal(undefined);
+    expect(await store.find('g1')).to.equal(undefined);
+    for (const hash of ['g2', 'g3', 'g4']) expect(await store.find(hash)).not.to.equal(undefined);
+  });
+
+  it('refuses a token of another family, a duplicate family, and bad options', async () => {
+    const store = new MemoryRefreshTokenStore({ now: () => T0 });
+    let error: unknown;
+    await store
+      .create(family('rtf_1'), token('h1', 'rtf_2'))
+      .catch((err: unknown) => (error = err));
+    expect(error).to.be.instanceOf(TypeError);
+    await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+    error = undefined;
+    await store
+      .create(family('rtf_1'), token('h2', 'rtf_1'))
+      .catch((err: unknown) => (error = err));
+    expect((error as Error).message).to.include('exists already');
+    expect(() => new MemoryRefreshTokenStore({ maxFamilies: 0 })).to.throw(
+      TypeError,
+      'maxFamilies',
+    );
+    expect(() => new MemoryRefreshTokenStore({ maxTokensPerFamily: 1 })).to.throw(
+      TypeError,
+      'maxTokensPerFamily',
+    );
+  });
+});
