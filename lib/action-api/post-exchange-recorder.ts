@@ -1,0 +1,173 @@
+import type {
+  ActionApiMethod,
+  ActionApiRecorder,
+  PostExchangeApiMethod,
+} from '../sandbox/action-runner.js';
+import { ID_TOKEN_PROFILE_CLAIMS, RESTRICTED_CUSTOM_CLAIMS } from '../tokens/custom-claims.js';
+import { ActionApiError, InvalidArgument } from './action-api-error.js';
+import { checkString } from './argument-checks.js';
+import { ConsoleCapture } from './console-capture.js';
+import { copyPlainData } from './plain-data.js';
+import type { PostExchangeApi, PostExchangeCommand } from './post-exchange-types.js';
+import type { ConsoleLine } from './types.js';
+
+/** Longest custom claim name, in characters. */
+export const MAX_CUSTOM_CLAIM_NAME_LENGTH = 255;
+
+/**
+ * UTF-8 bytes the custom claims of one token may take (names plus JSON values): tokens travel in
+ * headers, where 8–16 kB is a common limit for all of them together.
+ */
+export const MAX_CUSTOM_CLAIMS_BYTES = 16 * 1024;
+
+/** Options of {@link PostExchangeRecorder}. */
+export interface PostExchangeRecorderOptions {
+  /** Applied to every console line before it is cut. Default: identity. */
+  redact?: (text: string) => string;
+}
+
+type TokenName = 'accessToken' | 'idToken';
+
+const TOKEN_LABELS: Readonly<Record<TokenName, string>> = {
+  accessToken: 'the access token',
+  idToken: 'the ID token',
+};
+
+/**
+ * Records one post-exchange execution's `api.*` calls as validated, copied
+ * {@link PostExchangeCommand}s, and its console lines as the custom-token-exchange recorder does.
+ *
+ * `setCustomClaim` is checked when it is called, so the author sees the problem where it is:
+ * a restricted claim (`act`, `may_act`, `iss`, `sub`, `aud`, `exp`, `iat`, `nbf`, `jti`,
+ * `client_id`, `scope`, `azp`, `org_id`, `org_name`; on the ID token also the OIDC profile claims
+ * such as `email` or `name`, which only their scope releases), a value that is not JSON data, or
+ * claims over {@link MAX_CUSTOM_CLAIMS_BYTES} for one token. Every refused call throws an
+ * {@link ActionApiError} into the action and is remembered in {@link violations}: the exchange
+ * then fails closed even if the action catches the error.
+ */
+export class PostExchangeRecorder implements ActionApiRecorder {
+  readonly trigger = 'post-exchange';
+  readonly #commands: PostExchangeCommand[] = [];
+  readonly #violations: string[] = [];
+  readonly #console: ConsoleCapture;
+  /** Bytes of each claim set so far, per token; a later call with the same name replaces it. */
+  readonly #claimBytes: Record<TokenName, Map<string, number>> = {
+    accessToken: new Map(),
+    idToken: new Map(),
+  };
+  #api: PostExchangeApi | undefined;
+
+  constructor(options: PostExchangeRecorderOptions = {}) {
+    this.#console = new ConsoleCapture(options.redact ?? ((text) => text));
+  }
+
+  /** The accepted calls, in call order, each a copy of what the action passed. */
+  get commands(): readonly PostExchangeCommand[] {
+    return this.#commands;
+  }
+
+  /** The messages of every refused call, in call order; any entry fails the exchange. */
+  get violations(): readonly string[] {
+    return this.#violations;
+  }
+
+  /** The captured console lines (see `ConsoleCapture`). */
+  get consoleLines(): readonly ConsoleLine[] {
+    return this.#console.lines;
+  }
+
+  /**
+   * Validates and records one api call.
+   * @throws ActionApiError `api.<method>: <problem>`; the message is also added to
+   *   {@link violations}
+   */
+  call(method: ActionApiMethod, args: readonly unknown[]): void {
+    try {
+      this.#commands.push(this.#validate(method, args));
+    } catch (err) {
+      const error =
+        err instanceof InvalidArgument
+          ? new ActionApiError(method, err.message)
+          : new ActionApiError(method, `could not be checked: ${String(err)}`);
+      this.#violations.push(error.message);
+      throw error;
+    }
+  }
+
+  /** Captures one console call: formatted like `console.log`, redacted, then cut. */
+  console(level: ConsoleLine['level'], args: readonly unknown[]): void {
+    this.#console.capture(level, args);
+  }
+
+  /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
+  api(): PostExchangeApi {
+    this.#api ??= createPostExchangeApi((method, args) => this.call(method, args));
+    return this.#api;
+  }
+
+  #validate(method: ActionApiMethod, args: readonly unknown[]): PostExchangeCommand {
+    if (!Array.isArray(args)) throw new InvalidArgument('arguments must be an array');
+    switch (method as PostExchangeApiMethod) {
+      case 'access.deny': {
+        const [code, reason] = args;
+        return {
+          type: 'deny',
+          code: checkString(code, 'code', 1, 1024),
+          reason: checkString(reason, 'reason', 1, 4096),
+        };
+      }
+      case 'accessToken.setCustomClaim':
+        return this.#customClaim('accessToken', args);
+      case 'idToken.setCustomClaim':
+        return this.#customClaim('idToken', args);
+      default:
+        throw new InvalidArgument('not a post-exchange api method');
+    }
+  }
+
+  #customClaim(token: TokenName, [name, value]: readonly unknown[]): PostExchangeCommand {
+    const claim = checkString(name, 'name', 1, MAX_CUSTOM_CLAIM_NAME_LENGTH);
+    if (RESTRICTED_CUSTOM_CLAIMS.has(claim)) {
+      throw new InvalidArgument(
+        `"${claim}" is a restricted claim: the router sets it and custom claims cannot`,
+      );
+    }
+    if (token === 'idToken' && ID_TOKEN_PROFILE_CLAIMS.has(claim)) {
+      throw new InvalidArgument(
+        `"${claim}" is an OpenID Connect claim of the ID token that only the router sets (profile claims follow the granted scopes)`,
+      );
+    }
+    if (claim === '__proto__')
+      throw new InvalidArgument('"__proto__" is not an allowed claim name');
+    if (value === undefined) {
+      throw new InvalidArgument('value is undefined, which is not JSON data');
+    }
+    const copy = copyPlainData(value, 'value');
+    const bytes = Buffer.byteLength(claim) + Buffer.byteLength(JSON.stringify(copy));
+    const sizes = this.#claimBytes[token];
+    let total = bytes;
+    for (const [other, size] of sizes) if (other !== claim) total += size;
+    if (total > MAX_CUSTOM_CLAIMS_BYTES) {
+      throw new InvalidArgument(
+        `the custom claims of ${TOKEN_LABELS[token]} would take ${total} bytes; at most ${MAX_CUSTOM_CLAIMS_BYTES} are allowed`,
+      );
+    }
+    sizes.set(claim, bytes);
+    return { type: 'setCustomClaim', token, name: claim, value: copy };
+  }
+}
+
+/** A frozen post-exchange `api` whose methods forward all their arguments to `call`. */
+function createPostExchangeApi(
+  call: (method: PostExchangeApiMethod, args: unknown[]) => void,
+): PostExchangeApi {
+  const forward =
+    (method: PostExchangeApiMethod) =>
+    (...args: unknown[]): void =>
+      call(method, args);
+  return Object.freeze({
+    access: Object.freeze({ deny: forward('access.deny') }),
+    accessToken: Object.freeze({ setCustomClaim: forward('accessToken.setCustomClaim') }),
+    idToken: Object.freeze({ setCustomClaim: forward('idToken.setCustomClaim') }),
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * The objects a post-exchange action sees: it runs once the profile's action has set the user,
+ * right before the tokens are signed, and may add custom claims to them (Auth0 adds claims in its
+ * Post-Login actions; this trigger is the router's equivalent for token exchanges).
+ */
+import type { Actor, ActorTokenUser } from './types.js';
+
+/** `event` passed to `onExecutePostExchange(event, api)`: a read-only copy. */
+export interface PostExchangeEvent {
+  /** The user the tokens are issued for, as stored after the profile's action. */
+  user: PostExchangeUser;
+  /** The actor the profile's action set (the `act` claim); absent when none. */
+  actor?: Actor;
+  client: { client_id: string; name: string; metadata: Record<string, string> };
+  request: {
+    ip: string;
+    hostname: string;
+    method: string;
+    user_agent?: string;
+    /** First language of `Accept-Language`, when sent. */
+    language?: string;
+    /** Extension parameters of the request (everything the router does not consume itself). */
+    body: Record<string, string>;
+  };
+  resource_server: { identifier: string };
+  /** The post-exchange action's own secrets. */
+  secrets: Record<string, string>;
+  tenant: { id: string };
+  /**
+   * The exchange. The subject and actor tokens themselves are not passed on: the profile's action
+   * has judged them, and this action only shapes the tokens.
+   */
+  transaction: {
+    /** The profile that served the request. */
+    profile: { id: string; name: string };
+    subject_token_type: string;
+    actor_token_type?: string;
+    requested_scopes: string[];
+    /** The scopes the tokens carry (`scope` of the response). */
+    granted_scopes: string[];
+    requested_token_type: string;
+  };
+}
+
+/** `event.user` of a post-exchange action: the same fields as `actor_token_user`. */
+export type PostExchangeUser = ActorTokenUser;
+
+/** `api` passed to `onExecutePostExchange(event, api)`. Every call is validated. */
+export interface PostExchangeApi {
+  access: {
+    /** Ends the exchange with `error=code` (400, or 500 for `server_error`); no token is issued. */
+    deny(code: string, reason: string): void;
+  };
+  accessToken: {
+    /**
+     * Adds a claim to the access token (a later call with the same name replaces the value).
+     * Throws for a restricted name, a value that is not JSON data, or claims over the size cap.
+     */
+    setCustomClaim(name: string, value: unknown): void;
+  };
+  idToken: {
+    /** As `accessToken.setCustomClaim`, for the ID token; OIDC profile claims are refused too. */
+    setCustomClaim(name: string, value: unknown): void;
+  };
+}
+
+/** The post-exchange entry point, as exported by sandboxed code or an in-process handler. */
+export type PostExchangeHandler = (event: PostExchangeEvent, api: PostExchangeApi) => unknown;
+
+/**
+ * An in-process post-exchange handler, given the shape of sandboxed code's `exports`:
+ * `handler: { onExecutePostExchange: async (event, api) => { … } }`.
+ */
+export interface PostExchangeExports {
+  onExecutePostExchange: PostExchangeHandler;
+}
+
+/** What a post-exchange action asked for, in call order. Plain data. */
+export type PostExchangeCommand =
+  | { type: 'deny'; code: string; reason: string }
+  | { type: 'setCustomClaim'; token: 'accessToken' | 'idToken'; name: string; value: unknown };
