@@ -1,18 +1,24 @@
 import express from 'express';
 import type { Router } from 'express';
+import { AttackProtection } from './attack-protection/attack-protection.js';
+import type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
 import { createClientAuthenticator } from './client-auth/client-authenticator.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
 import type { ExchangeServices } from './exchange/exchange-services.js';
 import { fail } from './definition-checks.js';
 import { tokenErrorHandler } from './http/error-handler.js';
 import { jwksRoute } from './http/jwks-route.js';
+import { revocationEndpoint } from './http/revocation-endpoint.js';
 import { tokenEndpoint } from './http/token-endpoint.js';
-import type { LogEntry } from './logs/log-entry.js';
-import { MemoryLogSink } from './logs/memory-log-sink.js';
-import { TenantLog } from './logs/tenant-log.js';
+import type { LogEntryType } from './logs/log-entry.js';
+import type { LogListener } from './logs/log-events.js';
+import { createTenantLogs } from './logs/tenant-logs.js';
+import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { CustomTokenExchangeOptions } from './options.js';
 import { parseOptions } from './options.js';
 import { ActionRegistry } from './profiles/action-registry.js';
+import { PostExchangeHook } from './profiles/post-exchange-hook.js';
+import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
 import { ClientRegistry } from './registry/clients.js';
 import { ResourceServerRegistry } from './registry/resource-servers.js';
@@ -21,6 +27,12 @@ import { HostCapabilities } from './sandbox/capabilities/host-capabilities.js';
 import { InProcessRunner } from './sandbox/in-process-runner.js';
 import { IsolatedVmRunner } from './sandbox/isolated-vm-runner.js';
 import { RunnerSelector } from './sandbox/runner-selector.js';
+import {
+  RefreshTokenService,
+  refreshTokensHandle,
+} from './refresh-tokens/refresh-token-service.js';
+import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
+import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { KeySet } from './tokens/key-set.js';
 import type { SigningAlg } from './tokens/key-set.js';
@@ -33,6 +45,11 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly actions: ActionRegistry;
   /** Token exchange profiles: `create`, `get`, `list`, `update`, `delete`. */
   readonly profiles: ProfileRegistry;
+  /**
+   * The optional post-exchange action that adds custom claims: `set(actionId)` (a deployed action
+   * with the `post-exchange` trigger), `clear()`, `get()`. None by default.
+   */
+  readonly postExchange: PostExchangeHookHandle;
   /** Applications: `add`, `get`, `list`, `update`, `remove`. */
   readonly clients: ClientRegistry;
   /** APIs: `add`, `get`, `list`, `update`, `remove`. */
@@ -41,9 +58,33 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly users: UserStore;
   /** Signing keys: `jwks()` to publish elsewhere, `rotate()`, `add()`, `list()`. */
   readonly keys: KeySet;
-  /** Tenant logs kept in memory, newest first. */
-  readonly logs: { list(query?: Parameters<MemoryLogSink['list']>[0]): LogEntry[] };
-  /** Stops sandboxes and flushes log sinks. */
+  /**
+   * Attack protection: `status(ip)` and `unblock(ip)` for suspicious IP throttling,
+   * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`.
+   */
+  readonly attackProtection: AttackProtectionHandle;
+  /**
+   * Tenant logs: `list(query)` queries the in-memory ring (type, date range, client, user, IP,
+   * paged newest first); `dropped()` counts what each sink dropped.
+   */
+  readonly logs: TenantLogsHandle;
+  /**
+   * Refresh tokens the router issued: `revoke(token)`, `revokeFamily(familyId)`,
+   * `revokeForUser(userId, { client_id? })` (each revokes whole families) and
+   * `listForUser(userId)`.
+   */
+  readonly refreshTokens: RefreshTokensHandle;
+  /**
+   * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
+   * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
+   * A listener that throws or rejects is reported with `console.warn`, never to the exchange.
+   */
+  on(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
+  /** Like {@link on}, for the next entry of `type` only. */
+  once(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
+  /** Removes a listener added with {@link on} or {@link once}. */
+  off(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
+  /** Stops sandboxes, then flushes and closes log sinks (waiting 5 s at most for each step). */
   close(): Promise<void>;
 }
 
@@ -96,9 +137,16 @@ export function customTokenExchange(
   const runner = new RunnerSelector(new InProcessRunner(), sandbox);
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
   const profiles = new ProfileRegistry({ actions });
+  const postExchange = new PostExchangeHook(actions);
+  // Every rate limiter of the default limit is created here, never while a request is handled.
+  const attackProtection = new AttackProtection(config.attackProtection, { profiles });
 
-  const memoryLog = new MemoryLogSink({ capacity: config.logCapacity });
-  const log = new TenantLog({ sinks: [memoryLog, ...config.logSinks] });
+  const tenantLogs = createTenantLogs({
+    capacity: config.logCapacity,
+    sinks: config.logSinks,
+    onSinkError: config.onLogSinkError,
+  });
+  const { log } = tenantLogs;
   const users = config.users ?? new MemoryUserStore();
 
   const services: ExchangeServices = {
@@ -108,6 +156,7 @@ export function customTokenExchange(
     clientGrants: new ClientGrantIndex(config.clientGrants),
     profiles,
     actions,
+    postExchange,
     runner,
     users,
     keys,
@@ -127,23 +176,54 @@ export function customTokenExchange(
     }),
   };
 
+  const refreshTokens = new RefreshTokenService({
+    store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+  });
+
   const router = express.Router();
-  router.post('/oauth/token', ...tokenEndpoint(services));
+  router.post('/oauth/token', ...tokenEndpoint(services, attackProtection, refreshTokens));
+  router.post('/oauth/revoke', ...revocationEndpoint(services, refreshTokens, attackProtection));
   router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));
   router.use(tokenErrorHandler(log));
 
-  return Object.assign(router, {
+  const cte: CustomTokenExchangeRouter = Object.assign(router, {
     actions,
     profiles,
+    postExchange: postExchangeHandle(postExchange),
     clients,
     resourceServers,
     users,
     keys,
-    logs: { list: (query?: Parameters<MemoryLogSink['list']>[0]) => memoryLog.list(query) },
+    attackProtection: attackProtection.handle,
+    logs: tenantLogs.handle,
+    refreshTokens: refreshTokensHandle(refreshTokens),
+    on(type: LogEntryType, listener: LogListener) {
+      tenantLogs.on(type, listener);
+      return cte;
+    },
+    once(type: LogEntryType, listener: LogListener) {
+      tenantLogs.once(type, listener);
+      return cte;
+    },
+    off(type: LogEntryType, listener: LogListener) {
+      tenantLogs.off(type, listener);
+      return cte;
+    },
     async close(): Promise<void> {
       await runner.close();
       capabilities?.close();
+      await attackProtection.close();
       await log.close();
     },
+  });
+  return cte;
+}
+
+/** The public handle of the hook: only its management methods. */
+function postExchangeHandle(hook: PostExchangeHook): PostExchangeHookHandle {
+  return Object.freeze({
+    set: (actionId: string) => hook.set(actionId),
+    clear: () => hook.clear(),
+    get: () => hook.get(),
   });
 }

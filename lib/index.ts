@@ -15,6 +15,17 @@ export type {
   UserAttributes,
 } from './action-api/types.js';
 export type {
+  PostExchangeApi,
+  PostExchangeEvent,
+  PostExchangeExports,
+  PostExchangeHandler,
+  PostExchangeUser,
+} from './action-api/post-exchange-types.js';
+export type {
+  PostExchangeHookHandle,
+  PostExchangeHookState,
+} from './profiles/post-exchange-hook.js';
+export type {
   ClientDefinition,
   TokenEndpointAuthMethod,
   IdTokenSigningAlg,
@@ -33,11 +44,58 @@ export type {
   UserUpdate,
 } from './users/user-store.js';
 export { MemoryUserStore } from './users/memory-user-store.js';
-export type { LogEntry, LogEntryDetails, LogSink } from './logs/log-entry.js';
+export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
+export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';
+export { JsonLinesLogSink } from './logs/json-lines-log-sink.js';
+export type {
+  JsonLinesCommonOptions,
+  JsonLinesFileOptions,
+  JsonLinesLogSinkOptions,
+  JsonLinesStreamOptions,
+} from './logs/json-lines-log-sink.js';
+export { FunctionLogSink } from './logs/function-log-sink.js';
+export type { FunctionLogSinkOptions, LogFunction } from './logs/function-log-sink.js';
+export type { LogListener } from './logs/log-events.js';
+export type { LogSinkDropCount, TenantLogsHandle } from './logs/tenant-logs.js';
 export type { ActionLimits } from './sandbox/action-runner.js';
 export type { ReplayStore } from './stores/replay-store.js';
 export { MemoryReplayStore } from './stores/memory-replay-store.js';
+export type {
+  RefreshTokenFamily,
+  RefreshTokenFamilyUpdate,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  StoredRefreshToken,
+} from './stores/refresh-token-store.js';
+export { familyEndsAt } from './stores/refresh-token-store.js';
+export { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
+export type { MemoryRefreshTokenStoreOptions } from './stores/memory-refresh-token-store.js';
+export type {
+  RefreshTokenFamilySummary,
+  RefreshTokensHandle,
+} from './refresh-tokens/refresh-token-service.js';
+export type {
+  RefreshTokenRotationType,
+  RefreshTokenSettingsDefinition,
+} from './refresh-tokens/refresh-token-settings.js';
+export type {
+  AttemptBucket,
+  AttemptPolicy,
+  AttemptStore,
+  AttemptTake,
+} from './stores/attempt-store.js';
+export { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+export type { MemoryAttemptStoreOptions } from './stores/memory-attempt-store.js';
+export type {
+  AttackProtectionOptions,
+  ProfileRateLimit,
+  ProfileRateLimitOptions,
+  SuspiciousIpThrottlingOptions,
+} from './attack-protection/attack-protection-options.js';
+export type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
+export type { SuspiciousIpStatus } from './attack-protection/suspicious-ip-throttle.js';
+export type { StoreErrorMode } from './attack-protection/store-failure-policy.js';
 export type { ActionCacheStore, CacheEntry } from './sandbox/capabilities/action-cache.js';
 export { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
 export { testAction } from './sandbox/test-action.js';

@@ -1,3 +1,8 @@
+import type {
+  AttackProtectionConfig,
+  AttackProtectionOptions,
+} from './attack-protection/attack-protection-options.js';
+import { parseAttackProtection } from './attack-protection/attack-protection-options.js';
 import type { HostAuthenticator } from './client-auth/client-authenticator.js';
 import {
   checkArray,
@@ -10,7 +15,7 @@ import {
   checkString,
   fail,
 } from './definition-checks.js';
-import type { LogSink } from './logs/log-entry.js';
+import type { LogEntry, LogSink } from './logs/log-entry.js';
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
@@ -22,6 +27,7 @@ import { parseClientGrant, parseResourceServer } from './registry/resource-serve
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
+import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
@@ -71,12 +77,31 @@ export interface CustomTokenExchangeOptions {
   tokenEndpoint?: string;
   /** Authenticate clients with the host's own passport strategies instead of the built-in ones. */
   clientAuthentication?: { passport: HostAuthenticator; strategies: string[] };
-  /** Extra tenant-log sinks; an in-memory ring (read with `logs.list()`) is always kept. */
+  /**
+   * Extra tenant-log sinks (`JsonLinesLogSink`, `FunctionLogSink`, or any `{ write(entry) }`);
+   * an in-memory ring (read with `logs.list()`) is always kept. Closed by `close()`.
+   */
   logs?: LogSink[];
   /** Entries kept by the in-memory log ring. Default 1000. */
   logCapacity?: number;
+  /**
+   * Told about each entry a sink of `logs` failed to take (it threw, its promise rejected, or
+   * 1000 of its writes were pending), for an alert; must not throw. Default: `console.warn` on a
+   * sink's first failure, then at most once a minute per sink. Either way every drop counts in
+   * `logs.dropped()`. A `JsonLinesLogSink` reports its own buffer and I/O failures through its
+   * `onError` option.
+   */
+  onLogSinkError?: (error: unknown, sink: LogSink, entry: LogEntry) => void;
   /** Shared state; memory implementations by default. */
-  stores?: { replay?: ReplayStore; actionCache?: ActionCacheStore };
+  stores?: {
+    replay?: ReplayStore;
+    actionCache?: ActionCacheStore;
+    /**
+     * The refresh tokens the router issues (families and token hashes); share it between the
+     * instances serving one tenant. Default: a `MemoryRefreshTokenStore` (single process).
+     */
+    refreshTokens?: RefreshTokenStore;
+  };
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
   /**
@@ -84,6 +109,12 @@ export interface CustomTokenExchangeOptions {
    * `false` accepts only in-process `handler` actions.
    */
   sandbox?: boolean;
+  /**
+   * Suspicious IP throttling (on by default: 10 invalid subject tokens per IP, one back every
+   * ten minutes), per-profile rate limits (off unless configured), the forwarded-IP header of
+   * trusted clients, and what a failing store does (fail closed by default).
+   */
+  attackProtection?: AttackProtectionOptions;
 }
 
 /** The validated, defaulted configuration the router runs on. */
@@ -103,9 +134,15 @@ export interface Config {
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
   logSinks: LogSink[];
   logCapacity: number;
-  stores: { replay?: ReplayStore; actionCache?: ActionCacheStore };
+  onLogSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
+  stores: {
+    replay?: ReplayStore;
+    actionCache?: ActionCacheStore;
+    refreshTokens?: RefreshTokenStore;
+  };
   actionDefaults: ActionLimits;
   sandbox: boolean;
+  attackProtection: AttackProtectionConfig;
 }
 
 /** Defaults of {@link ActionLimits}. */
@@ -132,9 +169,11 @@ const OPTION_KEYS = [
   'clientAuthentication',
   'logs',
   'logCapacity',
+  'onLogSinkError',
   'stores',
   'actionDefaults',
   'sandbox',
+  'attackProtection',
 ] as const;
 
 /** Validates `options` once, at construction; a mistake throws a TypeError naming its path. */
@@ -236,8 +275,12 @@ export function parseOptions(input: unknown): Config {
     },
   );
 
+  if (options.onLogSinkError !== undefined && typeof options.onLogSinkError !== 'function') {
+    fail('options.onLogSinkError', 'must be a function (error, sink, entry) => void');
+  }
+
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
-  checkKnownKeys(stores, ['replay', 'actionCache'], 'options.stores');
+  checkKnownKeys(stores, ['replay', 'actionCache', 'refreshTokens'], 'options.stores');
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -247,6 +290,20 @@ export function parseOptions(input: unknown): Config {
     (typeof actionCache.load !== 'function' || typeof actionCache.apply !== 'function')
   ) {
     fail('options.stores.actionCache', 'must be an ActionCacheStore (load and apply)');
+  }
+  const refreshTokens = stores.refreshTokens as RefreshTokenStore | undefined;
+  if (refreshTokens !== undefined) {
+    if (typeof refreshTokens !== 'object' || refreshTokens === null) {
+      fail('options.stores.refreshTokens', 'must be a RefreshTokenStore');
+    }
+    for (const method of ['find', 'create', 'compareAndSet', 'revokeFamily', 'listFamilies']) {
+      if (typeof (refreshTokens as unknown as Record<string, unknown>)[method] !== 'function') {
+        fail(
+          `options.stores.refreshTokens.${method}`,
+          'must be a function (see the RefreshTokenStore interface)',
+        );
+      }
+    }
   }
 
   return {
@@ -284,12 +341,15 @@ export function parseOptions(input: unknown): Config {
       min: 1,
       max: 1_000_000,
     }),
+    onLogSinkError: options.onLogSinkError as Config['onLogSinkError'],
     stores: {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
       ...(actionCache === undefined ? {} : { actionCache }),
+      ...(refreshTokens === undefined ? {} : { refreshTokens }),
     },
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
+    attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
   };
 }
 

@@ -580,8 +580,19 @@ const CASES: Record<string, Case[]> = {
     },
     {
       title: 'an unknown store',
+      change: { stores: { sessions: {} } },
+      message: 'options.stores.sessions is not a known property',
+    },
+    {
+      title: 'a refresh token store without find()',
       change: { stores: { refreshTokens: {} } },
-      message: 'options.stores.refreshTokens is not a known property',
+      message:
+        'options.stores.refreshTokens.find must be a function (see the RefreshTokenStore interface)',
+    },
+    {
+      title: 'a refresh token store that is not an object',
+      change: { stores: { refreshTokens: null } },
+      message: 'options.stores.refreshTokens must be a RefreshTokenStore',
     },
     {
       title: 'a replay store without consume()',
@@ -861,6 +872,15 @@ describe('customTokenExchange(options): defaults', () => {
       id_token_lifetime: 36000,
       allow_any_profile_of_type: [],
       client_metadata: {},
+      is_token_endpoint_ip_header_trusted: false,
+      refresh_token: {
+        rotation_type: 'rotating',
+        leeway: 0,
+        token_lifetime: 2592000,
+        idle_token_lifetime: 1296000,
+        infinite_token_lifetime: false,
+        infinite_idle_token_lifetime: false,
+      },
     });
   });
 

@@ -1,7 +1,12 @@
-import type { ActionApiMethod, ActionApiRecorder } from '../sandbox/action-runner.js';
+import type {
+  ActionApiMethod,
+  ActionApiRecorder,
+  CustomTokenExchangeApiMethod,
+} from '../sandbox/action-runner.js';
 import type { ActionCommand, ConsoleLine, CustomTokenExchangeApi } from './types.js';
 import { ActionApiError, InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
+import { ConsoleCapture } from './console-capture.js';
 import { copyPlainData } from './plain-data.js';
 import { validateActor } from './validate-actor.js';
 import {
@@ -11,11 +16,11 @@ import {
 
 export { ActionApiError } from './action-api-error.js';
 
-/** Characters kept of each captured console line (Auth0 keeps 256). */
-export const MAX_CONSOLE_LINE_LENGTH = 256;
-
-/** Console lines kept per execution; later ones are counted, not kept. */
-export const MAX_CONSOLE_LINES = 100;
+export {
+  MAX_CONSOLE_LINE_LENGTH,
+  MAX_CONSOLE_LINES,
+  formatConsoleArgs,
+} from './console-capture.js';
 
 /** UTF-8 bytes of keys plus JSON values an execution may pass to the metadata setters. */
 export const MAX_METADATA_BYTES = 32 * 1024;
@@ -46,17 +51,15 @@ const SET_USER_METHODS: ReadonlySet<ActionApiMethod> = new Set([
  * second user, an invalid `deny`) would act on an intent that was never expressed.
  */
 export class ApiRecorder implements ActionApiRecorder {
-  readonly #redact: (text: string) => string;
   readonly #commands: ActionCommand[] = [];
   readonly #violations: string[] = [];
-  readonly #consoleLines: ConsoleLine[] = [];
-  #droppedConsoleLines = 0;
+  readonly #console: ConsoleCapture;
   #metadataBytes = 0;
   #userSetBy: ActionApiMethod | undefined;
   #api: CustomTokenExchangeApi | undefined;
 
   constructor(options: ApiRecorderOptions = {}) {
-    this.#redact = options.redact ?? ((text) => text);
+    this.#console = new ConsoleCapture(options.redact ?? ((text) => text));
   }
 
   /** The accepted calls, in call order, each a copy of what the action passed. */
@@ -74,14 +77,7 @@ export class ApiRecorder implements ActionApiRecorder {
    * how many were dropped when there were more.
    */
   get consoleLines(): readonly ConsoleLine[] {
-    if (this.#droppedConsoleLines === 0) return [...this.#consoleLines];
-    return [
-      ...this.#consoleLines,
-      {
-        level: 'warn',
-        message: `${this.#droppedConsoleLines} more console lines dropped (at most ${MAX_CONSOLE_LINES} are kept)`,
-      },
-    ];
+    return this.#console.lines;
   }
 
   /**
@@ -106,18 +102,7 @@ export class ApiRecorder implements ActionApiRecorder {
 
   /** Captures one console call: formatted like `console.log`, redacted, then cut. */
   console(level: ConsoleLine['level'], args: readonly unknown[]): void {
-    if (this.#consoleLines.length >= MAX_CONSOLE_LINES) {
-      this.#droppedConsoleLines++;
-      return;
-    }
-    let message: string;
-    try {
-      message = cutToCharacters(this.#redact(formatConsoleArgs(args)), MAX_CONSOLE_LINE_LENGTH);
-    } catch {
-      // Keeping the unredacted text is never an option: it may hold the token.
-      message = '[console line dropped: redaction failed]';
-    }
-    this.#consoleLines.push({ level, message });
+    this.#console.capture(level, args);
   }
 
   /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
@@ -139,7 +124,7 @@ export class ApiRecorder implements ActionApiRecorder {
         );
       }
     }
-    const command = VALIDATORS[method](args);
+    const command = VALIDATORS[method as CustomTokenExchangeApiMethod](args);
     if (command.type === 'setAppMetadata' || command.type === 'setUserMetadata') {
       const bytes =
         Buffer.byteLength(command.key) + Buffer.byteLength(JSON.stringify(command.value));
@@ -155,7 +140,7 @@ export class ApiRecorder implements ActionApiRecorder {
   }
 }
 
-const VALIDATORS: Readonly<Record<ActionApiMethod, Validator>> = {
+const VALIDATORS: Readonly<Record<CustomTokenExchangeApiMethod, Validator>> = {
   'access.deny': ([code, reason]) => ({
     type: 'deny',
     code: checkString(code, 'code', 1, 1024),
@@ -228,43 +213,4 @@ function createApi(
       setUserMetadata: forward('user.setUserMetadata'),
     }),
   });
-}
-
-/**
- * Formats console arguments as one line, as `console.log` roughly does, joined by spaces: strings
- * as they are, errors as `Name: message`, objects and arrays as JSON, and everything else (or an
- * object JSON cannot write, such as a cycle) with `String(value)`.
- */
-export function formatConsoleArgs(args: readonly unknown[]): string {
-  return args.map(formatConsoleArg).join(' ');
-}
-
-function formatConsoleArg(arg: unknown): string {
-  if (typeof arg === 'string') return arg;
-  if (arg instanceof Error) return `${arg.name}: ${arg.message}`;
-  if (typeof arg === 'object' && arg !== null) {
-    try {
-      const json = JSON.stringify(arg);
-      if (json !== undefined) return json;
-    } catch {
-      // Cycles and bigints inside objects: fall back to String below.
-    }
-  }
-  try {
-    return String(arg);
-  } catch {
-    return '[unprintable value]';
-  }
-}
-
-/** Cuts to `max` code points without splitting a surrogate pair. */
-function cutToCharacters(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let count = 0;
-  for (let index = 0; index < text.length; count++) {
-    if (count === max) return text.slice(0, index);
-    const codePoint = text.codePointAt(index) as number;
-    index += codePoint > 0xffff ? 2 : 1;
-  }
-  return text;
 }

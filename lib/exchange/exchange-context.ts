@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Actor } from '../action-api/types.js';
+import { normalizeIp } from '../attack-protection/client-ip.js';
 import type { TokenRequest } from '../http/token-request.js';
 import type { Profile } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
@@ -13,6 +14,12 @@ export interface ExchangeContext {
   profile?: Profile;
   resourceServer?: ResourceServer;
   requestedScopes: string[];
+  /**
+   * The end user's IP, the one place `event.request.ip`, the log's `ip` and attack protection
+   * read it from: `req.ip` (per Express `trust proxy`, IPv4-mapped IPv6 as IPv4) until the client
+   * is known, then the IP a trusted client forwarded, if any.
+   */
+  ip: string;
   requestedTokenType?: string;
   user?: User;
   connection?: string;
@@ -27,7 +34,7 @@ const contexts = new WeakMap<Request, ExchangeContext>();
 
 /** Marks `req` as ours and starts its context. */
 export function startExchange(req: Request): ExchangeContext {
-  const context: ExchangeContext = { requestedScopes: [] };
+  const context: ExchangeContext = { requestedScopes: [], ip: normalizeIp(req.ip) };
   contexts.set(req, context);
   return context;
 }

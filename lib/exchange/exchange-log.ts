@@ -1,15 +1,19 @@
 import type { Request } from 'express';
+import type { SuspiciousIpBlock } from '../attack-protection/suspicious-ip-throttle.js';
 import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';
 import { newLogId } from '../logs/tenant-log.js';
+import { isRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
+import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
 import type { ExchangeContext } from './exchange-context.js';
 
-/** The `secte` entry of a successful exchange. */
+/** The `secte` entry of a successful exchange (with the refresh token's family when one was issued). */
 export function successEntry(
   req: Request,
   context: ExchangeContext,
   grantedScopes: readonly string[],
   accessTokenJti: string,
+  refreshTokenFamilyId?: string,
 ): LogEntry {
   return {
     ...common(req, context, 'secte', 'Successful Exchange via Custom Token Exchange'),
@@ -18,23 +22,91 @@ export function successEntry(
       ...commonDetails(context),
       ...(context.actor === undefined ? {} : { actor: structuredClone(context.actor) }),
       access_token_jti: accessTokenJti,
+      ...(refreshTokenFamilyId === undefined
+        ? {}
+        : { refresh_token_family_id: refreshTokenFamilyId }),
     },
   };
 }
 
-/** The `fecte` entry of a failed exchange: what the client was told, and the private cause. */
+/** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
+export function refreshSuccessEntry(
+  req: Request,
+  context: ExchangeContext,
+  scope: readonly string[],
+  accessTokenJti: string,
+  refreshTokenFamilyId: string,
+): LogEntry {
+  return {
+    ...common(req, context, 'sertft', 'Successful Exchange of Refresh Token for Access Token'),
+    scope: scope.join(' '),
+    details: { access_token_jti: accessTokenJti, refresh_token_family_id: refreshTokenFamilyId },
+  };
+}
+
+/** The `srrt` entry of a refresh token family revoked through `POST /oauth/revoke` (Auth0's type). */
+export function revocationEntry(
+  req: Request,
+  context: ExchangeContext,
+  family: RefreshTokenFamily,
+): LogEntry {
+  return {
+    ...common(req, context, 'srrt', 'Successful Refresh Token Revocation'),
+    audience: family.audience,
+    scope: family.scope.join(' '),
+    user_id: family.user_id,
+    details: { refresh_token_family_id: family.family_id },
+  };
+}
+
+/**
+ * The `fecte` entry of a failed exchange (`fertft` for a failed refresh): what the client was
+ * told, and the private cause.
+ */
 export function failureEntry(req: Request, context: ExchangeContext, error: OAuthError): LogEntry {
   // An action's deny reason or failure cause may quote the subject token or a secret.
   const redact = context.redact ?? ((text: string) => text);
   const description = redact(error.description);
   return {
-    ...common(req, context, 'fecte', description),
+    ...common(req, context, isRefreshTokenRequest(req) ? 'fertft' : 'fecte', description),
     ...(context.requestedScopes.length ? { scope: context.requestedScopes.join(' ') } : {}),
     details: {
       ...commonDetails(context),
       error: error.error,
       error_description: description,
       ...(error.privateCause === undefined ? {} : { cause: redact(error.privateCause) }),
+    },
+  };
+}
+
+/**
+ * The `limit_cte` entry of the invalid subject token that took an IP's last attempt: from now on
+ * every custom token exchange from that IP (or IPv6 network) is `429 too_many_attempts`.
+ */
+export function suspiciousIpBlockEntry(
+  req: Request,
+  context: ExchangeContext,
+  block: SuspiciousIpBlock,
+): LogEntry {
+  // The action's console lines belong to the request's own fecte entry.
+  const { console: _console, ...details } = commonDetails(context);
+  return {
+    ...common(
+      req,
+      context,
+      'limit_cte',
+      'Blocked IP address: too many invalid subject tokens via Custom Token Exchange',
+    ),
+    details: {
+      ...details,
+      suspicious_ip_throttling: {
+        key: block.key,
+        max_attempts: block.maxAttempts,
+        rate: block.rate,
+        ...(block.nextAttemptAt === undefined
+          ? {}
+          : { next_attempt_at: block.nextAttemptAt.toISOString() }),
+      },
     },
   };
 }
@@ -55,7 +127,7 @@ function common(
     description,
     client_id: context.client?.client_id ?? null,
     client_name: context.client?.name ?? '',
-    ip: req.ip ?? '',
+    ip: context.ip,
     ...(userAgent === undefined ? {} : { user_agent: userAgent.slice(0, 512) }),
     hostname: req.hostname ?? '',
     ...(context.resourceServer ? { audience: context.resourceServer.identifier } : {}),

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { TenantLog } from '../logs/tenant-log.js';
 import type { Config } from '../options.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
+import type { PostExchangeHook } from '../profiles/post-exchange-hook.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
 import type { Client, ClientRegistry } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
@@ -18,6 +19,8 @@ export interface ExchangeServices {
   clientGrants: ClientGrantIndex;
   profiles: ProfileRegistry;
   actions: ActionRegistry;
+  /** The optional post-exchange action (custom claims), run after the profile's action. */
+  postExchange: PostExchangeHook;
   runner: ActionRunner;
   users: UserStore;
   keys: KeySet;

@@ -1,3 +1,4 @@
+import type { PostExchangeClaims } from '../action-api/post-exchange-outcome.js';
 import type { Actor } from '../action-api/types.js';
 import type { Client } from '../registry/clients.js';
 import { mintAccessToken } from '../tokens/access-token.js';
@@ -14,15 +15,21 @@ export interface TokenResponse {
   expires_in: number;
   scope: string;
   id_token?: string;
+  /** When `offline_access` was granted (spec §5); added by the token endpoint. */
+  refresh_token?: string;
 }
 
-/** Signs the access token (and the ID token when `openid` was granted) for the exchange. */
+/**
+ * Signs the access token (and the ID token when `openid` was granted) for the exchange, with the
+ * post-exchange action's custom claims, if any.
+ */
 export function issueTokens(
   services: ExchangeServices,
   client: Client,
   exchange: ValidatedExchange,
   user: User,
   actor: Actor | undefined,
+  claims?: PostExchangeClaims,
 ): { response: TokenResponse; jti: string } {
   const { config, keys } = services;
   const { resourceServer, grantedScopes } = exchange;
@@ -38,6 +45,7 @@ export function issueTokens(
     keys,
     now,
     ...(actor === undefined ? {} : { actor }),
+    ...(claims === undefined ? {} : { extraClaims: claims.accessToken }),
   });
   const response: TokenResponse = {
     access_token: access.token,
@@ -55,6 +63,7 @@ export function issueTokens(
       keys,
       now,
       ...(actor === undefined ? {} : { actor }),
+      ...(claims === undefined ? {} : { extraClaims: claims.idToken }),
     });
   }
   return { response, jti: access.jti };

@@ -10,6 +10,7 @@ import { ActionFailure } from '../sandbox/action-runner.js';
 import { resolveUser } from '../users/set-user.js';
 import type { User } from '../users/user-store.js';
 import type { ExchangeContext } from './exchange-context.js';
+import { actorTokenUserOf } from './actor-token.js';
 import type { ExchangeServices } from './exchange-services.js';
 import type { ValidatedExchange } from './validate-exchange.js';
 
@@ -17,6 +18,17 @@ import type { ValidatedExchange } from './validate-exchange.js';
 export interface ActionDecision {
   user: User;
   actor: Actor | undefined;
+}
+
+/** What the caller wants to hear about while an action's outcome is applied. */
+export interface ActionHooks {
+  /**
+   * Called when the action rejected the subject token (`rejectInvalidSubjectToken`), or when an
+   * ID-token `actor_token` failed the router's own checks, before the `400` is thrown:
+   * suspicious IP throttling counts the attempt here. What it throws (a `503` when the
+   * throttling store fails closed) replaces the `400`.
+   */
+  onInvalidSubjectToken?: () => Promise<void>;
 }
 
 /**
@@ -30,6 +42,7 @@ export async function runProfileAction(
   context: ExchangeContext,
   client: Client,
   exchange: ValidatedExchange,
+  hooks: ActionHooks = {},
 ): Promise<ActionDecision> {
   const { profile } = exchange;
   const version = services.actions.deployed(profile.action_id);
@@ -51,8 +64,23 @@ export async function runProfileAction(
     return redactor(text);
   };
   context.redact = redact;
+  // Before the action runs; an invalid ID-token actor costs the IP an attempt, as a rejected
+  // subject token does.
+  const actorTokenUser = await actorTokenUserOf(
+    { issuer: services.config.issuer, client, keys: services.keys, users: services.users },
+    exchange,
+    hooks.onInvalidSubjectToken,
+  );
   const recorder = new ApiRecorder({ redact });
-  const event = buildEvent(req, client, exchange, version.secrets, services.config.tenant);
+  const event = buildEvent(
+    req,
+    client,
+    exchange,
+    version.secrets,
+    services.config.tenant,
+    context.ip,
+    actorTokenUser,
+  );
   try {
     await services.runner.run(version, event, recorder);
   } catch (err) {
@@ -77,6 +105,7 @@ export async function runProfileAction(
         },
       );
     case 'reject':
+      await hooks.onInvalidSubjectToken?.();
       throw invalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
     case 'fail':
       throw serverError(`action ${version.action_id}: ${outcome.cause}`);

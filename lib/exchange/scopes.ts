@@ -2,6 +2,8 @@ import { OAuthError } from '../errors.js';
 
 /** OIDC scopes every API knows (spec §2). `offline_access` is granted only with refresh tokens. */
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'email']);
+/** The scope that asks for a refresh token (OpenID Connect Core §11). */
+export const OFFLINE_ACCESS = 'offline_access';
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -20,16 +22,28 @@ export function parseScope(scope: string | undefined): string[] {
 /**
  * Granted = requested ∩ (the API's scopes ∪ OIDC scopes) ∩ what the client may request for that
  * API (`allowedApiScopes`, undefined when client grants are not configured). Never wider than asked.
+ * `offline_access` is granted only when `offlineAccess` says a refresh token may be issued (the API
+ * has `allow_offline_access` and no `actor_token` was sent).
  */
 export function grantScopes(
   requested: readonly string[],
   apiScopes: readonly string[],
   allowedApiScopes: ReadonlySet<string> | undefined,
+  offlineAccess = false,
 ): string[] {
   const api = new Set(apiScopes);
-  return requested.filter(
-    (scope) =>
-      OIDC_SCOPES.has(scope) ||
-      (api.has(scope) && (allowedApiScopes === undefined || allowedApiScopes.has(scope))),
+  return requested.filter((scope) =>
+    scope === OFFLINE_ACCESS
+      ? offlineAccess
+      : OIDC_SCOPES.has(scope) ||
+        (api.has(scope) && (allowedApiScopes === undefined || allowedApiScopes.has(scope))),
   );
+}
+
+/**
+ * The scopes tokens are issued with once the action ran: an actor never gets a refresh token, so
+ * `offline_access` is dropped when one was set (spec §2).
+ */
+export function scopesForActor(granted: readonly string[], hasActor: boolean): string[] {
+  return hasActor ? granted.filter((scope) => scope !== OFFLINE_ACCESS) : [...granted];
 }

@@ -89,7 +89,14 @@ export function validateExchange(
   }
 
   const allowed = services.clientGrants.scopesFor(client.client_id, resourceServer.identifier);
-  const grantedScopes = grantScopes(requestedScopes, resourceServer.scopes, allowed ?? undefined);
+  // A refresh token is never issued when an actor token was sent (spec §2).
+  const offlineAccess = resourceServer.allow_offline_access && actorToken === undefined;
+  const grantedScopes = grantScopes(
+    requestedScopes,
+    resourceServer.scopes,
+    allowed ?? undefined,
+    offlineAccess,
+  );
 
   const extensionParameters: Record<string, string> = {};
   for (const [name, value] of Object.entries(params)) {

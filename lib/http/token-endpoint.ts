@@ -1,25 +1,48 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import { exchangeContext, requireExchange, startExchange } from '../exchange/exchange-context.js';
-import { successEntry } from '../exchange/exchange-log.js';
+import { successEntry, suspiciousIpBlockEntry } from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
 import { issueTokens } from '../exchange/issue-tokens.js';
 import { runProfileAction } from '../exchange/run-action.js';
+import { runPostExchangeAction } from '../exchange/run-post-exchange.js';
+import { OFFLINE_ACCESS, scopesForActor } from '../exchange/scopes.js';
 import { validateExchange } from '../exchange/validate-exchange.js';
+import type { ValidatedExchange } from '../exchange/validate-exchange.js';
 import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
+import { markRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
+import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import { tokenEndpointBodyParser } from './body-parser.js';
 import { NO_STORE_HEADERS } from './error-handler.js';
+import { isOurRefreshTokenGrant, refreshTokenGrant } from './refresh-token-grant.js';
 import { TOKEN_EXCHANGE_GRANT, readTokenRequest, valuesOf } from './token-request.js';
 
 /**
  * `POST /oauth/token` as a list of small named steps. Whether a request is ours is decided right
  * after the body is parsed, before client authentication: anything else goes to the host with
  * `next()` untouched (no assertion consumed, `req.body` as Express's parsers would set it).
+ * Attack protection runs once the client is known (a trusted client may forward its user's IP)
+ * and before any action. A `refresh_token` grant for a token the router issued is answered by its
+ * own step right after the client is known (spec §5).
  */
-export function tokenEndpoint(services: ExchangeServices): RequestHandler[] {
-  function routeTokenRequest(req: Request, _res: Response, next: NextFunction): void {
-    if (!isOurs(services, req.body as Record<string, unknown>)) return next('route');
-    startExchange(req);
-    next();
+export function tokenEndpoint(
+  services: ExchangeServices,
+  protection: AttackProtection,
+  refreshTokens: RefreshTokenService,
+): RequestHandler[] {
+  async function routeTokenRequest(req: Request, _res: Response, next: NextFunction) {
+    const body = req.body as Record<string, unknown>;
+    if (isOurs(services, body)) {
+      startExchange(req);
+      return next();
+    }
+    // A store lookup, but only for tokens with the router's prefix.
+    if (await isOurRefreshTokenGrant(refreshTokens, body)) {
+      startExchange(req);
+      markRefreshTokenRequest(req);
+      return next();
+    }
+    next('route');
   }
 
   function readStrictParameters(req: Request, _res: Response, next: NextFunction): void {
@@ -34,6 +57,26 @@ export function tokenEndpoint(services: ExchangeServices): RequestHandler[] {
     next();
   }
 
+  function resolveClientIp(req: Request, _res: Response, next: NextFunction): void {
+    const context = requireExchange(req);
+    context.ip = protection.clientIp(req, context.client!);
+    next();
+  }
+
+  async function refuseSuspiciousIp(req: Request, _res: Response, next: NextFunction) {
+    await protection.refuseBlockedIp(requireExchange(req).ip);
+    next();
+  }
+
+  function limitProfileRate(req: Request, res: Response, next: NextFunction): void {
+    const context = requireExchange(req);
+    const type = context.request!.params.subject_token_type;
+    const profile = type === undefined ? undefined : services.profiles.bySubjectTokenType(type);
+    // No profile: validation refuses the request next, before any action runs.
+    if (!profile) return next();
+    protection.limitProfileRate(req, res, next, profile.id, context.ip);
+  }
+
   async function exchange(req: Request, res: Response): Promise<void> {
     const context = requireExchange(req);
     const client = context.client!;
@@ -44,12 +87,43 @@ export function tokenEndpoint(services: ExchangeServices): RequestHandler[] {
     context.resourceServer = validated.resourceServer;
     context.requestedScopes = validated.requestedScopes;
 
-    const { user, actor } = await runProfileAction(services, req, context, client, validated);
+    const { user, actor } = await runProfileAction(services, req, context, client, validated, {
+      onInvalidSubjectToken: async () => {
+        const block = await protection.recordInvalidSubjectToken(context.ip);
+        if (block) services.log.write(suspiciousIpBlockEntry(req, context, block));
+      },
+    });
     context.user = user;
     if (actor !== undefined) context.actor = actor;
+    // An actor never gets a refresh token: offline_access leaves the scope (spec §2).
+    const granted: ValidatedExchange = {
+      ...validated,
+      grantedScopes: scopesForActor(validated.grantedScopes, actor !== undefined),
+    };
 
-    const { response, jti } = issueTokens(services, client, validated, user, actor);
-    services.log.write(successEntry(req, context, validated.grantedScopes, jti));
+    const claims = await runPostExchangeAction(services, req, context, {
+      client,
+      exchange: granted,
+      user,
+      actor,
+      grantedScopes: granted.grantedScopes,
+    });
+
+    const { response, jti } = issueTokens(services, client, granted, user, actor, claims);
+    let refreshTokenFamilyId: string | undefined;
+    if (granted.grantedScopes.includes(OFFLINE_ACCESS)) {
+      const refresh = await refreshTokens.issue({
+        client,
+        userId: user.user_id,
+        audience: granted.resourceServer.identifier,
+        scope: granted.grantedScopes,
+      });
+      response.refresh_token = refresh.token;
+      refreshTokenFamilyId = refresh.familyId;
+    }
+    services.log.write(
+      successEntry(req, context, granted.grantedScopes, jti, refreshTokenFamilyId),
+    );
     res.status(200).set(NO_STORE_HEADERS).json(response);
   }
 
@@ -58,6 +132,10 @@ export function tokenEndpoint(services: ExchangeServices): RequestHandler[] {
     routeTokenRequest,
     readStrictParameters,
     authenticateClient,
+    resolveClientIp,
+    refreshTokenGrant(services, refreshTokens),
+    refuseSuspiciousIp,
+    limitProfileRate,
     exchange,
   ];
 }

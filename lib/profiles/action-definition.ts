@@ -1,6 +1,7 @@
+import type { PostExchangeExports } from '../action-api/post-exchange-types.js';
 import type { CustomTokenExchangeHandler } from '../action-api/types.js';
 import { ManagementError } from '../errors.js';
-import type { ActionLimits } from '../sandbox/action-runner.js';
+import type { ActionHandler, ActionLimits } from '../sandbox/action-runner.js';
 import type { HostPattern } from '../sandbox/capabilities/host-allow-list.js';
 import { parseHostPattern } from '../sandbox/capabilities/host-allow-list.js';
 import { parseCidr } from '../sandbox/capabilities/ip-policy.js';
@@ -25,16 +26,33 @@ export const CUSTOM_TOKEN_EXCHANGE_TRIGGER: Readonly<SupportedTrigger> = Object.
   version: 'v1',
 });
 
+/**
+ * The trigger of the router's post-exchange hook (`cte.postExchange`), version `v1`: the action
+ * runs after the user is set and may add custom claims to the tokens. An action cannot declare it
+ * together with {@link CUSTOM_TOKEN_EXCHANGE_TRIGGER}: a profile never runs a post-exchange
+ * action, and the hook never runs a custom-token-exchange one.
+ */
+export const POST_EXCHANGE_TRIGGER: Readonly<SupportedTrigger> = Object.freeze({
+  id: 'post-exchange',
+  version: 'v1',
+});
+
 /** What `actions.create()` accepts. Exactly one of `handler` or `code`. */
 export interface ActionDefinition {
   /** 1–128 characters. */
   name: string;
-  /** A trusted in-process handler: runs in the host process, without a sandbox. */
-  handler?: CustomTokenExchangeHandler;
+  /**
+   * A trusted in-process handler: runs in the host process, without a sandbox. For the
+   * custom-token-exchange trigger a function `async (event, api) => { … }`; for the post-exchange
+   * trigger an object shaped like the code's exports, `{ onExecutePostExchange: async (event, api)
+   * => { … } }`.
+   */
+  handler?: CustomTokenExchangeHandler | PostExchangeExports;
   /**
    * Sandboxed source, at most 100 kB of UTF-8:
-   * `exports.onExecuteCustomTokenExchange = async (event, api) => { … }`. Needs a runner that can
-   * validate code (the isolated-vm runner).
+   * `exports.onExecuteCustomTokenExchange = async (event, api) => { … }`, or
+   * `exports.onExecutePostExchange = async (event, api) => { … }` for the post-exchange trigger.
+   * Needs a runner that can validate code (the isolated-vm runner).
    */
   code?: string;
   /**
@@ -57,7 +75,11 @@ export interface ActionDefinition {
   allowed_private_networks?: string[];
   /** Per-action overrides of the registry's default limits. */
   limits?: Partial<ActionLimits>;
-  /** Default `[{ id: 'custom-token-exchange', version: 'v1' }]`. 1–10 distinct entries. */
+  /**
+   * 1–10 distinct entries, never both `custom-token-exchange` and `post-exchange`. Default
+   * `[{ id: 'post-exchange', version: 'v1' }]` for a `{ onExecutePostExchange }` handler,
+   * `[{ id: 'custom-token-exchange', version: 'v1' }]` otherwise.
+   */
   supported_triggers?: SupportedTrigger[];
 }
 
@@ -143,7 +165,7 @@ const DEFINITION_KEYS: ReadonlySet<string> = new Set([
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The executable part of a draft: exactly one of a handler or code. */
-export type ActionSource = { handler: CustomTokenExchangeHandler } | { code: string };
+export type ActionSource = { handler: ActionHandler } | { code: string };
 
 /** Validated fields of a patch; absent fields were not given. */
 export interface ParsedActionFields {
@@ -180,8 +202,42 @@ export function parseActionDefinition(
     allowed_hosts: fields.allowed_hosts ?? [],
     allowed_private_networks: fields.allowed_private_networks ?? [],
     limits: fields.limits ?? { ...defaultLimits },
-    supported_triggers: fields.supported_triggers ?? [{ ...CUSTOM_TOKEN_EXCHANGE_TRIGGER }],
+    supported_triggers: fields.supported_triggers ?? [
+      isPostExchangeSource(fields.source)
+        ? { ...POST_EXCHANGE_TRIGGER }
+        : { ...CUSTOM_TOKEN_EXCHANGE_TRIGGER },
+    ],
   };
+}
+
+/**
+ * Checks that an action's source can serve its triggers: a function handler serves only the
+ * custom-token-exchange trigger, a `{ onExecutePostExchange }` handler only the post-exchange one
+ * (code may serve either: its exports are looked up at run time). The registry checks it on
+ * create and on every update, against the merged draft.
+ *
+ * @throws ManagementError `invalid_body`.
+ */
+export function checkSourceTriggers(
+  source: ActionSource,
+  triggers: readonly SupportedTrigger[],
+): void {
+  if (!('handler' in source)) return;
+  const postExchange = triggers.some((trigger) => trigger.id === POST_EXCHANGE_TRIGGER.id);
+  if (typeof source.handler === 'function' && postExchange) {
+    invalid(
+      'a post-exchange action needs handler { onExecutePostExchange } (or code), not a function',
+    );
+  }
+  if (typeof source.handler !== 'function' && !postExchange) {
+    invalid(
+      `a { onExecutePostExchange } handler needs supported_triggers [{ id: '${POST_EXCHANGE_TRIGGER.id}', version: '${POST_EXCHANGE_TRIGGER.version}' }]`,
+    );
+  }
+}
+
+function isPostExchangeSource(source: ActionSource): boolean {
+  return 'handler' in source && typeof source.handler !== 'function';
 }
 
 /**
@@ -209,10 +265,8 @@ function parseFields(body: unknown, defaultLimits: Readonly<ActionLimits>): Pars
   const parsed: ParsedActionFields = {};
   if (given('name')) parsed.name = parseName(body.name);
   if (given('handler') && given('code')) invalid('give either handler or code, not both');
-  if (given('handler')) {
-    if (typeof body.handler !== 'function') invalid('handler must be a function');
-    parsed.source = { handler: body.handler as CustomTokenExchangeHandler };
-  } else if (given('code')) {
+  if (given('handler')) parsed.source = { handler: parseHandler(body.handler) };
+  else if (given('code')) {
     parsed.source = { code: parseCode(body.code) };
   }
   if (given('secrets')) parsed.secrets = parseSecrets(body.secrets);
@@ -249,6 +303,22 @@ function parseName(value: unknown): string {
     invalid('name must be a string of 1 to 128 characters');
   }
   return value;
+}
+
+function parseHandler(value: unknown): ActionHandler {
+  if (typeof value === 'function') return value as CustomTokenExchangeHandler;
+  if (
+    isPlainObject(value) &&
+    Object.keys(value).every((key) => key === 'onExecutePostExchange') &&
+    typeof value.onExecutePostExchange === 'function'
+  ) {
+    // A copy: changing the caller's object later cannot change a deployed version.
+    return Object.freeze({
+      onExecutePostExchange:
+        value.onExecutePostExchange as PostExchangeExports['onExecutePostExchange'],
+    });
+  }
+  invalid('handler must be a function, or { onExecutePostExchange } for the post-exchange trigger');
 }
 
 function parseCode(value: unknown): string {
@@ -358,7 +428,7 @@ function parseSupportedTriggers(value: unknown): SupportedTrigger[] {
     invalid('supported_triggers must be an array of 1 to 10 triggers');
   }
   const seen = new Set<string>();
-  return value.map((entry: unknown, i) => {
+  const triggers = value.map((entry: unknown, i): SupportedTrigger => {
     if (
       !isPlainObject(entry) ||
       Object.keys(entry).some((key) => key !== 'id' && key !== 'version') ||
@@ -374,6 +444,13 @@ function parseSupportedTriggers(value: unknown): SupportedTrigger[] {
     seen.add(key);
     return { id: entry.id, version: entry.version };
   });
+  const ids = new Set(triggers.map((trigger) => trigger.id));
+  if (ids.has(CUSTOM_TOKEN_EXCHANGE_TRIGGER.id) && ids.has(POST_EXCHANGE_TRIGGER.id)) {
+    invalid(
+      `supported_triggers cannot hold both ${CUSTOM_TOKEN_EXCHANGE_TRIGGER.id} and ${POST_EXCHANGE_TRIGGER.id}: an action serves one of them`,
+    );
+  }
+  return triggers;
 }
 
 function isShortString(value: unknown): value is string {

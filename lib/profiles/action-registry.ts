@@ -13,6 +13,7 @@ import type {
 import {
   CUSTOM_TOKEN_EXCHANGE_TRIGGER,
   actionLimitsProblem,
+  checkSourceTriggers,
   parseActionDefinition,
   parseActionPatch,
 } from './action-definition.js';
@@ -29,6 +30,23 @@ export interface ActionRegistryOptions {
 
 /** Tells whether something (a token exchange profile) still uses an action. */
 export type ActionBindingCheck = (actionId: string) => boolean;
+
+/** What a binding check holds an action for, as the messages of refused changes say it. */
+export interface ActionBinding {
+  /** The trigger the action must keep while bound, e.g. `custom-token-exchange`. */
+  trigger: string;
+  /** Who holds the action: `a token exchange profile`. */
+  holder: string;
+  /** What frees it: `delete the profile first`. */
+  release: string;
+}
+
+/** The binding of token exchange profiles, the default of {@link ActionRegistry.addBindingCheck}. */
+const PROFILE_BINDING: Readonly<ActionBinding> = Object.freeze({
+  trigger: CUSTOM_TOKEN_EXCHANGE_TRIGGER.id,
+  holder: 'a token exchange profile',
+  release: 'delete the profile first',
+});
 
 interface DraftSecret {
   value: string;
@@ -74,7 +92,7 @@ export class ActionRegistry {
   readonly #defaultLimits: Readonly<ActionLimits>;
   readonly #now: () => Date;
   readonly #actions = new Map<string, ActionRecord>();
-  readonly #bindingChecks = new Set<ActionBindingCheck>();
+  readonly #bindingChecks = new Map<ActionBindingCheck, Readonly<ActionBinding>>();
 
   constructor(options: ActionRegistryOptions) {
     const runner = options.runner as Partial<ActionRunner> | undefined;
@@ -95,14 +113,15 @@ export class ActionRegistry {
 
   /**
    * Registers a check consulted by {@link ActionRegistry.delete} (and by updates that drop the
-   * `custom-token-exchange` trigger): while any check answers `true` for an action, it stays.
-   * `ProfileRegistry` adds its own. Returns a function that removes the check.
+   * binding's trigger): while any check answers `true` for an action, it stays. `ProfileRegistry`
+   * adds its own (the default `binding`, `custom-token-exchange`), the post-exchange hook its
+   * own. Returns a function that removes the check.
    */
-  addBindingCheck(check: ActionBindingCheck): () => void {
+  addBindingCheck(check: ActionBindingCheck, binding: ActionBinding = PROFILE_BINDING): () => void {
     if (typeof check !== 'function') {
       throw new TypeError('ActionRegistry: a binding check must be a function');
     }
-    this.#bindingChecks.add(check);
+    this.#bindingChecks.set(check, Object.freeze({ ...binding }));
     return () => {
       this.#bindingChecks.delete(check);
     };
@@ -117,6 +136,7 @@ export class ActionRegistry {
    */
   async create(definition: ActionDefinition): Promise<Action> {
     const fields = parseActionDefinition(definition, this.#defaultLimits);
+    checkSourceTriggers(fields.source, fields.supported_triggers);
     await this.#checkSource(fields.source);
     const at = this.#timestamp();
     const record: ActionRecord = {
@@ -140,8 +160,9 @@ export class ActionRegistry {
 
   /**
    * Changes the draft only; the live version is untouched until the next {@link deploy}.
-   * Validation is the same as {@link create}'s. An action still bound to a profile cannot drop
-   * the `custom-token-exchange` trigger.
+   * Validation is the same as {@link create}'s, on the draft as the patch leaves it. An action
+   * still bound to a profile cannot drop the `custom-token-exchange` trigger, nor the
+   * post-exchange action the `post-exchange` one.
    *
    * @throws ManagementError `not_found`, `invalid_body`, `unsupported`, `action_in_use`.
    */
@@ -151,16 +172,19 @@ export class ActionRegistry {
     await this.#checkSource(fields.source);
     // Looked up again: the action may have been deleted while the code was being checked.
     const record = this.#record(id);
-    if (
-      fields.supported_triggers &&
-      !supportsCustomTokenExchange(fields.supported_triggers) &&
-      this.#isBound(id)
-    ) {
-      throw new ManagementError(
-        'action_in_use',
-        `Action is bound to a token exchange profile and must keep the ${CUSTOM_TOKEN_EXCHANGE_TRIGGER.id} trigger.`,
-      );
+    if (fields.supported_triggers) {
+      const binding = this.#bindingOf(id);
+      if (binding && !fields.supported_triggers.some((t) => t.id === binding.trigger)) {
+        throw new ManagementError(
+          'action_in_use',
+          `Action is bound to ${binding.holder} and must keep the ${binding.trigger} trigger.`,
+        );
+      }
     }
+    checkSourceTriggers(
+      fields.source ?? record.source,
+      fields.supported_triggers ?? record.supported_triggers,
+    );
     const at = this.#timestamp();
     if (fields.name !== undefined) record.name = fields.name;
     if (fields.supported_triggers) record.supported_triggers = fields.supported_triggers;
@@ -222,17 +246,18 @@ export class ActionRegistry {
   }
 
   /**
-   * Deletes an action and releases its live version. Refused while a profile is bound to it:
-   * delete the profile first (as in Auth0).
+   * Deletes an action and releases its live version. Refused while a profile is bound to it
+   * (delete the profile first, as in Auth0) or while it is the post-exchange action.
    *
    * @throws ManagementError `not_found`, `action_in_use`.
    */
   async delete(id: string): Promise<void> {
     const record = this.#record(id);
-    if (this.#isBound(id)) {
+    const binding = this.#bindingOf(id);
+    if (binding) {
       throw new ManagementError(
         'action_in_use',
-        'Action is bound to a token exchange profile; delete the profile first.',
+        `Action is bound to ${binding.holder}; ${binding.release}.`,
       );
     }
     this.#actions.delete(id);
@@ -264,9 +289,9 @@ export class ActionRegistry {
     }
   }
 
-  #isBound(id: string): boolean {
-    for (const check of this.#bindingChecks) if (check(id)) return true;
-    return false;
+  #bindingOf(id: string): Readonly<ActionBinding> | undefined {
+    for (const [check, binding] of this.#bindingChecks) if (check(id)) return binding;
+    return undefined;
   }
 
   #newId(): string {

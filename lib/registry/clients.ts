@@ -12,6 +12,11 @@ import {
   fail,
 } from '../definition-checks.js';
 import { ManagementError } from '../errors.js';
+import type {
+  RefreshTokenSettings,
+  RefreshTokenSettingsDefinition,
+} from '../refresh-tokens/refresh-token-settings.js';
+import { parseRefreshTokenSettings } from '../refresh-tokens/refresh-token-settings.js';
 import { asManagementError, deepFreeze } from './registry-support.js';
 
 /** How a client authenticates at the token endpoint (Auth0's `token_endpoint_auth_method`). */
@@ -44,6 +49,18 @@ export interface ClientDefinition {
   token_exchange?: { allow_any_profile_of_type?: string[] };
   /** Up to 10 string values, passed to actions as `event.client.metadata`. */
   client_metadata?: Record<string, string>;
+  /**
+   * Default `false`. A server-side client that exchanges tokens on behalf of its users may name
+   * the end user's IP in `attackProtection.forwardedIpHeader` (Auth0's `auth0-forwarded-for`):
+   * that IP is then throttled, logged and shown to the action. Ignored for every other client.
+   */
+  is_token_endpoint_ip_header_trusted?: boolean;
+  /**
+   * Refresh tokens issued to the client (when `offline_access` is granted): Auth0's fields
+   * `rotation_type` (default `rotating` here), `leeway` (0), `token_lifetime` (2592000),
+   * `idle_token_lifetime` (1296000), `infinite_token_lifetime`, `infinite_idle_token_lifetime`.
+   */
+  refresh_token?: RefreshTokenSettingsDefinition;
 }
 
 /** A client as the router uses it: every default applied, frozen. */
@@ -60,6 +77,8 @@ export interface Client {
   readonly id_token_lifetime: number;
   readonly allow_any_profile_of_type: readonly string[];
   readonly client_metadata: Readonly<Record<string, string>>;
+  readonly is_token_endpoint_ip_header_trusted: boolean;
+  readonly refresh_token: RefreshTokenSettings;
 }
 
 const CLIENT_KEYS = [
@@ -73,6 +92,8 @@ const CLIENT_KEYS = [
   'jwt_configuration',
   'token_exchange',
   'client_metadata',
+  'is_token_endpoint_ip_header_trusted',
+  'refresh_token',
   // Auth0 fields a pasted definition may carry; accepted and ignored.
   'description',
   'app_type',
@@ -203,6 +224,12 @@ export function parseClient(input: unknown, path: string): Client {
     ),
     allow_any_profile_of_type: profileTypes,
     client_metadata: { ...(metadata as Record<string, string>) },
+    is_token_endpoint_ip_header_trusted: checkOptionalBoolean(
+      def.is_token_endpoint_ip_header_trusted,
+      `${path}.is_token_endpoint_ip_header_trusted`,
+      false,
+    ),
+    refresh_token: parseRefreshTokenSettings(def.refresh_token, `${path}.refresh_token`),
   });
 }
 
@@ -280,5 +307,7 @@ function toDefinition(client: Client): ClientDefinition {
     jwt_configuration: { alg: client.id_token_alg, lifetime_in_seconds: client.id_token_lifetime },
     token_exchange: { allow_any_profile_of_type: [...client.allow_any_profile_of_type] },
     client_metadata: { ...client.client_metadata },
+    is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
+    refresh_token: { ...client.refresh_token },
   };
 }

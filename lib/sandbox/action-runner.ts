@@ -1,10 +1,31 @@
 import type {
+  PostExchangeApi,
+  PostExchangeCommand,
+  PostExchangeEvent,
+  PostExchangeExports,
+} from '../action-api/post-exchange-types.js';
+import type {
   ActionCommand,
   ConsoleLine,
   CustomTokenExchangeApi,
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
 } from '../action-api/types.js';
+
+/**
+ * The trigger an execution serves, which decides the entry point (`onExecuteCustomTokenExchange`
+ * or `onExecutePostExchange`), the shape of `event` and the `api` methods.
+ */
+export type ActionTrigger = 'custom-token-exchange' | 'post-exchange';
+
+/** The `event` of either trigger. */
+export type ActionEvent = CustomTokenExchangeEvent | PostExchangeEvent;
+
+/**
+ * A trusted in-process handler: a function for the custom-token-exchange trigger, or an object
+ * `{ onExecutePostExchange }` (the shape of sandboxed code's `exports`) for the post-exchange one.
+ */
+export type ActionHandler = CustomTokenExchangeHandler | PostExchangeExports;
 
 /** Runtime limits of one action; every field has a default (see the README). */
 export interface ActionLimits {
@@ -24,8 +45,11 @@ export interface ActionVersion {
   /** Increases with each deploy; a runner may cache per (action_id, number). */
   number: number;
   /** Trusted in-process handler, or... */
-  handler?: CustomTokenExchangeHandler;
-  /** ...sandboxed source: `exports.onExecuteCustomTokenExchange = async (event, api) => {}`. */
+  handler?: ActionHandler;
+  /**
+   * ...sandboxed source: `exports.onExecuteCustomTokenExchange = async (event, api) => {}` (or
+   * `exports.onExecutePostExchange` for the post-exchange trigger).
+   */
   code?: string;
   secrets: Readonly<Record<string, string>>;
   /** Hosts `fetch` and remote JWKS may reach (`host`, `host:port`, `*.example.com`). */
@@ -45,15 +69,28 @@ export interface ActionVersion {
  * limit; the runner rethrows it inside the action.
  */
 export interface ActionApiRecorder {
+  /**
+   * The trigger whose `api` this recorder records: runners call that trigger's entry point.
+   * Default `custom-token-exchange`.
+   */
+  readonly trigger?: ActionTrigger;
   call(method: ActionApiMethod, args: readonly unknown[]): void;
   console(level: ConsoleLine['level'], args: readonly unknown[]): void;
   /** The `api` object for in-process handlers, backed by `call`. */
-  api(): CustomTokenExchangeApi;
-  readonly commands: readonly ActionCommand[];
+  api(): CustomTokenExchangeApi | PostExchangeApi;
+  readonly commands: readonly (ActionCommand | PostExchangeCommand)[];
   readonly consoleLines: readonly ConsoleLine[];
 }
 
-export type ActionApiMethod =
+/** Methods of every trigger's `api`; each recorder accepts only its own trigger's. */
+export type ActionApiMethod = CustomTokenExchangeApiMethod | PostExchangeApiMethod;
+
+/** Methods of the post-exchange `api`. */
+export type PostExchangeApiMethod =
+  'access.deny' | 'accessToken.setCustomClaim' | 'idToken.setCustomClaim';
+
+/** Methods of the custom-token-exchange `api`. */
+export type CustomTokenExchangeApiMethod =
   | 'access.deny'
   | 'access.rejectInvalidSubjectToken'
   | 'authentication.setUserById'
@@ -78,12 +115,11 @@ export class ActionFailure extends Error {
 
 /** Executes action versions. The in-process runner and the isolated-vm runner implement it. */
 export interface ActionRunner {
-  /** Runs `version` with a copy of `event`; api calls go to `recorder`. */
-  run(
-    version: ActionVersion,
-    event: CustomTokenExchangeEvent,
-    recorder: ActionApiRecorder,
-  ): Promise<void>;
+  /**
+   * Runs `version` with a copy of `event`; api calls go to `recorder`, whose `trigger` names the
+   * entry point to call.
+   */
+  run(version: ActionVersion, event: ActionEvent, recorder: ActionApiRecorder): Promise<void>;
   /**
    * Checks sandboxed source at create/update time; throws `ActionFailure('invalid', message)` with
    * the line and column of a syntax error. Runners without a sandbox do not implement it.

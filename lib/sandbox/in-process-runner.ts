@@ -1,8 +1,10 @@
-import type { CustomTokenExchangeApi, CustomTokenExchangeEvent } from '../action-api/types.js';
 import {
   ActionFailure,
   type ActionApiRecorder,
+  type ActionEvent,
+  type ActionHandler,
   type ActionRunner,
+  type ActionTrigger,
   type ActionVersion,
 } from './action-runner.js';
 
@@ -25,17 +27,18 @@ export class InProcessRunner implements ActionRunner {
   readonly #running = new Map<string, number>();
 
   /**
-   * Runs `version.handler` with a frozen copy of `event` and `recorder.api()`.
-   * @throws ActionFailure `invalid` (no handler), `overloaded`, `timeout`, or `threw` with
-   *   `<name>: <message> (at <first stack frame>)` when the handler throws or rejects
+   * Runs `version.handler` (for the post-exchange trigger, its `onExecutePostExchange`) with a
+   * frozen copy of `event` and `recorder.api()`.
+   * @throws ActionFailure `invalid` (no handler, or none for the recorder's trigger),
+   *   `overloaded`, `timeout`, or `threw` with `<name>: <message> (at <first stack frame>)` when
+   *   the handler throws or rejects
    */
   async run(
     version: ActionVersion,
-    event: CustomTokenExchangeEvent,
+    event: ActionEvent,
     recorder: ActionApiRecorder,
   ): Promise<void> {
-    const handler = version.handler;
-    if (handler === undefined) {
+    if (version.handler === undefined) {
       throw new ActionFailure(
         'invalid',
         version.code === undefined
@@ -43,6 +46,7 @@ export class InProcessRunner implements ActionRunner {
           : 'this runner executes only in-process handlers',
       );
     }
+    const handler = entryPoint(version.handler, recorder.trigger ?? 'custom-token-exchange');
     const running = this.#running.get(version.action_id) ?? 0;
     if (running >= version.limits.maxConcurrency) {
       throw new ActionFailure(
@@ -90,6 +94,33 @@ export class InProcessRunner implements ActionRunner {
 }
 
 /**
+ * The function to call for `trigger`: a function handler serves the custom-token-exchange trigger,
+ * a `{ onExecutePostExchange }` object the post-exchange one.
+ */
+function entryPoint(
+  handler: ActionHandler,
+  trigger: ActionTrigger,
+): (event: unknown, api: unknown) => unknown {
+  if (trigger === 'post-exchange') {
+    const entry = typeof handler === 'function' ? undefined : handler.onExecutePostExchange;
+    if (typeof entry !== 'function') {
+      throw new ActionFailure(
+        'invalid',
+        'a post-exchange action needs handler { onExecutePostExchange: async (event, api) => {} }',
+      );
+    }
+    return (event, api) => entry.call(handler, event as never, api as never);
+  }
+  if (typeof handler !== 'function') {
+    throw new ActionFailure(
+      'invalid',
+      'a custom-token-exchange action needs a handler function async (event, api) => {}',
+    );
+  }
+  return (event, api) => handler(event as never, api as never);
+}
+
+/**
  * `<name>: <message> (at <first stack frame>)`, the form the tenant log shows; the frame points the
  * action's author to the line. Non-errors (`throw 'x'`) are described by value.
  */
@@ -111,33 +142,26 @@ function describeThrown(err: unknown): string {
   return frame === undefined ? head : `${head} (${frame})`;
 }
 
-/** Wraps every method of `api` so that it does nothing once `isOpen()` is false. */
-function revocableApi(api: CustomTokenExchangeApi, isOpen: () => boolean): CustomTokenExchangeApi {
-  const gate =
-    <T extends object, K extends keyof T>(namespace: T, name: K) =>
-    (...args: unknown[]): void => {
-      // Ignored rather than thrown: nobody is left to catch it, and an unhandled rejection would
-      // take the host process down.
-      if (!isOpen()) return;
-      (namespace[name] as (...args: unknown[]) => void).apply(namespace, args);
-    };
-  const { access, authentication, user } = api;
-  return Object.freeze({
-    access: Object.freeze({
-      deny: gate(access, 'deny'),
-      rejectInvalidSubjectToken: gate(access, 'rejectInvalidSubjectToken'),
-    }),
-    authentication: Object.freeze({
-      setUserById: gate(authentication, 'setUserById'),
-      setUserByConnection: gate(authentication, 'setUserByConnection'),
-      setActor: gate(authentication, 'setActor'),
-      setOrganization: gate(authentication, 'setOrganization'),
-    }),
-    user: Object.freeze({
-      setAppMetadata: gate(user, 'setAppMetadata'),
-      setUserMetadata: gate(user, 'setUserMetadata'),
-    }),
-  });
+/**
+ * Wraps every method of `api` (an object of namespaces of methods, whichever the trigger) so that
+ * it does nothing once `isOpen()` is false.
+ */
+function revocableApi<Api extends object>(api: Api, isOpen: () => boolean): Api {
+  const gated: Record<string, Readonly<Record<string, unknown>>> = {};
+  for (const [name, namespace] of Object.entries(api) as Array<[string, object]>) {
+    const methods: Record<string, unknown> = {};
+    for (const [method, fn] of Object.entries(namespace)) {
+      if (typeof fn !== 'function') continue;
+      methods[method] = (...args: unknown[]): void => {
+        // Ignored rather than thrown: nobody is left to catch it, and an unhandled rejection
+        // would take the host process down.
+        if (!isOpen()) return;
+        (fn as (...args: unknown[]) => void).apply(namespace, args);
+      };
+    }
+    gated[name] = Object.freeze(methods);
+  }
+  return Object.freeze(gated) as Api;
 }
 
 function deepFreeze<T>(value: T): T {

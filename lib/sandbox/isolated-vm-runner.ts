@@ -1,10 +1,11 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import ivm from 'isolated-vm';
-import type { ConsoleLine, CustomTokenExchangeEvent } from '../action-api/types.js';
+import type { ConsoleLine } from '../action-api/types.js';
 import {
   ActionFailure,
   type ActionApiMethod,
   type ActionApiRecorder,
+  type ActionEvent,
   type ActionLimits,
   type ActionRunner,
   type ActionVersion,
@@ -75,6 +76,8 @@ const API_METHODS: ReadonlySet<string> = new Set<ActionApiMethod>([
   'authentication.setOrganization',
   'user.setAppMetadata',
   'user.setUserMetadata',
+  'accessToken.setCustomClaim',
+  'idToken.setCustomClaim',
 ]);
 const CONSOLE_LEVELS: ReadonlySet<string> = new Set<ConsoleLine['level']>([
   'log',
@@ -220,14 +223,15 @@ export class IsolatedVmRunner implements ActionRunner {
   }
 
   /**
-   * Runs `version.code` with a copy of `event` (its `secrets` replaced by the version's).
+   * Runs `version.code` with a copy of `event` (its `secrets` replaced by the version's), calling
+   * the export of the recorder's trigger: `onExecuteCustomTokenExchange` or `onExecutePostExchange`.
    * @throws ActionFailure `overloaded` beyond `maxConcurrency` (nothing ran); `invalid` for code
    *   that does not compile; `threw` with `Name: message (line L, column C)`; `timeout` for the CPU
    *   budget or the wall-clock deadline; `memory` when the isolate ran out of memory
    */
   async run(
     version: ActionVersion,
-    event: CustomTokenExchangeEvent,
+    event: ActionEvent,
     recorder: ActionApiRecorder,
   ): Promise<void> {
     if (this.#closed) throw new ActionFailure('invalid', 'the action sandbox is closed');
@@ -333,7 +337,7 @@ export class IsolatedVmRunner implements ActionRunner {
   #execute(
     version: ActionVersion,
     limits: ActionLimits,
-    event: CustomTokenExchangeEvent,
+    event: ActionEvent,
     recorder: ActionApiRecorder,
     cache: ActionCache,
     deadline: number,
@@ -367,7 +371,12 @@ export class IsolatedVmRunner implements ActionRunner {
         return;
       }
       exec.deadlineTimer = setTimeout(() => this.#end(exec, wallClockFailure(exec)), remaining);
-      this.#enter(exec, vc.execute, [exec.id, { ...event, secrets: version.secrets }]);
+      // The guest picks the entry point and builds the api of the recorder's trigger.
+      this.#enter(exec, vc.execute, [
+        exec.id,
+        { ...event, secrets: version.secrets },
+        recorder.trigger ?? 'custom-token-exchange',
+      ]);
     });
   }
 

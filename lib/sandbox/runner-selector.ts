@@ -1,5 +1,9 @@
-import type { CustomTokenExchangeEvent } from '../action-api/types.js';
-import type { ActionApiRecorder, ActionRunner, ActionVersion } from './action-runner.js';
+import type {
+  ActionApiRecorder,
+  ActionEvent,
+  ActionRunner,
+  ActionVersion,
+} from './action-runner.js';
 import { ActionFailure } from './action-runner.js';
 
 /**
@@ -17,11 +21,7 @@ export class RunnerSelector implements ActionRunner {
     if (sandbox?.validate) this.validate = (code) => sandbox.validate!(code);
   }
 
-  run(
-    version: ActionVersion,
-    event: CustomTokenExchangeEvent,
-    recorder: ActionApiRecorder,
-  ): Promise<void> {
+  run(version: ActionVersion, event: ActionEvent, recorder: ActionApiRecorder): Promise<void> {
     if (version.handler) return this.#inProcess.run(version, event, recorder);
     if (!this.#sandbox) {
       return Promise.reject(

@@ -13,6 +13,7 @@ import { ClientSecretPostStrategy } from '../../lib/client-auth/client-secret-po
 import { PrivateKeyJwtStrategy } from '../../lib/client-auth/private-key-jwt-strategy.js';
 import { PublicClientStrategy } from '../../lib/client-auth/public-client-strategy.js';
 import { OAuthError } from '../../lib/errors.js';
+import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 
@@ -51,6 +52,8 @@ function client(
     id_token_lifetime: 36000,
     allow_any_profile_of_type: ['custom_authentication'],
     client_metadata: {},
+    is_token_endpoint_ip_header_trusted: false,
+    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
   });
 }
 

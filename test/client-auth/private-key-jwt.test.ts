@@ -9,6 +9,7 @@ import {
   type ClientAuthenticator,
 } from '../../lib/client-auth/client-authenticator.js';
 import { OAuthError } from '../../lib/errors.js';
+import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../lib/stores/replay-store.js';
@@ -37,6 +38,8 @@ function client(
     id_token_lifetime: 36000,
     allow_any_profile_of_type: ['custom_authentication'],
     client_metadata: {},
+    is_token_endpoint_ip_header_trusted: false,
+    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
   });
 }
 

@@ -130,7 +130,9 @@ describe('ActionRegistry', () => {
       {
         name: 'a handler that is not a function',
         definition: { name: 'a', handler: 'return 1' },
-        message: body('handler must be a function'),
+        message: body(
+          'handler must be a function, or { onExecutePostExchange } for the post-exchange trigger',
+        ),
       },
       {
         name: 'empty code',

@@ -71,6 +71,15 @@ describe('parseClient', () => {
       id_token_lifetime: 36000,
       allow_any_profile_of_type: [],
       client_metadata: {},
+      is_token_endpoint_ip_header_trusted: false,
+      refresh_token: {
+        rotation_type: 'rotating',
+        leeway: 0,
+        token_lifetime: 2592000,
+        idle_token_lifetime: 1296000,
+        infinite_token_lifetime: false,
+        infinite_idle_token_lifetime: false,
+      },
     });
   });
 
@@ -104,6 +113,15 @@ describe('parseClient', () => {
       id_token_lifetime: 600,
       allow_any_profile_of_type: ['custom_authentication'],
       client_metadata: { team: 'checkout', empty: '' },
+      is_token_endpoint_ip_header_trusted: false,
+      refresh_token: {
+        rotation_type: 'rotating',
+        leeway: 0,
+        token_lifetime: 2592000,
+        idle_token_lifetime: 1296000,
+        infinite_token_lifetime: false,
+        infinite_idle_token_lifetime: false,
+      },
     });
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Actor } from '../../lib/action-api/types.js';
+import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
 import type { Client, IdTokenSigningAlg } from '../../lib/registry/clients.js';
 import { mintIdToken, type IdTokenParams } from '../../lib/tokens/id-token.js';
 import { KeySet, SIGNING_ALGS } from '../../lib/tokens/key-set.js';
@@ -22,6 +23,8 @@ function client(alg: IdTokenSigningAlg): Client {
     id_token_lifetime: 36000,
     allow_any_profile_of_type: ['custom_authentication'],
     client_metadata: {},
+    is_token_endpoint_ip_header_trusted: false,
+    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
   };
 }
 

@@ -16,9 +16,13 @@ let actionFramePattern = null;
 const MAX_API_ARGUMENT_CHARS = 64 * 1024;
 const MAX_CAPABILITY_ARGUMENT_CHARS = 2 * 1024 * 1024;
 const MAX_CONSOLE_LINE_CHARS = 16 * 1024;
-const MISSING_EXPORT =
-  'exports.onExecuteCustomTokenExchange is not a function: the action must assign ' +
-  'exports.onExecuteCustomTokenExchange = async (event, api) => { ... }';
+// The export each trigger calls; the host passes the trigger to execute().
+const ENTRY_POINTS = { 'custom-token-exchange': 'onExecuteCustomTokenExchange', 'post-exchange': 'onExecutePostExchange' };
+
+function missingExport(entry) {
+  return 'exports.' + entry + ' is not a function: the action must assign ' +
+    'exports.' + entry + ' = async (event, api) => { ... }';
+}
 
 // Rough size of a value in characters, stopping as soon as it passes the limit.
 function exceedsCopyLimit(value, limit) {
@@ -134,12 +138,25 @@ function callCache(state, operation, args) {
   return answer[1];
 }
 
-function makeApi(state) {
+function makeApi(state, trigger) {
   const method = function (name) {
     return function () {
       callApi(state, name, Array.prototype.slice.call(arguments));
     };
   };
+  const cache = {
+    get: function (key) { return callCache(state, 'get', [key]); },
+    set: function (key, value, options) { return callCache(state, 'set', [key, value, options]); },
+    delete: function (key) { return callCache(state, 'delete', [key]); },
+  };
+  if (trigger === 'post-exchange') {
+    return {
+      access: { deny: method('access.deny') },
+      accessToken: { setCustomClaim: method('accessToken.setCustomClaim') },
+      idToken: { setCustomClaim: method('idToken.setCustomClaim') },
+      cache: cache,
+    };
+  }
   return {
     access: {
       deny: method('access.deny'),
@@ -155,11 +172,7 @@ function makeApi(state) {
       setAppMetadata: method('user.setAppMetadata'),
       setUserMetadata: method('user.setUserMetadata'),
     },
-    cache: {
-      get: function (key) { return callCache(state, 'get', [key]); },
-      set: function (key, value, options) { return callCache(state, 'set', [key, value, options]); },
-      delete: function (key) { return callCache(state, 'delete', [key]); },
-    },
+    cache: cache,
   };
 }
 
@@ -270,7 +283,7 @@ function makeTimers(state) {
   return { setTimeout: setTimeout, clearTimeout: clearTimeout };
 }
 
-function execute(id, event) {
+function execute(id, event, trigger) {
   const state = { id: id, ended: false, nextCall: 1, nextTimer: 1, pending: new Map(), timers: new Map(), jose: undefined };
   executions.set(id, state);
   let result;
@@ -289,15 +302,16 @@ function execute(id, event) {
       timers.clearTimeout,
     );
     const exported = module.exports;
+    const entry = trigger === 'post-exchange' ? ENTRY_POINTS['post-exchange'] : ENTRY_POINTS['custom-token-exchange'];
     const handler =
       (typeof exported === 'object' && exported !== null) || typeof exported === 'function'
-        ? exported.onExecuteCustomTokenExchange
+        ? exported[entry]
         : undefined;
     if (typeof handler !== 'function') {
-      finish(state, false, MISSING_EXPORT);
+      finish(state, false, missingExport(entry));
       return;
     }
-    result = handler.call(exported, event, makeApi(state));
+    result = handler.call(exported, event, makeApi(state, trigger));
   } catch (thrown) {
     finish(state, false, describeThrown(thrown));
     return;

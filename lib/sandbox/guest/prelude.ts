@@ -34,7 +34,7 @@ export const PRELUDE_HOST_FUNCTIONS = [
  * The prelude: a function expression run once per context. It defines the action globals (URL,
  * URLSearchParams, TextEncoder, TextDecoder, atob, btoa, crypto, Headers, Response,
  * queueMicrotask), locks the context down, and returns the frozen control object the host keeps
- * references to: `execute(id, event)`, `settle(id, callId, ok, value)`, `abandon(id)` and
+ * references to: `execute(id, event, trigger)`, `settle(id, callId, ok, value)`, `abandon(id)` and
  * `install(wrapper, filename)`.
  */
 export const PRELUDE_SOURCE = [
