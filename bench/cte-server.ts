@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { JWK } from 'jose';
 import { customTokenExchange } from '../lib/index.js';
 import type { CustomTokenExchangeHandler } from '../lib/index.js';
@@ -30,7 +30,14 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
   }
 };`;
 
-export type Scenario = 'inline' | 'sandbox';
+/** The same action without signature verification: the sandbox's fixed cost, no host call. */
+export const DECODE_ONLY_CODE = `
+const { decodeJwt } = require('jose');
+exports.onExecuteCustomTokenExchange = async (event, api) => {
+  api.authentication.setUserById(decodeJwt(event.transaction.subject_token).sub);
+};`;
+
+export type Scenario = 'inline' | 'sandbox' | 'inline-decode' | 'sandbox-decode';
 
 export async function startCteServer(scenario: Scenario, idpJwk: JWK): Promise<number> {
   const app = express();
@@ -79,17 +86,21 @@ export async function startCteServer(scenario: Scenario, idpJwk: JWK): Promise<n
       );
     }
   };
-  const action = await cte.actions.create(
-    scenario === 'inline'
-      ? { name: 'bench-inline', handler: inline }
-      : {
-          name: 'bench-sandbox',
-          code: ACTION_CODE,
-          secrets: { JWKS_URL: jwksUrl },
-          allowed_hosts: [`127.0.0.1:${port}`],
-          allowed_private_networks: ['127.0.0.1/32'],
-        },
-  );
+  const decodeOnly: CustomTokenExchangeHandler = async (event, api) => {
+    api.authentication.setUserById(decodeJwt(event.transaction.subject_token).sub!);
+  };
+  const sandboxed = {
+    secrets: { JWKS_URL: jwksUrl },
+    allowed_hosts: [`127.0.0.1:${port}`],
+    allowed_private_networks: ['127.0.0.1/32'],
+  };
+  const definitions = {
+    inline: { name: 'bench-inline', handler: inline },
+    'inline-decode': { name: 'bench-inline-decode', handler: decodeOnly },
+    sandbox: { name: 'bench-sandbox', code: ACTION_CODE, ...sandboxed },
+    'sandbox-decode': { name: 'bench-sandbox-decode', code: DECODE_ONLY_CODE, ...sandboxed },
+  };
+  const action = await cte.actions.create(definitions[scenario]);
   await cte.actions.deploy(action.id);
   await cte.profiles.create({
     name: 'Bench profile',
@@ -108,6 +119,7 @@ if (process.send && process.argv[2]) {
   const port = await startCteServer(scenario, jwk);
   process.send({ port });
   process.on('message', (message) => {
+    if (message === 'exit') process.exit(0);
     if (message === 'cpu') {
       const usage = process.cpuUsage();
       process.send!({ cpuMicros: usage.user + usage.system, rss: process.memoryUsage().rss });
