@@ -3,10 +3,10 @@ import type {
   ActionApiRecorder,
   CustomTokenExchangeApiMethod,
 } from '../sandbox/action-runner.js';
-import type { ActionCommand, ConsoleLine, CustomTokenExchangeApi } from './types.js';
-import { ActionApiError, InvalidArgument } from './action-api-error.js';
+import type { ActionCommand, CustomTokenExchangeApi } from './types.js';
+import { InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
-import { ConsoleCapture } from './console-capture.js';
+import { CommandRecorder } from './command-recorder.js';
 import { copyPlainData } from './plain-data.js';
 import { validateActor } from './validate-actor.js';
 import {
@@ -50,59 +50,13 @@ const SET_USER_METHODS: ReadonlySet<ActionApiMethod> = new Set([
  * issuing tokens after part of what the action asked for was refused (a dropped `setActor`, a
  * second user, an invalid `deny`) would act on an intent that was never expressed.
  */
-export class ApiRecorder implements ActionApiRecorder {
-  readonly #commands: ActionCommand[] = [];
-  readonly #violations: string[] = [];
-  readonly #console: ConsoleCapture;
+export class ApiRecorder extends CommandRecorder<ActionCommand> implements ActionApiRecorder {
   #metadataBytes = 0;
   #userSetBy: ActionApiMethod | undefined;
   #api: CustomTokenExchangeApi | undefined;
 
   constructor(options: ApiRecorderOptions = {}) {
-    this.#console = new ConsoleCapture(options.redact ?? ((text) => text));
-  }
-
-  /** The accepted calls, in call order, each a copy of what the action passed. */
-  get commands(): readonly ActionCommand[] {
-    return this.#commands;
-  }
-
-  /** The messages of every refused call, in call order; any entry fails the exchange. */
-  get violations(): readonly string[] {
-    return this.#violations;
-  }
-
-  /**
-   * The captured lines (at most {@link MAX_CONSOLE_LINES}), followed by one `warn` line saying
-   * how many were dropped when there were more.
-   */
-  get consoleLines(): readonly ConsoleLine[] {
-    return this.#console.lines;
-  }
-
-  /**
-   * Validates and records one api call.
-   * @throws ActionApiError `api.<method>: <problem>` when the call breaks a documented limit; the
-   *   problem is also added to {@link ApiRecorder.violations}
-   */
-  call(method: ActionApiMethod, args: readonly unknown[]): void {
-    try {
-      this.#commands.push(this.#validate(method, args));
-    } catch (err) {
-      const error =
-        err instanceof InvalidArgument
-          ? new ActionApiError(method, err.message)
-          : err instanceof ActionApiError
-            ? err
-            : new ActionApiError(method, `could not be checked: ${String(err)}`);
-      this.#violations.push(error.message);
-      throw error;
-    }
-  }
-
-  /** Captures one console call: formatted like `console.log`, redacted, then cut. */
-  console(level: ConsoleLine['level'], args: readonly unknown[]): void {
-    this.#console.capture(level, args);
+    super(options.redact);
   }
 
   /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
@@ -111,7 +65,7 @@ export class ApiRecorder implements ActionApiRecorder {
     return this.#api;
   }
 
-  #validate(method: ActionApiMethod, args: readonly unknown[]): ActionCommand {
+  protected validate(method: ActionApiMethod, args: readonly unknown[]): ActionCommand {
     if (!Array.isArray(args)) throw new InvalidArgument('arguments must be an array');
     if (!Object.hasOwn(VALIDATORS, method)) {
       throw new InvalidArgument('not a Custom Token Exchange api method');

@@ -4,12 +4,11 @@ import type {
   PostExchangeApiMethod,
 } from '../sandbox/action-runner.js';
 import { ID_TOKEN_PROFILE_CLAIMS, RESTRICTED_CUSTOM_CLAIMS } from '../tokens/custom-claims.js';
-import { ActionApiError, InvalidArgument } from './action-api-error.js';
+import { InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
-import { ConsoleCapture } from './console-capture.js';
+import { CommandRecorder } from './command-recorder.js';
 import { copyPlainData } from './plain-data.js';
 import type { PostExchangeApi, PostExchangeCommand } from './post-exchange-types.js';
-import type { ConsoleLine } from './types.js';
 
 /** Longest custom claim name, in characters. */
 export const MAX_CUSTOM_CLAIM_NAME_LENGTH = 255;
@@ -45,11 +44,11 @@ const TOKEN_LABELS: Readonly<Record<TokenName, string>> = {
  * {@link ActionApiError} into the action and is remembered in {@link violations}: the exchange
  * then fails closed even if the action catches the error.
  */
-export class PostExchangeRecorder implements ActionApiRecorder {
+export class PostExchangeRecorder
+  extends CommandRecorder<PostExchangeCommand>
+  implements ActionApiRecorder
+{
   readonly trigger = 'post-exchange';
-  readonly #commands: PostExchangeCommand[] = [];
-  readonly #violations: string[] = [];
-  readonly #console: ConsoleCapture;
   /** Bytes of each claim set so far, per token; a later call with the same name replaces it. */
   readonly #claimBytes: Record<TokenName, Map<string, number>> = {
     accessToken: new Map(),
@@ -58,45 +57,7 @@ export class PostExchangeRecorder implements ActionApiRecorder {
   #api: PostExchangeApi | undefined;
 
   constructor(options: PostExchangeRecorderOptions = {}) {
-    this.#console = new ConsoleCapture(options.redact ?? ((text) => text));
-  }
-
-  /** The accepted calls, in call order, each a copy of what the action passed. */
-  get commands(): readonly PostExchangeCommand[] {
-    return this.#commands;
-  }
-
-  /** The messages of every refused call, in call order; any entry fails the exchange. */
-  get violations(): readonly string[] {
-    return this.#violations;
-  }
-
-  /** The captured console lines (see `ConsoleCapture`). */
-  get consoleLines(): readonly ConsoleLine[] {
-    return this.#console.lines;
-  }
-
-  /**
-   * Validates and records one api call.
-   * @throws ActionApiError `api.<method>: <problem>`; the message is also added to
-   *   {@link violations}
-   */
-  call(method: ActionApiMethod, args: readonly unknown[]): void {
-    try {
-      this.#commands.push(this.#validate(method, args));
-    } catch (err) {
-      const error =
-        err instanceof InvalidArgument
-          ? new ActionApiError(method, err.message)
-          : new ActionApiError(method, `could not be checked: ${String(err)}`);
-      this.#violations.push(error.message);
-      throw error;
-    }
-  }
-
-  /** Captures one console call: formatted like `console.log`, redacted, then cut. */
-  console(level: ConsoleLine['level'], args: readonly unknown[]): void {
-    this.#console.capture(level, args);
+    super(options.redact);
   }
 
   /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
@@ -105,7 +66,7 @@ export class PostExchangeRecorder implements ActionApiRecorder {
     return this.#api;
   }
 
-  #validate(method: ActionApiMethod, args: readonly unknown[]): PostExchangeCommand {
+  protected validate(method: ActionApiMethod, args: readonly unknown[]): PostExchangeCommand {
     if (!Array.isArray(args)) throw new InvalidArgument('arguments must be an array');
     switch (method as PostExchangeApiMethod) {
       case 'access.deny': {
