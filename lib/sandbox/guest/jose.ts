@@ -17,9 +17,9 @@ const joseErrors = (function () {
       this.name = this.constructor.name;
     }
   }
-  class JWTClaimValidationFailed extends JOSEError {
-    static code = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
-    code = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+  // The claim details both claim errors carry. Not exported: as in jose, JWTExpired is not a
+  // JWTClaimValidationFailed, so neither may extend the other.
+  class ClaimError extends JOSEError {
     claim;
     reason;
     payload;
@@ -31,19 +31,13 @@ const joseErrors = (function () {
       this.payload = payload;
     }
   }
-  class JWTExpired extends JOSEError {
+  class JWTClaimValidationFailed extends ClaimError {
+    static code = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+    code = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+  }
+  class JWTExpired extends ClaimError {
     static code = 'ERR_JWT_EXPIRED';
     code = 'ERR_JWT_EXPIRED';
-    claim;
-    reason;
-    payload;
-    constructor(message, payload, claim, reason) {
-      const details = { claim: claim === undefined ? 'unspecified' : claim, reason: reason === undefined ? 'unspecified' : reason, payload: payload };
-      super(message, { cause: details });
-      this.claim = details.claim;
-      this.reason = details.reason;
-      this.payload = payload;
-    }
   }
   class JOSEAlgNotAllowed extends JOSEError {
     static code = 'ERR_JOSE_ALG_NOT_ALLOWED';
