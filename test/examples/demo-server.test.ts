@@ -1,22 +1,9 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { startExample } from '../support/example-process.js';
+import type { ExampleProcess } from '../support/example-process.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STARTUP_TIMEOUT_MS = 30_000;
-
-/** A port nothing listens on right now: listen on 0, read the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The parts of the printed token exchange curl command. */
 interface PrintedExchange {
@@ -61,72 +48,22 @@ function parseCurl(output: string): PrintedExchange {
   };
 }
 
-/** Resolves with stdout once the demo has printed its whole banner. */
-function waitForBanner(child: ChildProcess, output: { stdout: string; stderr: string }) {
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(
-          `the demo printed no curl command in ${STARTUP_TIMEOUT_MS} ms:\n${output.stdout}\n${output.stderr}`,
-        ),
-      );
-    }, STARTUP_TIMEOUT_MS - 1_000);
-    const onData = (): void => {
-      if (!/^Public keys: .*Tenant logs: \S+$/m.test(output.stdout)) return;
-      cleanup();
-      resolve(output.stdout);
-    };
-    const onExit = (code: number | null, signal: string | null): void => {
-      cleanup();
-      reject(new Error(`the demo exited (${code ?? signal}) before printing:\n${output.stderr}`));
-    };
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onData);
-    child.on('exit', onExit);
-  });
-}
-
-/** SIGTERM (the demo closes its server and router), SIGKILL if it is still there after 5 s. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 describe('examples/demo-server end to end (spawned with --no-node-snapshot)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let child: ChildProcess | undefined;
-  const output = { stdout: '', stderr: '' };
+  let demo: ExampleProcess | undefined;
   let printed: PrintedExchange;
   let port: number;
 
   before(async () => {
-    port = await freePort();
-    child = spawn(
-      process.execPath,
-      ['--no-node-snapshot', '--import', 'tsx', 'examples/demo-server/server.ts'],
-      { cwd: ROOT, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
-    try {
-      printed = parseCurl(await waitForBanner(child, output));
-    } catch (err) {
-      await stop(child);
-      throw err;
-    }
+    demo = await startExample('examples/demo-server/server.ts', {
+      ready: /^Public keys: .*Tenant logs: \S+$/m,
+    });
+    port = demo.port;
+    printed = parseCurl(demo.output.stdout);
   });
 
   after(async () => {
-    if (child) await stop(child);
+    await demo?.stop();
   });
 
   it('prints a curl command for its own port with the demo client and profile', () => {
