@@ -1,0 +1,161 @@
+/**
+ * The harness's parts: the subject tokens every scenario verifies, benchmark servers started as
+ * child processes pinned to core 0 (the load generator pins itself to core 1), and autocannon
+ * runs against them.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { BenchConfig, BenchServerModule, ProcessStats } from './servers/child.js';
+
+export const TOKEN_COUNT = 100;
+
+/** Pins this process (every thread) to core 1 when the machine has two cores and taskset. */
+export function pinLoadGenerator(): boolean {
+  if (availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fresh ES256 subject key and {@link TOKEN_COUNT} subject tokens (subjects user-0…user-99). */
+export async function makeSubjects(
+  mode: string,
+): Promise<{ config: BenchConfig; tokens: string[] }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const config: BenchConfig = {
+    subjectJwk: { ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256' },
+    subjectIssuer: 'https://idp.bench.example/',
+    subjectAudience: 'bench',
+    audience: 'https://api.bench.example/',
+    client: { id: 'bench-client', secret: 'bench-client-secret-0123456789' },
+    mode,
+  };
+  const tokens = await Promise.all(
+    Array.from({ length: TOKEN_COUNT }, (_, i) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+        .setIssuer(config.subjectIssuer)
+        .setAudience(config.subjectAudience)
+        .setSubject(`bench|user-${i}`)
+        .setIssuedAt()
+        .setExpirationTime('6h')
+        .sign(privateKey),
+    ),
+  );
+  return { config, tokens };
+}
+
+export interface BenchServer {
+  url: string;
+  module: BenchServerModule;
+  stats(): Promise<ProcessStats>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `bench/servers/<file>.ts` with `config`, on core 0 when `pin` (taskset starts it there,
+ * so every thread it makes stays there too).
+ */
+export async function startServer(
+  file: string,
+  config: BenchConfig,
+  pin: boolean,
+): Promise<BenchServer> {
+  const script = fileURLToPath(new URL(`./servers/${file}.ts`, import.meta.url));
+  const module = (await import(`./servers/${file}.js`)) as BenchServerModule;
+  const node = [
+    process.execPath,
+    '--no-node-snapshot',
+    '--import',
+    'tsx',
+    script,
+    JSON.stringify(config),
+  ];
+  const [command, ...args] = pin ? ['taskset', '-c', '0', ...node] : node;
+  const child = spawn(command!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`${file} exited (${code}) before listening`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}${module.path}`,
+    module,
+    stats: () => ask<ProcessStats>(child, 'stats'),
+    stop: () => stop(child),
+  };
+}
+
+function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (reply) => resolve(reply as T));
+    child.send(message);
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.send('exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface LoadOptions {
+  seconds: number;
+  connections: number;
+  /** A fixed offered rate (requests/s over all connections) instead of saturation. */
+  rate?: number;
+}
+
+export interface LoadResult {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  requests: number;
+  /** Responses by status code, and network errors and timeouts, when anything failed. */
+  failures?: Record<string, number>;
+}
+
+/** Drives `url` with form POSTs cycling through `bodies`. */
+export async function load(
+  url: string,
+  bodies: string[],
+  options: LoadOptions,
+): Promise<LoadResult> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: options.connections,
+    duration: options.seconds,
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    requests: [
+      { setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) },
+    ],
+  });
+  const errors = result.errors + result.timeouts + result.non2xx;
+  const failures: Record<string, number> = {};
+  if (result.errors > 0) failures.network = result.errors;
+  if (result.timeouts > 0) failures.timeouts = result.timeouts;
+  for (const [status, { count }] of Object.entries(result.statusCodeStats ?? {})) {
+    if (!status.startsWith('2')) failures[status] = count ?? 0;
+  }
+  return {
+    rps: Math.round(result.requests.average),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    errors,
+    requests: result.requests.total,
+    ...(errors > 0 ? { failures } : {}),
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * `npm run bench`: every scenario of shared/performance.md in one run. Each server starts in its
+ * own process pinned to core 0; autocannon drives it from this process, pinned to core 1, for a
+ * fixed time after a warm-up. Prints one table and the ratios of the targets, and writes both to
+ * bench/results/latest.json (quick and partial runs to bench/results/partial.json).
+ *
+ *   npm run bench                     15 s per scenario after a 5 s warm-up (about 3 minutes)
+ *   npm run bench -- --quick          3 s after 1 s (under a minute): a smoke check
+ *   npm run bench -- --only floor,cte-sandbox --seconds 30
+ *
+ * Exits 1 when any scenario answered a request with an error (a benchmark of failures measures
+ * nothing); targets missed are reported, not fatal.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { load, makeSubjects, pinLoadGenerator, startServer } from './harness.js';
+import type { LoadResult } from './harness.js';
+import { HOSTILE_TOKEN_TYPE, requestBody as cteRequestBody } from './servers/cte.js';
+
+interface Scenario {
+  name: string;
+  server: string;
+  mode: string;
+  /** Offered rate for a latency row; saturation otherwise. */
+  rate?: number;
+  /** Another profile's action spins forever on this many requests/s meanwhile. */
+  hostilePerSecond?: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'floor', server: 'floor', mode: 'floor' },
+  { name: 'cte-inline', server: 'cte', mode: 'inline' },
+  { name: 'cte-sandbox', server: 'cte', mode: 'sandbox' },
+  { name: 'cte-sandbox-hostile', server: 'cte', mode: 'hostile', hostilePerSecond: 2 },
+  { name: 'peer-exchange', server: 'peer-oidc-provider', mode: 'exchange' },
+  { name: 'peer-cc', server: 'peer-oidc-provider', mode: 'cc' },
+  { name: 'cte-sandbox@500rps', server: 'cte', mode: 'sandbox', rate: 500 },
+];
+const CONNECTIONS = 50;
+
+const argv = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const at = argv.indexOf(name);
+  return at === -1 ? undefined : argv[at + 1];
+};
+const quick = argv.includes('--quick');
+const seconds = Number(option('--seconds')) || (quick ? 3 : 15);
+const warmupSeconds = quick ? 1 : Math.max(2, Math.round(seconds / 3));
+const only = option('--only')?.split(',');
+const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+if (selected.length === 0) throw new Error(`--only names none of ${SCENARIOS.map((s) => s.name)}`);
+
+interface Row extends LoadResult {
+  name: string;
+  /** Server CPU (all its threads) per request over the measured period. */
+  cpu_ms: number;
+  rss_mb: number;
+  offered_rps?: number;
+  hostile_responses?: Record<string, number>;
+}
+
+async function measure(scenario: Scenario, pin: boolean): Promise<Row> {
+  const { config, tokens } = await makeSubjects(scenario.mode);
+  const server = await startServer(scenario.server, config, pin);
+  const bodies = tokens.map((token) => server.module.requestBody(token, config));
+  const hostile = scenario.hostilePerSecond
+    ? trickle(server.url, cteRequestBody(tokens[0]!, config, HOSTILE_TOKEN_TYPE), scenario)
+    : undefined;
+  try {
+    const options = {
+      connections: CONNECTIONS,
+      ...(scenario.rate === undefined ? {} : { rate: scenario.rate }),
+    };
+    await load(server.url, bodies, { ...options, seconds: warmupSeconds });
+    const before = await server.stats();
+    const result = await load(server.url, bodies, { ...options, seconds });
+    const after = await server.stats();
+    return {
+      name: scenario.name,
+      ...result,
+      cpu_ms: +((after.cpuMicros - before.cpuMicros) / 1000 / result.requests).toFixed(3),
+      rss_mb: Math.round(after.rss / 2 ** 20),
+      ...(scenario.rate === undefined ? {} : { offered_rps: scenario.rate }),
+      ...(hostile ? { hostile_responses: hostile.responses } : {}),
+    };
+  } finally {
+    hostile?.stop();
+    await server.stop();
+  }
+}
+
+/** Sends the hostile request `hostilePerSecond` times a second, counting the statuses. */
+function trickle(url: string, body: string, scenario: Scenario) {
+  const responses: Record<string, number> = {};
+  const count = (status: string): void => {
+    responses[status] = (responses[status] ?? 0) + 1;
+  };
+  const timer = setInterval(() => {
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      signal: AbortSignal.timeout(30_000),
+    }).then(
+      async (res) => {
+        await res.arrayBuffer();
+        count(String(res.status));
+      },
+      () => count('network error'),
+    );
+  }, 1000 / scenario.hostilePerSecond!);
+  return { responses, stop: () => clearInterval(timer) };
+}
+
+const ratio = (a: number | undefined, b: number | undefined): number | null =>
+  a === undefined || b === undefined || b === 0 ? null : +(a / b).toFixed(3);
+
+function ratios(rows: Map<string, Row>) {
+  const sandbox = rows.get('cte-sandbox');
+  const at500 = rows.get('cte-sandbox@500rps');
+  return {
+    cte_sandbox_vs_peer_exchange: ratio(sandbox?.rps, rows.get('peer-exchange')?.rps),
+    cte_sandbox_vs_peer_cc: ratio(sandbox?.rps, rows.get('peer-cc')?.rps),
+    cte_sandbox_vs_floor: ratio(sandbox?.rps, rows.get('floor')?.rps),
+    cte_sandbox_hostile_vs_cte_sandbox: ratio(rows.get('cte-sandbox-hostile')?.rps, sandbox?.rps),
+    cte_sandbox_vs_cte_inline: ratio(sandbox?.rps, rows.get('cte-inline')?.rps),
+    sandbox_extra_cpu_ms:
+      sandbox && rows.get('cte-inline')
+        ? +(sandbox.cpu_ms - rows.get('cte-inline')!.cpu_ms).toFixed(3)
+        : null,
+    cte_sandbox_p99_over_p50: ratio(sandbox?.p99_ms, sandbox?.p50_ms),
+    cte_sandbox_p99_ms_at_500rps: at500?.p99_ms ?? null,
+  };
+}
+
+const TARGETS: Record<string, (value: number) => boolean> = {
+  cte_sandbox_vs_peer_exchange: (v) => v >= 1,
+  cte_sandbox_vs_peer_cc: (v) => v >= 1,
+  cte_sandbox_vs_floor: (v) => v >= 0.8,
+  cte_sandbox_hostile_vs_cte_sandbox: (v) => v >= 0.9,
+  cte_sandbox_vs_cte_inline: (v) => v >= 0.85,
+  sandbox_extra_cpu_ms: (v) => v <= 0.15,
+  cte_sandbox_p99_over_p50: (v) => v <= 3,
+  cte_sandbox_p99_ms_at_500rps: (v) => v < 5,
+};
+const TARGET_TEXT: Record<string, string> = {
+  cte_sandbox_vs_peer_exchange: '≥ 1',
+  cte_sandbox_vs_peer_cc: '≥ 1',
+  cte_sandbox_vs_floor: '≥ 0.8',
+  cte_sandbox_hostile_vs_cte_sandbox: '≥ 0.9',
+  cte_sandbox_vs_cte_inline: '≥ 0.85',
+  sandbox_extra_cpu_ms: '≤ 0.15',
+  cte_sandbox_p99_over_p50: '≤ 3',
+  cte_sandbox_p99_ms_at_500rps: '< 5',
+};
+
+const pin = pinLoadGenerator();
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${process.platform} ${process.arch}, Node ${process.version}`;
+console.log(
+  `${machine}; servers ${pin ? 'pinned to core 0, load generator to core 1' : 'not pinned (taskset or a second core missing)'}; ` +
+    `${CONNECTIONS} connections, ${seconds} s after a ${warmupSeconds} s warm-up per scenario`,
+);
+const rows = new Map<string, Row>();
+for (const scenario of selected) {
+  const row = await measure(scenario, pin);
+  rows.set(row.name, row);
+  console.log(`${row.name}: ${row.rps} requests/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms`);
+}
+console.table(
+  [...rows.values()].map(({ name, rps, p50_ms, p99_ms, errors, cpu_ms, rss_mb, offered_rps }) => ({
+    name,
+    'requests/s': rps,
+    'p50 ms': p50_ms,
+    'p99 ms': p99_ms,
+    errors,
+    'CPU ms/request': cpu_ms,
+    'RSS MB': rss_mb,
+    ...(offered_rps ? { note: `fixed offered rate ${offered_rps}/s` } : {}),
+  })),
+);
+const hostileRow = rows.get('cte-sandbox-hostile');
+if (hostileRow?.hostile_responses) {
+  console.log('hostile requests answered:', hostileRow.hostile_responses);
+}
+const computed = ratios(rows);
+console.table(
+  Object.entries(computed)
+    .filter(([, value]) => value !== null)
+    .map(([name, value]) => ({
+      ratio: name,
+      value,
+      target: TARGET_TEXT[name],
+      met: TARGETS[name]!(value!) ? 'yes' : 'NO',
+    })),
+);
+const report = {
+  machine,
+  pinned: pin,
+  connections: CONNECTIONS,
+  seconds,
+  warmup_seconds: warmupSeconds,
+  scenarios: [...rows.values()],
+  ratios: computed,
+};
+const results = new URL('./results/', import.meta.url);
+mkdirSync(results, { recursive: true });
+const file = quick || only ? 'partial.json' : 'latest.json';
+writeFileSync(
+  new URL(`./results/${file}`, import.meta.url),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
+console.log(`written to bench/results/${file}`);
+const failed = [...rows.values()].filter((row) => row.errors > 0);
+if (failed.length > 0) {
+  for (const row of failed) console.error(`${row.name}: ${row.errors} errors`, row.failures);
+  process.exitCode = 1;
+}
