@@ -150,7 +150,7 @@ export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
   timeoutMs: 20_000,
   cpuTimeMs: 100,
   memoryMb: 64,
-  maxConcurrency: 32,
+  maxConcurrency: 256,
 });
 
 const OPTION_KEYS = [

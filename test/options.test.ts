@@ -770,6 +770,26 @@ describe('customTokenExchange(options): validation', () => {
   });
 });
 
+describe('customTokenExchange(options): action limits by default', () => {
+  it('gives an action 20 s wall clock, 100 ms CPU, 64 MB and 256 executions at once', async () => {
+    const cte = customTokenExchange({
+      issuer: ISSUER,
+      clients: [APP],
+      resourceServers: [ORDERS_API],
+      keys: await testSigningKeys(),
+      sandbox: false,
+    });
+    const action = await cte.actions.create({ name: 'defaults', handler: async () => {} });
+    expect(action.limits).to.deep.equal({
+      timeoutMs: 20_000,
+      cpuTimeMs: 100,
+      memoryMb: 64,
+      maxConcurrency: 256,
+    });
+    await cte.close();
+  });
+});
+
 describe('customTokenExchange(options): the caller’s object', () => {
   it('is neither mutated nor frozen, and later changes to it do not reach the router', async () => {
     const keys = await testSigningKeys();
