@@ -25,7 +25,8 @@ import { DEFAULT_ACTION_LIMITS } from '../options.js';
 export const MAX_ACTION_CODE_BYTES = 100 * 1024;
 
 /** What the runner needs of {@link HostCapabilities}: the real one, or a test double. */
-export type CapabilityInvoker = Pick<HostCapabilities, 'invoke'>;
+export type CapabilityInvoker = Pick<HostCapabilities, 'invoke'> &
+  Partial<Pick<HostCapabilities, 'invokeSync'>>;
 
 /** Options of {@link IsolatedVmRunner}. */
 export interface IsolatedVmRunnerOptions {
@@ -674,30 +675,38 @@ export class IsolatedVmRunner implements ActionRunner {
         // A console line is never worth failing the execution.
       }
     };
+    // Answers [ok, value] when the call is over at once, undefined when it settles later.
     const hostInvoke = (
       id: unknown,
       callId: unknown,
       name: unknown,
       args: unknown,
-    ): GuestErrorData | undefined => {
+    ): [boolean, unknown] | undefined => {
       const exec = live(id);
       const label = String(name);
       if (exec === undefined) {
-        return {
-          name: 'Error',
-          code: 'ERR_CAPABILITY_REVOKED',
-          message: `${label} cannot be used: the action's execution has ended`,
-        };
+        return [
+          false,
+          {
+            name: 'Error',
+            code: 'ERR_CAPABILITY_REVOKED',
+            message: `${label} cannot be used: the action's execution has ended`,
+          },
+        ];
       }
       if (!HOST_CALLS.has(label) || typeof callId !== 'number' || !Array.isArray(args)) {
-        return {
-          name: 'TypeError',
-          code: 'ERR_CAPABILITY_UNKNOWN',
-          message: `unknown capability "${label}"`,
-        };
+        return [
+          false,
+          {
+            name: 'TypeError',
+            code: 'ERR_CAPABILITY_UNKNOWN',
+            message: `unknown capability "${label}"`,
+          },
+        ];
       }
-      this.#startHostCall(exec, callId, label, args);
-      return undefined;
+      const answer = this.#answerAtOnce(exec, label, args);
+      if (answer === undefined) this.#startHostCall(exec, callId, label, args);
+      return answer;
     };
     const hostDone = (id: unknown, ok: unknown, message: unknown): void => {
       const exec = live(id);
@@ -715,6 +724,29 @@ export class IsolatedVmRunner implements ActionRunner {
       new ivm.Callback(hostUrl),
       new ivm.Callback(hostRandom),
     ];
+  }
+
+  /** A capability's answer within this entry, when it has one at hand (HostCapabilities.invokeSync). */
+  #answerAtOnce(exec: Execution, name: string, args: unknown[]): [boolean, unknown] | undefined {
+    const invokeSync = this.#capabilities.invokeSync;
+    if (invokeSync === undefined || name === 'timer' || Date.now() >= exec.deadline)
+      return undefined;
+    const { version } = exec;
+    try {
+      const answer = invokeSync.call(
+        this.#capabilities,
+        {
+          actionId: version.action_id,
+          allowedHosts: version.allowed_hosts,
+          allowedPrivateNetworks: version.allowed_private_networks ?? [],
+        },
+        name as CapabilityName,
+        args,
+      );
+      return answer === undefined ? undefined : [true, answer.value];
+    } catch (err) {
+      return [false, guestErrorData(err)];
+    }
   }
 
   #startHostCall(exec: Execution, callId: number, name: string, args: unknown[]): void {

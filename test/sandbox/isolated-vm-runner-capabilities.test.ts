@@ -4,6 +4,7 @@ import type { ActionVersion } from '../../lib/sandbox/action-runner.js';
 import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
 import { HostCapabilities } from '../../lib/sandbox/capabilities/host-capabilities.js';
 import { IsolatedVmRunner } from '../../lib/sandbox/isolated-vm-runner.js';
+import type { CapabilityInvoker } from '../../lib/sandbox/isolated-vm-runner.js';
 import { codeVersion, handlerCode, runOnce, testEvent } from './fixtures/sandbox-helpers.js';
 import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp, foreignKey } from './fixtures/local-idp.js';
 
@@ -92,6 +93,53 @@ describe('IsolatedVmRunner with the real host capabilities', function () {
         .sign(await foreignKey()),
     );
     expect(wrongAudience.console[0]?.message).to.match(/^(bad signature|bad claim aud) /);
+  });
+
+  it('answers jwtVerify inside the entry once the JWKS is at hand; jose runs for the fetch and for failures', async () => {
+    const counted = { invoke: 0, invokeSync: 0, answeredAtOnce: 0 };
+    const counting: CapabilityInvoker = {
+      invoke: (scope, name, args) => {
+        if (name === 'jose.jwtVerify') counted.invoke += 1;
+        return capabilities.invoke(scope, name, args);
+      },
+      invokeSync: (scope, name, args) => {
+        counted.invokeSync += 1;
+        const answer = capabilities.invokeSync(scope, name, args);
+        if (answer !== undefined) counted.answeredAtOnce += 1;
+        return answer;
+      },
+    };
+    const own = new IsolatedVmRunner({
+      capabilities: counting,
+      cacheStore: new MemoryActionCacheStore(),
+    });
+    // Another action id: a remote set of its own, not yet fetched.
+    const fresh = { ...version, action_id: `${version.action_id}_at_once` };
+    try {
+      for (const user of ['user-a', 'user-b', 'user-c']) {
+        const event = testEvent();
+        event.transaction.subject_token = await idp.token(user);
+        const outcome = await runOnce(own, fresh, event);
+        expect(outcome.commands).to.deep.equal([{ type: 'setUserById', user_id: user }]);
+      }
+      expect(counted).to.deep.equal({ invoke: 1, invokeSync: 3, answeredAtOnce: 2 });
+
+      const event = testEvent();
+      event.transaction.subject_token = await idp.token('user-d', { key: await foreignKey() });
+      const forged = await runOnce(own, fresh, event);
+      expect(forged.console[0]?.message).to.equal(
+        'bad signature JWSSignatureVerificationFailed ERR_JWS_SIGNATURE_VERIFICATION_FAILED true true',
+      );
+      expect(counted).to.deep.equal({ invoke: 2, invokeSync: 4, answeredAtOnce: 2 });
+
+      event.transaction.subject_token = await idp.token('user-e', { expiresInSeconds: -30 });
+      const expired = await runOnce(own, fresh, event);
+      expect(expired.console[0]?.message).to.equal('expired JWTExpired ERR_JWT_EXPIRED true true');
+      // A correctly signed token with a failing claim: jose's claim error, given at once.
+      expect(counted).to.deep.equal({ invoke: 2, invokeSync: 5, answeredAtOnce: 2 });
+    } finally {
+      await own.close();
+    }
   });
 
   it('refuses the JWKS when the action does not allow the private address it resolves to', async () => {

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { CapabilityError, invalidArgument, toCapabilityError } from './capability-error.js';
 import { JoseHost } from './jose-host.js';
+import type { JoseScope } from './jose-host.js';
 import { parseFetchRequest, safeFetch } from './safe-fetch.js';
 
 export { CapabilityError } from './capability-error.js';
@@ -130,6 +131,26 @@ export class HostCapabilities {
         },
       );
     });
+  }
+
+  /**
+   * The answer of a call that can be given at once, inside the sandbox entry that made it: today
+   * `jose.jwtVerify` with a key set whose keys are at hand (see {@link JoseHost.jwtVerifySync}).
+   * `undefined` when the call needs {@link invoke}.
+   * @throws CapabilityError as {@link invoke} would reject
+   */
+  invokeSync(
+    scope: JoseScope,
+    name: CapabilityName,
+    args: readonly unknown[],
+  ): { value: unknown } | undefined {
+    if (name !== 'jose.jwtVerify' || this.#closed.signal.aborted) return undefined;
+    try {
+      const value = this.#jose.jwtVerifySync(scope, args);
+      return value === undefined ? undefined : { value };
+    } catch (err) {
+      throw toCapabilityError(err, name);
+    }
   }
 
   /** Aborts every pending call (`ERR_CAPABILITY_REVOKED`), refuses later ones, drops the caches. */

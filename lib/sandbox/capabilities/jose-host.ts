@@ -17,6 +17,7 @@ import type { KeyDescriptor } from './key-descriptor.js';
 import { parseFetchRequest, safeFetch } from './safe-fetch.js';
 import { hostMatches } from './host-allow-list.js';
 import { ASYMMETRIC_ALGORITHMS } from '../../tokens/asymmetric-algorithms.js';
+import { SyncKeySet, verifyJwtSync } from './sync-jwt-verify.js';
 
 /** The part of a capability scope the JWT facade needs. */
 export interface JoseScope {
@@ -56,8 +57,15 @@ const MAX_JWKS_FAILURE_BACKOFF_MS = 5000;
 
 type VerificationKey = CryptoKey | Uint8Array | JWTVerifyGetKey;
 
+/** jose's remote set, with the getters its function carries. */
+type RemoteJwks = ReturnType<typeof createRemoteJWKSet>;
+
 interface RemoteSetEntry {
-  getKey: JWTVerifyGetKey;
+  getKey: RemoteJwks;
+  /** Fetches of this set started so far: a new one may bring other keys. */
+  fetches: number;
+  /** The keys of the JWKS jose holds, for {@link verifyJwtSync}, and the fetch they came from. */
+  sync?: { fetches: number; keys: SyncKeySet };
 }
 
 /**
@@ -74,6 +82,8 @@ export class JoseHost {
   readonly #keys = new BoundedLru<string, Promise<VerificationKey>>(MAX_CACHED_KEYS);
   readonly #localSets = new BoundedLru<string, Promise<VerificationKey>>(MAX_CACHED_LOCAL_SETS);
   readonly #remoteSets = new BoundedLru<string, RemoteSetEntry>(MAX_REMOTE_SETS);
+  /** The keys of local sets jose has accepted, by the same content hash as {@link #localSets}. */
+  readonly #syncLocalSets = new BoundedLru<string, SyncKeySet>(MAX_CACHED_LOCAL_SETS);
 
   constructor(settings: JoseHostSettings) {
     this.#settings = settings;
@@ -89,6 +99,20 @@ export class JoseHost {
     // jwtVerify's overloads differ only in the key's type; the union is what it accepts.
     const result = await jwtVerify(token as string, key as CryptoKey, options);
     return { payload: result.payload, protectedHeader: result.protectedHeader };
+  }
+
+  /**
+   * `jwtVerify` answered without waiting, when the key set's keys are at hand (a remote set jose
+   * holds fresh, or a local set jose has accepted): see {@link verifyJwtSync}. `undefined` when it
+   * cannot say yes by itself; then {@link jwtVerify} decides.
+   */
+  jwtVerifySync(scope: JoseScope, args: readonly unknown[]): unknown {
+    const [token, keyInput, optionsInput] = args;
+    checkTokenSize(token);
+    const descriptor = parseKeyDescriptor(keyInput);
+    const options = parseVerifyOptions(optionsInput, defaultAlgorithms(descriptor));
+    const keys = this.#syncKeys(scope, descriptor);
+    return keys === undefined ? undefined : verifyJwtSync(token as string, keys, options);
   }
 
   /** `decodeJwt(token)`: the claims, unverified. */
@@ -118,12 +142,28 @@ export class JoseHost {
   close(): void {
     this.#keys.clear();
     this.#localSets.clear();
+    this.#syncLocalSets.clear();
     this.#remoteSets.clear();
+  }
+
+  #syncKeys(scope: JoseScope, descriptor: KeyDescriptor): SyncKeySet | undefined {
+    if (descriptor.kind === 'local-jwks') return this.#syncLocalSets.get(contentHash(descriptor));
+    if (descriptor.kind !== 'remote-jwks') return undefined;
+    const entry = this.#remoteSet(scope, descriptor);
+    const { getKey } = entry;
+    // Stale or being fetched again: jose decides whether (and when) to fetch.
+    if (!getKey.fresh || getKey.reloading) return undefined;
+    if (entry.sync?.fetches !== entry.fetches) {
+      const jwks = getKey.jwks();
+      if (jwks === undefined) return undefined;
+      entry.sync = { fetches: entry.fetches, keys: new SyncKeySet(jwks.keys) };
+    }
+    return entry.sync.keys;
   }
 
   #resolveKey(scope: JoseScope, descriptor: KeyDescriptor): Promise<VerificationKey> {
     if (descriptor.kind === 'remote-jwks') {
-      return Promise.resolve(this.#remoteSet(scope, descriptor));
+      return Promise.resolve(this.#remoteSet(scope, descriptor).getKey);
     }
     const cache = descriptor.kind === 'local-jwks' ? this.#localSets : this.#keys;
     const id = contentHash(descriptor);
@@ -131,10 +171,17 @@ export class JoseHost {
     if (cached) return cached;
     const pending = importKey(descriptor);
     cache.set(id, pending);
-    // A descriptor that does not import is not kept (the caller gets the rejection).
-    pending.catch(() => {
-      if (cache.get(id) === pending) cache.delete(id);
-    });
+    pending.then(
+      () => {
+        if (descriptor.kind === 'local-jwks') {
+          this.#syncLocalSets.set(id, new SyncKeySet(descriptor.jwks.keys));
+        }
+      },
+      // A descriptor that does not import is not kept (the caller gets the rejection).
+      () => {
+        if (cache.get(id) === pending) cache.delete(id);
+      },
+    );
     return pending;
   }
 
@@ -164,7 +211,7 @@ export class JoseHost {
   #remoteSet(
     scope: JoseScope,
     descriptor: Extract<KeyDescriptor, { kind: 'remote-jwks' }>,
-  ): JWTVerifyGetKey {
+  ): RemoteSetEntry {
     const url = this.#remoteUrl(scope, descriptor.url);
     const settings = this.#settings;
     const requested = descriptor.options ?? {};
@@ -191,7 +238,7 @@ export class JoseHost {
       timeoutDuration,
     ]);
     const cached = this.#remoteSets.get(id);
-    if (cached) return cached.getKey;
+    if (cached) return cached;
 
     const policy = {
       allowedHosts: [...scope.allowedHosts],
@@ -210,6 +257,7 @@ export class JoseHost {
           { name: 'JWKSUnavailable' },
         );
       }
+      entry.fetches += 1;
       const headers: Array<[string, string]> = [];
       init.headers.forEach((value, name) => {
         if (name === 'accept' || name === 'user-agent') headers.push([name, value]);
@@ -242,14 +290,17 @@ export class JoseHost {
         throw err;
       }
     };
-    const getKey = createRemoteJWKSet(url, {
-      cooldownDuration,
-      cacheMaxAge,
-      timeoutDuration,
-      [customFetch]: fetchJwks,
-    });
-    this.#remoteSets.set(id, { getKey });
-    return getKey;
+    const entry: RemoteSetEntry = {
+      getKey: createRemoteJWKSet(url, {
+        cooldownDuration,
+        cacheMaxAge,
+        timeoutDuration,
+        [customFetch]: fetchJwks,
+      }),
+      fetches: 0,
+    };
+    this.#remoteSets.set(id, entry);
+    return entry;
   }
 }
 

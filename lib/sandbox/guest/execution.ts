@@ -90,7 +90,8 @@ function finish(state, ok, message) {
   hostDone(state.id, ok, message);
 }
 
-// Starts a host call; the promise settles when the host calls settle(id, callId, ...).
+// Starts a host call. The host answers at once ([ok, value]) when it can, without leaving this
+// entry; otherwise the promise settles when the host calls settle(id, callId, ...).
 function invoke(state, name, args) {
   if (state.ended) {
     return Promise.reject(toGuestError({
@@ -103,13 +104,15 @@ function invoke(state, name, args) {
     return Promise.reject(new RangeError(name + ': the arguments are larger than ' + MAX_CAPABILITY_ARGUMENT_CHARS + ' characters'));
   }
   const callId = state.nextCall++;
-  let refusal;
+  let answer;
   try {
-    refusal = hostInvoke(state.id, callId, name, args);
+    answer = hostInvoke(state.id, callId, name, args);
   } catch (error) {
     return Promise.reject(error);
   }
-  if (refusal !== undefined) return Promise.reject(toGuestError(refusal));
+  if (answer !== undefined) {
+    return answer[0] ? Promise.resolve(answer[1]) : Promise.reject(toGuestError(answer[1]));
+  }
   return new Promise(function (resolve, reject) {
     state.pending.set(callId, { resolve: resolve, reject: reject });
   });
