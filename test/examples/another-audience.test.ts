@@ -1,0 +1,316 @@
+import { expect } from 'chai';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import { startExample } from '../support/example-process.js';
+import type { ExampleProcess } from '../support/example-process.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const PARTNER_TOKEN_TYPE = 'urn:acme:partner-id-token';
+const ORDERS_TOKEN_TYPE = 'urn:acme:orders-api-access-token';
+const ORDERS_API = 'https://orders.acme.example/api';
+const INVOICES_API = 'https://invoices.acme.example/api';
+const WEB_CLIENT_ID = 'acme-web';
+const SERVICE_CLIENT_ID = 'orders-service';
+const NOT_AN_ORDERS_TOKEN = 'the subject token is not a valid Orders API access token';
+
+type Json = Record<string, unknown>;
+interface LogEntry extends Json {
+  type: string;
+  log_id: string;
+  date: string;
+  details: Json & { profile_id: string; action_id: string };
+}
+
+describe('examples/another-audience end to end (an API A token for an API B token)', function () {
+  this.timeout(STARTUP_TIMEOUT_MS);
+  let example: ExampleProcess | undefined;
+  let origin: string;
+  let partnerToken: string;
+  let serviceCredentials: string;
+  /** Sam's Orders API token (scope read:orders read:invoices), from step 1. */
+  let ordersToken: string;
+  /** The Invoices API token step 2 issued for it. */
+  let invoicesToken: string;
+
+  before(async () => {
+    example = await startExample('examples/another-audience/server.ts', {
+      ready: /^Public keys: .*Tenant logs: \S+$/m,
+    });
+    origin = `http://localhost:${example.port}`;
+    const stdout = example.output.stdout;
+    const token = /^\s+-d subject_token=(\S+) \\$/m.exec(stdout)?.[1];
+    const credentials = /^\s+-u (\S+) \\$/m.exec(stdout)?.[1];
+    if (token === undefined || credentials === undefined) {
+      throw new Error(`the example did not print its commands:\n${stdout}`);
+    }
+    partnerToken = token;
+    serviceCredentials = credentials;
+  });
+
+  after(async () => {
+    await example?.stop();
+  });
+
+  /** Step 1, as the web app: a partner ID token for an Orders API token. */
+  async function webAppExchange(subjectToken: string, scope: string) {
+    return post(
+      {
+        client_id: WEB_CLIENT_ID,
+        subject_token_type: PARTNER_TOKEN_TYPE,
+        subject_token: subjectToken,
+        audience: ORDERS_API,
+        scope,
+      },
+      {},
+    );
+  }
+
+  /** Step 2, as the Orders service: an Orders API token for an Invoices API token. */
+  async function serviceExchange(subjectToken: string, scope = 'read:invoices') {
+    return post(
+      {
+        subject_token_type: ORDERS_TOKEN_TYPE,
+        subject_token: subjectToken,
+        audience: INVOICES_API,
+        scope,
+      },
+      { authorization: `Basic ${Buffer.from(serviceCredentials).toString('base64')}` },
+    );
+  }
+
+  async function post(
+    params: Record<string, string>,
+    headers: Record<string, string>,
+  ): Promise<{ res: Response; body: Json }> {
+    const res = await fetch(`${origin}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, ...params }),
+    });
+    return { res, body: (await res.json()) as Json };
+  }
+
+  async function signIn(user: Json): Promise<string> {
+    const res = await fetch(`${origin}/partner/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(user),
+    });
+    expect(res.status).to.equal(200);
+    return ((await res.json()) as { id_token: string }).id_token;
+  }
+
+  async function getJson<T>(path: string): Promise<T> {
+    const res = await fetch(`${origin}${path}`);
+    expect(res.status).to.equal(200);
+    return (await res.json()) as T;
+  }
+
+  async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
+    const jwks = createLocalJWKSet(await getJson('/.well-known/jwks.json'));
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: `${origin}/`,
+      audience,
+      typ,
+      algorithms: ['ES256'],
+    });
+    return payload;
+  }
+
+  function expectNoStore(res: Response): void {
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(res.headers.get('pragma')).to.equal('no-cache');
+  }
+
+  async function latestLog(): Promise<LogEntry> {
+    const [entry] = await getJson<LogEntry[]>('/logs');
+    return entry!;
+  }
+
+  /** Step 2 refused the subject token: 400 invalid_request and the fecte entry. */
+  async function expectRejected(subjectToken: string, description: string, consoleLine: string) {
+    const { res, body } = await serviceExchange(subjectToken);
+    expect(res.status, JSON.stringify(body)).to.equal(400);
+    expectNoStore(res);
+    expect(body).to.deep.equal({ error: 'invalid_request', error_description: description });
+    const entry = await latestLog();
+    expect(entry).to.deep.equal({
+      log_id: entry.log_id,
+      date: entry.date,
+      type: 'fecte',
+      description,
+      client_id: SERVICE_CLIENT_ID,
+      client_name: 'Orders service',
+      ip: '127.0.0.1',
+      user_agent: entry.user_agent,
+      hostname: 'localhost',
+      audience: INVOICES_API,
+      scope: 'read:invoices',
+      details: {
+        subject_token_type: ORDERS_TOKEN_TYPE,
+        profile_id: entry.details.profile_id,
+        action_id: entry.details.action_id,
+        error: 'invalid_request',
+        error_description: description,
+        cause: 'invalid subject token',
+        console: [consoleLine],
+      },
+    });
+  }
+
+  it('prints both steps for its own port', () => {
+    const stdout = example!.output.stdout;
+    expect(stdout).to.include(
+      `ORDERS_TOKEN=$(curl -s ${origin}/oauth/token \\\n  -d client_id=${WEB_CLIENT_ID} \\`,
+    );
+    expect(stdout).to.include(
+      `-d audience=${ORDERS_API} \\\n  -d 'scope=read:orders read:invoices' \\`,
+    );
+    expect(stdout).to.include(`curl -s ${origin}/oauth/token \\\n  -u ${serviceCredentials} \\`);
+    expect(stdout).to.include(
+      `-d subject_token_type=${ORDERS_TOKEN_TYPE} \\\n  -d "subject_token=$ORDERS_TOKEN" \\`,
+    );
+    expect(serviceCredentials).to.match(/^orders-service:\S+$/);
+  });
+
+  it('step 1: the web app gets an Orders API token for partner|p-2002', async () => {
+    const { res, body } = await webAppExchange(partnerToken, 'read:orders read:invoices');
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: 'read:orders read:invoices',
+    });
+    ordersToken = String(body.access_token);
+    const claims = await verify(ordersToken, ORDERS_API, 'at+jwt');
+    expect(claims).to.deep.equal({
+      iss: `${origin}/`,
+      sub: 'partner|p-2002',
+      aud: ORDERS_API,
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+      client_id: WEB_CLIENT_ID,
+      scope: 'read:orders read:invoices',
+    });
+  });
+
+  it('step 2: the Orders service exchanges it for an Invoices API token with the same sub', async () => {
+    const { res, body } = await serviceExchange(ordersToken);
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expectNoStore(res);
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 600,
+      scope: 'read:invoices',
+    });
+    invoicesToken = String(body.access_token);
+    const claims = await verify(invoicesToken, INVOICES_API, 'at+jwt');
+    expect(claims.exp! - claims.iat!).to.equal(600);
+    expect(claims).to.deep.equal({
+      iss: `${origin}/`,
+      sub: 'partner|p-2002',
+      aud: INVOICES_API,
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+      client_id: SERVICE_CLIENT_ID,
+      scope: 'read:invoices',
+    });
+    const entry = await latestLog();
+    expect(entry).to.deep.equal({
+      log_id: entry.log_id,
+      date: entry.date,
+      type: 'secte',
+      description: 'Successful Exchange via Custom Token Exchange',
+      client_id: SERVICE_CLIENT_ID,
+      client_name: 'Orders service',
+      ip: '127.0.0.1',
+      user_agent: entry.user_agent,
+      hostname: 'localhost',
+      audience: INVOICES_API,
+      scope: 'read:invoices',
+      user_id: 'partner|p-2002',
+      user_name: 'sam@partner.example',
+      details: {
+        subject_token_type: ORDERS_TOKEN_TYPE,
+        profile_id: entry.details.profile_id,
+        action_id: entry.details.action_id,
+        access_token_jti: claims.jti,
+      },
+    });
+  });
+
+  it("the Invoices token carries only what the Orders service's grant allows (no write:invoices)", async () => {
+    const { res, body } = await serviceExchange(ordersToken, 'read:invoices write:invoices');
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expect(body.scope).to.equal('read:invoices');
+    expect(await verify(String(body.access_token), INVOICES_API, 'at+jwt')).to.include({
+      sub: 'partner|p-2002',
+      scope: 'read:invoices',
+    });
+  });
+
+  it('an Orders token without read:invoices is rejected', async () => {
+    const { body } = await webAppExchange(partnerToken, 'read:orders');
+    expect(body.scope).to.equal('read:orders');
+    await expectRejected(
+      String(body.access_token),
+      'the Orders API access token does not carry read:invoices',
+      'Orders API token of partner|p-2002 has scope "read:orders"',
+    );
+  });
+
+  it('an Invoices API token (aud B itself) is rejected', async () => {
+    await expectRejected(
+      invoicesToken,
+      NOT_AN_ORDERS_TOKEN,
+      'Orders API token refused: ERR_JWT_CLAIM_VALIDATION_FAILED: unexpected "aud" claim value',
+    );
+  });
+
+  it("the router's own ID token (aud the web app, typ JWT) is rejected", async () => {
+    const { body } = await webAppExchange(partnerToken, 'openid read:invoices');
+    const idToken = String(body.id_token);
+    expect(await verify(idToken, WEB_CLIENT_ID, 'JWT')).to.include({ sub: 'partner|p-2002' });
+    await expectRejected(
+      idToken,
+      NOT_AN_ORDERS_TOKEN,
+      'Orders API token refused: ERR_JWT_CLAIM_VALIDATION_FAILED: unexpected "typ" JWT header value',
+    );
+  });
+
+  it("a token from another issuer (the partner's ID token) is rejected", async () => {
+    const token = await signIn({ sub: 'p-2002', email: 'sam@partner.example' });
+    await expectRejected(
+      token,
+      NOT_AN_ORDERS_TOKEN,
+      'Orders API token refused: ERR_JWKS_NO_MATCHING_KEY: no applicable key found in the JSON Web Key Set',
+    );
+  });
+
+  it('the web app cannot get an Invoices API token directly: its grant is for the Orders API only', async () => {
+    const { res, body } = await post(
+      {
+        client_id: WEB_CLIENT_ID,
+        subject_token_type: PARTNER_TOKEN_TYPE,
+        subject_token: partnerToken,
+        audience: INVOICES_API,
+        scope: 'read:invoices',
+      },
+      {},
+    );
+    expect(res.status, JSON.stringify(body)).to.equal(400);
+    expectNoStore(res);
+    const description = 'the client is not allowed to access the requested audience';
+    expect(body).to.deep.equal({ error: 'invalid_target', error_description: description });
+    const entry = await latestLog();
+    expect(entry).to.include({ type: 'fecte', client_id: WEB_CLIENT_ID, description });
+    expect(entry.details).to.include({ error: 'invalid_target', error_description: description });
+  });
+});

@@ -1,0 +1,329 @@
+import { expect } from 'chai';
+import { SignJWT, createLocalJWKSet, generateKeyPair, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import { startExample } from '../support/example-process.js';
+import type { ExampleProcess } from '../support/example-process.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const SUBJECT_TOKEN_TYPE = 'urn:acme:partner-id-token';
+const API = 'https://api.acme.example/orders';
+const CLIENT_ID = 'partner-spa';
+const SCOPE = 'openid profile email read:orders';
+
+type Json = Record<string, unknown>;
+interface LogEntry extends Json {
+  type: string;
+  log_id: string;
+  date: string;
+  details: Json & { profile_id: string; action_id: string };
+}
+
+describe('examples/external-idp end to end (a partner ID token for the partner connection)', function () {
+  this.timeout(STARTUP_TIMEOUT_MS);
+  let example: ExampleProcess | undefined;
+  let origin: string;
+  let bannerToken: string;
+
+  before(async () => {
+    example = await startExample('examples/external-idp/server.ts', {
+      ready: /^Public keys: .*Tenant logs: \S+$/m,
+    });
+    origin = `http://localhost:${example.port}`;
+    const match = /^\s+-d subject_token=(\S+) \\$/m.exec(example.output.stdout);
+    if (match?.[1] === undefined)
+      throw new Error(`no subject token in the banner:\n${example.output.stdout}`);
+    bannerToken = match[1];
+  });
+
+  after(async () => {
+    await example?.stop();
+  });
+
+  async function exchange(subjectToken: string): Promise<{ res: Response; body: Json }> {
+    const res = await fetch(`${origin}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: CLIENT_ID,
+        grant_type: TOKEN_EXCHANGE,
+        subject_token_type: SUBJECT_TOKEN_TYPE,
+        subject_token: subjectToken,
+        audience: API,
+        scope: SCOPE,
+      }),
+    });
+    return { res, body: (await res.json()) as Json };
+  }
+
+  /** The simulated partner's sign-in: an ID token for `user`. */
+  async function signIn(user: Json): Promise<string> {
+    const res = await fetch(`${origin}/partner/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(user),
+    });
+    expect(res.status).to.equal(200);
+    return ((await res.json()) as { id_token: string }).id_token;
+  }
+
+  async function getJson<T>(path: string): Promise<T> {
+    const res = await fetch(`${origin}${path}`);
+    expect(res.status).to.equal(200);
+    return (await res.json()) as T;
+  }
+
+  async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
+    const jwks = createLocalJWKSet(await getJson('/.well-known/jwks.json'));
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+      issuer: `${origin}/`,
+      audience,
+      typ,
+      algorithms: ['ES256'],
+    });
+    expect(protectedHeader).to.deep.equal({ alg: 'ES256', typ, kid: 'router-es256-1' });
+    return payload;
+  }
+
+  function expectNoStore(res: Response): void {
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(res.headers.get('pragma')).to.equal('no-cache');
+  }
+
+  /** Checks a success: the body, both tokens, and the secte entry; returns the ID token claims. */
+  async function expectTokensFor(res: Response, body: Json, sub: string): Promise<JWTPayload> {
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expectNoStore(res);
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: SCOPE,
+      id_token: body.id_token,
+    });
+    const access = await verify(String(body.access_token), API, 'at+jwt');
+    expect(access.exp! - access.iat!).to.equal(3600);
+    expect(access).to.deep.equal({
+      iss: `${origin}/`,
+      sub,
+      aud: API,
+      iat: access.iat,
+      exp: access.exp,
+      jti: access.jti,
+      client_id: CLIENT_ID,
+      scope: SCOPE,
+    });
+    const [entry] = await getJson<LogEntry[]>('/logs');
+    expect(entry).to.deep.equal({
+      log_id: entry!.log_id,
+      date: entry!.date,
+      type: 'secte',
+      description: 'Successful Exchange via Custom Token Exchange',
+      client_id: CLIENT_ID,
+      client_name: 'Partner SPA',
+      ip: '127.0.0.1',
+      user_agent: entry!.user_agent,
+      hostname: 'localhost',
+      audience: API,
+      scope: SCOPE,
+      user_id: sub,
+      user_name: 'jane@partner.example',
+      connection: 'partner',
+      details: {
+        subject_token_type: SUBJECT_TOKEN_TYPE,
+        profile_id: entry!.details.profile_id,
+        action_id: entry!.details.action_id,
+        access_token_jti: access.jti,
+      },
+    });
+    return verify(String(body.id_token), CLIENT_ID, 'JWT');
+  }
+
+  /** Checks a rejection of the subject token: 400 invalid_request and its fecte entry. */
+  async function expectRejected(subjectToken: string, description: string, consoleLine: string) {
+    const { res, body } = await exchange(subjectToken);
+    expect(res.status, JSON.stringify(body)).to.equal(400);
+    expectNoStore(res);
+    expect(body).to.deep.equal({ error: 'invalid_request', error_description: description });
+    const [entry] = await getJson<LogEntry[]>('/logs');
+    expect(entry).to.deep.equal({
+      log_id: entry!.log_id,
+      date: entry!.date,
+      type: 'fecte',
+      description,
+      client_id: CLIENT_ID,
+      client_name: 'Partner SPA',
+      ip: '127.0.0.1',
+      user_agent: entry!.user_agent,
+      hostname: 'localhost',
+      audience: API,
+      scope: SCOPE,
+      details: {
+        subject_token_type: SUBJECT_TOKEN_TYPE,
+        profile_id: entry!.details.profile_id,
+        action_id: entry!.details.action_id,
+        error: 'invalid_request',
+        error_description: description,
+        cause: 'invalid subject token',
+        console: [consoleLine],
+      },
+    });
+  }
+
+  it('prints a curl command for its own port with a partner ID token for p-1001', () => {
+    const stdout = example!.output.stdout;
+    expect(stdout).to.include(`curl -s ${origin}/oauth/token \\\n  -d client_id=${CLIENT_ID} \\`);
+    expect(stdout).to.include(`-d subject_token_type=${SUBJECT_TOKEN_TYPE} \\`);
+    const [header, payload] = bannerToken
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Json);
+    expect(header).to.deep.equal({ alg: 'ES256', typ: 'JWT', kid: 'partner-key-1' });
+    expect(payload).to.deep.equal({
+      iss: `${origin}/partner/`,
+      sub: 'p-1001',
+      aud: 'acme-storefront',
+      iat: payload!.iat,
+      exp: payload!.exp,
+      email: 'jane@partner.example',
+      email_verified: true,
+      name: 'Jane Doe',
+      given_name: 'Jane',
+      family_name: 'Doe',
+    });
+  });
+
+  it('the first exchange creates partner|p-1001 from the ID token claims', async () => {
+    expect(await getJson('/users')).to.deep.equal([]);
+    const { res, body } = await exchange(bannerToken);
+    const id = await expectTokensFor(res, body, 'partner|p-1001');
+    expect(id).to.deep.equal({
+      iss: `${origin}/`,
+      sub: 'partner|p-1001',
+      aud: CLIENT_ID,
+      iat: id.iat,
+      exp: id.exp,
+      name: 'Jane Doe',
+      given_name: 'Jane',
+      family_name: 'Doe',
+      updated_at: id.updated_at,
+      email: 'jane@partner.example',
+      email_verified: true,
+    });
+    const users = await getJson<Json[]>('/users');
+    expect(users).to.deep.equal([
+      {
+        user_id: 'partner|p-1001',
+        email: 'jane@partner.example',
+        email_verified: true,
+        phone_verified: false,
+        name: 'Jane Doe',
+        given_name: 'Jane',
+        family_name: 'Doe',
+        identities: [
+          { connection: 'partner', user_id: 'p-1001', provider: 'partner', isSocial: false },
+        ],
+        app_metadata: {},
+        user_metadata: {},
+        created_at: users[0]!.created_at,
+        updated_at: users[0]!.updated_at,
+        logins_count: 1,
+      },
+    ]);
+  });
+
+  it('a later exchange with a changed profile replaces it (same user_id, new name)', async () => {
+    const [before] = await getJson<Json[]>('/users');
+    const token = await signIn({
+      sub: 'p-1001',
+      email: 'jane@partner.example',
+      email_verified: true,
+      name: 'Jane Smith',
+      given_name: 'Jane',
+      family_name: 'Smith',
+    });
+    const { res, body } = await exchange(token);
+    const id = await expectTokensFor(res, body, 'partner|p-1001');
+    expect(id).to.deep.include({ name: 'Jane Smith', given_name: 'Jane', family_name: 'Smith' });
+    const users = await getJson<Json[]>('/users');
+    expect(users).to.deep.equal([
+      {
+        ...before,
+        name: 'Jane Smith',
+        family_name: 'Smith',
+        updated_at: users[0]!.updated_at,
+        logins_count: 2,
+      },
+    ]);
+    expect(Date.parse(String(users[0]!.updated_at))).to.be.at.least(
+      Date.parse(String(before!.updated_at)),
+    );
+  });
+
+  it('an expired partner ID token is refused: 400 invalid_request and a fecte entry', async () => {
+    const token = await signIn({
+      sub: 'p-1001',
+      email: 'jane@partner.example',
+      issued_seconds_ago: 3600,
+    });
+    await expectRejected(
+      token,
+      'the partner ID token has expired',
+      'partner ID token refused: ERR_JWT_EXPIRED: "exp" claim timestamp check failed',
+    );
+  });
+
+  it('a token signed by a key the partner never published is refused', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const forge = (kid: string) =>
+      new SignJWT({ email: 'mallory@partner.example' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
+        .setIssuer(`${origin}/partner/`)
+        .setSubject('p-1001')
+        .setAudience('acme-storefront')
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(privateKey);
+    await expectRejected(
+      await forge('attacker-key'),
+      'the partner ID token is invalid',
+      'partner ID token refused: ERR_JWKS_NO_MATCHING_KEY: no applicable key found in the JSON Web Key Set',
+    );
+    // The partner's own kid does not help: the signature does not verify with its key.
+    await expectRejected(
+      await forge('partner-key-1'),
+      'the partner ID token is invalid',
+      'partner ID token refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED: signature verification failed',
+    );
+  });
+
+  it('an ID token the partner issued to another app (wrong aud) is refused', async () => {
+    const token = await signIn({
+      sub: 'p-1001',
+      email: 'jane@partner.example',
+      audience: 'another-partner-app',
+    });
+    await expectRejected(
+      token,
+      'the partner ID token is invalid',
+      'partner ID token refused: ERR_JWT_CLAIM_VALIDATION_FAILED: unexpected "aud" claim value',
+    );
+  });
+
+  it('the refusals created no user and touched none', async () => {
+    const users = await getJson<Json[]>('/users');
+    expect(users.map((user) => [user.user_id, user.name, user.logins_count])).to.deep.equal([
+      ['partner|p-1001', 'Jane Smith', 2],
+    ]);
+    const logs = await getJson<LogEntry[]>('/logs');
+    expect(logs.map((entry) => entry.type)).to.deep.equal([
+      'fecte',
+      'fecte',
+      'fecte',
+      'fecte',
+      'secte',
+      'secte',
+    ]);
+  });
+});
