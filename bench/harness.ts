@@ -67,12 +67,15 @@ export async function startServer(
   file: string,
   config: BenchConfig,
   pin: boolean,
+  /** Write a V8 CPU profile of the server there (`--cpu-prof`), for `--profile`. */
+  profileDir?: string,
 ): Promise<BenchServer> {
   const script = fileURLToPath(new URL(`./servers/${file}.ts`, import.meta.url));
   const module = (await import(`./servers/${file}.js`)) as BenchServerModule;
   const node = [
     process.execPath,
     '--no-node-snapshot',
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     '--import',
     'tsx',
     script,

@@ -7,12 +7,14 @@
  *   npm run bench                     15 s per scenario after a 5 s warm-up (about 3 minutes)
  *   npm run bench -- --quick          3 s after 1 s (under a minute): a smoke check
  *   npm run bench -- --only floor,cte-sandbox --seconds 30
+ *   npm run bench -- --only cte-sandbox --profile   CPU profiles of the servers in bench/results
  *
  * Exits 1 when any scenario answered a request with an error (a benchmark of failures measures
  * nothing); targets missed are reported, not fatal.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { load, makeSubjects, pinLoadGenerator, startServer } from './harness.js';
 import type { LoadResult } from './harness.js';
 import { HOSTILE_TOKEN_TYPE, requestBody as cteRequestBody } from './servers/cte.js';
@@ -47,6 +49,9 @@ const quick = argv.includes('--quick');
 const seconds = Number(option('--seconds')) || (quick ? 3 : 15);
 const warmupSeconds = quick ? 1 : Math.max(2, Math.round(seconds / 3));
 const only = option('--only')?.split(',');
+const profileDir = argv.includes('--profile')
+  ? fileURLToPath(new URL('./results/', import.meta.url))
+  : undefined;
 const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
 if (selected.length === 0) throw new Error(`--only names none of ${SCENARIOS.map((s) => s.name)}`);
 
@@ -61,7 +66,7 @@ interface Row extends LoadResult {
 
 async function measure(scenario: Scenario, pin: boolean): Promise<Row> {
   const { config, tokens } = await makeSubjects(scenario.mode);
-  const server = await startServer(scenario.server, config, pin);
+  const server = await startServer(scenario.server, config, pin, profileDir);
   const bodies = tokens.map((token) => server.module.requestBody(token, config));
   const hostile = scenario.hostilePerSecond
     ? trickle(server.url, cteRequestBody(tokens[0]!, config, HOSTILE_TOKEN_TYPE), scenario)

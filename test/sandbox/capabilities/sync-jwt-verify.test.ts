@@ -8,7 +8,7 @@ import {
   generateKeyPair,
   jwtVerify,
 } from 'jose';
-import type { JWK, JWTVerifyOptions } from 'jose';
+import type { CryptoKey, JWK, JWTVerifyOptions } from 'jose';
 import { SyncKeySet, verifyJwtSync } from '../../../lib/sandbox/capabilities/sync-jwt-verify.js';
 
 const ISSUER = 'https://idp.example.com/';
@@ -148,7 +148,8 @@ describe('verifyJwtSync: jwtVerify answered with node:crypto, or left to jose', 
       const sync = syncVerdict(token, allKeys(), options);
       expect(jose.ok).to.equal(false);
       expect(sync?.ok, JSON.stringify(claims)).to.equal(false);
-      const [a, b] = [sync!.error, jose.error!] as Array<joseErrors.JWTClaimValidationFailed>;
+      const a = sync!.error as joseErrors.JWTClaimValidationFailed;
+      const b = jose.error as joseErrors.JWTClaimValidationFailed;
       expect(a.constructor, JSON.stringify(claims)).to.equal(b.constructor);
       expect({ code: a.code, message: a.message, claim: a.claim, reason: a.reason }).to.deep.equal({
         code: b.code,
