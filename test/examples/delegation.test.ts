@@ -1,0 +1,665 @@
+import { expect } from 'chai';
+import {
+  SignJWT,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  generateKeyPair,
+  jwtVerify,
+} from 'jose';
+import type { JWTPayload } from 'jose';
+import { startExample } from '../support/example-process.js';
+import type { ExampleProcess } from '../support/example-process.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const READY = /^Public keys: .*Tenant logs: \S+$/m;
+const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const AGENT_ASSERTION_TYPE = 'urn:acme:agent-assertion';
+const DELEGATION_GRANT_TYPE = 'urn:acme:delegation-grant';
+const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+const API = 'https://api.acme.example/orders';
+const AGENT_CLIENT = {
+  id: 'ai-agents',
+  secret: 'ai-agents-secret-change-me',
+  name: 'Agent runtime',
+};
+const STOREFRONT = { id: 'storefront', secret: 'storefront-secret-change-me', name: 'Storefront' };
+const AGENT_SECRETS: Record<string, string> = {
+  'shopping-assistant': 'shopping-assistant-secret',
+  'travel-planner': 'travel-planner-secret',
+};
+const SHOPPING = 'agents|shopping-assistant';
+const TRAVEL = 'agents|travel-planner';
+const ALICE_ORDERS = [
+  { id: 'ord-1001', item: 'Trail running shoes', status: 'shipped' },
+  { id: 'ord-1002', item: 'Rain jacket', status: 'processing' },
+];
+const INVALID_ACTOR = {
+  error: 'invalid_request',
+  error_description:
+    'actor_token is not a valid, unexpired ID token issued to this client for an active user',
+};
+
+type Json = Record<string, unknown>;
+type Client = typeof AGENT_CLIENT;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+/** One running example: its origin, and the calls the tests make to it. */
+class Example {
+  readonly origin: string;
+  readonly issuer: string;
+
+  constructor(readonly process: ExampleProcess) {
+    this.origin = `http://localhost:${process.port}`;
+    this.issuer = `${this.origin}/`;
+  }
+
+  async exchange(params: Record<string, string>, client: Client = AGENT_CLIENT): Promise<Reply> {
+    return reply(
+      await fetch(`${this.origin}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basic(client.id, client.secret),
+          'content-type': 'application/x-www-form-urlencoded',
+          'user-agent': 'delegation-example-tests',
+        },
+        body: new URLSearchParams({ grant_type: GRANT, ...params }),
+      }),
+    );
+  }
+
+  /** A fresh platform assertion for `agent`, through the platform's own endpoint. */
+  async assertion(agent: string): Promise<string> {
+    const res = await reply(
+      await fetch(`${this.origin}/agent-platform/assertions`, {
+        method: 'POST',
+        headers: { authorization: basic(agent, AGENT_SECRETS[agent]!) },
+      }),
+    );
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return String(res.body.assertion);
+  }
+
+  /** The agent signs in: its ID token (and its own access token, without `act`). */
+  async signIn(agent: string): Promise<{ id_token: string; access_token: string }> {
+    const res = await this.exchange({
+      subject_token_type: AGENT_ASSERTION_TYPE,
+      subject_token: await this.assertion(agent),
+      scope: 'openid',
+    });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return { id_token: String(res.body.id_token), access_token: String(res.body.access_token) };
+  }
+
+  /** A delegation grant from the consent service. */
+  async grant(user_id: string, agent: string, scope = 'read:orders'): Promise<string> {
+    const res = await reply(
+      await fetch(`${this.origin}/consent/grants`, {
+        method: 'POST',
+        body: new URLSearchParams({ user_id, agent, scope }),
+      }),
+    );
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return String(res.body.delegation_grant);
+  }
+
+  delegate(
+    grant: string,
+    actorToken: string | undefined,
+    { scope = 'openid read:orders', client = AGENT_CLIENT } = {},
+  ): Promise<Reply> {
+    return this.exchange(
+      {
+        subject_token_type: DELEGATION_GRANT_TYPE,
+        subject_token: grant,
+        ...(actorToken === undefined
+          ? {}
+          : { actor_token: actorToken, actor_token_type: ID_TOKEN_TYPE }),
+        scope,
+      },
+      client,
+    );
+  }
+
+  async orders(accessToken?: string): Promise<Reply> {
+    return reply(
+      await fetch(`${this.origin}/api/orders`, {
+        headers: accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` },
+      }),
+    );
+  }
+
+  async get(path: string): Promise<unknown> {
+    const res = await fetch(`${this.origin}${path}`);
+    expect(res.status).to.equal(200);
+    return res.json();
+  }
+
+  async newestLog(): Promise<Json> {
+    const entries = (await this.get('/logs')) as Json[];
+    expect(entries).to.have.length.greaterThan(0);
+    return entries[0]!;
+  }
+
+  async verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
+    const jwks = createLocalJWKSet(
+      (await this.get('/.well-known/jwks.json')) as Parameters<typeof createLocalJWKSet>[0],
+    );
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: this.issuer,
+      audience,
+      typ,
+      algorithms: ['ES256'],
+    });
+    return payload;
+  }
+}
+
+function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+}
+
+async function reply(res: Response): Promise<Reply> {
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+}
+
+function capture(text: string, pattern: RegExp, what: string): string {
+  const match = pattern.exec(text);
+  if (match?.[1] === undefined) throw new Error(`the example did not print ${what}:\n${text}`);
+  return match[1];
+}
+
+function expectNoStore(res: Reply): void {
+  expect(res.headers.get('cache-control')).to.equal('no-store');
+  expect(res.headers.get('pragma')).to.equal('no-cache');
+}
+
+/** The `fecte` entry of a refused exchange, with the example's fixed fields. */
+function failureEntry(
+  entry: Json,
+  fields: { error: string; description: string; cause: string; scope?: string; console?: string[] },
+  client: Client = AGENT_CLIENT,
+): Json {
+  const details = entry.details as Json;
+  return {
+    log_id: entry.log_id,
+    date: entry.date,
+    type: 'fecte',
+    description: fields.description,
+    client_id: client.id,
+    client_name: client.name,
+    ip: entry.ip,
+    user_agent: 'delegation-example-tests',
+    hostname: 'localhost',
+    audience: API,
+    scope: fields.scope ?? 'openid read:orders',
+    details: {
+      subject_token_type: DELEGATION_GRANT_TYPE,
+      profile_id: details.profile_id,
+      action_id: details.action_id,
+      ...(fields.console === undefined ? {} : { console: fields.console }),
+      error: fields.error,
+      error_description: fields.description,
+      cause: fields.cause,
+    },
+  };
+}
+
+describe('examples/delegation end to end (spawned with --no-node-snapshot)', function () {
+  this.timeout(STARTUP_TIMEOUT_MS);
+  let example: Example;
+  /** A second instance whose agents' ID tokens live one second. */
+  let shortLived: Example;
+  const processes: ExampleProcess[] = [];
+
+  before(async () => {
+    const [main, short] = await Promise.all([
+      startExample('examples/delegation/server.ts', { ready: READY }),
+      startExample('examples/delegation/server.ts', {
+        ready: READY,
+        env: { AGENT_ID_TOKEN_LIFETIME: '1' },
+      }),
+    ]);
+    processes.push(main, short);
+    example = new Example(main);
+    shortLived = new Example(short);
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+  });
+
+  describe('the printed walkthrough', () => {
+    let printed: { assertion: string; grant: string; client: string };
+    let actorToken: string;
+    let delegated: Reply;
+
+    before(() => {
+      const out = example.process.output.stdout;
+      const tokens = [...out.matchAll(/^\s+-d subject_token=(\S+) \\$/gm)].map((m) => m[1]!);
+      expect(tokens).to.have.length(2);
+      printed = {
+        assertion: tokens[0]!,
+        grant: tokens[1]!,
+        client: capture(out, /^\s+-u (\S+) \\$/m, '-u'),
+      };
+    });
+
+    it('prints the three steps for its own port, with a fresh assertion and grant', () => {
+      const out = example.process.output.stdout;
+      expect(out).to.include(`Delegation example on ${example.origin}\n`);
+      expect(out).to.include(`ACTOR_TOKEN=$(curl -s ${example.origin}/oauth/token \\\n`);
+      expect(out).to.include(`  -d actor_token=$ACTOR_TOKEN \\\n`);
+      expect(out).to.include(`  -d actor_token_type=${ID_TOKEN_TYPE} \\\n`);
+      expect(out).to.include(
+        `curl -s ${example.origin}/api/orders -H "Authorization: Bearer $ACCESS_TOKEN"\n`,
+      );
+      expect(printed.client).to.equal(`${AGENT_CLIENT.id}:${AGENT_CLIENT.secret}`);
+
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = decodeJwt(printed.assertion);
+      expect(decodeProtectedHeader(printed.assertion)).to.deep.equal({
+        alg: 'ES256',
+        kid: 'agent-platform-1',
+        typ: 'agent-assertion+jwt',
+      });
+      expect(assertion).to.deep.equal({
+        name: 'Shopping Assistant',
+        iss: `${example.origin}/agent-platform/`,
+        sub: 'shopping-assistant',
+        aud: 'ai-agents',
+        iat: assertion.iat,
+        exp: assertion.iat! + 300,
+        jti: assertion.jti,
+      });
+      expect(assertion.iat).to.be.closeTo(now, 60);
+      const grant = decodeJwt(printed.grant);
+      expect(decodeProtectedHeader(printed.grant)).to.deep.equal({
+        alg: 'ES256',
+        kid: 'consent-1',
+        typ: 'delegation-grant+jwt',
+      });
+      expect(grant).to.deep.equal({
+        may_act: { sub: SHOPPING },
+        scope: 'read:orders',
+        iss: `${example.origin}/consent/`,
+        sub: 'auth0|alice',
+        aud: 'ai-agents',
+        iat: grant.iat,
+        exp: grant.iat! + 600,
+        jti: grant.jti,
+      });
+    });
+
+    it("step 1: the agent's sign-in answers its ID token (sub agents|shopping-assistant, aud ai-agents)", async () => {
+      const res = await example.exchange({
+        subject_token_type: AGENT_ASSERTION_TYPE,
+        subject_token: printed.assertion,
+        scope: 'openid',
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expectNoStore(res);
+      expect(res.body).to.deep.equal({
+        access_token: res.body.access_token,
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: 900,
+        scope: 'openid',
+        id_token: res.body.id_token,
+      });
+      actorToken = String(res.body.id_token);
+      expect(decodeProtectedHeader(actorToken)).to.deep.equal({
+        alg: 'ES256',
+        typ: 'JWT',
+        kid: 'router-es256-1',
+      });
+      const id = await example.verify(actorToken, 'ai-agents', 'JWT');
+      expect(id).to.deep.equal({
+        iss: example.issuer,
+        sub: SHOPPING,
+        aud: 'ai-agents',
+        iat: id.iat,
+        exp: id.iat! + 600,
+      });
+
+      const entry = await example.newestLog();
+      expect(entry).to.deep.include({
+        type: 'secte',
+        client_id: 'ai-agents',
+        user_id: SHOPPING,
+        user_name: 'Shopping Assistant',
+        connection: 'agents',
+        scope: 'openid',
+      });
+      expect(entry.details).not.to.have.property('actor');
+    });
+
+    it('step 2: the delegation answers tokens for Alice whose act claim names the agent', async () => {
+      delegated = await example.delegate(printed.grant, actorToken);
+      const res = delegated;
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expectNoStore(res);
+      expect(res.body).to.deep.equal({
+        access_token: res.body.access_token,
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: 900,
+        scope: 'openid read:orders',
+        id_token: res.body.id_token,
+      });
+      const access = await example.verify(String(res.body.access_token), API, 'at+jwt');
+      expect(access).to.deep.equal({
+        iss: example.issuer,
+        sub: 'auth0|alice',
+        aud: API,
+        iat: access.iat,
+        exp: access.iat! + 900,
+        jti: access.jti,
+        client_id: 'ai-agents',
+        scope: 'openid read:orders',
+        act: { sub: SHOPPING, sub_profile: 'ai_agent' },
+      });
+      const id = await example.verify(String(res.body.id_token), 'ai-agents', 'JWT');
+      expect(id).to.deep.equal({
+        iss: example.issuer,
+        sub: 'auth0|alice',
+        aud: 'ai-agents',
+        iat: id.iat,
+        exp: id.exp,
+        act: { sub: SHOPPING, sub_profile: 'ai_agent' },
+      });
+
+      const entry = await example.newestLog();
+      expect(entry).to.deep.equal({
+        log_id: entry.log_id,
+        date: entry.date,
+        type: 'secte',
+        description: 'Successful Exchange via Custom Token Exchange',
+        client_id: 'ai-agents',
+        client_name: 'Agent runtime',
+        ip: entry.ip,
+        user_agent: 'delegation-example-tests',
+        hostname: 'localhost',
+        audience: API,
+        user_id: 'auth0|alice',
+        user_name: 'alice@example.com',
+        scope: 'openid read:orders',
+        details: {
+          subject_token_type: DELEGATION_GRANT_TYPE,
+          profile_id: (entry.details as Json).profile_id,
+          action_id: (entry.details as Json).action_id,
+          actor: { sub: SHOPPING, sub_profile: 'ai_agent' },
+          access_token_jti: access.jti,
+        },
+      });
+      expect(JSON.stringify(entry)).not.to.include(actorToken.split('.')[2]!.slice(0, 16));
+    });
+
+    it("step 3: the orders API serves Alice's orders to the agent and records who acted for whom", async () => {
+      const res = await example.orders(String(delegated.body.access_token));
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(res.body).to.deep.equal({
+        user: 'auth0|alice',
+        actor: SHOPPING,
+        orders: ALICE_ORDERS,
+      });
+      const jti = decodeJwt(String(delegated.body.access_token)).jti;
+      const audit = (await example.get('/api/audit')) as Json[];
+      expect(audit.at(-1)).to.deep.equal({
+        at: audit.at(-1)!.at,
+        user: 'auth0|alice',
+        actor: SHOPPING,
+        client_id: 'ai-agents',
+        jti,
+      });
+    });
+  });
+
+  describe('the orders API', () => {
+    it("refuses the agent's own token: no act claim", async () => {
+      const { access_token } = await example.signIn('shopping-assistant');
+      const res = await example.orders(access_token);
+      expect(res.status).to.equal(403);
+      expect(res.body).to.deep.equal({
+        error: 'access_denied',
+        error_description: 'this route serves agents acting for a user: the token has no act claim',
+      });
+    });
+
+    it('refuses an agent it does not trust, although the router let the user delegate to it', async () => {
+      const { id_token } = await example.signIn('travel-planner');
+      const res = await example.delegate(await example.grant('auth0|alice', TRAVEL), id_token);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      const access = await example.verify(String(res.body.access_token), API, 'at+jwt');
+      expect(access.act).to.deep.equal({ sub: TRAVEL, sub_profile: 'ai_agent' });
+
+      const before = ((await example.get('/api/audit')) as Json[]).length;
+      const refused = await example.orders(String(res.body.access_token));
+      expect(refused.status).to.equal(403);
+      expect(refused.body).to.deep.equal({
+        error: 'access_denied',
+        error_description: 'agents|travel-planner is not an agent this API trusts',
+      });
+      expect((await example.get('/api/audit')) as Json[]).to.have.length(before);
+    });
+
+    it('answers 401 without a token, and for a token that does not verify', async () => {
+      const missing = await example.orders();
+      expect(missing.status).to.equal(401);
+      expect(missing.headers.get('www-authenticate')).to.equal('Bearer realm="orders"');
+      expect(missing.body).to.deep.equal({
+        error: 'invalid_request',
+        error_description: 'a Bearer access token is required',
+      });
+
+      const { access_token } = await example.signIn('shopping-assistant');
+      const [header, , signature] = access_token.split('.');
+      const forged = Buffer.from(
+        JSON.stringify({
+          ...decodeJwt(access_token),
+          sub: 'auth0|bob',
+          act: { sub: SHOPPING },
+        }),
+      ).toString('base64url');
+      const tampered = await example.orders(`${header}.${forged}.${signature}`);
+      expect(tampered.status).to.equal(401);
+      expect(tampered.headers.get('www-authenticate')).to.equal(
+        'Bearer realm="orders", error="invalid_token"',
+      );
+      expect(tampered.body).to.deep.equal({
+        error: 'invalid_token',
+        error_description: 'the access token is invalid',
+      });
+    });
+  });
+
+  describe('actor tokens the router refuses before the action runs', () => {
+    async function expectRefused(res: Reply, cause: string, client: Client = AGENT_CLIENT) {
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expectNoStore(res);
+      expect(res.body).to.deep.equal(INVALID_ACTOR);
+      const entry = await example.newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(
+          entry,
+          {
+            error: 'invalid_request',
+            description: INVALID_ACTOR.error_description,
+            cause: `invalid ID-token actor_token: ${cause}`,
+          },
+          client,
+        ),
+      );
+    }
+
+    it("an ID token issued to another client: the storefront presents the agent runtime's", async () => {
+      const { id_token } = await example.signIn('shopping-assistant');
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      const res = await example.delegate(grant, id_token, { client: STOREFRONT });
+      await expectRefused(
+        res,
+        'aud "ai-agents" is not the requesting client "storefront"',
+        STOREFRONT,
+      );
+    });
+
+    it("an access token, not an ID token: the agent's own access token", async () => {
+      const { access_token } = await example.signIn('shopping-assistant');
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      await expectRefused(
+        await example.delegate(grant, access_token),
+        'header typ is "at+jwt", not "JWT" (an ID token)',
+      );
+    });
+
+    it("a token of another issuer: the platform's assertion", async () => {
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      const assertion = await example.assertion('shopping-assistant');
+      await expectRefused(
+        await example.delegate(grant, assertion),
+        'header typ is "agent-assertion+jwt", not "JWT" (an ID token)',
+      );
+    });
+
+    it("a forged ID token: the router's kid and claims, signed with another key", async () => {
+      const { id_token } = await example.signIn('shopping-assistant');
+      const { privateKey } = await generateKeyPair('ES256');
+      const forged = await new SignJWT(decodeJwt(id_token))
+        .setProtectedHeader(decodeProtectedHeader(id_token) as { alg: string })
+        .sign(privateKey);
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      await expectRefused(
+        await example.delegate(grant, forged),
+        'the signature does not verify with key "router-es256-1"',
+      );
+    });
+
+    it('an expired ID token (an instance whose agent ID tokens live 1 s)', async () => {
+      const { id_token } = await shortLived.signIn('shopping-assistant');
+      const { exp, iat } = decodeJwt(id_token);
+      expect(exp! - iat!).to.equal(1);
+      const grant = await shortLived.grant('auth0|alice', SHOPPING);
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, exp! * 1000 - Date.now() + 50)),
+      );
+
+      const res = await shortLived.delegate(grant, id_token);
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expectNoStore(res);
+      expect(res.body).to.deep.equal(INVALID_ACTOR);
+      const entry = await shortLived.newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: 'invalid_request',
+          description: INVALID_ACTOR.error_description,
+          cause: `invalid ID-token actor_token: expired at ${new Date(exp! * 1000).toISOString()}`,
+        }),
+      );
+    });
+  });
+
+  describe("the action's own refusals", () => {
+    let agentIdToken: string;
+    before(async () => {
+      agentIdToken = (await example.signIn('shopping-assistant')).id_token;
+    });
+
+    it('no actor_token: 400 invalid_request with the action description', async () => {
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      const res = await example.delegate(grant, undefined);
+      const description =
+        'actor_token must be the agent ID token (actor_token_type urn:ietf:params:oauth:token-type:id_token)';
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expectNoStore(res);
+      expect(res.body).to.deep.equal({ error: 'invalid_request', error_description: description });
+      const entry = await example.newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: 'invalid_request',
+          description,
+          cause: 'denied by the action',
+        }),
+      );
+    });
+
+    it("a user's ID token as actor: 400 unauthorized_actor, the action's console line logged", async () => {
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      const aliceIdToken = String((await example.delegate(grant, agentIdToken)).body.id_token);
+      const bobGrant = await example.grant('auth0|bob', SHOPPING);
+      const res = await example.delegate(bobGrant, aliceIdToken);
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expect(res.body).to.deep.equal({
+        error: 'unauthorized_actor',
+        error_description: 'only AI agents may act for users',
+      });
+      const entry = await example.newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: 'unauthorized_actor',
+          description: 'only AI agents may act for users',
+          cause: 'denied by the action',
+          console: ['actor auth0|alice is not an AI agent'],
+        }),
+      );
+    });
+
+    it('a grant made out to another agent: 400 unauthorized_actor', async () => {
+      const { id_token } = await example.signIn('travel-planner');
+      const res = await example.delegate(await example.grant('auth0|alice', SHOPPING), id_token);
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expect(res.body).to.deep.equal({
+        error: 'unauthorized_actor',
+        error_description: 'auth0|alice did not delegate to agents|travel-planner',
+      });
+    });
+
+    it('a scope the user did not delegate: 400 invalid_scope', async () => {
+      const grant = await example.grant('auth0|alice', SHOPPING);
+      const res = await example.delegate(grant, agentIdToken, {
+        scope: 'openid read:orders write:orders',
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_scope',
+        error_description: 'auth0|alice did not delegate write:orders',
+      });
+      const entry = await example.newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: 'invalid_scope',
+          description: 'auth0|alice did not delegate write:orders',
+          cause: 'denied by the action',
+          scope: 'openid read:orders write:orders',
+        }),
+      );
+    });
+
+    it('a tampered grant: 400 invalid_request from rejectInvalidSubjectToken, the jose code logged', async () => {
+      const grant = await example.grant('auth0|bob', SHOPPING);
+      const [header, , signature] = grant.split('.');
+      const payload = Buffer.from(
+        JSON.stringify({ ...decodeJwt(grant), sub: 'auth0|alice' }),
+      ).toString('base64url');
+      const res = await example.delegate(`${header}.${payload}.${signature}`, agentIdToken);
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_request',
+        error_description: 'the delegation grant is invalid',
+      });
+      const entry = await example.newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: 'invalid_request',
+          description: 'the delegation grant is invalid',
+          cause: 'invalid subject token',
+          console: ['delegation grant refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+        }),
+      );
+    });
+  });
+});

@@ -1,0 +1,433 @@
+import { expect } from 'chai';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import { startExample } from '../support/example-process.js';
+import type { ExampleProcess } from '../support/example-process.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-access-token';
+const API = 'https://api.acme.example/orders';
+const SCOPE = 'openid profile email read:orders';
+const USER_AGENT = 'introspection-example-tests';
+const SERVER_ERROR = {
+  error: 'server_error',
+  error_description: 'The server encountered an unexpected error.',
+};
+const NOT_ACTIVE = {
+  error: 'invalid_request',
+  error_description: 'the subject token is not active',
+};
+
+type Json = Record<string, unknown>;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+interface Printed {
+  url: string;
+  client: string;
+  grantType: string;
+  subjectTokenType: string;
+  subjectToken: string;
+  scope: string;
+  introspectionUrl: string;
+  introspectionClient: string;
+}
+
+function capture(text: string, pattern: RegExp, what: string): string {
+  const match = pattern.exec(text);
+  if (match?.[1] === undefined) throw new Error(`the example did not print ${what}:\n${text}`);
+  return match[1];
+}
+
+function parseBanner(out: string): Printed {
+  const block = capture(out, /^(curl -s \S+ \\\n(?:\s+-[ud] .*\n?)+)/m, 'the exchange command');
+  return {
+    url: capture(block, /^curl -s (\S+) \\$/m, 'the token endpoint URL'),
+    client: capture(block, /^\s+-u (\S+) \\$/m, '-u'),
+    grantType: capture(block, /^\s+-d grant_type=(\S+) \\$/m, 'grant_type'),
+    subjectTokenType: capture(block, /^\s+-d subject_token_type=(\S+) \\$/m, 'subject_token_type'),
+    subjectToken: capture(block, /^\s+-d subject_token=(\S+) \\$/m, 'subject_token'),
+    scope: capture(block, /^\s+-d 'scope=([^']*)'$/m, 'scope'),
+    introspectionUrl: capture(out, /^curl -s (\S+\/introspect) -u /m, 'the introspection URL'),
+    introspectionClient: capture(out, /\/introspect -u (\S+) -d token=/, 'the introspection -u'),
+  };
+}
+
+function basic(credentials: string): string {
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
+
+async function reply(res: Response): Promise<Reply> {
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+}
+
+describe('examples/introspection end to end (spawned with --no-node-snapshot)', function () {
+  this.timeout(STARTUP_TIMEOUT_MS);
+  let example: ExampleProcess | undefined;
+  let printed: Printed;
+  let origin: string;
+
+  before(async () => {
+    example = await startExample('examples/introspection/server.ts', {
+      ready: /^Public keys: .*Tenant logs: \S+$/m,
+    });
+    origin = `http://127.0.0.1:${example.port}`;
+    printed = parseBanner(example.output.stdout);
+  });
+
+  after(async () => {
+    await example?.stop();
+  });
+
+  async function exchange(subjectToken: string): Promise<Reply> {
+    return reply(
+      await fetch(printed.url, {
+        method: 'POST',
+        headers: {
+          authorization: basic(printed.client),
+          'content-type': 'application/x-www-form-urlencoded',
+          'user-agent': USER_AGENT,
+        },
+        body: new URLSearchParams({
+          grant_type: printed.grantType,
+          subject_token_type: printed.subjectTokenType,
+          subject_token: subjectToken,
+          scope: printed.scope,
+        }),
+      }),
+    );
+  }
+
+  async function post(path: string, form: Record<string, string>, auth?: string): Promise<Reply> {
+    return reply(
+      await fetch(`${origin}${path}`, {
+        method: 'POST',
+        headers: auth === undefined ? {} : { authorization: auth },
+        body: new URLSearchParams(form),
+      }),
+    );
+  }
+
+  /** A fresh opaque token from the legacy authorization server. */
+  async function legacyToken(sub: string, scope: string, expiresIn = 3600): Promise<string> {
+    const res = await post('/legacy-as/tokens', { sub, scope, expires_in: String(expiresIn) });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return String(res.body.access_token);
+  }
+
+  async function newestLog(): Promise<Json> {
+    const entries = (await (await fetch(`${origin}/logs`)).json()) as Json[];
+    expect(entries).to.have.length.greaterThan(0);
+    return entries[0]!;
+  }
+
+  async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
+    const jwks = createLocalJWKSet(
+      (await (await fetch(`${origin}/.well-known/jwks.json`)).json()) as Parameters<
+        typeof createLocalJWKSet
+      >[0],
+    );
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: `${origin}/`,
+      audience,
+      typ,
+      algorithms: ['ES256'],
+    });
+    return payload;
+  }
+
+  /** The `fecte` entry of a refused exchange. */
+  function failureEntry(
+    entry: Json,
+    fields: { error: string; description: string; cause: string; console?: string[] },
+  ): Json {
+    const details = entry.details as Json;
+    return {
+      log_id: entry.log_id,
+      date: entry.date,
+      type: 'fecte',
+      description: fields.description,
+      client_id: 'orders-app',
+      client_name: 'Orders app',
+      ip: '127.0.0.1',
+      user_agent: USER_AGENT,
+      hostname: '127.0.0.1',
+      audience: API,
+      scope: SCOPE,
+      details: {
+        subject_token_type: SUBJECT_TOKEN_TYPE,
+        profile_id: details.profile_id,
+        action_id: details.action_id,
+        ...(fields.console === undefined ? {} : { console: fields.console }),
+        error: fields.error,
+        error_description: fields.description,
+        cause: fields.cause,
+      },
+    };
+  }
+
+  it('prints an exchange for its own port with a fresh opaque token, and the introspection call', () => {
+    expect(printed).to.deep.equal({
+      url: `${origin}/oauth/token`,
+      client: 'orders-app:orders-app-secret-change-me',
+      grantType: GRANT,
+      subjectTokenType: SUBJECT_TOKEN_TYPE,
+      subjectToken: printed.subjectToken,
+      scope: SCOPE,
+      introspectionUrl: `${origin}/legacy-as/introspect`,
+      introspectionClient: 'cte-router:introspection-secret-change-me',
+    });
+    // Opaque: 256 random bits, nothing to decode.
+    expect(printed.subjectToken).to.match(/^[\w-]{43}$/);
+  });
+
+  it('the legacy server introspects the printed token as active (RFC 7662), for Basic-authenticated callers only', async () => {
+    const res = await post(
+      '/legacy-as/introspect',
+      { token: printed.subjectToken },
+      basic(printed.introspectionClient),
+    );
+    expect(res.status).to.equal(200);
+    expect(res.body).to.deep.equal({
+      active: true,
+      scope: 'profile orders.read',
+      client_id: 'legacy-web',
+      username: 'jane',
+      token_type: 'Bearer',
+      exp: Number(res.body.iat) + 3600,
+      iat: res.body.iat,
+      sub: 'u-1001',
+      iss: `${origin}/legacy-as/`,
+      email: 'jane@legacy.example',
+      name: 'Jane Legacy',
+    });
+
+    const wrong = await post(
+      '/legacy-as/introspect',
+      { token: printed.subjectToken },
+      basic('cte-router:wrong'),
+    );
+    expect(wrong.status).to.equal(401);
+    expect(wrong.headers.get('www-authenticate')).to.equal('Basic realm="legacy-as"');
+    expect(wrong.body).to.deep.equal({ error: 'invalid_client' });
+  });
+
+  it('an active token: 200, tokens for legacy|u-1001 that verify, a secte entry without the token', async () => {
+    const res = await exchange(printed.subjectToken);
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(res.headers.get('pragma')).to.equal('no-cache');
+    expect(res.body).to.deep.equal({
+      access_token: res.body.access_token,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: SCOPE,
+      id_token: res.body.id_token,
+    });
+
+    const accessToken = String(res.body.access_token);
+    expect(decodeProtectedHeader(accessToken)).to.deep.equal({
+      alg: 'ES256',
+      typ: 'at+jwt',
+      kid: 'router-es256-1',
+    });
+    const access = await verify(accessToken, API, 'at+jwt');
+    expect(access).to.deep.equal({
+      iss: `${origin}/`,
+      sub: 'legacy|u-1001',
+      aud: API,
+      iat: access.iat,
+      exp: access.iat! + 3600,
+      jti: access.jti,
+      client_id: 'orders-app',
+      scope: SCOPE,
+    });
+    expect(access.iat).to.be.closeTo(Math.floor(Date.now() / 1000), 30);
+    const id = await verify(String(res.body.id_token), 'orders-app', 'JWT');
+    expect(id).to.deep.equal({
+      iss: `${origin}/`,
+      sub: 'legacy|u-1001',
+      aud: 'orders-app',
+      iat: id.iat,
+      exp: id.iat! + 36000,
+      name: 'Jane Legacy',
+      updated_at: id.updated_at,
+      email: 'jane@legacy.example',
+      email_verified: false,
+    });
+
+    const entry = await newestLog();
+    expect(entry).to.deep.equal({
+      log_id: entry.log_id,
+      date: entry.date,
+      type: 'secte',
+      description: 'Successful Exchange via Custom Token Exchange',
+      client_id: 'orders-app',
+      client_name: 'Orders app',
+      ip: '127.0.0.1',
+      user_agent: USER_AGENT,
+      hostname: '127.0.0.1',
+      audience: API,
+      user_id: 'legacy|u-1001',
+      user_name: 'jane@legacy.example',
+      connection: 'legacy',
+      scope: SCOPE,
+      details: {
+        subject_token_type: SUBJECT_TOKEN_TYPE,
+        profile_id: (entry.details as Json).profile_id,
+        action_id: (entry.details as Json).action_id,
+        access_token_jti: access.jti,
+      },
+    });
+    expect(JSON.stringify(await (await fetch(`${origin}/logs`)).json())).not.to.include(
+      printed.subjectToken.slice(0, 16),
+    );
+  });
+
+  it('an unknown token (introspection says active: false): 400, the action console line logged', async () => {
+    const res = await exchange('not-a-token-the-legacy-server-issued');
+    expect(res.status, JSON.stringify(res.body)).to.equal(400);
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(res.body).to.deep.equal(NOT_ACTIVE);
+    const entry = await newestLog();
+    expect(entry).to.deep.equal(
+      failureEntry(entry, {
+        error: 'invalid_request',
+        description: NOT_ACTIVE.error_description,
+        cause: 'invalid subject token',
+        console: ['introspection: the token is not active'],
+      }),
+    );
+  });
+
+  it('an expired token: inactive, the same 400', async () => {
+    const token = await legacyToken('u-1002', 'orders.read', 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const res = await exchange(token);
+    expect(res.status, JSON.stringify(res.body)).to.equal(400);
+    expect(res.body).to.deep.equal(NOT_ACTIVE);
+    const entry = await newestLog();
+    expect(entry).to.deep.equal(
+      failureEntry(entry, {
+        error: 'invalid_request',
+        description: NOT_ACTIVE.error_description,
+        cause: 'invalid subject token',
+        console: ['introspection: the token is not active'],
+      }),
+    );
+  });
+
+  it('an active token without orders.read: 400 invalid_scope, no token', async () => {
+    const res = await exchange(await legacyToken('u-1002', 'profile'));
+    expect(res.status, JSON.stringify(res.body)).to.equal(400);
+    expect(res.body).to.deep.equal({
+      error: 'invalid_scope',
+      error_description: 'the subject token does not grant orders.read',
+    });
+    const entry = await newestLog();
+    expect(entry).to.deep.equal(
+      failureEntry(entry, {
+        error: 'invalid_scope',
+        description: 'the subject token does not grant orders.read',
+        cause: 'denied by the action',
+        console: ['introspection: scope "profile" lacks orders.read'],
+      }),
+    );
+  });
+
+  it('a token of the other legacy user with the scope: 200 for legacy|u-1002 (created on first use)', async () => {
+    const res = await exchange(await legacyToken('u-1002', 'orders.read'));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    const access = await verify(String(res.body.access_token), API, 'at+jwt');
+    expect(access.sub).to.equal('legacy|u-1002');
+    expect(await newestLog()).to.deep.include({
+      type: 'secte',
+      user_id: 'legacy|u-1002',
+      user_name: 'omar@legacy.example',
+      connection: 'legacy',
+    });
+  });
+
+  describe('when the introspection endpoint is faulty', () => {
+    async function fault(mode: 'none' | 'error' | 'down' | 'stale'): Promise<void> {
+      const res = await post('/legacy-as/fault', { mode });
+      expect(res.body).to.deep.equal({ fault: mode });
+    }
+
+    afterEach(() => fault('none'));
+
+    it('answers 503: 500 server_error with the generic body, the status in the cause', async () => {
+      await fault('error');
+      const res = await exchange(printed.subjectToken);
+      expect(res.status, JSON.stringify(res.body)).to.equal(500);
+      expect(res.headers.get('cache-control')).to.equal('no-store');
+      expect(res.body).to.deep.equal(SERVER_ERROR);
+      const entry = await newestLog();
+      const actionId = String((entry.details as Json).action_id);
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: SERVER_ERROR.error,
+          description: SERVER_ERROR.error_description,
+          cause: `action ${actionId} failed: Error: introspection endpoint answered 503 (line 20, column 33)`,
+        }),
+      );
+    });
+
+    it('drops the connection: 500 server_error, the fetch failure in the cause (its URL, a secret, redacted)', async () => {
+      await fault('down');
+      const res = await exchange(printed.subjectToken);
+      expect(res.status, JSON.stringify(res.body)).to.equal(500);
+      expect(res.body).to.deep.equal(SERVER_ERROR);
+      const entry = await newestLog();
+      const actionId = String((entry.details as Json).action_id);
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: SERVER_ERROR.error,
+          description: SERVER_ERROR.error_description,
+          cause: `action ${actionId} failed: CapabilityError: fetch to [redacted] failed: connection reset`,
+        }),
+      );
+    });
+
+    it('answers active: true past exp (a stale answer): the action checks exp itself, 400', async () => {
+      const token = await legacyToken('u-1002', 'orders.read', 1);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await fault('stale');
+      const introspected = await post(
+        '/legacy-as/introspect',
+        { token },
+        basic(printed.introspectionClient),
+      );
+      expect(introspected.body).to.deep.include({ active: true, sub: 'u-1002' });
+      const exp = Number(introspected.body.exp);
+      expect(exp).to.be.at.most(Date.now() / 1000);
+
+      const res = await exchange(token);
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expect(res.body).to.deep.equal(NOT_ACTIVE);
+      const entry = await newestLog();
+      expect(entry).to.deep.equal(
+        failureEntry(entry, {
+          error: 'invalid_request',
+          description: NOT_ACTIVE.error_description,
+          cause: 'invalid subject token',
+          console: [`introspection: active, but exp ${exp} has passed`],
+        }),
+      );
+    });
+
+    it('is back: the same token exchanges again', async () => {
+      const res = await exchange(printed.subjectToken);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect((await verify(String(res.body.access_token), API, 'at+jwt')).sub).to.equal(
+        'legacy|u-1001',
+      );
+    });
+  });
+});
