@@ -18,6 +18,7 @@ import type {
   HostCapabilities,
 } from './capabilities/host-capabilities.js';
 import { ACTION_PARAMETERS, PRELUDE_SOURCE, wrapActionSource } from './guest/prelude.js';
+import { EntryWatchdog } from './entry-watchdog.js';
 import { assertNodeSnapshotDisabled } from './node-snapshot-check.js';
 import { DEFAULT_ACTION_LIMITS } from '../options.js';
 
@@ -52,6 +53,8 @@ export interface IsolatedVmRunnerStats {
   contexts: number;
   /** Executions in flight. */
   executions: number;
+  /** Isolates the entry watchdog stopped (an execution past its CPU budget), since the start. */
+  watchdogStops: number;
 }
 
 /** isolated-vm refuses less. */
@@ -177,9 +180,10 @@ interface Execution {
  * randomness come out through synchronous isolated-vm Callbacks that only the prelude's closure
  * holds (no global, no `Reference`, no `ExternalCopy` is ever reachable from action code);
  * capabilities (`jose`, `fetch`) and timers start through a callback and settle later through a
- * fresh entry into the context. Every entry runs synchronously under a timeout equal to the
- * execution's remaining CPU budget, and the isolate's `cpuTime` is charged to the execution, so
- * the budget covers the whole execution across awaits. A wall-clock timer bounds the execution as
+ * fresh entry into the context. Every entry runs synchronously, stopped by the entry watchdog (or
+ * isolated-vm's timeout, see entry-watchdog.ts) at the execution's remaining CPU budget, and the
+ * isolate's `cpuTime` is charged to the execution, so the budget covers the whole execution across
+ * awaits. A wall-clock timer bounds the execution as
  * a whole, host calls included; when it ends, however it ends, its capability scope is aborted.
  *
  * Entries are synchronous on purpose: an asynchronous entry (isolated-vm's thread pool) costs about
@@ -200,6 +204,9 @@ export class IsolatedVmRunner implements ActionRunner {
   /** Executions started per action, for maxConcurrency. */
   readonly #running = new Map<string, number>();
   #syntaxChecker: { isolate: ivm.Isolate; check: ivm.Reference } | undefined;
+  /** Stops entries past their CPU budget; made with the first action isolate. */
+  #watchdog: EntryWatchdog | undefined;
+  #watchdogStops = 0;
   /** The execution whose entry is running (entries are synchronous, so at most one). */
   #current: Execution | undefined;
   #nextExecutionId = 1;
@@ -319,6 +326,7 @@ export class IsolatedVmRunner implements ActionRunner {
     }
     this.#isolates.clear();
     this.#draining.clear();
+    this.#watchdog?.close();
     if (this.#syntaxChecker) disposeIsolate(this.#syntaxChecker.isolate);
     this.#syntaxChecker = undefined;
   }
@@ -332,7 +340,7 @@ export class IsolatedVmRunner implements ActionRunner {
       contexts += owner.contexts.size;
       for (const vc of owner.contexts.values()) executions += vc.executions.size;
     }
-    return { isolates: owners.length, contexts, executions };
+    return { isolates: owners.length, contexts, executions, watchdogStops: this.#watchdogStops };
   }
 
   #execute(
@@ -398,19 +406,27 @@ export class IsolatedVmRunner implements ActionRunner {
     let failed = false;
     const previous = this.#current;
     this.#current = exec;
+    const watchdog = this.#watchdog!;
+    const entry = watchdog.begin(owner.isolate, remaining);
+    let stopped = false;
     try {
-      ref.applySync(undefined, args, {
-        arguments: { copy: true },
-        timeout: Math.max(1, Math.ceil(remaining)),
-      });
+      ref.applySync(
+        undefined,
+        args,
+        entry.timeoutMs === 0
+          ? { arguments: { copy: true } }
+          : { arguments: { copy: true }, timeout: entry.timeoutMs },
+      );
     } catch (err) {
       thrown = err;
       failed = true;
     } finally {
+      stopped = watchdog.end(entry);
       this.#current = previous;
     }
     if (owner.isolate.isDisposed) {
-      this.#isolateLost(owner);
+      if (stopped) this.#watchdogStops += 1;
+      this.#isolateLost(owner, stopped ? exec : undefined);
       return;
     }
     exec.cpuMs += Number(owner.isolate.cpuTime - before) / 1e6;
@@ -475,19 +491,35 @@ export class IsolatedVmRunner implements ActionRunner {
     this.#disposeIfIdle(vc);
   }
 
-  /** A disposed isolate (memory limit): its executions fail, the next run builds a new one. */
-  #isolateLost(owner: ActionIsolate): void {
+  /**
+   * A disposed isolate: its executions fail, the next run builds a new one. The memory limit
+   * disposes it, or the watchdog stopping `runaway`, an execution past its CPU budget.
+   */
+  #isolateLost(owner: ActionIsolate, runaway?: Execution): void {
     if (this.#isolates.get(owner.actionId) === owner) this.#isolates.delete(owner.actionId);
     this.#draining.delete(owner);
+    this.#watchdog?.unwatch(owner.isolate);
     for (const vc of owner.contexts.values()) {
       for (const exec of [...vc.executions.values()]) {
-        this.#end(
-          exec,
-          new ActionFailure(
-            'memory',
-            `action exceeded its memory limit of ${owner.memoryMb} MB (its isolate was disposed and is replaced for the next execution)`,
-          ),
-        );
+        if (exec === runaway) {
+          this.#end(exec, cpuFailure(exec));
+        } else if (runaway !== undefined) {
+          this.#end(
+            exec,
+            new ActionFailure(
+              'threw',
+              `another execution of the action exceeded its CPU budget of ${runaway.limits.cpuTimeMs} ms and its isolate was stopped (it is replaced for the next execution)`,
+            ),
+          );
+        } else {
+          this.#end(
+            exec,
+            new ActionFailure(
+              'memory',
+              `action exceeded its memory limit of ${owner.memoryMb} MB (its isolate was disposed and is replaced for the next execution)`,
+            ),
+          );
+        }
       }
     }
     owner.contexts.clear();
@@ -503,6 +535,7 @@ export class IsolatedVmRunner implements ActionRunner {
     if (owner.inFlight === 0 && owner.contexts.size === 0 && !owner.isolate.isDisposed) {
       if (this.#isolates.get(owner.actionId) === owner) this.#isolates.delete(owner.actionId);
       this.#draining.delete(owner);
+      this.#watchdog?.unwatch(owner.isolate);
       disposeIsolate(owner.isolate);
     }
   }
@@ -532,6 +565,7 @@ export class IsolatedVmRunner implements ActionRunner {
 
   #retire(owner: ActionIsolate): void {
     if (owner.inFlight === 0) {
+      this.#watchdog?.unwatch(owner.isolate);
       disposeIsolate(owner.isolate);
       return;
     }
@@ -553,6 +587,8 @@ export class IsolatedVmRunner implements ActionRunner {
       inFlight: 0,
     };
     this.#isolates.set(actionId, owner);
+    this.#watchdog ??= new EntryWatchdog();
+    this.#watchdog.watch(isolate);
     return owner;
   }
 

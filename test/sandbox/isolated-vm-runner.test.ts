@@ -334,6 +334,40 @@ describe('IsolatedVmRunner: limits and failures', function () {
     expect(again.failure).to.equal(undefined);
   });
 
+  it('stops a runaway execution of a watched isolate without a timer: its isolate is replaced, its other executions fail', async () => {
+    const limits = { timeoutMs: 20_000, cpuTimeMs: 50, memoryMb: 64, maxConcurrency: 32 };
+    const version = codeVersion(
+      handlerCode(`
+        if (event.request.body.extra === 'spin') for (;;) {}
+        if (event.request.body.extra === 'wait') await new Promise((resolve) => setTimeout(resolve, 300));
+        api.authentication.setUserById('ran');
+      `),
+      { limits },
+    );
+    const run = (extra: string) => {
+      const event = testEvent();
+      event.request.body = { extra };
+      return runOnce(runner, version, event);
+    };
+    // The isolate exists and a watchdog round that knows it has begun.
+    expect((await run('quick')).failure).to.equal(undefined);
+    await sleep(50);
+    expect((await run('quick')).failure).to.equal(undefined);
+
+    const waiting = run('wait');
+    const started = Date.now();
+    const spun = await run('spin');
+    expect(Date.now() - started).to.be.within(40, 500);
+    expect(spun.failure?.kind).to.equal('timeout');
+    expect(spun.failure?.message).to.equal('action exceeded its CPU budget of 50 ms');
+    expect(runner.stats().watchdogStops).to.equal(1);
+    const waited = await waiting;
+    expect(waited.failure?.message).to.equal(
+      'another execution of the action exceeded its CPU budget of 50 ms and its isolate was stopped (it is replaced for the next execution)',
+    );
+    expect((await run('quick')).commands).to.deep.equal([{ type: 'setUserById', user_id: 'ran' }]);
+  });
+
   it('stops while(true) after an await, and charges the CPU budget across awaits', async () => {
     const spinAfterAwait = codeVersion(
       handlerCode(`await new Promise((resolve) => setTimeout(resolve, 5)); while (true) {}`),
@@ -602,7 +636,12 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
       const served = await runOnce(runner, v2);
       expect(served.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v2' }]);
       runner.release(v1);
-      expect(runner.stats()).to.deep.equal({ isolates: 1, contexts: 2, executions: 1 });
+      expect(runner.stats()).to.deep.equal({
+        isolates: 1,
+        contexts: 2,
+        executions: 1,
+        watchdogStops: 0,
+      });
 
       capabilities.calls[0]?.resolve({
         url: 'x',
@@ -615,10 +654,20 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
       const finished = await inFlight;
       expect(finished.failure).to.equal(undefined);
       expect(finished.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v1' }]);
-      expect(runner.stats()).to.deep.equal({ isolates: 1, contexts: 1, executions: 0 });
+      expect(runner.stats()).to.deep.equal({
+        isolates: 1,
+        contexts: 1,
+        executions: 0,
+        watchdogStops: 0,
+      });
 
       runner.release(v2);
-      expect(runner.stats()).to.deep.equal({ isolates: 0, contexts: 0, executions: 0 });
+      expect(runner.stats()).to.deep.equal({
+        isolates: 0,
+        contexts: 0,
+        executions: 0,
+        watchdogStops: 0,
+      });
       const again = await runOnce(runner, v2);
       expect(again.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v2' }]);
     } finally {
@@ -637,7 +686,12 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
       const v2 = { ...v1, number: 2, limits: { ...v1.limits, memoryMb: 32 } };
       const outcome = await runOnce(runner, v2);
       expect(outcome.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v1' }]);
-      expect(runner.stats()).to.deep.equal({ isolates: 1, contexts: 1, executions: 0 });
+      expect(runner.stats()).to.deep.equal({
+        isolates: 1,
+        contexts: 1,
+        executions: 0,
+        watchdogStops: 0,
+      });
     } finally {
       await runner.close();
     }
@@ -656,7 +710,12 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
     expect(outcome.failure?.kind).to.equal('threw');
     expect(outcome.failure?.message).to.equal('the action sandbox was closed');
     expect(capabilities.calls[0]?.scope.signal.aborted).to.equal(true);
-    expect(runner.stats()).to.deep.equal({ isolates: 0, contexts: 0, executions: 0 });
+    expect(runner.stats()).to.deep.equal({
+      isolates: 0,
+      contexts: 0,
+      executions: 0,
+      watchdogStops: 0,
+    });
     const after = await runOnce(runner, codeVersion(handlerCode('')));
     expect(after.failure?.message).to.equal('the action sandbox is closed');
   });
