@@ -85,7 +85,10 @@ export async function runProfileAction(
     await services.runner.run(version, event, recorder);
   } catch (err) {
     if (err instanceof ActionFailure && err.kind === 'overloaded') {
-      throw temporarilyUnavailable(1, `action ${version.action_id}: ${err.message}`);
+      throw temporarilyUnavailable(
+        err.retryAfterSeconds,
+        `action ${version.action_id}: ${err.message}`,
+      );
     }
     const message = err instanceof Error ? err.message : String(err);
     throw serverError(`action ${version.action_id} failed: ${message}`);

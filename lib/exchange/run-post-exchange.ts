@@ -75,7 +75,7 @@ export async function runPostExchangeAction(
     await services.runner.run(version, event, recorder);
   } catch (err) {
     if (err instanceof ActionFailure && err.kind === 'overloaded') {
-      throw temporarilyUnavailable(1, `${label}: ${err.message}`);
+      throw temporarilyUnavailable(err.retryAfterSeconds, `${label}: ${err.message}`);
     }
     const message = err instanceof Error ? err.message : String(err);
     throw serverError(`${label} failed: ${message}`);

@@ -106,10 +106,13 @@ export type ActionFailureKind = 'threw' | 'timeout' | 'memory' | 'overloaded' | 
 /** Thrown (rejected) by {@link ActionRunner.run} when the execution did not complete. */
 export class ActionFailure extends Error {
   readonly kind: ActionFailureKind;
-  constructor(kind: ActionFailureKind, message: string) {
+  /** For `overloaded`: when to try again (the router's `Retry-After`). */
+  readonly retryAfterSeconds: number;
+  constructor(kind: ActionFailureKind, message: string, retryAfterSeconds = 1) {
     super(message);
     this.name = 'ActionFailure';
     this.kind = kind;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
 

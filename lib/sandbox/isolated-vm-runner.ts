@@ -35,7 +35,7 @@ export interface IsolatedVmRunnerOptions {
   capabilities: CapabilityInvoker;
   /** Where `api.cache` entries live between executions. */
   cacheStore: ActionCacheStore;
-  /** Clock of `api.cache` (epoch ms). Default `Date.now`. */
+  /** Clock of `api.cache` and of runaway suspensions (epoch ms). Default `Date.now`. */
   now?: () => number;
   /**
    * Called when V8 loses control of an isolate (isolated-vm's `onCatastrophicError`). Default:
@@ -61,6 +61,11 @@ export interface IsolatedVmRunnerStats {
 const MIN_MEMORY_MB = 8;
 /** Bounds the prelude, the lockdown and the syntax checks (no action code runs in them). */
 const SETUP_TIMEOUT_MS = 2_000;
+/** Executions of one action in a row that end at their CPU budget or memory limit: a runaway. */
+export const RUNAWAY_STREAK = 3;
+/** A runaway action is suspended this long, twice as long each time it runs away again. */
+export const RUNAWAY_SUSPENSION_MS = 10_000;
+const MAX_RUNAWAY_SUSPENSION_MS = 5 * 60_000;
 const TIMED_OUT = 'Script execution timed out.';
 /**
  * The abort reason of every ended execution's scope: one shared instance, because the default
@@ -115,6 +120,15 @@ interface GuestErrorData {
   message: string;
   claim?: string;
   reason?: string;
+}
+
+interface Runaway {
+  /** Executions in a row that ran away. */
+  streak: number;
+  /** Epoch ms; 0 when not suspended yet. */
+  suspendedUntil: number;
+  /** The next suspension's length. */
+  suspensionMs: number;
 }
 
 /** One action's isolate: its memory limit is the action's, its contexts are its versions'. */
@@ -207,6 +221,8 @@ export class IsolatedVmRunner implements ActionRunner {
   /** Stops entries past their CPU budget; made with the first action isolate. */
   #watchdog: EntryWatchdog | undefined;
   #watchdogStops = 0;
+  /** Actions whose last executions ran away (CPU budget, memory limit), by action id. */
+  readonly #runaways = new Map<string, Runaway>();
   /** The execution whose entry is running (entries are synchronous, so at most one). */
   #current: Execution | undefined;
   #nextExecutionId = 1;
@@ -248,6 +264,7 @@ export class IsolatedVmRunner implements ActionRunner {
     }
     const limits = effectiveLimits(version.limits);
     const actionId = version.action_id;
+    this.#refuseSuspended(actionId);
     const running = this.#running.get(actionId) ?? 0;
     if (running >= limits.maxConcurrency) {
       throw new ActionFailure(
@@ -271,6 +288,7 @@ export class IsolatedVmRunner implements ActionRunner {
       } catch (err) {
         failure = err;
       }
+      this.#countRunaway(actionId, failure);
       const changes = cache.changes();
       if (changes.length > 0) {
         try {
@@ -303,6 +321,8 @@ export class IsolatedVmRunner implements ActionRunner {
 
   /** Disposes the version's context once its executions in flight have ended. */
   release(version: ActionVersion): void {
+    // Another version is live: a suspension for the old one's runaways does not carry over.
+    this.#runaways.delete(version.action_id);
     for (const owner of [this.#isolates.get(version.action_id), ...this.#draining]) {
       if (owner === undefined || owner.actionId !== version.action_id) continue;
       const vc = owner.contexts.get(version.number);
@@ -341,6 +361,45 @@ export class IsolatedVmRunner implements ActionRunner {
       for (const vc of owner.contexts.values()) executions += vc.executions.size;
     }
     return { isolates: owners.length, contexts, executions, watchdogStops: this.#watchdogStops };
+  }
+
+  /**
+   * An action whose executions keep running until the sandbox stops them (CPU budget, memory limit)
+   * costs the server that much per request while doing nothing useful: after
+   * {@link RUNAWAY_STREAK} in a row it is suspended, its executions refused at once with
+   * `overloaded` (503 and `Retry-After`) for {@link RUNAWAY_SUSPENSION_MS}, doubling (up to five
+   * minutes) while the first execution after each suspension runs away again.
+   * @throws ActionFailure `overloaded` while the action is suspended
+   */
+  #refuseSuspended(actionId: string): void {
+    const runaway = this.#runaways.get(actionId);
+    const now = this.#now();
+    if (runaway === undefined || now >= runaway.suspendedUntil) return;
+    const seconds = (runaway.suspendedUntil - now) / 1000;
+    throw new ActionFailure(
+      'overloaded',
+      `action ${actionId} is suspended for ${Math.ceil(seconds)} s: its last ${runaway.streak} executions ran until the sandbox stopped them (CPU budget or memory limit)`,
+      seconds,
+    );
+  }
+
+  #countRunaway(actionId: string, failure: unknown): void {
+    if (!(failure instanceof ActionFailure) || !RUNAWAY_FAILURES.has(failure)) {
+      this.#runaways.delete(actionId);
+      return;
+    }
+    const runaway = this.#runaways.get(actionId) ?? {
+      streak: 0,
+      suspendedUntil: 0,
+      suspensionMs: RUNAWAY_SUSPENSION_MS,
+    };
+    runaway.streak += 1;
+    this.#runaways.set(actionId, runaway);
+    const now = this.#now();
+    if (runaway.streak >= RUNAWAY_STREAK && now >= runaway.suspendedUntil) {
+      runaway.suspendedUntil = now + runaway.suspensionMs;
+      runaway.suspensionMs = Math.min(runaway.suspensionMs * 2, MAX_RUNAWAY_SUSPENSION_MS);
+    }
   }
 
   #execute(
@@ -514,9 +573,11 @@ export class IsolatedVmRunner implements ActionRunner {
         } else {
           this.#end(
             exec,
-            new ActionFailure(
-              'memory',
-              `action exceeded its memory limit of ${owner.memoryMb} MB (its isolate was disposed and is replaced for the next execution)`,
+            runawayFailure(
+              new ActionFailure(
+                'memory',
+                `action exceeded its memory limit of ${owner.memoryMb} MB (its isolate was disposed and is replaced for the next execution)`,
+              ),
             ),
           );
         }
@@ -651,9 +712,11 @@ export class IsolatedVmRunner implements ActionRunner {
       safely(() => context.release());
       if (isolate.isDisposed) {
         this.#isolateLost(owner);
-        throw new ActionFailure(
-          'memory',
-          `the sandbox ran out of memory preparing the action (memory limit ${owner.memoryMb} MB)`,
+        throw runawayFailure(
+          new ActionFailure(
+            'memory',
+            `the sandbox ran out of memory preparing the action (memory limit ${owner.memoryMb} MB)`,
+          ),
         );
       }
       if (err instanceof ActionFailure) throw err;
@@ -925,10 +988,17 @@ function effectiveLimits(limits: Partial<ActionLimits> | undefined): ActionLimit
   };
 }
 
+/** The failures that mark an execution as a runaway (see #refuseSuspended). */
+const RUNAWAY_FAILURES = new WeakSet<ActionFailure>();
+
+function runawayFailure(failure: ActionFailure): ActionFailure {
+  RUNAWAY_FAILURES.add(failure);
+  return failure;
+}
+
 function cpuFailure(exec: Execution): ActionFailure {
-  return new ActionFailure(
-    'timeout',
-    `action exceeded its CPU budget of ${exec.limits.cpuTimeMs} ms`,
+  return runawayFailure(
+    new ActionFailure('timeout', `action exceeded its CPU budget of ${exec.limits.cpuTimeMs} ms`),
   );
 }
 

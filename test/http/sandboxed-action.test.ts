@@ -475,6 +475,49 @@ ${body}`);
     });
   });
 
+  describe('an action that keeps running away (3 CPU-budget stops in a row)', () => {
+    it('is suspended: 503 temporarily_unavailable with Retry-After 10 at once, until fixed', async () => {
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'runaway',
+        subjectTokenType: 'urn:acme:runaway',
+        code: actionCode('  for (;;) {}'),
+        limits: { cpuTimeMs: 20 },
+      });
+      for (let i = 0; i < 3; i += 1) {
+        expectServerError(await exchange(server, profile.subjectTokenType, `spin-${i}`));
+      }
+      const started = Date.now();
+      const refused = await exchange(server, profile.subjectTokenType, 'ok');
+      expect(Date.now() - started).to.be.below(200);
+      expect(refused.status).to.equal(503);
+      expect(refused.headers).to.include({ ...NO_STORE, 'retry-after': '10' });
+      expect(refused.body).to.deep.equal({
+        error: 'temporarily_unavailable',
+        error_description: 'The server is busy; retry later.',
+      });
+      const entry = newestEntry(server, 3);
+      expect(entry).to.deep.equal({
+        ...commonFields(entry),
+        type: 'fecte',
+        description: 'The server is busy; retry later.',
+        details: {
+          subject_token_type: profile.subjectTokenType,
+          profile_id: profile.profileId,
+          action_id: profile.actionId,
+          error: 'temporarily_unavailable',
+          error_description: 'The server is busy; retry later.',
+          cause: `action ${profile.actionId}: action ${profile.actionId} is suspended for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
+        },
+      });
+      // A fixed version deployed: the suspension is lifted at once.
+      await server.cte.actions.update(profile.actionId, {
+        code: actionCode("  api.authentication.setUserById('auth0|alice');"),
+      });
+      await server.cte.actions.deploy(profile.actionId);
+      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+    });
+  });
+
   describe('over the concurrency cap (maxConcurrency 1)', () => {
     it('answers 503 temporarily_unavailable with Retry-After, and both requests succeed later', async () => {
       const profile = await deployCodeProfile(server.cte, {

@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { ApiRecorder } from '../../lib/action-api/api-recorder.js';
 import { ActionFailure } from '../../lib/sandbox/action-runner.js';
 import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import { IsolatedVmRunner } from '../../lib/sandbox/isolated-vm-runner.js';
+import {
+  IsolatedVmRunner,
+  RUNAWAY_STREAK,
+  RUNAWAY_SUSPENSION_MS,
+} from '../../lib/sandbox/isolated-vm-runner.js';
 import {
   AnsweringCapabilities,
   PendingCapabilities,
@@ -366,6 +370,77 @@ describe('IsolatedVmRunner: limits and failures', function () {
       'another execution of the action exceeded its CPU budget of 50 ms and its isolate was stopped (it is replaced for the next execution)',
     );
     expect((await run('quick')).commands).to.deep.equal([{ type: 'setUserById', user_id: 'ran' }]);
+  });
+
+  describe('an action that keeps running away', () => {
+    let clock: number;
+    let own: IsolatedVmRunner;
+    const limits = { timeoutMs: 20_000, cpuTimeMs: 20, memoryMb: 64, maxConcurrency: 32 };
+    const spinning = codeVersion(
+      handlerCode(`
+        if (event.request.body.extra === 'spin') for (;;) {}
+        api.authentication.setUserById('fine');
+      `),
+      { limits },
+    );
+    const run = (extra: string, version = spinning) => {
+      const event = testEvent();
+      event.request.body = { extra };
+      return runOnce(own, version, event);
+    };
+    beforeEach(() => {
+      clock = 1_000_000;
+      own = new IsolatedVmRunner({
+        capabilities,
+        cacheStore: new MemoryActionCacheStore(),
+        now: () => clock,
+      });
+    });
+    afterEach(() => own.close());
+
+    it(`is suspended after ${RUNAWAY_STREAK} runaways in a row: refused at once, 503 material`, async () => {
+      for (let i = 0; i < RUNAWAY_STREAK; i += 1) {
+        expect((await run('spin')).failure?.message).to.equal(
+          'action exceeded its CPU budget of 20 ms',
+        );
+      }
+      const started = Date.now();
+      const refused = await run('fine');
+      expect(Date.now() - started).to.be.below(20);
+      expect(refused.failure?.kind).to.equal('overloaded');
+      expect(refused.failure?.message).to.equal(
+        `action ${spinning.action_id} is suspended for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
+      );
+      expect(refused.failure?.retryAfterSeconds).to.equal(RUNAWAY_SUSPENSION_MS / 1000);
+      expect(refused.commands).to.deep.equal([]);
+
+      clock += 4_000;
+      expect((await run('fine')).failure?.message).to.match(/is suspended for 6 s/);
+      // After the suspension one execution may run; another runaway doubles the suspension.
+      clock += 6_000;
+      expect((await run('spin')).failure?.kind).to.equal('timeout');
+      expect((await run('fine')).failure?.retryAfterSeconds).to.equal(20);
+      clock += 20_000;
+      expect((await run('fine')).commands).to.deep.equal([
+        { type: 'setUserById', user_id: 'fine' },
+      ]);
+      // The success reset the streak: runaways start counting from zero again.
+      expect((await run('spin')).failure?.kind).to.equal('timeout');
+      expect((await run('fine')).failure).to.equal(undefined);
+    });
+
+    it('counts runaways in a row only: a completed execution between them resets the count', async () => {
+      for (const extra of ['spin', 'spin', 'fine', 'spin', 'spin']) await run(extra);
+      expect((await run('fine')).failure).to.equal(undefined);
+    });
+
+    it('lifts the suspension when another version is deployed (the old one is released)', async () => {
+      for (let i = 0; i < RUNAWAY_STREAK; i += 1) await run('spin');
+      expect((await run('fine')).failure?.kind).to.equal('overloaded');
+      own.release(spinning);
+      const fixed = { ...spinning, number: 2 };
+      expect((await run('fine', fixed)).failure).to.equal(undefined);
+    });
   });
 
   it('stops while(true) after an await, and charges the CPU budget across awaits', async () => {
