@@ -9,6 +9,7 @@ import { fail } from './definition-checks.js';
 import { tokenErrorHandler } from './http/error-handler.js';
 import { jwksRoute } from './http/jwks-route.js';
 import { revocationEndpoint } from './http/revocation-endpoint.js';
+import { inSequence } from './http/in-sequence.js';
 import { tokenEndpoint } from './http/token-endpoint.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
@@ -181,7 +182,7 @@ export function customTokenExchange(
   });
 
   const router = express.Router();
-  router.post('/oauth/token', ...tokenEndpoint(services, attackProtection, refreshTokens));
+  router.post('/oauth/token', inSequence(tokenEndpoint(services, attackProtection, refreshTokens)));
   router.post('/oauth/revoke', ...revocationEndpoint(services, refreshTokens, attackProtection));
   router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));
   router.use(tokenErrorHandler(log));

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import { toOAuthError } from '../errors.js';
 import { exchangeContext } from '../exchange/exchange-context.js';
 import { failureEntry } from '../exchange/exchange-log.js';
@@ -11,6 +11,28 @@ export const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 });
 
 /**
+ * Writes a token endpoint response: JSON, `no-store`, and `headers` (on top of any the request set
+ * before, such as `WWW-Authenticate`). Straight to Node's response rather than `res.json()`:
+ * Express would hash the body for an ETag and check freshness, work a never-cached POST answer
+ * does not need, on every exchange.
+ */
+export function sendTokenResponse(
+  res: Response,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...NO_STORE_HEADERS,
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+/**
  * The one place an error on our routes becomes a response: RFC 6749 JSON with `no-store`; an
  * unexpected error is `server_error` with a generic description, its cause only in the log.
  */
@@ -20,6 +42,6 @@ export function tokenErrorHandler(log: TenantLog): ErrorRequestHandler {
     const error = toOAuthError(err);
     const context = exchangeContext(req);
     if (context) log.write(failureEntry(req, context, error));
-    res.status(error.status).set(NO_STORE_HEADERS).set(error.headers).json(error.toJSON());
+    sendTokenResponse(res, error.status, error.toJSON(), error.headers);
   };
 }

@@ -16,7 +16,7 @@ import type { ResourceServer } from '../registry/resource-servers.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
 import { mintAccessToken } from '../tokens/access-token.js';
 import { mintIdToken } from '../tokens/id-token.js';
-import { NO_STORE_HEADERS } from './error-handler.js';
+import { sendTokenResponse } from './error-handler.js';
 import type { TokenRequest } from './token-request.js';
 import { valuesOf } from './token-request.js';
 
@@ -127,7 +127,7 @@ export function refreshTokenGrant(
     }
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     services.log.write(refreshSuccessEntry(req, context, scope, access.jti, family.family_id));
-    res.status(200).set(NO_STORE_HEADERS).json(response);
+    sendTokenResponse(res, 200, response);
   };
 }
 

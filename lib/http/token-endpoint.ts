@@ -13,7 +13,7 @@ import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
 import { markRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import { tokenEndpointBodyParser } from './body-parser.js';
-import { NO_STORE_HEADERS } from './error-handler.js';
+import { sendTokenResponse } from './error-handler.js';
 import { isOurRefreshTokenGrant, refreshTokenGrant } from './refresh-token-grant.js';
 import { TOKEN_EXCHANGE_GRANT, readTokenRequest, valuesOf } from './token-request.js';
 
@@ -124,7 +124,7 @@ export function tokenEndpoint(
     services.log.write(
       successEntry(req, context, granted.grantedScopes, jti, refreshTokenFamilyId),
     );
-    res.status(200).set(NO_STORE_HEADERS).json(response);
+    sendTokenResponse(res, 200, response);
   }
 
   return [

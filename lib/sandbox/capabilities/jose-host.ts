@@ -212,7 +212,6 @@ export class JoseHost {
     scope: JoseScope,
     descriptor: Extract<KeyDescriptor, { kind: 'remote-jwks' }>,
   ): RemoteSetEntry {
-    const url = this.#remoteUrl(scope, descriptor.url);
     const settings = this.#settings;
     const requested = descriptor.options ?? {};
     // The action may lengthen the cooldown, never shorten it: it is what keeps random `kid`s
@@ -228,17 +227,21 @@ export class JoseHost {
     const timeoutDuration = Math.floor(
       Math.min(requested.timeoutDuration ?? settings.fetchTimeoutMs, settings.fetchTimeoutMs),
     );
-    const id = contentHash([
+    // Built on every verification: plain text, hashed only when long (a URL may be 64 kB).
+    const key = JSON.stringify([
       scope.actionId,
-      url.href,
-      [...scope.allowedHosts],
-      [...scope.allowedPrivateNetworks],
+      descriptor.url,
+      scope.allowedHosts,
+      scope.allowedPrivateNetworks,
       cooldownDuration,
       cacheMaxAge,
       timeoutDuration,
     ]);
+    const id = key.length <= 2048 ? key : contentHash(key);
     const cached = this.#remoteSets.get(id);
     if (cached) return cached;
+    // A set is made only for a URL the action may reach; the key holds the allow-list it passed.
+    const url = this.#remoteUrl(scope, descriptor.url);
 
     const policy = {
       allowedHosts: [...scope.allowedHosts],
