@@ -4,6 +4,7 @@
  * runs against them.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,8 @@ export async function startServer(
     process.execPath,
     '--no-node-snapshot',
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    // Extra Node flags for the servers, e.g. BENCH_SERVER_FLAGS=--trace-gc.
+    ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
     '--import',
     'tsx',
     script,
@@ -114,8 +117,6 @@ async function stop(child: ChildProcess): Promise<void> {
 export interface LoadOptions {
   seconds: number;
   connections: number;
-  /** A fixed offered rate (requests/s over all connections) instead of saturation. */
-  rate?: number;
 }
 
 export interface LoadResult {
@@ -128,7 +129,7 @@ export interface LoadResult {
   failures?: Record<string, number>;
 }
 
-/** Drives `url` with form POSTs cycling through `bodies`. */
+/** Drives `url` at saturation with form POSTs cycling through `bodies`. */
 export async function load(
   url: string,
   bodies: string[],
@@ -140,7 +141,6 @@ export async function load(
     method: 'POST',
     connections: options.connections,
     duration: options.seconds,
-    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     requests: [
       { setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) },
@@ -159,6 +159,89 @@ export async function load(
     p99_ms: result.latency.p99,
     errors,
     requests: result.requests.total,
+    ...(errors > 0 ? { failures } : {}),
+  };
+}
+
+/**
+ * Sends requests at a steady `rate` (one every 1000/rate ms, not autocannon's burst at the start of
+ * each second), each timed from when it was due rather than when it left, so a stalled server
+ * shows up in the percentiles instead of slowing the sender down (no coordinated omission).
+ */
+export async function paced(
+  url: string,
+  bodies: string[],
+  options: { rate: number; seconds: number; connections: number },
+): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const target = new URL(url);
+  const latencies: number[] = [];
+  const failures: Record<string, number> = {};
+  const fail = (why: string): void => {
+    failures[why] = (failures[why] ?? 0) + 1;
+  };
+  const total = Math.round(options.rate * options.seconds);
+  const interval = 1000 / options.rate;
+  const start = performance.now();
+  let sent = 0;
+  let settled = 0;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      settled += 1;
+      if (settled === total) resolve();
+    };
+    const send = (due: number): void => {
+      const body = bodies[sent % bodies.length]!;
+      const req = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            if (res.statusCode === undefined || res.statusCode >= 300) fail(String(res.statusCode));
+            done();
+          });
+        },
+      );
+      req.on('error', () => {
+        fail('network');
+        done();
+      });
+      req.end(body);
+    };
+    const tick = (): void => {
+      const now = performance.now();
+      while (sent < total && start + sent * interval <= now) {
+        send(start + sent * interval);
+        sent += 1;
+      }
+      if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const percentile = (p: number): number =>
+    +latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(
+      2,
+    );
+  const errors = Object.values(failures).reduce((a, b) => a + b, 0);
+  return {
+    rps: Math.round(total / ((performance.now() - start) / 1000)),
+    p50_ms: percentile(50),
+    p99_ms: percentile(99),
+    errors,
+    requests: total,
     ...(errors > 0 ? { failures } : {}),
   };
 }
