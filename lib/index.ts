@@ -59,6 +59,7 @@ export type { FunctionLogSinkOptions, LogFunction } from './logs/function-log-si
 export type { LogListener } from './logs/log-events.js';
 export type { LogSinkDropCount, TenantLogsHandle } from './logs/tenant-logs.js';
 export type { ActionLimits } from './sandbox/action-runner.js';
+export type { SigningKeyInput } from './tokens/key-set.js';
 export type { ReplayStore } from './stores/replay-store.js';
 export { MemoryReplayStore } from './stores/memory-replay-store.js';
 export type {

@@ -124,7 +124,13 @@ async function main(): Promise<void> {
     res.json(cte.logs.list());
   });
 
-  const server = app.listen(PORT, 'localhost', async () => {
+  const server = app.listen(PORT, 'localhost', async (error?: Error) => {
+    if (error) {
+      // Express 5 hands listen errors (EADDRINUSE, ...) to this callback.
+      console.error(`cannot listen on localhost:${PORT}: ${error.message}`);
+      await cte.close();
+      process.exit(1);
+    }
     const port = (server.address() as AddressInfo).port;
     const subjectToken = await new SignJWT({
       email: 'jane@partner.example',

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { startExample } from '../support/example-process.js';
@@ -177,5 +179,26 @@ describe('examples/demo-server end to end (spawned with --no-node-snapshot)', fu
       issued_by: 'the host server',
     });
     expect(body.access_token).to.match(/^host-[0-9a-f]{32}$/);
+  });
+});
+
+describe('examples/demo-server on a port already in use', function () {
+  this.timeout(30_000);
+  it('says so and exits 1 instead of crashing', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, 'localhost', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const started = startExample('examples/demo-server/server.ts', {
+        ready: /^Public keys: /m,
+        env: { PORT: String(port) },
+      });
+      let failure: Error | undefined;
+      await started.catch((err: Error) => (failure = err));
+      expect(failure?.message).to.match(/exited \(1\) before it was ready/);
+      expect(failure?.message).to.include(`cannot listen on localhost:${port}: listen EADDRINUSE`);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
   });
 });
