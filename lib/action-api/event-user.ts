@@ -1,5 +1,6 @@
 import type { User } from '../users/user-store.js';
 import type { ActorTokenUser } from './types.js';
+import { copyPlain } from '../plain-copy.js';
 
 const PROFILE_FIELDS = [
   'email',
@@ -22,8 +23,8 @@ const PROFILE_FIELDS = [
 export function toEventUser(user: User): ActorTokenUser {
   const eventUser: ActorTokenUser = {
     user_id: user.user_id,
-    app_metadata: structuredClone(user.app_metadata ?? {}),
-    user_metadata: structuredClone(user.user_metadata ?? {}),
+    app_metadata: copyPlain(user.app_metadata ?? {}),
+    user_metadata: copyPlain(user.user_metadata ?? {}),
     identities: (user.identities ?? []).map((identity) => ({
       connection: identity.connection,
       user_id: identity.user_id,

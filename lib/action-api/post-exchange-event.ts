@@ -5,6 +5,7 @@ import type { User } from '../users/user-store.js';
 import { toEventUser } from './event-user.js';
 import type { PostExchangeEvent } from './post-exchange-types.js';
 import type { Actor } from './types.js';
+import { copyPlain } from '../plain-copy.js';
 
 /** What {@link buildPostExchangeEvent} needs besides the request. */
 export interface PostExchangeEventInput {
@@ -57,6 +58,6 @@ export function buildPostExchangeEvent(
       requested_token_type: exchange.requestedTokenType,
     },
   };
-  if (actor !== undefined) event.actor = structuredClone(actor);
+  if (actor !== undefined) event.actor = copyPlain(actor);
   return event;
 }

@@ -1,4 +1,5 @@
 import type { PostExchangeCommand } from './post-exchange-types.js';
+import { copyPlain } from '../plain-copy.js';
 
 /** The custom claims a post-exchange action added, per token. */
 export interface PostExchangeClaims {
@@ -42,7 +43,7 @@ export function decidePostExchangeOutcome(recorded: RecordedPostExchange): PostE
     if (command.type !== 'setCustomClaim') continue;
     // defineProperty: no name can reach a setter (the recorder refuses "__proto__" anyway).
     Object.defineProperty(claims[command.token], command.name, {
-      value: structuredClone(command.value),
+      value: copyPlain(command.value),
       enumerable: true,
       writable: true,
       configurable: true,

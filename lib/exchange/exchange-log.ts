@@ -6,6 +6,7 @@ import { newLogId } from '../logs/tenant-log.js';
 import { isRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
 import type { ExchangeContext } from './exchange-context.js';
+import { copyPlain } from '../plain-copy.js';
 
 /** The `secte` entry of a successful exchange (with the refresh token's family when one was issued). */
 export function successEntry(
@@ -20,7 +21,7 @@ export function successEntry(
     scope: grantedScopes.join(' '),
     details: {
       ...commonDetails(context),
-      ...(context.actor === undefined ? {} : { actor: structuredClone(context.actor) }),
+      ...(context.actor === undefined ? {} : { actor: copyPlain(context.actor) }),
       access_token_jti: accessTokenJti,
       ...(refreshTokenFamilyId === undefined
         ? {}

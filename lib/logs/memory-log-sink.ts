@@ -1,4 +1,5 @@
 import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
+import { copyPlain } from '../plain-copy.js';
 
 /** Options of {@link MemoryLogSink}. */
 export interface MemoryLogSinkOptions {
@@ -105,7 +106,7 @@ export class MemoryLogSink implements LogSink {
 
   /** Stores a deep copy of `entry`, dropping the oldest entry when full. */
   write(entry: LogEntry): void {
-    const copy = structuredClone(entry);
+    const copy = copyPlain(entry);
     if (this.size === this.#capacity) this.#evictOldest();
     const slot = this.#next % this.#capacity;
     this.#ring[slot] = copy;
@@ -135,7 +136,7 @@ export class MemoryLogSink implements LogSink {
     for (; n >= this.#oldest && result.length < limit; n--) {
       const slot = n % this.#capacity;
       const entry = this.#ring[slot]!;
-      if (match(entry, this.#times[slot]!)) result.push(structuredClone(entry));
+      if (match(entry, this.#times[slot]!)) result.push(copyPlain(entry));
     }
     return result;
   }

@@ -1,3 +1,4 @@
+import { frozenCopy } from '../plain-copy.js';
 import { randomUint48 } from '../secure-random.js';
 import type { LogEntry, LogSink } from './log-entry.js';
 import { settlesWithin } from './settles-within.js';
@@ -118,7 +119,7 @@ export class TenantLog {
     }
     let copy: LogEntry;
     try {
-      copy = deepFreeze(structuredClone(entry));
+      copy = frozenCopy(entry);
     } catch (err) {
       // Only a malformed entry (a function or symbol in it) gets here: no sink can take it.
       this.#sinks.forEach((_sink, i) => this.#drop(i, err, entry));
@@ -236,12 +237,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<void> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

@@ -7,6 +7,7 @@ import {
   type ActionTrigger,
   type ActionVersion,
 } from './action-runner.js';
+import { frozenCopy } from '../plain-copy.js';
 
 /**
  * Runs trusted in-process `handler` versions in the host's own event loop, for integrators who do
@@ -58,7 +59,7 @@ export class InProcessRunner implements ActionRunner {
     let open = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const frozenEvent = deepFreeze(structuredClone(event));
+      const frozenEvent = frozenCopy(event);
       const api = revocableApi(recorder.api(), () => open);
       // The timeout error is made only when the deadline passes: an Error captures a stack trace,
       // about 20 µs that almost every execution would pay for nothing.
@@ -167,12 +168,4 @@ function revocableApi<Api extends object>(api: Api, isOpen: () => boolean): Api 
     gated[name] = Object.freeze(methods);
   }
   return Object.freeze(gated) as Api;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
 }

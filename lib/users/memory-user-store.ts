@@ -6,6 +6,7 @@ import type {
   UserStore,
   UserUpdate,
 } from './user-store.js';
+import { copyPlain } from '../plain-copy.js';
 
 /** A user given to {@link MemoryUserStore}: only `user_id` is required. */
 export interface SeedUser extends UserProfile {
@@ -85,7 +86,7 @@ export class MemoryUserStore implements UserStore {
   /** The user with this `user_id`, or `undefined`. */
   getById(userId: string): User | undefined {
     const user = this.#users.get(userId);
-    return user === undefined ? undefined : structuredClone(user);
+    return user === undefined ? undefined : copyPlain(user);
   }
 
   /** The user holding the identity `connectionUserId` at `connection`, or `undefined`. */
@@ -116,7 +117,7 @@ export class MemoryUserStore implements UserStore {
       logins_count: 0,
     };
     this.#insert(created);
-    return structuredClone(created);
+    return copyPlain(created);
   }
 
   /**
@@ -134,7 +135,7 @@ export class MemoryUserStore implements UserStore {
     user.user_metadata = mergeMetadata(user.user_metadata, update.user_metadata);
     if (update.recordLogin === true) user.logins_count = (user.logins_count ?? 0) + 1;
     user.updated_at = this.#nowIso();
-    return structuredClone(user);
+    return copyPlain(user);
   }
 
   /**
@@ -144,12 +145,12 @@ export class MemoryUserStore implements UserStore {
   add(user: SeedUser): User {
     const parsed = parseSeedUser(user, 'user', this.#nowIso());
     this.#insert(parsed, 'user');
-    return structuredClone(parsed);
+    return copyPlain(parsed);
   }
 
   /** Every user, in insertion order, as copies. */
   list(): User[] {
-    return [...this.#users.values()].map((user) => structuredClone(user));
+    return [...this.#users.values()].map((user) => copyPlain(user));
   }
 
   /** Removes a user and its identities; `false` when there was none. */
@@ -171,7 +172,7 @@ export class MemoryUserStore implements UserStore {
     if (blocked) user.blocked = true;
     else delete user.blocked;
     user.updated_at = this.#nowIso();
-    return structuredClone(user);
+    return copyPlain(user);
   }
 
   #require(userId: string): User {
@@ -231,13 +232,13 @@ function mergeMetadata(
   current: Record<string, unknown>,
   changes: Record<string, unknown> | undefined,
 ): Record<string, unknown> {
-  const merged = structuredClone(current);
+  const merged = copyPlain(current);
   if (changes === undefined) return merged;
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete merged[key];
     else if (value !== undefined) {
       Object.defineProperty(merged, key, {
-        value: structuredClone(value),
+        value: copyPlain(value),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -329,7 +330,7 @@ function parseMetadata(value: unknown, path: string): Record<string, unknown> {
     throw new TypeError(`${path} must be a plain object`);
   }
   try {
-    return structuredClone(value as Record<string, unknown>);
+    return copyPlain(value as Record<string, unknown>);
   } catch (err) {
     throw new TypeError(`${path} must hold only plain data: ${(err as Error).message}`);
   }
