@@ -117,11 +117,15 @@ export function customTokenExchange(
       throw err;
     }
   };
-  const clients = new ClientRegistry(config.clients, (client, path) => {
-    if (client.id_token_alg !== 'HS256') {
-      ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
-    }
-  });
+  const clients = new ClientRegistry(
+    config.clients,
+    (client, path) => {
+      if (client.id_token_alg !== 'HS256') {
+        ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
+      }
+    },
+    { hostAuthenticates: config.clientAuthentication !== undefined },
+  );
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
     (server, path) => ensureKey(server.signing_alg, `${path}.signing_alg`),

@@ -183,8 +183,10 @@ export function parseOptions(input: unknown): Config {
   const issuerUrl = checkHttpsUrl(options.issuer, 'options.issuer');
   const issuer = options.issuer as string;
 
+  // Validated in full below; whether it is there decides what a client definition must hold.
+  const hostAuthenticates = options.clientAuthentication !== undefined;
   const clients = checkArray(options.clients, 'options.clients').map((c, i) =>
-    parseClient(c, `options.clients[${i}]`),
+    parseClient(c, `options.clients[${i}]`, { hostAuthenticates }),
   );
   unique(
     clients.map((c) => c.client_id),

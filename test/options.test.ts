@@ -770,6 +770,25 @@ describe('customTokenExchange(options): validation', () => {
   });
 });
 
+describe('customTokenExchange(options): clients when the host authenticates them', () => {
+  it('accepts secret and private_key_jwt clients without client_secret or jwks', async () => {
+    const cte = customTokenExchange({
+      issuer: ISSUER,
+      clients: [
+        { client_id: 'basic', name: 'Basic', token_endpoint_auth_method: 'client_secret_basic' },
+        { client_id: 'post', name: 'Post' },
+        { client_id: 'jwt', name: 'JWT', token_endpoint_auth_method: 'private_key_jwt' },
+      ],
+      resourceServers: [ORDERS_API],
+      keys: await testSigningKeys(),
+      clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
+      sandbox: false,
+    });
+    expect(cte.clients.list().map((c) => c.client_id)).to.deep.equal(['basic', 'post', 'jwt']);
+    await cte.close();
+  });
+});
+
 describe('customTokenExchange(options): action limits by default', () => {
   it('gives an action 20 s wall clock, 100 ms CPU, 64 MB and 256 executions at once', async () => {
     const cte = customTokenExchange({

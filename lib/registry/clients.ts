@@ -137,7 +137,16 @@ const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
 const ID_TOKEN_ALGS: readonly IdTokenSigningAlg[] = ['RS256', 'PS256', 'ES256', 'EdDSA', 'HS256'];
 
 /** Validates one client definition and applies the defaults; throws a TypeError naming `path`. */
-export function parseClient(input: unknown, path: string): Client {
+/**
+ * Validates a client definition. With `hostAuthenticates` (the router's `clientAuthentication`:
+ * the host's own passport strategies check the credentials), a secret method needs no
+ * `client_secret` and `private_key_jwt` no `jwks`: the router never checks them itself.
+ */
+export function parseClient(
+  input: unknown,
+  path: string,
+  { hostAuthenticates = false }: { hostAuthenticates?: boolean } = {},
+): Client {
   const def = checkObject(input, path);
   checkKnownKeys(def, CLIENT_KEYS, path);
   const client_id = checkString(def.client_id, `${path}.client_id`, { max: 128 });
@@ -151,7 +160,8 @@ export function parseClient(input: unknown, path: string): Client {
     AUTH_METHODS,
     'client_secret_post',
   );
-  if ((method === 'client_secret_basic' || method === 'client_secret_post') && !client_secret) {
+  const secretMethod = method === 'client_secret_basic' || method === 'client_secret_post';
+  if (secretMethod && !client_secret && !hostAuthenticates) {
     fail(`${path}.client_secret`, `is required for token_endpoint_auth_method ${method}`);
   }
   let jwks: Client['jwks'];
@@ -161,7 +171,7 @@ export function parseClient(input: unknown, path: string): Client {
     keys.forEach((key, i) => checkPublicJwk(key, `${path}.jwks.keys[${i}]`));
     jwks = deepFreeze({ keys: structuredClone(keys) as JWK[] });
   }
-  if (method === 'private_key_jwt' && !jwks?.keys.length) {
+  if (method === 'private_key_jwt' && !jwks?.keys.length && !hostAuthenticates) {
     fail(`${path}.jwks`, 'must hold at least one public key for private_key_jwt');
   }
   const jwtConfiguration =
@@ -237,13 +247,19 @@ export function parseClient(input: unknown, path: string): Client {
 export class ClientRegistry {
   readonly #clients = new Map<string, Client>();
   readonly #onChange: DefinitionCheck<Client>;
+  readonly #parsing: { hostAuthenticates: boolean };
 
   /**
    * `onChange` sees every client before it is stored, with the path to name in a TypeError (the
    * router checks that a signing key exists for its ID tokens).
    */
-  constructor(initial: readonly Client[] = [], onChange: DefinitionCheck<Client> = () => {}) {
+  constructor(
+    initial: readonly Client[] = [],
+    onChange: DefinitionCheck<Client> = () => {},
+    { hostAuthenticates = false }: { hostAuthenticates?: boolean } = {},
+  ) {
     this.#onChange = onChange;
+    this.#parsing = { hostAuthenticates };
     initial.forEach((client, i) => {
       onChange(client, `options.clients[${i}]`);
       this.#clients.set(client.client_id, client);
@@ -252,7 +268,7 @@ export class ClientRegistry {
 
   /** Adds a client; throws `ManagementError('conflict')` when the id exists. */
   add(definition: ClientDefinition): Client {
-    const client = asManagementError(() => parseClient(definition, 'client'));
+    const client = asManagementError(() => parseClient(definition, 'client', this.#parsing));
     if (this.#clients.has(client.client_id)) {
       throw new ManagementError('conflict', `client ${client.client_id} already exists`);
     }
@@ -268,7 +284,11 @@ export class ClientRegistry {
       throw new ManagementError('invalid_body', 'client.client_id cannot change');
     }
     const client = asManagementError(() =>
-      parseClient({ ...toDefinition(current), ...patch, client_id: clientId }, 'client'),
+      parseClient(
+        { ...toDefinition(current), ...patch, client_id: clientId },
+        'client',
+        this.#parsing,
+      ),
     );
     asManagementError(() => this.#onChange(client, 'client'));
     this.#clients.set(clientId, client);

@@ -611,6 +611,40 @@ describe("client authentication through the router: the host's passport strategi
     });
   });
 
+  it('needs no client_secret (or jwks) in definitions: the host’s strategies hold the credentials', async () => {
+    class HostTableStrategy extends passport.Strategy {
+      override name = 'host-table';
+      override authenticate(req: Request): void {
+        const id = req.headers['x-host-client'];
+        if (id === 'secretless' || id === 'keyless') this.success({ client_id: id });
+        else this.fail('HostTable realm="host"', 401);
+      }
+    }
+    const host = new passport.Passport();
+    host.use(new HostTableStrategy());
+    const hashedSecrets = await testServer({
+      clientAuthentication: { passport: host, strategies: ['host-table'] },
+    });
+    hashedSecrets.cte.clients.add({
+      client_id: 'secretless',
+      name: 'Secrets kept hashed by the host',
+      token_endpoint_auth_method: 'client_secret_basic',
+      token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+    });
+    hashedSecrets.cte.clients.add({
+      client_id: 'keyless',
+      name: 'Keys kept by the host',
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+    });
+    for (const clientId of ['secretless', 'keyless']) {
+      const res = await post(hashedSecrets, exchangeBody(), undefined, {
+        'x-host-client': clientId,
+      });
+      await expectIssued(hashedSecrets, res, clientId);
+    }
+  });
+
   it('runs the host strategies instead of the built-in ones: good Basic credentials fail', async () => {
     const res = await post(server, exchangeBody(), basic('app', SECRET));
     await expectRefused(server, res, 0, {
