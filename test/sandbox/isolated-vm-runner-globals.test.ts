@@ -28,6 +28,15 @@ const SAME_AS_NODE: Array<[string, string]> = [
       return [before, u.href, params.size, u.searchParams.toString(), URL.canParse('nope'), URL.canParse('/x', 'https://a.example')]; })()`,
   ],
   [
+    'URLs parsed from the same input stay independent (parsing answers are shared)',
+    `(() => { const a = new URL('https://idp.example.com/jwks?x=1'); const b = new URL('https://idp.example.com/jwks?x=1');
+      a.pathname = '/changed'; a.searchParams.set('x', '2'); b.hash = 'h';
+      const many = []; for (let i = 0; i < 200; i++) many.push(new URL('/p' + (i % 70), 'https://a.example').pathname);
+      const again = new URL('https://idp.example.com/jwks?x=1');
+      let failures = 0; for (let i = 0; i < 3; i++) { try { new URL('no url'); } catch (e) { failures++; } }
+      return [a.href, b.href, again.href, many.slice(-3), failures, URL.canParse('no url'), URL.canParse('https://idp.example.com/jwks?x=1')]; })()`,
+  ],
+  [
     'URL parse errors',
     `(() => { try { new URL('not a url'); return 'parsed'; } catch (e) { return e.name; } })()`,
   ],

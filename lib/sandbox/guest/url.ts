@@ -184,18 +184,35 @@ function urlParts(result) {
   return result;
 }
 
+// Parsing answers by input, so an action that builds the same URL on every execution (a JWKS URL)
+// crosses to the host once per context rather than once per execution. The answers are frozen
+// and only ever replaced whole, never changed, so URLs can share them.
+const parsedUrls = new Map();
+const MAX_PARSED_URLS = 64;
+function parseUrl(input, base) {
+  const key = base === undefined ? input : input + '\u0000' + base;
+  let answer = parsedUrls.get(key);
+  if (answer === undefined) {
+    answer = hostUrl('parse', input, base);
+    if (typeof answer !== 'string') Object.freeze(answer);
+    if (parsedUrls.size >= MAX_PARSED_URLS) parsedUrls.clear();
+    parsedUrls.set(key, answer);
+  }
+  return answer;
+}
+
 class URL {
   #parts;
   #searchParams = null;
   constructor(url, base) {
     if (arguments.length === 0) throw new TypeError('URL: 1 argument required');
-    this.#parts = urlParts(hostUrl('parse', urlInput(url), base === undefined ? undefined : urlInput(base)));
+    this.#parts = urlParts(parseUrl(urlInput(url), base === undefined ? undefined : urlInput(base)));
   }
   static canParse(url, base) {
     const input = String(url);
     const baseInput = base === undefined ? undefined : String(base);
     if (input.length > MAX_URL_INPUT || (baseInput !== undefined && baseInput.length > MAX_URL_INPUT)) return false;
-    return typeof hostUrl('parse', input, baseInput) !== 'string';
+    return typeof parseUrl(input, baseInput) !== 'string';
   }
   #set(component, value) {
     this.#parts = urlParts(hostUrl('set', this.#parts.href, component, urlInput(value)));
@@ -209,7 +226,7 @@ class URL {
   }
   get href() { return this.#parts.href; }
   set href(value) {
-    this.#parts = urlParts(hostUrl('parse', urlInput(value), undefined));
+    this.#parts = urlParts(parseUrl(urlInput(value), undefined));
     this.#syncSearchParams();
   }
   get origin() { return this.#parts.origin; }
