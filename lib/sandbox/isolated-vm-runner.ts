@@ -438,13 +438,18 @@ export class IsolatedVmRunner implements ActionRunner {
         this.#end(exec, wallClockFailure(exec));
         return;
       }
-      exec.deadlineTimer = setTimeout(() => this.#end(exec, wallClockFailure(exec)), remaining);
       // The guest picks the entry point and builds the api of the recorder's trigger.
       this.#enter(exec, vc.execute, [
         exec.id,
         { ...event, secrets: version.secrets },
         recorder.trigger ?? 'custom-token-exchange',
       ]);
+      // Most executions end within that first entry (a timer could not have fired during it
+      // anyway): only one still waiting on a host call or timer needs the wall-clock timer.
+      if (exec.ended) return;
+      const left = deadline - Date.now();
+      if (left <= 0) this.#end(exec, wallClockFailure(exec));
+      else exec.deadlineTimer = setTimeout(() => this.#end(exec, wallClockFailure(exec)), left);
     });
   }
 
