@@ -57,6 +57,8 @@ export interface BenchServer {
   url: string;
   module: BenchServerModule;
   stats(): Promise<ProcessStats>;
+  /** The same after a full garbage collection (when the server runs with --expose-gc). */
+  statsAfterGc(): Promise<ProcessStats>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,8 @@ export async function startServer(
   pin: boolean,
   /** Write a V8 CPU profile of the server there (`--cpu-prof`), for `--profile`. */
   profileDir?: string,
+  /** More Node flags for the server. */
+  flags: readonly string[] = [],
 ): Promise<BenchServer> {
   const script = fileURLToPath(new URL(`./servers/${file}.ts`, import.meta.url));
   const module = (await import(`./servers/${file}.js`)) as BenchServerModule;
@@ -77,6 +81,7 @@ export async function startServer(
     process.execPath,
     '--no-node-snapshot',
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...flags,
     // Extra Node flags for the servers, e.g. BENCH_SERVER_FLAGS=--trace-gc.
     ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
     '--import',
@@ -94,6 +99,7 @@ export async function startServer(
     url: `http://127.0.0.1:${port}${module.path}`,
     module,
     stats: () => ask<ProcessStats>(child, 'stats'),
+    statsAfterGc: () => ask<ProcessStats>(child, 'stats-after-gc'),
     stop: () => stop(child),
   };
 }

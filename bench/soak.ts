@@ -1,7 +1,7 @@
 /**
  * `npm run bench:soak`: five minutes of `cte-sandbox` at saturation (after a warm-up), reporting the
- * server's RSS and heap at the start, after each minute and at the end. Memory should stay flat
- * (within 10 %): anything a request leaves behind shows up here.
+ * server's RSS and heap (after a full collection) at the start, after each minute and at the end.
+ * Memory should stay flat (within 10 %): anything a request leaves behind shows up here.
  *
  *   npm run bench:soak [-- --minutes 5]
  */
@@ -14,7 +14,8 @@ const CONNECTIONS = 50;
 
 const pin = pinLoadGenerator();
 const { config, tokens } = await makeSubjects('sandbox');
-const server = await startServer('cte', config, pin);
+// --expose-gc: each memory sample follows a full collection, so heap figures compare.
+const server = await startServer('cte', config, pin, undefined, ['--expose-gc']);
 const bodies = tokens.map((token) => server.module.requestBody(token, config));
 const mb = (bytes: number): number => +(bytes / 2 ** 20).toFixed(1);
 
@@ -29,7 +30,7 @@ interface Sample {
 const samples: Sample[] = [];
 try {
   await load(server.url, bodies, { connections: CONNECTIONS, seconds: 10 });
-  const start = await server.stats();
+  const start = await server.statsAfterGc();
   samples.push({
     minute: 0,
     rss_mb: mb(start.rss),
@@ -41,7 +42,7 @@ try {
   console.log(`after warm-up: RSS ${mb(start.rss)} MB, heap ${mb(start.heapUsed)} MB`);
   for (let minute = 1; minute <= minutes; minute += 1) {
     const result = await load(server.url, bodies, { connections: CONNECTIONS, seconds: 60 });
-    const stats = await server.stats();
+    const stats = await server.statsAfterGc();
     const sample = {
       minute,
       rss_mb: mb(stats.rss),

@@ -46,7 +46,9 @@ export async function serveToParent(server: Server): Promise<void> {
   const { port } = server.address() as AddressInfo;
   process.on('message', (message) => {
     if (message === 'exit') process.exit(0);
-    if (message === 'stats') {
+    if (message === 'stats' || message === 'stats-after-gc') {
+      // With --expose-gc, a full collection first: heap figures then compare across samples.
+      if (message === 'stats-after-gc') (globalThis as { gc?: () => void }).gc?.();
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();
       const stats: ProcessStats = {
