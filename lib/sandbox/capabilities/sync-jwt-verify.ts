@@ -146,9 +146,12 @@ function usable(
 ): boolean {
   const { ext, key_ops: keyOps, use, crv } = jwk;
   if (ext !== undefined && typeof ext !== 'boolean') return false;
-  if (keyOps !== undefined) {
-    if (!Array.isArray(keyOps) || !keyOps.includes('verify')) return false;
-    if (keyOps.some((op, i) => typeof op !== 'string' || keyOps.indexOf(op) !== i)) return false;
+  // jose needs "verify" among them, and WebCrypto then refuses a public key with any other usage.
+  if (
+    keyOps !== undefined &&
+    !(Array.isArray(keyOps) && keyOps.length === 1 && keyOps[0] === 'verify')
+  ) {
+    return false;
   }
   if (jwk.kty !== algorithm.kty) return false;
   if (kid !== undefined && jwk.kid !== kid) return false;

@@ -122,6 +122,14 @@ describe('verifyJwtSync: jwtVerify answered with node:crypto, or left to jose', 
     }
   });
 
+  it('accepts a key whose key_ops is exactly ["verify"], as jose does', async () => {
+    const keys = [{ ...es256.jwk, key_ops: ['verify'] }];
+    const token = await sign(es256);
+    const sync = syncVerdict(token, keys, OPTIONS);
+    expect(sync?.ok).to.equal(true);
+    expect(sync).to.deep.equal(await joseVerdict(token, keys, OPTIONS));
+  });
+
   it('accepts a token without kid when exactly one key fits, as jose does', async () => {
     const token = await new SignJWT(claimsOf({}))
       .setProtectedHeader({ alg: 'ES384' })
@@ -253,7 +261,13 @@ describe('verifyJwtSync: jwtVerify answered with node:crypto, or left to jose', 
 
     it('key_ops without verify, use enc, or an alg that differs from the header’s', async () => {
       const token = await sign(es256);
-      for (const change of [{ key_ops: ['sign'] }, { use: 'enc' }, { alg: 'ES384' }]) {
+      for (const change of [
+        { key_ops: ['sign'] },
+        { key_ops: ['sign', 'verify'] },
+        { key_ops: ['verify', 'verify'] },
+        { use: 'enc' },
+        { alg: 'ES384' },
+      ]) {
         expect((await leftToJose(token, [{ ...es256.jwk, ...change }])).ok).to.equal(false);
       }
     });
