@@ -197,14 +197,15 @@ interface Execution {
  * fresh entry into the context. Every entry runs synchronously, stopped by the entry watchdog (or
  * isolated-vm's timeout, see entry-watchdog.ts) at the execution's remaining CPU budget, and the
  * isolate's `cpuTime` is charged to the execution, so the budget covers the whole execution across
- * awaits. A wall-clock timer bounds the execution as
- * a whole, host calls included; when it ends, however it ends, its capability scope is aborted.
+ * awaits. A wall-clock timer bounds the execution as a whole, host calls included; when it ends,
+ * however it ends, its capability scope is aborted.
  *
  * Entries are synchronous on purpose: an asynchronous entry (isolated-vm's thread pool) costs about
  * 0.2 ms of CPU more per execution, because every `api` or `console` call then hops threads. The
  * price is that guest code runs on the event loop's thread: an action spinning until its CPU
  * budget blocks the server for that long (100 ms by default), a memory bomb for as long as it takes
- * to reach the limit (~0.2-0.4 s at 16-64 MB), each bounded by `maxConcurrency` per action.
+ * to reach the limit (~0.2-0.4 s at 16-64 MB); after three such executions in a row the action is
+ * suspended (see #refuseSuspended), so a runaway costs the server little for long.
  */
 export class IsolatedVmRunner implements ActionRunner {
   readonly #capabilities: CapabilityInvoker;
