@@ -8,7 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { JWTPayload } from 'jose';
-import { startExample } from '../support/example-process.js';
+import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -166,12 +166,6 @@ function basic(id: string, secret: string): string {
 
 async function reply(res: Response): Promise<Reply> {
   return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
-}
-
-function capture(text: string, pattern: RegExp, what: string): string {
-  const match = pattern.exec(text);
-  if (match?.[1] === undefined) throw new Error(`the example did not print ${what}:\n${text}`);
-  return match[1];
 }
 
 function expectNoStore(res: Reply): void {

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { startExample } from '../support/example-process.js';
+import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -19,12 +19,6 @@ interface PrintedExchange {
   scope: string;
   /** The URL of the printed `client_credentials` curl command. */
   hostGrantUrl: string;
-}
-
-function capture(text: string, pattern: RegExp, what: string): string {
-  const match = pattern.exec(text);
-  if (match?.[1] === undefined) throw new Error(`the demo did not print ${what}:\n${text}`);
-  return match[1];
 }
 
 function parseCurl(output: string): PrintedExchange {

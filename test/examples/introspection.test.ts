@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { startExample } from '../support/example-process.js';
+import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -36,12 +36,6 @@ interface Printed {
   scope: string;
   introspectionUrl: string;
   introspectionClient: string;
-}
-
-function capture(text: string, pattern: RegExp, what: string): string {
-  const match = pattern.exec(text);
-  if (match?.[1] === undefined) throw new Error(`the example did not print ${what}:\n${text}`);
-  return match[1];
 }
 
 function parseBanner(out: string): Printed {

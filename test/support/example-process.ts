@@ -104,3 +104,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** The first group of `pattern` in an example's output; throws naming `what` when it is not there. */
+export function capture(text: string, pattern: RegExp, what: string): string {
+  const match = pattern.exec(text);
+  if (match?.[1] === undefined) throw new Error(`the example did not print ${what}:\n${text}`);
+  return match[1];
+}
