@@ -173,7 +173,7 @@ interface Execution {
   deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   controller: AbortController | undefined;
   scope: CapabilityScope | undefined;
-  /** Set by the guest's hostDone: the action's promise settled. */
+  /** From the guest's report at the end of an entry: the action's promise settled. */
   outcome: { ok: boolean; message: string } | undefined;
   ended: boolean;
 }
@@ -474,13 +474,14 @@ export class IsolatedVmRunner implements ActionRunner {
     const watchdog = this.#watchdog!;
     const entry = watchdog.begin(owner.isolate, remaining);
     let stopped = false;
+    let report: unknown;
     try {
-      ref.applySync(
+      report = ref.applySync(
         undefined,
         args,
         entry.timeoutMs === 0
-          ? { arguments: { copy: true } }
-          : { arguments: { copy: true }, timeout: entry.timeoutMs },
+          ? { arguments: { copy: true }, result: { copy: true } }
+          : { arguments: { copy: true }, result: { copy: true }, timeout: entry.timeoutMs },
       );
     } catch (err) {
       thrown = err;
@@ -506,6 +507,11 @@ export class IsolatedVmRunner implements ActionRunner {
           : new ActionFailure('threw', describeUnhandledRejection(thrown, exec.vc.filename)),
       );
       return;
+    }
+    // The guest's report of the execution (see guest/execution.ts `finish`): its promise settled.
+    const done = report as { done?: unknown; ok?: unknown; message?: unknown } | undefined;
+    if (done?.done === true && exec.outcome === undefined) {
+      exec.outcome = { ok: done.ok === true, message: String(done.message) };
     }
     this.#afterEntry(exec);
   }
@@ -813,19 +819,11 @@ export class IsolatedVmRunner implements ActionRunner {
       if (answer === undefined) this.#startHostCall(exec, callId, label, args);
       return answer;
     };
-    const hostDone = (id: unknown, ok: unknown, message: unknown): void => {
-      const exec = live(id);
-      if (exec === undefined) return;
-      exec.outcome = { ok: ok === true, message: String(message) };
-      // Normally it is the execution being entered; otherwise finish it once this entry returns.
-      if (this.#current !== exec) queueMicrotask(() => this.#afterEntry(exec));
-    };
     return [
       new ivm.Callback(hostApi),
       new ivm.Callback(hostCache),
       new ivm.Callback(hostConsole),
       new ivm.Callback(hostInvoke),
-      new ivm.Callback(hostDone),
       new ivm.Callback(hostUrl),
       new ivm.Callback(hostRandom),
     ];

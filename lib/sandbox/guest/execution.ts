@@ -84,10 +84,15 @@ function endExecution(state) {
   state.timers.clear();
 }
 
+// The outcome goes back as the result of the entry that settles the action's promise: microtasks
+// run before isolated-vm copies an entry's result, so execute() and settle() return the report and
+// the host reads it once the entry is over (no extra crossing to say so).
 function finish(state, ok, message) {
   if (state.ended) return;
   endExecution(state);
-  hostDone(state.id, ok, message);
+  state.report.done = true;
+  state.report.ok = ok;
+  state.report.message = message;
 }
 
 // Starts a host call. The host answers at once ([ok, value]) when it can, without leaving this
@@ -287,7 +292,10 @@ function makeTimers(state) {
 }
 
 function execute(id, event, trigger) {
-  const state = { id: id, ended: false, nextCall: 1, nextTimer: 1, pending: new Map(), timers: new Map(), jose: undefined };
+  const state = {
+    id: id, ended: false, nextCall: 1, nextTimer: 1, pending: new Map(), timers: new Map(), jose: undefined,
+    report: { done: false, ok: false, message: '' },
+  };
   executions.set(id, state);
   let result;
   try {
@@ -312,12 +320,12 @@ function execute(id, event, trigger) {
         : undefined;
     if (typeof handler !== 'function') {
       finish(state, false, missingExport(entry));
-      return;
+      return state.report;
     }
     result = handler.call(exported, event, makeApi(state, trigger));
   } catch (thrown) {
     finish(state, false, describeThrown(thrown));
-    return;
+    return state.report;
   }
   // new Promise rather than Promise.resolve: a hostile thenable's getters run inside the promise
   // machinery and turn into a rejection instead of escaping here.
@@ -325,16 +333,18 @@ function execute(id, event, trigger) {
     function () { finish(state, true, ''); },
     function (thrown) { finish(state, false, describeThrown(thrown)); },
   );
+  return state.report;
 }
 
 function settle(id, callId, ok, value) {
   const state = executions.get(id);
-  if (state === undefined) return;
+  if (state === undefined) return undefined;
   const pending = state.pending.get(callId);
-  if (pending === undefined) return;
+  if (pending === undefined) return state.report;
   state.pending.delete(callId);
   if (ok) pending.resolve(value);
   else pending.reject(toGuestError(value));
+  return state.report;
 }
 
 function abandon(id) {

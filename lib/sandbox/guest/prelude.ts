@@ -14,8 +14,7 @@ import { URL_SOURCE } from './url.js';
  * - `hostCache(executionId, 'get' | 'set' | 'delete', args)` → `[true, result]` or `[false, message]`
  * - `hostConsole(executionId, level, parts)` → nothing
  * - `hostInvoke(executionId, callId, capability, args)` → `undefined` (started; the host later
- *   calls `settle`) or the error data of an immediate refusal
- * - `hostDone(executionId, ok, message)` → nothing
+ *   calls `settle`) or `[ok, value]` when it is over at once (a refusal is `[false, error data]`)
  * - `hostUrl('parse', input, base)` / `hostUrl('set', href, component, value)` → URL components or
  *   a parse-error message
  * - `hostRandom('uuid' | 'bytes', length)` → a UUID string or a Uint8Array
@@ -25,7 +24,6 @@ export const PRELUDE_HOST_FUNCTIONS = [
   'hostCache',
   'hostConsole',
   'hostInvoke',
-  'hostDone',
   'hostUrl',
   'hostRandom',
 ] as const;
@@ -35,7 +33,8 @@ export const PRELUDE_HOST_FUNCTIONS = [
  * URLSearchParams, TextEncoder, TextDecoder, atob, btoa, crypto, Headers, Response,
  * queueMicrotask), locks the context down, and returns the frozen control object the host keeps
  * references to: `execute(id, event, trigger)`, `settle(id, callId, ok, value)`, `abandon(id)` and
- * `install(wrapper, filename)`.
+ * `install(wrapper, filename)`. `execute` and `settle` return the execution's report,
+ * `{ done, ok, message }`, `done` once the action's promise has settled.
  */
 export const PRELUDE_SOURCE = [
   `(function (${PRELUDE_HOST_FUNCTIONS.join(', ')}) {`,
@@ -74,7 +73,7 @@ for (let i = 0; i < globalNames.length; i++) {
     configurable: true,
   });
 }
-lockdown(globalThis, [joseErrors, joseBase64url, ImportedKey, STANDARD_ERRORS, hostApi, hostCache, hostConsole, hostInvoke, hostDone, hostUrl, hostRandom]);
+lockdown(globalThis, [joseErrors, joseBase64url, ImportedKey, STANDARD_ERRORS, hostApi, hostCache, hostConsole, hostInvoke, hostUrl, hostRandom]);
 return Object.freeze({ execute: execute, settle: settle, abandon: abandon, install: install });
 })`,
 ].join('\n');
