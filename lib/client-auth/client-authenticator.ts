@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import passport from 'passport';
+import type passport from 'passport';
 import { OAuthError, invalidClient, invalidRequest, serverError, toOAuthError } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import type { ReplayStore } from '../stores/replay-store.js';
@@ -62,8 +62,8 @@ export type ClientAuthenticator = (req: Request) => Promise<Client>;
 /**
  * Builds the token endpoint's client authentication: `client_secret_basic`,
  * `client_secret_post`, `private_key_jwt` (RFC 7523) and `none` for public clients, each a
- * passport strategy on a private `passport.Passport` instance (the host's global instance is
- * never touched), run with a custom callback so no session or `req.login` is involved.
+ * passport strategy run directly (see runOwnStrategy): the host's passport is never touched, and
+ * no session or `req.login` is involved.
  *
  * Outcomes:
  * - more than one method in a request (RFC 6749 §2.3): `400 invalid_request`;
@@ -84,28 +84,28 @@ export function createClientAuthenticator(
     return (req) => authenticateWithHostPassport(req, host, config.getClient);
   }
 
-  const instance = new passport.Passport();
   const getClient = config.getClient;
-  instance.use(new ClientSecretBasicStrategy({ getClient }));
-  instance.use(new ClientSecretPostStrategy({ getClient }));
-  instance.use(
-    new PrivateKeyJwtStrategy({
-      getClient,
-      audiences: config.audiences,
-      replayStore: config.replayStore,
-      clockToleranceSeconds: config.clockToleranceSeconds,
-      maxAssertionLifetimeSeconds: config.maxAssertionLifetimeSeconds,
-    }),
+  const strategies = new Map<string, passport.Strategy>(
+    [
+      new ClientSecretBasicStrategy({ getClient }),
+      new ClientSecretPostStrategy({ getClient }),
+      new PrivateKeyJwtStrategy({
+        getClient,
+        audiences: config.audiences,
+        replayStore: config.replayStore,
+        clockToleranceSeconds: config.clockToleranceSeconds,
+        maxAssertionLifetimeSeconds: config.maxAssertionLifetimeSeconds,
+      }),
+      new PublicClientStrategy({ getClient }),
+    ].map((strategy) => [strategy.name!, strategy]),
   );
-  instance.use(new PublicClientStrategy({ getClient }));
 
   return async (req) => {
     const usedBasic = isBasicAuthorization(req.headers.authorization);
     try {
       // The request's own shape decides the one strategy to run: trying them in turn would let
       // a failure of the method the client meant be masked by another method's answer.
-      const method = selectMethod(req);
-      return await runStrategies(instance, [method], req, getClient);
+      return await runOwnStrategy(strategies.get(selectMethod(req))!, req, getClient);
     } catch (err) {
       const error = toOAuthError(err);
       throw usedBasic ? withBasicChallenge(error) : error;
@@ -275,6 +275,57 @@ function runStrategies(
         next: (err?: unknown) => void,
       ) => void;
       middleware(req, response, next);
+    } catch (err) {
+      settle(() => {
+        throw toOAuthError(err);
+      });
+    }
+  });
+}
+
+/**
+ * Runs one of our own strategies as passport's `authenticate` runs a strategy with a custom
+ * callback (an `Object.create` of it given success, fail, error, pass and redirect), without the
+ * rest of passport's work: nothing is added to `req` (and so nothing has to be taken off it after,
+ * which turned every request object into a slow dictionary-mode one), no middleware closure per
+ * request. The host's strategies still run through the host's own passport.
+ */
+function runOwnStrategy(
+  strategy: passport.Strategy,
+  req: Request,
+  getClient: (clientId: string) => Client | undefined,
+): Promise<Client> {
+  return new Promise<Client>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => Client): void => {
+      if (settled) return;
+      settled = true;
+      try {
+        resolve(outcome());
+      } catch (err) {
+        reject(err as Error);
+      }
+    };
+    const attempt = Object.create(strategy) as passport.StrategyCreated<passport.Strategy>;
+    attempt.success = (user: unknown) => settle(() => resolveClient(user, getClient));
+    attempt.fail = (challenge?: unknown) =>
+      settle(() => {
+        throw failureFrom(typeof challenge === 'number' ? undefined : challenge);
+      });
+    attempt.error = (err: unknown) =>
+      settle(() => {
+        throw toOAuthError(err);
+      });
+    attempt.pass = () =>
+      settle(() => {
+        throw clientAuthenticationFailed('client authentication strategy passed without a verdict');
+      });
+    attempt.redirect = () =>
+      settle(() => {
+        throw serverError('a client authentication strategy attempted a redirect');
+      });
+    try {
+      attempt.authenticate(req, { session: false });
     } catch (err) {
       settle(() => {
         throw toOAuthError(err);
