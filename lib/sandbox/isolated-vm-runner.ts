@@ -219,7 +219,7 @@ export class IsolatedVmRunner implements ActionRunner {
   /** Executions started per action, for maxConcurrency. */
   readonly #running = new Map<string, number>();
   #syntaxChecker: { isolate: ivm.Isolate; check: ivm.Reference } | undefined;
-  /** Stops entries past their CPU budget; made with the first action isolate. */
+  /** Stops entries past their CPU budget: the process's one watchdog, from the first isolate on. */
   #watchdog: EntryWatchdog | undefined;
   #watchdogStops = 0;
   /** Actions whose last executions ran away (CPU budget, memory limit), by action id. */
@@ -343,11 +343,11 @@ export class IsolatedVmRunner implements ActionRunner {
           this.#end(exec, new ActionFailure('threw', 'the action sandbox was closed'));
         }
       }
+      this.#watchdog?.unwatch(owner.isolate);
       disposeIsolate(owner.isolate);
     }
     this.#isolates.clear();
     this.#draining.clear();
-    this.#watchdog?.close();
     if (this.#syntaxChecker) disposeIsolate(this.#syntaxChecker.isolate);
     this.#syntaxChecker = undefined;
   }
@@ -660,7 +660,7 @@ export class IsolatedVmRunner implements ActionRunner {
       inFlight: 0,
     };
     this.#isolates.set(actionId, owner);
-    this.#watchdog ??= new EntryWatchdog();
+    this.#watchdog ??= processWatchdog();
     this.#watchdog.watch(isolate);
     return owner;
   }
@@ -990,6 +990,16 @@ function effectiveLimits(limits: Partial<ActionLimits> | undefined): ActionLimit
     memoryMb: pick('memoryMb'),
     maxConcurrency: pick('maxConcurrency'),
   };
+}
+
+/**
+ * Entries are synchronous on the event loop's thread, so one at a time in the whole process: one
+ * watchdog (one thread while entries run) serves every runner, however many routers a host mounts.
+ */
+let sharedWatchdog: EntryWatchdog | undefined;
+function processWatchdog(): EntryWatchdog {
+  sharedWatchdog ??= new EntryWatchdog();
+  return sharedWatchdog;
 }
 
 /** The failures that mark an execution as a runaway (see #refuseSuspended). */

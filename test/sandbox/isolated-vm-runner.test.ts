@@ -372,6 +372,31 @@ describe('IsolatedVmRunner: limits and failures', function () {
     expect((await run('quick')).commands).to.deep.equal([{ type: 'setUserById', user_id: 'ran' }]);
   });
 
+  it('shares one watchdog between runners: closing one leaves the others covered', async () => {
+    const limits = { timeoutMs: 20_000, cpuTimeMs: 40, memoryMb: 64, maxConcurrency: 32 };
+    const version = codeVersion(
+      handlerCode(`
+        if (event.request.body.extra === 'spin') for (;;) {}
+        api.authentication.setUserById('ran');
+      `),
+      { limits },
+    );
+    const other = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    const run = (target: IsolatedVmRunner, extra: string) => {
+      const event = testEvent();
+      event.request.body = { extra };
+      return runOnce(target, version, event);
+    };
+    expect((await run(other, 'quick')).failure).to.equal(undefined);
+    expect((await run(runner, 'quick')).failure).to.equal(undefined);
+    await other.close();
+    await sleep(50);
+    expect((await run(runner, 'quick')).failure).to.equal(undefined);
+    const spun = await run(runner, 'spin');
+    expect(spun.failure?.message).to.equal('action exceeded its CPU budget of 40 ms');
+    expect(runner.stats().watchdogStops).to.equal(1);
+  });
+
   describe('an action that keeps running away', () => {
     let clock: number;
     let own: IsolatedVmRunner;
