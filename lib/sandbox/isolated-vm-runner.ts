@@ -348,6 +348,8 @@ export class IsolatedVmRunner implements ActionRunner {
     }
     this.#isolates.clear();
     this.#draining.clear();
+    if (this.#watchdog !== undefined) releaseWatchdog(this.#watchdog);
+    this.#watchdog = undefined;
     if (this.#syntaxChecker) disposeIsolate(this.#syntaxChecker.isolate);
     this.#syntaxChecker = undefined;
   }
@@ -660,7 +662,7 @@ export class IsolatedVmRunner implements ActionRunner {
       inFlight: 0,
     };
     this.#isolates.set(actionId, owner);
-    this.#watchdog ??= processWatchdog();
+    this.#watchdog ??= acquireWatchdog();
     this.#watchdog.watch(isolate);
     return owner;
   }
@@ -996,10 +998,19 @@ function effectiveLimits(limits: Partial<ActionLimits> | undefined): ActionLimit
  * Entries are synchronous on the event loop's thread, so one at a time in the whole process: one
  * watchdog (one thread while entries run) serves every runner, however many routers a host mounts.
  */
-let sharedWatchdog: EntryWatchdog | undefined;
-function processWatchdog(): EntryWatchdog {
-  sharedWatchdog ??= new EntryWatchdog();
-  return sharedWatchdog;
+let sharedWatchdog: { watchdog: EntryWatchdog; runners: number } | undefined;
+function acquireWatchdog(): EntryWatchdog {
+  sharedWatchdog ??= { watchdog: new EntryWatchdog(), runners: 0 };
+  sharedWatchdog.runners += 1;
+  return sharedWatchdog.watchdog;
+}
+/** The last runner to let go closes it; a later runner makes a new one. */
+function releaseWatchdog(watchdog: EntryWatchdog): void {
+  if (sharedWatchdog?.watchdog !== watchdog) return;
+  sharedWatchdog.runners -= 1;
+  if (sharedWatchdog.runners > 0) return;
+  sharedWatchdog = undefined;
+  watchdog.close();
 }
 
 /** The failures that mark an execution as a runaway (see #refuseSuspended). */
