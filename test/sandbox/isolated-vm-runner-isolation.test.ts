@@ -8,16 +8,8 @@ import {
   handlerCode,
   runOnce,
   testEvent,
+  EMPTY_FETCH_RESPONSE,
 } from './fixtures/sandbox-helpers.js';
-
-const okResponse = {
-  url: 'x',
-  status: 200,
-  statusText: 'OK',
-  headers: [],
-  body: '',
-  redirected: false,
-};
 
 describe('IsolatedVmRunner: no state leaks between executions', () => {
   let runner: IsolatedVmRunner;
@@ -110,7 +102,7 @@ describe('IsolatedVmRunner: no state leaks between executions', () => {
         return runOnce(local, version, event);
       });
       await capabilities.waitForCalls(3);
-      for (const call of [...capabilities.calls].reverse()) call.resolve(okResponse);
+      for (const call of [...capabilities.calls].reverse()) call.resolve(EMPTY_FETCH_RESPONSE);
       const users = (await Promise.all(runs)).map((outcome) => outcome.commands[0]);
       expect(users).to.deep.equal([
         { type: 'setUserById', user_id: 'a:a' },

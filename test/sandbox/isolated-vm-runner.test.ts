@@ -15,6 +15,7 @@ import {
   runOnce,
   sleep,
   testEvent,
+  EMPTY_FETCH_RESPONSE,
 } from './fixtures/sandbox-helpers.js';
 
 describe('IsolatedVmRunner: running actions', () => {
@@ -514,14 +515,7 @@ describe('IsolatedVmRunner: limits and failures', function () {
     expect(call?.scope.signal.aborted).to.equal(true);
     expect(call?.scope.deadline).to.be.a('number');
     // Settling after the end changes nothing and enters nothing.
-    call?.resolve({
-      url: 'x',
-      status: 200,
-      statusText: 'OK',
-      headers: [],
-      body: '',
-      redirected: false,
-    });
+    call?.resolve(EMPTY_FETCH_RESPONSE);
     await sleep(10);
     expect(runner.stats().executions).to.equal(0);
     await expectNextRunSucceeds(version.action_id);
@@ -577,14 +571,7 @@ describe('IsolatedVmRunner: limits and failures', function () {
 
     // Another action's isolate is untouched: its execution resumes and succeeds.
     const pending = capabilities.calls.find((call) => call.scope.actionId === bystander.action_id);
-    pending?.resolve({
-      url: 'x',
-      status: 200,
-      statusText: 'OK',
-      headers: [],
-      body: '',
-      redirected: false,
-    });
+    pending?.resolve(EMPTY_FETCH_RESPONSE);
     const survived = await bystanderRun;
     expect(survived.failure).to.equal(undefined);
     expect(survived.commands).to.deep.equal([{ type: 'setUserById', user_id: 'bystander' }]);
@@ -634,27 +621,13 @@ describe('IsolatedVmRunner: limits and failures', function () {
     );
     expect(third.console).to.deep.equal([]);
     for (const call of capabilities.calls) {
-      call.resolve({
-        url: 'x',
-        status: 200,
-        statusText: 'OK',
-        headers: [],
-        body: '',
-        redirected: false,
-      });
+      call.resolve(EMPTY_FETCH_RESPONSE);
     }
     expect((await first).failure).to.equal(undefined);
     expect((await second).failure).to.equal(undefined);
     const fourth = runOnce(runner, version);
     await capabilities.waitForCalls(3);
-    capabilities.calls[2]?.resolve({
-      url: 'x',
-      status: 200,
-      statusText: 'OK',
-      headers: [],
-      body: '',
-      redirected: false,
-    });
+    capabilities.calls[2]?.resolve(EMPTY_FETCH_RESPONSE);
     expect((await fourth).failure).to.equal(undefined);
   });
 
@@ -673,14 +646,7 @@ describe('IsolatedVmRunner: limits and failures', function () {
     expect(capabilities.calls).to.have.length(1);
     const forgotten = capabilities.calls[0];
     expect(forgotten?.scope.signal.aborted).to.equal(true);
-    forgotten?.resolve({
-      url: 'x',
-      status: 200,
-      statusText: 'OK',
-      headers: [],
-      body: '',
-      redirected: false,
-    });
+    forgotten?.resolve(EMPTY_FETCH_RESPONSE);
     await sleep(60);
     expect(capabilities.calls).to.have.length(1);
     expect(recorder.commands).to.deep.equal([{ type: 'setUserById', user_id: 'in time' }]);
@@ -743,14 +709,7 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
         watchdogStops: 0,
       });
 
-      capabilities.calls[0]?.resolve({
-        url: 'x',
-        status: 200,
-        statusText: 'OK',
-        headers: [],
-        body: '',
-        redirected: false,
-      });
+      capabilities.calls[0]?.resolve(EMPTY_FETCH_RESPONSE);
       const finished = await inFlight;
       expect(finished.failure).to.equal(undefined);
       expect(finished.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v1' }]);
