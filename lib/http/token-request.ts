@@ -36,35 +36,43 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
   const audiences: string[] = [];
   const resources: string[] = [];
-  for (const [name, raw] of Object.entries(body)) {
+  for (const name of Object.keys(body)) {
     if (!PARAMETER_NAME.test(name) || FORBIDDEN_NAMES.has(name)) {
       throw invalidRequest('the request has a parameter with an invalid name', {
         privateCause: `parameter name ${JSON.stringify(name.slice(0, 64))}`,
       });
     }
-    const values = Array.isArray(raw) ? raw : [raw];
-    if (Array.isArray(raw) && !REPEATABLE.has(name)) {
+    const raw = body[name];
+    if (typeof raw === 'string') {
+      // The common case: one value.
+      checkValue(name, raw);
+      if (raw === '') continue;
+      if (name === 'audience') addOnce(audiences, raw);
+      else if (name === 'resource') addOnce(resources, raw);
+      else params[name] = raw;
+      continue;
+    }
+    if (!Array.isArray(raw)) throw invalidRequest(`parameter ${name} must be a string`);
+    if (!REPEATABLE.has(name)) {
       throw invalidRequest(
         raw.length > 1 ? `parameter ${name} is repeated` : `parameter ${name} must be a string`,
       );
     }
-    for (const value of values) {
-      if (typeof value !== 'string') {
-        throw invalidRequest(`parameter ${name} must be a string`);
-      }
-      if (BAD_VALUE.test(value)) {
-        throw invalidRequest(`parameter ${name} contains invalid characters`);
-      }
+    for (const value of raw as unknown[]) {
+      if (typeof value !== 'string') throw invalidRequest(`parameter ${name} must be a string`);
+      checkValue(name, value);
     }
-    const present = (values as string[]).filter((v) => v !== '');
-    if (present.length === 0) continue;
-    if (name === 'audience') audiences.push(...present);
-    else if (name === 'resource') resources.push(...present);
-    else params[name] = present[0] as string;
+    const values = name === 'audience' ? audiences : resources;
+    for (const value of raw as string[]) if (value !== '') addOnce(values, value);
   }
-  return {
-    params,
-    audiences: [...new Set(audiences)],
-    resources: [...new Set(resources)],
-  };
+  return { params, audiences, resources };
+}
+
+function checkValue(name: string, value: string): void {
+  if (BAD_VALUE.test(value)) throw invalidRequest(`parameter ${name} contains invalid characters`);
+}
+
+/** Appends `value` unless present: a handful of targets at most, in the order sent. */
+function addOnce(values: string[], value: string): void {
+  if (!values.includes(value)) values.push(value);
 }
