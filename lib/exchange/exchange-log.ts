@@ -16,18 +16,20 @@ export function successEntry(
   accessTokenJti: string,
   refreshTokenFamilyId?: string,
 ): LogEntry {
-  return {
-    ...common(req, context, 'secte', 'Successful Exchange via Custom Token Exchange'),
-    scope: grantedScopes.join(' '),
-    details: {
-      ...commonDetails(context),
-      ...(context.actor === undefined ? {} : { actor: copyPlain(context.actor) }),
-      access_token_jti: accessTokenJti,
-      ...(refreshTokenFamilyId === undefined
-        ? {}
-        : { refresh_token_family_id: refreshTokenFamilyId }),
-    },
-  };
+  // `details` is set below (by assignment, like common's fields: this runs for every exchange).
+  const entry = common(
+    req,
+    context,
+    'secte',
+    'Successful Exchange via Custom Token Exchange',
+  ) as LogEntry;
+  entry.scope = grantedScopes.join(' ');
+  const details = commonDetails(context);
+  if (context.actor !== undefined) details.actor = copyPlain(context.actor);
+  details.access_token_jti = accessTokenJti;
+  if (refreshTokenFamilyId !== undefined) details.refresh_token_family_id = refreshTokenFamilyId;
+  entry.details = details;
+  return entry;
 }
 
 /** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
@@ -112,6 +114,10 @@ export function suspiciousIpBlockEntry(
   };
 }
 
+/**
+ * The fields every entry starts with, in the log's field order; callers add theirs and `details`.
+ * Built by assignment rather than spreads: this runs for every request.
+ */
 function common(
   req: Request,
   context: ExchangeContext,
@@ -121,7 +127,7 @@ function common(
   const userAgent = req.get('user-agent');
   const user = context.user;
   const userName = user?.email ?? user?.username ?? user?.name ?? user?.nickname;
-  return {
+  const entry: PartialEntry = {
     log_id: newLogId(),
     date: new Date().toISOString(),
     type,
@@ -129,22 +135,27 @@ function common(
     client_id: context.client?.client_id ?? null,
     client_name: context.client?.name ?? '',
     ip: context.ip,
-    ...(userAgent === undefined ? {} : { user_agent: userAgent.slice(0, 512) }),
-    hostname: req.hostname ?? '',
-    ...(context.resourceServer ? { audience: context.resourceServer.identifier } : {}),
-    ...(user ? { user_id: user.user_id } : {}),
-    ...(userName === undefined ? {} : { user_name: userName }),
-    ...(context.connection === undefined ? {} : { connection: context.connection }),
   };
+  if (userAgent !== undefined) entry.user_agent = userAgent.slice(0, 512);
+  entry.hostname = req.hostname ?? '';
+  if (context.resourceServer) entry.audience = context.resourceServer.identifier;
+  if (user) entry.user_id = user.user_id;
+  if (userName !== undefined) entry.user_name = userName;
+  if (context.connection !== undefined) entry.connection = context.connection;
+  return entry as Omit<LogEntry, 'details'>;
 }
 
+/** An entry being built (fields in the log's order, so some arrive after others). */
+type PartialEntry = Partial<LogEntry> & Pick<LogEntry, 'log_id' | 'date' | 'type' | 'description'>;
+
 function commonDetails(context: ExchangeContext): LogEntry['details'] {
+  const details: LogEntry['details'] = {};
   const subjectTokenType = context.request?.params.subject_token_type;
-  return {
-    ...(subjectTokenType === undefined ? {} : { subject_token_type: subjectTokenType }),
-    ...(context.profile
-      ? { profile_id: context.profile.id, action_id: context.profile.action_id }
-      : {}),
-    ...(context.console?.length ? { console: [...context.console] } : {}),
-  };
+  if (subjectTokenType !== undefined) details.subject_token_type = subjectTokenType;
+  if (context.profile) {
+    details.profile_id = context.profile.id;
+    details.action_id = context.profile.action_id;
+  }
+  if (context.console?.length) details.console = [...context.console];
+  return details;
 }
