@@ -1,5 +1,5 @@
 import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
-import { copyPlain } from '../plain-copy.js';
+import { copyPlain, isFrozenCopy } from '../plain-copy.js';
 
 /** Options of {@link MemoryLogSink}. */
 export interface MemoryLogSinkOptions {
@@ -104,9 +104,12 @@ export class MemoryLogSink implements LogSink {
     return this.#capacity;
   }
 
-  /** Stores a deep copy of `entry`, dropping the oldest entry when full. */
+  /**
+   * Stores a deep copy of `entry` (or the entry itself when it is the tenant log's deep-frozen
+   * copy), dropping the oldest entry when full.
+   */
   write(entry: LogEntry): void {
-    const copy = copyPlain(entry);
+    const copy = isFrozenCopy(entry) ? entry : copyPlain(entry);
     if (this.size === this.#capacity) this.#evictOldest();
     const slot = this.#next % this.#capacity;
     this.#ring[slot] = copy;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { LogEntry, LogEntryType } from '../../lib/logs/log-entry.js';
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
+import { frozenCopy } from '../../lib/plain-copy.js';
 import type { LogQuery } from '../../lib/logs/memory-log-sink.js';
 
 function entry(n: number, type: LogEntryType = 'secte'): LogEntry {
@@ -45,6 +46,17 @@ describe('MemoryLogSink', () => {
     sink.write(original);
     original.details.actor!.sub = 'changed after write';
     const [listed] = sink.list();
+    listed!.details.actor!.sub = 'changed by a reader';
+    expect(sink.list()).to.eql([entry(1)]);
+  });
+
+  it("keeps the tenant log's frozen copy as it is, and still lists mutable copies", () => {
+    const sink = new MemoryLogSink();
+    const frozen = frozenCopy(entry(1));
+    sink.write(frozen);
+    const [listed] = sink.list();
+    expect(listed).to.eql(entry(1));
+    expect(listed).not.to.equal(frozen);
     listed!.details.actor!.sub = 'changed by a reader';
     expect(sink.list()).to.eql([entry(1)]);
   });
