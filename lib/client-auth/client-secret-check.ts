@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Client } from '../registry/clients.js';
 import { quoteForLog } from './client-auth-errors.js';
 import type { CredentialAuthMethod } from './request-credentials.js';
@@ -8,7 +8,8 @@ export type ClientSecretCheck =
   | { readonly ok: true; readonly client: Client }
   | { readonly ok: false; readonly privateCause: string };
 
-const sha256 = (value: string | Buffer): Buffer => createHash('sha256').update(value).digest();
+// One-shot `hash` costs about half of createHash().update().digest() for a short input.
+const sha256 = (value: string | Buffer): Buffer => hash('sha256', value, 'buffer');
 
 /**
  * Compared against when there is no stored secret (unknown client, client without a secret), so

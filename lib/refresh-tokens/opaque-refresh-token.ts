@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { randomToken } from '../secure-random.js';
 
 /**
@@ -26,5 +26,5 @@ export function hasRefreshTokenShape(value: string): boolean {
  * bits (nothing to brute-force), and the store never holds a redeemable value.
  */
 export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
