@@ -36,8 +36,14 @@ export function tokenEndpoint(
       startExchange(req);
       return next();
     }
-    // A store lookup, but only for tokens with the router's prefix.
-    if (await isOurRefreshTokenGrant(refreshTokens, body)) {
+    // A store lookup, but only for tokens with the router's prefix: a store failure on one is
+    // ours to answer, and to log as a failed refresh.
+    const ours = await isOurRefreshTokenGrant(refreshTokens, body).catch((err: unknown) => {
+      startExchange(req);
+      markRefreshTokenRequest(req);
+      throw err;
+    });
+    if (ours) {
       startExchange(req);
       markRefreshTokenRequest(req);
       return next();

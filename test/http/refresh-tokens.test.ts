@@ -527,6 +527,36 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     expect(server.cte.logs.list()).to.deep.equal([]);
   });
 
+  it('answers a store failure while routing one of its tokens with 500, and logs it as a failed refresh', async () => {
+    const failing = new AgingStore();
+    failing.find = () => Promise.reject(new Error('refresh token store unreachable'));
+    const broken = await offlineServer({ stores: { refreshTokens: failing } });
+    const token = `cte_rt_${'x'.repeat(43)}`;
+    const res = await refresh(broken, token);
+    expect(res.status).to.equal(500);
+    expect(res.headers).to.include(NO_STORE);
+    expect(res.body).to.deep.equal({
+      error: 'server_error',
+      error_description: res.body.error_description,
+    });
+    expect(res.body.error_description).not.to.include('unreachable');
+    expect(broken.hostRequests).to.deep.equal([]);
+    const [entry, ...others] = broken.cte.logs.list();
+    expect(others).to.deep.equal([]);
+    expect(entry).to.deep.include({
+      type: 'fertft',
+      client_id: null,
+      description: res.body.error_description,
+      user_agent: 'cte-tests/1.0',
+    });
+    expect(entry!.details).to.deep.equal({
+      error: 'server_error',
+      error_description: res.body.error_description,
+      cause: 'Error: refresh token store unreachable',
+    });
+    expect(JSON.stringify(entry)).not.to.include(token);
+  });
+
   it('refuses every token after the handle revokes it, its family, or all of the user’s', async () => {
     const a = await exchange(server);
     const b = await exchange(server);
