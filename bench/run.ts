@@ -8,6 +8,10 @@
  *   npm run bench -- --quick          3 s after 1 s (under a minute): a smoke check
  *   npm run bench -- --only floor,cte-sandbox --seconds 30
  *   npm run bench -- --only cte-sandbox --profile   CPU profiles of the servers in bench/results
+ *   npm run bench -- --rounds 3       every scenario three times over, medians reported (this VM's
+ *                                     speed drifts by tens of percent within minutes: ratios are
+ *                                     taken within each round, where the scenarios ran close in
+ *                                     time, and their median reported)
  *   BENCH_SERVER_FLAGS=--trace-gc npm run bench -- --only floor   extra Node flags for the servers
  *
  * Exits 1 when any scenario answered a request with an error (a benchmark of failures measures
@@ -52,6 +56,7 @@ const quick = argv.includes('--quick');
 const seconds = Number(option('--seconds')) || (quick ? 3 : 15);
 const warmupSeconds = quick ? 1 : Math.max(2, Math.round(seconds / 3));
 const only = option('--only')?.split(',');
+const rounds = Math.max(1, Math.floor(Number(option('--rounds')) || 1));
 const profileDir = argv.includes('--profile')
   ? fileURLToPath(new URL('./results/', import.meta.url))
   : undefined;
@@ -146,6 +151,53 @@ function ratios(rows: Map<string, Row>) {
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : +((sorted[middle - 1]! + sorted[middle]!) / 2).toFixed(3);
+}
+
+/** One row per scenario: the median of each figure over the rounds, errors added up. */
+function medianRows(perRound: Array<Map<string, Row>>): Map<string, Row> {
+  if (perRound.length === 1) return perRound[0]!;
+  const merged = new Map<string, Row>();
+  for (const [name, first] of perRound[0]!) {
+    const all = perRound.map((round) => round.get(name)!);
+    const of = (pick: (row: Row) => number) => median(all.map(pick));
+    const failures: Record<string, number> = {};
+    for (const row of all) {
+      for (const [key, count] of Object.entries(row.failures ?? {})) {
+        failures[key] = (failures[key] ?? 0) + count;
+      }
+    }
+    const { failures: _first, ...rest } = first;
+    merged.set(name, {
+      ...rest,
+      rps: Math.round(of((row) => row.rps)),
+      p50_ms: of((row) => row.p50_ms),
+      p99_ms: of((row) => row.p99_ms),
+      cpu_ms: of((row) => row.cpu_ms),
+      rss_mb: Math.round(of((row) => row.rss_mb)),
+      requests: all.reduce((sum, row) => sum + row.requests, 0),
+      errors: all.reduce((sum, row) => sum + row.errors, 0),
+      ...(Object.keys(failures).length > 0 ? { failures } : {}),
+    });
+  }
+  return merged;
+}
+
+/** Each ratio's median over the rounds (each round's ratios compare runs minutes apart at most). */
+function medianRatios(perRound: Array<ReturnType<typeof ratios>>): ReturnType<typeof ratios> {
+  const merged = { ...perRound[0]! };
+  for (const name of Object.keys(merged) as Array<keyof typeof merged>) {
+    const values = perRound.map((round) => round[name]).filter((v): v is number => v !== null);
+    merged[name] = values.length === 0 ? null : median(values);
+  }
+  return merged;
+}
+
 const TARGETS: Record<string, (value: number) => boolean> = {
   cte_sandbox_vs_peer_exchange: (v) => v >= 1,
   cte_sandbox_vs_peer_cc: (v) => v >= 1,
@@ -173,12 +225,19 @@ console.log(
   `${machine}; servers ${pin ? 'pinned to core 0, load generator to core 1' : 'not pinned (taskset or a second core missing)'}; ` +
     `${CONNECTIONS} connections, ${seconds} s after a ${warmupSeconds} s warm-up per scenario`,
 );
-const rows = new Map<string, Row>();
-for (const scenario of selected) {
-  const row = await measure(scenario, pin);
-  rows.set(row.name, row);
-  console.log(`${row.name}: ${row.rps} requests/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms`);
+const roundRows: Array<Map<string, Row>> = [];
+for (let round = 1; round <= rounds; round++) {
+  const rows = new Map<string, Row>();
+  for (const scenario of selected) {
+    const row = await measure(scenario, pin);
+    rows.set(row.name, row);
+    console.log(
+      `${rounds > 1 ? `round ${round}: ` : ''}${row.name}: ${row.rps} requests/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms`,
+    );
+  }
+  roundRows.push(rows);
 }
+const rows = medianRows(roundRows);
 console.table(
   [...rows.values()].map(({ name, rps, p50_ms, p99_ms, errors, cpu_ms, rss_mb, offered_rps }) => ({
     name,
@@ -195,7 +254,7 @@ const hostileRow = rows.get('cte-sandbox-hostile');
 if (hostileRow?.hostile_responses) {
   console.log('hostile requests answered:', hostileRow.hostile_responses);
 }
-const computed = ratios(rows);
+const computed = medianRatios(roundRows.map(ratios));
 console.table(
   Object.entries(computed)
     .filter(([, value]) => value !== null)
@@ -212,8 +271,10 @@ const report = {
   connections: CONNECTIONS,
   seconds,
   warmup_seconds: warmupSeconds,
+  rounds,
   scenarios: [...rows.values()],
   ratios: computed,
+  ...(rounds > 1 ? { each_round: roundRows.map((round) => [...round.values()]) } : {}),
 };
 const results = new URL('./results/', import.meta.url);
 mkdirSync(results, { recursive: true });
