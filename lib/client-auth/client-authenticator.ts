@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { decodeJwt } from 'jose';
 import type passport from 'passport';
 import { OAuthError, invalidClient, invalidRequest, serverError, toOAuthError } from '../errors.js';
 import type { Client } from '../registry/clients.js';
@@ -9,7 +10,10 @@ import {
   quoteForLog,
   withBasicChallenge,
 } from './client-auth-errors.js';
-import { ClientSecretBasicStrategy } from './client-secret-basic-strategy.js';
+import {
+  ClientSecretBasicStrategy,
+  parseBasicCredentials,
+} from './client-secret-basic-strategy.js';
 import { ClientSecretPostStrategy } from './client-secret-post-strategy.js';
 import { assertFunction, assertSeconds, nonEmptyStrings } from './option-checks.js';
 import { PrivateKeyJwtStrategy } from './private-key-jwt-strategy.js';
@@ -58,6 +62,26 @@ export type HostAuthenticator = Pick<passport.Authenticator, 'authenticate'>;
  * {@link OAuthError}. Runs after the body is parsed into `req.body`.
  */
 export type ClientAuthenticator = (req: Request) => Promise<Client>;
+
+/**
+ * The client a request claims to be, whatever its credentials are worth: the Basic header's client
+ * id, else the body's `client_id`, else a client assertion's unverified `iss`. `undefined` when the
+ * request names none or cannot be read. For the log of a failed authentication only.
+ */
+export function claimedClientId(req: Request): string | undefined {
+  try {
+    if (isBasicAuthorization(req.headers.authorization)) {
+      return parseBasicCredentials(req.headers.authorization!).clientId;
+    }
+    const bodyClientId = readBodyParam(req, 'client_id');
+    if (bodyClientId !== undefined) return bodyClientId;
+    const assertion = readBodyParam(req, 'client_assertion');
+    const iss = assertion === undefined ? undefined : decodeJwt(assertion).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Builds the token endpoint's client authentication: `client_secret_basic`,

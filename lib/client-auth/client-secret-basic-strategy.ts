@@ -26,7 +26,7 @@ export interface ClientSecretBasicStrategyOptions {
 }
 
 /** Client id and secret carried by an `Authorization: Basic` header. */
-interface BasicCredentials {
+export interface BasicCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
 }
@@ -114,7 +114,11 @@ function hasControlCharacter(value: string): boolean {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parseBasicCredentials(header: string): BasicCredentials {
+/**
+ * The client id and secret of a Basic `Authorization` header (RFC 6749 §2.3.1).
+ * @throws OAuthError `400 invalid_request` for a malformed header
+ */
+export function parseBasicCredentials(header: string): BasicCredentials {
   const match = /^basic +([^ ]+)$/i.exec(header);
   if (match === null) return failParse('Basic header has no single token68 credential');
   const token = match[1] as string;

@@ -11,6 +11,12 @@ import type { User } from '../users/user-store.js';
 export interface ExchangeContext {
   request?: TokenRequest;
   client?: Client;
+  /**
+   * When client authentication failed: the registered client the request claimed to be (a Basic
+   * id, a body `client_id`, an assertion's `iss`), so the failure's log entry names it. Never set
+   * for an id no client has.
+   */
+  claimedClient?: Client;
   profile?: Profile;
   resourceServer?: ResourceServer;
   requestedScopes: string[];

@@ -127,13 +127,15 @@ function common(
   const userAgent = req.get('user-agent');
   const user = context.user;
   const userName = user?.email ?? user?.username ?? user?.name ?? user?.nickname;
+  // A failed client authentication is logged under the registered client it claimed to be.
+  const client = context.client ?? context.claimedClient;
   const entry: PartialEntry = {
     log_id: newLogId(),
     date: new Date().toISOString(),
     type,
     description,
-    client_id: context.client?.client_id ?? null,
-    client_name: context.client?.name ?? '',
+    client_id: client?.client_id ?? null,
+    client_name: client?.name ?? '',
     ip: context.ip,
   };
   if (userAgent !== undefined) entry.user_agent = userAgent.slice(0, 512);

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
+import { claimedClientId } from '../client-auth/client-authenticator.js';
 import { exchangeContext, requireExchange, startExchange } from '../exchange/exchange-context.js';
 import { successEntry, suspiciousIpBlockEntry } from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
@@ -59,7 +60,14 @@ export function tokenEndpoint(
 
   async function authenticateClient(req: Request, _res: Response, next: NextFunction) {
     const context = requireExchange(req);
-    context.client = await services.authenticateClient(req);
+    try {
+      context.client = await services.authenticateClient(req);
+    } catch (err) {
+      const claimed = claimedClientId(req);
+      const client = claimed === undefined ? undefined : services.clients.get(claimed);
+      if (client !== undefined) context.claimedClient = client;
+      throw err;
+    }
     next();
   }
 

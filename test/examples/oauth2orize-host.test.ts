@@ -469,8 +469,9 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         expect(entry).to.deep.include({
           type: 'fecte',
           description: 'Client authentication failed.',
-          client_id: null,
-          client_name: '',
+          // Logged under the client the requests named, though it did not authenticate.
+          client_id: CLIENT_ID,
+          client_name: 'Bookshop app',
         });
         expect(entry.details).to.deep.include({
           subject_token_type: SUBJECT_TOKEN_TYPE,

@@ -455,7 +455,12 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
     });
     const entries = await logs();
     expect(entries).to.have.length(before + 1);
-    expect(entries[0]).to.deep.include({ type: 'fecte', client_id: null, client_name: '' });
+    // Logged under the client the request named, though it did not authenticate.
+    expect(entries[0]).to.deep.include({
+      type: 'fecte',
+      client_id: 'acme-app',
+      client_name: 'Acme App',
+    });
     expect(entries[0]!.details).to.deep.include({ error: 'invalid_client' });
 
     res = await postToken(

@@ -79,6 +79,11 @@ interface Refusal {
   cause: RegExp;
   /** Credentials that must appear nowhere in the log (the fixture secret is always added). */
   credentials?: string[];
+  /**
+   * The registered client the request claimed to be, which the entry is logged under (none when
+   * it named no registered client).
+   */
+  claimed?: string;
   /** A good request sent afterwards, which must succeed for `nextClient`. */
   next: () => PromiseLike<request.Response>;
   nextClient: string;
@@ -108,8 +113,11 @@ async function expectRefused(
   const entry = entries[0]!;
   expect(entry.type).to.equal('fecte');
   expect(entry.description).to.equal(refusal.body.error_description);
-  // No client authenticated: the failure is attributed to none.
-  expect(entry.client_id).to.equal(null);
+  // No client authenticated: the failure is logged under the registered client it claimed to be.
+  const claimed =
+    refusal.claimed === undefined ? undefined : server.cte.clients.get(refusal.claimed);
+  expect(entry.client_id).to.equal(claimed?.client_id ?? null);
+  expect(entry.client_name).to.equal(claimed?.name ?? '');
   expect(entry.details).to.include({
     error: refusal.body.error,
     error_description: refusal.body.error_description,
@@ -162,6 +170,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: true,
         cause: /^wrong client secret \(client_secret_basic\)$/,
+        claimed: 'app',
         credentials: [sameLength],
       },
       next: 'basic',
@@ -175,6 +184,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: true,
         cause: /^wrong client secret \(client_secret_basic\)$/,
+        claimed: 'app',
         credentials: ['short-wrong'],
       },
       next: 'basic',
@@ -203,6 +213,7 @@ describe('client authentication through the router: client secrets', () => {
         },
         challenge: false,
         cause: /several client authentication methods: client_secret_basic, client_secret_post/,
+        claimed: 'app',
       },
       next: 'basic',
     },
@@ -218,6 +229,7 @@ describe('client authentication through the router: client secrets', () => {
         },
         challenge: false,
         cause: /^body client_id "post-app" differs from Basic client id "app"$/,
+        claimed: 'app',
       },
       next: 'basic',
     },
@@ -230,6 +242,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: true,
         cause: /^client is registered for client_secret_post, not client_secret_basic$/,
+        claimed: 'post-app',
       },
       next: 'post',
     },
@@ -241,6 +254,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: false,
         cause: /^wrong client secret \(client_secret_post\)$/,
+        claimed: 'post-app',
         credentials: [sameLength],
       },
       next: 'post',
@@ -264,6 +278,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: false,
         cause: /^client is registered for client_secret_basic, not client_secret_post$/,
+        claimed: 'app',
       },
       next: 'basic',
     },
@@ -289,6 +304,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: false,
         cause: /^client is registered for client_secret_basic but sent no credentials$/,
+        claimed: 'app',
       },
       next: 'basic',
     },
@@ -311,6 +327,7 @@ describe('client authentication through the router: client secrets', () => {
         body: FAILED,
         challenge: false,
         cause: /^client is registered for none, not client_secret_post$/,
+        claimed: 'spa',
       },
       next: 'post',
     },
@@ -365,6 +382,7 @@ describe('client authentication through the router: RFC 6749 Appendix B Basic cr
       challenge: true,
       cause: /^wrong client secret \(client_secret_basic\)$/,
       credentials: [ODD_SECRET, encodeURIComponent(ODD_SECRET)],
+      claimed: CLIENT_ID,
       next: good,
       nextClient: CLIENT_ID,
     });
@@ -439,6 +457,7 @@ describe('client authentication through the router: private_key_jwt', () => {
       challenge: false,
       cause: /^client_assertion jti "[0-9a-f-]{36}" was already used$/,
       credentials: [assertion, assertion.split('.')[2]!],
+      claimed: 'jwt-app',
       next: good(server),
       nextClient: 'jwt-app',
     });
@@ -483,6 +502,7 @@ describe('client authentication through the router: private_key_jwt', () => {
         challenge: false,
         cause,
         credentials: [assertion, assertion.split('.')[1]!],
+        claimed: 'jwt-app',
         next: good(server),
         nextClient: 'jwt-app',
       });
@@ -552,6 +572,7 @@ describe('client authentication through the router: a replay store shared by two
       challenge: false,
       cause: /^client_assertion jti "[0-9a-f-]{36}" was already used$/,
       credentials: [assertion],
+      claimed: 'jwt-app',
       next: async () => post(b, exchangeBody(assertionParams(await clientAssertion()))),
       nextClient: 'jwt-app',
     });
@@ -652,6 +673,8 @@ describe("client authentication through the router: the host's passport strategi
       body: FAILED,
       challenge: true,
       cause: /^no client authentication strategy succeeded/,
+      // The host's strategies ignore the Basic header, but it is the client the request named.
+      claimed: 'app',
       next: good,
       nextClient: 'app',
     });

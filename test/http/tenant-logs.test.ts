@@ -152,7 +152,7 @@ describe('tenant logs through the router', () => {
 
     it('lists every entry newest first', () => {
       expect(summary(server.cte.logs.list())).to.eql([
-        ['fecte', null, undefined, '203.0.113.7'],
+        ['fecte', 'app', undefined, '203.0.113.7'],
         ['secte', 'spa', 'auth0|alice', '2001:db8::7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
         ['secte', 'post-app', 'partner|p-42', '198.51.100.9'],
@@ -163,10 +163,12 @@ describe('tenant logs through the router', () => {
     it('filters by type, client, user, IP and date range, alone or together', () => {
       const { logs } = server.cte;
       expect(summary(logs.list({ type: 'fecte' }))).to.eql([
-        ['fecte', null, undefined, '203.0.113.7'],
+        ['fecte', 'app', undefined, '203.0.113.7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
       ]);
+      // The failed Basic attempt named client app: an operator finds it under that client.
       expect(summary(logs.list({ client_id: 'app' }))).to.eql([
+        ['fecte', 'app', undefined, '203.0.113.7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
         ['secte', 'app', 'auth0|alice', '203.0.113.7'],
       ]);
