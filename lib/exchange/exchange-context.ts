@@ -50,6 +50,16 @@ export function exchangeContext(req: Request): ExchangeContext | undefined {
   return contexts.get(req);
 }
 
+/**
+ * Drops `req`'s context once its answer is written and logged. The request object itself can
+ * outlive its exchange in young-generation collections (Node's socket and parser wrappers keep it
+ * reachable until a full collection), and a context kept with it (the request's parameters, the
+ * user, the action's console) would be copied by every scavenge and promoted for nothing.
+ */
+export function endExchange(req: Request): void {
+  contexts.delete(req);
+}
+
 /** The context of a request the pipeline already marked as ours. */
 export function requireExchange(req: Request): ExchangeContext {
   const context = contexts.get(req);

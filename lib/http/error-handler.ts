@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { toOAuthError } from '../errors.js';
-import { exchangeContext } from '../exchange/exchange-context.js';
+import { endExchange, exchangeContext } from '../exchange/exchange-context.js';
 import { failureEntry } from '../exchange/exchange-log.js';
 import type { TenantLog } from '../logs/tenant-log.js';
 
@@ -43,5 +43,6 @@ export function tokenErrorHandler(log: TenantLog): ErrorRequestHandler {
     const context = exchangeContext(req);
     if (context) log.write(failureEntry(req, context, error));
     sendTokenResponse(res, error.status, error.toJSON(), error.headers);
+    endExchange(req);
   };
 }

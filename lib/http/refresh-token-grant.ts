@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { OAuthError, invalidRequest, invalidTarget, unauthorizedClient } from '../errors.js';
-import { requireExchange } from '../exchange/exchange-context.js';
+import { endExchange, requireExchange } from '../exchange/exchange-context.js';
 import { refreshSuccessEntry } from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
 import { grantScopes, parseScope } from '../exchange/scopes.js';
@@ -128,6 +128,7 @@ export function refreshTokenGrant(
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     services.log.write(refreshSuccessEntry(req, context, scope, access.jti, family.family_id));
     sendTokenResponse(res, 200, response);
+    endExchange(req);
   };
 }
 

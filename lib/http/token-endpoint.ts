@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import { claimedClientId } from '../client-auth/client-authenticator.js';
-import { exchangeContext, requireExchange, startExchange } from '../exchange/exchange-context.js';
+import { endExchange, requireExchange, startExchange } from '../exchange/exchange-context.js';
 import { successEntry, suspiciousIpBlockEntry } from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
 import { issueTokens } from '../exchange/issue-tokens.js';
@@ -139,6 +139,7 @@ export function tokenEndpoint(
       successEntry(req, context, granted.grantedScopes, jti, refreshTokenFamilyId),
     );
     sendTokenResponse(res, 200, response);
+    endExchange(req);
   }
 
   return [
@@ -165,9 +166,4 @@ function isOurs(services: ExchangeServices, body: Record<string, unknown>): bool
   if (types.some((type) => services.profiles.bySubjectTokenType(type))) return true;
   if (services.config.unknownSubjectTokenType === 'next') return false;
   return !types.some((type) => isReservedSubjectTokenType(type));
-}
-
-/** True once the pipeline has classified `req` as ours (used by the error handler). */
-export function isExchangeRequest(req: Request): boolean {
-  return exchangeContext(req) !== undefined;
 }
