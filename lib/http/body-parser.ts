@@ -47,7 +47,8 @@ function isPlainBody(body: unknown): body is Record<string, unknown> {
   return typeof body === 'object' && body !== null && !Array.isArray(body);
 }
 
-function bodyError(err: unknown): Error {
+/** A body error (with body-parser's `type`) as `400 invalid_request`, the cause kept for the log. */
+export function bodyError(err: unknown): Error {
   const type = (err as { type?: string }).type;
   const described: Record<string, string> = {
     'entity.too.large': 'the request body is too large',

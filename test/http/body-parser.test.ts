@@ -7,11 +7,11 @@ import { expect } from 'chai';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { OAuthError, invalidRequest } from '../../lib/errors.js';
-import { MAX_BODY_BYTES, tokenEndpointBodyParser } from '../../lib/http/body-parser.js';
+import { MAX_BODY_BYTES, bodyError, tokenEndpointBodyParser } from '../../lib/http/body-parser.js';
 
 /**
  * The parser as it was, on Express's own parsers (body-parser 2): what the lean one must match,
- * request for request.
+ * request for request (errors through the same bodyError table).
  */
 function referenceBodyParser(): RequestHandler {
   const urlencoded = express.urlencoded({
@@ -20,21 +20,6 @@ function referenceBodyParser(): RequestHandler {
     parameterLimit: 1000,
   });
   const json = express.json({ limit: MAX_BODY_BYTES, strict: true });
-  const described: Record<string, string> = {
-    'entity.too.large': 'the request body is too large',
-    'parameters.too.many': 'the request has too many parameters',
-    'entity.parse.failed': 'the request body is not valid JSON',
-    'charset.unsupported': 'the request body charset is not supported',
-    'encoding.unsupported': 'the request body encoding is not supported',
-    'request.aborted': 'the request body was aborted',
-  };
-  const bodyError = (err: unknown) =>
-    invalidRequest(
-      described[(err as { type?: string }).type ?? ''] ?? 'the request body could not be read',
-      {
-        privateCause: err instanceof Error ? err.message : String(err),
-      },
-    );
   return (req, res, next) => {
     urlencoded(req, res, (formError?: unknown) => {
       if (formError) return next(bodyError(formError));
