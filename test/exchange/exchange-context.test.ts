@@ -16,7 +16,7 @@ describe('exchange context: dropped once the answer is written and logged', () =
       next();
     });
     app.use(server.cte);
-    const post = (body: Record<string, string>, auth: string) =>
+    const post = (body: Record<string, string | string[]>, auth: string) =>
       request(app).post('/oauth/token').set('Authorization', auth).type('form').send(form(body));
     return { server, seen, post };
   }
@@ -33,7 +33,7 @@ describe('exchange context: dropped once the answer is written and logged', () =
   ] as const) {
     it(`after ${name}, with its log entry written`, async () => {
       const { server, seen, post } = await capturing();
-      const res = await post(body as Record<string, string>, auth);
+      const res = await post(body, auth);
       expect(res.status, JSON.stringify(res.body)).to.equal(status);
       expect(server.cte.logs.list()).to.have.length(1);
       expect(seen).to.have.length(1);
