@@ -34,8 +34,9 @@ export function valuesOf(value: unknown): string[] {
  */
 export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
-  const audiences: string[] = [];
-  const resources: string[] = [];
+  // Sets keep the order sent and drop repeats in constant time (a JSON body may carry a huge array).
+  const audiences = new Set<string>();
+  const resources = new Set<string>();
   for (const name of Object.keys(body)) {
     if (!PARAMETER_NAME.test(name) || FORBIDDEN_NAMES.has(name)) {
       throw invalidRequest('the request has a parameter with an invalid name', {
@@ -47,8 +48,8 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
       // The common case: one value.
       checkValue(name, raw);
       if (raw === '') continue;
-      if (name === 'audience') addOnce(audiences, raw);
-      else if (name === 'resource') addOnce(resources, raw);
+      if (name === 'audience') audiences.add(raw);
+      else if (name === 'resource') resources.add(raw);
       else params[name] = raw;
       continue;
     }
@@ -63,16 +64,11 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
       checkValue(name, value);
     }
     const values = name === 'audience' ? audiences : resources;
-    for (const value of raw as string[]) if (value !== '') addOnce(values, value);
+    for (const value of raw as string[]) if (value !== '') values.add(value);
   }
-  return { params, audiences, resources };
+  return { params, audiences: [...audiences], resources: [...resources] };
 }
 
 function checkValue(name: string, value: string): void {
   if (BAD_VALUE.test(value)) throw invalidRequest(`parameter ${name} contains invalid characters`);
-}
-
-/** Appends `value` unless present: a handful of targets at most, in the order sent. */
-function addOnce(values: string[], value: string): void {
-  if (!values.includes(value)) values.push(value);
 }
