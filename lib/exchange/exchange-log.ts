@@ -152,6 +152,9 @@ type PartialEntry = Partial<LogEntry> & Pick<LogEntry, 'log_id' | 'date' | 'type
 
 function commonDetails(context: ExchangeContext): LogEntry['details'] {
   const details: LogEntry['details'] = {};
+  if (context.client === undefined && context.claimedClient !== undefined) {
+    details.client_authenticated = false;
+  }
   const subjectTokenType = context.request?.params.subject_token_type;
   if (subjectTokenType !== undefined) details.subject_token_type = subjectTokenType;
   if (context.profile) {

@@ -43,6 +43,11 @@ export interface LogEntryDetails {
    * never a token; `refreshTokens.revokeFamily()` takes it.
    */
   refresh_token_family_id?: string;
+  /**
+   * `false` when the entry's `client_id` is the client a request named without authenticating as
+   * it (a failed client authentication): anyone can send such a request.
+   */
+  client_authenticated?: false;
   /** Failure only: the `error` code answered. */
   error?: string;
   /** Failure only: the `error_description` answered. */

@@ -118,6 +118,8 @@ async function expectRefused(
     refusal.claimed === undefined ? undefined : server.cte.clients.get(refusal.claimed);
   expect(entry.client_id).to.equal(claimed?.client_id ?? null);
   expect(entry.client_name).to.equal(claimed?.name ?? '');
+  // ...and says that client did not authenticate.
+  expect(entry.details.client_authenticated).to.equal(claimed ? false : undefined);
   expect(entry.details).to.include({
     error: refusal.body.error,
     error_description: refusal.body.error_description,
