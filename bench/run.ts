@@ -154,25 +154,21 @@ function ratios(rows: Map<string, Row>) {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : +((sorted[middle - 1]! + sorted[middle]!) / 2).toFixed(3);
+  const value =
+    sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return +value.toFixed(3);
 }
 
-/** One row per scenario: the median of each figure over the rounds, errors added up. */
+/** One row per scenario: the median of each figure over the rounds, counts added up. */
 function medianRows(perRound: Array<Map<string, Row>>): Map<string, Row> {
   if (perRound.length === 1) return perRound[0]!;
   const merged = new Map<string, Row>();
   for (const [name, first] of perRound[0]!) {
     const all = perRound.map((round) => round.get(name)!);
     const of = (pick: (row: Row) => number) => median(all.map(pick));
-    const failures: Record<string, number> = {};
-    for (const row of all) {
-      for (const [key, count] of Object.entries(row.failures ?? {})) {
-        failures[key] = (failures[key] ?? 0) + count;
-      }
-    }
-    const { failures: _first, ...rest } = first;
+    const failures = addCounts(all.map((row) => row.failures));
+    const hostile = addCounts(all.map((row) => row.hostile_responses));
+    const { failures: _failures, hostile_responses: _hostile, ...rest } = first;
     merged.set(name, {
       ...rest,
       rps: Math.round(of((row) => row.rps)),
@@ -183,9 +179,19 @@ function medianRows(perRound: Array<Map<string, Row>>): Map<string, Row> {
       requests: all.reduce((sum, row) => sum + row.requests, 0),
       errors: all.reduce((sum, row) => sum + row.errors, 0),
       ...(Object.keys(failures).length > 0 ? { failures } : {}),
+      ...(first.hostile_responses ? { hostile_responses: hostile } : {}),
     });
   }
   return merged;
+}
+
+/** Counts by key, added up over the rounds. */
+function addCounts(perRound: Array<Record<string, number> | undefined>): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const counts of perRound) {
+    for (const [key, count] of Object.entries(counts ?? {})) total[key] = (total[key] ?? 0) + count;
+  }
+  return total;
 }
 
 /** Each ratio's median over the rounds (each round's ratios compare runs minutes apart at most). */
