@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { ManagementError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
@@ -8,7 +7,7 @@ import { MemoryAttemptStore } from '../stores/memory-attempt-store.js';
 import { tooManyAttempts } from './attack-protection-errors.js';
 import type { AttackProtectionConfig, ProfileRateLimit } from './attack-protection-options.js';
 import { parseProfileLimit } from './attack-protection-options.js';
-import { resolveClientIp } from './client-ip.js';
+import { isIpAddress, resolveClientIp } from './client-ip.js';
 import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
@@ -19,15 +18,16 @@ export interface AttackProtectionHandle {
   /**
    * Whether `ip` is blocked by suspicious IP throttling, and how many attempts it has left.
    *
-   * @throws ManagementError `invalid_body` when `ip` is not an IP address; the store's error
-   * when it cannot answer.
+   * @throws ManagementError `invalid_body` when `ip` is not an IP address (an IPv6 zone id such
+   * as `fe80::1%eth0` is not); the store's error when it cannot answer.
    */
   status(ip: string): Promise<SuspiciousIpStatus>;
   /**
    * Gives `ip` all its attempts back (for IPv6, its whole `ipv6Subnet` network): Auth0's
    * "unblock" of a blocked IP address.
    *
-   * @throws ManagementError `invalid_body` when `ip` is not an IP address.
+   * @throws ManagementError `invalid_body` when `ip` is not an IP address (nor one with a zone
+   * id).
    */
   unblock(ip: string): Promise<void>;
   /**
@@ -150,7 +150,7 @@ export class AttackProtection {
 }
 
 function checkIp(ip: unknown): string {
-  if (typeof ip !== 'string' || isIP(ip) === 0) {
+  if (typeof ip !== 'string' || !isIpAddress(ip)) {
     throw new ManagementError('invalid_body', 'ip must be an IPv4 or IPv6 address');
   }
   return ip;
