@@ -148,6 +148,7 @@ export function customTokenExchange(
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
+    maxBytes: config.logCapacityBytes,
     sinks: config.logSinks,
     onSinkError: config.onLogSinkError,
   });

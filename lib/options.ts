@@ -15,7 +15,9 @@ import {
   checkString,
   fail,
 } from './definition-checks.js';
+import { MAX_LOG_ENTRY_BYTES } from './logs/entry-bounds.js';
 import type { LogEntry, LogSink } from './logs/log-entry.js';
+import { DEFAULT_MEMORY_LOG_MAX_BYTES } from './logs/memory-log-sink.js';
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
@@ -85,6 +87,12 @@ export interface CustomTokenExchangeOptions {
   /** Entries kept by the in-memory log ring. Default 1000. */
   logCapacity?: number;
   /**
+   * Bytes the in-memory log ring may hold, each entry counted as the UTF-8 length of its JSON
+   * (at most 32 KiB per entry); the oldest entries are dropped to stay within it. 32768 to
+   * 1073741824, default 8388608 (8 MiB).
+   */
+  logCapacityBytes?: number;
+  /**
    * Told about each entry a sink of `logs` failed to take (it threw, its promise rejected, or
    * 1000 of its writes were pending), for an alert; must not throw. Default: `console.warn` on a
    * sink's first failure, then at most once a minute per sink. Either way every drop counts in
@@ -134,6 +142,7 @@ export interface Config {
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
   logSinks: LogSink[];
   logCapacity: number;
+  logCapacityBytes: number;
   onLogSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   stores: {
     replay?: ReplayStore;
@@ -169,6 +178,7 @@ const OPTION_KEYS = [
   'clientAuthentication',
   'logs',
   'logCapacity',
+  'logCapacityBytes',
   'onLogSinkError',
   'stores',
   'actionDefaults',
@@ -343,6 +353,12 @@ export function parseOptions(input: unknown): Config {
       min: 1,
       max: 1_000_000,
     }),
+    logCapacityBytes: checkOptionalInteger(
+      options.logCapacityBytes,
+      'options.logCapacityBytes',
+      DEFAULT_MEMORY_LOG_MAX_BYTES,
+      { min: MAX_LOG_ENTRY_BYTES, max: 2 ** 30 },
+    ),
     onLogSinkError: options.onLogSinkError as Config['onLogSinkError'],
     stores: {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),

@@ -572,6 +572,13 @@ const CASES: Record<string, Case[]> = {
       message: 'options.logCapacity must be an integer from 1 to 1000000',
     },
   ],
+  logCapacityBytes: [
+    {
+      title: 'less than one entry of the largest size',
+      change: { logCapacityBytes: 32767 },
+      message: 'options.logCapacityBytes must be an integer from 32768 to 1073741824',
+    },
+  ],
   stores: [
     {
       title: 'not an object',
@@ -748,6 +755,7 @@ describe('customTokenExchange(options): validation', () => {
       clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
       logs: [new MemoryLogSink()],
       logCapacity: 1,
+      logCapacityBytes: 32768,
       stores: {
         replay: { consume: async () => true },
         actionCache: { load: async () => ({}), apply: async () => undefined },

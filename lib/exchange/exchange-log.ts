@@ -138,7 +138,7 @@ function common(
     client_name: client?.name ?? '',
     ip: context.ip,
   };
-  if (userAgent !== undefined) entry.user_agent = userAgent.slice(0, 512);
+  if (userAgent !== undefined) entry.user_agent = userAgent;
   entry.hostname = req.hostname ?? '';
   if (context.resourceServer) entry.audience = context.resourceServer.identifier;
   if (user) entry.user_id = user.user_id;

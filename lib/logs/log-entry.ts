@@ -69,8 +69,8 @@ export interface LogEntryDetails {
 }
 
 /**
- * Where entries go. The tenant log hands each sink a deep-frozen copy of every entry and never
- * waits for it: `write` may return a promise (awaited only by `close()`), and a throw or a
+ * Where entries go. The tenant log hands each sink a deep-frozen copy of every entry, cut to the
+ * log's bounds (at most 32 KiB of JSON; see `boundedEntry`), and never waits for it: `write` may return a promise (awaited only by `close()`), and a throw or a
  * rejection only counts the entry as dropped for that sink.
  */
 export interface LogSink {
