@@ -184,6 +184,7 @@ export function customTokenExchange(
 
   const refreshTokens = new RefreshTokenService({
     store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
 
   const router = express.Router();

@@ -18,6 +18,7 @@ import {
 import { MAX_LOG_ENTRY_BYTES } from './logs/entry-bounds.js';
 import type { LogEntry, LogSink } from './logs/log-entry.js';
 import { DEFAULT_MEMORY_LOG_MAX_BYTES } from './logs/memory-log-sink.js';
+import { DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT } from './refresh-tokens/refresh-token-service.js';
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
@@ -100,6 +101,13 @@ export interface CustomTokenExchangeOptions {
    * `onError` option.
    */
   onLogSinkError?: (error: unknown, sink: LogSink, entry: LogEntry) => void;
+  /**
+   * Live refresh tokens (families: a token and its rotations) one user may hold with one client,
+   * as Auth0 limits active refresh tokens per user and application. An exchange that issues one
+   * more revokes the user's oldest with that client and logs a `resource_cleanup` entry. 1 to
+   * 100000, default 200.
+   */
+  maxRefreshTokensPerUserAndClient?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
     replay?: ReplayStore;
@@ -143,6 +151,7 @@ export interface Config {
   logSinks: LogSink[];
   logCapacity: number;
   logCapacityBytes: number;
+  maxRefreshTokensPerUserAndClient: number;
   onLogSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   stores: {
     replay?: ReplayStore;
@@ -179,6 +188,7 @@ const OPTION_KEYS = [
   'logs',
   'logCapacity',
   'logCapacityBytes',
+  'maxRefreshTokensPerUserAndClient',
   'onLogSinkError',
   'stores',
   'actionDefaults',
@@ -358,6 +368,12 @@ export function parseOptions(input: unknown): Config {
       'options.logCapacityBytes',
       DEFAULT_MEMORY_LOG_MAX_BYTES,
       { min: MAX_LOG_ENTRY_BYTES, max: 2 ** 30 },
+    ),
+    maxRefreshTokensPerUserAndClient: checkOptionalInteger(
+      options.maxRefreshTokensPerUserAndClient,
+      'options.maxRefreshTokensPerUserAndClient',
+      DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT,
+      { min: 1, max: 100_000 },
     ),
     onLogSinkError: options.onLogSinkError as Config['onLogSinkError'],
     stores: {

@@ -572,6 +572,13 @@ const CASES: Record<string, Case[]> = {
       message: 'options.logCapacity must be an integer from 1 to 1000000',
     },
   ],
+  maxRefreshTokensPerUserAndClient: [
+    {
+      title: '0',
+      change: { maxRefreshTokensPerUserAndClient: 0 },
+      message: 'options.maxRefreshTokensPerUserAndClient must be an integer from 1 to 100000',
+    },
+  ],
   logCapacityBytes: [
     {
       title: 'less than one entry of the largest size',
@@ -756,6 +763,7 @@ describe('customTokenExchange(options): validation', () => {
       logs: [new MemoryLogSink()],
       logCapacity: 1,
       logCapacityBytes: 32768,
+      maxRefreshTokensPerUserAndClient: 5,
       stores: {
         replay: { consume: async () => true },
         actionCache: { load: async () => ({}), apply: async () => undefined },

@@ -4,6 +4,7 @@ import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';
 import { newLogId } from '../logs/tenant-log.js';
 import { isRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
+import type { RefreshTokenCleanup } from '../refresh-tokens/refresh-token-service.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
 import type { ExchangeContext } from './exchange-context.js';
 import { copyPlain } from '../plain-copy.js';
@@ -59,6 +60,35 @@ export function revocationEntry(
     scope: family.scope.join(' '),
     user_id: family.user_id,
     details: { refresh_token_family_id: family.family_id },
+  };
+}
+
+/**
+ * The `resource_cleanup` entry (Auth0's "Refresh Token Excess Warning") of an exchange whose new
+ * refresh token took its user past the live families allowed with the client: the oldest were
+ * revoked.
+ */
+export function refreshTokenCleanupEntry(
+  req: Request,
+  context: ExchangeContext,
+  familyId: string,
+  { live, revoked }: RefreshTokenCleanup,
+): LogEntry {
+  return {
+    ...common(
+      req,
+      context,
+      'resource_cleanup',
+      'Refresh tokens revoked: the user held more with this application than allowed',
+    ),
+    details: {
+      resource: 'refresh_tokens',
+      start: live,
+      removedCount: revoked.length,
+      endCount: live - revoked.length,
+      refresh_token_family_id: familyId,
+      revoked_refresh_token_family_ids: revoked.map((family) => family.family_id),
+    },
   };
 }
 

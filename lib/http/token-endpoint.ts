@@ -2,7 +2,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import { claimedClientId } from '../client-auth/client-authenticator.js';
 import { endExchange, requireExchange, startExchange } from '../exchange/exchange-context.js';
-import { successEntry, suspiciousIpBlockEntry } from '../exchange/exchange-log.js';
+import {
+  refreshTokenCleanupEntry,
+  successEntry,
+  suspiciousIpBlockEntry,
+} from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
 import { issueTokens } from '../exchange/issue-tokens.js';
 import { runProfileAction } from '../exchange/run-action.js';
@@ -134,6 +138,11 @@ export function tokenEndpoint(
       });
       response.refresh_token = refresh.token;
       refreshTokenFamilyId = refresh.familyId;
+      if (refresh.cleanup) {
+        services.log.write(
+          refreshTokenCleanupEntry(req, context, refresh.familyId, refresh.cleanup),
+        );
+      }
     }
     services.log.write(
       successEntry(req, context, granted.grantedScopes, jti, refreshTokenFamilyId),
