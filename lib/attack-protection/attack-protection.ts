@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ManagementError } from '../errors.js';
+import { ManagementError, temporarilyUnavailable } from '../errors.js';
+import type { OAuthError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
@@ -11,7 +12,12 @@ import { isIpAddress, resolveClientIp } from './client-ip.js';
 import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
-import type { SuspiciousIpBlock, SuspiciousIpStatus } from './suspicious-ip-throttle.js';
+import type {
+  SuspiciousIpAttempt,
+  SuspiciousIpBlock,
+  SuspiciousIpRefusal,
+  SuspiciousIpStatus,
+} from './suspicious-ip-throttle.js';
 
 /** `cte.attackProtection`: the run-time handle. */
 export interface AttackProtectionHandle {
@@ -89,30 +95,44 @@ export class AttackProtection {
   }
 
   /**
-   * Refuses a request from a blocked IP with `429 too_many_attempts` (or `503` when the store
-   * fails closed). Runs before any action.
+   * Admits an exchange from `ip` to run its action, holding one attempt of the IP for it (see
+   * `SuspiciousIpThrottle.admit`); the exchange must end it with `spend` (an invalid subject or
+   * actor token) or `settle` (any other outcome).
+   *
+   * @throws OAuthError `429 too_many_attempts` when the IP is blocked; `503
+   * temporarily_unavailable` when too many of its exchanges wait already, one waited too long,
+   * or the store fails closed.
    */
-  async refuseBlockedIp(ip: string): Promise<void> {
-    let blocked: boolean;
+  async admitExchange(ip: string): Promise<SuspiciousIpAttempt> {
+    let admitted: SuspiciousIpAttempt | SuspiciousIpRefusal;
     try {
-      blocked = await this.#throttle.isBlocked(ip);
+      admitted = await this.#throttle.admit(ip);
     } catch (err) {
       const failure = this.#storeFailures.failure('the suspicious IP throttling store', err);
       if (failure) throw failure;
-      return;
+      return this.#unheld(ip);
     }
-    if (blocked) {
-      throw tooManyAttempts(`suspicious IP throttling: ${this.#throttle.keyOf(ip)} is blocked`);
-    }
+    if ('refused' in admitted) throw refusal(admitted);
+    return {
+      spend: () => this.#countFailure(() => admitted.spend()),
+      settle: () => admitted.settle(),
+    };
   }
 
-  /**
-   * Counts an invalid subject token (`api.access.rejectInvalidSubjectToken`) against `ip`;
-   * resolves the block when this attempt blocked the IP. Fail-closed store errors throw `503`.
-   */
-  async recordInvalidSubjectToken(ip: string): Promise<SuspiciousIpBlock | undefined> {
+  /** What an exchange admitted without a hold (a store failing open) counts with. */
+  #unheld(ip: string): SuspiciousIpAttempt {
+    return {
+      spend: () => this.#countFailure(() => this.#throttle.recordInvalidSubjectToken(ip)),
+      settle: () => undefined,
+    };
+  }
+
+  /** Counts an invalid token; a fail-closed store error throws `503` (it replaces the `400`). */
+  async #countFailure(
+    count: () => Promise<SuspiciousIpBlock | undefined>,
+  ): Promise<SuspiciousIpBlock | undefined> {
     try {
-      return await this.#throttle.recordInvalidSubjectToken(ip);
+      return await count();
     } catch (err) {
       const failure = this.#storeFailures.failure('the suspicious IP throttling store', err);
       if (failure) throw failure;
@@ -131,8 +151,9 @@ export class AttackProtection {
     this.#rateLimits.limit(req, res, next, profileId, this.#throttle.keyOf(ip));
   }
 
-  /** Shuts down the rate-limit stores the router made. */
+  /** Refuses exchanges still waiting for an attempt; shuts down the rate-limit stores it made. */
   async close(): Promise<void> {
+    this.#throttle.close();
     await this.#rateLimits.close();
   }
 
@@ -146,6 +167,28 @@ export class AttackProtection {
         ? null
         : asManagementError(() => parseProfileLimit(limit, 'limit', this.#rateLimits.defaults));
     asManagementError(() => this.#rateLimits.set(profileId, limits));
+  }
+}
+
+/** Seconds a client refused for waiting too long, or too many, is asked to wait. */
+const QUEUE_RETRY_AFTER_SECONDS = 1;
+
+function refusal(refused: SuspiciousIpRefusal): OAuthError {
+  switch (refused.refused) {
+    case 'blocked':
+      return tooManyAttempts(`suspicious IP throttling: ${refused.key} is blocked`);
+    case 'queue-full':
+      return temporarilyUnavailable(
+        QUEUE_RETRY_AFTER_SECONDS,
+        `suspicious IP throttling: too many exchanges from ${refused.key} wait for an attempt`,
+      );
+    case 'timeout':
+      return temporarilyUnavailable(
+        QUEUE_RETRY_AFTER_SECONDS,
+        `suspicious IP throttling: no attempt of ${refused.key} came free in time`,
+      );
+    case 'closed':
+      return temporarilyUnavailable(QUEUE_RETRY_AFTER_SECONDS, 'the router is closing');
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Actor } from '../action-api/types.js';
 import { normalizeIp } from '../attack-protection/client-ip.js';
+import type { SuspiciousIpAttempt } from '../attack-protection/suspicious-ip-throttle.js';
 import type { TokenRequest } from '../http/token-request.js';
 import type { Profile } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
@@ -27,6 +28,11 @@ export interface ExchangeContext {
    */
   ip: string;
   requestedTokenType?: string;
+  /**
+   * The attempt of the IP held while the exchange may still end in an invalid token: spent by
+   * one, settled (given back) once the action decided otherwise or the exchange failed before.
+   */
+  suspiciousIpAttempt?: SuspiciousIpAttempt;
   user?: User;
   connection?: string;
   actor?: Actor;

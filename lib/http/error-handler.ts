@@ -38,9 +38,11 @@ export function sendTokenResponse(
  */
 export function tokenErrorHandler(log: TenantLog): ErrorRequestHandler {
   return function writeOAuthError(err, req, res, next) {
+    const context = exchangeContext(req);
+    // An exchange refused before its action ran gives its attempt back (a no-op after the action).
+    context?.suspiciousIpAttempt?.settle();
     if (res.headersSent) return next(err);
     const error = toOAuthError(err);
-    const context = exchangeContext(req);
     if (context) log.write(failureEntry(req, context, error));
     sendTokenResponse(res, error.status, error.toJSON(), error.headers);
     endExchange(req);

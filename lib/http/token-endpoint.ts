@@ -10,6 +10,7 @@ import {
 import type { ExchangeServices } from '../exchange/exchange-services.js';
 import { issueTokens } from '../exchange/issue-tokens.js';
 import { runProfileAction } from '../exchange/run-action.js';
+import type { ActionDecision } from '../exchange/run-action.js';
 import { runPostExchangeAction } from '../exchange/run-post-exchange.js';
 import { OFFLINE_ACCESS, scopesForActor } from '../exchange/scopes.js';
 import { validateExchange } from '../exchange/validate-exchange.js';
@@ -27,8 +28,9 @@ import { TOKEN_EXCHANGE_GRANT, readTokenRequest, valuesOf } from './token-reques
  * after the body is parsed, before client authentication: anything else goes to the host with
  * `next()` untouched (no assertion consumed, `req.body` as Express's parsers would set it).
  * Attack protection runs once the client is known (a trusted client may forward its user's IP)
- * and before any action. A `refresh_token` grant for a token the router issued is answered by its
- * own step right after the client is known (spec §5).
+ * and before any action: suspicious IP throttling holds one attempt of the IP until the action's
+ * verdict is in. A `refresh_token` grant for a token the router issued is answered by its own step
+ * right after the client is known (spec §5).
  */
 export function tokenEndpoint(
   services: ExchangeServices,
@@ -81,8 +83,11 @@ export function tokenEndpoint(
     next();
   }
 
-  async function refuseSuspiciousIp(req: Request, _res: Response, next: NextFunction) {
-    await protection.refuseBlockedIp(requireExchange(req).ip);
+  async function holdSuspiciousIpAttempt(req: Request, _res: Response, next: NextFunction) {
+    const context = requireExchange(req);
+    // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
+    // flight. Given back after the action, or by the error handler.
+    context.suspiciousIpAttempt = await protection.admitExchange(context.ip);
     next();
   }
 
@@ -105,12 +110,20 @@ export function tokenEndpoint(
     context.resourceServer = validated.resourceServer;
     context.requestedScopes = validated.requestedScopes;
 
-    const { user, actor } = await runProfileAction(services, req, context, client, validated, {
-      onInvalidSubjectToken: async () => {
-        const block = await protection.recordInvalidSubjectToken(context.ip);
-        if (block) services.log.write(suspiciousIpBlockEntry(req, context, block));
-      },
-    });
+    const attempt = context.suspiciousIpAttempt!;
+    let decision: ActionDecision;
+    try {
+      decision = await runProfileAction(services, req, context, client, validated, {
+        onInvalidSubjectToken: async () => {
+          const block = await attempt.spend();
+          if (block) services.log.write(suspiciousIpBlockEntry(req, context, block));
+        },
+      });
+    } finally {
+      // The subject token's verdict is in: the attempt goes back unless it was spent.
+      attempt.settle();
+    }
+    const { user, actor } = decision;
     context.user = user;
     if (actor !== undefined) context.actor = actor;
     // An actor never gets a refresh token: offline_access leaves the scope (spec §2).
@@ -158,7 +171,7 @@ export function tokenEndpoint(
     authenticateClient,
     resolveClientIp,
     refreshTokenGrant(services, refreshTokens),
-    refuseSuspiciousIp,
+    holdSuspiciousIpAttempt,
     limitProfileRate,
     exchange,
   ];

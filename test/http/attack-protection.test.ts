@@ -687,7 +687,13 @@ describe('attack protection: per-profile rate limits', () => {
 
 describe('attack protection: a store that fails (onStoreError)', () => {
   const down = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:6379'));
-  const failingAttempts: AttemptStore = { peek: down, take: down, reset: down };
+  const failingAttempts: AttemptStore = {
+    peek: down,
+    take: down,
+    reserve: down,
+    release: down,
+    reset: down,
+  };
   const failingRateStore = (): Store => ({
     increment: () => down() as never,
     decrement: () => undefined,
@@ -731,6 +737,8 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     const takeFails: AttemptStore = {
       peek: (key, policy) => store.peek(key, policy),
       take: down,
+      reserve: (key, policy, hold) => store.reserve(key, policy, hold),
+      release: (key, holdId) => store.release(key, holdId),
       reset: (key) => store.reset(key),
     };
     const server = await failingServer({ suspiciousIpThrottling: { store: takeFails } });
