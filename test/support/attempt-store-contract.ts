@@ -15,9 +15,7 @@ export interface ContractClock {
 }
 
 /** Makes the store one test runs against, reading its time from `clock` when it can. */
-export type AttemptStoreFactory = (clock: {
-  now: number;
-}) => AttemptStore | Promise<AttemptStore>;
+export type AttemptStoreFactory = (clock: { now: number }) => AttemptStore | Promise<AttemptStore>;
 
 export interface AttemptStoreContractOptions {
   name?: string;
