@@ -1,11 +1,10 @@
 import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
-import { ManagementError } from '../errors.js';
+import { TooManyAttempts, ManagementError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
 import { MemoryAttemptStore } from '../stores/memory-attempt-store.js';
-import { tooManyAttempts } from './attack-protection-errors.js';
 import type { AttackProtectionConfig, ProfileRateLimit } from './attack-protection-options.js';
 import { parseProfileLimit } from './attack-protection-options.js';
 import { resolveClientIp } from './client-ip.js';
@@ -102,7 +101,7 @@ export class AttackProtection {
       return;
     }
     if (blocked) {
-      throw tooManyAttempts(`suspicious IP throttling: ${this.#throttle.keyOf(ip)} is blocked`);
+      throw new TooManyAttempts(`suspicious IP throttling: ${this.#throttle.keyOf(ip)} is blocked`);
     }
   }
 

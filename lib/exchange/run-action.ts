@@ -3,7 +3,7 @@ import { decideOutcome } from '../action-api/action-outcome.js';
 import { ApiRecorder } from '../action-api/api-recorder.js';
 import { buildEvent } from '../action-api/build-event.js';
 import type { Actor } from '../action-api/types.js';
-import { OAuthError, invalidRequest, serverError, temporarilyUnavailable } from '../errors.js';
+import { OAuthError, InvalidRequest, ServerError, TemporarilyUnavailable } from '../errors.js';
 import { createRedactor } from '../logs/redact.js';
 import type { Client } from '../registry/clients.js';
 import { ActionFailure } from '../sandbox/action-runner.js';
@@ -47,7 +47,7 @@ export async function runProfileAction(
   const { profile } = exchange;
   const version = services.actions.deployed(profile.action_id);
   if (!version) {
-    throw serverError(`action ${profile.action_id} of profile ${profile.id} is not deployed`);
+    throw new ServerError(`action ${profile.action_id} of profile ${profile.id} is not deployed`);
   }
   // Built on first use: most exchanges log no console line and no cause.
   let redactor: ((text: string) => string) | undefined;
@@ -85,13 +85,13 @@ export async function runProfileAction(
     await services.runner.run(version, event, recorder);
   } catch (err) {
     if (err instanceof ActionFailure && err.kind === 'overloaded') {
-      throw temporarilyUnavailable(
+      throw new TemporarilyUnavailable(
         err.retryAfterSeconds,
         `action ${version.action_id}: ${err.message}`,
       );
     }
     const message = err instanceof Error ? err.message : String(err);
-    throw serverError(`action ${version.action_id} failed: ${message}`);
+    throw new ServerError(`action ${version.action_id} failed: ${message}`);
   } finally {
     context.console = recorder.consoleLines.map((line) => line.message);
   }
@@ -109,9 +109,9 @@ export async function runProfileAction(
       );
     case 'reject':
       await hooks.onInvalidSubjectToken?.();
-      throw invalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
+      throw new InvalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
     case 'fail':
-      throw serverError(`action ${version.action_id}: ${outcome.cause}`);
+      throw new ServerError(`action ${version.action_id}: ${outcome.cause}`);
     case 'user': {
       if (outcome.selection.type === 'connection')
         context.connection = outcome.selection.connection;

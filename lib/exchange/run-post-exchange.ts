@@ -4,7 +4,7 @@ import { decidePostExchangeOutcome } from '../action-api/post-exchange-outcome.j
 import type { PostExchangeClaims } from '../action-api/post-exchange-outcome.js';
 import { PostExchangeRecorder } from '../action-api/post-exchange-recorder.js';
 import type { Actor } from '../action-api/types.js';
-import { OAuthError, serverError, temporarilyUnavailable } from '../errors.js';
+import { OAuthError, ServerError, TemporarilyUnavailable } from '../errors.js';
 import { createRedactor } from '../logs/redact.js';
 import type { Client } from '../registry/clients.js';
 import { ActionFailure } from '../sandbox/action-runner.js';
@@ -75,10 +75,10 @@ export async function runPostExchangeAction(
     await services.runner.run(version, event, recorder);
   } catch (err) {
     if (err instanceof ActionFailure && err.kind === 'overloaded') {
-      throw temporarilyUnavailable(err.retryAfterSeconds, `${label}: ${err.message}`);
+      throw new TemporarilyUnavailable(err.retryAfterSeconds, `${label}: ${err.message}`);
     }
     const message = err instanceof Error ? err.message : String(err);
-    throw serverError(`${label} failed: ${message}`);
+    throw new ServerError(`${label} failed: ${message}`);
   } finally {
     const lines = recorder.consoleLines.map(
       (line) => `${POST_EXCHANGE_CONSOLE_PREFIX}${line.message}`,
@@ -96,7 +96,7 @@ export async function runPostExchangeAction(
         { privateCause: `denied by the ${label}` },
       );
     case 'fail':
-      throw serverError(`${label}: ${outcome.cause}`);
+      throw new ServerError(`${label}: ${outcome.cause}`);
     case 'claims':
       return { accessToken: outcome.accessToken, idToken: outcome.idToken };
   }

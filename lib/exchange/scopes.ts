@@ -1,4 +1,4 @@
-import { OAuthError } from '../errors.js';
+import { InvalidScope } from '../errors.js';
 
 /** OIDC scopes every API knows (spec §2). `offline_access` is granted only with refresh tokens. */
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'email']);
@@ -13,7 +13,7 @@ export function parseScope(scope: string | undefined): string[] {
   const tokens = scope.split(' ').filter((token) => token !== '');
   for (const token of tokens) {
     if (!SCOPE_TOKEN.test(token)) {
-      throw new OAuthError(400, 'invalid_scope', 'the scope parameter is malformed');
+      throw new InvalidScope('the scope parameter is malformed');
     }
   }
   return [...new Set(tokens)];

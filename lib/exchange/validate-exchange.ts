@@ -1,4 +1,4 @@
-import { invalidRequest, invalidTarget, unauthorizedClient } from '../errors.js';
+import { InvalidRequest, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import type { TokenRequest } from '../http/token-request.js';
 import type { Profile } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
@@ -54,38 +54,39 @@ export function validateExchange(
 ): ValidatedExchange {
   const { params } = request;
   const subjectToken = params.subject_token;
-  if (subjectToken === undefined) throw invalidRequest('subject_token is required');
+  if (subjectToken === undefined) throw new InvalidRequest('subject_token is required');
   const subjectTokenType = params.subject_token_type;
-  if (subjectTokenType === undefined) throw invalidRequest('subject_token_type is required');
+  if (subjectTokenType === undefined) throw new InvalidRequest('subject_token_type is required');
   const profile = services.profiles.bySubjectTokenType(subjectTokenType);
-  if (!profile) throw invalidRequest('subject_token_type is not supported');
+  if (!profile) throw new InvalidRequest('subject_token_type is not supported');
 
   const actorToken = params.actor_token;
   const actorTokenType = params.actor_token_type;
   if ((actorToken === undefined) !== (actorTokenType === undefined)) {
-    throw invalidRequest('actor_token and actor_token_type must be sent together');
+    throw new InvalidRequest('actor_token and actor_token_type must be sent together');
   }
-  if (params.organization !== undefined) throw invalidRequest('organizations are not supported');
+  if (params.organization !== undefined)
+    throw new InvalidRequest('organizations are not supported');
 
   const resourceServer = resolveTarget(services, client, request);
   const requestedScopes = parseScope(params.scope);
 
   const requestedTokenType = params.requested_token_type ?? ACCESS_TOKEN_TYPE;
   if (!REQUESTED_TOKEN_TYPES.has(requestedTokenType)) {
-    throw invalidRequest('requested_token_type is not supported');
+    throw new InvalidRequest('requested_token_type is not supported');
   }
 
   if (!client.is_first_party) {
-    throw unauthorizedClient('third-party clients cannot use token exchange');
+    throw new UnauthorizedClient('third-party clients cannot use token exchange');
   }
   if (!client.oidc_conformant) {
-    throw unauthorizedClient('the client must be OIDC conformant to use token exchange');
+    throw new UnauthorizedClient('the client must be OIDC conformant to use token exchange');
   }
   if (!client.allow_any_profile_of_type.includes(profile.type)) {
-    throw unauthorizedClient('the client is not allowed to use custom token exchange');
+    throw new UnauthorizedClient('the client is not allowed to use custom token exchange');
   }
   if (!resourceServer.skip_consent_for_verifiable_first_party_clients) {
-    throw invalidRequest('consent_required');
+    throw new InvalidRequest('consent_required');
   }
 
   const allowed = services.clientGrants.scopesFor(client.client_id, resourceServer.identifier);
@@ -123,7 +124,7 @@ function resolveTarget(
   { audiences, resources }: TokenRequest,
 ): ResourceServer {
   if (audiences.length > 1 || resources.length > 1) {
-    throw invalidTarget('only one target API can be requested');
+    throw new InvalidTarget('only one target API can be requested');
   }
   const resource = resources[0];
   if (resource !== undefined) {
@@ -134,19 +135,19 @@ function resolveTarget(
       url = undefined;
     }
     if (!url || resource.includes('#')) {
-      throw invalidTarget('resource must be an absolute URI without a fragment');
+      throw new InvalidTarget('resource must be an absolute URI without a fragment');
     }
   }
   const audience = audiences[0];
   if (audience !== undefined && resource !== undefined && audience !== resource) {
-    throw invalidTarget('audience and resource name different APIs');
+    throw new InvalidTarget('audience and resource name different APIs');
   }
   const identifier = audience ?? resource ?? services.config.defaultAudience;
-  if (identifier === undefined) throw invalidRequest('audience is required');
+  if (identifier === undefined) throw new InvalidRequest('audience is required');
   const resourceServer = services.resourceServers.get(identifier);
-  if (!resourceServer) throw invalidTarget('the requested audience is not known');
+  if (!resourceServer) throw new InvalidTarget('the requested audience is not known');
   if (services.clientGrants.scopesFor(client.client_id, identifier) === null) {
-    throw invalidTarget('the client is not allowed to access the requested audience');
+    throw new InvalidTarget('the client is not allowed to access the requested audience');
   }
   return resourceServer;
 }

@@ -4,7 +4,7 @@ import type { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { invalidRequest } from '../errors.js';
+import { InvalidRequest } from '../errors.js';
 
 /** A generous cap so a host's large assertions still reach it (spec §1). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,7 +33,7 @@ export function tokenEndpointBodyParser(): RequestHandler {
       if (err) return next(bodyError(err));
       if (!isPlainBody(req.body)) {
         return next(
-          invalidRequest(
+          new InvalidRequest(
             'the request body must be application/x-www-form-urlencoded or application/json',
           ),
         );
@@ -58,7 +58,7 @@ export function bodyError(err: unknown): Error {
     'encoding.unsupported': 'the request body encoding is not supported',
     'request.aborted': 'the request body was aborted',
   };
-  return invalidRequest(described[type ?? ''] ?? 'the request body could not be read', {
+  return new InvalidRequest(described[type ?? ''] ?? 'the request body could not be read', {
     privateCause: err instanceof Error ? err.message : String(err),
   });
 }

@@ -1,14 +1,17 @@
+import {
+  InvalidRefreshToken,
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  UnauthorizedClient,
+  UserBlocked,
+} from '../errors.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { OAuthError, invalidRequest, invalidTarget, unauthorizedClient } from '../errors.js';
 import { endExchange, requireExchange } from '../exchange/exchange-context.js';
 import { refreshSuccessEntry } from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
 import { grantScopes, parseScope } from '../exchange/scopes.js';
 import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js';
-import {
-  invalidRefreshToken,
-  scopeBeyondRefreshToken,
-} from '../refresh-tokens/refresh-token-errors.js';
 import { isRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
@@ -68,7 +71,7 @@ export function refreshTokenGrant(
     const client = context.client!;
     const request = context.request!;
     const token = request.params.refresh_token;
-    if (token === undefined) throw invalidRequest('refresh_token is required');
+    if (token === undefined) throw new InvalidRequest('refresh_token is required');
     const narrowed =
       request.params.scope === undefined ? undefined : parseScope(request.params.scope);
     if (narrowed) context.requestedScopes = narrowed;
@@ -80,18 +83,20 @@ export function refreshTokenGrant(
     const resourceServer = checkClientAndApi(services, client, family);
     context.resourceServer = resourceServer;
     const extra = (narrowed ?? []).filter((scope) => !family.scope.includes(scope));
-    if (extra.length > 0) throw scopeBeyondRefreshToken(extra);
+    if (extra.length > 0) {
+      throw new InvalidScope('the requested scope exceeds the scope granted to the refresh token', {
+        privateCause: `scopes not granted to the refresh token: ${extra.join(' ')}`,
+      });
+    }
 
     const user = await services.users.getById(family.user_id);
     if (user === undefined) {
-      throw invalidRefreshToken(`user ${JSON.stringify(family.user_id)} no longer exists`);
+      throw new InvalidRefreshToken(`user ${JSON.stringify(family.user_id)} no longer exists`);
     }
     context.user = user;
     if (user.blocked === true) {
-      // The answer of a custom token exchange for a blocked user (spec §3).
-      throw new OAuthError(401, 'unauthorized', 'user is blocked', {
-        privateCause: `user ${JSON.stringify(user.user_id)} is blocked`,
-      });
+      // The answer of a custom token exchange for a blocked user.
+      throw new UserBlocked(user.user_id);
     }
 
     const redemption = await refreshTokens.redeem(inspected);
@@ -136,7 +141,7 @@ export function refreshTokenGrant(
 function checkTarget({ audiences, resources }: TokenRequest, family: RefreshTokenFamily): void {
   for (const target of [...audiences, ...resources]) {
     if (target !== family.audience) {
-      throw invalidTarget('the refresh token was not issued for the requested audience');
+      throw new InvalidTarget('the refresh token was not issued for the requested audience');
     }
   }
 }
@@ -151,25 +156,25 @@ function checkClientAndApi(
   family: RefreshTokenFamily,
 ): ResourceServer {
   if (!client.is_first_party) {
-    throw unauthorizedClient('third-party clients cannot use token exchange');
+    throw new UnauthorizedClient('third-party clients cannot use token exchange');
   }
   if (!client.oidc_conformant) {
-    throw unauthorizedClient('the client must be OIDC conformant to use token exchange');
+    throw new UnauthorizedClient('the client must be OIDC conformant to use token exchange');
   }
   if (!client.allow_any_profile_of_type.includes('custom_authentication')) {
-    throw unauthorizedClient('the client is not allowed to use custom token exchange');
+    throw new UnauthorizedClient('the client is not allowed to use custom token exchange');
   }
   const resourceServer = services.resourceServers.get(family.audience);
   if (!resourceServer) {
-    throw invalidRefreshToken(`API ${JSON.stringify(family.audience)} no longer exists`);
+    throw new InvalidRefreshToken(`API ${JSON.stringify(family.audience)} no longer exists`);
   }
   if (!resourceServer.allow_offline_access) {
-    throw invalidRefreshToken(
+    throw new InvalidRefreshToken(
       `API ${JSON.stringify(family.audience)} no longer has allow_offline_access`,
     );
   }
   if (services.clientGrants.scopesFor(client.client_id, family.audience) === null) {
-    throw invalidRefreshToken(
+    throw new InvalidRefreshToken(
       `client ${JSON.stringify(client.client_id)} has no client grant for ${JSON.stringify(family.audience)} any more`,
     );
   }

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
-import { invalidRequest } from '../errors.js';
+import { InvalidRequest } from '../errors.js';
 import type { ExchangeContext } from '../exchange/exchange-context.js';
 import { revocationEntry } from '../exchange/exchange-log.js';
 import type { ExchangeServices } from '../exchange/exchange-services.js';
@@ -44,7 +44,7 @@ export function revocationEndpoint(
 
   function readStrictParameters(req: Request, _res: Response, next: NextFunction): void {
     const request = readTokenRequest(req.body as Record<string, unknown>);
-    if (request.params.token === undefined) throw invalidRequest('token is required');
+    if (request.params.token === undefined) throw new InvalidRequest('token is required');
     requests.get(req)!.request = request;
     next();
   }

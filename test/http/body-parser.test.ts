@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import { expect } from 'chai';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { OAuthError, invalidRequest } from '../../lib/errors.js';
+import { InvalidRequest, OAuthError } from '../../lib/errors.js';
 import { MAX_BODY_BYTES, bodyError, tokenEndpointBodyParser } from '../../lib/http/body-parser.js';
 
 /**
@@ -28,7 +28,7 @@ function referenceBodyParser(): RequestHandler {
         const body: unknown = req.body;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           return next(
-            invalidRequest(
+            new InvalidRequest(
               'the request body must be application/x-www-form-urlencoded or application/json',
             ),
           );
