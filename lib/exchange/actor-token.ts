@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { toEventUser } from '../action-api/event-user.js';
-import type { ActorTokenUser } from '../action-api/types.js';
+import { toEventUser } from '../actions/event-user.js';
+import type { ActorTokenUser } from '../actions/types.js';
 import { InvalidRequest } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import { verifyJwsSignature } from '../tokens/jws.js';

@@ -1,5 +1,5 @@
-import type { PostExchangeExports } from '../action-api/post-exchange-types.js';
-import type { CustomTokenExchangeHandler } from '../action-api/types.js';
+import type { PostExchangeExports } from '../actions/post-exchange-types.js';
+import type { CustomTokenExchangeHandler } from '../actions/types.js';
 import { ManagementError } from '../errors.js';
 import type { ActionHandler, ActionLimits } from '../sandbox/action-runner.js';
 import type { HostPattern } from '../sandbox/capabilities/host-allow-list.js';

@@ -1,5 +1,5 @@
-import type { UserOutcome } from '../action-api/action-outcome.js';
-import type { UserAttributes } from '../action-api/types.js';
+import type { UserOutcome } from '../actions/action-outcome.js';
+import type { UserAttributes } from '../actions/types.js';
 import { InvalidRequest, ServerError, UserBlocked } from '../errors.js';
 import type { User, UserProfile, UserStore, UserUpdate } from './user-store.js';
 

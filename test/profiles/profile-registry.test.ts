@@ -342,7 +342,7 @@ describe('ProfileRegistry', () => {
         name: 'an empty patch',
         patch: {},
         code: 'invalid_body',
-        message: body('at least one of name, subject_token_type is required'),
+        message: body('at least one of name, subject_token_type, max_token_length is required'),
       },
       {
         name: 'not an object',

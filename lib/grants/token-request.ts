@@ -1,7 +1,5 @@
 import { InvalidRequest } from '../errors.js';
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-
 /** Parameters RFC 8693 lets repeat (one value per target API). */
 const REPEATABLE = new Set(['audience', 'resource']);
 /** Parameter names an extension may use: no brackets, no prototype keys. */
@@ -72,4 +70,16 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
 function checkValue(name: string, value: string): void {
   if (BAD_VALUE.test(value))
     throw new InvalidRequest(`parameter ${name} contains invalid characters`);
+}
+
+/** The parameters of `request` not in `consumed`, for the action's `event.request.body`. */
+export function extensionParameters(
+  { params }: TokenRequest,
+  consumed: ReadonlySet<string>,
+): Record<string, string> {
+  const extension: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (!consumed.has(name)) extension[name] = value;
+  }
+  return extension;
 }

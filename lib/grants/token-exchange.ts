@@ -1,0 +1,193 @@
+import type { Request, Response } from 'express';
+import type { EventRequest } from '../actions/build-event.js';
+import { Redaction } from '../actions/redaction.js';
+import { runPostExchangeAction } from '../exchange/post-exchange.js';
+import { runProfileAction } from '../exchange/profile-action.js';
+import { scopesForActor } from '../exchange/scopes.js';
+import { validateExchange } from '../exchange/validate-exchange.js';
+import type { ExchangeRules } from '../exchange/validate-exchange.js';
+import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
+import type { Grant, GrantRequest, GrantServices } from './grant.js';
+import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
+import { issueRefreshToken, mintTokens } from './issuance.js';
+import type { TokenResponse } from './issuance.js';
+import { exchangeSuccessEntry, suspiciousIpBlockEntry } from './request-log.js';
+import type { RequestTrail } from './request-log.js';
+import { extensionParameters, valuesOf } from './token-request.js';
+
+/** The RFC 8693 `grant_type`. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** What the exchange consumes; the rest reach the action as `event.request.body`. */
+const PARAMETERS: ReadonlySet<string> = new Set([
+  'grant_type',
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'audience',
+  'resource',
+  'scope',
+  'requested_token_type',
+  'organization',
+  ...CLIENT_AUTHENTICATION_PARAMETERS,
+]);
+
+/**
+ * Custom Token Exchange (RFC 8693 with Auth0's profiles and actions). Ours: a token exchange
+ * whose `subject_token_type` a profile claims, or (when unknown types are rejected, the default)
+ * any non-reserved or missing type; reserved types (`urn:ietf:…`, ...) are the host's own
+ * standard token exchange. In order, for an authenticated client: a blocked IP is refused, the
+ * profile's rate limit is counted, the parameters are validated, the profile's action decides the
+ * user, the post-exchange action adds its claims, and the tokens are signed (with a refresh token
+ * when `offline_access` was granted and no actor was set).
+ */
+export function tokenExchangeGrant(services: GrantServices): Grant {
+  const { config, profiles, protection, log, refreshTokens } = services;
+  const rules: ExchangeRules = {
+    profiles,
+    resourceServers: services.resourceServers,
+    clientGrants: services.clientGrants,
+    defaultAudience: config.defaultAudience,
+    maxTokenLength: config.maxTokenLength,
+  };
+  const actionServices = {
+    actions: services.actions,
+    runner: services.runner,
+    users: services.users,
+    keys: services.keys,
+    issuer: config.issuer,
+    tenant: config.tenant,
+  };
+  const postExchangeServices = {
+    postExchange: services.postExchange,
+    runner: services.runner,
+    tenant: config.tenant,
+  };
+  const signer = { issuer: config.issuer, keys: services.keys };
+
+  const rejectsUnknownTypes = config.unknownSubjectTokenType === 'reject';
+
+  function isOurs(body: Record<string, unknown>): boolean {
+    const type = body.subject_token_type;
+    // The common case, one type, without the array of the general case.
+    if (typeof type === 'string') {
+      if (type === '') return rejectsUnknownTypes;
+      if (profiles.bySubjectTokenType(type)) return true;
+      return rejectsUnknownTypes && !isReservedSubjectTokenType(type);
+    }
+    const types = valuesOf(type).filter((value) => value !== '');
+    if (types.some((value) => profiles.bySubjectTokenType(value))) return true;
+    return rejectsUnknownTypes && !types.some((value) => isReservedSubjectTokenType(value));
+  }
+
+  /** The profile's rate limit, before validation; a type no profile claims is refused next. */
+  function limitProfileRate(req: Request, res: Response, ip: string, type: string | undefined) {
+    const profile = type === undefined ? undefined : profiles.bySubjectTokenType(type);
+    if (!profile) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      protection.limitProfileRate(
+        req,
+        res,
+        (err?: unknown) => (err ? reject(err) : resolve()),
+        profile.id,
+        ip,
+      );
+    });
+  }
+
+  async function countInvalidSubjectToken(req: Request, trail: RequestTrail): Promise<void> {
+    const block = await protection.recordInvalidSubjectToken(trail.ip);
+    if (block) log.write(suspiciousIpBlockEntry(req, trail, block));
+  }
+
+  async function exchange({
+    req,
+    res,
+    params,
+    client,
+    ip,
+    trail,
+  }: GrantRequest): Promise<TokenResponse> {
+    await protection.refuseBlockedIp(ip);
+    const limited = limitProfileRate(req, res, ip, params.params.subject_token_type);
+    if (limited) await limited;
+    trail.scope = params.params.scope?.split(' ').filter(Boolean) ?? [];
+    const validated = validateExchange(rules, client, params);
+    trail.profile = validated.profile;
+    trail.audience = validated.resourceServer.identifier;
+    trail.scope = validated.requestedScopes;
+    const redaction = new Redaction([
+      validated.subjectToken,
+      validated.actorToken,
+      client.client_secret,
+      (req.body as Record<string, unknown>).client_assertion,
+    ]);
+    trail.redact = redaction.redact;
+    const request = eventRequest(req, ip, extensionParameters(params, PARAMETERS));
+
+    const { user, actor } = await runProfileAction(actionServices, {
+      client,
+      exchange: validated,
+      request,
+      redaction,
+      log: trail,
+      onInvalidSubjectToken: () => countInvalidSubjectToken(req, trail),
+    });
+    trail.user = user;
+    if (actor !== undefined) trail.actor = actor;
+    // An actor never gets a refresh token: offline_access leaves the scope.
+    const scope = scopesForActor(validated.grantedScopes, actor !== undefined);
+    const claims = await runPostExchangeAction(postExchangeServices, {
+      client,
+      exchange: validated,
+      request,
+      user,
+      actor,
+      grantedScopes: scope,
+      redaction,
+      log: trail,
+    });
+
+    const issuance = {
+      client,
+      user,
+      resourceServer: validated.resourceServer,
+      scope,
+      actor,
+      claims,
+    };
+    const { response, jti } = mintTokens(signer, issuance, validated.requestedTokenType);
+    const refreshToken = await issueRefreshToken(refreshTokens, issuance);
+    if (refreshToken !== undefined) response.refresh_token = refreshToken.token;
+    log.write(exchangeSuccessEntry(req, trail, scope, jti, refreshToken?.familyId));
+    return response;
+  }
+
+  return {
+    type: TOKEN_EXCHANGE_GRANT,
+    parameters: PARAMETERS,
+    failureLogType: 'fecte',
+    isOurs,
+    handle: exchange,
+  };
+}
+
+/** `event.request`: what the actions see of the HTTP request. */
+function eventRequest(req: Request, ip: string, body: Record<string, string>): EventRequest {
+  const userAgent = req.get('user-agent');
+  const language = firstLanguage(req.get('accept-language'));
+  return {
+    ip,
+    hostname: req.hostname ?? '',
+    method: req.method,
+    ...(userAgent === undefined ? {} : { user_agent: userAgent }),
+    ...(language === undefined ? {} : { language }),
+    body,
+  };
+}
+
+function firstLanguage(header: string | undefined): string | undefined {
+  const first = header?.split(',')[0]?.split(';')[0]?.trim();
+  return first ? first.slice(0, 35) : undefined;
+}
