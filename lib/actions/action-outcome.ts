@@ -44,7 +44,7 @@ export interface RecordedExecution {
 
 /**
  * Turns an execution's recorded calls into the decision the router applies. Precedence:
- * 1. the first `deny` or `rejectInvalidSubjectToken`, whatever else was called (spec §3: a deny or
+ * 1. the first `deny` or `rejectInvalidSubjectToken`, whatever else was called (a deny or a
  *    reject ends the exchange), later ones ignored;
  * 2. any refused call (violation) fails closed, with every violation in `cause`;
  * 3. no `setUser…` call fails closed with `action did not set a user` (more than one, which

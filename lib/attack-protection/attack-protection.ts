@@ -48,7 +48,7 @@ export interface AttackProtectionDependencies {
 }
 
 /**
- * Attack protection of the token endpoint (spec §4): which IP a request counts under, suspicious
+ * Attack protection of the token endpoint: which IP a request counts under, suspicious
  * IP throttling, per-profile rate limits, and what a failing store does. The token endpoint's
  * steps call it; operators use {@link handle}.
  */

@@ -58,9 +58,9 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
     const { clientId, clientSecret } = parseBasicCredentials(header);
 
     // RFC 6749 §2.3.1 allows client_id in the body only as a hint for the same client. A different
-    // one is a request that contradicts itself: 400 invalid_request ("otherwise malformed", §5.2),
-    // not 401, because nothing has been authenticated yet and a 401 would wrongly tell the client
-    // its credentials were checked and failed. node-oidc-provider answers the same.
+    // one is a request that contradicts itself: 400 invalid_request ("otherwise malformed",
+    // RFC 6749 §5.2), not 401, because nothing has been authenticated yet and a 401 would wrongly
+    // tell the client its credentials were checked and failed. node-oidc-provider answers the same.
     const bodyClientId = readBodyParam(req, 'client_id');
     if (bodyClientId !== undefined && bodyClientId !== clientId) {
       throw new InvalidRequest('client_id in the body does not match the Authorization header.', {

@@ -38,7 +38,7 @@ export class ClientSecretPostStrategy extends ClientAuthenticationStrategy {
     assertSingleAuthMethod(req);
     const clientId = readBodyParam(req, 'client_id');
     // RFC 6749 §2.3.1 makes client_id REQUIRED alongside client_secret: a missing required
-    // parameter is invalid_request (§5.2), before any credential is looked at.
+    // parameter is invalid_request (RFC 6749 §5.2), before any credential is looked at.
     if (clientId === undefined) {
       throw new InvalidRequest('client_id is required with client_secret.', {
         privateCause: 'client_secret_post without client_id',

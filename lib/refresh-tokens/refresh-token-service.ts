@@ -90,7 +90,7 @@ const MAX_ATTEMPTS = 5;
 type Assessment = 'current' | 'leeway';
 
 /**
- * Issues, redeems and revokes the router's refresh tokens (spec §5) over a
+ * Issues, redeems and revokes the router's refresh tokens over a
  * {@link RefreshTokenStore}. Redemption is two calls so the caller can check the request between
  * them: {@link inspect} refuses a token that cannot be used (and revokes its family on reuse),
  * {@link redeem} commits the redemption atomically.
