@@ -1,7 +1,6 @@
-import type { UserOutcome } from '../actions/action-outcome.js';
-import type { UserAttributes } from '../actions/types.js';
 import { InvalidRequest, ServerError, UserBlocked } from '../errors.js';
 import type { User, UserProfile, UserStore, UserUpdate } from './user-store.js';
+import type { UserAttributes, UserDecision } from './user-selection.js';
 
 /** Profile attributes `setUserByConnection` copies onto the user (`user_id`, `verify_email` are not). */
 const PROFILE_ATTRIBUTES = [
@@ -47,7 +46,7 @@ export const IMMUTABLE_ATTRIBUTES = [
  *
  * @throws OAuthError as above; errors of the store propagate (the router answers `server_error`)
  */
-export async function resolveUser(store: UserStore, outcome: UserOutcome): Promise<User> {
+export async function resolveUser(store: UserStore, outcome: UserDecision): Promise<User> {
   const { selection } = outcome;
   let user: User;
   /** Whether `setUserByConnection` found an existing user, whose profile its options may change. */
