@@ -81,18 +81,28 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     return rejectsUnknownTypes && !types.some((value) => isReservedSubjectTokenType(value));
   }
 
-  /** The profile's rate limit, before validation; a type no profile claims is refused next. */
+  /**
+   * The profile's rate limit, before validation (a type no profile claims is refused next). A
+   * profile without a limit answers at once, without a promise: the common case.
+   */
   function limitProfileRate(req: Request, res: Response, ip: string, type: string | undefined) {
     const profile = type === undefined ? undefined : profiles.bySubjectTokenType(type);
     if (!profile) return undefined;
+    let answered = false;
+    let failure: unknown;
+    let settle: ((error: unknown) => void) | undefined;
+    const next = (error?: unknown): void => {
+      if (settle) settle(error);
+      answered = true;
+      failure = error;
+    };
+    protection.limitProfileRate(req, res, next, profile.id, ip);
+    if (answered) {
+      if (failure) throw failure;
+      return undefined;
+    }
     return new Promise<void>((resolve, reject) => {
-      protection.limitProfileRate(
-        req,
-        res,
-        (err?: unknown) => (err ? reject(err) : resolve()),
-        profile.id,
-        ip,
-      );
+      settle = (error) => (error ? reject(error) : resolve());
     });
   }
 
