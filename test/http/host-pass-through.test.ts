@@ -4,7 +4,7 @@ import expressPackage from 'express/package.json' with { type: 'json' };
 import type { Express, Request, Response } from 'express';
 import request from 'supertest';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 
 /**
  * The same cases run on Express 5 (`npm test`'s mocha run) and on Express 4 (`npm run
@@ -125,6 +125,46 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
       error_description: 'Client authentication failed.',
     });
     expect(server.cte.logs.list().map((entry) => entry.type)).to.deep.equal(['fecte', 'secte']);
+  });
+
+  it('refreshes and revokes its refresh tokens, hands other revocations on, serves the JWKS', async () => {
+    const server = await testServer();
+    server.cte.resourceServers.update(API, { allow_offline_access: true });
+    const app = express();
+    app.use(server.cte);
+    app.post('/oauth/revoke', express.urlencoded({ extended: DEFAULT_EXTENDED }), echo);
+    const auth = basic('app', SECRET);
+    const issued = await request(app)
+      .post('/oauth/token')
+      .set('Authorization', auth)
+      .type('form')
+      .send(form(exchangeBody({ scope: 'offline_access' })));
+    const refreshToken = (issued.body as { refresh_token: string }).refresh_token;
+    const refreshed = await request(app)
+      .post('/oauth/token')
+      .set('Authorization', auth)
+      .type('form')
+      .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+    expect(refreshed.status, JSON.stringify(refreshed.body)).to.equal(200);
+    const next = (refreshed.body as { refresh_token: string }).refresh_token;
+    await request(app)
+      .post('/oauth/revoke')
+      .set('Authorization', auth)
+      .type('form')
+      .send(form({ token: next }))
+      .expect(200, '');
+    const host = await request(app)
+      .post('/oauth/revoke')
+      .type('form')
+      .send(form({ token: 'host-token' }))
+      .expect(200);
+    expect(host.body).to.deep.equal({ body: { token: 'host-token' }, nullPrototype: false });
+    await request(app).get('/.well-known/jwks.json').expect(200);
+    expect(server.cte.logs.list().map((entry) => entry.type)).to.deep.equal([
+      'srrt',
+      'sertft',
+      'secte',
+    ]);
   });
 
   it("reads a body a host parser read before it, with the host's extended choice", async () => {
