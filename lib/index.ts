@@ -13,14 +13,14 @@ export type {
   CustomTokenExchangeHandler,
   SetUserByConnectionOptions,
   UserAttributes,
-} from './action-api/types.js';
+} from './actions/types.js';
 export type {
   PostExchangeApi,
   PostExchangeEvent,
   PostExchangeExports,
   PostExchangeHandler,
   PostExchangeUser,
-} from './action-api/post-exchange-types.js';
+} from './actions/post-exchange-types.js';
 export type {
   PostExchangeHookHandle,
   PostExchangeHookState,

@@ -28,6 +28,7 @@ import type {
 } from './registry/resource-servers.js';
 import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
+import { MAX_TOKEN_LENGTH_CEILING } from './profiles/profile-registry.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
@@ -78,6 +79,27 @@ export interface CustomTokenExchangeOptions {
    * assertion audience besides the issuer. Default: `{issuer}oauth/token`.
    */
   tokenEndpoint?: string;
+  /**
+   * Longest `subject_token` or `actor_token` accepted, in characters, for a profile without its
+   * own `max_token_length`; longer ones are `400 invalid_request` before anything reads them.
+   * Default 16384 (16 KiB: room for any JWT, nested actor claims included); at most 1048576.
+   */
+  maxTokenLength?: number;
+  /**
+   * Token requests the router answers at once (exchanges and refreshes, from the moment a
+   * request is known to be ours until its answer is written). Beyond it a request is refused at
+   * once with `503 temporarily_unavailable` and `Retry-After: 1` rather than queued, so a flood
+   * cannot pile up work, memory and latency for everyone. Default 1000.
+   */
+  maxExchangesInFlight?: number;
+  /**
+   * How your own `express.urlencoded()` parses forms: give the router the same `extended` so a
+   * request it hands on (any grant that is not its own) carries the `req.body` your parser would
+   * have made. The router reads the token endpoint's body first with Express's own parsers (the
+   * `express` your app runs: a peer dependency), and body-parser then skips a body already read.
+   * Default: your Express major's default, `true` on Express 4 and `false` on Express 5.
+   */
+  urlencoded?: { extended?: boolean };
   /** Authenticate clients with the host's own passport strategies instead of the built-in ones. */
   clientAuthentication?: { passport: HostAuthenticator; strategies: string[] };
   /**
@@ -147,6 +169,10 @@ export interface Config {
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
   unknownSubjectTokenType: 'reject' | 'next';
+  maxTokenLength: number;
+  maxExchangesInFlight: number;
+  /** `undefined`: the installed Express's default. */
+  urlencodedExtended: boolean | undefined;
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
   logSinks: LogSink[];
   logCapacity: number;
@@ -162,6 +188,9 @@ export interface Config {
   sandbox: boolean;
   attackProtection: AttackProtectionConfig;
 }
+
+/** Default of `maxTokenLength`: 16 KiB, more than any JWT needs. */
+export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
 
 /** Defaults of {@link ActionLimits}. */
 export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
@@ -184,6 +213,9 @@ const OPTION_KEYS = [
   'tenant',
   'unknownSubjectTokenType',
   'tokenEndpoint',
+  'maxTokenLength',
+  'maxExchangesInFlight',
+  'urlencoded',
   'clientAuthentication',
   'logs',
   'logCapacity',
@@ -357,6 +389,19 @@ export function parseOptions(input: unknown): Config {
       ['reject', 'next'],
       'reject',
     ),
+    maxTokenLength: checkOptionalInteger(
+      options.maxTokenLength,
+      'options.maxTokenLength',
+      DEFAULT_MAX_TOKEN_LENGTH,
+      { min: 1, max: MAX_TOKEN_LENGTH_CEILING },
+    ),
+    maxExchangesInFlight: checkOptionalInteger(
+      options.maxExchangesInFlight,
+      'options.maxExchangesInFlight',
+      1000,
+      { min: 1, max: 1_000_000 },
+    ),
+    urlencodedExtended: parseUrlencoded(options.urlencoded, 'options.urlencoded'),
     clientAuthentication,
     logSinks,
     logCapacity: checkOptionalInteger(options.logCapacity, 'options.logCapacity', 1000, {
@@ -385,6 +430,14 @@ export function parseOptions(input: unknown): Config {
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
   };
+}
+
+/** `urlencoded.extended`; `undefined` when not given (the body reader knows the default). */
+function parseUrlencoded(input: unknown, path: string): boolean | undefined {
+  const urlencoded = input === undefined ? {} : checkObject(input, path);
+  checkKnownKeys(urlencoded, ['extended'], path);
+  if (urlencoded.extended === undefined) return undefined;
+  return checkOptionalBoolean(urlencoded.extended, `${path}.extended`, false);
 }
 
 /** `actionDefaults` over {@link DEFAULT_ACTION_LIMITS}, in the ranges actions accept. */

@@ -19,6 +19,7 @@ interface PackageJson {
   files?: string[];
   exports?: Record<string, unknown>;
   dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
 }
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
@@ -130,7 +131,7 @@ describe('the npm package', () => {
       expect(pkg.files).to.include('dist');
     });
 
-    it('lists every package that lib/ imports under dependencies', () => {
+    it('lists every package that lib/ imports under dependencies or peerDependencies', () => {
       const imported = new Map<string, string>();
       for (const file of sourceFiles(join(ROOT, 'lib'))) {
         for (const specifier of specifiersOf(readFileSync(file, 'utf8'))) {
@@ -140,11 +141,21 @@ describe('the npm package', () => {
       }
       // The scan must find something, or it proves nothing.
       expect([...imported.keys()]).to.include.members(['express', 'jose', 'isolated-vm']);
-      const dependencies = Object.keys(pkg.dependencies ?? {});
+      const dependencies = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies });
       const missing = [...imported]
         .filter(([name]) => !dependencies.includes(name))
         .map(([name, file]) => `${name} (imported by ${file})`);
       expect(missing, 'imported by lib/ but not in dependencies').to.deep.equal([]);
+    });
+
+    it("takes express from the host, Express 4.21+ or 5, so it runs the host's own parsers", () => {
+      expect(pkg.peerDependencies).to.deep.equal({ express: '^4.21.0 || ^5.0.0' });
+      expect(pkg.dependencies).not.to.have.property('express');
+      // Installed for the tests, both majors: the host pass-through tests run against each.
+      expect(pkg.devDependencies).to.include({
+        express: '^5.3.0',
+        express4: 'npm:express@^4.21.2',
+      });
     });
   });
 });

@@ -1,11 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ManagementError, temporarilyUnavailable } from '../errors.js';
+import { ManagementError, TemporarilyUnavailable, TooManyAttempts } from '../errors.js';
 import type { OAuthError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
 import { MemoryAttemptStore } from '../stores/memory-attempt-store.js';
-import { tooManyAttempts } from './attack-protection-errors.js';
 import type { AttackProtectionConfig, ProfileRateLimit } from './attack-protection-options.js';
 import { parseProfileLimit } from './attack-protection-options.js';
 import { isIpAddress, resolveClientIp } from './client-ip.js';
@@ -55,7 +54,7 @@ export interface AttackProtectionDependencies {
 }
 
 /**
- * Attack protection of the token endpoint (spec §4): which IP a request counts under, suspicious
+ * Attack protection of the token endpoint: which IP a request counts under, suspicious
  * IP throttling, per-profile rate limits, and what a failing store does. The token endpoint's
  * steps call it; operators use {@link handle}.
  */
@@ -176,19 +175,19 @@ const QUEUE_RETRY_AFTER_SECONDS = 1;
 function refusal(refused: SuspiciousIpRefusal): OAuthError {
   switch (refused.refused) {
     case 'blocked':
-      return tooManyAttempts(`suspicious IP throttling: ${refused.key} is blocked`);
+      return new TooManyAttempts(`suspicious IP throttling: ${refused.key} is blocked`);
     case 'queue-full':
-      return temporarilyUnavailable(
+      return new TemporarilyUnavailable(
         QUEUE_RETRY_AFTER_SECONDS,
         `suspicious IP throttling: too many exchanges from ${refused.key} wait for an attempt`,
       );
     case 'timeout':
-      return temporarilyUnavailable(
+      return new TemporarilyUnavailable(
         QUEUE_RETRY_AFTER_SECONDS,
         `suspicious IP throttling: no attempt of ${refused.key} came free in time`,
       );
     case 'closed':
-      return temporarilyUnavailable(QUEUE_RETRY_AFTER_SECONDS, 'the router is closing');
+      return new TemporarilyUnavailable(QUEUE_RETRY_AFTER_SECONDS, 'the router is closing');
   }
 }
 

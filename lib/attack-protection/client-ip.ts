@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Request } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import { invalidRequest } from '../errors.js';
+import { InvalidRequest } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 
 /**
@@ -50,7 +50,7 @@ export function resolveClientIp(req: Request, client: Client, headerName: string
   const forwarded = req.get(headerName)?.trim();
   if (forwarded === undefined || forwarded === '') return socketIp;
   if (!isIpAddress(forwarded)) {
-    throw invalidRequest(`the ${headerName} header must be one IP address`);
+    throw new InvalidRequest(`the ${headerName} header must be one IP address`);
   }
   return normalizeIp(forwarded);
 }

@@ -1,4 +1,4 @@
-import type { Actor } from '../action-api/types.js';
+import type { Actor } from '../tokens/actor.js';
 
 /**
  * Tenant-log event types: `secte` a successful exchange, `fecte` a failed one, `limit_cte` an IP

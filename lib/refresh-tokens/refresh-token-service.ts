@@ -1,4 +1,4 @@
-import { temporarilyUnavailable } from '../errors.js';
+import { InvalidRefreshToken, TemporarilyUnavailable } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import { randomToken } from '../secure-random.js';
 import type {
@@ -9,7 +9,6 @@ import type {
 } from '../stores/refresh-token-store.js';
 import { familyEndsAt } from '../stores/refresh-token-store.js';
 import { hasRefreshTokenShape, hashRefreshToken, newRefreshToken } from './opaque-refresh-token.js';
-import { invalidRefreshToken } from './refresh-token-errors.js';
 
 /** What a new family is bound to. */
 export interface IssueRefreshTokenParams {
@@ -119,7 +118,7 @@ const MAX_ATTEMPTS = 5;
 type Assessment = 'current' | 'leeway';
 
 /**
- * Issues, redeems and revokes the router's refresh tokens (spec §5) over a
+ * Issues, redeems and revokes the router's refresh tokens over a
  * {@link RefreshTokenStore}. Redemption is two calls so the caller can check the request between
  * them: {@link inspect} refuses a token that cannot be used (and revokes its family on reuse),
  * {@link redeem} commits the redemption atomically.
@@ -198,10 +197,11 @@ export class RefreshTokenService implements RefreshTokensHandle {
     const stored = hasRefreshTokenShape(token)
       ? await this.#store.find(hashRefreshToken(token))
       : undefined;
-    if (!stored) throw invalidRefreshToken('the refresh token is not known (ended or forgotten)');
+    if (!stored)
+      throw new InvalidRefreshToken('the refresh token is not known (ended or forgotten)');
     if (stored.family.client_id !== clientId) {
       // Not reuse: whoever holds the token cannot use it with this client, so nothing is revoked.
-      throw invalidRefreshToken(
+      throw new InvalidRefreshToken(
         `the refresh token was issued to client ${JSON.stringify(stored.family.client_id)}`,
       );
     }
@@ -249,10 +249,10 @@ export class RefreshTokenService implements RefreshTokensHandle {
       }
       const fresh = await this.#store.find(token.token_hash);
       if (!fresh)
-        throw invalidRefreshToken('the refresh token was forgotten while it was redeemed');
+        throw new InvalidRefreshToken('the refresh token was forgotten while it was redeemed');
       stored = fresh;
     }
-    throw temporarilyUnavailable(
+    throw new TemporarilyUnavailable(
       1,
       `refresh token family ${stored.family.family_id} changed ${MAX_ATTEMPTS} times during one redemption`,
     );
@@ -347,12 +347,12 @@ export class RefreshTokenService implements RefreshTokensHandle {
   /** Resolves how the token may be used, or throws `invalid_grant` (revoking on reuse). */
   async #assess({ token, family }: StoredRefreshToken, now: number): Promise<Assessment> {
     const name = `refresh token family ${family.family_id}`;
-    if (family.revoked_at !== null) throw invalidRefreshToken(`${name} was revoked`);
+    if (family.revoked_at !== null) throw new InvalidRefreshToken(`${name} was revoked`);
     if (family.expires_at !== null && now >= family.expires_at) {
-      throw invalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
+      throw new InvalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
     }
     if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
-      throw invalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
+      throw new InvalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
     }
     if (token.generation === family.generation) return 'current';
     const previous = token.generation === family.generation - 1;
@@ -365,7 +365,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
       return 'leeway';
     }
     await this.#store.revokeFamily(family.family_id, now);
-    throw invalidRefreshToken(
+    throw new InvalidRefreshToken(
       `reuse of a rotated refresh token (generation ${token.generation}, current ` +
         `${family.generation}${previous ? ', outside the leeway' : ''}): ${name} of user ` +
         `${JSON.stringify(family.user_id)} revoked`,

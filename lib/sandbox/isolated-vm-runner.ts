@@ -1,6 +1,6 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import ivm from 'isolated-vm';
-import type { ConsoleLine } from '../action-api/types.js';
+import type { ConsoleLine } from '../actions/types.js';
 import {
   ActionFailure,
   type ActionApiMethod,

@@ -819,7 +819,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
           console: ['allowed host answered 200', refusedLine],
           error: 'access_denied',
           error_description: 'the profile service may not be called',
-          cause: 'denied by the action',
+          cause: `denied by the action ${profile.actionId}`,
         },
       });
 

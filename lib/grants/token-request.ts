@@ -1,6 +1,4 @@
-import { invalidRequest } from '../errors.js';
-
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+import { InvalidRequest } from '../errors.js';
 
 /** Parameters RFC 8693 lets repeat (one value per target API). */
 const REPEATABLE = new Set(['audience', 'resource']);
@@ -39,7 +37,7 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
   const resources = new Set<string>();
   for (const name of Object.keys(body)) {
     if (!PARAMETER_NAME.test(name) || FORBIDDEN_NAMES.has(name)) {
-      throw invalidRequest('the request has a parameter with an invalid name', {
+      throw new InvalidRequest('the request has a parameter with an invalid name', {
         privateCause: `parameter name ${JSON.stringify(name.slice(0, 64))}`,
       });
     }
@@ -53,14 +51,14 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
       else params[name] = raw;
       continue;
     }
-    if (!Array.isArray(raw)) throw invalidRequest(`parameter ${name} must be a string`);
+    if (!Array.isArray(raw)) throw new InvalidRequest(`parameter ${name} must be a string`);
     if (!REPEATABLE.has(name)) {
-      throw invalidRequest(
+      throw new InvalidRequest(
         raw.length > 1 ? `parameter ${name} is repeated` : `parameter ${name} must be a string`,
       );
     }
     for (const value of raw as unknown[]) {
-      if (typeof value !== 'string') throw invalidRequest(`parameter ${name} must be a string`);
+      if (typeof value !== 'string') throw new InvalidRequest(`parameter ${name} must be a string`);
       checkValue(name, value);
     }
     const values = name === 'audience' ? audiences : resources;
@@ -70,5 +68,18 @@ export function readTokenRequest(body: Record<string, unknown>): TokenRequest {
 }
 
 function checkValue(name: string, value: string): void {
-  if (BAD_VALUE.test(value)) throw invalidRequest(`parameter ${name} contains invalid characters`);
+  if (BAD_VALUE.test(value))
+    throw new InvalidRequest(`parameter ${name} contains invalid characters`);
+}
+
+/** The parameters of `request` not in `consumed`, for the action's `event.request.body`. */
+export function extensionParameters(
+  { params }: TokenRequest,
+  consumed: ReadonlySet<string>,
+): Record<string, string> {
+  const extension: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (!consumed.has(name)) extension[name] = value;
+  }
+  return extension;
 }

@@ -1,32 +1,67 @@
 import type { Request } from 'express';
+import type { Actor } from '../actions/types.js';
 import type { SuspiciousIpBlock } from '../attack-protection/suspicious-ip-throttle.js';
 import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';
 import { newLogId } from '../logs/tenant-log.js';
-import { isRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
+import type { Profile } from '../profiles/profile-registry.js';
 import type { RefreshTokenCleanup } from '../refresh-tokens/refresh-token-service.js';
+import type { Client } from '../registry/clients.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
-import type { ExchangeContext } from './exchange-context.js';
+import type { User } from '../users/user-store.js';
 import { copyPlain } from '../plain-copy.js';
 
+/**
+ * What the tenant log knows of one token request that is ours: the steps record each fact as
+ * they establish it, and only the log entries below read it, whichever step the request ends at.
+ * The steps themselves pass what they established to the next as typed values.
+ */
+export interface RequestTrail {
+  /**
+   * The end user's IP, the one place `event.request.ip`, the log's `ip` and attack protection
+   * read it from: `req.ip` (per Express `trust proxy`, IPv4-mapped IPv6 as IPv4) until the client
+   * is known, then the IP a trusted client forwarded, if any.
+   */
+  ip: string;
+  client?: Client;
+  /**
+   * When client authentication failed: the registered client the request claimed to be (a Basic
+   * id, a body `client_id`, an assertion's `iss`), so the failure's entry names it. Never set for
+   * an id no client has.
+   */
+  claimedClient?: Client;
+  subjectTokenType?: string;
+  profile?: Profile;
+  audience?: string;
+  /** Requested scopes, until the entry of a success says what was granted. */
+  scope?: readonly string[];
+  user?: User;
+  connection?: string;
+  actor?: Actor;
+  /** Redacted console lines of the actions that ran. */
+  console?: string[];
+  /** Removes the request's tokens and secrets from text bound for the log. */
+  redact?: (text: string) => string;
+}
+
 /** The `secte` entry of a successful exchange (with the refresh token's family when one was issued). */
-export function successEntry(
+export function exchangeSuccessEntry(
   req: Request,
-  context: ExchangeContext,
+  trail: RequestTrail,
   grantedScopes: readonly string[],
   accessTokenJti: string,
-  refreshTokenFamilyId?: string,
+  refreshTokenFamilyId: string | undefined,
 ): LogEntry {
   // `details` is set below (by assignment, like common's fields: this runs for every exchange).
   const entry = common(
     req,
-    context,
+    trail,
     'secte',
     'Successful Exchange via Custom Token Exchange',
   ) as LogEntry;
   entry.scope = grantedScopes.join(' ');
-  const details = commonDetails(context);
-  if (context.actor !== undefined) details.actor = copyPlain(context.actor);
+  const details = commonDetails(trail);
+  if (trail.actor !== undefined) details.actor = copyPlain(trail.actor);
   details.access_token_jti = accessTokenJti;
   if (refreshTokenFamilyId !== undefined) details.refresh_token_family_id = refreshTokenFamilyId;
   entry.details = details;
@@ -36,13 +71,13 @@ export function successEntry(
 /** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
 export function refreshSuccessEntry(
   req: Request,
-  context: ExchangeContext,
+  trail: RequestTrail,
   scope: readonly string[],
   accessTokenJti: string,
   refreshTokenFamilyId: string,
 ): LogEntry {
   return {
-    ...common(req, context, 'sertft', 'Successful Exchange of Refresh Token for Access Token'),
+    ...common(req, trail, 'sertft', 'Successful Exchange of Refresh Token for Access Token'),
     scope: scope.join(' '),
     details: { access_token_jti: accessTokenJti, refresh_token_family_id: refreshTokenFamilyId },
   };
@@ -51,11 +86,11 @@ export function refreshSuccessEntry(
 /** The `srrt` entry of a refresh token family revoked through `POST /oauth/revoke` (Auth0's type). */
 export function revocationEntry(
   req: Request,
-  context: ExchangeContext,
+  trail: RequestTrail,
   family: RefreshTokenFamily,
 ): LogEntry {
   return {
-    ...common(req, context, 'srrt', 'Successful Refresh Token Revocation'),
+    ...common(req, trail, 'srrt', 'Successful Refresh Token Revocation'),
     audience: family.audience,
     scope: family.scope.join(' '),
     user_id: family.user_id,
@@ -70,14 +105,14 @@ export function revocationEntry(
  */
 export function refreshTokenCleanupEntry(
   req: Request,
-  context: ExchangeContext,
+  trail: RequestTrail,
   familyId: string,
   { live, revoked }: RefreshTokenCleanup,
 ): LogEntry {
   return {
     ...common(
       req,
-      context,
+      trail,
       'resource_cleanup',
       'Refresh tokens revoked: the user held more with this application than allowed',
     ),
@@ -93,18 +128,23 @@ export function refreshTokenCleanupEntry(
 }
 
 /**
- * The `fecte` entry of a failed exchange (`fertft` for a failed refresh): what the client was
- * told, and the private cause.
+ * The entry of a request that failed (`fecte` for an exchange, `fertft` for a refresh: the
+ * grant's type): what the client was told, and the private cause.
  */
-export function failureEntry(req: Request, context: ExchangeContext, error: OAuthError): LogEntry {
+export function failureEntry(
+  req: Request,
+  type: LogEntry['type'],
+  trail: RequestTrail,
+  error: OAuthError,
+): LogEntry {
   // An action's deny reason or failure cause may quote the subject token or a secret.
-  const redact = context.redact ?? ((text: string) => text);
+  const redact = trail.redact ?? ((text: string) => text);
   const description = redact(error.description);
   return {
-    ...common(req, context, isRefreshTokenRequest(req) ? 'fertft' : 'fecte', description),
-    ...(context.requestedScopes.length ? { scope: context.requestedScopes.join(' ') } : {}),
+    ...common(req, trail, type, description),
+    ...(trail.scope?.length ? { scope: trail.scope.join(' ') } : {}),
     details: {
-      ...commonDetails(context),
+      ...commonDetails(trail),
       error: error.error,
       error_description: description,
       ...(error.privateCause === undefined ? {} : { cause: redact(error.privateCause) }),
@@ -118,15 +158,15 @@ export function failureEntry(req: Request, context: ExchangeContext, error: OAut
  */
 export function suspiciousIpBlockEntry(
   req: Request,
-  context: ExchangeContext,
+  trail: RequestTrail,
   block: SuspiciousIpBlock,
 ): LogEntry {
   // The action's console lines belong to the request's own fecte entry.
-  const { console: _console, ...details } = commonDetails(context);
+  const { console: _console, ...details } = commonDetails(trail);
   return {
     ...common(
       req,
-      context,
+      trail,
       'limit_cte',
       'Blocked IP address: too many invalid subject tokens via Custom Token Exchange',
     ),
@@ -150,15 +190,15 @@ export function suspiciousIpBlockEntry(
  */
 function common(
   req: Request,
-  context: ExchangeContext,
+  trail: RequestTrail,
   type: LogEntry['type'],
   description: string,
 ): Omit<LogEntry, 'details'> {
   const userAgent = req.get('user-agent');
-  const user = context.user;
+  const user = trail.user;
   const userName = user?.email ?? user?.username ?? user?.name ?? user?.nickname;
   // A failed client authentication is logged under the registered client it claimed to be.
-  const client = context.client ?? context.claimedClient;
+  const client = trail.client ?? trail.claimedClient;
   const entry: PartialEntry = {
     log_id: newLogId(),
     date: new Date().toISOString(),
@@ -166,31 +206,30 @@ function common(
     description,
     client_id: client?.client_id ?? null,
     client_name: client?.name ?? '',
-    ip: context.ip,
+    ip: trail.ip,
   };
   if (userAgent !== undefined) entry.user_agent = userAgent;
   entry.hostname = req.hostname ?? '';
-  if (context.resourceServer) entry.audience = context.resourceServer.identifier;
+  if (trail.audience !== undefined) entry.audience = trail.audience;
   if (user) entry.user_id = user.user_id;
   if (userName !== undefined) entry.user_name = userName;
-  if (context.connection !== undefined) entry.connection = context.connection;
+  if (trail.connection !== undefined) entry.connection = trail.connection;
   return entry as Omit<LogEntry, 'details'>;
 }
 
 /** An entry being built (fields in the log's order, so some arrive after others). */
 type PartialEntry = Partial<LogEntry> & Pick<LogEntry, 'log_id' | 'date' | 'type' | 'description'>;
 
-function commonDetails(context: ExchangeContext): LogEntry['details'] {
+function commonDetails(trail: RequestTrail): LogEntry['details'] {
   const details: LogEntry['details'] = {};
-  if (context.client === undefined && context.claimedClient !== undefined) {
+  if (trail.client === undefined && trail.claimedClient !== undefined) {
     details.client_authenticated = false;
   }
-  const subjectTokenType = context.request?.params.subject_token_type;
-  if (subjectTokenType !== undefined) details.subject_token_type = subjectTokenType;
-  if (context.profile) {
-    details.profile_id = context.profile.id;
-    details.action_id = context.profile.action_id;
+  if (trail.subjectTokenType !== undefined) details.subject_token_type = trail.subjectTokenType;
+  if (trail.profile) {
+    details.profile_id = trail.profile.id;
+    details.action_id = trail.profile.action_id;
   }
-  if (context.console?.length) details.console = [...context.console];
+  if (trail.console?.length) details.console = [...trail.console];
   return details;
 }

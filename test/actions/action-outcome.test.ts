@@ -3,9 +3,9 @@ import {
   decideOutcome,
   type ActionOutcome,
   type RecordedExecution,
-} from '../../lib/action-api/action-outcome.js';
-import { ApiRecorder } from '../../lib/action-api/api-recorder.js';
-import type { ActionCommand } from '../../lib/action-api/types.js';
+} from '../../lib/actions/action-outcome.js';
+import { ApiRecorder } from '../../lib/actions/api-recorder.js';
+import type { ActionCommand } from '../../lib/actions/types.js';
 
 const byId: ActionCommand = { type: 'setUserById', user_id: 'auth0|1' };
 const deny: ActionCommand = { type: 'deny', code: 'unauthorized_actor', reason: 'no' };

@@ -4,8 +4,8 @@ import {
   ApiRecorder,
   MAX_CONSOLE_LINES,
   MAX_METADATA_BYTES,
-} from '../../lib/action-api/api-recorder.js';
-import type { ActionCommand } from '../../lib/action-api/types.js';
+} from '../../lib/actions/api-recorder.js';
+import type { ActionCommand } from '../../lib/actions/types.js';
 import type { ActionApiMethod } from '../../lib/sandbox/action-runner.js';
 
 const text = (length: number, char = 'a'): string => char.repeat(length);

@@ -1,16 +1,22 @@
-import type { Request } from 'express';
-import type { ValidatedExchange } from '../exchange/validate-exchange.js';
 import type { Client } from '../registry/clients.js';
 import type { User } from '../users/user-store.js';
+import type { EventRequest, ExchangeFacts } from './build-event.js';
+import { eventClient, eventRequest } from './build-event.js';
 import { toEventUser } from './event-user.js';
 import type { PostExchangeEvent } from './post-exchange-types.js';
 import type { Actor } from './types.js';
 import { copyPlain } from '../plain-copy.js';
 
-/** What {@link buildPostExchangeEvent} needs besides the request. */
+/** The exchange as the post-exchange event shows it: the facts, and the profile that served it. */
+export interface PostExchangeFacts extends ExchangeFacts {
+  profile: { id: string; name: string };
+}
+
+/** What {@link buildPostExchangeEvent} needs. */
 export interface PostExchangeEventInput {
   client: Client;
-  exchange: ValidatedExchange;
+  request: EventRequest;
+  exchange: PostExchangeFacts;
   user: User;
   actor: Actor | undefined;
   /** The scopes the tokens will carry. */
@@ -18,32 +24,23 @@ export interface PostExchangeEventInput {
   /** The post-exchange action's own secrets. */
   secrets: Readonly<Record<string, string>>;
   tenant: string;
-  /** The end user's IP as the exchange resolved it (`ExchangeContext.ip`). */
-  ip: string;
 }
 
 /** The `event` of one post-exchange execution: plain data, copied into the sandbox. */
-export function buildPostExchangeEvent(
-  req: Request,
-  { client, exchange, user, actor, grantedScopes, secrets, tenant, ip }: PostExchangeEventInput,
-): PostExchangeEvent {
-  const userAgent = req.get('user-agent');
-  const language = req.get('accept-language')?.split(',')[0]?.split(';')[0]?.trim();
+export function buildPostExchangeEvent({
+  client,
+  request,
+  exchange,
+  user,
+  actor,
+  grantedScopes,
+  secrets,
+  tenant,
+}: PostExchangeEventInput): PostExchangeEvent {
   const event: PostExchangeEvent = {
     user: toEventUser(user),
-    client: {
-      client_id: client.client_id,
-      name: client.name,
-      metadata: { ...client.client_metadata },
-    },
-    request: {
-      ip,
-      hostname: req.hostname ?? '',
-      method: req.method,
-      ...(userAgent === undefined ? {} : { user_agent: userAgent }),
-      ...(language ? { language: language.slice(0, 35) } : {}),
-      body: { ...exchange.extensionParameters },
-    },
+    client: eventClient(client),
+    request: eventRequest(request),
     resource_server: { identifier: exchange.resourceServer.identifier },
     secrets: { ...secrets },
     tenant: { id: tenant },

@@ -4,6 +4,12 @@
  * that existing actions run unchanged.
  */
 
+import type { Actor } from '../tokens/actor.js';
+import type { SetUserByConnectionOptions, UserAttributes } from '../users/user-selection.js';
+
+export type { Actor } from '../tokens/actor.js';
+export type { SetUserByConnectionOptions, UserAttributes } from '../users/user-selection.js';
+
 /** `event` passed to `onExecuteCustomTokenExchange(event, api)`. */
 export interface CustomTokenExchangeEvent {
   client: { client_id: string; name: string; metadata: Record<string, string> };
@@ -57,35 +63,6 @@ export interface ActorTokenUser {
   identities: Array<{ connection: string; user_id: string; provider: string; isSocial: boolean }>;
   created_at: string;
   updated_at: string;
-}
-
-/** Attributes accepted by `setUserByConnection` (at most 24, `user_id` required). */
-export interface UserAttributes {
-  user_id: string;
-  email?: string;
-  email_verified?: boolean;
-  username?: string;
-  phone_number?: string;
-  phone_verified?: boolean;
-  name?: string;
-  given_name?: string;
-  family_name?: string;
-  nickname?: string;
-  picture?: string;
-  /** Accepted for Auth0 compatibility; not stored. */
-  verify_email?: boolean;
-}
-
-export interface SetUserByConnectionOptions {
-  creationBehavior: 'create_if_not_exists' | 'none';
-  updateBehavior: 'replace' | 'none';
-}
-
-/** An actor: `sub` plus up to 5 custom properties, nested through `act` up to 5 levels in all. */
-export interface Actor {
-  sub: string;
-  act?: Actor;
-  [custom: string]: string | number | boolean | Actor | undefined;
 }
 
 /** `api` passed to `onExecuteCustomTokenExchange(event, api)`. Every call is validated. */

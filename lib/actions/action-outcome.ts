@@ -1,25 +1,11 @@
-import type { Actor, ActionCommand, SetUserByConnectionOptions, UserAttributes } from './types.js';
-
-/** Which user the action chose, as the router will look it up. */
-export type UserSelection =
-  | { type: 'id'; user_id: string }
-  | {
-      type: 'connection';
-      connection: string;
-      attributes: UserAttributes;
-      options: SetUserByConnectionOptions;
-    };
+import type { UserDecision, UserSelection } from '../users/user-selection.js';
+import type { Actor, ActionCommand } from './types.js';
 
 /** An execution that set a user: the exchange goes on to issue tokens for it. */
-export interface UserOutcome {
+export interface UserOutcome extends UserDecision {
   kind: 'user';
-  selection: UserSelection;
   /** The last `setActor` call's actor; absent when the action named none. */
   actor?: Actor;
-  /** `setAppMetadata` calls merged in call order; a `null` value means "remove the key". */
-  app_metadata: Record<string, unknown>;
-  /** `setUserMetadata` calls merged in call order; a `null` value means "remove the key". */
-  user_metadata: Record<string, unknown>;
 }
 
 /**
@@ -44,7 +30,7 @@ export interface RecordedExecution {
 
 /**
  * Turns an execution's recorded calls into the decision the router applies. Precedence:
- * 1. the first `deny` or `rejectInvalidSubjectToken`, whatever else was called (spec §3: a deny or
+ * 1. the first `deny` or `rejectInvalidSubjectToken`, whatever else was called (a deny or a
  *    reject ends the exchange), later ones ignored;
  * 2. any refused call (violation) fails closed, with every violation in `cause`;
  * 3. no `setUser…` call fails closed with `action did not set a user` (more than one, which
