@@ -3,6 +3,7 @@ import { AttemptGate } from '../../lib/attack-protection/attempt-gate.js';
 import type { AttemptLease, AttemptRefusal } from '../../lib/attack-protection/attempt-gate.js';
 import { MemoryAttemptStore } from '../../lib/index.js';
 import type { AttemptPolicy, AttemptStore } from '../../lib/index.js';
+import { countingAttemptStore } from '../support/attempt-store-contract.js';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const POLICY: AttemptPolicy = { maxAttempts: 3, rate: 60_000 };
@@ -11,15 +12,7 @@ const KEY = '203.0.113.9';
 /** The memory store on a fake clock, counting the calls the gate makes. */
 function countingStore(clock: { now: number }) {
   const inner = new MemoryAttemptStore({ now: () => clock.now });
-  const calls: string[] = [];
-  const store: AttemptStore = {
-    peek: (key, policy) => (calls.push('peek'), inner.peek(key, policy)),
-    take: (key, policy, holdId) => (calls.push('take'), inner.take(key, policy, holdId)),
-    reserve: (key, policy, hold) => (calls.push('reserve'), inner.reserve(key, policy, hold)),
-    release: (key, holdId) => (calls.push('release'), inner.release(key, holdId)),
-    reset: (key) => (calls.push('reset'), inner.reset(key)),
-  };
-  return { store, inner, calls };
+  return { inner, ...countingAttemptStore(inner) };
 }
 
 function gateOn(

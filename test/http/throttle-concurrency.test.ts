@@ -8,6 +8,7 @@ import type {
   CustomTokenExchangeHandler,
   LogEntry,
 } from '../../lib/index.js';
+import { countingAttemptStore } from '../support/attempt-store-contract.js';
 import { SECRET, basic, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -80,13 +81,17 @@ async function stop(server: Harness): Promise<void> {
   await server.cte.close();
 }
 
-function exchange(server: Harness, ip: string, token: string) {
+/** A token exchange of the slow profile by `app` from `ip`, with `extra` parameters. */
+function exchange(server: Harness, ip: string, token: string, extra: Record<string, string> = {}) {
   return request(server.listening)
     .post('/oauth/token')
     .set('Authorization', basic('app', SECRET))
     .set('X-Forwarded-For', ip)
     .type('form')
-    .send(form({ grant_type: GRANT, subject_token: token, subject_token_type: SLOW_TYPE }));
+    .send(
+      form({ grant_type: GRANT, subject_token: token, subject_token_type: SLOW_TYPE, ...extra }),
+    )
+    .then((res) => res);
 }
 
 const entries = (server: TestServer, type: LogEntry['type']) => server.cte.logs.list({ type });
@@ -111,7 +116,7 @@ describe('suspicious IP throttling under concurrency', function () {
     const server = await harness({ suspiciousIpThrottling: { maxAttempts: 10 } });
     try {
       const guesses = Array.from({ length: 60 }, (_, i) =>
-        exchange(server, '203.0.113.50', `guess:${i}`).then((res) => res),
+        exchange(server, '203.0.113.50', `guess:${i}`),
       );
       // A good request from another IP meanwhile is served, promptly.
       const started = Date.now();
@@ -159,9 +164,7 @@ describe('suspicious IP throttling under concurrency', function () {
     try {
       const burst = async (count: number) => {
         const answers = await Promise.all(
-          Array.from({ length: count }, () =>
-            exchange(server, '192.0.2.80', 'user:auth0|alice').then((res) => res),
-          ),
+          Array.from({ length: count }, () => exchange(server, '192.0.2.80', 'user:auth0|alice')),
         );
         expect(answers.map((res) => res.status)).to.deep.equal(Array(count).fill(200));
       };
@@ -192,9 +195,7 @@ describe('suspicious IP throttling under concurrency', function () {
       const before = server.runs.started;
       server.clock.now = START + 600_000;
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          exchange(server, '203.0.113.60', `guess:again-${i}`).then((res) => res),
-        ),
+        Array.from({ length: 20 }, (_, i) => exchange(server, '203.0.113.60', `guess:again-${i}`)),
       );
       expect(answers.filter((res) => res.status === 400)).to.have.length(1);
       expect(answers.filter((res) => res.text === BLOCKED_BODY)).to.have.length(19);
@@ -210,9 +211,7 @@ describe('suspicious IP throttling under concurrency', function () {
     const b = await harness({}, { store });
     try {
       const answers = await Promise.all(
-        Array.from({ length: 40 }, (_, i) =>
-          exchange(i % 2 ? a : b, '203.0.113.70', `guess:${i}`).then((res) => res),
-        ),
+        Array.from({ length: 40 }, (_, i) => exchange(i % 2 ? a : b, '203.0.113.70', `guess:${i}`)),
       );
       expect(answers.filter((res) => res.status === 400).length).to.be.at.most(10);
       expect(answers.filter((res) => res.text === BLOCKED_BODY).length).to.be.at.least(30);
@@ -232,21 +231,10 @@ describe('suspicious IP throttling under concurrency', function () {
     try {
       const answers = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          request(server.listening)
-            .post('/oauth/token')
-            .set('Authorization', basic('app', SECRET))
-            .set('X-Forwarded-For', '203.0.113.90')
-            .type('form')
-            .send(
-              form({
-                grant_type: GRANT,
-                subject_token: 'user:auth0|alice',
-                subject_token_type: SLOW_TYPE,
-                actor_token: `not-an-id-token-${i}`,
-                actor_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-              }),
-            )
-            .then((res) => res),
+          exchange(server, '203.0.113.90', 'user:auth0|alice', {
+            actor_token: `not-an-id-token-${i}`,
+            actor_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+          }),
         ),
       );
       const refusedByCheck = answers.filter((res) => res.status === 400);
@@ -261,15 +249,7 @@ describe('suspicious IP throttling under concurrency', function () {
   });
 
   it('costs a valid exchange one store round trip while the bucket is full (as the one look did before holds), none for the next from the IP', async () => {
-    const inner = new MemoryAttemptStore();
-    const calls: string[] = [];
-    const counting: AttemptStore = {
-      peek: (key, policy) => (calls.push('peek'), inner.peek(key, policy)),
-      take: (key, policy, holdId) => (calls.push('take'), inner.take(key, policy, holdId)),
-      reserve: (key, policy, hold) => (calls.push('reserve'), inner.reserve(key, policy, hold)),
-      release: (key, holdId) => (calls.push('release'), inner.release(key, holdId)),
-      reset: (key) => (calls.push('reset'), inner.reset(key)),
-    };
+    const { store: counting, calls } = countingAttemptStore(new MemoryAttemptStore());
     const server = await harness({}, { store: counting, delayMs: 1 });
     try {
       expect((await exchange(server, '192.0.2.10', 'user:auth0|alice')).status).to.equal(200);
@@ -301,19 +281,9 @@ describe('suspicious IP throttling under concurrency', function () {
       expect((await exchange(server, ip, 'guess:1')).status).to.equal(400);
       // One attempt left: each refusal below holds it, then must give it back.
       for (let i = 0; i < 3; i++) {
-        const res = await request(server.listening)
-          .post('/oauth/token')
-          .set('Authorization', basic('app', SECRET))
-          .set('X-Forwarded-For', ip)
-          .type('form')
-          .send(
-            form({
-              grant_type: GRANT,
-              subject_token: 'user:auth0|alice',
-              subject_token_type: SLOW_TYPE,
-              audience: 'https://unknown.example.com/',
-            }),
-          );
+        const res = await exchange(server, ip, 'user:auth0|alice', {
+          audience: 'https://unknown.example.com/',
+        });
         expect(res.status).to.equal(400);
         expect(res.body.error).to.equal('invalid_target');
       }
@@ -341,9 +311,7 @@ describe('suspicious IP throttling under concurrency', function () {
     );
     try {
       const answers = await Promise.all(
-        Array.from({ length: 8 }, () =>
-          exchange(server, '203.0.113.99', 'user:auth0|alice').then((res) => res),
-        ),
+        Array.from({ length: 8 }, () => exchange(server, '203.0.113.99', 'user:auth0|alice')),
       );
       const statuses = answers.map((res) => res.status).sort();
       // Two run, three wait and time out (the two take a second), three find the queue full.
