@@ -45,8 +45,13 @@ export function withDeadline<T>(
 
 /** Checks a deadline option: a positive integer of milliseconds, at most ten minutes. */
 export function checkTimeout(value: unknown, path: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 600_000) {
-    throw new TypeError(`${path} must be an integer number of milliseconds from 1 to 600000`);
+  return checkInteger(value, path, 1, 600_000);
+}
+
+/** Checks an integer option within `[min, max]`; the `TypeError` names its path. */
+export function checkInteger(value: unknown, path: string, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new TypeError(`${path} must be an integer from ${min} to ${max}`);
   }
   return value as number;
 }
