@@ -15,7 +15,7 @@ export interface PGliteTransactionLike {
 
 /** A PGlite database (`@electric-sql/pglite`). */
 export interface PGliteLike extends PGliteTransactionLike {
-  transaction<T>(work: (tx: never) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: PGliteTransactionLike) => Promise<T>): Promise<T>;
   readonly waitReady: Promise<void>;
 }
 

@@ -213,7 +213,7 @@ export class PostgresLogSink implements LogSink {
           `INSERT INTO cte_log_entries (log_id, date, type, client_id, user_id, ip, entry)
            SELECT e.value->>'log_id', to_timestamp((e.value->>'at')::float8 / 1000.0),
                   e.value->>'type', e.value->>'client_id', e.value->>'user_id', e.value->>'ip',
-                  e.value->'entry'
+                  (e.value->>'entry')::json
            FROM json_array_elements($1::json) WITH ORDINALITY AS e(value, n)
            ORDER BY e.n`,
           [`[${batch.join(',')}]`],
@@ -255,19 +255,21 @@ export class PostgresLogSink implements LogSink {
 
 /**
  * The entry as the insert reads it: the columns queries filter on (the IP as queries compare it;
- * no NUL character, which a text column cannot hold) and the entry itself.
+ * no NUL character, which a text column cannot hold) and the entry's own JSON text.
  */
 function row(entry: LogEntry): string {
   const clean = (value: unknown): string | null =>
     typeof value === 'string' ? value.replaceAll('\0', '') : null;
   const at = Date.parse(entry.date);
   return JSON.stringify({
-    log_id: clean(entry.log_id),
+    log_id: clean(entry.log_id) ?? '',
     at: Number.isNaN(at) ? Date.now() : at,
-    type: clean(entry.type),
+    type: clean(entry.type) ?? '',
     client_id: clean(entry.client_id),
     user_id: clean(entry.user_id),
     ip: normalizeIp(clean(entry.ip) ?? ''),
-    entry,
+    // As a string: PostgreSQL reads a \u0000 escape in a JSON value it extracts from as an
+    // error, and an entry may hold one (captured console lines); the column takes it as JSON.
+    entry: JSON.stringify(entry),
   });
 }
