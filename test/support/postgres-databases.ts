@@ -39,19 +39,19 @@ export function openPool(
   };
 }
 
+/** A new in-memory PGlite database (starting one takes seconds on a busy machine). */
+export async function openPGlite(): Promise<TestDatabase> {
+  const db = new PGlite();
+  await db.waitReady;
+  return {
+    database: db,
+    query: async <Row>(text: string, params?: unknown[]) =>
+      (await db.query<Row>(text, params)).rows,
+    close: () => db.close(),
+  };
+}
+
 export const DATABASES: readonly DatabaseKind[] = [
   { name: 'pg.Pool', open: async (server, name) => openPool(server, name) },
-  {
-    name: 'PGlite',
-    async open() {
-      const db = new PGlite();
-      await db.waitReady;
-      return {
-        database: db,
-        query: async <Row>(text: string, params?: unknown[]) =>
-          (await db.query<Row>(text, params)).rows,
-        close: () => db.close(),
-      };
-    },
-  },
+  { name: 'PGlite', open: () => openPGlite() },
 ];
