@@ -10,6 +10,7 @@ import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 import { openPool } from '../support/postgres-databases.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { waitUntil } from '../support/server-process.js';
+import { timedRejection } from '../support/store-faults.js';
 
 const TIMEOUT_MS = 400;
 /** What a rejection may take beyond the deadline on a busy machine. */
@@ -67,15 +68,6 @@ const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Prom
     },
   },
 ];
-
-async function timedRejection(call: () => Promise<unknown>): Promise<[unknown, number]> {
-  const started = Date.now();
-  const error = await call().then(
-    () => expect.fail('the call resolved while the server was down'),
-    (err: unknown) => err,
-  );
-  return [error, Date.now() - started];
-}
 
 describe('PostgreSQL stores when the server fails', function () {
   this.timeout(60_000);

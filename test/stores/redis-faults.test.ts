@@ -13,6 +13,7 @@ import {
   type RedisServer,
 } from '../support/redis-server.js';
 import { waitUntil } from '../support/server-process.js';
+import { timedRejection } from '../support/store-faults.js';
 
 const TIMEOUT_MS = 300;
 /** What a rejection may take beyond the deadline on a busy machine. */
@@ -47,16 +48,6 @@ const STORES: ReadonlyArray<{
     },
   },
 ];
-
-/** The rejection of `call` and how long it took; fails the test if `call` resolves. */
-async function timedRejection(call: () => Promise<unknown>): Promise<[unknown, number]> {
-  const started = Date.now();
-  const error = await call().then(
-    () => expect.fail('the call resolved while the server was down'),
-    (err: unknown) => err,
-  );
-  return [error, Date.now() - started];
-}
 
 describe('Redis stores when the server fails', function () {
   this.timeout(60_000);

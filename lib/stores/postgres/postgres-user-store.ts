@@ -5,6 +5,7 @@ import type {
   UserStore,
   UserUpdate,
 } from '../../users/user-store.js';
+import { PROFILE_BOOLEAN_FIELDS, PROFILE_TEXT_FIELDS } from '../../users/user-store.js';
 import { connectDatabase, type DatabaseLike, type DatabaseOptions } from './connect-database.js';
 import { sqlConstraint, sqlState, type SqlDatabase } from './sql-database.js';
 
@@ -16,18 +17,7 @@ export interface PostgresUserStoreOptions extends DatabaseOptions {
   now?: () => number;
 }
 
-const PROFILE_TEXT = [
-  'email',
-  'username',
-  'phone_number',
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-] as const;
-const PROFILE_BOOLEAN = ['email_verified', 'phone_verified'] as const;
-const PROFILE_COLUMNS = [...PROFILE_TEXT, ...PROFILE_BOOLEAN] as const;
+const PROFILE_COLUMNS = [...PROFILE_TEXT_FIELDS, ...PROFILE_BOOLEAN_FIELDS] as const;
 
 /** A user row with its identities, as {@link userColumns} selects it. */
 interface UserRow extends Record<(typeof PROFILE_COLUMNS)[number], string | boolean | null> {
