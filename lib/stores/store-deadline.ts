@@ -4,6 +4,9 @@
  * a caller never waits longer than the store's deadline.
  */
 export class StoreUnavailableError extends Error {
+  /** Seconds a client is asked to wait before it retries: a reconnect usually takes a few. */
+  readonly retryAfterSeconds = 5;
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
