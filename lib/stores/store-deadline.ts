@@ -18,19 +18,21 @@ export class StoreUnavailableError extends Error {
  * an answer. Clients of Redis and PostgreSQL queue commands while they reconnect and retry them
  * for as long as they are configured to (often forever), so every store call is raced against
  * this deadline. A late settlement of `operation` is ignored; `onLate` receives its value, so a
- * resource it holds (a pooled connection) can be given back.
+ * resource it holds (a pooled connection) can be given back. `budgetMs` is the whole deadline the
+ * error names when `timeoutMs` is what is left of it after an earlier step.
  */
 export function withDeadline<T>(
   operation: Promise<T>,
   timeoutMs: number,
   what: string,
   onLate?: (value: T) => void,
+  budgetMs = timeoutMs,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let expired = false;
     const timer = setTimeout(() => {
       expired = true;
-      reject(new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms`));
+      reject(new StoreUnavailableError(`${what}: no answer within ${budgetMs} ms`));
     }, timeoutMs);
     operation.then(
       (value) => {

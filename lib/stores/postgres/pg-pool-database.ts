@@ -59,7 +59,7 @@ export function pgPoolDatabase(
     const left = Math.max(1, deadlineMs - (Date.now() - started));
     let destroy = false;
     try {
-      return await withDeadline(work(client), left, 'PostgreSQL');
+      return await withDeadline(work(client), left, 'PostgreSQL', undefined, deadlineMs);
     } catch (error) {
       destroy = error instanceof StoreUnavailableError;
       throw error;
