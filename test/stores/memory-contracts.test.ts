@@ -1,9 +1,11 @@
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
 import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
+import { MemoryRefreshTokenStore } from '../../lib/stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import {
   actionCacheStoreContract,
   queryableLogSinkContract,
+  refreshTokenStoreContract,
   replayStoreContract,
   userStoreContract,
 } from '../../lib/testing/index.js';
@@ -14,4 +16,7 @@ describe('memory stores against the exported contracts', () => {
   actionCacheStoreContract(() => new MemoryActionCacheStore(), { name: 'MemoryActionCacheStore' });
   userStoreContract(() => new MemoryUserStore(), { name: 'MemoryUserStore' });
   queryableLogSinkContract(() => new MemoryLogSink(), { name: 'MemoryLogSink' });
+  // One store for the suite: its concurrency test uses two store objects on one backend.
+  const refreshTokens = new MemoryRefreshTokenStore();
+  refreshTokenStoreContract(() => refreshTokens, { name: 'MemoryRefreshTokenStore' });
 });

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { migrate } from '../../lib/stores/postgres/migrate.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresRetention } from '../../lib/stores/postgres/postgres-retention.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
@@ -38,6 +39,44 @@ const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Prom
           profile: {},
         });
         return store.update(user.user_id, { recordLogin: true });
+      };
+    },
+  },
+  {
+    name: 'PostgresRefreshTokenStore',
+    call(database) {
+      const store = new PostgresRefreshTokenStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const id = `rtf_${randomUUID()}`;
+        const now = Date.now();
+        await store.create(
+          {
+            family_id: id,
+            client_id: 'app',
+            user_id: 'auth0|alice',
+            audience: 'https://api.example.com/',
+            scope: ['offline_access'],
+            rotating: true,
+            leeway: 0,
+            created_at: now,
+            expires_at: now + 60_000,
+            idle_lifetime: null,
+            last_used_at: now,
+            generation: 0,
+            rotated_at: null,
+            revoked_at: null,
+            revision: 0,
+          },
+          { token_hash: id, family_id: id, generation: 0, created_at: now },
+        );
+        const next = { token_hash: `${id}-1`, family_id: id, generation: 1, created_at: now };
+        await store.compareAndSet(
+          id,
+          0,
+          { last_used_at: now, generation: 1, rotated_at: now },
+          next,
+        );
+        return store.find(next.token_hash);
       };
     },
   },

@@ -49,8 +49,8 @@ describe('PostgreSQL migrations', function () {
       it('creates every table once, records each version, and does nothing the second time', async () => {
         const db = await fresh(kind);
         try {
-          expect(await migrate(db.database)).to.deep.equal({ applied: [1, 2, 3], version: 3 });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 3 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [1, 2, 3, 4], version: 4 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 4 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -58,6 +58,7 @@ describe('PostgreSQL migrations', function () {
             { version: 1, name: 'replay keys' },
             { version: 2, name: 'users and identities' },
             { version: 3, name: 'tenant log entries' },
+            { version: 4, name: 'refresh token families' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -65,6 +66,8 @@ describe('PostgreSQL migrations', function () {
           );
           expect(tables.map((t) => t.table_name)).to.deep.equal([
             'cte_log_entries',
+            'cte_refresh_token_families',
+            'cte_refresh_tokens',
             'cte_replay_keys',
             'cte_schema_migrations',
             'cte_user_identities',
@@ -90,7 +93,10 @@ describe('PostgreSQL migrations', function () {
             connection_user_id: 'u',
             profile: { name: 'Ada' },
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [3], version: 3 });
+          expect(await migrate(db.database)).to.deep.equal({
+            applied: MIGRATIONS.slice(2).map((migration) => migration.version),
+            version: MIGRATIONS.length,
+          });
           expect(await users.getById(before.user_id)).to.deep.equal(before);
           expect(
             await new PostgresReplayStore({ database: db.database }).consume('j', 2e9),
@@ -98,7 +104,7 @@ describe('PostgreSQL migrations', function () {
           // An older version, knowing fewer migrations, finds nothing to do on the newer schema.
           expect(await runMigrations(sql, MIGRATIONS.slice(0, 1), 10_000)).to.deep.equal({
             applied: [],
-            version: 3,
+            version: MIGRATIONS.length,
           });
         } finally {
           await db.close();
@@ -141,9 +147,11 @@ describe('PostgreSQL migrations', function () {
         [db, ...others].map((instance) => migrate(instance.database)),
       );
       const applied = results.flatMap((result) => result.applied).sort();
-      expect(applied).to.deep.equal([1, 2, 3]);
-      expect(results.filter((result) => result.applied.length === 3)).to.have.length(1);
-      for (const result of results) expect(result.version).to.equal(3);
+      expect(applied).to.deep.equal(MIGRATIONS.map((migration) => migration.version));
+      expect(
+        results.filter((result) => result.applied.length === MIGRATIONS.length),
+      ).to.have.length(1);
+      for (const result of results) expect(result.version).to.equal(MIGRATIONS.length);
     } finally {
       await Promise.all([db, ...others].map((instance) => instance.close()));
     }

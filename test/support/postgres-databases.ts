@@ -5,7 +5,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DatabaseLike } from '../../lib/stores/postgres/connect-database.js';
-import type { PostgresServer } from './postgres-server.js';
+import { migrate } from '../../lib/stores/postgres/migrate.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
 
 export interface TestDatabase {
   readonly database: DatabaseLike;
@@ -55,3 +56,40 @@ export const DATABASES: readonly DatabaseKind[] = [
   { name: 'pg.Pool', open: async (server, name) => openPool(server, name) },
   { name: 'PGlite', open: () => openPGlite() },
 ];
+
+/**
+ * Registers `body` once per database kind, inside a `describe` that starts a PostgreSQL server
+ * for the file and opens and migrates each database before its block (and closes everything
+ * after). `body` reads its database through `db()`.
+ */
+export function onEachDatabase(title: string, body: (db: () => TestDatabase) => void): void {
+  describe(title, function () {
+    this.timeout(30_000);
+    let server: PostgresServer | undefined;
+
+    before(async () => {
+      server = await startPostgres();
+    });
+
+    after(async () => {
+      await server?.stop();
+    });
+
+    for (const kind of DATABASES) {
+      describe(`on ${kind.name}`, () => {
+        let opened: TestDatabase | undefined;
+
+        before(async () => {
+          opened = await kind.open(server!);
+          await migrate(opened.database);
+        });
+
+        after(async () => {
+          await opened?.close();
+        });
+
+        body(() => opened!);
+      });
+    }
+  });
+}

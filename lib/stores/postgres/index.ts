@@ -9,6 +9,8 @@ export { PostgresReplayStore } from './postgres-replay-store.js';
 export type { PostgresReplayStoreOptions } from './postgres-replay-store.js';
 export { PostgresUserStore } from './postgres-user-store.js';
 export type { PostgresUserStoreOptions } from './postgres-user-store.js';
+export { PostgresRefreshTokenStore } from './postgres-refresh-token-store.js';
+export type { PostgresRefreshTokenStoreOptions } from './postgres-refresh-token-store.js';
 export { PostgresLogSink } from './postgres-log-sink.js';
 export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
 export { PostgresRetention } from './postgres-retention.js';
