@@ -22,7 +22,8 @@ import { ActionRegistry } from './profiles/action-registry.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
-import { ClientRegistry } from './registry/clients.js';
+import { ClientRegistry, clientsHandle } from './registry/clients.js';
+import type { ClientsHandle } from './registry/clients.js';
 import { ResourceServerRegistry } from './registry/resource-servers.js';
 import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { HostCapabilities } from './sandbox/capabilities/host-capabilities.js';
@@ -52,8 +53,12 @@ export interface CustomTokenExchangeRouter extends Router {
    * with the `post-exchange` trigger), `clear()`, `get()`. None by default.
    */
   readonly postExchange: PostExchangeHookHandle;
-  /** Applications: `add`, `get`, `list`, `update`, `remove`. */
-  readonly clients: ClientRegistry;
+  /**
+   * Applications: `add`, `get`, `list`, `update`, `remove`, and `invalidate(clientId?)` to
+   * forget what was cached of a `ClientStore`'s client (the other methods then refuse with
+   * `unsupported`: your registry is where clients change).
+   */
+  readonly clients: ClientsHandle;
   /** APIs: `add`, `get`, `list`, `update`, `remove`. */
   readonly resourceServers: ResourceServerRegistry;
   /** The user store in use (the in-memory one when `options.users` was absent). */
@@ -126,7 +131,10 @@ export function customTokenExchange(
         ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
       }
     },
-    { hostAuthenticates: config.clientAuthentication !== undefined },
+    {
+      hostAuthenticates: config.clientAuthentication !== undefined,
+      ...(config.clientStore === undefined ? {} : { source: config.clientStore }),
+    },
   );
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
@@ -158,7 +166,7 @@ export function customTokenExchange(
   const users = config.users ?? new MemoryUserStore();
 
   const authenticateClient = createClientAuthenticator({
-    getClient: (clientId) => clients.get(clientId),
+    getClient: (clientId) => clients.find(clientId),
     audiences: [...new Set([config.issuer, config.tokenEndpoint])],
     replayStore: config.stores.replay ?? new MemoryReplayStore(),
     ...(config.clientAuthentication
@@ -219,7 +227,7 @@ export function customTokenExchange(
     actions,
     profiles,
     postExchange: postExchangeHandle(postExchange),
-    clients,
+    clients: clientsHandle(clients),
     resourceServers,
     users,
     keys,

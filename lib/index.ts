@@ -27,9 +27,15 @@ export type {
 } from './profiles/post-exchange-hook.js';
 export type {
   ClientDefinition,
+  ClientsHandle,
   TokenEndpointAuthMethod,
   IdTokenSigningAlg,
 } from './registry/clients.js';
+export type { ClientCacheOptions, ClientStore } from './registry/client-store.js';
+export type { ManagedClientStore } from './registry/managed-client-store.js';
+export { MemoryClientStore } from './registry/memory-client-store.js';
+export { hashClientSecret, verifyClientSecret } from './registry/client-secret-hash.js';
+export type { ClientSecretHashOptions } from './registry/client-secret-hash.js';
 export type {
   AccessTokenSigningAlg,
   ClientGrantDefinition,

@@ -22,6 +22,12 @@ import { DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT } from './refresh-tokens
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
+  ClientCacheConfig,
+  ClientCacheOptions,
+  ClientStore,
+} from './registry/client-store.js';
+import { isClientStore, parseClientCacheOptions } from './registry/client-store.js';
+import type {
   ClientGrantDefinition,
   ResourceServer,
   ResourceServerDefinition,
@@ -44,8 +50,14 @@ export interface CustomTokenExchangeOptions {
    * slash included). https, or http for localhost.
    */
   issuer: string;
-  /** Applications allowed to call the token endpoint (Auth0 Management API fields). */
-  clients: ClientDefinition[];
+  /**
+   * Applications allowed to call the token endpoint (Auth0 Management API fields), or a
+   * `ClientStore` that reads them from your own registry (`get(client_id)`), cached as
+   * `clientCache` says.
+   */
+  clients: ClientDefinition[] | ClientStore;
+  /** How clients of a `ClientStore` are cached (TTL, bounds, unknown ids); see `ClientCacheOptions`. */
+  clientCache?: ClientCacheOptions;
   /** APIs that tokens can be issued for (Auth0 Management API fields). */
   resourceServers: ResourceServerDefinition[];
   /**
@@ -160,7 +172,9 @@ export interface Config {
   issuer: string;
   tokenEndpoint: string;
   tenant: string;
+  /** The clients given as an array; empty with a store. */
   clients: Client[];
+  clientStore: { store: ClientStore; cache: ClientCacheConfig } | undefined;
   resourceServers: ResourceServer[];
   clientGrants: ClientGrantDefinition[] | undefined;
   defaultAudience: string | undefined;
@@ -203,6 +217,7 @@ export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
 const OPTION_KEYS = [
   'issuer',
   'clients',
+  'clientCache',
   'resourceServers',
   'clientGrants',
   'defaultAudience',
@@ -237,9 +252,21 @@ export function parseOptions(input: unknown): Config {
 
   // Validated in full below; whether it is there decides what a client definition must hold.
   const hostAuthenticates = options.clientAuthentication !== undefined;
-  const clients = checkArray(options.clients, 'options.clients').map((c, i) =>
-    parseClient(c, `options.clients[${i}]`, { hostAuthenticates }),
-  );
+  const clientStore = isClientStore(options.clients)
+    ? {
+        store: options.clients,
+        cache: parseClientCacheOptions(options.clientCache, 'options.clientCache'),
+      }
+    : undefined;
+  if (clientStore === undefined && options.clientCache !== undefined) {
+    fail('options.clientCache', 'applies to a ClientStore in options.clients, not to an array');
+  }
+  const clients =
+    clientStore !== undefined
+      ? []
+      : clientDefinitions(options.clients).map((c, i) =>
+          parseClient(c, `options.clients[${i}]`, { hostAuthenticates }),
+        );
   unique(
     clients.map((c) => c.client_id),
     'options.clients',
@@ -263,7 +290,8 @@ export function parseOptions(input: unknown): Config {
         );
 
   clientGrants?.forEach((grant, i) => {
-    if (!clients.some((c) => c.client_id === grant.client_id)) {
+    // A store's clients are not known in advance: a grant may name any of them.
+    if (clientStore === undefined && !clients.some((c) => c.client_id === grant.client_id)) {
       fail(
         `options.clientGrants[${i}].client_id`,
         'must be the client_id of one of options.clients',
@@ -368,6 +396,7 @@ export function parseOptions(input: unknown): Config {
         ? issuerUrl.hostname
         : checkString(options.tenant, 'options.tenant', { max: 128 }),
     clients,
+    clientStore,
     resourceServers,
     clientGrants,
     defaultAudience,
@@ -430,6 +459,16 @@ export function parseOptions(input: unknown): Config {
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
   };
+}
+
+function clientDefinitions(value: unknown): unknown[] {
+  if (!Array.isArray(value)) {
+    fail(
+      'options.clients',
+      'must be an array of client definitions or a ClientStore (an object with get(client_id))',
+    );
+  }
+  return value;
 }
 
 /** `urlencoded.extended`; `undefined` when not given (the body reader knows the default). */

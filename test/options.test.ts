@@ -4,6 +4,7 @@ import request from 'supertest';
 import express from 'express';
 import { ManagementError, MemoryLogSink, customTokenExchange } from '../lib/index.js';
 import type {
+  ClientDefinition,
   CustomTokenExchangeOptions,
   CustomTokenExchangeRouter,
   UserStore,
@@ -127,12 +128,14 @@ const CASES: Record<string, Case[]> = {
     {
       title: 'missing',
       change: { clients: undefined },
-      message: 'options.clients must be an array',
+      message:
+        'options.clients must be an array of client definitions or a ClientStore (an object with get(client_id))',
     },
     {
       title: 'not an array',
       change: { clients: APP },
-      message: 'options.clients must be an array',
+      message:
+        'options.clients must be an array of client definitions or a ClientStore (an object with get(client_id))',
     },
     {
       title: 'an entry that is not an object',
@@ -172,13 +175,13 @@ const CASES: Record<string, Case[]> = {
       title: 'client_secret_basic without a secret',
       change: { clients: client({ token_endpoint_auth_method: 'client_secret_basic' }) },
       message:
-        'options.clients[1].client_secret is required for token_endpoint_auth_method client_secret_basic',
+        'options.clients[1].client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_basic',
     },
     {
       title: 'the default client_secret_post without a secret',
       change: { clients: client({}) },
       message:
-        'options.clients[1].client_secret is required for token_endpoint_auth_method client_secret_post',
+        'options.clients[1].client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_post',
     },
     {
       title: 'a secret shorter than 16 characters',
@@ -283,7 +286,8 @@ const CASES: Record<string, Case[]> = {
           jwt_configuration: { alg: 'HS256' },
         }),
       },
-      message: 'options.clients[1].jwt_configuration.alg HS256 needs a client_secret to sign with',
+      message:
+        'options.clients[1].jwt_configuration.alg HS256 needs a client_secret in clear to sign with (a client_secret_hash cannot sign)',
     },
     {
       title: 'an ID token lifetime of 0',
@@ -908,6 +912,7 @@ describe('customTokenExchange(options): the caller’s object', () => {
       sandbox: false,
     };
     const before = structuredClone(options);
+    const clientList = options.clients as ClientDefinition[];
 
     const cte = customTokenExchange(options);
 
@@ -915,10 +920,10 @@ describe('customTokenExchange(options): the caller’s object', () => {
     const nested = [
       options,
       options.clients,
-      options.clients[0],
-      options.clients[0]!.client_metadata,
-      options.clients[1]!.jwks,
-      options.clients[1]!.jwks!.keys[0],
+      clientList[0],
+      clientList[0]!.client_metadata,
+      clientList[1]!.jwks,
+      clientList[1]!.jwks!.keys[0],
       options.resourceServers[0]!.scopes,
       options.clientGrants![0]!.scope,
       (options.keys as SigningKeyInput[])[0],
@@ -926,9 +931,9 @@ describe('customTokenExchange(options): the caller’s object', () => {
     ];
     nested.forEach((value, i) => expect(Object.isFrozen(value), `nested[${i}]`).to.equal(false));
 
-    options.clients[0]!.client_secret = 'changed-after-construction';
-    options.clients[0]!.client_metadata!.team = 'changed';
-    options.clients[1]!.jwks!.keys[0]!.x = 'changed';
+    clientList[0]!.client_secret = 'changed-after-construction';
+    clientList[0]!.client_metadata!.team = 'changed';
+    clientList[1]!.jwks!.keys[0]!.x = 'changed';
     options.resourceServers[0]!.scopes!.push({ value: 'admin' });
     expect(cte.clients.get('app')).to.include({ client_secret: SECRET });
     expect(cte.clients.get('app')!.client_metadata).to.deep.equal({ team: 'checkout' });
@@ -962,6 +967,8 @@ describe('customTokenExchange(options): defaults', () => {
     expect(cte.clients.get('app')).to.deep.equal({
       client_id: 'app',
       client_secret: SECRET,
+      client_secrets: [SECRET],
+      client_secret_hashes: [],
       name: 'App',
       is_first_party: true,
       oidc_conformant: true,

@@ -19,7 +19,7 @@ export interface TokenEndpointOptions {
   grants: readonly Grant[];
   readBody: BodyReader;
   authenticateClient: ClientAuthenticator;
-  clients: Pick<ClientRegistry, 'get'>;
+  clients: Pick<ClientRegistry, 'find'>;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
   /** Requests of ours answered at once; beyond it `503 temporarily_unavailable`. */
@@ -113,7 +113,13 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       return await authenticateClient(req);
     } catch (err) {
       const claimed = claimedClientId(req);
-      const client = claimed === undefined ? undefined : clients.get(claimed);
+      // For the log only: a client that cannot be read now leaves the entry without it.
+      const client =
+        claimed === undefined
+          ? undefined
+          : await Promise.resolve()
+              .then(() => clients.find(claimed))
+              .catch(() => undefined);
       if (client !== undefined) trail.claimedClient = client;
       throw err;
     }

@@ -1,9 +1,11 @@
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
 import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
+import { MemoryClientStore } from '../../lib/registry/memory-client-store.js';
 import { MemoryRefreshTokenStore } from '../../lib/stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import {
   actionCacheStoreContract,
+  clientStoreContract,
   queryableLogSinkContract,
   refreshTokenStoreContract,
   replayStoreContract,
@@ -19,4 +21,5 @@ describe('memory stores against the exported contracts', () => {
   // One store for the suite: its concurrency test uses two store objects on one backend.
   const refreshTokens = new MemoryRefreshTokenStore();
   refreshTokenStoreContract(() => refreshTokens, { name: 'MemoryRefreshTokenStore' });
+  clientStoreContract(() => new MemoryClientStore(), { name: 'MemoryClientStore' });
 });

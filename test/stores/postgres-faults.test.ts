@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { migrate } from '../../lib/stores/postgres/migrate.js';
+import { PostgresClientStore } from '../../lib/stores/postgres/postgres-client-store.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
 import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
@@ -11,6 +12,7 @@ import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 import { openPool } from '../support/postgres-databases.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { waitUntil } from '../support/server-process.js';
+import { testFamily, testToken } from '../support/refresh-families.js';
 import { timedRejection } from '../support/store-faults.js';
 
 const TIMEOUT_MS = 400;
@@ -49,27 +51,8 @@ const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Prom
       return async () => {
         const id = `rtf_${randomUUID()}`;
         const now = Date.now();
-        await store.create(
-          {
-            family_id: id,
-            client_id: 'app',
-            user_id: 'auth0|alice',
-            audience: 'https://api.example.com/',
-            scope: ['offline_access'],
-            rotating: true,
-            leeway: 0,
-            created_at: now,
-            expires_at: now + 60_000,
-            idle_lifetime: null,
-            last_used_at: now,
-            generation: 0,
-            rotated_at: null,
-            revoked_at: null,
-            revision: 0,
-          },
-          { token_hash: id, family_id: id, generation: 0, created_at: now },
-        );
-        const next = { token_hash: `${id}-1`, family_id: id, generation: 1, created_at: now };
+        await store.create(testFamily(id, now), testToken(id, id, now));
+        const next = testToken(`${id}-1`, id, now, 1);
         await store.compareAndSet(
           id,
           0,
@@ -77,6 +60,22 @@ const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Prom
           next,
         );
         return store.find(next.token_hash);
+      };
+    },
+  },
+  {
+    name: 'PostgresClientStore',
+    call(database) {
+      const store = new PostgresClientStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const clientId = `app-${randomUUID()}`;
+        await store.create({
+          client_id: clientId,
+          name: 'App',
+          token_endpoint_auth_method: 'none',
+        });
+        await store.update(clientId, { name: 'Renamed' });
+        return store.get(clientId);
       };
     },
   },

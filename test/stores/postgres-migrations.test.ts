@@ -49,8 +49,11 @@ describe('PostgreSQL migrations', function () {
       it('creates every table once, records each version, and does nothing the second time', async () => {
         const db = await fresh(kind);
         try {
-          expect(await migrate(db.database)).to.deep.equal({ applied: [1, 2, 3, 4], version: 4 });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 4 });
+          expect(await migrate(db.database)).to.deep.equal({
+            applied: [1, 2, 3, 4, 5],
+            version: 5,
+          });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 5 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -59,12 +62,14 @@ describe('PostgreSQL migrations', function () {
             { version: 2, name: 'users and identities' },
             { version: 3, name: 'tenant log entries' },
             { version: 4, name: 'refresh token families' },
+            { version: 5, name: 'clients' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
              WHERE table_schema = current_schema() ORDER BY table_name`,
           );
           expect(tables.map((t) => t.table_name)).to.deep.equal([
+            'cte_clients',
             'cte_log_entries',
             'cte_refresh_token_families',
             'cte_refresh_tokens',

@@ -4,29 +4,12 @@ import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-re
 import type { RefreshTokenFamily } from '../../lib/stores/refresh-token-store.js';
 import { refreshTokenStoreContract } from '../../lib/testing/index.js';
 import { onEachDatabase } from '../support/postgres-databases.js';
+import { testFamily } from '../support/refresh-families.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function family(id: string, fields: Partial<RefreshTokenFamily> = {}): RefreshTokenFamily {
-  return {
-    family_id: id,
-    client_id: 'app',
-    user_id: `auth0|${id}`,
-    audience: 'https://api.example.com/',
-    scope: ['openid', 'offline_access'],
-    rotating: true,
-    leeway: 0,
-    created_at: T0,
-    expires_at: T0 + 3_600_000,
-    idle_lifetime: 600,
-    last_used_at: T0,
-    generation: 0,
-    rotated_at: null,
-    revoked_at: null,
-    revision: 0,
-    ...fields,
-  };
-}
+const family = (id: string, fields: Partial<RefreshTokenFamily> = {}) =>
+  testFamily(id, T0, { user_id: `auth0|${id}`, ...fields });
 
 onEachDatabase('PostgresRefreshTokenStore', (db) => {
   refreshTokenStoreContract(() => new PostgresRefreshTokenStore({ database: db().database }), {

@@ -58,38 +58,57 @@ export const DATABASES: readonly DatabaseKind[] = [
 ];
 
 /**
- * Registers `body` once per database kind, inside a `describe` that starts a PostgreSQL server
- * for the file and opens and migrates each database before its block (and closes everything
- * after). `body` reads its database through `db()`.
+ * A `describe` with a PostgreSQL server for its tests, started before them and stopped after.
+ * `body` reads the server through `server()`.
  */
-export function onEachDatabase(title: string, body: (db: () => TestDatabase) => void): void {
+export function withPostgresServer(
+  title: string,
+  body: (server: () => PostgresServer) => void,
+): void {
   describe(title, function () {
     this.timeout(30_000);
-    let server: PostgresServer | undefined;
+    let started: PostgresServer | undefined;
 
     before(async () => {
-      server = await startPostgres();
+      started = await startPostgres();
     });
 
     after(async () => {
-      await server?.stop();
+      await started?.stop();
     });
 
-    for (const kind of DATABASES) {
-      describe(`on ${kind.name}`, () => {
-        let opened: TestDatabase | undefined;
-
-        before(async () => {
-          opened = await kind.open(server!);
-          await migrate(opened.database);
-        });
-
-        after(async () => {
-          await opened?.close();
-        });
-
-        body(() => opened!);
-      });
-    }
+    body(() => started!);
   });
+}
+
+/**
+ * Registers `body` once per database kind, each in a `describe` that opens and migrates its
+ * database (on `server`, for a pool) before its tests and closes it after. `body` reads the
+ * database through `db()`.
+ */
+export function eachDatabase(
+  server: () => PostgresServer,
+  body: (db: () => TestDatabase, kind: DatabaseKind) => void,
+): void {
+  for (const kind of DATABASES) {
+    describe(`on ${kind.name}`, () => {
+      let opened: TestDatabase | undefined;
+
+      before(async () => {
+        opened = await kind.open(server());
+        await migrate(opened.database);
+      });
+
+      after(async () => {
+        await opened?.close();
+      });
+
+      body(() => opened!, kind);
+    });
+  }
+}
+
+/** {@link eachDatabase} inside {@link withPostgresServer}: a file's tests on both databases. */
+export function onEachDatabase(title: string, body: (db: () => TestDatabase) => void): void {
+  withPostgresServer(title, (server) => eachDatabase(server, body));
 }

@@ -14,6 +14,8 @@ function client(alg: IdTokenSigningAlg): Client {
   return {
     client_id: 'client-1',
     client_secret: SECRET,
+    client_secrets: [SECRET],
+    client_secret_hashes: [],
     name: 'Orders app',
     is_first_party: true,
     oidc_conformant: true,

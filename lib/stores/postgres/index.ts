@@ -11,6 +11,8 @@ export { PostgresUserStore } from './postgres-user-store.js';
 export type { PostgresUserStoreOptions } from './postgres-user-store.js';
 export { PostgresRefreshTokenStore } from './postgres-refresh-token-store.js';
 export type { PostgresRefreshTokenStoreOptions } from './postgres-refresh-token-store.js';
+export { PostgresClientStore } from './postgres-client-store.js';
+export type { PostgresClientStoreOptions } from './postgres-client-store.js';
 export { PostgresLogSink } from './postgres-log-sink.js';
 export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
 export { PostgresRetention } from './postgres-retention.js';

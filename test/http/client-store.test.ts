@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { ManagementError } from '../../lib/errors.js';
+import { hashClientSecret } from '../../lib/registry/client-secret-hash.js';
+import type { ClientStore } from '../../lib/registry/client-store.js';
+import type { ClientDefinition } from '../../lib/registry/clients.js';
+import { MemoryClientStore } from '../../lib/registry/memory-client-store.js';
+import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import type { TestServer } from '../support/fixtures.js';
+
+const NEW_SECRET = 'rotated-secret-0123456789abcdef';
+const INVALID_CLIENT = {
+  error: 'invalid_client',
+  error_description: 'Client authentication failed.',
+};
+const CTE = { token_exchange: { allow_any_profile_of_type: ['custom_authentication'] } };
+
+/** A client store over `inner` that counts the reads reaching it and can be made to fail. */
+class Registry implements ClientStore {
+  reads = 0;
+  down = false;
+  constructor(readonly inner: MemoryClientStore) {}
+  async get(clientId: string): Promise<ClientDefinition | undefined> {
+    this.reads += 1;
+    if (this.down) throw new Error('the registry database is down');
+    return this.inner.get(clientId);
+  }
+}
+
+describe('clients read from a ClientStore', () => {
+  let registry: Registry;
+  let server: TestServer;
+
+  beforeEach(async () => {
+    registry = new Registry(
+      new MemoryClientStore([
+        {
+          client_id: 'hashed-app',
+          name: 'Hashed app',
+          client_secret_hash: await hashClientSecret(SECRET, { logN: 10 }),
+          token_endpoint_auth_method: 'client_secret_basic',
+          ...CTE,
+        },
+      ]),
+    );
+    server = await testServer({ clients: registry, clientCache: { ttlMs: 60_000 } });
+  });
+
+  afterEach(async () => {
+    await server.cte.close();
+  });
+
+  const exchange = (clientId: string, secret: string) =>
+    request(server.app)
+      .post('/oauth/token')
+      .set('Authorization', basic(clientId, secret))
+      .type('form')
+      .send(form(exchangeBody()));
+
+  it('authenticates a client with a hashed secret, reading the store once', async () => {
+    const first = await exchange('hashed-app', SECRET);
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    const second = await exchange('hashed-app', SECRET);
+    expect(second.status).to.equal(200);
+    expect(registry.reads).to.equal(1);
+    const [entry] = server.cte.logs.list({ type: 'secte', take: 1 });
+    expect(entry).to.include({ client_id: 'hashed-app', client_name: 'Hashed app' });
+  });
+
+  it('refuses a wrong secret and an unknown client, reading an unknown id once', async () => {
+    const wrong = await exchange('hashed-app', `${SECRET}x`);
+    expect([wrong.status, wrong.body]).to.deep.equal([401, INVALID_CLIENT]);
+    for (let i = 0; i < 3; i++) {
+      const unknown = await exchange('ghost-app', SECRET);
+      expect([unknown.status, unknown.body]).to.deep.equal([401, INVALID_CLIENT]);
+    }
+    expect(registry.reads).to.equal(2);
+    const [entry] = server.cte.logs.list({ type: 'fecte', take: 1 });
+    expect(entry!.details).to.include({ error: 'invalid_client' });
+    expect(entry!.details.cause).to.equal('unknown client "ghost-app" (client_secret_basic)');
+  });
+
+  it('sees a change made in the store once invalidated: a rotation with two secrets, then one', async () => {
+    expect((await exchange('hashed-app', SECRET)).status).to.equal(200);
+    await registry.inner.update('hashed-app', {
+      client_secret_hash: [
+        await hashClientSecret(NEW_SECRET, { logN: 10 }),
+        (await registry.inner.get('hashed-app'))!.client_secret_hash as string,
+      ],
+    });
+    // Cached: the new secret is not known yet.
+    expect((await exchange('hashed-app', NEW_SECRET)).status).to.equal(401);
+    server.cte.clients.invalidate('hashed-app');
+    expect((await exchange('hashed-app', NEW_SECRET)).status).to.equal(200);
+    expect((await exchange('hashed-app', SECRET)).status).to.equal(200);
+    const [newest] = (await registry.inner.get('hashed-app'))!.client_secret_hash as string[];
+    await registry.inner.update('hashed-app', { client_secret_hash: newest! });
+    server.cte.clients.invalidate();
+    expect((await exchange('hashed-app', SECRET)).status).to.equal(401);
+    expect((await exchange('hashed-app', NEW_SECRET)).status).to.equal(200);
+  });
+
+  it('answers 503 with Retry-After while the store fails, and logs why', async () => {
+    registry.down = true;
+    const res = await exchange('hashed-app', SECRET);
+    expect(res.status).to.equal(503);
+    expect(res.headers['retry-after']).to.equal('5');
+    expect(res.body).to.deep.equal({
+      error: 'temporarily_unavailable',
+      error_description: 'The server is busy; retry later.',
+    });
+    const [entry] = server.cte.logs.list({ type: 'fecte', take: 1 });
+    expect(entry!.details.cause).to.equal('the client store failed: the registry database is down');
+    registry.down = false;
+    expect((await exchange('hashed-app', SECRET)).status).to.equal(200);
+  });
+
+  it('answers 500 for a client the store holds in a shape the router refuses', async () => {
+    const broken: ClientStore = {
+      get: async (clientId) => ({ client_id: clientId, name: 'Broken', colour: 'red' }) as never,
+    };
+    const other = await testServer({ clients: broken });
+    try {
+      const res = await request(other.app)
+        .post('/oauth/token')
+        .set('Authorization', basic('broken', SECRET))
+        .type('form')
+        .send(form(exchangeBody()));
+      expect([res.status, res.body]).to.deep.equal([
+        500,
+        { error: 'server_error', error_description: 'The server encountered an unexpected error.' },
+      ]);
+      const [entry] = other.cte.logs.list({ type: 'fecte', take: 1 });
+      expect(entry!.details.cause).to.equal(
+        'the client store answered an invalid definition for client "broken": client.colour is not a known property',
+      );
+    } finally {
+      await other.cte.close();
+    }
+  });
+
+  it('leaves clients to the store: the handle only invalidates', () => {
+    for (const call of [
+      () => server.cte.clients.add({ client_id: 'x', name: 'X', client_secret: SECRET }),
+      () => server.cte.clients.update('hashed-app', { name: 'X' }),
+      () => server.cte.clients.remove('hashed-app'),
+      () => server.cte.clients.get('hashed-app'),
+      () => server.cte.clients.list(),
+    ]) {
+      expect(call).to.throw(
+        ManagementError,
+        'the clients come from a ClientStore: change them in your registry, then call clients.invalidate(client_id)',
+      );
+    }
+  });
+
+  it('accepts clientGrants naming clients only the store knows, and refuses clientCache with an array', async () => {
+    const granted = await testServer({
+      clients: registry,
+      clientGrants: [{ client_id: 'hashed-app', audience: 'https://api.example.com/', scope: [] }],
+    });
+    await granted.cte.close();
+    const error = await testServer({ clientCache: { ttlMs: 1 } }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(error?.message).to.equal(
+      'customTokenExchange: options.clientCache applies to a ClientStore in options.clients, not to an array',
+    );
+  });
+});
