@@ -37,8 +37,8 @@ import {
 import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
-import { KeySet } from './tokens/key-set.js';
-import type { SigningAlg } from './tokens/key-set.js';
+import { KeySet, keysHandle } from './tokens/key-set.js';
+import type { KeysHandle, SigningAlg } from './tokens/key-set.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
 import type { UserStore } from './users/user-store.js';
 
@@ -63,8 +63,11 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly resourceServers: ResourceServerRegistry;
   /** The user store in use (the in-memory one when `options.users` was absent). */
   readonly users: UserStore;
-  /** Signing keys: `jwks()` to publish elsewhere, `rotate()`, `add()`, `list()`. */
-  readonly keys: KeySet;
+  /**
+   * Signing keys: `jwks()` to publish elsewhere, `list()`, `rotate(alg?)`, `add(jwk | signer)`,
+   * each async. Nothing on it signs.
+   */
+  readonly keys: KeysHandle;
   /**
    * Attack protection: `status(ip)` and `unblock(ip)` for suspicious IP throttling,
    * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`.
@@ -107,28 +110,35 @@ export function customTokenExchange(
 
   const keys = new KeySet({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
+    ...(config.stores.keys === undefined ? {} : { store: config.stores.keys }),
     gracePeriodSeconds: config.keyRotationGracePeriod,
+    publishAheadSeconds: config.jwksMaxAge,
+    // Read again well within the JWKS max-age: a rotation publishes the next key that long
+    // before it signs, so every instance knows it in time.
+    refreshIntervalMs: Math.min(60_000, Math.max(1000, config.jwksMaxAge * 500)),
   });
-  if (config.keys === undefined) {
+  if (keys.development) {
     console.warn(
       'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
         'Tokens will not verify after a restart or on another instance: configure options.keys.',
     );
   }
-  // Every algorithm a client or API may sign with must have a key before the first request.
-  const ensureKey = (alg: SigningAlg, path: string): void => {
+  // Every algorithm a client or API may sign with must have a key before the first request, and
+  // a retired key must stay published as long as the tokens it signed live.
+  const ensureKey = (alg: SigningAlg, lifetimeSeconds: number, path: string): void => {
     try {
       keys.ensure(alg);
     } catch (err) {
       if (err instanceof TypeError) fail(path, `is ${alg}, but options.keys has no ${alg} key`);
       throw err;
     }
+    keys.coverLifetime(lifetimeSeconds);
   };
   const clients = new ClientRegistry(
     config.clients,
     (client, path) => {
       if (client.id_token_alg !== 'HS256') {
-        ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
+        ensureKey(client.id_token_alg, client.id_token_lifetime, `${path}.jwt_configuration.alg`);
       }
     },
     {
@@ -138,7 +148,7 @@ export function customTokenExchange(
   );
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
-    (server, path) => ensureKey(server.signing_alg, `${path}.signing_alg`),
+    (server, path) => ensureKey(server.signing_alg, server.token_lifetime, `${path}.signing_alg`),
     (identifier) => identifier === config.defaultAudience,
   );
 
@@ -199,6 +209,17 @@ export function customTokenExchange(
   const readBody = bodyReader(config.urlencodedExtended);
 
   const router = express.Router();
+  // Until a key store's schedule is read (moments after start), requests wait for it; if it
+  // cannot be read they go on, and whatever needs a key answers 503.
+  router.use((_req, _res, next) => {
+    const pending = keys.whenReady();
+    if (pending === undefined) next();
+    else
+      pending.then(
+        () => next(),
+        () => next(),
+      );
+  });
   router.post(
     '/oauth/token',
     tokenEndpoint({
@@ -230,7 +251,7 @@ export function customTokenExchange(
     clients: clientsHandle(clients),
     resourceServers,
     users,
-    keys,
+    keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
     refreshTokens: refreshTokensHandle(refreshTokens),
@@ -247,6 +268,7 @@ export function customTokenExchange(
       return cte;
     },
     async close(): Promise<void> {
+      keys.close();
       await runner.close();
       capabilities?.close();
       await attackProtection.close();

@@ -41,6 +41,12 @@ import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
+import type { KeyStore } from './tokens/key-store.js';
+import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
+import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
+import { MemoryReplayStore } from './stores/memory-replay-store.js';
+import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
 
 /** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
@@ -70,14 +76,23 @@ export interface CustomTokenExchangeOptions {
   /** The user database; an in-memory `MemoryUserStore` when absent. */
   users?: UserStore;
   /**
-   * Private signing JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), as an array or a
-   * JWKS. When absent, development keys are generated in memory (with a warning): tokens then do
-   * not survive a restart and instances do not share keys.
+   * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
+   * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
+   * absent, `stores.keys` makes and keeps the keys; without it either, development keys are
+   * generated in memory (with a warning; refused with a shared store): tokens then do not survive
+   * a restart and instances do not share keys.
    */
-  keys?: SigningKeyInput[] | { keys: SigningKeyInput[] };
-  /** Seconds a rotated-out key stays in the JWKS so tokens it signed still verify. Default 86400. */
+  keys?: Array<SigningKeyInput | Signer> | { keys: Array<SigningKeyInput | Signer> };
+  /**
+   * Seconds a rotated-out key stays in the JWKS so tokens it signed still verify: at least this,
+   * and at least the longest token lifetime of the APIs and clients the router signs for.
+   * Default 86400.
+   */
   keyRotationGracePeriod?: number;
-  /** `max-age` of the JWKS response in seconds. Default 600. */
+  /**
+   * `max-age` of the JWKS response in seconds. Default 600. A rotation schedules the next key to
+   * sign no sooner than this after it was published.
+   */
   jwksMaxAge?: number;
   /** `event.tenant.id`. Default: the issuer's host name. */
   tenant?: string;
@@ -151,6 +166,12 @@ export interface CustomTokenExchangeOptions {
      * instances serving one tenant. Default: a `MemoryRefreshTokenStore` (single process).
      */
     refreshTokens?: RefreshTokenStore;
+    /**
+     * The signing-key schedule, shared by every instance (`PostgresKeyStore`): all sign with the
+     * same current key and serve the same JWKS, read again in the background every minute (or
+     * half the JWKS `max-age`, if shorter). Without `keys` the router makes its keys there.
+     */
+    keys?: KeyStore;
   };
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
@@ -179,7 +200,7 @@ export interface Config {
   clientGrants: ClientGrantDefinition[] | undefined;
   defaultAudience: string | undefined;
   users: UserStore | undefined;
-  keys: SigningKeyInput[] | undefined;
+  keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
   unknownSubjectTokenType: 'reject' | 'next';
@@ -197,6 +218,7 @@ export interface Config {
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     refreshTokens?: RefreshTokenStore;
+    keys?: KeyStore;
   };
   actionDefaults: ActionLimits;
   sandbox: boolean;
@@ -362,7 +384,7 @@ export function parseOptions(input: unknown): Config {
   }
 
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
-  checkKnownKeys(stores, ['replay', 'actionCache', 'refreshTokens'], 'options.stores');
+  checkKnownKeys(stores, ['replay', 'actionCache', 'refreshTokens', 'keys'], 'options.stores');
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -385,6 +407,28 @@ export function parseOptions(input: unknown): Config {
           'must be a function (see the RefreshTokenStore interface)',
         );
       }
+    }
+  }
+
+  const keyStore = stores.keys as KeyStore | undefined;
+  if (
+    keyStore !== undefined &&
+    (typeof keyStore?.load !== 'function' || typeof keyStore.save !== 'function')
+  ) {
+    fail('options.stores.keys', 'must be a KeyStore (load and save)');
+  }
+  const attackProtection = parseAttackProtection(
+    options.attackProtection,
+    'options.attackProtection',
+  );
+  if (keys === undefined && keyStore === undefined) {
+    const shared = sharedStore(stores, attackProtection);
+    if (shared !== undefined) {
+      fail(
+        'options.keys',
+        `(or options.stores.keys) is required with a shared store (${shared}): development keys ` +
+          'generated at start differ on every instance and at every restart',
+      );
     }
   }
 
@@ -454,11 +498,34 @@ export function parseOptions(input: unknown): Config {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
       ...(actionCache === undefined ? {} : { actionCache }),
       ...(refreshTokens === undefined ? {} : { refreshTokens }),
+      ...(keyStore === undefined ? {} : { keys: keyStore }),
     },
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
-    attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
+    attackProtection,
   };
+}
+
+/** The option path of a store shared between instances, if one is configured. */
+function sharedStore(
+  stores: Record<string, unknown>,
+  attackProtection: AttackProtectionConfig,
+): string | undefined {
+  const memory: Record<string, new (...args: never[]) => unknown> = {
+    replay: MemoryReplayStore,
+    actionCache: MemoryActionCacheStore,
+    refreshTokens: MemoryRefreshTokenStore,
+  };
+  for (const [name, Memory] of Object.entries(memory)) {
+    if (stores[name] !== undefined && !(stores[name] instanceof Memory)) {
+      return `options.stores.${name}`;
+    }
+  }
+  const attempts = attackProtection.suspiciousIpThrottling.store;
+  if (attempts !== undefined && !(attempts instanceof MemoryAttemptStore)) {
+    return 'options.attackProtection.suspiciousIpThrottling.store';
+  }
+  return undefined;
 }
 
 function clientDefinitions(value: unknown): unknown[] {

@@ -84,6 +84,8 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     // The answer of a custom token exchange for a blocked user.
     if (user.blocked === true) throw new UserBlocked(user.user_id);
 
+    // Keys that cannot sign now must fail the request before the token is rotated, not after.
+    await services.keys.whenReady();
     const redemption = await refreshTokens.redeem(inspected);
 
     // The API or the client's grant may have lost a scope since the token was issued.
@@ -93,7 +95,7 @@ export function refreshTokenGrant(services: GrantServices): Grant {
       services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
       true,
     );
-    const { response, jti } = mintTokens(signer, { client, user, resourceServer, scope });
+    const { response, jti } = await mintTokens(signer, { client, user, resourceServer, scope });
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     log.write(refreshSuccessEntry(req, trail, scope, jti, family.family_id));
     return response;

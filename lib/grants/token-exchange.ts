@@ -187,7 +187,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       actor,
       claims,
     };
-    const { response, jti } = mintTokens(signer, issuance, validated.requestedTokenType);
+    const { response, jti } = await mintTokens(signer, issuance, validated.requestedTokenType);
     const refreshToken = await issueRefreshToken(refreshTokens, issuance);
     if (refreshToken !== undefined) response.refresh_token = refreshToken.token;
     if (refreshToken?.cleanup) {

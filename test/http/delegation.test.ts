@@ -5,6 +5,7 @@ import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler, LogEntry } from '../../lib/index.js';
 import type { CustomTokenExchangeEvent } from '../../lib/index.js';
 import { mintIdToken } from '../../lib/tokens/id-token.js';
+import { KeySet } from '../../lib/tokens/key-set.js';
 import {
   ACCESS_TOKEN_TYPE,
   API,
@@ -14,8 +15,15 @@ import {
   basic,
   form,
   testServer,
+  testSigningKeys,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+
+/**
+ * The router's own keys, as a test's own set: the handle never signs, so a test that forges a
+ * token with the router's keys builds them from the same JWKs.
+ */
+const routerKeys = async () => new KeySet({ keys: await testSigningKeys() });
 
 const DELEGATION_TYPE = 'urn:acme:delegated-session';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
@@ -308,12 +316,12 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
 
   it('refuses an expired ID token', async () => {
     const issuedAt = Math.floor(Date.now() / 1000) - 36_001;
-    const expired = mintIdToken({
+    const expired = await mintIdToken({
       issuer: ISSUER,
       client: server.cte.clients.get('app')!,
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
-      keys: server.cte.keys,
+      keys: await routerKeys(),
       now: issuedAt,
     });
     const res = await delegate(server, expired);
@@ -355,12 +363,12 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
   });
 
   it('refuses an ID token signed with the router keys for another issuer', async () => {
-    const foreignIssuer = mintIdToken({
+    const foreignIssuer = await mintIdToken({
       issuer: 'https://other-tenant.example.com/',
       client: server.cte.clients.get('app')!,
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
-      keys: server.cte.keys,
+      keys: await routerKeys(),
     });
     const res = await delegate(server, foreignIssuer);
     await expectRefusedActor(
