@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import passport from 'passport';
 import request from 'supertest';
 import express from 'express';
-import { ManagementError, MemoryLogSink, customTokenExchange } from '../lib/index.js';
+import {
+  ManagementError,
+  MemoryKeyStore,
+  MemoryLogSink,
+  MemoryRefreshTokenStore,
+  MemoryReplayStore,
+  customTokenExchange,
+} from '../lib/index.js';
 import type {
   ClientDefinition,
   CustomTokenExchangeOptions,
@@ -663,6 +670,52 @@ const CASES: Record<string, Case[]> = {
       change: { stores: { actionCache: { load: async () => ({}) } } },
       message: 'options.stores.actionCache must be an ActionCacheStore (load and apply)',
     },
+    {
+      title: 'a key store without save()',
+      change: { stores: { keys: { load: async () => ({ revision: 0, keys: [] }) } } },
+      message: 'options.stores.keys must be a KeyStore (load and save)',
+    },
+    {
+      title: 'development keys beside a shared replay store',
+      change: { keys: undefined, stores: { replay: { consume: async () => true } } },
+      message:
+        'options.keys (or options.stores.keys) is required with a shared store ' +
+        '(options.stores.replay): development keys generated at start differ on every instance ' +
+        'and at every restart',
+    },
+    {
+      title: 'development keys beside a shared attempt store',
+      change: {
+        keys: undefined,
+        attackProtection: {
+          suspiciousIpThrottling: {
+            store: {
+              peek: async () => ({}),
+              take: async () => ({}),
+              reserve: async () => ({}),
+              release: async () => undefined,
+              reset: async () => undefined,
+            },
+          },
+        },
+      },
+      message:
+        'options.keys (or options.stores.keys) is required with a shared store ' +
+        '(options.attackProtection.suspiciousIpThrottling.store): development keys generated at ' +
+        'start differ on every instance and at every restart',
+    },
+  ],
+  clientCache: [
+    {
+      title: 'beside an array of clients',
+      change: { clientCache: { ttlMs: 1000 } },
+      message: 'options.clientCache applies to a ClientStore in options.clients, not to an array',
+    },
+    {
+      title: 'with a TTL over a day, for a ClientStore',
+      change: { clients: { get: async () => undefined }, clientCache: { ttlMs: 86_400_001 } },
+      message: 'options.clientCache.ttlMs must be an integer from 0 to 86400000',
+    },
   ],
   actionDefaults: [
     {
@@ -1052,6 +1105,29 @@ describe('customTokenExchange(options): defaults', () => {
       .filter((key) => key.status === 'current')
       .map((key) => key.alg);
     expect(current).to.have.members(['EdDSA', 'ES256']);
+  });
+
+  it('accepts development keys beside memory stores and a key store without keys', async () => {
+    const withMemoryStores = customTokenExchange({
+      ...minimal(),
+      stores: {
+        replay: new MemoryReplayStore(),
+        refreshTokens: new MemoryRefreshTokenStore(),
+      },
+    });
+    expect(warnings).to.have.length(1);
+    expect((await withMemoryStores.keys.list()).map((key) => key.status)).to.deep.equal([
+      'current',
+      'next',
+    ]);
+    const withKeyStore = customTokenExchange({
+      ...minimal(),
+      stores: { keys: new MemoryKeyStore() },
+    });
+    // Keys made into a key store are not development keys: no second warning.
+    expect(warnings).to.have.length(1);
+    expect((await withKeyStore.keys.jwks()).keys).to.have.length(2);
+    await withKeyStore.close();
   });
 
   it('with keys, prints no warning and publishes exactly those keys', async () => {

@@ -3,5 +3,6 @@ export { actionCacheStoreContract } from './action-cache-store-contract.js';
 export { userStoreContract } from './user-store-contract.js';
 export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
 export { clientStoreContract } from './client-store-contract.js';
+export { keyStoreContract } from './key-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
 export type { ContractOptions, ContractTestApi, StoreFactory } from './contract-api.js';

@@ -413,7 +413,7 @@ export class KeySet {
         this.#lastLoadError = error;
         throw new TemporarilyUnavailable(
           5,
-          `the signing-key schedule could not be read from the key store: ${describeError(error)}`,
+          `the signing-key schedule could not be read from the key store: ${messageOf(error)}`,
         );
       } finally {
         this.#loading = undefined;
@@ -423,10 +423,10 @@ export class KeySet {
   }
 
   #refresh(): void {
-    this.#reload().catch((error: unknown) =>
+    this.#reload().catch(() =>
       this.#warn(
-        `customTokenExchange: reading the signing-key schedule failed (${describeError(error)}); ` +
-          'signing goes on with the schedule read before.',
+        `customTokenExchange: reading the signing-key schedule failed ` +
+          `(${describeError(this.#lastLoadError)}); signing goes on with the schedule read before.`,
       ),
     );
   }
@@ -578,6 +578,10 @@ function stored(key: ImportedKey, now: number, signsFrom: number | null): Stored
     retired_at: null,
     expires_at: null,
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function sameMembers(

@@ -6,11 +6,13 @@ import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import {
   actionCacheStoreContract,
   clientStoreContract,
+  keyStoreContract,
   queryableLogSinkContract,
   refreshTokenStoreContract,
   replayStoreContract,
   userStoreContract,
 } from '../../lib/testing/index.js';
+import { MemoryKeyStore } from '../../lib/tokens/key-store.js';
 import { MemoryUserStore } from '../../lib/users/memory-user-store.js';
 
 describe('memory stores against the exported contracts', () => {
@@ -22,4 +24,6 @@ describe('memory stores against the exported contracts', () => {
   const refreshTokens = new MemoryRefreshTokenStore();
   refreshTokenStoreContract(() => refreshTokens, { name: 'MemoryRefreshTokenStore' });
   clientStoreContract(() => new MemoryClientStore(), { name: 'MemoryClientStore' });
+  const keys = new MemoryKeyStore();
+  keyStoreContract(() => keys, { name: 'MemoryKeyStore' });
 });

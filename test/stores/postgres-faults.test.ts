@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { migrate } from '../../lib/stores/postgres/migrate.js';
 import { PostgresClientStore } from '../../lib/stores/postgres/postgres-client-store.js';
+import { PostgresKeyStore } from '../../lib/stores/postgres/postgres-key-store.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
 import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
@@ -76,6 +77,16 @@ const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Prom
         });
         await store.update(clientId, { name: 'Renamed' });
         return store.get(clientId);
+      };
+    },
+  },
+  {
+    name: 'PostgresKeyStore',
+    call(database) {
+      const store = new PostgresKeyStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const { revision, keys } = await store.load();
+        return store.save(revision, keys);
       };
     },
   },

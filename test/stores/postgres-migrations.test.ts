@@ -50,10 +50,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5],
-            version: 5,
+            applied: [1, 2, 3, 4, 5, 6],
+            version: 6,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 5 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 6 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -63,6 +63,7 @@ describe('PostgreSQL migrations', function () {
             { version: 3, name: 'tenant log entries' },
             { version: 4, name: 'refresh token families' },
             { version: 5, name: 'clients' },
+            { version: 6, name: 'signing keys' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -75,6 +76,8 @@ describe('PostgreSQL migrations', function () {
             'cte_refresh_tokens',
             'cte_replay_keys',
             'cte_schema_migrations',
+            'cte_signing_key_schedule',
+            'cte_signing_keys',
             'cte_user_identities',
             'cte_users',
           ]);

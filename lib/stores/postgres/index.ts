@@ -13,6 +13,8 @@ export { PostgresRefreshTokenStore } from './postgres-refresh-token-store.js';
 export type { PostgresRefreshTokenStoreOptions } from './postgres-refresh-token-store.js';
 export { PostgresClientStore } from './postgres-client-store.js';
 export type { PostgresClientStoreOptions } from './postgres-client-store.js';
+export { PostgresKeyStore } from './postgres-key-store.js';
+export type { PostgresKeyStoreOptions } from './postgres-key-store.js';
 export { PostgresLogSink } from './postgres-log-sink.js';
 export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
 export { PostgresRetention } from './postgres-retention.js';

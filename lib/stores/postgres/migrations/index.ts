@@ -3,6 +3,7 @@ import { users } from './0002-users.js';
 import { logEntries } from './0003-log-entries.js';
 import { refreshTokens } from './0004-refresh-tokens.js';
 import { clients } from './0005-clients.js';
+import { signingKeys } from './0006-signing-keys.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in version order. A new one is a new file and one more line here. */
@@ -12,4 +13,5 @@ export const MIGRATIONS: readonly Migration[] = [
   logEntries,
   refreshTokens,
   clients,
+  signingKeys,
 ];
