@@ -7,22 +7,22 @@ import {
   alreadyImported,
   generateKey,
   importKey,
-  importPublicKey,
   isSigningAlg,
   parseSigningKeys,
 } from './key-import.js';
 import type { ImportedKey, PublicJwk, SigningKeyInput } from './key-import.js';
-import {
-  addToSchedule,
-  describeKey,
-  describeKeys,
-  rotateSchedule,
-  scheduleState,
-  withoutExpired,
-} from './key-schedule.js';
+import { addToSchedule, describeKey, describeKeys, rotateSchedule } from './key-schedule.js';
 import type { KeyInfo, KeyRotation, RotationPolicy } from './key-schedule.js';
 import { MemoryKeyStore } from './key-store.js';
 import type { KeySchedule, KeyStore, StoredSigningKey } from './key-store.js';
+import {
+  KeyImports,
+  algsWithoutKey,
+  storedKey,
+  withGeneratedKeys,
+  withHostKeys,
+} from './key-state.js';
+import type { KeyState } from './key-state.js';
 import { isSigner, type Signer } from './signer.js';
 
 export { SIGNING_ALGS } from './jws.js';
@@ -30,33 +30,14 @@ export type { SigningAlg, SigningKey } from './jws.js';
 export { parseSigningKeys } from './key-import.js';
 export type { PublicJwk, SigningKeyInput } from './key-import.js';
 export type { KeyInfo, KeyRotation, KeyStatus } from './key-schedule.js';
+export { keysHandle } from './keys-handle.js';
+export type { KeysHandle } from './keys-handle.js';
 
 /** A public key the router can check its own tokens with (node:crypto, no JWK import per call). */
 export interface VerificationKey {
   readonly kid: string;
   readonly alg: SigningAlg;
   readonly publicKey: KeyObject;
-}
-
-/** The router's `keys` handle: publishing and rotation, never a signing capability. */
-export interface KeysHandle {
-  /** The JWKS document (current, next, then retired keys), to publish from your own `jwks_uri`. */
-  jwks(): Promise<{ keys: PublicJwk[] }>;
-  /** Every published key: metadata only. */
-  list(): Promise<KeyInfo[]>;
-  /**
-   * Rotates the keys of `alg` (or of every alg): the next key signs once it has been published
-   * for the JWKS `max-age`, and the current one stays published for the longest token lifetime
-   * after it stops signing. Development keys and keys of a key store without `options.keys` get
-   * a fresh next key; with your own keys, `add()` one first.
-   */
-  rotate(alg?: SigningAlg): Promise<KeyRotation[]>;
-  /**
-   * Adds a private JWK or a `Signer` as `next`: published at once, signing from a later
-   * `rotate()`. With a key store, a private JWK is kept there for every instance; a `Signer`
-   * must be in `options.keys` of every other instance too.
-   */
-  add(key: SigningKeyInput | Signer): Promise<KeyInfo>;
 }
 
 /** Options of {@link KeySet}. */
@@ -83,15 +64,6 @@ export interface KeySetOptions {
   warn?: (message: string) => void;
   /** Clock in milliseconds since the epoch; default `Date.now`. For tests. */
   now?: () => number;
-}
-
-/** The schedule at one moment, with the keys imported. */
-interface State {
-  readonly from: number;
-  readonly validUntil: number;
-  readonly current: ReadonlyMap<SigningAlg, ImportedKey>;
-  readonly verification: ReadonlyMap<string, ImportedKey>;
-  readonly jwks: { keys: PublicJwk[] };
 }
 
 const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
@@ -128,9 +100,8 @@ export class KeySet {
   readonly #warn: (message: string) => void;
   #longestLifetimeMs = 0;
   #schedule: KeySchedule | undefined;
-  #state: State | undefined;
-  /** Imported keys of the schedule by kid, kept across reads while they are unchanged. */
-  #imported = new Map<string, { readonly stored: string; readonly key: ImportedKey | undefined }>();
+  #state: KeyState | undefined;
+  readonly #imports: KeyImports;
   /** Algs something signs with: a store without `keys` gets a key made for each. */
   readonly #required = new Set<SigningAlg>();
   #loading: Promise<void> | undefined;
@@ -161,6 +132,7 @@ export class KeySet {
     const warn = options.warn ?? ((message: string) => console.warn(message));
     const rateLimited = rateLimitedWarning({ warn });
     this.#warn = (message) => rateLimited(this, message);
+    this.#imports = new KeyImports(this.#hostKeys, this.#warn);
     this.development = options.keys === undefined && options.store === undefined;
     this.#generates = options.keys === undefined;
 
@@ -183,7 +155,7 @@ export class KeySet {
 
     if (options.store === undefined) {
       this.#store = new MemoryKeyStore();
-      this.#saveLocally(this.#enterHostKeys([], this.#now()));
+      this.#saveLocally(withHostKeys([], this.#hostKeys.values(), this.#now()));
     } else {
       this.#store = options.store;
       const interval = options.refreshIntervalMs ?? 60_000;
@@ -217,7 +189,7 @@ export class KeySet {
     }
     if (this.development) {
       const schedule = this.#schedule!;
-      this.#saveLocally(this.#withGenerated(schedule.keys, [alg], this.#now()));
+      this.#saveLocally(withGeneratedKeys(schedule.keys, [alg], this.#now()));
     } else if (this.#schedule !== undefined) {
       void this.#reload().catch(() => undefined);
     }
@@ -338,7 +310,7 @@ export class KeySet {
     // Only this instance holds a signer's private part (every other needs it in options.keys).
     if (isSigner(raw)) {
       this.#hostKeys.set(imported.kid, imported);
-      this.#imported.delete(imported.kid);
+      this.#imports.forget(imported.kid);
       this.#state = undefined;
     }
     return info;
@@ -354,7 +326,9 @@ export class KeySet {
     return {
       publishAheadMs: this.#publishAheadMs,
       graceMs: Math.max(this.#graceMs, this.#longestLifetimeMs),
-      ...(this.#generates && { generate: (alg, now) => stored(generateKey(alg), now, null) }),
+      ...(this.#generates && {
+        generate: (alg, now) => storedKey(generateKey(alg), now, null, true),
+      }),
     };
   }
 
@@ -391,9 +365,11 @@ export class KeySet {
           const loaded = await this.#store.load();
           const now = this.#now();
           const missing =
-            this.#required.size > 0 && this.#generates ? this.#missingAlgs(loaded.keys, now) : [];
-          const completed = this.#withGenerated(
-            this.#enterHostKeys(loaded.keys, now),
+            this.#required.size > 0 && this.#generates
+              ? algsWithoutKey(loaded.keys, this.#required, now)
+              : [];
+          const completed = withGeneratedKeys(
+            withHostKeys(loaded.keys, this.#hostKeys.values(), now),
             missing,
             now,
           );
@@ -431,43 +407,6 @@ export class KeySet {
     );
   }
 
-  /** `keys` with every host key it lacks: the first of an alg without a key signs, others wait. */
-  #enterHostKeys(keys: readonly StoredSigningKey[], now: number): readonly StoredSigningKey[] {
-    let result = keys;
-    for (const key of this.#hostKeys.values()) {
-      if (result.some((entry) => entry.kid === key.kid)) continue;
-      const signs = !result.some(
-        (entry) => entry.alg === key.alg && entry.signs_from !== null && entry.retired_at === null,
-      );
-      result = [...withoutExpired(result, now), stored(key, now, signs ? now : null)];
-    }
-    return result;
-  }
-
-  /** `keys` with a current and a next key made for each of `algs`. */
-  #withGenerated(
-    keys: readonly StoredSigningKey[],
-    algs: readonly SigningAlg[],
-    now: number,
-  ): readonly StoredSigningKey[] {
-    if (algs.length === 0) return keys;
-    const made = algs.flatMap((alg) => [
-      stored(generateKey(alg), now, now),
-      stored(generateKey(alg), now, null),
-    ]);
-    return [...withoutExpired(keys, now), ...made];
-  }
-
-  /** Required algs with neither a current key nor one scheduled to sign. */
-  #missingAlgs(keys: readonly StoredSigningKey[], now: number): SigningAlg[] {
-    const current = scheduleState(keys, now).current;
-    return [...this.#required].filter(
-      (alg) =>
-        !current.has(alg) &&
-        !keys.some((key) => key.alg === alg && key.signs_from !== null && key.signs_from > now),
-    );
-  }
-
   #hasCurrent(alg: SigningAlg): boolean {
     return this.#schedule !== undefined && this.#stateNow().current.has(alg);
   }
@@ -485,7 +424,7 @@ export class KeySet {
     this.#state = undefined;
   }
 
-  #stateNow(): State {
+  #stateNow(): KeyState {
     const schedule = this.#schedule;
     if (schedule === undefined) {
       throw new TemporarilyUnavailable(
@@ -497,97 +436,10 @@ export class KeySet {
     const now = this.#now();
     const state = this.#state;
     if (state !== undefined && now >= state.from && now < state.validUntil) return state;
-    return (this.#state = this.#stateAt(schedule.keys, now));
+    return (this.#state = this.#imports.stateAt(schedule.keys, now));
   }
-
-  #stateAt(keys: readonly StoredSigningKey[], now: number): State {
-    const schedule = scheduleState(keys, now);
-    const current = new Map<SigningAlg, ImportedKey>();
-    for (const [alg, key] of schedule.current) {
-      const imported = this.#importStored(key);
-      if (imported !== undefined) current.set(alg, imported);
-    }
-    const verification = new Map<string, ImportedKey>();
-    const published: PublicJwk[] = [];
-    for (const { key } of schedule.published) {
-      const imported = this.#importStored(key);
-      if (imported === undefined) continue;
-      verification.set(imported.kid, imported);
-      published.push(imported.publicJwk);
-    }
-    return {
-      from: now,
-      validUntil: schedule.validUntil,
-      current,
-      verification,
-      jwks: Object.freeze({ keys: Object.freeze(published) as PublicJwk[] }),
-    };
-  }
-
-  /** A stored key imported once (`undefined`, with a warning, when it cannot be). */
-  #importStored(key: StoredSigningKey): ImportedKey | undefined {
-    const text = JSON.stringify(key.private_jwk ?? key.public_jwk);
-    const cached = this.#imported.get(key.kid);
-    if (cached !== undefined && cached.stored === text) return cached.key;
-    let imported: ImportedKey | undefined;
-    try {
-      const host = this.#hostKeys.get(key.kid);
-      if (key.private_jwk !== undefined) {
-        imported = importKey(
-          { ...key.private_jwk, kid: key.kid, alg: key.alg },
-          `the key store's key "${key.kid}"`,
-          (message) => new Error(message),
-          true,
-        );
-      } else if (host !== undefined && sameMembers(host.members, key.public_jwk)) {
-        imported = host;
-      } else {
-        imported = importPublicKey(key.kid, key.alg, key.public_jwk, `key "${key.kid}"`);
-      }
-    } catch (error) {
-      this.#warn(
-        `customTokenExchange: the signing key "${key.kid}" is left out: ${describeError(error)}`,
-      );
-    }
-    this.#imported.set(key.kid, { stored: text, key: imported });
-    return imported;
-  }
-}
-
-/** The narrow handle of `set`: nothing on it can sign. */
-export function keysHandle(set: KeySet): KeysHandle {
-  return Object.freeze({
-    jwks: async () => {
-      await set.whenReady();
-      return set.jwks();
-    },
-    list: () => set.list(),
-    rotate: (alg?: SigningAlg) => set.rotate(alg),
-    add: (key: SigningKeyInput | Signer) => set.add(key),
-  });
-}
-
-function stored(key: ImportedKey, now: number, signsFrom: number | null): StoredSigningKey {
-  return {
-    kid: key.kid,
-    alg: key.alg,
-    public_jwk: key.members,
-    ...(key.privateJwk === undefined ? {} : { private_jwk: key.privateJwk }),
-    published_at: now,
-    signs_from: signsFrom,
-    retired_at: null,
-    expires_at: null,
-  };
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function sameMembers(
-  a: Readonly<Record<string, string>>,
-  b: Readonly<Record<string, string>>,
-): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((name) => a[name] === b[name]);
 }
