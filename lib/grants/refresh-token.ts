@@ -13,6 +13,7 @@ import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js'
 import type { Client } from '../registry/clients.js';
 import type { ResourceServer, ResourceServerRegistry } from '../registry/resource-servers.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
+import { familyAuthTime } from '../stores/refresh-token-store.js';
 import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
 import { mintTokens } from './issuance.js';
@@ -93,7 +94,13 @@ export function refreshTokenGrant(services: GrantServices): Grant {
       services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
       true,
     );
-    const { response, jti } = mintTokens(signer, { client, user, resourceServer, scope });
+    const { response, jti } = mintTokens(signer, {
+      client,
+      user,
+      resourceServer,
+      scope,
+      authTime: familyAuthTime(family),
+    });
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     log.write(refreshSuccessEntry(req, trail, scope, jti, family.family_id));
     return response;

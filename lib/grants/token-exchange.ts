@@ -167,8 +167,9 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       actor,
       claims,
     };
-    const { response, jti } = mintTokens(signer, issuance, validated.requestedTokenType);
-    const refreshToken = await issueRefreshToken(refreshTokens, issuance);
+    const { response, jti, issuedAt } = mintTokens(signer, issuance, validated.requestedTokenType);
+    // The exchange is the authentication: its time is the family's auth_time from now on.
+    const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);
     if (refreshToken !== undefined) response.refresh_token = refreshToken.token;
     log.write(exchangeSuccessEntry(req, trail, scope, jti, refreshToken?.familyId));
     return response;

@@ -19,6 +19,10 @@ export interface IssueRefreshTokenParams {
   audience: string;
   /** The granted scope, `offline_access` included; it never changes. */
   scope: readonly string[];
+  /** When the exchange authenticated the user, in seconds since the epoch (`auth_time`). */
+  authTime: number;
+  /** Binds the family to this DPoP key thumbprint (a public client's tokens, RFC 9449 §5). */
+  dpopJkt?: string | undefined;
 }
 
 /** A refresh token just issued. */
@@ -116,6 +120,8 @@ export class RefreshTokenService implements RefreshTokensHandle {
     userId,
     audience,
     scope,
+    authTime,
+    dpopJkt,
   }: IssueRefreshTokenParams): Promise<IssuedRefreshToken> {
     const settings = client.refresh_token;
     const now = this.#now();
@@ -126,6 +132,8 @@ export class RefreshTokenService implements RefreshTokensHandle {
       user_id: userId,
       audience,
       scope: [...scope],
+      auth_time: authTime,
+      ...(dpopJkt === undefined ? {} : { dpop_jkt: dpopJkt }),
       rotating: settings.rotation_type === 'rotating',
       leeway: settings.leeway,
       created_at: now,

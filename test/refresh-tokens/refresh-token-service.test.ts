@@ -77,7 +77,7 @@ describe('RefreshTokenService', () => {
   });
 
   const issue = (c: Client = client(), userId = 'auth0|alice') =>
-    service.issue({ client: c, userId, audience: API, scope: SCOPE });
+    service.issue({ client: c, userId, audience: API, scope: SCOPE, authTime: T0 / 1000 - 5 });
 
   /** inspect + redeem, as the token endpoint does. */
   async function refresh(token: string, clientId = 'app') {
@@ -113,6 +113,7 @@ describe('RefreshTokenService', () => {
         user_id: 'auth0|alice',
         audience: API,
         scope: SCOPE,
+        auth_time: T0 / 1000 - 5,
         rotating: true,
         leeway: 0,
         created_at: T0,

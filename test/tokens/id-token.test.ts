@@ -57,6 +57,7 @@ describe('tokens/id-token', () => {
     scope: ['openid'],
     keys,
     now,
+    authTime: now - 60,
   };
   const registered = {
     iss: ISSUER,
@@ -64,6 +65,7 @@ describe('tokens/id-token', () => {
     aud: 'client-1',
     iat: now,
     exp: now + 36000,
+    auth_time: now - 60,
   };
 
   async function verify(token: string) {
@@ -175,6 +177,7 @@ describe('tokens/id-token', () => {
     'exp',
     'act',
     'may_act',
+    'cnf',
     'nbf',
     'azp',
     'jti',
