@@ -149,6 +149,7 @@ export function customTokenExchange(
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
+    maxBytes: config.logCapacityBytes,
     sinks: config.logSinks,
     onSinkError: config.onLogSinkError,
   });
@@ -170,6 +171,7 @@ export function customTokenExchange(
   });
   const refreshTokens = new RefreshTokenService({
     store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
   const grantServices: GrantServices = {
     config,

@@ -82,7 +82,9 @@ export type {
 } from './refresh-tokens/refresh-token-settings.js';
 export type {
   AttemptBucket,
+  AttemptHold,
   AttemptPolicy,
+  AttemptReservation,
   AttemptStore,
   AttemptTake,
 } from './stores/attempt-store.js';

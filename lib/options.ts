@@ -15,7 +15,10 @@ import {
   checkString,
   fail,
 } from './definition-checks.js';
+import { MAX_LOG_ENTRY_BYTES } from './logs/entry-bounds.js';
 import type { LogEntry, LogSink } from './logs/log-entry.js';
+import { DEFAULT_MEMORY_LOG_MAX_BYTES } from './logs/memory-log-sink.js';
+import { DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT } from './refresh-tokens/refresh-token-service.js';
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
@@ -107,6 +110,12 @@ export interface CustomTokenExchangeOptions {
   /** Entries kept by the in-memory log ring. Default 1000. */
   logCapacity?: number;
   /**
+   * Bytes the in-memory log ring may hold, each entry counted as the UTF-8 length of its JSON
+   * (at most 32 KiB per entry); the oldest entries are dropped to stay within it. 32768 to
+   * 1073741824, default 8388608 (8 MiB).
+   */
+  logCapacityBytes?: number;
+  /**
    * Told about each entry a sink of `logs` failed to take (it threw, its promise rejected, or
    * 1000 of its writes were pending), for an alert; must not throw. Default: `console.warn` on a
    * sink's first failure, then at most once a minute per sink. Either way every drop counts in
@@ -114,6 +123,13 @@ export interface CustomTokenExchangeOptions {
    * `onError` option.
    */
   onLogSinkError?: (error: unknown, sink: LogSink, entry: LogEntry) => void;
+  /**
+   * Live refresh tokens (families: a token and its rotations) one user may hold with one client,
+   * as Auth0 limits active refresh tokens per user and application. An exchange that issues one
+   * more revokes the user's oldest with that client and logs a `resource_cleanup` entry. 1 to
+   * 100000, default 200.
+   */
+  maxRefreshTokensPerUserAndClient?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
     replay?: ReplayStore;
@@ -160,6 +176,8 @@ export interface Config {
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
   logSinks: LogSink[];
   logCapacity: number;
+  logCapacityBytes: number;
+  maxRefreshTokensPerUserAndClient: number;
   onLogSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   stores: {
     replay?: ReplayStore;
@@ -201,6 +219,8 @@ const OPTION_KEYS = [
   'clientAuthentication',
   'logs',
   'logCapacity',
+  'logCapacityBytes',
+  'maxRefreshTokensPerUserAndClient',
   'onLogSinkError',
   'stores',
   'actionDefaults',
@@ -388,6 +408,18 @@ export function parseOptions(input: unknown): Config {
       min: 1,
       max: 1_000_000,
     }),
+    logCapacityBytes: checkOptionalInteger(
+      options.logCapacityBytes,
+      'options.logCapacityBytes',
+      DEFAULT_MEMORY_LOG_MAX_BYTES,
+      { min: MAX_LOG_ENTRY_BYTES, max: 2 ** 30 },
+    ),
+    maxRefreshTokensPerUserAndClient: checkOptionalInteger(
+      options.maxRefreshTokensPerUserAndClient,
+      'options.maxRefreshTokensPerUserAndClient',
+      DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT,
+      { min: 1, max: 100_000 },
+    ),
     onLogSinkError: options.onLogSinkError as Config['onLogSinkError'],
     stores: {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),

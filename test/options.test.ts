@@ -613,6 +613,20 @@ const CASES: Record<string, Case[]> = {
       message: 'options.logCapacity must be an integer from 1 to 1000000',
     },
   ],
+  maxRefreshTokensPerUserAndClient: [
+    {
+      title: '0',
+      change: { maxRefreshTokensPerUserAndClient: 0 },
+      message: 'options.maxRefreshTokensPerUserAndClient must be an integer from 1 to 100000',
+    },
+  ],
+  logCapacityBytes: [
+    {
+      title: 'less than one entry of the largest size',
+      change: { logCapacityBytes: 32767 },
+      message: 'options.logCapacityBytes must be an integer from 32768 to 1073741824',
+    },
+  ],
   stores: [
     {
       title: 'not an object',
@@ -792,6 +806,8 @@ describe('customTokenExchange(options): validation', () => {
       clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
       logs: [new MemoryLogSink()],
       logCapacity: 1,
+      logCapacityBytes: 32768,
+      maxRefreshTokensPerUserAndClient: 5,
       stores: {
         replay: { consume: async () => true },
         actionCache: { load: async () => ({}), apply: async () => undefined },

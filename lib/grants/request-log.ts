@@ -5,6 +5,7 @@ import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';
 import { newLogId } from '../logs/tenant-log.js';
 import type { Profile } from '../profiles/profile-registry.js';
+import type { RefreshTokenCleanup } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
 import type { User } from '../users/user-store.js';
@@ -98,6 +99,35 @@ export function revocationEntry(
 }
 
 /**
+ * The `resource_cleanup` entry (Auth0's "Refresh Token Excess Warning") of an exchange whose new
+ * refresh token took its user past the live families allowed with the client: the oldest were
+ * revoked.
+ */
+export function refreshTokenCleanupEntry(
+  req: Request,
+  trail: RequestTrail,
+  familyId: string,
+  { live, revoked }: RefreshTokenCleanup,
+): LogEntry {
+  return {
+    ...common(
+      req,
+      trail,
+      'resource_cleanup',
+      'Refresh tokens revoked: the user held more with this application than allowed',
+    ),
+    details: {
+      resource: 'refresh_tokens',
+      start: live,
+      removedCount: revoked.length,
+      endCount: live - revoked.length,
+      refresh_token_family_id: familyId,
+      revoked_refresh_token_family_ids: revoked.map((family) => family.family_id),
+    },
+  };
+}
+
+/**
  * The entry of a request that failed (`fecte` for an exchange, `fertft` for a refresh: the
  * grant's type): what the client was told, and the private cause.
  */
@@ -178,7 +208,7 @@ function common(
     client_name: client?.name ?? '',
     ip: trail.ip,
   };
-  if (userAgent !== undefined) entry.user_agent = userAgent.slice(0, 512);
+  if (userAgent !== undefined) entry.user_agent = userAgent;
   entry.hostname = req.hostname ?? '';
   if (trail.audience !== undefined) entry.audience = trail.audience;
   if (user) entry.user_id = user.user_id;

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import type { SuspiciousIpAttempt } from '../attack-protection/suspicious-ip-throttle.js';
 import type { EventRequest } from '../actions/build-event.js';
 import { Redaction } from '../actions/redaction.js';
 import { runPostExchangeAction } from '../exchange/post-exchange.js';
@@ -11,7 +12,11 @@ import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
 import { issueRefreshToken, mintTokens } from './issuance.js';
 import type { TokenResponse } from './issuance.js';
-import { exchangeSuccessEntry, suspiciousIpBlockEntry } from './request-log.js';
+import {
+  exchangeSuccessEntry,
+  refreshTokenCleanupEntry,
+  suspiciousIpBlockEntry,
+} from './request-log.js';
 import type { RequestTrail } from './request-log.js';
 import { extensionParameters, valuesOf } from './token-request.js';
 
@@ -37,9 +42,9 @@ const PARAMETERS: ReadonlySet<string> = new Set([
  * Custom Token Exchange (RFC 8693 with Auth0's profiles and actions). Ours: a token exchange
  * whose `subject_token_type` a profile claims, or (when unknown types are rejected, the default)
  * any non-reserved or missing type; reserved types (`urn:ietf:…`, ...) are the host's own
- * standard token exchange. In order, for an authenticated client: a blocked IP is refused, the
- * profile's rate limit is counted, the parameters are validated, the profile's action decides the
- * user, the post-exchange action adds its claims, and the tokens are signed (with a refresh token
+ * standard token exchange. In order, for an authenticated client: an attempt of the IP is held
+ * (a blocked IP is refused), the profile's rate limit is counted, the parameters are validated,
+ * the profile's action decides the user (the attempt is then spent or given back), the post-exchange action adds its claims, and the tokens are signed (with a refresh token
  * when `offline_access` was granted and no actor was set).
  */
 export function tokenExchangeGrant(services: GrantServices): Grant {
@@ -106,20 +111,24 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     });
   }
 
-  async function countInvalidSubjectToken(req: Request, trail: RequestTrail): Promise<void> {
-    const block = await protection.recordInvalidSubjectToken(trail.ip);
+  async function countInvalidSubjectToken(
+    req: Request,
+    trail: RequestTrail,
+    attempt: SuspiciousIpAttempt,
+  ): Promise<void> {
+    const block = await attempt.spend();
     if (block) log.write(suspiciousIpBlockEntry(req, trail, block));
   }
 
-  async function exchange({
-    req,
-    res,
-    params,
-    client,
-    ip,
-    trail,
-  }: GrantRequest): Promise<TokenResponse> {
-    await protection.refuseBlockedIp(ip);
+  /**
+   * Everything up to the profile action's decision, while an attempt of the IP is held: the
+   * profile's rate limit, the exchange's rules, the action (an invalid subject or actor token
+   * spends the attempt).
+   */
+  async function decide(
+    { req, res, params, client, ip, trail }: GrantRequest,
+    attempt: SuspiciousIpAttempt,
+  ) {
     const limited = limitProfileRate(req, res, ip, params.params.subject_token_type);
     if (limited) await limited;
     trail.scope = params.params.scope?.split(' ').filter(Boolean) ?? [];
@@ -135,15 +144,26 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     ]);
     trail.redact = redaction.redact;
     const request = eventRequest(req, ip, extensionParameters(params, PARAMETERS));
-
-    const { user, actor } = await runProfileAction(actionServices, {
+    const decision = await runProfileAction(actionServices, {
       client,
       exchange: validated,
       request,
       redaction,
       log: trail,
-      onInvalidSubjectToken: () => countInvalidSubjectToken(req, trail),
+      onInvalidSubjectToken: () => countInvalidSubjectToken(req, trail, attempt),
     });
+    return { validated, redaction, request, ...decision };
+  }
+
+  async function exchange(grantRequest: GrantRequest): Promise<TokenResponse> {
+    const { req, client, ip, trail } = grantRequest;
+    // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
+    // flight. Given back once the action decided, unless an invalid token spent it.
+    const attempt = await protection.admitExchange(ip);
+    const { validated, redaction, request, user, actor } = await decide(
+      grantRequest,
+      attempt,
+    ).finally(() => attempt.settle());
     trail.user = user;
     if (actor !== undefined) trail.actor = actor;
     // An actor never gets a refresh token: offline_access leaves the scope.
@@ -171,6 +191,9 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     // The exchange is the authentication: its time is the family's auth_time from now on.
     const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);
     if (refreshToken !== undefined) response.refresh_token = refreshToken.token;
+    if (refreshToken?.cleanup) {
+      log.write(refreshTokenCleanupEntry(req, trail, refreshToken.familyId, refreshToken.cleanup));
+    }
     log.write(exchangeSuccessEntry(req, trail, scope, jti, refreshToken?.familyId));
     return response;
   }

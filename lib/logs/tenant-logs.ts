@@ -35,7 +35,10 @@ export interface TenantLogsHandle {
 
 /** Options of {@link createTenantLogs}. */
 export interface TenantLogsOptions {
+  /** Entries the in-memory ring keeps. */
   capacity: number;
+  /** Bytes the in-memory ring keeps (see `MemoryLogSinkOptions.maxBytes`). */
+  maxBytes: number;
   sinks: readonly LogSink[];
   onSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   /** Where warnings go. Default `console.warn`. */
@@ -59,7 +62,7 @@ export interface TenantLogs {
  */
 export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
   const warn: RateLimitedWarn = rateLimitedWarning(options.warn ? { warn: options.warn } : {});
-  const memory = new MemoryLogSink({ capacity: options.capacity });
+  const memory = new MemoryLogSink({ capacity: options.capacity, maxBytes: options.maxBytes });
   const events = new LogEventEmitter({
     onListenerError: (error, type, listener) =>
       warn(

@@ -30,6 +30,22 @@ export interface IssuedRefreshToken {
   /** The opaque token for the response; nowhere else. */
   token: string;
   familyId: string;
+  /**
+   * Set when the new family took its user past the live families allowed per user and client:
+   * the oldest were revoked to make room.
+   */
+  cleanup?: RefreshTokenCleanup;
+}
+
+/** Families revoked because a user held more live ones with one client than allowed. */
+export interface RefreshTokenCleanup {
+  /**
+   * Live families of the user with the client before the cleanup: the new one and those issued
+   * before it.
+   */
+  live: number;
+  /** The families revoked, oldest first. */
+  revoked: RefreshTokenFamily[];
 }
 
 /** A redemption that went through. */
@@ -84,9 +100,21 @@ export interface RefreshTokensHandle {
 /** Options of {@link RefreshTokenService}. */
 export interface RefreshTokenServiceOptions {
   store: RefreshTokenStore;
+  /**
+   * Live families (not revoked, not ended) one user may hold with one client; issuing one more
+   * revokes the user's oldest with that client. Default
+   * {@link DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT}.
+   */
+  maxFamiliesPerUserAndClient?: number;
   /** Clock in milliseconds since the epoch; default `Date.now`. */
   now?: () => number;
 }
+
+/**
+ * Default {@link RefreshTokenServiceOptions.maxFamiliesPerUserAndClient}: Auth0's limit of
+ * active refresh tokens per user and application.
+ */
+export const DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT = 200;
 
 /** Rounds of compare-and-set a redemption tries before answering `503` (only under contention). */
 const MAX_ATTEMPTS = 5;
@@ -101,10 +129,16 @@ type Assessment = 'current' | 'leeway';
  */
 export class RefreshTokenService implements RefreshTokensHandle {
   readonly #store: RefreshTokenStore;
+  readonly #maxFamilies: number;
   readonly #now: () => number;
 
-  constructor({ store, now = () => Date.now() }: RefreshTokenServiceOptions) {
+  constructor({
+    store,
+    maxFamiliesPerUserAndClient = DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT,
+    now = () => Date.now(),
+  }: RefreshTokenServiceOptions) {
     this.#store = store;
+    this.#maxFamilies = maxFamiliesPerUserAndClient;
     this.#now = now;
   }
 
@@ -114,7 +148,11 @@ export class RefreshTokenService implements RefreshTokensHandle {
     return (await this.#store.find(hashRefreshToken(token))) !== undefined;
   }
 
-  /** Starts a family bound to the client, user, API and scope, with the client's settings. */
+  /**
+   * Starts a family bound to the client, user, API and scope, with the client's settings. When
+   * the user then holds more live families with the client than allowed, the oldest are revoked
+   * (one user exchanging in a loop only ends their own sessions, and storage stays bounded).
+   */
   async issue({
     client,
     userId,
@@ -151,7 +189,10 @@ export class RefreshTokenService implements RefreshTokensHandle {
       generation: 0,
       created_at: now,
     });
-    return { token, familyId: family.family_id };
+    const cleanup = await this.#revokeExcess(family, now);
+    return cleanup === undefined
+      ? { token, familyId: family.family_id }
+      : { token, familyId: family.family_id, cleanup };
   }
 
   /**
@@ -277,6 +318,38 @@ export class RefreshTokenService implements RefreshTokensHandle {
     return families
       .sort((a, b) => a.created_at - b.created_at)
       .map((family) => summarize(family, now));
+  }
+
+  /**
+   * Revokes the oldest live families of `issued`'s user and client beyond the limit. Only the
+   * families issued before `issued` count and may be revoked (by creation time; within one
+   * millisecond, by the store's listing order): concurrent issuances then never revoke each
+   * other's new family, and together leave the newest families live.
+   */
+  async #revokeExcess(
+    issued: RefreshTokenFamily,
+    now: number,
+  ): Promise<RefreshTokenCleanup | undefined> {
+    const families = await this.#store.listFamilies(issued.user_id);
+    const position = families.findIndex((family) => family.family_id === issued.family_id);
+    const earlier = families
+      .filter(
+        (family, i) =>
+          family.client_id === issued.client_id &&
+          family.revoked_at === null &&
+          familyEndsAt(family) > now &&
+          (family.created_at < issued.created_at ||
+            (family.created_at === issued.created_at && i < position)),
+      )
+      // Stable: families created in one millisecond keep the store's order.
+      .sort((a, b) => a.created_at - b.created_at);
+    const live = earlier.length + 1;
+    if (live <= this.#maxFamilies) return undefined;
+    const revoked: RefreshTokenFamily[] = [];
+    for (const family of earlier.slice(0, live - this.#maxFamilies)) {
+      if (await this.#store.revokeFamily(family.family_id, now)) revoked.push(family);
+    }
+    return revoked.length === 0 ? undefined : { live, revoked };
   }
 
   /** Resolves how the token may be used, or throws `invalid_grant` (revoking on reuse). */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { LogEntry, LogEntryType } from '../../lib/logs/log-entry.js';
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
-import { frozenCopy } from '../../lib/plain-copy.js';
+import { boundedEntry, boundedEntrySize } from '../../lib/logs/entry-bounds.js';
 import type { LogQuery } from '../../lib/logs/memory-log-sink.js';
 
 function entry(n: number, type: LogEntryType = 'secte'): LogEntry {
@@ -50,9 +50,9 @@ describe('MemoryLogSink', () => {
     expect(sink.list()).to.eql([entry(1)]);
   });
 
-  it("keeps the tenant log's frozen copy as it is, and still lists mutable copies", () => {
+  it("keeps the tenant log's bounded copy as it is, and still lists mutable copies", () => {
     const sink = new MemoryLogSink();
-    const frozen = frozenCopy(entry(1));
+    const frozen = boundedEntry(entry(1));
     sink.write(frozen);
     const [listed] = sink.list();
     expect(listed).to.eql(entry(1));
@@ -103,6 +103,51 @@ describe('MemoryLogSink', () => {
     expect(sink.list()).to.eql([]);
     sink.write(entry(4));
     expect(ids(sink.list())).to.eql(['log-4']);
+  });
+
+  it('holds entries written to it directly within the log bounds', () => {
+    const sink = new MemoryLogSink();
+    const huge = entry(1);
+    huge.details.subject_token_type = 's'.repeat(1_000_000);
+    sink.write(huge);
+    const [listed] = sink.list();
+    expect(listed!.details.subject_token_type).to.equal(`${'s'.repeat(246)}…[+999754]`);
+    expect(sink.bytes).to.equal(Buffer.byteLength(JSON.stringify(listed)));
+  });
+
+  it('stays within maxBytes by dropping the oldest entries, and counts what it holds', () => {
+    // Entries of about 8 kB each: four fit in 32 KiB, with the lines each entry holds.
+    const big = (n: number): LogEntry => {
+      const e = entry(n);
+      e.details.console = Array.from({ length: 32 }, () => 'c'.repeat(240));
+      return e;
+    };
+    const size = boundedEntrySize(boundedEntry(big(1)));
+    expect(size).to.be.within(8000, 8192);
+    const sink = new MemoryLogSink({ maxBytes: 32 * 1024 });
+    for (let n = 1; n <= 10; n++) sink.write(big(n));
+    expect(ids(sink.list())).to.eql(['log-10', 'log-9', 'log-8', 'log-7']);
+    const bytesOf = (entries: LogEntry[]) =>
+      entries.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)), 0);
+    expect(sink.bytes).to.equal(bytesOf(sink.list()));
+    expect(sink.bytes).to.be.at.most(32 * 1024);
+    // A small entry fits beside them; the next big one makes room for itself.
+    sink.write(entry(11));
+    expect(ids(sink.list())).to.eql(['log-11', 'log-10', 'log-9', 'log-8', 'log-7']);
+    sink.write(big(12));
+    expect(ids(sink.list())).to.eql(['log-12', 'log-11', 'log-10', 'log-9', 'log-8']);
+    sink.clear();
+    expect(sink.bytes).to.equal(0);
+    expect(new MemoryLogSink().bytes).to.equal(0);
+  });
+
+  it('refuses a bad maxBytes', () => {
+    for (const maxBytes of [0, 32767, 2 ** 30 + 1, 1.5]) {
+      expect(() => new MemoryLogSink({ maxBytes }), String(maxBytes)).to.throw(
+        TypeError,
+        'MemoryLogSink: options.maxBytes must be an integer from 32768 to 1073741824',
+      );
+    }
   });
 
   it('refuses a bad capacity or take', () => {
