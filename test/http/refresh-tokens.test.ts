@@ -446,8 +446,8 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     store.age(7_200_000);
     const refreshed = (await refresh(server, issued.refresh_token!).expect(200)).body;
     const id = (await verify(server, refreshed.id_token, 'app')).payload;
-    expect(id.auth_time).to.equal(exchanged.auth_time! - 7200);
-    expect(id.iat! - id.auth_time!).to.be.within(7200, 7202);
+    expect(id.auth_time).to.equal((exchanged.auth_time as number) - 7200);
+    expect(id.iat! - (id.auth_time as number)).to.be.within(7200, 7202);
   });
 
   it('uses the family’s creation as auth_time for a family stored without one', async () => {

@@ -157,7 +157,7 @@ describe('RefreshTokenService', () => {
     const limited = (max: number) =>
       new RefreshTokenService({ store, maxFamiliesPerUserAndClient: max, now: () => now });
     const issueWith = (svc: RefreshTokenService, c: Client = client(), userId = 'auth0|alice') =>
-      svc.issue({ client: c, userId, audience: API, scope: SCOPE });
+      svc.issue({ client: c, userId, audience: API, scope: SCOPE, authTime: now / 1000 });
 
     it('revokes the user’s oldest families with the client beyond the limit, and says so', async () => {
       const svc = limited(2);
