@@ -36,6 +36,7 @@ import {
 import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
+import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import { KeySet } from './tokens/key-set.js';
 import type { SigningAlg } from './tokens/key-set.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
@@ -173,6 +174,7 @@ export function customTokenExchange(
     store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
     maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
+  const revokedTokens = config.stores.revokedTokens ?? new MemoryRevokedTokenStore();
   const grantServices: GrantServices = {
     config,
     resourceServers,
@@ -205,9 +207,12 @@ export function customTokenExchange(
   router.post(
     '/oauth/revoke',
     revocationEndpoint({
+      issuer: config.issuer,
+      keys,
       readBody,
       authenticateClient,
       refreshTokens,
+      revokedTokens,
       protection: attackProtection,
       log,
     }),

@@ -61,6 +61,10 @@ export type { LogSinkDropCount, TenantLogsHandle } from './logs/tenant-logs.js';
 export type { ActionLimits } from './sandbox/action-runner.js';
 export type { SigningKeyInput } from './tokens/key-set.js';
 export type { ReplayStore } from './stores/replay-store.js';
+export type { RevokedTokenStore } from './stores/revoked-token-store.js';
+export { RevokedTokenStoreFullError } from './stores/revoked-token-store.js';
+export { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
+export type { MemoryRevokedTokenStoreOptions } from './stores/memory-revoked-token-store.js';
 export { MemoryReplayStore } from './stores/memory-replay-store.js';
 export type {
   RefreshTokenFamily,

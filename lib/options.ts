@@ -33,6 +33,7 @@ import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
+import type { RevokedTokenStore } from './stores/revoked-token-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
 import type { UserStore } from './users/user-store.js';
@@ -132,6 +133,10 @@ export interface CustomTokenExchangeOptions {
   maxRefreshTokensPerUserAndClient?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
+    /**
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
+     * `MemoryReplayStore` (single process).
+     */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     /**
@@ -139,6 +144,11 @@ export interface CustomTokenExchangeOptions {
      * instances serving one tenant. Default: a `MemoryRefreshTokenStore` (single process).
      */
     refreshTokens?: RefreshTokenStore;
+    /**
+     * The `jti`s of access tokens revoked through `POST /oauth/revoke`, until they expire;
+     * introspection reads it. Default: a `MemoryRevokedTokenStore` (single process).
+     */
+    revokedTokens?: RevokedTokenStore;
   };
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
@@ -183,6 +193,7 @@ export interface Config {
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     refreshTokens?: RefreshTokenStore;
+    revokedTokens?: RevokedTokenStore;
   };
   actionDefaults: ActionLimits;
   sandbox: boolean;
@@ -334,7 +345,11 @@ export function parseOptions(input: unknown): Config {
   }
 
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
-  checkKnownKeys(stores, ['replay', 'actionCache', 'refreshTokens'], 'options.stores');
+  checkKnownKeys(
+    stores,
+    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens'],
+    'options.stores',
+  );
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -358,6 +373,13 @@ export function parseOptions(input: unknown): Config {
         );
       }
     }
+  }
+  const revokedTokens = stores.revokedTokens as RevokedTokenStore | undefined;
+  if (
+    revokedTokens !== undefined &&
+    (typeof revokedTokens?.revoke !== 'function' || typeof revokedTokens.isRevoked !== 'function')
+  ) {
+    fail('options.stores.revokedTokens', 'must be a RevokedTokenStore (revoke and isRevoked)');
   }
 
   return {
@@ -425,6 +447,7 @@ export function parseOptions(input: unknown): Config {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
       ...(actionCache === undefined ? {} : { actionCache }),
       ...(refreshTokens === undefined ? {} : { refreshTokens }),
+      ...(revokedTokens === undefined ? {} : { revokedTokens }),
     },
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),

@@ -47,7 +47,6 @@ export interface MintedAccessToken {
   expires_in: number;
 }
 
-
 /** Access tokens only reserve the claims every token reserves; profile claims are allowed. */
 const NO_EXTRA_RESTRICTIONS: ReadonlySet<string> = new Set();
 

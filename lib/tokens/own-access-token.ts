@@ -64,6 +64,26 @@ export interface OwnAccessTokenCheck {
 }
 
 /**
+ * Whether `token` has the shape of one of the router's access tokens: a JWT whose `jti` has the
+ * router's prefix and whose `iss` is the router's. Nothing is verified: this only decides that a
+ * request is the router's to answer rather than the host's.
+ */
+export function hasOwnAccessTokenShape(token: string, issuer: string): boolean {
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH) return false;
+  let unverified: JWTPayload;
+  try {
+    unverified = decodeJwt(token);
+  } catch {
+    return false;
+  }
+  return (
+    typeof unverified.jti === 'string' &&
+    JTI_SHAPE.test(unverified.jti) &&
+    unverified.iss === issuer
+  );
+}
+
+/**
  * Reads a token presented for revocation or introspection: whether it is one of the router's own
  * access tokens (its `jti` prefix and `iss`, read before anything is verified) and, if so,
  * whether it is still good: signed by one of the router's published keys with that key's own
@@ -73,18 +93,7 @@ export async function readOwnAccessToken(
   token: string,
   { issuer, keys, now = Math.floor(Date.now() / 1000) }: OwnAccessTokenCheck,
 ): Promise<OwnAccessToken> {
-  if (token.length > MAX_ACCESS_TOKEN_LENGTH) return { status: 'foreign' };
-  let unverified: JWTPayload;
-  try {
-    unverified = decodeJwt(token);
-  } catch {
-    return { status: 'foreign' };
-  }
-  if (typeof unverified.jti !== 'string' || !JTI_SHAPE.test(unverified.jti)) {
-    return { status: 'foreign' };
-  }
-  if (unverified.iss !== issuer) return { status: 'foreign' };
-
+  if (!hasOwnAccessTokenShape(token, issuer)) return { status: 'foreign' };
   try {
     const { payload } = await jwtVerify(token, (header) => publicKeyFor(keys, header), {
       issuer,

@@ -91,9 +91,7 @@ describe('tokens/own-access-token', () => {
       string,
       unknown
     >;
-    const tampered = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString(
-      'base64url',
-    );
+    const tampered = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
     const cases: Array<[string, string, RegExp]> = [
       ['forged under the router’s kid', await signed(claims), /SIGNATURE_VERIFICATION_FAILED/],
       ['tampered', `${header}.${tampered}.${signature}`, /SIGNATURE_VERIFICATION_FAILED/],
