@@ -37,9 +37,14 @@ import type { RevokedTokenStore } from './stores/revoked-token-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
 import type { UserStore } from './users/user-store.js';
+import type { StandardsConfig, StandardsOptions } from './standards-options.js';
+import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
+
+/** Where the router answers token requests, under its mount. */
+const TOKEN_PATH = '/oauth/token';
 
 /** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
-export interface CustomTokenExchangeOptions {
+export interface CustomTokenExchangeOptions extends StandardsOptions {
   /**
    * The `iss` of every token, exactly as given (Auth0 style: `https://auth.example.com/`, trailing
    * slash included). https, or http for localhost.
@@ -77,7 +82,9 @@ export interface CustomTokenExchangeOptions {
   unknownSubjectTokenType?: 'reject' | 'next';
   /**
    * The absolute URL of this token endpoint as clients see it, accepted as a `private_key_jwt`
-   * assertion audience besides the issuer. Default: `{issuer}oauth/token`.
+   * assertion audience besides the issuer, and the `htu` of DPoP proofs. Default:
+   * `{issuer}oauth/token`. The revocation, introspection and JWKS URLs the metadata names are its
+   * siblings (`…/oauth/revoke`, `…/oauth/introspect`, `…/.well-known/jwks.json`).
    */
   tokenEndpoint?: string;
   /**
@@ -166,9 +173,15 @@ export interface CustomTokenExchangeOptions {
 }
 
 /** The validated, defaulted configuration the router runs on. */
-export interface Config {
+export interface Config extends StandardsConfig {
   issuer: string;
   tokenEndpoint: string;
+  /**
+   * The router's URL as clients see it, without a trailing slash: the token endpoint's URL
+   * without `/oauth/token` (the issuer's, unless `tokenEndpoint` says otherwise). The revocation,
+   * introspection and JWKS URLs of the metadata are under it.
+   */
+  routerUrl: string;
   tenant: string;
   clients: Client[];
   resourceServers: ResourceServer[];
@@ -212,6 +225,7 @@ export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
 });
 
 const OPTION_KEYS = [
+  ...STANDARDS_OPTION_KEYS,
   'issuer',
   'clients',
   'resourceServers',
@@ -311,7 +325,7 @@ export function parseOptions(input: unknown): Config {
 
   const tokenEndpoint =
     options.tokenEndpoint === undefined
-      ? `${issuer.replace(/\/+$/, '')}/oauth/token`
+      ? `${issuer.replace(/\/+$/, '')}${TOKEN_PATH}`
       : checkHttpsUrl(options.tokenEndpoint, 'options.tokenEndpoint').href;
 
   let clientAuthentication: Config['clientAuthentication'];
@@ -385,6 +399,9 @@ export function parseOptions(input: unknown): Config {
   return {
     issuer,
     tokenEndpoint,
+    routerUrl: tokenEndpoint.endsWith(TOKEN_PATH)
+      ? tokenEndpoint.slice(0, -TOKEN_PATH.length)
+      : issuer.replace(/\/+$/, ''),
     tenant:
       options.tenant === undefined
         ? issuerUrl.hostname
@@ -452,6 +469,7 @@ export function parseOptions(input: unknown): Config {
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
+    ...parseStandardsOptions(options),
   };
 }
 

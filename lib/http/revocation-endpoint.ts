@@ -23,6 +23,8 @@ export interface RevocationEndpointOptions {
   authenticateClient: ClientAuthenticator;
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
+  /** Sets the CORS headers of a request of ours, for its client's origins. */
+  cors: (req: Request, res: Response) => void;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
 }
@@ -61,6 +63,7 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
   async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
+    options.cors(req, res);
     const { params } = readTokenRequest(body);
     const token = params.token;
     if (token === undefined) throw new InvalidRequest('token is required');
