@@ -37,15 +37,15 @@ async function server(overrides: Partial<CustomTokenExchangeOptions> = {}): Prom
 /** A token request with the given `DPoP` header values (none, one, or several). */
 function post(
   s: TestServer,
-  body: Record<string, string>,
+  body: Record<string, string | string[]>,
   proofs: string[] = [],
   auth: string | null = APP,
 ) {
   const req = request(s.app).post('/oauth/token').set('User-Agent', 'cte-dpop/1.0');
   if (auth) req.set('Authorization', auth);
-  // supertest joins a repeated header into one; each value is set as its own header line here.
-  for (const proof of proofs) req.set('DPoP', proof);
-  if (proofs.length > 1) req.set('DPoP', proofs);
+  // An array value goes out as one header line per value (Node's setHeader).
+  if (proofs.length === 1) req.set('DPoP', proofs[0]!);
+  if (proofs.length > 1) req.set('DPoP', proofs as unknown as string);
   return req.type('form').send(form(body));
 }
 
