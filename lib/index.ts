@@ -1,6 +1,8 @@
 export { customTokenExchange } from './custom-token-exchange.js';
 export type { CustomTokenExchangeRouter } from './custom-token-exchange.js';
 export type { CustomTokenExchangeOptions } from './options.js';
+export type { StandardsOptions } from './standards-options.js';
+export type { AuthorizationServerMetadata } from './http/metadata.js';
 export { OAuthError, ManagementError } from './errors.js';
 export type { ManagementErrorCode } from './errors.js';
 export type {
@@ -33,6 +35,7 @@ export type {
 export type {
   AccessTokenSigningAlg,
   ClientGrantDefinition,
+  IntrospectionCredentials,
   ResourceServerDefinition,
 } from './registry/resource-servers.js';
 export type {

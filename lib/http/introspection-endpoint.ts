@@ -70,6 +70,10 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
     return revoked ? INACTIVE : accessTokenAnswer(claims);
   }
 
+  /**
+   * Only a confidential client gets here, whose refresh tokens are never DPoP-bound: the answer
+   * has no `cnf`.
+   */
   async function describeRefreshToken(token: string, caller: Client): Promise<object> {
     // A resource server never holds refresh tokens; its credentials learn nothing about them.
     if (resourceServers.byIntrospectionClientId(caller.client_id) !== undefined) return INACTIVE;
@@ -86,7 +90,6 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
       sub: family.user_id,
       aud: family.audience,
       iss: issuer,
-      ...(family.dpop_jkt === undefined ? {} : { cnf: { jkt: family.dpop_jkt } }),
     };
   }
 
