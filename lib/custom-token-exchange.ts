@@ -73,7 +73,8 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly attackProtection: AttackProtectionHandle;
   /**
    * Tenant logs: `list(query)` queries the in-memory ring (type, date range, client, user, IP,
-   * paged newest first); `dropped()` counts what each sink dropped.
+   * paged newest first); `query(query)` answers the same from a queryable sink of `logs` (a
+   * `PostgresLogSink`: every instance's entries); `dropped()` counts what each sink dropped.
    */
   readonly logs: TenantLogsHandle;
   /**

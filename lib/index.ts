@@ -50,6 +50,7 @@ export { MemoryUserStore } from './users/memory-user-store.js';
 export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
 export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';
+export type { QueryableLogSink } from './logs/log-query.js';
 export { JsonLinesLogSink } from './logs/json-lines-log-sink.js';
 export type {
   JsonLinesCommonOptions,
@@ -64,6 +65,8 @@ export type { LogSinkDropCount, TenantLogsHandle } from './logs/tenant-logs.js';
 export type { ActionLimits } from './sandbox/action-runner.js';
 export type { SigningKeyInput } from './tokens/key-set.js';
 export type { ReplayStore } from './stores/replay-store.js';
+export { ReplayStoreFullError } from './stores/replay-store.js';
+export { StoreUnavailableError } from './stores/store-deadline.js';
 export type { RevokedTokenStore } from './stores/revoked-token-store.js';
 export { RevokedTokenStoreFullError } from './stores/revoked-token-store.js';
 export { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';

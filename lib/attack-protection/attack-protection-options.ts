@@ -43,7 +43,7 @@ export interface SuspiciousIpThrottlingOptions {
   /**
    * Exchanges from one IP (or IPv6 network) that may wait, in this process, while every attempt
    * the IP has left is held by exchanges in flight; one more is refused with `503
-   * temporarily_unavailable` and `Retry-After: 1`. Default 1000, 1–100 000.
+   * temporarily_unavailable` and `Retry-After: 1`. Default 100 (a tenth of `maxExchangesInFlight`, so one IP cannot fill the router), 1–100 000.
    */
   queueLimit?: number;
   /**
@@ -250,7 +250,7 @@ function parseThrottling(
       min: 32,
       max: 64,
     }),
-    queueLimit: checkOptionalInteger(options.queueLimit, `${path}.queueLimit`, 1000, {
+    queueLimit: checkOptionalInteger(options.queueLimit, `${path}.queueLimit`, 100, {
       min: 1,
       max: 100_000,
     }),

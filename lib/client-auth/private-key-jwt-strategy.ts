@@ -11,6 +11,7 @@ import { ClientAuthenticationFailed, TemporarilyUnavailable } from '../errors.js
 import type { Client } from '../registry/clients.js';
 import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import { ReplayStoreFullError, type ReplayStore } from '../stores/replay-store.js';
+import { StoreUnavailableError } from '../stores/store-deadline.js';
 import {
   ClientAuthenticationStrategy,
   NO_CREDENTIALS,
@@ -221,7 +222,7 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
         exp + this.clockTolerance,
       );
     } catch (err) {
-      if (err instanceof ReplayStoreFullError) {
+      if (err instanceof ReplayStoreFullError || err instanceof StoreUnavailableError) {
         throw new TemporarilyUnavailable(err.retryAfterSeconds, `replay store: ${err.message}`);
       }
       throw err;

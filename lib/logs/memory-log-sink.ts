@@ -6,6 +6,7 @@ import {
   isBoundedEntry,
 } from './entry-bounds.js';
 import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
+import { normalizeIp, parseLogQuery } from './log-query.js';
 
 /** Options of {@link MemoryLogSink}. */
 export interface MemoryLogSinkOptions {
@@ -63,17 +64,6 @@ export const DEFAULT_MEMORY_LOG_CAPACITY = 1000;
 
 /** Default {@link MemoryLogSinkOptions.maxBytes}. */
 export const DEFAULT_MEMORY_LOG_MAX_BYTES = 8 * 1024 * 1024;
-
-const QUERY_FIELDS: ReadonlySet<string> = new Set([
-  'type',
-  'from_date',
-  'to_date',
-  'client_id',
-  'user_id',
-  'ip',
-  'from',
-  'take',
-]);
 
 /**
  * An in-memory ring of the latest tenant-log entries that can be queried: the default sink, and
@@ -209,57 +199,12 @@ type EntryMatcher = (entry: LogEntry, time: number) => boolean;
 
 /** Checks `query` once and turns its filters into one predicate. */
 function compileQuery(query: LogQuery): EntryMatcher {
-  if (typeof query !== 'object' || query === null) {
-    throw new TypeError('MemoryLogSink.list: the query must be an object');
-  }
-  for (const field of Object.keys(query)) {
-    if (!QUERY_FIELDS.has(field)) {
-      throw new TypeError(`MemoryLogSink.list: unknown query field ${JSON.stringify(field)}`);
-    }
-  }
-  const { take } = query;
-  if (take !== undefined && (!Number.isInteger(take) || take < 1)) {
-    throw new RangeError('MemoryLogSink.list: take must be a positive integer');
-  }
-  for (const field of ['from', 'client_id', 'user_id', 'ip'] as const) {
-    if (query[field] !== undefined && typeof query[field] !== 'string') {
-      throw new RangeError(`MemoryLogSink.list: ${field} must be a string`);
-    }
-  }
-  const types = query.type === undefined ? undefined : checkTypes(query.type);
-  const fromMs = query.from_date === undefined ? undefined : toMs(query.from_date, 'from_date');
-  const toMsExclusive = query.to_date === undefined ? undefined : toMs(query.to_date, 'to_date');
-  const { client_id: clientId, user_id: userId } = query;
-  const ip = query.ip === undefined ? undefined : normalizeIp(query.ip);
-
+  const { types, fromMs, toMs, clientId, userId, ip } = parseLogQuery(query, 'MemoryLogSink.list');
   return (entry, time) =>
     (types === undefined || types.has(entry.type)) &&
     (fromMs === undefined || time >= fromMs) &&
-    (toMsExclusive === undefined || time < toMsExclusive) &&
+    (toMs === undefined || time < toMs) &&
     (clientId === undefined || entry.client_id === clientId) &&
     (userId === undefined || entry.user_id === userId) &&
     (ip === undefined || normalizeIp(entry.ip) === ip);
-}
-
-function checkTypes(type: LogQuery['type']): ReadonlySet<string> {
-  const types: readonly unknown[] = Array.isArray(type) ? type : [type];
-  if (types.length === 0 || types.some((t) => typeof t !== 'string' || t === '')) {
-    throw new RangeError('MemoryLogSink.list: type must be a log entry type or a non-empty array');
-  }
-  return new Set(types as string[]);
-}
-
-function toMs(value: string | Date, field: string): number {
-  const time =
-    value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
-  if (Number.isNaN(time)) {
-    throw new RangeError(`MemoryLogSink.list: ${field} must be an ISO 8601 date or a Date`);
-  }
-  return time;
-}
-
-/** `::ffff:203.0.113.7` → `203.0.113.7`; IPv6 in lower case. */
-function normalizeIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
 }

@@ -45,7 +45,7 @@ describe('options.attackProtection', () => {
         rate: 600_000,
         allowlist: [],
         ipv6Subnet: 64,
-        queueLimit: 1000,
+        queueLimit: 100,
         queueTimeoutMs: 30_000,
         store: undefined,
       },
