@@ -208,6 +208,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       aud: CLIENT_ID,
       iat: id.iat,
       exp: id.exp,
+      auth_time: id.iat,
       name: 'Jane Doe',
       given_name: 'Jane',
       family_name: 'Doe',
@@ -342,7 +343,14 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const signIn = await fetch(`${spaOrigin}/partner/sign-in`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub: 'p-1001', email: 'jane@partner.example', name: 'Jane Doe' }),
+      body: JSON.stringify({
+        sub: 'p-1001',
+        email: 'jane@partner.example',
+        email_verified: true,
+        name: 'Jane Smith',
+        given_name: 'Jane',
+        family_name: 'Smith',
+      }),
     });
     const { id_token } = (await signIn.json()) as { id_token: string };
     const preflight = await fetch(`${origin}/oauth/token`, {

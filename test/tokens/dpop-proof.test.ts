@@ -7,8 +7,9 @@ import type { DpopProofCheck } from '../../lib/tokens/dpop-proof.js';
 import { TOKEN_URL, dpopKey, dpopProof } from '../support/dpop.js';
 import type { DpopKey } from '../support/dpop.js';
 
-const NOW = Math.floor(Date.now() / 1000);
-const CHECK: DpopProofCheck = { method: 'POST', url: TOKEN_URL, maxAge: 60, now: NOW };
+/** The clock of each test: the proofs below are made with the current time too. */
+let NOW = Math.floor(Date.now() / 1000);
+let CHECK: DpopProofCheck = { method: 'POST', url: TOKEN_URL, maxAge: 60, now: NOW };
 
 async function refusal(proof: string, check: DpopProofCheck = CHECK): Promise<unknown> {
   try {
@@ -32,6 +33,10 @@ async function expectInvalid(proof: string, description: string | RegExp, check 
 }
 
 describe('tokens/dpop-proof: verifyDpopProof (RFC 9449 §4.3)', () => {
+  beforeEach(() => {
+    NOW = Math.floor(Date.now() / 1000);
+    CHECK = { method: 'POST', url: TOKEN_URL, maxAge: 60, now: NOW };
+  });
   let key: DpopKey;
   before(async () => {
     key = await dpopKey();
@@ -170,12 +175,12 @@ describe('tokens/dpop-proof: verifyDpopProof (RFC 9449 §4.3)', () => {
 
   describe('server nonces', () => {
     const nonces = new DpopNonces('n'.repeat(32), 60);
-    const withNonces = { ...CHECK, nonces };
+    const withNonces = () => ({ ...CHECK, nonces });
 
     it('accepts the nonce of the current and of the previous window', async () => {
       for (const nonce of [nonces.current(NOW), nonces.current(NOW - 60)]) {
         const proof = await dpopProof(key, { claims: { nonce } });
-        expect((await verifyDpopProof(proof, withNonces)).jkt).to.equal(key.jkt);
+        expect((await verifyDpopProof(proof, withNonces())).jkt).to.equal(key.jkt);
       }
     });
 
@@ -188,7 +193,7 @@ describe('tokens/dpop-proof: verifyDpopProof (RFC 9449 §4.3)', () => {
           'the DPoP proof nonce is not current',
         ],
       ] as const) {
-        const error = await refusal(await dpopProof(key, { claims }), withNonces);
+        const error = await refusal(await dpopProof(key, { claims }), withNonces());
         expect(error).to.be.instanceOf(UseDpopNonce);
         expect(error).to.include({
           status: 400,

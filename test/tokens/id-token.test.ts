@@ -71,10 +71,12 @@ describe('tokens/id-token', () => {
     auth_time: now - 60,
   };
 
+  // The tokens are minted at `now`, taken when the file loads: checked at that time, not later.
   async function verify(token: string) {
     return jwtVerify(token, createLocalJWKSet(keys.jwks()), {
       issuer: ISSUER,
       audience: 'client-1',
+      currentDate: new Date(now * 1000),
     });
   }
 
