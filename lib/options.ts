@@ -26,7 +26,7 @@ import type {
 import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import type { ActionLimits } from './sandbox/action-runner.js';
+import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
@@ -145,13 +145,7 @@ export interface Config {
   attackProtection: AttackProtectionConfig;
 }
 
-/** Defaults of {@link ActionLimits}. */
-export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
-  timeoutMs: 20_000,
-  cpuTimeMs: 100,
-  memoryMb: 64,
-  maxConcurrency: 256,
-});
+export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';
 
 const OPTION_KEYS = [
   'issuer',

@@ -448,7 +448,7 @@ ${body}`);
       const profile = await deployCodeProfile(server.cte, {
         name: 'floods-the-console',
         subjectTokenType: 'urn:acme:floods',
-        code: failing(`  console.log('y'.repeat(5 * 1024 * 1024));
+        code: failing(`  console.log('y'.repeat(1024 * 1024));
   for (let i = 0; i < 3000; i++) console.error('x'.repeat(10000), i);
   for (;;) {}`),
         limits: { cpuTimeMs: 300 },

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import { IsolatedVmRunner } from '../../lib/sandbox/isolated-vm-runner.js';
-import { PendingCapabilities, evaluate } from './fixtures/sandbox-helpers.js';
+import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
+import { PendingCapabilities, evaluate, sandboxRunner } from '../fixtures/sandbox-helpers.js';
 
 /**
  * The built-ins V8 lacks, as the sandbox provides them. Each case runs the same expression in the
@@ -78,13 +77,10 @@ const SAME_AS_NODE: Array<[string, string]> = [
   ],
 ];
 
-describe('IsolatedVmRunner: action globals', () => {
-  let runner: IsolatedVmRunner;
+describe('the sandbox: action globals', () => {
+  let runner: ExecutionGate;
   before(() => {
-    runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    runner = sandboxRunner({ capabilities: new PendingCapabilities() });
   });
   after(() => runner.close());
 
