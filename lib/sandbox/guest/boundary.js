@@ -90,13 +90,19 @@ function plainCopy(values, limit, what) {
       if (prototype !== Object.prototype && prototype !== null)
         throw refuse(TypeError, 'is not plain data (an object of a class)');
       result = Object.create(null);
-      const keys = Object.keys(value);
+      // Own keys, then each property's descriptor once (Object.keys would read them a first time
+      // to filter the enumerable ones, and a proxy may answer each read differently).
+      const keys = Reflect.ownKeys(value);
       spend(2 + keys.length);
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i];
+        if (typeof key !== 'string') continue;
+        const descriptor = Reflect.getOwnPropertyDescriptor(value, key);
+        if (descriptor === undefined || !descriptor.enumerable) continue;
         spend(key.length);
         trail.push('.' + key);
-        result[key] = copy(ownData(value, key), depth + 1);
+        if (!('value' in descriptor)) throw refuse(TypeError, 'is a getter, not plain data');
+        result[key] = copy(descriptor.value, depth + 1);
         trail.pop();
       }
     }

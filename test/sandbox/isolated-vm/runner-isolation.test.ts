@@ -81,6 +81,85 @@ describe('the sandbox: no state leaks between executions', () => {
     expect(await run('second')).to.deep.equal(clean);
   });
 
+  it('carries nothing from one execution to the next through the module wrapper (arguments.callee)', async () => {
+    const version = codeVersion(`
+      const wrapper = arguments.callee;
+      exports.onExecuteCustomTokenExchange = async (event, api) => {
+        const found = wrapper.leak === undefined ? 'nothing' : wrapper.leak;
+        try { wrapper.leak = event.transaction.subject_token; } catch (e) {}
+        try { wrapper.prototype.leak = event.transaction.subject_token; } catch (e) {}
+        try { Object.defineProperty(wrapper, 'other', { value: 1 }); } catch (e) {}
+        api.user.setAppMetadata('found', [found, String(wrapper.prototype.leak), String(wrapper.other), Object.isFrozen(wrapper)]);
+      };
+    `);
+    const found = async (token: string): Promise<unknown> => {
+      const event = testEvent();
+      event.transaction.subject_token = token;
+      const outcome = await runOnce(runner, version, event);
+      expect(outcome.failure).to.equal(undefined);
+      const command = outcome.commands[0];
+      return command?.type === 'setAppMetadata' ? command.value : undefined;
+    };
+    expect(await found('first-subject-token')).to.deep.equal([
+      'nothing',
+      'undefined',
+      'undefined',
+      true,
+    ]);
+    expect(await found('second-subject-token')).to.deep.equal([
+      'nothing',
+      'undefined',
+      'undefined',
+      true,
+    ]);
+  });
+
+  it('hands every execution only fresh objects or deeply frozen ones', async () => {
+    // Walks everything an execution can reach from what it is handed (module body parameters,
+    // this, arguments.callee, the api, require('jose')) and from the global object, and lists
+    // what is neither frozen nor one of the objects made for this execution.
+    const outcome = await runOnce(
+      runner,
+      codeVersion(`
+        const fresh = new Set([exports, module, this]);
+        const roots = [arguments.callee, require, console, fetch, setTimeout, clearTimeout, require('jose'), globalThis];
+        exports.onExecuteCustomTokenExchange = async function (event, api) {
+          // This handler and its prototype were made by this execution's module body.
+          fresh.add(arguments.callee).add(arguments.callee.prototype);
+          const mutable = [];
+          const seen = new Set();
+          const queue = [...roots, api, arguments.callee, this];
+          const isEvent = (value) => {
+            for (let v = event, stack = [event]; stack.length > 0; ) {
+              v = stack.pop();
+              if (v === value) return true;
+              if (v !== null && typeof v === 'object') stack.push(...Object.values(v));
+            }
+            return false;
+          };
+          while (queue.length > 0) {
+            const value = queue.pop();
+            if ((typeof value !== 'object' || value === null) && typeof value !== 'function') continue;
+            if (seen.has(value) || fresh.has(value) || isEvent(value)) continue;
+            seen.add(value);
+            if (!Object.isFrozen(value)) mutable.push(typeof value === 'function' ? value.name : Object.keys(value).join(','));
+            queue.push(Object.getPrototypeOf(value));
+            for (const key of Reflect.ownKeys(value)) {
+              const descriptor = Reflect.getOwnPropertyDescriptor(value, key);
+              if ('value' in descriptor) queue.push(descriptor.value);
+              else queue.push(descriptor.get, descriptor.set);
+            }
+          }
+          api.user.setAppMetadata('reached', { count: seen.size, mutable });
+        };
+      `),
+    );
+    expect(outcome.failure).to.equal(undefined);
+    const reached = outcome.commands[0]?.type === 'setAppMetadata' ? outcome.commands[0].value : {};
+    expect((reached as { count: number }).count).to.be.above(500);
+    expect((reached as { mutable: string[] }).mutable).to.deep.equal([]);
+  });
+
   it('keeps concurrent executions of one version apart', async () => {
     const capabilities = new PendingCapabilities();
     const local = sandboxRunner({ capabilities });

@@ -178,6 +178,39 @@ describe('the sandbox: running actions', () => {
     ]);
   });
 
+  it('copies api arguments once for the host: a getter is refused unread, a proxy is read once', async () => {
+    // A getter answering small to one read and huge to the next used to pass a guest-side size
+    // check and then cross huge.
+    const outcome = await runOnce(
+      runner,
+      codeVersion(
+        handlerCode(`
+          let reads = 0;
+          const actor = { get sub() { reads++; return reads === 1 ? 'small' : 'x'.repeat(1e6); } };
+          try { api.authentication.setActor(actor); } catch (err) { console.log(err.name, err.message); }
+          const lying = new Proxy({ sub: 'agent' }, {
+            getOwnPropertyDescriptor(target, key) {
+              reads++;
+              return { value: reads === 1 ? 'agent-' + reads : 'y'.repeat(1e6), writable: true, enumerable: true, configurable: true };
+            },
+          });
+          api.authentication.setActor(lying);
+          console.log('reads', reads);
+          api.authentication.setUserById('u');
+        `),
+      ),
+    );
+    expect(outcome.failure).to.equal(undefined);
+    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+      'TypeError api.authentication.setActor: argument 1.sub is a getter, not plain data',
+      'reads 1',
+    ]);
+    expect(outcome.commands).to.deep.equal([
+      { type: 'setActor', actor: { sub: 'agent-1' } },
+      { type: 'setUserById', user_id: 'u' },
+    ]);
+  });
+
   it('gives api.cache over the action cache store, saving changes after the execution', async () => {
     const store = new MemoryActionCacheStore();
     const local = sandboxRunner({ capabilities: new PendingCapabilities(), cacheStore: store });
@@ -429,6 +462,23 @@ describe('the sandbox: limits and failures', function () {
       // The success reset the streak: runaways start counting from zero again.
       expect((await run('spin')).failure?.kind).to.equal('timeout');
       expect((await run('fine')).failure).to.equal(undefined);
+    });
+
+    it("suspends only the caller whose input makes the action run away (the router's IP bucket key)", async () => {
+      const forCaller = (extra: string, caller: string) => {
+        const event = testEvent();
+        event.request.body = { extra };
+        return runOnce(own, spinning, event, { caller });
+      };
+      for (let i = 0; i < RUNAWAY_STREAK; i += 1) {
+        expect((await forCaller('spin', '203.0.113.7')).failure?.kind).to.equal('timeout');
+      }
+      const refused = await forCaller('fine', '203.0.113.7');
+      expect(refused.failure?.kind).to.equal('overloaded');
+      expect(refused.failure?.message).to.match(/is suspended for this caller for 10 s/);
+      expect((await forCaller('fine', '198.51.100.1')).commands).to.deep.equal([
+        { type: 'setUserById', user_id: 'fine' },
+      ]);
     });
 
     it('counts runaways in a row only: a completed execution between them resets the count', async () => {
