@@ -4,12 +4,13 @@ import { AttackProtection } from './attack-protection/attack-protection.js';
 import type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
 import { createClientAuthenticator } from './client-auth/client-authenticator.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
-import type { ExchangeServices } from './exchange/exchange-services.js';
 import { fail } from './definition-checks.js';
-import { tokenErrorHandler } from './http/error-handler.js';
+import type { GrantServices } from './grants/grant.js';
+import { refreshTokenGrant } from './grants/refresh-token.js';
+import { tokenExchangeGrant } from './grants/token-exchange.js';
 import { jwksRoute } from './http/jwks-route.js';
+import { bodyReader } from './http/read-body.js';
 import { revocationEndpoint } from './http/revocation-endpoint.js';
-import { inSequence } from './http/in-sequence.js';
 import { tokenEndpoint } from './http/token-endpoint.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
@@ -63,7 +64,8 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly attackProtection: AttackProtectionHandle;
   /**
    * Tenant logs: `list(query)` queries the in-memory ring (type, date range, client, user, IP,
-   * paged newest first); `dropped()` counts what each sink dropped.
+   * paged newest first); `query(query)` answers the same from a queryable sink of `logs` (a
+   * `PostgresLogSink`: every instance's entries); `dropped()` counts what each sink dropped.
    */
   readonly logs: TenantLogsHandle;
   /**
@@ -141,15 +143,32 @@ export function customTokenExchange(
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
+    maxBytes: config.logCapacityBytes,
     sinks: config.logSinks,
     onSinkError: config.onLogSinkError,
   });
   const { log } = tenantLogs;
   const users = config.users ?? new MemoryUserStore();
 
-  const services: ExchangeServices = {
+  const authenticateClient = createClientAuthenticator({
+    getClient: (clientId) => clients.get(clientId),
+    audiences: [...new Set([config.issuer, config.tokenEndpoint])],
+    replayStore: config.stores.replay ?? new MemoryReplayStore(),
+    ...(config.clientAuthentication
+      ? {
+          passport: {
+            authenticator: config.clientAuthentication.passport,
+            strategies: config.clientAuthentication.strategies,
+          },
+        }
+      : {}),
+  });
+  const refreshTokens = new RefreshTokenService({
+    store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
+  });
+  const grantServices: GrantServices = {
     config,
-    clients,
     resourceServers,
     clientGrants: new ClientGrantIndex(config.clientGrants),
     profiles,
@@ -159,30 +178,35 @@ export function customTokenExchange(
     users,
     keys,
     log,
-    authenticateClient: createClientAuthenticator({
-      getClient: (clientId) => clients.get(clientId),
-      audiences: [...new Set([config.issuer, config.tokenEndpoint])],
-      replayStore: config.stores.replay ?? new MemoryReplayStore(),
-      ...(config.clientAuthentication
-        ? {
-            passport: {
-              authenticator: config.clientAuthentication.passport,
-              strategies: config.clientAuthentication.strategies,
-            },
-          }
-        : {}),
-    }),
+    refreshTokens,
+    protection: attackProtection,
   };
-
-  const refreshTokens = new RefreshTokenService({
-    store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
-  });
+  const readBody = bodyReader(config.urlencodedExtended);
 
   const router = express.Router();
-  router.post('/oauth/token', inSequence(tokenEndpoint(services, attackProtection, refreshTokens)));
-  router.post('/oauth/revoke', ...revocationEndpoint(services, refreshTokens, attackProtection));
+  router.post(
+    '/oauth/token',
+    tokenEndpoint({
+      grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
+      readBody,
+      authenticateClient,
+      clients,
+      protection: attackProtection,
+      log,
+      maxInFlight: config.maxExchangesInFlight,
+    }),
+  );
+  router.post(
+    '/oauth/revoke',
+    revocationEndpoint({
+      readBody,
+      authenticateClient,
+      refreshTokens,
+      protection: attackProtection,
+      log,
+    }),
+  );
   router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));
-  router.use(tokenErrorHandler(log));
 
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
     actions,

@@ -1,7 +1,8 @@
 /**
- * One error model for the token endpoint: every refusal is an {@link OAuthError} carrying the HTTP
- * status, the RFC 6749 `error` code, the public `error_description`, and a private cause that only
- * ever reaches the tenant log. The router's error handler turns it into JSON in one place.
+ * One error model for the router's endpoints: every refusal is an {@link OAuthError} carrying the
+ * HTTP status, the RFC 6749 `error` code, the public `error_description`, and a private cause that
+ * only ever reaches the tenant log. Each kind of refusal is one class below; the endpoints turn
+ * any of them into JSON in one place.
  */
 export class OAuthError extends Error {
   /** HTTP status of the response. */
@@ -15,12 +16,7 @@ export class OAuthError extends Error {
   /** Private explanation for the tenant log; never sent to the client. */
   readonly privateCause: string | undefined;
 
-  constructor(
-    status: number,
-    error: string,
-    description: string,
-    options: { privateCause?: string; headers?: Record<string, string> } = {},
-  ) {
+  constructor(status: number, error: string, description: string, options: OAuthErrorOptions = {}) {
     super(`${error}: ${description}`);
     this.name = 'OAuthError';
     this.status = status;
@@ -36,40 +32,171 @@ export class OAuthError extends Error {
   }
 }
 
-type Extra = { privateCause?: string; headers?: Record<string, string> };
+/** What an {@link OAuthError} may carry besides its public answer. */
+export interface OAuthErrorOptions {
+  privateCause?: string;
+  headers?: Record<string, string>;
+}
 
-export const invalidRequest = (description: string, extra?: Extra): OAuthError =>
-  new OAuthError(400, 'invalid_request', description, extra);
+/** `400 invalid_request`: a parameter is missing, repeated, malformed or not supported. */
+export class InvalidRequest extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'invalid_request', description, options);
+  }
+}
 
-export const invalidClient = (description: string, extra?: Extra): OAuthError =>
-  new OAuthError(401, 'invalid_client', description, extra);
+/** `401 invalid_client`: the client could not be authenticated. */
+export class InvalidClient extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(401, 'invalid_client', description, options);
+  }
+}
 
-export const invalidTarget = (description: string, extra?: Extra): OAuthError =>
-  new OAuthError(400, 'invalid_target', description, extra);
+/**
+ * The one public description of every `401 invalid_client` for credentials that were presented
+ * but did not authenticate. Saying "unknown client" or "wrong secret" instead would tell a caller
+ * which client ids exist; the precise reason goes to the tenant log as the private cause.
+ */
+export const CLIENT_AUTHENTICATION_FAILED = 'Client authentication failed.';
 
-export const unauthorizedClient = (description: string, extra?: Extra): OAuthError =>
-  new OAuthError(400, 'unauthorized_client', description, extra);
+/** `401 invalid_client` for presented credentials, with the uniform public description. */
+export class ClientAuthenticationFailed extends InvalidClient {
+  constructor(privateCause: string) {
+    super(CLIENT_AUTHENTICATION_FAILED, { privateCause });
+  }
+}
 
-/** A 500 whose description is always generic: the reason goes to the log only. */
-export const serverError = (privateCause: string): OAuthError =>
-  new OAuthError(500, 'server_error', 'The server encountered an unexpected error.', {
-    privateCause,
-  });
+/**
+ * `WWW-Authenticate` value for a `401` answering a request that used `Authorization: Basic`
+ * (RFC 6749 §5.2: the server MUST include the header matching the scheme the client used).
+ */
+export const BASIC_INVALID_CLIENT_CHALLENGE = 'Basic realm="token", error="invalid_client"';
 
-export const temporarilyUnavailable = (
-  retryAfterSeconds: number,
-  privateCause: string,
-): OAuthError =>
-  new OAuthError(503, 'temporarily_unavailable', 'The server is busy; retry later.', {
-    privateCause,
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-  });
+/**
+ * The same refusal with the Basic challenge added, for a `401` (and only a `401`) that does not
+ * carry a `WWW-Authenticate` header yet; other errors are returned unchanged.
+ */
+export function withBasicChallenge(err: OAuthError): OAuthError {
+  if (err.status !== 401) return err;
+  if (Object.keys(err.headers).some((name) => name.toLowerCase() === 'www-authenticate')) {
+    return err;
+  }
+  const options: OAuthErrorOptions = {
+    headers: { ...err.headers, 'WWW-Authenticate': BASIC_INVALID_CLIENT_CHALLENGE },
+  };
+  if (err.privateCause !== undefined) options.privateCause = err.privateCause;
+  return new OAuthError(err.status, err.error, err.description, options);
+}
+
+/** `400 invalid_grant` (RFC 6749 §5.2): the grant itself is not usable. */
+export class InvalidGrant extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'invalid_grant', description, options);
+  }
+}
+
+/**
+ * What a client hears about any refresh token it cannot use (unknown to it, revoked, expired,
+ * reused, issued to another client): Auth0's wording, the same for every reason, so an answer
+ * never tells a holder of someone else's token whether it is live. The reason goes to the log.
+ */
+export const INVALID_REFRESH_TOKEN = 'Unknown or invalid refresh token.';
+
+/** `400 invalid_grant` for a refresh token, with the uniform description. */
+export class InvalidRefreshToken extends InvalidGrant {
+  constructor(privateCause: string) {
+    super(INVALID_REFRESH_TOKEN, { privateCause });
+  }
+}
+
+/** `400 invalid_scope`: a malformed scope, or one wider than the grant allows. */
+export class InvalidScope extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'invalid_scope', description, options);
+  }
+}
+
+/** `400 invalid_target` (RFC 8707): the requested API is unknown or not allowed. */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'invalid_target', description, options);
+  }
+}
+
+/** `400 unauthorized_client`: the client may not use this grant. */
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'unauthorized_client', description, options);
+  }
+}
+
+/** `401 unauthorized` "user is blocked": Auth0's answer for a blocked user, whatever the grant. */
+export class UserBlocked extends OAuthError {
+  constructor(userId: string) {
+    super(401, 'unauthorized', 'user is blocked', {
+      privateCause: `user ${JSON.stringify(userId)} is blocked`,
+    });
+  }
+}
+
+/**
+ * An action's `api.access.deny(code, reason)`: its own code and reason, `500` for `server_error`
+ * and `400` for any other code.
+ */
+export class ActionDenied extends OAuthError {
+  constructor(code: string, reason: string, privateCause: string) {
+    super(code === 'server_error' ? 500 : 400, code, reason, { privateCause });
+  }
+}
+
+/** Auth0's exact answer to an IP that suspicious IP throttling blocks. */
+export const TOO_MANY_ATTEMPTS_DESCRIPTION =
+  'We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator.';
+
+/** `429 too_many_attempts`: the caller's IP has no attempt left (Auth0's body, exactly). */
+export class TooManyAttempts extends OAuthError {
+  constructor(privateCause: string) {
+    super(429, 'too_many_attempts', TOO_MANY_ATTEMPTS_DESCRIPTION, { privateCause });
+  }
+}
+
+/**
+ * `429 too_many_requests`: a profile's rate limit for this IP is used up. `Retry-After` and the
+ * `RateLimit` headers are already on the response (express-rate-limit sets them).
+ */
+export class TooManyRequests extends OAuthError {
+  constructor(privateCause: string) {
+    super(
+      429,
+      'too_many_requests',
+      'Too many token exchange requests; retry after the time given in Retry-After.',
+      { privateCause },
+    );
+  }
+}
+
+/** `500 server_error` whose description is always generic: the reason goes to the log only. */
+export class ServerError extends OAuthError {
+  constructor(privateCause: string) {
+    super(500, 'server_error', 'The server encountered an unexpected error.', { privateCause });
+  }
+}
+
+/** `503 temporarily_unavailable` with `Retry-After`: the router or a store is overloaded. */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(retryAfterSeconds: number, privateCause: string) {
+    super(503, 'temporarily_unavailable', 'The server is busy; retry later.', {
+      privateCause,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
 
 /** Turns anything thrown on our path into an OAuthError; unknown errors become `server_error`. */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
   const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return serverError(cause);
+  return new ServerError(cause);
 }
 
 /** Codes of {@link ManagementError}, stable for callers to branch on. */

@@ -13,14 +13,14 @@ export type {
   CustomTokenExchangeHandler,
   SetUserByConnectionOptions,
   UserAttributes,
-} from './action-api/types.js';
+} from './actions/types.js';
 export type {
   PostExchangeApi,
   PostExchangeEvent,
   PostExchangeExports,
   PostExchangeHandler,
   PostExchangeUser,
-} from './action-api/post-exchange-types.js';
+} from './actions/post-exchange-types.js';
 export type {
   PostExchangeHookHandle,
   PostExchangeHookState,
@@ -47,6 +47,7 @@ export { MemoryUserStore } from './users/memory-user-store.js';
 export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
 export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';
+export type { QueryableLogSink } from './logs/log-query.js';
 export { JsonLinesLogSink } from './logs/json-lines-log-sink.js';
 export type {
   JsonLinesCommonOptions,
@@ -61,6 +62,8 @@ export type { LogSinkDropCount, TenantLogsHandle } from './logs/tenant-logs.js';
 export type { ActionLimits } from './sandbox/action-runner.js';
 export type { SigningKeyInput } from './tokens/key-set.js';
 export type { ReplayStore } from './stores/replay-store.js';
+export { ReplayStoreFullError } from './stores/replay-store.js';
+export { StoreUnavailableError } from './stores/store-deadline.js';
 export { MemoryReplayStore } from './stores/memory-replay-store.js';
 export type {
   RefreshTokenFamily,
@@ -82,7 +85,9 @@ export type {
 } from './refresh-tokens/refresh-token-settings.js';
 export type {
   AttemptBucket,
+  AttemptHold,
   AttemptPolicy,
+  AttemptReservation,
   AttemptStore,
   AttemptTake,
 } from './stores/attempt-store.js';

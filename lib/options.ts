@@ -15,7 +15,10 @@ import {
   checkString,
   fail,
 } from './definition-checks.js';
+import { MAX_LOG_ENTRY_BYTES } from './logs/entry-bounds.js';
 import type { LogEntry, LogSink } from './logs/log-entry.js';
+import { DEFAULT_MEMORY_LOG_MAX_BYTES } from './logs/memory-log-sink.js';
+import { DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT } from './refresh-tokens/refresh-token-service.js';
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
@@ -25,6 +28,7 @@ import type {
 } from './registry/resource-servers.js';
 import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
+import { MAX_TOKEN_LENGTH_CEILING } from './profiles/profile-registry.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
@@ -75,6 +79,27 @@ export interface CustomTokenExchangeOptions {
    * assertion audience besides the issuer. Default: `{issuer}oauth/token`.
    */
   tokenEndpoint?: string;
+  /**
+   * Longest `subject_token` or `actor_token` accepted, in characters, for a profile without its
+   * own `max_token_length`; longer ones are `400 invalid_request` before anything reads them.
+   * Default 16384 (16 KiB: room for any JWT, nested actor claims included); at most 1048576.
+   */
+  maxTokenLength?: number;
+  /**
+   * Token requests the router answers at once (exchanges and refreshes, from the moment a
+   * request is known to be ours until its answer is written). Beyond it a request is refused at
+   * once with `503 temporarily_unavailable` and `Retry-After: 1` rather than queued, so a flood
+   * cannot pile up work, memory and latency for everyone. Default 1000.
+   */
+  maxExchangesInFlight?: number;
+  /**
+   * How your own `express.urlencoded()` parses forms: give the router the same `extended` so a
+   * request it hands on (any grant that is not its own) carries the `req.body` your parser would
+   * have made. The router reads the token endpoint's body first with Express's own parsers (the
+   * `express` your app runs: a peer dependency), and body-parser then skips a body already read.
+   * Default: your Express major's default, `true` on Express 4 and `false` on Express 5.
+   */
+  urlencoded?: { extended?: boolean };
   /** Authenticate clients with the host's own passport strategies instead of the built-in ones. */
   clientAuthentication?: { passport: HostAuthenticator; strategies: string[] };
   /**
@@ -85,6 +110,12 @@ export interface CustomTokenExchangeOptions {
   /** Entries kept by the in-memory log ring. Default 1000. */
   logCapacity?: number;
   /**
+   * Bytes the in-memory log ring may hold, each entry counted as the UTF-8 length of its JSON
+   * (at most 32 KiB per entry); the oldest entries are dropped to stay within it. 32768 to
+   * 1073741824, default 8388608 (8 MiB).
+   */
+  logCapacityBytes?: number;
+  /**
    * Told about each entry a sink of `logs` failed to take (it threw, its promise rejected, or
    * 1000 of its writes were pending), for an alert; must not throw. Default: `console.warn` on a
    * sink's first failure, then at most once a minute per sink. Either way every drop counts in
@@ -92,6 +123,13 @@ export interface CustomTokenExchangeOptions {
    * `onError` option.
    */
   onLogSinkError?: (error: unknown, sink: LogSink, entry: LogEntry) => void;
+  /**
+   * Live refresh tokens (families: a token and its rotations) one user may hold with one client,
+   * as Auth0 limits active refresh tokens per user and application. An exchange that issues one
+   * more revokes the user's oldest with that client and logs a `resource_cleanup` entry. 1 to
+   * 100000, default 200.
+   */
+  maxRefreshTokensPerUserAndClient?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
     replay?: ReplayStore;
@@ -131,9 +169,15 @@ export interface Config {
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
   unknownSubjectTokenType: 'reject' | 'next';
+  maxTokenLength: number;
+  maxExchangesInFlight: number;
+  /** `undefined`: the installed Express's default. */
+  urlencodedExtended: boolean | undefined;
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
   logSinks: LogSink[];
   logCapacity: number;
+  logCapacityBytes: number;
+  maxRefreshTokensPerUserAndClient: number;
   onLogSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   stores: {
     replay?: ReplayStore;
@@ -146,6 +190,9 @@ export interface Config {
 }
 
 export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';
+
+/** Default of `maxTokenLength`: 16 KiB, more than any JWT needs. */
+export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
 
 const OPTION_KEYS = [
   'issuer',
@@ -160,9 +207,14 @@ const OPTION_KEYS = [
   'tenant',
   'unknownSubjectTokenType',
   'tokenEndpoint',
+  'maxTokenLength',
+  'maxExchangesInFlight',
+  'urlencoded',
   'clientAuthentication',
   'logs',
   'logCapacity',
+  'logCapacityBytes',
+  'maxRefreshTokensPerUserAndClient',
   'onLogSinkError',
   'stores',
   'actionDefaults',
@@ -331,12 +383,37 @@ export function parseOptions(input: unknown): Config {
       ['reject', 'next'],
       'reject',
     ),
+    maxTokenLength: checkOptionalInteger(
+      options.maxTokenLength,
+      'options.maxTokenLength',
+      DEFAULT_MAX_TOKEN_LENGTH,
+      { min: 1, max: MAX_TOKEN_LENGTH_CEILING },
+    ),
+    maxExchangesInFlight: checkOptionalInteger(
+      options.maxExchangesInFlight,
+      'options.maxExchangesInFlight',
+      1000,
+      { min: 1, max: 1_000_000 },
+    ),
+    urlencodedExtended: parseUrlencoded(options.urlencoded, 'options.urlencoded'),
     clientAuthentication,
     logSinks,
     logCapacity: checkOptionalInteger(options.logCapacity, 'options.logCapacity', 1000, {
       min: 1,
       max: 1_000_000,
     }),
+    logCapacityBytes: checkOptionalInteger(
+      options.logCapacityBytes,
+      'options.logCapacityBytes',
+      DEFAULT_MEMORY_LOG_MAX_BYTES,
+      { min: MAX_LOG_ENTRY_BYTES, max: 2 ** 30 },
+    ),
+    maxRefreshTokensPerUserAndClient: checkOptionalInteger(
+      options.maxRefreshTokensPerUserAndClient,
+      'options.maxRefreshTokensPerUserAndClient',
+      DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT,
+      { min: 1, max: 100_000 },
+    ),
     onLogSinkError: options.onLogSinkError as Config['onLogSinkError'],
     stores: {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
@@ -347,6 +424,14 @@ export function parseOptions(input: unknown): Config {
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
   };
+}
+
+/** `urlencoded.extended`; `undefined` when not given (the body reader knows the default). */
+function parseUrlencoded(input: unknown, path: string): boolean | undefined {
+  const urlencoded = input === undefined ? {} : checkObject(input, path);
+  checkKnownKeys(urlencoded, ['extended'], path);
+  if (urlencoded.extended === undefined) return undefined;
+  return checkOptionalBoolean(urlencoded.extended, `${path}.extended`, false);
 }
 
 /** `actionDefaults` over {@link DEFAULT_ACTION_LIMITS}, in the ranges actions accept. */

@@ -12,20 +12,8 @@ export function copyPlain<T>(value: T): T {
 
 /** {@link copyPlain}, with every object and array of the copy frozen. */
 export function frozenCopy<T>(value: T): T {
-  const result = copy(value, 0, true);
-  if (typeof result === 'object' && result !== null) frozenCopies.add(result);
-  return result as T;
+  return copy(value, 0, true) as T;
 }
-
-/**
- * True for a result of {@link frozenCopy}: every object and array in it is frozen, so a holder can
- * keep it as it is instead of copying it again (the tenant log hands its sinks such copies).
- */
-export function isFrozenCopy(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && frozenCopies.has(value);
-}
-
-const frozenCopies = new WeakSet<object>();
 
 const MAX_PLAIN_DEPTH = 32;
 

@@ -502,6 +502,47 @@ const CASES: Record<string, Case[]> = {
       message: 'options.unknownSubjectTokenType must be one of reject, next',
     },
   ],
+  maxTokenLength: [
+    {
+      title: 'zero',
+      change: { maxTokenLength: 0 },
+      message: 'options.maxTokenLength must be an integer from 1 to 1048576',
+    },
+    {
+      title: 'more than the body cap',
+      change: { maxTokenLength: 1048577 },
+      message: 'options.maxTokenLength must be an integer from 1 to 1048576',
+    },
+  ],
+  maxExchangesInFlight: [
+    {
+      title: 'zero',
+      change: { maxExchangesInFlight: 0 },
+      message: 'options.maxExchangesInFlight must be an integer from 1 to 1000000',
+    },
+    {
+      title: 'not an integer',
+      change: { maxExchangesInFlight: 1.5 },
+      message: 'options.maxExchangesInFlight must be an integer from 1 to 1000000',
+    },
+  ],
+  urlencoded: [
+    {
+      title: 'not an object',
+      change: { urlencoded: true },
+      message: 'options.urlencoded must be a plain object',
+    },
+    {
+      title: 'another body-parser option',
+      change: { urlencoded: { extended: true, limit: '10mb' } },
+      message: 'options.urlencoded.limit is not a known property',
+    },
+    {
+      title: 'extended not a boolean',
+      change: { urlencoded: { extended: 'true' } },
+      message: 'options.urlencoded.extended must be a boolean',
+    },
+  ],
   tokenEndpoint: [
     {
       title: 'a relative URL',
@@ -570,6 +611,20 @@ const CASES: Record<string, Case[]> = {
       title: '0',
       change: { logCapacity: 0 },
       message: 'options.logCapacity must be an integer from 1 to 1000000',
+    },
+  ],
+  maxRefreshTokensPerUserAndClient: [
+    {
+      title: '0',
+      change: { maxRefreshTokensPerUserAndClient: 0 },
+      message: 'options.maxRefreshTokensPerUserAndClient must be an integer from 1 to 100000',
+    },
+  ],
+  logCapacityBytes: [
+    {
+      title: 'less than one entry of the largest size',
+      change: { logCapacityBytes: 32767 },
+      message: 'options.logCapacityBytes must be an integer from 32768 to 1073741824',
     },
   ],
   stores: [
@@ -745,9 +800,14 @@ describe('customTokenExchange(options): validation', () => {
       tenant: 'acme',
       unknownSubjectTokenType: 'next',
       tokenEndpoint: 'https://auth.example.com/oauth/token',
+      maxTokenLength: 1048576,
+      maxExchangesInFlight: 1,
+      urlencoded: { extended: true },
       clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
       logs: [new MemoryLogSink()],
       logCapacity: 1,
+      logCapacityBytes: 32768,
+      maxRefreshTokensPerUserAndClient: 5,
       stores: {
         replay: { consume: async () => true },
         actionCache: { load: async () => ({}), apply: async () => undefined },

@@ -11,6 +11,26 @@ import ts from 'typescript';
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC_API = ['customTokenExchange', 'MemoryUserStore', 'testAction'];
+/** What each subpath export must offer at run time. */
+const SUBPATH_API: Record<string, string[]> = {
+  '.': PUBLIC_API,
+  './redis': ['createRedisAdapter', 'RedisReplayStore', 'RedisActionCacheStore'],
+  './postgres': [
+    'migrate',
+    'PostgresReplayStore',
+    'PostgresUserStore',
+    'PostgresLogSink',
+    'PostgresRetention',
+  ],
+  './testing': [
+    'replayStoreContract',
+    'actionCacheStoreContract',
+    'userStoreContract',
+    'queryableLogSinkContract',
+  ],
+};
+/** Clients the Redis and PostgreSQL stores take from the application: never dependencies. */
+const OPTIONAL_PEERS = ['@electric-sql/pglite', 'ioredis', 'pg', 'redis'];
 
 interface PackageJson {
   type?: string;
@@ -19,7 +39,9 @@ interface PackageJson {
   files?: string[];
   exports?: Record<string, unknown>;
   dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
 
@@ -116,6 +138,46 @@ describe('the npm package', () => {
       const kinds = JSON.parse(stdout) as Record<string, string>;
       for (const name of PUBLIC_API) expect(kinds[name], name).to.equal('function');
     });
+
+    it('serves every subpath export from the build, each loading in plain Node', async function () {
+      this.timeout(20_000);
+      if (!existsSync(join(outDir, 'node_modules'))) {
+        await symlink(join(ROOT, 'node_modules'), join(outDir, 'node_modules'), 'dir');
+      }
+      // The package's own exports map, relative to the build: the package imports itself by name.
+      const exportsMap = JSON.parse(
+        JSON.stringify(pkg.exports).replaceAll('./dist/', './'),
+      ) as Record<string, unknown>;
+      delete exportsMap['./package.json'];
+      await writeFile(
+        join(outDir, 'package.json'),
+        JSON.stringify({
+          name: 'express-custom-token-exchange',
+          type: 'module',
+          exports: exportsMap,
+        }),
+      );
+      const script =
+        'const out = {};' +
+        `for (const sub of ${JSON.stringify(Object.keys(SUBPATH_API))}) {` +
+        "  const m = await import('express-custom-token-exchange' + sub.slice(1));" +
+        '  out[sub] = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v]));' +
+        '}' +
+        'console.log(JSON.stringify(out));';
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: outDir,
+        timeout: 15_000,
+      });
+      const kinds = JSON.parse(stdout) as Record<string, Record<string, string>>;
+      for (const [subpath, names] of Object.entries(SUBPATH_API)) {
+        for (const name of names)
+          expect(kinds[subpath]?.[name], `${subpath} ${name}`).to.equal('function');
+      }
+      for (const subpath of Object.keys(SUBPATH_API)) {
+        const types = (pkg.exports![subpath] as Record<string, string>).types!;
+        expect(existsSync(join(outDir, types.replace('./dist/', ''))), types).to.equal(true);
+      }
+    });
   });
 
   describe('package.json', () => {
@@ -130,7 +192,24 @@ describe('the npm package', () => {
       expect(pkg.files).to.include('dist');
     });
 
-    it('lists every package that lib/ imports under dependencies', () => {
+    it('exports ./redis, ./postgres and ./testing with their types first', () => {
+      for (const subpath of ['./redis', './postgres', './testing']) {
+        const entry = pkg.exports![subpath] as Record<string, string>;
+        expect(Object.keys(entry), subpath).to.deep.equal(['types', 'default']);
+        expect(entry.types).to.match(/^\.\/dist\/.+\/index\.d\.ts$/);
+        expect(entry.default).to.equal(entry.types!.replace(/\.d\.ts$/, '.js'));
+      }
+    });
+
+    it('takes the Redis and PostgreSQL clients as optional peers, never as dependencies', () => {
+      for (const name of OPTIONAL_PEERS) {
+        expect(pkg.dependencies ?? {}, name).not.to.have.property(name);
+        expect(pkg.peerDependencies ?? {}, name).to.have.property(name);
+        expect(pkg.peerDependenciesMeta?.[name], name).to.deep.equal({ optional: true });
+      }
+    });
+
+    it('lists every package that lib/ imports under dependencies or peerDependencies', () => {
       const imported = new Map<string, string>();
       for (const file of sourceFiles(join(ROOT, 'lib'))) {
         for (const specifier of specifiersOf(readFileSync(file, 'utf8'))) {
@@ -140,11 +219,22 @@ describe('the npm package', () => {
       }
       // The scan must find something, or it proves nothing.
       expect([...imported.keys()]).to.include.members(['express', 'jose', 'isolated-vm']);
-      const dependencies = Object.keys(pkg.dependencies ?? {});
+      const dependencies = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies });
       const missing = [...imported]
         .filter(([name]) => !dependencies.includes(name))
         .map(([name, file]) => `${name} (imported by ${file})`);
       expect(missing, 'imported by lib/ but not in dependencies').to.deep.equal([]);
+    });
+
+    it("takes express from the host, Express 4.21+ or 5, so it runs the host's own parsers", () => {
+      expect(pkg.peerDependencies).to.include({ express: '^4.21.0 || ^5.0.0' });
+      expect(pkg.peerDependenciesMeta ?? {}).not.to.have.property('express');
+      expect(pkg.dependencies).not.to.have.property('express');
+      // Installed for the tests, both majors: the host pass-through tests run against each.
+      expect(pkg.devDependencies).to.include({
+        express: '^5.3.0',
+        express4: 'npm:express@^4.21.2',
+      });
     });
   });
 });

@@ -15,8 +15,16 @@ import type { StoreErrorMode } from './store-failure-policy.js';
 
 /**
  * Suspicious IP throttling (Auth0's `pre-custom-token-exchange` stage): every
- * `api.access.rejectInvalidSubjectToken` costs the caller's IP one attempt; an IP without
- * attempts gets `429 too_many_attempts` for every custom token exchange, before any action runs.
+ * `api.access.rejectInvalidSubjectToken` (and every invalid ID-token `actor_token`) costs the
+ * caller's IP one attempt; an IP without attempts gets `429 too_many_attempts` for every custom
+ * token exchange, before any action runs.
+ *
+ * Exact under concurrency: an exchange runs its action only while an attempt of its IP is held
+ * for it in the store, so however many exchanges from one IP run at once, on however many
+ * instances share the store, at most the attempts left can end in a rejection. The attempt goes
+ * back when the token was valid. Exchanges beyond the attempts left wait for one in flight to end
+ * (`queueLimit`, `queueTimeoutMs`), so a burst of valid tokens from one IP (a backend exchanging
+ * for many users) is served, never refused for being many.
  */
 export interface SuspiciousIpThrottlingOptions {
   /** Default `true`. */
@@ -32,6 +40,17 @@ export interface SuspiciousIpThrottlingOptions {
   allowlist?: string[];
   /** IPv6 addresses count per network of this many bits. Default 64 (one host's /64), 32–64. */
   ipv6Subnet?: number;
+  /**
+   * Exchanges from one IP (or IPv6 network) that may wait, in this process, while every attempt
+   * the IP has left is held by exchanges in flight; one more is refused with `503
+   * temporarily_unavailable` and `Retry-After: 1`. Default 100 (a tenth of `maxExchangesInFlight`, so one IP cannot fill the router), 1–100 000.
+   */
+  queueLimit?: number;
+  /**
+   * Milliseconds an exchange may wait for an attempt of its IP to come free; it is then refused
+   * with `503 temporarily_unavailable` and `Retry-After: 1`. Default 30 000, 100–600 000.
+   */
+  queueTimeoutMs?: number;
   /** Where the buckets live. Default a `MemoryAttemptStore` of this router (one process only). */
   store?: AttemptStore;
 }
@@ -96,6 +115,8 @@ export interface AttackProtectionConfig {
     rate: number;
     allowlist: string[];
     ipv6Subnet: number;
+    queueLimit: number;
+    queueTimeoutMs: number;
     store: AttemptStore | undefined;
   };
   profileRateLimit: {
@@ -173,7 +194,16 @@ function parseThrottling(
   const options = input === undefined ? {} : checkObject(input, path);
   checkKnownKeys(
     options,
-    ['enabled', 'maxAttempts', 'rate', 'allowlist', 'ipv6Subnet', 'store'],
+    [
+      'enabled',
+      'maxAttempts',
+      'rate',
+      'allowlist',
+      'ipv6Subnet',
+      'queueLimit',
+      'queueTimeoutMs',
+      'store',
+    ],
     path,
   );
   const allowlist =
@@ -197,9 +227,9 @@ function parseThrottling(
   const store = options.store as AttemptStore | undefined;
   if (store !== undefined) {
     if (typeof store !== 'object' || store === null) {
-      fail(`${path}.store`, 'must be an AttemptStore (peek, take and reset)');
+      fail(`${path}.store`, 'must be an AttemptStore (peek, take, reserve, release and reset)');
     }
-    for (const method of ['peek', 'take', 'reset'] as const) {
+    for (const method of ['peek', 'take', 'reserve', 'release', 'reset'] as const) {
       if (typeof store[method] !== 'function') {
         fail(`${path}.store.${method}`, 'must be a function (see the AttemptStore interface)');
       }
@@ -219,6 +249,14 @@ function parseThrottling(
     ipv6Subnet: checkOptionalInteger(options.ipv6Subnet, `${path}.ipv6Subnet`, 64, {
       min: 32,
       max: 64,
+    }),
+    queueLimit: checkOptionalInteger(options.queueLimit, `${path}.queueLimit`, 100, {
+      min: 1,
+      max: 100_000,
+    }),
+    queueTimeoutMs: checkOptionalInteger(options.queueTimeoutMs, `${path}.queueTimeoutMs`, 30_000, {
+      min: 100,
+      max: 600_000,
     }),
     store,
   };

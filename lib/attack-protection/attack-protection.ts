@@ -1,33 +1,38 @@
-import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
-import { ManagementError } from '../errors.js';
+import { ManagementError, TemporarilyUnavailable, TooManyAttempts } from '../errors.js';
+import type { OAuthError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
 import { MemoryAttemptStore } from '../stores/memory-attempt-store.js';
-import { tooManyAttempts } from './attack-protection-errors.js';
 import type { AttackProtectionConfig, ProfileRateLimit } from './attack-protection-options.js';
 import { parseProfileLimit } from './attack-protection-options.js';
-import { resolveClientIp } from './client-ip.js';
+import { isIpAddress, resolveClientIp } from './client-ip.js';
 import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
-import type { SuspiciousIpBlock, SuspiciousIpStatus } from './suspicious-ip-throttle.js';
+import type {
+  SuspiciousIpAttempt,
+  SuspiciousIpBlock,
+  SuspiciousIpRefusal,
+  SuspiciousIpStatus,
+} from './suspicious-ip-throttle.js';
 
 /** `cte.attackProtection`: the run-time handle. */
 export interface AttackProtectionHandle {
   /**
    * Whether `ip` is blocked by suspicious IP throttling, and how many attempts it has left.
    *
-   * @throws ManagementError `invalid_body` when `ip` is not an IP address; the store's error
-   * when it cannot answer.
+   * @throws ManagementError `invalid_body` when `ip` is not an IP address (an IPv6 zone id such
+   * as `fe80::1%eth0` is not); the store's error when it cannot answer.
    */
   status(ip: string): Promise<SuspiciousIpStatus>;
   /**
    * Gives `ip` all its attempts back (for IPv6, its whole `ipv6Subnet` network): Auth0's
    * "unblock" of a blocked IP address.
    *
-   * @throws ManagementError `invalid_body` when `ip` is not an IP address.
+   * @throws ManagementError `invalid_body` when `ip` is not an IP address (nor one with a zone
+   * id).
    */
   unblock(ip: string): Promise<void>;
   /**
@@ -49,7 +54,7 @@ export interface AttackProtectionDependencies {
 }
 
 /**
- * Attack protection of the token endpoint (spec §4): which IP a request counts under, suspicious
+ * Attack protection of the token endpoint: which IP a request counts under, suspicious
  * IP throttling, per-profile rate limits, and what a failing store does. The token endpoint's
  * steps call it; operators use {@link handle}.
  */
@@ -89,35 +94,57 @@ export class AttackProtection {
   }
 
   /**
-   * Refuses a request from a blocked IP with `429 too_many_attempts` (or `503` when the store
-   * fails closed). Runs before any action.
+   * Admits an exchange from `ip` to run its action, holding one attempt of the IP for it (see
+   * `SuspiciousIpThrottle.admit`); the exchange must end it with `spend` (an invalid subject or
+   * actor token) or `settle` (any other outcome).
+   *
+   * @throws OAuthError `429 too_many_attempts` when the IP is blocked; `503
+   * temporarily_unavailable` when too many of its exchanges wait already, one waited too long,
+   * or the store fails closed.
    */
-  async refuseBlockedIp(ip: string): Promise<void> {
-    let blocked: boolean;
+  async admitExchange(ip: string): Promise<SuspiciousIpAttempt> {
+    let admitted: SuspiciousIpAttempt | SuspiciousIpRefusal;
     try {
-      blocked = await this.#throttle.isBlocked(ip);
+      admitted = await this.#throttle.admit(ip);
     } catch (err) {
       const failure = this.#storeFailures.failure('the suspicious IP throttling store', err);
       if (failure) throw failure;
-      return;
+      return this.#unheld(ip);
     }
-    if (blocked) {
-      throw tooManyAttempts(`suspicious IP throttling: ${this.#throttle.keyOf(ip)} is blocked`);
-    }
+    if ('refused' in admitted) throw refusal(admitted);
+    return {
+      spend: () => this.#countFailure(() => admitted.spend()),
+      settle: () => admitted.settle(),
+    };
   }
 
-  /**
-   * Counts an invalid subject token (`api.access.rejectInvalidSubjectToken`) against `ip`;
-   * resolves the block when this attempt blocked the IP. Fail-closed store errors throw `503`.
-   */
-  async recordInvalidSubjectToken(ip: string): Promise<SuspiciousIpBlock | undefined> {
+  /** What an exchange admitted without a hold (a store failing open) counts with. */
+  #unheld(ip: string): SuspiciousIpAttempt {
+    return {
+      spend: () => this.#countFailure(() => this.#throttle.recordInvalidSubjectToken(ip)),
+      settle: () => undefined,
+    };
+  }
+
+  /** Counts an invalid token; a fail-closed store error throws `503` (it replaces the `400`). */
+  async #countFailure(
+    count: () => Promise<SuspiciousIpBlock | undefined>,
+  ): Promise<SuspiciousIpBlock | undefined> {
     try {
-      return await this.#throttle.recordInvalidSubjectToken(ip);
+      return await count();
     } catch (err) {
       const failure = this.#storeFailures.failure('the suspicious IP throttling store', err);
       if (failure) throw failure;
       return undefined;
     }
+  }
+
+  /**
+   * The key `ip` is counted under (its IPv6 network): who an exchange is for, as far as limits are
+   * concerned. The action runner suspends a runaway action per key (see runaway-policy.ts).
+   */
+  ipKey(ip: string): string {
+    return this.#throttle.keyOf(ip);
   }
 
   /** Applies the rate limit of `profileId` to the request from `ip`; see `ProfileRateLimits`. */
@@ -131,8 +158,9 @@ export class AttackProtection {
     this.#rateLimits.limit(req, res, next, profileId, this.#throttle.keyOf(ip));
   }
 
-  /** Shuts down the rate-limit stores the router made. */
+  /** Refuses exchanges still waiting for an attempt; shuts down the rate-limit stores it made. */
   async close(): Promise<void> {
+    this.#throttle.close();
     await this.#rateLimits.close();
   }
 
@@ -149,8 +177,30 @@ export class AttackProtection {
   }
 }
 
+/** Seconds a client refused for waiting too long, or too many, is asked to wait. */
+const QUEUE_RETRY_AFTER_SECONDS = 1;
+
+function refusal(refused: SuspiciousIpRefusal): OAuthError {
+  switch (refused.refused) {
+    case 'blocked':
+      return new TooManyAttempts(`suspicious IP throttling: ${refused.key} is blocked`);
+    case 'queue-full':
+      return new TemporarilyUnavailable(
+        QUEUE_RETRY_AFTER_SECONDS,
+        `suspicious IP throttling: too many exchanges from ${refused.key} wait for an attempt`,
+      );
+    case 'timeout':
+      return new TemporarilyUnavailable(
+        QUEUE_RETRY_AFTER_SECONDS,
+        `suspicious IP throttling: no attempt of ${refused.key} came free in time`,
+      );
+    case 'closed':
+      return new TemporarilyUnavailable(QUEUE_RETRY_AFTER_SECONDS, 'the router is closing');
+  }
+}
+
 function checkIp(ip: unknown): string {
-  if (typeof ip !== 'string' || isIP(ip) === 0) {
+  if (typeof ip !== 'string' || !isIpAddress(ip)) {
     throw new ManagementError('invalid_body', 'ip must be an IPv4 or IPv6 address');
   }
   return ip;

@@ -1,8 +1,18 @@
 import { isIP } from 'node:net';
 import type { Request } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import { invalidRequest } from '../errors.js';
+import { InvalidRequest } from '../errors.js';
 import type { Client } from '../registry/clients.js';
+
+/**
+ * Whether `text` is one IPv4 or IPv6 address as a client may name it. An IPv6 zone id
+ * (`fe80::1%eth0`, which `net.isIP` accepts) is refused: a zone names an interface of the host
+ * that wrote the address, means nothing to this server, and would let one client appear as any
+ * number of distinct addresses.
+ */
+export function isIpAddress(text: string): boolean {
+  return isIP(text) !== 0 && !text.includes('%');
+}
 
 /**
  * The textual IP as the router reports and counts it: an IPv4-mapped IPv6 address (how a
@@ -32,15 +42,15 @@ export function ipCountingKey(ip: string, ipv6Subnet: number): string {
  * every other client that header is ignored, since anyone can send it.
  *
  * @throws OAuthError `invalid_request` when a trusted client sends a header that is not exactly
- * one IP address: counting its users under the server's own IP would let one of them block all.
+ * one IP address (see {@link isIpAddress}): counting its users under the server's own IP would let one of them block all.
  */
 export function resolveClientIp(req: Request, client: Client, headerName: string): string {
   const socketIp = normalizeIp(req.ip);
   if (!client.is_token_endpoint_ip_header_trusted) return socketIp;
   const forwarded = req.get(headerName)?.trim();
   if (forwarded === undefined || forwarded === '') return socketIp;
-  if (isIP(forwarded) === 0) {
-    throw invalidRequest(`the ${headerName} header must be one IP address`);
+  if (!isIpAddress(forwarded)) {
+    throw new InvalidRequest(`the ${headerName} header must be one IP address`);
   }
   return normalizeIp(forwarded);
 }

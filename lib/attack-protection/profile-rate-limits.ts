@@ -1,8 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MemoryStore, rateLimit } from 'express-rate-limit';
 import type { RateLimitRequestHandler, Store } from 'express-rate-limit';
-import { OAuthError } from '../errors.js';
-import { tooManyRequests } from './attack-protection-errors.js';
+import { OAuthError, TooManyRequests } from '../errors.js';
 import type { ProfileRateLimit } from './attack-protection-options.js';
 
 /** Settings of {@link ProfileRateLimits} (validated by the options). */
@@ -119,7 +118,9 @@ export class ProfileRateLimits {
       store,
       keyGenerator: (request) => this.#keyOf(request),
       handler: (_request, _response, next) => {
-        next(tooManyRequests(`rate limit of ${name} (${limits.limit} per ${limits.windowMs} ms)`));
+        next(
+          new TooManyRequests(`rate limit of ${name} (${limits.limit} per ${limits.windowMs} ms)`),
+        );
       },
       // Store errors go to onStoreError instead (fail-closed or fail-open, and the log).
       passOnStoreError: false,

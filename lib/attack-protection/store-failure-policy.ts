@@ -1,4 +1,4 @@
-import { temporarilyUnavailable } from '../errors.js';
+import { TemporarilyUnavailable } from '../errors.js';
 import type { OAuthError } from '../errors.js';
 
 /**
@@ -50,7 +50,7 @@ export class StoreFailurePolicy {
   failure(what: string, error: unknown): OAuthError | undefined {
     const reason = describe(error);
     if (this.mode === 'fail-closed') {
-      return temporarilyUnavailable(STORE_RETRY_AFTER_SECONDS, `${what} failed: ${reason}`);
+      return new TemporarilyUnavailable(STORE_RETRY_AFTER_SECONDS, `${what} failed: ${reason}`);
     }
     const now = this.#now();
     if (now - this.#lastWarning < this.#interval) {

@@ -1,4 +1,6 @@
-import type { AttemptPolicy, AttemptStore } from '../stores/attempt-store.js';
+import type { AttemptPolicy, AttemptStore, AttemptTake } from '../stores/attempt-store.js';
+import { AttemptGate } from './attempt-gate.js';
+import type { AttemptRefusal } from './attempt-gate.js';
 import { ipCountingKey, normalizeIp } from './client-ip.js';
 import { IpAllowList } from './ip-allow-list.js';
 
@@ -9,6 +11,8 @@ export interface SuspiciousIpThrottleSettings {
   rate: number;
   allowlist: readonly string[];
   ipv6Subnet: number;
+  queueLimit: number;
+  queueTimeoutMs: number;
   store: AttemptStore;
 }
 
@@ -33,6 +37,21 @@ export interface SuspiciousIpStatus {
   next_attempt_at: string | null;
 }
 
+/** An exchange from one IP admitted to run its action, an attempt of the IP held for it. */
+export interface SuspiciousIpAttempt {
+  /**
+   * The subject or actor token was invalid: takes the attempt held. Resolves the block when this
+   * took the IP's last attempt (once per block, also across instances sharing the store),
+   * otherwise `undefined`. Rejects when the store cannot answer.
+   */
+  spend(): Promise<SuspiciousIpBlock | undefined>;
+  /** Any other outcome: the attempt goes back. Idempotent; never throws. */
+  settle(): void;
+}
+
+/** Why an exchange from an IP may not run its action now (see `AttemptGate`). */
+export type SuspiciousIpRefusal = AttemptRefusal & { key: string };
+
 /** The moment an IP became blocked, for its log entry. */
 export interface SuspiciousIpBlock {
   key: string;
@@ -44,8 +63,9 @@ export interface SuspiciousIpBlock {
 
 /**
  * Suspicious IP throttling: a token bucket of `maxAttempts` per IP key, refilled by one every
- * `rate` ms, drained only by invalid subject tokens. Store errors propagate: the caller decides
- * (see `onStoreError`).
+ * `rate` ms, drained only by invalid subject tokens. An exchange runs its action only with an
+ * attempt of its IP held for it ({@link admit}), so concurrent exchanges cannot outnumber the
+ * attempts left. Store errors propagate: the caller decides (see `onStoreError`).
  */
 export class SuspiciousIpThrottle {
   readonly enabled: boolean;
@@ -53,6 +73,7 @@ export class SuspiciousIpThrottle {
   readonly #allowlist: IpAllowList;
   readonly #ipv6Subnet: number;
   readonly #store: AttemptStore;
+  readonly #gate: AttemptGate;
 
   constructor(settings: SuspiciousIpThrottleSettings) {
     this.enabled = settings.enabled;
@@ -60,6 +81,12 @@ export class SuspiciousIpThrottle {
     this.#allowlist = new IpAllowList(settings.allowlist);
     this.#ipv6Subnet = settings.ipv6Subnet;
     this.#store = settings.store;
+    this.#gate = new AttemptGate({
+      store: settings.store,
+      policy: this.policy,
+      queueLimit: settings.queueLimit,
+      queueTimeoutMs: settings.queueTimeoutMs,
+    });
   }
 
   /** The bucket key of `ip`. */
@@ -72,24 +99,33 @@ export class SuspiciousIpThrottle {
     return this.enabled && !this.#allowlist.has(ip);
   }
 
-  /** Whether `ip` has no attempt left. Allow-listed IPs never are. */
-  async isBlocked(ip: string): Promise<boolean> {
-    if (!this.applies(ip)) return false;
-    const bucket = await this.#store.peek(this.keyOf(ip), this.policy);
-    return bucket.remaining < 1;
+  /**
+   * Admits an exchange from `ip` to run its action: an attempt of the IP is held for it (after
+   * waiting, when every attempt left is held by exchanges in flight), or why not. An IP that is
+   * not counted is admitted at once, with nothing held.
+   *
+   * @throws the store's error when it cannot answer.
+   */
+  async admit(ip: string): Promise<SuspiciousIpAttempt | SuspiciousIpRefusal> {
+    if (!this.applies(ip)) return UNCOUNTED;
+    const key = this.keyOf(ip);
+    const admitted = await this.#gate.admit(key);
+    if ('refused' in admitted) return { ...admitted, key };
+    return {
+      spend: async () => this.#block(key, await admitted.spend()),
+      settle: () => admitted.settle(),
+    };
   }
 
   /**
-   * Counts one invalid subject token against `ip`. Resolves the block when this very attempt
-   * took the IP's last one (exactly once per block, also across instances sharing an atomic
-   * store), otherwise `undefined`.
+   * Counts an invalid subject token against `ip` without a hold (when holding failed and
+   * `onStoreError` let the exchange run anyway). Resolves the block as {@link
+   * SuspiciousIpAttempt.spend} does.
    */
   async recordInvalidSubjectToken(ip: string): Promise<SuspiciousIpBlock | undefined> {
     if (!this.applies(ip)) return undefined;
     const key = this.keyOf(ip);
-    const result = await this.#store.take(key, this.policy);
-    if (!result.taken || result.remaining >= 1) return undefined;
-    return { key, ...this.policy, nextAttemptAt: result.nextAttemptAt };
+    return this.#block(key, await this.#store.take(key, this.policy));
   }
 
   /** The state of `ip` (a valid IP address, checked by the handle). */
@@ -124,6 +160,24 @@ export class SuspiciousIpThrottle {
 
   /** Gives the bucket of `ip` (its whole IPv6 network) every attempt back. */
   async unblock(ip: string): Promise<void> {
-    await this.#store.reset(this.keyOf(ip));
+    const key = this.keyOf(ip);
+    await this.#store.reset(key);
+    this.#gate.forget(key);
+  }
+
+  /** Refuses the exchanges still waiting for an attempt and stops the gate's timers. */
+  close(): void {
+    this.#gate.close();
+  }
+
+  #block(key: string, take: AttemptTake): SuspiciousIpBlock | undefined {
+    if (!take.taken || take.remaining >= 1) return undefined;
+    return { key, ...this.policy, nextAttemptAt: take.nextAttemptAt };
   }
 }
+
+/** The attempt of an exchange from an IP that is not counted: nothing held, nothing spent. */
+const UNCOUNTED: SuspiciousIpAttempt = Object.freeze({
+  spend: async () => undefined,
+  settle: () => undefined,
+});

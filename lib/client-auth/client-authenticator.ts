@@ -1,15 +1,19 @@
+import {
+  OAuthError,
+  InvalidRequest,
+  InvalidClient,
+  ClientAuthenticationFailed,
+  ServerError,
+  toOAuthError,
+  withBasicChallenge,
+  CLIENT_AUTHENTICATION_FAILED,
+} from '../errors.js';
 import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import type passport from 'passport';
-import { OAuthError, invalidClient, invalidRequest, serverError, toOAuthError } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import type { ReplayStore } from '../stores/replay-store.js';
-import {
-  CLIENT_AUTHENTICATION_FAILED,
-  clientAuthenticationFailed,
-  quoteForLog,
-  withBasicChallenge,
-} from './client-auth-errors.js';
+import { quoteForLog } from './quote-for-log.js';
 import {
   ClientSecretBasicStrategy,
   parseBasicCredentials,
@@ -190,13 +194,13 @@ function selectMethod(req: Request): string {
   if (header !== undefined && !isBasicAuthorization(header)) {
     // Our token endpoint has no other Authorization scheme for clients; node-oidc-provider
     // answers the same 400.
-    throw invalidRequest('Unsupported Authorization scheme; client credentials use Basic.', {
+    throw new InvalidRequest('Unsupported Authorization scheme; client credentials use Basic.', {
       privateCause: `Authorization header scheme ${quoteForLog(header.split(' ')[0] ?? '')}`,
     });
   }
   if (method !== undefined) return method;
   if (readBodyParam(req, 'client_id') !== undefined) return 'none';
-  throw invalidClient('Client authentication is required.', {
+  throw new InvalidClient('Client authentication is required.', {
     privateCause: 'no client credentials and no client_id in the request',
   });
 }
@@ -282,14 +286,16 @@ function runStrategies(
       setHeader: () => undefined,
       end: () =>
         settle(() => {
-          throw serverError('a client authentication strategy attempted a redirect');
+          throw new ServerError('a client authentication strategy attempted a redirect');
         }),
     } as unknown as Response;
     // `next` is reached through `pass()` (a strategy declining to decide) or an unknown name.
     const next = (err?: unknown): void =>
       settle(() => {
         if (err !== undefined) throw toOAuthError(err);
-        throw clientAuthenticationFailed('client authentication strategy passed without a verdict');
+        throw new ClientAuthenticationFailed(
+          'client authentication strategy passed without a verdict',
+        );
       });
 
     try {
@@ -342,11 +348,13 @@ function runOwnStrategy(
       });
     attempt.pass = () =>
       settle(() => {
-        throw clientAuthenticationFailed('client authentication strategy passed without a verdict');
+        throw new ClientAuthenticationFailed(
+          'client authentication strategy passed without a verdict',
+        );
       });
     attempt.redirect = () =>
       settle(() => {
-        throw serverError('a client authentication strategy attempted a redirect');
+        throw new ServerError('a client authentication strategy attempted a redirect');
       });
     try {
       attempt.authenticate(req, { session: false });
@@ -367,11 +375,11 @@ function resolveClient(user: unknown, getClient: (clientId: string) => Client | 
         ? (user as { client_id: unknown }).client_id
         : undefined;
   if (typeof clientId !== 'string' || clientId === '') {
-    throw serverError('client authentication strategy succeeded without a client_id');
+    throw new ServerError('client authentication strategy succeeded without a client_id');
   }
   const client = getClient(clientId);
   if (client === undefined) {
-    throw clientAuthenticationFailed(
+    throw new ClientAuthenticationFailed(
       `strategy authenticated ${quoteForLog(clientId)}, which is not a registered client`,
     );
   }
@@ -390,7 +398,7 @@ function failureFrom(challenge: unknown): OAuthError {
   const described = challenges
     .map((c) => (typeof c === 'string' ? quoteForLog(c) : typeof c))
     .join(', ');
-  return invalidClient(CLIENT_AUTHENTICATION_FAILED, {
+  return new InvalidClient(CLIENT_AUTHENTICATION_FAILED, {
     privateCause: `no client authentication strategy succeeded (challenges: ${described})`,
   });
 }

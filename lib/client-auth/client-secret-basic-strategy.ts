@@ -1,16 +1,12 @@
+import { InvalidRequest, ClientAuthenticationFailed, withBasicChallenge } from '../errors.js';
 import type { Request } from 'express';
-import { invalidRequest } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import {
   ClientAuthenticationStrategy,
   NO_CREDENTIALS,
   type ClientLookup,
 } from './client-authentication-strategy.js';
-import {
-  clientAuthenticationFailed,
-  quoteForLog,
-  withBasicChallenge,
-} from './client-auth-errors.js';
+import { quoteForLog } from './quote-for-log.js';
 import { checkClientSecret } from './client-secret-check.js';
 import {
   assertSingleAuthMethod,
@@ -62,12 +58,12 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
     const { clientId, clientSecret } = parseBasicCredentials(header);
 
     // RFC 6749 §2.3.1 allows client_id in the body only as a hint for the same client. A different
-    // one is a request that contradicts itself: 400 invalid_request ("otherwise malformed", §5.2),
-    // not 401, because nothing has been authenticated yet and a 401 would wrongly tell the client
-    // its credentials were checked and failed. node-oidc-provider answers the same.
+    // one is a request that contradicts itself: 400 invalid_request ("otherwise malformed",
+    // RFC 6749 §5.2), not 401, because nothing has been authenticated yet and a 401 would wrongly
+    // tell the client its credentials were checked and failed. node-oidc-provider answers the same.
     const bodyClientId = readBodyParam(req, 'client_id');
     if (bodyClientId !== undefined && bodyClientId !== clientId) {
-      throw invalidRequest('client_id in the body does not match the Authorization header.', {
+      throw new InvalidRequest('client_id in the body does not match the Authorization header.', {
         privateCause: `body client_id ${quoteForLog(bodyClientId)} differs from Basic client id ${quoteForLog(clientId)}`,
       });
     }
@@ -78,7 +74,7 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
       clientSecret,
       'client_secret_basic',
     );
-    if (!check.ok) throw withBasicChallenge(clientAuthenticationFailed(check.privateCause));
+    if (!check.ok) throw withBasicChallenge(new ClientAuthenticationFailed(check.privateCause));
     return check.client;
   }
 }
@@ -152,7 +148,10 @@ export function parseBasicCredentials(header: string): BasicCredentials {
 
 /** A malformed header is a malformed request (RFC 6749 §5.2 invalid_request), as in node-oidc-provider. */
 function failParse(privateCause: string): never {
-  throw invalidRequest('The Authorization header does not hold valid Basic client credentials.', {
-    privateCause,
-  });
+  throw new InvalidRequest(
+    'The Authorization header does not hold valid Basic client credentials.',
+    {
+      privateCause,
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Client } from '../registry/clients.js';
-import { quoteForLog } from './client-auth-errors.js';
+import { quoteForLog } from './quote-for-log.js';
 import type { CredentialAuthMethod } from './request-credentials.js';
 
 /** Result of {@link checkClientSecret}: the client, or why it did not authenticate. */

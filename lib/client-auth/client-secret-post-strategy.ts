@@ -1,12 +1,11 @@
 import type { Request } from 'express';
-import { invalidRequest } from '../errors.js';
+import { InvalidRequest, ClientAuthenticationFailed } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import {
   ClientAuthenticationStrategy,
   NO_CREDENTIALS,
   type ClientLookup,
 } from './client-authentication-strategy.js';
-import { clientAuthenticationFailed } from './client-auth-errors.js';
 import { checkClientSecret } from './client-secret-check.js';
 import { assertFunction } from './option-checks.js';
 import { assertSingleAuthMethod, readBodyParam } from './request-credentials.js';
@@ -39,9 +38,9 @@ export class ClientSecretPostStrategy extends ClientAuthenticationStrategy {
     assertSingleAuthMethod(req);
     const clientId = readBodyParam(req, 'client_id');
     // RFC 6749 §2.3.1 makes client_id REQUIRED alongside client_secret: a missing required
-    // parameter is invalid_request (§5.2), before any credential is looked at.
+    // parameter is invalid_request (RFC 6749 §5.2), before any credential is looked at.
     if (clientId === undefined) {
-      throw invalidRequest('client_id is required with client_secret.', {
+      throw new InvalidRequest('client_id is required with client_secret.', {
         privateCause: 'client_secret_post without client_id',
       });
     }
@@ -51,7 +50,7 @@ export class ClientSecretPostStrategy extends ClientAuthenticationStrategy {
       clientSecret,
       'client_secret_post',
     );
-    if (!check.ok) throw clientAuthenticationFailed(check.privateCause);
+    if (!check.ok) throw new ClientAuthenticationFailed(check.privateCause);
     return check.client;
   }
 }

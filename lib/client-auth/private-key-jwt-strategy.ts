@@ -7,16 +7,17 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import { temporarilyUnavailable } from '../errors.js';
+import { ClientAuthenticationFailed, TemporarilyUnavailable } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import { ReplayStoreFullError, type ReplayStore } from '../stores/replay-store.js';
+import { StoreUnavailableError } from '../stores/store-deadline.js';
 import {
   ClientAuthenticationStrategy,
   NO_CREDENTIALS,
   type ClientLookup,
 } from './client-authentication-strategy.js';
-import { clientAuthenticationFailed, quoteForLog } from './client-auth-errors.js';
+import { quoteForLog } from './quote-for-log.js';
 import { assertFunction, assertSeconds, nonEmptyStrings } from './option-checks.js';
 import {
   JWT_BEARER_ASSERTION_TYPE,
@@ -111,14 +112,14 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
     assertSingleAuthMethod(req);
 
     if (assertionType !== JWT_BEARER_ASSERTION_TYPE) {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         assertionType === undefined
           ? 'client_assertion without client_assertion_type'
           : `client_assertion_type is ${quoteForLog(assertionType)}, not ${JWT_BEARER_ASSERTION_TYPE}`,
       );
     }
     if (assertion === undefined) {
-      throw clientAuthenticationFailed('client_assertion_type without client_assertion');
+      throw new ClientAuthenticationFailed('client_assertion_type without client_assertion');
     }
 
     // The issuer names the client whose keys verify the assertion; it is read unverified here
@@ -127,30 +128,32 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
     try {
       unverified = decodeJwt(assertion);
     } catch (err) {
-      throw clientAuthenticationFailed(`client_assertion is not a JWT: ${describe(err)}`);
+      throw new ClientAuthenticationFailed(`client_assertion is not a JWT: ${describe(err)}`);
     }
     const clientId = unverified.iss;
     if (typeof clientId !== 'string' || clientId === '') {
-      throw clientAuthenticationFailed('client_assertion has no "iss" claim');
+      throw new ClientAuthenticationFailed('client_assertion has no "iss" claim');
     }
     const bodyClientId = readBodyParam(req, 'client_id');
     if (bodyClientId !== undefined && bodyClientId !== clientId) {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         `body client_id ${quoteForLog(bodyClientId)} differs from client_assertion iss ${quoteForLog(clientId)}`,
       );
     }
 
     const client = this.getClient(clientId);
     if (client === undefined) {
-      throw clientAuthenticationFailed(`unknown client ${quoteForLog(clientId)} (private_key_jwt)`);
+      throw new ClientAuthenticationFailed(
+        `unknown client ${quoteForLog(clientId)} (private_key_jwt)`,
+      );
     }
     if (client.token_endpoint_auth_method !== 'private_key_jwt') {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         `client is registered for ${client.token_endpoint_auth_method}, not private_key_jwt`,
       );
     }
     if (client.jwks === undefined || client.jwks.keys.length === 0) {
-      throw clientAuthenticationFailed('client has no jwks to verify a client_assertion');
+      throw new ClientAuthenticationFailed('client has no jwks to verify a client_assertion');
     }
 
     // One clock reading for jose's checks and ours.
@@ -168,7 +171,7 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
       }));
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) {
-        throw clientAuthenticationFailed(`client_assertion rejected: ${describe(err)}`);
+        throw new ClientAuthenticationFailed(`client_assertion rejected: ${describe(err)}`);
       }
       throw err;
     }
@@ -178,24 +181,26 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     const foreign = audiences.filter((aud) => typeof aud !== 'string' || !this.audiences.has(aud));
     if (foreign.length > 0) {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         `client_assertion aud contains values that are not this server: ${quoteForLog(JSON.stringify(foreign))}`,
       );
     }
 
     const exp = payload.exp as number; // required and checked to be a number by jwtVerify
     if (exp - now > this.maxLifetime + this.clockTolerance) {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         `client_assertion exp is ${exp - now} s ahead; at most ${this.maxLifetime} s accepted`,
       );
     }
     const { iat } = payload; // jwtVerify checked it is a number when present
     if (iat !== undefined) {
       if (iat > now + this.clockTolerance) {
-        throw clientAuthenticationFailed(`client_assertion iat is ${iat - now} s in the future`);
+        throw new ClientAuthenticationFailed(
+          `client_assertion iat is ${iat - now} s in the future`,
+        );
       }
       if (exp - iat > this.maxLifetime) {
-        throw clientAuthenticationFailed(
+        throw new ClientAuthenticationFailed(
           `client_assertion lifetime exp - iat is ${exp - iat} s; at most ${this.maxLifetime} s accepted`,
         );
       }
@@ -203,7 +208,7 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
 
     const { jti } = payload;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         `client_assertion jti must be a non-empty string of at most ${MAX_JTI_LENGTH} characters`,
       );
     }
@@ -217,13 +222,15 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
         exp + this.clockTolerance,
       );
     } catch (err) {
-      if (err instanceof ReplayStoreFullError) {
-        throw temporarilyUnavailable(err.retryAfterSeconds, `replay store: ${err.message}`);
+      if (err instanceof ReplayStoreFullError || err instanceof StoreUnavailableError) {
+        throw new TemporarilyUnavailable(err.retryAfterSeconds, `replay store: ${err.message}`);
       }
       throw err;
     }
     if (!firstUse) {
-      throw clientAuthenticationFailed(`client_assertion jti ${quoteForLog(jti)} was already used`);
+      throw new ClientAuthenticationFailed(
+        `client_assertion jti ${quoteForLog(jti)} was already used`,
+      );
     }
     return client;
   }

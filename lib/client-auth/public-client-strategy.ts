@@ -5,7 +5,8 @@ import {
   NO_CREDENTIALS,
   type ClientLookup,
 } from './client-authentication-strategy.js';
-import { clientAuthenticationFailed, quoteForLog } from './client-auth-errors.js';
+import { ClientAuthenticationFailed } from '../errors.js';
+import { quoteForLog } from './quote-for-log.js';
 import { assertFunction } from './option-checks.js';
 import { presentedAuthMethods, readBodyParam } from './request-credentials.js';
 
@@ -40,10 +41,10 @@ export class PublicClientStrategy extends ClientAuthenticationStrategy {
     if (clientId === undefined) return NO_CREDENTIALS;
     const client = this.getClient(clientId);
     if (client === undefined) {
-      throw clientAuthenticationFailed(`unknown client ${quoteForLog(clientId)} (none)`);
+      throw new ClientAuthenticationFailed(`unknown client ${quoteForLog(clientId)} (none)`);
     }
     if (client.token_endpoint_auth_method !== 'none') {
-      throw clientAuthenticationFailed(
+      throw new ClientAuthenticationFailed(
         `client is registered for ${client.token_endpoint_auth_method} but sent no credentials`,
       );
     }

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { TokenEndpointAuthMethod } from '../registry/clients.js';
-import { invalidRequest } from '../errors.js';
+import { InvalidRequest } from '../errors.js';
 
 /** The assertion type RFC 7523 §2.2 fixes for JWT client authentication. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -21,7 +21,7 @@ export function readBodyParam(req: Request, name: string): string | undefined {
   const value: unknown = (body as Record<string, unknown>)[name];
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') {
-    throw invalidRequest(`${name} must be a single string.`, {
+    throw new InvalidRequest(`${name} must be a single string.`, {
       privateCause: `body parameter ${name} is a ${Array.isArray(value) ? 'array' : typeof value}`,
     });
   }
@@ -60,7 +60,7 @@ export function presentedAuthMethods(req: Request): CredentialAuthMethod[] {
 export function assertSingleAuthMethod(req: Request): void {
   const methods = presentedAuthMethods(req);
   if (methods.length > 1) {
-    throw invalidRequest('Client authentication must use only one method.', {
+    throw new InvalidRequest('Client authentication must use only one method.', {
       privateCause: `request presents several client authentication methods: ${methods.join(', ')}`,
     });
   }

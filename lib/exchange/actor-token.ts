@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
-import { toEventUser } from '../action-api/event-user.js';
-import type { ActorTokenUser } from '../action-api/types.js';
-import { invalidRequest } from '../errors.js';
+import { toEventUser } from '../actions/event-user.js';
+import type { ActorTokenUser } from '../actions/types.js';
+import { InvalidRequest } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import { verifyJwsSignature } from '../tokens/jws.js';
 import type { KeySet } from '../tokens/key-set.js';
@@ -122,7 +122,7 @@ export async function actorTokenUserOf(
   } catch (err) {
     if (!(err instanceof InvalidActorToken)) throw err;
     await onInvalid?.();
-    throw invalidRequest(INVALID_ACTOR_TOKEN_DESCRIPTION, {
+    throw new InvalidRequest(INVALID_ACTOR_TOKEN_DESCRIPTION, {
       privateCause: `invalid ID-token actor_token: ${err.message}`,
     });
   }

@@ -1,6 +1,6 @@
-import { OAuthError } from '../errors.js';
+import { InvalidScope } from '../errors.js';
 
-/** OIDC scopes every API knows (spec §2). `offline_access` is granted only with refresh tokens. */
+/** OIDC scopes every API knows. `offline_access` is granted only with refresh tokens. */
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'email']);
 /** The scope that asks for a refresh token (OpenID Connect Core §11). */
 export const OFFLINE_ACCESS = 'offline_access';
@@ -13,7 +13,7 @@ export function parseScope(scope: string | undefined): string[] {
   const tokens = scope.split(' ').filter((token) => token !== '');
   for (const token of tokens) {
     if (!SCOPE_TOKEN.test(token)) {
-      throw new OAuthError(400, 'invalid_scope', 'the scope parameter is malformed');
+      throw new InvalidScope('the scope parameter is malformed');
     }
   }
   return [...new Set(tokens)];
@@ -42,7 +42,7 @@ export function grantScopes(
 
 /**
  * The scopes tokens are issued with once the action ran: an actor never gets a refresh token, so
- * `offline_access` is dropped when one was set (spec §2).
+ * `offline_access` is dropped when one was set.
  */
 export function scopesForActor(granted: readonly string[], hasActor: boolean): string[] {
   return hasActor ? granted.filter((scope) => scope !== OFFLINE_ACCESS) : [...granted];

@@ -1,169 +1,130 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
+import { normalizeIp } from '../attack-protection/client-ip.js';
 import { claimedClientId } from '../client-auth/client-authenticator.js';
-import { endExchange, requireExchange, startExchange } from '../exchange/exchange-context.js';
-import { successEntry, suspiciousIpBlockEntry } from '../exchange/exchange-log.js';
-import type { ExchangeServices } from '../exchange/exchange-services.js';
-import { issueTokens } from '../exchange/issue-tokens.js';
-import { runProfileAction } from '../exchange/run-action.js';
-import { runPostExchangeAction } from '../exchange/run-post-exchange.js';
-import { OFFLINE_ACCESS, scopesForActor } from '../exchange/scopes.js';
-import { validateExchange } from '../exchange/validate-exchange.js';
-import type { ValidatedExchange } from '../exchange/validate-exchange.js';
-import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
-import { markRefreshTokenRequest } from '../refresh-tokens/refresh-token-request.js';
-import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
-import { tokenEndpointBodyParser } from './body-parser.js';
-import { sendTokenResponse } from './error-handler.js';
-import { isOurRefreshTokenGrant, refreshTokenGrant } from './refresh-token-grant.js';
-import { TOKEN_EXCHANGE_GRANT, readTokenRequest, valuesOf } from './token-request.js';
+import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { TemporarilyUnavailable, toOAuthError } from '../errors.js';
+import type { Grant } from '../grants/grant.js';
+import { failureEntry } from '../grants/request-log.js';
+import type { RequestTrail } from '../grants/request-log.js';
+import { readTokenRequest } from '../grants/token-request.js';
+import type { TenantLog } from '../logs/tenant-log.js';
+import type { ClientRegistry } from '../registry/clients.js';
+import type { BodyReader } from './read-body.js';
+import { sendOAuthError, sendTokenResponse } from './token-response.js';
+
+/** What the token endpoint runs on; built once by `customTokenExchange()`. */
+export interface TokenEndpointOptions {
+  /** The grants the router answers, in the order a repeated `grant_type` tries them. */
+  grants: readonly Grant[];
+  readBody: BodyReader;
+  authenticateClient: ClientAuthenticator;
+  clients: Pick<ClientRegistry, 'get'>;
+  protection: Pick<AttackProtection, 'clientIp'>;
+  log: TenantLog;
+  /** Requests of ours answered at once; beyond it `503 temporarily_unavailable`. */
+  maxInFlight: number;
+}
+
+/** When a request refused for overload may try again, in seconds. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /**
- * `POST /oauth/token` as a list of small named steps. Whether a request is ours is decided right
- * after the body is parsed, before client authentication: anything else goes to the host with
- * `next()` untouched (no assertion consumed, `req.body` as Express's parsers would set it).
- * Attack protection runs once the client is known (a trusted client may forward its user's IP)
- * and before any action. A `refresh_token` grant for a token the router issued is answered by its
- * own step right after the client is known (spec §5).
+ * `POST /oauth/token`, one handler for every grant. The body is read (a body that cannot be read
+ * is refused whatever the grant); then the request's `grant_type` picks the grant module, which
+ * says whether the request is ours: anything else goes to the host with `next('route')`
+ * untouched (no assertion consumed, `req.body` as the host's own parsers would set it). For a
+ * request that is ours, in order: the cap on requests in flight, the strict reading of its
+ * parameters, client authentication, the end user's IP (a trusted client may forward it), and
+ * the grant's handler. Every answer is JSON with `no-store`, and every request of ours, answered
+ * or refused, writes one tenant-log entry of the grant's type.
  */
-export function tokenEndpoint(
-  services: ExchangeServices,
-  protection: AttackProtection,
-  refreshTokens: RefreshTokenService,
-): RequestHandler[] {
-  async function routeTokenRequest(req: Request, _res: Response, next: NextFunction) {
-    const body = req.body as Record<string, unknown>;
-    if (isOurs(services, body)) {
-      startExchange(req);
-      return next();
-    }
-    // A store lookup, but only for tokens with the router's prefix: a store failure on one is
-    // ours to answer, and to log as a failed refresh.
-    const ours = await isOurRefreshTokenGrant(refreshTokens, body).catch((err: unknown) => {
-      startExchange(req);
-      markRefreshTokenRequest(req);
-      throw err;
-    });
-    if (ours) {
-      startExchange(req);
-      markRefreshTokenRequest(req);
-      return next();
+export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
+  const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight } = options;
+  const byType = new Map(grants.map((grant) => [grant.type, grant]));
+  let inFlight = 0;
+
+  async function dispatch(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const type = (req.body as Record<string, unknown>).grant_type;
+    if (typeof type === 'string') {
+      const grant = byType.get(type);
+      if (grant !== undefined && (await serve(grant, req, res, next))) return;
+    } else if (Array.isArray(type)) {
+      // A repeated grant_type: the first grant that claims the request refuses the repetition.
+      for (const grant of grants) {
+        if (type.includes(grant.type) && (await serve(grant, req, res, next))) return;
+      }
     }
     next('route');
   }
 
-  function readStrictParameters(req: Request, _res: Response, next: NextFunction): void {
-    const context = requireExchange(req);
-    context.request = readTokenRequest(req.body as Record<string, unknown>);
-    next();
+  /** Answers `req` with `grant` and resolves `true`, or resolves `false` when it is the host's. */
+  async function serve(
+    grant: Grant,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): Promise<boolean> {
+    let trail: RequestTrail | undefined;
+    try {
+      const ours = grant.isOurs(req.body as Record<string, unknown>);
+      if (ours !== true && (ours === false || !(await ours))) return false;
+      trail = { ip: normalizeIp(req.ip) };
+      if (inFlight >= maxInFlight) {
+        throw new TemporarilyUnavailable(
+          OVERLOAD_RETRY_AFTER_SECONDS,
+          `${inFlight} token requests in flight, the most maxExchangesInFlight allows`,
+        );
+      }
+      inFlight++;
+      try {
+        await answer(grant, req, res, trail);
+      } finally {
+        inFlight--;
+      }
+    } catch (err) {
+      // A store failure while deciding is ours too: the request named one of our tokens.
+      trail ??= { ip: normalizeIp(req.ip) };
+      if (res.headersSent) {
+        next(err);
+        return true;
+      }
+      const error = toOAuthError(err);
+      log.write(failureEntry(req, grant.failureLogType, trail, error));
+      sendOAuthError(res, error);
+    }
+    return true;
   }
 
-  async function authenticateClient(req: Request, _res: Response, next: NextFunction) {
-    const context = requireExchange(req);
+  async function answer(grant: Grant, req: Request, res: Response, trail: RequestTrail) {
+    const params = readTokenRequest(req.body as Record<string, unknown>);
+    const subjectTokenType = params.params.subject_token_type;
+    if (subjectTokenType !== undefined) trail.subjectTokenType = subjectTokenType;
+    const client = await authenticate(req, trail);
+    trail.client = client;
+    const ip = protection.clientIp(req, client);
+    trail.ip = ip;
+    const response = await grant.handle({ req, res, params, client, ip, trail });
+    sendTokenResponse(res, 200, response);
+  }
+
+  async function authenticate(req: Request, trail: RequestTrail) {
     try {
-      context.client = await services.authenticateClient(req);
+      return await authenticateClient(req);
     } catch (err) {
       const claimed = claimedClientId(req);
-      const client = claimed === undefined ? undefined : services.clients.get(claimed);
-      if (client !== undefined) context.claimedClient = client;
+      const client = claimed === undefined ? undefined : clients.get(claimed);
+      if (client !== undefined) trail.claimedClient = client;
       throw err;
     }
-    next();
   }
 
-  function resolveClientIp(req: Request, _res: Response, next: NextFunction): void {
-    const context = requireExchange(req);
-    context.ip = protection.clientIp(req, context.client!);
-    next();
-  }
-
-  async function refuseSuspiciousIp(req: Request, _res: Response, next: NextFunction) {
-    await protection.refuseBlockedIp(requireExchange(req).ip);
-    next();
-  }
-
-  function limitProfileRate(req: Request, res: Response, next: NextFunction): void {
-    const context = requireExchange(req);
-    const type = context.request!.params.subject_token_type;
-    const profile = type === undefined ? undefined : services.profiles.bySubjectTokenType(type);
-    // No profile: validation refuses the request next, before any action runs.
-    if (!profile) return next();
-    protection.limitProfileRate(req, res, next, profile.id, context.ip);
-  }
-
-  async function exchange(req: Request, res: Response): Promise<void> {
-    const context = requireExchange(req);
-    const client = context.client!;
-    const request = context.request!;
-    context.requestedScopes = request.params.scope?.split(' ').filter(Boolean) ?? [];
-    const validated = validateExchange(services, client, request);
-    context.profile = validated.profile;
-    context.resourceServer = validated.resourceServer;
-    context.requestedScopes = validated.requestedScopes;
-
-    const { user, actor } = await runProfileAction(services, req, context, client, validated, {
-      onInvalidSubjectToken: async () => {
-        const block = await protection.recordInvalidSubjectToken(context.ip);
-        if (block) services.log.write(suspiciousIpBlockEntry(req, context, block));
-      },
+  return function answerTokenRequest(req: Request, res: Response, next: NextFunction): void {
+    readBody(req, res, (error) => {
+      // Not known to be ours yet, so not logged: the host may own this endpoint's other grants.
+      if (error) return sendOAuthError(res, error);
+      // Express 4 does not forward a rejected promise; dispatch answers its own errors anyway.
+      dispatch(req, res, next).catch(next);
     });
-    context.user = user;
-    if (actor !== undefined) context.actor = actor;
-    // An actor never gets a refresh token: offline_access leaves the scope (spec §2).
-    const granted: ValidatedExchange = {
-      ...validated,
-      grantedScopes: scopesForActor(validated.grantedScopes, actor !== undefined),
-    };
-
-    const claims = await runPostExchangeAction(services, req, context, {
-      client,
-      exchange: granted,
-      user,
-      actor,
-      grantedScopes: granted.grantedScopes,
-    });
-
-    const { response, jti } = issueTokens(services, client, granted, user, actor, claims);
-    let refreshTokenFamilyId: string | undefined;
-    if (granted.grantedScopes.includes(OFFLINE_ACCESS)) {
-      const refresh = await refreshTokens.issue({
-        client,
-        userId: user.user_id,
-        audience: granted.resourceServer.identifier,
-        scope: granted.grantedScopes,
-      });
-      response.refresh_token = refresh.token;
-      refreshTokenFamilyId = refresh.familyId;
-    }
-    services.log.write(
-      successEntry(req, context, granted.grantedScopes, jti, refreshTokenFamilyId),
-    );
-    sendTokenResponse(res, 200, response);
-    endExchange(req);
-  }
-
-  return [
-    tokenEndpointBodyParser(),
-    routeTokenRequest,
-    readStrictParameters,
-    authenticateClient,
-    resolveClientIp,
-    refreshTokenGrant(services, refreshTokens),
-    refuseSuspiciousIp,
-    limitProfileRate,
-    exchange,
-  ];
-}
-
-/**
- * Ours: a token exchange whose `subject_token_type` a profile claims, or (when unknown types are
- * rejected, the default) any non-reserved or missing type. Reserved types (`urn:ietf:…`, ...) are
- * the host's own standard token exchange.
- */
-function isOurs(services: ExchangeServices, body: Record<string, unknown>): boolean {
-  if (!valuesOf(body.grant_type).includes(TOKEN_EXCHANGE_GRANT)) return false;
-  const types = valuesOf(body.subject_token_type).filter((type) => type !== '');
-  if (types.some((type) => services.profiles.bySubjectTokenType(type))) return true;
-  if (services.config.unknownSubjectTokenType === 'next') return false;
-  return !types.some((type) => isReservedSubjectTokenType(type));
+  };
 }

@@ -1,13 +1,16 @@
-import type { Actor } from '../action-api/types.js';
+import type { Actor } from '../tokens/actor.js';
 
 /**
  * Tenant-log event types: `secte` a successful exchange, `fecte` a failed one, `limit_cte` an IP
  * blocked by suspicious IP throttling (written once, by the invalid subject token that took its
  * last attempt; named after Auth0's `limit_mu`, which Auth0 writes for login throttling).
  * Refresh tokens use Auth0's types: `sertft` / `fertft` a successful / failed refresh, `srrt` a
- * refresh token family revoked through `POST /oauth/revoke`.
+ * refresh token family revoked through `POST /oauth/revoke`, `resource_cleanup` (Auth0's
+ * "Refresh Token Excess Warning") the oldest families of a user and client revoked because an
+ * exchange took them past `maxRefreshTokensPerUserAndClient`.
  */
-export type LogEntryType = 'secte' | 'fecte' | 'limit_cte' | 'sertft' | 'fertft' | 'srrt';
+export type LogEntryType =
+  'secte' | 'fecte' | 'limit_cte' | 'sertft' | 'fertft' | 'srrt' | 'resource_cleanup';
 
 /** One tenant-log entry, with Auth0's log schema field names. Never carries a token or secret. */
 export interface LogEntry {
@@ -57,6 +60,17 @@ export interface LogEntryDetails {
   /** The action's captured console lines, redacted and cut to 256 characters each. */
   console?: string[];
   /**
+   * `resource_cleanup` only, with Auth0's field names: what was cleaned up (`refresh_tokens`),
+   * the live families of the user and client before (`start`) and after (`endCount`), and how
+   * many were revoked (`removedCount`); `refresh_token_family_id` is the new family, and
+   * `revoked_refresh_token_family_ids` the families revoked, oldest first.
+   */
+  resource?: 'refresh_tokens';
+  start?: number;
+  removedCount?: number;
+  endCount?: number;
+  revoked_refresh_token_family_ids?: string[];
+  /**
    * `limit_cte` only: the bucket that became empty (the IP, or its IPv6 network), the throttling
    * policy, and when the IP gets an attempt back (ISO 8601).
    */
@@ -69,8 +83,8 @@ export interface LogEntryDetails {
 }
 
 /**
- * Where entries go. The tenant log hands each sink a deep-frozen copy of every entry and never
- * waits for it: `write` may return a promise (awaited only by `close()`), and a throw or a
+ * Where entries go. The tenant log hands each sink a deep-frozen copy of every entry, cut to the
+ * log's bounds (at most 32 KiB of JSON; see `boundedEntry`), and never waits for it: `write` may return a promise (awaited only by `close()`), and a throw or a
  * rejection only counts the entry as dropped for that sink.
  */
 export interface LogSink {

@@ -1,10 +1,23 @@
+import { copyPlain } from '../plain-copy.js';
+import {
+  MAX_LOG_ENTRY_BYTES,
+  boundedEntry,
+  boundedEntrySize,
+  isBoundedEntry,
+} from './entry-bounds.js';
 import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
-import { copyPlain, isFrozenCopy } from '../plain-copy.js';
+import { normalizeIp, parseLogQuery } from './log-query.js';
 
 /** Options of {@link MemoryLogSink}. */
 export interface MemoryLogSinkOptions {
   /** Entries kept; the oldest is dropped when a new one arrives. 1–1,000,000, default 1000. */
   capacity?: number;
+  /**
+   * Bytes the entries kept may take together, each counted as the UTF-8 length of its JSON text
+   * (the heap holds a small multiple of that); the oldest are dropped to make room for a new one.
+   * 32 KiB (one entry of the largest size) to 1 GiB; default 8 MiB.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -49,21 +62,17 @@ export interface LogQuery {
 /** Default {@link MemoryLogSinkOptions.capacity}. */
 export const DEFAULT_MEMORY_LOG_CAPACITY = 1000;
 
-const QUERY_FIELDS: ReadonlySet<string> = new Set([
-  'type',
-  'from_date',
-  'to_date',
-  'client_id',
-  'user_id',
-  'ip',
-  'from',
-  'take',
-]);
+/** Default {@link MemoryLogSinkOptions.maxBytes}. */
+export const DEFAULT_MEMORY_LOG_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * An in-memory ring of the latest tenant-log entries that can be queried: the default sink, and
  * the one tests read. It stores and returns deep copies, so nothing outside can change a stored
  * entry. Lost on restart and not shared between instances: use a persistent sink for auditing.
+ *
+ * Bounded twice: by entries (`capacity`) and by bytes (`maxBytes`). Each entry is held within
+ * the tenant log's bounds (see `boundedEntry`: every field cut to its limit, the whole to 32 KiB),
+ * also when the sink is written to directly.
  *
  * `list()` returns everything when no `take` is given: the ring is bounded, and tests and
  * debugging want it whole. The Management API layer applies Auth0's paging bounds (`take` 1–100,
@@ -74,11 +83,15 @@ const QUERY_FIELDS: ReadonlySet<string> = new Set([
  */
 export class MemoryLogSink implements LogSink {
   readonly #capacity: number;
+  readonly #maxBytes: number;
   // Entry number n (counted from the first write ever) lives in slot n % capacity; the ring
   // holds numbers #oldest up to #next - 1.
   readonly #ring: Array<LogEntry | undefined>;
   // Milliseconds of each slot's `date`, parsed once at write time for date-range queries.
   readonly #times: Float64Array;
+  // Size in bytes of each slot's entry (see MemoryLogSinkOptions.maxBytes).
+  readonly #sizes: Uint32Array;
+  #bytes = 0;
   // log_id → entry number of its latest occurrence, so a cursor is found without a scan.
   readonly #numbers = new Map<string, number>();
   #oldest = 0;
@@ -89,9 +102,17 @@ export class MemoryLogSink implements LogSink {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1_000_000) {
       throw new TypeError('MemoryLogSink: options.capacity must be an integer from 1 to 1000000');
     }
+    const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_LOG_MAX_BYTES;
+    if (!Number.isInteger(maxBytes) || maxBytes < MAX_LOG_ENTRY_BYTES || maxBytes > 2 ** 30) {
+      throw new TypeError(
+        `MemoryLogSink: options.maxBytes must be an integer from ${MAX_LOG_ENTRY_BYTES} to ${2 ** 30}`,
+      );
+    }
     this.#capacity = capacity;
+    this.#maxBytes = maxBytes;
     this.#ring = new Array<LogEntry | undefined>(capacity).fill(undefined);
     this.#times = new Float64Array(capacity);
+    this.#sizes = new Uint32Array(capacity);
   }
 
   /** Entries currently held. */
@@ -104,15 +125,26 @@ export class MemoryLogSink implements LogSink {
     return this.#capacity;
   }
 
+  /** Bytes the entries held take (see {@link MemoryLogSinkOptions.maxBytes}). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /**
-   * Stores a deep copy of `entry` (or the entry itself when it is the tenant log's deep-frozen
-   * copy), dropping the oldest entry when full.
+   * Stores a bounded deep copy of `entry` (or the entry itself when it is the tenant log's
+   * bounded copy), dropping the oldest entries until it fits both bounds.
+   *
+   * @throws TypeError for an entry holding a function or symbol.
    */
   write(entry: LogEntry): void {
-    const copy = isFrozenCopy(entry) ? entry : copyPlain(entry);
+    const copy = isBoundedEntry(entry) ? entry : boundedEntry(entry);
+    const size = boundedEntrySize(copy);
     if (this.size === this.#capacity) this.#evictOldest();
+    while (this.size > 0 && this.#bytes + size > this.#maxBytes) this.#evictOldest();
     const slot = this.#next % this.#capacity;
     this.#ring[slot] = copy;
+    this.#sizes[slot] = size;
+    this.#bytes += size;
     this.#times[slot] = Date.parse(copy.date);
     this.#numbers.set(copy.log_id, this.#next);
     this.#next += 1;
@@ -148,6 +180,7 @@ export class MemoryLogSink implements LogSink {
   clear(): void {
     this.#ring.fill(undefined);
     this.#numbers.clear();
+    this.#bytes = 0;
     this.#oldest = this.#next;
   }
 
@@ -157,6 +190,7 @@ export class MemoryLogSink implements LogSink {
     // A later entry may reuse the id; its own number then stays.
     if (this.#numbers.get(evicted.log_id) === this.#oldest) this.#numbers.delete(evicted.log_id);
     this.#ring[slot] = undefined;
+    this.#bytes -= this.#sizes[slot]!;
     this.#oldest += 1;
   }
 }
@@ -165,57 +199,12 @@ type EntryMatcher = (entry: LogEntry, time: number) => boolean;
 
 /** Checks `query` once and turns its filters into one predicate. */
 function compileQuery(query: LogQuery): EntryMatcher {
-  if (typeof query !== 'object' || query === null) {
-    throw new TypeError('MemoryLogSink.list: the query must be an object');
-  }
-  for (const field of Object.keys(query)) {
-    if (!QUERY_FIELDS.has(field)) {
-      throw new TypeError(`MemoryLogSink.list: unknown query field ${JSON.stringify(field)}`);
-    }
-  }
-  const { take } = query;
-  if (take !== undefined && (!Number.isInteger(take) || take < 1)) {
-    throw new RangeError('MemoryLogSink.list: take must be a positive integer');
-  }
-  for (const field of ['from', 'client_id', 'user_id', 'ip'] as const) {
-    if (query[field] !== undefined && typeof query[field] !== 'string') {
-      throw new RangeError(`MemoryLogSink.list: ${field} must be a string`);
-    }
-  }
-  const types = query.type === undefined ? undefined : checkTypes(query.type);
-  const fromMs = query.from_date === undefined ? undefined : toMs(query.from_date, 'from_date');
-  const toMsExclusive = query.to_date === undefined ? undefined : toMs(query.to_date, 'to_date');
-  const { client_id: clientId, user_id: userId } = query;
-  const ip = query.ip === undefined ? undefined : normalizeIp(query.ip);
-
+  const { types, fromMs, toMs, clientId, userId, ip } = parseLogQuery(query, 'MemoryLogSink.list');
   return (entry, time) =>
     (types === undefined || types.has(entry.type)) &&
     (fromMs === undefined || time >= fromMs) &&
-    (toMsExclusive === undefined || time < toMsExclusive) &&
+    (toMs === undefined || time < toMs) &&
     (clientId === undefined || entry.client_id === clientId) &&
     (userId === undefined || entry.user_id === userId) &&
     (ip === undefined || normalizeIp(entry.ip) === ip);
-}
-
-function checkTypes(type: LogQuery['type']): ReadonlySet<string> {
-  const types: readonly unknown[] = Array.isArray(type) ? type : [type];
-  if (types.length === 0 || types.some((t) => typeof t !== 'string' || t === '')) {
-    throw new RangeError('MemoryLogSink.list: type must be a log entry type or a non-empty array');
-  }
-  return new Set(types as string[]);
-}
-
-function toMs(value: string | Date, field: string): number {
-  const time =
-    value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
-  if (Number.isNaN(time)) {
-    throw new RangeError(`MemoryLogSink.list: ${field} must be an ISO 8601 date or a Date`);
-  }
-  return time;
-}
-
-/** `::ffff:203.0.113.7` → `203.0.113.7`; IPv6 in lower case. */
-function normalizeIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
 }

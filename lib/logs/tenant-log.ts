@@ -1,5 +1,5 @@
-import { frozenCopy } from '../plain-copy.js';
 import { randomUint48 } from '../secure-random.js';
+import { boundedEntry } from './entry-bounds.js';
 import type { LogEntry, LogSink } from './log-entry.js';
 import { settlesWithin } from './settles-within.js';
 
@@ -45,7 +45,9 @@ interface PendingWrite {
  * The tenant log: fans each entry out to every sink. Writing never throws and never waits for a
  * sink, so a broken or slow log destination can never fail or delay a token exchange; each
  * failure is counted per sink instead. Sinks receive one frozen copy of the entry, so neither the
- * caller nor another sink can change what they see.
+ * caller nor another sink can change what they see, and that copy is bounded whoever built the
+ * entry: every field cut to a documented length with a marker, the whole to 32 KiB (see
+ * `boundedEntry`), so a request's oversized parameter or header cannot grow any sink.
  *
  * A synchronous sink runs inside `write`: sinks doing I/O should return a promise (and are not
  * awaited).
@@ -119,7 +121,7 @@ export class TenantLog {
     }
     let copy: LogEntry;
     try {
-      copy = frozenCopy(entry);
+      copy = boundedEntry(entry);
     } catch (err) {
       // Only a malformed entry (a function or symbol in it) gets here: no sink can take it.
       this.#sinks.forEach((_sink, i) => this.#drop(i, err, entry));

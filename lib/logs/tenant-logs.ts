@@ -3,6 +3,7 @@ import { LogEventEmitter } from './log-events.js';
 import type { LogListener } from './log-events.js';
 import { MemoryLogSink } from './memory-log-sink.js';
 import type { LogQuery } from './memory-log-sink.js';
+import { isQueryableLogSink, type QueryableLogSink } from './log-query.js';
 import { describeError, rateLimitedWarning } from './rate-limited-warning.js';
 import type { RateLimitedWarn } from './rate-limited-warning.js';
 import { TenantLog } from './tenant-log.js';
@@ -29,13 +30,23 @@ export interface TenantLogsHandle {
    * cursor. See {@link LogQuery}.
    */
   list(query?: LogQuery): LogEntry[];
+  /**
+   * Entries matching `query` as {@link list} answers them, from the first sink of `options.logs`
+   * that answers queries (has `list(query)`: a `PostgresLogSink` answers for every instance and
+   * across restarts), or from the in-memory ring when none does. An entry reaches a buffering
+   * sink's answers once its batch is written.
+   */
+  query(query?: LogQuery): Promise<LogEntry[]>;
   /** What every sink dropped so far, the ring first, then `options.logs` in order. */
   dropped(): LogSinkDropCount[];
 }
 
 /** Options of {@link createTenantLogs}. */
 export interface TenantLogsOptions {
+  /** Entries the in-memory ring keeps. */
   capacity: number;
+  /** Bytes the in-memory ring keeps (see `MemoryLogSinkOptions.maxBytes`). */
+  maxBytes: number;
   sinks: readonly LogSink[];
   onSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   /** Where warnings go. Default `console.warn`. */
@@ -59,7 +70,7 @@ export interface TenantLogs {
  */
 export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
   const warn: RateLimitedWarn = rateLimitedWarning(options.warn ? { warn: options.warn } : {});
-  const memory = new MemoryLogSink({ capacity: options.capacity });
+  const memory = new MemoryLogSink({ capacity: options.capacity, maxBytes: options.maxBytes });
   const events = new LogEventEmitter({
     onListenerError: (error, type, listener) =>
       warn(
@@ -69,6 +80,7 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
       ),
   });
   const configured = [...options.sinks];
+  const queried: QueryableLogSink = configured.find(isQueryableLogSink) ?? memory;
   const sinks: LogSink[] = [memory, events, ...configured];
   const label = (sink: LogSink): string => {
     if (sink === memory) return 'the in-memory ring';
@@ -95,6 +107,7 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
     log,
     handle: {
       list: (query) => memory.list(query),
+      query: async (query) => queried.list(query),
       dropped: () => {
         const counts = log.dropped;
         return [

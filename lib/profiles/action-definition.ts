@@ -1,5 +1,5 @@
-import type { PostExchangeExports } from '../action-api/post-exchange-types.js';
-import type { CustomTokenExchangeHandler } from '../action-api/types.js';
+import type { PostExchangeExports } from '../actions/post-exchange-types.js';
+import type { CustomTokenExchangeHandler } from '../actions/types.js';
 import { ManagementError } from '../errors.js';
 import type { ActionHandler, ActionLimits } from '../sandbox/action-runner.js';
 import type { HostPattern } from '../sandbox/capabilities/host-allow-list.js';
@@ -140,7 +140,7 @@ export const ACTION_LIMIT_RANGES: Readonly<Record<keyof ActionLimits, readonly [
     maxConcurrency: [1, 10_000],
   });
 
-/** Largest `code`, in UTF-8 bytes (100 kB, as the spec and Auth0 allow). */
+/** Largest `code`, in UTF-8 bytes (100 kB, as Auth0 allows). */
 export const MAX_ACTION_CODE_BYTES = 100 * 1024;
 /** Most secrets per action. */
 export const MAX_ACTION_SECRETS = 100;

@@ -18,6 +18,15 @@ export {
 /** The only profile type Auth0 defines. */
 export type ProfileType = 'custom_authentication';
 
+/** The profile type of every custom token exchange, and of the refresh tokens issued by one. */
+export const CUSTOM_AUTHENTICATION: ProfileType = 'custom_authentication';
+
+/**
+ * The highest `max_token_length` a profile may set, in characters: the token endpoint reads no
+ * body over 1 MiB.
+ */
+export const MAX_TOKEN_LENGTH_CEILING = 1024 * 1024;
+
 /**
  * A Custom Token Exchange profile (Auth0's `/api/v2/token-exchange-profiles` object): requests
  * whose `subject_token_type` equals the profile's are decided by its action.
@@ -32,24 +41,35 @@ export interface Profile {
   /** The bound action; fixed at creation. */
   action_id: string;
   type: ProfileType;
+  /**
+   * Longest `subject_token` and `actor_token` the profile accepts, in characters; longer ones
+   * are `400 invalid_request` before anything reads them. Absent: the router's `maxTokenLength`
+   * (16 KiB by default, room for any JWT). Set it higher for larger formats, such as SAML
+   * assertions (at most {@link MAX_TOKEN_LENGTH_CEILING}). Not an Auth0 field.
+   */
+  max_token_length?: number;
   /** ISO 8601. */
   created_at: string;
   /** ISO 8601. */
   updated_at: string;
 }
 
-/** What `profiles.create()` accepts: exactly these four fields (Auth0's create body). */
+/** What `profiles.create()` accepts: Auth0's create body, and the router's token length cap. */
 export interface ProfileDefinition {
   name: string;
   subject_token_type: string;
   action_id: string;
   type: ProfileType;
+  /** See {@link Profile.max_token_length}. */
+  max_token_length?: number;
 }
 
 /** What `profiles.update()` accepts: at least one field. The action cannot change. */
 export interface ProfilePatch {
   name?: string;
   subject_token_type?: string;
+  /** A new cap, or `null` to return to the router's `maxTokenLength`. */
+  max_token_length?: number | null;
 }
 
 /** Options of {@link ProfileRegistry}. */
@@ -64,7 +84,8 @@ export interface ProfileRegistryOptions {
 export const MAX_PROFILES = 100;
 
 const CREATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'action_id', 'type'];
-const UPDATE_FIELDS: readonly string[] = ['name', 'subject_token_type'];
+const OPTIONAL_CREATE_FIELDS: readonly string[] = ['max_token_length'];
+const UPDATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'max_token_length'];
 // Fields a profile has but a patch may not touch: Auth0 answers "Unable to update field." for them.
 const FIXED_FIELDS: ReadonlySet<string> = new Set([
   'id',
@@ -125,13 +146,17 @@ export class ProfileRegistry {
   async create(definition: ProfileDefinition): Promise<Profile> {
     const body = checkBody(definition);
     for (const key of Object.keys(body)) {
-      if (!CREATE_FIELDS.includes(key)) invalid(`unknown field ${JSON.stringify(key)}`);
+      if (!CREATE_FIELDS.includes(key) && !OPTIONAL_CREATE_FIELDS.includes(key)) {
+        invalid(`unknown field ${JSON.stringify(key)}`);
+      }
     }
     for (const key of CREATE_FIELDS) {
       if (body[key] === undefined) invalid(`${key} is required`);
     }
     const name = checkName(body.name);
     const subjectTokenType = checkSubjectTokenType(body.subject_token_type);
+    const maxTokenLength =
+      body.max_token_length === undefined ? undefined : checkMaxTokenLength(body.max_token_length);
     const actionId = body.action_id;
     if (typeof actionId !== 'string' || actionId.length < 1 || actionId.length > 36) {
       invalid('action_id must be a string of 1 to 36 characters');
@@ -165,7 +190,8 @@ export class ProfileRegistry {
       name,
       subject_token_type: subjectTokenType,
       action_id: actionId,
-      type: 'custom_authentication',
+      type: CUSTOM_AUTHENTICATION,
+      ...(maxTokenLength === undefined ? {} : { max_token_length: maxTokenLength }),
       created_at: at,
       updated_at: at,
     });
@@ -193,17 +219,27 @@ export class ProfileRegistry {
       body.subject_token_type === undefined
         ? undefined
         : checkSubjectTokenType(body.subject_token_type);
-    if (name === undefined && subjectTokenType === undefined) {
-      invalid('at least one of name, subject_token_type is required');
+    const maxTokenLength =
+      body.max_token_length === undefined || body.max_token_length === null
+        ? body.max_token_length
+        : checkMaxTokenLength(body.max_token_length);
+    if (name === undefined && subjectTokenType === undefined && maxTokenLength === undefined) {
+      invalid('at least one of name, subject_token_type, max_token_length is required');
     }
     const holder = subjectTokenType === undefined ? undefined : this.#byType.get(subjectTokenType);
     if (holder && holder.id !== current.id) {
       throw new ManagementError('conflict', MESSAGES.duplicateOnUpdate);
     }
+    const { max_token_length: currentMaxTokenLength, ...rest } = current;
+    const keptMaxTokenLength =
+      maxTokenLength === undefined ? currentMaxTokenLength : maxTokenLength;
     const profile: Readonly<Profile> = Object.freeze({
-      ...current,
+      ...rest,
       name: name ?? current.name,
       subject_token_type: subjectTokenType ?? current.subject_token_type,
+      ...(keptMaxTokenLength === undefined || keptMaxTokenLength === null
+        ? {}
+        : { max_token_length: keptMaxTokenLength }),
       updated_at: this.#now().toISOString(),
     });
     this.#byId.set(profile.id, profile);
@@ -323,6 +359,17 @@ function checkSubjectTokenType(value: unknown): string {
     invalid('subject_token_type must be an absolute URI starting with https:// or urn:');
   }
   return value;
+}
+
+function checkMaxTokenLength(value: unknown): number {
+  if (
+    !Number.isInteger(value) ||
+    (value as number) < 1 ||
+    (value as number) > MAX_TOKEN_LENGTH_CEILING
+  ) {
+    invalid(`max_token_length must be an integer from 1 to ${MAX_TOKEN_LENGTH_CEILING}`);
+  }
+  return value as number;
 }
 
 function invalid(problem: string): never {

@@ -1,4 +1,4 @@
-import { temporarilyUnavailable } from '../errors.js';
+import { InvalidRefreshToken, TemporarilyUnavailable } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import { randomToken } from '../secure-random.js';
 import type {
@@ -9,7 +9,6 @@ import type {
 } from '../stores/refresh-token-store.js';
 import { familyEndsAt } from '../stores/refresh-token-store.js';
 import { hasRefreshTokenShape, hashRefreshToken, newRefreshToken } from './opaque-refresh-token.js';
-import { invalidRefreshToken } from './refresh-token-errors.js';
 
 /** What a new family is bound to. */
 export interface IssueRefreshTokenParams {
@@ -27,6 +26,22 @@ export interface IssuedRefreshToken {
   /** The opaque token for the response; nowhere else. */
   token: string;
   familyId: string;
+  /**
+   * Set when the new family took its user past the live families allowed per user and client:
+   * the oldest were revoked to make room.
+   */
+  cleanup?: RefreshTokenCleanup;
+}
+
+/** Families revoked because a user held more live ones with one client than allowed. */
+export interface RefreshTokenCleanup {
+  /**
+   * Live families of the user with the client before the cleanup: the new one and those issued
+   * before it.
+   */
+  live: number;
+  /** The families revoked, oldest first. */
+  revoked: RefreshTokenFamily[];
 }
 
 /** A redemption that went through. */
@@ -81,9 +96,21 @@ export interface RefreshTokensHandle {
 /** Options of {@link RefreshTokenService}. */
 export interface RefreshTokenServiceOptions {
   store: RefreshTokenStore;
+  /**
+   * Live families (not revoked, not ended) one user may hold with one client; issuing one more
+   * revokes the user's oldest with that client. Default
+   * {@link DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT}.
+   */
+  maxFamiliesPerUserAndClient?: number;
   /** Clock in milliseconds since the epoch; default `Date.now`. */
   now?: () => number;
 }
+
+/**
+ * Default {@link RefreshTokenServiceOptions.maxFamiliesPerUserAndClient}: Auth0's limit of
+ * active refresh tokens per user and application.
+ */
+export const DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT = 200;
 
 /** Rounds of compare-and-set a redemption tries before answering `503` (only under contention). */
 const MAX_ATTEMPTS = 5;
@@ -91,17 +118,23 @@ const MAX_ATTEMPTS = 5;
 type Assessment = 'current' | 'leeway';
 
 /**
- * Issues, redeems and revokes the router's refresh tokens (spec §5) over a
+ * Issues, redeems and revokes the router's refresh tokens over a
  * {@link RefreshTokenStore}. Redemption is two calls so the caller can check the request between
  * them: {@link inspect} refuses a token that cannot be used (and revokes its family on reuse),
  * {@link redeem} commits the redemption atomically.
  */
 export class RefreshTokenService implements RefreshTokensHandle {
   readonly #store: RefreshTokenStore;
+  readonly #maxFamilies: number;
   readonly #now: () => number;
 
-  constructor({ store, now = () => Date.now() }: RefreshTokenServiceOptions) {
+  constructor({
+    store,
+    maxFamiliesPerUserAndClient = DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT,
+    now = () => Date.now(),
+  }: RefreshTokenServiceOptions) {
     this.#store = store;
+    this.#maxFamilies = maxFamiliesPerUserAndClient;
     this.#now = now;
   }
 
@@ -111,7 +144,11 @@ export class RefreshTokenService implements RefreshTokensHandle {
     return (await this.#store.find(hashRefreshToken(token))) !== undefined;
   }
 
-  /** Starts a family bound to the client, user, API and scope, with the client's settings. */
+  /**
+   * Starts a family bound to the client, user, API and scope, with the client's settings. When
+   * the user then holds more live families with the client than allowed, the oldest are revoked
+   * (one user exchanging in a loop only ends their own sessions, and storage stays bounded).
+   */
   async issue({
     client,
     userId,
@@ -144,7 +181,10 @@ export class RefreshTokenService implements RefreshTokensHandle {
       generation: 0,
       created_at: now,
     });
-    return { token, familyId: family.family_id };
+    const cleanup = await this.#revokeExcess(family, now);
+    return cleanup === undefined
+      ? { token, familyId: family.family_id }
+      : { token, familyId: family.family_id, cleanup };
   }
 
   /**
@@ -157,10 +197,11 @@ export class RefreshTokenService implements RefreshTokensHandle {
     const stored = hasRefreshTokenShape(token)
       ? await this.#store.find(hashRefreshToken(token))
       : undefined;
-    if (!stored) throw invalidRefreshToken('the refresh token is not known (ended or forgotten)');
+    if (!stored)
+      throw new InvalidRefreshToken('the refresh token is not known (ended or forgotten)');
     if (stored.family.client_id !== clientId) {
       // Not reuse: whoever holds the token cannot use it with this client, so nothing is revoked.
-      throw invalidRefreshToken(
+      throw new InvalidRefreshToken(
         `the refresh token was issued to client ${JSON.stringify(stored.family.client_id)}`,
       );
     }
@@ -208,10 +249,10 @@ export class RefreshTokenService implements RefreshTokensHandle {
       }
       const fresh = await this.#store.find(token.token_hash);
       if (!fresh)
-        throw invalidRefreshToken('the refresh token was forgotten while it was redeemed');
+        throw new InvalidRefreshToken('the refresh token was forgotten while it was redeemed');
       stored = fresh;
     }
-    throw temporarilyUnavailable(
+    throw new TemporarilyUnavailable(
       1,
       `refresh token family ${stored.family.family_id} changed ${MAX_ATTEMPTS} times during one redemption`,
     );
@@ -271,15 +312,47 @@ export class RefreshTokenService implements RefreshTokensHandle {
       .map((family) => summarize(family, now));
   }
 
+  /**
+   * Revokes the oldest live families of `issued`'s user and client beyond the limit. Only the
+   * families issued before `issued` count and may be revoked (by creation time; within one
+   * millisecond, by the store's listing order): concurrent issuances then never revoke each
+   * other's new family, and together leave the newest families live.
+   */
+  async #revokeExcess(
+    issued: RefreshTokenFamily,
+    now: number,
+  ): Promise<RefreshTokenCleanup | undefined> {
+    const families = await this.#store.listFamilies(issued.user_id);
+    const position = families.findIndex((family) => family.family_id === issued.family_id);
+    const earlier = families
+      .filter(
+        (family, i) =>
+          family.client_id === issued.client_id &&
+          family.revoked_at === null &&
+          familyEndsAt(family) > now &&
+          (family.created_at < issued.created_at ||
+            (family.created_at === issued.created_at && i < position)),
+      )
+      // Stable: families created in one millisecond keep the store's order.
+      .sort((a, b) => a.created_at - b.created_at);
+    const live = earlier.length + 1;
+    if (live <= this.#maxFamilies) return undefined;
+    const revoked: RefreshTokenFamily[] = [];
+    for (const family of earlier.slice(0, live - this.#maxFamilies)) {
+      if (await this.#store.revokeFamily(family.family_id, now)) revoked.push(family);
+    }
+    return revoked.length === 0 ? undefined : { live, revoked };
+  }
+
   /** Resolves how the token may be used, or throws `invalid_grant` (revoking on reuse). */
   async #assess({ token, family }: StoredRefreshToken, now: number): Promise<Assessment> {
     const name = `refresh token family ${family.family_id}`;
-    if (family.revoked_at !== null) throw invalidRefreshToken(`${name} was revoked`);
+    if (family.revoked_at !== null) throw new InvalidRefreshToken(`${name} was revoked`);
     if (family.expires_at !== null && now >= family.expires_at) {
-      throw invalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
+      throw new InvalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
     }
     if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
-      throw invalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
+      throw new InvalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
     }
     if (token.generation === family.generation) return 'current';
     const previous = token.generation === family.generation - 1;
@@ -292,7 +365,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
       return 'leeway';
     }
     await this.#store.revokeFamily(family.family_id, now);
-    throw invalidRefreshToken(
+    throw new InvalidRefreshToken(
       `reuse of a rotated refresh token (generation ${token.generation}, current ` +
         `${family.generation}${previous ? ', outside the leeway' : ''}): ${name} of user ` +
         `${JSON.stringify(family.user_id)} revoked`,

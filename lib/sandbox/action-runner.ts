@@ -3,14 +3,14 @@ import type {
   PostExchangeCommand,
   PostExchangeEvent,
   PostExchangeExports,
-} from '../action-api/post-exchange-types.js';
+} from '../actions/post-exchange-types.js';
 import type {
   ActionCommand,
   ConsoleLine,
   CustomTokenExchangeApi,
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
-} from '../action-api/types.js';
+} from '../actions/types.js';
 import type { ActionCache } from './capabilities/action-cache.js';
 
 /**

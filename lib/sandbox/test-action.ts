@@ -1,5 +1,5 @@
-import { ApiRecorder } from '../action-api/api-recorder.js';
-import type { ActionCommand, ConsoleLine, CustomTokenExchangeEvent } from '../action-api/types.js';
+import { ApiRecorder } from '../actions/api-recorder.js';
+import type { ActionCommand, ConsoleLine, CustomTokenExchangeEvent } from '../actions/types.js';
 import {
   ActionFailure,
   DEFAULT_ACTION_LIMITS,

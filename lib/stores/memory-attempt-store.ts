@@ -1,36 +1,53 @@
-import type { AttemptBucket, AttemptPolicy, AttemptStore, AttemptTake } from './attempt-store.js';
+import type {
+  AttemptBucket,
+  AttemptHold,
+  AttemptPolicy,
+  AttemptReservation,
+  AttemptStore,
+  AttemptTake,
+} from './attempt-store.js';
 
 /** Options of {@link MemoryAttemptStore}. */
 export interface MemoryAttemptStoreOptions {
   /**
-   * Most buckets remembered at once; default 100 000 (a few MB). Refilled buckets are dropped as
-   * soon as they are seen; when the store is still full, the bucket taken from least recently is
-   * forgotten (that key gets its attempts back early).
+   * Most buckets remembered at once; default 100 000 (a few MB). Refilled buckets without holds
+   * are dropped as soon as they are seen; when the store is still full, the bucket changed least
+   * recently is forgotten (that key gets its attempts back early, and its holds are lost).
    */
   maxKeys?: number;
   /** Clock in milliseconds since the epoch; default `Date.now`. Tests pass a fake one. */
   now?: () => number;
 }
 
-/** A bucket that is not full; full buckets are not stored. */
+/** A bucket that is not full, or that has holds; others are not stored. */
 interface StoredBucket {
   attempts: number;
   /** When `attempts` was last brought up to date: the next attempt comes back `rate` later. */
   refilledAt: number;
+  /** Live holds: id → when the hold lapses. */
+  holds: Map<string, number>;
+  /** The policy of the last call on the bucket, to bring it up to date during a sweep. */
+  policy: AttemptPolicy;
 }
+
+/** Buckets held before the first sweep (see `#store`). */
+const MIN_SWEEP_SIZE = 1024;
 
 /**
  * An in-process {@link AttemptStore}. Correct for a single process only: other router instances
  * do not see its buckets, so use a shared store when several instances serve.
  *
- * Everything is synchronous inside each call, so `take` is atomic within the process. No timers:
- * buckets are brought up to date when they are read, so nothing keeps the process alive.
+ * Everything is synchronous inside each call, so every method is atomic within the process. No
+ * timers: buckets and holds are brought up to date when they are read, and all of them whenever
+ * the store doubled in size; nothing keeps the process alive.
  */
 export class MemoryAttemptStore implements AttemptStore {
   readonly #maxKeys: number;
   readonly #now: () => number;
-  /** Insertion order is the order of the last take: the first key is the least recently used. */
+  /** Insertion order is the order of the last change: the first key is the least recently changed. */
   readonly #buckets = new Map<string, StoredBucket>();
+  /** Size at which the next change sweeps. */
+  #sweepAt = MIN_SWEEP_SIZE;
 
   constructor(options: MemoryAttemptStoreOptions = {}) {
     const { maxKeys = 100_000, now = Date.now } = options;
@@ -53,30 +70,52 @@ export class MemoryAttemptStore implements AttemptStore {
   async peek(key: string, policy: AttemptPolicy): Promise<AttemptBucket> {
     checkKey(key);
     checkPolicy(policy);
-    const bucket = this.#current(key, policy);
-    return view(bucket, policy);
+    return view(this.#current(key, policy), policy);
   }
 
   /** {@inheritDoc AttemptStore.take} */
-  async take(key: string, policy: AttemptPolicy): Promise<AttemptTake> {
+  async take(key: string, policy: AttemptPolicy, holdId?: string): Promise<AttemptTake> {
     checkKey(key);
     checkPolicy(policy);
-    const bucket = this.#current(key, policy) ?? {
-      attempts: policy.maxAttempts,
-      refilledAt: this.#now(),
-    };
+    if (holdId !== undefined) checkHoldId(holdId);
+    const bucket = this.#current(key, policy) ?? this.#full(policy);
+    if (holdId !== undefined) bucket.holds.delete(holdId);
     const taken = bucket.attempts >= 1;
     if (taken) {
       // A full bucket starts refilling from its first take.
       if (bucket.attempts === policy.maxAttempts) bucket.refilledAt = this.#now();
       bucket.attempts -= 1;
     }
-    this.#buckets.delete(key);
-    if (bucket.attempts < policy.maxAttempts) {
-      if (this.#buckets.size >= this.#maxKeys) this.#evictOne();
-      this.#buckets.set(key, bucket);
-    }
+    this.#store(key, bucket, policy);
     return { ...view(bucket, policy), taken };
+  }
+
+  /** {@inheritDoc AttemptStore.reserve} */
+  async reserve(
+    key: string,
+    policy: AttemptPolicy,
+    hold: AttemptHold,
+  ): Promise<AttemptReservation> {
+    checkKey(key);
+    checkPolicy(policy);
+    const { id, ttlMs } = hold ?? {};
+    checkHoldId(id);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
+      throw new TypeError('MemoryAttemptStore: hold.ttlMs must be a positive integer');
+    }
+    const bucket = this.#current(key, policy) ?? this.#full(policy);
+    const reserved = bucket.holds.has(id) || bucket.attempts - bucket.holds.size >= 1;
+    if (reserved) bucket.holds.set(id, this.#now() + ttlMs);
+    this.#store(key, bucket, policy);
+    return { ...view(bucket, policy), reserved };
+  }
+
+  /** {@inheritDoc AttemptStore.release} */
+  async release(key: string, holdId: string): Promise<void> {
+    checkKey(key);
+    checkHoldId(holdId);
+    const bucket = this.#buckets.get(key);
+    if (bucket?.holds.delete(holdId)) this.#current(key, bucket.policy);
   }
 
   /** {@inheritDoc AttemptStore.reset} */
@@ -91,26 +130,52 @@ export class MemoryAttemptStore implements AttemptStore {
   }
 
   /**
-   * The bucket of `key` brought up to the current time, or `undefined` when it is full (and then
-   * forgotten). Attempts come back whole, one per `rate`; `refilledAt` advances by the time they
-   * account for, so the fraction towards the next one is kept.
+   * The bucket of `key` brought up to the current time (lapsed holds dropped), or `undefined`
+   * when it is full without holds (and then forgotten). Attempts come back whole, one per
+   * `rate`; `refilledAt` advances by the time they account for, so the fraction towards the next
+   * one is kept.
    */
   #current(key: string, policy: AttemptPolicy): StoredBucket | undefined {
     const bucket = this.#buckets.get(key);
     if (!bucket) return undefined;
+    bucket.policy = policy;
     const now = this.#now();
     // A clock that stepped back regains nothing rather than a negative number of attempts.
     const gained = Math.max(0, Math.floor((now - bucket.refilledAt) / policy.rate));
     bucket.attempts = Math.min(policy.maxAttempts, bucket.attempts + gained);
     bucket.refilledAt += gained * policy.rate;
-    if (bucket.attempts >= policy.maxAttempts) {
+    for (const [id, lapsesAt] of bucket.holds) {
+      if (lapsesAt <= now) bucket.holds.delete(id);
+    }
+    if (bucket.attempts >= policy.maxAttempts && bucket.holds.size === 0) {
       this.#buckets.delete(key);
       return undefined;
     }
     return bucket;
   }
 
-  /** Drops the least recently taken bucket: the one most likely to have refilled by now. */
+  #full(policy: AttemptPolicy): StoredBucket {
+    return { attempts: policy.maxAttempts, refilledAt: this.#now(), holds: new Map(), policy };
+  }
+
+  /**
+   * Keeps `bucket` as the most recently changed, unless it is full without holds. When the store
+   * has doubled since the last sweep, first brings every bucket up to date, dropping those that
+   * refilled and hold nothing (holds that lapsed are never released): amortized over the changes
+   * that doubled it, so a change stays constant time.
+   */
+  #store(key: string, bucket: StoredBucket, policy: AttemptPolicy): void {
+    this.#buckets.delete(key);
+    if (this.#buckets.size >= this.#sweepAt) {
+      for (const [oldKey, old] of this.#buckets) this.#current(oldKey, old.policy);
+      this.#sweepAt = Math.max(MIN_SWEEP_SIZE, 2 * this.#buckets.size);
+    }
+    if (bucket.attempts >= policy.maxAttempts && bucket.holds.size === 0) return;
+    if (this.#buckets.size >= this.#maxKeys) this.#evictOne();
+    this.#buckets.set(key, bucket);
+  }
+
+  /** Drops the least recently changed bucket: the one most likely to have refilled by now. */
   #evictOne(): void {
     const oldest = this.#buckets.keys().next();
     if (!oldest.done) this.#buckets.delete(oldest.value);
@@ -118,7 +183,9 @@ export class MemoryAttemptStore implements AttemptStore {
 }
 
 function view(bucket: StoredBucket | undefined, policy: AttemptPolicy): AttemptBucket {
-  if (!bucket) return { remaining: policy.maxAttempts, nextAttemptAt: undefined };
+  if (!bucket || bucket.attempts >= policy.maxAttempts) {
+    return { remaining: policy.maxAttempts, nextAttemptAt: undefined };
+  }
   return {
     remaining: bucket.attempts,
     nextAttemptAt: new Date(bucket.refilledAt + policy.rate),
@@ -128,6 +195,12 @@ function view(bucket: StoredBucket | undefined, policy: AttemptPolicy): AttemptB
 function checkKey(key: string): void {
   if (typeof key !== 'string' || key === '') {
     throw new TypeError('MemoryAttemptStore: key must be a non-empty string');
+  }
+}
+
+function checkHoldId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id === '') {
+    throw new TypeError('MemoryAttemptStore: the hold id must be a non-empty string');
   }
 }
 

@@ -10,9 +10,12 @@ import { familyEndsAt } from './refresh-token-store.js';
 /** Options of {@link MemoryRefreshTokenStore}. */
 export interface MemoryRefreshTokenStoreOptions {
   /**
-   * Most families kept at once; default 100 000. When the store is full of live families, the
-   * one used least recently is forgotten to make room: its user has to exchange again (its tokens
-   * are then unknown, so a refresh with one goes to the host). `evicted` counts them.
+   * Most families kept at once; default 100 000. To make room for a new family the store
+   * forgets, in this order: families that ended; revoked families, the earliest revoked first
+   * (their tokens are then unknown, so a refresh with one goes to the host instead of being
+   * refused here); the new family's user's own oldest live family (`evicted` counts these).
+   * It never forgets another user's live family: when the store is full of those,
+   * {@link MemoryRefreshTokenStore.create} rejects, and the exchange fails with `server_error`.
    */
   maxFamilies?: number;
   /**
@@ -36,9 +39,9 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * An in-process {@link RefreshTokenStore}: bounded (families and tokens per family), expiring (a
- * family is dropped once it ended, see `familyEndsAt`; revoked families are kept until then so
- * their tokens are still refused by the router rather than handed to the host). Correct for a
- * single process only.
+ * family is dropped once it ended, see `familyEndsAt`; revoked families are kept until then, or
+ * until room is needed, so their tokens are still refused by the router rather than handed to the
+ * host). Correct for a single process only.
  *
  * Everything runs synchronously inside each call, so compare-and-set is atomic in the process.
  * Nothing runs from a timer (nothing keeps the process alive): ended families are swept during
@@ -48,10 +51,12 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #maxFamilies: number;
   readonly #maxTokensPerFamily: number;
   readonly #now: () => number;
-  /** Families in least-recently-used order (a write moves a family to the end). */
   readonly #families = new Map<string, FamilyEntry>();
   readonly #tokens = new Map<string, RefreshTokenRecord>();
+  /** Each user's families, in creation order. */
   readonly #familiesByUser = new Map<string, Set<string>>();
+  /** Revoked families, in the order they were revoked. */
+  readonly #revoked = new Set<string>();
   #lastSweep = -Infinity;
   #evicted = 0;
 
@@ -80,7 +85,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return this.#families.size;
   }
 
-  /** Live families forgotten to make room since the store was created. */
+  /** Live families forgotten to make room (always their own user's) since the store was created. */
   get evicted(): number {
     return this.#evicted;
   }
@@ -127,7 +132,6 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
         this.#tokens.delete(entry.tokens.shift()!);
       }
     }
-    this.#touch(familyId, entry);
     return Promise.resolve(true);
   }
 
@@ -136,6 +140,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const entry = this.#families.get(familyId);
     if (!entry || entry.family.revoked_at !== null) return Promise.resolve(false);
     entry.family = { ...entry.family, revoked_at: revokedAt, revision: entry.family.revision + 1 };
+    this.#revoked.add(familyId);
     return Promise.resolve(true);
   }
 
@@ -155,12 +160,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
       throw new Error('MemoryRefreshTokenStore.create: the family or the token exists already');
     }
     this.#sweepIfDue();
-    if (this.#families.size >= this.#maxFamilies) this.#sweep();
-    while (this.#families.size >= this.#maxFamilies) {
-      const leastRecent = this.#families.keys().next().value as string;
-      this.#delete(leastRecent);
-      this.#evicted += 1;
-    }
+    if (this.#families.size >= this.#maxFamilies) this.#makeRoomFor(family.user_id);
     this.#families.set(family.family_id, { family: copy(family), tokens: [token.token_hash] });
     this.#tokens.set(token.token_hash, { ...token });
     let ids = this.#familiesByUser.get(family.user_id);
@@ -168,9 +168,24 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     ids.add(family.family_id);
   }
 
-  #touch(familyId: string, entry: FamilyEntry): void {
-    this.#families.delete(familyId);
-    this.#families.set(familyId, entry);
+  /** See {@link MemoryRefreshTokenStoreOptions.maxFamilies}. */
+  #makeRoomFor(userId: string): void {
+    this.#sweep();
+    for (const familyId of this.#revoked) {
+      if (this.#families.size < this.#maxFamilies) return;
+      this.#delete(familyId);
+    }
+    for (const familyId of this.#familiesByUser.get(userId) ?? []) {
+      if (this.#families.size < this.#maxFamilies) return;
+      this.#delete(familyId);
+      this.#evicted += 1;
+    }
+    if (this.#families.size >= this.#maxFamilies) {
+      throw new Error(
+        `MemoryRefreshTokenStore.create: the store holds maxFamilies (${this.#maxFamilies}) live ` +
+          'families of other users; raise maxFamilies or use a shared store',
+      );
+    }
   }
 
   #sweepIfDue(): void {
@@ -189,6 +204,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const entry = this.#families.get(familyId);
     if (!entry) return;
     this.#families.delete(familyId);
+    this.#revoked.delete(familyId);
     for (const hash of entry.tokens) this.#tokens.delete(hash);
     const ids = this.#familiesByUser.get(entry.family.user_id);
     ids?.delete(familyId);

@@ -73,6 +73,11 @@ export interface RefreshTokenFamilyUpdate {
  * then hand it to the host. `MemoryRefreshTokenStore` is the single-process default.
  *
  * Methods never throw for a missing token or family; they answer `undefined` or `false`.
+ *
+ * A store may forget a family once it ended (see {@link familyEndsAt}), and may forget a revoked
+ * family earlier to make room: its tokens are then unknown, so the router hands them to the host
+ * instead of refusing them itself. The router keeps each user's live families per client bounded
+ * (`maxRefreshTokensPerUserAndClient`), revoking the oldest.
  */
 export interface RefreshTokenStore {
   /** The token with this hash and its family, or `undefined` when the store does not know it. */
@@ -104,7 +109,11 @@ export interface RefreshTokenStore {
    */
   revokeFamily(familyId: string, revokedAt: number): Promise<boolean>;
 
-  /** Every family of the user the store still holds, revoked ones included. */
+  /**
+   * Every family of the user the store still holds, revoked ones included, in the order they
+   * were created (families created in the same millisecond are told apart by this order: the
+   * router revokes a user's oldest families first when they hold too many).
+   */
   listFamilies(userId: string): Promise<RefreshTokenFamily[]>;
 }
 

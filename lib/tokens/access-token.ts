@@ -1,4 +1,4 @@
-import type { Actor } from '../action-api/types.js';
+import type { Actor } from './actor.js';
 import { randomToken } from '../secure-random.js';
 import { addCustomClaims } from './custom-claims.js';
 import { signJwt } from './jws.js';

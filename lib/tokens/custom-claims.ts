@@ -1,7 +1,7 @@
 /**
- * Claims a custom-claims hook may never set, on any token: the registered and protocol claims of
- * spec §3 (`act`/`may_act` decide who is acting, the rest decide where and how long a token is
- * valid), plus `org_id`/`org_name`, which the organizations stage will own.
+ * Claims a custom-claims hook may never set, on any token: the registered and protocol claims
+ * the router sets (`act`/`may_act` decide who is acting, the rest decide where and how long a
+ * token is valid), plus `org_id`/`org_name`, which the organizations stage will own.
  */
 export const RESTRICTED_CUSTOM_CLAIMS: ReadonlySet<string> = new Set([
   'act',

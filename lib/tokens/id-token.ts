@@ -1,4 +1,4 @@
-import type { Actor } from '../action-api/types.js';
+import type { Actor } from './actor.js';
 import type { Client } from '../registry/clients.js';
 import type { User } from '../users/user-store.js';
 import { addCustomClaims, ID_TOKEN_PROFILE_CLAIMS } from './custom-claims.js';

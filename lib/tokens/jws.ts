@@ -6,7 +6,25 @@
  * @packageDocumentation
  */
 import crypto, { type KeyObject } from 'node:crypto';
-import type { SigningAlg, SigningKey } from './key-set.js';
+
+/** The asymmetric JWS algorithms the router signs with. `EdDSA` means Ed25519. */
+export type SigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
+
+/** Every {@link SigningAlg}, in the order error messages list them. */
+export const SIGNING_ALGS: readonly SigningAlg[] = Object.freeze([
+  'RS256',
+  'PS256',
+  'ES256',
+  'EdDSA',
+]);
+
+/** A key that signs: what `signJwt` needs. The private key never leaves the closure. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  /** Signs a JWS signing input and returns the raw signature. */
+  sign(data: Buffer): Buffer;
+}
 
 /**
  * The caller-chosen part of a JWS protected header. `alg` and `kid` are deliberately not in it:

@@ -1,18 +1,11 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ManagementError } from '../errors.js';
-import { createJwsSigner, verifyJwsSignature } from './jws.js';
+import { SIGNING_ALGS, createJwsSigner, verifyJwsSignature } from './jws.js';
+import type { SigningAlg, SigningKey } from './jws.js';
 
-/** The asymmetric JWS algorithms the router signs with. `EdDSA` means Ed25519. */
-export type SigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
-
-/** Every {@link SigningAlg}, in the order error messages list them. */
-export const SIGNING_ALGS: readonly SigningAlg[] = Object.freeze([
-  'RS256',
-  'PS256',
-  'ES256',
-  'EdDSA',
-]);
+export { SIGNING_ALGS } from './jws.js';
+export type { SigningAlg, SigningKey } from './jws.js';
 
 /**
  * A signing key handed in by the host: a private JWK with a `kid` and an `alg` (`RS256` and
@@ -20,14 +13,6 @@ export const SIGNING_ALGS: readonly SigningAlg[] = Object.freeze([
  * `kty: OKP` on `Ed25519`).
  */
 export type SigningKeyInput = JWK & { kid: string; alg: SigningAlg };
-
-/** A key that signs: what `signJwt` needs. The private key never leaves the closure. */
-export interface SigningKey {
-  readonly kid: string;
-  readonly alg: SigningAlg;
-  /** Signs a JWS signing input and returns the raw signature. */
-  sign(data: Buffer): Buffer;
-}
 
 /** A published JWK: public members only, plus `kid`, `alg` and `use: 'sig'`. */
 export interface PublicJwk {

@@ -6,6 +6,7 @@ import type {
   UserStore,
   UserUpdate,
 } from './user-store.js';
+import { PROFILE_BOOLEAN_FIELDS, PROFILE_TEXT_FIELDS } from './user-store.js';
 import { copyPlain } from '../plain-copy.js';
 
 /** A user given to {@link MemoryUserStore}: only `user_id` is required. */
@@ -34,18 +35,10 @@ export interface MemoryUserStoreOptions {
   now?: () => number;
 }
 
-const PROFILE_STRINGS = [
-  'email',
-  'username',
-  'phone_number',
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-] as const;
-const PROFILE_BOOLEANS = ['email_verified', 'phone_verified'] as const;
-const PROFILE_KEYS: ReadonlyArray<keyof UserProfile> = [...PROFILE_STRINGS, ...PROFILE_BOOLEANS];
+const PROFILE_KEYS: ReadonlyArray<keyof UserProfile> = [
+  ...PROFILE_TEXT_FIELDS,
+  ...PROFILE_BOOLEAN_FIELDS,
+];
 const SEED_KEYS: ReadonlySet<string> = new Set([
   ...PROFILE_KEYS,
   'user_id',
@@ -271,12 +264,12 @@ function parseSeedUser(seed: SeedUser, path: string, now: string): User {
     updated_at: '',
     logins_count: 0,
   };
-  for (const key of PROFILE_STRINGS) {
+  for (const key of PROFILE_TEXT_FIELDS) {
     const value = seed[key];
     if (value === undefined) continue;
     user[key] = requireText(value, `${path}.${key}`);
   }
-  for (const key of PROFILE_BOOLEANS) {
+  for (const key of PROFILE_BOOLEAN_FIELDS) {
     const value = seed[key];
     if (value === undefined) continue;
     if (typeof value !== 'boolean') throw new TypeError(`${path}.${key} must be a boolean`);

@@ -1,7 +1,6 @@
-import type { UserOutcome } from '../action-api/action-outcome.js';
-import type { UserAttributes } from '../action-api/types.js';
-import { OAuthError, invalidRequest, serverError } from '../errors.js';
+import { InvalidRequest, ServerError, UserBlocked } from '../errors.js';
 import type { User, UserProfile, UserStore, UserUpdate } from './user-store.js';
+import type { UserAttributes, UserDecision } from './user-selection.js';
 
 /** Profile attributes `setUserByConnection` copies onto the user (`user_id`, `verify_email` are not). */
 const PROFILE_ATTRIBUTES = [
@@ -47,7 +46,7 @@ export const IMMUTABLE_ATTRIBUTES = [
  *
  * @throws OAuthError as above; errors of the store propagate (the router answers `server_error`)
  */
-export async function resolveUser(store: UserStore, outcome: UserOutcome): Promise<User> {
+export async function resolveUser(store: UserStore, outcome: UserDecision): Promise<User> {
   const { selection } = outcome;
   let user: User;
   /** Whether `setUserByConnection` found an existing user, whose profile its options may change. */
@@ -55,7 +54,7 @@ export async function resolveUser(store: UserStore, outcome: UserOutcome): Promi
   if (selection.type === 'id') {
     const found = await store.getById(selection.user_id);
     if (found === undefined) {
-      throw invalidRequest('user does not exist', {
+      throw new InvalidRequest('user does not exist', {
         privateCause: `setUserById: no user with user_id ${JSON.stringify(selection.user_id)}`,
       });
     }
@@ -67,7 +66,7 @@ export async function resolveUser(store: UserStore, outcome: UserOutcome): Promi
       user = found;
       existing = true;
     } else if (options.creationBehavior === 'none') {
-      throw invalidRequest('user does not exist', {
+      throw new InvalidRequest('user does not exist', {
         privateCause: `setUserByConnection: no user at ${where(selection)} and creationBehavior is none`,
       });
     } else {
@@ -79,9 +78,7 @@ export async function resolveUser(store: UserStore, outcome: UserOutcome): Promi
   }
   // Before any profile check: a blocked user gets the same answer whatever the action passed.
   if (user.blocked === true) {
-    throw new OAuthError(401, 'unauthorized', 'user is blocked', {
-      privateCause: `user ${JSON.stringify(user.user_id)} is blocked`,
-    });
+    throw new UserBlocked(user.user_id);
   }
   const profile =
     existing && selection.type === 'connection'
@@ -133,7 +130,7 @@ function updatedProfile(
     if (attributes[key] === undefined) {
       if (user[key] !== undefined) setProfileField(profile, key, user[key]);
     } else if (attributes[key] !== user[key]) {
-      throw serverError(
+      throw new ServerError(
         `setUserByConnection with updateBehavior replace may not change ${key} of the existing user (${where})`,
       );
     }

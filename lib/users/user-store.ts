@@ -12,6 +12,24 @@ export interface UserProfile {
   picture?: string;
 }
 
+/** The text fields of {@link UserProfile}. */
+export const PROFILE_TEXT_FIELDS = [
+  'email',
+  'username',
+  'phone_number',
+  'name',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+] as const satisfies ReadonlyArray<keyof UserProfile>;
+
+/** The boolean fields of {@link UserProfile}. */
+export const PROFILE_BOOLEAN_FIELDS = [
+  'email_verified',
+  'phone_verified',
+] as const satisfies ReadonlyArray<keyof UserProfile>;
+
 /** One identity of a user at a connection (Auth0's `identities[]`). */
 export interface UserIdentity {
   connection: string;

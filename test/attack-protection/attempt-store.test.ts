@@ -1,120 +1,14 @@
 import { expect } from 'chai';
 import { MemoryAttemptStore } from '../../lib/index.js';
-import type { AttemptPolicy, AttemptStore } from '../../lib/index.js';
+import type { AttemptPolicy } from '../../lib/index.js';
+import { attemptStoreContract } from '../support/attempt-store-contract.js';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const POLICY: AttemptPolicy = { maxAttempts: 3, rate: 1000 };
 
-/** What a store under contract test is built with: a fake clock it must read the time from. */
-type StoreFactory = (clock: { now: number }) => AttemptStore;
-
-/**
- * The AttemptStore contract, for every implementation: a shared store (Redis, SQL) runs the same
- * cases with a clock it controls.
- */
-function attemptStoreContract(name: string, makeStore: StoreFactory): void {
-  describe(`AttemptStore contract: ${name}`, () => {
-    let clock: { now: number };
-    let store: AttemptStore;
-    beforeEach(() => {
-      clock = { now: START };
-      store = makeStore(clock);
-    });
-
-    it('starts every key with a full bucket', async () => {
-      expect(await store.peek('203.0.113.1', POLICY)).to.deep.equal({
-        remaining: 3,
-        nextAttemptAt: undefined,
-      });
-    });
-
-    it('takes one attempt per take until the bucket is empty, then takes none', async () => {
-      const results = [];
-      for (let i = 0; i < 4; i++) results.push(await store.take('203.0.113.1', POLICY));
-      const next = new Date(START + 1000);
-      expect(results).to.deep.equal([
-        { taken: true, remaining: 2, nextAttemptAt: next },
-        { taken: true, remaining: 1, nextAttemptAt: next },
-        { taken: true, remaining: 0, nextAttemptAt: next },
-        { taken: false, remaining: 0, nextAttemptAt: next },
-      ]);
-      expect(await store.peek('203.0.113.1', POLICY)).to.deep.equal({
-        remaining: 0,
-        nextAttemptAt: next,
-      });
-    });
-
-    it('keeps keys apart', async () => {
-      await store.take('203.0.113.1', POLICY);
-      expect(await store.peek('203.0.113.2', POLICY)).to.include({ remaining: 3 });
-    });
-
-    it('gives one attempt back per rate ms, keeping the fraction towards the next one', async () => {
-      for (let i = 0; i < 3; i++) await store.take('k', POLICY);
-      clock.now = START + 999;
-      expect(await store.peek('k', POLICY)).to.deep.equal({
-        remaining: 0,
-        nextAttemptAt: new Date(START + 1000),
-      });
-      clock.now = START + 1500;
-      expect(await store.peek('k', POLICY)).to.deep.equal({
-        remaining: 1,
-        nextAttemptAt: new Date(START + 2000),
-      });
-      expect(await store.take('k', POLICY)).to.deep.equal({
-        taken: true,
-        remaining: 0,
-        nextAttemptAt: new Date(START + 2000),
-      });
-      clock.now = START + 2000;
-      expect(await store.peek('k', POLICY)).to.include({ remaining: 1 });
-    });
-
-    it('never refills beyond maxAttempts', async () => {
-      await store.take('k', POLICY);
-      clock.now = START + 60_000;
-      expect(await store.peek('k', POLICY)).to.deep.equal({
-        remaining: 3,
-        nextAttemptAt: undefined,
-      });
-      // A refilled bucket starts refilling afresh from its next take.
-      expect(await store.take('k', POLICY)).to.deep.equal({
-        taken: true,
-        remaining: 2,
-        nextAttemptAt: new Date(START + 61_000),
-      });
-    });
-
-    it('does not change a bucket on peek', async () => {
-      await store.take('k', POLICY);
-      for (let i = 0; i < 5; i++) await store.peek('k', POLICY);
-      expect(await store.peek('k', POLICY)).to.include({ remaining: 2 });
-    });
-
-    it('gives every attempt back on reset', async () => {
-      for (let i = 0; i < 3; i++) await store.take('k', POLICY);
-      await store.reset('k');
-      expect(await store.peek('k', POLICY)).to.deep.equal({
-        remaining: 3,
-        nextAttemptAt: undefined,
-      });
-      await store.reset('never-seen');
-    });
-
-    it('lets exactly maxAttempts of many concurrent takes through', async () => {
-      const results = await Promise.all(
-        Array.from({ length: 20 }, () => store.take('k', { maxAttempts: 10, rate: 1000 })),
-      );
-      expect(results.filter((result) => result.taken)).to.have.length(10);
-      expect(results.filter((result) => result.taken && result.remaining === 0)).to.have.length(1);
-    });
-  });
-}
-
-attemptStoreContract(
-  'MemoryAttemptStore',
-  (clock) => new MemoryAttemptStore({ now: () => clock.now }),
-);
+attemptStoreContract((clock) => new MemoryAttemptStore({ now: () => clock.now }), {
+  name: 'AttemptStore contract: MemoryAttemptStore',
+});
 
 describe('MemoryAttemptStore', () => {
   it('forgets a bucket once it has refilled', async () => {
@@ -147,6 +41,37 @@ describe('MemoryAttemptStore', () => {
     expect(store.size).to.equal(1000);
   });
 
+  it('drops buckets whose holds lapsed when it has doubled, so holds never released cost nothing', async () => {
+    let now = START;
+    const store = new MemoryAttemptStore({ now: () => now });
+    // One blocked key (an attempt back per minute) stays, whatever the sweeps.
+    const slow = { maxAttempts: 3, rate: 60_000 };
+    for (let i = 0; i < 3; i++) await store.take('blocked', slow);
+    for (let i = 0; i < 1500; i++) {
+      const hold = { id: 'h', ttlMs: 1000 };
+      expect((await store.reserve(`10.0.${i >> 8}.${i & 255}`, POLICY, hold)).reserved).to.equal(
+        true,
+      );
+    }
+    expect(store.size).to.equal(1501);
+    now = START + 1000;
+    for (let i = 0; i < 600; i++) {
+      await store.reserve(`10.9.${i >> 8}.${i & 255}`, POLICY, { id: 'h', ttlMs: 1000 });
+    }
+    expect(store.size).to.be.below(700);
+    expect(await store.peek('blocked', slow)).to.include({ remaining: 0 });
+  });
+
+  it('drops a full bucket when its last hold is released', async () => {
+    const store = new MemoryAttemptStore({ now: () => START });
+    await store.reserve('k', POLICY, { id: 'a', ttlMs: 1000 });
+    await store.reserve('k', POLICY, { id: 'b', ttlMs: 1000 });
+    await store.release('k', 'a');
+    expect(store.size).to.equal(1);
+    await store.release('k', 'b');
+    expect(store.size).to.equal(0);
+  });
+
   it('regains nothing when the clock steps back', async () => {
     let now = START;
     const store = new MemoryAttemptStore({ now: () => now });
@@ -169,6 +94,19 @@ describe('MemoryAttemptStore', () => {
         () => store.take('k', { maxAttempts: 1, rate: 0.5 }),
         'MemoryAttemptStore: policy.rate must be a positive integer',
       ],
+      [
+        () => store.reserve('k', POLICY, { id: '', ttlMs: 1000 }),
+        'MemoryAttemptStore: the hold id must be a non-empty string',
+      ],
+      [
+        () => store.reserve('k', POLICY, { id: 'h', ttlMs: 0 }),
+        'MemoryAttemptStore: hold.ttlMs must be a positive integer',
+      ],
+      [
+        () => store.take('k', POLICY, 42 as never),
+        'MemoryAttemptStore: the hold id must be a non-empty string',
+      ],
+      [() => store.release('', 'h'), 'MemoryAttemptStore: key must be a non-empty string'],
     ];
     for (const [call, message] of cases) {
       let error: unknown;

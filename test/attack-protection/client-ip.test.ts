@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import request from 'supertest';
 import {
   ipCountingKey,
+  isIpAddress,
   normalizeIp,
   resolveClientIp,
 } from '../../lib/attack-protection/client-ip.js';
@@ -36,6 +37,24 @@ describe('normalizeIp', () => {
   for (const [input, expected] of cases) {
     it(`${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () => {
       expect(normalizeIp(input)).to.equal(expected);
+    });
+  }
+});
+
+describe('isIpAddress', () => {
+  const cases: Array<[string, boolean]> = [
+    ['203.0.113.7', true],
+    ['2001:db8::1', true],
+    ['::ffff:203.0.113.7', true],
+    ['2001:db8::1%eth0', false],
+    ['fe80::1%1', false],
+    ['203.0.113.7%eth0', false],
+    ['203.0.113.7:443', false],
+    ['', false],
+  ];
+  for (const [text, expected] of cases) {
+    it(`${JSON.stringify(text)} → ${expected}`, () => {
+      expect(isIpAddress(text)).to.equal(expected);
     });
   }
 });

@@ -45,6 +45,8 @@ describe('options.attackProtection', () => {
         rate: 600_000,
         allowlist: [],
         ipv6Subnet: 64,
+        queueLimit: 100,
+        queueTimeoutMs: 30_000,
         store: undefined,
       },
       profileRateLimit: { enabled: false, windowMs: 60_000, limit: 60, store: undefined },
@@ -63,6 +65,8 @@ describe('options.attackProtection', () => {
         rate: 60_000,
         allowlist: ['203.0.113.7', '2001:db8::/32'],
         ipv6Subnet: 48,
+        queueLimit: 50,
+        queueTimeoutMs: 2000,
         store,
       },
       profileRateLimit: { windowMs: 1000, limit: 15, store: makeStore },
@@ -136,6 +140,25 @@ describe('options.attackProtection', () => {
       'a store without take',
       { attackProtection: { suspiciousIpThrottling: { store: { peek() {}, reset() {} } } } },
       `${P}.suspiciousIpThrottling.store.take must be a function (see the AttemptStore interface)`,
+    ],
+    [
+      'a store without reserve (written before holds)',
+      {
+        attackProtection: {
+          suspiciousIpThrottling: { store: { peek() {}, take() {}, reset() {} } },
+        },
+      },
+      `${P}.suspiciousIpThrottling.store.reserve must be a function (see the AttemptStore interface)`,
+    ],
+    [
+      'a queueLimit of 0',
+      { attackProtection: { suspiciousIpThrottling: { queueLimit: 0 } } },
+      `${P}.suspiciousIpThrottling.queueLimit must be an integer from 1 to 100000`,
+    ],
+    [
+      'a queueTimeoutMs under 100 ms',
+      { attackProtection: { suspiciousIpThrottling: { queueTimeoutMs: 10 } } },
+      `${P}.suspiciousIpThrottling.queueTimeoutMs must be an integer from 100 to 600000`,
     ],
     [
       'a rate-limit Store instance instead of a function making one',

@@ -13,6 +13,7 @@ import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../lib/stores/replay-store.js';
+import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 
 const ISSUER = 'https://auth.example.com/';
 const TOKEN_ENDPOINT = 'https://auth.example.com/oauth/token';
@@ -468,6 +469,21 @@ describe('client-auth/private_key_jwt', () => {
       expect(lastError()?.privateCause).to.match(/replay store full/);
       // The remembered jti is still refused.
       expect((await send(app, firstForm)).status).to.equal(401);
+    });
+
+    it('answers 503 with Retry-After when the store does not answer in time', async () => {
+      const store: ReplayStore = {
+        consume: () => Promise.reject(new StoreUnavailableError('Redis: no answer within 1000 ms')),
+      };
+      const { app, lastError } = harness(authenticator(store));
+      const res = await send(app, assertionForm(await sign(claims())));
+      expect(res.status).to.equal(503);
+      expect(res.body).to.deep.equal({
+        error: 'temporarily_unavailable',
+        error_description: 'The server is busy; retry later.',
+      });
+      expect(res.headers['retry-after']).to.equal('5');
+      expect(lastError()?.privateCause).to.equal('replay store: Redis: no answer within 1000 ms');
     });
 
     it('answers 500 server_error with a generic description when the store fails', async () => {

@@ -576,7 +576,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         failureEntry(entry, {
           error: 'invalid_request',
           description,
-          cause: 'denied by the action',
+          cause: `denied by the action ${String((entry.details as Json).action_id)}`,
         }),
       );
     });
@@ -596,7 +596,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         failureEntry(entry, {
           error: 'unauthorized_actor',
           description: 'only AI agents may act for users',
-          cause: 'denied by the action',
+          cause: `denied by the action ${String((entry.details as Json).action_id)}`,
           console: ['actor auth0|alice is not an AI agent'],
         }),
       );
@@ -627,7 +627,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         failureEntry(entry, {
           error: 'invalid_scope',
           description: 'auth0|alice did not delegate write:orders',
-          cause: 'denied by the action',
+          cause: `denied by the action ${String((entry.details as Json).action_id)}`,
           scope: 'openid read:orders write:orders',
         }),
       );

@@ -329,7 +329,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
       failureEntry(entry, {
         error: 'invalid_scope',
         description: 'the subject token does not grant orders.read',
-        cause: 'denied by the action',
+        cause: `denied by the action ${String((entry.details as Json).action_id)}`,
         console: ['introspection: scope "profile" lacks orders.read'],
       }),
     );

@@ -486,6 +486,58 @@ describe('attack protection: the client IP', () => {
     }
     expect(server.partnerIps).to.deep.equal([]);
   });
+  it('refuses an IPv6 zone id in the forwarded-IP header as not an IP address, and logs why', async () => {
+    const server = await harness({}, { trustProxy: false });
+    for (const value of ['2001:db8::1%eth0', 'fe80::1%1', '::ffff:203.0.113.1%lo']) {
+      const res = await exchange(server, {
+        client: 'backend',
+        headers: { 'auth0-forwarded-for': value },
+      });
+      expect(res.status, value).to.equal(400);
+      expect(res.headers).to.include(NO_STORE);
+      expect(res.headers['content-type']).to.match(/^application\/json/);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_request',
+        error_description: 'the auth0-forwarded-for header must be one IP address',
+      });
+      const [logged] = entries(server, 'fecte');
+      expect(logged).to.deep.include({
+        type: 'fecte',
+        description: 'the auth0-forwarded-for header must be one IP address',
+        client_id: 'backend',
+        client_name: 'Backend for frontend',
+      });
+      expect(logged!.details).to.deep.equal({
+        subject_token_type: SUBJECT_TYPE,
+        error: 'invalid_request',
+        error_description: 'the auth0-forwarded-for header must be one IP address',
+      });
+    }
+    expect(entries(server, 'fecte')).to.have.length(3);
+    expect(server.partnerIps).to.deep.equal([]);
+  });
+
+  it('refuses an IP with a zone id in status() and unblock()', async () => {
+    const server = await harness();
+    for (const ip of ['2001:db8::1%eth0', 'fe80::1%1']) {
+      for (const call of [
+        () => server.cte.attackProtection.status(ip),
+        () => server.cte.attackProtection.unblock(ip),
+      ]) {
+        let error: unknown;
+        try {
+          await call();
+        } catch (err) {
+          error = err;
+        }
+        expect(error, ip).to.be.instanceOf(ManagementError);
+        expect(error).to.include({
+          code: 'invalid_body',
+          message: 'ip must be an IPv4 or IPv6 address',
+        });
+      }
+    }
+  });
 });
 
 describe('attack protection: per-profile rate limits', () => {
@@ -635,7 +687,13 @@ describe('attack protection: per-profile rate limits', () => {
 
 describe('attack protection: a store that fails (onStoreError)', () => {
   const down = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:6379'));
-  const failingAttempts: AttemptStore = { peek: down, take: down, reset: down };
+  const failingAttempts: AttemptStore = {
+    peek: down,
+    take: down,
+    reserve: down,
+    release: down,
+    reset: down,
+  };
   const failingRateStore = (): Store => ({
     increment: () => down() as never,
     decrement: () => undefined,
@@ -679,6 +737,8 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     const takeFails: AttemptStore = {
       peek: (key, policy) => store.peek(key, policy),
       take: down,
+      reserve: (key, policy, hold) => store.reserve(key, policy, hold),
+      release: (key, holdId) => store.release(key, holdId),
       reset: (key) => store.reset(key),
     };
     const server = await failingServer({ suspiciousIpThrottling: { store: takeFails } });

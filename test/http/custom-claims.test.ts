@@ -9,7 +9,7 @@ import type {
   PostExchangeEvent,
   PostExchangeHandler,
 } from '../../lib/index.js';
-import { MAX_CUSTOM_CLAIMS_BYTES } from '../../lib/action-api/post-exchange-recorder.js';
+import { MAX_CUSTOM_CLAIMS_BYTES } from '../../lib/actions/post-exchange-recorder.js';
 import {
   ACCESS_TOKEN_TYPE,
   API,

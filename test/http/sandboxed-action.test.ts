@@ -506,7 +506,7 @@ ${body}`);
           action_id: profile.actionId,
           error: 'temporarily_unavailable',
           error_description: 'The server is busy; retry later.',
-          cause: `action ${profile.actionId}: action ${profile.actionId} is suspended for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
+          cause: `action ${profile.actionId}: action ${profile.actionId} is suspended for this caller for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
         },
       });
       // A fixed version deployed: the suspension is lifted at once.
@@ -819,7 +819,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
           console: ['allowed host answered 200', refusedLine],
           error: 'access_denied',
           error_description: 'the profile service may not be called',
-          cause: 'denied by the action',
+          cause: `denied by the action ${profile.actionId}`,
         },
       });
 

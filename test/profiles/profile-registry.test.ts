@@ -3,6 +3,7 @@ import { ManagementError, type ManagementErrorCode } from '../../lib/errors.js';
 import { ActionRegistry } from '../../lib/profiles/action-registry.js';
 import {
   MAX_PROFILES,
+  MAX_TOKEN_LENGTH_CEILING,
   ProfileRegistry,
   isReservedSubjectTokenType,
   newProfileId,
@@ -103,6 +104,12 @@ describe('ProfileRegistry', () => {
         body: (f: Fixture) => f.definition({ [field]: undefined }),
         code: 'invalid_body' as const,
         message: body(`${field} is required`),
+      })),
+      ...[0, 1.5, '16384', MAX_TOKEN_LENGTH_CEILING + 1].map((value) => ({
+        name: `max_token_length ${JSON.stringify(value)}`,
+        body: (f: Fixture) => f.definition({ max_token_length: value }),
+        code: 'invalid_body' as const,
+        message: body(`max_token_length must be an integer from 1 to ${MAX_TOKEN_LENGTH_CEILING}`),
       })),
       ...['ab', 'n'.repeat(51), 42].map((name) => ({
         name: `name ${JSON.stringify(name)}`,
@@ -282,6 +289,17 @@ describe('ProfileRegistry', () => {
       expect(await f.profiles.get(profile.id)).to.eql(profile);
     });
 
+    it('keeps a max_token_length when one is given, and none otherwise', async () => {
+      const f = await setup();
+      const profile = await f.profiles.create(f.definition({ max_token_length: 262_144 }));
+      expect(profile).to.include({ max_token_length: 262_144 });
+      expect(f.profiles.bySubjectTokenType(profile.subject_token_type)).to.include({
+        max_token_length: 262_144,
+      });
+      const plain = await f.profiles.create(f.definition({ subject_token_type: 'urn:acme:plain' }));
+      expect(plain).not.to.have.property('max_token_length');
+    });
+
     it('lets several profiles share one action', async () => {
       const f = await setup();
       await f.profiles.create(f.definition({ subject_token_type: 'urn:acme:a-token' }));
@@ -342,7 +360,7 @@ describe('ProfileRegistry', () => {
         name: 'an empty patch',
         patch: {},
         code: 'invalid_body',
-        message: body('at least one of name, subject_token_type is required'),
+        message: body('at least one of name, subject_token_type, max_token_length is required'),
       },
       {
         name: 'not an object',
@@ -385,6 +403,23 @@ describe('ProfileRegistry', () => {
         expect(f.profiles.bySubjectTokenType('urn:acme:taken-token')?.id).not.to.equal(profile.id);
       });
     }
+
+    it('sets, changes and with null removes max_token_length, keeping the rest', async () => {
+      const f = await setup();
+      const profile = await f.profiles.create(f.definition());
+      const set = await f.profiles.update(profile.id, { max_token_length: 65_536 });
+      expect(set).to.include({ name: profile.name, max_token_length: 65_536 });
+      const renamed = await f.profiles.update(profile.id, { name: 'Renamed' });
+      expect(renamed).to.include({ name: 'Renamed', max_token_length: 65_536 });
+      const cleared = await f.profiles.update(profile.id, { max_token_length: null });
+      expect(cleared).not.to.have.property('max_token_length');
+      expect(cleared).to.include({ name: 'Renamed' });
+      await expectManagementError(
+        f.profiles.update(profile.id, { max_token_length: 0 }),
+        'invalid_body',
+        body(`max_token_length must be an integer from 1 to ${MAX_TOKEN_LENGTH_CEILING}`),
+      );
+    });
 
     it('is not_found for an unknown profile', async () => {
       const f = await setup();

@@ -120,6 +120,15 @@ function refreshTokenStoreContract(
       expect(alice.map((f) => f.family_id).sort()).to.deep.equal(['rtf_1', 'rtf_2']);
       expect(await store.listFamilies('auth0|nobody')).to.deep.equal([]);
     });
+
+    it('lists a user’s families in the order they were created, also within one millisecond', async () => {
+      for (const id of ['rtf_c', 'rtf_a', 'rtf_b']) {
+        await store.create(family(id), token(`h-${id}`, id));
+      }
+      await store.revokeFamily('rtf_a', T0);
+      const listed = await store.listFamilies('auth0|alice');
+      expect(listed.map((f) => f.family_id)).to.deep.equal(['rtf_c', 'rtf_a', 'rtf_b']);
+    });
   });
 }
 
@@ -184,18 +193,68 @@ describe('MemoryRefreshTokenStore: bounds and expiry', () => {
     expect(await store.find('h')).to.equal(undefined);
   });
 
-  it('forgets the least recently used family when full of live ones, and counts it', async () => {
-    const store = new MemoryRefreshTokenStore({ maxFamilies: 2, now: () => T0 });
+  it('makes room by forgetting revoked families first, the earliest revoked first', async () => {
+    const store = new MemoryRefreshTokenStore({ maxFamilies: 3, now: () => T0 });
+    await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+    await store.create(family('rtf_2', { user_id: 'auth0|bob' }), token('h2', 'rtf_2'));
+    await store.create(family('rtf_3'), token('h3', 'rtf_3'));
+    await store.revokeFamily('rtf_3', T0);
+    await store.revokeFamily('rtf_1', T0);
+    await store.create(family('rtf_4', { user_id: 'auth0|carol' }), token('h4', 'rtf_4'));
+    expect(await store.find('h3')).to.equal(undefined);
+    expect((await store.find('h1'))!.family.revoked_at).to.equal(T0);
+    await store.create(family('rtf_5', { user_id: 'auth0|carol' }), token('h5', 'rtf_5'));
+    expect(await store.find('h1')).to.equal(undefined);
+    for (const hash of ['h2', 'h4', 'h5']) expect(await store.find(hash)).not.to.equal(undefined);
+    expect(store.evicted).to.equal(0);
+    expect(await store.listFamilies('auth0|alice')).to.deep.equal([]);
+  });
+
+  it('then forgets the new family’s user’s own oldest live family, and counts it', async () => {
+    const store = new MemoryRefreshTokenStore({ maxFamilies: 3, now: () => T0 });
+    await store.create(family('rtf_bob', { user_id: 'auth0|bob' }), token('hb', 'rtf_bob'));
     await store.create(family('rtf_1'), token('h1', 'rtf_1'));
     await store.create(family('rtf_2'), token('h2', 'rtf_2'));
-    // A redemption makes rtf_1 the most recently used.
+    // A redemption of rtf_1 does not make it younger: the oldest goes.
     expect(await store.compareAndSet('rtf_1', 0, { last_used_at: T0 })).to.equal(true);
     await store.create(family('rtf_3'), token('h3', 'rtf_3'));
-    expect(await store.find('h2')).to.equal(undefined);
-    expect(await store.find('h1')).not.to.equal(undefined);
-    expect(await store.find('h3')).not.to.equal(undefined);
+    expect(await store.find('h1')).to.equal(undefined);
+    for (const hash of ['hb', 'h2', 'h3']) expect(await store.find(hash)).not.to.equal(undefined);
     expect(store.evicted).to.equal(1);
-    expect(store.size).to.equal(2);
+    expect(store.size).to.equal(3);
+  });
+
+  it('never forgets another user’s live family: full of those, create rejects and changes nothing', async () => {
+    const store = new MemoryRefreshTokenStore({ maxFamilies: 2, now: () => T0 });
+    await store.create(family('rtf_bob', { user_id: 'auth0|bob' }), token('hb', 'rtf_bob'));
+    await store.create(family('rtf_carol', { user_id: 'auth0|carol' }), token('hc', 'rtf_carol'));
+    let error: unknown;
+    try {
+      await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).message).to.equal(
+      'MemoryRefreshTokenStore.create: the store holds maxFamilies (2) live families of other ' +
+        'users; raise maxFamilies or use a shared store',
+    );
+    expect(await store.find('h1')).to.equal(undefined);
+    expect(await store.find('hb')).not.to.equal(undefined);
+    expect(await store.find('hc')).not.to.equal(undefined);
+    expect(store.evicted).to.equal(0);
+  });
+
+  it('keeps another user’s family through a loop of 1,100 creations by one user who revokes as they go', async () => {
+    const store = new MemoryRefreshTokenStore({ maxFamilies: 1000, now: () => T0 });
+    await store.create(family('rtf_bob', { user_id: 'auth0|bob' }), token('hb', 'rtf_bob'));
+    for (let i = 0; i < 1100; i++) {
+      await store.create(family(`rtf_${i}`), token(`h${i}`, `rtf_${i}`));
+      if (i >= 200) await store.revokeFamily(`rtf_${i - 200}`, T0);
+    }
+    expect((await store.find('hb'))!.family.revoked_at).to.equal(null);
+    expect(store.size).to.be.at.most(1000);
+    expect(store.evicted).to.equal(0);
   });
 
   it('sweeps ended families before evicting a live one', async () => {

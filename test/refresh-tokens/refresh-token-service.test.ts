@@ -54,6 +54,8 @@ class RecordingStore implements RefreshTokenStore {
   }
 }
 
+const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
+
 async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
   try {
     await promise;
@@ -147,6 +149,98 @@ describe('RefreshTokenService', () => {
         expires_at: null,
         idle_lifetime: null,
       });
+    });
+  });
+
+  describe('live families per user and client', () => {
+    const limited = (max: number) =>
+      new RefreshTokenService({ store, maxFamiliesPerUserAndClient: max, now: () => now });
+    const issueWith = (svc: RefreshTokenService, c: Client = client(), userId = 'auth0|alice') =>
+      svc.issue({ client: c, userId, audience: API, scope: SCOPE });
+
+    it('revokes the user’s oldest families with the client beyond the limit, and says so', async () => {
+      const svc = limited(2);
+      const first = await issueWith(svc);
+      now += 1000;
+      const second = await issueWith(svc);
+      now += 1000;
+      const other = await issueWith(svc, client({}, 'spa'));
+      const bob = await issueWith(svc, client(), 'auth0|bob');
+      expect([first, second, other, bob].map((issued) => issued.cleanup)).to.deep.equal([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      now += 1000;
+      const third = await issueWith(svc);
+      expect(third.cleanup).to.deep.equal({
+        live: 3,
+        revoked: [(await store.find(hash(first.token)))!.family].map((family) => ({
+          ...family,
+          revoked_at: null,
+          revision: 0,
+        })),
+      });
+      await expectInvalidGrant(
+        service.inspect(first.token, 'app'),
+        `refresh token family ${first.familyId} was revoked`,
+      );
+      for (const [issued, clientId] of [
+        [second, 'app'],
+        [third, 'app'],
+        [other, 'spa'],
+        [bob, 'app'],
+      ] as const) {
+        expect((await service.inspect(issued.token, clientId)).family.revoked_at).to.equal(null);
+      }
+    });
+
+    it('does not count revoked or ended families, and keeps 200 by default', async () => {
+      const svc = limited(1);
+      const revoked = await issueWith(svc);
+      await service.revoke(revoked.token);
+      const ended = await issueWith(svc, client({ token_lifetime: 60, idle_token_lifetime: 60 }));
+      now += 60_000;
+      expect((await issueWith(svc)).cleanup).to.equal(undefined);
+
+      const issued = [];
+      for (let i = 0; i < 201; i++) {
+        now += 1;
+        issued.push(await issueWith(service, client(), 'auth0|carol'));
+      }
+      expect(issued.slice(0, 200).every((i) => i.cleanup === undefined)).to.equal(true);
+      expect(issued[200]!.cleanup).to.include({ live: 201 });
+      expect(issued[200]!.cleanup!.revoked.map((f) => f.family_id)).to.deep.equal([
+        issued[0]!.familyId,
+      ]);
+      expect(ended.cleanup).to.equal(undefined);
+    });
+
+    it('revokes the oldest first among families issued within one millisecond (store order)', async () => {
+      const svc = limited(2);
+      const issued = [];
+      for (let i = 0; i < 4; i++) issued.push(await issueWith(svc));
+      expect(issued[2]!.cleanup!.revoked.map((f) => f.family_id)).to.deep.equal([
+        issued[0]!.familyId,
+      ]);
+      expect(issued[3]!.cleanup!.revoked.map((f) => f.family_id)).to.deep.equal([
+        issued[1]!.familyId,
+      ]);
+    });
+
+    it('leaves exactly the newest families live after concurrent issuances', async () => {
+      const svc = limited(2);
+      const earlier = await issueWith(svc);
+      now += 1;
+      const concurrent = await Promise.all(Array.from({ length: 6 }, () => issueWith(svc)));
+      const live = (await service.listForUser('auth0|alice')).filter((f) => f.active);
+      const order = (await store.listFamilies('auth0|alice')).map((f) => f.family_id);
+      expect(live.map((f) => f.family_id)).to.deep.equal(order.slice(-2));
+      expect(order.slice(-2).every((id) => concurrent.some((i) => i.familyId === id))).to.equal(
+        true,
+      );
+      expect(live.some((f) => f.family_id === earlier.familyId)).to.equal(false);
     });
   });
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { ApiRecorder } from '../../lib/action-api/api-recorder.js';
+import { ApiRecorder } from '../../lib/actions/api-recorder.js';
 import type {
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
-} from '../../lib/action-api/types.js';
+} from '../../lib/actions/types.js';
 import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runner.js';
 import { InProcessRunner } from '../../lib/sandbox/in-process-runner.js';
 

@@ -238,10 +238,11 @@ export async function testServer(
   const app = express();
   if (mount) app.use(mount, cte);
   else app.use(cte);
-  // The host's own token endpoint, with Express's default parsers, after the router.
+  // The host's own token endpoint after the router, with Express 5's default parsers (extended
+  // named: Express 4 warns when it is not).
   app.post(
     `${mount}/oauth/token`,
-    express.urlencoded(),
+    express.urlencoded({ extended: false }),
     express.json(),
     (req: Request, res: Response) => {
       hostRequests.push({ body: req.body, headers: req.headers });

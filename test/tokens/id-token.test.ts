@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { Actor } from '../../lib/action-api/types.js';
+import type { Actor } from '../../lib/actions/types.js';
 import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
 import type { Client, IdTokenSigningAlg } from '../../lib/registry/clients.js';
 import { mintIdToken, type IdTokenParams } from '../../lib/tokens/id-token.js';

@@ -1,5 +1,5 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
-import type { ConsoleLine } from '../../action-api/types.js';
+import type { ConsoleLine } from '../../actions/types.js';
 import { plainDataSize } from '../../plain-data-size.js';
 import type { ActionApiMethod, ActionApiRecorder } from '../action-runner.js';
 import type { ActionCache } from '../capabilities/action-cache.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ApiRecorder } from '../../../lib/action-api/api-recorder.js';
+import { ApiRecorder } from '../../../lib/actions/api-recorder.js';
 import { ActionFailure } from '../../../lib/sandbox/action-runner.js';
 import { MemoryActionCacheStore } from '../../../lib/sandbox/capabilities/action-cache.js';
 import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';

@@ -1,0 +1,121 @@
+/**
+ * The objects an action sees: `event` (a read-only copy of the request's facts) and `api` (the
+ * calls that decide the exchange). Field names follow Auth0's Custom Token Exchange trigger so
+ * that existing actions run unchanged.
+ */
+
+import type { Actor } from '../tokens/actor.js';
+import type { SetUserByConnectionOptions, UserAttributes } from '../users/user-selection.js';
+
+export type { Actor } from '../tokens/actor.js';
+export type { SetUserByConnectionOptions, UserAttributes } from '../users/user-selection.js';
+
+/** `event` passed to `onExecuteCustomTokenExchange(event, api)`. */
+export interface CustomTokenExchangeEvent {
+  client: { client_id: string; name: string; metadata: Record<string, string> };
+  /** Organizations are not supported yet: always absent. */
+  organization?: {
+    id: string;
+    name: string;
+    display_name?: string;
+    metadata: Record<string, string>;
+  };
+  request: {
+    ip: string;
+    hostname: string;
+    method: string;
+    user_agent?: string;
+    /** First language of `Accept-Language`, when sent. */
+    language?: string;
+    /** Extension parameters of the request (everything the router does not consume itself). */
+    body: Record<string, string>;
+  };
+  resource_server: { identifier: string };
+  secrets: Record<string, string>;
+  tenant: { id: string };
+  transaction: {
+    subject_token: string;
+    subject_token_type: string;
+    actor_token?: string;
+    actor_token_type?: string;
+    /** Filled when `actor_token_type` is the ID-token type and the router verified it. */
+    actor_token_user?: ActorTokenUser;
+    requested_scopes: string[];
+    requested_token_type: string;
+  };
+}
+
+/** The user behind a verified ID-token `actor_token`. */
+export interface ActorTokenUser {
+  user_id: string;
+  email?: string;
+  email_verified?: boolean;
+  username?: string;
+  phone_number?: string;
+  phone_verified?: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  nickname?: string;
+  picture?: string;
+  app_metadata: Record<string, unknown>;
+  user_metadata: Record<string, unknown>;
+  identities: Array<{ connection: string; user_id: string; provider: string; isSocial: boolean }>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `api` passed to `onExecuteCustomTokenExchange(event, api)`. Every call is validated. */
+export interface CustomTokenExchangeApi {
+  access: {
+    /** Ends the exchange with `error=code` (400, or 500 for `server_error`). */
+    deny(code: string, reason: string): void;
+    /** Ends the exchange with `400 invalid_request` and costs the caller's IP one attempt. */
+    rejectInvalidSubjectToken(reason: string): void;
+  };
+  authentication: {
+    setUserById(user_id: string): void;
+    setUserByConnection(
+      connection: string,
+      attributes: UserAttributes,
+      options: SetUserByConnectionOptions,
+    ): void;
+    setActor(actor: Actor): void;
+    /** Organizations are not supported yet: throws. */
+    setOrganization(organization: string): void;
+  };
+  user: {
+    setAppMetadata(key: string, value: unknown): void;
+    setUserMetadata(key: string, value: unknown): void;
+  };
+}
+
+/** The action's entry point, as an in-process handler or as the export of sandboxed code. */
+export type CustomTokenExchangeHandler = (
+  event: CustomTokenExchangeEvent,
+  api: CustomTokenExchangeApi,
+) => unknown;
+
+/**
+ * What an action asked for, recorded by the api in call order and applied by the router after the
+ * action returns. Plain data: it crosses the sandbox boundary by copy.
+ */
+export type ActionCommand =
+  | { type: 'deny'; code: string; reason: string }
+  | { type: 'rejectInvalidSubjectToken'; reason: string }
+  | { type: 'setUserById'; user_id: string }
+  | {
+      type: 'setUserByConnection';
+      connection: string;
+      attributes: UserAttributes;
+      options: SetUserByConnectionOptions;
+    }
+  | { type: 'setActor'; actor: Actor }
+  | { type: 'setAppMetadata'; key: string; value: unknown }
+  | { type: 'setUserMetadata'; key: string; value: unknown };
+
+/** A captured `console` line of an execution. */
+export interface ConsoleLine {
+  level: 'log' | 'info' | 'warn' | 'error';
+  message: string;
+}

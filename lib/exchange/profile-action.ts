@@ -1,0 +1,94 @@
+import type { ActionOutcome } from '../actions/action-outcome.js';
+import { decideOutcome } from '../actions/action-outcome.js';
+import { ApiRecorder } from '../actions/api-recorder.js';
+import { buildEvent } from '../actions/build-event.js';
+import type { EventRequest } from '../actions/build-event.js';
+import { executeAction } from '../actions/execute-action.js';
+import type { Redaction } from '../actions/redaction.js';
+import type { Actor } from '../actions/types.js';
+import { InvalidRequest, ServerError } from '../errors.js';
+import type { ActionRegistry } from '../profiles/action-registry.js';
+import type { Client } from '../registry/clients.js';
+import type { ActionRunner } from '../sandbox/action-runner.js';
+import type { KeySet } from '../tokens/key-set.js';
+import { resolveUser } from '../users/set-user.js';
+import type { User, UserStore } from '../users/user-store.js';
+import { actorTokenUserOf } from './actor-token.js';
+import type { ValidatedExchange } from './validate-exchange.js';
+
+/** What running a profile's action needs; built once per router. */
+export interface ProfileActionServices {
+  actions: Pick<ActionRegistry, 'deployed'>;
+  runner: ActionRunner;
+  users: UserStore;
+  keys: KeySet;
+  issuer: string;
+  tenant: string;
+}
+
+/** One exchange's run of its profile's action. */
+export interface ProfileActionInput {
+  client: Client;
+  exchange: ValidatedExchange;
+  request: EventRequest;
+  redaction: Redaction;
+  /** Receives the action's console lines and the connection of the user it set, for the log. */
+  log: { console?: string[]; connection?: string };
+  /** Who the exchange is for (the client's IP key): a runaway action is suspended per caller. */
+  caller: string;
+  /**
+   * Called when the action rejected the subject token (`rejectInvalidSubjectToken`), or when an
+   * ID-token `actor_token` failed the router's own checks, before the `400` is thrown:
+   * suspicious IP throttling counts the attempt here. What it throws (a `503` when the
+   * throttling store fails closed) replaces the `400`.
+   */
+  onInvalidSubjectToken(): Promise<void>;
+}
+
+/** What the profile's action decided, applied to the user store. */
+export interface ActionDecision {
+  user: User;
+  actor: Actor | undefined;
+}
+
+/**
+ * Runs the profile's deployed action and applies its recorded commands: a deny, a rejection or a
+ * failure ends the exchange (see `executeAction`), otherwise the user it set is resolved through
+ * the user store.
+ */
+export async function runProfileAction(
+  services: ProfileActionServices,
+  { client, exchange, request, redaction, log, caller, onInvalidSubjectToken }: ProfileActionInput,
+): Promise<ActionDecision> {
+  const { profile } = exchange;
+  const version = services.actions.deployed(profile.action_id);
+  if (!version) {
+    throw new ServerError(`action ${profile.action_id} of profile ${profile.id} is not deployed`);
+  }
+  // Before the action runs; an invalid ID-token actor costs the IP an attempt, as a rejected
+  // subject token does.
+  const actorTokenUser = await actorTokenUserOf(
+    { issuer: services.issuer, client, keys: services.keys, users: services.users },
+    exchange,
+    onInvalidSubjectToken,
+  );
+  const recorder = new ApiRecorder({ redact: redaction.redact });
+  const outcome = await executeAction<Exclude<ActionOutcome, { kind: 'deny' | 'fail' }>>({
+    runner: services.runner,
+    version,
+    event: buildEvent(client, request, exchange, version.secrets, services.tenant, actorTokenUser),
+    recorder,
+    decide: () => decideOutcome(recorder),
+    redaction,
+    label: `action ${version.action_id}`,
+    log,
+    caller,
+  });
+  if (outcome.kind === 'reject') {
+    await onInvalidSubjectToken();
+    throw new InvalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
+  }
+  if (outcome.selection.type === 'connection') log.connection = outcome.selection.connection;
+  const user = await resolveUser(services.users, outcome);
+  return { user, actor: outcome.actor };
+}

@@ -1,0 +1,125 @@
+import type { PostExchangeClaims } from '../actions/post-exchange-outcome.js';
+import type { Actor } from '../actions/types.js';
+import { OFFLINE_ACCESS } from '../exchange/scopes.js';
+import type {
+  IssuedRefreshToken,
+  RefreshTokenService,
+} from '../refresh-tokens/refresh-token-service.js';
+import type { Client } from '../registry/clients.js';
+import type { ResourceServer } from '../registry/resource-servers.js';
+import { mintAccessToken } from '../tokens/access-token.js';
+import { mintIdToken } from '../tokens/id-token.js';
+import type { KeySet } from '../tokens/key-set.js';
+import type { User } from '../users/user-store.js';
+
+/**
+ * The token response of every grant (RFC 6749 §5.1): `issued_token_type` only for a token
+ * exchange (RFC 8693 §2.2.1), `id_token` when `openid` was granted, `refresh_token` when the
+ * grant issued or rotated one.
+ */
+export interface TokenResponse {
+  access_token: string;
+  issued_token_type?: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+/** What the tokens of one response are issued for. */
+export interface Issuance {
+  client: Client;
+  user: User;
+  resourceServer: ResourceServer;
+  /** The granted scopes, which both tokens carry. */
+  scope: readonly string[];
+  /** The `act` claim of both tokens. */
+  actor?: Actor | undefined;
+  /** Custom claims the post-exchange action added. */
+  claims?: PostExchangeClaims | undefined;
+}
+
+/** A response just signed, and the access token's `jti` for the log. */
+export interface IssuedTokens {
+  response: TokenResponse;
+  jti: string;
+}
+
+/** The router's signing: its issuer and keys. */
+export interface Signer {
+  issuer: string;
+  keys: KeySet;
+}
+
+/**
+ * Signs the access token, and the ID token when `openid` was granted, into the response;
+ * `issuedTokenType` is the exchange's `issued_token_type` (absent for other grants).
+ */
+export function mintTokens(
+  { issuer, keys }: Signer,
+  { client, user, resourceServer, scope, actor, claims }: Issuance,
+  issuedTokenType?: string,
+): IssuedTokens {
+  const now = Math.floor(Date.now() / 1000);
+  const access = mintAccessToken({
+    issuer,
+    audience: resourceServer.identifier,
+    subject: user.user_id,
+    clientId: client.client_id,
+    scope,
+    lifetime: resourceServer.token_lifetime,
+    alg: resourceServer.signing_alg,
+    keys,
+    now,
+    ...(actor === undefined ? {} : { actor }),
+    ...(claims === undefined ? {} : { extraClaims: claims.accessToken }),
+  });
+  const granted = scope.join(' ');
+  // Two literals rather than a conditional field: the response keeps RFC 8693's field order.
+  const response: TokenResponse =
+    issuedTokenType === undefined
+      ? {
+          access_token: access.token,
+          token_type: 'Bearer',
+          expires_in: access.expires_in,
+          scope: granted,
+        }
+      : {
+          access_token: access.token,
+          issued_token_type: issuedTokenType,
+          token_type: 'Bearer',
+          expires_in: access.expires_in,
+          scope: granted,
+        };
+  if (scope.includes('openid')) {
+    response.id_token = mintIdToken({
+      issuer,
+      client,
+      user,
+      scope,
+      keys,
+      now,
+      ...(actor === undefined ? {} : { actor }),
+      ...(claims === undefined ? {} : { extraClaims: claims.idToken }),
+    });
+  }
+  return { response, jti: access.jti };
+}
+
+/**
+ * Starts a refresh token family for the issuance when `offline_access` was granted; `undefined`
+ * otherwise. The family keeps the issuance's client, user, API and scope for good.
+ */
+export async function issueRefreshToken(
+  refreshTokens: RefreshTokenService,
+  { client, user, resourceServer, scope }: Issuance,
+): Promise<IssuedRefreshToken | undefined> {
+  if (!scope.includes(OFFLINE_ACCESS)) return undefined;
+  return refreshTokens.issue({
+    client,
+    userId: user.user_id,
+    audience: resourceServer.identifier,
+    scope,
+  });
+}

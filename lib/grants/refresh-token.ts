@@ -1,0 +1,145 @@
+import type { ClientGrantIndex } from '../exchange/client-grants.js';
+import { checkClientMayExchange } from '../exchange/client-rules.js';
+import { grantScopes, parseScope } from '../exchange/scopes.js';
+import {
+  InvalidRefreshToken,
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  UserBlocked,
+} from '../errors.js';
+import { CUSTOM_AUTHENTICATION } from '../profiles/profile-registry.js';
+import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js';
+import type { Client } from '../registry/clients.js';
+import type { ResourceServer, ResourceServerRegistry } from '../registry/resource-servers.js';
+import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
+import type { Grant, GrantRequest, GrantServices } from './grant.js';
+import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
+import { mintTokens } from './issuance.js';
+import type { TokenResponse } from './issuance.js';
+import { refreshSuccessEntry } from './request-log.js';
+import type { TokenRequest } from './token-request.js';
+import { valuesOf } from './token-request.js';
+
+/** The RFC 6749 §6 `grant_type` the router answers for the refresh tokens it issued. */
+export const REFRESH_TOKEN_GRANT = 'refresh_token';
+
+const PARAMETERS: ReadonlySet<string> = new Set([
+  'grant_type',
+  'refresh_token',
+  'scope',
+  'audience',
+  'resource',
+  ...CLIENT_AUTHENTICATION_PARAMETERS,
+]);
+
+/**
+ * `grant_type=refresh_token` for the refresh tokens the router issued. Ours only when the store
+ * knows the token: tokens without the router's prefix are never looked up, so the host's own
+ * refresh tokens cost nothing and reach it untouched (a store failure while looking one of ours
+ * up is ours to answer, and to log as a failed refresh).
+ *
+ * In order, for an authenticated client: the token must be usable by this client (bound to it,
+ * not revoked, within its lifetimes; a rotated token reused outside the leeway revokes its
+ * family), the request must stay within the token (same API; a `scope` only narrows), the client
+ * and API must still allow it, the user must still exist and not be blocked; only then is the
+ * token redeemed (rotated, atomically) and new tokens signed. No action runs.
+ */
+export function refreshTokenGrant(services: GrantServices): Grant {
+  const { refreshTokens, users, log } = services;
+  const signer = { issuer: services.config.issuer, keys: services.keys };
+
+  async function isOurs(body: Record<string, unknown>): Promise<boolean> {
+    for (const token of valuesOf(body.refresh_token)) {
+      if (hasRefreshTokenShape(token) && (await refreshTokens.knows(token))) return true;
+    }
+    return false;
+  }
+
+  async function refresh({ req, params, client, trail }: GrantRequest): Promise<TokenResponse> {
+    const token = params.params.refresh_token;
+    if (token === undefined) throw new InvalidRequest('refresh_token is required');
+    const narrowed =
+      params.params.scope === undefined ? undefined : parseScope(params.params.scope);
+    if (narrowed) trail.scope = narrowed;
+
+    const inspected = await refreshTokens.inspect(token, client.client_id);
+    const { family } = inspected;
+    trail.scope = narrowed ?? family.scope;
+    checkTarget(params, family);
+    const resourceServer = checkClientAndApi(services, client, family);
+    trail.audience = resourceServer.identifier;
+    const extra = (narrowed ?? []).filter((scope) => !family.scope.includes(scope));
+    if (extra.length > 0) {
+      throw new InvalidScope('the requested scope exceeds the scope granted to the refresh token', {
+        privateCause: `scopes not granted to the refresh token: ${extra.join(' ')}`,
+      });
+    }
+
+    const user = await users.getById(family.user_id);
+    if (user === undefined) {
+      throw new InvalidRefreshToken(`user ${JSON.stringify(family.user_id)} no longer exists`);
+    }
+    trail.user = user;
+    // The answer of a custom token exchange for a blocked user.
+    if (user.blocked === true) throw new UserBlocked(user.user_id);
+
+    const redemption = await refreshTokens.redeem(inspected);
+
+    // The API or the client's grant may have lost a scope since the token was issued.
+    const scope = grantScopes(
+      narrowed ?? family.scope,
+      resourceServer.scopes,
+      services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
+      true,
+    );
+    const { response, jti } = mintTokens(signer, { client, user, resourceServer, scope });
+    if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
+    log.write(refreshSuccessEntry(req, trail, scope, jti, family.family_id));
+    return response;
+  }
+
+  return {
+    type: REFRESH_TOKEN_GRANT,
+    parameters: PARAMETERS,
+    failureLogType: 'fertft',
+    isOurs,
+    handle: refresh,
+  };
+}
+
+/** `audience`/`resource` may be sent, but only naming the token's own API (one API per token). */
+function checkTarget({ audiences, resources }: TokenRequest, family: RefreshTokenFamily): void {
+  for (const target of [...audiences, ...resources]) {
+    if (target !== family.audience) {
+      throw new InvalidTarget('the refresh token was not issued for the requested audience');
+    }
+  }
+}
+
+/**
+ * The client rules of a custom token exchange still hold for the client (its refresh tokens come
+ * from one), and its API still exists, still allows offline access and is still granted to it.
+ */
+function checkClientAndApi(
+  services: { resourceServers: ResourceServerRegistry; clientGrants: ClientGrantIndex },
+  client: Client,
+  family: RefreshTokenFamily,
+): ResourceServer {
+  checkClientMayExchange(client, CUSTOM_AUTHENTICATION);
+  const resourceServer = services.resourceServers.get(family.audience);
+  if (!resourceServer) {
+    throw new InvalidRefreshToken(`API ${JSON.stringify(family.audience)} no longer exists`);
+  }
+  if (!resourceServer.allow_offline_access) {
+    throw new InvalidRefreshToken(
+      `API ${JSON.stringify(family.audience)} no longer has allow_offline_access`,
+    );
+  }
+  if (services.clientGrants.scopesFor(client.client_id, family.audience) === null) {
+    throw new InvalidRefreshToken(
+      `client ${JSON.stringify(client.client_id)} has no client grant for ${JSON.stringify(family.audience)} any more`,
+    );
+  }
+  return resourceServer;
+}

@@ -1,0 +1,16 @@
+export { migrate } from './migrate.js';
+export type { MigrateOptions, MigrateResult } from './migrate.js';
+export { connectDatabase } from './connect-database.js';
+export type { DatabaseLike, DatabaseOptions } from './connect-database.js';
+export type { PgPoolClientLike, PgPoolLike } from './pg-pool-database.js';
+export type { PGliteLike, PGliteTransactionLike } from './pglite-database.js';
+export type { SqlDatabase, SqlResult, SqlSession, SqlTransactionOptions } from './sql-database.js';
+export { PostgresReplayStore } from './postgres-replay-store.js';
+export type { PostgresReplayStoreOptions } from './postgres-replay-store.js';
+export { PostgresUserStore } from './postgres-user-store.js';
+export type { PostgresUserStoreOptions } from './postgres-user-store.js';
+export { PostgresLogSink } from './postgres-log-sink.js';
+export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
+export { PostgresRetention } from './postgres-retention.js';
+export type { PostgresRetentionOptions, RetentionRun } from './postgres-retention.js';
+export { StoreUnavailableError } from '../store-deadline.js';

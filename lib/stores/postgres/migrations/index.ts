@@ -1,0 +1,7 @@
+import { replayKeys } from './0001-replay-keys.js';
+import { users } from './0002-users.js';
+import { logEntries } from './0003-log-entries.js';
+import type { Migration } from './migration.js';
+
+/** Every migration, in version order. A new one is a new file and one more line here. */
+export const MIGRATIONS: readonly Migration[] = [replayKeys, users, logEntries];

@@ -1,0 +1,65 @@
+import { ReplayStoreFullError, type ReplayStore } from '../replay-store.js';
+import { connectDatabase, type DatabaseLike, type DatabaseOptions } from './connect-database.js';
+import { sqlState, type SqlDatabase } from './sql-database.js';
+
+/** Options of {@link PostgresReplayStore}. */
+export interface PostgresReplayStoreOptions extends DatabaseOptions {
+  /** A `pg.Pool`, a PGlite database or a `SqlDatabase`, migrated by `migrate()`. */
+  database: DatabaseLike;
+  /** Clock in milliseconds since the epoch; default `Date.now`. Tests pass a fake one. */
+  now?: () => number;
+}
+
+/** SQLSTATEs of a server that cannot store more: disk full, out of memory, too many locks. */
+const FULL_STATES = new Set(['53100', '53200', '53400']);
+
+/**
+ * A {@link ReplayStore} on PostgreSQL (table `cte_replay_keys`) that every router instance
+ * shares. One statement records a key: it inserts the key, or takes over a row whose expiry has
+ * passed; the primary key makes two concurrent first uses of one key insert one row, so exactly
+ * one of them resolves `true`. Expired rows are deleted by `PostgresRetention`.
+ *
+ * A server that is out of disk or memory rejects with {@link ReplayStoreFullError}, so the
+ * router answers `503` with `Retry-After` instead of accepting a value it cannot remember.
+ */
+export class PostgresReplayStore implements ReplayStore {
+  readonly #db: SqlDatabase;
+  readonly #now: () => number;
+
+  constructor(options: PostgresReplayStoreOptions) {
+    const { database, now = Date.now, ...databaseOptions } = options ?? {};
+    if (typeof now !== 'function') {
+      throw new TypeError('PostgresReplayStore: options.now must be a function');
+    }
+    this.#db = connectDatabase(database, databaseOptions);
+    this.#now = now;
+  }
+
+  /** {@inheritDoc ReplayStore.consume} */
+  async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
+    if (typeof key !== 'string' || key === '') {
+      throw new TypeError('PostgresReplayStore.consume: key must be a non-empty string');
+    }
+    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
+      throw new TypeError('PostgresReplayStore.consume: expiresAtSeconds must be a finite number');
+    }
+    try {
+      const { rowCount } = await this.#db.query(
+        `INSERT INTO cte_replay_keys (key, expires_at) VALUES ($1, to_timestamp($2))
+         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+         WHERE cte_replay_keys.expires_at <= to_timestamp($3)`,
+        [key, expiresAtSeconds, this.#now() / 1000],
+      );
+      return rowCount === 1;
+    } catch (error) {
+      const state = sqlState(error);
+      if (state !== undefined && FULL_STATES.has(state)) {
+        throw new ReplayStoreFullError(
+          `replay store full: PostgreSQL ${(error as Error).message}`,
+          1,
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,15 @@
+export { createRedisAdapter } from './redis-adapter.js';
+export type {
+  IoRedisLike,
+  NodeRedisClientLike,
+  NodeRedisClusterLike,
+  RedisAdapter,
+  RedisAdapterOptions,
+  RedisClientLike,
+} from './redis-adapter.js';
+export type { RedisScript } from './redis-script.js';
+export { RedisReplayStore } from './redis-replay-store.js';
+export type { RedisReplayStoreOptions } from './redis-replay-store.js';
+export { RedisActionCacheStore } from './redis-action-cache-store.js';
+export type { RedisActionCacheStoreOptions } from './redis-action-cache-store.js';
+export { StoreUnavailableError } from '../store-deadline.js';

@@ -1,0 +1,66 @@
+import { ReplayStoreFullError, type ReplayStore } from '../replay-store.js';
+import {
+  createRedisAdapter,
+  type RedisAdapter,
+  type RedisAdapterOptions,
+  type RedisClientLike,
+} from './redis-adapter.js';
+import { checkPrefix } from './redis-keys.js';
+
+/** Options of {@link RedisReplayStore}. */
+export interface RedisReplayStoreOptions extends RedisAdapterOptions {
+  /** Your connected client (node-redis or ioredis, single node or cluster), or an adapter. */
+  client: RedisClientLike | RedisAdapter;
+  /** Prepended to every key; default `cte:replay:`. Routers sharing one server share keys. */
+  prefix?: string;
+}
+
+/**
+ * A {@link ReplayStore} on Redis that every router instance shares: `SET key 1 NX EXAT exp`, so
+ * the check and the record are one atomic command, and the key expires on its own when the value
+ * it remembers could no longer be valid (every key has a TTL). A key whose expiry is already
+ * past is consumed as usual and forgotten at once, as the in-memory store does.
+ *
+ * A server out of memory (`OOM`: `maxmemory` reached with `noeviction`) rejects with
+ * {@link ReplayStoreFullError}, so the router answers `503` with `Retry-After` instead of
+ * accepting a value it cannot remember.
+ */
+export class RedisReplayStore implements ReplayStore {
+  readonly #redis: RedisAdapter;
+  readonly #prefix: string;
+
+  constructor(options: RedisReplayStoreOptions) {
+    const { client, prefix = 'cte:replay:', ...adapterOptions } = options ?? {};
+    this.#redis = createRedisAdapter(client, adapterOptions);
+    this.#prefix = checkPrefix(prefix, 'RedisReplayStore: options.prefix');
+  }
+
+  /** {@inheritDoc ReplayStore.consume} */
+  async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
+    if (typeof key !== 'string' || key === '') {
+      throw new TypeError('RedisReplayStore.consume: key must be a non-empty string');
+    }
+    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
+      throw new TypeError('RedisReplayStore.consume: expiresAtSeconds must be a finite number');
+    }
+    // EXAT takes whole seconds; rounding up never forgets a key early.
+    const exat = Math.max(1, Math.ceil(expiresAtSeconds));
+    const redisKey = this.#prefix + key;
+    try {
+      const reply = await this.#redis.command(redisKey, [
+        'SET',
+        redisKey,
+        '1',
+        'NX',
+        'EXAT',
+        String(exat),
+      ]);
+      return reply !== null && reply !== undefined;
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('OOM')) {
+        throw new ReplayStoreFullError(`replay store full: Redis ${error.message}`, 1);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import type { LogEntry } from '../../lib/logs/log-entry.js';
+import { migrate } from '../../lib/stores/postgres/migrate.js';
+import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresRetention } from '../../lib/stores/postgres/postgres-retention.js';
+import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
+import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
+import { openPool } from '../support/postgres-databases.js';
+import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { waitUntil } from '../support/server-process.js';
+import { timedRejection } from '../support/store-faults.js';
+
+const TIMEOUT_MS = 400;
+/** What a rejection may take beyond the deadline on a busy machine. */
+const SLACK_MS = 800;
+
+type Database = ReturnType<typeof openPool>['database'];
+
+/** One call of each store, as a request (or the store's own job) would make it. */
+const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Promise<unknown> }> = [
+  {
+    name: 'PostgresReplayStore',
+    call(database) {
+      const store = new PostgresReplayStore({ database, timeoutMs: TIMEOUT_MS });
+      return () => store.consume(randomUUID(), Date.now() / 1000 + 60);
+    },
+  },
+  {
+    name: 'PostgresUserStore',
+    call(database) {
+      const store = new PostgresUserStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const user = await store.create({
+          connection: 'c',
+          connection_user_id: randomUUID(),
+          profile: {},
+        });
+        return store.update(user.user_id, { recordLogin: true });
+      };
+    },
+  },
+  {
+    name: 'PostgresLogSink',
+    call(database) {
+      const sink = new PostgresLogSink({
+        database,
+        timeoutMs: TIMEOUT_MS,
+        onError: () => undefined,
+      });
+      return async () => {
+        sink.write({
+          log_id: randomUUID(),
+          type: 'secte',
+          date: new Date().toISOString(),
+        } as LogEntry);
+        await sink.flush();
+        return sink.list({ take: 1 });
+      };
+    },
+  },
+  {
+    name: 'PostgresRetention',
+    call(database) {
+      const retention = new PostgresRetention({ database, timeoutMs: TIMEOUT_MS });
+      return () => retention.runOnce();
+    },
+  },
+];
+
+describe('PostgreSQL stores when the server fails', function () {
+  this.timeout(60_000);
+  let server: PostgresServer | undefined;
+  let db: ReturnType<typeof openPool> | undefined;
+  const warnings: string[] = [];
+  const originalWarn = console.warn;
+
+  before(async () => {
+    server = await startPostgres();
+    db = openPool(server);
+    await migrate(db.database);
+    // The pool adapter warns (at most once a minute) when idle connections die with the server.
+    console.warn = (message: string) => warnings.push(message);
+  });
+
+  after(async () => {
+    console.warn = originalWarn;
+    await server?.thaw();
+    await db?.close();
+    await server?.stop();
+  });
+
+  for (const store of STORES) {
+    describe(store.name, () => {
+      it('rejects within its deadline while the server hangs, and answers once it is back', async () => {
+        const call = store.call(db!.database);
+        await call();
+        await server!.freeze();
+        try {
+          const [error, elapsed] = await timedRejection(call);
+          expect(error).to.be.instanceOf(StoreUnavailableError);
+          expect((error as Error).message).to.equal(
+            `PostgreSQL: no answer within ${TIMEOUT_MS} ms`,
+          );
+          expect(elapsed).to.be.within(TIMEOUT_MS - 5, TIMEOUT_MS + SLACK_MS);
+        } finally {
+          await server!.thaw();
+        }
+        await waitUntil(async () => (await call(), true), 'the store answering again');
+      });
+
+      it('rejects while the server is down, and recovers by itself when it restarts', async () => {
+        const call = store.call(db!.database);
+        await call();
+        await server!.kill();
+        for (let i = 0; i < 3; i++) {
+          const [error, elapsed] = await timedRejection(call);
+          expect(error).to.be.instanceOf(Error);
+          expect(elapsed).to.be.below(TIMEOUT_MS + SLACK_MS);
+        }
+        await server!.restart();
+        await waitUntil(async () => (await call(), true), 'the store answering again');
+        await call();
+      });
+    });
+  }
+
+  // A describe of its own: mocha runs a block's own tests before its nested blocks.
+  describe('after the restarts', () => {
+    it('warned that idle connections were lost, without ending the process', () => {
+      expect(warnings.some((w) => /an idle PostgreSQL connection failed/.test(w))).to.equal(true);
+    });
+  });
+});

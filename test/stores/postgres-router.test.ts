@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import type { LogEntry } from '../../lib/logs/log-entry.js';
+import { migrate } from '../../lib/stores/postgres/migrate.js';
+import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
+import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import type { TestServer } from '../support/fixtures.js';
+import { openPGlite, type TestDatabase } from '../support/postgres-databases.js';
+
+/** Two routers sharing one database, as two instances would (one process: the SQL is the same). */
+describe('routers sharing PostgreSQL stores', function () {
+  this.timeout(30_000);
+  let db: TestDatabase | undefined;
+  let instances: Array<{ server: TestServer; sink: PostgresLogSink }> = [];
+
+  before(async () => {
+    db = await openPGlite();
+    await migrate(db.database);
+    for (let i = 0; i < 2; i++) {
+      const sink = new PostgresLogSink({ database: db.database });
+      const server = await testServer({
+        users: new PostgresUserStore({ database: db.database }),
+        logs: [sink],
+        stores: { replay: new PostgresReplayStore({ database: db.database }) },
+      });
+      instances.push({ server, sink });
+    }
+  });
+
+  after(async () => {
+    await Promise.all(instances.map(({ server }) => server.cte.close()));
+    instances = [];
+    await db?.close();
+  });
+
+  const exchange = (server: TestServer, subjectToken: string) =>
+    request(server.app)
+      .post('/oauth/token')
+      .set('Authorization', basic('app', SECRET))
+      .type('form')
+      .send(form(exchangeBody({ subject_token: subjectToken })));
+
+  it('creates one user for one new identity exchanged on both at once, and logs on both', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => exchange(instances[i % 2]!.server, 'conn:partner:p-1')),
+    );
+    expect(answers.map((res) => res.status)).to.deep.equal(Array(6).fill(200));
+    const users = await db!.query<{ user_id: string; logins_count: number }>(
+      `SELECT user_id, logins_count FROM cte_users WHERE user_id = 'partner|p-1'`,
+    );
+    expect(users).to.deep.equal([{ user_id: 'partner|p-1', logins_count: 6 }]);
+
+    await Promise.all(instances.map(({ sink }) => sink.flush()));
+    const [a, b] = instances.map(({ server }) => server);
+    // The ring holds what this instance wrote; query() answers for both.
+    const own = a!.cte.logs.list({ user_id: 'partner|p-1' });
+    expect(own).to.have.length(3);
+    const all = await a!.cte.logs.query({ user_id: 'partner|p-1' });
+    expect(all).to.have.length(6);
+    expect(all.every((entry) => entry.type === 'secte')).to.equal(true);
+    const byId = new Map(all.map((entry): [string, LogEntry] => [entry.log_id, entry]));
+    for (const entry of [...own, ...b!.cte.logs.list({ user_id: 'partner|p-1' })]) {
+      expect(byId.get(entry.log_id)).to.deep.equal(entry);
+    }
+    expect(await b!.cte.logs.query({ user_id: 'partner|p-1', take: 2 })).to.deep.equal(
+      all.slice(0, 2),
+    );
+  });
+
+  it('answers query() from the in-memory ring when no sink answers queries', async () => {
+    const server = await testServer();
+    try {
+      expect((await exchange(server, 'user:auth0|alice')).status).to.equal(200);
+      expect(await server.cte.logs.query({ type: 'secte' })).to.deep.equal(
+        server.cte.logs.list({ type: 'secte' }),
+      );
+      await server.cte.logs.query({ nope: 1 } as never).then(
+        () => expect.fail('an unknown field was accepted'),
+        (error: Error) =>
+          expect(error.message).to.equal('MemoryLogSink.list: unknown query field "nope"'),
+      );
+    } finally {
+      await server.cte.close();
+    }
+  });
+});
