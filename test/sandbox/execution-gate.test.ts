@@ -10,6 +10,7 @@ import {
 } from '../../lib/sandbox/capabilities/action-cache.js';
 import { DEFAULT_MAX_EXECUTIONS, ExecutionGate } from '../../lib/sandbox/execution-gate.js';
 import {
+  EMPTY_FETCH_RESPONSE,
   PendingCapabilities,
   codeVersion,
   handlerCode,
@@ -133,14 +134,7 @@ describe('ExecutionGate: what holds for every execution, in process or sandboxed
           expect(refused.commands).to.deep.equal([]);
         }
         hold.open();
-        capabilities.calls[0]?.resolve({
-          url: 'x',
-          status: 200,
-          statusText: 'OK',
-          headers: [],
-          body: '',
-          redirected: false,
-        });
+        capabilities.calls[0]?.resolve(EMPTY_FETCH_RESPONSE);
         await Promise.all(running);
         expect((await runOnce(gate, inProcess)).failure).to.equal(undefined);
       } finally {

@@ -6,6 +6,7 @@ import type {
 } from '../../lib/actions/types.js';
 import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runner.js';
 import { InProcessRunner } from '../../lib/sandbox/in-process-runner.js';
+import { testEvent } from './fixtures/sandbox-helpers.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -26,25 +27,12 @@ function version(
   return base;
 }
 
+/** The shared test event, with the secret and subject token these tests read. */
 function event(): CustomTokenExchangeEvent {
-  return {
-    client: { client_id: 'cl_1', name: 'App', metadata: {} },
-    request: {
-      ip: '203.0.113.7',
-      hostname: 'auth.example.com',
-      method: 'POST',
-      body: { extra: 'x' },
-    },
-    resource_server: { identifier: 'https://api.example.com' },
-    secrets: { KEY: 'value' },
-    tenant: { id: 'tenant' },
-    transaction: {
-      subject_token: 'subject',
-      subject_token_type: 'urn:example:legacy',
-      requested_scopes: ['openid'],
-      requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-    },
-  };
+  const base = testEvent();
+  base.secrets = { KEY: 'value' };
+  base.transaction.subject_token = 'subject';
+  return base;
 }
 
 async function failure(promise: Promise<unknown>): Promise<ActionFailure> {

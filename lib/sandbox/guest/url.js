@@ -215,20 +215,9 @@ function parseUrl(input, base) {
   return answer;
 }
 
-// The components a URL exposes; each has a getter, and all but `origin` a setter.
-const URL_COMPONENTS = [
-  'href',
-  'origin',
-  'protocol',
-  'username',
-  'password',
-  'host',
-  'hostname',
-  'port',
-  'pathname',
-  'search',
-  'hash',
-];
+// The components a URL exposes, as the host's parser names them; each has a getter, and all but
+// `origin` a setter.
+const URL_COMPONENTS = Object.keys(urlParts(hostUrl('parse', 'https://example.invalid/')));
 
 class URL {
   #parts;
