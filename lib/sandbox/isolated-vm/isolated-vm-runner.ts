@@ -1,11 +1,5 @@
 import type { ActionCache } from '../capabilities/action-cache.js';
-import { CapabilityError } from '../capabilities/capability-error.js';
-import type {
-  CapabilityName,
-  CapabilityScope,
-  HostCapabilities,
-} from '../capabilities/host-capabilities.js';
-import type { JoseScope } from '../capabilities/jose-host.js';
+import type { CapabilityName, HostCapabilities } from '../capabilities/host-capabilities.js';
 import {
   ActionFailure,
   type ActionApiRecorder,
@@ -15,14 +9,17 @@ import {
   type ExecutionRunner,
 } from '../action-runner.js';
 import { runawayFailure } from '../runaway-policy.js';
+import {
+  Execution,
+  cpuFailure,
+  guestErrorData,
+  joseScopeOf,
+  memoryFailure,
+  wallClockFailure,
+} from './execution.js';
 import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-watchdog.js';
 import { ENTRY_END } from './guest-source.js';
-import {
-  guestError,
-  hostFunctions,
-  type GuestErrorData,
-  type HostExecution,
-} from './host-functions.js';
+import { hostFunctions } from './host-functions.js';
 import {
   IsolatePool,
   SETUP_TIMEOUT_MS,
@@ -65,56 +62,6 @@ export interface IsolatedVmRunnerStats {
 const TIMED_OUT = 'Script execution timed out.';
 const COPY_ARGUMENTS = Object.freeze({ arguments: Object.freeze({ copy: true }) });
 const RESOLVED = Promise.resolve();
-/**
- * The abort reason of every ended execution's scope: one shared instance, because the default
- * reason (a DOMException with a stack) costs more than the rest of ending an execution.
- */
-const EXECUTION_ENDED = new CapabilityError(
-  'ERR_CAPABILITY_REVOKED',
-  "the action's execution has ended",
-);
-
-/** One execution: the host's side of it. */
-class Execution implements HostExecution {
-  readonly id: number;
-  readonly vc: VersionContext<Execution>;
-  readonly version: ActionVersion;
-  readonly limits: ActionLimits;
-  readonly recorder: ActionApiRecorder;
-  readonly cache: ActionCache | undefined;
-  readonly deadline: number;
-  cpuMs = 0;
-  outcome: { ok: boolean; message: string } | undefined = undefined;
-  ended = false;
-  failure: ActionFailure | undefined = undefined;
-  /** Host calls started and not yet delivered back, by call id: their names. */
-  pendingCalls: Map<number, string> | undefined = undefined;
-  hostTimers: Set<ReturnType<typeof setTimeout>> | undefined = undefined;
-  deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  controller: AbortController | undefined = undefined;
-  scope: CapabilityScope | undefined = undefined;
-  /** Only for an execution that outlives its first entry. */
-  settlement: { resolve: () => void; reject: (failure: ActionFailure) => void } | undefined =
-    undefined;
-
-  constructor(
-    id: number,
-    vc: VersionContext<Execution>,
-    version: ActionVersion,
-    limits: ActionLimits,
-    recorder: ActionApiRecorder,
-    cache: ActionCache | undefined,
-    deadline: number,
-  ) {
-    this.id = id;
-    this.vc = vc;
-    this.version = version;
-    this.limits = limits;
-    this.recorder = recorder;
-    this.cache = cache;
-    this.deadline = deadline;
-  }
-}
 
 /**
  * Runs sandboxed action code in isolated-vm: the executions and their entries into the guest.
@@ -142,8 +89,6 @@ export class IsolatedVmRunner implements ExecutionRunner {
   readonly #sourceCheck: SourceCheck;
   /** Stops entries past their CPU budget: the process's one watchdog. */
   readonly #watchdog: EntryWatchdog;
-  /** What the JWT facade's synchronous verification needs, per version. */
-  readonly #joseScopes = new WeakMap<ActionVersion, JoseScope>();
   #watchdogStops = 0;
   /** The execution whose entry is running (entries are synchronous, so at most one). */
   #current: Execution | undefined;
@@ -366,11 +311,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
     if (execution.ended) return;
     execution.ended = true;
     execution.failure = failure;
-    clearTimeout(execution.deadlineTimer);
-    if (execution.hostTimers !== undefined) {
-      for (const timer of execution.hostTimers) clearTimeout(timer);
-    }
-    execution.controller?.abort(EXECUTION_ENDED);
+    execution.stop();
     const { vc } = execution;
     if (
       execution.outcome === undefined &&
@@ -430,8 +371,8 @@ export class IsolatedVmRunner implements ExecutionRunner {
     try {
       pending =
         name === 'timer'
-          ? this.#timer(execution, args[0])
-          : this.#capabilities.invoke(this.#scope(execution), name, args);
+          ? execution.timer(args[0], this.#now())
+          : this.#capabilities.invoke(execution.scope(), name, args);
     } catch (err) {
       pending = Promise.reject(err);
     }
@@ -453,7 +394,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
     try {
       const answer = invokeSync.call(
         this.#capabilities,
-        this.#joseScope(execution.version),
+        joseScopeOf(execution.version),
         name,
         args,
       );
@@ -474,98 +415,15 @@ export class IsolatedVmRunner implements ExecutionRunner {
     if (execution.pendingCalls?.delete(callId) !== true) return;
     this.#enter(execution, execution.vc.settle, [execution.id, callId, ok, value]);
   }
-
-  #joseScope(version: ActionVersion): JoseScope {
-    let scope = this.#joseScopes.get(version);
-    if (scope === undefined) {
-      scope = {
-        actionId: version.action_id,
-        allowedHosts: version.allowed_hosts,
-        allowedPrivateNetworks: version.allowed_private_networks ?? [],
-      };
-      this.#joseScopes.set(version, scope);
-    }
-    return scope;
-  }
-
-  /** The execution's capability scope, made on first use. */
-  #scope(execution: Execution): CapabilityScope {
-    if (execution.scope === undefined) {
-      execution.controller = new AbortController();
-      execution.scope = {
-        ...this.#joseScope(execution.version),
-        deadline: execution.deadline,
-        signal: execution.controller.signal,
-      };
-    }
-    return execution.scope;
-  }
-
-  /**
-   * A guest setTimeout: resolves after `delay` ms. A timer due after the execution's deadline never
-   * fires (the deadline ends the execution first); clamping it instead would let it win the race
-   * against the deadline timer and finish an execution that should have timed out.
-   */
-  #timer(execution: Execution, delay: unknown): Promise<void> {
-    const ms = typeof delay === 'number' && Number.isFinite(delay) && delay > 0 ? delay : 0;
-    if (this.#now() + ms >= execution.deadline) return new Promise<void>(() => {});
-    return new Promise<void>((resolve) => {
-      const timers = (execution.hostTimers ??= new Set());
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
-  }
 }
 
-function cpuFailure(execution: Execution): ActionFailure {
-  return runawayFailure(
-    new ActionFailure(
-      'timeout',
-      `action exceeded its CPU budget of ${execution.limits.cpuTimeMs} ms`,
-    ),
-  );
-}
-
-function memoryFailure(execution: Execution): ActionFailure {
-  return runawayFailure(
-    new ActionFailure(
-      'memory',
-      `action exceeded its memory limit of ${execution.vc.owner.memoryMb} MB (its isolate was disposed and is replaced for the next execution)`,
-    ),
-  );
-}
-
-function wallClockFailure(execution: Execution): ActionFailure {
-  const waiting = [...new Set(execution.pendingCalls?.values() ?? [])];
-  return new ActionFailure(
-    'timeout',
-    `action exceeded its wall-clock deadline of ${execution.limits.timeoutMs} ms` +
-      (waiting.length > 0 ? ` (still waiting for ${waiting.join(', ')})` : ''),
-  );
-}
-
-/** What a guest sees of a host call's failure: a CapabilityError's data, or a generic one. */
-function guestErrorData(err: unknown): GuestErrorData {
-  if (err instanceof CapabilityError) {
-    const { name, code, message, claim, reason } = err.toJSON();
-    const copy = guestError(name, code, message);
-    if (typeof claim === 'string') copy.claim = claim;
-    if (typeof reason === 'string') copy.reason = reason;
-    return copy;
-  }
-  return guestError('Error', 'ERR_CAPABILITY_FAILED', 'the host call failed');
+function abortOnCatastrophicError(message: string): void {
+  console.error(`isolated-vm: catastrophic error, aborting the process: ${message}`);
+  process.abort();
 }
 
 /** A host-side error's message (isolated-vm's own, copied out as plain strings). */
 function describe(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message;
   return typeof thrown === 'string' ? thrown : typeof thrown;
-}
-
-function abortOnCatastrophicError(message: string): void {
-  console.error(`isolated-vm: catastrophic error, aborting the process: ${message}`);
-  process.abort();
 }
