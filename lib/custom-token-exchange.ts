@@ -30,10 +30,7 @@ import type { RegistrationContext } from './registry/registration-checks.js';
 import { ResourceServerRegistry } from './registry/resource-servers.js';
 import type { ResourceServer } from './registry/resource-servers.js';
 import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import { HostCapabilities } from './sandbox/capabilities/host-capabilities.js';
-import { InProcessRunner } from './sandbox/in-process-runner.js';
-import { IsolatedVmRunner } from './sandbox/isolated-vm-runner.js';
-import { RunnerSelector } from './sandbox/runner-selector.js';
+import { ExecutionGate } from './sandbox/execution-gate.js';
 import {
   RefreshTokenService,
   refreshTokensHandle,
@@ -170,14 +167,10 @@ export function customTokenExchange(
   listClients = () => clients.list();
   listResourceServers = () => resourceServers.list();
 
-  const capabilities = config.sandbox ? new HostCapabilities() : undefined;
-  const sandbox = capabilities
-    ? new IsolatedVmRunner({
-        capabilities,
-        cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
-      })
-    : undefined;
-  const runner = new RunnerSelector(new InProcessRunner(), sandbox);
+  const runner = new ExecutionGate({
+    sandbox: config.sandbox,
+    cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+  });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
   const profiles = new ProfileRegistry({ actions });
   const postExchange = new PostExchangeHook(actions);
@@ -255,7 +248,6 @@ export function customTokenExchange(
     },
     async close(): Promise<void> {
       await runner.close();
-      capabilities?.close();
       await attackProtection.close();
       await log.close();
     },
