@@ -2,4 +2,10 @@ export { replayStoreContract } from './replay-store-contract.js';
 export { actionCacheStoreContract } from './action-cache-store-contract.js';
 export { userStoreContract } from './user-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
+export { attemptStoreContract, sleepingClock } from './attempt-store-contract.js';
+export type {
+  AttemptStoreContractOptions,
+  AttemptStoreFactory,
+  ContractClock,
+} from './attempt-store-contract.js';
 export type { ContractOptions, ContractTestApi, StoreFactory } from './contract-api.js';

@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { createRedisAdapter } from '../../lib/stores/redis/redis-adapter.js';
 import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
+import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
 import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
-import { actionCacheStoreContract, replayStoreContract } from '../../lib/testing/index.js';
+import {
+  actionCacheStoreContract,
+  attemptStoreContract,
+  replayStoreContract,
+  sleepingClock,
+} from '../../lib/testing/index.js';
 import { REDIS_CLIENTS, type TestRedisClient } from '../support/redis-clients.js';
 import {
   startRedis,
@@ -48,6 +54,18 @@ describe('Redis stores on real servers', function () {
         () => new RedisActionCacheStore({ client: client(), prefix: prefix() }),
         { name: 'RedisActionCacheStore' },
       );
+      attemptStoreContract(
+        (clock) =>
+          new RedisAttemptStore({ client: client(), prefix: prefix(), now: () => clock.now }),
+        { name: 'RedisAttemptStore' },
+      );
+      // The server's clock (TIME) once per topology: real time passes, so only one client each.
+      if (kind === REDIS_CLIENTS.find((k) => k.cluster === kind.cluster)) {
+        attemptStoreContract(() => new RedisAttemptStore({ client: client(), prefix: prefix() }), {
+          name: 'RedisAttemptStore on the server clock',
+          clock: sleepingClock(),
+        });
+      }
 
       it('runs its scripts again after the server forgot them (NOSCRIPT)', async () => {
         const store = new RedisActionCacheStore({ client: client(), prefix: prefix() });
@@ -99,6 +117,29 @@ describe('Redis stores on real servers', function () {
         { op: 'delete', key: 'b' },
       ]);
       expect(await ttl(`${prefix}act`)).to.equal(-2);
+    });
+
+    it('gives an attempt bucket a TTL that ends when it is full again and its holds lapsed', async () => {
+      const prefix = `ttl:${randomUUID()}:`;
+      const store = new RedisAttemptStore({ client: connection!.client, prefix });
+      const policy = { maxAttempts: 5, rate: 60_000 };
+      const ttl = async () => Number((await single!.cli('PTTL', `${prefix}10.0.0.1`)).trim());
+      await store.reserve('10.0.0.1', policy, { id: 'h', ttlMs: 5000 });
+      expect(await ttl()).to.be.within(4000, 5000);
+      await store.take('10.0.0.1', policy, 'h');
+      await store.take('10.0.0.1', policy);
+      // Two attempts to regain: two minutes.
+      expect(await ttl()).to.be.within(110_000, 120_000);
+      await store.reset('10.0.0.1');
+      expect(await ttl()).to.equal(-2);
+      // A full bucket whose only hold is released reads as full and still expires.
+      await store.reserve('10.0.0.1', policy, { id: 'h', ttlMs: 5000 });
+      await store.release('10.0.0.1', 'h');
+      expect(await store.peek('10.0.0.1', policy)).to.deep.equal({
+        remaining: 5,
+        nextAttemptAt: undefined,
+      });
+      expect(await ttl()).to.be.within(1, 5000);
     });
 
     it('refuses a new key with ReplayStoreFullError when the server is out of memory', async () => {

@@ -13,3 +13,5 @@ export type { RedisReplayStoreOptions } from './redis-replay-store.js';
 export { RedisActionCacheStore } from './redis-action-cache-store.js';
 export type { RedisActionCacheStoreOptions } from './redis-action-cache-store.js';
 export { StoreUnavailableError } from '../store-deadline.js';
+export { RedisAttemptStore } from './redis-attempt-store.js';
+export type { RedisAttemptStoreOptions } from './redis-attempt-store.js';
