@@ -2,6 +2,7 @@ export { replayStoreContract } from './replay-store-contract.js';
 export { actionCacheStoreContract } from './action-cache-store-contract.js';
 export { userStoreContract } from './user-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
+export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
 export { attemptStoreContract, sleepingClock } from './attempt-store-contract.js';
 export type {
   AttemptStoreContractOptions,
