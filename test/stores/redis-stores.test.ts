@@ -3,11 +3,17 @@ import { expect } from 'chai';
 import { createRedisAdapter } from '../../lib/stores/redis/redis-adapter.js';
 import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
 import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
+import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
 import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
+import type {
+  RefreshTokenFamily,
+  RefreshTokenRecord,
+} from '../../lib/stores/refresh-token-store.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
 import {
   actionCacheStoreContract,
   attemptStoreContract,
+  refreshTokenStoreContract,
   replayStoreContract,
   sleepingClock,
 } from '../../lib/testing/index.js';
@@ -53,6 +59,10 @@ describe('Redis stores on real servers', function () {
       actionCacheStoreContract(
         () => new RedisActionCacheStore({ client: client(), prefix: prefix() }),
         { name: 'RedisActionCacheStore' },
+      );
+      refreshTokenStoreContract(
+        () => new RedisRefreshTokenStore({ client: client(), prefix: prefix() }),
+        { name: 'RedisRefreshTokenStore' },
       );
       attemptStoreContract(
         (clock) =>
@@ -140,6 +150,140 @@ describe('Redis stores on real servers', function () {
         nextAttemptAt: undefined,
       });
       expect(await ttl()).to.be.within(1, 5000);
+    });
+
+    describe('RedisRefreshTokenStore', () => {
+      const DAY = 86_400_000;
+      let prefix: string;
+      let store: RedisRefreshTokenStore;
+      const pttl = async (key: string) => Number((await single!.cli('PTTL', key)).trim());
+      const family = (id: string, fields: Partial<RefreshTokenFamily> = {}): RefreshTokenFamily => {
+        const now = Date.now();
+        return {
+          family_id: id,
+          client_id: 'app',
+          user_id: 'auth0|alice',
+          audience: 'https://api.example.com/',
+          scope: ['offline_access'],
+          rotating: true,
+          leeway: 0,
+          created_at: now,
+          expires_at: now + DAY,
+          idle_lifetime: 3600,
+          last_used_at: now,
+          generation: 0,
+          rotated_at: null,
+          revoked_at: null,
+          revision: 0,
+          ...fields,
+        };
+      };
+      const token = (hash: string, id: string, generation = 0): RefreshTokenRecord => ({
+        token_hash: hash,
+        family_id: id,
+        generation,
+        created_at: Date.now(),
+      });
+
+      beforeEach(() => {
+        prefix = `rt:${randomUUID()}:`;
+        store = new RedisRefreshTokenStore({
+          client: connection!.client,
+          prefix,
+          maxTokensPerFamily: 3,
+          maxTtlSeconds: 2 * 86_400,
+        });
+      });
+
+      it('expires a family’s keys when it ends, and the user index a week after', async () => {
+        await store.create(family('rtf_1'), token('h1', 'rtf_1'));
+        const keys = [`${prefix}{rtf_1}`, `${prefix}{rtf_1}:tokens`, `${prefix}{rtf_1}:order`];
+        // The idle lifetime (an hour) ends first.
+        for (const key of keys) expect(await pttl(key)).to.be.within(3_590_000, 3_600_000);
+        expect(await pttl(`${prefix}user:auth0|alice`)).to.be.within(
+          7 * DAY + 3_590_000,
+          7 * DAY + 3_600_000,
+        );
+        // Neither lifetime: maxTtlSeconds after the last use.
+        await store.create(
+          family('rtf_2', { expires_at: null, idle_lifetime: null }),
+          token('h2', 'rtf_2'),
+        );
+        expect(await pttl(`${prefix}{rtf_2}`)).to.be.within(2 * DAY - 10_000, 2 * DAY);
+      });
+
+      it('moves the expiry with each use, and keeps the user index beyond it', async () => {
+        const start = family('rtf_1', { expires_at: null, idle_lifetime: 3600 });
+        await store.create(start, token('h1', 'rtf_1'));
+        const later = start.last_used_at + 8 * DAY;
+        const update = { last_used_at: later, generation: 1, rotated_at: later };
+        expect(await store.compareAndSet('rtf_1', 0, update, token('h2', 'rtf_1', 1))).to.equal(
+          true,
+        );
+        for (const key of [`${prefix}{rtf_1}`, `${prefix}{rtf_1}:tokens`]) {
+          expect(await pttl(key)).to.be.within(8 * DAY + 3_590_000, 8 * DAY + 3_600_000);
+        }
+        // Past the index's week of slack: the index was extended a week beyond the new end.
+        expect(await pttl(`${prefix}user:auth0|alice`)).to.be.within(
+          15 * DAY + 3_590_000,
+          15 * DAY + 3_600_000,
+        );
+        expect((await store.listFamilies('auth0|alice')).map((f) => f.family_id)).to.deep.equal([
+          'rtf_1',
+        ]);
+      });
+
+      it('keeps at most maxTokensPerFamily tokens, forgetting the oldest rotated ones', async () => {
+        await store.create(family('rtf_1'), token('g0', 'rtf_1'));
+        for (let generation = 1; generation <= 4; generation += 1) {
+          const update = { last_used_at: Date.now(), generation, rotated_at: Date.now() };
+          const written = await store.compareAndSet(
+            'rtf_1',
+            generation - 1,
+            update,
+            token(`g${generation}`, 'rtf_1', generation),
+          );
+          expect(written).to.equal(true);
+        }
+        const known = [];
+        for (const hash of ['g0', 'g1', 'g2', 'g3', 'g4']) {
+          if (await store.find(hash, 'rtf_1')) known.push(hash);
+        }
+        expect(known).to.deep.equal(['g2', 'g3', 'g4']);
+      });
+
+      it('skips index entries without a family, removing those older than a creation takes', async () => {
+        const index = `${prefix}user:auth0|alice`;
+        await store.create(family('rtf_live'), token('h1', 'rtf_live'));
+        const old = `${Date.now() - 3_600_000}:rtf_gone`;
+        const recent = `${Date.now()}:rtf_on_its_way`;
+        await single!.cli('RPUSH', index, old, recent, `${Date.now() - 3_600_000}:{odd}`);
+        expect((await store.listFamilies('auth0|alice')).map((f) => f.family_id)).to.deep.equal([
+          'rtf_live',
+        ]);
+        const left = (await single!.cli('LRANGE', index, '0', '-1')).trim().split('\n');
+        expect(left).to.have.length(2);
+        expect(left[1]).to.equal(recent);
+      });
+
+      it('knows no family whose id cannot be a hash tag, and refuses to create one', async () => {
+        for (const id of ['', '{x}', 'a}b']) {
+          expect(await store.find('h', id)).to.equal(undefined);
+          expect(await store.revokeFamily(id, Date.now())).to.equal(false);
+          expect(await store.compareAndSet(id, 0, { last_used_at: Date.now() })).to.equal(false);
+        }
+        const error = await store.create(family('rtf_{1}'), token('h', 'rtf_{1}')).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error).to.be.instanceOf(TypeError);
+        expect(
+          () => new RedisRefreshTokenStore({ client: connection!.client, maxTokensPerFamily: 1 }),
+        ).to.throw(
+          TypeError,
+          'RedisRefreshTokenStore: options.maxTokensPerFamily must be an integer from 2 to 1000000',
+        );
+      });
     });
 
     it('refuses a new key with ReplayStoreFullError when the server is out of memory', async () => {

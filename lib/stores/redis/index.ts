@@ -15,3 +15,5 @@ export type { RedisActionCacheStoreOptions } from './redis-action-cache-store.js
 export { StoreUnavailableError } from '../store-deadline.js';
 export { RedisAttemptStore } from './redis-attempt-store.js';
 export type { RedisAttemptStoreOptions } from './redis-attempt-store.js';
+export { RedisRefreshTokenStore } from './redis-refresh-token-store.js';
+export type { RedisRefreshTokenStoreOptions } from './redis-refresh-token-store.js';
