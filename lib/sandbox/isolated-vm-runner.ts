@@ -21,6 +21,7 @@ import { ACTION_PARAMETERS, PRELUDE_SOURCE, wrapActionSource } from './guest/pre
 import { EntryWatchdog } from './entry-watchdog.js';
 import { assertNodeSnapshotDisabled } from './node-snapshot-check.js';
 import { DEFAULT_ACTION_LIMITS } from '../options.js';
+import { StoreUnavailableError } from '../stores/store-deadline.js';
 
 /** Largest action source, in UTF-8 bytes (100 kB). */
 export const MAX_ACTION_CODE_BYTES = 100 * 1024;
@@ -280,7 +281,7 @@ export class IsolatedVmRunner implements ActionRunner {
       try {
         entries = await this.#cacheStore.load(actionId);
       } catch (err) {
-        throw new ActionFailure('threw', `api.cache could not be loaded: ${messageOf(err)}`);
+        throw cacheFailure(err, `api.cache could not be loaded: ${messageOf(err)}`);
       }
       const cache = new ActionCache(entries, { now: this.#now });
       let failure: unknown;
@@ -295,10 +296,7 @@ export class IsolatedVmRunner implements ActionRunner {
         try {
           await this.#cacheStore.apply(actionId, changes);
         } catch (err) {
-          failure ??= new ActionFailure(
-            'threw',
-            `api.cache changes could not be saved: ${messageOf(err)}`,
-          );
+          failure ??= cacheFailure(err, `api.cache changes could not be saved: ${messageOf(err)}`);
         }
       }
       if (failure !== undefined) throw failure;
@@ -1153,6 +1151,16 @@ function describeUnhandledRejection(reason: unknown, filename: string): string {
   );
   const where = frame === null ? '' : ` (line ${frame[1]}, column ${frame[2]})`;
   return `${prefix}${reason.name}: ${clip(reason.message, 1000)}${where}`;
+}
+
+/**
+ * A cache store that could not answer in time (a shared store down) makes the exchange a `503`
+ * with its `Retry-After`, as an overloaded runner does; any other failure is the action's.
+ */
+function cacheFailure(err: unknown, message: string): ActionFailure {
+  return err instanceof StoreUnavailableError
+    ? new ActionFailure('overloaded', message, err.retryAfterSeconds)
+    : new ActionFailure('threw', message);
 }
 
 function messageOf(err: unknown): string {
