@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { RedisStore } from 'rate-limit-redis';
+import { rateLimitRedisCommand } from '../../lib/stores/redis/rate-limit-redis-command.js';
 import { createRedisAdapter } from '../../lib/stores/redis/redis-adapter.js';
 import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
 import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
@@ -88,6 +90,23 @@ describe('Redis stores on real servers', function () {
         expect(await store.load('a')).to.deep.equal({ k: { value: '1', expires_at: expiresAt } });
         await store.apply('a', [{ op: 'delete', key: 'k' }]);
         expect(await store.load('a')).to.deep.equal({});
+      });
+
+      it('counts rate-limit-redis hits through rateLimitRedisCommand, shared by two stores', async () => {
+        const sendCommandCluster = rateLimitRedisCommand(client(), { warn: false });
+        const shared = prefix();
+        const [a, b] = [0, 1].map(() => new RedisStore({ prefix: shared, sendCommandCluster }));
+        for (const store of [a!, b!]) store.init({ windowMs: 60_000 } as never);
+        const hits = [];
+        for (const store of [a!, b!, a!])
+          hits.push((await store.increment('203.0.113.9')).totalHits);
+        expect(hits).to.deep.equal([1, 2, 3]);
+        const nodes = kind.cluster ? cluster!.nodes : [single!];
+        await Promise.all(nodes.map((node) => node.cli('SCRIPT', 'FLUSH')));
+        expect((await b!.increment('203.0.113.9')).totalHits).to.equal(4);
+        expect((await a!.get('203.0.113.9'))?.totalHits).to.equal(4);
+        await a!.resetKey('203.0.113.9');
+        expect((await b!.increment('203.0.113.9')).totalHits).to.equal(1);
       });
 
       it('reads the eviction policy of every master', async () => {

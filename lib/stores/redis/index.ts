@@ -17,3 +17,5 @@ export { RedisAttemptStore } from './redis-attempt-store.js';
 export type { RedisAttemptStoreOptions } from './redis-attempt-store.js';
 export { RedisRefreshTokenStore } from './redis-refresh-token-store.js';
 export type { RedisRefreshTokenStoreOptions } from './redis-refresh-token-store.js';
+export { rateLimitRedisCommand } from './rate-limit-redis-command.js';
+export type { RateLimitRedisCommand, RateLimitRedisReply } from './rate-limit-redis-command.js';

@@ -53,9 +53,7 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 1000;
 export interface RedisAdapter {
   /**
    * Sends `args` (the command and its arguments) to the node holding `key` (in a cluster, any
-   * node when `key` is undefined: `SCRIPT LOAD`), within the deadline. Also what a library that
-   * sends raw commands can be given, e.g. rate-limit-redis's `sendCommandCluster`:
-   * `({ key, command }) => adapter.command(key, command)`.
+   * node when `key` is undefined), within the deadline.
    */
   command(key: string | undefined, args: string[]): Promise<unknown>;
   /**
