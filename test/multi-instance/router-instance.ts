@@ -23,25 +23,35 @@ export interface InstanceConfig {
   rateLimit: { limit: number; windowMs: number };
 }
 
-const config = JSON.parse(process.env.CTE_INSTANCE ?? '{}') as InstanceConfig;
-const kind = REDIS_CLIENTS.find((k) => k.name === config.client);
-if (!kind) throw new Error(`unknown client ${config.client}`);
-const nodes = config.nodes.map((node) => ({ ...node, url: `redis://${node.host}:${node.port}` }));
-const connection = await kind.connect(
-  (kind.cluster ? { nodes } : nodes[0]) as RedisNode & RedisClusterServer,
-);
-const { app, cte } = await redisTestServer({
-  client: connection.client,
-  prefix: config.prefix,
-  keys: config.keys,
-  clientJwk: config.clientJwk,
-  maxAttempts: config.maxAttempts,
-  rateLimit: config.rateLimit,
-});
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  console.log(`listening on ${(server.address() as AddressInfo).port}`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  void cte.close().finally(() => connection.close().finally(() => process.exit(0)));
-});
+/** Started as a process by the test; loaded by mocha (a directory run), it does nothing. */
+if (process.env.CTE_INSTANCE) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.env.CTE_INSTANCE!) as InstanceConfig;
+  const kind = REDIS_CLIENTS.find((k) => k.name === config.client);
+  if (!kind) throw new Error(`unknown client ${config.client}`);
+  const nodes = config.nodes.map((node) => ({ ...node, url: `redis://${node.host}:${node.port}` }));
+  const connection = await kind.connect(
+    (kind.cluster ? { nodes } : nodes[0]) as RedisNode & RedisClusterServer,
+  );
+  const { app, cte } = await redisTestServer({
+    client: connection.client,
+    prefix: config.prefix,
+    keys: config.keys,
+    clientJwk: config.clientJwk,
+    maxAttempts: config.maxAttempts,
+    rateLimit: config.rateLimit,
+  });
+  const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+    console.log(`listening on ${(server.address() as AddressInfo).port}`);
+  });
+  process.on('SIGTERM', () => {
+    server.close();
+    void cte.close().finally(() => connection.close().finally(() => process.exit(0)));
+  });
+}

@@ -23,6 +23,7 @@ import {
   type RedisClusterServer,
   type RedisServer,
 } from '../support/redis-server.js';
+import { onExitCleanup, signal } from '../support/server-process.js';
 import type { InstanceConfig } from './router-instance.js';
 
 const APP = basic('app', SECRET);
@@ -104,6 +105,10 @@ for (const topology of TOPOLOGIES) {
           timeoutMs: 40_000,
         });
       [a, b] = await Promise.all([start(), start()]);
+      // Also when this process ends early (an uncaught error, mocha's --exit).
+      for (const instance of [a, b]) {
+        onExitCleanup(() => signal(instance.child.pid!, 'SIGKILL'));
+      }
     });
 
     after(async () => {
