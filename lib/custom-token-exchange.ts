@@ -1,17 +1,14 @@
-import express from 'express';
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { AttackProtection } from './attack-protection/attack-protection.js';
 import type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
-import { createClientAuthenticator } from './client-auth/client-authenticator.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
 import { fail } from './definition-checks.js';
 import type { GrantServices } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { tokenExchangeGrant } from './grants/token-exchange.js';
-import { jwksRoute } from './http/jwks-route.js';
-import { bodyReader } from './http/read-body.js';
-import { revocationEndpoint } from './http/revocation-endpoint.js';
-import { tokenEndpoint } from './http/token-endpoint.js';
+import { insertedMetadataPath } from './http/metadata.js';
+import type { AuthorizationServerMetadata } from './http/metadata.js';
+import { createRouter } from './http/router.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
@@ -23,13 +20,17 @@ import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
 import { ClientRegistry, clientsHandle } from './registry/clients.js';
-import type { ClientsHandle } from './registry/clients.js';
+import type { Client, ClientsHandle } from './registry/clients.js';
+import {
+  checkClientIdIsFree,
+  checkIntrospectionClientIdIsFree,
+  warnIfAuth0SdkCannotRefresh,
+} from './registry/registration-checks.js';
+import type { RegistrationContext } from './registry/registration-checks.js';
 import { ResourceServerRegistry } from './registry/resource-servers.js';
+import type { ResourceServer } from './registry/resource-servers.js';
 import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import { HostCapabilities } from './sandbox/capabilities/host-capabilities.js';
-import { InProcessRunner } from './sandbox/in-process-runner.js';
-import { IsolatedVmRunner } from './sandbox/isolated-vm-runner.js';
-import { RunnerSelector } from './sandbox/runner-selector.js';
+import { ExecutionGate } from './sandbox/execution-gate.js';
 import {
   RefreshTokenService,
   refreshTokensHandle,
@@ -37,6 +38,7 @@ import {
 import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
+import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import { KeySet, keysHandle } from './tokens/key-set.js';
 import type { KeysHandle, SigningAlg } from './tokens/key-set.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
@@ -86,6 +88,19 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   readonly refreshTokens: RefreshTokensHandle;
   /**
+   * The router's authorization server metadata (RFC 8414), also its OpenID Connect Discovery
+   * document: for a host that serves its own discovery document and merges these fields into it
+   * (with `metadata: { serve: false }` when the router's routes would shadow the host's).
+   */
+  metadata(): AuthorizationServerMetadata;
+  /**
+   * RFC 8414 §3.1's document at the host's root, `path` being
+   * `/.well-known/oauth-authorization-server` followed by the issuer's path: mount it with
+   * `app.get(cte.authorizationServerMetadata.path, cte.authorizationServerMetadata.handler)`.
+   * For an issuer without a path the router already serves it at its mount's root.
+   */
+  readonly authorizationServerMetadata: { readonly path: string; readonly handler: RequestHandler };
+  /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
    * A listener that throws or rejects is reported with `console.warn`, never to the exchange.
@@ -134,12 +149,24 @@ export function customTokenExchange(
     }
     keys.coverLifetime(lifetimeSeconds);
   };
+  const clientGrants = new ClientGrantIndex(config.clientGrants);
+  // The registries check each definition against the others: the options' lists until the
+  // registries exist, the registries' own after.
+  let listClients = (): readonly Client[] => config.clients;
+  let listResourceServers = (): readonly ResourceServer[] => config.resourceServers;
+  const registration: RegistrationContext = {
+    clients: () => listClients(),
+    resourceServers: () => listResourceServers(),
+    mayRequest: (clientId, audience) => clientGrants.scopesFor(clientId, audience) !== null,
+  };
   const clients = new ClientRegistry(
     config.clients,
     (client, path) => {
       if (client.id_token_alg !== 'HS256') {
         ensureKey(client.id_token_alg, client.id_token_lifetime, `${path}.jwt_configuration.alg`);
       }
+      checkClientIdIsFree(client, path, registration);
+      warnIfAuth0SdkCannotRefresh(client, path, registration);
     },
     {
       hostAuthenticates: config.clientAuthentication !== undefined,
@@ -148,18 +175,19 @@ export function customTokenExchange(
   );
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
-    (server, path) => ensureKey(server.signing_alg, server.token_lifetime, `${path}.signing_alg`),
+    (server, path) => {
+      ensureKey(server.signing_alg, server.token_lifetime, `${path}.signing_alg`);
+      checkIntrospectionClientIdIsFree(server, path, registration);
+    },
     (identifier) => identifier === config.defaultAudience,
   );
+  listClients = () => clients.defined();
+  listResourceServers = () => resourceServers.list();
 
-  const capabilities = config.sandbox ? new HostCapabilities() : undefined;
-  const sandbox = capabilities
-    ? new IsolatedVmRunner({
-        capabilities,
-        cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
-      })
-    : undefined;
-  const runner = new RunnerSelector(new InProcessRunner(), sandbox);
+  const runner = new ExecutionGate({
+    sandbox: config.sandbox,
+    cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+  });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
   const profiles = new ProfileRegistry({ actions });
   const postExchange = new PostExchangeHook(actions);
@@ -175,27 +203,15 @@ export function customTokenExchange(
   const { log } = tenantLogs;
   const users = config.users ?? new MemoryUserStore();
 
-  const authenticateClient = createClientAuthenticator({
-    getClient: (clientId) => clients.find(clientId),
-    audiences: [...new Set([config.issuer, config.tokenEndpoint])],
-    replayStore: config.stores.replay ?? new MemoryReplayStore(),
-    ...(config.clientAuthentication
-      ? {
-          passport: {
-            authenticator: config.clientAuthentication.passport,
-            strategies: config.clientAuthentication.strategies,
-          },
-        }
-      : {}),
-  });
   const refreshTokens = new RefreshTokenService({
     store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
     maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
+  const revokedTokens = config.stores.revokedTokens ?? new MemoryRevokedTokenStore();
   const grantServices: GrantServices = {
     config,
     resourceServers,
-    clientGrants: new ClientGrantIndex(config.clientGrants),
+    clientGrants,
     profiles,
     actions,
     postExchange,
@@ -206,43 +222,18 @@ export function customTokenExchange(
     refreshTokens,
     protection: attackProtection,
   };
-  const readBody = bodyReader(config.urlencodedExtended);
-
-  const router = express.Router();
-  // Until a key store's schedule is read (moments after start), requests wait for it; if it
-  // cannot be read they go on, and whatever needs a key answers 503.
-  router.use((_req, _res, next) => {
-    const pending = keys.whenReady();
-    if (pending === undefined) next();
-    else
-      pending.then(
-        () => next(),
-        () => next(),
-      );
+  const { router, metadata, metadataHandler } = createRouter({
+    config,
+    keys,
+    clients,
+    resourceServers,
+    grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
+    refreshTokens,
+    revokedTokens,
+    replayStore: config.stores.replay ?? new MemoryReplayStore(),
+    protection: attackProtection,
+    log,
   });
-  router.post(
-    '/oauth/token',
-    tokenEndpoint({
-      grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
-      readBody,
-      authenticateClient,
-      clients,
-      protection: attackProtection,
-      log,
-      maxInFlight: config.maxExchangesInFlight,
-    }),
-  );
-  router.post(
-    '/oauth/revoke',
-    revocationEndpoint({
-      readBody,
-      authenticateClient,
-      refreshTokens,
-      protection: attackProtection,
-      log,
-    }),
-  );
-  router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));
 
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
     actions,
@@ -255,6 +246,11 @@ export function customTokenExchange(
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
     refreshTokens: refreshTokensHandle(refreshTokens),
+    metadata,
+    authorizationServerMetadata: Object.freeze({
+      path: insertedMetadataPath(config.issuer),
+      handler: metadataHandler,
+    }),
     on(type: LogEntryType, listener: LogListener) {
       tenantLogs.on(type, listener);
       return cte;
@@ -270,7 +266,6 @@ export function customTokenExchange(
     async close(): Promise<void> {
       keys.close();
       await runner.close();
-      capabilities?.close();
       await attackProtection.close();
       await log.close();
     },

@@ -1,3 +1,5 @@
+import { StoreUnavailableError } from './stores/store-deadline.js';
+
 /**
  * One error model for the router's endpoints: every refusal is an {@link OAuthError} carrying the
  * HTTP status, the RFC 6749 `error` code, the public `error_description`, and a private cause that
@@ -123,6 +125,30 @@ export class InvalidTarget extends OAuthError {
   }
 }
 
+/**
+ * `400 invalid_dpop_proof` (RFC 9449 §5, §7.1): the request's DPoP proof is missing where it is
+ * required, malformed, or does not hold (signature, `htm`, `htu`, `iat`, a `jti` used before).
+ * The reason is the public description: it concerns the caller's own proof only.
+ */
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'invalid_dpop_proof', description, options);
+  }
+}
+
+/**
+ * `400 use_dpop_nonce` (RFC 9449 §8): the proof lacks the server's current nonce; `DPoP-Nonce`
+ * carries one to retry with.
+ */
+export class UseDpopNonce extends OAuthError {
+  constructor(nonce: string, privateCause: string) {
+    super(400, 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof', {
+      privateCause,
+      headers: { 'DPoP-Nonce': nonce },
+    });
+  }
+}
+
 /** `400 unauthorized_client`: the client may not use this grant. */
 export class UnauthorizedClient extends OAuthError {
   constructor(description: string, options?: OAuthErrorOptions) {
@@ -192,9 +218,17 @@ export class TemporarilyUnavailable extends OAuthError {
   }
 }
 
-/** Turns anything thrown on our path into an OAuthError; unknown errors become `server_error`. */
+/**
+ * Turns anything thrown on our path into an OAuthError: a store that could not answer in time
+ * (`StoreUnavailableError`: a shared store down or hung) is `503 temporarily_unavailable` with
+ * its `Retry-After`, so a client retries once it is back; other unknown errors are
+ * `server_error`.
+ */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError) {
+    return new TemporarilyUnavailable(err.retryAfterSeconds, `${err.name}: ${err.message}`);
+  }
   const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new ServerError(cause);
 }

@@ -1,6 +1,8 @@
 export { customTokenExchange } from './custom-token-exchange.js';
 export type { CustomTokenExchangeRouter } from './custom-token-exchange.js';
 export type { CustomTokenExchangeOptions } from './options.js';
+export type { StandardsOptions } from './standards-options.js';
+export type { AuthorizationServerMetadata } from './http/metadata.js';
 export { OAuthError, ManagementError } from './errors.js';
 export type { ManagementErrorCode } from './errors.js';
 export type {
@@ -39,6 +41,7 @@ export type { ClientSecretHashOptions } from './registry/client-secret-hash.js';
 export type {
   AccessTokenSigningAlg,
   ClientGrantDefinition,
+  IntrospectionCredentials,
   ResourceServerDefinition,
 } from './registry/resource-servers.js';
 export type {
@@ -81,6 +84,10 @@ export type { Signer } from './tokens/signer.js';
 export type { ReplayStore } from './stores/replay-store.js';
 export { ReplayStoreFullError } from './stores/replay-store.js';
 export { StoreUnavailableError } from './stores/store-deadline.js';
+export type { RevokedTokenStore } from './stores/revoked-token-store.js';
+export { RevokedTokenStoreFullError } from './stores/revoked-token-store.js';
+export { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
+export type { MemoryRevokedTokenStoreOptions } from './stores/memory-revoked-token-store.js';
 export { MemoryReplayStore } from './stores/memory-replay-store.js';
 export type {
   RefreshTokenFamily,

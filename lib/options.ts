@@ -36,9 +36,10 @@ import { parseClientGrant, parseResourceServer } from './registry/resource-serve
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import { MAX_TOKEN_LENGTH_CEILING } from './profiles/profile-registry.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import type { ActionLimits } from './sandbox/action-runner.js';
+import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
+import type { RevokedTokenStore } from './stores/revoked-token-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
 import type { KeyStore } from './tokens/key-store.js';
@@ -46,11 +47,17 @@ import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
+import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
+import type { StandardsConfig, StandardsOptions } from './standards-options.js';
+import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
+
+/** Where the router answers token requests, under its mount. */
+const TOKEN_PATH = '/oauth/token';
 
 /** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
-export interface CustomTokenExchangeOptions {
+export interface CustomTokenExchangeOptions extends StandardsOptions {
   /**
    * The `iss` of every token, exactly as given (Auth0 style: `https://auth.example.com/`, trailing
    * slash included). https, or http for localhost.
@@ -103,7 +110,9 @@ export interface CustomTokenExchangeOptions {
   unknownSubjectTokenType?: 'reject' | 'next';
   /**
    * The absolute URL of this token endpoint as clients see it, accepted as a `private_key_jwt`
-   * assertion audience besides the issuer. Default: `{issuer}oauth/token`.
+   * assertion audience besides the issuer, and the `htu` of DPoP proofs. Default:
+   * `{issuer}oauth/token`. The revocation, introspection and JWKS URLs the metadata names are its
+   * siblings (`…/oauth/revoke`, `…/oauth/introspect`, `…/.well-known/jwks.json`).
    */
   tokenEndpoint?: string;
   /**
@@ -159,6 +168,10 @@ export interface CustomTokenExchangeOptions {
   maxRefreshTokensPerUserAndClient?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
+    /**
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
+     * `MemoryReplayStore` (single process).
+     */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     /**
@@ -172,6 +185,11 @@ export interface CustomTokenExchangeOptions {
      * half the JWKS `max-age`, if shorter). Without `keys` the router makes its keys there.
      */
     keys?: KeyStore;
+    /**
+     * The `jti`s of access tokens revoked through `POST /oauth/revoke`, until they expire;
+     * introspection reads it. Default: a `MemoryRevokedTokenStore` (single process).
+     */
+    revokedTokens?: RevokedTokenStore;
   };
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
@@ -189,9 +207,15 @@ export interface CustomTokenExchangeOptions {
 }
 
 /** The validated, defaulted configuration the router runs on. */
-export interface Config {
+export interface Config extends StandardsConfig {
   issuer: string;
   tokenEndpoint: string;
+  /**
+   * The router's URL as clients see it, without a trailing slash: the token endpoint's URL
+   * without `/oauth/token` (the issuer's, unless `tokenEndpoint` says otherwise). The revocation,
+   * introspection and JWKS URLs of the metadata are under it.
+   */
+  routerUrl: string;
   tenant: string;
   /** The clients given as an array; empty with a store. */
   clients: Client[];
@@ -219,24 +243,20 @@ export interface Config {
     actionCache?: ActionCacheStore;
     refreshTokens?: RefreshTokenStore;
     keys?: KeyStore;
+    revokedTokens?: RevokedTokenStore;
   };
   actionDefaults: ActionLimits;
   sandbox: boolean;
   attackProtection: AttackProtectionConfig;
 }
 
+export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';
+
 /** Default of `maxTokenLength`: 16 KiB, more than any JWT needs. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
 
-/** Defaults of {@link ActionLimits}. */
-export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
-  timeoutMs: 20_000,
-  cpuTimeMs: 100,
-  memoryMb: 64,
-  maxConcurrency: 256,
-});
-
 const OPTION_KEYS = [
+  ...STANDARDS_OPTION_KEYS,
   'issuer',
   'clients',
   'clientCache',
@@ -350,7 +370,7 @@ export function parseOptions(input: unknown): Config {
 
   const tokenEndpoint =
     options.tokenEndpoint === undefined
-      ? `${issuer.replace(/\/+$/, '')}/oauth/token`
+      ? `${issuer.replace(/\/+$/, '')}${TOKEN_PATH}`
       : checkHttpsUrl(options.tokenEndpoint, 'options.tokenEndpoint').href;
 
   let clientAuthentication: Config['clientAuthentication'];
@@ -384,7 +404,11 @@ export function parseOptions(input: unknown): Config {
   }
 
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
-  checkKnownKeys(stores, ['replay', 'actionCache', 'refreshTokens', 'keys'], 'options.stores');
+  checkKnownKeys(
+    stores,
+    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys'],
+    'options.stores',
+  );
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -408,6 +432,13 @@ export function parseOptions(input: unknown): Config {
         );
       }
     }
+  }
+  const revokedTokens = stores.revokedTokens as RevokedTokenStore | undefined;
+  if (
+    revokedTokens !== undefined &&
+    (typeof revokedTokens?.revoke !== 'function' || typeof revokedTokens.isRevoked !== 'function')
+  ) {
+    fail('options.stores.revokedTokens', 'must be a RevokedTokenStore (revoke and isRevoked)');
   }
 
   const keyStore = stores.keys as KeyStore | undefined;
@@ -435,6 +466,9 @@ export function parseOptions(input: unknown): Config {
   return {
     issuer,
     tokenEndpoint,
+    routerUrl: tokenEndpoint.endsWith(TOKEN_PATH)
+      ? tokenEndpoint.slice(0, -TOKEN_PATH.length)
+      : issuer.replace(/\/+$/, ''),
     tenant:
       options.tenant === undefined
         ? issuerUrl.hostname
@@ -499,10 +533,12 @@ export function parseOptions(input: unknown): Config {
       ...(actionCache === undefined ? {} : { actionCache }),
       ...(refreshTokens === undefined ? {} : { refreshTokens }),
       ...(keyStore === undefined ? {} : { keys: keyStore }),
+      ...(revokedTokens === undefined ? {} : { revokedTokens }),
     },
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection,
+    ...parseStandardsOptions(options),
   };
 }
 
@@ -515,6 +551,7 @@ function sharedStore(
     replay: MemoryReplayStore,
     actionCache: MemoryActionCacheStore,
     refreshTokens: MemoryRefreshTokenStore,
+    revokedTokens: MemoryRevokedTokenStore,
   };
   for (const [name, Memory] of Object.entries(memory)) {
     if (stores[name] !== undefined && !(stores[name] instanceof Memory)) {

@@ -1039,6 +1039,9 @@ describe('customTokenExchange(options): defaults', () => {
         infinite_token_lifetime: false,
         infinite_idle_token_lifetime: false,
       },
+      dpop_bound_access_tokens: false,
+      allowed_origins: [],
+      web_origins: [],
     });
   });
 
@@ -1052,6 +1055,7 @@ describe('customTokenExchange(options): defaults', () => {
       allow_offline_access: false,
       skip_consent_for_verifiable_first_party_clients: true,
       token_lifetime: 86400,
+      introspection: undefined,
     });
   });
 

@@ -1,6 +1,5 @@
 import { InvalidRefreshToken, TemporarilyUnavailable } from '../errors.js';
 import type { Client } from '../registry/clients.js';
-import { randomToken } from '../secure-random.js';
 import type {
   RefreshTokenFamily,
   RefreshTokenFamilyUpdate,
@@ -8,7 +7,12 @@ import type {
   StoredRefreshToken,
 } from '../stores/refresh-token-store.js';
 import { familyEndsAt } from '../stores/refresh-token-store.js';
-import { hasRefreshTokenShape, hashRefreshToken, newRefreshToken } from './opaque-refresh-token.js';
+import {
+  hashRefreshToken,
+  newFamilyId,
+  newRefreshToken,
+  readRefreshToken,
+} from './opaque-refresh-token.js';
 
 /** What a new family is bound to. */
 export interface IssueRefreshTokenParams {
@@ -19,6 +23,10 @@ export interface IssueRefreshTokenParams {
   audience: string;
   /** The granted scope, `offline_access` included; it never changes. */
   scope: readonly string[];
+  /** When the exchange authenticated the user, in seconds since the epoch (`auth_time`). */
+  authTime: number;
+  /** Binds the family to this DPoP key thumbprint (a public client's tokens, RFC 9449 §5). */
+  dpopJkt?: string | undefined;
 }
 
 /** A refresh token just issued. */
@@ -140,8 +148,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
 
   /** Whether the store knows `token` (routing: only such a refresh request is ours). */
   async knows(token: string): Promise<boolean> {
-    if (!hasRefreshTokenShape(token)) return false;
-    return (await this.#store.find(hashRefreshToken(token))) !== undefined;
+    return (await this.#find(token)) !== undefined;
   }
 
   /**
@@ -154,16 +161,21 @@ export class RefreshTokenService implements RefreshTokensHandle {
     userId,
     audience,
     scope,
+    authTime,
+    dpopJkt,
   }: IssueRefreshTokenParams): Promise<IssuedRefreshToken> {
     const settings = client.refresh_token;
     const now = this.#now();
-    const token = newRefreshToken();
+    const familyId = newFamilyId();
+    const token = newRefreshToken(familyId);
     const family: RefreshTokenFamily = {
-      family_id: `rtf_${randomToken(16)}`,
+      family_id: familyId,
       client_id: client.client_id,
       user_id: userId,
       audience,
       scope: [...scope],
+      auth_time: authTime,
+      ...(dpopJkt === undefined ? {} : { dpop_jkt: dpopJkt }),
       rotating: settings.rotation_type === 'rotating',
       leeway: settings.leeway,
       created_at: now,
@@ -194,9 +206,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
    * (RFC 9700 §4.14.2).
    */
   async inspect(token: string, clientId: string): Promise<StoredRefreshToken> {
-    const stored = hasRefreshTokenShape(token)
-      ? await this.#store.find(hashRefreshToken(token))
-      : undefined;
+    const stored = await this.#find(token);
     if (!stored)
       throw new InvalidRefreshToken('the refresh token is not known (ended or forgotten)');
     if (stored.family.client_id !== clientId) {
@@ -227,7 +237,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
         ? { last_used_at: now, generation: family.generation + 1, rotated_at: now }
         : { last_used_at: now };
       // Within the leeway the retired token gets a sibling of the current generation.
-      const successor = family.rotating ? newRefreshToken() : undefined;
+      const successor = family.rotating ? newRefreshToken(family.family_id) : undefined;
       const written = await this.#store.compareAndSet(
         family.family_id,
         family.revision,
@@ -247,7 +257,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
           refreshToken: successor,
         };
       }
-      const fresh = await this.#store.find(token.token_hash);
+      const fresh = await this.#store.find(token.token_hash, family.family_id);
       if (!fresh)
         throw new InvalidRefreshToken('the refresh token was forgotten while it was redeemed');
       stored = fresh;
@@ -260,8 +270,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
 
   /** {@inheritDoc RefreshTokensHandle.revoke} */
   async revoke(token: string): Promise<boolean> {
-    if (typeof token !== 'string' || !hasRefreshTokenShape(token)) return false;
-    const stored = await this.#store.find(hashRefreshToken(token));
+    const stored = await this.#find(token);
     if (!stored) return false;
     return this.#store.revokeFamily(stored.family.family_id, this.#now());
   }
@@ -271,9 +280,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
    * Resolves the family it revoked, or `undefined` (unknown, another client's, revoked already).
    */
   async revokeForClient(token: string, clientId: string): Promise<RefreshTokenFamily | undefined> {
-    const stored = hasRefreshTokenShape(token)
-      ? await this.#store.find(hashRefreshToken(token))
-      : undefined;
+    const stored = await this.#find(token);
     if (!stored || stored.family.client_id !== clientId) return undefined;
     const revoked = await this.#store.revokeFamily(stored.family.family_id, this.#now());
     return revoked ? stored.family : undefined;
@@ -312,6 +319,14 @@ export class RefreshTokenService implements RefreshTokensHandle {
       .map((family) => summarize(family, now));
   }
 
+  /** The stored token and family of `token`; `undefined` when it is not of the router's shape. */
+  #find(token: unknown): Promise<StoredRefreshToken | undefined> {
+    const key = readRefreshToken(token);
+    return key === undefined
+      ? Promise.resolve(undefined)
+      : this.#store.find(key.hash, key.familyId);
+  }
+
   /**
    * Revokes the oldest live families of `issued`'s user and client beyond the limit. Only the
    * families issued before `issued` count and may be revoked (by creation time; within one
@@ -345,32 +360,61 @@ export class RefreshTokenService implements RefreshTokensHandle {
   }
 
   /** Resolves how the token may be used, or throws `invalid_grant` (revoking on reuse). */
-  async #assess({ token, family }: StoredRefreshToken, now: number): Promise<Assessment> {
-    const name = `refresh token family ${family.family_id}`;
-    if (family.revoked_at !== null) throw new InvalidRefreshToken(`${name} was revoked`);
-    if (family.expires_at !== null && now >= family.expires_at) {
-      throw new InvalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
-    }
-    if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
-      throw new InvalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
-    }
-    if (token.generation === family.generation) return 'current';
-    const previous = token.generation === family.generation - 1;
-    if (
-      previous &&
-      family.leeway > 0 &&
-      family.rotated_at !== null &&
-      now <= family.rotated_at + family.leeway * 1000
-    ) {
-      return 'leeway';
-    }
+  async #assess(stored: StoredRefreshToken, now: number): Promise<Assessment> {
+    const verdict = judge(stored, now);
+    if (typeof verdict === 'string') return verdict;
+    const { family } = stored;
+    if (!verdict.reuse) throw new InvalidRefreshToken(verdict.reason);
     await this.#store.revokeFamily(family.family_id, now);
     throw new InvalidRefreshToken(
-      `reuse of a rotated refresh token (generation ${token.generation}, current ` +
-        `${family.generation}${previous ? ', outside the leeway' : ''}): ${name} of user ` +
+      `${verdict.reason}: refresh token family ${family.family_id} of user ` +
         `${JSON.stringify(family.user_id)} revoked`,
     );
   }
+
+  /**
+   * The token and its family when the token could be redeemed now (RFC 7662 `active`), for
+   * introspection: unlike {@link inspect}, it changes nothing, not even on reuse.
+   */
+  async findActive(token: string): Promise<StoredRefreshToken | undefined> {
+    const stored = await this.#find(token);
+    if (stored === undefined) return undefined;
+    return typeof judge(stored, this.#now()) === 'string' ? stored : undefined;
+  }
+}
+
+/**
+ * How a token may be used at `now`, or why it may not (and whether that is the reuse of a rotated
+ * token, which revokes the family when it is redeemed). Decides nothing and writes nothing.
+ */
+function judge(
+  { token, family }: StoredRefreshToken,
+  now: number,
+): Assessment | { reason: string; reuse: boolean } {
+  const name = `refresh token family ${family.family_id}`;
+  if (family.revoked_at !== null) return { reason: `${name} was revoked`, reuse: false };
+  if (family.expires_at !== null && now >= family.expires_at) {
+    return { reason: `${name} reached its absolute lifetime (token_lifetime)`, reuse: false };
+  }
+  if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
+    return { reason: `${name} was idle past its idle_token_lifetime`, reuse: false };
+  }
+  if (token.generation === family.generation) return 'current';
+  const previous = token.generation === family.generation - 1;
+  if (
+    previous &&
+    family.leeway > 0 &&
+    family.rotated_at !== null &&
+    now <= family.rotated_at + family.leeway * 1000
+  ) {
+    return 'leeway';
+  }
+  return {
+    reason:
+      `reuse of a rotated refresh token (generation ${token.generation}, current ` +
+      `${family.generation}${previous ? ', outside the leeway' : ''})`,
+    reuse: true,
+  };
 }
 
 /** Only what the handle is meant to offer, so `cte.refreshTokens` cannot issue or redeem. */

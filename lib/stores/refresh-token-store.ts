@@ -13,6 +13,18 @@ export interface RefreshTokenFamily {
   readonly audience: string;
   /** The scope granted at issuance; it never changes (RFC 6749 §6). */
   readonly scope: readonly string[];
+  /**
+   * When the user was authenticated, in seconds since the epoch: the token exchange that started
+   * the family. Every ID token of the family carries it as `auth_time`. A family stored without
+   * it (by an older version) uses `created_at`.
+   */
+  readonly auth_time?: number;
+  /**
+   * The JWK SHA-256 thumbprint of the DPoP key the family is bound to (RFC 9449 §5: a public
+   * client's refresh tokens): each redemption needs a DPoP proof signed with that key. Absent:
+   * not bound.
+   */
+  readonly dpop_jkt?: string;
   /** The client's `rotation_type` when the family was issued. */
   readonly rotating: boolean;
   /** The client's `leeway` when the family was issued, in seconds. */
@@ -80,8 +92,14 @@ export interface RefreshTokenFamilyUpdate {
  * (`maxRefreshTokensPerUserAndClient`), revoking the oldest.
  */
 export interface RefreshTokenStore {
-  /** The token with this hash and its family, or `undefined` when the store does not know it. */
-  find(tokenHash: string): Promise<StoredRefreshToken | undefined>;
+  /**
+   * The token with this hash and its family, or `undefined` when the store does not know it.
+   * `familyId` is the family the token names (a token carries its family's id), so a store may
+   * keep a family's tokens with the family and look there only (Redis Cluster: one hash slot per
+   * family); a token found in another family is unknown. A store indexing tokens by hash alone
+   * may ignore it.
+   */
+  find(tokenHash: string, familyId: string): Promise<StoredRefreshToken | undefined>;
 
   /** Stores a new family with its first token (generation 0). */
   create(family: RefreshTokenFamily, token: RefreshTokenRecord): Promise<void>;
@@ -125,4 +143,9 @@ export function familyEndsAt(family: RefreshTokenFamily): number {
   const idleEnd =
     family.idle_lifetime === null ? Infinity : family.last_used_at + family.idle_lifetime * 1000;
   return Math.min(family.expires_at ?? Infinity, idleEnd);
+}
+
+/** The family's `auth_time` in seconds: as stored, or its creation for a family stored without. */
+export function familyAuthTime(family: RefreshTokenFamily): number {
+  return family.auth_time ?? Math.floor(family.created_at / 1000);
 }

@@ -5,4 +5,11 @@ export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
 export { clientStoreContract } from './client-store-contract.js';
 export { keyStoreContract } from './key-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
+export { revokedTokenStoreContract } from './revoked-token-store-contract.js';
+export { attemptStoreContract, sleepingClock } from './attempt-store-contract.js';
+export type {
+  AttemptStoreContractOptions,
+  AttemptStoreFactory,
+  ContractClock,
+} from './attempt-store-contract.js';
 export type { ContractOptions, ContractTestApi, StoreFactory } from './contract-api.js';

@@ -262,6 +262,18 @@ export class KeySet {
     return key && { kid: key.kid, alg: key.alg, publicKey: key.publicKey };
   }
 
+  /**
+   * The algs the set signs with: those something was configured to sign with, and those of the
+   * published keys once the schedule has been read. Known without the store.
+   */
+  signingAlgs(): SigningAlg[] {
+    const algs = new Set(this.#required);
+    if (this.#schedule !== undefined) {
+      for (const key of this.#stateNow().verification.values()) algs.add(key.alg);
+    }
+    return [...algs];
+  }
+
   /** Every published key, current first, then next, then retired: metadata only. */
   async list(): Promise<KeyInfo[]> {
     await this.whenReady();

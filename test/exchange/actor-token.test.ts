@@ -85,6 +85,7 @@ describe('exchange/actor-token: verifying an ID token presented as actor_token',
       scope: ['openid'],
       keys,
       now,
+      authTime: now,
     });
   }
 
@@ -178,6 +179,7 @@ describe('exchange/actor-token: verifying an ID token presented as actor_token',
       scope: ['openid'],
       keys: rotating,
       now: NOW,
+      authTime: NOW,
     });
     const retiredKid = rotating.signingKey('RS256').kid;
     await rotating.rotate('RS256');

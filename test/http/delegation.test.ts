@@ -5,7 +5,6 @@ import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler, LogEntry } from '../../lib/index.js';
 import type { CustomTokenExchangeEvent } from '../../lib/index.js';
 import { mintIdToken } from '../../lib/tokens/id-token.js';
-import { KeySet } from '../../lib/tokens/key-set.js';
 import {
   ACCESS_TOKEN_TYPE,
   API,
@@ -14,16 +13,10 @@ import {
   SECRET,
   basic,
   form,
+  routerKeys,
   testServer,
-  testSigningKeys,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-
-/**
- * The router's own keys, as a test's own set: the handle never signs, so a test that forges a
- * token with the router's keys builds them from the same JWKs.
- */
-const routerKeys = async () => new KeySet({ keys: await testSigningKeys() });
 
 const DELEGATION_TYPE = 'urn:acme:delegated-session';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
@@ -323,6 +316,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       scope: ['openid'],
       keys: await routerKeys(),
       now: issuedAt,
+      authTime: issuedAt,
     });
     const res = await delegate(server, expired);
     await expectRefusedActor(
@@ -369,6 +363,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
       keys: await routerKeys(),
+      authTime: Math.floor(Date.now() / 1000),
     });
     const res = await delegate(server, foreignIssuer);
     await expectRefusedActor(

@@ -28,7 +28,7 @@ const INVALID_GRANT = {
   error: 'invalid_grant',
   error_description: 'Unknown or invalid refresh token.',
 };
-const REFRESH_TOKEN_SHAPE = /^cte_rt_[A-Za-z0-9_-]{43}$/;
+const REFRESH_TOKEN_SHAPE = /^cte_rt_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const SCOPE = 'openid profile offline_access read:orders';
 
 /**
@@ -43,8 +43,8 @@ class AgingStore implements RefreshTokenStore {
   age(ms: number): void {
     this.#offset += ms;
   }
-  async find(hash: string): Promise<StoredRefreshToken | undefined> {
-    const found = await this.inner.find(hash);
+  async find(hash: string, familyId: string): Promise<StoredRefreshToken | undefined> {
+    const found = await this.inner.find(hash, familyId);
     return found && { token: found.token, family: shift(found.family, -this.#offset) };
   }
   create(family: RefreshTokenFamily, token: RefreshTokenRecord) {
@@ -81,6 +81,7 @@ function shift(family: RefreshTokenFamily, ms: number): RefreshTokenFamily {
   const move = (at: number | null) => (at === null ? null : at + ms);
   return {
     ...family,
+    ...(family.auth_time === undefined ? {} : { auth_time: family.auth_time + ms / 1000 }),
     created_at: family.created_at + ms,
     last_used_at: family.last_used_at + ms,
     expires_at: move(family.expires_at),
@@ -436,6 +437,37 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     await refresh(server, issued.refresh_token!, { audience: API, resource: API }).expect(200);
   });
 
+  it('keeps the exchange’s auth_time in the ID tokens of every refresh (the family remembers it)', async () => {
+    const store = new AgingStore();
+    server = await offlineServer({ stores: { refreshTokens: store } });
+    const issued = await exchange(server);
+    const exchanged = (await verify(server, issued.id_token!, 'app')).payload;
+    expect(exchanged.auth_time).to.equal(exchanged.iat);
+    store.age(7_200_000);
+    const refreshed = (await refresh(server, issued.refresh_token!).expect(200)).body;
+    const id = (await verify(server, refreshed.id_token, 'app')).payload;
+    expect(id.auth_time).to.equal((exchanged.auth_time as number) - 7200);
+    expect(id.iat! - (id.auth_time as number)).to.be.within(7200, 7202);
+  });
+
+  it('uses the family’s creation as auth_time for a family stored without one', async () => {
+    const store = new AgingStore();
+    const inner = store.inner;
+    const create = inner.create.bind(inner);
+    inner.create = (family, token) => {
+      const { auth_time: _dropped, ...older } = family;
+      return create(older, token);
+    };
+    server = await offlineServer({ stores: { refreshTokens: store } });
+    const issued = await exchange(server);
+    const [family] = await store.listFamilies('auth0|alice');
+    expect(family).not.to.have.property('auth_time');
+    store.age(60_000);
+    const refreshed = (await refresh(server, issued.refresh_token!).expect(200)).body;
+    const id = (await verify(server, refreshed.id_token, 'app')).payload;
+    expect(id.auth_time).to.equal(Math.floor((family!.created_at - 60_000) / 1000));
+  });
+
   it('ends a family at its absolute lifetime and at its idle lifetime', async () => {
     const store = new AgingStore();
     server = await offlineServer({ stores: { refreshTokens: store } });
@@ -513,7 +545,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   });
 
   it('hands refresh tokens it does not know to the host untouched, before client authentication', async () => {
-    const unknownOfOurShape = `cte_rt_${'x'.repeat(43)}`;
+    const unknownOfOurShape = `cte_rt_${'x'.repeat(22)}.${'x'.repeat(43)}`;
     for (const token of ['host-refresh-token-1', unknownOfOurShape]) {
       const res = await post(server, { grant_type: 'refresh_token', refresh_token: token }, APP);
       expect(res.status).to.equal(200);
@@ -531,7 +563,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const failing = new AgingStore();
     failing.find = () => Promise.reject(new Error('refresh token store unreachable'));
     const broken = await offlineServer({ stores: { refreshTokens: failing } });
-    const token = `cte_rt_${'x'.repeat(43)}`;
+    const token = `cte_rt_${'x'.repeat(22)}.${'x'.repeat(43)}`;
     const res = await refresh(broken, token);
     expect(res.status).to.equal(500);
     expect(res.headers).to.include(NO_STORE);

@@ -1,10 +1,12 @@
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
 import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
 import { MemoryClientStore } from '../../lib/registry/memory-client-store.js';
+import { MemoryAttemptStore } from '../../lib/stores/memory-attempt-store.js';
 import { MemoryRefreshTokenStore } from '../../lib/stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import {
   actionCacheStoreContract,
+  attemptStoreContract,
   clientStoreContract,
   keyStoreContract,
   queryableLogSinkContract,
@@ -20,10 +22,14 @@ describe('memory stores against the exported contracts', () => {
   actionCacheStoreContract(() => new MemoryActionCacheStore(), { name: 'MemoryActionCacheStore' });
   userStoreContract(() => new MemoryUserStore(), { name: 'MemoryUserStore' });
   queryableLogSinkContract(() => new MemoryLogSink(), { name: 'MemoryLogSink' });
-  // One store for the suite: its concurrency test uses two store objects on one backend.
-  const refreshTokens = new MemoryRefreshTokenStore();
-  refreshTokenStoreContract(() => refreshTokens, { name: 'MemoryRefreshTokenStore' });
+  refreshTokenStoreContract(() => new MemoryRefreshTokenStore(), {
+    name: 'MemoryRefreshTokenStore',
+  });
+  attemptStoreContract((clock) => new MemoryAttemptStore({ now: () => clock.now }), {
+    name: 'MemoryAttemptStore',
+  });
   clientStoreContract(() => new MemoryClientStore(), { name: 'MemoryClientStore' });
+  // One store for the suite: a key store holds one schedule, shared by its tests.
   const keys = new MemoryKeyStore();
   keyStoreContract(() => keys, { name: 'MemoryKeyStore' });
 });

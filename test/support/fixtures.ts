@@ -9,6 +9,7 @@ import type {
   CustomTokenExchangeRouter,
 } from '../../lib/index.js';
 import { MemoryUserStore } from '../../lib/index.js';
+import { KeySet } from '../../lib/tokens/key-set.js';
 import type { SigningKeyInput } from '../../lib/tokens/key-set.js';
 
 export const ISSUER = 'https://auth.example.com/';
@@ -40,6 +41,15 @@ export function testSigningKeys(): Promise<SigningKeyInput[]> {
     return keys;
   })();
   return signingKeys;
+}
+
+/**
+ * The test router's signing keys as a key set of the test's own: the router's `keys` handle
+ * never signs, so a test that forges a token with the router's keys builds them from the same
+ * JWKs.
+ */
+export async function routerKeys(): Promise<KeySet> {
+  return new KeySet({ keys: await testSigningKeys() });
 }
 
 /** The client assertion key pair of the `jwt-app` client. */
@@ -131,7 +141,16 @@ export async function testServer(
   {
     mount = '',
     withoutDefaultAudience = false,
-  }: { mount?: string; withoutDefaultAudience?: boolean } = {},
+    ids,
+    clientJwk,
+  }: {
+    mount?: string;
+    withoutDefaultAudience?: boolean;
+    /** Ids of the test action and profile (default random), as instances booting alike give. */
+    ids?: { action: string; profile: string };
+    /** The `jwt-app` client's public key, when another process signs its assertions. */
+    clientJwk?: JWK;
+  } = {},
 ): Promise<TestServer> {
   const users = new MemoryUserStore([
     {
@@ -148,7 +167,7 @@ export async function testServer(
     },
     { user_id: 'auth0|blocked', email: 'mallory@example.com', blocked: true },
   ]);
-  const { jwk } = await clientAssertionKeys();
+  const jwk = clientJwk ?? (await clientAssertionKeys()).jwk;
   const cte = customTokenExchange({
     issuer: ISSUER,
     keys: await testSigningKeys(),
@@ -225,9 +244,14 @@ export async function testServer(
     ],
     ...overrides,
   });
-  const action = await cte.actions.create({ name: 'command-action', handler: commandAction });
+  const action = await cte.actions.create({
+    ...(ids ? { id: ids.action } : {}),
+    name: 'command-action',
+    handler: commandAction,
+  });
   await cte.actions.deploy(action.id);
   await cte.profiles.create({
+    ...(ids ? { id: ids.profile } : {}),
     name: 'Legacy tokens',
     subject_token_type: SUBJECT_TYPE,
     action_id: action.id,

@@ -62,13 +62,13 @@ describe('tokens/access-token', () => {
     });
   }
 
-  it('uses a fresh jti of at least 128 random bits per token', async () => {
+  it('uses a fresh jti of the router’s prefix and 128 random bits per token', async () => {
     const minted = await Promise.all(Array.from({ length: 50 }, () => mintAccessToken(base)));
     const jtis = new Set(minted.map((token) => token.jti));
     expect(jtis.size).to.equal(50);
     for (const jti of jtis) {
-      expect(jti).to.match(/^[A-Za-z0-9_-]{22}$/);
-      expect(Buffer.from(jti, 'base64url')).to.have.length(16);
+      expect(jti).to.match(/^cte_at_[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(jti.slice('cte_at_'.length), 'base64url')).to.have.length(16);
     }
   });
 
@@ -155,6 +155,7 @@ describe('tokens/access-token', () => {
     'azp',
     'org_id',
     'org_name',
+    'cnf',
     '__proto__',
   ];
   for (const claim of protectedClaims) {

@@ -1,0 +1,225 @@
+import { createWatchdogIsolate, type Isolate, type WatchdogIsolate } from './isolates.js';
+
+/** How often the watchdog looks at the entry in progress (and so how late it may stop one). */
+export const WATCHDOG_POLL_MS = 5;
+/** A round ends this long after it began, at the next idle moment, to take isolates gone away. */
+const ROUND_MS = 5_000;
+/**
+ * A round ends after this long without entries, so an idle process can exit (a running round keeps
+ * Node's event loop alive); the next entry starts another.
+ */
+const IDLE_MS = 1_000;
+
+// Int32 slots of the shared memory (the deadline is a Float64 in bytes 16-23).
+const SEQ = 0; // the entry in progress: its sequence number, 0 when none
+const SLOT = 1; // the isolate it runs in
+const WATCHING = 2; // 1 while a round watches
+const KILLED = 3; // the last entry the watchdog stopped
+const REFRESH = 5; // 1: end the round at the next idle moment (new isolates to watch)
+const STOP = 6; // 1: end the round and do not start another
+const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep
+const ACTIVITY = 8; // the last entry's sequence number, covered or not (never reset)
+const DEADLINE = 2; // Float64 index
+
+/**
+ * The watchdog's round, run in its own isolate on isolated-vm's thread pool. It sleeps
+ * {@link WATCHDOG_POLL_MS} at a time; an entry still in progress after its deadline has its isolate
+ * disposed (which is how isolated-vm stops code from another thread). Leaving a round follows
+ * Dekker's pattern with the host's `begin`: WATCHING goes to 0, then SEQ is read again, so an entry
+ * that began while the round was leaving is either seen here or saw WATCHING 0 and took a timer.
+ */
+const ROUND_SOURCE = String.raw`
+(function () {
+  const i32 = new Int32Array(shared);
+  const f64 = new Float64Array(shared);
+  const targets = new Map();
+  return function round(removed, pollMs, roundMs, idleMs) {
+    for (const slot of removed.split(',')) targets.delete(Number(slot));
+    for (let i = 4; i + 1 < arguments.length; i += 2) targets.set(arguments[i], arguments[i + 1]);
+    const started = Date.now();
+    let activity = Atomics.load(i32, ${ACTIVITY});
+    let activeAt = started;
+    Atomics.store(i32, ${WATCHING}, 1);
+    for (;;) {
+      Atomics.wait(i32, ${SLEEP}, 0, pollMs);
+      const now = Date.now();
+      if (Atomics.load(i32, ${ACTIVITY}) !== activity) {
+        activity = Atomics.load(i32, ${ACTIVITY});
+        activeAt = now;
+      }
+      const seq = Atomics.load(i32, ${SEQ});
+      if (seq !== 0) {
+        if (Date.now() >= f64[${DEADLINE}] && Atomics.load(i32, ${SEQ}) === seq) {
+          const slot = Atomics.load(i32, ${SLOT});
+          const target = targets.get(slot);
+          targets.delete(slot);
+          Atomics.store(i32, ${KILLED}, seq);
+          try { if (target !== undefined) target.dispose(); } catch (error) {}
+        }
+        continue;
+      }
+      const leave =
+        Atomics.load(i32, ${STOP}) === 1 ? 'stop' :
+        Atomics.load(i32, ${REFRESH}) === 1 || now - started >= roundMs ? 'refresh' :
+        now - activeAt >= idleMs ? 'idle' : undefined;
+      if (leave === undefined) continue;
+      Atomics.store(i32, ${WATCHING}, 0);
+      if (Atomics.load(i32, ${SEQ}) === 0) return leave;
+      Atomics.store(i32, ${WATCHING}, 1);
+    }
+  };
+})()`;
+
+/** What {@link EntryWatchdog.begin} decided for one entry. */
+export interface WatchedEntry {
+  /** The isolated-vm `timeout` the entry needs: 0 when the watchdog covers it. */
+  readonly timeoutMs: number;
+  readonly seq: number;
+}
+
+/**
+ * Stops a synchronous sandbox entry that runs past its CPU budget without a timer per entry.
+ *
+ * isolated-vm's `timeout` starts a timer for every call, and its timer thread wakes up once for each
+ * of them when it falls due, long after the call returned: at a few thousand entries a second on a
+ * busy core that costs the event loop far more than the entries themselves (the benchmark measured
+ * about 0.5 ms per exchange). The watchdog is one round-robin sleeper instead, in an isolate of its
+ * own on isolated-vm's thread pool: the host marks each entry's start (sequence number, isolate,
+ * deadline) and end in shared memory, and the watchdog disposes the isolate of an entry still
+ * running at its deadline, at most {@link WATCHDOG_POLL_MS} late. Isolates it does not watch yet
+ * (new ones, until the next round begins) and entries while no round runs fall back to `timeout`;
+ * a round ends after a second without entries, so that it does not keep an idle process alive.
+ */
+export class EntryWatchdog {
+  readonly #shared = new SharedArrayBuffer(64);
+  readonly #i32 = new Int32Array(this.#shared);
+  readonly #f64 = new Float64Array(this.#shared);
+  readonly #isolate: WatchdogIsolate;
+  /** Slot of each isolate given to {@link watch}. */
+  readonly #slots = new Map<Isolate, number>();
+  /** Slots the running round watches. */
+  readonly #watched = new Set<number>();
+  #added: Array<[number, Isolate]> = [];
+  #removed: number[] = [];
+  #nextSlot = 1;
+  #seq = 0;
+  #running = false;
+  #broken = false;
+  #closed = false;
+
+  constructor() {
+    this.#isolate = createWatchdogIsolate(this.#shared, ROUND_SOURCE);
+  }
+
+  /** Starts watching entries into `isolate` from the next round on. */
+  watch(isolate: Isolate): void {
+    if (this.#closed || this.#slots.has(isolate)) return;
+    const slot = this.#nextSlot++;
+    this.#slots.set(isolate, slot);
+    this.#added.push([slot, isolate]);
+    Atomics.store(this.#i32, REFRESH, 1);
+    this.#startRound();
+  }
+
+  /** Forgets `isolate` (disposed or replaced). */
+  unwatch(isolate: Isolate): void {
+    const slot = this.#slots.get(isolate);
+    if (slot === undefined) return;
+    this.#slots.delete(isolate);
+    this.#watched.delete(slot);
+    this.#added = this.#added.filter(([pending]) => pending !== slot);
+    this.#removed.push(slot);
+  }
+
+  /**
+   * Marks the start of a synchronous entry into `isolate` that may run `budgetMs`. Call
+   * {@link end} right after it, however it ended.
+   */
+  begin(isolate: Isolate, budgetMs: number): WatchedEntry {
+    const timeoutMs = Math.max(1, Math.ceil(budgetMs));
+    const slot = this.#slots.get(isolate);
+    if (slot === undefined) return { timeoutMs, seq: 0 };
+    const i32 = this.#i32;
+    this.#seq = this.#seq >= 0x7fffffff ? 1 : this.#seq + 1;
+    const seq = this.#seq;
+    Atomics.store(i32, ACTIVITY, seq);
+    if (!this.#running) {
+      this.#startRound();
+      return { timeoutMs, seq: 0 };
+    }
+    if (!this.#watched.has(slot) || Atomics.load(i32, SEQ) !== 0) return { timeoutMs, seq: 0 };
+    this.#f64[DEADLINE] = Date.now() + timeoutMs;
+    Atomics.store(i32, SLOT, slot);
+    Atomics.store(i32, SEQ, seq);
+    if (Atomics.load(i32, WATCHING) === 1) return { timeoutMs: 0, seq };
+    Atomics.store(i32, SEQ, 0);
+    return { timeoutMs, seq: 0 };
+  }
+
+  /** Marks the end of the entry; true when the watchdog stopped it (its isolate is disposed). */
+  end(entry: WatchedEntry): boolean {
+    if (entry.seq === 0) return false;
+    Atomics.store(this.#i32, SEQ, 0);
+    return Atomics.load(this.#i32, KILLED) === entry.seq;
+  }
+
+  /** Ends the rounds and disposes the watchdog's isolate. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    Atomics.store(this.#i32, STOP, 1);
+    this.#slots.clear();
+    this.#watched.clear();
+    // The round returns within one poll; disposing the isolate ends it at once either way.
+    this.#isolate.dispose();
+  }
+
+  #startRound(): void {
+    if (this.#running || this.#closed || this.#broken) return;
+    this.#running = true;
+    const added = this.#added;
+    const removed = this.#removed;
+    this.#added = [];
+    this.#removed = [];
+    Atomics.store(this.#i32, REFRESH, 0);
+    for (const [slot] of added) this.#watched.add(slot);
+    this.#isolate
+      // Isolate handles cross as handles (isolated-vm transfers them), so no copy option.
+      .round([removed.join(','), WATCHDOG_POLL_MS, ROUND_MS, IDLE_MS, ...added.flat()])
+      .then(
+        (reason: unknown) => {
+          this.#running = false;
+          // Idle: the next entry starts a round (until then nothing keeps the process alive).
+          if (reason === 'refresh' || this.#added.length > 0) this.#startRound();
+        },
+        () => {
+          // The watchdog is gone (closed, or failed): every entry takes isolated-vm's timeout.
+          this.#running = false;
+          this.#broken = true;
+          this.#watched.clear();
+        },
+      );
+  }
+}
+
+/**
+ * Entries are synchronous on the event loop's thread, so one at a time in the whole process: one
+ * watchdog (one thread while entries run) serves every runner, however many routers a host mounts.
+ */
+let sharedWatchdog: { watchdog: EntryWatchdog; runners: number } | undefined;
+
+/** The process's watchdog, made by the first runner that needs one. */
+export function acquireWatchdog(): EntryWatchdog {
+  sharedWatchdog ??= { watchdog: new EntryWatchdog(), runners: 0 };
+  sharedWatchdog.runners += 1;
+  return sharedWatchdog.watchdog;
+}
+
+/** The last runner to let go closes it; a later runner makes a new one. */
+export function releaseWatchdog(watchdog: EntryWatchdog): void {
+  if (sharedWatchdog?.watchdog !== watchdog) return;
+  sharedWatchdog.runners -= 1;
+  if (sharedWatchdog.runners > 0) return;
+  sharedWatchdog = undefined;
+  watchdog.close();
+}
