@@ -26,7 +26,7 @@ export interface IntrospectionEndpointOptions {
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
 }
 
 /** RFC 7662 §2.2's answer for every token the caller may not learn about. */
@@ -96,7 +96,7 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
   async function introspect(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
-    options.cors(req, res);
+    await options.cors(req, res);
     const { params } = readTokenRequest(body);
     const token = params.token;
     if (token === undefined) throw new InvalidRequest('token is required');

@@ -24,7 +24,7 @@ export interface RevocationEndpointOptions {
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
 }
@@ -63,7 +63,7 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
   async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
-    options.cors(req, res);
+    await options.cors(req, res);
     const { params } = readTokenRequest(body);
     const token = params.token;
     if (token === undefined) throw new InvalidRequest('token is required');

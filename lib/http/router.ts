@@ -90,9 +90,8 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
     return server === undefined ? clients.find(clientId) : introspectionClient(server);
   };
 
-  // A request's client has been read (and cached) by the time its answer gets CORS headers.
   const cors = clientCors(
-    { list: () => clients.defined(), get: (clientId) => clients.peek(clientId) },
+    { list: () => clients.defined(), get: (clientId) => clients.find(clientId) },
     (req: Request) => claimedClientId(req),
     { anyOriginPreflight: config.clientStore !== undefined },
   );

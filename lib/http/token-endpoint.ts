@@ -27,7 +27,7 @@ export interface TokenEndpointOptions {
   maxInFlight: number;
   dpop: DpopCheck;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
 }
 
 /** When a request refused for overload may try again, in seconds. */
@@ -77,7 +77,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
       trail = { ip: normalizeIp(req.ip) };
-      cors(req, res);
+      await cors(req, res);
       if (inFlight >= maxInFlight) {
         throw new TemporarilyUnavailable(
           OVERLOAD_RETRY_AFTER_SECONDS,

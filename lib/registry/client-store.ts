@@ -147,12 +147,6 @@ export class ClientCache {
     return this.#reading.get(clientId) ?? this.#read(clientId, entry);
   }
 
-  /** The cached client, if a fresh one is cached; never reads the store. */
-  peek(clientId: string): Client | undefined {
-    const entry = this.#entries.get(clientId);
-    return entry !== undefined && entry.expiresAt > this.#now() ? entry.client : undefined;
-  }
-
   /** Forgets `clientId` (or every client), so the next request reads the store again. */
   invalidate(clientId?: string): void {
     if (clientId === undefined) {

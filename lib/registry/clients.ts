@@ -426,14 +426,6 @@ export class ClientRegistry implements ClientsHandle {
     return this.#cache === undefined ? this.#clients.get(clientId) : this.#cache.find(clientId);
   }
 
-  /**
-   * The client with this id as far as it is known without reading a store (for answers that
-   * cannot wait, such as the CORS headers of a request whose client was just read).
-   */
-  peek(clientId: string): Client | undefined {
-    return this.#cache === undefined ? this.#clients.get(clientId) : this.#cache.peek(clientId);
-  }
-
   /** The clients given as definitions; none with a `ClientStore`, whose clients are not listed. */
   defined(): Client[] {
     return this.#cache === undefined ? [...this.#clients.values()] : [];

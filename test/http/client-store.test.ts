@@ -139,6 +139,24 @@ describe('clients read from a ClientStore', () => {
     }
   });
 
+  it('answers any origin’s preflight, and lets only the origins its client allows read the answer', async () => {
+    await registry.inner.update('hashed-app', { allowed_origins: ['https://app.example.com'] });
+    for (const origin of ['https://app.example.com', 'https://evil.example']) {
+      const preflight = await request(server.app)
+        .options('/oauth/token')
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'content-type');
+      expect(preflight.status, origin).to.equal(204);
+      expect(preflight.headers['access-control-allow-origin'], origin).to.equal(origin);
+      const answer = await exchange('hashed-app', SECRET).set('Origin', origin);
+      expect(answer.status, origin).to.equal(200);
+      expect(answer.headers['access-control-allow-origin'], origin).to.equal(
+        origin === 'https://app.example.com' ? origin : undefined,
+      );
+    }
+  });
+
   it('leaves clients to the store: the handle only invalidates', () => {
     for (const call of [
       () => server.cte.clients.add({ client_id: 'x', name: 'X', client_secret: SECRET }),
