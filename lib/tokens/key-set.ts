@@ -50,8 +50,8 @@ export interface KeySetOptions {
   keys?: ReadonlyArray<SigningKeyInput | Signer>;
   /**
    * Where the schedule lives, shared by every instance. Without `keys` the set generates the keys
-   * it needs into it (their private JWKs kept there); with `keys` those are entered into it, and
-   * only their public parts are stored.
+   * it needs into it (their private JWKs kept there); `keys` seed each alg it has no key of yet
+   * (their public parts only), and lend their private parts to the kids it names.
    */
   store?: KeyStore;
   /** Shortest time a retired key stays in the JWKS, in seconds. Default 86400 (one day). */

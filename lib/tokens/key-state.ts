@@ -93,23 +93,25 @@ export class KeyImports {
 }
 
 /**
- * `keys` with every one of `hostKeys` it lacks, published at `now`: the first of an alg with no
- * key signing (or due to) signs from `now`, the others wait as `next`. Only public parts go in.
+ * `keys` seeded with `hostKeys` for every alg it has no key of, published at `now`: the first
+ * key of such an alg signs from `now`, the others of it wait as `next`. Only public parts go in.
+ * An alg the schedule has keys of is left as it is: keys enter it through `keys.add()` from then
+ * on, so a retired key still listed in an instance's `options.keys` never comes back.
  */
 export function withHostKeys(
   keys: readonly StoredSigningKey[],
   hostKeys: Iterable<ImportedKey>,
   now: number,
 ): readonly StoredSigningKey[] {
-  let result = keys;
+  const live = withoutExpired(keys, now);
+  const scheduled = new Set(live.map((key) => key.alg));
+  const seeded: StoredSigningKey[] = [];
   for (const key of hostKeys) {
-    if (result.some((entry) => entry.kid === key.kid)) continue;
-    const signs = !result.some(
-      (entry) => entry.alg === key.alg && entry.signs_from !== null && entry.retired_at === null,
-    );
-    result = [...withoutExpired(result, now), storedKey(key, now, signs ? now : null, false)];
+    if (scheduled.has(key.alg) || keys.some((entry) => entry.kid === key.kid)) continue;
+    const first = !seeded.some((entry) => entry.alg === key.alg);
+    seeded.push(storedKey(key, now, first ? now : null, false));
   }
-  return result;
+  return seeded.length === 0 ? keys : [...live, ...seeded];
 }
 
 /** `keys` with a current and a next key made for each of `algs` (private JWKs kept). */

@@ -147,6 +147,39 @@ describe('KeySet on a shared KeyStore', () => {
     );
   });
 
+  it('seeds only algs the schedule has no key of: a retired key in options.keys never comes back', async () => {
+    const store = new MemoryKeyStore();
+    const es1 = privateJwk('es-1');
+    const first = instance(store, { keys: [es1], gracePeriodSeconds: 60 });
+    await first.whenReady();
+    await first.add(privateJwk('es-2'));
+    await first.rotate('ES256');
+    clock += 61_000;
+    // The next change leaves es-1 out of the schedule for good.
+    await first.add(privateJwk('es-3'));
+    expect((await store.load()).keys.map((key) => key.kid)).to.deep.equal(['es-2', 'es-3']);
+    // An instance still configured with es-1 starts after that.
+    const late = instance(store, { keys: [es1] });
+    await late.whenReady();
+    expect(late.signingKey('ES256').kid).to.equal('es-2');
+    expect(late.jwks().keys.map((key) => key.kid)).to.deep.equal(['es-2', 'es-3']);
+    expect((await store.load()).keys.map((key) => key.kid)).to.deep.equal(['es-2', 'es-3']);
+    // A new alg in its options.keys is entered.
+    const withEdDsa = instance(store, {
+      keys: [
+        es1,
+        {
+          ...crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }),
+          kid: 'ed-1',
+          alg: 'EdDSA',
+        } as SigningKeyInput,
+      ],
+    });
+    await withEdDsa.whenReady();
+    expect(withEdDsa.signingKey('EdDSA').kid).to.equal('ed-1');
+    expect((await store.load()).keys.map((key) => key.kid)).to.deep.equal(['es-2', 'es-3', 'ed-1']);
+  });
+
   it('keeps a private JWK given to add() in the store, for every instance', async () => {
     const store = new MemoryKeyStore();
     const [a, b] = [instance(store, { keys: [privateJwk('es-1')] }), instance(store)];
