@@ -87,8 +87,8 @@ async function main(): Promise<void> {
   const app = express();
   app.use('/legacy-as', legacy.router);
   app.use(cte);
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, '127.0.0.1', (err?: Error) => {

@@ -163,8 +163,8 @@ async function main(): Promise<void> {
       })),
     );
   });
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, 'localhost', async () => {

@@ -132,8 +132,8 @@ curl -s ${ORIGIN}/oauth/token -u ${APPLICATIONS[0]!.client_id}:${APPLICATIONS[0]
 then the provider's userinfo: curl -s ${ORIGIN}/me -H 'authorization: Bearer <access_token>'
 `);
   });
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
   // Everything else is the provider's: discovery, /jwks, /auth, the other grants, /me.
   app.use(provider.callback());

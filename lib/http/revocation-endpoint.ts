@@ -8,6 +8,7 @@ import type { TenantLog } from '../logs/tenant-log.js';
 import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { NO_STORE_HEADERS, sendOAuthError } from './token-response.js';
 
 /** What the revocation endpoint runs on; built once by `customTokenExchange()`. */
@@ -17,6 +18,8 @@ export interface RevocationEndpointOptions {
   refreshTokens: RefreshTokenService;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
+  /** Counts revocations for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /**
@@ -31,28 +34,35 @@ export interface RevocationEndpointOptions {
  * revokes refresh tokens and looks for the token whatever the hint).
  */
 export function revocationEndpoint(options: RevocationEndpointOptions): RequestHandler {
-  const { readBody, authenticateClient, refreshTokens, protection, log } = options;
+  const { readBody, authenticateClient, refreshTokens, protection, log, shutdown } = options;
 
   async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!valuesOf(body.token).some((token) => hasRefreshTokenShape(token))) return next('route');
-    const { params } = readTokenRequest(body);
-    if (params.token === undefined) throw new InvalidRequest('token is required');
-    const client = await authenticateClient(req);
-    const family = await refreshTokens.revokeForClient(params.token, client.client_id);
-    if (family) {
-      log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+    let answered: (() => void) | undefined;
+    try {
+      answered = shutdown.enter();
+      const { params } = readTokenRequest(body);
+      if (params.token === undefined) throw new InvalidRequest('token is required');
+      const client = await authenticateClient(req);
+      const family = await refreshTokens.revokeForClient(params.token, client.client_id);
+      if (family) {
+        log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+      }
+      res.status(200).set(NO_STORE_HEADERS).end();
+    } catch (err) {
+      if (res.headersSent) next(err);
+      else sendOAuthError(res, toOAuthError(err));
+    } finally {
+      answered?.();
     }
-    res.status(200).set(NO_STORE_HEADERS).end();
   }
 
   return function answerRevocation(req: Request, res: Response, next: NextFunction): void {
     readBody(req, res, (error) => {
       if (error) return sendOAuthError(res, error);
-      revoke(req, res, next).catch((err: unknown) => {
-        if (res.headersSent) next(err);
-        else sendOAuthError(res, toOAuthError(err));
-      });
+      // Express 4 does not forward a rejected promise; revoke answers its own errors anyway.
+      revoke(req, res, next).catch(next);
     });
   };
 }

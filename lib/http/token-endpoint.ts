@@ -11,6 +11,7 @@ import { readTokenRequest } from '../grants/token-request.js';
 import type { TenantLog } from '../logs/tenant-log.js';
 import type { ClientRegistry } from '../registry/clients.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { sendOAuthError, sendTokenResponse } from './token-response.js';
 
 /** What the token endpoint runs on; built once by `customTokenExchange()`. */
@@ -24,6 +25,8 @@ export interface TokenEndpointOptions {
   log: TenantLog;
   /** Requests of ours answered at once; beyond it `503 temporarily_unavailable`. */
   maxInFlight: number;
+  /** Counts requests of ours for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /** When a request refused for overload may try again, in seconds. */
@@ -34,13 +37,14 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  * is refused whatever the grant); then the request's `grant_type` picks the grant module, which
  * says whether the request is ours: anything else goes to the host with `next('route')`
  * untouched (no assertion consumed, `req.body` as the host's own parsers would set it). For a
- * request that is ours, in order: the cap on requests in flight, the strict reading of its
+ * request that is ours, in order: the refusal once `close()` began, the cap on requests in flight, the strict reading of its
  * parameters, client authentication, the end user's IP (a trusted client may forward it), and
  * the grant's handler. Every answer is JSON with `no-store`, and every request of ours, answered
  * or refused, writes one tenant-log entry of the grant's type.
  */
 export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
-  const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight } = options;
+  const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight, shutdown } =
+    options;
   const byType = new Map(grants.map((grant) => [grant.type, grant]));
   let inFlight = 0;
 
@@ -66,10 +70,12 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
     next: NextFunction,
   ): Promise<boolean> {
     let trail: RequestTrail | undefined;
+    let answered: (() => void) | undefined;
     try {
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
       trail = { ip: normalizeIp(req.ip) };
+      answered = shutdown.enter();
       if (inFlight >= maxInFlight) {
         throw new TemporarilyUnavailable(
           OVERLOAD_RETRY_AFTER_SECONDS,
@@ -92,6 +98,9 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       const error = toOAuthError(err);
       log.write(failureEntry(req, grant.failureLogType, trail, error));
       sendOAuthError(res, error);
+    } finally {
+      // Once the answer and its log entry are written: close() waits for both.
+      answered?.();
     }
     return true;
   }

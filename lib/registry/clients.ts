@@ -315,10 +315,30 @@ export class ClientRegistry {
   }
 }
 
-function toDefinition(client: Client): ClientDefinition {
+/**
+ * A client as the `clients` handle shows it: the definition's fields with every default applied,
+ * in Auth0's shape (so it can be edited and given back), without `client_secret`: secrets are
+ * write-only.
+ */
+export interface ClientView {
+  client_id: string;
+  name: string;
+  is_first_party: boolean;
+  oidc_conformant: boolean;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  /** Present when the client has public keys for `private_key_jwt`. */
+  jwks?: { keys: JWK[] };
+  jwt_configuration: { alg: IdTokenSigningAlg; lifetime_in_seconds: number };
+  token_exchange: { allow_any_profile_of_type: string[] };
+  client_metadata: Record<string, string>;
+  is_token_endpoint_ip_header_trusted: boolean;
+  refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
+}
+
+/** A fresh, secret-free copy of `client` for the handle. */
+export function clientView(client: Client): ClientView {
   return {
     client_id: client.client_id,
-    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
     name: client.name,
     is_first_party: client.is_first_party,
     oidc_conformant: client.oidc_conformant,
@@ -329,5 +349,12 @@ function toDefinition(client: Client): ClientDefinition {
     client_metadata: { ...client.client_metadata },
     is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
     refresh_token: { ...client.refresh_token },
+  };
+}
+
+function toDefinition(client: Client): ClientDefinition {
+  return {
+    ...clientView(client),
+    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
   };
 }

@@ -158,12 +158,7 @@ export class ResourceServerRegistry {
     }
     const server = asManagementError(() =>
       parseResourceServer(
-        {
-          ...current,
-          scopes: current.scopes.map((value) => ({ value })),
-          ...patch,
-          identifier,
-        },
+        { ...resourceServerView(current), ...patch, identifier },
         'resourceServer',
       ),
     );
@@ -195,4 +190,29 @@ export class ResourceServerRegistry {
     }
     return server;
   }
+}
+
+/** An API as the `resourceServers` handle shows it: Auth0's shape, every default applied. */
+export interface ResourceServerView {
+  identifier: string;
+  name: string;
+  scopes: Array<{ value: string }>;
+  signing_alg: AccessTokenSigningAlg;
+  allow_offline_access: boolean;
+  skip_consent_for_verifiable_first_party_clients: boolean;
+  token_lifetime: number;
+}
+
+/** A fresh copy of `server` in the shape definitions are written in. */
+export function resourceServerView(server: ResourceServer): ResourceServerView {
+  return {
+    identifier: server.identifier,
+    name: server.name,
+    scopes: server.scopes.map((value) => ({ value })),
+    signing_alg: server.signing_alg,
+    allow_offline_access: server.allow_offline_access,
+    skip_consent_for_verifiable_first_party_clients:
+      server.skip_consent_for_verifiable_first_party_clients,
+    token_lifetime: server.token_lifetime,
+  };
 }

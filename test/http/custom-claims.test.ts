@@ -20,6 +20,7 @@ import {
   exchangeBody,
   form,
   testServer,
+  profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -80,8 +81,8 @@ async function verify(server: TestServer, token: string, audience: string) {
   return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
 }
 
-function newest(server: TestServer): LogEntry {
-  const entry = server.cte.logs.list()[0];
+async function newest(server: TestServer): Promise<LogEntry> {
+  const entry = (await server.cte.logs.list())[0];
   expect(entry).not.to.equal(undefined);
   return entry!;
 }
@@ -100,13 +101,13 @@ async function managementError(
 }
 
 /** The `fecte` entry of an exchange that failed after the user was set (alice). */
-function failedAfterUser(
+async function failedAfterUser(
   server: TestServer,
   entry: LogEntry,
   details: { error: string; error_description: string; cause: string; console?: string[] },
   scope?: string,
-): LogEntry {
-  const profile = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+): Promise<LogEntry> {
+  const profile = (await profileFor(server.cte, SUBJECT_TYPE));
   expect(entry.ip).to.match(/127\.0\.0\.1$/);
   return {
     log_id: entry.log_id,
@@ -213,7 +214,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       'https://acme.example/plan': 'gold',
       flags: [true, null, 1.5],
     });
-    expect(newest(server).type).to.equal('secte');
+    expect((await newest(server)).type).to.equal('secte');
   });
 
   it('sees the user, the actor, the client, the API, the granted scopes and its own secrets', async () => {
@@ -228,7 +229,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     );
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const alice = (await server.users.getById('auth0|alice'))!;
-    const profile = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+    const profile = (await profileFor(server.cte, SUBJECT_TYPE));
     const event = server.events.at(-1)!;
     expect(event.request.ip).to.match(/127\.0\.0\.1$/);
     expect(event).to.deep.equal({
@@ -295,10 +296,10 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
         expect(res.status).to.equal(500);
         expect(res.headers).to.include(NO_STORE);
         expect(res.body).to.deep.equal(SERVER_ERROR);
-        expect(newest(server)).to.deep.equal(
-          failedAfterUser(
+        expect((await newest(server))).to.deep.equal(
+          await failedAfterUser(
             server,
-            newest(server),
+            (await newest(server)),
             {
               ...SERVER_ERROR,
               cause: `post-exchange action ${server.hookId}: ${message}`,
@@ -328,7 +329,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       const message = `api.idToken.setCustomClaim: "${name}" is an OpenID Connect claim of the ID token that only the router sets (profile claims follow the granted scopes)`;
       expect(thrown).to.deep.equal([message]);
       expect(res.status).to.equal(500);
-      expect(newest(server).details.cause).to.equal(
+      expect((await newest(server)).details.cause).to.equal(
         `post-exchange action ${server.hookId}: ${message}`,
       );
     }
@@ -412,7 +413,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       expect(thrown).to.deep.equal([message]);
       expect(res.status).to.equal(500);
       expect(res.body).to.deep.equal(SERVER_ERROR);
-      expect(newest(server).details.cause).to.equal(
+      expect((await newest(server)).details.cause).to.equal(
         `post-exchange action ${server.hookId}: ${message}`,
       );
       expect(Object.prototype).not.to.have.property('polluted');
@@ -431,10 +432,10 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       error: 'unauthorized_actor',
       error_description: 'only agents here',
     });
-    expect(newest(server)).to.deep.equal(
-      failedAfterUser(
+    expect((await newest(server))).to.deep.equal(
+      await failedAfterUser(
         server,
-        newest(server),
+        (await newest(server)),
         {
           error: 'unauthorized_actor',
           error_description: 'only agents here',
@@ -464,7 +465,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(500);
     expect(res.body).to.deep.equal(SERVER_ERROR);
-    const entry = newest(server);
+    const entry = (await newest(server));
     expect(entry.type).to.equal('fecte');
     expect(entry.user_id).to.equal('auth0|alice');
     expect(entry.details.cause).to.match(
@@ -525,7 +526,7 @@ describe('custom claims: configuring the post-exchange hook', () => {
       code: 'not_found',
       message: 'Action not found.',
     });
-    const profileAction = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!.action_id;
+    const profileAction = (await profileFor(server.cte, SUBJECT_TYPE)).action_id;
     expect(await managementError(server.cte.postExchange.set(profileAction))).to.deep.equal({
       code: 'invalid_body',
       message: 'Action must have supported_triggers: post-exchange',
@@ -628,7 +629,10 @@ describe('custom claims: configuring the post-exchange hook', () => {
     });
     await server.cte.postExchange.clear();
     await server.cte.actions.delete(hook.id);
-    expect(server.cte.actions.deployed(hook.id)).to.equal(undefined);
+    expect(await managementError(server.cte.actions.get(hook.id))).to.deep.equal({
+      code: 'not_found',
+      message: 'Action not found.',
+    });
   });
 });
 
@@ -675,7 +679,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     const id = await verify(server, res.body.id_token, 'app');
     expect(id.payload['https://acme.example/verified']).to.equal(true);
     expect(id.payload.cache_hit).to.equal(false);
-    const entry = newest(server);
+    const entry = (await newest(server));
     expect(entry.type).to.equal('secte');
     expect(entry.details.console).to.deep.equal([
       '[post-exchange] claims for auth0|alice key [redacted]',
@@ -697,8 +701,8 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     expect(res.body).to.deep.equal(SERVER_ERROR);
     const message =
       'api.idToken.setCustomClaim: "sub" is a restricted claim: the router sets it and custom claims cannot';
-    expect(newest(server)).to.deep.equal(
-      failedAfterUser(server, newest(server), {
+    expect((await newest(server))).to.deep.equal(
+      await failedAfterUser(server, (await newest(server)), {
         ...SERVER_ERROR,
         console: [`[post-exchange] refused: ActionApiError ${message}`],
         cause: `post-exchange action ${id}: ${message}`,
@@ -712,7 +716,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
 };`);
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(500);
-    expect(newest(server).details.cause).to.equal(
+    expect((await newest(server)).details.cause).to.equal(
       `post-exchange action ${id} failed: Error: no claims for auth0|alice (line 2, column 9)`,
     );
 
@@ -722,7 +726,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     await server.cte.actions.deploy(id);
     const missing = await post(server, exchangeBody());
     expect(missing.status).to.equal(500);
-    expect(newest(server).details.cause).to.equal(
+    expect((await newest(server)).details.cause).to.equal(
       `post-exchange action ${id} failed: exports.onExecutePostExchange is not a function: the action must assign exports.onExecutePostExchange = async (event, api) => { ... }`,
     );
   });
@@ -738,8 +742,8 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
       error: 'access_denied',
       error_description: 'denied from code',
     });
-    expect(newest(server)).to.deep.equal(
-      failedAfterUser(server, newest(server), {
+    expect((await newest(server))).to.deep.equal(
+      await failedAfterUser(server, (await newest(server)), {
         error: 'access_denied',
         error_description: 'denied from code',
         console: ['[post-exchange] access,accessToken,cache,idToken undefined'],

@@ -20,6 +20,7 @@ import {
   form,
   testServer,
   testSigningKeys,
+  profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -56,11 +57,14 @@ async function verify(server: TestServer, token: string, audience: string) {
   return jwtVerify(token, createLocalJWKSet(await jwks(server)), { issuer: ISSUER, audience });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+/** The code and message of the ManagementError `promise` rejects with. */
+async function managementError(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await promise;
   } catch (err) {
-    return err;
+    expect(err).to.be.instanceOf(ManagementError);
+    const { code, message } = err as ManagementError;
+    return { code, message };
   }
   throw new Error('expected the promise to reject');
 }
@@ -84,7 +88,7 @@ describe('handles: clients at run time', () => {
     expect(before.status).to.equal(401);
     expect(before.body).to.deep.equal(INVALID_CLIENT);
 
-    server.cte.clients.add(runtimeApp);
+    await server.cte.clients.create(runtimeApp);
     const res = await post(server, exchangeBody(), basic('runtime-app', SECRET));
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const { payload } = await verify(server, res.body.access_token, API);
@@ -92,7 +96,7 @@ describe('handles: clients at run time', () => {
   });
 
   it('after a secret update, refuses the old secret with 401 and accepts the new one', async () => {
-    server.cte.clients.add(runtimeApp);
+    await server.cte.clients.create(runtimeApp);
     await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
 
     server.cte.clients.update('runtime-app', { client_secret: NEW_SECRET });
@@ -105,13 +109,16 @@ describe('handles: clients at run time', () => {
   });
 
   it('refuses a removed client with 401 invalid_client', async () => {
-    server.cte.clients.add(runtimeApp);
+    await server.cte.clients.create(runtimeApp);
     await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
-    server.cte.clients.remove('runtime-app');
+    await server.cte.clients.delete('runtime-app');
     const res = await post(server, exchangeBody(), basic('runtime-app', SECRET));
     expect(res.status).to.equal(401);
     expect(res.body).to.deep.equal(INVALID_CLIENT);
-    expect(server.cte.clients.get('runtime-app')).to.equal(undefined);
+    expect(await managementError(server.cte.clients.get('runtime-app'))).to.deep.equal({
+      code: 'not_found',
+      message: 'client runtime-app does not exist',
+    });
   });
 
   it('applies a client update to the client rules of the next request', async () => {
@@ -133,7 +140,7 @@ describe('handles: resource servers at run time', () => {
   });
 
   it('serves an added PS256 API with a PS256 token that verifies against the JWKS route', async () => {
-    server.cte.resourceServers.add({
+    await server.cte.resourceServers.create({
       identifier: PS_API,
       scopes: [{ value: 'read:ps' }],
       signing_alg: 'PS256',
@@ -171,7 +178,7 @@ describe('handles: resource servers at run time', () => {
 
   it('answers invalid_target for a removed API, and keeps the defaultAudience', async () => {
     await post(server, exchangeBody({ audience: RS_API })).expect(200);
-    server.cte.resourceServers.remove(RS_API);
+    await server.cte.resourceServers.delete(RS_API);
     const res = await post(server, exchangeBody({ audience: RS_API }));
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal({
@@ -179,9 +186,10 @@ describe('handles: resource servers at run time', () => {
       error_description: 'the requested audience is not known',
     });
 
-    expect(() => server.cte.resourceServers.remove(API))
-      .to.throw(ManagementError, `resource server ${API} is the defaultAudience`)
-      .with.property('code', 'conflict');
+    expect(await managementError(server.cte.resourceServers.delete(API))).to.deep.equal({
+      code: 'conflict',
+      message: `resource server ${API} is the defaultAudience`,
+    });
     await post(server, exchangeBody()).expect(200);
   });
 });
@@ -239,10 +247,10 @@ describe('handles: profiles and actions at run time', () => {
     server = await testServer();
   });
 
-  const profile = () => server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+  const profile = () => profileFor(server.cte, SUBJECT_TYPE);
 
   it('routes a profile’s new subject_token_type and refuses the old one', async () => {
-    const { id } = profile();
+    const { id } = await profile();
     await server.cte.profiles.update(id, { subject_token_type: NEW_TYPE });
 
     const res = await post(server, exchangeBody({ subject_token_type: NEW_TYPE }));
@@ -256,14 +264,14 @@ describe('handles: profiles and actions at run time', () => {
   });
 
   it('makes a deleted profile’s subject_token_type unsupported', async () => {
-    expect(await server.cte.profiles.delete(profile().id)).to.equal(true);
+    await server.cte.profiles.delete((await profile()).id);
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal(UNSUPPORTED_TYPE);
   });
 
   it('runs a new handler after update and deploy, not before the deploy', async () => {
-    const { action_id } = profile();
+    const { action_id } = await profile();
     const denyAll: CustomTokenExchangeHandler = async (_event, api) => {
       api.access.deny('access_denied', 'version 2 says no');
     };
@@ -282,13 +290,8 @@ describe('handles: profiles and actions at run time', () => {
   });
 
   it('refuses to delete an action bound to a profile with action_in_use', async () => {
-    const { id, action_id } = profile();
-    const err = await rejection(server.cte.actions.delete(action_id));
-    expect(err).to.be.instanceOf(ManagementError);
-    expect({
-      code: (err as ManagementError).code,
-      message: (err as ManagementError).message,
-    }).to.deep.equal({
+    const { id, action_id } = await profile();
+    expect(await managementError(server.cte.actions.delete(action_id))).to.deep.equal({
       code: 'action_in_use',
       message: 'Action is bound to a token exchange profile; delete the profile first.',
     });
@@ -311,14 +314,15 @@ describe('handles: a definition needing a signing key the router lacks', () => {
       clients: [],
       resourceServers: [],
     });
-    const attempts: Array<[() => unknown, string]> = [
+    const attempts: Array<[() => Promise<unknown>, string]> = [
       [
-        () => cte.resourceServers.add({ identifier: 'https://ps.example/', signing_alg: 'PS256' }),
+        () =>
+          cte.resourceServers.create({ identifier: 'https://ps.example/', signing_alg: 'PS256' }),
         'resourceServer.signing_alg is PS256, but options.keys has no PS256 key',
       ],
       [
         () =>
-          cte.clients.add({
+          cte.clients.create({
             client_id: 'es',
             client_secret: 'a-secret-of-enough-length',
             name: 'ES',
@@ -328,22 +332,9 @@ describe('handles: a definition needing a signing key the router lacks', () => {
       ],
     ];
     for (const [attempt, message] of attempts) {
-      let error: unknown;
-      try {
-        attempt();
-      } catch (err) {
-        error = err;
-      }
-      expect(error).to.be.instanceOf(ManagementError);
-      expect({
-        code: (error as ManagementError).code,
-        message: (error as ManagementError).message,
-      }).to.deep.equal({
-        code: 'invalid_body',
-        message,
-      });
+      expect(await managementError(attempt())).to.deep.equal({ code: 'invalid_body', message });
     }
-    expect(cte.resourceServers.list()).to.deep.equal([]);
-    expect(cte.clients.list()).to.deep.equal([]);
+    expect(await cte.resourceServers.list()).to.deep.equal([]);
+    expect(await cte.clients.list()).to.deep.equal([]);
   });
 });

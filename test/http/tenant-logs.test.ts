@@ -74,7 +74,7 @@ async function runScript(server: TestServer) {
   for (const { token, auth } of SCRIPT) {
     shapes.push(shape(await exchange(server, token, auth === undefined ? {} : { auth })));
   }
-  return { shapes, entries: server.cte.logs.list().map(stable) };
+  return { shapes, entries: (await server.cte.logs.list()).map(stable) };
 }
 
 /** Mean time of `count` successful exchanges, in ms. */
@@ -100,7 +100,7 @@ async function capturingWarnings(fn: (warnings: string[]) => Promise<void>): Pro
 }
 
 describe('tenant logs through the router', () => {
-  describe('cte.logs.list(): the in-memory ring as an operator queries it', () => {
+  describe('(await cte.logs.list()): the in-memory ring as an operator queries it', () => {
     let server: TestServer;
     let beforeDeny: Date;
     let afterSpa: Date;
@@ -150,8 +150,8 @@ describe('tenant logs through the router', () => {
     const summary = (entries: LogEntry[]) =>
       entries.map((e) => [e.type, e.client_id, e.user_id, e.ip]);
 
-    it('lists every entry newest first', () => {
-      expect(summary(server.cte.logs.list())).to.eql([
+    it('lists every entry newest first', async () => {
+      expect(summary((await server.cte.logs.list()))).to.eql([
         ['fecte', 'app', undefined, '203.0.113.7'],
         ['secte', 'spa', 'auth0|alice', '2001:db8::7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
@@ -160,47 +160,47 @@ describe('tenant logs through the router', () => {
       ]);
     });
 
-    it('filters by type, client, user, IP and date range, alone or together', () => {
+    it('filters by type, client, user, IP and date range, alone or together', async () => {
       const { logs } = server.cte;
-      expect(summary(logs.list({ type: 'fecte' }))).to.eql([
+      expect(summary((await logs.list({ type: 'fecte' })))).to.eql([
         ['fecte', 'app', undefined, '203.0.113.7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
       ]);
       // The failed Basic attempt named client app: an operator finds it under that client.
-      expect(summary(logs.list({ client_id: 'app' }))).to.eql([
+      expect(summary((await logs.list({ client_id: 'app' })))).to.eql([
         ['fecte', 'app', undefined, '203.0.113.7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
         ['secte', 'app', 'auth0|alice', '203.0.113.7'],
       ]);
-      expect(summary(logs.list({ user_id: 'auth0|alice' }))).to.eql([
+      expect(summary((await logs.list({ user_id: 'auth0|alice' })))).to.eql([
         ['secte', 'spa', 'auth0|alice', '2001:db8::7'],
         ['secte', 'app', 'auth0|alice', '203.0.113.7'],
       ]);
-      expect(summary(logs.list({ ip: '198.51.100.9' }))).to.eql([
+      expect(summary((await logs.list({ ip: '198.51.100.9' })))).to.eql([
         ['fecte', 'app', undefined, '198.51.100.9'],
         ['secte', 'post-app', 'partner|p-42', '198.51.100.9'],
       ]);
-      expect(summary(logs.list({ ip: '2001:DB8::7' }))).to.eql([
+      expect(summary((await logs.list({ ip: '2001:DB8::7' })))).to.eql([
         ['secte', 'spa', 'auth0|alice', '2001:db8::7'],
       ]);
-      expect(summary(logs.list({ from_date: beforeDeny, to_date: afterSpa }))).to.eql([
+      expect(summary((await logs.list({ from_date: beforeDeny, to_date: afterSpa })))).to.eql([
         ['secte', 'spa', 'auth0|alice', '2001:db8::7'],
         ['fecte', 'app', undefined, '198.51.100.9'],
       ]);
-      expect(summary(logs.list({ from_date: beforeDeny.toISOString(), type: 'secte' }))).to.eql([
+      expect(summary((await logs.list({ from_date: beforeDeny.toISOString(), type: 'secte' })))).to.eql([
         ['secte', 'spa', 'auth0|alice', '2001:db8::7'],
       ]);
       expect(
-        summary(logs.list({ ip: '203.0.113.7', type: 'secte', user_id: 'auth0|alice' })),
+        summary((await logs.list({ ip: '203.0.113.7', type: 'secte', user_id: 'auth0|alice' }))),
       ).to.eql([['secte', 'app', 'auth0|alice', '203.0.113.7']]);
     });
 
     it('pages with take and the from cursor, stable while exchanges keep writing', async () => {
-      const all = server.cte.logs.list().map((e) => e.log_id);
+      const all = (await server.cte.logs.list()).map((e) => e.log_id);
       const seen: string[] = [];
       let from: string | undefined;
       for (;;) {
-        const page = server.cte.logs.list({ take: 2, ...(from ? { from } : {}) });
+        const page = (await server.cte.logs.list({ take: 2, ...(from ? { from } : {}) }));
         if (page.length === 0) break;
         seen.push(...page.map((e) => e.log_id));
         from = page.at(-1)!.log_id;
@@ -208,14 +208,17 @@ describe('tenant logs through the router', () => {
         await exchange(server, 'user:auth0|alice', { ip: '192.0.2.1' });
       }
       expect(seen).to.eql(all);
-      expect(server.cte.logs.list({ ip: '192.0.2.1' })).to.have.length(3);
+      expect((await server.cte.logs.list({ ip: '192.0.2.1' }))).to.have.length(3);
     });
 
-    it('refuses a misspelt filter rather than listing everything', () => {
-      expect(() => server.cte.logs.list({ clientId: 'app' } as never)).to.throw(
-        TypeError,
-        'MemoryLogSink.list: unknown query field "clientId"',
+    it('refuses a misspelt filter rather than listing everything', async () => {
+      const error = await server.cte.logs.list({ clientId: 'app' } as never).then(
+        () => expect.fail('a misspelt filter was accepted'),
+        (err: unknown) => err,
       );
+      expect(error)
+        .to.be.instanceOf(TypeError)
+        .with.property('message', 'MemoryLogSink.list: unknown query field "clientId"');
     });
   });
 
@@ -251,7 +254,7 @@ describe('tenant logs through the router', () => {
       const neverResolves: LogSink = {
         write: () => new Promise<void>((resolve) => pending.push(resolve)),
       };
-      const server = await testServer({ logs: [neverResolves] });
+      const server = await testServer({ logSinks: [neverResolves] });
       await expectUnaffected(server);
       // Every entry reached the sink, and not one of its writes has settled.
       expect(pending).to.have.length(SCRIPT.length + 20);
@@ -270,7 +273,7 @@ describe('tenant logs through the router', () => {
             throw new Error('disk on fire');
           },
         };
-        const server = await testServer({ logs: [throwing] });
+        const server = await testServer({ logSinks: [throwing] });
         await expectUnaffected(server);
         expect(server.cte.logs.dropped()).to.eql([
           { sink: 'memory', name: 'MemoryLogSink', dropped: 0 },
@@ -291,7 +294,7 @@ describe('tenant logs through the router', () => {
         throw new Error('log service unavailable');
       });
       const server = await testServer({
-        logs: [sink],
+        logSinks: [sink],
         onLogSinkError: (error, failed, entry) =>
           reported.push({ error: (error as Error).message, sink: failed, entry }),
       });
@@ -310,7 +313,7 @@ describe('tenant logs through the router', () => {
           .map((r) => r.entry.log_id)
           .reverse()
           .slice(0, 20),
-      ).to.eql(server.cte.logs.list({ take: 20 }).map((e) => e.log_id));
+      ).to.eql((await server.cte.logs.list({ take: 20 })).map((e) => e.log_id));
       expect(Object.isFrozen(reported[0]!.entry)).to.equal(true);
       await server.cte.close();
     });
@@ -325,7 +328,7 @@ describe('tenant logs through the router', () => {
         closeTimeoutMs: 10,
         onError: (_error, dropped) => reports.push(dropped),
       });
-      const server = await testServer({ logs: [sink] });
+      const server = await testServer({ logSinks: [sink] });
       await expectUnaffected(server);
       const [, counted] = server.cte.logs.dropped();
       // About 4 KiB of entries fit; every other entry was dropped, and counted.
@@ -339,7 +342,7 @@ describe('tenant logs through the router', () => {
       this.timeout(15_000);
       await capturingWarnings(async (warnings) => {
         const server = await testServer({
-          logs: [{ write: () => new Promise<void>(() => undefined) }],
+          logSinks: [{ write: () => new Promise<void>(() => undefined) }],
         });
         expect((await exchange(server, 'user:auth0|alice')).status).to.equal(200);
         const started = performance.now();
@@ -368,7 +371,7 @@ describe('tenant logs through the router', () => {
     it('holds every entry the ring holds, in write order, once close() flushed it', async () => {
       const path = join(dir, 'tenant.jsonl');
       const sink = new JsonLinesLogSink({ path, flushIntervalMs: 60_000 });
-      const server = await testServer({ logs: [sink] });
+      const server = await testServer({ logSinks: [sink] });
       await runScript(server);
       expect(sink.written).to.equal(0); // buffered: the interval has not passed
       await server.cte.close();
@@ -376,7 +379,7 @@ describe('tenant logs through the router', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as LogEntry);
-      expect(lines).to.eql(server.cte.logs.list().reverse());
+      expect(lines).to.eql((await server.cte.logs.list()).reverse());
       expect(lines.map((e) => e.type)).to.eql(['secte', 'fecte', 'fecte', 'fecte', 'secte']);
       expect(server.cte.logs.dropped()[1]).to.eql({
         sink: 0,
@@ -403,7 +406,7 @@ describe('tenant logs through the router', () => {
       expect(chained).to.equal(server.cte);
       await runScript(server);
       await settle();
-      const ring = server.cte.logs.list().reverse();
+      const ring = (await server.cte.logs.list()).reverse();
       expect(seen.map(([type]) => type)).to.eql(['secte', 'fecte', 'fecte', 'fecte', 'secte']);
       expect(seen.map(([, e]) => e)).to.eql(ring);
       for (const [type, e] of seen) {
@@ -428,7 +431,7 @@ describe('tenant logs through the router', () => {
       await settle();
       expect(once).to.eql(['secte']);
       expect(on).to.eql(['secte']);
-      expect(server.cte.logs.list()).to.have.length(2);
+      expect((await server.cte.logs.list())).to.have.length(2);
     });
 
     it('a listener that throws or rejects changes nothing for the exchange, and is warned about once', async () => {

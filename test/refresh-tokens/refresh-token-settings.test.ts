@@ -162,11 +162,11 @@ describe('a client’s refresh_token settings (Auth0 fields)', () => {
       ],
       resourceServers: [{ identifier: API }],
     });
-    expect(cte.clients.get('app')!.refresh_token).to.deep.equal({
+    expect((await cte.clients.get('app')).refresh_token).to.deep.equal({
       ...DEFAULT_REFRESH_TOKEN_SETTINGS,
       leeway: 5,
     });
-    const updated = cte.clients.update('app', { refresh_token: { rotation_type: 'non-rotating' } });
+    const updated = await cte.clients.update('app', { refresh_token: { rotation_type: 'non-rotating' } });
     expect(updated.refresh_token).to.deep.equal({
       ...DEFAULT_REFRESH_TOKEN_SETTINGS,
       rotation_type: 'non-rotating',
