@@ -615,7 +615,8 @@ const CASES: Record<string, Case[]> = {
     {
       title: 'not an object',
       change: { logger: 'pino' },
-      message: 'options.logger must be a logger with info, warn and error functions (pino, for one)',
+      message:
+        'options.logger must be a logger with info, warn and error functions (pino, for one)',
     },
     {
       title: 'without error()',

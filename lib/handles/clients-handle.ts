@@ -8,7 +8,11 @@ import type { ManagementHandle } from './management-handle.js';
  * Views never carry `client_secret`. `create` rejects with `conflict` for a `client_id` that
  * exists, `update` with `invalid_body` when the patch changes the `client_id`.
  */
-export type ClientsHandle = ManagementHandle<ClientView, ClientDefinition, Partial<ClientDefinition>>;
+export type ClientsHandle = ManagementHandle<
+  ClientView,
+  ClientDefinition,
+  Partial<ClientDefinition>
+>;
 
 /** The `clients` handle over the router's registry. */
 export function clientsHandle(registry: ClientRegistry): ClientsHandle {

@@ -18,6 +18,8 @@ import {
   testServer,
   profileFor,
 } from '../support/fixtures.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import type { LoggedRecord } from '../support/recording-logger.js';
 import type { TestServer } from '../support/fixtures.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -240,7 +242,9 @@ describe('attack protection: suspicious IP throttling', () => {
     // Neighbours outside the list are throttled as usual.
     await reject(server, 10, { ip: '198.51.101.1' });
     await expectBlocked(server, { ip: '198.51.101.1' });
-    expect((await entries(server, 'limit_cte')).map((entry) => entry.ip)).to.deep.equal(['198.51.101.1']);
+    expect((await entries(server, 'limit_cte')).map((entry) => entry.ip)).to.deep.equal([
+      '198.51.101.1',
+    ]);
   });
 
   it('unblocks an IP through cte.attackProtection.unblock(ip)', async () => {
@@ -321,19 +325,21 @@ describe('attack protection: suspicious IP throttling', () => {
 
     await reject(server, 10, { ip: '::ffff:203.0.113.20' });
     await expectBlocked(server, { ip: '203.0.113.20' });
-    const [block] = (await entries(server, 'limit_cte')).filter((entry) => entry.ip === '203.0.113.20');
+    const [block] = (await entries(server, 'limit_cte')).filter(
+      (entry) => entry.ip === '203.0.113.20',
+    );
     expect(block?.details.suspicious_ip_throttling?.key).to.equal('203.0.113.20');
   });
 
   it('writes one limit_cte entry when an IP becomes blocked, and a fecte entry for each refused request', async () => {
     const server = await harness();
-    const profile = (await profileFor(server.cte, SUBJECT_TYPE));
+    const profile = await profileFor(server.cte, SUBJECT_TYPE);
     await reject(server, 9, { ip: '203.0.113.10' });
-    expect((await entries(server, 'limit_cte'))).to.deep.equal([]);
+    expect(await entries(server, 'limit_cte')).to.deep.equal([]);
     server.clock.now = START + 5000;
     await reject(server, 1, { ip: '203.0.113.10', headers: { 'User-Agent': 'attacker/1.0' } });
 
-    const blocks = (await entries(server, 'limit_cte'));
+    const blocks = await entries(server, 'limit_cte');
     expect(blocks).to.have.length(1);
     const block = blocks[0]!;
     expect(block).to.deep.equal({
@@ -360,7 +366,7 @@ describe('attack protection: suspicious IP throttling', () => {
       },
     });
     // The rejection that blocked the IP still has its own fecte entry, written after the block.
-    const [latest, beforeLatest] = (await server.cte.logs.list());
+    const [latest, beforeLatest] = await server.cte.logs.list();
     expect([latest!.type, beforeLatest!.type]).to.deep.equal(['fecte', 'limit_cte']);
     expect(latest!.details).to.include({
       error: 'invalid_request',
@@ -369,7 +375,7 @@ describe('attack protection: suspicious IP throttling', () => {
 
     await expectBlocked(server, { ip: '203.0.113.10', type: PARTNER_TYPE });
     await expectBlocked(server, { ip: '203.0.113.10' });
-    expect((await entries(server, 'limit_cte'))).to.have.length(1);
+    expect(await entries(server, 'limit_cte')).to.have.length(1);
     const refused = (await entries(server, 'fecte')).slice(0, 2);
     expect(refused.map((entry) => entry.details)).to.deep.equal([
       {
@@ -400,7 +406,7 @@ describe('attack protection: suspicious IP throttling', () => {
       blocked: false,
       remaining_attempts: 10,
     });
-    expect((await entries(server, 'limit_cte'))).to.deep.equal([]);
+    expect(await entries(server, 'limit_cte')).to.deep.equal([]);
   });
 });
 
@@ -463,9 +469,11 @@ describe('attack protection: the client IP', () => {
       headers: { 'auth0-forwarded-for': '192.0.2.1' },
     });
     expect(server.partnerIps).to.deep.equal(['203.0.113.30', '2001:db8::31', '203.0.113.32']);
-    expect(
-      (await server.cte.logs.list()).map((entry) => entry.ip).reverse(),
-    ).to.deep.equal(['203.0.113.30', '2001:db8::31', '203.0.113.32']);
+    expect((await server.cte.logs.list()).map((entry) => entry.ip).reverse()).to.deep.equal([
+      '203.0.113.30',
+      '2001:db8::31',
+      '203.0.113.32',
+    ]);
   });
 
   it('refuses a trusted client whose forwarded-IP header is not one IP address', async () => {
@@ -498,7 +506,7 @@ describe('attack protection: the client IP', () => {
         error: 'invalid_request',
         error_description: 'the auth0-forwarded-for header must be one IP address',
       });
-      const [logged] = (await entries(server, 'fecte'));
+      const [logged] = await entries(server, 'fecte');
       expect(logged).to.deep.include({
         type: 'fecte',
         description: 'the auth0-forwarded-for header must be one IP address',
@@ -511,7 +519,7 @@ describe('attack protection: the client IP', () => {
         error_description: 'the auth0-forwarded-for header must be one IP address',
       });
     }
-    expect((await entries(server, 'fecte'))).to.have.length(3);
+    expect(await entries(server, 'fecte')).to.have.length(3);
     expect(server.partnerIps).to.deep.equal([]);
   });
 
@@ -698,19 +706,12 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     resetKey: () => undefined,
   });
 
-  let warnings: string[];
-  let originalWarn: typeof console.warn;
-  beforeEach(() => {
-    warnings = [];
-    originalWarn = console.warn;
-    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-  });
-  afterEach(() => {
-    console.warn = originalWarn;
-  });
+  let logged: LoggedRecord[];
 
   async function failingServer(attackProtection: AttackProtectionOptions): Promise<TestServer> {
-    const server = await testServer({ attackProtection });
+    const { logger, records } = recordingLogger();
+    logged = records;
+    const server = await testServer({ attackProtection, logger });
     server.app.set('trust proxy', 'loopback');
     return server;
   }
@@ -727,7 +728,7 @@ describe('attack protection: a store that fails (onStoreError)', () => {
       error_description: STORE_DOWN.error_description,
       cause: 'the suspicious IP throttling store failed: Error: connect ECONNREFUSED 10.0.0.5:6379',
     });
-    expect(warnings).to.deep.equal([]);
+    expect(logged).to.deep.equal([]);
   });
 
   it('fails closed when only counting a rejection fails: 503, not the 400 that tells the verdict', async () => {
@@ -749,7 +750,7 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     );
   });
 
-  it('fails open when asked: requests proceed, and console.warn is called once for many failures', async () => {
+  it('fails open when asked: requests proceed, and the logger warns once for many failures', async () => {
     const server = await failingServer({
       onStoreError: 'fail-open',
       suspiciousIpThrottling: { store: failingAttempts },
@@ -757,9 +758,14 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     await expectExchanged(server, { ip: '203.0.113.72' });
     await reject(server, 12, { ip: '203.0.113.72' });
     await expectExchanged(server, { ip: '203.0.113.72' });
-    expect(warnings).to.deep.equal([
-      "customTokenExchange: the suspicious IP throttling store failed; onStoreError is 'fail-open', " +
-        'so requests proceed without this protection: Error: connect ECONNREFUSED 10.0.0.5:6379',
+    expect(logged).to.deep.equal([
+      {
+        level: 'warn',
+        fields: { component: 'attack-protection' },
+        message:
+          "customTokenExchange: the suspicious IP throttling store failed; onStoreError is 'fail-open', " +
+          'so requests proceed without this protection: Error: connect ECONNREFUSED 10.0.0.5:6379',
+      },
     ]);
   });
 
@@ -779,7 +785,9 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     });
     await expectExchanged(open, { ip: '203.0.113.73' });
     await expectExchanged(open, { ip: '203.0.113.73' });
-    expect(warnings).to.have.length(1);
-    expect(warnings[0]).to.match(/^customTokenExchange: the profile rate limit store failed; /);
+    expect(logged).to.have.length(1);
+    expect(logged[0]!.message).to.match(
+      /^customTokenExchange: the profile rate limit store failed; /,
+    );
   });
 });

@@ -131,7 +131,7 @@ describe('the auth0 SDK refreshing and revoking against the router over HTTPS', 
       client_secret: SECRET,
       grant_type: 'refresh_token',
     });
-    const [entry] = (await server.cte.logs.list());
+    const [entry] = await server.cte.logs.list();
     expect(entry).to.include({
       type: 'sertft',
       client_id: 'post-app',

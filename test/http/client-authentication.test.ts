@@ -65,7 +65,7 @@ async function expectIssued(server: TestServer, res: request.Response, clientId:
     audience: API,
   });
   expect(payload.client_id).to.equal(clientId);
-  const [entry] = (await server.cte.logs.list());
+  const [entry] = await server.cte.logs.list();
   expect(entry).to.include({ type: 'secte', client_id: clientId });
   return payload;
 }
@@ -108,7 +108,7 @@ async function expectRefused(
   expect(res.text).not.to.match(/access_token|id_token|refresh_token/);
   expect(server.hostRequests).to.have.length(0);
 
-  const entries = (await server.cte.logs.list());
+  const entries = await server.cte.logs.list();
   expect(entries).to.have.length(logsBefore + 1);
   const entry = entries[0]!;
   expect(entry.type).to.equal('fecte');
@@ -446,7 +446,7 @@ describe('client authentication through the router: private_key_jwt', () => {
       const assertion = await clientAssertion(options);
       const res = await post(server, exchangeBody({ ...assertionParams(assertion), ...extra }));
       await expectIssued(server, res, 'jwt-app');
-      expect(JSON.stringify((await server.cte.logs.list()))).not.to.include(assertion.split('.')[2]!);
+      expect(JSON.stringify(await server.cte.logs.list())).not.to.include(assertion.split('.')[2]!);
     });
   }
 
@@ -540,7 +540,7 @@ describe('client authentication through the router: private_key_jwt', () => {
       expect(res.body).to.deep.equal({ host: true, body });
       expect(server.hostRequests).to.have.length(1);
       expect(server.hostRequests[0]!.body).to.deep.equal(body);
-      expect((await server.cte.logs.list())).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
 
       // Not consumed by the router: the same assertion authenticates a custom token exchange...
       const ours = await request(server.app)

@@ -107,7 +107,7 @@ async function failedAfterUser(
   details: { error: string; error_description: string; cause: string; console?: string[] },
   scope?: string,
 ): Promise<LogEntry> {
-  const profile = (await profileFor(server.cte, SUBJECT_TYPE));
+  const profile = await profileFor(server.cte, SUBJECT_TYPE);
   expect(entry.ip).to.match(/127\.0\.0\.1$/);
   return {
     log_id: entry.log_id,
@@ -229,7 +229,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     );
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const alice = (await server.users.getById('auth0|alice'))!;
-    const profile = (await profileFor(server.cte, SUBJECT_TYPE));
+    const profile = await profileFor(server.cte, SUBJECT_TYPE);
     const event = server.events.at(-1)!;
     expect(event.request.ip).to.match(/127\.0\.0\.1$/);
     expect(event).to.deep.equal({
@@ -296,10 +296,10 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
         expect(res.status).to.equal(500);
         expect(res.headers).to.include(NO_STORE);
         expect(res.body).to.deep.equal(SERVER_ERROR);
-        expect((await newest(server))).to.deep.equal(
+        expect(await newest(server)).to.deep.equal(
           await failedAfterUser(
             server,
-            (await newest(server)),
+            await newest(server),
             {
               ...SERVER_ERROR,
               cause: `post-exchange action ${server.hookId}: ${message}`,
@@ -432,10 +432,10 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       error: 'unauthorized_actor',
       error_description: 'only agents here',
     });
-    expect((await newest(server))).to.deep.equal(
+    expect(await newest(server)).to.deep.equal(
       await failedAfterUser(
         server,
-        (await newest(server)),
+        await newest(server),
         {
           error: 'unauthorized_actor',
           error_description: 'only agents here',
@@ -465,7 +465,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(500);
     expect(res.body).to.deep.equal(SERVER_ERROR);
-    const entry = (await newest(server));
+    const entry = await newest(server);
     expect(entry.type).to.equal('fecte');
     expect(entry.user_id).to.equal('auth0|alice');
     expect(entry.details.cause).to.match(
@@ -679,7 +679,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     const id = await verify(server, res.body.id_token, 'app');
     expect(id.payload['https://acme.example/verified']).to.equal(true);
     expect(id.payload.cache_hit).to.equal(false);
-    const entry = (await newest(server));
+    const entry = await newest(server);
     expect(entry.type).to.equal('secte');
     expect(entry.details.console).to.deep.equal([
       '[post-exchange] claims for auth0|alice key [redacted]',
@@ -701,8 +701,8 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     expect(res.body).to.deep.equal(SERVER_ERROR);
     const message =
       'api.idToken.setCustomClaim: "sub" is a restricted claim: the router sets it and custom claims cannot';
-    expect((await newest(server))).to.deep.equal(
-      await failedAfterUser(server, (await newest(server)), {
+    expect(await newest(server)).to.deep.equal(
+      await failedAfterUser(server, await newest(server), {
         ...SERVER_ERROR,
         console: [`[post-exchange] refused: ActionApiError ${message}`],
         cause: `post-exchange action ${id}: ${message}`,
@@ -742,8 +742,8 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
       error: 'access_denied',
       error_description: 'denied from code',
     });
-    expect((await newest(server))).to.deep.equal(
-      await failedAfterUser(server, (await newest(server)), {
+    expect(await newest(server)).to.deep.equal(
+      await failedAfterUser(server, await newest(server), {
         error: 'access_denied',
         error_description: 'denied from code',
         console: ['[post-exchange] access,accessToken,cache,idToken undefined'],

@@ -19,7 +19,10 @@ import {
 import type { TestServer } from '../support/fixtures.js';
 
 /** The fixture's `app` client as the router holds it, to mint ID tokens the way the router does. */
-const APP = parseClient({ client_id: 'app', client_secret: SECRET, name: 'First-party app' }, 'app');
+const APP = parseClient(
+  { client_id: 'app', client_secret: SECRET, name: 'First-party app' },
+  'app',
+);
 
 const DELEGATION_TYPE = 'urn:acme:delegated-session';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
@@ -192,7 +195,9 @@ async function expectRefusedActor(
   expect(res.headers).to.include(NO_STORE);
   expect(res.body).to.deep.equal(INVALID_ACTOR);
   expect(res.body).not.to.have.property('access_token');
-  expect((await newest(server))).to.deep.equal(refusedActorEntry(server, (await newest(server)), cause, clientId));
+  expect(await newest(server)).to.deep.equal(
+    refusedActorEntry(server, await newest(server), cause, clientId),
+  );
   expect(server.transactions).to.have.length(before);
   const status = await server.cte.attackProtection.status('127.0.0.1');
   expect(status.remaining_attempts).to.equal(9);
@@ -265,7 +270,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
     expect(id.payload.sub).to.equal('auth0|alice');
     expect(id.payload.act).to.deep.equal(act);
 
-    const entry = (await newest(server));
+    const entry = await newest(server);
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
@@ -288,7 +293,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
         access_token_jti: access.payload.jti,
       },
     });
-    expect(JSON.stringify((await server.cte.logs.list()))).not.to.include(bobToken.slice(0, 40));
+    expect(JSON.stringify(await server.cte.logs.list())).not.to.include(bobToken.slice(0, 40));
   });
 
   it('accepts an HS256 ID token of an HS256 client, verified with that client secret', async () => {
@@ -341,7 +346,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       },
       '',
     );
-    const entry = (await newest(server));
+    const entry = await newest(server);
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal(INVALID_ACTOR);
     expect(entry).to.deep.equal(
@@ -562,7 +567,7 @@ describe('delegation: actor chains (setActor)', () => {
       const access = await verify(server, res.body.access_token, API);
       expect(access.payload.act).to.deep.equal(chain);
       expect((await verify(server, res.body.id_token, 'app')).payload.act).to.deep.equal(chain);
-      const entry = (await newest(server));
+      const entry = await newest(server);
       expect(entry.type).to.equal('secte');
       expect(entry.details).to.deep.equal({
         subject_token_type: DELEGATION_TYPE,
@@ -610,7 +615,7 @@ describe('delegation: actor chains (setActor)', () => {
       expect(res.status).to.equal(500);
       expect(res.headers).to.include(NO_STORE);
       expect(res.body).to.deep.equal(SERVER_ERROR);
-      const entry = (await newest(server));
+      const entry = await newest(server);
       expect(entry).to.deep.equal({
         log_id: entry.log_id,
         date: entry.date,

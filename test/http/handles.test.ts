@@ -58,7 +58,9 @@ async function verify(server: TestServer, token: string, audience: string) {
 }
 
 /** The code and message of the ManagementError `promise` rejects with. */
-async function managementError(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+async function managementError(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string }> {
   try {
     await promise;
   } catch (err) {

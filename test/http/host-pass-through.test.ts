@@ -124,7 +124,10 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
       error: 'invalid_client',
       error_description: 'Client authentication failed.',
     });
-    expect((await server.cte.logs.list()).map((entry) => entry.type)).to.deep.equal(['fecte', 'secte']);
+    expect((await server.cte.logs.list()).map((entry) => entry.type)).to.deep.equal([
+      'fecte',
+      'secte',
+    ]);
   });
 
   it('refreshes and revokes its refresh tokens, hands other revocations on, serves the JWKS', async () => {
@@ -209,7 +212,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
         error_description:
           'the request body must be application/x-www-form-urlencoded or application/json',
       });
-      expect((await server.cte.logs.list())).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
     });
   }
 });

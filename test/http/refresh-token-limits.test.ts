@@ -52,13 +52,13 @@ describe('refresh tokens: one user cannot log others out', () => {
     const first = await exchange(server.app);
     const second = await exchange(server.app);
     const bob = await exchange(server.app, 'conn:partner:bob');
-    expect((await entries(server, 'resource_cleanup'))).to.deep.equal([]);
+    expect(await entries(server, 'resource_cleanup')).to.deep.equal([]);
     const third = await exchange(server.app);
 
     const families = await server.cte.refreshTokens.listForUser('auth0|alice');
     expect(families.map((f) => f.active)).to.deep.equal([false, true, true]);
-    const [cleanup] = (await entries(server, 'resource_cleanup'));
-    expect((await entries(server, 'resource_cleanup'))).to.have.length(1);
+    const [cleanup] = await entries(server, 'resource_cleanup');
+    expect(await entries(server, 'resource_cleanup')).to.have.length(1);
     expect(cleanup).to.deep.equal({
       log_id: cleanup!.log_id,
       date: cleanup!.date,

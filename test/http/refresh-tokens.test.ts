@@ -154,10 +154,12 @@ describe('refresh tokens issued by a custom token exchange (spec §2, §5)', () 
       active: true,
     });
     expect(family!.scope).to.deep.equal(SCOPE.split(' '));
-    const [entry] = (await server.cte.logs.list());
+    const [entry] = await server.cte.logs.list();
     expect(entry!.type).to.equal('secte');
     expect(entry!.details.refresh_token_family_id).to.equal(family!.family_id);
-    expect(JSON.stringify((await server.cte.logs.list()))).not.to.include(body.refresh_token!.slice(7));
+    expect(JSON.stringify(await server.cte.logs.list())).not.to.include(
+      body.refresh_token!.slice(7),
+    );
   });
 
   it('issues none when offline_access is not requested', async () => {
@@ -184,7 +186,9 @@ describe('refresh tokens issued by a custom token exchange (spec §2, §5)', () 
     expect(access.payload).to.include({ scope: 'openid profile read:orders' });
     expect(access.payload.act).to.deep.equal({ sub: 'agent-7' });
     expect((await server.cte.logs.list())[0]!.scope).to.equal('openid profile read:orders');
-    expect((await server.cte.logs.list())[0]!.details).not.to.have.property('refresh_token_family_id');
+    expect((await server.cte.logs.list())[0]!.details).not.to.have.property(
+      'refresh_token_family_id',
+    );
     expect(await server.cte.refreshTokens.listForUser('auth0|alice')).to.deep.equal([]);
   });
 
@@ -256,7 +260,9 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       user_name: 'alice@example.com',
       details: { access_token_jti: jti, refresh_token_family_id: family!.family_id },
     });
-    expect(JSON.stringify((await server.cte.logs.list()))).not.to.include(res.body.refresh_token.slice(7));
+    expect(JSON.stringify(await server.cte.logs.list())).not.to.include(
+      res.body.refresh_token.slice(7),
+    );
   });
 
   it('refuses a rotated token and revokes its whole family (reuse detection)', async () => {
@@ -271,7 +277,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
 
     const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
     expect(family).to.include({ active: false });
-    const [revoked, reused] = (await server.cte.logs.list({ type: 'fertft' }));
+    const [revoked, reused] = await server.cte.logs.list({ type: 'fertft' });
     expect(reused).to.include({ type: 'fertft', client_id: 'app' });
     expect(reused!.details).to.deep.equal({
       error: 'invalid_grant',
@@ -358,7 +364,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     });
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal(INVALID_GRANT);
-    const [entry] = (await server.cte.logs.list());
+    const [entry] = await server.cte.logs.list();
     expect(entry).to.include({ type: 'fertft', client_id: 'post-app' });
     expect(entry!.details.cause).to.equal('the refresh token was issued to client "app"');
     await refresh(server, issued.refresh_token!).expect(200);
@@ -524,7 +530,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     }
     expect(server.hostRequests).to.have.length(2);
     expect(server.hostRequests[0]!.headers.authorization).to.equal(APP);
-    expect((await server.cte.logs.list())).to.deep.equal([]);
+    expect(await server.cte.logs.list()).to.deep.equal([]);
   });
 
   it('answers a store failure while routing one of its tokens with 500, and logs it as a failed refresh', async () => {
@@ -541,7 +547,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     });
     expect(res.body.error_description).not.to.include('unreachable');
     expect(broken.hostRequests).to.deep.equal([]);
-    const [entry, ...others] = (await broken.cte.logs.list());
+    const [entry, ...others] = await broken.cte.logs.list();
     expect(others).to.deep.equal([]);
     expect(entry).to.deep.include({
       type: 'fertft',

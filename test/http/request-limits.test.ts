@@ -56,7 +56,7 @@ function exchange(server: TestServer, extra: Record<string, string> = {}) {
 }
 
 async function newest(server: TestServer): Promise<LogEntry> {
-  const [entry] = (await server.cte.logs.list());
+  const [entry] = await server.cte.logs.list();
   return entry!;
 }
 

@@ -89,7 +89,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
       user_id: 'auth0|alice',
       details: { refresh_token_family_id: family!.family_id },
     });
-    expect(JSON.stringify((await s.cte.logs.list()))).not.to.include(token.slice(7));
+    expect(JSON.stringify(await s.cte.logs.list())).not.to.include(token.slice(7));
     expect(s.hostRevocations).to.deep.equal([]);
   });
 
@@ -114,7 +114,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     const res = await revoke(s, { token: `cte_rt_${'Q'.repeat(43)}` });
     expect(res.status).to.equal(200);
     expect(res.text).to.equal('');
-    expect((await s.cte.logs.list({ type: 'srrt' }))).to.deep.equal([]);
+    expect(await s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);
     await refresh(s, token).expect(200);
   });
 
@@ -123,7 +123,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     const res = await revoke(s, { token, client_id: 'post-app', client_secret: SECRET }, null);
     expect(res.status).to.equal(200);
     expect(res.text).to.equal('');
-    expect((await s.cte.logs.list({ type: 'srrt' }))).to.deep.equal([]);
+    expect(await s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);
     await refresh(s, token).expect(200);
   });
 
@@ -188,6 +188,6 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
       { token: 'host-access-token', client_id: 'x' },
       { client_id: 'x' },
     ]);
-    expect((await s.cte.logs.list())).to.have.length(0);
+    expect(await s.cte.logs.list()).to.have.length(0);
   });
 });

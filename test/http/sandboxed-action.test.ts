@@ -62,7 +62,7 @@ async function verifyAccessToken(server: TestServer, token: string) {
 
 /** The one log entry written since `before` entries existed (the ring lists newest first). */
 async function newestEntry(server: TestServer, before = 0): Promise<LogEntry> {
-  const entries = (await server.cte.logs.list());
+  const entries = await server.cte.logs.list();
   expect(entries).to.have.length(before + 1);
   return entries[0]!;
 }
@@ -402,11 +402,17 @@ ${body}`);
       expect(hold.release('/hold/bystander')).to.equal(1);
       const survived = await inFlight;
       expectIssued(survived);
-      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal(['bystander resumed 200']);
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
+        'bystander resumed 200',
+      ]);
 
       // The bomb's isolate was replaced: the same profile works again.
       expectIssued(await exchange(server, bomb.subjectTokenType, 'ok'));
-      expect((await server.cte.logs.list()).map((e) => e.type)).to.deep.equal(['secte', 'secte', 'fecte']);
+      expect((await server.cte.logs.list()).map((e) => e.type)).to.deep.equal([
+        'secte',
+        'secte',
+        'fecte',
+      ]);
     });
 
     it('a host call that never settles: a fetch to a server that never answers ends at timeoutMs 300', async () => {
@@ -651,7 +657,7 @@ ${body}`);
         expect(leaks(json, values)).to.deep.equal([]);
         expect(json).to.include('[redacted]');
       }
-      expect(leaks(JSON.stringify((await server.cte.logs.list())), values)).to.deep.equal([]);
+      expect(leaks(JSON.stringify(await server.cte.logs.list()), values)).to.deep.equal([]);
       expect(leaks(JSON.stringify(failed.body), values)).to.deep.equal([]);
     });
   });
@@ -733,7 +739,9 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       expect((await verifyAccessToken(server, onVersion2.body.access_token)).payload.sub).to.equal(
         'legacy|v2-user',
       );
-      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal(['running version 2']);
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
+        'running version 2',
+      ]);
 
       expect(hold.release('/hold/v1')).to.equal(1);
       const finished = await onVersion1;
@@ -741,7 +749,9 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       expect((await verifyAccessToken(server, finished.body.access_token)).payload.sub).to.equal(
         'legacy|v1-user',
       );
-      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal(['running version 1']);
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
+        'running version 1',
+      ]);
 
       // Version 1 is gone for new requests.
       const later = await exchange(server, TYPE, 'third');

@@ -239,7 +239,7 @@ describe('secrets scan: no token, secret or assertion in any log sink (spec §6)
       401, // a wrong client secret
       401, // a replayed assertion
     ]);
-    const ring = (await server.cte.logs.list());
+    const ring = await server.cte.logs.list();
     expect(ring).to.have.length(responses.length);
     expect(ring.map((e) => e.type).reverse()).to.eql([
       ...Array<string>(9).fill('fecte'),
@@ -282,7 +282,7 @@ describe('secrets scan: no token, secret or assertion in any log sink (spec §6)
   });
 
   it('finds nothing in the in-memory ring', async () => {
-    expect(leaksIn(JSON.stringify((await server.cte.logs.list())), secretValues())).to.eql([]);
+    expect(leaksIn(JSON.stringify(await server.cte.logs.list()), secretValues())).to.eql([]);
   });
 
   it('finds nothing in the emitted secte and fecte events', () => {

@@ -141,7 +141,7 @@ describe('suspicious IP throttling under concurrency', function () {
         blocked: true,
         remaining_attempts: 0,
       });
-      const limits = (await entries(server, 'limit_cte'));
+      const limits = await entries(server, 'limit_cte');
       expect(limits).to.have.length(1);
       expect(limits[0]!.details.suspicious_ip_throttling).to.include({
         key: '203.0.113.50',

@@ -94,7 +94,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
   it('writes one secte entry with the spec §6 fields and no token', async () => {
     const res = await post(server, exchangeBody({ scope: 'openid read:orders' })).expect(200);
     const access = await verify(server, res.body.access_token, API);
-    const entries = (await server.cte.logs.list());
+    const entries = await server.cte.logs.list();
     expect(entries).to.have.length(1);
     const entry = entries[0]!;
     expect(entry).to.deep.equal({
@@ -224,7 +224,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     expect(access.payload.sub).to.equal('partner|p-42');
     const user = await server.users.getByIdentity('partner', 'p-42');
     expect(user!.email).to.equal('p-42@partner.example');
-    const [entry] = (await server.cte.logs.list());
+    const [entry] = await server.cte.logs.list();
     expect(entry!.connection).to.equal('partner');
     expect(entry!.user_id).to.equal('partner|p-42');
   });

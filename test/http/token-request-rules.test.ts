@@ -67,7 +67,7 @@ async function expectFailureLog(
   body: { error: string; error_description: string },
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  const entries = (await server.cte.logs.list());
+  const entries = await server.cte.logs.list();
   expect(entries).to.have.length(1);
   const entry = entries[0]!;
   expect(entry.type).to.equal('fecte');
@@ -116,7 +116,7 @@ describe('POST /oauth/token: bodies that cannot be parsed (any grant)', () => {
     it(`refuses ${name} with 400 invalid_request`, async () => {
       const res = await send(request(server.app).post('/oauth/token'));
       expectRefusal(server, res, 400, { error: 'invalid_request', error_description: description });
-      expect((await server.cte.logs.list())).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
     });
   }
 });
@@ -426,7 +426,7 @@ describe('POST /oauth/token: requests that are not ours reach the host untouched
         .expect(200);
       expect(res.body).to.deep.equal({ host: true, body });
       expect(server.hostRequests).to.have.length(1);
-      expect((await server.cte.logs.list())).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
     });
   }
 

@@ -452,11 +452,15 @@ describe('ProfileRegistry', () => {
       expect((await f.profiles.get(a.id)).name).to.equal('Partner ID tokens');
     });
 
-    it('deletes a profile (true), and answers false for an unknown one', async () => {
+    it('deletes a profile, and rejects with not_found for an unknown one', async () => {
       const f = await setup();
       const profile = await f.profiles.create(f.definition());
-      expect(await f.profiles.delete(profile.id)).to.equal(true);
-      expect(await f.profiles.delete(profile.id)).to.equal(false);
+      expect(await f.profiles.delete(profile.id)).to.equal(undefined);
+      await expectManagementError(
+        f.profiles.delete(profile.id),
+        'not_found',
+        'Token exchange profile not found.',
+      );
       expect(f.profiles.bySubjectTokenType(profile.subject_token_type)).to.equal(undefined);
       expect(await f.profiles.list()).to.eql([]);
       // The subject_token_type is free again.

@@ -44,7 +44,9 @@ describe('routers sharing PostgreSQL stores', function () {
 
   it('creates one user for one new identity exchanged on both at once, and logs on both', async () => {
     const written: LogEntry[][] = instances.map(() => []);
-    instances.forEach(({ server }, i) => server.cte.on('secte', (entry) => written[i]!.push(entry)));
+    instances.forEach(({ server }, i) =>
+      server.cte.on('secte', (entry) => written[i]!.push(entry)),
+    );
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, i) => exchange(instances[i % 2]!.server, 'conn:partner:p-1')),
     );
