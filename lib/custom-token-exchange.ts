@@ -23,6 +23,7 @@ import { revocationEndpoint } from './http/revocation-endpoint.js';
 import { ShutdownGate } from './http/shutdown-gate.js';
 import { tokenEndpoint } from './http/token-endpoint.js';
 import { guardedLogger } from './logger.js';
+import type { Logger } from './logger.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
@@ -160,14 +161,7 @@ export function customTokenExchange(
     ? new IsolatedVmRunner({
         capabilities,
         cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
-        onCatastrophicError: (message) => {
-          logger.error(
-            { component: 'sandbox' },
-            `isolated-vm: catastrophic error, aborting the process: ${message}`,
-          );
-          // V8 lost control of an isolate: the process can no longer be trusted.
-          process.abort();
-        },
+        onCatastrophicError: abortOnCatastrophicError(logger),
       })
     : undefined;
   const runner = new RunnerSelector(new InProcessRunner(), sandbox);
@@ -305,4 +299,21 @@ export function customTokenExchange(
     },
   });
   return cte;
+}
+
+/**
+ * What the router does when V8 loses control of an isolate (isolated-vm's catastrophic error):
+ * tells the logger, then aborts, since the process can no longer be trusted.
+ */
+export function abortOnCatastrophicError(
+  logger: Logger,
+  abort: () => void = () => process.abort(),
+): (message: string) => void {
+  return (message) => {
+    logger.error(
+      { component: 'sandbox' },
+      `isolated-vm: catastrophic error, aborting the process: ${message}`,
+    );
+    abort();
+  };
 }

@@ -18,6 +18,7 @@ export interface Logger {
 
 /** The default logger: the message on the console, at its level. */
 export const consoleLogger: Logger = Object.freeze({
+  // eslint-disable-next-line no-console -- the default logger's info level is the console's.
   info: (_fields: object, message: string) => console.info(message),
   warn: (_fields: object, message: string) => console.warn(message),
   error: (_fields: object, message: string) => console.error(message),
