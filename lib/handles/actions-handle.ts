@@ -1,4 +1,10 @@
-import type { Action, ActionDefinition, ActionPatch } from '../profiles/action-definition.js';
+import type {
+  Action,
+  ActionDefinition,
+  ActionPatch,
+  PostExchangeActionDefinition,
+  PostExchangeActionPatch,
+} from '../profiles/action-definition.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
 import type { ManagementHandle } from './management-handle.js';
 
@@ -11,6 +17,12 @@ import type { ManagementHandle } from './management-handle.js';
  * (a syntax error with its line and column) or `unsupported` (code without a sandbox).
  */
 export interface ActionsHandle extends ManagementHandle<Action, ActionDefinition, ActionPatch> {
+  /** A post-exchange action: its `handler` typed with the post-exchange `event` and `api`. */
+  create(definition: PostExchangeActionDefinition): Promise<Action>;
+  create(definition: ActionDefinition): Promise<Action>;
+  /** A post-exchange action's draft: its `handler` typed with the post-exchange `event` and `api`. */
+  update(id: string, patch: PostExchangeActionPatch): Promise<Action>;
+  update(id: string, patch: ActionPatch): Promise<Action>;
   /** Makes the draft live as a new version (numbered one above the last). */
   deploy(id: string): Promise<Action>;
 }
@@ -18,10 +30,12 @@ export interface ActionsHandle extends ManagementHandle<Action, ActionDefinition
 /** The `actions` handle over the router's registry: its management methods only. */
 export function actionsHandle(registry: ActionRegistry): ActionsHandle {
   return Object.freeze({
-    create: (definition: ActionDefinition) => registry.create(definition),
+    create: (definition: ActionDefinition | PostExchangeActionDefinition) =>
+      registry.create(definition),
     get: (id: string) => registry.get(id),
     list: () => registry.list(),
-    update: (id: string, patch: ActionPatch) => registry.update(id, patch),
+    update: (id: string, patch: ActionPatch | PostExchangeActionPatch) =>
+      registry.update(id, patch),
     delete: (id: string) => registry.delete(id),
     deploy: (id: string) => registry.deploy(id),
   });

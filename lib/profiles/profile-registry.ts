@@ -6,7 +6,7 @@ import { supportsCustomTokenExchange } from './action-registry.js';
 import {
   MAX_SUBJECT_TOKEN_TYPE_LENGTH,
   MIN_SUBJECT_TOKEN_TYPE_LENGTH,
-  isSubjectTokenTypeUri,
+  subjectTokenTypeUriProblem,
   reservedPrefixOf,
 } from './subject-token-type.js';
 
@@ -354,9 +354,8 @@ function checkSubjectTokenType(value: unknown): string {
   if (reserved !== undefined) {
     invalid(`subject_token_type must not use the reserved namespace ${reserved}`);
   }
-  if (!isSubjectTokenTypeUri(value)) {
-    invalid('subject_token_type must be an absolute URI starting with https:// or urn:');
-  }
+  const problem = subjectTokenTypeUriProblem(value);
+  if (problem !== undefined) invalid(`subject_token_type ${problem}`);
   return value;
 }
 

@@ -575,19 +575,6 @@ describe('custom claims: configuring the post-exchange hook', () => {
     expect(
       await managementError(
         server.cte.actions.create({
-          name: 'function',
-          handler: () => undefined,
-          supported_triggers: POST_EXCHANGE,
-        }),
-      ),
-    ).to.deep.equal({
-      code: 'invalid_body',
-      message:
-        'Invalid request body: a post-exchange action needs handler { onExecutePostExchange } (or code), not a function.',
-    });
-    expect(
-      await managementError(
-        server.cte.actions.create({
           name: 'object',
           handler: noop,
           supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
@@ -598,13 +585,36 @@ describe('custom claims: configuring the post-exchange hook', () => {
       message:
         "Invalid request body: a { onExecutePostExchange } handler needs supported_triggers [{ id: 'post-exchange', version: 'v1' }].",
     });
-    expect(
-      await managementError(server.cte.actions.update(hook.id, { handler: () => undefined })),
-    ).to.deep.equal({
-      code: 'invalid_body',
-      message:
-        'Invalid request body: a post-exchange action needs handler { onExecutePostExchange } (or code), not a function.',
+  });
+
+  it('takes a function as the handler, as a profile action does, once the trigger is declared', async () => {
+    const hook = await server.cte.actions.create({
+      name: 'function claims',
+      supported_triggers: [{ id: 'post-exchange', version: 'v1' }],
+      handler: async (event, api) => {
+        api.accessToken.setCustomClaim('https://acme.example/email', event.user.email);
+      },
     });
+    expect(hook.supported_triggers).to.deep.equal([{ id: 'post-exchange', version: 'v1' }]);
+    await server.cte.actions.deploy(hook.id);
+    await server.cte.postExchange.set(hook.id);
+    const res = await post(server, exchangeBody());
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    const first = await verify(server, res.body.access_token, API);
+    expect(first.payload['https://acme.example/email']).to.equal('alice@example.com');
+
+    // A new function in the draft of a post-exchange action is its onExecutePostExchange too.
+    await server.cte.actions.update(hook.id, {
+      supported_triggers: [{ id: 'post-exchange', version: 'v1' }],
+      handler: (_event, api) => api.accessToken.setCustomClaim('version', 2),
+    });
+    const updated = await server.cte.actions.deploy(hook.id);
+    expect(updated.deployed_version?.number).to.equal(2);
+    const again = await post(server, exchangeBody());
+    expect(again.status, JSON.stringify(again.body)).to.equal(200);
+    const second = await verify(server, again.body.access_token, API);
+    expect(second.payload).to.include({ version: 2 });
+    expect(second.payload).not.to.have.property('https://acme.example/email');
   });
 
   it('holds the action it runs: no delete, no dropping the trigger, until cleared', async () => {
