@@ -104,9 +104,9 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
 
   return {
     log,
-    handle: {
-      list: async (query) => queried.list(query),
-      dropped: () => {
+    handle: Object.freeze({
+      list: async (query?: LogQuery) => queried.list(query),
+      dropped: (): LogSinkDropCount[] => {
         const counts = log.dropped;
         return [
           { sink: 'memory', name: nameOf(memory), dropped: counts[0]! },
@@ -117,7 +117,7 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
           })),
         ];
       },
-    },
+    }),
     on: (type, listener) => events.on(type, listener),
     once: (type, listener) => events.once(type, listener),
     off: (type, listener) => events.off(type, listener),

@@ -340,3 +340,157 @@ describe('handles: a definition needing a signing key the router lacks', () => {
     expect(await cte.clients.list()).to.deep.equal([]);
   });
 });
+
+describe('handles: one narrow vocabulary', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await testServer();
+  });
+
+  it('exposes only management methods, on frozen handles', () => {
+    const { cte } = server;
+    const vocabulary = ['create', 'delete', 'get', 'list', 'update'];
+    const methods: Array<[string, object, string[]]> = [
+      ['clients', cte.clients, vocabulary],
+      ['resourceServers', cte.resourceServers, vocabulary],
+      ['profiles', cte.profiles, vocabulary],
+      ['actions', cte.actions, [...vocabulary, 'deploy'].sort()],
+      ['postExchange', cte.postExchange, ['clear', 'get', 'set']],
+      ['logs', cte.logs, ['dropped', 'list']],
+    ];
+    for (const [name, handle, expected] of methods) {
+      expect(Object.keys(handle).sort(), name).to.deep.equal(expected);
+      expect(Object.isFrozen(handle), name).to.equal(true);
+    }
+  });
+
+  const missing: Array<[string, (cte: TestServer['cte']) => Array<Promise<unknown>>, string]> = [
+    [
+      'clients',
+      (cte) => [
+        cte.clients.get('nope'),
+        cte.clients.update('nope', {}),
+        cte.clients.delete('nope'),
+      ],
+      'client nope does not exist',
+    ],
+    [
+      'resourceServers',
+      (cte) => [
+        cte.resourceServers.get('nope'),
+        cte.resourceServers.update('nope', {}),
+        cte.resourceServers.delete('nope'),
+      ],
+      'resource server nope does not exist',
+    ],
+    [
+      'actions',
+      (cte) => [
+        cte.actions.get('nope'),
+        cte.actions.update('nope', { name: 'x' }),
+        cte.actions.delete('nope'),
+        cte.actions.deploy('nope'),
+      ],
+      'Action not found.',
+    ],
+    [
+      'profiles',
+      (cte) => [
+        cte.profiles.get('nope'),
+        cte.profiles.update('nope', { name: 'xyz' }),
+        cte.profiles.delete('nope'),
+      ],
+      'Token exchange profile not found.',
+    ],
+  ];
+  for (const [name, calls, message] of missing) {
+    it(`${name}: get, update and delete of a missing id reject with not_found`, async () => {
+      for (const call of calls(server.cte)) {
+        expect(call).to.be.instanceOf(Promise);
+        expect(await managementError(call)).to.deep.equal({ code: 'not_found', message });
+      }
+    });
+  }
+
+  it('rejects an invalid definition rather than throwing', async () => {
+    const attempt = server.cte.clients.create({ client_id: 'x' } as never);
+    expect(attempt).to.be.instanceOf(Promise);
+    expect(await managementError(attempt)).to.deep.equal({
+      code: 'invalid_body',
+      message: 'client.client_secret is required for token_endpoint_auth_method client_secret_post',
+    });
+    expect(await managementError(server.cte.resourceServers.create({} as never))).to.deep.equal({
+      code: 'invalid_body',
+      message: 'resourceServer.identifier must be a string',
+    });
+  });
+
+  it('never shows a secret: clients without client_secret, actions without secret values', async () => {
+    const CLIENT_SECRET = 'client-secret-never-shown-0123';
+    const ACTION_SECRET = 'action-secret-never-shown-4567';
+    const { cte } = server;
+    const shown: unknown[] = [
+      await cte.clients.create({
+        client_id: 'secretive',
+        client_secret: CLIENT_SECRET,
+        name: 'Secretive',
+        token_endpoint_auth_method: 'client_secret_basic',
+        token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+      }),
+      await cte.clients.get('secretive'),
+      await cte.clients.list(),
+      await cte.clients.update('secretive', { name: 'Still secretive' }),
+    ];
+    const action = await cte.actions.create({
+      name: 'with secrets',
+      handler: async () => undefined,
+      secrets: { API_KEY: ACTION_SECRET },
+    });
+    shown.push(
+      action,
+      await cte.actions.deploy(action.id),
+      await cte.actions.get(action.id),
+      await cte.actions.list(),
+      await cte.actions.update(action.id, { name: 'renamed' }),
+    );
+    const text = JSON.stringify(shown);
+    expect(text).not.to.include(CLIENT_SECRET);
+    expect(text).not.to.include(ACTION_SECRET);
+    expect(await cte.clients.get('secretive')).not.to.have.property('client_secret');
+    expect((await cte.actions.get(action.id)).secrets).to.deep.equal([
+      { name: 'API_KEY', updated_at: action.created_at },
+    ]);
+    // Write-only, not lost: the client still authenticates with its secret.
+    await post(server, exchangeBody(), basic('secretive', CLIENT_SECRET)).expect(200);
+  });
+
+  it('hands out copies: changing what a handle answered changes nothing in the router', async () => {
+    const client = await server.cte.clients.get('app');
+    client.client_metadata.team = 'changed';
+    client.token_exchange.allow_any_profile_of_type.length = 0;
+    const api = await server.cte.resourceServers.get(API);
+    api.scopes.length = 0;
+    expect((await server.cte.clients.get('app')).client_metadata).to.deep.equal({
+      team: 'checkout',
+    });
+    expect((await server.cte.resourceServers.get(API)).scopes).to.deep.equal([
+      { value: 'read:orders' },
+      { value: 'write:orders' },
+    ]);
+    await post(server, exchangeBody({ scope: 'read:orders' })).expect(200);
+  });
+
+  it('postExchange.get() answers a promise of the action it runs, or of undefined', async () => {
+    const none = server.cte.postExchange.get();
+    expect(none).to.be.instanceOf(Promise);
+    expect(await none).to.equal(undefined);
+    const hook = await server.cte.actions.create({
+      name: 'claims',
+      supported_triggers: [{ id: 'post-exchange', version: 'v1' }],
+      handler: () => undefined,
+    });
+    await server.cte.actions.deploy(hook.id);
+    await server.cte.postExchange.set(hook.id);
+    expect(await server.cte.postExchange.get()).to.deep.equal({ action_id: hook.id });
+  });
+});
