@@ -204,7 +204,7 @@ describe('the npm package', () => {
       expect(Object.keys(root)[0]).to.equal('types');
       expect(pkg.main).to.equal('./dist/index.js');
       expect(pkg.types).to.equal('./dist/index.d.ts');
-      expect(pkg.files).to.include('dist');
+      expect(pkg.files).to.include.members(['dist', 'CHANGELOG.md']);
     });
 
     it('exports ./redis, ./postgres and ./testing with their types first', () => {

@@ -162,12 +162,14 @@ curl -s http://localhost:${port}/oauth/token -d grant_type=client_credentials
 
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -179,12 +179,14 @@ ${authorize.href}
 
 Provider JWKS: ${ISSUER}/jwks   Tenant logs: ${ORIGIN}/logs`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {
