@@ -1,4 +1,3 @@
-import { ManagementError } from '../errors.js';
 import type {
   ResourceServerDefinition,
   ResourceServerRegistry,
@@ -6,6 +5,7 @@ import type {
 } from '../registry/resource-servers.js';
 import { resourceServerView } from '../registry/resource-servers.js';
 import type { ManagementHandle } from './management-handle.js';
+import { inProcessRegistryHandle } from './management-handle.js';
 
 /**
  * APIs at run time (`cte.resourceServers`), by `identifier`; a change applies to the next
@@ -21,19 +21,9 @@ export type ResourceServersHandle = ManagementHandle<
 
 /** The `resourceServers` handle over the router's registry. */
 export function resourceServersHandle(registry: ResourceServerRegistry): ResourceServersHandle {
-  return Object.freeze({
-    create: async (definition: ResourceServerDefinition) =>
-      resourceServerView(registry.add(definition)),
-    get: async (identifier: string) => {
-      const server = registry.get(identifier);
-      if (server === undefined) {
-        throw new ManagementError('not_found', `resource server ${identifier} does not exist`);
-      }
-      return resourceServerView(server);
-    },
-    list: async () => registry.list().map(resourceServerView),
-    update: async (identifier: string, patch: Partial<ResourceServerDefinition>) =>
-      resourceServerView(registry.update(identifier, patch)),
-    delete: async (identifier: string) => registry.remove(identifier),
-  });
+  return inProcessRegistryHandle(
+    registry,
+    resourceServerView,
+    (identifier) => `resource server ${identifier} does not exist`,
+  );
 }
