@@ -1,8 +1,6 @@
-import express from 'express';
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { AttackProtection } from './attack-protection/attack-protection.js';
 import type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
-import { createClientAuthenticator } from './client-auth/client-authenticator.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
 import { fail } from './definition-checks.js';
 import { actionsHandle } from './handles/actions-handle.js';
@@ -17,11 +15,10 @@ import type { ResourceServersHandle } from './handles/resource-servers-handle.js
 import type { GrantServices } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { tokenExchangeGrant } from './grants/token-exchange.js';
-import { jwksRoute } from './http/jwks-route.js';
-import { bodyReader } from './http/read-body.js';
-import { revocationEndpoint } from './http/revocation-endpoint.js';
+import { insertedMetadataPath } from './http/metadata.js';
+import type { AuthorizationServerMetadata } from './http/metadata.js';
+import { createRouter } from './http/router.js';
 import { ShutdownGate } from './http/shutdown-gate.js';
-import { tokenEndpoint } from './http/token-endpoint.js';
 import { guardedLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { LogEntryType } from './logs/log-entry.js';
@@ -35,7 +32,15 @@ import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
 import { ClientRegistry } from './registry/clients.js';
+import type { Client } from './registry/clients.js';
+import {
+  checkClientIdIsFree,
+  checkIntrospectionClientIdIsFree,
+  warnIfAuth0SdkCannotRefresh,
+} from './registry/registration-checks.js';
+import type { RegistrationContext } from './registry/registration-checks.js';
 import { ResourceServerRegistry } from './registry/resource-servers.js';
+import type { ResourceServer } from './registry/resource-servers.js';
 import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { HostCapabilities } from './sandbox/capabilities/host-capabilities.js';
 import { InProcessRunner } from './sandbox/in-process-runner.js';
@@ -48,6 +53,7 @@ import {
 import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
+import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import { KeySet } from './tokens/key-set.js';
 import type { SigningAlg } from './tokens/key-set.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
@@ -90,6 +96,19 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   readonly refreshTokens: RefreshTokensHandle;
   /**
+   * The router's authorization server metadata (RFC 8414), also its OpenID Connect Discovery
+   * document: for a host that serves its own discovery document and merges these fields into it
+   * (with `metadata: { serve: false }` when the router's routes would shadow the host's).
+   */
+  metadata(): AuthorizationServerMetadata;
+  /**
+   * RFC 8414 §3.1's document at the host's root, `path` being
+   * `/.well-known/oauth-authorization-server` followed by the issuer's path: mount it with
+   * `app.get(cte.authorizationServerMetadata.path, cte.authorizationServerMetadata.handler)`.
+   * For an issuer without a path the router already serves it at its mount's root.
+   */
+  readonly authorizationServerMetadata: { readonly path: string; readonly handler: RequestHandler };
+  /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
    * A listener that throws or rejects is reported to the `logger`, never to the exchange.
@@ -100,9 +119,9 @@ export interface CustomTokenExchangeRouter extends Router {
   /** Removes a listener added with {@link on} or {@link once}. */
   off(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
   /**
-   * Shuts the router down gracefully. At once, token and revocation requests of the router's own
-   * that arrive are answered `503 temporarily_unavailable` with `Retry-After: 1` (and logged),
-   * while the host's own routes are untouched; the requests in flight are awaited, for
+   * Shuts the router down gracefully. At once, token, revocation and introspection requests of
+   * the router's own that arrive are answered `503 temporarily_unavailable` with `Retry-After: 1`
+   * (token requests with their `fecte` entry), while the host's own routes are untouched; the requests in flight are awaited, for
    * `closeTimeoutMs` at most; then the sandboxes and attack-protection stores stop, and the log
    * sinks are flushed and closed (`closeTimeoutMs` at most for their pending writes, and again
    * for their `close()`). Stop the HTTP server from accepting connections first. Idempotent:
@@ -141,20 +160,39 @@ export function customTokenExchange(
       throw err;
     }
   };
+  const clientGrants = new ClientGrantIndex(config.clientGrants);
+  // The registries check each definition against the others: the options' lists until the
+  // registries exist, the registries' own after.
+  let listClients = (): readonly Client[] => config.clients;
+  let listResourceServers = (): readonly ResourceServer[] => config.resourceServers;
+  const registration: RegistrationContext = {
+    clients: () => listClients(),
+    resourceServers: () => listResourceServers(),
+    mayRequest: (clientId, audience) => clientGrants.scopesFor(clientId, audience) !== null,
+  };
   const clients = new ClientRegistry(
     config.clients,
     (client, path) => {
       if (client.id_token_alg !== 'HS256') {
         ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
       }
+      checkClientIdIsFree(client, path, registration);
+      warnIfAuth0SdkCannotRefresh(client, path, registration, (message) =>
+        logger.warn({ component: 'registration' }, message),
+      );
     },
     { hostAuthenticates: config.clientAuthentication !== undefined },
   );
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
-    (server, path) => ensureKey(server.signing_alg, `${path}.signing_alg`),
+    (server, path) => {
+      ensureKey(server.signing_alg, `${path}.signing_alg`);
+      checkIntrospectionClientIdIsFree(server, path, registration);
+    },
     (identifier) => identifier === config.defaultAudience,
   );
+  listClients = () => clients.list();
+  listResourceServers = () => resourceServers.list();
 
   const capabilities = config.sandbox ? new HostCapabilities() : undefined;
   const sandbox = capabilities
@@ -185,27 +223,15 @@ export function customTokenExchange(
   const { log } = tenantLogs;
   const users = config.users ?? new MemoryUserStore();
 
-  const authenticateClient = createClientAuthenticator({
-    getClient: (clientId) => clients.get(clientId),
-    audiences: [...new Set([config.issuer, config.tokenEndpoint])],
-    replayStore: config.stores.replay ?? new MemoryReplayStore(),
-    ...(config.clientAuthentication
-      ? {
-          passport: {
-            authenticator: config.clientAuthentication.passport,
-            strategies: config.clientAuthentication.strategies,
-          },
-        }
-      : {}),
-  });
   const refreshTokens = new RefreshTokenService({
     store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
     maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
+  const revokedTokens = config.stores.revokedTokens ?? new MemoryRevokedTokenStore();
   const grantServices: GrantServices = {
     config,
     resourceServers,
-    clientGrants: new ClientGrantIndex(config.clientGrants),
+    clientGrants,
     profiles,
     actions,
     postExchange,
@@ -216,35 +242,20 @@ export function customTokenExchange(
     refreshTokens,
     protection: attackProtection,
   };
-  const readBody = bodyReader(config.urlencodedExtended);
   const shutdown = new ShutdownGate();
-
-  const router = express.Router();
-  router.post(
-    '/oauth/token',
-    tokenEndpoint({
-      grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
-      readBody,
-      authenticateClient,
-      clients,
-      protection: attackProtection,
-      log,
-      maxInFlight: config.maxExchangesInFlight,
-      shutdown,
-    }),
-  );
-  router.post(
-    '/oauth/revoke',
-    revocationEndpoint({
-      readBody,
-      authenticateClient,
-      refreshTokens,
-      protection: attackProtection,
-      log,
-      shutdown,
-    }),
-  );
-  router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));
+  const { router, metadata, metadataHandler } = createRouter({
+    config,
+    keys,
+    clients,
+    resourceServers,
+    grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
+    refreshTokens,
+    revokedTokens,
+    replayStore: config.stores.replay ?? new MemoryReplayStore(),
+    protection: attackProtection,
+    log,
+    shutdown,
+  });
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
@@ -281,6 +292,11 @@ export function customTokenExchange(
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
     refreshTokens: refreshTokensHandle(refreshTokens),
+    metadata,
+    authorizationServerMetadata: Object.freeze({
+      path: insertedMetadataPath(config.issuer),
+      handler: metadataHandler,
+    }),
     on(type: LogEntryType, listener: LogListener) {
       tenantLogs.on(type, listener);
       return cte;

@@ -123,6 +123,30 @@ export class InvalidTarget extends OAuthError {
   }
 }
 
+/**
+ * `400 invalid_dpop_proof` (RFC 9449 §5, §7.1): the request's DPoP proof is missing where it is
+ * required, malformed, or does not hold (signature, `htm`, `htu`, `iat`, a `jti` used before).
+ * The reason is the public description: it concerns the caller's own proof only.
+ */
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super(400, 'invalid_dpop_proof', description, options);
+  }
+}
+
+/**
+ * `400 use_dpop_nonce` (RFC 9449 §8): the proof lacks the server's current nonce; `DPoP-Nonce`
+ * carries one to retry with.
+ */
+export class UseDpopNonce extends OAuthError {
+  constructor(nonce: string, privateCause: string) {
+    super(400, 'use_dpop_nonce', 'Authorization server requires nonce in DPoP proof', {
+      privateCause,
+      headers: { 'DPoP-Nonce': nonce },
+    });
+  }
+}
+
 /** `400 unauthorized_client`: the client may not use this grant. */
 export class UnauthorizedClient extends OAuthError {
   constructor(description: string, options?: OAuthErrorOptions) {

@@ -1,6 +1,8 @@
 export { customTokenExchange } from './custom-token-exchange.js';
 export type { CustomTokenExchangeRouter } from './custom-token-exchange.js';
 export type { CustomTokenExchangeOptions } from './options.js';
+export type { StandardsOptions } from './standards-options.js';
+export type { AuthorizationServerMetadata } from './http/metadata.js';
 export type { Logger } from './logger.js';
 export type { ManagementHandle } from './handles/management-handle.js';
 export type { ActionsHandle } from './handles/actions-handle.js';
@@ -13,6 +15,9 @@ export type {
   ActionPatch,
   ActionRuntime,
   ActionSecretInfo,
+  PostExchangeActionDefinition,
+  PostExchangeActionPatch,
+  PostExchangeTrigger,
   SupportedTrigger,
 } from './profiles/action-definition.js';
 export type {
@@ -54,6 +59,7 @@ export type {
 export type {
   AccessTokenSigningAlg,
   ClientGrantDefinition,
+  IntrospectionCredentials,
   ResourceServerDefinition,
   ResourceServerView,
 } from './registry/resource-servers.js';
@@ -86,6 +92,10 @@ export type { SigningKeyInput } from './tokens/key-set.js';
 export type { ReplayStore } from './stores/replay-store.js';
 export { ReplayStoreFullError } from './stores/replay-store.js';
 export { StoreUnavailableError } from './stores/store-deadline.js';
+export type { RevokedTokenStore } from './stores/revoked-token-store.js';
+export { RevokedTokenStoreFullError } from './stores/revoked-token-store.js';
+export { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
+export type { MemoryRevokedTokenStoreOptions } from './stores/memory-revoked-token-store.js';
 export { MemoryReplayStore } from './stores/memory-replay-store.js';
 export type {
   RefreshTokenFamily,

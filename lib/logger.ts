@@ -7,7 +7,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /**
  * Where the router's operational messages go: pino's calling convention, so a pino logger (or a
  * child of one) fits as it is. `fields` holds structured context (always a `component`: `keys`,
- * `tenant-log`, `attack-protection`, `sandbox` or `shutdown`); `message` is a complete sentence
+ * `registration`, `tenant-log`, `attack-protection`, `sandbox` or `shutdown`); `message` is a complete sentence
  * on its own, so a logger that prints only messages loses nothing.
  */
 export interface Logger {

@@ -35,12 +35,18 @@ import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
+import type { RevokedTokenStore } from './stores/revoked-token-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
 import type { UserStore } from './users/user-store.js';
+import type { StandardsConfig, StandardsOptions } from './standards-options.js';
+import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
+
+/** Where the router answers token requests, under its mount. */
+const TOKEN_PATH = '/oauth/token';
 
 /** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
-export interface CustomTokenExchangeOptions {
+export interface CustomTokenExchangeOptions extends StandardsOptions {
   /**
    * The `iss` of every token, exactly as given (Auth0 style: `https://auth.example.com/`, trailing
    * slash included). https, or http for localhost.
@@ -78,7 +84,9 @@ export interface CustomTokenExchangeOptions {
   unknownSubjectTokenType?: 'reject' | 'next';
   /**
    * The absolute URL of this token endpoint as clients see it, accepted as a `private_key_jwt`
-   * assertion audience besides the issuer. Default: `{issuer}oauth/token`.
+   * assertion audience besides the issuer, and the `htu` of DPoP proofs. Default:
+   * `{issuer}oauth/token`. The revocation, introspection and JWKS URLs the metadata names are its
+   * siblings (`…/oauth/revoke`, `…/oauth/introspect`, `…/.well-known/jwks.json`).
    */
   tokenEndpoint?: string;
   /**
@@ -134,8 +142,8 @@ export interface CustomTokenExchangeOptions {
    */
   maxRefreshTokensPerUserAndClient?: number;
   /**
-   * Where the router's operational messages go (a missing signing key configuration, a failing
-   * log sink or listener, a failing attack-protection store in `fail-open` mode, shutdown): any
+   * Where the router's operational messages go (a missing signing key configuration, a client
+   * the auth0 SDK cannot refresh with, a failing log sink or listener, a failing attack-protection store in `fail-open` mode, shutdown): any
    * logger with pino's `info`, `warn` and `error`, each called as `(fields, message)`. Default:
    * the console (`console.info`, `console.warn`, `console.error` with the message). A logger
    * that throws is ignored: it never fails a request.
@@ -149,6 +157,10 @@ export interface CustomTokenExchangeOptions {
   closeTimeoutMs?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
+    /**
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
+     * `MemoryReplayStore` (single process).
+     */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     /**
@@ -156,6 +168,11 @@ export interface CustomTokenExchangeOptions {
      * instances serving one tenant. Default: a `MemoryRefreshTokenStore` (single process).
      */
     refreshTokens?: RefreshTokenStore;
+    /**
+     * The `jti`s of access tokens revoked through `POST /oauth/revoke`, until they expire;
+     * introspection reads it. Default: a `MemoryRevokedTokenStore` (single process).
+     */
+    revokedTokens?: RevokedTokenStore;
   };
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
@@ -173,9 +190,15 @@ export interface CustomTokenExchangeOptions {
 }
 
 /** The validated, defaulted configuration the router runs on. */
-export interface Config {
+export interface Config extends StandardsConfig {
   issuer: string;
   tokenEndpoint: string;
+  /**
+   * The router's URL as clients see it, without a trailing slash: the token endpoint's URL
+   * without `/oauth/token` (the issuer's, unless `tokenEndpoint` says otherwise). The revocation,
+   * introspection and JWKS URLs of the metadata are under it.
+   */
+  routerUrl: string;
   tenant: string;
   clients: Client[];
   resourceServers: ResourceServer[];
@@ -202,6 +225,7 @@ export interface Config {
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     refreshTokens?: RefreshTokenStore;
+    revokedTokens?: RevokedTokenStore;
   };
   actionDefaults: ActionLimits;
   sandbox: boolean;
@@ -223,6 +247,7 @@ export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
 });
 
 const OPTION_KEYS = [
+  ...STANDARDS_OPTION_KEYS,
   'issuer',
   'clients',
   'resourceServers',
@@ -325,7 +350,7 @@ export function parseOptions(input: unknown): Config {
 
   const tokenEndpoint =
     options.tokenEndpoint === undefined
-      ? `${issuer.replace(/\/+$/, '')}/oauth/token`
+      ? `${issuer.replace(/\/+$/, '')}${TOKEN_PATH}`
       : checkHttpsUrl(options.tokenEndpoint, 'options.tokenEndpoint').href;
 
   let clientAuthentication: Config['clientAuthentication'];
@@ -359,7 +384,11 @@ export function parseOptions(input: unknown): Config {
   }
 
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
-  checkKnownKeys(stores, ['replay', 'actionCache', 'refreshTokens'], 'options.stores');
+  checkKnownKeys(
+    stores,
+    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens'],
+    'options.stores',
+  );
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -384,10 +413,20 @@ export function parseOptions(input: unknown): Config {
       }
     }
   }
+  const revokedTokens = stores.revokedTokens as RevokedTokenStore | undefined;
+  if (
+    revokedTokens !== undefined &&
+    (typeof revokedTokens?.revoke !== 'function' || typeof revokedTokens.isRevoked !== 'function')
+  ) {
+    fail('options.stores.revokedTokens', 'must be a RevokedTokenStore (revoke and isRevoked)');
+  }
 
   return {
     issuer,
     tokenEndpoint,
+    routerUrl: tokenEndpoint.endsWith(TOKEN_PATH)
+      ? tokenEndpoint.slice(0, -TOKEN_PATH.length)
+      : issuer.replace(/\/+$/, ''),
     tenant:
       options.tenant === undefined
         ? issuerUrl.hostname
@@ -457,10 +496,12 @@ export function parseOptions(input: unknown): Config {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
       ...(actionCache === undefined ? {} : { actionCache }),
       ...(refreshTokens === undefined ? {} : { refreshTokens }),
+      ...(revokedTokens === undefined ? {} : { revokedTokens }),
     },
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
+    ...parseStandardsOptions(options),
   };
 }
 

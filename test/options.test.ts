@@ -1019,6 +1019,9 @@ describe('customTokenExchange(options): defaults', () => {
         infinite_token_lifetime: false,
         infinite_idle_token_lifetime: false,
       },
+      dpop_bound_access_tokens: false,
+      allowed_origins: [],
+      web_origins: [],
     });
   });
 

@@ -7,16 +7,24 @@
  *   npm run example:external-idp            (PORT defaults to 3003)
  *
  * The simulated partner IdP is served by the same server under /partner/. On start the example
- * prints a curl command with a freshly signed partner ID token.
+ * prints a curl command with a freshly signed partner ID token, and the address of the partner's
+ * single-page app, served on a port of its own (SPA_PORT, default PORT + 1): another origin than
+ * the router's, so the browser's exchange is a cross-origin call, which the router allows with
+ * CORS for the origin in the client's allowed_origins.
  */
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { MemoryUserStore, customTokenExchange } from '../../lib/index.js';
 import { generateSigningKeys, stopOnSignal } from '../use-case-support/example-server.js';
 import { createPartnerIdp } from '../use-case-support/partner-idp.js';
+import { browserClientPage } from './browser-client.js';
 
 const PORT = Number(process.env.PORT ?? 3003);
 const ORIGIN = `http://localhost:${PORT}`;
+/** Where the partner's single-page app is served: another port, so another origin. */
+const SPA_PORT = Number(process.env.SPA_PORT ?? PORT + 1);
+const SPA_ORIGIN = `http://localhost:${SPA_PORT}`;
 const ISSUER = `${ORIGIN}/`;
 const PARTNER_ISSUER = `${ORIGIN}/partner/`;
 /** The client id Acme's app is registered under at the partner: the `aud` of its ID tokens. */
@@ -90,6 +98,8 @@ async function main(): Promise<void> {
         name: 'Partner SPA',
         token_endpoint_auth_method: 'none',
         jwt_configuration: { alg: 'ES256' },
+        // The browser app's origin: CORS headers on the router's answers to it.
+        allowed_origins: [SPA_ORIGIN],
         token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
       },
     ],
@@ -129,6 +139,21 @@ async function main(): Promise<void> {
   const app = express();
   app.use('/partner', partner.routes);
   app.use(cte);
+  // The partner's single-page app, on its own origin: a cross-origin client of the router. The
+  // partner's sign-in is served there too, so the page reaches it without CORS.
+  const spa = express();
+  spa.use('/partner', partner.routes);
+  spa.get('/', (_req, res) => {
+    res.type('html').send(
+      browserClientPage({
+        tokenEndpoint: `${ORIGIN}/oauth/token`,
+        clientId: CLIENT_ID,
+        subjectTokenType: SUBJECT_TOKEN_TYPE,
+        audience: API,
+        scope: 'openid profile email read:orders',
+      }),
+    );
+  });
   // For the tests and the curious: the tenant log and the user store.
   app.get('/logs', (_req, res, next) => {
     cte.logs.list().then((entries) => res.json(entries), next);
@@ -137,6 +162,8 @@ async function main(): Promise<void> {
     res.json(users.list());
   });
 
+  const spaServer = spa.listen(SPA_PORT, 'localhost');
+  await once(spaServer, 'listening');
   const server = app.listen(PORT, 'localhost', async () => {
     const port = (server.address() as AddressInfo).port;
     const idToken = await partner.signIdToken({
@@ -164,10 +191,19 @@ Sign in at the partner again (here with a new name) for a fresh ID token:
 curl -s http://localhost:${port}/partner/sign-in -H 'content-type: application/json' \\
   -d '{"sub":"p-1001","email":"jane@partner.example","email_verified":true,"name":"Jane Smith","given_name":"Jane","family_name":"Smith"}'
 
+The partner's single-page app, a cross-origin browser client of the router (CORS):
+${SPA_ORIGIN}/
+
 Partner JWKS: ${partner.jwksUri}   Users: http://localhost:${port}/users
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
   });
   stopOnSignal(server, cte);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      spaServer.close();
+      spaServer.closeIdleConnections();
+    });
+  }
 }
 
 main().catch((err: unknown) => {

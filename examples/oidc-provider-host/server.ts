@@ -99,6 +99,8 @@ async function main(): Promise<void> {
     users,
     // Only its profile's type is the router's; other token exchanges go on to the provider.
     unknownSubjectTokenType: 'next',
+    // The provider serves the issuer's discovery document; the router's would shadow it.
+    metadata: { serve: false },
   });
   const action = await cte.actions.create({
     name: 'verify-partner-id-token',

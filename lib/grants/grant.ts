@@ -11,6 +11,7 @@ import type { RefreshTokenService } from '../refresh-tokens/refresh-token-servic
 import type { Client } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
 import type { ActionRunner } from '../sandbox/action-runner.js';
+import type { DpopProof } from '../tokens/dpop-proof.js';
 import type { KeySet } from '../tokens/key-set.js';
 import type { UserStore } from '../users/user-store.js';
 import type { RequestTrail } from './request-log.js';
@@ -53,6 +54,8 @@ export interface GrantRequest {
   readonly ip: string;
   /** What the request's log entry will say; the handler records facts as it learns them. */
   readonly trail: RequestTrail;
+  /** The request's DPoP proof, verified and used: the tokens are bound to its key. */
+  readonly dpop: DpopProof | undefined;
 }
 
 /** Parameters of client authentication, consumed whatever the grant. */

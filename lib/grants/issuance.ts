@@ -14,13 +14,13 @@ import type { User } from '../users/user-store.js';
 
 /**
  * The token response of every grant (RFC 6749 §5.1): `issued_token_type` only for a token
- * exchange (RFC 8693 §2.2.1), `id_token` when `openid` was granted, `refresh_token` when the
- * grant issued or rotated one.
+ * exchange (RFC 8693 §2.2.1), `token_type` `DPoP` for a DPoP-bound access token (RFC 9449 §5),
+ * `id_token` when `openid` was granted, `refresh_token` when the grant issued or rotated one.
  */
 export interface TokenResponse {
   access_token: string;
   issued_token_type?: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   id_token?: string;
@@ -38,12 +38,20 @@ export interface Issuance {
   actor?: Actor | undefined;
   /** Custom claims the post-exchange action added. */
   claims?: PostExchangeClaims | undefined;
+  /**
+   * The ID token's `auth_time` in seconds: when the exchange that started the grant ran. Absent:
+   * this issuance is that exchange, and `auth_time` is its `iat`.
+   */
+  authTime?: number | undefined;
+  /** The thumbprint of the request's DPoP key: the access token is bound to it. */
+  dpopJkt?: string | undefined;
 }
 
-/** A response just signed, and the access token's `jti` for the log. */
+/** A response just signed, the access token's `jti` for the log, and its `iat`. */
 export interface IssuedTokens {
   response: TokenResponse;
   jti: string;
+  issuedAt: number;
 }
 
 /** The router's signing: its issuer and keys. */
@@ -58,7 +66,7 @@ export interface Signer {
  */
 export function mintTokens(
   { issuer, keys }: Signer,
-  { client, user, resourceServer, scope, actor, claims }: Issuance,
+  { client, user, resourceServer, scope, actor, claims, authTime, dpopJkt }: Issuance,
   issuedTokenType?: string,
 ): IssuedTokens {
   const now = Math.floor(Date.now() / 1000);
@@ -73,22 +81,24 @@ export function mintTokens(
     keys,
     now,
     ...(actor === undefined ? {} : { actor }),
+    ...(dpopJkt === undefined ? {} : { dpopJkt }),
     ...(claims === undefined ? {} : { extraClaims: claims.accessToken }),
   });
   const granted = scope.join(' ');
+  const tokenType = dpopJkt === undefined ? 'Bearer' : 'DPoP';
   // Two literals rather than a conditional field: the response keeps RFC 8693's field order.
   const response: TokenResponse =
     issuedTokenType === undefined
       ? {
           access_token: access.token,
-          token_type: 'Bearer',
+          token_type: tokenType,
           expires_in: access.expires_in,
           scope: granted,
         }
       : {
           access_token: access.token,
           issued_token_type: issuedTokenType,
-          token_type: 'Bearer',
+          token_type: tokenType,
           expires_in: access.expires_in,
           scope: granted,
         };
@@ -100,20 +110,24 @@ export function mintTokens(
       scope,
       keys,
       now,
+      authTime: authTime ?? now,
       ...(actor === undefined ? {} : { actor }),
       ...(claims === undefined ? {} : { extraClaims: claims.idToken }),
     });
   }
-  return { response, jti: access.jti };
+  return { response, jti: access.jti, issuedAt: now };
 }
 
 /**
  * Starts a refresh token family for the issuance when `offline_access` was granted; `undefined`
- * otherwise. The family keeps the issuance's client, user, API and scope for good.
+ * otherwise. The family keeps the issuance's client, user, API, scope and `auth_time` for good.
+ * A public client's family issued with a DPoP proof is bound to the proof's key (RFC 9449 §5);
+ * a confidential client's is not: client authentication already binds it to the client.
  */
 export async function issueRefreshToken(
   refreshTokens: RefreshTokenService,
-  { client, user, resourceServer, scope }: Issuance,
+  { client, user, resourceServer, scope, dpopJkt }: Issuance,
+  authTime: number,
 ): Promise<IssuedRefreshToken | undefined> {
   if (!scope.includes(OFFLINE_ACCESS)) return undefined;
   return refreshTokens.issue({
@@ -121,5 +135,7 @@ export async function issueRefreshToken(
     userId: user.user_id,
     audience: resourceServer.identifier,
     scope,
+    authTime,
+    ...(client.token_endpoint_auth_method === 'none' && dpopJkt !== undefined ? { dpopJkt } : {}),
   });
 }

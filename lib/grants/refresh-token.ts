@@ -13,6 +13,8 @@ import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js'
 import type { Client } from '../registry/clients.js';
 import type { ResourceServer, ResourceServerRegistry } from '../registry/resource-servers.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
+import { familyAuthTime } from '../stores/refresh-token-store.js';
+import type { DpopProof } from '../tokens/dpop-proof.js';
 import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
 import { mintTokens } from './issuance.js';
@@ -56,7 +58,13 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     return false;
   }
 
-  async function refresh({ req, params, client, trail }: GrantRequest): Promise<TokenResponse> {
+  async function refresh({
+    req,
+    params,
+    client,
+    trail,
+    dpop,
+  }: GrantRequest): Promise<TokenResponse> {
     const token = params.params.refresh_token;
     if (token === undefined) throw new InvalidRequest('refresh_token is required');
     const narrowed =
@@ -65,6 +73,7 @@ export function refreshTokenGrant(services: GrantServices): Grant {
 
     const inspected = await refreshTokens.inspect(token, client.client_id);
     const { family } = inspected;
+    checkDpopBinding(family, dpop);
     trail.scope = narrowed ?? family.scope;
     checkTarget(params, family);
     const resourceServer = checkClientAndApi(services, client, family);
@@ -93,7 +102,14 @@ export function refreshTokenGrant(services: GrantServices): Grant {
       services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
       true,
     );
-    const { response, jti } = mintTokens(signer, { client, user, resourceServer, scope });
+    const { response, jti } = mintTokens(signer, {
+      client,
+      user,
+      resourceServer,
+      scope,
+      authTime: familyAuthTime(family),
+      dpopJkt: dpop?.jkt,
+    });
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     log.write(refreshSuccessEntry(req, trail, scope, jti, family.family_id));
     return response;
@@ -106,6 +122,25 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     isOurs,
     handle: refresh,
   };
+}
+
+/**
+ * A family bound to a DPoP key (a public client's, RFC 9449 §5) is redeemed only with a proof of
+ * that key: a stolen token is useless without the private key. Refused like any other unusable
+ * refresh token, so the answer does not tell a thief the token is live.
+ */
+function checkDpopBinding(family: RefreshTokenFamily, dpop: DpopProof | undefined): void {
+  if (family.dpop_jkt === undefined) return;
+  if (dpop === undefined) {
+    throw new InvalidRefreshToken(
+      `refresh token family ${family.family_id} is bound to a DPoP key; the request has no proof`,
+    );
+  }
+  if (dpop.jkt !== family.dpop_jkt) {
+    throw new InvalidRefreshToken(
+      `refresh token family ${family.family_id} is bound to DPoP key ${family.dpop_jkt}; the proof is signed by ${dpop.jkt}`,
+    );
+  }
 }
 
 /** `audience`/`resource` may be sent, but only naming the token's own API (one API per token). */

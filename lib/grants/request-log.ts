@@ -8,6 +8,7 @@ import type { Profile } from '../profiles/profile-registry.js';
 import type { RefreshTokenCleanup } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
+import type { AccessTokenClaims } from '../tokens/own-access-token.js';
 import type { User } from '../users/user-store.js';
 import { copyPlain } from '../plain-copy.js';
 
@@ -95,6 +96,24 @@ export function revocationEntry(
     scope: family.scope.join(' '),
     user_id: family.user_id,
     details: { refresh_token_family_id: family.family_id },
+  };
+}
+
+/**
+ * The `srat` entry of an access token the client revoked through `POST /oauth/revoke`: its `jti`
+ * is refused by introspection until the token expires.
+ */
+export function accessTokenRevocationEntry(
+  req: Request,
+  trail: RequestTrail,
+  claims: AccessTokenClaims,
+): LogEntry {
+  return {
+    ...common(req, trail, 'srat', 'Successful Access Token Revocation'),
+    audience: claims.aud,
+    ...(claims.scope === undefined ? {} : { scope: claims.scope }),
+    user_id: claims.sub,
+    details: { access_token_jti: claims.jti },
   };
 }
 

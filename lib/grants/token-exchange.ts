@@ -156,7 +156,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
   }
 
   async function exchange(grantRequest: GrantRequest): Promise<TokenResponse> {
-    const { req, client, ip, trail } = grantRequest;
+    const { req, client, ip, trail, dpop } = grantRequest;
     // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
     // flight. Given back once the action decided, unless an invalid token spent it.
     const attempt = await protection.admitExchange(ip);
@@ -186,9 +186,11 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       scope,
       actor,
       claims,
+      dpopJkt: dpop?.jkt,
     };
-    const { response, jti } = mintTokens(signer, issuance, validated.requestedTokenType);
-    const refreshToken = await issueRefreshToken(refreshTokens, issuance);
+    const { response, jti, issuedAt } = mintTokens(signer, issuance, validated.requestedTokenType);
+    // The exchange is the authentication: its time is the family's auth_time from now on.
+    const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);
     if (refreshToken !== undefined) response.refresh_token = refreshToken.token;
     if (refreshToken?.cleanup) {
       log.write(refreshTokenCleanupEntry(req, trail, refreshToken.familyId, refreshToken.cleanup));

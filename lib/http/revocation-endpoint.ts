@@ -2,20 +2,30 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { InvalidRequest, toOAuthError } from '../errors.js';
-import { revocationEntry } from '../grants/request-log.js';
-import { readTokenRequest, valuesOf } from '../grants/token-request.js';
+import { accessTokenRevocationEntry, revocationEntry } from '../grants/request-log.js';
+import { readTokenRequest } from '../grants/token-request.js';
 import type { TenantLog } from '../logs/tenant-log.js';
-import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
+import type { Client } from '../registry/clients.js';
+import type { RevokedTokenStore } from '../stores/revoked-token-store.js';
+import type { KeySet } from '../tokens/key-set.js';
+import { readOwnAccessToken } from '../tokens/own-access-token.js';
+import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
 import type { ShutdownGate } from './shutdown-gate.js';
+import { storeFailure } from './store-failure.js';
 import { NO_STORE_HEADERS, sendOAuthError } from './token-response.js';
 
 /** What the revocation endpoint runs on; built once by `customTokenExchange()`. */
 export interface RevocationEndpointOptions {
+  issuer: string;
+  keys: KeySet;
   readBody: BodyReader;
   authenticateClient: ClientAuthenticator;
   refreshTokens: RefreshTokenService;
+  revokedTokens: RevokedTokenStore;
+  /** Sets the CORS headers of a request of ours, for its client's origins. */
+  cors: (req: Request, res: Response) => void;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
   /** Counts revocations for a graceful `close()`, and refuses them once it began. */
@@ -23,46 +33,69 @@ export interface RevocationEndpointOptions {
 }
 
 /**
- * `POST {mount}/oauth/revoke` (RFC 7009) for the refresh tokens the router issues, one handler
- * like the token endpoint. A request whose `token` does not have the shape of the router's tokens
- * goes to the host with `next('route')` untouched (its own revocation endpoint keeps working).
- * Otherwise: the client authenticates as at the token endpoint (a `private_key_jwt` assertion's
- * `aud` is the issuer), and the answer is `200` with no body whether the token was revoked,
- * unknown, ended, or issued to another client (that one is not revoked: the answer tells a
- * client nothing about someone else's token). Revoking ends the token's whole family, and writes
- * an `srrt` entry. `token_type_hint` is accepted and ignored (RFC 7009 §2.1: the router only
- * revokes refresh tokens and looks for the token whatever the hint).
+ * `POST {mount}/oauth/revoke` (RFC 7009) for the tokens the router issues: its refresh tokens
+ * and its access tokens. A request whose `token` is not one of them by shape (see
+ * `ownTokenKind`: a host sharing the router's issuer and keys still keeps its own tokens) goes
+ * to the host with `next('route')` untouched, so its own revocation endpoint keeps working.
+ *
+ * Otherwise the client authenticates as at the token endpoint, and the answer is `200` with no
+ * body whether the token was revoked, unknown, expired, forged, or issued to another client
+ * (RFC 7009 §2.1: a client revokes its own tokens only; the answer tells it nothing about
+ * someone else's). Revoking a refresh token ends its whole family (an `srrt` entry); revoking an
+ * access token records its `jti` in the revoked-token store until it expires (an `srat` entry),
+ * after which introspection calls it inactive. Resource servers that verify the JWT themselves
+ * do not ask, and keep accepting it until it expires: RFC 7009's own limit for self-contained
+ * tokens. `token_type_hint` is accepted and ignored: the token's shape says what it is.
  */
 export function revocationEndpoint(options: RevocationEndpointOptions): RequestHandler {
-  const { readBody, authenticateClient, refreshTokens, protection, log, shutdown } = options;
+  const { issuer, keys, readBody, authenticateClient, refreshTokens, revokedTokens } = options;
+  const { protection, log, shutdown } = options;
+
+  async function revokeAccessToken(req: Request, token: string, client: Client): Promise<void> {
+    const read = await readOwnAccessToken(token, { issuer, keys });
+    if (read.status !== 'valid' || read.claims.client_id !== client.client_id) return;
+    try {
+      await revokedTokens.revoke(read.claims.jti, read.claims.exp);
+    } catch (err) {
+      throw storeFailure(err);
+    }
+    const trail = { ip: protection.clientIp(req, client), client };
+    log.write(accessTokenRevocationEntry(req, trail, read.claims));
+  }
 
   async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
-    if (!valuesOf(body.token).some((token) => hasRefreshTokenShape(token))) return next('route');
-    let answered: (() => void) | undefined;
+    if (!namesOwnToken(body, issuer)) return next('route');
+    options.cors(req, res);
+    const answered = shutdown.enter();
     try {
-      answered = shutdown.enter();
       const { params } = readTokenRequest(body);
-      if (params.token === undefined) throw new InvalidRequest('token is required');
+      const token = params.token;
+      if (token === undefined) throw new InvalidRequest('token is required');
       const client = await authenticateClient(req);
-      const family = await refreshTokens.revokeForClient(params.token, client.client_id);
-      if (family) {
-        log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+      const kind = ownTokenKind(token, issuer);
+      if (kind === 'refresh_token') {
+        const family = await refreshTokens.revokeForClient(token, client.client_id);
+        if (family) {
+          log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+        }
+      } else if (kind === 'access_token') {
+        await revokeAccessToken(req, token, client);
       }
       res.status(200).set(NO_STORE_HEADERS).end();
-    } catch (err) {
-      if (res.headersSent) next(err);
-      else sendOAuthError(res, toOAuthError(err));
     } finally {
-      answered?.();
+      // close() waits for the revocation and its log entry.
+      answered();
     }
   }
 
   return function answerRevocation(req: Request, res: Response, next: NextFunction): void {
     readBody(req, res, (error) => {
       if (error) return sendOAuthError(res, error);
-      // Express 4 does not forward a rejected promise; revoke answers its own errors anyway.
-      revoke(req, res, next).catch(next);
+      revoke(req, res, next).catch((err: unknown) => {
+        if (res.headersSent) next(err);
+        else sendOAuthError(res, toOAuthError(err));
+      });
     });
   };
 }

@@ -10,6 +10,7 @@ import type { RequestTrail } from '../grants/request-log.js';
 import { readTokenRequest } from '../grants/token-request.js';
 import type { TenantLog } from '../logs/tenant-log.js';
 import type { ClientRegistry } from '../registry/clients.js';
+import type { DpopCheck } from './dpop.js';
 import type { BodyReader } from './read-body.js';
 import type { ShutdownGate } from './shutdown-gate.js';
 import { sendOAuthError, sendTokenResponse } from './token-response.js';
@@ -25,6 +26,9 @@ export interface TokenEndpointOptions {
   log: TenantLog;
   /** Requests of ours answered at once; beyond it `503 temporarily_unavailable`. */
   maxInFlight: number;
+  dpop: DpopCheck;
+  /** Sets the CORS headers of a request of ours, for its client's origins. */
+  cors: (req: Request, res: Response) => void;
   /** Counts requests of ours for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
 }
@@ -36,15 +40,17 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  * `POST /oauth/token`, one handler for every grant. The body is read (a body that cannot be read
  * is refused whatever the grant); then the request's `grant_type` picks the grant module, which
  * says whether the request is ours: anything else goes to the host with `next('route')`
- * untouched (no assertion consumed, `req.body` as the host's own parsers would set it). For a
- * request that is ours, in order: the refusal once `close()` began, the cap on requests in flight, the strict reading of its
- * parameters, client authentication, the end user's IP (a trusted client may forward it), and
- * the grant's handler. Every answer is JSON with `no-store`, and every request of ours, answered
- * or refused, writes one tenant-log entry of the grant's type.
+ * untouched (no assertion consumed, `req.body` as the host's own parsers would set it, no CORS
+ * header). For a request that is ours, in order: the CORS headers for its client's origins, the
+ * refusal once `close()` began, the cap on requests in flight, the strict reading of its
+ * parameters, the DPoP proof's verification, client authentication, the DPoP proof's one use (and
+ * a proof required of the client), the end user's IP (a trusted client may forward it), and the
+ * grant's handler. Every answer is JSON with `no-store`, and every request of ours, answered or
+ * refused, writes one tenant-log entry of the grant's type.
  */
 export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
-  const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight, shutdown } =
-    options;
+  const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight } = options;
+  const { dpop, cors, shutdown } = options;
   const byType = new Map(grants.map((grant) => [grant.type, grant]));
   let inFlight = 0;
 
@@ -75,6 +81,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
       trail = { ip: normalizeIp(req.ip) };
+      cors(req, res);
       answered = shutdown.enter();
       if (inFlight >= maxInFlight) {
         throw new TemporarilyUnavailable(
@@ -109,11 +116,13 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
     const params = readTokenRequest(req.body as Record<string, unknown>);
     const subjectTokenType = params.params.subject_token_type;
     if (subjectTokenType !== undefined) trail.subjectTokenType = subjectTokenType;
+    const proof = await dpop.read(req, res);
     const client = await authenticate(req, trail);
     trail.client = client;
+    await dpop.accept(client, proof);
     const ip = protection.clientIp(req, client);
     trail.ip = ip;
-    const response = await grant.handle({ req, res, params, client, ip, trail });
+    const response = await grant.handle({ req, res, params, client, ip, trail, dpop: proof });
     sendTokenResponse(res, 200, response);
   }
 

@@ -5,12 +5,13 @@ import type { Actor } from '../tokens/actor.js';
  * blocked by suspicious IP throttling (written once, by the invalid subject token that took its
  * last attempt; named after Auth0's `limit_mu`, which Auth0 writes for login throttling).
  * Refresh tokens use Auth0's types: `sertft` / `fertft` a successful / failed refresh, `srrt` a
- * refresh token family revoked through `POST /oauth/revoke`, `resource_cleanup` (Auth0's
+ * refresh token family revoked through `POST /oauth/revoke`, `srat` (the router's own: Auth0
+ * does not revoke access tokens) an access token revoked there, `resource_cleanup` (Auth0's
  * "Refresh Token Excess Warning") the oldest families of a user and client revoked because an
  * exchange took them past `maxRefreshTokensPerUserAndClient`.
  */
 export type LogEntryType =
-  'secte' | 'fecte' | 'limit_cte' | 'sertft' | 'fertft' | 'srrt' | 'resource_cleanup';
+  'secte' | 'fecte' | 'limit_cte' | 'sertft' | 'fertft' | 'srrt' | 'srat' | 'resource_cleanup';
 
 /** One tenant-log entry, with Auth0's log schema field names. Never carries a token or secret. */
 export interface LogEntry {

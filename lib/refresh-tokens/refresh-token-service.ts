@@ -19,6 +19,10 @@ export interface IssueRefreshTokenParams {
   audience: string;
   /** The granted scope, `offline_access` included; it never changes. */
   scope: readonly string[];
+  /** When the exchange authenticated the user, in seconds since the epoch (`auth_time`). */
+  authTime: number;
+  /** Binds the family to this DPoP key thumbprint (a public client's tokens, RFC 9449 §5). */
+  dpopJkt?: string | undefined;
 }
 
 /** A refresh token just issued. */
@@ -154,6 +158,8 @@ export class RefreshTokenService implements RefreshTokensHandle {
     userId,
     audience,
     scope,
+    authTime,
+    dpopJkt,
   }: IssueRefreshTokenParams): Promise<IssuedRefreshToken> {
     const settings = client.refresh_token;
     const now = this.#now();
@@ -164,6 +170,8 @@ export class RefreshTokenService implements RefreshTokensHandle {
       user_id: userId,
       audience,
       scope: [...scope],
+      auth_time: authTime,
+      ...(dpopJkt === undefined ? {} : { dpop_jkt: dpopJkt }),
       rotating: settings.rotation_type === 'rotating',
       leeway: settings.leeway,
       created_at: now,
@@ -345,32 +353,62 @@ export class RefreshTokenService implements RefreshTokensHandle {
   }
 
   /** Resolves how the token may be used, or throws `invalid_grant` (revoking on reuse). */
-  async #assess({ token, family }: StoredRefreshToken, now: number): Promise<Assessment> {
-    const name = `refresh token family ${family.family_id}`;
-    if (family.revoked_at !== null) throw new InvalidRefreshToken(`${name} was revoked`);
-    if (family.expires_at !== null && now >= family.expires_at) {
-      throw new InvalidRefreshToken(`${name} reached its absolute lifetime (token_lifetime)`);
-    }
-    if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
-      throw new InvalidRefreshToken(`${name} was idle past its idle_token_lifetime`);
-    }
-    if (token.generation === family.generation) return 'current';
-    const previous = token.generation === family.generation - 1;
-    if (
-      previous &&
-      family.leeway > 0 &&
-      family.rotated_at !== null &&
-      now <= family.rotated_at + family.leeway * 1000
-    ) {
-      return 'leeway';
-    }
+  async #assess(stored: StoredRefreshToken, now: number): Promise<Assessment> {
+    const verdict = judge(stored, now);
+    if (typeof verdict === 'string') return verdict;
+    const { family } = stored;
+    if (!verdict.reuse) throw new InvalidRefreshToken(verdict.reason);
     await this.#store.revokeFamily(family.family_id, now);
     throw new InvalidRefreshToken(
-      `reuse of a rotated refresh token (generation ${token.generation}, current ` +
-        `${family.generation}${previous ? ', outside the leeway' : ''}): ${name} of user ` +
+      `${verdict.reason}: refresh token family ${family.family_id} of user ` +
         `${JSON.stringify(family.user_id)} revoked`,
     );
   }
+
+  /**
+   * The token and its family when the token could be redeemed now (RFC 7662 `active`), for
+   * introspection: unlike {@link inspect}, it changes nothing, not even on reuse.
+   */
+  async findActive(token: string): Promise<StoredRefreshToken | undefined> {
+    if (!hasRefreshTokenShape(token)) return undefined;
+    const stored = await this.#store.find(hashRefreshToken(token));
+    if (stored === undefined) return undefined;
+    return typeof judge(stored, this.#now()) === 'string' ? stored : undefined;
+  }
+}
+
+/**
+ * How a token may be used at `now`, or why it may not (and whether that is the reuse of a rotated
+ * token, which revokes the family when it is redeemed). Decides nothing and writes nothing.
+ */
+function judge(
+  { token, family }: StoredRefreshToken,
+  now: number,
+): Assessment | { reason: string; reuse: boolean } {
+  const name = `refresh token family ${family.family_id}`;
+  if (family.revoked_at !== null) return { reason: `${name} was revoked`, reuse: false };
+  if (family.expires_at !== null && now >= family.expires_at) {
+    return { reason: `${name} reached its absolute lifetime (token_lifetime)`, reuse: false };
+  }
+  if (family.idle_lifetime !== null && now >= family.last_used_at + family.idle_lifetime * 1000) {
+    return { reason: `${name} was idle past its idle_token_lifetime`, reuse: false };
+  }
+  if (token.generation === family.generation) return 'current';
+  const previous = token.generation === family.generation - 1;
+  if (
+    previous &&
+    family.leeway > 0 &&
+    family.rotated_at !== null &&
+    now <= family.rotated_at + family.leeway * 1000
+  ) {
+    return 'leeway';
+  }
+  return {
+    reason:
+      `reuse of a rotated refresh token (generation ${token.generation}, current ` +
+      `${family.generation}${previous ? ', outside the leeway' : ''})`,
+    reuse: true,
+  };
 }
 
 /** Only what the handle is meant to offer, so `cte.refreshTokens` cannot issue or redeem. */

@@ -56,6 +56,19 @@ export interface ClientDefinition {
    */
   is_token_endpoint_ip_header_trusted?: boolean;
   /**
+   * Default `false`. `true`: every token request of the client must carry a DPoP proof (RFC 9449
+   * §5.2's client metadata), so its access tokens are always bound to its key.
+   */
+  dpop_bound_access_tokens?: boolean;
+  /**
+   * Origins (`https://app.example.com`, or `https://*.example.com` for its subdomains) whose
+   * browser code may call the token, revocation and introspection endpoints as this client:
+   * Auth0's "Allowed Origins (CORS)".
+   */
+  allowed_origins?: string[];
+  /** Auth0's "Allowed Web Origins"; allowed for CORS like `allowed_origins`. */
+  web_origins?: string[];
+  /**
    * Refresh tokens issued to the client (when `offline_access` is granted): Auth0's fields
    * `rotation_type` (default `rotating` here), `leeway` (0), `token_lifetime` (2592000),
    * `idle_token_lifetime` (1296000), `infinite_token_lifetime`, `infinite_idle_token_lifetime`.
@@ -79,6 +92,9 @@ export interface Client {
   readonly client_metadata: Readonly<Record<string, string>>;
   readonly is_token_endpoint_ip_header_trusted: boolean;
   readonly refresh_token: RefreshTokenSettings;
+  readonly dpop_bound_access_tokens: boolean;
+  readonly allowed_origins: readonly string[];
+  readonly web_origins: readonly string[];
 }
 
 const CLIENT_KEYS = [
@@ -94,13 +110,14 @@ const CLIENT_KEYS = [
   'client_metadata',
   'is_token_endpoint_ip_header_trusted',
   'refresh_token',
+  'dpop_bound_access_tokens',
+  'allowed_origins',
+  'web_origins',
   // Auth0 fields a pasted definition may carry; accepted and ignored.
   'description',
   'app_type',
   'logo_uri',
   'callbacks',
-  'allowed_origins',
-  'web_origins',
   'grant_types',
   'tenant',
   'global',
@@ -240,8 +257,36 @@ export function parseClient(
       false,
     ),
     refresh_token: parseRefreshTokenSettings(def.refresh_token, `${path}.refresh_token`),
+    dpop_bound_access_tokens: checkOptionalBoolean(
+      def.dpop_bound_access_tokens,
+      `${path}.dpop_bound_access_tokens`,
+      false,
+    ),
+    allowed_origins: parseOrigins(def.allowed_origins, `${path}.allowed_origins`),
+    web_origins: parseOrigins(def.web_origins, `${path}.web_origins`),
   });
 }
+
+/**
+ * A list of origins: `scheme://host[:port]`, the host possibly `*.` and a domain for its
+ * subdomains (Auth0's wildcard), nothing after; `https` unless the host is localhost.
+ */
+function parseOrigins(input: unknown, path: string): string[] {
+  if (input === undefined) return [];
+  return checkArray(input, path).map((value, i) => {
+    const origin = checkString(value, `${path}[${i}]`, { max: 512 });
+    const match = ORIGIN.exec(origin);
+    if (!match) fail(`${path}[${i}]`, 'must be an origin such as https://app.example.com');
+    const [, scheme, host] = match as unknown as [string, string, string];
+    const local = /^(localhost|127\.0\.0\.1|\[::1\])$/.test(host);
+    if (scheme !== 'https' && !local)
+      fail(`${path}[${i}]`, 'must be https (http for localhost only)');
+    return origin.toLowerCase();
+  });
+}
+
+/** An origin, possibly with a subdomain wildcard: scheme, host, optional port, no path. */
+const ORIGIN = /^(https?):\/\/((?:\*\.)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
 
 /** Clients by id, changeable at run time through the router's `clients` handle. */
 export class ClientRegistry {
@@ -333,6 +378,9 @@ export interface ClientView {
   client_metadata: Record<string, string>;
   is_token_endpoint_ip_header_trusted: boolean;
   refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
+  dpop_bound_access_tokens: boolean;
+  allowed_origins: string[];
+  web_origins: string[];
 }
 
 /** A fresh, secret-free copy of `client` for the handle. */
@@ -349,6 +397,9 @@ export function clientView(client: Client): ClientView {
     client_metadata: { ...client.client_metadata },
     is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
     refresh_token: { ...client.refresh_token },
+    dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+    allowed_origins: [...client.allowed_origins],
+    web_origins: [...client.web_origins],
   };
 }
 

@@ -10,7 +10,9 @@ import {
   fail,
 } from '../definition-checks.js';
 import { ManagementError } from '../errors.js';
-import type { DefinitionCheck } from './clients.js';
+import type { JWK } from 'jose';
+import type { Client, DefinitionCheck } from './clients.js';
+import { parseClient } from './clients.js';
 import { asManagementError, deepFreeze } from './registry-support.js';
 
 /** Algorithms for access tokens (`signing_alg`). */
@@ -30,6 +32,26 @@ export interface ResourceServerDefinition {
   skip_consent_for_verifiable_first_party_clients?: boolean;
   /** Access token lifetime in seconds; default 86400. */
   token_lifetime?: number;
+  /**
+   * Credentials of the API's own with which it calls `POST /oauth/introspect` (RFC 7662 §2.1):
+   * it may then introspect the access tokens issued for it, whichever client they were issued
+   * to. Absent: the API cannot introspect. Not a client: these credentials get no token.
+   */
+  introspection?: IntrospectionCredentials;
+}
+
+/**
+ * How a resource server authenticates at the introspection endpoint, with the fields and methods
+ * of a client's credentials. The `client_id` must differ from every client's.
+ */
+export interface IntrospectionCredentials {
+  client_id: string;
+  /** Required for the secret methods (at least 16 characters). */
+  client_secret?: string;
+  /** Default `client_secret_basic`. */
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** Public keys for `private_key_jwt`. */
+  jwks?: { keys: JWK[] };
 }
 
 /** A resource server as the router uses it: every default applied, frozen. */
@@ -41,6 +63,7 @@ export interface ResourceServer {
   readonly allow_offline_access: boolean;
   readonly skip_consent_for_verifiable_first_party_clients: boolean;
   readonly token_lifetime: number;
+  readonly introspection: Readonly<IntrospectionCredentials> | undefined;
 }
 
 /** Which APIs and scopes a client may request (Auth0's client grant). */
@@ -58,6 +81,7 @@ const RESOURCE_SERVER_KEYS = [
   'allow_offline_access',
   'skip_consent_for_verifiable_first_party_clients',
   'token_lifetime',
+  'introspection',
   // Auth0 fields a pasted definition may carry; accepted and ignored.
   'id',
   'is_system',
@@ -105,7 +129,57 @@ export function parseResourceServer(input: unknown, path: string): ResourceServe
       min: 1,
       max: 2592000,
     }),
+    introspection: parseIntrospectionCredentials(def.introspection, `${path}.introspection`),
   });
+}
+
+const INTROSPECTION_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
+
+/** Checks a resource server's introspection credentials as a client's would be checked. */
+function parseIntrospectionCredentials(
+  input: unknown,
+  path: string,
+): IntrospectionCredentials | undefined {
+  if (input === undefined) return undefined;
+  const def = checkObject(input, path);
+  checkKnownKeys(def, ['client_id', 'client_secret', 'token_endpoint_auth_method', 'jwks'], path);
+  const method = checkOneOf(
+    def.token_endpoint_auth_method,
+    `${path}.token_endpoint_auth_method`,
+    INTROSPECTION_METHODS,
+    'client_secret_basic',
+  );
+  const client = parseClient({ ...def, token_endpoint_auth_method: method, name: 'api' }, path);
+  return {
+    client_id: client.client_id,
+    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
+    token_endpoint_auth_method: method,
+    ...(client.jwks === undefined ? {} : { jwks: structuredClone(client.jwks) as { keys: JWK[] } }),
+  };
+}
+
+/** Resource servers' introspection clients, made once per frozen resource server record. */
+const introspectionClients = new WeakMap<ResourceServer, Client>();
+
+/**
+ * The client a resource server authenticates as at the introspection endpoint: its credentials,
+ * and nothing else (no token exchange, no refresh tokens).
+ */
+export function introspectionClient(server: ResourceServer): Client | undefined {
+  if (server.introspection === undefined) return undefined;
+  let client = introspectionClients.get(server);
+  if (client === undefined) {
+    client = parseClient(
+      { ...server.introspection, name: server.name },
+      `resourceServers[${server.identifier}].introspection`,
+    );
+    introspectionClients.set(server, client);
+  }
+  return client;
 }
 
 /** Validates one client grant; throws a TypeError naming `path`. */
@@ -157,10 +231,7 @@ export class ResourceServerRegistry {
       throw new ManagementError('invalid_body', 'resourceServer.identifier cannot change');
     }
     const server = asManagementError(() =>
-      parseResourceServer(
-        { ...resourceServerView(current), ...patch, identifier },
-        'resourceServer',
-      ),
+      parseResourceServer({ ...toDefinition(current), ...patch, identifier }, 'resourceServer'),
     );
     asManagementError(() => this.#onChange(server, 'resourceServer'));
     this.#servers.set(identifier, server);
@@ -179,6 +250,14 @@ export class ResourceServerRegistry {
     return this.#servers.get(identifier);
   }
 
+  /** The resource server whose introspection credentials have this `client_id`. */
+  byIntrospectionClientId(clientId: string): ResourceServer | undefined {
+    for (const server of this.#servers.values()) {
+      if (server.introspection?.client_id === clientId) return server;
+    }
+    return undefined;
+  }
+
   list(): ResourceServer[] {
     return [...this.#servers.values()];
   }
@@ -192,7 +271,10 @@ export class ResourceServerRegistry {
   }
 }
 
-/** An API as the `resourceServers` handle shows it: Auth0's shape, every default applied. */
+/**
+ * An API as the `resourceServers` handle shows it: Auth0's shape, every default applied, its
+ * introspection credentials without `client_secret` (secrets are write-only).
+ */
 export interface ResourceServerView {
   identifier: string;
   name: string;
@@ -201,6 +283,7 @@ export interface ResourceServerView {
   allow_offline_access: boolean;
   skip_consent_for_verifiable_first_party_clients: boolean;
   token_lifetime: number;
+  introspection?: Omit<IntrospectionCredentials, 'client_secret'>;
 }
 
 /** A fresh copy of `server` in the shape definitions are written in. */
@@ -214,5 +297,23 @@ export function resourceServerView(server: ResourceServer): ResourceServerView {
     skip_consent_for_verifiable_first_party_clients:
       server.skip_consent_for_verifiable_first_party_clients,
     token_lifetime: server.token_lifetime,
+    ...(server.introspection === undefined
+      ? {}
+      : { introspection: introspectionView(server.introspection) }),
+  };
+}
+
+function introspectionView(
+  credentials: Readonly<IntrospectionCredentials>,
+): Omit<IntrospectionCredentials, 'client_secret'> {
+  const { client_secret: _secret, jwks, ...rest } = credentials;
+  return { ...rest, ...(jwks === undefined ? {} : { jwks: structuredClone(jwks) }) };
+}
+
+/** The definition `server` was made from, secrets included: what an update starts from. */
+function toDefinition(server: ResourceServer): ResourceServerDefinition {
+  return {
+    ...resourceServerView(server),
+    ...(server.introspection === undefined ? {} : { introspection: { ...server.introspection } }),
   };
 }

@@ -13,6 +13,18 @@ export interface RefreshTokenFamily {
   readonly audience: string;
   /** The scope granted at issuance; it never changes (RFC 6749 §6). */
   readonly scope: readonly string[];
+  /**
+   * When the user was authenticated, in seconds since the epoch: the token exchange that started
+   * the family. Every ID token of the family carries it as `auth_time`. A family stored without
+   * it (by an older version) uses `created_at`.
+   */
+  readonly auth_time?: number;
+  /**
+   * The JWK SHA-256 thumbprint of the DPoP key the family is bound to (RFC 9449 §5: a public
+   * client's refresh tokens): each redemption needs a DPoP proof signed with that key. Absent:
+   * not bound.
+   */
+  readonly dpop_jkt?: string;
   /** The client's `rotation_type` when the family was issued. */
   readonly rotating: boolean;
   /** The client's `leeway` when the family was issued, in seconds. */
@@ -125,4 +137,9 @@ export function familyEndsAt(family: RefreshTokenFamily): number {
   const idleEnd =
     family.idle_lifetime === null ? Infinity : family.last_used_at + family.idle_lifetime * 1000;
   return Math.min(family.expires_at ?? Infinity, idleEnd);
+}
+
+/** The family's `auth_time` in seconds: as stored, or its creation for a family stored without. */
+export function familyAuthTime(family: RefreshTokenFamily): number {
+  return family.auth_time ?? Math.floor(family.created_at / 1000);
 }

@@ -8,4 +8,5 @@ export { replayStoreContract } from './replay-store-contract.js';
 export { actionCacheStoreContract } from './action-cache-store-contract.js';
 export { userStoreContract } from './user-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
+export { revokedTokenStoreContract } from './revoked-token-store-contract.js';
 export type { ContractOptions, ContractTestApi, StoreFactory } from './contract-api.js';

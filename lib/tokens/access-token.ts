@@ -1,8 +1,8 @@
 import type { Actor } from './actor.js';
-import { randomToken } from '../secure-random.js';
 import { addCustomClaims } from './custom-claims.js';
 import { signJwt } from './jws.js';
 import type { KeySet, SigningAlg } from './key-set.js';
+import { newAccessTokenJti } from './own-access-token.js';
 
 /** What {@link mintAccessToken} needs. */
 export interface AccessTokenParams {
@@ -24,8 +24,13 @@ export interface AccessTokenParams {
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
   /**
+   * The JWK SHA-256 thumbprint of the client's DPoP key (RFC 9449 §6.1): the token is bound to
+   * that key through the `cnf.jkt` claim.
+   */
+  dpopJkt?: string;
+  /**
    * Custom claims (from the post-user hook). They may not replace any claim above nor set
-   * `act`, `may_act`, `nbf`, `azp`, `org_id`, `org_name`.
+   * `act`, `may_act`, `cnf`, `nbf`, `azp`, `org_id`, `org_name`.
    */
   extraClaims?: Readonly<Record<string, unknown>>;
   /** `iat` in seconds since the epoch; default the current time. */
@@ -42,24 +47,22 @@ export interface MintedAccessToken {
   expires_in: number;
 }
 
-/** 16 random bytes: the 128 bits of RFC 9068 §2.2's advice for a `jti` that never repeats. */
-const JTI_BYTES = 16;
-
 /** Access tokens only reserve the claims every token reserves; profile claims are allowed. */
 const NO_EXTRA_RESTRICTIONS: ReadonlySet<string> = new Set();
 
 /**
  * Mints an RFC 9068 JWT access token: header `{ alg, typ: 'at+jwt', kid }`, claims `iss`, `sub`,
- * `aud`, `iat`, `exp`, `jti`, `client_id`, `scope` (only when at least one scope was granted: an
- * empty `scope` claim says nothing a missing one does not, and RFC 9068 only asks for it when
- * scopes were requested), `act` (when an actor is set), then the custom claims.
+ * `aud`, `iat`, `exp`, `jti` (with the router's own prefix, see `newAccessTokenJti`),
+ * `client_id`, `scope` (only when at least one scope was granted: an empty `scope` claim says
+ * nothing a missing one does not, and RFC 9068 only asks for it when scopes were requested),
+ * `act` (when an actor is set), `cnf` (when bound to a DPoP key), then the custom claims.
  *
  * @throws Error when `extraClaims` tries to set a claim the router owns.
  * @throws TypeError when `keys` has no key for `alg` (see `KeySet.signingKey`).
  */
 export function mintAccessToken(params: AccessTokenParams): MintedAccessToken {
   const iat = params.now ?? Math.floor(Date.now() / 1000);
-  const jti = randomToken(JTI_BYTES);
+  const jti = newAccessTokenJti();
   const claims: Record<string, unknown> = {
     iss: params.issuer,
     sub: params.subject,
@@ -71,6 +74,7 @@ export function mintAccessToken(params: AccessTokenParams): MintedAccessToken {
   };
   if (params.scope.length > 0) claims.scope = params.scope.join(' ');
   if (params.actor !== undefined) claims.act = params.actor;
+  if (params.dpopJkt !== undefined) claims.cnf = { jkt: params.dpopJkt };
   addCustomClaims(claims, params.extraClaims, NO_EXTRA_RESTRICTIONS);
 
   const token = signJwt({ typ: 'at+jwt' }, claims, params.keys.signingKey(params.alg));

@@ -1,7 +1,8 @@
 /**
  * Claims a custom-claims hook may never set, on any token: the registered and protocol claims
- * the router sets (`act`/`may_act` decide who is acting, the rest decide where and how long a
- * token is valid), plus `org_id`/`org_name`, which the organizations stage will own.
+ * the router sets (`act`/`may_act` decide who is acting, `cnf` which key a DPoP-bound token is
+ * bound to, the rest where and how long a token is valid), plus `org_id`/`org_name`, which the
+ * organizations stage will own.
  */
 export const RESTRICTED_CUSTOM_CLAIMS: ReadonlySet<string> = new Set([
   'act',
@@ -18,6 +19,7 @@ export const RESTRICTED_CUSTOM_CLAIMS: ReadonlySet<string> = new Set([
   'azp',
   'org_id',
   'org_name',
+  'cnf',
 ]);
 
 /**

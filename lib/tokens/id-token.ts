@@ -16,6 +16,11 @@ export interface IdTokenParams {
   /** The granted scopes; `profile` and `email` release their claims. */
   scope: readonly string[];
   keys: KeySet;
+  /**
+   * `auth_time` in seconds since the epoch: when the user was authenticated, which for the router
+   * is the token exchange that started the grant (refreshes keep it).
+   */
+  authTime: number;
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
   /**
@@ -35,7 +40,8 @@ const EMAIL_SCOPE_CLAIMS = ['email', 'email_verified'] as const;
 /**
  * Mints an OpenID Connect ID token: header `{ alg, typ: 'JWT', kid }` (no `kid` with HS256),
  * claims `iss`, `sub` (the `user_id`), `aud` (the `client_id`), `iat`, `exp` (the client's
- * `id_token_lifetime`), the profile claims of granted scopes (`profile`: `name`, `given_name`,
+ * `id_token_lifetime`), `auth_time` (so that clients sending `max_age` or registered with
+ * `require_auth_time` accept the token), the profile claims of granted scopes (`profile`: `name`, `given_name`,
  * `family_name`, `nickname`, `picture`, `updated_at` in seconds; `email`: `email`,
  * `email_verified`; each only when the user has it), `act` (when an actor is set), then the
  * custom claims. Signed with the client's `id_token_alg` from `keys`, or with HMAC over the
@@ -54,6 +60,7 @@ export function mintIdToken(params: IdTokenParams): string {
     aud: client.client_id,
     iat,
     exp: iat + client.id_token_lifetime,
+    auth_time: params.authTime,
   };
   if (params.scope.includes('profile')) {
     for (const name of PROFILE_SCOPE_CLAIMS) {

@@ -41,6 +41,9 @@ function client(
     client_metadata: {},
     is_token_endpoint_ip_header_trusted: false,
     refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
+    dpop_bound_access_tokens: false,
+    allowed_origins: [],
+    web_origins: [],
   });
 }
 

@@ -319,6 +319,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         aud: 'ai-agents',
         iat: id.iat,
         exp: id.iat! + 600,
+        auth_time: id.iat,
       });
 
       const entry = await example.newestLog();
@@ -365,6 +366,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         aud: 'ai-agents',
         iat: id.iat,
         exp: id.exp,
+        auth_time: id.iat,
         act: { sub: SHOPPING, sub_profile: 'ai_agent' },
       });
 

@@ -143,6 +143,7 @@ describe('examples/demo-server end to end (spawned with --no-node-snapshot)', fu
       aud: 'demo-app',
       iat: id.payload.iat,
       exp: id.payload.exp,
+      auth_time: id.payload.iat,
       name: 'Jane Partner',
       updated_at: id.payload.updated_at,
       email: 'jane@partner.example',

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SignJWT, createLocalJWKSet, generateKeyPair, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { startExample } from '../support/example-process.js';
+import { freePort, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -23,13 +23,17 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
   this.timeout(STARTUP_TIMEOUT_MS);
   let example: ExampleProcess | undefined;
   let origin: string;
+  let spaOrigin: string;
   let bannerToken: string;
 
   before(async () => {
+    const spaPort = await freePort();
     example = await startExample('examples/external-idp/server.ts', {
       ready: /^Public keys: .*Tenant logs: \S+$/m,
+      env: { SPA_PORT: String(spaPort) },
     });
     origin = `http://localhost:${example.port}`;
+    spaOrigin = `http://localhost:${spaPort}`;
     const match = /^\s+-d subject_token=(\S+) \\$/m.exec(example.output.stdout);
     if (match?.[1] === undefined)
       throw new Error(`no subject token in the banner:\n${example.output.stdout}`);
@@ -204,6 +208,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       aud: CLIENT_ID,
       iat: id.iat,
       exp: id.exp,
+      auth_time: id.iat,
       name: 'Jane Doe',
       given_name: 'Jane',
       family_name: 'Doe',
@@ -325,5 +330,60 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       'secte',
       'secte',
     ]);
+  });
+
+  it('the partner’s single-page app, on another origin, exchanges through CORS', async () => {
+    const page = await fetch(`${spaOrigin}/`);
+    expect(page.status).to.equal(200);
+    const html = await page.text();
+    expect(html).to.include(`"tokenEndpoint":"${origin}/oauth/token"`);
+    expect(html).to.include(`"clientId":"${CLIENT_ID}"`);
+
+    // The page's sign-in is same-origin; its exchange is the cross-origin call a browser makes.
+    const signIn = await fetch(`${spaOrigin}/partner/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        sub: 'p-1001',
+        email: 'jane@partner.example',
+        email_verified: true,
+        name: 'Jane Smith',
+        given_name: 'Jane',
+        family_name: 'Smith',
+      }),
+    });
+    const { id_token } = (await signIn.json()) as { id_token: string };
+    const preflight = await fetch(`${origin}/oauth/token`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: spaOrigin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.status).to.equal(204);
+    expect(preflight.headers.get('access-control-allow-origin')).to.equal(spaOrigin);
+    expect(preflight.headers.get('access-control-allow-methods')).to.equal('POST');
+
+    const exchangeFrom = (pageOrigin: string) =>
+      fetch(`${origin}/oauth/token`, {
+        method: 'POST',
+        headers: { origin: pageOrigin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: TOKEN_EXCHANGE,
+          client_id: CLIENT_ID,
+          subject_token_type: SUBJECT_TOKEN_TYPE,
+          subject_token: id_token,
+          audience: API,
+          scope: SCOPE,
+        }),
+      });
+    const res = await exchangeFrom(spaOrigin);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('access-control-allow-origin')).to.equal(spaOrigin);
+    expect(((await res.json()) as Json).token_type).to.equal('Bearer');
+    // A page of any other origin is answered too, but its browser may not read the answer.
+    const elsewhere = await exchangeFrom('http://evil.localhost:1');
+    expect(elsewhere.headers.get('access-control-allow-origin')).to.equal(null);
   });
 });

@@ -191,6 +191,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
       aud: CLIENT_ID,
       iat: id.iat,
       exp: id.exp,
+      auth_time: id.iat,
       name: 'Alice Martin',
       updated_at: id.updated_at,
       email: 'alice@acme.example',

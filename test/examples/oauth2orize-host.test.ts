@@ -351,6 +351,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         aud: CLIENT_ID,
         iat: id.payload.iat,
         exp: id.payload.exp,
+        auth_time: id.payload.iat,
         name: 'Jane Partner',
         updated_at: Math.floor(Date.parse(String(jane.updatedAt)) / 1000),
         email: 'jane@partner.example',
@@ -412,6 +413,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         aud: CLIENT_ID,
         iat: id.payload.iat,
         exp: id.payload.exp,
+        auth_time: id.payload.iat,
         email: 'bob@partner.example',
         email_verified: true,
       });

@@ -258,6 +258,7 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
       aud: 'acme-app',
       iat: id.payload.iat,
       exp: id.payload.exp,
+      auth_time: id.payload.iat,
       name: 'Jane Partner',
       updated_at: id.payload.updated_at,
       email: 'jane@partner.example',

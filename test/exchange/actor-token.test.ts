@@ -84,6 +84,7 @@ describe('exchange/actor-token: verifying an ID token presented as actor_token',
       scope: ['openid'],
       keys,
       now,
+      authTime: now,
     });
   }
 
@@ -176,6 +177,7 @@ describe('exchange/actor-token: verifying an ID token presented as actor_token',
       scope: ['openid'],
       keys: rotating,
       now: NOW,
+      authTime: NOW,
     });
     const retiredKid = rotating.signingKey('RS256').kid;
     rotating.rotate('RS256');

@@ -47,6 +47,7 @@ const RESTRICTED = [
   'azp',
   'org_id',
   'org_name',
+  'cnf',
 ];
 /** OIDC claims of the ID token, released by their scopes only. */
 const ID_TOKEN_ONLY_RESTRICTED = [
@@ -211,6 +212,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       aud: 'app',
       iat: id.payload.iat,
       exp: id.payload.iat! + 36000,
+      auth_time: id.payload.iat,
       'https://acme.example/plan': 'gold',
       flags: [true, null, 1.5],
     });

@@ -324,6 +324,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       scope: ['openid'],
       keys: server.cte.keys,
       now: issuedAt,
+      authTime: issuedAt,
     });
     const res = await delegate(server, expired);
     await expectRefusedActor(
@@ -370,6 +371,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
       keys: server.cte.keys,
+      authTime: Math.floor(Date.now() / 1000),
     });
     const res = await delegate(server, foreignIssuer);
     await expectRefusedActor(

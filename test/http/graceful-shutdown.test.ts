@@ -128,6 +128,13 @@ describe('graceful shutdown: close()', () => {
       expect(revocation.status).to.equal(503);
       expect(revocation.headers).to.include({ 'retry-after': '1' });
       expect(revocation.body).to.deep.equal(SHUTTING_DOWN);
+      const introspection = await request(server.listening)
+        .post('/oauth/introspect')
+        .type('form')
+        .send({ token: `cte_rt_${'A'.repeat(43)}`, client_id: 'post-app', client_secret: SECRET });
+      expect(introspection.status).to.equal(503);
+      expect(introspection.headers).to.include({ 'retry-after': '1' });
+      expect(introspection.body).to.deep.equal(SHUTTING_DOWN);
       const host = await request(server.listening)
         .post('/oauth/token')
         .type('form')

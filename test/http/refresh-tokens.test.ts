@@ -81,6 +81,7 @@ function shift(family: RefreshTokenFamily, ms: number): RefreshTokenFamily {
   const move = (at: number | null) => (at === null ? null : at + ms);
   return {
     ...family,
+    ...(family.auth_time === undefined ? {} : { auth_time: family.auth_time + ms / 1000 }),
     created_at: family.created_at + ms,
     last_used_at: family.last_used_at + ms,
     expires_at: move(family.expires_at),
@@ -440,6 +441,37 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       error_description: 'the refresh token was not issued for the requested audience',
     });
     await refresh(server, issued.refresh_token!, { audience: API, resource: API }).expect(200);
+  });
+
+  it('keeps the exchange’s auth_time in the ID tokens of every refresh (the family remembers it)', async () => {
+    const store = new AgingStore();
+    server = await offlineServer({ stores: { refreshTokens: store } });
+    const issued = await exchange(server);
+    const exchanged = (await verify(server, issued.id_token!, 'app')).payload;
+    expect(exchanged.auth_time).to.equal(exchanged.iat);
+    store.age(7_200_000);
+    const refreshed = (await refresh(server, issued.refresh_token!).expect(200)).body;
+    const id = (await verify(server, refreshed.id_token, 'app')).payload;
+    expect(id.auth_time).to.equal((exchanged.auth_time as number) - 7200);
+    expect(id.iat! - (id.auth_time as number)).to.be.within(7200, 7202);
+  });
+
+  it('uses the family’s creation as auth_time for a family stored without one', async () => {
+    const store = new AgingStore();
+    const inner = store.inner;
+    const create = inner.create.bind(inner);
+    inner.create = (family, token) => {
+      const { auth_time: _dropped, ...older } = family;
+      return create(older, token);
+    };
+    server = await offlineServer({ stores: { refreshTokens: store } });
+    const issued = await exchange(server);
+    const [family] = await store.listFamilies('auth0|alice');
+    expect(family).not.to.have.property('auth_time');
+    store.age(60_000);
+    const refreshed = (await refresh(server, issued.refresh_token!).expect(200)).body;
+    const id = (await verify(server, refreshed.id_token, 'app')).payload;
+    expect(id.auth_time).to.equal(Math.floor((family!.created_at - 60_000) / 1000));
   });
 
   it('ends a family at its absolute lifetime and at its idle lifetime', async () => {

@@ -58,7 +58,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     expect(access.protectedHeader).to.deep.equal({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' });
     const { iat, exp, jti } = access.payload;
     expect(exp! - iat!).to.equal(3600);
-    expect(jti).to.be.a('string').with.length.greaterThan(20);
+    expect(jti).to.match(/^cte_at_[A-Za-z0-9_-]{22}$/);
     expect(access.payload).to.deep.equal({
       iss: ISSUER,
       sub: 'auth0|alice',
@@ -80,6 +80,8 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
       aud: 'app',
       iat: id.payload.iat,
       exp: id.payload.iat! + 36000,
+      // The exchange authenticated the user.
+      auth_time: id.payload.iat,
       name: 'Alice Liddell',
       given_name: 'Alice',
       family_name: 'Liddell',

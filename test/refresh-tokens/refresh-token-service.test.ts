@@ -79,7 +79,7 @@ describe('RefreshTokenService', () => {
   });
 
   const issue = (c: Client = client(), userId = 'auth0|alice') =>
-    service.issue({ client: c, userId, audience: API, scope: SCOPE });
+    service.issue({ client: c, userId, audience: API, scope: SCOPE, authTime: T0 / 1000 - 5 });
 
   /** inspect + redeem, as the token endpoint does. */
   async function refresh(token: string, clientId = 'app') {
@@ -115,6 +115,7 @@ describe('RefreshTokenService', () => {
         user_id: 'auth0|alice',
         audience: API,
         scope: SCOPE,
+        auth_time: T0 / 1000 - 5,
         rotating: true,
         leeway: 0,
         created_at: T0,
@@ -156,7 +157,7 @@ describe('RefreshTokenService', () => {
     const limited = (max: number) =>
       new RefreshTokenService({ store, maxFamiliesPerUserAndClient: max, now: () => now });
     const issueWith = (svc: RefreshTokenService, c: Client = client(), userId = 'auth0|alice') =>
-      svc.issue({ client: c, userId, audience: API, scope: SCOPE });
+      svc.issue({ client: c, userId, audience: API, scope: SCOPE, authTime: now / 1000 });
 
     it('revokes the user’s oldest families with the client beyond the limit, and says so', async () => {
       const svc = limited(2);

@@ -80,6 +80,9 @@ describe('parseClient', () => {
         infinite_token_lifetime: false,
         infinite_idle_token_lifetime: false,
       },
+      dpop_bound_access_tokens: false,
+      allowed_origins: [],
+      web_origins: [],
     });
   });
 
@@ -95,6 +98,9 @@ describe('parseClient', () => {
         jwt_configuration: { alg: 'EdDSA', lifetime_in_seconds: 600 },
         token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
         client_metadata: { team: 'checkout', empty: '' },
+        dpop_bound_access_tokens: true,
+        allowed_origins: ['https://Shop.example.com', 'http://localhost:5173'],
+        web_origins: ['https://*.example.com:8443'],
         app_type: 'regular_web',
         callbacks: ['https://app.example.com/callback'],
         description: 'pasted from Auth0',
@@ -122,6 +128,9 @@ describe('parseClient', () => {
         infinite_token_lifetime: false,
         infinite_idle_token_lifetime: false,
       },
+      dpop_bound_access_tokens: true,
+      allowed_origins: ['https://shop.example.com', 'http://localhost:5173'],
+      web_origins: ['https://*.example.com:8443'],
     });
   });
 
@@ -215,6 +224,31 @@ describe('parseClient', () => {
       'a name over 255 characters',
       app({ name: 'n'.repeat(256) }),
       'client.name must be 1–255 characters long',
+    ],
+    [
+      'an allowed origin with a path',
+      app({ allowed_origins: ['https://app.example.com/'] }),
+      'client.allowed_origins[0] must be an origin such as https://app.example.com',
+    ],
+    [
+      'an allowed origin that is a bare wildcard',
+      app({ allowed_origins: ['*'] }),
+      'client.allowed_origins[0] must be an origin such as https://app.example.com',
+    ],
+    [
+      'a web origin over plain http',
+      app({ web_origins: ['https://ok.example.com', 'http://app.example.com'] }),
+      'client.web_origins[1] must be https (http for localhost only)',
+    ],
+    [
+      'allowed_origins that is not an array',
+      app({ allowed_origins: 'https://app.example.com' as never }),
+      'client.allowed_origins must be an array',
+    ],
+    [
+      'a dpop_bound_access_tokens that is not a boolean',
+      app({ dpop_bound_access_tokens: 'yes' as never }),
+      'client.dpop_bound_access_tokens must be a boolean',
     ],
   ];
   for (const [title, input, message] of refusals) {

@@ -3,6 +3,7 @@ import { ManagementError } from '../../lib/errors.js';
 import type { ManagementErrorCode } from '../../lib/errors.js';
 import {
   ResourceServerRegistry,
+  introspectionClient,
   parseClientGrant,
   parseResourceServer,
 } from '../../lib/registry/resource-servers.js';
@@ -57,6 +58,7 @@ describe('parseResourceServer', () => {
       allow_offline_access: false,
       skip_consent_for_verifiable_first_party_clients: true,
       token_lifetime: 86400,
+      introspection: undefined,
     });
   });
 
@@ -89,6 +91,7 @@ describe('parseResourceServer', () => {
       allow_offline_access: true,
       skip_consent_for_verifiable_first_party_clients: false,
       token_lifetime: 60,
+      introspection: undefined,
     });
   });
 
@@ -150,12 +153,88 @@ describe('parseResourceServer', () => {
       { identifier: API, skip_consent_for_verifiable_first_party_clients: 1 },
       'rs.skip_consent_for_verifiable_first_party_clients must be a boolean',
     ],
+    [
+      'introspection credentials without a secret',
+      { identifier: API, introspection: { client_id: 'orders-api' } },
+      'rs.introspection.client_secret is required for token_endpoint_auth_method client_secret_basic',
+    ],
+    [
+      'introspection credentials of a public client',
+      {
+        identifier: API,
+        introspection: { client_id: 'orders-api', token_endpoint_auth_method: 'none' },
+      },
+      'rs.introspection.token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, private_key_jwt',
+    ],
+    [
+      'introspection credentials with a short secret',
+      { identifier: API, introspection: { client_id: 'orders-api', client_secret: 'short' } },
+      'rs.introspection.client_secret must be 16–512 characters long',
+    ],
+    [
+      'introspection credentials with an unknown property',
+      {
+        identifier: API,
+        introspection: { client_id: 'orders-api', client_secret: 'x'.repeat(16), name: 'x' },
+      },
+      'rs.introspection.name is not a known property',
+    ],
   ];
   for (const [title, input, message] of refusals) {
     it(`refuses ${title} with a TypeError naming the path`, () => {
       expectTypeError(() => parseResourceServer(input, 'rs'), message);
     });
   }
+});
+
+describe('parseResourceServer: introspection credentials', () => {
+  it('keeps them with client_secret_basic by default, and makes the client they authenticate as', () => {
+    const server = parseResourceServer(
+      {
+        identifier: API,
+        name: 'Orders API',
+        introspection: { client_id: 'orders-api', client_secret: 'orders-api-secret-123' },
+      },
+      'rs',
+    );
+    expect(server.introspection).to.deep.equal({
+      client_id: 'orders-api',
+      client_secret: 'orders-api-secret-123',
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    expect(Object.isFrozen(server.introspection)).to.equal(true);
+    const client = introspectionClient(server)!;
+    expect(client).to.include({
+      client_id: 'orders-api',
+      client_secret: 'orders-api-secret-123',
+      name: 'Orders API',
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    // Only credentials: the client can neither exchange nor refresh.
+    expect(client.allow_any_profile_of_type).to.deep.equal([]);
+    expect(introspectionClient(server)).to.equal(client);
+    expect(introspectionClient(parseResourceServer({ identifier: API }, 'rs'))).to.equal(undefined);
+  });
+
+  it('survives an update of the API’s other fields', () => {
+    const registry = new ResourceServerRegistry([
+      parseResourceServer(
+        {
+          identifier: API,
+          introspection: { client_id: 'orders-api', client_secret: 'x'.repeat(16) },
+        },
+        'rs',
+      ),
+    ]);
+    const updated = registry.update(API, { token_lifetime: 60 });
+    expect(updated.introspection).to.deep.equal({
+      client_id: 'orders-api',
+      client_secret: 'x'.repeat(16),
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    expect(registry.byIntrospectionClientId('orders-api')).to.equal(updated);
+    expect(registry.byIntrospectionClientId('other')).to.equal(undefined);
+  });
 });
 
 describe('parseClientGrant', () => {
@@ -233,6 +312,7 @@ describe('ResourceServerRegistry', () => {
       allow_offline_access: false,
       skip_consent_for_verifiable_first_party_clients: true,
       token_lifetime: 86400,
+      introspection: undefined,
     });
     expect(Object.isFrozen(server)).to.equal(true);
     expect(Object.isFrozen(server.scopes)).to.equal(true);

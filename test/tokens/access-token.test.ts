@@ -54,12 +54,12 @@ describe('tokens/access-token', () => {
     });
   }
 
-  it('uses a fresh jti of at least 128 random bits per token', () => {
+  it('uses a fresh jti of the router’s prefix and 128 random bits per token', () => {
     const jtis = new Set(Array.from({ length: 50 }, () => mintAccessToken(base).jti));
     expect(jtis.size).to.equal(50);
     for (const jti of jtis) {
-      expect(jti).to.match(/^[A-Za-z0-9_-]{22}$/);
-      expect(Buffer.from(jti, 'base64url')).to.have.length(16);
+      expect(jti).to.match(/^cte_at_[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(jti.slice('cte_at_'.length), 'base64url')).to.have.length(16);
     }
   });
 
@@ -146,6 +146,7 @@ describe('tokens/access-token', () => {
     'azp',
     'org_id',
     'org_name',
+    'cnf',
     '__proto__',
   ];
   for (const claim of protectedClaims) {

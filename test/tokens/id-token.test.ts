@@ -25,6 +25,9 @@ function client(alg: IdTokenSigningAlg): Client {
     client_metadata: {},
     is_token_endpoint_ip_header_trusted: false,
     refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
+    dpop_bound_access_tokens: false,
+    allowed_origins: [],
+    web_origins: [],
   };
 }
 
@@ -57,6 +60,7 @@ describe('tokens/id-token', () => {
     scope: ['openid'],
     keys,
     now,
+    authTime: now - 60,
   };
   const registered = {
     iss: ISSUER,
@@ -64,12 +68,15 @@ describe('tokens/id-token', () => {
     aud: 'client-1',
     iat: now,
     exp: now + 36000,
+    auth_time: now - 60,
   };
 
+  // The tokens are minted at `now`, taken when the file loads: checked at that time, not later.
   async function verify(token: string) {
     return jwtVerify(token, createLocalJWKSet(keys.jwks()), {
       issuer: ISSUER,
       audience: 'client-1',
+      currentDate: new Date(now * 1000),
     });
   }
 
@@ -175,6 +182,7 @@ describe('tokens/id-token', () => {
     'exp',
     'act',
     'may_act',
+    'cnf',
     'nbf',
     'azp',
     'jti',

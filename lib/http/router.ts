@@ -1,0 +1,174 @@
+import express from 'express';
+import type { Request, RequestHandler, Router } from 'express';
+import type { AttackProtection } from '../attack-protection/attack-protection.js';
+import { claimedClientId, createClientAuthenticator } from '../client-auth/client-authenticator.js';
+import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import type { Grant } from '../grants/grant.js';
+import type { TenantLog } from '../logs/tenant-log.js';
+import type { Config } from '../options.js';
+import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
+import type { Client, ClientRegistry } from '../registry/clients.js';
+import type { ResourceServerRegistry } from '../registry/resource-servers.js';
+import { introspectionClient } from '../registry/resource-servers.js';
+import type { ReplayStore } from '../stores/replay-store.js';
+import type { RevokedTokenStore } from '../stores/revoked-token-store.js';
+import { DpopNonces } from '../tokens/dpop-nonce.js';
+import type { KeySet } from '../tokens/key-set.js';
+import { clientCors } from './cors.js';
+import { dpopCheck } from './dpop.js';
+import { introspectionEndpoint } from './introspection-endpoint.js';
+import { jwksRoute } from './jwks-route.js';
+import {
+  AUTHORIZATION_SERVER_METADATA_PATH,
+  OPENID_CONFIGURATION_PATH,
+  authorizationServerMetadata,
+  issuerHasPath,
+  metadataRoute,
+} from './metadata.js';
+import type { AuthorizationServerMetadata } from './metadata.js';
+import { bodyReader } from './read-body.js';
+import { revocationEndpoint } from './revocation-endpoint.js';
+import { routerUrls } from './router-urls.js';
+import type { ShutdownGate } from './shutdown-gate.js';
+import { tokenEndpoint } from './token-endpoint.js';
+
+/** Everything the router's routes run on, built once by `customTokenExchange()`. */
+export interface RouterParts {
+  config: Config;
+  keys: KeySet;
+  clients: ClientRegistry;
+  resourceServers: ResourceServerRegistry;
+  grants: readonly Grant[];
+  refreshTokens: RefreshTokenService;
+  revokedTokens: RevokedTokenStore;
+  replayStore: ReplayStore;
+  protection: AttackProtection;
+  log: TenantLog;
+  /** Counts the requests of ours in flight for `close()`, and refuses new ones once it began. */
+  shutdown: ShutdownGate;
+}
+
+/** The routes, and the metadata for a host that serves it elsewhere. */
+export interface RouterWithMetadata {
+  router: Router;
+  metadata: () => AuthorizationServerMetadata;
+  metadataHandler: RequestHandler;
+}
+
+/**
+ * The router's routes, under its mount: `POST /oauth/token`, `/oauth/revoke` and
+ * `/oauth/introspect` (each with its CORS preflight), `GET /.well-known/jwks.json`, and, unless
+ * `metadata.serve` is `false`, the discovery documents that belong under the mount.
+ */
+export function createRouter(parts: RouterParts): RouterWithMetadata {
+  const { config, keys, clients, resourceServers, refreshTokens, revokedTokens, log } = parts;
+  const { shutdown } = parts;
+  const urls = routerUrls(config);
+  const readBody = bodyReader(config.urlencodedExtended);
+
+  /** Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked. */
+  const authenticator = (
+    endpoint: string,
+    getClient: (clientId: string) => Client | undefined,
+  ): ClientAuthenticator =>
+    createClientAuthenticator({
+      getClient,
+      audiences: [
+        ...new Set([
+          config.issuer,
+          config.tokenEndpoint,
+          ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
+        ]),
+      ],
+      replayStore: parts.replayStore,
+      ...(config.clientAuthentication
+        ? {
+            passport: {
+              authenticator: config.clientAuthentication.passport,
+              strategies: config.clientAuthentication.strategies,
+            },
+          }
+        : {}),
+    });
+  const getClient = (clientId: string) => clients.get(clientId);
+  const getCaller = (clientId: string) => {
+    const server = resourceServers.byIntrospectionClientId(clientId);
+    return server === undefined ? clients.get(clientId) : introspectionClient(server);
+  };
+
+  const cors = clientCors(clients, (req: Request) => claimedClientId(req));
+  const metadata = () =>
+    authorizationServerMetadata({
+      issuer: config.issuer,
+      urls,
+      keys,
+      hostGrantTypes: config.metadata.hostGrantTypes,
+    });
+  const metadataHandler = metadataRoute(metadata, config.jwksMaxAge);
+
+  const router = express.Router();
+  for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+    router.options(path, cors.preflight);
+  }
+  router.post(
+    '/oauth/token',
+    tokenEndpoint({
+      grants: parts.grants,
+      readBody,
+      authenticateClient: authenticator(urls.token, getClient),
+      clients,
+      protection: parts.protection,
+      log,
+      maxInFlight: config.maxExchangesInFlight,
+      dpop: dpopCheck({
+        url: urls.token,
+        maxAge: config.dpop.proofMaxAge,
+        nonces:
+          config.dpop.nonces === undefined
+            ? undefined
+            : new DpopNonces(config.dpop.nonces.secret, config.dpop.nonces.lifetime),
+        replayStore: parts.replayStore,
+      }),
+      cors: cors.apply,
+      shutdown,
+    }),
+  );
+  router.post(
+    '/oauth/revoke',
+    revocationEndpoint({
+      issuer: config.issuer,
+      keys,
+      readBody,
+      authenticateClient: authenticator(urls.revocation, getClient),
+      refreshTokens,
+      revokedTokens,
+      protection: parts.protection,
+      log,
+      cors: cors.apply,
+      shutdown,
+    }),
+  );
+  router.post(
+    '/oauth/introspect',
+    introspectionEndpoint({
+      issuer: config.issuer,
+      keys,
+      readBody,
+      authenticateCaller: authenticator(urls.introspection, getCaller),
+      resourceServers,
+      refreshTokens,
+      revokedTokens,
+      cors: cors.apply,
+      shutdown,
+    }),
+  );
+  router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));
+  if (config.metadata.serve) {
+    router.get(OPENID_CONFIGURATION_PATH, metadataHandler);
+    // RFC 8414 puts an issuer with a path's document outside the mount: the host serves it.
+    if (!issuerHasPath(config.issuer)) {
+      router.get(AUTHORIZATION_SERVER_METADATA_PATH, metadataHandler);
+    }
+  }
+  return { router, metadata, metadataHandler };
+}
