@@ -26,6 +26,32 @@ export default tseslint.config(
     },
   },
   {
+    // Guest code: scripts run inside the action sandbox, sharing one scope (the prelude function);
+    // tsc checks their names across files (lib/sandbox/guest/tsconfig.json).
+    files: ['lib/sandbox/guest/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      // The guest defines these itself: they are not the host's.
+      globals: {
+        URL: 'off',
+        setTimeout: 'off',
+        clearTimeout: 'off',
+        console: 'off',
+        process: 'off',
+        Buffer: 'off',
+      },
+    },
+    rules: {
+      'no-undef': 'off',
+      'no-unused-vars': 'off',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { vars: 'local', args: 'none', caughtErrors: 'none' },
+      ],
+      'no-console': 'off',
+    },
+  },
+  {
     files: ['test/**', 'examples/**', 'bench/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
   },

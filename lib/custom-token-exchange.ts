@@ -42,10 +42,7 @@ import type { RegistrationContext } from './registry/registration-checks.js';
 import { ResourceServerRegistry } from './registry/resource-servers.js';
 import type { ResourceServer } from './registry/resource-servers.js';
 import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import { HostCapabilities } from './sandbox/capabilities/host-capabilities.js';
-import { InProcessRunner } from './sandbox/in-process-runner.js';
-import { IsolatedVmRunner } from './sandbox/isolated-vm-runner.js';
-import { RunnerSelector } from './sandbox/runner-selector.js';
+import { ExecutionGate } from './sandbox/execution-gate.js';
 import {
   RefreshTokenService,
   refreshTokensHandle,
@@ -194,15 +191,11 @@ export function customTokenExchange(
   listClients = () => clients.list();
   listResourceServers = () => resourceServers.list();
 
-  const capabilities = config.sandbox ? new HostCapabilities() : undefined;
-  const sandbox = capabilities
-    ? new IsolatedVmRunner({
-        capabilities,
-        cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
-        onCatastrophicError: abortOnCatastrophicError(logger),
-      })
-    : undefined;
-  const runner = new RunnerSelector(new InProcessRunner(), sandbox);
+  const runner = new ExecutionGate({
+    sandbox: config.sandbox,
+    cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    onCatastrophicError: abortOnCatastrophicError(logger),
+  });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
   const profiles = new ProfileRegistry({ actions });
   const postExchange = new PostExchangeHook(actions);
@@ -276,7 +269,6 @@ export function customTokenExchange(
       );
     }
     await runner.close();
-    capabilities?.close();
     await attackProtection.close();
     await log.close();
   }

@@ -32,7 +32,7 @@ import { parseClientGrant, parseResourceServer } from './registry/resource-serve
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import { MAX_TOKEN_LENGTH_CEILING } from './profiles/profile-registry.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import type { ActionLimits } from './sandbox/action-runner.js';
+import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
 import type { RevokedTokenStore } from './stores/revoked-token-store.js';
@@ -232,19 +232,13 @@ export interface Config extends StandardsConfig {
   attackProtection: AttackProtectionConfig;
 }
 
+export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';
+
 /** Default of `closeTimeoutMs`. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 /** Default of `maxTokenLength`: 16 KiB, more than any JWT needs. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
-
-/** Defaults of {@link ActionLimits}. */
-export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
-  timeoutMs: 20_000,
-  cpuTimeMs: 100,
-  memoryMb: 64,
-  maxConcurrency: 256,
-});
 
 const OPTION_KEYS = [
   ...STANDARDS_OPTION_KEYS,

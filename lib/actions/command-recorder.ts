@@ -1,7 +1,15 @@
+import { plainDataSize } from '../plain-data-size.js';
 import type { ActionApiMethod } from '../sandbox/action-runner.js';
 import { ActionApiError, InvalidArgument } from './action-api-error.js';
 import { ConsoleCapture } from './console-capture.js';
 import type { ConsoleLine } from './types.js';
+
+/**
+ * Characters the arguments of one api call may take (strings and keys by their length, other
+ * values a few characters each). The sandbox refuses larger arguments before they leave it; this
+ * is the host's own check, on its copy.
+ */
+export const MAX_API_ARGUMENT_CHARS = 64 * 1024;
 
 /**
  * What every trigger's recorder shares: accepted calls recorded in order as plain-data commands,
@@ -44,6 +52,11 @@ export abstract class CommandRecorder<TCommand> {
    */
   call(method: ActionApiMethod, args: readonly unknown[]): void {
     try {
+      if (plainDataSize(args, MAX_API_ARGUMENT_CHARS) > MAX_API_ARGUMENT_CHARS) {
+        throw new InvalidArgument(
+          `the arguments are larger than ${MAX_API_ARGUMENT_CHARS} characters`,
+        );
+      }
       this.#commands.push(this.validate(method, args));
     } catch (err) {
       const error =

@@ -37,6 +37,8 @@ export interface ActionExecution<TOutcome> {
   /** Where the execution's console lines go (the request's log entry), with `consolePrefix`. */
   log: { console?: string[] };
   consolePrefix?: string;
+  /** Who the execution is for (the client's IP key): a runaway is suspended per caller. */
+  caller?: string;
 }
 
 /**
@@ -53,7 +55,12 @@ export async function executeAction<TOutcome>(
   const { version, label, recorder } = execution;
   execution.redaction.add(Object.values(version.secrets));
   try {
-    await execution.runner.run(version, execution.event, recorder);
+    await execution.runner.run(
+      version,
+      execution.event,
+      recorder,
+      execution.caller === undefined ? undefined : { caller: execution.caller },
+    );
   } catch (err) {
     if (err instanceof ActionFailure && err.kind === 'overloaded') {
       throw new TemporarilyUnavailable(err.retryAfterSeconds, `${label}: ${err.message}`);

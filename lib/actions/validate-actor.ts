@@ -10,10 +10,17 @@ export const MAX_ACTOR_LEVELS = 5;
 export const MAX_ACTOR_CUSTOM_PROPERTIES = 5;
 
 /**
+ * Characters of an actor's `sub` and of each custom string property: they become claims of every
+ * token issued, which travel in headers.
+ */
+export const MAX_ACTOR_STRING_LENGTH = 1024;
+
+/**
  * Validates the argument of `api.authentication.setActor` and returns a fresh copy of it, ready to
  * become the `act` claim: `sub` a non-empty string at every level, at most
  * {@link MAX_ACTOR_LEVELS} levels, at most {@link MAX_ACTOR_CUSTOM_PROPERTIES} custom properties
- * per level whose values are strings, finite numbers or booleans, and `act` an object when present.
+ * per level whose values are strings, finite numbers or booleans, strings (and `sub`) at most
+ * {@link MAX_ACTOR_STRING_LENGTH} characters, and `act` an object when present.
  * Properties set to `undefined` count as absent.
  *
  * @param value - what the action passed
@@ -31,7 +38,7 @@ export function validateActor(value: unknown, path = 'actor'): Actor {
       throw new InvalidArgument(`${levelPath} exceeds ${MAX_ACTOR_LEVELS} levels`);
     }
     const actor = checkPlainObject(current, levelPath, 'an object with a sub');
-    target.sub = checkString(actor.sub, `${levelPath}.sub`, 1, Number.POSITIVE_INFINITY);
+    target.sub = checkString(actor.sub, `${levelPath}.sub`, 1, MAX_ACTOR_STRING_LENGTH);
     const customKeys = Object.keys(actor).filter(
       (key) => key !== 'sub' && key !== 'act' && actor[key] !== undefined,
     );
@@ -50,6 +57,9 @@ export function validateActor(value: unknown, path = 'actor'): Actor {
         throw new InvalidArgument(
           `${childPath(levelPath, key)} must be a string, a finite number or a boolean, got ${describeValue(custom)}`,
         );
+      }
+      if (typeof custom === 'string') {
+        checkString(custom, childPath(levelPath, key), 0, MAX_ACTOR_STRING_LENGTH);
       }
       Object.defineProperty(target, key, {
         value: custom,

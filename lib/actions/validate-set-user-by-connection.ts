@@ -12,6 +12,9 @@ export const MAX_USER_ATTRIBUTES = 24;
  */
 export const MAX_EMAIL_LENGTH = 254;
 
+/** Characters of a `picture` URL (it ends up in ID tokens). */
+export const MAX_PICTURE_URL_LENGTH = 2048;
+
 /** `+`, a non-zero country code digit, at most 15 digits in all. */
 const E164 = /^\+[1-9]\d{1,14}$/;
 
@@ -40,7 +43,7 @@ const ATTRIBUTE_CHECKS: Readonly<Record<keyof UserAttributes, AttributeCheck>> =
   email_verified: checkBoolean,
   username: stringOf(128),
   phone_number: (value, path) => {
-    const phone = checkString(value, path, 1, Number.POSITIVE_INFINITY);
+    const phone = checkString(value, path, 1, 64);
     if (!E164.test(phone)) {
       throw new InvalidArgument(`${path} must be an E.164 phone number such as +14155550100`);
     }
@@ -51,7 +54,7 @@ const ATTRIBUTE_CHECKS: Readonly<Record<keyof UserAttributes, AttributeCheck>> =
   family_name: stringOf(150),
   nickname: stringOf(300),
   picture: (value, path) => {
-    const picture = checkString(value, path, 1, Number.POSITIVE_INFINITY);
+    const picture = checkString(value, path, 1, MAX_PICTURE_URL_LENGTH);
     if (!isAbsoluteHttpUrl(picture)) {
       throw new InvalidArgument(`${path} must be an absolute http(s) URL without credentials`);
     }

@@ -144,6 +144,14 @@ export class AttackProtection {
     }
   }
 
+  /**
+   * The key `ip` is counted under (its IPv6 network): who an exchange is for, as far as limits are
+   * concerned. The action runner suspends a runaway action per key (see runaway-policy.ts).
+   */
+  ipKey(ip: string): string {
+    return this.#throttle.keyOf(ip);
+  }
+
   /** Applies the rate limit of `profileId` to the request from `ip`; see `ProfileRateLimits`. */
   limitProfileRate(
     req: Request,

@@ -34,6 +34,8 @@ export interface PostExchangeInput {
   redaction: Redaction;
   /** Receives the action's console lines, for the log. */
   log: { console?: string[] };
+  /** Who the exchange is for (the client's IP key): a runaway action is suspended per caller. */
+  caller: string;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function runPostExchangeAction(
     label: `post-exchange action ${version.action_id}`,
     log: input.log,
     consolePrefix: POST_EXCHANGE_CONSOLE_PREFIX,
+    caller: input.caller,
   });
   return { accessToken: outcome.accessToken, idToken: outcome.idToken };
 }

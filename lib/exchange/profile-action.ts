@@ -34,6 +34,8 @@ export interface ProfileActionInput {
   redaction: Redaction;
   /** Receives the action's console lines and the connection of the user it set, for the log. */
   log: { console?: string[]; connection?: string };
+  /** Who the exchange is for (the client's IP key): a runaway action is suspended per caller. */
+  caller: string;
   /**
    * Called when the action rejected the subject token (`rejectInvalidSubjectToken`), or when an
    * ID-token `actor_token` failed the router's own checks, before the `400` is thrown:
@@ -56,7 +58,7 @@ export interface ActionDecision {
  */
 export async function runProfileAction(
   services: ProfileActionServices,
-  { client, exchange, request, redaction, log, onInvalidSubjectToken }: ProfileActionInput,
+  { client, exchange, request, redaction, log, caller, onInvalidSubjectToken }: ProfileActionInput,
 ): Promise<ActionDecision> {
   const { profile } = exchange;
   const version = services.actions.deployed(profile.action_id);
@@ -80,6 +82,7 @@ export async function runProfileAction(
     redaction,
     label: `action ${version.action_id}`,
     log,
+    caller,
   });
   if (outcome.kind === 'reject') {
     await onInvalidSubjectToken();

@@ -150,6 +150,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       request,
       redaction,
       log: trail,
+      caller: protection.ipKey(ip),
       onInvalidSubjectToken: () => countInvalidSubjectToken(req, trail, attempt),
     });
     return { validated, redaction, request, ...decision };
@@ -177,6 +178,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       grantedScopes: scope,
       redaction,
       log: trail,
+      caller: protection.ipKey(ip),
     });
 
     const issuance = {

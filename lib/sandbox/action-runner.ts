@@ -11,6 +11,7 @@ import type {
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
 } from '../actions/types.js';
+import type { ActionCache } from './capabilities/action-cache.js';
 
 /**
  * The trigger an execution serves, which decides the entry point (`onExecuteCustomTokenExchange`
@@ -35,9 +36,17 @@ export interface ActionLimits {
   cpuTimeMs: number;
   /** Memory limit of the action's isolate, in MB. Default 64. */
   memoryMb: number;
-  /** Executions of this action running at once; beyond it: 503. Default 32. */
+  /** Executions of this action running at once; beyond it: 503. Default 256. */
   maxConcurrency: number;
 }
+
+/** Defaults of {@link ActionLimits}. */
+export const DEFAULT_ACTION_LIMITS: Readonly<ActionLimits> = Object.freeze({
+  timeoutMs: 20_000,
+  cpuTimeMs: 100,
+  memoryMb: 64,
+  maxConcurrency: 256,
+});
 
 /** One deployed, immutable version of an action: what a runner executes. */
 export interface ActionVersion {
@@ -116,19 +125,54 @@ export class ActionFailure extends Error {
   }
 }
 
-/** Executes action versions. The in-process runner and the isolated-vm runner implement it. */
+/** What the router tells a runner about one execution besides its event. */
+export interface RunOptions {
+  /**
+   * Who the execution is for: the key of the client's IP bucket. An action that runs away on one
+   * caller's input is suspended for that caller only (see runaway-policy.ts); executions without
+   * a caller count as one caller.
+   */
+  caller?: string;
+}
+
+/** Executes action versions: what the router and the action registry see of the runners. */
 export interface ActionRunner {
   /**
    * Runs `version` with a copy of `event`; api calls go to `recorder`, whose `trigger` names the
    * entry point to call.
    */
-  run(version: ActionVersion, event: ActionEvent, recorder: ActionApiRecorder): Promise<void>;
+  run(
+    version: ActionVersion,
+    event: ActionEvent,
+    recorder: ActionApiRecorder,
+    options?: RunOptions,
+  ): Promise<void>;
   /**
    * Checks sandboxed source at create/update time; throws `ActionFailure('invalid', message)` with
    * the line and column of a syntax error. Runners without a sandbox do not implement it.
    */
   validate?(code: string): void | Promise<void>;
   /** Called when a version is no longer deployed, so cached isolates/scripts can go. */
+  release?(version: ActionVersion): void;
+  close(): Promise<void>;
+}
+
+/**
+ * One way of running versions (in process, or in isolated-vm), below the limits every execution
+ * shares (see execution-gate.ts): it gets the version's effective limits and, when it asked for
+ * it, the execution's `api.cache`.
+ */
+export interface ExecutionRunner {
+  run(
+    version: ActionVersion,
+    limits: ActionLimits,
+    event: ActionEvent,
+    recorder: ActionApiRecorder,
+    cache: ActionCache | undefined,
+  ): Promise<void>;
+  /** Whether executions of `version` may use `api.cache` (it is loaded for them only). */
+  usesCache?(version: ActionVersion): boolean;
+  validate?(code: string): void;
   release?(version: ActionVersion): void;
   close(): Promise<void>;
 }

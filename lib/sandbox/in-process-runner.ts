@@ -3,9 +3,10 @@ import {
   type ActionApiRecorder,
   type ActionEvent,
   type ActionHandler,
-  type ActionRunner,
+  type ActionLimits,
   type ActionTrigger,
   type ActionVersion,
+  type ExecutionRunner,
 } from './action-runner.js';
 import { frozenCopy } from '../plain-copy.js';
 
@@ -15,27 +16,24 @@ import { frozenCopy } from '../plain-copy.js';
  * - the handler gets a deep-frozen copy of `event`, so it cannot change what the router built;
  * - `limits.timeoutMs` is a wall-clock deadline (`ActionFailure('timeout')`), but a handler that
  *   blocks the event loop cannot be interrupted: only the sandbox bounds CPU;
- * - at most `limits.maxConcurrency` executions of one action run at once; beyond it
- *   `ActionFailure('overloaded')` without calling the handler;
  * - the `api` stops working when the execution ends (calls from a forgotten promise chain, or
  *   after a timeout, are ignored), so nothing is recorded after the router has decided.
  *
- * Versions carrying sandboxed `code` are refused with `ActionFailure('invalid')`.
- * `console` inside a handler is the host's own console: it is not captured.
+ * Concurrency limits are the execution gate's. Versions carrying sandboxed `code` are refused with
+ * `ActionFailure('invalid')`. `console` inside a handler is the host's own console: it is not
+ * captured, and there is no `api.cache` (a handler keeps its own state).
  */
-export class InProcessRunner implements ActionRunner {
-  /** Running executions per action_id; an entry is removed when it drops to zero. */
-  readonly #running = new Map<string, number>();
-
+export class InProcessRunner implements ExecutionRunner {
   /**
    * Runs `version.handler` (for the post-exchange trigger, its `onExecutePostExchange`) with a
    * frozen copy of `event` and `recorder.api()`.
-   * @throws ActionFailure `invalid` (no handler, or none for the recorder's trigger),
-   *   `overloaded`, `timeout`, or `threw` with `<name>: <message> (at <first stack frame>)` when
+   * @throws ActionFailure `invalid` (no handler, or none for the recorder's trigger), `timeout`,
+   *   or `threw` with `<name>: <message> (at <first stack frame>)` when
    *   the handler throws or rejects
    */
   async run(
     version: ActionVersion,
+    limits: ActionLimits,
     event: ActionEvent,
     recorder: ActionApiRecorder,
   ): Promise<void> {
@@ -48,14 +46,6 @@ export class InProcessRunner implements ActionRunner {
       );
     }
     const handler = entryPoint(version.handler, recorder.trigger ?? 'custom-token-exchange');
-    const running = this.#running.get(version.action_id) ?? 0;
-    if (running >= version.limits.maxConcurrency) {
-      throw new ActionFailure(
-        'overloaded',
-        `action ${version.action_id} already runs ${running} executions (maxConcurrency ${version.limits.maxConcurrency})`,
-      );
-    }
-    this.#running.set(version.action_id, running + 1);
     let open = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -65,7 +55,7 @@ export class InProcessRunner implements ActionRunner {
       // about 20 µs that almost every execution would pay for nothing.
       const TIMED_OUT = Symbol('timed out');
       const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(() => resolve(TIMED_OUT), version.limits.timeoutMs);
+        timer = setTimeout(() => resolve(TIMED_OUT), limits.timeoutMs);
       });
       const execution = (async () => handler(frozenEvent, api))();
       // A handler settling after the deadline must not become an unhandled rejection.
@@ -77,26 +67,16 @@ export class InProcessRunner implements ActionRunner {
         throw new ActionFailure('threw', describeThrown(err));
       }
       if (settled === TIMED_OUT) {
-        throw new ActionFailure(
-          'timeout',
-          `action exceeded its ${version.limits.timeoutMs} ms deadline`,
-        );
+        throw new ActionFailure('timeout', `action exceeded its ${limits.timeoutMs} ms deadline`);
       }
     } finally {
       open = false;
       clearTimeout(timer);
-      this.#release(version.action_id);
     }
   }
 
   /** Nothing to free: handlers live in the host. */
   async close(): Promise<void> {}
-
-  #release(actionId: string): void {
-    const running = (this.#running.get(actionId) ?? 1) - 1;
-    if (running <= 0) this.#running.delete(actionId);
-    else this.#running.set(actionId, running);
-  }
 }
 
 /**

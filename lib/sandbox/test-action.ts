@@ -1,10 +1,14 @@
 import { ApiRecorder } from '../actions/api-recorder.js';
 import type { ActionCommand, ConsoleLine, CustomTokenExchangeEvent } from '../actions/types.js';
-import { DEFAULT_ACTION_LIMITS } from '../options.js';
-import { ActionFailure, type ActionLimits, type ActionVersion } from './action-runner.js';
+import {
+  ActionFailure,
+  DEFAULT_ACTION_LIMITS,
+  type ActionLimits,
+  type ActionVersion,
+} from './action-runner.js';
 import { MemoryActionCacheStore, type CacheEntry } from './capabilities/action-cache.js';
-import { HostCapabilities } from './capabilities/host-capabilities.js';
-import { IsolatedVmRunner, type CapabilityInvoker } from './isolated-vm-runner.js';
+import { ExecutionGate } from './execution-gate.js';
+import type { CapabilityInvoker } from './isolated-vm/isolated-vm-runner.js';
 
 /** An `event` with any part left out or given partly; the rest is filled with test values. */
 export type TestActionEvent = {
@@ -92,10 +96,10 @@ export async function testAction(
     entry,
   }));
   if (seeded.length > 0) await cacheStore.apply(actionId, seeded);
-  const ownCapabilities = options.capabilities === undefined ? new HostCapabilities() : undefined;
-  const runner = new IsolatedVmRunner({
-    capabilities: options.capabilities ?? (ownCapabilities as HostCapabilities),
+  const runner = new ExecutionGate({
+    sandbox: true,
     cacheStore,
+    ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
   });
   const recorder = new ApiRecorder();
   const version: ActionVersion = {
@@ -114,7 +118,6 @@ export async function testAction(
     error = err instanceof ActionFailure || err instanceof Error ? err.message : String(err);
   } finally {
     await runner.close();
-    ownCapabilities?.close();
   }
   error ??= recorder.violations[0];
   const result: TestActionResult = {

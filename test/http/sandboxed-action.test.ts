@@ -454,7 +454,7 @@ ${body}`);
       const profile = await deployCodeProfile(server.cte, {
         name: 'floods-the-console',
         subjectTokenType: 'urn:acme:floods',
-        code: failing(`  console.log('y'.repeat(5 * 1024 * 1024));
+        code: failing(`  console.log('y'.repeat(1024 * 1024));
   for (let i = 0; i < 3000; i++) console.error('x'.repeat(10000), i);
   for (;;) {}`),
         limits: { cpuTimeMs: 300 },
@@ -512,7 +512,7 @@ ${body}`);
           action_id: profile.actionId,
           error: 'temporarily_unavailable',
           error_description: 'The server is busy; retry later.',
-          cause: `action ${profile.actionId}: action ${profile.actionId} is suspended for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
+          cause: `action ${profile.actionId}: action ${profile.actionId} is suspended for this caller for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
         },
       });
       // A fixed version deployed: the suspension is lifted at once.

@@ -6,6 +6,7 @@ import type {
 } from '../../lib/actions/types.js';
 import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runner.js';
 import { InProcessRunner } from '../../lib/sandbox/in-process-runner.js';
+import { testEvent } from './fixtures/sandbox-helpers.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -26,25 +27,12 @@ function version(
   return base;
 }
 
+/** The shared test event, with the secret and subject token these tests read. */
 function event(): CustomTokenExchangeEvent {
-  return {
-    client: { client_id: 'cl_1', name: 'App', metadata: {} },
-    request: {
-      ip: '203.0.113.7',
-      hostname: 'auth.example.com',
-      method: 'POST',
-      body: { extra: 'x' },
-    },
-    resource_server: { identifier: 'https://api.example.com' },
-    secrets: { KEY: 'value' },
-    tenant: { id: 'tenant' },
-    transaction: {
-      subject_token: 'subject',
-      subject_token_type: 'urn:example:legacy',
-      requested_scopes: ['openid'],
-      requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-    },
-  };
+  const base = testEvent();
+  base.secrets = { KEY: 'value' };
+  base.transaction.subject_token = 'subject';
+  return base;
 }
 
 async function failure(promise: Promise<unknown>): Promise<ActionFailure> {
@@ -57,11 +45,14 @@ async function failure(promise: Promise<unknown>): Promise<ActionFailure> {
   return expect.fail('expected an ActionFailure');
 }
 
-/** A promise and the function that resolves it, to hold executions open. */
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
+/** Runs `v` with its own limits (the execution gate passes its effective limits). */
+function run(
+  runner: InProcessRunner,
+  v: ActionVersion,
+  ev: CustomTokenExchangeEvent,
+  recorder: ApiRecorder,
+): Promise<void> {
+  return runner.run(v, v.limits, ev, recorder);
 }
 
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
@@ -71,7 +62,8 @@ describe('InProcessRunner', () => {
 
   it('runs the handler with the event and the recorder api', async () => {
     const recorder = new ApiRecorder();
-    await runner.run(
+    await run(
+      runner,
       version(async (ev, api) => {
         api.authentication.setUserById(`user-of-${ev.transaction.subject_token}`);
         api.user.setAppMetadata('secret', ev.secrets.KEY);
@@ -93,7 +85,8 @@ describe('InProcessRunner', () => {
       writeError: '',
       pushError: '',
     };
-    await runner.run(
+    await run(
+      runner,
       version((ev) => {
         seen.same = ev === original;
         seen.frozen = [ev, ev.transaction, ev.request.body, ev.transaction.requested_scopes].map(
@@ -125,7 +118,8 @@ describe('InProcessRunner', () => {
 
   it('accepts a synchronous handler', async () => {
     const recorder = new ApiRecorder();
-    await runner.run(
+    await run(
+      runner,
       version((_ev, api) => api.authentication.setUserById('u1')),
       event(),
       recorder,
@@ -138,7 +132,8 @@ describe('InProcessRunner', () => {
       const recorder = new ApiRecorder();
       const started = Date.now();
       const error = await failure(
-        runner.run(
+        run(
+          runner,
           version(
             async (_ev, api) => {
               await sleep(150);
@@ -162,7 +157,8 @@ describe('InProcessRunner', () => {
       // Mocha arms its own test timer once this function has returned its promise.
       await new Promise((resolve) => setImmediate(resolve));
       const before = timers();
-      await runner.run(
+      await run(
+        runner,
         version(async () => undefined, {
           limits: { timeoutMs: 60_000, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 2 },
         }),
@@ -174,7 +170,8 @@ describe('InProcessRunner', () => {
 
     it('reports a thrown error as threw with name, message and first stack frame', async () => {
       const error = await failure(
-        runner.run(
+        run(
+          runner,
           version(function explode() {
             throw new TypeError('boom');
           }),
@@ -190,7 +187,8 @@ describe('InProcessRunner', () => {
 
     it('reports a rejected promise as threw', async () => {
       const error = await failure(
-        runner.run(
+        run(
+          runner,
           version(async () => {
             await sleep(1);
             throw new RangeError('out of range');
@@ -205,7 +203,8 @@ describe('InProcessRunner', () => {
 
     it('reports a thrown non-Error by value', async () => {
       const error = await failure(
-        runner.run(
+        run(
+          runner,
           version(() => {
             throw 'nope';
           }),
@@ -222,7 +221,8 @@ describe('InProcessRunner', () => {
     it('reports an ActionApiError the handler did not catch as threw', async () => {
       const recorder = new ApiRecorder();
       const error = await failure(
-        runner.run(
+        run(
+          runner,
           version((_ev, api) => api.authentication.setOrganization('org_1')),
           event(),
           recorder,
@@ -239,7 +239,8 @@ describe('InProcessRunner', () => {
 
     it('refuses a version with sandboxed code and no handler', async () => {
       const error = await failure(
-        runner.run(
+        run(
+          runner,
           version(undefined, { code: 'exports.onExecuteCustomTokenExchange = async () => {}' }),
           event(),
           new ApiRecorder(),
@@ -252,7 +253,7 @@ describe('InProcessRunner', () => {
     });
 
     it('refuses a version with neither handler nor code', async () => {
-      const error = await failure(runner.run(version(undefined), event(), new ApiRecorder()));
+      const error = await failure(run(runner, version(undefined), event(), new ApiRecorder()));
       expect({ kind: error.kind, message: error.message }).to.deep.equal({
         kind: 'invalid',
         message: 'action act_1 version 1 has no handler',
@@ -260,73 +261,10 @@ describe('InProcessRunner', () => {
     });
   });
 
-  describe('concurrency', () => {
-    it('refuses executions beyond maxConcurrency per action without calling the handler', async () => {
-      const local = new InProcessRunner();
-      const hold = gate();
-      let calls = 0;
-      const held = version(async () => {
-        calls++;
-        await hold.opened;
-      });
-      const first = local.run(held, event(), new ApiRecorder());
-      const second = local.run(held, event(), new ApiRecorder());
-
-      const error = await failure(local.run(held, event(), new ApiRecorder()));
-      expect({ kind: error.kind, message: error.message }).to.deep.equal({
-        kind: 'overloaded',
-        message: 'action act_1 already runs 2 executions (maxConcurrency 2)',
-      });
-      expect(calls).to.equal(2);
-
-      // Another action has its own count.
-      await local.run(
-        version(async () => undefined, { action_id: 'act_2' }),
-        event(),
-        new ApiRecorder(),
-      );
-
-      hold.open();
-      await Promise.all([first, second]);
-      await local.run(held, event(), new ApiRecorder());
-      expect(calls).to.equal(3);
-    });
-
-    it('frees the slot of an execution that failed or timed out', async () => {
-      const local = new InProcessRunner();
-      const limits = { timeoutMs: 10, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 1 };
-      await failure(
-        local.run(
-          version(() => new Promise(() => undefined), { limits }),
-          event(),
-          new ApiRecorder(),
-        ),
-      );
-      await failure(
-        local.run(
-          version(
-            () => {
-              throw new Error('x');
-            },
-            { limits },
-          ),
-          event(),
-          new ApiRecorder(),
-        ),
-      );
-      const recorder = new ApiRecorder();
-      await local.run(
-        version((_ev, api) => api.authentication.setUserById('u1'), { limits }),
-        event(),
-        recorder,
-      );
-      expect(recorder.commands).to.have.length(1);
-    });
-  });
-
   it('ignores api calls made after a successful execution ended', async () => {
     const recorder = new ApiRecorder();
-    await runner.run(
+    await run(
+      runner,
       version((_ev, api) => {
         api.authentication.setUserById('u1');
         // A forgotten chain: runs after the router has decided.

@@ -3,7 +3,7 @@ import type { LookupFunction } from 'node:net';
 import { CapabilityError, invalidArgument, toCapabilityError } from './capability-error.js';
 import { JoseHost } from './jose-host.js';
 import type { JoseScope } from './jose-host.js';
-import { parseFetchRequest, safeFetch } from './safe-fetch.js';
+import { parseFetchRequest, safeFetch, type SafeFetchRequest } from './safe-fetch.js';
 
 export { CapabilityError } from './capability-error.js';
 export type { CapabilityErrorJSON } from './capability-error.js';
@@ -46,6 +46,14 @@ export interface HostCapabilitiesOptions {
   maxRedirects?: number;
   /** dns.lookup-compatible resolver (called with `all: true`). Default `dns.lookup`. */
   lookup?: LookupFunction;
+  /** `fetch` calls one execution may make in all. Default 20. */
+  maxFetchesPerExecution?: number;
+  /** `fetch` calls of one execution in flight at once. Default 4. */
+  maxConcurrentFetchesPerExecution?: number;
+  /** `fetch` calls of one action's executions in flight at once, all together. Default 32. */
+  maxConcurrentFetchesPerAction?: number;
+  /** The clock deadlines are compared with (epoch ms). Default `Date.now`. */
+  now?: () => number;
 }
 
 interface Settings {
@@ -55,6 +63,16 @@ interface Settings {
   maxResponseBytes: number;
   maxRedirects: number;
   lookup: LookupFunction;
+  maxFetchesPerExecution: number;
+  maxConcurrentFetchesPerExecution: number;
+  maxConcurrentFetchesPerAction: number;
+  now: () => number;
+}
+
+/** An execution's `fetch` calls so far. */
+interface FetchCount {
+  total: number;
+  inFlight: number;
 }
 
 /** setTimeout's largest delay; later deadlines are re-armed (in practice never reached). */
@@ -67,11 +85,19 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * aborted and settles by the scope's deadline whatever the underlying operation does (isolated-vm's
  * own timeout does not cover awaiting host promises). One instance serves every action: it holds
  * the imported-key and remote-JWKS caches.
+ *
+ * `fetch` is capped per execution (calls in all, calls at once) and per action (calls at once over
+ * all its executions), so that no action can open sockets by the hundred; a request in flight when
+ * its execution ends is aborted and its socket destroyed (requests never share pooled sockets).
  */
 export class HostCapabilities {
   readonly #settings: Settings;
   readonly #jose: JoseHost;
   readonly #closed = new AbortController();
+  /** Per execution (its scope). */
+  readonly #fetches = new WeakMap<CapabilityScope, FetchCount>();
+  /** Per action: fetch calls in flight. */
+  readonly #actionFetches = new Map<string, number>();
 
   constructor(options: HostCapabilitiesOptions = {}) {
     this.#settings = parseOptions(options);
@@ -93,7 +119,7 @@ export class HostCapabilities {
     if (typeof scope.deadline !== 'number' || Number.isNaN(scope.deadline)) {
       return Promise.reject(invalidArgument('scope.deadline must be epoch milliseconds'));
     }
-    if (Date.now() >= scope.deadline) return Promise.reject(deadlineReached(name));
+    if (this.#settings.now() >= scope.deadline) return Promise.reject(deadlineReached(name));
     if (!Array.isArray(args))
       return Promise.reject(invalidArgument(`${name}: arguments must be an array`));
 
@@ -112,7 +138,7 @@ export class HostCapabilities {
       };
       const onRevoke = (): void => fail(revoked(name));
       const arm = (): void => {
-        const remaining = scope.deadline - Date.now();
+        const remaining = scope.deadline - this.#settings.now();
         if (remaining <= 0) fail(deadlineReached(name));
         else timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
       };
@@ -181,9 +207,60 @@ export class HostCapabilities {
     }
   }
 
-  #fetch(scope: CapabilityScope, args: readonly unknown[], signal: AbortSignal): Promise<unknown> {
+  async #fetch(
+    scope: CapabilityScope,
+    args: readonly unknown[],
+    signal: AbortSignal,
+  ): Promise<unknown> {
     const request = parseFetchRequest(args[0], args[1]);
-    const remaining = scope.deadline - Date.now();
+    const release = this.#countFetch(scope);
+    try {
+      return await this.#send(scope, request, signal);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Counts one `fetch` of `scope`'s execution against the caps, and returns what gives its place
+   * back once it has settled.
+   * @throws CapabilityError `ERR_FETCH_LIMIT` beyond a cap
+   */
+  #countFetch(scope: CapabilityScope): () => void {
+    const settings = this.#settings;
+    let count = this.#fetches.get(scope);
+    if (count === undefined) {
+      count = { total: 0, inFlight: 0 };
+      this.#fetches.set(scope, count);
+    }
+    const actionInFlight = this.#actionFetches.get(scope.actionId) ?? 0;
+    if (count.total >= settings.maxFetchesPerExecution) {
+      throw fetchLimit(`at most ${settings.maxFetchesPerExecution} fetch calls per execution`);
+    }
+    if (count.inFlight >= settings.maxConcurrentFetchesPerExecution) {
+      throw fetchLimit(
+        `at most ${settings.maxConcurrentFetchesPerExecution} fetch calls of one execution at once`,
+      );
+    }
+    if (actionInFlight >= settings.maxConcurrentFetchesPerAction) {
+      throw fetchLimit(
+        `at most ${settings.maxConcurrentFetchesPerAction} fetch calls of one action at once, all its executions together`,
+      );
+    }
+    const counted = count;
+    counted.total += 1;
+    counted.inFlight += 1;
+    this.#actionFetches.set(scope.actionId, actionInFlight + 1);
+    return () => {
+      counted.inFlight -= 1;
+      const left = (this.#actionFetches.get(scope.actionId) ?? 1) - 1;
+      if (left <= 0) this.#actionFetches.delete(scope.actionId);
+      else this.#actionFetches.set(scope.actionId, left);
+    };
+  }
+
+  #send(scope: CapabilityScope, request: SafeFetchRequest, signal: AbortSignal): Promise<unknown> {
+    const remaining = scope.deadline - this.#settings.now();
     const deadlineBound = remaining <= this.#settings.fetchTimeoutMs;
     return safeFetch(request, {
       allowedHosts: scope.allowedHosts,
@@ -234,6 +311,10 @@ function revoked(name: string): CapabilityError {
   );
 }
 
+function fetchLimit(limit: string): CapabilityError {
+  return new CapabilityError('ERR_FETCH_LIMIT', `fetch: ${limit} (a limit of the action sandbox)`);
+}
+
 function deadlineReached(name: string): CapabilityError {
   return new CapabilityError(
     'ERR_CAPABILITY_TIMEOUT',
@@ -264,6 +345,9 @@ function parseOptions(options: HostCapabilitiesOptions): Settings {
     }
     return value;
   };
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError('HostCapabilities: options.now must be a function returning epoch ms');
+  }
   if (options.lookup !== undefined && typeof options.lookup !== 'function') {
     throw new TypeError(
       'HostCapabilities: options.lookup must be a dns.lookup-compatible function',
@@ -276,5 +360,21 @@ function parseOptions(options: HostCapabilitiesOptions): Settings {
     maxResponseBytes: positiveInteger('maxResponseBytes', options.maxResponseBytes, 1024 * 1024),
     maxRedirects: positiveInteger('maxRedirects', options.maxRedirects, 5),
     lookup: options.lookup ?? (dnsLookup as LookupFunction),
+    maxFetchesPerExecution: positiveInteger(
+      'maxFetchesPerExecution',
+      options.maxFetchesPerExecution,
+      20,
+    ),
+    maxConcurrentFetchesPerExecution: positiveInteger(
+      'maxConcurrentFetchesPerExecution',
+      options.maxConcurrentFetchesPerExecution,
+      4,
+    ),
+    maxConcurrentFetchesPerAction: positiveInteger(
+      'maxConcurrentFetchesPerAction',
+      options.maxConcurrentFetchesPerAction,
+      32,
+    ),
+    now: options.now ?? Date.now,
   };
 }

@@ -18,6 +18,7 @@ import { parseFetchRequest, safeFetch } from './safe-fetch.js';
 import { hostMatches } from './host-allow-list.js';
 import { ASYMMETRIC_ALGORITHMS } from '../../tokens/asymmetric-algorithms.js';
 import { SyncKeySet, verifyJwtSync } from './sync-jwt-verify.js';
+import { checkJwtJson } from './jwt-json-limits.js';
 
 /** The part of a capability scope the JWT facade needs. */
 export interface JoseScope {
@@ -227,16 +228,17 @@ export class JoseHost {
     const timeoutDuration = Math.floor(
       Math.min(requested.timeoutDuration ?? settings.fetchTimeoutMs, settings.fetchTimeoutMs),
     );
-    // Built on every verification: plain text, hashed only when long (a URL may be 64 kB).
-    const key = JSON.stringify([
+    // Built on every verification: plain text (no part holds a NUL: ids, a URL, host names, CIDRs
+    // and numbers), hashed only when long (a URL may be 64 kB).
+    const key = [
       scope.actionId,
       descriptor.url,
-      scope.allowedHosts,
-      scope.allowedPrivateNetworks,
+      scope.allowedHosts.join(' '),
+      scope.allowedPrivateNetworks.join(' '),
       cooldownDuration,
       cacheMaxAge,
       timeoutDuration,
-    ]);
+    ].join('\u0000');
     const id = key.length <= 2048 ? key : contentHash(key);
     const cached = this.#remoteSets.get(id);
     if (cached) return cached;
@@ -411,10 +413,13 @@ function parseVerifyOptions(input: unknown, algorithms: readonly string[]): JWTV
   return options;
 }
 
+/** Refuses a token too long, or whose JSON is too large or too deep, before anything parses it. */
 function checkTokenSize(token: unknown): void {
-  if (typeof token === 'string' && token.length > MAX_TOKEN_LENGTH) {
+  if (typeof token !== 'string') return;
+  if (token.length > MAX_TOKEN_LENGTH) {
     throw invalidArgument(`the token is longer than ${MAX_TOKEN_LENGTH} characters`);
   }
+  checkJwtJson(token);
 }
 
 function isStringOrStrings(value: unknown): value is string | string[] {

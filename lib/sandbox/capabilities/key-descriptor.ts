@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { plainDataSize } from '../../plain-data-size.js';
 import { invalidArgument } from './capability-error.js';
 
 /** Options of a remote JWKS, as jose's `createRemoteJWKSet` takes them (ms). */
@@ -20,7 +21,7 @@ export type KeyDescriptor =
   | { kind: 'spki'; pem: string; alg: string }
   | { kind: 'secret'; base64url: string };
 
-/** Descriptors are data copied out of the sandbox; their JSON may not exceed 64 kB. */
+/** Descriptors are data copied out of the sandbox; their size may not exceed 64 kB. */
 export const MAX_DESCRIPTOR_BYTES = 64 * 1024;
 
 /** Validates a descriptor's shape; throws `ERR_INVALID_ARGUMENT` saying what is wrong. */
@@ -28,7 +29,7 @@ export function parseKeyDescriptor(input: unknown): KeyDescriptor {
   if (!isRecord(input) || typeof input.kind !== 'string') {
     throw invalidArgument('the key must be a key from the jose facade (a key descriptor)');
   }
-  if (JSON.stringify(input).length > MAX_DESCRIPTOR_BYTES) {
+  if (plainDataSize(input, MAX_DESCRIPTOR_BYTES) > MAX_DESCRIPTOR_BYTES) {
     throw invalidArgument(`the key is larger than ${MAX_DESCRIPTOR_BYTES} bytes`);
   }
   switch (input.kind) {

@@ -358,6 +358,62 @@ describe('HostCapabilities: jose facade', function () {
       expect(err.code).to.equal('ERR_JWT_INVALID');
     });
 
+    it('refuses header or payload JSON too large or nested too deeply, before anything parses it', async () => {
+      const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+      const good = await sign({}, es.privateKey, { alg: 'ES256', kid: 'es-1' });
+      const deepPayload = await sign({ claim: nested(70) }, es.privateKey, {
+        alg: 'ES256',
+        kid: 'es-1',
+      });
+      const deepHeader = await sign({}, es.privateKey, {
+        alg: 'ES256',
+        kid: 'es-1',
+        ext: nested(70),
+      });
+      const hugeHeader = await sign({}, es.privateKey, {
+        alg: 'ES256',
+        kid: 'es-1',
+        ext: 'x'.repeat(70_000),
+      });
+      const fine = await sign({ claim: nested(60) }, es.privateKey, { alg: 'ES256', kid: 'es-1' });
+      const expectRefused = (err: CapabilityError, code: string, message: string) => {
+        expect({ name: err.name, code: err.code, message: err.message }).to.deep.equal({
+          name: code === 'ERR_JWS_INVALID' ? 'JWSInvalid' : 'JWTInvalid',
+          code,
+          message,
+        });
+      };
+      // By jose (the key set is not fetched yet), then at once (it is).
+      expectRefused(
+        await rejection(verify(deepPayload)),
+        'ERR_JWT_INVALID',
+        "the JWT's payload is nested deeper than 64 levels",
+      );
+      expect(((await verify(good)) as { payload: unknown }).payload).to.include({ sub: 'user-1' });
+      const atOnce = (token: string) => () =>
+        host.invokeSync(scope(), 'jose.jwtVerify', [token, remote(), { issuer: ISSUER }]);
+      expect(atOnce(fine)()).to.have.property('value');
+      for (const [token, code, message] of [
+        [deepPayload, 'ERR_JWT_INVALID', "the JWT's payload is nested deeper than 64 levels"],
+        [
+          deepHeader,
+          'ERR_JWS_INVALID',
+          "the JWT's protected header is nested deeper than 64 levels",
+        ],
+        [hugeHeader, 'ERR_JWS_INVALID', "the JWT's protected header is larger than 65536 bytes"],
+      ] as const) {
+        let thrown: unknown;
+        try {
+          atOnce(token)();
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown, message).to.be.instanceOf(CapabilityError);
+        expectRefused(thrown as CapabilityError, code, message);
+        expectRefused(await rejection(verify(token)), code, message);
+      }
+    });
+
     it('never fetches jku, x5u or an embedded jwk', async () => {
       const headers = [
         { alg: 'ES256', kid: 'es-1', jku: `${attackerServer.origin}/jwks` },

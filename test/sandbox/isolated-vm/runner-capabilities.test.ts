@@ -1,12 +1,17 @@
 import { expect } from 'chai';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import type { ActionVersion } from '../../lib/sandbox/action-runner.js';
-import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import { HostCapabilities } from '../../lib/sandbox/capabilities/host-capabilities.js';
-import { IsolatedVmRunner } from '../../lib/sandbox/isolated-vm-runner.js';
-import type { CapabilityInvoker } from '../../lib/sandbox/isolated-vm-runner.js';
-import { codeVersion, handlerCode, runOnce, testEvent } from './fixtures/sandbox-helpers.js';
-import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp, foreignKey } from './fixtures/local-idp.js';
+import type { ActionVersion } from '../../../lib/sandbox/action-runner.js';
+import { HostCapabilities } from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
+import type { CapabilityInvoker } from '../../../lib/sandbox/isolated-vm/isolated-vm-runner.js';
+import {
+  codeVersion,
+  handlerCode,
+  runOnce,
+  sandboxRunner,
+  testEvent,
+} from '../fixtures/sandbox-helpers.js';
+import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp, foreignKey } from '../fixtures/local-idp.js';
 
 /** The action an integrator writes: verify the subject token against the IdP's JWKS. */
 const VERIFY_WITH_JWKS = handlerCode(`
@@ -31,17 +36,17 @@ const VERIFY_WITH_JWKS = handlerCode(`
   }
 `);
 
-describe('IsolatedVmRunner with the real host capabilities', function () {
+describe('the sandbox with the real host capabilities', function () {
   this.timeout(10_000);
   const idp = new LocalIdp();
   let capabilities: HostCapabilities;
-  let runner: IsolatedVmRunner;
+  let runner: ExecutionGate;
   let version: ActionVersion;
 
   before(async () => {
     await idp.start();
     capabilities = new HostCapabilities();
-    runner = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    runner = sandboxRunner({ capabilities });
     version = codeVersion(VERIFY_WITH_JWKS, {
       secrets: {
         jwks_url: `${idp.origin}/.well-known/jwks.json`,
@@ -109,10 +114,7 @@ describe('IsolatedVmRunner with the real host capabilities', function () {
         return answer;
       },
     };
-    const own = new IsolatedVmRunner({
-      capabilities: counting,
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    const own = sandboxRunner({ capabilities: counting });
     // Another action id: a remote set of its own, not yet fetched.
     const fresh = { ...version, action_id: `${version.action_id}_at_once` };
     try {

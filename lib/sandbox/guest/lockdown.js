@@ -1,17 +1,11 @@
-/**
- * Guest-side source: runs inside the action's isolate, never in Node. It is kept as text (not as
- * TypeScript functions turned into strings) because the TypeScript toolchains rewrite function
- * bodies (tsx inserts `__name(...)` helpers that do not exist in the isolate). No backticks and no
- * `${` in guest source: it lives in `String.raw` templates.
- *
- * `lockdown(root)` makes one context safe to reuse across executions, the way Hardened JavaScript
- * (SES) does: it removes what actions must not have, tames the "override mistake" for the
- * properties ordinary code assigns (`obj.toString = ...`, `this.name = ...` in an Error subclass),
- * then freezes the global object and every intrinsic reachable from it, plus the intrinsics only
- * reachable through syntax (generator, async function and iterator prototypes, %ThrowTypeError%).
- * After it, nothing an execution can reach from the global scope can carry state to the next one.
- */
-export const LOCKDOWN_SOURCE = String.raw`
+// Guest code (see encoding.js). `lockdown(root, extraRoots)` makes one context safe to reuse across
+// executions, the way Hardened JavaScript (SES) does: it removes what actions must not have, tames
+// the "override mistake" for the properties ordinary code assigns (`obj.toString = ...`,
+// `this.name = ...` in an Error subclass), then freezes the global object and every intrinsic
+// reachable from it, plus the intrinsics only reachable through syntax (generator, async function
+// and iterator prototypes, %ThrowTypeError%). After it, nothing an execution can reach from the
+// global scope can carry state to the next one.
+
 function harden(root) {
   const queue = [root];
   const seen = new WeakSet();
@@ -41,16 +35,25 @@ function tameOverride(prototype, key) {
   if (descriptor === undefined || !('value' in descriptor) || !descriptor.configurable) return;
   const value = descriptor.value;
   const name = String(key);
-  const getter = function () { return value; };
+  const getter = function () {
+    return value;
+  };
   const setter = function (newValue) {
     if ((typeof this !== 'object' || this === null) && typeof this !== 'function') return;
     if (this === prototype) {
-      throw new TypeError('Cannot assign to read only property \'' + name + '\' of a frozen built-in prototype');
+      throw new TypeError(
+        "Cannot assign to read only property '" + name + "' of a frozen built-in prototype",
+      );
     }
     if (Object.hasOwn(this, key)) {
       this[key] = newValue;
     } else {
-      Reflect.defineProperty(this, key, { value: newValue, writable: true, enumerable: true, configurable: true });
+      Reflect.defineProperty(this, key, {
+        value: newValue,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
     }
   };
   Reflect.defineProperty(prototype, key, {
@@ -64,7 +67,14 @@ function tameOverride(prototype, key) {
 function lockdown(root, extraRoots) {
   // Shared memory, blocking waits, WebAssembly, GC-timed callbacks (they would run during another
   // execution) and V8's inert console have no place in an action.
-  const removed = ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry', 'WeakRef', 'console'];
+  const removed = [
+    'SharedArrayBuffer',
+    'Atomics',
+    'WebAssembly',
+    'FinalizationRegistry',
+    'WeakRef',
+    'console',
+  ];
   for (let i = 0; i < removed.length; i++) delete root[removed[i]];
 
   // RegExp.$1, RegExp.lastMatch, RegExp.input, ...: the last match of any execution.
@@ -72,7 +82,8 @@ function lockdown(root, extraRoots) {
   for (let i = 0; i < regExpKeys.length; i++) {
     const key = regExpKeys[i];
     const descriptor = Reflect.getOwnPropertyDescriptor(RegExp, key);
-    if (typeof key === 'string' && descriptor !== undefined && !('value' in descriptor)) delete RegExp[key];
+    if (typeof key === 'string' && descriptor !== undefined && !('value' in descriptor))
+      delete RegExp[key];
   }
 
   // What ordinary code assigns over (SES's "moderate" list, without the properties V8 guards with
@@ -84,7 +95,15 @@ function lockdown(root, extraRoots) {
   for (let i = 0; i < functionKeys.length; i++) tameOverride(Function.prototype, functionKeys[i]);
   const errorKeys = ['constructor', 'message', 'name', 'toString'];
   for (let i = 0; i < errorKeys.length; i++) tameOverride(Error.prototype, errorKeys[i]);
-  const nativeErrors = [EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError];
+  const nativeErrors = [
+    EvalError,
+    RangeError,
+    ReferenceError,
+    SyntaxError,
+    TypeError,
+    URIError,
+    AggregateError,
+  ];
   for (let i = 0; i < nativeErrors.length; i++) {
     tameOverride(nativeErrors[i].prototype, 'constructor');
     tameOverride(nativeErrors[i].prototype, 'message');
@@ -106,8 +125,15 @@ function lockdown(root, extraRoots) {
     Object.getPrototypeOf(''[Symbol.iterator]()),
     Object.getPrototypeOf(/a/[Symbol.matchAll]('a')),
     Object.getPrototypeOf(Int8Array),
-    Reflect.getOwnPropertyDescriptor(Function.prototype, 'caller').get,
-    (function () { 'use strict'; return Reflect.getOwnPropertyDescriptor(arguments, 'callee').get; })(),
+    /** @type {PropertyDescriptor} */ (
+      Reflect.getOwnPropertyDescriptor(Function.prototype, 'caller')
+    ).get,
+    (function () {
+      'use strict';
+      return /** @type {PropertyDescriptor} */ (
+        Reflect.getOwnPropertyDescriptor(arguments, 'callee')
+      ).get;
+    })(),
   ];
   if (typeof Intl === 'object' && typeof Intl.Segmenter === 'function') {
     // %SegmentsPrototype% and %SegmentIteratorPrototype% are reachable only through segment(),
@@ -136,4 +162,3 @@ function lockdown(root, extraRoots) {
   for (let i = 0; i < extraRoots.length; i++) harden(extraRoots[i]);
   harden(root);
 }
-`;

@@ -1,10 +1,8 @@
-/**
- * Guest-side source (see lockdown.ts for why it is text): UTF-8 and base64 in plain JavaScript,
- * since V8 alone has neither. Defines `utf8Encode`, `utf8Decode`, `bytesToBase64`,
- * `base64ToBytes`, `toByteView` and the `TextEncoder`, `TextDecoder`, `atob`, `btoa` globals.
- * Pure data transformations: no host hop.
- */
-export const ENCODING_SOURCE = String.raw`
+// Guest code: runs inside an action's isolate, never in Node (see guest-source.ts for how the files
+// become one prelude). UTF-8 and base64 in plain JavaScript, since V8 alone has neither: the
+// TextEncoder, TextDecoder, atob and btoa globals and the helpers the other guest files share.
+// Pure data transformations, no host call.
+
 function utf8Encode(input) {
   const text = String(input);
   const length = text.length;
@@ -112,7 +110,8 @@ function utf8Decode(bytes, fatal) {
 function toByteView(input, what) {
   if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
-  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  if (ArrayBuffer.isView(input))
+    return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   throw new TypeError(what + ' must be an ArrayBuffer or an ArrayBufferView');
 }
 
@@ -132,7 +131,8 @@ function bytesToBase64(bytes, url) {
   let i = 0;
   for (; i + 2 < length; i += 3) {
     const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    chunk += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + alphabet[n & 63];
+    chunk +=
+      alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + alphabet[n & 63];
     if (chunk.length >= 8192) {
       parts.push(chunk);
       chunk = '';
@@ -184,7 +184,8 @@ function btoa(data) {
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code > 0xff) throw invalidCharacter('btoa: the string contains characters outside of the Latin1 range');
+    if (code > 0xff)
+      throw invalidCharacter('btoa: the string contains characters outside of the Latin1 range');
     bytes[i] = code;
   }
   return bytesToBase64(bytes, false);
@@ -197,10 +198,11 @@ function atob(data) {
     throw invalidCharacter('atob: the string to be decoded is not correctly encoded');
   }
   const bytes = base64ToBytes(text);
-  if (bytes === null) throw invalidCharacter('atob: the string to be decoded is not correctly encoded');
+  if (bytes === null)
+    throw invalidCharacter('atob: the string to be decoded is not correctly encoded');
   const chunks = [];
   for (let i = 0; i < bytes.length; i += 8192) {
-    chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 8192)));
+    chunks.push(String.fromCharCode.apply(null, /** @type {any} */ (bytes.subarray(i, i + 8192))));
   }
   return chunks.join('');
 }
@@ -213,7 +215,8 @@ class TextEncoder {
     return utf8Encode(input === undefined ? '' : input);
   }
   encodeInto(source, destination) {
-    if (!(destination instanceof Uint8Array)) throw new TypeError('encodeInto: the destination must be a Uint8Array');
+    if (!(destination instanceof Uint8Array))
+      throw new TypeError('encodeInto: the destination must be a Uint8Array');
     const text = String(source);
     let read = 0;
     let written = 0;
@@ -234,7 +237,9 @@ class TextDecoder {
   constructor(label, options) {
     const name = label === undefined ? 'utf-8' : String(label).trim().toLowerCase();
     if (name !== 'utf-8' && name !== 'utf8' && name !== 'unicode-1-1-utf-8') {
-      throw new RangeError('TextDecoder: the "' + name + '" encoding is not supported in actions (only utf-8)');
+      throw new RangeError(
+        'TextDecoder: the "' + name + '" encoding is not supported in actions (only utf-8)',
+      );
     }
     this.#fatal = Boolean(options && options.fatal);
     this.#ignoreBOM = Boolean(options && options.ignoreBOM);
@@ -249,13 +254,19 @@ class TextDecoder {
     return this.#ignoreBOM;
   }
   decode(input, options) {
-    if (options && options.stream) throw new TypeError('TextDecoder: streaming is not supported in actions');
+    if (options && options.stream)
+      throw new TypeError('TextDecoder: streaming is not supported in actions');
     if (input === undefined) return '';
     let bytes = toByteView(input, 'TextDecoder.decode: the input');
-    if (!this.#ignoreBOM && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    if (
+      !this.#ignoreBOM &&
+      bytes.length >= 3 &&
+      bytes[0] === 0xef &&
+      bytes[1] === 0xbb &&
+      bytes[2] === 0xbf
+    ) {
       bytes = bytes.subarray(3);
     }
     return utf8Decode(bytes, this.#fatal);
   }
 }
-`;

@@ -1,4 +1,4 @@
-import ivm from 'isolated-vm';
+import { createWatchdogIsolate, type Isolate, type WatchdogIsolate } from './isolates.js';
 
 /** How often the watchdog looks at the entry in progress (and so how late it may stop one). */
 export const WATCHDOG_POLL_MS = 5;
@@ -94,13 +94,12 @@ export class EntryWatchdog {
   readonly #shared = new SharedArrayBuffer(64);
   readonly #i32 = new Int32Array(this.#shared);
   readonly #f64 = new Float64Array(this.#shared);
-  readonly #isolate: ivm.Isolate;
-  readonly #round: ivm.Reference;
+  readonly #isolate: WatchdogIsolate;
   /** Slot of each isolate given to {@link watch}. */
-  readonly #slots = new Map<ivm.Isolate, number>();
+  readonly #slots = new Map<Isolate, number>();
   /** Slots the running round watches. */
   readonly #watched = new Set<number>();
-  #added: Array<[number, ivm.Isolate]> = [];
+  #added: Array<[number, Isolate]> = [];
   #removed: number[] = [];
   #nextSlot = 1;
   #seq = 0;
@@ -109,17 +108,11 @@ export class EntryWatchdog {
   #closed = false;
 
   constructor() {
-    this.#isolate = new ivm.Isolate({ memoryLimit: 8 });
-    const context = this.#isolate.createContextSync();
-    context.global.setSync(
-      'shared',
-      new ivm.ExternalCopy(this.#shared).copyInto({ release: true }),
-    );
-    this.#round = context.evalSync(ROUND_SOURCE, { reference: true }) as ivm.Reference;
+    this.#isolate = createWatchdogIsolate(this.#shared, ROUND_SOURCE);
   }
 
   /** Starts watching entries into `isolate` from the next round on. */
-  watch(isolate: ivm.Isolate): void {
+  watch(isolate: Isolate): void {
     if (this.#closed || this.#slots.has(isolate)) return;
     const slot = this.#nextSlot++;
     this.#slots.set(isolate, slot);
@@ -129,7 +122,7 @@ export class EntryWatchdog {
   }
 
   /** Forgets `isolate` (disposed or replaced). */
-  unwatch(isolate: ivm.Isolate): void {
+  unwatch(isolate: Isolate): void {
     const slot = this.#slots.get(isolate);
     if (slot === undefined) return;
     this.#slots.delete(isolate);
@@ -142,7 +135,7 @@ export class EntryWatchdog {
    * Marks the start of a synchronous entry into `isolate` that may run `budgetMs`. Call
    * {@link end} right after it, however it ended.
    */
-  begin(isolate: ivm.Isolate, budgetMs: number): WatchedEntry {
+  begin(isolate: Isolate, budgetMs: number): WatchedEntry {
     const timeoutMs = Math.max(1, Math.ceil(budgetMs));
     const slot = this.#slots.get(isolate);
     if (slot === undefined) return { timeoutMs, seq: 0 };
@@ -178,11 +171,7 @@ export class EntryWatchdog {
     this.#slots.clear();
     this.#watched.clear();
     // The round returns within one poll; disposing the isolate ends it at once either way.
-    try {
-      this.#isolate.dispose();
-    } catch {
-      // Already gone.
-    }
+    this.#isolate.dispose();
   }
 
   #startRound(): void {
@@ -194,9 +183,9 @@ export class EntryWatchdog {
     this.#removed = [];
     Atomics.store(this.#i32, REFRESH, 0);
     for (const [slot] of added) this.#watched.add(slot);
-    this.#round
+    this.#isolate
       // Isolate handles cross as handles (isolated-vm transfers them), so no copy option.
-      .apply(undefined, [removed.join(','), WATCHDOG_POLL_MS, ROUND_MS, IDLE_MS, ...added.flat()])
+      .round([removed.join(','), WATCHDOG_POLL_MS, ROUND_MS, IDLE_MS, ...added.flat()])
       .then(
         (reason: unknown) => {
           this.#running = false;
@@ -211,4 +200,26 @@ export class EntryWatchdog {
         },
       );
   }
+}
+
+/**
+ * Entries are synchronous on the event loop's thread, so one at a time in the whole process: one
+ * watchdog (one thread while entries run) serves every runner, however many routers a host mounts.
+ */
+let sharedWatchdog: { watchdog: EntryWatchdog; runners: number } | undefined;
+
+/** The process's watchdog, made by the first runner that needs one. */
+export function acquireWatchdog(): EntryWatchdog {
+  sharedWatchdog ??= { watchdog: new EntryWatchdog(), runners: 0 };
+  sharedWatchdog.runners += 1;
+  return sharedWatchdog.watchdog;
+}
+
+/** The last runner to let go closes it; a later runner makes a new one. */
+export function releaseWatchdog(watchdog: EntryWatchdog): void {
+  if (sharedWatchdog?.watchdog !== watchdog) return;
+  sharedWatchdog.runners -= 1;
+  if (sharedWatchdog.runners > 0) return;
+  sharedWatchdog = undefined;
+  watchdog.close();
 }

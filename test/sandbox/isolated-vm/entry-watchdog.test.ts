@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import ivm from 'isolated-vm';
-import { EntryWatchdog } from '../../lib/sandbox/entry-watchdog.js';
-import { sleep } from './fixtures/sandbox-helpers.js';
+import { EntryWatchdog } from '../../../lib/sandbox/isolated-vm/entry-watchdog.js';
+import { loadIsolatedVm } from '../../../lib/sandbox/isolated-vm/isolates.js';
+import { sleep } from '../fixtures/sandbox-helpers.js';
 
 /** Waits until entries into `isolate` are covered by a round (it begins within a few ms). */
 async function untilWatched(watchdog: EntryWatchdog, isolate: ivm.Isolate): Promise<void> {
@@ -20,6 +21,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
   let isolate: ivm.Isolate;
   let run: ivm.Reference;
 
+  before(() => loadIsolatedVm());
   beforeEach(() => {
     watchdog = new EntryWatchdog();
     isolate = new ivm.Isolate({ memoryLimit: 16 });

@@ -1,9 +1,6 @@
-/**
- * Guest-side source (see lockdown.ts for why it is text): the `crypto` global. Randomness comes
- * from the host (`hostRandom('uuid')`, `hostRandom('bytes', n)`: Node's CSPRNG) because V8's
- * Math.random is not one; `timingSafeEqual` compares in the guest without an early exit.
- */
-export const CRYPTO_SOURCE = String.raw`
+// Guest code (see encoding.js): the `crypto` global. Randomness comes from the host (Node's CSPRNG)
+// because V8's Math.random is not one; timingSafeEqual compares in the guest without an early exit.
+
 function comparableBytes(value, name) {
   if (typeof value === 'string') return utf8Encode(value);
   if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return toByteView(value, name);
@@ -24,12 +21,16 @@ const crypto = {
       throw new TypeError('crypto.getRandomValues: the argument must be an integer TypedArray');
     }
     if (array.byteLength > 65536) {
-      const error = new Error('crypto.getRandomValues: ' + array.byteLength + ' bytes requested, at most 65536 allowed');
+      const error = new Error(
+        'crypto.getRandomValues: ' + array.byteLength + ' bytes requested, at most 65536 allowed',
+      );
       error.name = 'QuotaExceededError';
       throw error;
     }
     if (array.byteLength > 0) {
-      new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(hostRandom('bytes', array.byteLength));
+      new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(
+        hostRandom('bytes', array.byteLength),
+      );
     }
     return array;
   },
@@ -44,4 +45,3 @@ const crypto = {
     return difference === 0;
   },
 };
-`;

@@ -1,12 +1,9 @@
 import { expect } from 'chai';
-import { ApiRecorder } from '../../lib/actions/api-recorder.js';
-import { ActionFailure } from '../../lib/sandbox/action-runner.js';
-import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import {
-  IsolatedVmRunner,
-  RUNAWAY_STREAK,
-  RUNAWAY_SUSPENSION_MS,
-} from '../../lib/sandbox/isolated-vm-runner.js';
+import { ApiRecorder } from '../../../lib/actions/api-recorder.js';
+import { ActionFailure } from '../../../lib/sandbox/action-runner.js';
+import { MemoryActionCacheStore } from '../../../lib/sandbox/capabilities/action-cache.js';
+import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
+import { RUNAWAY_STREAK, RUNAWAY_SUSPENSION_MS } from '../../../lib/sandbox/runaway-policy.js';
 import {
   AnsweringCapabilities,
   PendingCapabilities,
@@ -16,15 +13,13 @@ import {
   sleep,
   testEvent,
   EMPTY_FETCH_RESPONSE,
-} from './fixtures/sandbox-helpers.js';
+  sandboxRunner,
+} from '../fixtures/sandbox-helpers.js';
 
-describe('IsolatedVmRunner: running actions', () => {
-  let runner: IsolatedVmRunner;
+describe('the sandbox: running actions', () => {
+  let runner: ExecutionGate;
   before(() => {
-    runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    runner = sandboxRunner({ capabilities: new PendingCapabilities() });
   });
   after(() => runner.close());
 
@@ -98,7 +93,7 @@ describe('IsolatedVmRunner: running actions', () => {
 
   it('reports a rejection after an await with its line, and a thrown non-Error by value', async () => {
     const capabilities = new AnsweringCapabilities();
-    const local = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    const local = sandboxRunner({ capabilities });
     try {
       const afterAwait = await runOnce(
         local,
@@ -120,31 +115,22 @@ describe('IsolatedVmRunner: running actions', () => {
     }
   });
 
-  it('fails an execution that leaves a rejected promise unhandled, as Node would', async () => {
+  it('ignores a promise the action leaves rejected without a handler, never reading its reason', async () => {
+    // Reading the reason would run its getters where nothing bounds them (see beginEntry).
     const outcome = await runOnce(
       runner,
       codeVersion(
-        handlerCode(`Promise.reject(new TypeError('forgotten'));
+        handlerCode(`const reason = new TypeError('forgotten');
+          Object.defineProperty(reason, 'message', { get() { api.access.deny('read', 'read'); return 'x'; } });
+          Promise.reject(reason);
           const handledLater = Promise.reject(new Error('handled'));
           await null;
           handledLater.catch(() => undefined);
           api.authentication.setUserById('u');`),
       ),
     );
-    expect(outcome.failure?.kind).to.equal('threw');
-    expect(outcome.failure?.message).to.equal(
-      'unhandled promise rejection: TypeError: forgotten (line 2, column 16)',
-    );
-    const handled = await runOnce(
-      runner,
-      codeVersion(
-        handlerCode(`const later = Promise.reject(new Error('handled'));
-          await null;
-          later.catch(() => undefined);
-          api.authentication.setUserById('u');`),
-      ),
-    );
-    expect(handled.failure).to.equal(undefined);
+    expect(outcome.failure).to.equal(undefined);
+    expect(outcome.commands).to.deep.equal([{ type: 'setUserById', user_id: 'u' }]);
   });
 
   it("rethrows the recorder's refusal inside the action as an Error with the same message", async () => {
@@ -187,17 +173,47 @@ describe('IsolatedVmRunner: running actions', () => {
     );
     expect(outcome.failure).to.equal(undefined);
     expect(outcome.console.map((line) => line.message)).to.deep.equal([
-      'TypeError () => 1 could not be cloned.',
+      'TypeError api.user.setAppMetadata: argument 2 is a function, not plain data',
       'RangeError api.user.setAppMetadata: the arguments are larger than 65536 characters',
+    ]);
+  });
+
+  it('copies api arguments once for the host: a getter is refused unread, a proxy is read once', async () => {
+    // A getter answering small to one read and huge to the next used to pass a guest-side size
+    // check and then cross huge.
+    const outcome = await runOnce(
+      runner,
+      codeVersion(
+        handlerCode(`
+          let reads = 0;
+          const actor = { get sub() { reads++; return reads === 1 ? 'small' : 'x'.repeat(1e6); } };
+          try { api.authentication.setActor(actor); } catch (err) { console.log(err.name, err.message); }
+          const lying = new Proxy({ sub: 'agent' }, {
+            getOwnPropertyDescriptor(target, key) {
+              reads++;
+              return { value: reads === 1 ? 'agent-' + reads : 'y'.repeat(1e6), writable: true, enumerable: true, configurable: true };
+            },
+          });
+          api.authentication.setActor(lying);
+          console.log('reads', reads);
+          api.authentication.setUserById('u');
+        `),
+      ),
+    );
+    expect(outcome.failure).to.equal(undefined);
+    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+      'TypeError api.authentication.setActor: argument 1.sub is a getter, not plain data',
+      'reads 1',
+    ]);
+    expect(outcome.commands).to.deep.equal([
+      { type: 'setActor', actor: { sub: 'agent-1' } },
+      { type: 'setUserById', user_id: 'u' },
     ]);
   });
 
   it('gives api.cache over the action cache store, saving changes after the execution', async () => {
     const store = new MemoryActionCacheStore();
-    const local = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: store,
-    });
+    const local = sandboxRunner({ capabilities: new PendingCapabilities(), cacheStore: store });
     try {
       const version = codeVersion(
         handlerCode(`
@@ -228,19 +244,16 @@ describe('IsolatedVmRunner: running actions', () => {
   });
 });
 
-describe('IsolatedVmRunner: validate', () => {
-  let runner: IsolatedVmRunner;
+describe('the sandbox: validate', () => {
+  let runner: ExecutionGate;
   before(() => {
-    runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    runner = sandboxRunner({ capabilities: new PendingCapabilities() });
   });
   after(() => runner.close());
 
-  const invalid = (code: string): ActionFailure => {
+  const invalid = async (code: string): Promise<ActionFailure> => {
     try {
-      runner.validate(code);
+      await runner.validate?.(code);
     } catch (err) {
       expect(err).to.be.instanceOf(ActionFailure);
       return err as ActionFailure;
@@ -274,29 +287,29 @@ describe('IsolatedVmRunner: validate', () => {
       'SyntaxError: await is only valid in async functions and the top level bodies of modules (line 1, column 21)',
     ],
   ] as const) {
-    it(`reports ${JSON.stringify(code.slice(0, 40))} with line and column`, () => {
-      const failure = invalid(code);
+    it(`reports ${JSON.stringify(code.slice(0, 40))} with line and column`, async () => {
+      const failure = await invalid(code);
       expect(failure.kind).to.equal('invalid');
       expect(failure.message).to.equal(message);
     });
   }
 
-  it('refuses code that closes the module function early to run outside it', () => {
-    const failure = invalid('}); globalThis.escaped = true; (function () {');
+  it('refuses code that closes the module function early to run outside it', async () => {
+    const failure = await invalid('}); globalThis.escaped = true; (function () {');
     expect(failure.kind).to.equal('invalid');
     expect(failure.message).to.match(/^SyntaxError: the code closes its module function early/);
   });
 
-  it('refuses code larger than 100 kB', () => {
-    const failure = invalid(`// ${'x'.repeat(100 * 1024)}`);
+  it('refuses code larger than 100 kB', async () => {
+    const failure = await invalid(`// ${'x'.repeat(100 * 1024)}`);
     expect(failure.message).to.equal(
       'the code is 102403 bytes; actions may have at most 102400 bytes (100 kB)',
     );
   });
 
-  it('compiles without running: a top-level infinite loop validates at once', () => {
+  it('compiles without running: a top-level infinite loop validates at once', async () => {
     const started = Date.now();
-    runner.validate('for (;;) {}\nexports.onExecuteCustomTokenExchange = async () => {};');
+    await runner.validate?.('for (;;) {}\nexports.onExecuteCustomTokenExchange = async () => {};');
     expect(Date.now() - started).to.be.below(1000);
   });
 
@@ -309,13 +322,13 @@ describe('IsolatedVmRunner: validate', () => {
   });
 });
 
-describe('IsolatedVmRunner: limits and failures', function () {
+describe('the sandbox: limits and failures', function () {
   this.timeout(20_000);
   let capabilities: PendingCapabilities;
-  let runner: IsolatedVmRunner;
+  let runner: ExecutionGate;
   beforeEach(() => {
     capabilities = new PendingCapabilities();
-    runner = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    runner = sandboxRunner({ capabilities });
   });
   afterEach(() => runner.close());
 
@@ -365,7 +378,7 @@ describe('IsolatedVmRunner: limits and failures', function () {
     expect(Date.now() - started).to.be.within(40, 500);
     expect(spun.failure?.kind).to.equal('timeout');
     expect(spun.failure?.message).to.equal('action exceeded its CPU budget of 50 ms');
-    expect(runner.stats().watchdogStops).to.equal(1);
+    expect(runner.stats().sandbox?.watchdogStops).to.equal(1);
     const waited = await waiting;
     expect(waited.failure?.message).to.equal(
       'another execution of the action exceeded its CPU budget of 50 ms and its isolate was stopped (it is replaced for the next execution)',
@@ -382,8 +395,8 @@ describe('IsolatedVmRunner: limits and failures', function () {
       `),
       { limits },
     );
-    const other = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
-    const run = (target: IsolatedVmRunner, extra: string) => {
+    const other = sandboxRunner({ capabilities });
+    const run = (target: ExecutionGate, extra: string) => {
       const event = testEvent();
       event.request.body = { extra };
       return runOnce(target, version, event);
@@ -395,12 +408,12 @@ describe('IsolatedVmRunner: limits and failures', function () {
     expect((await run(runner, 'quick')).failure).to.equal(undefined);
     const spun = await run(runner, 'spin');
     expect(spun.failure?.message).to.equal('action exceeded its CPU budget of 40 ms');
-    expect(runner.stats().watchdogStops).to.equal(1);
+    expect(runner.stats().sandbox?.watchdogStops).to.equal(1);
   });
 
   describe('an action that keeps running away', () => {
     let clock: number;
-    let own: IsolatedVmRunner;
+    let own: ExecutionGate;
     const limits = { timeoutMs: 20_000, cpuTimeMs: 20, memoryMb: 64, maxConcurrency: 32 };
     const spinning = codeVersion(
       handlerCode(`
@@ -416,11 +429,7 @@ describe('IsolatedVmRunner: limits and failures', function () {
     };
     beforeEach(() => {
       clock = 1_000_000;
-      own = new IsolatedVmRunner({
-        capabilities,
-        cacheStore: new MemoryActionCacheStore(),
-        now: () => clock,
-      });
+      own = sandboxRunner({ capabilities, now: () => clock });
     });
     afterEach(() => own.close());
 
@@ -453,6 +462,23 @@ describe('IsolatedVmRunner: limits and failures', function () {
       // The success reset the streak: runaways start counting from zero again.
       expect((await run('spin')).failure?.kind).to.equal('timeout');
       expect((await run('fine')).failure).to.equal(undefined);
+    });
+
+    it("suspends only the caller whose input makes the action run away (the router's IP bucket key)", async () => {
+      const forCaller = (extra: string, caller: string) => {
+        const event = testEvent();
+        event.request.body = { extra };
+        return runOnce(own, spinning, event, { caller });
+      };
+      for (let i = 0; i < RUNAWAY_STREAK; i += 1) {
+        expect((await forCaller('spin', '203.0.113.7')).failure?.kind).to.equal('timeout');
+      }
+      const refused = await forCaller('fine', '203.0.113.7');
+      expect(refused.failure?.kind).to.equal('overloaded');
+      expect(refused.failure?.message).to.match(/is suspended for this caller for 10 s/);
+      expect((await forCaller('fine', '198.51.100.1')).commands).to.deep.equal([
+        { type: 'setUserById', user_id: 'fine' },
+      ]);
     });
 
     it('counts runaways in a row only: a completed execution between them resets the count', async () => {
@@ -588,7 +614,7 @@ describe('IsolatedVmRunner: limits and failures', function () {
       runner,
       codeVersion(
         handlerCode(`
-          console.log('x'.repeat(5 * 1024 * 1024));
+          console.log('x'.repeat(1024 * 1024));
           for (let i = 0; i < 2000; i++) console.log('line', i);
           api.authentication.setUserById('still-running');
         `),
@@ -685,10 +711,10 @@ describe('IsolatedVmRunner: limits and failures', function () {
   });
 });
 
-describe('IsolatedVmRunner: deploys, release and close', () => {
+describe('the sandbox: deploys, release and close', () => {
   it('finishes an execution on the version it started with while the next version serves new ones', async () => {
     const capabilities = new PendingCapabilities();
-    const runner = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    const runner = sandboxRunner({ capabilities });
     try {
       const v1 = codeVersion(
         handlerCode(
@@ -702,7 +728,7 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
       const served = await runOnce(runner, v2);
       expect(served.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v2' }]);
       runner.release(v1);
-      expect(runner.stats()).to.deep.equal({
+      expect(runner.stats().sandbox).to.deep.equal({
         isolates: 1,
         contexts: 2,
         executions: 1,
@@ -713,7 +739,7 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
       const finished = await inFlight;
       expect(finished.failure).to.equal(undefined);
       expect(finished.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v1' }]);
-      expect(runner.stats()).to.deep.equal({
+      expect(runner.stats().sandbox).to.deep.equal({
         isolates: 1,
         contexts: 1,
         executions: 0,
@@ -721,7 +747,7 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
       });
 
       runner.release(v2);
-      expect(runner.stats()).to.deep.equal({
+      expect(runner.stats().sandbox).to.deep.equal({
         isolates: 0,
         contexts: 0,
         executions: 0,
@@ -735,17 +761,14 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
   });
 
   it('moves an action to a new isolate when its memory limit changes', async () => {
-    const runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    const runner = sandboxRunner({ capabilities: new PendingCapabilities() });
     try {
       const v1 = codeVersion(handlerCode(`api.authentication.setUserById('v1');`));
       await runOnce(runner, v1);
       const v2 = { ...v1, number: 2, limits: { ...v1.limits, memoryMb: 32 } };
       const outcome = await runOnce(runner, v2);
       expect(outcome.commands).to.deep.equal([{ type: 'setUserById', user_id: 'v1' }]);
-      expect(runner.stats()).to.deep.equal({
+      expect(runner.stats().sandbox).to.deep.equal({
         isolates: 1,
         contexts: 1,
         executions: 0,
@@ -758,7 +781,7 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
 
   it('fails executions in flight when closed, and refuses to run afterwards', async () => {
     const capabilities = new PendingCapabilities();
-    const runner = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    const runner = sandboxRunner({ capabilities });
     const inFlight = runOnce(
       runner,
       codeVersion(handlerCode(`await fetch('https://idp.example.com/');`)),
@@ -769,28 +792,13 @@ describe('IsolatedVmRunner: deploys, release and close', () => {
     expect(outcome.failure?.kind).to.equal('threw');
     expect(outcome.failure?.message).to.equal('the action sandbox was closed');
     expect(capabilities.calls[0]?.scope.signal.aborted).to.equal(true);
-    expect(runner.stats()).to.deep.equal({
+    expect(runner.stats().sandbox).to.deep.equal({
       isolates: 0,
       contexts: 0,
       executions: 0,
       watchdogStops: 0,
     });
     const after = await runOnce(runner, codeVersion(handlerCode('')));
-    expect(after.failure?.message).to.equal('the action sandbox is closed');
-  });
-
-  it('refuses versions without code', async () => {
-    const runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
-    try {
-      const { code: _code, ...withoutCode } = codeVersion('');
-      const outcome = await runOnce(runner, { ...withoutCode, handler: () => undefined });
-      expect(outcome.failure?.kind).to.equal('invalid');
-      expect(outcome.failure?.message).to.equal('the sandbox runs only actions given as code');
-    } finally {
-      await runner.close();
-    }
+    expect(after.failure?.message).to.equal('the action runner is closed');
   });
 });

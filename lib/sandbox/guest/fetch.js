@@ -1,16 +1,15 @@
-/**
- * Guest-side source (see lockdown.ts for why it is text): the `Headers` and `Response` globals and
- * `makeFetch(state)`, the per-execution `fetch`. The request goes to the host's `fetch` capability
- * as plain data (`[url, { method, headers: [[name, value]], body, redirect }]`); the host enforces
- * the allow-list, addresses, redirects, timeout and size cap, and answers with plain data that
- * becomes a `Response`.
- */
-export const FETCH_SOURCE = String.raw`
+// Guest code (see encoding.js): the Headers and Response globals and the `fetch` actions receive.
+// The request goes to the host's `fetch` capability as plain data
+// (`[url, { method, headers: [[name, value]], body, redirect }]`); the host enforces the
+// allow-list, addresses, redirects, timeout, size cap and the per-execution and per-action limits,
+// and answers with plain data that becomes a Response.
+
 const HEADER_NAME = /^[!#$%&'*+.^_|~0-9A-Za-z-]+$/;
 
 function headerName(name) {
   const text = String(name);
-  if (!HEADER_NAME.test(text)) throw new TypeError('Headers: "' + text + '" is not a valid header name');
+  if (!HEADER_NAME.test(text))
+    throw new TypeError('Headers: "' + text + '" is not a valid header name');
   return text.toLowerCase();
 }
 
@@ -27,7 +26,8 @@ class Headers {
     } else if (typeof init === 'object' && typeof init[Symbol.iterator] === 'function') {
       for (const pair of init) {
         const items = Array.from(pair);
-        if (items.length !== 2) throw new TypeError('Headers: each header must be a [name, value] pair');
+        if (items.length !== 2)
+          throw new TypeError('Headers: each header must be a [name, value] pair');
         this.append(items[0], items[1]);
       }
     } else if (typeof init === 'object') {
@@ -42,17 +42,21 @@ class Headers {
   }
   delete(name) {
     const key = headerName(name);
-    this.#list = this.#list.filter(function (pair) { return pair[0] !== key; });
+    this.#list = this.#list.filter(function (pair) {
+      return pair[0] !== key;
+    });
   }
   get(name) {
     const key = headerName(name);
     const values = [];
-    for (let i = 0; i < this.#list.length; i++) if (this.#list[i][0] === key) values.push(this.#list[i][1]);
+    for (let i = 0; i < this.#list.length; i++)
+      if (this.#list[i][0] === key) values.push(this.#list[i][1]);
     return values.length === 0 ? null : values.join(', ');
   }
   getSetCookie() {
     const values = [];
-    for (let i = 0; i < this.#list.length; i++) if (this.#list[i][0] === 'set-cookie') values.push(this.#list[i][1]);
+    for (let i = 0; i < this.#list.length; i++)
+      if (this.#list[i][0] === 'set-cookie') values.push(this.#list[i][1]);
     return values;
   }
   has(name) {
@@ -66,12 +70,14 @@ class Headers {
     this.#list.push([key, headerValue(value)]);
   }
   forEach(callback, thisArg) {
-    if (typeof callback !== 'function') throw new TypeError('Headers.forEach: the callback must be a function');
+    if (typeof callback !== 'function')
+      throw new TypeError('Headers.forEach: the callback must be a function');
     for (const [name, value] of this.entries()) callback.call(thisArg, value, name, this);
   }
   *entries() {
     const names = [];
-    for (let i = 0; i < this.#list.length; i++) if (names.indexOf(this.#list[i][0]) === -1) names.push(this.#list[i][0]);
+    for (let i = 0; i < this.#list.length; i++)
+      if (names.indexOf(this.#list[i][0]) === -1) names.push(this.#list[i][0]);
     names.sort();
     for (let i = 0; i < names.length; i++) yield [names[i], this.get(names[i])];
   }
@@ -124,22 +130,49 @@ class Response {
     this.#headers = new Headers(options.headers);
     this.#body = body === undefined || body === null ? '' : String(body);
   }
-  get ok() { return this.#status >= 200 && this.#status <= 299; }
-  get status() { return this.#status; }
-  get statusText() { return this.#statusText; }
-  get headers() { return this.#headers; }
-  get url() { return this.#url; }
-  get redirected() { return this.#redirected; }
-  get type() { return 'basic'; }
-  get bodyUsed() { return this.#bodyUsed; }
+  get ok() {
+    return this.#status >= 200 && this.#status <= 299;
+  }
+  get status() {
+    return this.#status;
+  }
+  get statusText() {
+    return this.#statusText;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get url() {
+    return this.#url;
+  }
+  get redirected() {
+    return this.#redirected;
+  }
+  get type() {
+    return 'basic';
+  }
+  get bodyUsed() {
+    return this.#bodyUsed;
+  }
   #consume() {
-    if (this.#bodyUsed) return Promise.reject(new TypeError('Body is unusable: the body has already been read'));
+    if (this.#bodyUsed)
+      return Promise.reject(new TypeError('Body is unusable: the body has already been read'));
     this.#bodyUsed = true;
     return Promise.resolve(this.#body);
   }
-  text() { return this.#consume(); }
-  json() { return this.#consume().then(function (text) { return JSON.parse(text); }); }
-  arrayBuffer() { return this.#consume().then(function (text) { return utf8Encode(text).buffer; }); }
+  text() {
+    return this.#consume();
+  }
+  json() {
+    return this.#consume().then(function (text) {
+      return JSON.parse(text);
+    });
+  }
+  arrayBuffer() {
+    return this.#consume().then(function (text) {
+      return utf8Encode(text).buffer;
+    });
+  }
   clone() {
     if (this.#bodyUsed) throw new TypeError('Response.clone: the body has already been read');
     const copy = new Response(this.#body, { headers: this.#headers });
@@ -161,7 +194,8 @@ function fetchRequest(init) {
   const body = init.body;
   if (body !== undefined && body !== null) {
     if (body instanceof URLSearchParams) {
-      if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+      if (!headers.has('content-type'))
+        headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
       request.body = body.toString();
     } else if (typeof body === 'string') {
       if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
@@ -184,19 +218,19 @@ function toResponse(result) {
   return response;
 }
 
-function makeFetch(state) {
-  return function fetch(input, init) {
-    let url;
-    let request;
-    try {
-      if (input instanceof URL) url = input.href;
-      else if (input !== null && typeof input === 'object' && typeof input.url === 'string') url = input.url;
-      else url = String(input);
-      request = fetchRequest(init);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return invoke(state, 'fetch', [url, request]).then(toResponse);
-  };
+// The `fetch` every execution receives: the request leaves as plain data and is made by the
+// execution whose entry is running (see `invoke` in execution.js).
+function fetch(input, init) {
+  let url;
+  let request;
+  try {
+    if (input instanceof URL) url = input.href;
+    else if (input !== null && typeof input === 'object' && typeof input.url === 'string')
+      url = input.url;
+    else url = String(input);
+    request = fetchRequest(init);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return invoke('fetch', [url, request]).then(toResponse);
 }
-`;

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import { IsolatedVmRunner } from '../../lib/sandbox/isolated-vm-runner.js';
+import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
 import {
   PendingCapabilities,
   codeVersion,
@@ -9,15 +8,13 @@ import {
   runOnce,
   testEvent,
   EMPTY_FETCH_RESPONSE,
-} from './fixtures/sandbox-helpers.js';
+  sandboxRunner,
+} from '../fixtures/sandbox-helpers.js';
 
-describe('IsolatedVmRunner: no state leaks between executions', () => {
-  let runner: IsolatedVmRunner;
+describe('the sandbox: no state leaks between executions', () => {
+  let runner: ExecutionGate;
   before(() => {
-    runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    runner = sandboxRunner({ capabilities: new PendingCapabilities() });
   });
   after(() => runner.close());
 
@@ -37,7 +34,7 @@ describe('IsolatedVmRunner: no state leaks between executions', () => {
           sloppyGlobal: typeof leakedWithoutDeclaration,
           polluted: ({}).polluted,
           pushIsNative: Array.prototype.push.toString().includes('[native code]'),
-          jsonParseIsNative: JSON.parse.toString().includes('[native code]'),
+          jsonParseIsNotHijacked: !JSON.parse.toString().includes('hijacked'),
           mathRandomIsNative: Math.random.toString().includes('[native code]'),
           regexpLastMatch: typeof RegExp.$1 + typeof RegExp.lastMatch,
           prepareStackTrace: typeof Error.prepareStackTrace,
@@ -73,7 +70,7 @@ describe('IsolatedVmRunner: no state leaks between executions', () => {
       globalX: 'undefined',
       sloppyGlobal: 'undefined',
       pushIsNative: true,
-      jsonParseIsNative: true,
+      jsonParseIsNotHijacked: true,
       mathRandomIsNative: true,
       regexpLastMatch: 'undefinedundefined',
       prepareStackTrace: 'undefined',
@@ -84,9 +81,88 @@ describe('IsolatedVmRunner: no state leaks between executions', () => {
     expect(await run('second')).to.deep.equal(clean);
   });
 
+  it('carries nothing from one execution to the next through the module wrapper (arguments.callee)', async () => {
+    const version = codeVersion(`
+      const wrapper = arguments.callee;
+      exports.onExecuteCustomTokenExchange = async (event, api) => {
+        const found = wrapper.leak === undefined ? 'nothing' : wrapper.leak;
+        try { wrapper.leak = event.transaction.subject_token; } catch (e) {}
+        try { wrapper.prototype.leak = event.transaction.subject_token; } catch (e) {}
+        try { Object.defineProperty(wrapper, 'other', { value: 1 }); } catch (e) {}
+        api.user.setAppMetadata('found', [found, String(wrapper.prototype.leak), String(wrapper.other), Object.isFrozen(wrapper)]);
+      };
+    `);
+    const found = async (token: string): Promise<unknown> => {
+      const event = testEvent();
+      event.transaction.subject_token = token;
+      const outcome = await runOnce(runner, version, event);
+      expect(outcome.failure).to.equal(undefined);
+      const command = outcome.commands[0];
+      return command?.type === 'setAppMetadata' ? command.value : undefined;
+    };
+    expect(await found('first-subject-token')).to.deep.equal([
+      'nothing',
+      'undefined',
+      'undefined',
+      true,
+    ]);
+    expect(await found('second-subject-token')).to.deep.equal([
+      'nothing',
+      'undefined',
+      'undefined',
+      true,
+    ]);
+  });
+
+  it('hands every execution only fresh objects or deeply frozen ones', async () => {
+    // Walks everything an execution can reach from what it is handed (module body parameters,
+    // this, arguments.callee, the api, require('jose')) and from the global object, and lists
+    // what is neither frozen nor one of the objects made for this execution.
+    const outcome = await runOnce(
+      runner,
+      codeVersion(`
+        const fresh = new Set([exports, module, this]);
+        const roots = [arguments.callee, require, console, fetch, setTimeout, clearTimeout, require('jose'), globalThis];
+        exports.onExecuteCustomTokenExchange = async function (event, api) {
+          // This handler and its prototype were made by this execution's module body.
+          fresh.add(arguments.callee).add(arguments.callee.prototype);
+          const mutable = [];
+          const seen = new Set();
+          const queue = [...roots, api, arguments.callee, this];
+          const isEvent = (value) => {
+            for (let v = event, stack = [event]; stack.length > 0; ) {
+              v = stack.pop();
+              if (v === value) return true;
+              if (v !== null && typeof v === 'object') stack.push(...Object.values(v));
+            }
+            return false;
+          };
+          while (queue.length > 0) {
+            const value = queue.pop();
+            if ((typeof value !== 'object' || value === null) && typeof value !== 'function') continue;
+            if (seen.has(value) || fresh.has(value) || isEvent(value)) continue;
+            seen.add(value);
+            if (!Object.isFrozen(value)) mutable.push(typeof value === 'function' ? value.name : Object.keys(value).join(','));
+            queue.push(Object.getPrototypeOf(value));
+            for (const key of Reflect.ownKeys(value)) {
+              const descriptor = Reflect.getOwnPropertyDescriptor(value, key);
+              if ('value' in descriptor) queue.push(descriptor.value);
+              else queue.push(descriptor.get, descriptor.set);
+            }
+          }
+          api.user.setAppMetadata('reached', { count: seen.size, mutable });
+        };
+      `),
+    );
+    expect(outcome.failure).to.equal(undefined);
+    const reached = outcome.commands[0]?.type === 'setAppMetadata' ? outcome.commands[0].value : {};
+    expect((reached as { count: number }).count).to.be.above(500);
+    expect((reached as { mutable: string[] }).mutable).to.deep.equal([]);
+  });
+
   it('keeps concurrent executions of one version apart', async () => {
     const capabilities = new PendingCapabilities();
-    const local = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    const local = sandboxRunner({ capabilities });
     try {
       const version = codeVersion(`
         let mine;
@@ -159,13 +235,10 @@ describe('IsolatedVmRunner: no state leaks between executions', () => {
   });
 });
 
-describe('IsolatedVmRunner: no escape', () => {
-  let runner: IsolatedVmRunner;
+describe('the sandbox: no escape', () => {
+  let runner: ExecutionGate;
   before(() => {
-    runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    runner = sandboxRunner({ capabilities: new PendingCapabilities() });
   });
   after(() => runner.close());
 
@@ -313,7 +386,7 @@ describe('IsolatedVmRunner: no escape', () => {
 
   it('hands the host only copies: no prototype pollution through copied values or the event', async () => {
     const capabilities = new PendingCapabilities();
-    const local = new IsolatedVmRunner({ capabilities, cacheStore: new MemoryActionCacheStore() });
+    const local = sandboxRunner({ capabilities });
     try {
       const event = testEvent();
       const run = runOnce(

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import { IsolatedVmRunner } from '../../lib/sandbox/isolated-vm-runner.js';
-import { PendingCapabilities, evaluate } from './fixtures/sandbox-helpers.js';
+import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
+import { PendingCapabilities, evaluate, sandboxRunner } from '../fixtures/sandbox-helpers.js';
 
 /**
  * The built-ins V8 lacks, as the sandbox provides them. Each case runs the same expression in the
@@ -78,13 +77,10 @@ const SAME_AS_NODE: Array<[string, string]> = [
   ],
 ];
 
-describe('IsolatedVmRunner: action globals', () => {
-  let runner: IsolatedVmRunner;
+describe('the sandbox: action globals', () => {
+  let runner: ExecutionGate;
   before(() => {
-    runner = new IsolatedVmRunner({
-      capabilities: new PendingCapabilities(),
-      cacheStore: new MemoryActionCacheStore(),
-    });
+    runner = sandboxRunner({ capabilities: new PendingCapabilities() });
   });
   after(() => runner.close());
 
@@ -188,6 +184,44 @@ describe('IsolatedVmRunner: action globals', () => {
       ['TypeError', null, false, 'Invalid Token or Protected Header formatting'],
       'round trip',
       true,
+      true,
+    ]);
+  });
+
+  it('refuses JWT JSON too large or nested too deeply before parsing it', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const header = b64(JSON.stringify({ alg: 'ES256' }));
+    // The payload of the reported attack: 700,000 brackets, a token of about 930 kB.
+    const huge = `${header}.${b64('['.repeat(700_000))}.sig`;
+    const deep = `${header}.${b64('{"a":'.repeat(65) + '1' + '}'.repeat(65))}.sig`;
+    const deepHeader = `${b64('['.repeat(100) + ']'.repeat(100))}.${b64('{}')}.sig`;
+    const nested = `${header}.${b64('{"a":'.repeat(64) + '1' + '}'.repeat(64))}.sig`;
+    const result = await evaluate(
+      runner,
+      `
+      const { decodeJwt, decodeProtectedHeader } = require('jose');
+      const attempt = (fn) => { try { return fn(); } catch (e) { return [e.name, e.code ?? null, e.message]; } };
+      const started = Date.now();
+      const answers = [
+        attempt(() => decodeJwt(event.transaction.subject_token)),
+        attempt(() => decodeJwt('${deep}')),
+        attempt(() => decodeProtectedHeader('${deepHeader}')),
+        typeof decodeJwt('${nested}').a,
+      ];
+      return [...answers, Date.now() - started < 50];
+      `,
+      {},
+      huge,
+    );
+    expect(result).to.deep.equal([
+      ['JWTInvalid', 'ERR_JWT_INVALID', 'the payload is larger than 65536 bytes'],
+      ['JWTInvalid', 'ERR_JWT_INVALID', 'the payload is nested deeper than 64 levels'],
+      [
+        'TypeError',
+        null,
+        'Invalid Token or Protected Header formatting: the protected header is nested deeper than 64 levels',
+      ],
+      'object',
       true,
     ]);
   });

@@ -1,16 +1,17 @@
-/**
- * Guest-side source (see lockdown.ts for why it is text): the `URLSearchParams` and `URL` globals.
- * `URLSearchParams` is plain JavaScript (application/x-www-form-urlencoded as WHATWG defines it);
- * `URL` parses and applies setters on the host with Node's WHATWG URL through the synchronous
- * `hostUrl(operation, ...)` callback, which returns the URL's components (plain strings) or, for a
- * parse failure, a string saying why.
- */
-export const URL_SOURCE = String.raw`
+// Guest code (see encoding.js): the URLSearchParams and URL globals. URLSearchParams is plain
+// JavaScript (application/x-www-form-urlencoded as WHATWG defines it); URL parses and applies
+// setters on the host with Node's WHATWG URL through the synchronous `hostUrl(operation, ...)`
+// callback, which returns the URL's components (plain strings) or, for a parse failure, a string
+// saying why.
+
 const searchParamsLinks = new WeakMap();
 let replaceSearchList;
 
 function formEncode(value) {
-  const text = String(value).replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  const text = String(value).replace(
+    /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    '\ufffd',
+  );
   return encodeURIComponent(text).replace(/[!'()~]|%20/g, function (match) {
     return match === '%20' ? '+' : '%' + match.charCodeAt(0).toString(16).toUpperCase();
   });
@@ -57,7 +58,9 @@ function parseFormList(query) {
 class URLSearchParams {
   #list = [];
   static {
-    replaceSearchList = function (params, list) { params.#list = list; };
+    replaceSearchList = function (params, list) {
+      params.#list = list;
+    };
   }
   constructor(init) {
     if (init === undefined || init === null) return;
@@ -67,7 +70,8 @@ class URLSearchParams {
       if (typeof init[Symbol.iterator] === 'function') {
         for (const pair of init) {
           const items = Array.from(pair);
-          if (items.length !== 2) throw new TypeError('URLSearchParams: each pair must have exactly two items');
+          if (items.length !== 2)
+            throw new TypeError('URLSearchParams: each pair must have exactly two items');
           this.#list.push([String(items[0]), String(items[1])]);
         }
       } else {
@@ -99,20 +103,23 @@ class URLSearchParams {
   }
   get(name) {
     const key = String(name);
-    for (let i = 0; i < this.#list.length; i++) if (this.#list[i][0] === key) return this.#list[i][1];
+    for (let i = 0; i < this.#list.length; i++)
+      if (this.#list[i][0] === key) return this.#list[i][1];
     return null;
   }
   getAll(name) {
     const key = String(name);
     const values = [];
-    for (let i = 0; i < this.#list.length; i++) if (this.#list[i][0] === key) values.push(this.#list[i][1]);
+    for (let i = 0; i < this.#list.length; i++)
+      if (this.#list[i][0] === key) values.push(this.#list[i][1]);
     return values;
   }
   has(name, value) {
     const key = String(name);
     const only = value === undefined ? undefined : String(value);
     for (let i = 0; i < this.#list.length; i++) {
-      if (this.#list[i][0] === key && (only === undefined || this.#list[i][1] === only)) return true;
+      if (this.#list[i][0] === key && (only === undefined || this.#list[i][1] === only))
+        return true;
     }
     return false;
   }
@@ -133,18 +140,24 @@ class URLSearchParams {
     this.#changed();
   }
   sort() {
-    const indexed = this.#list.map(function (pair, index) { return [pair, index]; });
+    const indexed = this.#list.map(function (pair, index) {
+      return [pair, index];
+    });
     indexed.sort(function (a, b) {
       if (a[0][0] < b[0][0]) return -1;
       if (a[0][0] > b[0][0]) return 1;
       return a[1] - b[1];
     });
-    this.#list = indexed.map(function (item) { return item[0]; });
+    this.#list = indexed.map(function (item) {
+      return item[0];
+    });
     this.#changed();
   }
   forEach(callback, thisArg) {
-    if (typeof callback !== 'function') throw new TypeError('URLSearchParams.forEach: the callback must be a function');
-    for (let i = 0; i < this.#list.length; i++) callback.call(thisArg, this.#list[i][1], this.#list[i][0], this);
+    if (typeof callback !== 'function')
+      throw new TypeError('URLSearchParams.forEach: the callback must be a function');
+    for (let i = 0; i < this.#list.length; i++)
+      callback.call(thisArg, this.#list[i][1], this.#list[i][0], this);
   }
   *entries() {
     for (let i = 0; i < this.#list.length; i++) yield [this.#list[i][0], this.#list[i][1]];
@@ -175,7 +188,8 @@ const MAX_URL_INPUT = 64 * 1024;
 
 function urlInput(value) {
   const text = String(value);
-  if (text.length > MAX_URL_INPUT) throw new TypeError('Invalid URL: longer than ' + MAX_URL_INPUT + ' characters');
+  if (text.length > MAX_URL_INPUT)
+    throw new TypeError('Invalid URL: longer than ' + MAX_URL_INPUT + ' characters');
   return text;
 }
 
@@ -201,66 +215,78 @@ function parseUrl(input, base) {
   return answer;
 }
 
+// The components a URL exposes, as the host's parser names them; each has a getter, and all but
+// `origin` a setter.
+const URL_COMPONENTS = Object.keys(urlParts(hostUrl('parse', 'https://example.invalid/')));
+
 class URL {
   #parts;
+  /** @type {URLSearchParams | null} */
   #searchParams = null;
+  static {
+    for (let i = 0; i < URL_COMPONENTS.length; i++) {
+      const component = URL_COMPONENTS[i];
+      const accessors = {
+        get: function () {
+          return this.#parts[component];
+        },
+        enumerable: true,
+        configurable: true,
+      };
+      if (component === 'href') {
+        accessors.set = function (value) {
+          this.#parts = urlParts(parseUrl(urlInput(value), undefined));
+          this.#syncSearchParams();
+        };
+      } else if (component !== 'origin') {
+        accessors.set = function (value) {
+          this.#parts = urlParts(hostUrl('set', this.#parts.href, component, urlInput(value)));
+          this.#syncSearchParams();
+        };
+      }
+      Object.defineProperty(URL.prototype, component, accessors);
+    }
+  }
   constructor(url, base) {
     if (arguments.length === 0) throw new TypeError('URL: 1 argument required');
-    this.#parts = urlParts(parseUrl(urlInput(url), base === undefined ? undefined : urlInput(base)));
+    this.#parts = urlParts(
+      parseUrl(urlInput(url), base === undefined ? undefined : urlInput(base)),
+    );
   }
   static canParse(url, base) {
     const input = String(url);
     const baseInput = base === undefined ? undefined : String(base);
-    if (input.length > MAX_URL_INPUT || (baseInput !== undefined && baseInput.length > MAX_URL_INPUT)) return false;
+    if (
+      input.length > MAX_URL_INPUT ||
+      (baseInput !== undefined && baseInput.length > MAX_URL_INPUT)
+    )
+      return false;
     return typeof parseUrl(input, baseInput) !== 'string';
   }
-  #set(component, value) {
-    this.#parts = urlParts(hostUrl('set', this.#parts.href, component, urlInput(value)));
-    this.#syncSearchParams();
-  }
   #syncSearchParams() {
-    if (this.#searchParams !== null) replaceSearchList(this.#searchParams, parseFormList(this.#parts.search));
+    if (this.#searchParams !== null)
+      replaceSearchList(this.#searchParams, parseFormList(this.#parts.search));
   }
   #fromSearchParams(query) {
     this.#parts = urlParts(hostUrl('set', this.#parts.href, 'search', query));
   }
-  get href() { return this.#parts.href; }
-  set href(value) {
-    this.#parts = urlParts(parseUrl(urlInput(value), undefined));
-    this.#syncSearchParams();
-  }
-  get origin() { return this.#parts.origin; }
-  get protocol() { return this.#parts.protocol; }
-  set protocol(value) { this.#set('protocol', value); }
-  get username() { return this.#parts.username; }
-  set username(value) { this.#set('username', value); }
-  get password() { return this.#parts.password; }
-  set password(value) { this.#set('password', value); }
-  get host() { return this.#parts.host; }
-  set host(value) { this.#set('host', value); }
-  get hostname() { return this.#parts.hostname; }
-  set hostname(value) { this.#set('hostname', value); }
-  get port() { return this.#parts.port; }
-  set port(value) { this.#set('port', value); }
-  get pathname() { return this.#parts.pathname; }
-  set pathname(value) { this.#set('pathname', value); }
-  get search() { return this.#parts.search; }
-  set search(value) { this.#set('search', value); }
-  get hash() { return this.#parts.hash; }
-  set hash(value) { this.#set('hash', value); }
   get searchParams() {
     if (this.#searchParams === null) {
       const params = new URLSearchParams(this.#parts.search);
-      const url = this;
-      searchParamsLinks.set(params, function (query) { url.#fromSearchParams(query); });
+      searchParamsLinks.set(params, (query) => {
+        this.#fromSearchParams(query);
+      });
       this.#searchParams = params;
     }
     return this.#searchParams;
   }
-  toString() { return this.#parts.href; }
-  toJSON() { return this.#parts.href; }
+  toString() {
+    return this.#parts.href;
+  }
+  toJSON() {
+    return this.#parts.href;
+  }
   get [Symbol.toStringTag]() {
     return 'URL';
   }
 }
-`;
