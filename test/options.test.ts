@@ -970,7 +970,11 @@ describe('customTokenExchange(options): the caller’s object', () => {
       request(app)
         .post('/oauth/revoke')
         .type('form')
-        .send({ token: `cte_rt_${'A'.repeat(43)}`, client_id: 'app', client_secret: secret });
+        .send({
+          token: `cte_rt_${'A'.repeat(22)}.${'A'.repeat(43)}`,
+          client_id: 'app',
+          client_secret: secret,
+        });
     expect((await revokeAs('changed-after-construction')).status).to.equal(401);
     expect((await revokeAs(SECRET)).status).to.equal(200);
     expect((await cte.clients.get('app')).client_metadata).to.deep.equal({ team: 'checkout' });

@@ -14,6 +14,8 @@ const SHUTTING_DOWN = {
   error: 'temporarily_unavailable',
   error_description: 'The server is busy; retry later.',
 };
+/** A token with the shape of the router's refresh tokens: its revocation and introspection are ours. */
+const OUR_REFRESH_TOKEN_SHAPE = `cte_rt_${'A'.repeat(22)}.${'A'.repeat(43)}`;
 const SHUTDOWN_CAUSE = 'the router is shutting down (close() was called)';
 
 interface Harness extends TestServer {
@@ -124,14 +126,14 @@ describe('graceful shutdown: close()', () => {
       const revocation = await request(server.listening)
         .post('/oauth/revoke')
         .type('form')
-        .send({ token: `cte_rt_${'A'.repeat(43)}`, client_id: 'post-app', client_secret: SECRET });
+        .send({ token: OUR_REFRESH_TOKEN_SHAPE, client_id: 'post-app', client_secret: SECRET });
       expect(revocation.status).to.equal(503);
       expect(revocation.headers).to.include({ 'retry-after': '1' });
       expect(revocation.body).to.deep.equal(SHUTTING_DOWN);
       const introspection = await request(server.listening)
         .post('/oauth/introspect')
         .type('form')
-        .send({ token: `cte_rt_${'A'.repeat(43)}`, client_id: 'post-app', client_secret: SECRET });
+        .send({ token: OUR_REFRESH_TOKEN_SHAPE, client_id: 'post-app', client_secret: SECRET });
       expect(introspection.status).to.equal(503);
       expect(introspection.headers).to.include({ 'retry-after': '1' });
       expect(introspection.body).to.deep.equal(SHUTTING_DOWN);
