@@ -3,12 +3,24 @@ import { AttackProtection } from './attack-protection/attack-protection.js';
 import type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
 import { fail } from './definition-checks.js';
+import { actionsHandle } from './handles/actions-handle.js';
+import type { ActionsHandle } from './handles/actions-handle.js';
+import { clientsHandle } from './handles/clients-handle.js';
+import type { ClientsHandle } from './handles/clients-handle.js';
+import { postExchangeHandle } from './handles/post-exchange-handle.js';
+import { profilesHandle } from './handles/profiles-handle.js';
+import type { ProfilesHandle } from './handles/profiles-handle.js';
+import { resourceServersHandle } from './handles/resource-servers-handle.js';
+import type { ResourceServersHandle } from './handles/resource-servers-handle.js';
 import type { GrantServices } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { tokenExchangeGrant } from './grants/token-exchange.js';
 import { insertedMetadataPath } from './http/metadata.js';
 import type { AuthorizationServerMetadata } from './http/metadata.js';
 import { createRouter } from './http/router.js';
+import { ShutdownGate } from './http/shutdown-gate.js';
+import { guardedLogger } from './logger.js';
+import type { Logger } from './logger.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
@@ -19,8 +31,8 @@ import { ActionRegistry } from './profiles/action-registry.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
-import { ClientRegistry, clientsHandle } from './registry/clients.js';
-import type { Client, ClientsHandle } from './registry/clients.js';
+import { ClientRegistry } from './registry/clients.js';
+import type { Client } from './registry/clients.js';
 import {
   checkClientIdIsFree,
   checkIntrospectionClientIdIsFree,
@@ -46,23 +58,22 @@ import type { UserStore } from './users/user-store.js';
 
 /** The router `customTokenExchange()` returns: mount it with `app.use()`; it carries the handles. */
 export interface CustomTokenExchangeRouter extends Router {
-  /** Actions: `create`, `get`, `list`, `update` (a draft), `deploy`, `delete`. */
-  readonly actions: ActionRegistry;
+  /** Actions: `create`, `get`, `list`, `update` (the draft), `delete`, and `deploy`. */
+  readonly actions: ActionsHandle;
   /** Token exchange profiles: `create`, `get`, `list`, `update`, `delete`. */
-  readonly profiles: ProfileRegistry;
+  readonly profiles: ProfilesHandle;
   /**
    * The optional post-exchange action that adds custom claims: `set(actionId)` (a deployed action
-   * with the `post-exchange` trigger), `clear()`, `get()`. None by default.
+   * with the `post-exchange` trigger), `clear()`, `get()`, each a promise. None by default.
    */
   readonly postExchange: PostExchangeHookHandle;
   /**
-   * Applications: `add`, `get`, `list`, `update`, `remove`, and `invalidate(clientId?)` to
-   * forget what was cached of a `ClientStore`'s client (the other methods then refuse with
-   * `unsupported`: your registry is where clients change).
+   * Applications: `create`, `get`, `list`, `update`, `delete` (never showing `client_secret`),
+   * and `invalidate(clientId?)` to forget what this instance cached of a `ClientStore`'s client.
    */
   readonly clients: ClientsHandle;
-  /** APIs: `add`, `get`, `list`, `update`, `remove`. */
-  readonly resourceServers: ResourceServerRegistry;
+  /** APIs: `create`, `get`, `list`, `update`, `delete`. */
+  readonly resourceServers: ResourceServersHandle;
   /** The user store in use (the in-memory one when `options.users` was absent). */
   readonly users: UserStore;
   /**
@@ -76,9 +87,9 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   readonly attackProtection: AttackProtectionHandle;
   /**
-   * Tenant logs: `list(query)` queries the in-memory ring (type, date range, client, user, IP,
-   * paged newest first); `query(query)` answers the same from a queryable sink of `logs` (a
-   * `PostgresLogSink`: every instance's entries); `dropped()` counts what each sink dropped.
+   * Tenant logs: `list(query)` (type, date range, client, user, IP, paged newest first) answered
+   * by a queryable sink of `logSinks` (a `PostgresLogSink`: every instance's entries) or by the
+   * in-memory ring; `dropped()` counts what each sink dropped.
    */
   readonly logs: TenantLogsHandle;
   /**
@@ -103,14 +114,22 @@ export interface CustomTokenExchangeRouter extends Router {
   /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
-   * A listener that throws or rejects is reported with `console.warn`, never to the exchange.
+   * A listener that throws or rejects is reported to the `logger`, never to the exchange.
    */
   on(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
   /** Like {@link on}, for the next entry of `type` only. */
   once(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
   /** Removes a listener added with {@link on} or {@link once}. */
   off(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
-  /** Stops sandboxes, then flushes and closes log sinks (waiting 5 s at most for each step). */
+  /**
+   * Shuts the router down gracefully. At once, token, revocation and introspection requests of
+   * the router's own that arrive are answered `503 temporarily_unavailable` with `Retry-After: 1`
+   * (token requests with their `fecte` entry), while the host's own routes are untouched; the requests in flight are awaited, for
+   * `closeTimeoutMs` at most; then the sandboxes and attack-protection stores stop, and the log
+   * sinks are flushed and closed (`closeTimeoutMs` at most for their pending writes, and again
+   * for their `close()`). Stop the HTTP server from accepting connections first. Idempotent:
+   * every call resolves when the first is done.
+   */
   close(): Promise<void>;
 }
 
@@ -122,6 +141,7 @@ export function customTokenExchange(
   options: CustomTokenExchangeOptions,
 ): CustomTokenExchangeRouter {
   const config = parseOptions(options);
+  const logger = guardedLogger(config.logger);
 
   const keys = new KeySet({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
@@ -131,9 +151,11 @@ export function customTokenExchange(
     // Read again well within the JWKS max-age: a rotation publishes the next key that long
     // before it signs, so every instance knows it in time.
     refreshIntervalMs: Math.min(60_000, Math.max(1000, config.jwksMaxAge * 500)),
+    warn: (message) => logger.warn({ component: 'keys' }, message),
   });
   if (keys.development) {
-    console.warn(
+    logger.warn(
+      { component: 'keys' },
       'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
         'Tokens will not verify after a restart or on another instance: configure options.keys.',
     );
@@ -166,7 +188,9 @@ export function customTokenExchange(
         ensureKey(client.id_token_alg, client.id_token_lifetime, `${path}.jwt_configuration.alg`);
       }
       checkClientIdIsFree(client, path, registration);
-      warnIfAuth0SdkCannotRefresh(client, path, registration);
+      warnIfAuth0SdkCannotRefresh(client, path, registration, (message) =>
+        logger.warn({ component: 'registration' }, message),
+      );
     },
     {
       hostAuthenticates: config.clientAuthentication !== undefined,
@@ -187,18 +211,24 @@ export function customTokenExchange(
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
     cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    onCatastrophicError: abortOnCatastrophicError(logger),
   });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
   const profiles = new ProfileRegistry({ actions });
   const postExchange = new PostExchangeHook(actions);
   // Every rate limiter of the default limit is created here, never while a request is handled.
-  const attackProtection = new AttackProtection(config.attackProtection, { profiles });
+  const attackProtection = new AttackProtection(config.attackProtection, {
+    profiles,
+    warn: (message) => logger.warn({ component: 'attack-protection' }, message),
+  });
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
     maxBytes: config.logCapacityBytes,
     sinks: config.logSinks,
     onSinkError: config.onLogSinkError,
+    warn: (message) => logger.warn({ component: 'tenant-log' }, message),
+    closeTimeoutMs: config.closeTimeoutMs,
   });
   const { log } = tenantLogs;
   const users = config.users ?? new MemoryUserStore();
@@ -222,6 +252,7 @@ export function customTokenExchange(
     refreshTokens,
     protection: attackProtection,
   };
+  const shutdown = new ShutdownGate();
   const { router, metadata, metadataHandler } = createRouter({
     config,
     keys,
@@ -233,14 +264,39 @@ export function customTokenExchange(
     replayStore: config.stores.replay ?? new MemoryReplayStore(),
     protection: attackProtection,
     log,
+    shutdown,
   });
 
+  let closing: Promise<void> | undefined;
+  async function close(): Promise<void> {
+    const waiting = shutdown.inFlight;
+    if (waiting > 0) {
+      logger.info(
+        { component: 'shutdown', inFlight: waiting, closeTimeoutMs: config.closeTimeoutMs },
+        `customTokenExchange: closing; waiting for ${waiting} token requests in flight ` +
+          `(${config.closeTimeoutMs} ms at most).`,
+      );
+    }
+    const left = await shutdown.close(config.closeTimeoutMs);
+    if (left > 0) {
+      logger.warn(
+        { component: 'shutdown', inFlight: left, closeTimeoutMs: config.closeTimeoutMs },
+        `customTokenExchange: close() stopped waiting after ${config.closeTimeoutMs} ms with ` +
+          `${left} token requests still in flight; the sandboxes stop under them.`,
+      );
+    }
+    keys.close();
+    await runner.close();
+    await attackProtection.close();
+    await log.close();
+  }
+
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
-    actions,
-    profiles,
+    actions: actionsHandle(actions),
+    profiles: profilesHandle(profiles),
     postExchange: postExchangeHandle(postExchange),
     clients: clientsHandle(clients),
-    resourceServers,
+    resourceServers: resourceServersHandle(resourceServers),
     users,
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
@@ -263,21 +319,27 @@ export function customTokenExchange(
       tenantLogs.off(type, listener);
       return cte;
     },
-    async close(): Promise<void> {
-      keys.close();
-      await runner.close();
-      await attackProtection.close();
-      await log.close();
+    close(): Promise<void> {
+      closing ??= close();
+      return closing;
     },
   });
   return cte;
 }
 
-/** The public handle of the hook: only its management methods. */
-function postExchangeHandle(hook: PostExchangeHook): PostExchangeHookHandle {
-  return Object.freeze({
-    set: (actionId: string) => hook.set(actionId),
-    clear: () => hook.clear(),
-    get: () => hook.get(),
-  });
+/**
+ * What the router does when V8 loses control of an isolate (isolated-vm's catastrophic error):
+ * tells the logger, then aborts, since the process can no longer be trusted.
+ */
+export function abortOnCatastrophicError(
+  logger: Logger,
+  abort: () => void = () => process.abort(),
+): (message: string) => void {
+  return (message) => {
+    logger.error(
+      { component: 'sandbox' },
+      `isolated-vm: catastrophic error, aborting the process: ${message}`,
+    );
+    abort();
+  };
 }

@@ -12,6 +12,7 @@ import { readOwnAccessToken } from '../tokens/own-access-token.js';
 import type { AccessTokenClaims } from '../tokens/own-access-token.js';
 import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { storeFailure } from './store-failure.js';
 import { sendOAuthError, sendTokenResponse } from './token-response.js';
 
@@ -27,6 +28,8 @@ export interface IntrospectionEndpointOptions {
   revokedTokens: RevokedTokenStore;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
   cors: (req: Request, res: Response) => Promise<void> | undefined;
+  /** Counts introspections for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /** RFC 7662 §2.2's answer for every token the caller may not learn about. */
@@ -51,7 +54,7 @@ const INACTIVE = Object.freeze({ active: false });
  */
 export function introspectionEndpoint(options: IntrospectionEndpointOptions): RequestHandler {
   const { issuer, keys, readBody, authenticateCaller, resourceServers } = options;
-  const { refreshTokens, revokedTokens } = options;
+  const { refreshTokens, revokedTokens, shutdown } = options;
 
   async function describeAccessToken(token: string, caller: Client): Promise<object> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -97,23 +100,29 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
     await options.cors(req, res);
-    const { params } = readTokenRequest(body);
-    const token = params.token;
-    if (token === undefined) throw new InvalidRequest('token is required');
-    const caller = await authenticateCaller(req);
-    if (caller.token_endpoint_auth_method === 'none') {
-      throw new ClientAuthenticationFailed(
-        `public client ${JSON.stringify(caller.client_id)} cannot introspect: it has no credentials`,
-      );
+    const answered = shutdown.enter();
+    try {
+      const { params } = readTokenRequest(body);
+      const token = params.token;
+      if (token === undefined) throw new InvalidRequest('token is required');
+      const caller = await authenticateCaller(req);
+      if (caller.token_endpoint_auth_method === 'none') {
+        throw new ClientAuthenticationFailed(
+          `public client ${JSON.stringify(caller.client_id)} cannot introspect: it has no credentials`,
+        );
+      }
+      const kind = ownTokenKind(token, issuer);
+      const answer =
+        kind === 'access_token'
+          ? await describeAccessToken(token, caller)
+          : kind === 'refresh_token'
+            ? await describeRefreshToken(token, caller)
+            : INACTIVE;
+      sendTokenResponse(res, 200, answer);
+    } finally {
+      // close() waits for the stores this answer reads.
+      answered();
     }
-    const kind = ownTokenKind(token, issuer);
-    const answer =
-      kind === 'access_token'
-        ? await describeAccessToken(token, caller)
-        : kind === 'refresh_token'
-          ? await describeRefreshToken(token, caller)
-          : INACTIVE;
-    sendTokenResponse(res, 200, answer);
   }
 
   return function answerIntrospection(req: Request, res: Response, next: NextFunction): void {

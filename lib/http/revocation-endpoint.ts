@@ -12,6 +12,7 @@ import type { KeySet } from '../tokens/key-set.js';
 import { readOwnAccessToken } from '../tokens/own-access-token.js';
 import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { storeFailure } from './store-failure.js';
 import { NO_STORE_HEADERS, sendOAuthError } from './token-response.js';
 
@@ -27,6 +28,8 @@ export interface RevocationEndpointOptions {
   cors: (req: Request, res: Response) => Promise<void> | undefined;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
+  /** Counts revocations for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /**
@@ -46,7 +49,7 @@ export interface RevocationEndpointOptions {
  */
 export function revocationEndpoint(options: RevocationEndpointOptions): RequestHandler {
   const { issuer, keys, readBody, authenticateClient, refreshTokens, revokedTokens } = options;
-  const { protection, log } = options;
+  const { protection, log, shutdown } = options;
 
   async function revokeAccessToken(req: Request, token: string, client: Client): Promise<void> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -64,20 +67,26 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
     await options.cors(req, res);
-    const { params } = readTokenRequest(body);
-    const token = params.token;
-    if (token === undefined) throw new InvalidRequest('token is required');
-    const client = await authenticateClient(req);
-    const kind = ownTokenKind(token, issuer);
-    if (kind === 'refresh_token') {
-      const family = await refreshTokens.revokeForClient(token, client.client_id);
-      if (family) {
-        log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+    const answered = shutdown.enter();
+    try {
+      const { params } = readTokenRequest(body);
+      const token = params.token;
+      if (token === undefined) throw new InvalidRequest('token is required');
+      const client = await authenticateClient(req);
+      const kind = ownTokenKind(token, issuer);
+      if (kind === 'refresh_token') {
+        const family = await refreshTokens.revokeForClient(token, client.client_id);
+        if (family) {
+          log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+        }
+      } else if (kind === 'access_token') {
+        await revokeAccessToken(req, token, client);
       }
-    } else if (kind === 'access_token') {
-      await revokeAccessToken(req, token, client);
+      res.status(200).set(NO_STORE_HEADERS).end();
+    } finally {
+      // close() waits for the revocation and its log entry.
+      answered();
     }
-    res.status(200).set(NO_STORE_HEADERS).end();
   }
 
   return function answerRevocation(req: Request, res: Response, next: NextFunction): void {

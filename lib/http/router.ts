@@ -30,6 +30,7 @@ import type { AuthorizationServerMetadata } from './metadata.js';
 import { bodyReader } from './read-body.js';
 import { revocationEndpoint } from './revocation-endpoint.js';
 import { routerUrls } from './router-urls.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { tokenEndpoint } from './token-endpoint.js';
 
 /** Everything the router's routes run on, built once by `customTokenExchange()`. */
@@ -44,6 +45,8 @@ export interface RouterParts {
   replayStore: ReplayStore;
   protection: AttackProtection;
   log: TenantLog;
+  /** Counts the requests of ours in flight for `close()`, and refuses new ones once it began. */
+  shutdown: ShutdownGate;
 }
 
 /** The routes, and the metadata for a host that serves it elsewhere. */
@@ -60,6 +63,7 @@ export interface RouterWithMetadata {
  */
 export function createRouter(parts: RouterParts): RouterWithMetadata {
   const { config, keys, clients, resourceServers, refreshTokens, revokedTokens, log } = parts;
+  const { shutdown } = parts;
   const urls = routerUrls(config);
   const readBody = bodyReader(config.urlencodedExtended);
 
@@ -139,6 +143,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
         replayStore: parts.replayStore,
       }),
       cors: cors.apply,
+      shutdown,
     }),
   );
   router.post(
@@ -153,6 +158,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       protection: parts.protection,
       log,
       cors: cors.apply,
+      shutdown,
     }),
   );
   router.post(
@@ -166,6 +172,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       refreshTokens,
       revokedTokens,
       cors: cors.apply,
+      shutdown,
     }),
   );
   router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));

@@ -348,24 +348,6 @@ function parseOrigins(input: unknown, path: string): string[] {
 /** An origin, possibly with a subdomain wildcard: scheme, host, optional port, no path. */
 const ORIGIN = /^(https?):\/\/((?:\*\.)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
 
-/** The router's `clients` handle. */
-export interface ClientsHandle {
-  /** Adds a client; `ManagementError('conflict')` when the id exists. */
-  add(definition: ClientDefinition): Client;
-  /** Replaces the fields given in `patch` (the id cannot change). */
-  update(clientId: string, patch: Partial<ClientDefinition>): Client;
-  remove(clientId: string): void;
-  get(clientId: string): Client | undefined;
-  list(): Client[];
-  /**
-   * Forgets what the router cached of a client of a `ClientStore` (or of every client, without
-   * an id), so the next request reads it again: call it on every instance after changing or
-   * deleting a client in your registry, or wait for `clientCache.ttlMs`. Clients given as an
-   * array are not cached, and this changes nothing for them.
-   */
-  invalidate(clientId?: string): void;
-}
-
 /** Where a {@link ClientRegistry} reads its clients when they live in the host's registry. */
 export interface ClientRegistrySource {
   store: ClientStore;
@@ -379,11 +361,13 @@ export interface ClientRegistrySource {
  * {@link ClientStore}, the host's own registry behind a {@link ClientCache} (then the handle
  * only invalidates: clients change in the host's registry).
  */
-export class ClientRegistry implements ClientsHandle {
+export class ClientRegistry {
   readonly #clients = new Map<string, Client>();
   readonly #onChange: DefinitionCheck<Client>;
   readonly #parsing: { hostAuthenticates: boolean };
   readonly #cache: ClientCache | undefined;
+  /** The host's registry the clients are read from, if they are. */
+  readonly store: ClientStore | undefined;
 
   /**
    * `onChange` sees every client before it is stored (or, from a store, used), with the path to
@@ -399,6 +383,7 @@ export class ClientRegistry implements ClientsHandle {
   ) {
     this.#onChange = onChange;
     this.#parsing = { hostAuthenticates };
+    this.store = source?.store;
     this.#cache =
       source === undefined
         ? undefined
@@ -431,7 +416,7 @@ export class ClientRegistry implements ClientsHandle {
     return this.#cache === undefined ? [...this.#clients.values()] : [];
   }
 
-  /** {@inheritDoc ClientsHandle.add} */
+  /** Adds a client; throws `ManagementError('conflict')` when the id exists. */
   add(definition: ClientDefinition): Client {
     this.#requireMap();
     const client = asManagementError(() => parseClient(definition, 'client', this.#parsing));
@@ -443,7 +428,7 @@ export class ClientRegistry implements ClientsHandle {
     return client;
   }
 
-  /** {@inheritDoc ClientsHandle.update} */
+  /** Replaces the fields given in `patch` (the id cannot change). */
   update(clientId: string, patch: Partial<ClientDefinition>): Client {
     const current = this.#require(clientId);
     if (patch.client_id !== undefined && patch.client_id !== clientId) {
@@ -476,7 +461,10 @@ export class ClientRegistry implements ClientsHandle {
     return [...this.#clients.values()];
   }
 
-  /** {@inheritDoc ClientsHandle.invalidate} */
+  /**
+   * Forgets what was cached of a `ClientStore`'s client (or of every client, without an id), so
+   * the next request reads it again; nothing to do for clients given as definitions.
+   */
   invalidate(clientId?: string): void {
     this.#cache?.invalidate(clientId);
   }
@@ -499,33 +487,33 @@ export class ClientRegistry implements ClientsHandle {
   }
 }
 
-/** The handle `cte.clients`: the registry's management methods only. */
-export function clientsHandle(registry: ClientRegistry): ClientsHandle {
-  return Object.freeze({
-    add: (definition: ClientDefinition) => registry.add(definition),
-    update: (clientId: string, patch: Partial<ClientDefinition>) =>
-      registry.update(clientId, patch),
-    remove: (clientId: string) => registry.remove(clientId),
-    get: (clientId: string) => registry.get(clientId),
-    list: () => registry.list(),
-    invalidate: (clientId?: string) => registry.invalidate(clientId),
-  });
+/**
+ * A client as the `clients` handle shows it: the definition's fields with every default applied,
+ * in Auth0's shape (so it can be edited and given back), without `client_secret`: secrets are
+ * write-only.
+ */
+export interface ClientView {
+  client_id: string;
+  name: string;
+  is_first_party: boolean;
+  oidc_conformant: boolean;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  /** Present when the client has public keys for `private_key_jwt`. */
+  jwks?: { keys: JWK[] };
+  jwt_configuration: { alg: IdTokenSigningAlg; lifetime_in_seconds: number };
+  token_exchange: { allow_any_profile_of_type: string[] };
+  client_metadata: Record<string, string>;
+  is_token_endpoint_ip_header_trusted: boolean;
+  refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
+  dpop_bound_access_tokens: boolean;
+  allowed_origins: string[];
+  web_origins: string[];
 }
 
-/** A secrets field as a definition spells it: absent, one string, or a list. */
-function oneOrList<K extends 'client_secret' | 'client_secret_hash'>(
-  name: K,
-  values: readonly string[],
-): Pick<ClientDefinition, K> {
-  if (values.length === 0) return {} as Pick<ClientDefinition, K>;
-  return { [name]: values.length === 1 ? values[0] : [...values] } as Pick<ClientDefinition, K>;
-}
-
-function toDefinition(client: Client): ClientDefinition {
+/** A fresh, secret-free copy of `client` for the handle. */
+export function clientView(client: Client): ClientView {
   return {
     client_id: client.client_id,
-    ...oneOrList('client_secret', client.client_secrets),
-    ...oneOrList('client_secret_hash', client.client_secret_hashes),
     name: client.name,
     is_first_party: client.is_first_party,
     oidc_conformant: client.oidc_conformant,
@@ -539,5 +527,22 @@ function toDefinition(client: Client): ClientDefinition {
     dpop_bound_access_tokens: client.dpop_bound_access_tokens,
     allowed_origins: [...client.allowed_origins],
     web_origins: [...client.web_origins],
+  };
+}
+
+/** A secrets field as a definition spells it: absent, one string, or a list. */
+function oneOrList<K extends 'client_secret' | 'client_secret_hash'>(
+  name: K,
+  values: readonly string[],
+): Pick<ClientDefinition, K> {
+  if (values.length === 0) return {} as Pick<ClientDefinition, K>;
+  return { [name]: values.length === 1 ? values[0] : [...values] } as Pick<ClientDefinition, K>;
+}
+
+function toDefinition(client: Client): ClientDefinition {
+  return {
+    ...clientView(client),
+    ...oneOrList('client_secret', client.client_secrets),
+    ...oneOrList('client_secret_hash', client.client_secret_hashes),
   };
 }

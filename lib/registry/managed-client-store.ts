@@ -29,6 +29,16 @@ export interface ManagedClientStore extends ClientStore {
   delete(clientId: string): Promise<boolean>;
 }
 
+/** Whether a `ClientStore` also writes (`create`, `update`, `delete`). */
+export function isManagedClientStore(store: ClientStore): store is ManagedClientStore {
+  const candidate = store as Partial<ManagedClientStore>;
+  return (
+    typeof candidate.create === 'function' &&
+    typeof candidate.update === 'function' &&
+    typeof candidate.delete === 'function'
+  );
+}
+
 /**
  * `definition` checked and copied as plain JSON data (what a store keeps).
  * @throws ManagementError `invalid_body` naming what is wrong

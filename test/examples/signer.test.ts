@@ -80,7 +80,7 @@ describe('examples/signers: a Signer holding the private key', () => {
       500,
       { error: 'server_error', error_description: 'The server encountered an unexpected error.' },
     ]);
-    const [entry] = server.cte.logs.list({ type: 'fecte', take: 1 });
+    const [entry] = await server.cte.logs.list({ type: 'fecte', take: 1 });
     expect(entry!.details.cause).to.equal(
       'Error: signer "der-signer" answered a signature its publicJwk does not verify ' +
         '(ES256 wants the raw JWS form: 64 bytes r || s, not DER)',

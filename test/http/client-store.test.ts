@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { ManagementError } from '../../lib/errors.js';
+import type { ManagementError } from '../../lib/errors.js';
 import { hashClientSecret } from '../../lib/registry/client-secret-hash.js';
 import type { ClientStore } from '../../lib/registry/client-store.js';
 import type { ClientDefinition } from '../../lib/registry/clients.js';
@@ -63,7 +63,7 @@ describe('clients read from a ClientStore', () => {
     const second = await exchange('hashed-app', SECRET);
     expect(second.status).to.equal(200);
     expect(registry.reads).to.equal(1);
-    const [entry] = server.cte.logs.list({ type: 'secte', take: 1 });
+    const [entry] = await server.cte.logs.list({ type: 'secte', take: 1 });
     expect(entry).to.include({ client_id: 'hashed-app', client_name: 'Hashed app' });
   });
 
@@ -75,7 +75,7 @@ describe('clients read from a ClientStore', () => {
       expect([unknown.status, unknown.body]).to.deep.equal([401, INVALID_CLIENT]);
     }
     expect(registry.reads).to.equal(2);
-    const [entry] = server.cte.logs.list({ type: 'fecte', take: 1 });
+    const [entry] = await server.cte.logs.list({ type: 'fecte', take: 1 });
     expect(entry!.details).to.include({ error: 'invalid_client' });
     expect(entry!.details.cause).to.equal('unknown client "ghost-app" (client_secret_basic)');
   });
@@ -90,12 +90,12 @@ describe('clients read from a ClientStore', () => {
     });
     // Cached: the new secret is not known yet.
     expect((await exchange('hashed-app', NEW_SECRET)).status).to.equal(401);
-    server.cte.clients.invalidate('hashed-app');
+    await server.cte.clients.invalidate('hashed-app');
     expect((await exchange('hashed-app', NEW_SECRET)).status).to.equal(200);
     expect((await exchange('hashed-app', SECRET)).status).to.equal(200);
     const [newest] = (await registry.inner.get('hashed-app'))!.client_secret_hash as string[];
     await registry.inner.update('hashed-app', { client_secret_hash: newest! });
-    server.cte.clients.invalidate();
+    await server.cte.clients.invalidate();
     expect((await exchange('hashed-app', SECRET)).status).to.equal(401);
     expect((await exchange('hashed-app', NEW_SECRET)).status).to.equal(200);
   });
@@ -109,7 +109,7 @@ describe('clients read from a ClientStore', () => {
       error: 'temporarily_unavailable',
       error_description: 'The server is busy; retry later.',
     });
-    const [entry] = server.cte.logs.list({ type: 'fecte', take: 1 });
+    const [entry] = await server.cte.logs.list({ type: 'fecte', take: 1 });
     expect(entry!.details.cause).to.equal('the client store failed: the registry database is down');
     registry.down = false;
     expect((await exchange('hashed-app', SECRET)).status).to.equal(200);
@@ -130,7 +130,7 @@ describe('clients read from a ClientStore', () => {
         500,
         { error: 'server_error', error_description: 'The server encountered an unexpected error.' },
       ]);
-      const [entry] = other.cte.logs.list({ type: 'fecte', take: 1 });
+      const [entry] = await other.cte.logs.list({ type: 'fecte', take: 1 });
       expect(entry!.details.cause).to.equal(
         'the client store answered an invalid definition for client "broken": client.colour is not a known property',
       );
@@ -157,18 +157,74 @@ describe('clients read from a ClientStore', () => {
     }
   });
 
-  it('leaves clients to the store: the handle only invalidates', () => {
+  it('reads a client through the handle, and leaves writes and listing to a store that only reads', async () => {
+    const view = await server.cte.clients.get('hashed-app');
+    expect(view).to.include({ client_id: 'hashed-app', name: 'Hashed app' });
+    expect(view).not.to.have.property('client_secret_hash');
+    const missing = await server.cte.clients.get('ghost-app').then(
+      () => expect.fail('found a client the store does not have'),
+      (error: ManagementError) => error,
+    );
+    expect([missing.code, missing.message]).to.deep.equal([
+      'not_found',
+      'client ghost-app does not exist',
+    ]);
     for (const call of [
-      () => server.cte.clients.add({ client_id: 'x', name: 'X', client_secret: SECRET }),
+      () => server.cte.clients.create({ client_id: 'x', name: 'X', client_secret: SECRET }),
       () => server.cte.clients.update('hashed-app', { name: 'X' }),
-      () => server.cte.clients.remove('hashed-app'),
-      () => server.cte.clients.get('hashed-app'),
-      () => server.cte.clients.list(),
+      () => server.cte.clients.delete('hashed-app'),
     ]) {
-      expect(call).to.throw(
-        ManagementError,
-        'the clients come from a ClientStore: change them in your registry, then call clients.invalidate(client_id)',
+      const refused = await call().then(
+        () => expect.fail('wrote through a store that only reads'),
+        (error: ManagementError) => error,
       );
+      expect([refused.code, refused.message]).to.deep.equal([
+        'unsupported',
+        'the clients come from a ClientStore without create, update and delete: change them in ' +
+          'your registry, then call clients.invalidate(client_id)',
+      ]);
+    }
+    const listed = await server.cte.clients.list().then(
+      () => expect.fail('listed a store'),
+      (error: ManagementError) => error,
+    );
+    expect(listed.code).to.equal('unsupported');
+  });
+
+  it('writes through a store that writes, and serves the change at once on this instance', async () => {
+    const store = new MemoryClientStore();
+    const writable = await testServer({ clients: store });
+    try {
+      const created = await writable.cte.clients.create({
+        client_id: 'runtime-app',
+        name: 'Runtime app',
+        client_secret_hash: await hashClientSecret(SECRET, { logN: 10 }),
+        token_endpoint_auth_method: 'client_secret_basic',
+        ...CTE,
+      });
+      expect(created).to.include({ client_id: 'runtime-app', name: 'Runtime app' });
+      expect(created).not.to.have.property('client_secret_hash');
+      expect((await store.get('runtime-app'))?.name).to.equal('Runtime app');
+      const call = () =>
+        request(writable.app)
+          .post('/oauth/token')
+          .set('Authorization', basic('runtime-app', SECRET))
+          .type('form')
+          .send(form(exchangeBody()));
+      expect((await call()).status).to.equal(200);
+      expect(await writable.cte.clients.update('runtime-app', { name: 'Renamed' })).to.include({
+        name: 'Renamed',
+      });
+      expect((await writable.cte.clients.get('runtime-app')).name).to.equal('Renamed');
+      await writable.cte.clients.delete('runtime-app');
+      expect((await call()).status).to.equal(401);
+      const again = await writable.cte.clients.delete('runtime-app').then(
+        () => expect.fail('deleted twice'),
+        (error: ManagementError) => error,
+      );
+      expect(again.code).to.equal('not_found');
+    } finally {
+      await writable.cte.close();
     }
   });
 

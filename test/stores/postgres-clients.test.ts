@@ -45,16 +45,16 @@ onEachDatabase('PostgresClientStore', (db) => {
       await store.update('shared-app', {
         client_secret_hash: await hashClientSecret(NEW_SECRET, { logN: 10 }),
       });
-      routers[0]!.cte.clients.invalidate('shared-app');
+      await routers[0]!.cte.clients.invalidate('shared-app');
       expect((await exchange(routers[0]!, NEW_SECRET)).status).to.equal(200);
       expect((await exchange(routers[0]!, SECRET)).status).to.equal(401);
       // The other instance serves what it cached until it is told, or its ttlMs passes.
       expect((await exchange(routers[1]!, SECRET)).status).to.equal(200);
-      routers[1]!.cte.clients.invalidate('shared-app');
+      await routers[1]!.cte.clients.invalidate('shared-app');
       expect((await exchange(routers[1]!, NEW_SECRET)).status).to.equal(200);
       await store.delete('shared-app');
       for (const router of routers) {
-        router.cte.clients.invalidate();
+        await router.cte.clients.invalidate();
         const res = await request(router.app)
           .post('/oauth/token')
           .set('Authorization', basic('shared-app', NEW_SECRET))
