@@ -68,7 +68,8 @@ const profileDir = argv.includes('--profile')
   ? fileURLToPath(new URL('./results/', import.meta.url))
   : undefined;
 const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
-if (selected.length === 0) throw new Error(`--only names none of ${SCENARIOS.map((s) => s.name)}`);
+if (selected.length === 0)
+  throw new Error(`--only names none of ${SCENARIOS.map((s) => s.name).join(',')}`);
 
 interface Row extends LoadResult {
   name: string;

@@ -51,8 +51,9 @@ import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
-import { KeySet, keysHandle } from './tokens/key-set.js';
-import type { KeysHandle, SigningAlg } from './tokens/key-set.js';
+import { KeySet } from './tokens/key-set.js';
+import type { SigningAlg } from './tokens/key-set.js';
+import { keysHandle, type KeysHandle } from './tokens/keys-handle.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
 import type { UserStore } from './users/user-store.js';
 
@@ -105,7 +106,7 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   metadata(): AuthorizationServerMetadata;
   /**
-   * RFC 8414 §3.1's document at the host's root, `path` being
+   * RFC 8414 section 3.1's document at the host's root, `path` being
    * `/.well-known/oauth-authorization-server` followed by the issuer's path: mount it with
    * `app.get(cte.authorizationServerMetadata.path, cte.authorizationServerMetadata.handler)`.
    * For an issuer without a path the router already serves it at its mount's root.

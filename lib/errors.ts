@@ -9,7 +9,7 @@ import { StoreUnavailableError } from './stores/store-deadline.js';
 export class OAuthError extends Error {
   /** HTTP status of the response. */
   readonly status: number;
-  /** RFC 6749 §5.2 `error` code (or an action's custom code). */
+  /** RFC 6749 section 5.2 `error` code (or an action's custom code). */
   readonly error: string;
   /** Public `error_description`. */
   readonly description: string;
@@ -28,7 +28,7 @@ export class OAuthError extends Error {
     this.privateCause = options.privateCause;
   }
 
-  /** The RFC 6749 §5.2 response body. */
+  /** The RFC 6749 section 5.2 response body. */
   toJSON(): { error: string; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
@@ -70,7 +70,7 @@ export class ClientAuthenticationFailed extends InvalidClient {
 
 /**
  * `WWW-Authenticate` value for a `401` answering a request that used `Authorization: Basic`
- * (RFC 6749 §5.2: the server MUST include the header matching the scheme the client used).
+ * (RFC 6749 section 5.2: the server MUST include the header matching the scheme the client used).
  */
 export const BASIC_INVALID_CLIENT_CHALLENGE = 'Basic realm="token", error="invalid_client"';
 
@@ -90,7 +90,7 @@ export function withBasicChallenge(err: OAuthError): OAuthError {
   return new OAuthError(err.status, err.error, err.description, options);
 }
 
-/** `400 invalid_grant` (RFC 6749 §5.2): the grant itself is not usable. */
+/** `400 invalid_grant` (RFC 6749 section 5.2): the grant itself is not usable. */
 export class InvalidGrant extends OAuthError {
   constructor(description: string, options?: OAuthErrorOptions) {
     super(400, 'invalid_grant', description, options);
@@ -126,7 +126,7 @@ export class InvalidTarget extends OAuthError {
 }
 
 /**
- * `400 invalid_dpop_proof` (RFC 9449 §5, §7.1): the request's DPoP proof is missing where it is
+ * `400 invalid_dpop_proof` (RFC 9449 section 5, section 7.1): the request's DPoP proof is missing where it is
  * required, malformed, or does not hold (signature, `htm`, `htu`, `iat`, a `jti` used before).
  * The reason is the public description: it concerns the caller's own proof only.
  */
@@ -137,7 +137,7 @@ export class InvalidDpopProof extends OAuthError {
 }
 
 /**
- * `400 use_dpop_nonce` (RFC 9449 §8): the proof lacks the server's current nonce; `DPoP-Nonce`
+ * `400 use_dpop_nonce` (RFC 9449 section 8): the proof lacks the server's current nonce; `DPoP-Nonce`
  * carries one to retry with.
  */
 export class UseDpopNonce extends OAuthError {

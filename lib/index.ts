@@ -38,14 +38,14 @@ export type {
   CustomTokenExchangeHandler,
   SetUserByConnectionOptions,
   UserAttributes,
-} from './actions/types.js';
+} from './sandbox/action-types.js';
 export type {
   PostExchangeApi,
   PostExchangeEvent,
   PostExchangeExports,
   PostExchangeHandler,
   PostExchangeUser,
-} from './actions/post-exchange-types.js';
+} from './sandbox/post-exchange-types.js';
 export type {
   PostExchangeHookHandle,
   PostExchangeHookState,
@@ -79,7 +79,8 @@ export type {
 export { MemoryUserStore } from './users/memory-user-store.js';
 export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
-export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';
+export type { LogQuery } from './logs/log-query.js';
+export type { MemoryLogSinkOptions } from './logs/memory-log-sink.js';
 export type { QueryableLogSink } from './logs/log-query.js';
 export { JsonLinesLogSink } from './logs/json-lines-log-sink.js';
 export type {
@@ -96,12 +97,12 @@ export type { ActionLimits } from './sandbox/action-runner.js';
 export type {
   KeyInfo,
   KeyRotation,
-  KeysHandle,
   KeyStatus,
   PublicJwk,
   SigningAlg,
   SigningKeyInput,
 } from './tokens/key-set.js';
+export type { KeysHandle } from './tokens/keys-handle.js';
 export type { KeySchedule, KeyStore, StoredSigningKey } from './tokens/key-store.js';
 export { MemoryKeyStore } from './tokens/key-store.js';
 export type { Signer } from './tokens/signer.js';
@@ -130,7 +131,7 @@ export type {
 export type {
   RefreshTokenRotationType,
   RefreshTokenSettingsDefinition,
-} from './refresh-tokens/refresh-token-settings.js';
+} from './registry/refresh-token-settings.js';
 export type {
   AttemptBucket,
   AttemptHold,

@@ -51,7 +51,7 @@ export interface StandardsOptions {
      */
     proofMaxAge?: number;
     /**
-     * Server nonces (RFC 9449 §8): every proof must carry a nonce the router issued, or is
+     * Server nonces (RFC 9449 section 8): every proof must carry a nonce the router issued, or is
      * answered `400 use_dpop_nonce` with a fresh one in `DPoP-Nonce`. A nonce is an HMAC of the
      * current time window under `secret`, so every instance given the same secret issues and
      * accepts the same nonces, with nothing stored.

@@ -7,7 +7,7 @@ import { API, ISSUER, SECRET, testSigningKeys } from './support/fixtures.js';
 function expectOptionError(extra: Record<string, unknown>, message: string): void {
   let error: unknown;
   try {
-    customTokenExchange({ ...base(), ...extra } as CustomTokenExchangeOptions);
+    customTokenExchange({ ...base(), ...extra });
   } catch (err) {
     error = err;
   }

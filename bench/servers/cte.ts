@@ -97,7 +97,7 @@ async function start(config: BenchConfig): Promise<void> {
     defaultAudience: config.audience,
   });
   for (let i = 0; i < 100; i += 1) {
-    cte.users.create({ connection: 'bench', connection_user_id: `user-${i}`, profile: {} });
+    await cte.users.create({ connection: 'bench', connection_user_id: `user-${i}`, profile: {} });
   }
 
   const remote = createRemoteJWKSet(new URL(jwksUrl));

@@ -30,7 +30,8 @@ async function start(config: BenchConfig): Promise<void> {
 
   const app = express();
   app.post(path, express.urlencoded({ extended: false }), (req, res) => {
-    const token = String((req.body as Record<string, unknown>).subject_token ?? '');
+    const subjectToken = (req.body as Record<string, unknown>).subject_token;
+    const token = typeof subjectToken === 'string' ? subjectToken : '';
     const [h, p, s] = token.split('.');
     const valid =
       h !== undefined &&

@@ -199,7 +199,9 @@ export async function createPeerProvider(config: BenchConfig): Promise<Provider>
 if (process.send) {
   const { readConfig, serveToParent } = await import('./child.js');
   const provider = await createPeerProvider(readConfig());
-  await serveToParent(createServer(provider.callback()));
+  const handle = provider.callback();
+  // Koa answers its own errors: the promise its handler returns does not reject.
+  await serveToParent(createServer((req, res) => void handle(req, res)));
 }
 
 export default { path, requestBody } satisfies BenchServerModule;

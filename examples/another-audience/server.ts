@@ -197,15 +197,17 @@ async function main(): Promise<void> {
     cte.logs.list().then((entries) => res.json(entries), next);
   });
 
-  const server = app.listen(PORT, 'localhost', async () => {
-    const port = (server.address() as AddressInfo).port;
-    const idToken = await partner.signIdToken({
-      sub: 'p-2002',
-      email: 'sam@partner.example',
-      email_verified: true,
-      name: 'Sam Lee',
-    });
-    console.log(`Another-audience example on http://localhost:${port}
+  const server = app.listen(PORT, 'localhost', () => {
+    // A failure while announcing the example ends it with the reason, not an unhandled rejection.
+    (async () => {
+      const port = (server.address() as AddressInfo).port;
+      const idToken = await partner.signIdToken({
+        sub: 'p-2002',
+        email: 'sam@partner.example',
+        email_verified: true,
+        name: 'Sam Lee',
+      });
+      console.log(`Another-audience example on http://localhost:${port}
 
 1. The web app exchanges a partner ID token (valid 10 minutes) for an Orders API token:
 
@@ -229,6 +231,10 @@ curl -s http://localhost:${port}/oauth/token \\
   -d scope=read:invoices
 
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
+    })().catch((failure: unknown) => {
+      console.error(failure);
+      process.exit(1);
+    });
   });
   stopOnSignal(server, cte);
 }

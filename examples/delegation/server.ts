@@ -145,22 +145,24 @@ async function main(): Promise<void> {
     cte.logs.list().then((entries) => res.json(entries), next);
   });
 
-  const server = app.listen(PORT, 'localhost', async (err?: Error) => {
-    if (err) {
-      console.error(err);
-      process.exit(1);
-    }
-    const port = (server.address() as AddressInfo).port;
-    const assertion = await platform.mintAssertion('shopping-assistant');
-    const grant = await consent.mintGrant({
-      user_id: 'auth0|alice',
-      agent: 'agents|shopping-assistant',
-      scope: 'read:orders',
-    });
-    const field = (name: string) =>
-      `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).${name}'`;
-    const token = `http://localhost:${port}/oauth/token`;
-    console.log(`Delegation example on http://localhost:${port}
+  const server = app.listen(PORT, 'localhost', (err?: Error) => {
+    // A failure while announcing the example ends it with the reason, not an unhandled rejection.
+    (async () => {
+      if (err) {
+        console.error(err);
+        process.exit(1);
+      }
+      const port = (server.address() as AddressInfo).port;
+      const assertion = await platform.mintAssertion('shopping-assistant');
+      const grant = await consent.mintGrant({
+        user_id: 'auth0|alice',
+        agent: 'agents|shopping-assistant',
+        scope: 'read:orders',
+      });
+      const field = (name: string) =>
+        `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).${name}'`;
+      const token = `http://localhost:${port}/oauth/token`;
+      console.log(`Delegation example on http://localhost:${port}
 
 1. The shopping assistant signs in with its platform assertion (valid 5 minutes) and keeps its ID token:
 
@@ -190,6 +192,10 @@ New assertions: curl -s -X POST http://localhost:${port}/agent-platform/assertio
 New grants: curl -s http://localhost:${port}/consent/grants -d 'user_id=auth0|alice' -d 'agent=agents|shopping-assistant' -d scope=read:orders
 Who acted for whom: http://localhost:${port}/api/audit
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
+    })().catch((failure: unknown) => {
+      console.error(failure);
+      process.exit(1);
+    });
   });
   // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
   const shutdown = async () => {

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   // The host's own token endpoint: every request the router does not claim arrives here.
   app.post('/oauth/token', express.urlencoded(), (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
-    if (req.body?.grant_type !== 'client_credentials') {
+    if ((req.body as { grant_type?: unknown } | undefined)?.grant_type !== 'client_credentials') {
       res
         .status(400)
         .json({ error: 'unsupported_grant_type', error_description: 'not supported by the host' });
@@ -124,27 +124,29 @@ async function main(): Promise<void> {
     cte.logs.list().then((entries) => res.json(entries), next);
   });
 
-  const server = app.listen(PORT, 'localhost', async (error?: Error) => {
-    if (error) {
-      // Express 5 hands listen errors (EADDRINUSE, ...) to this callback.
-      console.error(`cannot listen on localhost:${PORT}: ${error.message}`);
-      await cte.close();
-      process.exit(1);
-    }
-    const port = (server.address() as AddressInfo).port;
-    const subjectToken = await new SignJWT({
-      email: 'jane@partner.example',
-      email_verified: true,
-      name: 'Jane Partner',
-    })
-      .setProtectedHeader({ alg: 'ES256', kid: 'partner-1' })
-      .setIssuer(IDP_ISSUER)
-      .setAudience(CLIENT_ID)
-      .setSubject('jane-42')
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(idpKeys.privateKey);
-    console.log(`Custom Token Exchange demo on http://localhost:${port}
+  const server = app.listen(PORT, 'localhost', (error?: Error) => {
+    // A failure while announcing the example ends it with the reason, not an unhandled rejection.
+    (async () => {
+      if (error) {
+        // Express 5 hands listen errors (EADDRINUSE, ...) to this callback.
+        console.error(`cannot listen on localhost:${PORT}: ${error.message}`);
+        await cte.close();
+        process.exit(1);
+      }
+      const port = (server.address() as AddressInfo).port;
+      const subjectToken = await new SignJWT({
+        email: 'jane@partner.example',
+        email_verified: true,
+        name: 'Jane Partner',
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'partner-1' })
+        .setIssuer(IDP_ISSUER)
+        .setAudience(CLIENT_ID)
+        .setSubject('jane-42')
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(idpKeys.privateKey);
+      console.log(`Custom Token Exchange demo on http://localhost:${port}
 
 Exchange a partner ID token (valid for 10 minutes) for tokens:
 
@@ -161,6 +163,10 @@ The host's own grant still works through the same endpoint:
 curl -s http://localhost:${port}/oauth/token -d grant_type=client_credentials
 
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
+    })().catch((failure: unknown) => {
+      console.error(failure);
+      process.exit(1);
+    });
   });
   // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
   const shutdown = async () => {

@@ -164,17 +164,19 @@ async function main(): Promise<void> {
 
   const spaServer = spa.listen(SPA_PORT, 'localhost');
   await once(spaServer, 'listening');
-  const server = app.listen(PORT, 'localhost', async () => {
-    const port = (server.address() as AddressInfo).port;
-    const idToken = await partner.signIdToken({
-      sub: 'p-1001',
-      email: 'jane@partner.example',
-      email_verified: true,
-      name: 'Jane Doe',
-      given_name: 'Jane',
-      family_name: 'Doe',
-    });
-    console.log(`External IdP example on http://localhost:${port}
+  const server = app.listen(PORT, 'localhost', () => {
+    // A failure while announcing the example ends it with the reason, not an unhandled rejection.
+    (async () => {
+      const port = (server.address() as AddressInfo).port;
+      const idToken = await partner.signIdToken({
+        sub: 'p-1001',
+        email: 'jane@partner.example',
+        email_verified: true,
+        name: 'Jane Doe',
+        given_name: 'Jane',
+        family_name: 'Doe',
+      });
+      console.log(`External IdP example on http://localhost:${port}
 
 A partner ID token for p-1001 (Jane Doe), valid for 10 minutes, exchanged for Acme tokens:
 
@@ -196,6 +198,10 @@ ${SPA_ORIGIN}/
 
 Partner JWKS: ${partner.jwksUri}   Users: http://localhost:${port}/users
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
+    })().catch((failure: unknown) => {
+      console.error(failure);
+      process.exit(1);
+    });
   });
   stopOnSignal(server, cte);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -119,12 +119,7 @@ export function hostTokenEndpoint(
     }),
   );
 
-  return [
-    authenticateClient(passport),
-    server.token() as unknown as RequestHandler,
-    rfc6749Errors,
-    server.errorHandler() as unknown as ErrorRequestHandler,
-  ];
+  return [authenticateClient(passport), server.token(), rfc6749Errors, server.errorHandler()];
 }
 
 /** Runs the client strategies with a callback so a failure is an OAuth error, not passport's text. */

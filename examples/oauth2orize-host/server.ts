@@ -157,15 +157,17 @@ async function main(): Promise<void> {
     cte.logs.list().then((entries) => res.json(entries), next);
   });
 
-  const server = app.listen(PORT, 'localhost', async () => {
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://localhost:${port}`;
-    const client = {
-      client_id: 'bookshop-app',
-      client_secret: DEMO_CLIENT_SECRETS['bookshop-app'],
-    };
-    const subjectToken = await partner.signIdToken('jane', client.client_id);
-    console.log(`oauth2orize host with Custom Token Exchange on ${url}
+  const server = app.listen(PORT, 'localhost', () => {
+    // A failure while announcing the example ends it with the reason, not an unhandled rejection.
+    (async () => {
+      const port = (server.address() as AddressInfo).port;
+      const url = `http://localhost:${port}`;
+      const client = {
+        client_id: 'bookshop-app',
+        client_secret: DEMO_CLIENT_SECRETS['bookshop-app'],
+      };
+      const subjectToken = await partner.signIdToken('jane', client.client_id);
+      console.log(`oauth2orize host with Custom Token Exchange on ${url}
 
 The host's own client_credentials grant (oauth2orize, client checked by passport-http Basic):
 
@@ -182,6 +184,10 @@ curl -s ${url}/oauth/token \\
   -d 'scope=openid profile email read:books offline_access'
 
 Host users: ${url}/users   Tenant logs: ${url}/logs   Public keys: ${url}/.well-known/jwks.json`);
+    })().catch((failure: unknown) => {
+      console.error(failure);
+      process.exit(1);
+    });
   });
   // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
   const shutdown = async () => {

@@ -140,22 +140,24 @@ then the provider's userinfo: curl -s ${ORIGIN}/me -H 'authorization: Bearer <ac
   // Everything else is the provider's: discovery, /jwks, /auth, the other grants, /me.
   app.use(provider.callback());
 
-  const server = app.listen(PORT, 'localhost', async () => {
-    const [client] = APPLICATIONS as [Application];
-    const [api] = APIS as [Api];
-    const subjectToken = await partner.signIdToken('jane-42', client.client_id, {
-      email: 'jane@partner.example',
-      email_verified: true,
-      name: 'Jane Partner',
-    });
-    const authorize = new URL(`${ORIGIN}/auth`);
-    authorize.search = new URLSearchParams({
-      client_id: client.client_id,
-      response_type: 'code',
-      scope: 'openid email profile',
-      redirect_uri: `${ORIGIN}/callback`,
-    }).toString();
-    console.log(`node-oidc-provider host with Custom Token Exchange
+  const server = app.listen(PORT, 'localhost', () => {
+    // A failure while announcing the example ends it with the reason, not an unhandled rejection.
+    (async () => {
+      const [client] = APPLICATIONS as [Application];
+      const [api] = APIS as [Api];
+      const subjectToken = await partner.signIdToken('jane-42', client.client_id, {
+        email: 'jane@partner.example',
+        email_verified: true,
+        name: 'Jane Partner',
+      });
+      const authorize = new URL(`${ORIGIN}/auth`);
+      authorize.search = new URLSearchParams({
+        client_id: client.client_id,
+        response_type: 'code',
+        scope: 'openid email profile',
+        redirect_uri: `${ORIGIN}/callback`,
+      }).toString();
+      console.log(`node-oidc-provider host with Custom Token Exchange
 Issuer: ${ISSUER}   Discovery: ${ISSUER}/.well-known/openid-configuration
 
 The provider's own client_credentials grant (a JWT access token for the Orders API):
@@ -180,6 +182,10 @@ Then sign the exchanged user in to the provider with that exchange's id_token (w
 ${authorize.href}
 
 Provider JWKS: ${ISSUER}/jwks   Tenant logs: ${ORIGIN}/logs`);
+    })().catch((failure: unknown) => {
+      console.error(failure);
+      process.exit(1);
+    });
   });
   // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
   const shutdown = async () => {

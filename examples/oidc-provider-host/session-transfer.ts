@@ -49,7 +49,8 @@ export function sessionTransfer({ provider, issuer, jwks }: SessionTransferOptio
       const clientId = String(params.client_id);
       let accountId: string;
       try {
-        const { payload } = await jwtVerify(String(req.body?.id_token ?? ''), keys, {
+        const idToken = (req.body as { id_token?: unknown } | undefined)?.id_token;
+        const { payload } = await jwtVerify(typeof idToken === 'string' ? idToken : '', keys, {
           issuer,
           audience: clientId,
           algorithms: [SIGNING_ALG],

@@ -1,5 +1,5 @@
 import type { UserDecision, UserSelection } from '../users/user-selection.js';
-import type { Actor, ActionCommand } from './types.js';
+import type { Actor, ActionCommand } from '../sandbox/action-types.js';
 
 /** An execution that set a user: the exchange goes on to issue tokens for it. */
 export interface UserOutcome extends UserDecision {

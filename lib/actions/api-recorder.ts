@@ -3,7 +3,7 @@ import type {
   ActionApiRecorder,
   CustomTokenExchangeApiMethod,
 } from '../sandbox/action-runner.js';
-import type { ActionCommand, CustomTokenExchangeApi } from './types.js';
+import type { ActionCommand, CustomTokenExchangeApi } from '../sandbox/action-types.js';
 import { InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
 import { CommandRecorder } from './command-recorder.js';

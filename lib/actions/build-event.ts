@@ -1,5 +1,5 @@
 import type { Client } from '../registry/clients.js';
-import type { ActorTokenUser, CustomTokenExchangeEvent } from './types.js';
+import type { ActorTokenUser, CustomTokenExchangeEvent } from '../sandbox/action-types.js';
 
 /**
  * The HTTP request as every event of one exchange shows it (`event.request`): `ip` is the end

@@ -2,7 +2,7 @@ import { plainDataSize } from '../plain-data-size.js';
 import type { ActionApiMethod } from '../sandbox/action-runner.js';
 import { ActionApiError, InvalidArgument } from './action-api-error.js';
 import { ConsoleCapture } from './console-capture.js';
-import type { ConsoleLine } from './types.js';
+import type { ConsoleLine } from '../sandbox/action-types.js';
 
 /**
  * Characters the arguments of one api call may take (strings and keys by their length, other

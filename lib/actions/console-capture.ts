@@ -1,4 +1,4 @@
-import type { ConsoleLine } from './types.js';
+import type { ConsoleLine } from '../sandbox/action-types.js';
 
 /** Characters kept of each captured console line (Auth0 keeps 256). */
 export const MAX_CONSOLE_LINE_LENGTH = 256;

@@ -1,5 +1,5 @@
 import type { User } from '../users/user-store.js';
-import type { ActorTokenUser } from './types.js';
+import type { ActorTokenUser } from '../sandbox/action-types.js';
 import { copyPlain } from '../plain-copy.js';
 
 const PROFILE_FIELDS = [

@@ -3,8 +3,8 @@ import type { User } from '../users/user-store.js';
 import type { EventRequest, ExchangeFacts } from './build-event.js';
 import { eventClient, eventRequest } from './build-event.js';
 import { toEventUser } from './event-user.js';
-import type { PostExchangeEvent } from './post-exchange-types.js';
-import type { Actor } from './types.js';
+import type { PostExchangeEvent } from '../sandbox/post-exchange-types.js';
+import type { Actor } from '../sandbox/action-types.js';
 import { copyPlain } from '../plain-copy.js';
 
 /** The exchange as the post-exchange event shows it: the facts, and the profile that served it. */

@@ -1,4 +1,4 @@
-import type { PostExchangeCommand } from './post-exchange-types.js';
+import type { PostExchangeCommand } from '../sandbox/post-exchange-types.js';
 import { copyPlain } from '../plain-copy.js';
 
 /** The custom claims a post-exchange action added, per token. */

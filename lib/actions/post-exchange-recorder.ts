@@ -8,7 +8,7 @@ import { InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
 import { CommandRecorder } from './command-recorder.js';
 import { copyPlainData } from './plain-data.js';
-import type { PostExchangeApi, PostExchangeCommand } from './post-exchange-types.js';
+import type { PostExchangeApi, PostExchangeCommand } from '../sandbox/post-exchange-types.js';
 
 /** Longest custom claim name, in characters. */
 export const MAX_CUSTOM_CLAIM_NAME_LENGTH = 255;
@@ -70,7 +70,7 @@ export class PostExchangeRecorder
     if (!Array.isArray(args)) throw new InvalidArgument('arguments must be an array');
     switch (method as PostExchangeApiMethod) {
       case 'access.deny': {
-        const [code, reason] = args;
+        const [code, reason] = args as unknown[];
         return {
           type: 'deny',
           code: checkString(code, 'code', 1, 1024),

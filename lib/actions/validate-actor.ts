@@ -1,4 +1,4 @@
-import type { Actor } from './types.js';
+import type { Actor } from '../sandbox/action-types.js';
 import { InvalidArgument } from './action-api-error.js';
 import { checkPlainObject, checkString } from './argument-checks.js';
 import { childPath, describeValue } from './plain-data.js';

@@ -1,4 +1,4 @@
-import type { SetUserByConnectionOptions, UserAttributes } from './types.js';
+import type { SetUserByConnectionOptions, UserAttributes } from '../sandbox/action-types.js';
 import { InvalidArgument } from './action-api-error.js';
 import { checkBoolean, checkPlainObject, checkString } from './argument-checks.js';
 import { childPath, describeValue } from './plain-data.js';

@@ -133,7 +133,7 @@ export const DEFAULT_FORWARDED_IP_HEADER = 'auth0-forwarded-for';
 export const MAX_ALLOWLIST_ENTRIES = 100;
 export const WINDOW_MS_RANGE = { min: 1000, max: 86_400_000 } as const;
 export const LIMIT_RANGE = { min: 1, max: 1_000_000 } as const;
-/** RFC 9110 §5.1 field name (a token). */
+/** RFC 9110 section 5.1 field name (a token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 
 /** Validates `options.attackProtection`; a mistake throws a TypeError naming its path. */

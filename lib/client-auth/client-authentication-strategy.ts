@@ -72,7 +72,7 @@ export abstract class ClientAuthenticationStrategy extends passport.Strategy {
   private settleError(err: unknown): void {
     if (err instanceof OAuthError && err.status < 500) {
       // OAuthError has no index signature, which passport's StrategyFailure type asks for.
-      this.fail(err as unknown as passport.StrategyFailure, err.status);
+      this.fail(err, err.status);
     } else {
       this.error(err);
     }

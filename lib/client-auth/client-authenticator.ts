@@ -20,8 +20,8 @@ import {
   parseBasicCredentials,
 } from './client-secret-basic-strategy.js';
 import { ClientSecretPostStrategy } from './client-secret-post-strategy.js';
-import { assertFunction, assertSeconds, nonEmptyStrings } from './option-checks.js';
-import { PrivateKeyJwtStrategy } from './private-key-jwt-strategy.js';
+import { assertFunction, nonEmptyStrings } from './option-checks.js';
+import { PrivateKeyJwtStrategy, checkPrivateKeyJwtOptions } from './private-key-jwt-strategy.js';
 import { PublicClientStrategy } from './public-client-strategy.js';
 import {
   assertSingleAuthMethod,
@@ -95,11 +95,11 @@ export function claimedClientId(req: Request): string | undefined {
  * no session or `req.login` is involved.
  *
  * Outcomes:
- * - more than one method in a request (RFC 6749 §2.3): `400 invalid_request`;
+ * - more than one method in a request (RFC 6749 section 2.3): `400 invalid_request`;
  * - no credentials and no `client_id`: `401 invalid_client`;
  * - a method other than the client's registered `token_endpoint_auth_method`, an unknown client,
  *   wrong credentials: `401 invalid_client` (with `WWW-Authenticate: Basic ...` when the request
- *   used Basic, RFC 6749 §5.2);
+ *   used Basic, RFC 6749 section 5.2);
  * - a malformed Basic header or `client_id` contradicting it: `400 invalid_request`.
  *
  * @throws TypeError when an option is invalid, naming it.
@@ -126,7 +126,7 @@ export function createClientAuthenticator(
         maxAssertionLifetimeSeconds: config.maxAssertionLifetimeSeconds,
       }),
       new PublicClientStrategy({ getClient }),
-    ].map((strategy) => [strategy.name!, strategy]),
+    ].map((strategy) => [strategy.name, strategy]),
   );
 
   return async (req) => {
@@ -158,12 +158,7 @@ function parseOptions(options: ClientAuthenticatorOptions): ClientAuthenticatorC
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${path} must be an object`);
   }
-  const { clockToleranceSeconds = 30, maxAssertionLifetimeSeconds = 300 } = options;
-  assertFunction(options.getClient, `${path}.getClient`);
-  const audiences = nonEmptyStrings(options.audiences, `${path}.audiences`);
-  assertFunction(options.replayStore?.consume, `${path}.replayStore.consume`);
-  assertSeconds(clockToleranceSeconds, `${path}.clockToleranceSeconds`, 0);
-  assertSeconds(maxAssertionLifetimeSeconds, `${path}.maxAssertionLifetimeSeconds`, 1);
+  const assertions = checkPrivateKeyJwtOptions(options, path);
   let host: ClientAuthenticatorConfig['host'];
   if (options.passport !== undefined) {
     assertFunction(
@@ -177,14 +172,7 @@ function parseOptions(options: ClientAuthenticatorOptions): ClientAuthenticatorC
   }
   // Bound so that a caller replacing a method on its options object later changes nothing here.
   const getClient = options.getClient.bind(options);
-  return {
-    getClient,
-    audiences,
-    replayStore: options.replayStore,
-    clockToleranceSeconds,
-    maxAssertionLifetimeSeconds,
-    host,
-  };
+  return { ...assertions, getClient, host };
 }
 
 /** The strategy to run, from the credentials the request presents. */
@@ -213,7 +201,7 @@ async function authenticateWithHostPassport(
 ): Promise<Client> {
   const usedBasic = isBasicAuthorization(req.headers.authorization);
   try {
-    // RFC 6749 §2.3 holds whatever strategies the host runs; the other checks are the host's.
+    // RFC 6749 section 2.3 holds whatever strategies the host runs; the other checks are the host's.
     assertSingleAuthMethod(req);
     return await runStrategies(host.authenticator, [...host.strategies], req, getClient);
   } catch (err) {
@@ -365,7 +353,7 @@ async function resolveClient(user: unknown, getClient: ClientLookup): Promise<Cl
     typeof user === 'string'
       ? user
       : typeof user === 'object' && user !== null && 'client_id' in user
-        ? (user as { client_id: unknown }).client_id
+        ? user.client_id
         : undefined;
   if (typeof clientId !== 'string' || clientId === '') {
     throw new ServerError('client authentication strategy succeeded without a client_id');

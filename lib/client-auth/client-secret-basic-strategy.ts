@@ -28,7 +28,7 @@ export interface BasicCredentials {
 }
 
 /**
- * `client_secret_basic` (RFC 6749 §2.3.1): `Authorization: Basic base64(urlencode(client_id) ":"
+ * `client_secret_basic` (RFC 6749 section 2.3.1): `Authorization: Basic base64(urlencode(client_id) ":"
  * urlencode(client_secret))`, with the form-urlencoding of Appendix B.
  *
  * A malformed header is `400 invalid_request`; credentials that do not authenticate are `401
@@ -57,9 +57,9 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
     assertSingleAuthMethod(req);
     const { clientId, clientSecret } = parseBasicCredentials(header);
 
-    // RFC 6749 §2.3.1 allows client_id in the body only as a hint for the same client. A different
+    // RFC 6749 section 2.3.1 allows client_id in the body only as a hint for the same client. A different
     // one is a request that contradicts itself: 400 invalid_request ("otherwise malformed",
-    // RFC 6749 §5.2), not 401, because nothing has been authenticated yet and a 401 would wrongly
+    // RFC 6749 section 5.2), not 401, because nothing has been authenticated yet and a 401 would wrongly
     // tell the client its credentials were checked and failed. node-oidc-provider answers the same.
     const bodyClientId = readBodyParam(req, 'client_id');
     if (bodyClientId !== undefined && bodyClientId !== clientId) {
@@ -80,7 +80,7 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
 }
 
 /**
- * Strict base64 (RFC 4648 §4 alphabet). Padding may be omitted but, when present, must be
+ * Strict base64 (RFC 4648 section 4 alphabet). Padding may be omitted but, when present, must be
  * exactly right: `Buffer.from(x, 'base64')` silently skips foreign characters, so without this
  * check two different headers would decode to the same credentials.
  */
@@ -111,7 +111,7 @@ function hasControlCharacter(value: string): boolean {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The client id and secret of a Basic `Authorization` header (RFC 6749 §2.3.1).
+ * The client id and secret of a Basic `Authorization` header (RFC 6749 section 2.3.1).
  * @throws OAuthError `400 invalid_request` for a malformed header
  */
 export function parseBasicCredentials(header: string): BasicCredentials {
@@ -146,7 +146,7 @@ export function parseBasicCredentials(header: string): BasicCredentials {
   return { clientId, clientSecret };
 }
 
-/** A malformed header is a malformed request (RFC 6749 §5.2 invalid_request), as in node-oidc-provider. */
+/** A malformed header is a malformed request (RFC 6749 section 5.2 invalid_request), as in node-oidc-provider. */
 function failParse(privateCause: string): never {
   throw new InvalidRequest(
     'The Authorization header does not hold valid Basic client credentials.',

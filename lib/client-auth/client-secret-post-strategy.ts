@@ -17,7 +17,7 @@ export interface ClientSecretPostStrategyOptions {
 }
 
 /**
- * `client_secret_post` (RFC 6749 §2.3.1): `client_id` and `client_secret` in the form body.
+ * `client_secret_post` (RFC 6749 section 2.3.1): `client_id` and `client_secret` in the form body.
  * A secret without `client_id` is `400 invalid_request`; credentials that do not authenticate
  * are `401 invalid_client`. Passport name: `client_secret_post`.
  */
@@ -37,8 +37,8 @@ export class ClientSecretPostStrategy extends ClientAuthenticationStrategy {
     if (clientSecret === undefined) return NO_CREDENTIALS;
     assertSingleAuthMethod(req);
     const clientId = readBodyParam(req, 'client_id');
-    // RFC 6749 §2.3.1 makes client_id REQUIRED alongside client_secret: a missing required
-    // parameter is invalid_request (RFC 6749 §5.2), before any credential is looked at.
+    // RFC 6749 section 2.3.1 makes client_id REQUIRED alongside client_secret: a missing required
+    // parameter is invalid_request (RFC 6749 section 5.2), before any credential is looked at.
     if (clientId === undefined) {
       throw new InvalidRequest('client_id is required with client_secret.', {
         privateCause: 'client_secret_post without client_id',

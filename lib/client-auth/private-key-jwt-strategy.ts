@@ -25,6 +25,31 @@ import {
   readBodyParam,
 } from './request-credentials.js';
 
+/**
+ * The options of `private_key_jwt` checked, defaults filled in; throws a TypeError naming the
+ * option under `path` otherwise. Shared by the strategy and the router's client authenticator.
+ */
+export function checkPrivateKeyJwtOptions(
+  options: PrivateKeyJwtStrategyOptions,
+  path: string,
+): Required<PrivateKeyJwtStrategyOptions> {
+  const { clockToleranceSeconds = 30, maxAssertionLifetimeSeconds = 300 } = options;
+  assertFunction(options.getClient, `${path}.getClient`);
+  const audiences = nonEmptyStrings(options.audiences, `${path}.audiences`);
+  // Only its type is checked here; it is called on the store.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  assertFunction(options.replayStore?.consume, `${path}.replayStore.consume`);
+  assertSeconds(clockToleranceSeconds, `${path}.clockToleranceSeconds`, 0);
+  assertSeconds(maxAssertionLifetimeSeconds, `${path}.maxAssertionLifetimeSeconds`, 1);
+  return {
+    getClient: options.getClient,
+    audiences,
+    replayStore: options.replayStore,
+    clockToleranceSeconds,
+    maxAssertionLifetimeSeconds,
+  };
+}
+
 /** Options of {@link PrivateKeyJwtStrategy}. */
 export interface PrivateKeyJwtStrategyOptions {
   /** Resolves a client id to the registered client; its `jwks` verifies the assertion. */
@@ -65,7 +90,7 @@ function keySetFor(client: Client, jwks: { readonly keys: readonly JWK[] }) {
 }
 
 /**
- * `private_key_jwt` (RFC 7523 §2.2 and §3, OpenID Connect Core §9): the client signs a JWT with
+ * `private_key_jwt` (RFC 7523 section 2.2 and section 3, OpenID Connect Core section 9): the client signs a JWT with
  * its private key and sends it as `client_assertion`, with `client_assertion_type` set to
  * `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
  *
@@ -91,18 +116,12 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
 
   constructor(options: PrivateKeyJwtStrategyOptions) {
     super();
-    const path = 'PrivateKeyJwtStrategy: options';
-    const { clockToleranceSeconds = 30, maxAssertionLifetimeSeconds = 300 } = options;
-    assertFunction(options.getClient, `${path}.getClient`);
-    const audiences = nonEmptyStrings(options.audiences, `${path}.audiences`);
-    assertFunction(options.replayStore?.consume, `${path}.replayStore.consume`);
-    assertSeconds(clockToleranceSeconds, `${path}.clockToleranceSeconds`, 0);
-    assertSeconds(maxAssertionLifetimeSeconds, `${path}.maxAssertionLifetimeSeconds`, 1);
-    this.getClient = options.getClient;
-    this.audiences = new Set(audiences);
-    this.replayStore = options.replayStore;
-    this.clockTolerance = clockToleranceSeconds;
-    this.maxLifetime = maxAssertionLifetimeSeconds;
+    const checked = checkPrivateKeyJwtOptions(options, 'PrivateKeyJwtStrategy: options');
+    this.getClient = checked.getClient;
+    this.audiences = new Set(checked.audiences);
+    this.replayStore = checked.replayStore;
+    this.clockTolerance = checked.clockToleranceSeconds;
+    this.maxLifetime = checked.maxAssertionLifetimeSeconds;
   }
 
   protected override async evaluate(req: Request): Promise<Client | typeof NO_CREDENTIALS> {

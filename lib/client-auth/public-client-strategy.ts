@@ -19,7 +19,7 @@ export interface PublicClientStrategyOptions {
 /**
  * Method `none`: a public client identifies itself with `client_id` in the body and presents no
  * credentials. Only a client registered with `token_endpoint_auth_method: 'none'` passes; a
- * confidential client that leaves its credentials out is `401 invalid_client` (RFC 6749 §5.2: "no
+ * confidential client that leaves its credentials out is `401 invalid_client` (RFC 6749 section 5.2: "no
  * client authentication included"). Passport name: `none`.
  */
 export class PublicClientStrategy extends ClientAuthenticationStrategy {

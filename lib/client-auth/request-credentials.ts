@@ -2,14 +2,14 @@ import type { Request } from 'express';
 import type { TokenEndpointAuthMethod } from '../registry/clients.js';
 import { InvalidRequest } from '../errors.js';
 
-/** The assertion type RFC 7523 §2.2 fixes for JWT client authentication. */
+/** The assertion type RFC 7523 section 2.2 fixes for JWT client authentication. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** A client authentication method that carries credentials (every method but `none`). */
 export type CredentialAuthMethod = Exclude<TokenEndpointAuthMethod, 'none'>;
 
 /**
- * Reads one body parameter as a string. Missing and empty values are `undefined` (RFC 6749 §3.2:
+ * Reads one body parameter as a string. Missing and empty values are `undefined` (RFC 6749 section 3.2:
  * a parameter sent without a value is treated as omitted). Only own properties count, so
  * `__proto__` or `constructor` never resolve to something inherited. A value that is not a single
  * string (a repeated parameter, a JSON object) is a malformed request: the router refuses
@@ -39,7 +39,7 @@ function hasBodyParam(req: Request, name: string): boolean {
 /**
  * The credential-carrying methods a request presents, in a fixed order. Any `Authorization`
  * header counts (whatever its scheme): a client that sends one and a body secret is using two
- * mechanisms, which RFC 6749 §2.3 forbids. `client_assertion_type` alone counts as an assertion
+ * mechanisms, which RFC 6749 section 2.3 forbids. `client_assertion_type` alone counts as an assertion
  * attempt so that it is refused as such rather than ignored.
  */
 export function presentedAuthMethods(req: Request): CredentialAuthMethod[] {
@@ -53,7 +53,7 @@ export function presentedAuthMethods(req: Request): CredentialAuthMethod[] {
 }
 
 /**
- * Refuses a request that presents more than one credential-carrying method (RFC 6749 §2.3: "The
+ * Refuses a request that presents more than one credential-carrying method (RFC 6749 section 2.3: "The
  * client MUST NOT use more than one authentication method in each request"). Each strategy runs
  * it too, so the rule also holds when a host chains our strategies on its own instance.
  */

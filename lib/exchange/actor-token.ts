@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { toEventUser } from '../actions/event-user.js';
-import type { ActorTokenUser } from '../actions/types.js';
+import type { ActorTokenUser } from '../sandbox/action-types.js';
 import { InvalidRequest } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 import { verifyJwsSignature } from '../tokens/jws.js';
@@ -8,7 +8,7 @@ import type { KeySet } from '../tokens/key-set.js';
 import { SIGNING_ALGS } from '../tokens/key-set.js';
 import type { UserStore } from '../users/user-store.js';
 
-/** The `actor_token_type` of an ID token (RFC 8693 §3): the router verifies such actor tokens. */
+/** The `actor_token_type` of an ID token (RFC 8693 section 3): the router verifies such actor tokens. */
 export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 
 /**

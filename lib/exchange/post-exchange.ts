@@ -5,7 +5,7 @@ import { decidePostExchangeOutcome } from '../actions/post-exchange-outcome.js';
 import type { PostExchangeClaims } from '../actions/post-exchange-outcome.js';
 import { PostExchangeRecorder } from '../actions/post-exchange-recorder.js';
 import type { Redaction } from '../actions/redaction.js';
-import type { Actor } from '../actions/types.js';
+import type { Actor } from '../sandbox/action-types.js';
 import type { PostExchangeHook } from '../profiles/post-exchange-hook.js';
 import type { Client } from '../registry/clients.js';
 import type { ActionRunner } from '../sandbox/action-runner.js';

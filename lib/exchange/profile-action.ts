@@ -5,7 +5,7 @@ import { buildEvent } from '../actions/build-event.js';
 import type { EventRequest } from '../actions/build-event.js';
 import { executeAction } from '../actions/execute-action.js';
 import type { Redaction } from '../actions/redaction.js';
-import type { Actor } from '../actions/types.js';
+import type { Actor } from '../sandbox/action-types.js';
 import { InvalidRequest, ServerError } from '../errors.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
 import type { Client } from '../registry/clients.js';
@@ -42,7 +42,7 @@ export interface ProfileActionInput {
    * suspicious IP throttling counts the attempt here. What it throws (a `503` when the
    * throttling store fails closed) replaces the `400`.
    */
-  onInvalidSubjectToken(): Promise<void>;
+  onInvalidSubjectToken: () => Promise<void>;
 }
 
 /** What the profile's action decided, applied to the user store. */

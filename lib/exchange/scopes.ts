@@ -2,9 +2,9 @@ import { InvalidScope } from '../errors.js';
 
 /** OIDC scopes every API knows. `offline_access` is granted only with refresh tokens. */
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'email']);
-/** The scope that asks for a refresh token (OpenID Connect Core §11). */
+/** The scope that asks for a refresh token (OpenID Connect Core section 11). */
 export const OFFLINE_ACCESS = 'offline_access';
-/** RFC 6749 §3.3 scope-token characters. */
+/** RFC 6749 section 3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Splits `scope` into its distinct tokens in request order; a malformed one is `invalid_scope`. */

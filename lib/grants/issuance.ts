@@ -1,5 +1,5 @@
 import type { PostExchangeClaims } from '../actions/post-exchange-outcome.js';
-import type { Actor } from '../actions/types.js';
+import type { Actor } from '../sandbox/action-types.js';
 import { OFFLINE_ACCESS } from '../exchange/scopes.js';
 import type {
   IssuedRefreshToken,
@@ -13,8 +13,8 @@ import type { KeySet } from '../tokens/key-set.js';
 import type { User } from '../users/user-store.js';
 
 /**
- * The token response of every grant (RFC 6749 §5.1): `issued_token_type` only for a token
- * exchange (RFC 8693 §2.2.1), `token_type` `DPoP` for a DPoP-bound access token (RFC 9449 §5),
+ * The token response of every grant (RFC 6749 section 5.1): `issued_token_type` only for a token
+ * exchange (RFC 8693 section 2.2.1), `token_type` `DPoP` for a DPoP-bound access token (RFC 9449 section 5),
  * `id_token` when `openid` was granted, `refresh_token` when the grant issued or rotated one.
  */
 export interface TokenResponse {
@@ -121,7 +121,7 @@ export async function mintTokens(
 /**
  * Starts a refresh token family for the issuance when `offline_access` was granted; `undefined`
  * otherwise. The family keeps the issuance's client, user, API, scope and `auth_time` for good.
- * A public client's family issued with a DPoP proof is bound to the proof's key (RFC 9449 §5);
+ * A public client's family issued with a DPoP proof is bound to the proof's key (RFC 9449 section 5);
  * a confidential client's is not: client authentication already binds it to the client.
  */
 export async function issueRefreshToken(

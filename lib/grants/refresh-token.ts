@@ -23,7 +23,7 @@ import { refreshSuccessEntry } from './request-log.js';
 import type { TokenRequest } from './token-request.js';
 import { valuesOf } from './token-request.js';
 
-/** The RFC 6749 §6 `grant_type` the router answers for the refresh tokens it issued. */
+/** The RFC 6749 section 6 `grant_type` the router answers for the refresh tokens it issued. */
 export const REFRESH_TOKEN_GRANT = 'refresh_token';
 
 const PARAMETERS: ReadonlySet<string> = new Set([
@@ -127,7 +127,7 @@ export function refreshTokenGrant(services: GrantServices): Grant {
 }
 
 /**
- * A family bound to a DPoP key (a public client's, RFC 9449 §5) is redeemed only with a proof of
+ * A family bound to a DPoP key (a public client's, RFC 9449 section 5) is redeemed only with a proof of
  * that key: a stolen token is useless without the private key. Refused like any other unusable
  * refresh token, so the answer does not tell a thief the token is live.
  */

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { Actor } from '../actions/types.js';
+import type { Actor } from '../sandbox/action-types.js';
 import type { SuspiciousIpBlock } from '../attack-protection/suspicious-ip-throttle.js';
 import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';

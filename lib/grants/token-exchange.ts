@@ -96,6 +96,8 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     let answered = false;
     let failure: unknown;
     let settle: ((error: unknown) => void) | undefined;
+    // Express's convention: `next()` with any truthy value is a failure.
+    const fails = (error: unknown): boolean => Boolean(error);
     const next = (error?: unknown): void => {
       if (settle) settle(error);
       answered = true;
@@ -103,11 +105,11 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     };
     protection.limitProfileRate(req, res, next, profile.id, ip);
     if (answered) {
-      if (failure) throw failure;
+      if (fails(failure)) throw failure;
       return undefined;
     }
     return new Promise<void>((resolve, reject) => {
-      settle = (error) => (error ? reject(error) : resolve());
+      settle = (error) => (fails(error) ? reject(error) : resolve());
     });
   }
 

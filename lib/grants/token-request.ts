@@ -26,7 +26,7 @@ export function valuesOf(value: unknown): string[] {
 }
 
 /**
- * RFC 6749 §3.2 request hygiene for requests that are ours: a parameter sent twice (other than
+ * RFC 6749 section 3.2 request hygiene for requests that are ours: a parameter sent twice (other than
  * `audience`/`resource`), a value that is not a string, bracket or prototype keys and control
  * characters are `400 invalid_request`. Empty values count as absent.
  */

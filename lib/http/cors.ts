@@ -22,7 +22,7 @@ export interface ClientCors {
    * answer from the page. Settles at once when the client is known without a read (always,
    * for clients given as an array), else once it was read.
    */
-  apply(req: Request, res: Response): Promise<void> | undefined;
+  apply: (req: Request, res: Response) => Promise<void> | undefined;
 }
 
 /**

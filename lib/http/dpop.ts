@@ -69,7 +69,7 @@ export function dpopCheck(options: DpopCheckOptions): DpopCheck {
   };
 }
 
-/** The request's one `DPoP` header; more than one is a malformed proof (RFC 9449 §4.3). */
+/** The request's one `DPoP` header; more than one is a malformed proof (RFC 9449 section 4.3). */
 function dpopHeader(req: Request): string | undefined {
   let count = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {

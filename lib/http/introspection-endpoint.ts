@@ -32,7 +32,7 @@ export interface IntrospectionEndpointOptions {
   shutdown: ShutdownGate;
 }
 
-/** RFC 7662 §2.2's answer for every token the caller may not learn about. */
+/** RFC 7662 section 2.2's answer for every token the caller may not learn about. */
 const INACTIVE = Object.freeze({ active: false });
 
 /**
@@ -40,13 +40,13 @@ const INACTIVE = Object.freeze({ active: false });
  * `token` is not one of them by shape goes to the host with `next('route')` untouched, as at
  * the revocation endpoint.
  *
- * The caller authenticates (RFC 7662 §2.1), as a client or as a resource server with the
+ * The caller authenticates (RFC 7662 section 2.1), as a client or as a resource server with the
  * `introspection` credentials of its definition (a public client cannot: it has no credentials
  * to keep the answers about its tokens to itself), and learns about a token only when it is
  * entitled to: a client about its own access and refresh tokens; a resource server about the
  * access tokens issued for it (its `identifier` is their `aud`), whichever client holds them.
  * Every other caller, and every unknown, forged, expired or revoked token, gets `{ "active":
- * false }` (RFC 7662 §2.2 lets a server answer so rather than say why). An active token's answer
+ * false }` (RFC 7662 section 2.2 lets a server answer so rather than say why). An active token's answer
  * carries its `scope`, `client_id`, `token_type` (`Bearer`, or `DPoP` with its `cnf`), `exp`,
  * `iat`, `sub`, `aud`, `iss`, `jti` and `act` for a delegated token; a refresh token's has no
  * `token_type` or `jti`. `token_type_hint` is accepted and ignored: the token's shape says what
@@ -136,7 +136,7 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
   };
 }
 
-/** RFC 7662 §2.2 members of an active access token, in the RFC's order. */
+/** RFC 7662 section 2.2 members of an active access token, in the RFC's order. */
 function accessTokenAnswer(claims: AccessTokenClaims): object {
   return {
     active: true,

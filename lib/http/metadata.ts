@@ -8,7 +8,7 @@ import { DPOP_SIGNING_ALGORITHMS } from '../tokens/dpop-proof.js';
 import type { RouterUrls } from './router-urls.js';
 
 /**
- * The router's authorization server metadata (RFC 8414 §2), which is also its OpenID Connect
+ * The router's authorization server metadata (RFC 8414 section 2), which is also its OpenID Connect
  * Discovery document: the fields of both that describe what the router serves. Endpoints it
  * does not have (an authorization endpoint, userinfo) are absent; `response_types_supported`,
  * required by both, is empty for that reason.
@@ -126,13 +126,13 @@ export function metadataRoute(
   };
 }
 
-/** RFC 8414 §3's well-known suffix. */
+/** RFC 8414 section 3's well-known suffix. */
 export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
-/** OpenID Connect Discovery 1.0 §4's well-known suffix. */
+/** OpenID Connect Discovery 1.0 section 4's well-known suffix. */
 export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
 
 /**
- * Where RFC 8414 §3.1 puts the metadata of `issuer`, from the host's root: the well-known suffix
+ * Where RFC 8414 section 3.1 puts the metadata of `issuer`, from the host's root: the well-known suffix
  * inserted between the host and the issuer's path (`https://host/tenant-a/` →
  * `/.well-known/oauth-authorization-server/tenant-a`; Express matches it with and without the
  * trailing slash clients may add).

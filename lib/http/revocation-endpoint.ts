@@ -40,7 +40,7 @@ export interface RevocationEndpointOptions {
  *
  * Otherwise the client authenticates as at the token endpoint, and the answer is `200` with no
  * body whether the token was revoked, unknown, expired, forged, or issued to another client
- * (RFC 7009 §2.1: a client revokes its own tokens only; the answer tells it nothing about
+ * (RFC 7009 section 2.1: a client revokes its own tokens only; the answer tells it nothing about
  * someone else's). Revoking a refresh token ends its whole family (an `srrt` entry); revoking an
  * access token records its `jti` in the revoked-token store until it expires (an `srat` entry),
  * after which introspection calls it inactive. Resource servers that verify the JWT themselves

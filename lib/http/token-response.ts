@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { OAuthError } from '../errors.js';
 
-/** RFC 6749 §5.1: token responses, success or error, are never cached. */
+/** RFC 6749 section 5.1: token responses, success or error, are never cached. */
 export const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Cache-Control': 'no-store',
   Pragma: 'no-cache',
@@ -29,7 +29,7 @@ export function sendTokenResponse(
   res.end(payload);
 }
 
-/** The one way a refusal is answered: RFC 6749 §5.2 JSON with the error's status and headers. */
+/** The one way a refusal is answered: RFC 6749 section 5.2 JSON with the error's status and headers. */
 export function sendOAuthError(res: Response, error: OAuthError): void {
   sendTokenResponse(res, error.status, error.toJSON(), error.headers);
 }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { LogEntry, LogSink } from './log-entry.js';
-import { describeError, rateLimitedWarning } from './rate-limited-warning.js';
+import { describeError, rateLimitedWarning } from '../rate-limited-warning.js';
 import { RotatingFile } from './rotating-file.js';
 import type { AppendResult } from './rotating-file.js';
 import { settlesWithin } from './settles-within.js';

@@ -1,5 +1,43 @@
-import type { LogEntry, LogSink } from './log-entry.js';
-import type { LogQuery } from './memory-log-sink.js';
+import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
+
+/**
+ * A query of {@link MemoryLogSink.list}; every field optional, and the filters combine (an entry
+ * is listed only when it matches them all). Results are newest first.
+ */
+export interface LogQuery {
+  /** Only entries of this type, or of any of these types (`secte`, `fecte`, ...). */
+  type?: LogEntryType | readonly LogEntryType[];
+  /**
+   * Only entries whose `date` is at or after this instant (inclusive): an ISO 8601 date or
+   * date-time (`2026-11-25`, `2026-11-25T19:00:00Z`; a date alone is midnight UTC), or a `Date`.
+   */
+  from_date?: string | Date;
+  /**
+   * Only entries whose `date` is before this instant (exclusive, so consecutive windows such as
+   * `[10:00, 11:00)` and `[11:00, 12:00)` never list an entry twice); same forms as `from_date`.
+   */
+  to_date?: string | Date;
+  /** Only entries of this application (`client_id`, exact). */
+  client_id?: string;
+  /** Only entries of this user (`user_id`, exact, e.g. `auth0|alice`). */
+  user_id?: string;
+  /**
+   * Only entries from this IP address. Compared as an address, not as text: an IPv4-mapped IPv6
+   * address (`::ffff:203.0.113.7`, as Node reports IPv4 clients on a dual-stack socket) matches
+   * its IPv4 form, and IPv6 letters match in any case.
+   */
+  ip?: string;
+  /**
+   * A `log_id` cursor: only entries written before that entry (exclusive), so the last `log_id`
+   * of one page is the `from` of the next. Paging this way is stable while entries keep
+   * arriving: new entries are newer than any cursor, so pages neither repeat nor skip entries.
+   * An id no longer in the ring gives an empty page: everything older than an evicted entry has
+   * been evicted too.
+   */
+  from?: string;
+  /** Page size, a positive integer. Default: every matching entry. */
+  take?: number;
+}
 
 /** A {@link LogQuery} checked, with its dates in ms and its IP normalized. */
 export interface ParsedLogQuery {

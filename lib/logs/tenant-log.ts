@@ -156,7 +156,7 @@ export class TenantLog {
   async #close(): Promise<void> {
     this.#closed = true;
     const writesSettled = await settlesWithin(
-      Promise.allSettled([...this.#pending].map((write) => write.settled)),
+      Promise.allSettled([...this.#pending].flatMap((write) => write.settled ?? [])),
       this.#closeTimeoutMs,
     );
     if (!writesSettled) {

@@ -2,10 +2,10 @@ import type { LogEntry, LogEntryType, LogSink } from './log-entry.js';
 import { LogEventEmitter } from './log-events.js';
 import type { LogListener } from './log-events.js';
 import { MemoryLogSink } from './memory-log-sink.js';
-import type { LogQuery } from './memory-log-sink.js';
+import type { LogQuery } from './log-query.js';
 import { isQueryableLogSink, type QueryableLogSink } from './log-query.js';
-import { describeError, rateLimitedWarning } from './rate-limited-warning.js';
-import type { RateLimitedWarn } from './rate-limited-warning.js';
+import { describeError, rateLimitedWarning } from '../rate-limited-warning.js';
+import type { RateLimitedWarn } from '../rate-limited-warning.js';
 import { TenantLog } from './tenant-log.js';
 
 /** Drops of one sink, as {@link TenantLogsHandle.dropped} reports them. */

@@ -1,5 +1,5 @@
-import type { PostExchangeExports, PostExchangeHandler } from '../actions/post-exchange-types.js';
-import type { CustomTokenExchangeHandler } from '../actions/types.js';
+import type { PostExchangeExports, PostExchangeHandler } from '../sandbox/post-exchange-types.js';
+import type { CustomTokenExchangeHandler } from '../sandbox/action-types.js';
 import { ManagementError } from '../errors.js';
 import type { ActionHandler, ActionLimits } from '../sandbox/action-runner.js';
 import type { HostPattern } from '../sandbox/capabilities/host-allow-list.js';
@@ -246,7 +246,7 @@ export function parseActionDefinition(
     id,
     name: fields.name,
     source: fields.source,
-    secrets: fields.secrets ?? new Map(),
+    secrets: fields.secrets ?? new Map<string, string>(),
     allowed_hosts: fields.allowed_hosts ?? [],
     allowed_private_networks: fields.allowed_private_networks ?? [],
     limits: fields.limits ?? { ...defaultLimits },

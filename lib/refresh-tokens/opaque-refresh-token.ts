@@ -11,7 +11,7 @@ export const REFRESH_TOKEN_PREFIX = 'cte_rt_';
 const FAMILY_PREFIX = 'rtf_';
 /** 16 random bytes name a family: 128 bits, unique without coordination between instances. */
 const FAMILY_RANDOM_BYTES = 16;
-/** 32 random bytes: 256 bits, beyond guessing (RFC 6749 §10.10, RFC 9700 §4.14). */
+/** 32 random bytes: 256 bits, beyond guessing (RFC 6749 section 10.10, RFC 9700 section 4.14). */
 const RANDOM_BYTES = 32;
 const FAMILY_SHAPE = /^rtf_([A-Za-z0-9_-]{22})$/;
 /** `cte_rt_<family>.<secret>`: the family part is not secret, the 256 random bits are. */

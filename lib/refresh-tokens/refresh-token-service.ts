@@ -25,7 +25,7 @@ export interface IssueRefreshTokenParams {
   scope: readonly string[];
   /** When the exchange authenticated the user, in seconds since the epoch (`auth_time`). */
   authTime: number;
-  /** Binds the family to this DPoP key thumbprint (a public client's tokens, RFC 9449 §5). */
+  /** Binds the family to this DPoP key thumbprint (a public client's tokens, RFC 9449 section 5). */
   dpopJkt?: string | undefined;
 }
 
@@ -203,7 +203,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
    * The token and its family, when `clientId` may redeem it now. Otherwise `400 invalid_grant`:
    * unknown, issued to another client, revoked, past its absolute or idle lifetime, or a rotated
    * token presented again outside the leeway, which first revokes the whole family
-   * (RFC 9700 §4.14.2).
+   * (RFC 9700 section 4.14.2).
    */
   async inspect(token: string, clientId: string): Promise<StoredRefreshToken> {
     const stored = await this.#find(token);

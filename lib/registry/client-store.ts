@@ -1,6 +1,6 @@
 import { ServerError, TemporarilyUnavailable } from '../errors.js';
 import { checkKnownKeys, checkObject, checkOptionalInteger } from '../definition-checks.js';
-import type { Client, ClientDefinition } from './clients.js';
+import type { Client, ClientDefinition } from './client.js';
 
 /**
  * Turns what the store answered into a client, or throws a TypeError naming what is wrong: the
@@ -171,7 +171,7 @@ export class ClientCache {
     try {
       answer = Promise.resolve(this.#store.get(clientId));
     } catch (error) {
-      answer = Promise.reject(error as Error);
+      answer = Promise.reject(error);
     }
     const reading: Promise<Client | undefined> = answer
       .then(

@@ -33,7 +33,7 @@ export interface ResourceServerDefinition {
   /** Access token lifetime in seconds; default 86400. */
   token_lifetime?: number;
   /**
-   * Credentials of the API's own with which it calls `POST /oauth/introspect` (RFC 7662 §2.1):
+   * Credentials of the API's own with which it calls `POST /oauth/introspect` (RFC 7662 section 2.1):
    * it may then introspect the access tokens issued for it, whichever client they were issued
    * to. Absent: the API cannot introspect. Not a client: these credentials get no token.
    */
@@ -91,7 +91,7 @@ const RESOURCE_SERVER_KEYS = [
   'signing_secret',
 ] as const;
 const ACCESS_TOKEN_ALGS: readonly AccessTokenSigningAlg[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
-/** RFC 6749 §3.3 scope-token characters. */
+/** RFC 6749 section 3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Validates one API definition and applies the defaults; throws a TypeError naming `path`. */

@@ -3,14 +3,14 @@ import type {
   PostExchangeCommand,
   PostExchangeEvent,
   PostExchangeExports,
-} from '../actions/post-exchange-types.js';
+} from './post-exchange-types.js';
 import type {
   ActionCommand,
   ConsoleLine,
   CustomTokenExchangeApi,
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
-} from '../actions/types.js';
+} from './action-types.js';
 import type { ActionCache } from './capabilities/action-cache.js';
 
 /**

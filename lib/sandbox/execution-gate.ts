@@ -128,22 +128,25 @@ export class ExecutionGate implements ActionRunner {
     this.#executions += 1;
     try {
       const cache = runner.usesCache?.(version) ? await this.#loadCache(actionId) : undefined;
-      let failure: unknown;
+      // Boxed, so that whatever a runner rejects with (even `undefined`) is passed on as it is.
+      let failure: { error: unknown } | undefined;
       try {
         await runner.run(version, limits, event, recorder, cache);
       } catch (err) {
-        failure = err;
+        failure = { error: err };
       }
-      this.#runaways.record(actionId, caller, failure);
+      this.#runaways.record(actionId, caller, failure?.error);
       const changes = cache?.changes() ?? [];
       if (changes.length > 0) {
         try {
           await this.#options.cacheStore.apply(actionId, changes);
         } catch (err) {
-          failure ??= cacheFailure(err, `api.cache changes could not be saved: ${messageOf(err)}`);
+          failure ??= {
+            error: cacheFailure(err, `api.cache changes could not be saved: ${messageOf(err)}`),
+          };
         }
       }
-      if (failure !== undefined) throw failure;
+      if (failure) throw failure.error;
     } finally {
       this.#executions -= 1;
       const left = (this.#running.get(actionId) ?? 1) - 1;

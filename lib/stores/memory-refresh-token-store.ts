@@ -108,7 +108,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
       this.#createNow(family, token);
       return Promise.resolve();
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
   }
 

@@ -56,7 +56,7 @@ export class MemoryReplayStore implements ReplayStore {
     try {
       return Promise.resolve(this.consumeNow(key, expiresAtSeconds));
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
   }
 

@@ -53,7 +53,7 @@ export class MemoryRevokedTokenStore implements RevokedTokenStore {
       this.#revokeNow(jti, expiresAtSeconds);
       return Promise.resolve();
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
   }
 

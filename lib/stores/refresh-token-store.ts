@@ -1,6 +1,6 @@
 /**
  * One grant of refresh tokens: the first token issued by an exchange and every token rotation
- * produced from it (RFC 9700 §4.14.2 "token family"). What a token may do is decided here, at the
+ * produced from it (RFC 9700 section 4.14.2 "token family"). What a token may do is decided here, at the
  * family level: the client, user, API and scope it is bound to, its lifetimes, whether it was
  * revoked. All times are milliseconds since the epoch.
  */
@@ -11,7 +11,7 @@ export interface RefreshTokenFamily {
   readonly user_id: string;
   /** The API identifier every access token of the family is for. */
   readonly audience: string;
-  /** The scope granted at issuance; it never changes (RFC 6749 §6). */
+  /** The scope granted at issuance; it never changes (RFC 6749 section 6). */
   readonly scope: readonly string[];
   /**
    * When the user was authenticated, in seconds since the epoch: the token exchange that started
@@ -20,7 +20,7 @@ export interface RefreshTokenFamily {
    */
   readonly auth_time?: number;
   /**
-   * The JWK SHA-256 thumbprint of the DPoP key the family is bound to (RFC 9449 §5: a public
+   * The JWK SHA-256 thumbprint of the DPoP key the family is bound to (RFC 9449 section 5: a public
    * client's refresh tokens): each redemption needs a DPoP proof signed with that key. Absent:
    * not bound.
    */

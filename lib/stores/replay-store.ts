@@ -1,6 +1,6 @@
 /**
  * Remembers one-time values (a `private_key_jwt` assertion's `jti`, ...) so that the same value
- * cannot be accepted twice while it is still valid (RFC 7523 §3, RFC 8725 §3.10).
+ * cannot be accepted twice while it is still valid (RFC 7523 section 3, RFC 8725 section 3.10).
  *
  * Implement it over a store every instance of the router shares (Redis `SET key 1 NX EXAT exp`,
  * a database row with a unique key, ...): a replay store kept per process lets an attacker

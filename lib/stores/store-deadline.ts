@@ -42,7 +42,7 @@ export function withDeadline<T>(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        if (!expired) reject(error as Error);
+        if (!expired) reject(error);
       },
     );
   });

@@ -1,7 +1,7 @@
 /** The test functions a contract suite registers its tests with. */
 export interface ContractTestApi {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
+  describe: (name: string, body: () => void) => unknown;
+  it: (name: string, body: () => Promise<void>) => unknown;
 }
 
 /** Options of every contract suite. */

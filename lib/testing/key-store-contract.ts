@@ -84,13 +84,13 @@ export function keyStoreContract(
 
     it('lets exactly one of concurrent saves over one revision win', async () => {
       const stores = await Promise.all([makeStore(), makeStore()]);
-      const { revision } = await stores[0]!.load();
+      const { revision } = await stores[0].load();
       const candidates = Array.from({ length: 6 }, () => [key(), key()]);
       const results = await Promise.all(
         candidates.map((keys, i) => stores[i % 2]!.save(revision, keys)),
       );
       assert.equal(results.filter(Boolean).length, 1);
-      assert.deepEqual(await stores[1]!.load(), {
+      assert.deepEqual(await stores[1].load(), {
         revision: revision + 1,
         keys: candidates[results.indexOf(true)],
       });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LogEntry, LogEntryType } from '../logs/log-entry.js';
 import type { QueryableLogSink } from '../logs/log-query.js';
-import type { LogQuery } from '../logs/memory-log-sink.js';
+import type { LogQuery } from '../logs/log-query.js';
 import { testApi, type ContractOptions, type StoreFactory } from './contract-api.js';
 
 /** An entry of the contract's incident, `n` minutes after 2026-03-01T10:00Z. */

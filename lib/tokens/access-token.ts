@@ -24,7 +24,7 @@ export interface AccessTokenParams {
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
   /**
-   * The JWK SHA-256 thumbprint of the client's DPoP key (RFC 9449 §6.1): the token is bound to
+   * The JWK SHA-256 thumbprint of the client's DPoP key (RFC 9449 section 6.1): the token is bound to
    * that key through the `cnf.jkt` claim.
    */
   dpopJkt?: string;

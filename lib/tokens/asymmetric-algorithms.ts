@@ -1,7 +1,7 @@
 /**
  * The JWS algorithms accepted where a public key verifies: client assertions (`private_key_jwt`)
  * and actions' `jwtVerify` with an asymmetric key. Never `none`, never HS*: with a confused
- * verifier a public key would become an HMAC secret anyone holds (RFC 8725 §2.1, §3.1).
+ * verifier a public key would become an HMAC secret anyone holds (RFC 8725 section 2.1, section 3.1).
  */
 export const ASYMMETRIC_ALGORITHMS: readonly string[] = Object.freeze([
   'RS256',

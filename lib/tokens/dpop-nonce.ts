@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * DPoP server nonces (RFC 9449 §8) that every instance given the same secret issues and accepts
+ * DPoP server nonces (RFC 9449 section 8) that every instance given the same secret issues and accepts
  * alike, with nothing stored: the nonce of a time window is the HMAC-SHA-256 of the window's
  * number under the secret. A nonce is handed out during its window and accepted during that
  * window and the next, so one fetched just before a window ends still works.

@@ -4,7 +4,7 @@ import { InvalidDpopProof, UseDpopNonce } from '../errors.js';
 import { ASYMMETRIC_ALGORITHMS } from './asymmetric-algorithms.js';
 import type { DpopNonces } from './dpop-nonce.js';
 
-/** The algorithms a DPoP proof may be signed with: asymmetric ones only (RFC 9449 §4.3). */
+/** The algorithms a DPoP proof may be signed with: asymmetric ones only (RFC 9449 section 4.3). */
 export const DPOP_SIGNING_ALGORITHMS: readonly string[] = ASYMMETRIC_ALGORITHMS;
 
 /** Seconds of clock skew allowed on a proof's `iat`, both ways. */
@@ -39,7 +39,7 @@ export interface DpopProof {
 }
 
 /**
- * Verifies a DPoP proof JWT (RFC 9449 §4.3): a JWT with `typ: dpop+jwt`, an asymmetric `alg`, a
+ * Verifies a DPoP proof JWT (RFC 9449 section 4.3): a JWT with `typ: dpop+jwt`, an asymmetric `alg`, a
  * public `jwk` in its header that verifies its signature, a `jti`, `htm` equal to the request's
  * method, `htu` equal to the endpoint's URL (query and fragment ignored, scheme and host
  * compared case-insensitively, default ports dropped), an `iat` within the window, and, when

@@ -33,7 +33,7 @@ export interface IdTokenParams {
   now?: number;
 }
 
-/** The OIDC standard claims each scope releases (OpenID Connect Core §5.4), as far as users hold them. */
+/** The OIDC standard claims each scope releases (OpenID Connect Core section 5.4), as far as users hold them. */
 const PROFILE_SCOPE_CLAIMS = ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const;
 const EMAIL_SCOPE_CLAIMS = ['email', 'email_verified'] as const;
 

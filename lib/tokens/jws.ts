@@ -59,7 +59,7 @@ export function createJwsSigner(alg: SigningAlg, privateKey: KeyObject): JwsSign
       return (data) => crypto.sign('sha256', data, options);
     }
     case 'PS256': {
-      // RFC 7518 §3.5: the salt is as long as the hash output (32 bytes for SHA-256).
+      // RFC 7518 section 3.5: the salt is as long as the hash output (32 bytes for SHA-256).
       const options = {
         key: privateKey,
         padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
@@ -68,7 +68,7 @@ export function createJwsSigner(alg: SigningAlg, privateKey: KeyObject): JwsSign
       return (data) => crypto.sign('sha256', data, options);
     }
     case 'ES256': {
-      // JWS wants the fixed-width r||s form (RFC 7518 §3.4), not node's default DER.
+      // JWS wants the fixed-width r||s form (RFC 7518 section 3.4), not node's default DER.
       const options = { key: privateKey, dsaEncoding: 'ieee-p1363' as const };
       return (data) => crypto.sign('sha256', data, options);
     }

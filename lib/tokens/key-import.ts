@@ -146,7 +146,7 @@ export function importKey(
   try {
     privateKey = crypto.createPrivateKey({ key: raw as crypto.JsonWebKey, format: 'jwk' });
     declaredPublicKey = crypto.createPublicKey({
-      key: publicMembers(raw as crypto.JsonWebKey, shape.kty) as crypto.JsonWebKey,
+      key: publicMembers(raw, shape.kty) as crypto.JsonWebKey,
       format: 'jwk',
     });
   } catch (err) {
@@ -258,7 +258,7 @@ function importPublicJwk(
   let publicKey: KeyObject;
   try {
     publicKey = crypto.createPublicKey({
-      key: publicMembers(jwk as crypto.JsonWebKey, shape.kty) as crypto.JsonWebKey,
+      key: publicMembers(jwk, shape.kty) as crypto.JsonWebKey,
       format: 'jwk',
     });
   } catch (err) {
@@ -302,7 +302,7 @@ function toImportedKey(
     signer: sign === undefined ? undefined : Object.freeze({ kid, alg, sign }),
     publicKey,
     publicJwk,
-    members: members as PublicMembers,
+    members: members,
     ...(privateJwk === undefined ? {} : { privateJwk }),
   };
 }

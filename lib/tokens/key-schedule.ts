@@ -81,7 +81,7 @@ export function scheduleState(keys: readonly StoredSigningKey[], now: number): S
       key.signs_from <= now &&
       (key.retired_at === null || now < key.retired_at);
     const chosen = current.get(key.alg);
-    if (signing && (chosen === undefined || key.signs_from! > chosen.signs_from!)) {
+    if (signing && (chosen === undefined || key.signs_from > chosen.signs_from!)) {
       current.set(key.alg, key);
     }
   }

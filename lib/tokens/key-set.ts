@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { ManagementError, ServerError, TemporarilyUnavailable } from '../errors.js';
-import { describeError, rateLimitedWarning } from '../logs/rate-limited-warning.js';
+import { describeError, rateLimitedWarning } from '../rate-limited-warning.js';
 import { SIGNING_ALGS } from './jws.js';
 import type { SigningAlg, SigningKey } from './jws.js';
 import {
@@ -30,8 +30,6 @@ export type { SigningAlg, SigningKey } from './jws.js';
 export { parseSigningKeys } from './key-import.js';
 export type { PublicJwk, SigningKeyInput } from './key-import.js';
 export type { KeyInfo, KeyRotation, KeyStatus } from './key-schedule.js';
-export { keysHandle } from './keys-handle.js';
-export type { KeysHandle } from './keys-handle.js';
 
 /** A public key the router can check its own tokens with (node:crypto, no JWK import per call). */
 export interface VerificationKey {

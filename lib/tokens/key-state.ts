@@ -1,4 +1,4 @@
-import { describeError } from '../logs/rate-limited-warning.js';
+import { describeError } from '../rate-limited-warning.js';
 import type { SigningAlg } from './jws.js';
 import { generateKey, importKey, importPublicKey } from './key-import.js';
 import type { ImportedKey, PublicJwk } from './key-import.js';

@@ -14,7 +14,7 @@ import type { KeySet } from './key-set.js';
  */
 export const ACCESS_TOKEN_JTI_PREFIX = 'cte_at_';
 
-/** 16 random bytes: the 128 bits of RFC 9068 §2.2's advice for a `jti` that never repeats. */
+/** 16 random bytes: the 128 bits of RFC 9068 section 2.2's advice for a `jti` that never repeats. */
 const JTI_RANDOM_BYTES = 16;
 const JTI_SHAPE = /^cte_at_[A-Za-z0-9_-]{22}$/;
 
@@ -40,7 +40,7 @@ export interface AccessTokenClaims {
   client_id: string;
   scope?: string;
   act?: Actor;
-  /** The DPoP key the token is bound to (RFC 9449 §6.1). */
+  /** The DPoP key the token is bound to (RFC 9449 section 6.1). */
   cnf?: { jkt: string };
   [claim: string]: unknown;
 }

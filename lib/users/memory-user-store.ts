@@ -217,7 +217,7 @@ function copyProfile(profile: UserProfile): UserProfile {
   for (const key of PROFILE_KEYS) {
     if (profile[key] !== undefined) copy[key] = profile[key];
   }
-  return copy as UserProfile;
+  return copy;
 }
 
 /** Returns a merged copy; `null` removes a key. Never invokes a `__proto__` setter. */

@@ -5,7 +5,7 @@ import {
   type RecordedExecution,
 } from '../../lib/actions/action-outcome.js';
 import { ApiRecorder } from '../../lib/actions/api-recorder.js';
-import type { ActionCommand } from '../../lib/actions/types.js';
+import type { ActionCommand } from '../../lib/sandbox/action-types.js';
 
 const byId: ActionCommand = { type: 'setUserById', user_id: 'auth0|1' };
 const deny: ActionCommand = { type: 'deny', code: 'unauthorized_actor', reason: 'no' };

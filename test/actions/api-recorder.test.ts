@@ -5,7 +5,7 @@ import {
   MAX_CONSOLE_LINES,
   MAX_METADATA_BYTES,
 } from '../../lib/actions/api-recorder.js';
-import type { ActionCommand } from '../../lib/actions/types.js';
+import type { ActionCommand } from '../../lib/sandbox/action-types.js';
 import type { ActionApiMethod } from '../../lib/sandbox/action-runner.js';
 
 const text = (length: number, char = 'a'): string => char.repeat(length);

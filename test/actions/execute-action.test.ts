@@ -4,7 +4,10 @@ import type { ActionOutcome } from '../../lib/actions/action-outcome.js';
 import { ApiRecorder } from '../../lib/actions/api-recorder.js';
 import { executeAction } from '../../lib/actions/execute-action.js';
 import { Redaction } from '../../lib/actions/redaction.js';
-import type { CustomTokenExchangeApi, CustomTokenExchangeEvent } from '../../lib/actions/types.js';
+import type {
+  CustomTokenExchangeApi,
+  CustomTokenExchangeEvent,
+} from '../../lib/sandbox/action-types.js';
 import { OAuthError } from '../../lib/errors.js';
 import { ActionFailure } from '../../lib/sandbox/action-runner.js';
 import type { ActionRunner, ActionVersion } from '../../lib/sandbox/action-runner.js';

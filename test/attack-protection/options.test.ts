@@ -21,7 +21,7 @@ async function options(extra: Record<string, unknown>): Promise<CustomTokenExcha
     clients: [APP],
     resourceServers: [{ identifier: API }],
     ...extra,
-  } as CustomTokenExchangeOptions;
+  };
 }
 
 function constructionError(opts: CustomTokenExchangeOptions): string {

@@ -13,7 +13,7 @@ import { ClientSecretPostStrategy } from '../../lib/client-auth/client-secret-po
 import { PrivateKeyJwtStrategy } from '../../lib/client-auth/private-key-jwt-strategy.js';
 import { PublicClientStrategy } from '../../lib/client-auth/public-client-strategy.js';
 import { OAuthError } from '../../lib/errors.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
+import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 
@@ -93,7 +93,7 @@ function rawBasic(decoded: string): string {
 interface Harness {
   app: express.Express;
   /** The last error the route rejected with: what the tenant log would record. */
-  lastError(): OAuthError | undefined;
+  lastError: () => OAuthError | undefined;
 }
 
 /** A tiny token endpoint: parse the form, authenticate, answer with the client id or the error. */
@@ -599,7 +599,7 @@ describe('client-auth with passport', () => {
       override authenticate(req: Request): void {
         const key = req.headers['x-api-key'];
         if (key === 'good-object') this.success({ client_id: 'post-app', extra: true });
-        else if (key === 'good-string') this.success('spa' as unknown as Express.User);
+        else if (key === 'good-string') this.success('spa');
         else if (key === 'ghost') this.success({ client_id: 'not-registered' });
         else if (key === 'boom') this.error(new Error('host user database is down'));
         else if (key === 'pass') this.pass();

@@ -9,7 +9,7 @@ import {
   type ClientAuthenticator,
 } from '../../lib/client-auth/client-authenticator.js';
 import { OAuthError } from '../../lib/errors.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
+import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../lib/stores/replay-store.js';
@@ -57,7 +57,7 @@ const base64url = (value: unknown): string =>
 
 interface Harness {
   app: express.Express;
-  lastError(): OAuthError | undefined;
+  lastError: () => OAuthError | undefined;
 }
 
 function harness(authenticate: ClientAuthenticator): Harness {
@@ -126,7 +126,7 @@ describe('client-auth/private_key_jwt', () => {
       ...overrides,
     };
     for (const [name, value] of Object.entries(all)) if (value === undefined) delete all[name];
-    return all as JWTPayload;
+    return all;
   }
 
   function sign(

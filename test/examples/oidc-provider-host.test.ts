@@ -364,7 +364,7 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
     // 6. The provider's userinfo (findAccount: the access token's account) answers the profile
     //    the router stored, with the same updated_at as the exchange's ID token.
     res = await fetch(`${issuer}/me`, {
-      headers: { authorization: `Bearer ${tokens.access_token}` },
+      headers: { authorization: `Bearer ${tokens.access_token as string}` },
     });
     const userinfo = (await res.json()) as Json;
     expect(res.status, JSON.stringify(userinfo)).to.equal(200);

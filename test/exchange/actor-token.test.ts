@@ -73,7 +73,7 @@ describe('exchange/actor-token: verifying an ID token presented as actor_token',
   });
 
   async function bob(): Promise<User> {
-    return (await users.getById('auth0|bob'))!;
+    return users.getById('auth0|bob')!;
   }
 
   /** A genuine ID token for `clientOf`, minted as the router mints them. */

@@ -55,7 +55,7 @@ interface Harness extends TestServer {
  */
 async function harness(
   attackProtection: AttackProtectionOptions = {},
-  { trustProxy = 'loopback' as string | false } = {},
+  { trustProxy = 'loopback' }: { trustProxy?: string | false } = {},
 ): Promise<Harness> {
   const clock = { now: START };
   const store = new MemoryAttemptStore({ now: () => clock.now });
@@ -150,7 +150,7 @@ describe('attack protection: suspicious IP throttling', () => {
     // Rejections on another profile count against the same IP.
     await reject(server, 1, { ip: '203.0.113.10', type: PARTNER_TYPE });
     const partnerRuns = server.partnerIps.length;
-    const aliceBefore = await server.users.getById('auth0|alice');
+    const aliceBefore = server.users.getById('auth0|alice');
 
     await expectBlocked(server, { ip: '203.0.113.10' });
     await expectBlocked(server, { ip: '203.0.113.10', type: PARTNER_TYPE });
@@ -158,7 +158,7 @@ describe('attack protection: suspicious IP throttling', () => {
 
     expect(server.partnerIps).to.have.length(partnerRuns);
     // The fixture action would have refreshed alice's profile on a login.
-    expect(await server.users.getById('auth0|alice')).to.deep.equal(aliceBefore);
+    expect(server.users.getById('auth0|alice')).to.deep.equal(aliceBefore);
     expect(await server.cte.attackProtection.status('203.0.113.10')).to.include({
       blocked: true,
       remaining_attempts: 0,
@@ -701,7 +701,7 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     reset: down,
   };
   const failingRateStore = (): Store => ({
-    increment: () => down() as never,
+    increment: () => down(),
     decrement: () => undefined,
     resetKey: () => undefined,
   });

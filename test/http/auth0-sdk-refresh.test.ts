@@ -40,7 +40,7 @@ describe('the auth0 SDK refreshing and revoking against the router over HTTPS', 
     domain = `localhost:${host.port}`;
     issuer = `https://${domain}/`;
     server = await testServer({ issuer });
-    server.cte.resourceServers.update(API, { allow_offline_access: true });
+    await server.cte.resourceServers.update(API, { allow_offline_access: true });
     served = [];
     host.use((req: IncomingMessage, res: ServerResponse) => {
       served.push(req.url ?? '');

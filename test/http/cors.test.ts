@@ -27,9 +27,9 @@ describe(`CORS for browser clients (allowed_origins, web_origins; Express ${EXPR
   let s: TestServer;
   beforeEach(async () => {
     s = await testServer();
-    s.cte.clients.update('spa', { allowed_origins: [SPA_ORIGIN] });
-    s.cte.clients.update('app', { web_origins: ['https://*.partner.example'] });
-    s.cte.resourceServers.update(API, { allow_offline_access: true });
+    await s.cte.clients.update('spa', { allowed_origins: [SPA_ORIGIN] });
+    await s.cte.clients.update('app', { web_origins: ['https://*.partner.example'] });
+    await s.cte.resourceServers.update(API, { allow_offline_access: true });
   });
 
   function preflight(path: string, origin: string) {

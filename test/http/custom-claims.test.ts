@@ -230,7 +230,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       }),
     );
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    const alice = (await server.users.getById('auth0|alice'))!;
+    const alice = server.users.getById('auth0|alice')!;
     const profile = await profileFor(server.cte, SUBJECT_TYPE);
     const event = server.events.at(-1)!;
     expect(event.request.ip).to.match(/127\.0\.0\.1$/);

@@ -233,7 +233,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       id_token: res.body.id_token,
     });
 
-    const bob = (await server.users.getById('auth0|bob'))!;
+    const bob = server.users.getById('auth0|bob')!;
     const transaction = server.transactions.at(-1)!;
     expect(transaction).to.deep.equal({
       subject_token: 'user:auth0|alice',
@@ -321,7 +321,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
     const expired = await mintIdToken({
       issuer: ISSUER,
       client: APP,
-      user: (await server.users.getById('auth0|bob'))!,
+      user: server.users.getById('auth0|bob')!,
       scope: ['openid'],
       keys: await routerKeys(),
       now: issuedAt,
@@ -369,7 +369,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
     const foreignIssuer = await mintIdToken({
       issuer: 'https://other-tenant.example.com/',
       client: APP,
-      user: (await server.users.getById('auth0|bob'))!,
+      user: server.users.getById('auth0|bob')!,
       scope: ['openid'],
       keys: await routerKeys(),
       authTime: Math.floor(Date.now() / 1000),

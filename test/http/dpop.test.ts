@@ -30,7 +30,7 @@ const INVALID_GRANT = {
 
 async function server(overrides: Partial<CustomTokenExchangeOptions> = {}): Promise<TestServer> {
   const s = await testServer(overrides);
-  s.cte.resourceServers.update(API, { allow_offline_access: true });
+  await s.cte.resourceServers.update(API, { allow_offline_access: true });
   return s;
 }
 
@@ -171,7 +171,7 @@ describe('DPoP (RFC 9449) at the token endpoint', () => {
   });
 
   it('requires a proof of a client registered with dpop_bound_access_tokens', async () => {
-    s.cte.clients.update('app', { dpop_bound_access_tokens: true });
+    await s.cte.clients.update('app', { dpop_bound_access_tokens: true });
     const res = await post(s, exchangeBody());
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal({

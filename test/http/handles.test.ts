@@ -101,7 +101,7 @@ describe('handles: clients at run time', () => {
     await server.cte.clients.create(runtimeApp);
     await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
 
-    server.cte.clients.update('runtime-app', { client_secret: NEW_SECRET });
+    await server.cte.clients.update('runtime-app', { client_secret: NEW_SECRET });
     const old = await post(server, exchangeBody(), basic('runtime-app', SECRET));
     expect(old.status).to.equal(401);
     expect(old.body).to.deep.equal(INVALID_CLIENT);
@@ -125,7 +125,7 @@ describe('handles: clients at run time', () => {
 
   it('applies a client update to the client rules of the next request', async () => {
     await post(server, exchangeBody()).expect(200);
-    server.cte.clients.update('app', { is_first_party: false });
+    await server.cte.clients.update('app', { is_first_party: false });
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal({
@@ -169,7 +169,7 @@ describe('handles: resource servers at run time', () => {
     const before = await post(server, exchangeBody({ scope })).expect(200);
     expect(before.body.scope).to.equal('read:orders write:orders');
 
-    server.cte.resourceServers.update(API, {
+    await server.cte.resourceServers.update(API, {
       scopes: [{ value: 'read:orders' }, { value: 'admin:orders' }],
     });
     const after = await post(server, exchangeBody({ scope })).expect(200);

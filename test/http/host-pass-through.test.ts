@@ -132,7 +132,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
 
   it('refreshes and revokes its refresh tokens, hands other revocations on, serves the JWKS', async () => {
     const server = await testServer();
-    server.cte.resourceServers.update(API, { allow_offline_access: true });
+    await server.cte.resourceServers.update(API, { allow_offline_access: true });
     const app = express();
     app.use(server.cte);
     app.post('/oauth/revoke', express.urlencoded({ extended: DEFAULT_EXTENDED }), echo);

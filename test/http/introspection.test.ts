@@ -35,7 +35,7 @@ interface Server extends TestServer {
 /** The test server; its Orders API allows offline access and introspects as `orders-api`. */
 async function server(overrides: Partial<CustomTokenExchangeOptions> = {}): Promise<Server> {
   const base = await testServer(overrides);
-  base.cte.resourceServers.update(API, {
+  await base.cte.resourceServers.update(API, {
     allow_offline_access: true,
     introspection: { client_id: 'orders-api', client_secret: ORDERS_API_SECRET },
   });

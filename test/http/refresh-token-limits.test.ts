@@ -16,7 +16,7 @@ const APP = basic('app', SECRET);
 
 async function offlineServer(overrides: Partial<CustomTokenExchangeOptions> = {}) {
   const server = await testServer(overrides);
-  server.cte.resourceServers.update(API, { allow_offline_access: true });
+  await server.cte.resourceServers.update(API, { allow_offline_access: true });
   return server;
 }
 

@@ -93,7 +93,7 @@ function shift(family: RefreshTokenFamily, ms: number): RefreshTokenFamily {
 /** The test server with its Orders API allowing offline access. */
 async function offlineServer(overrides: Partial<CustomTokenExchangeOptions> = {}) {
   const server = await testServer(overrides);
-  server.cte.resourceServers.update(API, { allow_offline_access: true });
+  await server.cte.resourceServers.update(API, { allow_offline_access: true });
   return server;
 }
 
@@ -293,7 +293,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   it('lets the retired token be redeemed again within the client’s leeway, and not after', async () => {
     const store = new AgingStore();
     server = await offlineServer({ stores: { refreshTokens: store } });
-    server.cte.clients.update('app', { refresh_token: { leeway: 10 } });
+    await server.cte.clients.update('app', { refresh_token: { leeway: 10 } });
     const issued = await exchange(server);
     const first = (await refresh(server, issued.refresh_token!).expect(200)).body;
     const retry = (await refresh(server, issued.refresh_token!).expect(200)).body;
@@ -350,7 +350,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
 
   it('re-applies the API’s scopes: a scope the API dropped is no longer granted', async () => {
     const issued = await exchange(server, 'offline_access read:orders write:orders');
-    server.cte.resourceServers.update(API, { scopes: [{ value: 'read:orders' }] });
+    await server.cte.resourceServers.update(API, { scopes: [{ value: 'read:orders' }] });
     const res = await refresh(server, issued.refresh_token!).expect(200);
     expect(res.body.scope).to.equal('offline_access read:orders');
   });
@@ -403,14 +403,14 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
 
   it('refuses a removed client (401) and a client that may no longer use token exchange (400)', async () => {
     const issued = await exchange(server);
-    server.cte.clients.update('app', { is_first_party: false });
+    await server.cte.clients.update('app', { is_first_party: false });
     const thirdParty = await refresh(server, issued.refresh_token!);
     expect(thirdParty.status).to.equal(400);
     expect(thirdParty.body).to.deep.equal({
       error: 'unauthorized_client',
       error_description: 'third-party clients cannot use token exchange',
     });
-    server.cte.clients.update('app', {
+    await server.cte.clients.update('app', {
       is_first_party: true,
       token_exchange: { allow_any_profile_of_type: [] },
     });
@@ -425,7 +425,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
 
   it('refuses when the API no longer allows offline access', async () => {
     const issued = await exchange(server);
-    server.cte.resourceServers.update(API, { allow_offline_access: false });
+    await server.cte.resourceServers.update(API, { allow_offline_access: false });
     expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
     expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       `API "${API}" no longer has allow_offline_access`,
@@ -477,7 +477,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   it('ends a family at its absolute lifetime and at its idle lifetime', async () => {
     const store = new AgingStore();
     server = await offlineServer({ stores: { refreshTokens: store } });
-    server.cte.clients.update('app', {
+    await server.cte.clients.update('app', {
       refresh_token: { token_lifetime: 7200, idle_token_lifetime: 3600 },
     });
     // Idle: unused for an hour.
@@ -501,7 +501,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   });
 
   it('keeps one token for a non-rotating client, answering no new refresh token', async () => {
-    server.cte.clients.update('app', { refresh_token: { rotation_type: 'non-rotating' } });
+    await server.cte.clients.update('app', { refresh_token: { rotation_type: 'non-rotating' } });
     const issued = await exchange(server);
     for (let i = 0; i < 2; i += 1) {
       const res = await refresh(server, issued.refresh_token!).expect(200);

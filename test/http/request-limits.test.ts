@@ -36,7 +36,7 @@ async function limitedServer(
     profileId: created.id,
     runs: () => runs,
     /** Holds every execution from now on until the returned function is called. */
-    hold(): () => void {
+    hold: (): (() => void) => {
       let release = () => {};
       held = new Promise((resolve) => (release = resolve));
       return () => {
@@ -181,7 +181,7 @@ describe('POST /oauth/token: the cap on requests in flight', () => {
 
   it('counts refreshes too, and frees the slot of every request, answered or refused', async () => {
     const { server, runs, hold } = await limitedServer({ maxExchangesInFlight: 1 });
-    server.cte.resourceServers.update(API, { allow_offline_access: true });
+    await server.cte.resourceServers.update(API, { allow_offline_access: true });
     const issued = await exchange(server, { subject_token: 't', scope: 'offline_access' });
     const refreshToken = (issued.body as { refresh_token: string }).refresh_token;
     const release = hold();

@@ -21,7 +21,7 @@ interface Server extends TestServer {
 /** The test server with offline access, and a host revocation endpoint after the router. */
 async function server(): Promise<Server> {
   const base = await testServer();
-  base.cte.resourceServers.update(API, { allow_offline_access: true });
+  await base.cte.resourceServers.update(API, { allow_offline_access: true });
   const hostRevocations: unknown[] = [];
   base.app.post(
     '/oauth/revoke',
@@ -94,7 +94,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
   });
 
   it('ends the whole family: a token just retired cannot be redeemed within the leeway any more', async () => {
-    s.cte.clients.update('app', { refresh_token: { leeway: 60 } });
+    await s.cte.clients.update('app', { refresh_token: { leeway: 60 } });
     const retired = await refreshTokenFor(s);
     const current = (await refresh(s, retired).expect(200)).body.refresh_token as string;
     await revoke(s, { token: current }).expect(200);

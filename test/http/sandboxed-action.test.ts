@@ -234,7 +234,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         client_id: 'app',
         scope: 'openid read:orders',
       });
-      const user = await server.users.getByIdentity('legacy-idp', 'jane-42');
+      const user = server.users.getByIdentity('legacy-idp', 'jane-42');
       expect(user?.email).to.equal('jane-42@legacy-idp.example');
 
       expect(await newestEntry(server)).to.deep.equal({
@@ -688,7 +688,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       });
       const run = async (token: string) => {
         expectIssued(await exchange(server, profile.subjectTokenType, token));
-        const alice = await server.users.getById('auth0|alice');
+        const alice = server.users.getById('auth0|alice');
         return {
           found: alice!.app_metadata.found,
           console: (await server.cte.logs.list())[0]!.details.console,

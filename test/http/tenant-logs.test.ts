@@ -39,8 +39,7 @@ function exchange(
 function shape(res: Response) {
   const body = { ...(res.body as Record<string, unknown>) };
   for (const key of ['access_token', 'id_token']) {
-    if (typeof body[key] === 'string')
-      body[key] = `<jwt ${(body[key] as string).split('.').length} parts>`;
+    if (typeof body[key] === 'string') body[key] = `<jwt ${body[key].split('.').length} parts>`;
   }
   return {
     status: res.status,

@@ -72,7 +72,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
 
     const id = await verify(server, res.body.id_token, 'app');
     // Each exchange is a login: the store refreshed updated_at, and the ID token says so.
-    const alice = await server.users.getById('auth0|alice');
+    const alice = server.users.getById('auth0|alice');
     expect(id.protectedHeader).to.deep.equal({ alg: 'RS256', typ: 'JWT', kid: 'rs-1' });
     expect(id.payload).to.deep.equal({
       iss: ISSUER,
@@ -206,7 +206,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
         locale: 'fr',
       }),
     ).expect(200);
-    const alice = await server.users.getById('auth0|alice');
+    const alice = server.users.getById('auth0|alice');
     expect(alice!.app_metadata.last_event).to.deep.equal({
       body: { device: 'kiosk-7', locale: 'fr' },
       requested_scopes: ['openid', 'read:orders'],
@@ -224,7 +224,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     );
     const access = await verify(server, res.body.access_token, API);
     expect(access.payload.sub).to.equal('partner|p-42');
-    const user = await server.users.getByIdentity('partner', 'p-42');
+    const user = server.users.getByIdentity('partner', 'p-42');
     expect(user!.email).to.equal('p-42@partner.example');
     const [entry] = await server.cte.logs.list();
     expect(entry!.connection).to.equal('partner');

@@ -31,7 +31,7 @@ export async function startInteropServer(
   const https = await startHttpsServer();
   const issuer = `${https.origin}/`;
   const server = await testServer({ issuer, ...overrides });
-  server.cte.resourceServers.update(API, {
+  await server.cte.resourceServers.update(API, {
     allow_offline_access: true,
     introspection: ORDERS_API_CLIENT,
   });
@@ -40,7 +40,7 @@ export async function startInteropServer(
     ...server,
     https,
     issuer,
-    clientFetch: (url, options) => https.fetch(url, options as RequestInit),
+    clientFetch: (url, options) => https.fetch(url, options),
     async close() {
       await https.close();
       await server.cte.close();

@@ -182,7 +182,7 @@ describe('boundedEntry', () => {
     details.when = new Date('2026-01-02T03:04:05.000Z');
     details.big = 12345678901234567890n;
     details.missing = undefined;
-    const copy = boundedEntry(entry({ details: details as never }));
+    const copy = boundedEntry(entry({ details: details }));
     expect(Object.getPrototypeOf(copy.details)).to.equal(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(copy.details, '__proto__')?.value).to.deep.equal({
       polluted: true,

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { LogEntry, LogEntryType } from '../../lib/logs/log-entry.js';
 import { MemoryLogSink } from '../../lib/logs/memory-log-sink.js';
 import { boundedEntry, boundedEntrySize } from '../../lib/logs/entry-bounds.js';
-import type { LogQuery } from '../../lib/logs/memory-log-sink.js';
+import type { LogQuery } from '../../lib/logs/log-query.js';
 
 function entry(n: number, type: LogEntryType = 'secte'): LogEntry {
   return {

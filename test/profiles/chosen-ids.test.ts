@@ -81,7 +81,7 @@ describe('ids chosen by the caller', () => {
   it('never changes an action id: update takes none', async () => {
     const { actions } = await boot();
     const patch = { id: '00000000-0000-4000-8000-000000000000', name: 'renamed' };
-    expect(await failure(actions.update(ACTION_ID, patch as never))).to.deep.equal({
+    expect(await failure(actions.update(ACTION_ID, patch))).to.deep.equal({
       code: 'invalid_body',
       message: 'Invalid request body: unknown field "id".',
     });

@@ -73,14 +73,13 @@ async function setup(): Promise<Fixture> {
     profiles,
     tick: () => (time += 1000),
     actionId: action.id,
-    definition: (overrides = {}) =>
-      ({
-        name: 'Partner ID tokens',
-        subject_token_type: 'urn:acme:partner-id-token',
-        action_id: action.id,
-        type: 'custom_authentication',
-        ...overrides,
-      }) as ProfileDefinition,
+    definition: (overrides = {}) => ({
+      name: 'Partner ID tokens',
+      subject_token_type: 'urn:acme:partner-id-token',
+      action_id: action.id,
+      type: 'custom_authentication',
+      ...overrides,
+    }),
   };
 }
 
@@ -88,7 +87,7 @@ describe('ProfileRegistry', () => {
   describe('create validation', () => {
     const cases: Array<{
       name: string;
-      body: (f: Fixture) => Promise<unknown> | unknown;
+      body: (f: Fixture) => unknown;
       code: ManagementErrorCode;
       message: string;
     }> = [

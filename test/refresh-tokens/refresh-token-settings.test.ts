@@ -4,7 +4,7 @@ import type { ClientDefinition } from '../../lib/index.js';
 import {
   DEFAULT_REFRESH_TOKEN_SETTINGS,
   parseRefreshTokenSettings,
-} from '../../lib/refresh-tokens/refresh-token-settings.js';
+} from '../../lib/registry/refresh-token-settings.js';
 import { API, ISSUER, SECRET, testSigningKeys } from '../support/fixtures.js';
 
 describe('a client’s refresh_token settings (Auth0 fields)', () => {

@@ -119,7 +119,7 @@ describe('ClientCache', () => {
     store.rows.set('c', definition('c'));
     await clients.find('app');
     await clients.find('b');
-    clients.find('app');
+    await clients.find('app');
     await clients.find('c');
     store.reads = [];
     expect(clients.find('app')).to.include({ client_id: 'app' });
@@ -138,7 +138,9 @@ describe('ClientCache', () => {
   it('shares one read among concurrent requests for one id', async () => {
     const clients = cache();
     store.hold();
-    const pending = [clients.find('app'), clients.find('app'), clients.find('app')];
+    const pending = [clients.find('app'), clients.find('app'), clients.find('app')].map(
+      async (answer) => answer,
+    );
     store.open();
     const answers = await Promise.all(pending);
     expect(new Set(answers).size).to.equal(1);
@@ -148,7 +150,7 @@ describe('ClientCache', () => {
   it('refuses a read beyond maxReadsInFlight with 503, and reads again once one ended', async () => {
     const clients = cache({ maxReadsInFlight: 2 });
     store.hold();
-    const pending = [clients.find('a'), clients.find('b')];
+    const pending = [clients.find('a'), clients.find('b')].map(async (answer) => answer);
     const refused = await failure(() => clients.find('c'));
     expect([refused.status, refused.error, refused.headers, refused.privateCause]).to.deep.equal([
       503,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ApiRecorder } from '../../lib/actions/api-recorder.js';
-import type { CustomTokenExchangeHandler } from '../../lib/actions/types.js';
+import type { CustomTokenExchangeHandler } from '../../lib/sandbox/action-types.js';
 import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runner.js';
 import {
   MemoryActionCacheStore,

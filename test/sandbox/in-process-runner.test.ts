@@ -3,7 +3,7 @@ import { ApiRecorder } from '../../lib/actions/api-recorder.js';
 import type {
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
-} from '../../lib/actions/types.js';
+} from '../../lib/sandbox/action-types.js';
 import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runner.js';
 import { InProcessRunner } from '../../lib/sandbox/in-process-runner.js';
 import { testEvent } from './fixtures/sandbox-helpers.js';
@@ -206,6 +206,8 @@ describe('InProcessRunner', () => {
         run(
           runner,
           version(() => {
+            // A handler may throw anything, not only an Error: the runner must cope.
+            // eslint-disable-next-line @typescript-eslint/only-throw-error
             throw 'nope';
           }),
           event(),

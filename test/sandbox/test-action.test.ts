@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { testAction } from '../../lib/sandbox/test-action.js';
+import { testAction } from '../../lib/testing/test-action.js';
 import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp } from './fixtures/local-idp.js';
 
 describe('testAction', function () {

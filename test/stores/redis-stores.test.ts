@@ -96,7 +96,7 @@ describe('Redis stores on real servers', function () {
         const sendCommandCluster = rateLimitRedisCommand(client(), { warn: false });
         const shared = prefix();
         const [a, b] = [0, 1].map(() => new RedisStore({ prefix: shared, sendCommandCluster }));
-        for (const store of [a!, b!]) store.init({ windowMs: 60_000 } as never);
+        for (const store of [a!, b!]) await store.init({ windowMs: 60_000 } as never);
         const hits = [];
         for (const store of [a!, b!, a!])
           hits.push((await store.increment('203.0.113.9')).totalHits);

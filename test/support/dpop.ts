@@ -47,6 +47,6 @@ export async function dpopProof(key: DpopKey, options: ProofOptions = {}): Promi
       alg: key.alg,
       jwk: key.publicJwk,
       ...options.header,
-    } as never)
+    })
     .sign(key.privateKey);
 }

@@ -148,7 +148,9 @@ export function trustingFetch(ca: string, connectTo: string, sent: SentRequest[]
           agent,
           signal: request.signal,
         },
-        (res) => collect(res).then(resolve, reject),
+        (res) => {
+          collect(res).then(resolve, reject);
+        },
       );
       outgoing.on('error', reject);
       outgoing.end(body.length ? body : undefined);

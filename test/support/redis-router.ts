@@ -123,7 +123,7 @@ export async function redisTestServer(options: RedisRouterOptions): Promise<Test
   const { cte, app } = server;
   // The test clients say which end user they stand for in X-Forwarded-For.
   app.set('trust proxy', 'loopback');
-  cte.resourceServers.update(API, { allow_offline_access: true });
+  await cte.resourceServers.update(API, { allow_offline_access: true });
   const action = await cte.actions.create({
     id: IDS.cacheAction,
     name: 'cache-action',

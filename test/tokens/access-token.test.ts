@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { Actor } from '../../lib/actions/types.js';
+import type { Actor } from '../../lib/sandbox/action-types.js';
 import { mintAccessToken, type AccessTokenParams } from '../../lib/tokens/access-token.js';
 import { KeySet, SIGNING_ALGS } from '../../lib/tokens/key-set.js';
 

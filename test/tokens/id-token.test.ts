@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { Actor } from '../../lib/actions/types.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/refresh-tokens/refresh-token-settings.js';
+import type { Actor } from '../../lib/sandbox/action-types.js';
+import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
 import type { Client, IdTokenSigningAlg } from '../../lib/registry/clients.js';
 import { mintIdToken, type IdTokenParams } from '../../lib/tokens/id-token.js';
 import { KeySet, SIGNING_ALGS } from '../../lib/tokens/key-set.js';

@@ -33,7 +33,7 @@ function keyPair(alg: SigningAlg | 'P-384' | 'Ed448' | 'RSA-1024'): crypto.KeyOb
 }
 
 function privateJwk(alg: SigningAlg, kid: string): SigningKeyInput {
-  return { ...keyPair(alg).export({ format: 'jwk' }), kid, alg } as SigningKeyInput;
+  return { ...keyPair(alg).export({ format: 'jwk' }), kid, alg };
 }
 
 /** The JWK the set must publish for `jwk`: its public members plus kid, alg and use, nothing else. */

@@ -11,7 +11,7 @@ const T0 = Date.UTC(2030, 0, 1);
 
 function privateJwk(kid: string): SigningKeyInput {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256' } as SigningKeyInput;
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256' };
 }
 
 /** A store over a memory store that counts loads and can be made to fail. */
@@ -51,7 +51,7 @@ describe('KeySet on a shared KeyStore', () => {
     const store = new MemoryKeyStore();
     const fleet = [instance(store), instance(store), instance(store)];
     for (const set of fleet) set.ensure('ES256');
-    await Promise.all(fleet.map((set) => set.whenReady()));
+    await Promise.all(fleet.map(async (set) => set.whenReady()));
     const { keys } = await store.load();
     expect(keys.map(({ alg, signs_from }) => [alg, signs_from])).to.deep.equal([
       ['ES256', T0],
@@ -172,7 +172,7 @@ describe('KeySet on a shared KeyStore', () => {
           ...crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }),
           kid: 'ed-1',
           alg: 'EdDSA',
-        } as SigningKeyInput,
+        },
       ],
     });
     await withEdDsa.whenReady();

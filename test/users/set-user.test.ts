@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { UserOutcome } from '../../lib/actions/action-outcome.js';
-import type { SetUserByConnectionOptions, UserAttributes } from '../../lib/actions/types.js';
+import type { SetUserByConnectionOptions, UserAttributes } from '../../lib/sandbox/action-types.js';
 import { OAuthError } from '../../lib/errors.js';
 import { MemoryUserStore, type SeedUser } from '../../lib/users/memory-user-store.js';
 import { resolveUser } from '../../lib/users/set-user.js';

@@ -359,7 +359,7 @@ function parseOptions(options: HostCapabilitiesOptions): Settings {
     fetchTimeoutMs: duration('fetchTimeoutMs', options.fetchTimeoutMs, 5_000),
     maxResponseBytes: positiveInteger('maxResponseBytes', options.maxResponseBytes, 1024 * 1024),
     maxRedirects: positiveInteger('maxRedirects', options.maxRedirects, 5),
-    lookup: options.lookup ?? (dnsLookup as LookupFunction),
+    lookup: options.lookup ?? dnsLookup,
     maxFetchesPerExecution: positiveInteger(
       'maxFetchesPerExecution',
       options.maxFetchesPerExecution,

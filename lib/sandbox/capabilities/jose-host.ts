@@ -363,7 +363,7 @@ function parseVerifyOptions(input: unknown, algorithms: readonly string[]): JWTV
     if (given.algorithms.some((alg: string) => alg.toLowerCase() === 'none')) {
       throw invalidArgument('jwtVerify: the "none" algorithm is never accepted');
     }
-    options.algorithms = [...(given.algorithms as string[])];
+    options.algorithms = [...given.algorithms];
   }
   for (const name of ['issuer', 'audience'] as const) {
     const value = given[name];
@@ -395,7 +395,7 @@ function parseVerifyOptions(input: unknown, algorithms: readonly string[]): JWTV
     ) {
       throw invalidArgument('jwtVerify: options.requiredClaims must be an array of strings');
     }
-    options.requiredClaims = [...(given.requiredClaims as string[])];
+    options.requiredClaims = [...given.requiredClaims];
   }
   if (given.currentDate !== undefined) {
     const value = given.currentDate;

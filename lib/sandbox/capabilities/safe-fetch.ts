@@ -103,7 +103,7 @@ export function parseFetchRequest(url: unknown, init: unknown): SafeFetchRequest
   if (init !== undefined && init !== null && !isPlainObject(init)) {
     throw invalidRequest('fetch: init must be an object');
   }
-  const options = (init ?? {}) as Record<string, unknown>;
+  const options = init ?? {};
 
   const method = options.method === undefined ? 'GET' : options.method;
   if (typeof method !== 'string' || !HEADER_NAME.test(method)) {

@@ -1,5 +1,5 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
-import type { ConsoleLine } from '../../actions/types.js';
+import type { ConsoleLine } from '../action-types.js';
 import { plainDataSize } from '../../plain-data-size.js';
 import type { ActionApiMethod, ActionApiRecorder } from '../action-runner.js';
 import type { ActionCache } from '../capabilities/action-cache.js';
@@ -223,6 +223,8 @@ function hostUrl(
   try {
     let url: URL;
     if (operation === 'parse') {
+      // As `new URL(input, base)` does: both are strings by now, whatever the guest passed.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       url = new URL(String(first), second === undefined ? undefined : String(second));
     } else if (operation === 'set' && (URL_COMPONENTS as readonly unknown[]).includes(second)) {
       url = new URL(String(first));

@@ -380,7 +380,7 @@ export function createWatchdogIsolate(shared: SharedArrayBuffer, source: string)
   const round = context.evalSync(source, { reference: true }) as Reference;
   return {
     // isolated-vm's Reference.apply (an asynchronous call into the isolate), not Function.prototype.apply.
-    round: (args) => round.apply(undefined, args, {}) as Promise<unknown>,
+    round: (args) => round.apply(undefined, args, {}),
     dispose: () => disposeIsolate(isolate),
   };
 }

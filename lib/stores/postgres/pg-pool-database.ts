@@ -1,4 +1,4 @@
-import { describeError, rateLimitedWarning } from '../../logs/rate-limited-warning.js';
+import { describeError, rateLimitedWarning } from '../../rate-limited-warning.js';
 import { StoreUnavailableError, withDeadline } from '../store-deadline.js';
 import type { SqlDatabase, SqlResult, SqlSession, SqlTransactionOptions } from './sql-database.js';
 

@@ -1,7 +1,7 @@
 import type { LogEntry, LogSink } from '../../logs/log-entry.js';
 import { normalizeIp, parseLogQuery } from '../../logs/log-query.js';
-import type { LogQuery } from '../../logs/memory-log-sink.js';
-import { describeError, rateLimitedWarning } from '../../logs/rate-limited-warning.js';
+import type { LogQuery } from '../../logs/log-query.js';
+import { describeError, rateLimitedWarning } from '../../rate-limited-warning.js';
 import { settlesWithin } from '../../logs/settles-within.js';
 import { checkInteger } from '../store-deadline.js';
 import { connectDatabase, type DatabaseLike, type DatabaseOptions } from './connect-database.js';

@@ -1,6 +1,5 @@
-import { describeError } from '../../logs/rate-limited-warning.js';
+import { describeError } from '../../rate-limited-warning.js';
 import { StoreUnavailableError } from '../store-deadline.js';
-import type { RedisAdapter } from './redis-adapter.js';
 
 /** Clients whose servers were checked (or are being checked) already. */
 const CHECKED = new WeakSet<object>();
@@ -16,7 +15,7 @@ const CHECKED = new WeakSet<object>();
  */
 export function checkMemoryPolicyOnce(
   client: object,
-  adapter: RedisAdapter,
+  adapter: { memoryPolicies(): Promise<string[]> },
   warn: (message: string) => void,
 ): void {
   if (CHECKED.has(client)) return;

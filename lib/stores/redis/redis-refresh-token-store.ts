@@ -276,7 +276,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     ]);
     const [written, ends, userId] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (Number(written) !== 1) return false;
-    if (userId !== undefined) await this.#extendIndex(familyId, String(userId), Number(ends));
+    if (typeof userId === 'string') await this.#extendIndex(familyId, userId, Number(ends));
     return true;
   }
 

@@ -187,7 +187,7 @@ describe('HostCapabilities: jose facade', function () {
       const hsToken = await sign({}, new Uint8Array(secret), { alg: 'HS256' });
       const keys: Array<[string, KeyDescriptor]> = [
         [rsToken, { kind: 'spki', pem: rs.pem, alg: 'RS256' }],
-        [esToken, { kind: 'jwk', jwk: es.jwk as Record<string, unknown> }],
+        [esToken, { kind: 'jwk', jwk: es.jwk }],
         [esToken, { kind: 'local-jwks', jwks: { keys: [rs.jwk, es.jwk] } }],
         [hsToken, { kind: 'secret', base64url: secret.toString('base64url') }],
       ];
@@ -296,10 +296,9 @@ describe('HostCapabilities: jose facade', function () {
       expect((await rejection(verify(confused, remote()))).code).to.equal(
         'ERR_JOSE_ALG_NOT_ALLOWED',
       );
-      expect(
-        (await rejection(verify(confused, { kind: 'jwk', jwk: rs.jwk as Record<string, unknown> })))
-          .code,
-      ).to.equal('ERR_JOSE_ALG_NOT_ALLOWED');
+      expect((await rejection(verify(confused, { kind: 'jwk', jwk: rs.jwk }))).code).to.equal(
+        'ERR_JOSE_ALG_NOT_ALLOWED',
+      );
       // Even when the action wrongly allows HS256, the RSA key is not usable as an HMAC secret.
       const allowed = { algorithms: ['HS256', 'RS256'] };
       const err = await rejection(verify(confused, spki, allowed));

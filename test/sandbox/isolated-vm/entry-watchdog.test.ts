@@ -28,7 +28,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
     const context = isolate.createContextSync();
     run = context.evalSync('(function (spin) { if (spin) for (;;) {} return 42; })', {
       reference: true,
-    }) as ivm.Reference;
+    });
   });
   afterEach(() => {
     watchdog.close();

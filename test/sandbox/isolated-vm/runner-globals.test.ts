@@ -86,6 +86,8 @@ describe('the sandbox: action globals', () => {
 
   for (const [name, expression] of SAME_AS_NODE) {
     it(`${name} behave as in Node`, async () => {
+      // The same expression evaluated by Node itself, to compare with the sandbox's answer.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
       const inNode = JSON.parse(JSON.stringify(new Function(`return ${expression};`)()));
       expect(await evaluate(runner, `return ${expression};`)).to.deep.equal(inNode);
     });

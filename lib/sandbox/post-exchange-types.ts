@@ -3,7 +3,7 @@
  * right before the tokens are signed, and may add custom claims to them (Auth0 adds claims in its
  * Post-Login actions; this trigger is the router's equivalent for token exchanges).
  */
-import type { Actor, ActorTokenUser } from './types.js';
+import type { Actor, ActorTokenUser } from './action-types.js';
 
 /** `event` passed to `onExecutePostExchange(event, api)`: a read-only copy. */
 export interface PostExchangeEvent {

@@ -16,7 +16,7 @@ export type RefreshTokenRotationType = 'rotating' | 'non-rotating';
  */
 export interface RefreshTokenSettingsDefinition {
   /**
-   * Default `rotating` (a decision: Auth0 defaults to `non-rotating`; RFC 9700 §2.2.2 asks
+   * Default `rotating` (a decision: Auth0 defaults to `non-rotating`; RFC 9700 section 2.2.2 asks
    * rotation of public clients): each redemption answers a new refresh token and retires the one
    * presented; presenting a retired one again revokes the whole family.
    */

@@ -1,14 +1,18 @@
 import { ApiRecorder } from '../actions/api-recorder.js';
-import type { ActionCommand, ConsoleLine, CustomTokenExchangeEvent } from '../actions/types.js';
+import type {
+  ActionCommand,
+  ConsoleLine,
+  CustomTokenExchangeEvent,
+} from '../sandbox/action-types.js';
 import {
   ActionFailure,
   DEFAULT_ACTION_LIMITS,
   type ActionLimits,
   type ActionVersion,
-} from './action-runner.js';
-import { MemoryActionCacheStore, type CacheEntry } from './capabilities/action-cache.js';
-import { ExecutionGate } from './execution-gate.js';
-import type { CapabilityInvoker } from './isolated-vm/isolated-vm-runner.js';
+} from '../sandbox/action-runner.js';
+import { MemoryActionCacheStore, type CacheEntry } from '../sandbox/capabilities/action-cache.js';
+import { ExecutionGate } from '../sandbox/execution-gate.js';
+import type { CapabilityInvoker } from '../sandbox/isolated-vm/isolated-vm-runner.js';
 
 /** An `event` with any part left out or given partly; the rest is filled with test values. */
 export type TestActionEvent = {
@@ -25,7 +29,10 @@ export interface TestActionOptions {
   allowed_hosts?: string[];
   /** Non-public networks (CIDRs) allowed hosts may resolve to, e.g. `['127.0.0.1/32']`. Default: none. */
   allowed_private_networks?: string[];
-  /** Runtime limits; defaults as for deployed actions (20 s, 100 ms CPU, 64 MB, 32). */
+  /**
+   * Runtime limits; defaults as for deployed actions (20 s, 100 ms CPU, 64 MB, 256 executions of
+   * the action at once).
+   */
   limits?: Partial<ActionLimits>;
   /** `api.cache` entries the action finds. Default: none. */
   cache?: Record<string, CacheEntry>;
