@@ -212,6 +212,7 @@ export function customTokenExchange(
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
     cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    maxExecutions: config.maxExecutions,
     onCatastrophicError: abortOnCatastrophicError(logger),
   });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });

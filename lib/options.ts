@@ -21,6 +21,7 @@ import { MAX_LOG_ENTRY_BYTES } from './logs/entry-bounds.js';
 import type { LogEntry, LogSink } from './logs/log-entry.js';
 import { DEFAULT_MEMORY_LOG_MAX_BYTES } from './logs/memory-log-sink.js';
 import { DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT } from './refresh-tokens/refresh-token-service.js';
+import { DEFAULT_MAX_EXECUTIONS } from './sandbox/execution-gate.js';
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
@@ -130,6 +131,13 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * cannot pile up work, memory and latency for everyone. Default 1000.
    */
   maxExchangesInFlight?: number;
+  /**
+   * Action executions the router runs at once, every action together (each action is capped
+   * besides by its own `limits.maxConcurrency`). Beyond it an execution is refused at once, and
+   * the request answered `503 temporarily_unavailable` with `Retry-After: 1`. Default 1024; 1 to
+   * 1000000.
+   */
+  maxExecutions?: number;
   /**
    * How your own `express.urlencoded()` parses forms: give the router the same `extended` so a
    * request it hands on (any grant that is not its own) carries the `req.body` your parser would
@@ -247,6 +255,7 @@ export interface Config extends StandardsConfig {
   unknownSubjectTokenType: 'reject' | 'next';
   maxTokenLength: number;
   maxExchangesInFlight: number;
+  maxExecutions: number;
   /** `undefined`: the installed Express's default. */
   urlencodedExtended: boolean | undefined;
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
@@ -294,6 +303,7 @@ const OPTION_KEYS = [
   'tokenEndpoint',
   'maxTokenLength',
   'maxExchangesInFlight',
+  'maxExecutions',
   'urlencoded',
   'clientAuthentication',
   'logSinks',
@@ -531,6 +541,12 @@ export function parseOptions(input: unknown): Config {
       options.maxExchangesInFlight,
       'options.maxExchangesInFlight',
       1000,
+      { min: 1, max: 1_000_000 },
+    ),
+    maxExecutions: checkOptionalInteger(
+      options.maxExecutions,
+      'options.maxExecutions',
+      DEFAULT_MAX_EXECUTIONS,
       { min: 1, max: 1_000_000 },
     ),
     urlencodedExtended: parseUrlencoded(options.urlencoded, 'options.urlencoded'),

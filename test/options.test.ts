@@ -537,6 +537,23 @@ const CASES: Record<string, Case[]> = {
       message: 'options.maxExchangesInFlight must be an integer from 1 to 1000000',
     },
   ],
+  maxExecutions: [
+    {
+      title: 'zero',
+      change: { maxExecutions: 0 },
+      message: 'options.maxExecutions must be an integer from 1 to 1000000',
+    },
+    {
+      title: 'more than a million',
+      change: { maxExecutions: 1_000_001 },
+      message: 'options.maxExecutions must be an integer from 1 to 1000000',
+    },
+    {
+      title: 'a string',
+      change: { maxExecutions: '8' },
+      message: 'options.maxExecutions must be an integer from 1 to 1000000',
+    },
+  ],
   urlencoded: [
     {
       title: 'not an object',
@@ -889,6 +906,7 @@ describe('customTokenExchange(options): validation', () => {
       tokenEndpoint: 'https://auth.example.com/oauth/token',
       maxTokenLength: 1048576,
       maxExchangesInFlight: 1,
+      maxExecutions: 1,
       urlencoded: { extended: true },
       clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
       logSinks: [new MemoryLogSink()],

@@ -207,6 +207,44 @@ describe('POST /oauth/token: the cap on requests in flight', () => {
   });
 });
 
+describe('POST /oauth/token: the cap on action executions (maxExecutions)', () => {
+  it('refuses an execution beyond maxExecutions with 503 and Retry-After, logs why, and runs again once one ended', async () => {
+    const { server, profileId, runs, hold } = await limitedServer({ maxExecutions: 1 });
+    const { action_id: actionId } = await server.cte.profiles.get(profileId);
+    const release = hold();
+    try {
+      const running = exchange(server, { subject_token: 't' }).then((res) => res);
+      await waitFor(() => runs() === 1);
+      const refused = await exchange(server, { subject_token: 't' });
+      expect(refused.status).to.equal(503);
+      expect(refused.headers).to.include({ ...NO_STORE, 'retry-after': '1' });
+      expect(refused.body).to.deep.equal({
+        error: 'temporarily_unavailable',
+        error_description: 'The server is busy; retry later.',
+      });
+      expect(runs()).to.equal(1);
+      const refusal = await newest(server);
+      expect([refusal.type, refusal.details]).to.deep.equal([
+        'fecte',
+        {
+          subject_token_type: LIMITED_TYPE,
+          profile_id: profileId,
+          action_id: actionId,
+          error: 'temporarily_unavailable',
+          error_description: 'The server is busy; retry later.',
+          cause: `action ${actionId}: the router already runs 1 action executions (its limit)`,
+        },
+      ]);
+      release();
+      expect((await running).status).to.equal(200);
+    } finally {
+      release();
+    }
+    expect((await exchange(server, { subject_token: 't' })).status).to.equal(200);
+    expect(runs()).to.equal(2);
+  });
+});
+
 /** Resolves once `condition` holds, polling; rejects after `timeoutMs`. */
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
