@@ -15,6 +15,7 @@ const LAYERS = [
   ['redis', '^lib/stores/redis/'],
   // The router and its construction.
   ['custom-token-exchange', '^lib/custom-token-exchange\\.ts$'],
+  ['parse-options', '^lib/parse-options\\.ts$'],
   // Programmatic handles over the registries, and runtime configuration behind them.
   ['handles', '^lib/handles/'],
   ['management', '^lib/management/'],

@@ -26,7 +26,7 @@ import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
 import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { CustomTokenExchangeOptions } from './options.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from './parse-options.js';
 import { ActionRegistry } from './profiles/action-registry.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
