@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { hashClientSecret } from '../../lib/registry/client-secret-hash.js';
-import { PostgresClientStore } from '../../lib/stores/postgres/postgres-client-store.js';
-import { clientStoreContract } from '../../lib/testing/index.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
-import type { TestServer } from '../support/fixtures.js';
-import { onEachDatabase } from '../support/postgres-databases.js';
+import { hashClientSecret } from '../../../lib/registry/client-secret-hash.js';
+import { PostgresClientStore } from '../../../lib/stores/postgres/postgres-client-store.js';
+import { clientStoreContract } from '../../../lib/testing/index.js';
+import { SECRET, basic, exchangeBody, form, testServer } from '../../support/fixtures.js';
+import type { TestServer } from '../../support/fixtures.js';
+import { onEachDatabase } from '../../support/postgres-databases.js';
 
 const NEW_SECRET = 'rotated-secret-0123456789abcdef';
 

@@ -1,32 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { RedisStore } from 'rate-limit-redis';
-import { rateLimitRedisCommand } from '../../lib/stores/redis/rate-limit-redis-command.js';
-import { createRedisAdapter } from '../../lib/stores/redis/redis-adapter.js';
-import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
-import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
-import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
-import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
+import { rateLimitRedisCommand } from '../../../lib/stores/redis/rate-limit-redis-command.js';
+import { createRedisAdapter } from '../../../lib/stores/redis/redis-adapter.js';
+import { RedisActionCacheStore } from '../../../lib/stores/redis/redis-action-cache-store.js';
+import { RedisAttemptStore } from '../../../lib/stores/redis/redis-attempt-store.js';
+import { RedisRefreshTokenStore } from '../../../lib/stores/redis/redis-refresh-token-store.js';
+import { RedisReplayStore } from '../../../lib/stores/redis/redis-replay-store.js';
 import type {
   RefreshTokenFamily,
   RefreshTokenRecord,
-} from '../../lib/stores/refresh-token-store.js';
-import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
+} from '../../../lib/stores/refresh-token-store.js';
+import { ReplayStoreFullError } from '../../../lib/stores/replay-store.js';
 import {
   actionCacheStoreContract,
   attemptStoreContract,
   refreshTokenStoreContract,
   replayStoreContract,
   sleepingClock,
-} from '../../lib/testing/index.js';
-import { REDIS_CLIENTS, type TestRedisClient } from '../support/redis-clients.js';
+} from '../../../lib/testing/index.js';
+import { REDIS_CLIENTS, type TestRedisClient } from '../../support/redis-clients.js';
 import {
   startRedis,
   startRedisCluster,
   type RedisClusterServer,
   type RedisServer,
-} from '../support/redis-server.js';
-import { waitUntil } from '../support/server-process.js';
+} from '../../support/redis-server.js';
+import { waitUntil } from '../../support/server-process.js';
 
 describe('Redis stores on real servers', function () {
   this.timeout(30_000);

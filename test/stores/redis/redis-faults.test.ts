@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { ActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
-import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
-import type { RedisClientLike } from '../../lib/stores/redis/redis-adapter.js';
-import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
-import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
-import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
-import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
-import { REDIS_CLIENTS, type TestRedisClient } from '../support/redis-clients.js';
+import type { ActionCacheStore } from '../../../lib/sandbox/capabilities/action-cache.js';
+import { RedisActionCacheStore } from '../../../lib/stores/redis/redis-action-cache-store.js';
+import type { RedisClientLike } from '../../../lib/stores/redis/redis-adapter.js';
+import { RedisAttemptStore } from '../../../lib/stores/redis/redis-attempt-store.js';
+import { RedisRefreshTokenStore } from '../../../lib/stores/redis/redis-refresh-token-store.js';
+import { RedisReplayStore } from '../../../lib/stores/redis/redis-replay-store.js';
+import { StoreUnavailableError } from '../../../lib/stores/store-deadline.js';
+import { REDIS_CLIENTS, type TestRedisClient } from '../../support/redis-clients.js';
 import {
   startRedis,
   startRedisCluster,
   type RedisClusterServer,
   type RedisServer,
-} from '../support/redis-server.js';
-import { waitUntil } from '../support/server-process.js';
-import { timedRejection } from '../support/store-faults.js';
+} from '../../support/redis-server.js';
+import { waitUntil } from '../../support/server-process.js';
+import { timedRejection } from '../../support/store-faults.js';
 
 const TIMEOUT_MS = 300;
 /** What a rejection may take beyond the deadline on a busy machine. */

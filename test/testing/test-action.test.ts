@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { testAction } from '../../lib/testing/test-action.js';
-import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp } from './fixtures/local-idp.js';
+import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp } from '../sandbox/fixtures/local-idp.js';
 
 describe('testAction', function () {
   this.timeout(10_000);

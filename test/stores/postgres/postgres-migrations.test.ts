@@ -1,16 +1,16 @@
 import { expect } from 'chai';
-import type * as PostgresStores from '../../lib/stores/postgres/index.js';
-import { migrate, runMigrations } from '../../lib/stores/postgres/migrate.js';
-import { MIGRATIONS } from '../../lib/stores/postgres/migrations/index.js';
-import { connectDatabase } from '../../lib/stores/postgres/connect-database.js';
-import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
-import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
-import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
-import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
-import { DATABASES, openPool, type TestDatabase } from '../support/postgres-databases.js';
-import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { previousVersion, type PreviousVersion } from '../support/previous-version.js';
-import { testFamily, testToken } from '../support/refresh-families.js';
+import type * as PostgresStores from '../../../lib/stores/postgres/index.js';
+import { migrate, runMigrations } from '../../../lib/stores/postgres/migrate.js';
+import { MIGRATIONS } from '../../../lib/stores/postgres/migrations/index.js';
+import { connectDatabase } from '../../../lib/stores/postgres/connect-database.js';
+import { PostgresReplayStore } from '../../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresLogSink } from '../../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../../lib/stores/postgres/postgres-refresh-token-store.js';
+import { PostgresUserStore } from '../../../lib/stores/postgres/postgres-user-store.js';
+import { DATABASES, openPool, type TestDatabase } from '../../support/postgres-databases.js';
+import { startPostgres, type PostgresServer } from '../../support/postgres-server.js';
+import { previousVersion, type PreviousVersion } from '../../support/previous-version.js';
+import { testFamily, testToken } from '../../support/refresh-families.js';
 
 describe('PostgreSQL migrations', function () {
   this.timeout(30_000);

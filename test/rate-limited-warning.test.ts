@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describeError, rateLimitedWarning } from '../../lib/rate-limited-warning.js';
+import { describeError, rateLimitedWarning } from '../lib/rate-limited-warning.js';
 
 describe('rateLimitedWarning', () => {
   function setup() {

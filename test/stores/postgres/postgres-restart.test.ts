@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JSONWebKeySet } from 'jose';
-import { startExample, type ExampleProcess } from '../support/example-process.js';
-import { openPool } from '../support/postgres-databases.js';
-import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { exited } from '../support/server-process.js';
+import { startExample, type ExampleProcess } from '../../support/example-process.js';
+import { openPool } from '../../support/postgres-databases.js';
+import { startPostgres, type PostgresServer } from '../../support/postgres-server.js';
+import { exited } from '../../support/server-process.js';
 
 const FIXTURE = 'test/stores/fixtures/postgres-router-process.ts';
 const API = 'https://api.example.com/';

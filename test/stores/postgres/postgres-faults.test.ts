@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { LogEntry } from '../../lib/logs/log-entry.js';
-import { migrate } from '../../lib/stores/postgres/migrate.js';
-import { PostgresClientStore } from '../../lib/stores/postgres/postgres-client-store.js';
-import { PostgresKeyStore } from '../../lib/stores/postgres/postgres-key-store.js';
-import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
-import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
-import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
-import { PostgresRetention } from '../../lib/stores/postgres/postgres-retention.js';
-import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
-import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
-import { openPool } from '../support/postgres-databases.js';
-import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { waitUntil } from '../support/server-process.js';
-import { testFamily, testToken } from '../support/refresh-families.js';
-import { timedRejection } from '../support/store-faults.js';
+import type { LogEntry } from '../../../lib/logs/log-entry.js';
+import { migrate } from '../../../lib/stores/postgres/migrate.js';
+import { PostgresClientStore } from '../../../lib/stores/postgres/postgres-client-store.js';
+import { PostgresKeyStore } from '../../../lib/stores/postgres/postgres-key-store.js';
+import { PostgresLogSink } from '../../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../../lib/stores/postgres/postgres-refresh-token-store.js';
+import { PostgresReplayStore } from '../../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresRetention } from '../../../lib/stores/postgres/postgres-retention.js';
+import { PostgresUserStore } from '../../../lib/stores/postgres/postgres-user-store.js';
+import { StoreUnavailableError } from '../../../lib/stores/store-deadline.js';
+import { openPool } from '../../support/postgres-databases.js';
+import { startPostgres, type PostgresServer } from '../../support/postgres-server.js';
+import { waitUntil } from '../../support/server-process.js';
+import { testFamily, testToken } from '../../support/refresh-families.js';
+import { timedRejection } from '../../support/store-faults.js';
 
 const TIMEOUT_MS = 400;
 /** What a rejection may take beyond the deadline on a busy machine. */

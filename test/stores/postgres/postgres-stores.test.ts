@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { LogEntry } from '../../lib/logs/log-entry.js';
-import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
-import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
-import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
-import type { SqlDatabase } from '../../lib/stores/postgres/sql-database.js';
-import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
+import type { LogEntry } from '../../../lib/logs/log-entry.js';
+import { PostgresLogSink } from '../../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresReplayStore } from '../../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresUserStore } from '../../../lib/stores/postgres/postgres-user-store.js';
+import type { SqlDatabase } from '../../../lib/stores/postgres/sql-database.js';
+import { ReplayStoreFullError } from '../../../lib/stores/replay-store.js';
 import {
   queryableLogSinkContract,
   replayStoreContract,
   userStoreContract,
-} from '../../lib/testing/index.js';
-import { eachDatabase, withPostgresServer } from '../support/postgres-databases.js';
+} from '../../../lib/testing/index.js';
+import { eachDatabase, withPostgresServer } from '../../support/postgres-databases.js';
 
 withPostgresServer('PostgreSQL stores', (server) => {
   eachDatabase(server, (db) => {

@@ -2,12 +2,12 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import request from 'supertest';
-import { PostgresKeyStore } from '../../lib/stores/postgres/postgres-key-store.js';
-import { keyStoreContract } from '../../lib/testing/index.js';
-import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
-import type { TestServer } from '../support/fixtures.js';
-import { onEachDatabase } from '../support/postgres-databases.js';
-import { waitUntil } from '../support/server-process.js';
+import { PostgresKeyStore } from '../../../lib/stores/postgres/postgres-key-store.js';
+import { keyStoreContract } from '../../../lib/testing/index.js';
+import { API, SECRET, basic, exchangeBody, form, testServer } from '../../support/fixtures.js';
+import type { TestServer } from '../../support/fixtures.js';
+import { onEachDatabase } from '../../support/postgres-databases.js';
+import { waitUntil } from '../../support/server-process.js';
 
 const EDDSA_PRIVATE = {
   crv: 'Ed25519',

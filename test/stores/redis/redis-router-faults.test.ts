@@ -7,14 +7,18 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
-import type { LogEntry } from '../../lib/index.js';
-import { createRedisAdapter } from '../../lib/stores/redis/redis-adapter.js';
-import { assertionParams, clientAssertion } from '../support/client-assertion.js';
-import { SECRET, basic, exchangeBody, form, type TestServer } from '../support/fixtures.js';
-import { REDIS_CLIENTS, type TestRedisClient } from '../support/redis-clients.js';
-import { CACHE_SUBJECT_TYPE, redisTestServer, type SharedStore } from '../support/redis-router.js';
-import { startRedis, type RedisServer } from '../support/redis-server.js';
-import { waitUntil } from '../support/server-process.js';
+import type { LogEntry } from '../../../lib/index.js';
+import { createRedisAdapter } from '../../../lib/stores/redis/redis-adapter.js';
+import { assertionParams, clientAssertion } from '../../support/client-assertion.js';
+import { SECRET, basic, exchangeBody, form, type TestServer } from '../../support/fixtures.js';
+import { REDIS_CLIENTS, type TestRedisClient } from '../../support/redis-clients.js';
+import {
+  CACHE_SUBJECT_TYPE,
+  redisTestServer,
+  type SharedStore,
+} from '../../support/redis-router.js';
+import { startRedis, type RedisServer } from '../../support/redis-server.js';
+import { waitUntil } from '../../support/server-process.js';
 
 const TIMEOUT_MS = 300;
 /** What an answer may take while Redis is down: the deadline, and a busy machine's slack. */

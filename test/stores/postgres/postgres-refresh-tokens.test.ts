@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
-import type { RefreshTokenFamily } from '../../lib/stores/refresh-token-store.js';
-import { refreshTokenStoreContract } from '../../lib/testing/index.js';
-import { onEachDatabase } from '../support/postgres-databases.js';
-import { testFamily } from '../support/refresh-families.js';
+import { PostgresRefreshTokenStore } from '../../../lib/stores/postgres/postgres-refresh-token-store.js';
+import type { RefreshTokenFamily } from '../../../lib/stores/refresh-token-store.js';
+import { refreshTokenStoreContract } from '../../../lib/testing/index.js';
+import { onEachDatabase } from '../../support/postgres-databases.js';
+import { testFamily } from '../../support/refresh-families.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 

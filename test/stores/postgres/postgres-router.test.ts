@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import type { LogEntry } from '../../lib/logs/log-entry.js';
-import { migrate } from '../../lib/stores/postgres/migrate.js';
-import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
-import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
-import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
-import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
-import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
-import type { TestServer } from '../support/fixtures.js';
-import { openPGlite, type TestDatabase } from '../support/postgres-databases.js';
+import type { LogEntry } from '../../../lib/logs/log-entry.js';
+import { migrate } from '../../../lib/stores/postgres/migrate.js';
+import { PostgresLogSink } from '../../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../../lib/stores/postgres/postgres-refresh-token-store.js';
+import { PostgresReplayStore } from '../../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresUserStore } from '../../../lib/stores/postgres/postgres-user-store.js';
+import { API, SECRET, basic, exchangeBody, form, testServer } from '../../support/fixtures.js';
+import type { TestServer } from '../../support/fixtures.js';
+import { openPGlite, type TestDatabase } from '../../support/postgres-databases.js';
 
 /** Two routers sharing one database, as two instances would (one process: the SQL is the same). */
 describe('routers sharing PostgreSQL stores', function () {

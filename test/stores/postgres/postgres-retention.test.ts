@@ -1,14 +1,14 @@
 import { expect } from 'chai';
-import type { LogEntry } from '../../lib/logs/log-entry.js';
-import { migrate } from '../../lib/stores/postgres/migrate.js';
-import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
-import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
-import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
-import type { RefreshTokenFamily } from '../../lib/stores/refresh-token-store.js';
-import { PostgresRetention } from '../../lib/stores/postgres/postgres-retention.js';
-import { eachDatabase, openPool, withPostgresServer } from '../support/postgres-databases.js';
-import { testFamily, testToken } from '../support/refresh-families.js';
-import { waitUntil } from '../support/server-process.js';
+import type { LogEntry } from '../../../lib/logs/log-entry.js';
+import { migrate } from '../../../lib/stores/postgres/migrate.js';
+import { PostgresLogSink } from '../../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../../lib/stores/postgres/postgres-refresh-token-store.js';
+import { PostgresReplayStore } from '../../../lib/stores/postgres/postgres-replay-store.js';
+import type { RefreshTokenFamily } from '../../../lib/stores/refresh-token-store.js';
+import { PostgresRetention } from '../../../lib/stores/postgres/postgres-retention.js';
+import { eachDatabase, openPool, withPostgresServer } from '../../support/postgres-databases.js';
+import { testFamily, testToken } from '../../support/refresh-families.js';
+import { waitUntil } from '../../support/server-process.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');
 const DAY = 86_400_000;
