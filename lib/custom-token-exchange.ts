@@ -12,6 +12,11 @@ import { createRouter } from './http/router.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
+import { checkHealth } from './observability/health.js';
+import type { HealthCheckOptions, HealthReport } from './observability/health.js';
+import { observeSandbox } from './observability/sandbox-gauges.js';
+import { observeStores } from './observability/store-observation.js';
+import { Telemetry } from './observability/telemetry.js';
 import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { CustomTokenExchangeOptions } from './options.js';
 import { parseOptions } from './options.js';
@@ -19,6 +24,7 @@ import { ActionRegistry } from './profiles/action-registry.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
+import type { Profile } from './profiles/profile-registry.js';
 import { ClientRegistry } from './registry/clients.js';
 import type { Client } from './registry/clients.js';
 import {
@@ -36,6 +42,7 @@ import {
   refreshTokensHandle,
 } from './refresh-tokens/refresh-token-service.js';
 import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
+import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
@@ -103,6 +110,14 @@ export interface CustomTokenExchangeRouter extends Router {
   once(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
   /** Removes a listener added with {@link on} or {@link once}. */
   off(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
+  /**
+   * The router's readiness: each store's answer to its `ping()` (`up`, `down`, or `unknown` for
+   * a store without one), the sandbox's state and the signing keys' ages. `status` is `fail`
+   * when a store is down or the sandbox could not be loaded: answer a readiness probe with 503
+   * then. Options: `timeoutMs` per ping (default 2000), `maxKeyAgeSeconds` (a current key older
+   * than this makes the keys `warn`).
+   */
+  health(options?: HealthCheckOptions): Promise<HealthReport>;
   /** Stops sandboxes, then flushes and closes log sinks (waiting 5 s at most for each step). */
   close(): Promise<void>;
 }
@@ -115,6 +130,10 @@ export function customTokenExchange(
   options: CustomTokenExchangeOptions,
 ): CustomTokenExchangeRouter {
   const config = parseOptions(options);
+  const telemetry: Telemetry = new Telemetry(config.observability, {
+    profileOf: (subjectTokenType): Profile | undefined =>
+      profiles.bySubjectTokenType(subjectTokenType),
+  });
 
   const keys = new KeySet({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
@@ -167,15 +186,44 @@ export function customTokenExchange(
   listClients = () => clients.list();
   listResourceServers = () => resourceServers.list();
 
+  // Every store the router calls, each behind its observed wrapper (spans, error counts).
+  const stores = {
+    replay: config.stores.replay ?? new MemoryReplayStore(),
+    revokedTokens: config.stores.revokedTokens ?? new MemoryRevokedTokenStore(),
+    refreshTokens: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    actionCache: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    attempts: config.attackProtection.suspiciousIpThrottling.store ?? new MemoryAttemptStore(),
+    users: config.users ?? new MemoryUserStore(),
+  };
+  const observed = observeStores(telemetry, stores);
+
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
-    cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    cacheStore: observed.actionCache,
+    telemetry,
   });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
   const profiles = new ProfileRegistry({ actions });
   const postExchange = new PostExchangeHook(actions);
   // Every rate limiter of the default limit is created here, never while a request is handled.
-  const attackProtection = new AttackProtection(config.attackProtection, { profiles });
+  const attackProtection = new AttackProtection(
+    {
+      ...config.attackProtection,
+      suspiciousIpThrottling: {
+        ...config.attackProtection.suspiciousIpThrottling,
+        store: observed.attempts,
+      },
+    },
+    { profiles },
+  );
+  const stopSandboxGauges = observeSandbox(telemetry, config.tenant, () => {
+    const stats = runner.stats();
+    return {
+      isolates: stats.sandbox?.isolates ?? 0,
+      executions: stats.executions,
+      suspensions: stats.suspensions,
+    };
+  });
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
@@ -184,13 +232,11 @@ export function customTokenExchange(
     onSinkError: config.onLogSinkError,
   });
   const { log } = tenantLogs;
-  const users = config.users ?? new MemoryUserStore();
 
   const refreshTokens = new RefreshTokenService({
-    store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    store: observed.refreshTokens,
     maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
-  const revokedTokens = config.stores.revokedTokens ?? new MemoryRevokedTokenStore();
   const grantServices: GrantServices = {
     config,
     resourceServers,
@@ -199,11 +245,12 @@ export function customTokenExchange(
     actions,
     postExchange,
     runner,
-    users,
+    users: observed.users,
     keys,
     log,
     refreshTokens,
     protection: attackProtection,
+    telemetry,
   };
   const { router, metadata, metadataHandler } = createRouter({
     config,
@@ -212,11 +259,26 @@ export function customTokenExchange(
     resourceServers,
     grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
     refreshTokens,
-    revokedTokens,
-    replayStore: config.stores.replay ?? new MemoryReplayStore(),
+    revokedTokens: observed.revokedTokens,
+    replayStore: observed.replay,
     protection: attackProtection,
     log,
+    telemetry,
   });
+  const healthSources = {
+    stores,
+    sandbox: () => {
+      const stats = runner.stats();
+      return {
+        state: stats.sandboxState,
+        isolates: stats.sandbox?.isolates ?? 0,
+        executions: stats.executions,
+        suspensions: stats.suspensions,
+      };
+    },
+    keys,
+    now: Date.now,
+  };
 
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
     actions,
@@ -224,7 +286,7 @@ export function customTokenExchange(
     postExchange: postExchangeHandle(postExchange),
     clients,
     resourceServers,
-    users,
+    users: stores.users,
     keys,
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
@@ -246,7 +308,9 @@ export function customTokenExchange(
       tenantLogs.off(type, listener);
       return cte;
     },
+    health: (healthOptions?: HealthCheckOptions) => checkHealth(healthSources, healthOptions),
     async close(): Promise<void> {
+      stopSandboxGauges();
       await runner.close();
       await attackProtection.close();
       await log.close();

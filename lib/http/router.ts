@@ -5,6 +5,7 @@ import { claimedClientId, createClientAuthenticator } from '../client-auth/clien
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { Grant } from '../grants/grant.js';
 import type { TenantLog } from '../logs/tenant-log.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { Config } from '../options.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { Client, ClientRegistry } from '../registry/clients.js';
@@ -43,6 +44,7 @@ export interface RouterParts {
   replayStore: ReplayStore;
   protection: AttackProtection;
   log: TenantLog;
+  telemetry: Telemetry;
 }
 
 /** The routes, and the metadata for a host that serves it elsewhere. */
@@ -59,33 +61,39 @@ export interface RouterWithMetadata {
  */
 export function createRouter(parts: RouterParts): RouterWithMetadata {
   const { config, keys, clients, resourceServers, refreshTokens, revokedTokens, log } = parts;
+  const { telemetry } = parts;
   const urls = routerUrls(config);
   const readBody = bodyReader(config.urlencodedExtended);
 
-  /** Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked. */
+  /**
+   * Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked,
+   * in its span.
+   */
   const authenticator = (
     endpoint: string,
     getClient: (clientId: string) => Client | undefined,
   ): ClientAuthenticator =>
-    createClientAuthenticator({
-      getClient,
-      audiences: [
-        ...new Set([
-          config.issuer,
-          config.tokenEndpoint,
-          ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
-        ]),
-      ],
-      replayStore: parts.replayStore,
-      ...(config.clientAuthentication
-        ? {
-            passport: {
-              authenticator: config.clientAuthentication.passport,
-              strategies: config.clientAuthentication.strategies,
-            },
-          }
-        : {}),
-    });
+    telemetry.clientAuthentication(
+      createClientAuthenticator({
+        getClient,
+        audiences: [
+          ...new Set([
+            config.issuer,
+            config.tokenEndpoint,
+            ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
+          ]),
+        ],
+        replayStore: parts.replayStore,
+        ...(config.clientAuthentication
+          ? {
+              passport: {
+                authenticator: config.clientAuthentication.passport,
+                strategies: config.clientAuthentication.strategies,
+              },
+            }
+          : {}),
+      }),
+    );
   const getClient = (clientId: string) => clients.get(clientId);
   const getCaller = (clientId: string) => {
     const server = resourceServers.byIntrospectionClientId(clientId);
@@ -115,6 +123,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       clients,
       protection: parts.protection,
       log,
+      telemetry,
       maxInFlight: config.maxExchangesInFlight,
       dpop: dpopCheck({
         url: urls.token,
@@ -139,6 +148,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       revokedTokens,
       protection: parts.protection,
       log,
+      telemetry,
       cors: cors.apply,
     }),
   );
@@ -152,6 +162,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       resourceServers,
       refreshTokens,
       revokedTokens,
+      telemetry,
       cors: cors.apply,
     }),
   );

@@ -90,6 +90,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return this.#evicted;
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc RefreshTokenStore.find} */
   find(tokenHash: string): Promise<StoredRefreshToken | undefined> {
     this.#sweepIfDue();

@@ -54,6 +54,20 @@ export interface KeyInfo {
   retired_at?: string;
 }
 
+/** Where a key is in its life, in epoch ms: what a health check reports of it. */
+export interface KeyLifecycle {
+  kid: string;
+  alg: SigningAlg;
+  status: KeyStatus;
+  /**
+   * When the key took its status: when the set got it (the router's start for `options.keys`),
+   * or when a rotation made it `current` or `retired`.
+   */
+  since: number;
+  /** When a `retired` key leaves the JWKS (its grace period ends). */
+  expiresAt?: number;
+}
+
 /** What one alg's rotation did. */
 export interface KeyRotation {
   alg: SigningAlg;
@@ -102,6 +116,8 @@ interface ImportedKey {
 interface KeyEntry extends ImportedKey {
   status: KeyStatus;
   retiredAt: number | undefined;
+  /** When the key took its status (ms): joined the set, started signing, or was retired. */
+  since: number;
 }
 
 /**
@@ -315,8 +331,10 @@ export class KeySet {
       if (retired !== undefined) {
         retired.status = 'retired';
         retired.retiredAt = now;
+        retired.since = now;
       }
       promoted.status = 'current';
+      promoted.since = now;
       this.#current.set(a, promoted);
       const upcoming = this.development
         ? (this.#nextOf(a) ?? this.#insert(generateKey(a), 'next'))
@@ -363,8 +381,20 @@ export class KeySet {
     return this.#byStatus().map(info);
   }
 
+  /** Every key's status, since when, and a retired key's end: for health checks. */
+  lifecycle(): KeyLifecycle[] {
+    this.#dropExpired(this.#now());
+    return this.#byStatus().map((entry) => ({
+      kid: entry.kid,
+      alg: entry.alg,
+      status: entry.status,
+      since: entry.since,
+      ...(entry.retiredAt !== undefined && { expiresAt: entry.retiredAt + this.#graceMs }),
+    }));
+  }
+
   #insert(imported: ImportedKey, status: 'current' | 'next'): KeyEntry {
-    const entry: KeyEntry = { ...imported, status, retiredAt: undefined };
+    const entry: KeyEntry = { ...imported, status, retiredAt: undefined, since: this.#now() };
     this.#entries.push(entry);
     if (status === 'current') this.#current.set(entry.alg, entry);
     this.#changed();
