@@ -112,3 +112,15 @@ export type { StoreErrorMode } from './attack-protection/store-failure-policy.js
 export type { ActionCacheStore, CacheEntry } from './sandbox/capabilities/action-cache.js';
 export { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
 export { testAction } from './sandbox/test-action.js';
+export type { ObservabilityOptions } from './observability/observability-options.js';
+export type {
+  HealthCheckOptions,
+  HealthReport,
+  HealthStatus,
+  KeyHealth,
+  KeysHealth,
+  SandboxHealth,
+  StoreHealth,
+} from './observability/health.js';
+export type { StoreName } from './observability/store-observation.js';
+export type { KeyLifecycle } from './tokens/key-set.js';
