@@ -1,0 +1,145 @@
+import { expect } from 'chai';
+import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
+import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
+import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
+import type { RedisClientLike } from '../../lib/stores/redis/redis-adapter.js';
+import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
+import { testServer } from '../support/fixtures.js';
+import { openPGlite, openPool } from '../support/postgres-databases.js';
+import type { TestDatabase } from '../support/postgres-databases.js';
+import { startPostgres } from '../support/postgres-server.js';
+import type { PostgresServer } from '../support/postgres-server.js';
+import { REDIS_CLIENTS } from '../support/redis-clients.js';
+import type { TestRedisClient } from '../support/redis-clients.js';
+import { startRedis, startRedisCluster } from '../support/redis-server.js';
+import type { RedisClusterServer, RedisNode, RedisServer } from '../support/redis-server.js';
+import { waitUntil } from '../support/server-process.js';
+
+const TIMEOUT_MS = 300;
+
+/** What a ping answers: `up`, or the error's class name. */
+async function pingResult(store: { ping(): Promise<void> }): Promise<string> {
+  try {
+    await store.ping();
+    return 'up';
+  } catch (err) {
+    expect(err).to.be.instanceOf(StoreUnavailableError);
+    return (err as Error).name;
+  }
+}
+
+describe('observability: store pings on real servers', function () {
+  this.timeout(60_000);
+
+  describe('Redis', () => {
+    let single: RedisServer | undefined;
+    let cluster: RedisClusterServer | undefined;
+
+    before(async () => {
+      [single, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+    });
+    after(async () => {
+      for (const node of [single, ...(cluster?.nodes ?? [])]) node?.thaw();
+      await Promise.all([single?.stop(), cluster?.stop()]);
+    });
+
+    for (const kind of REDIS_CLIENTS) {
+      describe(kind.name, () => {
+        let connection: TestRedisClient | undefined;
+        before(async () => {
+          connection = await kind.connect(kind.cluster ? cluster! : single!);
+        });
+        after(() => connection?.close());
+
+        const stores = (client: RedisClientLike) =>
+          [
+            new RedisReplayStore({ client, timeoutMs: TIMEOUT_MS, warn: false }),
+            new RedisActionCacheStore({ client, timeoutMs: TIMEOUT_MS, warn: false }),
+          ] as const;
+        // A cluster's ping asks every master: one hung node is enough to be down.
+        const hung = (): RedisNode => (kind.cluster ? cluster!.nodes[1]! : single!);
+
+        it('pings every master: up, down while a node hangs, up again once it answers', async () => {
+          const [replay, cache] = stores(connection!.client);
+          expect([await pingResult(replay), await pingResult(cache)]).to.deep.equal(['up', 'up']);
+          hung().freeze();
+          try {
+            expect(await pingResult(replay)).to.equal('StoreUnavailableError');
+          } finally {
+            hung().thaw();
+          }
+          await waitUntil(async () => (await pingResult(replay)) === 'up', 'Redis answering');
+        });
+
+        it('makes cte.health() fail while the server hangs', async () => {
+          const [replay, actionCache] = stores(connection!.client);
+          const { cte } = await testServer({
+            stores: { replay: replay, actionCache: actionCache },
+          });
+          const ready = await cte.health();
+          expect([ready.stores.replay.status, ready.stores.actionCache.status]).to.deep.equal([
+            'up',
+            'up',
+          ]);
+          hung().freeze();
+          try {
+            const report = await cte.health();
+            expect(report.status).to.equal('fail');
+            expect(report.stores.replay).to.deep.include({
+              status: 'down',
+              error: 'StoreUnavailableError',
+            });
+          } finally {
+            hung().thaw();
+          }
+          await waitUntil(async () => (await cte.health()).status === 'pass', 'a ready router');
+        });
+      });
+    }
+  });
+
+  describe('PostgreSQL', () => {
+    let server: PostgresServer | undefined;
+    let pool: TestDatabase | undefined;
+    let pglite: TestDatabase | undefined;
+
+    before(async () => {
+      server = await startPostgres();
+      pool = openPool(server);
+      pglite = await openPGlite();
+    });
+    after(async () => {
+      await server?.thaw();
+      await Promise.all([pool?.close(), pglite?.close()]);
+      await server?.stop();
+    });
+
+    it('pings PGlite: the replay and user stores are up', async () => {
+      const database = pglite!.database;
+      expect(await pingResult(new PostgresReplayStore({ database }))).to.equal('up');
+      expect(await pingResult(new PostgresUserStore({ database }))).to.equal('up');
+    });
+
+    it('pings a pg.Pool: up, down while the server hangs, up again after', async () => {
+      const database = pool!.database;
+      const replay = new PostgresReplayStore({ database, timeoutMs: TIMEOUT_MS });
+      const users = new PostgresUserStore({ database, timeoutMs: TIMEOUT_MS });
+      expect([await pingResult(replay), await pingResult(users)]).to.deep.equal(['up', 'up']);
+      const { cte } = await testServer({ users, stores: { replay } });
+      await server!.freeze();
+      try {
+        expect(await pingResult(replay)).to.equal('StoreUnavailableError');
+        const report = await cte.health();
+        expect(report.status).to.equal('fail');
+        expect(report.stores.users).to.deep.include({
+          status: 'down',
+          error: 'StoreUnavailableError',
+        });
+      } finally {
+        await server!.thaw();
+      }
+      await waitUntil(async () => (await cte.health()).status === 'pass', 'a ready router');
+    });
+  });
+});
