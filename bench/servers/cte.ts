@@ -3,6 +3,8 @@
  * against a JWKS (served by this process) and sets the user, as an in-process handler
  * (`mode: 'inline'`) or as sandboxed code (`'sandbox'`). `'hostile'` is `'sandbox'` plus a second
  * profile whose sandboxed action spins forever (the harness sends it a trickle of requests).
+ * `'sandbox-otel'` is `'sandbox'` with an OpenTelemetry SDK installed (see otel-sdk.ts): every
+ * span recorded and every metric aggregated.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,6 +65,11 @@ async function start(config: BenchConfig): Promise<void> {
   const port = (server.address() as AddressInfo).port;
   const jwksUrl = `http://127.0.0.1:${port}/idp/jwks`;
 
+  // The SDK first: the router takes the global meter provider as it is when created.
+  if (config.mode === 'sandbox-otel') {
+    const { installOpenTelemetrySdk } = await import('./otel-sdk.js');
+    installOpenTelemetrySdk();
+  }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const cte = customTokenExchange({
     issuer: `http://localhost:${port}/`,

@@ -56,12 +56,13 @@ export class RequestObservation {
   readonly #endpoint: Endpoint;
   readonly #grantType: string | undefined;
   readonly #span: Span;
-  readonly #started = performance.now();
+  readonly #started: number;
 
   constructor(telemetry: Telemetry, endpoint: Endpoint, req: HttpRequest, grantType?: string) {
     this.#telemetry = telemetry;
     this.#endpoint = endpoint;
     this.#grantType = grantType;
+    this.#started = telemetry.recordsMetrics ? performance.now() : 0;
     const { span, route } = ENDPOINTS[endpoint];
     this.#span = telemetry.tracer.startSpan(span);
     if (this.#span.isRecording()) {
@@ -86,6 +87,11 @@ export class RequestObservation {
    */
   end(statusCode: number, facts: RequestFacts, error?: unknown): void {
     const telemetry = this.#telemetry;
+    const span = this.#span;
+    if (!span.isRecording() && !telemetry.recordsMetrics) {
+      span.end();
+      return;
+    }
     const result = error === undefined ? SUCCESS : errorType(error);
     const profile =
       facts.profile ??
@@ -94,7 +100,6 @@ export class RequestObservation {
         : telemetry.profileOf(facts.subjectTokenType));
     const clientId = facts.client?.client_id ?? facts.claimedClient?.client_id;
 
-    const span = this.#span;
     if (span.isRecording()) {
       const attributes: Attributes = {
         [ATTR_HTTP_RESPONSE_STATUS_CODE]: statusCode,
@@ -113,6 +118,7 @@ export class RequestObservation {
       if (error !== undefined) failed(span, result);
     }
     span.end();
+    if (!telemetry.recordsMetrics) return;
 
     const { instruments } = telemetry;
     const byClient =

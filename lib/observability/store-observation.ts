@@ -61,9 +61,14 @@ function observedMethod(
   };
   return function observedStoreCall(...args: unknown[]): unknown {
     const span = tracer.startSpan(template.name, template.options);
+    const recording = span.isRecording();
+    if (!recording && !telemetry.recordsMetrics) {
+      span.end();
+      return original.apply(store, args);
+    }
     let result: unknown;
     try {
-      result = span.isRecording()
+      result = recording
         ? context.with(trace.setSpan(context.active(), span), original, store, ...args)
         : original.apply(store, args);
     } catch (err) {

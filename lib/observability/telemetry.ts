@@ -1,5 +1,5 @@
-import type { Attributes, Counter, Histogram, Meter, Span, Tracer } from '@opentelemetry/api';
-import { ProxyTracerProvider, createNoopMeter } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter, Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, context, createNoopMeter, trace } from '@opentelemetry/api';
 import type { ObservabilityConfig } from './observability-options.js';
 import { ATTR, METRIC, SPAN, SUCCESS } from './names.js';
 import { RequestObservation } from './request-observation.js';
@@ -51,8 +51,9 @@ interface AuthenticatedClient {
 }
 
 /** Spans of one action execution, by trigger: made once. */
+const DEFAULT_ACTION_SPAN = spanTemplate(SPAN.action);
 const ACTION_SPANS = new Map<string, SpanTemplate>([
-  ['custom-token-exchange', spanTemplate(SPAN.action)],
+  ['custom-token-exchange', DEFAULT_ACTION_SPAN],
   ['post-exchange', spanTemplate(SPAN.postExchangeAction)],
 ]);
 const CLIENT_AUTHENTICATION_SPAN = spanTemplate(SPAN.clientAuthentication);
@@ -72,6 +73,11 @@ export class Telemetry {
   readonly enduserId: boolean;
   /** Whether request counters and durations carry `cte.client_id`. */
   readonly clientIdInMetrics: boolean;
+  /**
+   * `false` when the meter is the API's no-op (no SDK when the router was created): the
+   * attributes and timings of metrics are then not even built.
+   */
+  readonly recordsMetrics: boolean;
 
   /** See {@link TelemetryOptions.profileOf}. */
   readonly profileOf: (subjectTokenType: string) => ProfileLike | undefined;
@@ -83,6 +89,8 @@ export class Telemetry {
     this.clientIdInMetrics = config.clientIdInMetrics;
     this.profileOf = options.profileOf ?? (() => undefined);
     this.instruments = createInstruments(this.meter);
+    // The API's no-op meter hands out one shared no-op counter.
+    this.recordsMetrics = this.instruments.exchanges !== createNoopMeter().createCounter('probe');
   }
 
   /**
@@ -132,6 +140,7 @@ export class Telemetry {
 
   /** An IP was blocked by suspicious IP throttling during an exchange of `profile`. */
   suspiciousIpBlocked(profile: { name: string } | undefined): void {
+    if (!this.recordsMetrics) return;
     this.instruments.suspiciousIpBlocks.add(
       1,
       profile === undefined ? {} : { [ATTR.profile]: profile.name },
@@ -143,36 +152,46 @@ export class Telemetry {
    * for that trigger) and records its duration in `cte.action.duration`, with `cte.result`
    * `success` or the failure's kind (`timeout`, `memory`, `overloaded`, ...).
    */
-  async actionExecution(
+  actionExecution(
     execution: { actionId: string; trigger: string; runner: 'sandbox' | 'in-process' },
     run: () => Promise<void>,
   ): Promise<void> {
-    const template =
-      ACTION_SPANS.get(execution.trigger) ?? ACTION_SPANS.get('custom-token-exchange')!;
-    const started = performance.now();
-    let result = SUCCESS;
-    try {
-      await traced(this.tracer, template, (span: Span) => {
-        if (span.isRecording()) {
-          span.setAttributes({
-            [ATTR.actionId]: execution.actionId,
-            [ATTR.actionTrigger]: execution.trigger,
-            [ATTR.actionRunner]: execution.runner,
-          });
-        }
-        return run().catch((err: unknown) => {
-          result = failureKind(err);
-          if (span.isRecording()) failed(span, result);
-          throw err;
-        });
-      });
-    } finally {
-      this.instruments.actionDuration.record((performance.now() - started) / 1000, {
+    const template = ACTION_SPANS.get(execution.trigger) ?? DEFAULT_ACTION_SPAN;
+    const span = this.tracer.startSpan(template.name, template.options);
+    const recording = span.isRecording();
+    if (!recording && !this.recordsMetrics) {
+      span.end();
+      return run();
+    }
+    if (recording) {
+      span.setAttributes({
         [ATTR.actionId]: execution.actionId,
         [ATTR.actionTrigger]: execution.trigger,
-        [ATTR.result]: result,
+        [ATTR.actionRunner]: execution.runner,
       });
     }
+    const started = performance.now();
+    const ended = (result: string): void => {
+      if (recording) {
+        if (result !== SUCCESS) failed(span, result);
+        span.end();
+      }
+      if (this.recordsMetrics) {
+        this.instruments.actionDuration.record((performance.now() - started) / 1000, {
+          [ATTR.actionId]: execution.actionId,
+          [ATTR.actionTrigger]: execution.trigger,
+          [ATTR.result]: result,
+        });
+      }
+    };
+    const running = recording ? context.with(trace.setSpan(context.active(), span), run) : run();
+    return running.then(
+      () => ended(SUCCESS),
+      (err: unknown) => {
+        ended(failureKind(err));
+        throw err;
+      },
+    );
   }
 
   /** Counts a store call that failed. */

@@ -1,4 +1,4 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanStatusCode } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { observeStore } from '../../lib/observability/store-observation.js';
 import { NO_TELEMETRY, Telemetry } from '../../lib/observability/telemetry.js';
@@ -99,5 +99,33 @@ describe('observability: observeStore', () => {
     expect(wrapped.getById('u1')).to.deep.include({ user_id: 'u1' });
     expect(wrapped.list()).to.have.length(1);
     await wrapped.ping();
+  });
+
+  it('counts failures with metrics alone (no tracer), and builds nothing without either', async () => {
+    const metricsOnly = new Telemetry({
+      tracerProvider: new ProxyTracerProvider(),
+      meterProvider: telemetry.meterProvider,
+      enduserId: false,
+      clientIdInMetrics: false,
+    });
+    expect(metricsOnly.recordsMetrics).to.equal(true);
+    expect(NO_TELEMETRY.recordsMetrics).to.equal(false);
+    const store = observeStore(metricsOnly, 'replay', new CountingStore());
+    await store.broken().catch(() => undefined);
+    expect(telemetry.spans()).to.deep.equal([]);
+    expect(points((await telemetry.metrics()).get('cte.store.errors'))).to.deep.equal([
+      {
+        attributes: {
+          'cte.store': 'replay',
+          'cte.store.operation': 'broken',
+          'error.type': 'ECONNRESET',
+        },
+        value: 1,
+      },
+    ]);
+    const bare = observeStore(NO_TELEMETRY, 'replay', new CountingStore());
+    const pending = bare.load('k');
+    expect(pending).to.be.instanceOf(Promise);
+    expect(await pending).to.equal('value of k');
   });
 });
