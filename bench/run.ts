@@ -14,6 +14,9 @@
  *                                     time, and their median reported)
  *   BENCH_SERVER_FLAGS=--trace-gc npm run bench -- --only floor   extra Node flags for the servers
  *
+ * `cte-sandbox-redis` needs redis-server on PATH: the harness starts one on a free port for the
+ * scenario and stops it after; its row counts the Redis commands per request.
+ *
  * Exits 1 when any scenario answered a request with an error (a benchmark of failures measures
  * nothing); targets missed are reported, not fatal.
  */
@@ -23,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { load, makeSubjects, paced, pinLoadGenerator, startServer } from './harness.js';
 import type { LoadResult } from './harness.js';
 import { HOSTILE_TOKEN_TYPE, requestBody as cteRequestBody } from './servers/cte.js';
+import { startRedis } from '../test/support/redis-server.js';
 
 interface Scenario {
   name: string;
@@ -32,6 +36,8 @@ interface Scenario {
   rate?: number;
   /** Another profile's action spins forever on this many requests/s meanwhile. */
   hostilePerSecond?: number;
+  /** The server keeps its stores on a Redis the harness starts for it. */
+  redis?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -41,6 +47,7 @@ const SCENARIOS: Scenario[] = [
   // cte-sandbox with an OpenTelemetry SDK recording every span and metric.
   { name: 'cte-sandbox-otel', server: 'cte', mode: 'sandbox-otel' },
   { name: 'cte-sandbox-hostile', server: 'cte', mode: 'hostile', hostilePerSecond: 2 },
+  { name: 'cte-sandbox-redis', server: 'cte', mode: 'sandbox-redis', redis: true },
   { name: 'peer-exchange', server: 'peer-oidc-provider', mode: 'exchange' },
   { name: 'peer-cc', server: 'peer-oidc-provider', mode: 'cc' },
   { name: 'cte-sandbox@500rps', server: 'cte', mode: 'sandbox', rate: 500 },
@@ -72,10 +79,27 @@ interface Row extends LoadResult {
   rss_mb: number;
   offered_rps?: number;
   hostile_responses?: Record<string, number>;
+  /** Commands sent to the store server per request, by command, over the measured period. */
+  store_commands_per_request?: Record<string, number>;
 }
 
 async function measure(scenario: Scenario, pin: boolean): Promise<Row> {
   const { config, tokens } = await makeSubjects(scenario.mode);
+  const redis = scenario.redis ? await startRedis() : undefined;
+  if (redis) config.redisUrl = redis.url;
+  try {
+    return await measureOn(scenario, pin, config, tokens);
+  } finally {
+    await redis?.stop();
+  }
+}
+
+async function measureOn(
+  scenario: Scenario,
+  pin: boolean,
+  config: Awaited<ReturnType<typeof makeSubjects>>['config'],
+  tokens: string[],
+): Promise<Row> {
   const server = await startServer(scenario.server, config, pin, profileDir);
   const bodies = tokens.map((token) => server.module.requestBody(token, config));
   const hostile = scenario.hostilePerSecond
@@ -101,11 +125,34 @@ async function measure(scenario: Scenario, pin: boolean): Promise<Row> {
       rss_mb: Math.round(after.rss / 2 ** 20),
       ...(scenario.rate === undefined ? {} : { offered_rps: scenario.rate }),
       ...(hostile ? { hostile_responses: hostile.responses } : {}),
+      ...(after.storeCommands
+        ? {
+            store_commands_per_request: perRequest(
+              before.storeCommands,
+              after.storeCommands,
+              result.requests,
+            ),
+          }
+        : {}),
     };
   } finally {
     hostile?.stop();
     await server.stop();
   }
+}
+
+/** How many of each command were sent per request between two samples. */
+function perRequest(
+  before: Record<string, number> = {},
+  after: Record<string, number>,
+  requests: number,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, count]) => [
+      name,
+      +((count - (before[name] ?? 0)) / requests).toFixed(3),
+    ]),
+  );
 }
 
 /** Sends the hostile request `hostilePerSecond` times a second, counting the statuses. */
@@ -148,6 +195,7 @@ function ratios(rows: Map<string, Row>) {
       sandbox && rows.get('cte-sandbox-otel')
         ? +(rows.get('cte-sandbox-otel')!.cpu_ms - sandbox.cpu_ms).toFixed(3)
         : null,
+    cte_sandbox_redis_vs_cte_sandbox: ratio(rows.get('cte-sandbox-redis')?.rps, sandbox?.rps),
     sandbox_extra_cpu_ms:
       sandbox && rows.get('cte-inline')
         ? +(sandbox.cpu_ms - rows.get('cte-inline')!.cpu_ms).toFixed(3)
@@ -218,6 +266,7 @@ const TARGETS: Record<string, (value: number) => boolean> = {
   cte_sandbox_hostile_vs_cte_sandbox: (v) => v >= 0.9,
   cte_sandbox_vs_cte_inline: (v) => v >= 0.85,
   cte_sandbox_otel_vs_cte_sandbox: (v) => v >= 0.95,
+  cte_sandbox_redis_vs_cte_sandbox: (v) => v >= 0.85,
   sandbox_extra_cpu_ms: (v) => v <= 0.15,
   cte_sandbox_p99_over_p50: (v) => v <= 3,
   cte_sandbox_p99_ms_at_500rps: (v) => v < 5,
@@ -229,6 +278,7 @@ const TARGET_TEXT: Record<string, string> = {
   cte_sandbox_hostile_vs_cte_sandbox: '≥ 0.9',
   cte_sandbox_vs_cte_inline: '≥ 0.85',
   cte_sandbox_otel_vs_cte_sandbox: '≥ 0.95',
+  cte_sandbox_redis_vs_cte_sandbox: '≥ 0.85',
   sandbox_extra_cpu_ms: '≤ 0.15',
   cte_sandbox_p99_over_p50: '≤ 3',
   cte_sandbox_p99_ms_at_500rps: '< 5',
@@ -265,6 +315,11 @@ console.table(
     ...(offered_rps ? { note: `${offered_rps}/s evenly paced, timed from when due` } : {}),
   })),
 );
+for (const row of rows.values()) {
+  if (row.store_commands_per_request) {
+    console.log(`${row.name}: Redis commands per request:`, row.store_commands_per_request);
+  }
+}
 const hostileRow = rows.get('cte-sandbox-hostile');
 if (hostileRow?.hostile_responses) {
   console.log('hostile requests answered:', hostileRow.hostile_responses);

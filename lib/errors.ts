@@ -1,3 +1,5 @@
+import { StoreUnavailableError } from './stores/store-deadline.js';
+
 /**
  * One error model for the router's endpoints: every refusal is an {@link OAuthError} carrying the
  * HTTP status, the RFC 6749 `error` code, the public `error_description`, and a private cause that
@@ -216,9 +218,17 @@ export class TemporarilyUnavailable extends OAuthError {
   }
 }
 
-/** Turns anything thrown on our path into an OAuthError; unknown errors become `server_error`. */
+/**
+ * Turns anything thrown on our path into an OAuthError: a store that could not answer in time
+ * (`StoreUnavailableError`: a shared store down or hung) is `503 temporarily_unavailable` with
+ * its `Retry-After`, so a client retries once it is back; other unknown errors are
+ * `server_error`.
+ */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
+  if (err instanceof StoreUnavailableError) {
+    return new TemporarilyUnavailable(err.retryAfterSeconds, `${err.name}: ${err.message}`);
+  }
   const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new ServerError(cause);
 }

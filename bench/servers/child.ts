@@ -18,6 +18,8 @@ export interface BenchConfig {
   client: { id: string; secret: string };
   /** Server-specific variant (e.g. which grant, which action). */
   mode: string;
+  /** The Redis the server keeps its stores on, for the scenarios that use one. */
+  redisUrl?: string;
 }
 
 export interface BenchServerModule {
@@ -31,6 +33,15 @@ export interface ProcessStats {
   cpuMicros: number;
   rss: number;
   heapUsed: number;
+  /** Commands sent to a store server so far, by command name (servers with stores on Redis). */
+  storeCommands?: Record<string, number>;
+}
+
+const storeCommands: Record<string, number> = {};
+
+/** Counts one command sent to a store server, for the stats. */
+export function countStoreCommand(name: string): void {
+  storeCommands[name] = (storeCommands[name] ?? 0) + 1;
 }
 
 export function readConfig(): BenchConfig {
@@ -55,6 +66,7 @@ export async function serveToParent(server: Server): Promise<void> {
         cpuMicros: cpu.user + cpu.system,
         rss: memory.rss,
         heapUsed: memory.heapUsed,
+        ...(Object.keys(storeCommands).length > 0 ? { storeCommands: { ...storeCommands } } : {}),
       };
       process.send!(stats);
     }

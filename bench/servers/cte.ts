@@ -3,17 +3,28 @@
  * against a JWKS (served by this process) and sets the user, as an in-process handler
  * (`mode: 'inline'`) or as sandboxed code (`'sandbox'`). `'hostile'` is `'sandbox'` plus a second
  * profile whose sandboxed action spins forever (the harness sends it a trickle of requests).
- * `'sandbox-otel'` is `'sandbox'` with an OpenTelemetry SDK installed (see otel-sdk.ts): every
- * span recorded and every metric aggregated.
+ * `'sandbox-redis'` is `'sandbox'` with every store on the Redis at `config.redisUrl` (attempt
+ * buckets, the per-profile rate limit through rate-limit-redis, replay keys, `api.cache`, refresh
+ * tokens) over node-redis, counting the commands it sends. `'sandbox-otel'` is `'sandbox'` with an
+ * OpenTelemetry SDK installed (see otel-sdk.ts): every span recorded and every metric aggregated.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { RedisStore } from 'rate-limit-redis';
+import { createClient } from 'redis';
 import { customTokenExchange } from '../../lib/index.js';
-import type { CustomTokenExchangeHandler } from '../../lib/index.js';
+import type { CustomTokenExchangeHandler, CustomTokenExchangeOptions } from '../../lib/index.js';
+import {
+  RedisActionCacheStore,
+  RedisAttemptStore,
+  RedisRefreshTokenStore,
+  RedisReplayStore,
+  rateLimitRedisCommand,
+} from '../../lib/stores/redis/index.js';
 import type { BenchConfig } from './child.js';
-import { readConfig, serveToParent } from './child.js';
+import { countStoreCommand, readConfig, serveToParent } from './child.js';
 
 export const SUBJECT_TOKEN_TYPE = 'urn:bench:subject';
 export const HOSTILE_TOKEN_TYPE = 'urn:bench:hostile';
@@ -71,7 +82,9 @@ async function start(config: BenchConfig): Promise<void> {
     installOpenTelemetrySdk();
   }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const stores = config.mode === 'sandbox-redis' ? await redisStores(config.redisUrl!) : {};
   const cte = customTokenExchange({
+    ...stores,
     issuer: `http://localhost:${port}/`,
     keys: [{ ...(await exportJWK(privateKey)), kid: 'bench-es256', alg: 'ES256' }],
     clients: [
@@ -142,6 +155,37 @@ async function start(config: BenchConfig): Promise<void> {
   }
   app.use(cte);
   await serveToParent(server);
+}
+
+/**
+ * Every store on the Redis at `url`, as the README configures several instances; the per-profile
+ * limit high enough never to refuse, so it costs its round trip without changing the outcome.
+ */
+async function redisStores(
+  url: string,
+): Promise<Pick<CustomTokenExchangeOptions, 'stores' | 'attackProtection'>> {
+  const client = createClient({ url });
+  await client.connect();
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((args: string[], ...rest: unknown[]) => {
+    countStoreCommand(args[0]!.toUpperCase());
+    return (send as (...all: unknown[]) => unknown)(args, ...rest);
+  }) as typeof client.sendCommand;
+  const sendCommandCluster = rateLimitRedisCommand(client);
+  return {
+    stores: {
+      replay: new RedisReplayStore({ client }),
+      actionCache: new RedisActionCacheStore({ client }),
+      refreshTokens: new RedisRefreshTokenStore({ client }),
+    },
+    attackProtection: {
+      suspiciousIpThrottling: { store: new RedisAttemptStore({ client }) },
+      profileRateLimit: {
+        limit: 1_000_000,
+        store: (name) => new RedisStore({ prefix: `cte:rl:${name}:`, sendCommandCluster }),
+      },
+    },
+  };
 }
 
 if (process.send) await start(readConfig());

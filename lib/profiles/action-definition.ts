@@ -39,6 +39,13 @@ export const POST_EXCHANGE_TRIGGER: Readonly<SupportedTrigger> = Object.freeze({
 
 /** What `actions.create()` accepts. Exactly one of `handler` or `code`. */
 export interface ActionDefinition {
+  /**
+   * The action's id, chosen by the caller: a UUID in lower case (Auth0's action id shape), unique
+   * in the registry. Default a random one. Instances that register the same configuration at
+   * boot give an action the same id this way, so what they share under it (its `api.cache`, its
+   * log entries) is one action's on all of them. Only `create` takes it: an id never changes.
+   */
+  id?: string;
   /** 1–128 characters. */
   name: string;
   /**
@@ -90,7 +97,7 @@ export interface ActionDefinition {
  * are merged with the registry defaults again, not with the draft's previous limits); `handler`
  * and `code` replace each other.
  */
-export type ActionPatch = Partial<ActionDefinition>;
+export type ActionPatch = Partial<Omit<ActionDefinition, 'id'>>;
 
 /** Where a version runs: `code` in the isolated-vm sandbox, a `handler` in the host process. */
 export type ActionRuntime = 'isolated-vm' | 'in-process';
@@ -107,7 +114,7 @@ export interface ActionSecretInfo {
  * call; it never carries a secret's value or the handler function.
  */
 export interface Action {
-  /** `crypto.randomUUID()`. */
+  /** The id given to `create`, or `crypto.randomUUID()`. */
   id: string;
   name: string;
   supported_triggers: SupportedTrigger[];
@@ -178,8 +185,14 @@ export interface ParsedActionFields {
   supported_triggers?: SupportedTrigger[];
 }
 
-/** A validated {@link ActionDefinition}: every field present, defaults applied. */
-export type ParsedActionDefinition = Required<ParsedActionFields>;
+/**
+ * A validated {@link ActionDefinition}: every field present, defaults applied; `id` only when the
+ * caller chose one.
+ */
+export type ParsedActionDefinition = Required<ParsedActionFields> & { id: string | undefined };
+
+/** An action id as Auth0 makes them: a UUID, in lower case. */
+const ACTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Checks a definition for `actions.create()` and applies the defaults (no secrets, no hosts,
@@ -192,10 +205,17 @@ export function parseActionDefinition(
   body: unknown,
   defaultLimits: Readonly<ActionLimits>,
 ): ParsedActionDefinition {
+  let id: string | undefined;
+  if (isPlainObject(body) && body.id !== undefined) {
+    id = parseActionId(body.id);
+    const { id: _chosen, ...rest } = body;
+    body = rest;
+  }
   const fields = parseFields(body, defaultLimits);
   if (fields.name === undefined) invalid('name is required');
   if (fields.source === undefined) invalid('handler or code is required');
   return {
+    id,
     name: fields.name,
     source: fields.source,
     secrets: fields.secrets ?? new Map(),
@@ -296,6 +316,13 @@ export function actionLimitsProblem(limits: unknown): string | undefined {
     if (!(LIMIT_KEYS as string[]).includes(key)) return `.${key} is not a known limit`;
   }
   return undefined;
+}
+
+function parseActionId(value: unknown): string {
+  if (typeof value !== 'string' || !ACTION_ID.test(value)) {
+    invalid('id must be a UUID in lower case, like 7f3c9a52-1b64-4d2e-9a0f-3c5e8b1d2a47');
+  }
+  return value;
 }
 
 function parseName(value: unknown): string {

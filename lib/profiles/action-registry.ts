@@ -132,15 +132,18 @@ export class ActionRegistry {
    * a runner without one cannot take code (`unsupported`).
    *
    * @throws ManagementError `invalid_body` (with the runner's line and column for a syntax
-   *   error), `unsupported`.
+   *   error), `unsupported`, `conflict` (an action has the `id` given).
    */
   async create(definition: ActionDefinition): Promise<Action> {
     const fields = parseActionDefinition(definition, this.#defaultLimits);
     checkSourceTriggers(fields.source, fields.supported_triggers);
+    this.#checkIdFree(fields.id);
     await this.#checkSource(fields.source);
+    // Checked again: another create may have taken the id while the source was checked.
+    this.#checkIdFree(fields.id);
     const at = this.#timestamp();
     const record: ActionRecord = {
-      id: this.#newId(),
+      id: fields.id ?? this.#newId(),
       created_at: at,
       name: fields.name,
       supported_triggers: fields.supported_triggers,
@@ -292,6 +295,12 @@ export class ActionRegistry {
   #bindingOf(id: string): Readonly<ActionBinding> | undefined {
     for (const [check, binding] of this.#bindingChecks) if (check(id)) return binding;
     return undefined;
+  }
+
+  #checkIdFree(id: string | undefined): void {
+    if (id !== undefined && this.#actions.has(id)) {
+      throw new ManagementError('conflict', `an action with id ${id} exists already`);
+    }
   }
 
   #newId(): string {

@@ -32,7 +32,7 @@ export const MAX_TOKEN_LENGTH_CEILING = 1024 * 1024;
  * whose `subject_token_type` equals the profile's are decided by its action.
  */
 export interface Profile {
-  /** `tep_` followed by 16 random base62 characters. */
+  /** The id given to `create`, or `tep_` followed by 16 random base62 characters. */
   id: string;
   /** 3–50 characters. */
   name: string;
@@ -56,6 +56,14 @@ export interface Profile {
 
 /** What `profiles.create()` accepts: Auth0's create body, and the router's token length cap. */
 export interface ProfileDefinition {
+  /**
+   * The profile's id, chosen by the caller: `tep_` followed by 16 letters or digits (Auth0's
+   * profile id shape), unique in the registry. Default a random one. Instances that register the
+   * same configuration at boot give a profile the same id this way, so the state they share
+   * under it (its rate-limit counters, its log entries) is one profile's on all of them. Only
+   * `create` takes it: an id never changes.
+   */
+  id?: string;
   name: string;
   subject_token_type: string;
   action_id: string;
@@ -84,7 +92,8 @@ export interface ProfileRegistryOptions {
 export const MAX_PROFILES = 100;
 
 const CREATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'action_id', 'type'];
-const OPTIONAL_CREATE_FIELDS: readonly string[] = ['max_token_length'];
+const OPTIONAL_CREATE_FIELDS: readonly string[] = ['id', 'max_token_length'];
+const PROFILE_ID = /^tep_[A-Za-z0-9]{16}$/;
 const UPDATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'max_token_length'];
 // Fields a profile has but a patch may not touch: Auth0 answers "Unable to update field." for them.
 const FIXED_FIELDS: ReadonlySet<string> = new Set([
@@ -105,6 +114,7 @@ const MESSAGES = {
   limitReached: 'You reached the limit of entities of this type for this tenant.',
   duplicateOnCreate: 'subject_token_type already exists for tenant',
   duplicateOnUpdate: 'Token exchange profile with the same subject_token_type already exists',
+  duplicateId: 'Token exchange profile with the same id already exists',
   unableToUpdate: 'Unable to update field.',
   notFound: 'Token exchange profile not found.',
 } as const;
@@ -141,7 +151,7 @@ export class ProfileRegistry {
    * Auth0 answers 400: the request body is wrong, not the URL.
    *
    * @throws ManagementError `invalid_body`, `action_not_deployed`, `limit_exceeded` (more than
-   *   {@link MAX_PROFILES}), `conflict` (the `subject_token_type` is taken).
+   *   {@link MAX_PROFILES}), `conflict` (the `subject_token_type` or the `id` is taken).
    */
   async create(definition: ProfileDefinition): Promise<Profile> {
     const body = checkBody(definition);
@@ -153,6 +163,7 @@ export class ProfileRegistry {
     for (const key of CREATE_FIELDS) {
       if (body[key] === undefined) invalid(`${key} is required`);
     }
+    const id = body.id === undefined ? undefined : checkProfileId(body.id);
     const name = checkName(body.name);
     const subjectTokenType = checkSubjectTokenType(body.subject_token_type);
     const maxTokenLength =
@@ -184,9 +195,12 @@ export class ProfileRegistry {
     if (this.#byType.has(subjectTokenType)) {
       throw new ManagementError('conflict', MESSAGES.duplicateOnCreate);
     }
+    if (id !== undefined && this.#byId.has(id)) {
+      throw new ManagementError('conflict', MESSAGES.duplicateId);
+    }
     const at = this.#now().toISOString();
     const profile: Readonly<Profile> = Object.freeze({
-      id: this.#newId(),
+      id: id ?? this.#newId(),
       name,
       subject_token_type: subjectTokenType,
       action_id: actionId,
@@ -331,6 +345,13 @@ function checkBody(body: unknown): Record<string, unknown> {
     invalid('expected an object');
   }
   return body as Record<string, unknown>;
+}
+
+function checkProfileId(value: unknown): string {
+  if (typeof value !== 'string' || !PROFILE_ID.test(value)) {
+    invalid('id must be tep_ followed by 16 letters or digits');
+  }
+  return value;
 }
 
 function checkName(value: unknown): string {

@@ -1,6 +1,5 @@
 import { InvalidRefreshToken, TemporarilyUnavailable } from '../errors.js';
 import type { Client } from '../registry/clients.js';
-import { randomToken } from '../secure-random.js';
 import type {
   RefreshTokenFamily,
   RefreshTokenFamilyUpdate,
@@ -8,7 +7,12 @@ import type {
   StoredRefreshToken,
 } from '../stores/refresh-token-store.js';
 import { familyEndsAt } from '../stores/refresh-token-store.js';
-import { hasRefreshTokenShape, hashRefreshToken, newRefreshToken } from './opaque-refresh-token.js';
+import {
+  hashRefreshToken,
+  newFamilyId,
+  newRefreshToken,
+  readRefreshToken,
+} from './opaque-refresh-token.js';
 
 /** What a new family is bound to. */
 export interface IssueRefreshTokenParams {
@@ -144,8 +148,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
 
   /** Whether the store knows `token` (routing: only such a refresh request is ours). */
   async knows(token: string): Promise<boolean> {
-    if (!hasRefreshTokenShape(token)) return false;
-    return (await this.#store.find(hashRefreshToken(token))) !== undefined;
+    return (await this.#find(token)) !== undefined;
   }
 
   /**
@@ -163,9 +166,10 @@ export class RefreshTokenService implements RefreshTokensHandle {
   }: IssueRefreshTokenParams): Promise<IssuedRefreshToken> {
     const settings = client.refresh_token;
     const now = this.#now();
-    const token = newRefreshToken();
+    const familyId = newFamilyId();
+    const token = newRefreshToken(familyId);
     const family: RefreshTokenFamily = {
-      family_id: `rtf_${randomToken(16)}`,
+      family_id: familyId,
       client_id: client.client_id,
       user_id: userId,
       audience,
@@ -202,9 +206,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
    * (RFC 9700 §4.14.2).
    */
   async inspect(token: string, clientId: string): Promise<StoredRefreshToken> {
-    const stored = hasRefreshTokenShape(token)
-      ? await this.#store.find(hashRefreshToken(token))
-      : undefined;
+    const stored = await this.#find(token);
     if (!stored)
       throw new InvalidRefreshToken('the refresh token is not known (ended or forgotten)');
     if (stored.family.client_id !== clientId) {
@@ -235,7 +237,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
         ? { last_used_at: now, generation: family.generation + 1, rotated_at: now }
         : { last_used_at: now };
       // Within the leeway the retired token gets a sibling of the current generation.
-      const successor = family.rotating ? newRefreshToken() : undefined;
+      const successor = family.rotating ? newRefreshToken(family.family_id) : undefined;
       const written = await this.#store.compareAndSet(
         family.family_id,
         family.revision,
@@ -255,7 +257,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
           refreshToken: successor,
         };
       }
-      const fresh = await this.#store.find(token.token_hash);
+      const fresh = await this.#store.find(token.token_hash, family.family_id);
       if (!fresh)
         throw new InvalidRefreshToken('the refresh token was forgotten while it was redeemed');
       stored = fresh;
@@ -268,8 +270,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
 
   /** {@inheritDoc RefreshTokensHandle.revoke} */
   async revoke(token: string): Promise<boolean> {
-    if (typeof token !== 'string' || !hasRefreshTokenShape(token)) return false;
-    const stored = await this.#store.find(hashRefreshToken(token));
+    const stored = await this.#find(token);
     if (!stored) return false;
     return this.#store.revokeFamily(stored.family.family_id, this.#now());
   }
@@ -279,9 +280,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
    * Resolves the family it revoked, or `undefined` (unknown, another client's, revoked already).
    */
   async revokeForClient(token: string, clientId: string): Promise<RefreshTokenFamily | undefined> {
-    const stored = hasRefreshTokenShape(token)
-      ? await this.#store.find(hashRefreshToken(token))
-      : undefined;
+    const stored = await this.#find(token);
     if (!stored || stored.family.client_id !== clientId) return undefined;
     const revoked = await this.#store.revokeFamily(stored.family.family_id, this.#now());
     return revoked ? stored.family : undefined;
@@ -318,6 +317,14 @@ export class RefreshTokenService implements RefreshTokensHandle {
     return families
       .sort((a, b) => a.created_at - b.created_at)
       .map((family) => summarize(family, now));
+  }
+
+  /** The stored token and family of `token`; `undefined` when it is not of the router's shape. */
+  #find(token: unknown): Promise<StoredRefreshToken | undefined> {
+    const key = readRefreshToken(token);
+    return key === undefined
+      ? Promise.resolve(undefined)
+      : this.#store.find(key.hash, key.familyId);
   }
 
   /**
@@ -370,8 +377,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
    * introspection: unlike {@link inspect}, it changes nothing, not even on reuse.
    */
   async findActive(token: string): Promise<StoredRefreshToken | undefined> {
-    if (!hasRefreshTokenShape(token)) return undefined;
-    const stored = await this.#store.find(hashRefreshToken(token));
+    const stored = await this.#find(token);
     if (stored === undefined) return undefined;
     return typeof judge(stored, this.#now()) === 'string' ? stored : undefined;
   }

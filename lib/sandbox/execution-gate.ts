@@ -17,6 +17,7 @@ import { IsolatedVmRunner, type CapabilityInvoker } from './isolated-vm/isolated
 import { loadIsolatedVm } from './isolated-vm/isolates.js';
 import { assertNodeSnapshotDisabled } from './node-snapshot-check.js';
 import { RunawayPolicy } from './runaway-policy.js';
+import { StoreUnavailableError } from '../stores/store-deadline.js';
 
 /** Executions of actions in flight in one router, all actions together, by default. */
 export const DEFAULT_MAX_EXECUTIONS = 1024;
@@ -175,10 +176,7 @@ export class ExecutionGate implements ActionRunner {
         try {
           await this.#options.cacheStore.apply(actionId, changes);
         } catch (err) {
-          failure ??= new ActionFailure(
-            'threw',
-            `api.cache changes could not be saved: ${messageOf(err)}`,
-          );
+          failure ??= cacheFailure(err, `api.cache changes could not be saved: ${messageOf(err)}`);
         }
       }
       if (failure !== undefined) throw failure;
@@ -266,7 +264,7 @@ export class ExecutionGate implements ActionRunner {
     try {
       entries = await this.#options.cacheStore.load(actionId);
     } catch (err) {
-      throw new ActionFailure('threw', `api.cache could not be loaded: ${messageOf(err)}`);
+      throw cacheFailure(err, `api.cache could not be loaded: ${messageOf(err)}`);
     }
     return new ActionCache(entries, { now: this.#now });
   }
@@ -291,6 +289,16 @@ export class ExecutionGate implements ActionRunner {
     }
     return limits;
   }
+}
+
+/**
+ * A cache store that could not answer in time (a shared store down) makes the exchange a `503`
+ * with its `Retry-After`, as an overloaded runner does; any other failure is the action's.
+ */
+function cacheFailure(err: unknown, message: string): ActionFailure {
+  return err instanceof StoreUnavailableError
+    ? new ActionFailure('overloaded', message, err.retryAfterSeconds)
+    : new ActionFailure('threw', message);
 }
 
 function messageOf(err: unknown): string {

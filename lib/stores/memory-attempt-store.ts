@@ -6,6 +6,9 @@ import type {
   AttemptStore,
   AttemptTake,
 } from './attempt-store.js';
+import { checkAttemptKey, checkAttemptPolicy, checkHold, checkHoldId } from './attempt-checks.js';
+
+const NAME = 'MemoryAttemptStore';
 
 /** Options of {@link MemoryAttemptStore}. */
 export interface MemoryAttemptStoreOptions {
@@ -73,16 +76,16 @@ export class MemoryAttemptStore implements AttemptStore {
 
   /** {@inheritDoc AttemptStore.peek} */
   async peek(key: string, policy: AttemptPolicy): Promise<AttemptBucket> {
-    checkKey(key);
-    checkPolicy(policy);
+    checkAttemptKey(NAME, key);
+    checkAttemptPolicy(NAME, policy);
     return view(this.#current(key, policy), policy);
   }
 
   /** {@inheritDoc AttemptStore.take} */
   async take(key: string, policy: AttemptPolicy, holdId?: string): Promise<AttemptTake> {
-    checkKey(key);
-    checkPolicy(policy);
-    if (holdId !== undefined) checkHoldId(holdId);
+    checkAttemptKey(NAME, key);
+    checkAttemptPolicy(NAME, policy);
+    if (holdId !== undefined) checkHoldId(NAME, holdId);
     const bucket = this.#current(key, policy) ?? this.#full(policy);
     if (holdId !== undefined) bucket.holds.delete(holdId);
     const taken = bucket.attempts >= 1;
@@ -101,13 +104,10 @@ export class MemoryAttemptStore implements AttemptStore {
     policy: AttemptPolicy,
     hold: AttemptHold,
   ): Promise<AttemptReservation> {
-    checkKey(key);
-    checkPolicy(policy);
-    const { id, ttlMs } = hold ?? {};
-    checkHoldId(id);
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
-      throw new TypeError('MemoryAttemptStore: hold.ttlMs must be a positive integer');
-    }
+    checkAttemptKey(NAME, key);
+    checkAttemptPolicy(NAME, policy);
+    checkHold(NAME, hold);
+    const { id, ttlMs } = hold;
     const bucket = this.#current(key, policy) ?? this.#full(policy);
     const reserved = bucket.holds.has(id) || bucket.attempts - bucket.holds.size >= 1;
     if (reserved) bucket.holds.set(id, this.#now() + ttlMs);
@@ -117,15 +117,15 @@ export class MemoryAttemptStore implements AttemptStore {
 
   /** {@inheritDoc AttemptStore.release} */
   async release(key: string, holdId: string): Promise<void> {
-    checkKey(key);
-    checkHoldId(holdId);
+    checkAttemptKey(NAME, key);
+    checkHoldId(NAME, holdId);
     const bucket = this.#buckets.get(key);
     if (bucket?.holds.delete(holdId)) this.#current(key, bucket.policy);
   }
 
   /** {@inheritDoc AttemptStore.reset} */
   async reset(key: string): Promise<void> {
-    checkKey(key);
+    checkAttemptKey(NAME, key);
     this.#buckets.delete(key);
   }
 
@@ -195,26 +195,4 @@ function view(bucket: StoredBucket | undefined, policy: AttemptPolicy): AttemptB
     remaining: bucket.attempts,
     nextAttemptAt: new Date(bucket.refilledAt + policy.rate),
   };
-}
-
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || key === '') {
-    throw new TypeError('MemoryAttemptStore: key must be a non-empty string');
-  }
-}
-
-function checkHoldId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id === '') {
-    throw new TypeError('MemoryAttemptStore: the hold id must be a non-empty string');
-  }
-}
-
-function checkPolicy(policy: AttemptPolicy): void {
-  const { maxAttempts, rate } = policy ?? {};
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-    throw new TypeError('MemoryAttemptStore: policy.maxAttempts must be a positive integer');
-  }
-  if (!Number.isSafeInteger(rate) || rate < 1) {
-    throw new TypeError('MemoryAttemptStore: policy.rate must be a positive integer');
-  }
 }

@@ -95,8 +95,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return Promise.resolve();
   }
 
-  /** {@inheritDoc RefreshTokenStore.find} */
-  find(tokenHash: string): Promise<StoredRefreshToken | undefined> {
+  /**
+   * {@inheritDoc RefreshTokenStore.find}
+   * Tokens are indexed by hash alone here: the family id is not needed.
+   */
+  find(tokenHash: string, _familyId?: string): Promise<StoredRefreshToken | undefined> {
     this.#sweepIfDue();
     const token = this.#tokens.get(tokenHash);
     const entry = token && this.#families.get(token.family_id);

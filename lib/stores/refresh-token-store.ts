@@ -92,8 +92,14 @@ export interface RefreshTokenFamilyUpdate {
  * (`maxRefreshTokensPerUserAndClient`), revoking the oldest.
  */
 export interface RefreshTokenStore {
-  /** The token with this hash and its family, or `undefined` when the store does not know it. */
-  find(tokenHash: string): Promise<StoredRefreshToken | undefined>;
+  /**
+   * The token with this hash and its family, or `undefined` when the store does not know it.
+   * `familyId` is the family the token names (a token carries its family's id), so a store may
+   * keep a family's tokens with the family and look there only (Redis Cluster: one hash slot per
+   * family); a token found in another family is unknown. A store indexing tokens by hash alone
+   * may ignore it.
+   */
+  find(tokenHash: string, familyId: string): Promise<StoredRefreshToken | undefined>;
 
   /** Stores a new family with its first token (generation 0). */
   create(family: RefreshTokenFamily, token: RefreshTokenRecord): Promise<void>;

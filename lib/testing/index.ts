@@ -3,4 +3,11 @@ export { actionCacheStoreContract } from './action-cache-store-contract.js';
 export { userStoreContract } from './user-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
 export { revokedTokenStoreContract } from './revoked-token-store-contract.js';
+export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
+export { attemptStoreContract, sleepingClock } from './attempt-store-contract.js';
+export type {
+  AttemptStoreContractOptions,
+  AttemptStoreFactory,
+  ContractClock,
+} from './attempt-store-contract.js';
 export type { ContractOptions, ContractTestApi, StoreFactory } from './contract-api.js';

@@ -3,7 +3,7 @@ import { AttemptGate } from '../../lib/attack-protection/attempt-gate.js';
 import type { AttemptLease, AttemptRefusal } from '../../lib/attack-protection/attempt-gate.js';
 import { MemoryAttemptStore } from '../../lib/index.js';
 import type { AttemptPolicy, AttemptStore } from '../../lib/index.js';
-import { countingAttemptStore } from '../support/attempt-store-contract.js';
+import { countingAttemptStore } from '../support/counting-attempt-store.js';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const POLICY: AttemptPolicy = { maxAttempts: 3, rate: 60_000 };

@@ -1,14 +1,9 @@
 import { expect } from 'chai';
 import { MemoryAttemptStore } from '../../lib/index.js';
 import type { AttemptPolicy } from '../../lib/index.js';
-import { attemptStoreContract } from '../support/attempt-store-contract.js';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const POLICY: AttemptPolicy = { maxAttempts: 3, rate: 1000 };
-
-attemptStoreContract((clock) => new MemoryAttemptStore({ now: () => clock.now }), {
-  name: 'AttemptStore contract: MemoryAttemptStore',
-});
 
 describe('MemoryAttemptStore', () => {
   it('forgets a bucket once it has refilled', async () => {

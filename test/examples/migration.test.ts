@@ -169,7 +169,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
       id_token: body.id_token,
       refresh_token: body.refresh_token,
     });
-    expect(body.refresh_token).to.match(/^cte_rt_[\w-]{43}$/);
+    expect(body.refresh_token).to.match(/^cte_rt_[\w-]{22}\.[\w-]{43}$/);
     routerRefreshToken = String(body.refresh_token);
 
     const access = await verify(String(body.access_token), API, 'at+jwt');

@@ -298,7 +298,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         id_token: body.id_token,
         refresh_token: body.refresh_token,
       });
-      expect(body.refresh_token).to.match(/^cte_rt_[\w-]{43}$/);
+      expect(body.refresh_token).to.match(/^cte_rt_[\w-]{22}\.[\w-]{43}$/);
 
       // The host's users table now has Jane, with the host's own id and her partner identity.
       const users = await getJson<Json[]>('/users');
@@ -616,7 +616,10 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
       mark = await logMark();
       const unknown = await token(
         { basic: [CLIENT_ID, secret] },
-        { grant_type: 'refresh_token', refresh_token: `cte_rt_${'A'.repeat(43)}` },
+        {
+          grant_type: 'refresh_token',
+          refresh_token: `cte_rt_${'A'.repeat(22)}.${'A'.repeat(43)}`,
+        },
       );
       expect(unknown.res.status).to.equal(400);
       expectNoStore(unknown.res);

@@ -185,7 +185,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
       now: Math.floor(Date.now() / 1000) - 61,
     });
     for (const token of [
-      `cte_rt_${'Q'.repeat(43)}`,
+      `cte_rt_${'Q'.repeat(22)}.${'Q'.repeat(43)}`,
       `${header}.${forged}.${signature}`,
       `${header}.${payload}.${signature.slice(0, -4)}AAAA`,
       expired.token,

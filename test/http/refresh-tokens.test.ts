@@ -28,7 +28,7 @@ const INVALID_GRANT = {
   error: 'invalid_grant',
   error_description: 'Unknown or invalid refresh token.',
 };
-const REFRESH_TOKEN_SHAPE = /^cte_rt_[A-Za-z0-9_-]{43}$/;
+const REFRESH_TOKEN_SHAPE = /^cte_rt_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const SCOPE = 'openid profile offline_access read:orders';
 
 /**
@@ -43,8 +43,8 @@ class AgingStore implements RefreshTokenStore {
   age(ms: number): void {
     this.#offset += ms;
   }
-  async find(hash: string): Promise<StoredRefreshToken | undefined> {
-    const found = await this.inner.find(hash);
+  async find(hash: string, familyId: string): Promise<StoredRefreshToken | undefined> {
+    const found = await this.inner.find(hash, familyId);
     return found && { token: found.token, family: shift(found.family, -this.#offset) };
   }
   create(family: RefreshTokenFamily, token: RefreshTokenRecord) {
@@ -545,7 +545,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   });
 
   it('hands refresh tokens it does not know to the host untouched, before client authentication', async () => {
-    const unknownOfOurShape = `cte_rt_${'x'.repeat(43)}`;
+    const unknownOfOurShape = `cte_rt_${'x'.repeat(22)}.${'x'.repeat(43)}`;
     for (const token of ['host-refresh-token-1', unknownOfOurShape]) {
       const res = await post(server, { grant_type: 'refresh_token', refresh_token: token }, APP);
       expect(res.status).to.equal(200);
@@ -563,7 +563,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const failing = new AgingStore();
     failing.find = () => Promise.reject(new Error('refresh token store unreachable'));
     const broken = await offlineServer({ stores: { refreshTokens: failing } });
-    const token = `cte_rt_${'x'.repeat(43)}`;
+    const token = `cte_rt_${'x'.repeat(22)}.${'x'.repeat(43)}`;
     const res = await refresh(broken, token);
     expect(res.status).to.equal(500);
     expect(res.headers).to.include(NO_STORE);

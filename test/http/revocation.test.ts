@@ -111,7 +111,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
 
   it('answers 200 for a token of its shape it does not know, revoking and logging nothing', async () => {
     const token = await refreshTokenFor(s);
-    const res = await revoke(s, { token: `cte_rt_${'Q'.repeat(43)}` });
+    const res = await revoke(s, { token: `cte_rt_${'Q'.repeat(22)}.${'Q'.repeat(43)}` });
     expect(res.status).to.equal(200);
     expect(res.text).to.equal('');
     expect(s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);

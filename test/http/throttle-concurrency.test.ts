@@ -8,7 +8,7 @@ import type {
   CustomTokenExchangeHandler,
   LogEntry,
 } from '../../lib/index.js';
-import { countingAttemptStore } from '../support/attempt-store-contract.js';
+import { countingAttemptStore } from '../support/counting-attempt-store.js';
 import { SECRET, basic, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 

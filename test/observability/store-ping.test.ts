@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
 import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
+import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
+import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
 import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
 import type { RedisClientLike } from '../../lib/stores/redis/redis-adapter.js';
 import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
@@ -61,15 +63,26 @@ describe('observability: store pings on real servers', function () {
         const hung = (): RedisNode => (kind.cluster ? cluster!.nodes[1]! : single!);
 
         it('pings every master: up, down while a node hangs, up again once it answers', async () => {
-          const [replay, cache] = stores(connection!.client);
-          expect([await pingResult(replay), await pingResult(cache)]).to.deep.equal(['up', 'up']);
+          const { client } = connection!;
+          const options = { client, timeoutMs: TIMEOUT_MS, warn: false as const };
+          const all = [
+            ...stores(client),
+            new RedisAttemptStore(options),
+            new RedisRefreshTokenStore(options),
+          ];
+          expect(await Promise.all(all.map(pingResult))).to.deep.equal(['up', 'up', 'up', 'up']);
           hung().freeze();
           try {
-            expect(await pingResult(replay)).to.equal('StoreUnavailableError');
+            expect(await Promise.all(all.map(pingResult))).to.deep.equal(
+              Array(4).fill('StoreUnavailableError'),
+            );
           } finally {
             hung().thaw();
           }
-          await waitUntil(async () => (await pingResult(replay)) === 'up', 'Redis answering');
+          await waitUntil(
+            async () => (await Promise.all(all.map(pingResult))).every((result) => result === 'up'),
+            'Redis answering',
+          );
         });
 
         it('makes cte.health() fail while the server hangs', async () => {

@@ -95,9 +95,9 @@ describe('ProfileRegistry', () => {
       { name: 'null', body: () => null, code: 'invalid_body', message: body('expected an object') },
       {
         name: 'an unknown field',
-        body: (f) => f.definition({ id: 'tep_0000000000000000' }),
+        body: (f) => f.definition({ created_at: '2025-06-01T00:00:00.000Z' }),
         code: 'invalid_body',
-        message: body('unknown field "id"'),
+        message: body('unknown field "created_at"'),
       },
       ...(['name', 'subject_token_type', 'action_id', 'type'] as const).map((field) => ({
         name: `a missing ${field}`,

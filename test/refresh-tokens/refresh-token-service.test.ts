@@ -29,8 +29,8 @@ class RecordingStore implements RefreshTokenStore {
   readonly created: Array<{ family: RefreshTokenFamily; token: RefreshTokenRecord }> = [];
   readonly successors: RefreshTokenRecord[] = [];
   constructor(readonly inner: RefreshTokenStore) {}
-  find(hash: string) {
-    return this.inner.find(hash);
+  find(hash: string, familyId: string) {
+    return this.inner.find(hash, familyId);
   }
   create(family: RefreshTokenFamily, token: RefreshTokenRecord) {
     this.created.push({ family, token });
@@ -98,10 +98,13 @@ describe('RefreshTokenService', () => {
   }
 
   describe('issue', () => {
-    it('issues an opaque 256-bit token and stores only its SHA-256, bound to client, user, API and scope', async () => {
+    it('issues an opaque 256-bit token naming its family, and stores only its SHA-256, bound to client, user, API and scope', async () => {
       const { token, familyId } = await issue();
-      expect(token).to.match(/^cte_rt_[A-Za-z0-9_-]{43}$/);
-      expect(Buffer.from(token.slice('cte_rt_'.length), 'base64url')).to.have.length(32);
+      expect(token).to.match(/^cte_rt_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+      const [named, secret] = token.slice('cte_rt_'.length).split('.') as [string, string];
+      expect(familyId).to.equal(`rtf_${named}`);
+      expect(Buffer.from(named, 'base64url')).to.have.length(16);
+      expect(Buffer.from(secret, 'base64url')).to.have.length(32);
       const [{ family, token: record }] = store.created as [(typeof store.created)[0]];
       expect(record).to.deep.equal({
         token_hash: createHash('sha256').update(token).digest('base64url'),
@@ -177,7 +180,7 @@ describe('RefreshTokenService', () => {
       const third = await issueWith(svc);
       expect(third.cleanup).to.deep.equal({
         live: 3,
-        revoked: [(await store.find(hash(first.token)))!.family].map((family) => ({
+        revoked: [(await store.find(hash(first.token), first.familyId))!.family].map((family) => ({
           ...family,
           revoked_at: null,
           revision: 0,
@@ -417,13 +420,15 @@ describe('RefreshTokenService', () => {
     });
 
     it('refuses unknown and malformed tokens', async () => {
-      for (const token of ['cte_rt_' + 'A'.repeat(43), 'not-ours', '']) {
+      for (const token of ['cte_rt_' + 'A'.repeat(22) + '.' + 'A'.repeat(43), 'not-ours', '']) {
         await expectInvalidGrant(
           service.inspect(token, 'app'),
           'the refresh token is not known (ended or forgotten)',
         );
       }
-      expect(await service.knows('cte_rt_' + 'A'.repeat(43))).to.equal(false);
+      expect(await service.knows('cte_rt_' + 'A'.repeat(22) + '.' + 'A'.repeat(43))).to.equal(
+        false,
+      );
     });
 
     it('revoke(token) ends the token’s family, even a retired token within the leeway', async () => {
@@ -432,7 +437,9 @@ describe('RefreshTokenService', () => {
       expect(await service.revoke(g1.refreshToken!)).to.equal(true);
       expect(await service.revoke(g1.refreshToken!)).to.equal(false);
       await expectInvalidGrant(service.inspect(g0.token, 'app'), /was revoked$/);
-      expect(await service.revoke('cte_rt_' + 'B'.repeat(43))).to.equal(false);
+      expect(await service.revoke('cte_rt_' + 'B'.repeat(22) + '.' + 'B'.repeat(43))).to.equal(
+        false,
+      );
     });
 
     it('revokeForUser ends every family of a user, or those of one client', async () => {
@@ -491,7 +498,7 @@ describe('RefreshTokenService', () => {
     const inspected: StoredRefreshToken = await service.inspect(token, 'app');
     const busy = new RefreshTokenService({
       store: {
-        find: (hash) => store.find(hash),
+        find: (hash, familyId) => store.find(hash, familyId),
         create: (f, t) => store.create(f, t),
         compareAndSet: async () => false,
         revokeFamily: (id, at) => store.revokeFamily(id, at),

@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import type { ActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
 import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
 import type { RedisClientLike } from '../../lib/stores/redis/redis-adapter.js';
+import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
+import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
 import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
 import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 import { REDIS_CLIENTS, type TestRedisClient } from '../support/redis-clients.js';
@@ -29,6 +31,20 @@ const STORES: ReadonlyArray<{
     call(client) {
       const store = new RedisReplayStore({ client, timeoutMs: TIMEOUT_MS, warn: false });
       return () => store.consume(randomUUID(), Date.now() / 1000 + 60);
+    },
+  },
+  {
+    name: 'RedisAttemptStore',
+    call(client) {
+      const store = new RedisAttemptStore({ client, timeoutMs: TIMEOUT_MS, warn: false });
+      return () => store.take(randomUUID(), { maxAttempts: 3, rate: 60_000 });
+    },
+  },
+  {
+    name: 'RedisRefreshTokenStore',
+    call(client) {
+      const store = new RedisRefreshTokenStore({ client, timeoutMs: TIMEOUT_MS, warn: false });
+      return () => store.find('hash', `rtf_${randomUUID()}`);
     },
   },
   {

@@ -131,7 +131,16 @@ export async function testServer(
   {
     mount = '',
     withoutDefaultAudience = false,
-  }: { mount?: string; withoutDefaultAudience?: boolean } = {},
+    ids,
+    clientJwk,
+  }: {
+    mount?: string;
+    withoutDefaultAudience?: boolean;
+    /** Ids of the test action and profile (default random), as instances booting alike give. */
+    ids?: { action: string; profile: string };
+    /** The `jwt-app` client's public key, when another process signs its assertions. */
+    clientJwk?: JWK;
+  } = {},
 ): Promise<TestServer> {
   const users = new MemoryUserStore([
     {
@@ -148,7 +157,7 @@ export async function testServer(
     },
     { user_id: 'auth0|blocked', email: 'mallory@example.com', blocked: true },
   ]);
-  const { jwk } = await clientAssertionKeys();
+  const jwk = clientJwk ?? (await clientAssertionKeys()).jwk;
   const cte = customTokenExchange({
     issuer: ISSUER,
     keys: await testSigningKeys(),
@@ -225,9 +234,14 @@ export async function testServer(
     ],
     ...overrides,
   });
-  const action = await cte.actions.create({ name: 'command-action', handler: commandAction });
+  const action = await cte.actions.create({
+    ...(ids ? { id: ids.action } : {}),
+    name: 'command-action',
+    handler: commandAction,
+  });
   await cte.actions.deploy(action.id);
   await cte.profiles.create({
+    ...(ids ? { id: ids.profile } : {}),
     name: 'Legacy tokens',
     subject_token_type: SUBJECT_TYPE,
     action_id: action.id,

@@ -51,8 +51,11 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 1000;
 
 /** What a store sends through the adapter: one command or one script, routed by its first key. */
 export interface RedisAdapter {
-  /** Sends `args` (the command and its arguments) to the node holding `key`. */
-  command(key: string, args: string[]): Promise<unknown>;
+  /**
+   * Sends `args` (the command and its arguments) to the node holding `key` (in a cluster, any
+   * node when `key` is undefined), within the deadline.
+   */
+  command(key: string | undefined, args: string[]): Promise<unknown>;
   /**
    * Runs `script` by `EVALSHA` on the node holding `keys[0]` (every key of one script must share
    * a hash slot); when that node does not have the script yet (`NOSCRIPT`: a restart, a
