@@ -77,10 +77,7 @@ export interface HealthCheckOptions {
 export interface HealthSources {
   /** The stores as configured (not the observed wrappers: a ping is not a request's call). */
   stores: Record<StoreName, object>;
-  sandbox: () => SandboxCounts & {
-    state: string;
-    isolates: number;
-  };
+  sandbox: () => SandboxCounts & { state: string };
   keys: {
     development: boolean;
     lifecycle(): Array<{

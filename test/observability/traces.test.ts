@@ -126,6 +126,40 @@ describe('observability: traces', () => {
     }
   });
 
+  it('traces the post-exchange action on its own span, a failing execution with its kind', async () => {
+    const s = await server();
+    let fail = false;
+    const hook = await s.cte.actions.create({
+      name: 'add-claims',
+      handler: {
+        onExecutePostExchange: (_event, api) => {
+          if (fail) throw new Error('claims service down');
+          api.accessToken.setCustomClaim('https://acme.example/tier', 'gold');
+        },
+      },
+    });
+    await s.cte.actions.deploy(hook.id);
+    await s.cte.postExchange.set(hook.id);
+    await exchange(s).expect(200);
+    expect(spanTree(telemetry.spans()).filter((line) => line.includes('action'))).to.deep.equal([
+      'cte.token > cte.action',
+      'cte.token > cte.post_exchange_action',
+    ]);
+    expect(onlySpan(telemetry.spans(), 'cte.post_exchange_action').attributes).to.deep.equal({
+      'cte.action.id': hook.id,
+      'cte.action.trigger': 'post-exchange',
+      'cte.action.runner': 'in-process',
+    });
+
+    telemetry.exporter.reset();
+    fail = true;
+    await exchange(s).expect(500);
+    const failed = onlySpan(telemetry.spans(), 'cte.post_exchange_action');
+    expect(failed.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'threw' });
+    expect(failed.attributes['error.type']).to.equal('threw');
+    expect(attributeTexts(telemetry.spans()).join('\n')).not.to.include('claims service down');
+  });
+
   it('records enduser.id only when observability.enduserId is true', async () => {
     const s = await server({}, { enduserId: true });
     await exchange(s).expect(200);
