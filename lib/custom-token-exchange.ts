@@ -3,12 +3,24 @@ import { AttackProtection } from './attack-protection/attack-protection.js';
 import type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
 import { ClientGrantIndex } from './exchange/client-grants.js';
 import { fail } from './definition-checks.js';
+import { actionsHandle } from './handles/actions-handle.js';
+import type { ActionsHandle } from './handles/actions-handle.js';
+import { clientsHandle } from './handles/clients-handle.js';
+import type { ClientsHandle } from './handles/clients-handle.js';
+import { postExchangeHandle } from './handles/post-exchange-handle.js';
+import { profilesHandle } from './handles/profiles-handle.js';
+import type { ProfilesHandle } from './handles/profiles-handle.js';
+import { resourceServersHandle } from './handles/resource-servers-handle.js';
+import type { ResourceServersHandle } from './handles/resource-servers-handle.js';
 import type { GrantServices } from './grants/grant.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { tokenExchangeGrant } from './grants/token-exchange.js';
 import { insertedMetadataPath } from './http/metadata.js';
 import type { AuthorizationServerMetadata } from './http/metadata.js';
 import { createRouter } from './http/router.js';
+import { ShutdownGate } from './http/shutdown-gate.js';
+import { guardedLogger } from './logger.js';
+import type { Logger } from './logger.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
@@ -53,19 +65,19 @@ import type { UserStore } from './users/user-store.js';
 
 /** The router `customTokenExchange()` returns: mount it with `app.use()`; it carries the handles. */
 export interface CustomTokenExchangeRouter extends Router {
-  /** Actions: `create`, `get`, `list`, `update` (a draft), `deploy`, `delete`. */
-  readonly actions: ActionRegistry;
+  /** Actions: `create`, `get`, `list`, `update` (the draft), `delete`, and `deploy`. */
+  readonly actions: ActionsHandle;
   /** Token exchange profiles: `create`, `get`, `list`, `update`, `delete`. */
-  readonly profiles: ProfileRegistry;
+  readonly profiles: ProfilesHandle;
   /**
    * The optional post-exchange action that adds custom claims: `set(actionId)` (a deployed action
-   * with the `post-exchange` trigger), `clear()`, `get()`. None by default.
+   * with the `post-exchange` trigger), `clear()`, `get()`, each a promise. None by default.
    */
   readonly postExchange: PostExchangeHookHandle;
-  /** Applications: `add`, `get`, `list`, `update`, `remove`. */
-  readonly clients: ClientRegistry;
-  /** APIs: `add`, `get`, `list`, `update`, `remove`. */
-  readonly resourceServers: ResourceServerRegistry;
+  /** Applications: `create`, `get`, `list`, `update`, `delete` (never showing `client_secret`). */
+  readonly clients: ClientsHandle;
+  /** APIs: `create`, `get`, `list`, `update`, `delete`. */
+  readonly resourceServers: ResourceServersHandle;
   /** The user store in use (the in-memory one when `options.users` was absent). */
   readonly users: UserStore;
   /** Signing keys: `jwks()` to publish elsewhere, `rotate()`, `add()`, `list()`. */
@@ -76,9 +88,9 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   readonly attackProtection: AttackProtectionHandle;
   /**
-   * Tenant logs: `list(query)` queries the in-memory ring (type, date range, client, user, IP,
-   * paged newest first); `query(query)` answers the same from a queryable sink of `logs` (a
-   * `PostgresLogSink`: every instance's entries); `dropped()` counts what each sink dropped.
+   * Tenant logs: `list(query)` (type, date range, client, user, IP, paged newest first) answered
+   * by a queryable sink of `logSinks` (a `PostgresLogSink`: every instance's entries) or by the
+   * in-memory ring; `dropped()` counts what each sink dropped.
    */
   readonly logs: TenantLogsHandle;
   /**
@@ -103,7 +115,7 @@ export interface CustomTokenExchangeRouter extends Router {
   /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
-   * A listener that throws or rejects is reported with `console.warn`, never to the exchange.
+   * A listener that throws or rejects is reported to the `logger`, never to the exchange.
    */
   on(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
   /** Like {@link on}, for the next entry of `type` only. */
@@ -118,7 +130,15 @@ export interface CustomTokenExchangeRouter extends Router {
    * than this makes the keys `warn`).
    */
   health(options?: HealthCheckOptions): Promise<HealthReport>;
-  /** Stops sandboxes, then flushes and closes log sinks (waiting 5 s at most for each step). */
+  /**
+   * Shuts the router down gracefully. At once, token, revocation and introspection requests of
+   * the router's own that arrive are answered `503 temporarily_unavailable` with `Retry-After: 1`
+   * (token requests with their `fecte` entry), while the host's own routes are untouched; the requests in flight are awaited, for
+   * `closeTimeoutMs` at most; then the sandboxes and attack-protection stores stop, and the log
+   * sinks are flushed and closed (`closeTimeoutMs` at most for their pending writes, and again
+   * for their `close()`). Stop the HTTP server from accepting connections first. Idempotent:
+   * every call resolves when the first is done.
+   */
   close(): Promise<void>;
 }
 
@@ -130,6 +150,7 @@ export function customTokenExchange(
   options: CustomTokenExchangeOptions,
 ): CustomTokenExchangeRouter {
   const config = parseOptions(options);
+  const logger = guardedLogger(config.logger);
   const telemetry: Telemetry = new Telemetry(config.observability, {
     profileOf: (subjectTokenType): Profile | undefined =>
       profiles.bySubjectTokenType(subjectTokenType),
@@ -140,7 +161,8 @@ export function customTokenExchange(
     gracePeriodSeconds: config.keyRotationGracePeriod,
   });
   if (config.keys === undefined) {
-    console.warn(
+    logger.warn(
+      { component: 'keys' },
       'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
         'Tokens will not verify after a restart or on another instance: configure options.keys.',
     );
@@ -171,7 +193,9 @@ export function customTokenExchange(
         ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
       }
       checkClientIdIsFree(client, path, registration);
-      warnIfAuth0SdkCannotRefresh(client, path, registration);
+      warnIfAuth0SdkCannotRefresh(client, path, registration, (message) =>
+        logger.warn({ component: 'registration' }, message),
+      );
     },
     { hostAuthenticates: config.clientAuthentication !== undefined },
   );
@@ -200,6 +224,7 @@ export function customTokenExchange(
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
     cacheStore: observed.actionCache,
+    onCatastrophicError: abortOnCatastrophicError(logger),
     telemetry,
   });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
@@ -214,7 +239,7 @@ export function customTokenExchange(
         store: observed.attempts,
       },
     },
-    { profiles },
+    { profiles, warn: (message) => logger.warn({ component: 'attack-protection' }, message) },
   );
   const stopSandboxGauges = observeSandbox(telemetry, config.tenant, () => {
     const stats = runner.stats();
@@ -230,6 +255,8 @@ export function customTokenExchange(
     maxBytes: config.logCapacityBytes,
     sinks: config.logSinks,
     onSinkError: config.onLogSinkError,
+    warn: (message) => logger.warn({ component: 'tenant-log' }, message),
+    closeTimeoutMs: config.closeTimeoutMs,
   });
   const { log } = tenantLogs;
 
@@ -252,6 +279,7 @@ export function customTokenExchange(
     protection: attackProtection,
     telemetry,
   };
+  const shutdown = new ShutdownGate();
   const { router, metadata, metadataHandler } = createRouter({
     config,
     keys,
@@ -264,6 +292,7 @@ export function customTokenExchange(
     protection: attackProtection,
     log,
     telemetry,
+    shutdown,
   });
   const healthSources = {
     stores,
@@ -280,12 +309,36 @@ export function customTokenExchange(
     now: Date.now,
   };
 
+  let closing: Promise<void> | undefined;
+  async function close(): Promise<void> {
+    const waiting = shutdown.inFlight;
+    if (waiting > 0) {
+      logger.info(
+        { component: 'shutdown', inFlight: waiting, closeTimeoutMs: config.closeTimeoutMs },
+        `customTokenExchange: closing; waiting for ${waiting} token requests in flight ` +
+          `(${config.closeTimeoutMs} ms at most).`,
+      );
+    }
+    const left = await shutdown.close(config.closeTimeoutMs);
+    if (left > 0) {
+      logger.warn(
+        { component: 'shutdown', inFlight: left, closeTimeoutMs: config.closeTimeoutMs },
+        `customTokenExchange: close() stopped waiting after ${config.closeTimeoutMs} ms with ` +
+          `${left} token requests still in flight; the sandboxes stop under them.`,
+      );
+    }
+    stopSandboxGauges();
+    await runner.close();
+    await attackProtection.close();
+    await log.close();
+  }
+
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
-    actions,
-    profiles,
+    actions: actionsHandle(actions),
+    profiles: profilesHandle(profiles),
     postExchange: postExchangeHandle(postExchange),
-    clients,
-    resourceServers,
+    clients: clientsHandle(clients),
+    resourceServers: resourceServersHandle(resourceServers),
     users: stores.users,
     keys,
     attackProtection: attackProtection.handle,
@@ -309,21 +362,27 @@ export function customTokenExchange(
       return cte;
     },
     health: (healthOptions?: HealthCheckOptions) => checkHealth(healthSources, healthOptions),
-    async close(): Promise<void> {
-      stopSandboxGauges();
-      await runner.close();
-      await attackProtection.close();
-      await log.close();
+    close(): Promise<void> {
+      closing ??= close();
+      return closing;
     },
   });
   return cte;
 }
 
-/** The public handle of the hook: only its management methods. */
-function postExchangeHandle(hook: PostExchangeHook): PostExchangeHookHandle {
-  return Object.freeze({
-    set: (actionId: string) => hook.set(actionId),
-    clear: () => hook.clear(),
-    get: () => hook.get(),
-  });
+/**
+ * What the router does when V8 loses control of an isolate (isolated-vm's catastrophic error):
+ * tells the logger, then aborts, since the process can no longer be trusted.
+ */
+export function abortOnCatastrophicError(
+  logger: Logger,
+  abort: () => void = () => process.abort(),
+): (message: string) => void {
+  return (message) => {
+    logger.error(
+      { component: 'sandbox' },
+      `isolated-vm: catastrophic error, aborting the process: ${message}`,
+    );
+    abort();
+  };
 }

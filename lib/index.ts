@@ -3,6 +3,29 @@ export type { CustomTokenExchangeRouter } from './custom-token-exchange.js';
 export type { CustomTokenExchangeOptions } from './options.js';
 export type { StandardsOptions } from './standards-options.js';
 export type { AuthorizationServerMetadata } from './http/metadata.js';
+export type { Logger } from './logger.js';
+export type { ManagementHandle } from './handles/management-handle.js';
+export type { ActionsHandle } from './handles/actions-handle.js';
+export type { ClientsHandle } from './handles/clients-handle.js';
+export type { ProfilesHandle } from './handles/profiles-handle.js';
+export type { ResourceServersHandle } from './handles/resource-servers-handle.js';
+export type {
+  Action,
+  ActionDefinition,
+  ActionPatch,
+  ActionRuntime,
+  ActionSecretInfo,
+  PostExchangeActionDefinition,
+  PostExchangeActionPatch,
+  PostExchangeTrigger,
+  SupportedTrigger,
+} from './profiles/action-definition.js';
+export type {
+  Profile,
+  ProfileDefinition,
+  ProfilePatch,
+  ProfileType,
+} from './profiles/profile-registry.js';
 export { OAuthError, ManagementError } from './errors.js';
 export type { ManagementErrorCode } from './errors.js';
 export type {
@@ -29,6 +52,7 @@ export type {
 } from './profiles/post-exchange-hook.js';
 export type {
   ClientDefinition,
+  ClientView,
   TokenEndpointAuthMethod,
   IdTokenSigningAlg,
 } from './registry/clients.js';
@@ -37,6 +61,7 @@ export type {
   ClientGrantDefinition,
   IntrospectionCredentials,
   ResourceServerDefinition,
+  ResourceServerView,
 } from './registry/resource-servers.js';
 export type {
   NewConnectionUser,
@@ -111,7 +136,6 @@ export type { SuspiciousIpStatus } from './attack-protection/suspicious-ip-throt
 export type { StoreErrorMode } from './attack-protection/store-failure-policy.js';
 export type { ActionCacheStore, CacheEntry } from './sandbox/capabilities/action-cache.js';
 export { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
-export { testAction } from './sandbox/test-action.js';
 export type { ObservabilityOptions } from './observability/observability-options.js';
 export type {
   HealthCheckOptions,

@@ -15,6 +15,8 @@ import {
   checkString,
   fail,
 } from './definition-checks.js';
+import { LOG_LEVELS, consoleLogger } from './logger.js';
+import type { Logger } from './logger.js';
 import { MAX_LOG_ENTRY_BYTES } from './logs/entry-bounds.js';
 import type { LogEntry, LogSink } from './logs/log-entry.js';
 import { DEFAULT_MEMORY_LOG_MAX_BYTES } from './logs/memory-log-sink.js';
@@ -116,10 +118,11 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   /** Authenticate clients with the host's own passport strategies instead of the built-in ones. */
   clientAuthentication?: { passport: HostAuthenticator; strategies: string[] };
   /**
-   * Extra tenant-log sinks (`JsonLinesLogSink`, `FunctionLogSink`, or any `{ write(entry) }`);
-   * an in-memory ring (read with `logs.list()`) is always kept. Closed by `close()`.
+   * Tenant-log sinks besides the in-memory ring, which is always kept (`JsonLinesLogSink`,
+   * `FunctionLogSink`, `PostgresLogSink`, or any `{ write(entry) }`). The first that answers
+   * queries answers `logs.list()`. Closed by `close()`.
    */
-  logs?: LogSink[];
+  logSinks?: LogSink[];
   /** Entries kept by the in-memory log ring. Default 1000. */
   logCapacity?: number;
   /**
@@ -129,9 +132,9 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    */
   logCapacityBytes?: number;
   /**
-   * Told about each entry a sink of `logs` failed to take (it threw, its promise rejected, or
-   * 1000 of its writes were pending), for an alert; must not throw. Default: `console.warn` on a
-   * sink's first failure, then at most once a minute per sink. Either way every drop counts in
+   * Told about each entry a sink of `logSinks` failed to take (it threw, its promise rejected, or
+   * 1000 of its writes were pending), for an alert; must not throw. Default: a `logger.warn` on
+   * a sink's first failure, then at most once a minute per sink. Either way every drop counts in
    * `logs.dropped()`. A `JsonLinesLogSink` reports its own buffer and I/O failures through its
    * `onError` option.
    */
@@ -143,6 +146,20 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * 100000, default 200.
    */
   maxRefreshTokensPerUserAndClient?: number;
+  /**
+   * Where the router's operational messages go (a missing signing key configuration, a client
+   * the auth0 SDK cannot refresh with, a failing log sink or listener, a failing attack-protection store in `fail-open` mode, shutdown): any
+   * logger with pino's `info`, `warn` and `error`, each called as `(fields, message)`. Default:
+   * the console (`console.info`, `console.warn`, `console.error` with the message). A logger
+   * that throws is ignored: it never fails a request.
+   */
+  logger?: Logger;
+  /**
+   * How long `close()` waits, in ms, for each of its steps: the token requests in flight to be
+   * answered, then the log sinks' pending writes, then their `close()`. 0 to 600000, default
+   * 5000.
+   */
+  closeTimeoutMs?: number;
   /** Shared state; memory implementations by default. */
   stores?: {
     /**
@@ -209,6 +226,8 @@ export interface Config extends StandardsConfig {
   urlencodedExtended: boolean | undefined;
   clientAuthentication: { passport: HostAuthenticator; strategies: string[] } | undefined;
   logSinks: LogSink[];
+  logger: Logger;
+  closeTimeoutMs: number;
   logCapacity: number;
   logCapacityBytes: number;
   maxRefreshTokensPerUserAndClient: number;
@@ -226,6 +245,9 @@ export interface Config extends StandardsConfig {
 }
 
 export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';
+
+/** Default of `closeTimeoutMs`. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 /** Default of `maxTokenLength`: 16 KiB, more than any JWT needs. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024;
@@ -248,7 +270,9 @@ const OPTION_KEYS = [
   'maxExchangesInFlight',
   'urlencoded',
   'clientAuthentication',
-  'logs',
+  'logSinks',
+  'logger',
+  'closeTimeoutMs',
   'logCapacity',
   'logCapacityBytes',
   'maxRefreshTokensPerUserAndClient',
@@ -263,6 +287,7 @@ const OPTION_KEYS = [
 /** Validates `options` once, at construction; a mistake throws a TypeError naming its path. */
 export function parseOptions(input: unknown): Config {
   const options = checkObject(input, 'options');
+  if (options.logs !== undefined) fail('options.logs', 'is now options.logSinks');
   checkKnownKeys(options, OPTION_KEYS, 'options');
   const issuerUrl = checkHttpsUrl(options.issuer, 'options.issuer');
   const issuer = options.issuer as string;
@@ -352,14 +377,14 @@ export function parseOptions(input: unknown): Config {
     clientAuthentication = { passport: passport as unknown as HostAuthenticator, strategies };
   }
 
-  const logSinks = (options.logs === undefined ? [] : checkArray(options.logs, 'options.logs')).map(
-    (sink, i) => {
-      if (typeof (sink as { write?: unknown } | null)?.write !== 'function') {
-        fail(`options.logs[${i}]`, 'must be a LogSink (an object with write(entry))');
-      }
-      return sink as LogSink;
-    },
-  );
+  const logSinks = (
+    options.logSinks === undefined ? [] : checkArray(options.logSinks, 'options.logSinks')
+  ).map((sink, i) => {
+    if (typeof (sink as { write?: unknown } | null)?.write !== 'function') {
+      fail(`options.logSinks[${i}]`, 'must be a LogSink (an object with write(entry))');
+    }
+    return sink as LogSink;
+  });
 
   if (options.onLogSinkError !== undefined && typeof options.onLogSinkError !== 'function') {
     fail('options.onLogSinkError', 'must be a function (error, sink, entry) => void');
@@ -450,6 +475,13 @@ export function parseOptions(input: unknown): Config {
     urlencodedExtended: parseUrlencoded(options.urlencoded, 'options.urlencoded'),
     clientAuthentication,
     logSinks,
+    logger: parseLogger(options.logger, 'options.logger'),
+    closeTimeoutMs: checkOptionalInteger(
+      options.closeTimeoutMs,
+      'options.closeTimeoutMs',
+      DEFAULT_CLOSE_TIMEOUT_MS,
+      { min: 0, max: 600_000 },
+    ),
     logCapacity: checkOptionalInteger(options.logCapacity, 'options.logCapacity', 1000, {
       min: 1,
       max: 1_000_000,
@@ -487,6 +519,21 @@ function parseUrlencoded(input: unknown, path: string): boolean | undefined {
   checkKnownKeys(urlencoded, ['extended'], path);
   if (urlencoded.extended === undefined) return undefined;
   return checkOptionalBoolean(urlencoded.extended, `${path}.extended`, false);
+}
+
+/** A pino-compatible logger: `info`, `warn` and `error` functions; the console when absent. */
+function parseLogger(input: unknown, path: string): Logger {
+  if (input === undefined) return consoleLogger;
+  if (typeof input !== 'object' || input === null) {
+    fail(path, 'must be a logger with info, warn and error functions (pino, for one)');
+  }
+  const logger = input as Record<string, unknown>;
+  for (const level of LOG_LEVELS) {
+    if (typeof logger[level] !== 'function') {
+      fail(`${path}.${level}`, 'must be a function (fields, message) => void, as pino has');
+    }
+  }
+  return input as Logger;
 }
 
 /** `actionDefaults` over {@link DEFAULT_ACTION_LIMITS}, in the ranges actions accept. */

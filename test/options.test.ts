@@ -594,16 +594,46 @@ const CASES: Record<string, Case[]> = {
       message: 'options.clientAuthentication.session is not a known property',
     },
   ],
-  logs: [
+  logSinks: [
     {
       title: 'not an array',
-      change: { logs: new MemoryLogSink() },
-      message: 'options.logs must be an array',
+      change: { logSinks: new MemoryLogSink() },
+      message: 'options.logSinks must be an array',
     },
     {
       title: 'a sink without write()',
-      change: { logs: [new MemoryLogSink(), { log: () => undefined }] },
-      message: 'options.logs[1] must be a LogSink (an object with write(entry))',
+      change: { logSinks: [new MemoryLogSink(), { log: () => undefined }] },
+      message: 'options.logSinks[1] must be a LogSink (an object with write(entry))',
+    },
+    {
+      title: 'given under its old name, logs',
+      change: { logs: [new MemoryLogSink()] },
+      message: 'options.logs is now options.logSinks',
+    },
+  ],
+  logger: [
+    {
+      title: 'not an object',
+      change: { logger: 'pino' },
+      message:
+        'options.logger must be a logger with info, warn and error functions (pino, for one)',
+    },
+    {
+      title: 'without error()',
+      change: { logger: { info: () => undefined, warn: () => undefined } },
+      message: 'options.logger.error must be a function (fields, message) => void, as pino has',
+    },
+  ],
+  closeTimeoutMs: [
+    {
+      title: 'negative',
+      change: { closeTimeoutMs: -1 },
+      message: 'options.closeTimeoutMs must be an integer from 0 to 600000',
+    },
+    {
+      title: 'not an integer',
+      change: { closeTimeoutMs: 1.5 },
+      message: 'options.closeTimeoutMs must be an integer from 0 to 600000',
     },
   ],
   logCapacity: [
@@ -714,9 +744,9 @@ describe('customTokenExchange(options): validation', () => {
     return options;
   }
 
-  it('accepts the valid options the cases start from', () => {
+  it('accepts the valid options the cases start from', async () => {
     const cte = customTokenExchange(validOptions() as unknown as CustomTokenExchangeOptions);
-    expect(cte.clients.list().map((c) => c.client_id)).to.deep.equal(['app']);
+    expect((await cte.clients.list()).map((c) => c.client_id)).to.deep.equal(['app']);
   });
 
   it('refuses options that are not a plain object', () => {
@@ -804,7 +834,7 @@ describe('customTokenExchange(options): validation', () => {
       maxExchangesInFlight: 1,
       urlencoded: { extended: true },
       clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
-      logs: [new MemoryLogSink()],
+      logSinks: [new MemoryLogSink()],
       logCapacity: 1,
       logCapacityBytes: 32768,
       maxRefreshTokensPerUserAndClient: 5,
@@ -815,11 +845,11 @@ describe('customTokenExchange(options): validation', () => {
       actionDefaults: { timeoutMs: 60000, cpuTimeMs: 1, memoryMb: 8, maxConcurrency: 1 },
       sandbox: false,
     });
-    expect(cte.clients.get('jwt-app')).to.include({
-      id_token_alg: 'ES256',
-      id_token_lifetime: 600,
+    expect((await cte.clients.get('jwt-app')).jwt_configuration).to.deep.equal({
+      alg: 'ES256',
+      lifetime_in_seconds: 600,
     });
-    expect(cte.resourceServers.get(RS_API)).to.include({
+    expect(await cte.resourceServers.get(RS_API)).to.include({
       signing_alg: 'EdDSA',
       token_lifetime: 2592000,
     });
@@ -844,7 +874,11 @@ describe('customTokenExchange(options): clients when the host authenticates them
       clientAuthentication: { passport: hostPassport, strategies: ['basic'] },
       sandbox: false,
     });
-    expect(cte.clients.list().map((c) => c.client_id)).to.deep.equal(['basic', 'post', 'jwt']);
+    expect((await cte.clients.list()).map((c) => c.client_id)).to.deep.equal([
+      'basic',
+      'post',
+      'jwt',
+    ]);
     await cte.close();
   });
 });
@@ -901,7 +935,7 @@ describe('customTokenExchange(options): the caller’s object', () => {
       tenant: 'acme',
       unknownSubjectTokenType: 'next',
       tokenEndpoint: 'https://auth.example.com/oauth/token',
-      logs: [],
+      logSinks: [],
       logCapacity: 10,
       stores: {},
       actionDefaults: { timeoutMs: 1000 },
@@ -930,10 +964,22 @@ describe('customTokenExchange(options): the caller’s object', () => {
     options.clients[0]!.client_metadata!.team = 'changed';
     options.clients[1]!.jwks!.keys[0]!.x = 'changed';
     options.resourceServers[0]!.scopes!.push({ value: 'admin' });
-    expect(cte.clients.get('app')).to.include({ client_secret: SECRET });
-    expect(cte.clients.get('app')!.client_metadata).to.deep.equal({ team: 'checkout' });
-    expect(cte.clients.get('jwt-app')!.jwks!.keys[0]).to.deep.equal(jwk);
-    expect(cte.resourceServers.get(API)!.scopes).to.deep.equal(['read:orders']);
+    // The secret is write-only: the router still authenticates the client with the original one.
+    const app = express().use(cte);
+    const revokeAs = (secret: string) =>
+      request(app)
+        .post('/oauth/revoke')
+        .type('form')
+        .send({
+          token: `cte_rt_${'A'.repeat(22)}.${'A'.repeat(43)}`,
+          client_id: 'app',
+          client_secret: secret,
+        });
+    expect((await revokeAs('changed-after-construction')).status).to.equal(401);
+    expect((await revokeAs(SECRET)).status).to.equal(200);
+    expect((await cte.clients.get('app')).client_metadata).to.deep.equal({ team: 'checkout' });
+    expect((await cte.clients.get('jwt-app')).jwks!.keys[0]).to.deep.equal(jwk);
+    expect((await cte.resourceServers.get(API)).scopes).to.deep.equal([{ value: 'read:orders' }]);
   });
 });
 
@@ -957,19 +1003,16 @@ describe('customTokenExchange(options): defaults', () => {
     sandbox: false,
   });
 
-  it('applies Auth0’s client defaults', () => {
+  it('applies Auth0’s client defaults, and shows the client without its secret', async () => {
     const cte = customTokenExchange(minimal());
-    expect(cte.clients.get('app')).to.deep.equal({
+    expect(await cte.clients.get('app')).to.deep.equal({
       client_id: 'app',
-      client_secret: SECRET,
       name: 'App',
       is_first_party: true,
       oidc_conformant: true,
       token_endpoint_auth_method: 'client_secret_post',
-      jwks: undefined,
-      id_token_alg: 'RS256',
-      id_token_lifetime: 36000,
-      allow_any_profile_of_type: [],
+      jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 36000 },
+      token_exchange: { allow_any_profile_of_type: [] },
       client_metadata: {},
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
@@ -986,9 +1029,9 @@ describe('customTokenExchange(options): defaults', () => {
     });
   });
 
-  it('applies Auth0’s resource server defaults', () => {
+  it('applies Auth0’s resource server defaults', async () => {
     const cte = customTokenExchange(minimal());
-    expect(cte.resourceServers.get(API)).to.deep.equal({
+    expect(await cte.resourceServers.get(API)).to.deep.equal({
       identifier: API,
       name: API,
       scopes: [],
@@ -996,7 +1039,6 @@ describe('customTokenExchange(options): defaults', () => {
       allow_offline_access: false,
       skip_consent_for_verifiable_first_party_clients: true,
       token_lifetime: 86400,
-      introspection: undefined,
     });
   });
 

@@ -10,7 +10,7 @@ import ts from 'typescript';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PUBLIC_API = ['customTokenExchange', 'MemoryUserStore', 'testAction'];
+const PUBLIC_API = ['customTokenExchange', 'MemoryUserStore'];
 /** What each subpath export must offer at run time. */
 const SUBPATH_API: Record<string, string[]> = {
   '.': PUBLIC_API,
@@ -23,6 +23,7 @@ const SUBPATH_API: Record<string, string[]> = {
     'PostgresRetention',
   ],
   './testing': [
+    'testAction',
     'replayStoreContract',
     'actionCacheStoreContract',
     'userStoreContract',
@@ -92,7 +93,7 @@ describe('the npm package', () => {
       }
     });
 
-    it('declares customTokenExchange, MemoryUserStore and testAction in index.d.ts', () => {
+    it('declares customTokenExchange, MemoryUserStore and the handles’ types in index.d.ts, and testAction only under /testing', () => {
       const file = join(outDir, 'index.d.ts');
       const program = ts.createProgram([file], {
         module: ts.ModuleKind.NodeNext,
@@ -113,13 +114,27 @@ describe('the npm package', () => {
       expect([...exported.keys()]).to.include.members([...PUBLIC_API, 'ManagementError']);
       const flags = (name: string) => exported.get(name)!.flags;
       expect(flags('customTokenExchange') & ts.SymbolFlags.Function).not.to.equal(0);
-      expect(flags('testAction') & ts.SymbolFlags.Function).not.to.equal(0);
       expect(flags('MemoryUserStore') & ts.SymbolFlags.Class).not.to.equal(0);
-      // Type-only exports are declared too.
+      expect([...exported.keys()]).not.to.include('testAction');
+      // Type-only exports are declared too: every handle a host writes code against.
       expect([...exported.keys()]).to.include.members([
         'CustomTokenExchangeOptions',
         'CustomTokenExchangeRouter',
         'UserStore',
+        'Logger',
+        'ManagementHandle',
+        'ActionsHandle',
+        'ProfilesHandle',
+        'ClientsHandle',
+        'ResourceServersHandle',
+        'PostExchangeHookHandle',
+        'TenantLogsHandle',
+        'AttackProtectionHandle',
+        'RefreshTokensHandle',
+        'Action',
+        'Profile',
+        'ClientView',
+        'ResourceServerView',
       ]);
     });
 
@@ -189,7 +204,7 @@ describe('the npm package', () => {
       expect(Object.keys(root)[0]).to.equal('types');
       expect(pkg.main).to.equal('./dist/index.js');
       expect(pkg.types).to.equal('./dist/index.d.ts');
-      expect(pkg.files).to.include('dist');
+      expect(pkg.files).to.include.members(['dist', 'CHANGELOG.md']);
     });
 
     it('exports ./redis, ./postgres and ./testing with their types first', () => {

@@ -193,8 +193,8 @@ async function main(): Promise<void> {
   app.use('/partner', partner.routes);
   app.use(cte);
   // For the tests and the curious: the tenant log.
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, 'localhost', async () => {

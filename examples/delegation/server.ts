@@ -141,8 +141,8 @@ async function main(): Promise<void> {
     }),
   );
   app.use(cte);
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, 'localhost', async (err?: Error) => {
@@ -191,12 +191,14 @@ New grants: curl -s http://localhost:${port}/consent/grants -d 'user_id=auth0|al
 Who acted for whom: http://localhost:${port}/api/audit
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

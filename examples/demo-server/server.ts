@@ -120,8 +120,8 @@ async function main(): Promise<void> {
       issued_by: 'the host server',
     });
   });
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, 'localhost', async (error?: Error) => {
@@ -162,12 +162,14 @@ curl -s http://localhost:${port}/oauth/token -d grant_type=client_credentials
 
 Public keys: http://localhost:${port}/.well-known/jwks.json   Tenant logs: http://localhost:${port}/logs`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

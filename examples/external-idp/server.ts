@@ -155,8 +155,8 @@ async function main(): Promise<void> {
     );
   });
   // For the tests and the curious: the tenant log and the user store.
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
   app.get('/users', (_req, res) => {
     res.json(users.list());

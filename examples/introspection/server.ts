@@ -87,8 +87,8 @@ async function main(): Promise<void> {
   const app = express();
   app.use('/legacy-as', legacy.router);
   app.use(cte);
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, '127.0.0.1', (err?: Error) => {
@@ -117,12 +117,14 @@ New legacy tokens: curl -s ${origin}/legacy-as/tokens -d sub=u-1001 -d 'scope=pr
 Simulated faults: curl -s ${origin}/legacy-as/fault -d mode=error   (error: 503, down: connection dropped, stale: expired tokens still active, none: healthy)
 Public keys: ${origin}/.well-known/jwks.json   Tenant logs: ${origin}/logs`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

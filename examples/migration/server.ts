@@ -160,8 +160,8 @@ async function main(): Promise<void> {
   app.use('/legacy', legacy.routes);
   app.use(cte);
   // For the tests and the curious: the tenant log and the user store.
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
   app.get('/users', (_req, res) => {
     res.json(users.list());

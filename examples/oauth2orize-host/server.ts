@@ -163,8 +163,8 @@ async function main(): Promise<void> {
       })),
     );
   });
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
 
   const server = app.listen(PORT, 'localhost', async () => {
@@ -190,12 +190,14 @@ curl -s ${url}/oauth/token \\
 
 Host users: ${url}/users   Tenant logs: ${url}/logs   Public keys: ${url}/.well-known/jwks.json`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -134,8 +134,8 @@ curl -s ${ORIGIN}/oauth/token -u ${APPLICATIONS[0]!.client_id}:${APPLICATIONS[0]
 then the provider's userinfo: curl -s ${ORIGIN}/me -H 'authorization: Bearer <access_token>'
 `);
   });
-  app.get('/logs', (_req, res) => {
-    res.json(cte.logs.list());
+  app.get('/logs', (_req, res, next) => {
+    cte.logs.list().then((entries) => res.json(entries), next);
   });
   // Everything else is the provider's: discovery, /jwks, /auth, the other grants, /me.
   app.use(provider.callback());
@@ -181,12 +181,14 @@ ${authorize.href}
 
 Provider JWKS: ${ISSUER}/jwks   Tenant logs: ${ORIGIN}/logs`);
   });
-  const stop = () => {
+  // Graceful shutdown: no new connections, the router drains its requests and flushes its logs.
+  const shutdown = async () => {
     server.close();
-    void cte.close();
+    await cte.close();
+    server.closeIdleConnections();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -51,6 +51,8 @@ export interface AttackProtectionHandle {
 /** Dependencies of {@link AttackProtection}. */
 export interface AttackProtectionDependencies {
   profiles: ProfileRegistry;
+  /** Where fail-open store warnings go; default `console.warn`. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -66,10 +68,13 @@ export class AttackProtection {
   readonly #storeFailures: StoreFailurePolicy;
   readonly #profiles: ProfileRegistry;
 
-  constructor(config: AttackProtectionConfig, { profiles }: AttackProtectionDependencies) {
+  constructor(config: AttackProtectionConfig, { profiles, warn }: AttackProtectionDependencies) {
     this.#profiles = profiles;
     this.#forwardedIpHeader = config.forwardedIpHeader;
-    this.#storeFailures = new StoreFailurePolicy({ mode: config.onStoreError });
+    this.#storeFailures = new StoreFailurePolicy({
+      mode: config.onStoreError,
+      ...(warn === undefined ? {} : { warn }),
+    });
     const throttling = config.suspiciousIpThrottling;
     this.#throttle = new SuspiciousIpThrottle({
       ...throttling,

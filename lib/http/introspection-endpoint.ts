@@ -15,6 +15,7 @@ import type { AccessTokenClaims } from '../tokens/own-access-token.js';
 import { answerObserved } from './observed-request.js';
 import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { storeFailure } from './store-failure.js';
 import { sendOAuthError, sendTokenResponse } from './token-response.js';
 
@@ -32,6 +33,8 @@ export interface IntrospectionEndpointOptions {
   telemetry: Telemetry;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
   cors: (req: Request, res: Response) => void;
+  /** Counts introspections for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /** RFC 7662 §2.2's answer for every token the caller may not learn about. */
@@ -56,7 +59,7 @@ const INACTIVE = Object.freeze({ active: false });
  */
 export function introspectionEndpoint(options: IntrospectionEndpointOptions): RequestHandler {
   const { issuer, keys, readBody, authenticateCaller, resourceServers } = options;
-  const { refreshTokens, revokedTokens } = options;
+  const { refreshTokens, revokedTokens, shutdown } = options;
 
   async function describeAccessToken(token: string, caller: Client): Promise<object> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -113,24 +116,30 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
     facts: RequestFacts,
   ): Promise<void> {
     options.cors(req, res);
-    const { params } = readTokenRequest(body);
-    const token = params.token;
-    if (token === undefined) throw new InvalidRequest('token is required');
-    const caller = await authenticateCaller(req);
-    facts.client = caller;
-    if (caller.token_endpoint_auth_method === 'none') {
-      throw new ClientAuthenticationFailed(
-        `public client ${JSON.stringify(caller.client_id)} cannot introspect: it has no credentials`,
-      );
+    const answered = shutdown.enter();
+    try {
+      const { params } = readTokenRequest(body);
+      const token = params.token;
+      if (token === undefined) throw new InvalidRequest('token is required');
+      const caller = await authenticateCaller(req);
+      facts.client = caller;
+      if (caller.token_endpoint_auth_method === 'none') {
+        throw new ClientAuthenticationFailed(
+          `public client ${JSON.stringify(caller.client_id)} cannot introspect: it has no credentials`,
+        );
+      }
+      const kind = ownTokenKind(token, issuer);
+      const description =
+        kind === 'access_token'
+          ? await describeAccessToken(token, caller)
+          : kind === 'refresh_token'
+            ? await describeRefreshToken(token, caller)
+            : INACTIVE;
+      sendTokenResponse(res, 200, description);
+    } finally {
+      // close() waits for the stores this answer reads.
+      answered();
     }
-    const kind = ownTokenKind(token, issuer);
-    const description =
-      kind === 'access_token'
-        ? await describeAccessToken(token, caller)
-        : kind === 'refresh_token'
-          ? await describeRefreshToken(token, caller)
-          : INACTIVE;
-    sendTokenResponse(res, 200, description);
   }
 
   return function answerIntrospection(req: Request, res: Response, next: NextFunction): void {

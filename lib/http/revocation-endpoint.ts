@@ -15,6 +15,7 @@ import { readOwnAccessToken } from '../tokens/own-access-token.js';
 import { answerObserved } from './observed-request.js';
 import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { storeFailure } from './store-failure.js';
 import { NO_STORE_HEADERS, sendOAuthError } from './token-response.js';
 
@@ -32,6 +33,8 @@ export interface RevocationEndpointOptions {
   log: TenantLog;
   /** Each request of ours gets a span and its metrics. */
   telemetry: Telemetry;
+  /** Counts revocations for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /**
@@ -51,7 +54,7 @@ export interface RevocationEndpointOptions {
  */
 export function revocationEndpoint(options: RevocationEndpointOptions): RequestHandler {
   const { issuer, keys, readBody, authenticateClient, refreshTokens, revokedTokens } = options;
-  const { protection, log, telemetry } = options;
+  const { protection, log, telemetry, shutdown } = options;
 
   async function revokeAccessToken(req: Request, token: string, client: Client): Promise<void> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -80,21 +83,27 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
     facts: RequestFacts,
   ): Promise<void> {
     options.cors(req, res);
-    const { params } = readTokenRequest(body);
-    const token = params.token;
-    if (token === undefined) throw new InvalidRequest('token is required');
-    const client = await authenticateClient(req);
-    facts.client = client;
-    const kind = ownTokenKind(token, issuer);
-    if (kind === 'refresh_token') {
-      const family = await refreshTokens.revokeForClient(token, client.client_id);
-      if (family) {
-        log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+    const answered = shutdown.enter();
+    try {
+      const { params } = readTokenRequest(body);
+      const token = params.token;
+      if (token === undefined) throw new InvalidRequest('token is required');
+      const client = await authenticateClient(req);
+      facts.client = client;
+      const kind = ownTokenKind(token, issuer);
+      if (kind === 'refresh_token') {
+        const family = await refreshTokens.revokeForClient(token, client.client_id);
+        if (family) {
+          log.write(revocationEntry(req, { ip: protection.clientIp(req, client), client }, family));
+        }
+      } else if (kind === 'access_token') {
+        await revokeAccessToken(req, token, client);
       }
-    } else if (kind === 'access_token') {
-      await revokeAccessToken(req, token, client);
+      res.status(200).set(NO_STORE_HEADERS).end();
+    } finally {
+      // close() waits for the revocation and its log entry.
+      answered();
     }
-    res.status(200).set(NO_STORE_HEADERS).end();
   }
 
   return function answerRevocation(req: Request, res: Response, next: NextFunction): void {

@@ -30,6 +30,7 @@ import type { AuthorizationServerMetadata } from './metadata.js';
 import { bodyReader } from './read-body.js';
 import { revocationEndpoint } from './revocation-endpoint.js';
 import { routerUrls } from './router-urls.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { tokenEndpoint } from './token-endpoint.js';
 
 /** Everything the router's routes run on, built once by `customTokenExchange()`. */
@@ -45,6 +46,8 @@ export interface RouterParts {
   protection: AttackProtection;
   log: TenantLog;
   telemetry: Telemetry;
+  /** Counts the requests of ours in flight for `close()`, and refuses new ones once it began. */
+  shutdown: ShutdownGate;
 }
 
 /** The routes, and the metadata for a host that serves it elsewhere. */
@@ -61,7 +64,7 @@ export interface RouterWithMetadata {
  */
 export function createRouter(parts: RouterParts): RouterWithMetadata {
   const { config, keys, clients, resourceServers, refreshTokens, revokedTokens, log } = parts;
-  const { telemetry } = parts;
+  const { telemetry, shutdown } = parts;
   const urls = routerUrls(config);
   const readBody = bodyReader(config.urlencodedExtended);
 
@@ -135,6 +138,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
         replayStore: parts.replayStore,
       }),
       cors: cors.apply,
+      shutdown,
     }),
   );
   router.post(
@@ -150,6 +154,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       log,
       telemetry,
       cors: cors.apply,
+      shutdown,
     }),
   );
   router.post(
@@ -164,6 +169,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       revokedTokens,
       telemetry,
       cors: cors.apply,
+      shutdown,
     }),
   );
   router.get('/.well-known/jwks.json', jwksRoute(keys, config.jwksMaxAge));

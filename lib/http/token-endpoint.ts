@@ -14,6 +14,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { ClientRegistry } from '../registry/clients.js';
 import type { DpopCheck } from './dpop.js';
 import type { BodyReader } from './read-body.js';
+import type { ShutdownGate } from './shutdown-gate.js';
 import { sendOAuthError, sendTokenResponse } from './token-response.js';
 
 /** What the token endpoint runs on; built once by `customTokenExchange()`. */
@@ -32,6 +33,8 @@ export interface TokenEndpointOptions {
   dpop: DpopCheck;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
   cors: (req: Request, res: Response) => void;
+  /** Counts requests of ours for a graceful `close()`, and refuses them once it began. */
+  shutdown: ShutdownGate;
 }
 
 /** When a request refused for overload may try again, in seconds. */
@@ -43,15 +46,15 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  * says whether the request is ours: anything else goes to the host with `next('route')`
  * untouched (no assertion consumed, `req.body` as the host's own parsers would set it, no CORS
  * header). For a request that is ours, in order: the CORS headers for its client's origins, the
- * cap on requests in flight, the strict reading of its parameters, the DPoP proof's
- * verification, client authentication, the DPoP proof's one use (and a proof required of the
- * client), the end user's IP (a trusted client may forward it), and the grant's handler. Every
- * answer is JSON with `no-store`, and every request of ours, answered
- * or refused, writes one tenant-log entry of the grant's type.
+ * refusal once `close()` began, the cap on requests in flight, the strict reading of its
+ * parameters, the DPoP proof's verification, client authentication, the DPoP proof's one use (and
+ * a proof required of the client), the end user's IP (a trusted client may forward it), and the
+ * grant's handler. Every answer is JSON with `no-store`, and every request of ours, answered or
+ * refused, writes one tenant-log entry of the grant's type.
  */
 export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
   const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight } = options;
-  const { dpop, cors, telemetry } = options;
+  const { dpop, cors, telemetry, shutdown } = options;
   const byType = new Map(grants.map((grant) => [grant.type, grant]));
   let inFlight = 0;
 
@@ -78,12 +81,14 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
   ): Promise<boolean> {
     let trail: RequestTrail | undefined;
     let observation: RequestObservation | undefined;
+    let answered: (() => void) | undefined;
     try {
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
       observation = telemetry.request('token', req, grant.type);
       trail = { ip: normalizeIp(req.ip) };
       cors(req, res);
+      answered = shutdown.enter();
       if (inFlight >= maxInFlight) {
         throw new TemporarilyUnavailable(
           OVERLOAD_RETRY_AFTER_SECONDS,
@@ -97,6 +102,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       } finally {
         inFlight--;
       }
+      observation.end(res.statusCode, trail);
     } catch (err) {
       // A store failure while deciding is ours too: the request named one of our tokens.
       trail ??= { ip: normalizeIp(req.ip) };
@@ -110,9 +116,10 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       log.write(failureEntry(req, grant.failureLogType, trail, error));
       sendOAuthError(res, error);
       observation.end(res.statusCode, trail, error);
-      return true;
+    } finally {
+      // Once the answer and its log entry are written: close() waits for both.
+      answered?.();
     }
-    observation.end(res.statusCode, trail);
     return true;
   }
 

@@ -10,7 +10,7 @@ import { TenantLog } from './tenant-log.js';
 
 /** Drops of one sink, as {@link TenantLogsHandle.dropped} reports them. */
 export interface LogSinkDropCount {
-  /** `'memory'` for the ring behind `logs.list()`, otherwise the sink's index in `options.logs`. */
+  /** `'memory'` for the in-memory ring, otherwise the sink's index in `options.logSinks`. */
   sink: 'memory' | number;
   /** The sink's class name (`JsonLinesLogSink`, `FunctionLogSink`, `Object`, ...). */
   name: string;
@@ -25,19 +25,15 @@ export interface LogSinkDropCount {
 /** The router's `logs` handle. */
 export interface TenantLogsHandle {
   /**
-   * Entries of the in-memory ring matching `query`, newest first, as copies: filter by `type`,
-   * `from_date`/`to_date`, `client_id`, `user_id` and `ip`, page with `take` and the `from`
-   * cursor. See {@link LogQuery}.
+   * Entries matching `query`, newest first, as copies: filter by `type`, `from_date`/`to_date`,
+   * `client_id`, `user_id` and `ip`, page with `take` and the `from` cursor (see
+   * {@link LogQuery}). Answered by the first sink of `options.logSinks` that answers queries (has
+   * `list(query)`: a `PostgresLogSink` answers for every instance and across restarts; an entry
+   * reaches a buffering sink's answers once its batch is written), or by the in-memory ring of
+   * this process when none does. A query the sink cannot read rejects with a `TypeError`.
    */
-  list(query?: LogQuery): LogEntry[];
-  /**
-   * Entries matching `query` as {@link list} answers them, from the first sink of `options.logs`
-   * that answers queries (has `list(query)`: a `PostgresLogSink` answers for every instance and
-   * across restarts), or from the in-memory ring when none does. An entry reaches a buffering
-   * sink's answers once its batch is written.
-   */
-  query(query?: LogQuery): Promise<LogEntry[]>;
-  /** What every sink dropped so far, the ring first, then `options.logs` in order. */
+  list(query?: LogQuery): Promise<LogEntry[]>;
+  /** What every sink dropped so far, the ring first, then `options.logSinks` in order. */
   dropped(): LogSinkDropCount[];
 }
 
@@ -51,6 +47,8 @@ export interface TenantLogsOptions {
   onSinkError: ((error: unknown, sink: LogSink, entry: LogEntry) => void) | undefined;
   /** Where warnings go. Default `console.warn`. */
   warn?: (message: string) => void;
+  /** How long `close()` waits for pending writes, then for the sinks' `close()`, in ms. */
+  closeTimeoutMs?: number;
 }
 
 /** The tenant log of one router, with what the router exposes of it. */
@@ -66,7 +64,7 @@ export interface TenantLogs {
 /**
  * Builds a router's tenant log: the in-memory ring, the event emitter behind `on`/`once`/`off`
  * and the configured sinks, in that order. A sink's failure goes to `onSinkError` when given,
- * otherwise to a rate-limited `console.warn`; a listener's failure always to the latter.
+ * otherwise to a rate-limited `warn`; a listener's failure always to the latter.
  */
 export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
   const warn: RateLimitedWarn = rateLimitedWarning(options.warn ? { warn: options.warn } : {});
@@ -85,7 +83,7 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
   const label = (sink: LogSink): string => {
     if (sink === memory) return 'the in-memory ring';
     if (sink === events) return 'the event emitter';
-    return `options.logs[${configured.indexOf(sink)}] (${nameOf(sink)})`;
+    return `options.logSinks[${configured.indexOf(sink)}] (${nameOf(sink)})`;
   };
   const warnDrop = (error: unknown, sink: LogSink): void =>
     warn(
@@ -97,6 +95,7 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
   const { onSinkError } = options;
   const log = new TenantLog({
     sinks,
+    ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
     onSinkError: (error, sink, entry) => {
       if (onSinkError && configured.includes(sink)) onSinkError(error, sink, entry);
       else warnDrop(error, sink);
@@ -105,10 +104,9 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
 
   return {
     log,
-    handle: {
-      list: (query) => memory.list(query),
-      query: async (query) => queried.list(query),
-      dropped: () => {
+    handle: Object.freeze({
+      list: async (query?: LogQuery) => queried.list(query),
+      dropped: (): LogSinkDropCount[] => {
         const counts = log.dropped;
         return [
           { sink: 'memory', name: nameOf(memory), dropped: counts[0]! },
@@ -119,7 +117,7 @@ export function createTenantLogs(options: TenantLogsOptions): TenantLogs {
           })),
         ];
       },
-    },
+    }),
     on: (type, listener) => events.on(type, listener),
     once: (type, listener) => events.once(type, listener),
     off: (type, listener) => events.off(type, listener),

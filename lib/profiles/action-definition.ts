@@ -1,4 +1,4 @@
-import type { PostExchangeExports } from '../actions/post-exchange-types.js';
+import type { PostExchangeExports, PostExchangeHandler } from '../actions/post-exchange-types.js';
 import type { CustomTokenExchangeHandler } from '../actions/types.js';
 import { ManagementError } from '../errors.js';
 import type { ActionHandler, ActionLimits } from '../sandbox/action-runner.js';
@@ -51,8 +51,7 @@ export interface ActionDefinition {
   /**
    * A trusted in-process handler: runs in the host process, without a sandbox. For the
    * custom-token-exchange trigger a function `async (event, api) => { … }`; for the post-exchange
-   * trigger an object shaped like the code's exports, `{ onExecutePostExchange: async (event, api)
-   * => { … } }`.
+   * trigger see {@link PostExchangeActionDefinition}.
    */
   handler?: CustomTokenExchangeHandler | PostExchangeExports;
   /**
@@ -85,9 +84,38 @@ export interface ActionDefinition {
   /**
    * 1–10 distinct entries, never both `custom-token-exchange` and `post-exchange`. Default
    * `[{ id: 'post-exchange', version: 'v1' }]` for a `{ onExecutePostExchange }` handler,
-   * `[{ id: 'custom-token-exchange', version: 'v1' }]` otherwise.
+   * `[{ id: 'custom-token-exchange', version: 'v1' }]` otherwise (so a post-exchange action given
+   * as code or as a function declares its trigger).
    */
   supported_triggers?: SupportedTrigger[];
+}
+
+/** The post-exchange trigger as a definition names it: `{ id: 'post-exchange', version }`. */
+export interface PostExchangeTrigger {
+  id: 'post-exchange';
+  version: string;
+}
+
+/**
+ * A post-exchange action (`actions.create()` for `cte.postExchange`): the fields of
+ * {@link ActionDefinition}, its triggers starting with the post-exchange one, and `handler` given
+ * as a function `async (event, api) => { … }` (its `onExecutePostExchange`) or as
+ * `{ onExecutePostExchange }`, typed with the post-exchange `event` and `api`.
+ */
+export interface PostExchangeActionDefinition extends Omit<
+  ActionDefinition,
+  'handler' | 'supported_triggers'
+> {
+  handler?: PostExchangeHandler | PostExchangeExports;
+  supported_triggers: [PostExchangeTrigger, ...SupportedTrigger[]];
+}
+
+/**
+ * What `actions.update()` accepts for a post-exchange action's handler: the fields of
+ * {@link ActionPatch}, with the post-exchange trigger named so the handler is typed as one.
+ */
+export interface PostExchangeActionPatch extends Partial<PostExchangeActionDefinition> {
+  supported_triggers: [PostExchangeTrigger, ...SupportedTrigger[]];
 }
 
 /**
@@ -231,29 +259,32 @@ export function parseActionDefinition(
 }
 
 /**
- * Checks that an action's source can serve its triggers: a function handler serves only the
- * custom-token-exchange trigger, a `{ onExecutePostExchange }` handler only the post-exchange one
- * (code may serve either: its exports are looked up at run time). The registry checks it on
- * create and on every update, against the merged draft.
+ * The source an action keeps for its triggers. A function handler declared for the post-exchange
+ * trigger is that trigger's `onExecutePostExchange`, as a function declared for the
+ * custom-token-exchange trigger is its `onExecuteCustomTokenExchange`: it comes back wrapped as
+ * `{ onExecutePostExchange }`, the shape the runner calls. A `{ onExecutePostExchange }` handler
+ * serves only the post-exchange trigger; code may serve either (its exports are looked up at run
+ * time). The registry applies it on create and on every update, to the merged draft.
  *
  * @throws ManagementError `invalid_body`.
  */
-export function checkSourceTriggers(
+export function sourceForTriggers(
   source: ActionSource,
   triggers: readonly SupportedTrigger[],
-): void {
-  if (!('handler' in source)) return;
+): ActionSource {
+  if (!('handler' in source)) return source;
   const postExchange = triggers.some((trigger) => trigger.id === POST_EXCHANGE_TRIGGER.id);
-  if (typeof source.handler === 'function' && postExchange) {
-    invalid(
-      'a post-exchange action needs handler { onExecutePostExchange } (or code), not a function',
-    );
+  if (typeof source.handler === 'function') {
+    if (!postExchange) return source;
+    const onExecutePostExchange = source.handler as unknown as PostExchangeHandler;
+    return { handler: Object.freeze({ onExecutePostExchange }) };
   }
-  if (typeof source.handler !== 'function' && !postExchange) {
+  if (!postExchange) {
     invalid(
       `a { onExecutePostExchange } handler needs supported_triggers [{ id: '${POST_EXCHANGE_TRIGGER.id}', version: '${POST_EXCHANGE_TRIGGER.version}' }]`,
     );
   }
+  return source;
 }
 
 function isPostExchangeSource(source: ActionSource): boolean {

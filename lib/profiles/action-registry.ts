@@ -8,14 +8,16 @@ import type {
   ActionPatch,
   ActionSource,
   ParsedActionFields,
+  PostExchangeActionDefinition,
+  PostExchangeActionPatch,
   SupportedTrigger,
 } from './action-definition.js';
 import {
   CUSTOM_TOKEN_EXCHANGE_TRIGGER,
   actionLimitsProblem,
-  checkSourceTriggers,
   parseActionDefinition,
   parseActionPatch,
+  sourceForTriggers,
 } from './action-definition.js';
 
 /** Options of {@link ActionRegistry}. */
@@ -134,11 +136,11 @@ export class ActionRegistry {
    * @throws ManagementError `invalid_body` (with the runner's line and column for a syntax
    *   error), `unsupported`, `conflict` (an action has the `id` given).
    */
-  async create(definition: ActionDefinition): Promise<Action> {
+  async create(definition: ActionDefinition | PostExchangeActionDefinition): Promise<Action> {
     const fields = parseActionDefinition(definition, this.#defaultLimits);
-    checkSourceTriggers(fields.source, fields.supported_triggers);
+    const source = sourceForTriggers(fields.source, fields.supported_triggers);
     this.#checkIdFree(fields.id);
-    await this.#checkSource(fields.source);
+    await this.#checkSource(source);
     // Checked again: another create may have taken the id while the source was checked.
     this.#checkIdFree(fields.id);
     const at = this.#timestamp();
@@ -147,7 +149,7 @@ export class ActionRegistry {
       created_at: at,
       name: fields.name,
       supported_triggers: fields.supported_triggers,
-      source: fields.source,
+      source,
       secrets: secretsAt(fields.secrets, new Map(), at),
       allowed_hosts: fields.allowed_hosts,
       allowed_private_networks: fields.allowed_private_networks,
@@ -169,7 +171,7 @@ export class ActionRegistry {
    *
    * @throws ManagementError `not_found`, `invalid_body`, `unsupported`, `action_in_use`.
    */
-  async update(id: string, patch: ActionPatch): Promise<Action> {
+  async update(id: string, patch: ActionPatch | PostExchangeActionPatch): Promise<Action> {
     this.#record(id);
     const fields = parseActionPatch(patch, this.#defaultLimits);
     await this.#checkSource(fields.source);
@@ -184,15 +186,16 @@ export class ActionRegistry {
         );
       }
     }
-    checkSourceTriggers(
+    const source = sourceForTriggers(
       fields.source ?? record.source,
       fields.supported_triggers ?? record.supported_triggers,
     );
     const at = this.#timestamp();
     if (fields.name !== undefined) record.name = fields.name;
     if (fields.supported_triggers) record.supported_triggers = fields.supported_triggers;
-    if (capturesVersionChange(fields)) record.revision += 1;
-    if (fields.source) record.source = fields.source;
+    // New triggers may wrap the same function differently: that, too, is a new source.
+    if (capturesVersionChange(fields) || source !== record.source) record.revision += 1;
+    record.source = source;
     if (fields.secrets) record.secrets = secretsAt(fields.secrets, record.secrets, at);
     if (fields.allowed_hosts) record.allowed_hosts = fields.allowed_hosts;
     if (fields.allowed_private_networks) {

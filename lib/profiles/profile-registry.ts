@@ -6,7 +6,7 @@ import { supportsCustomTokenExchange } from './action-registry.js';
 import {
   MAX_SUBJECT_TOKEN_TYPE_LENGTH,
   MIN_SUBJECT_TOKEN_TYPE_LENGTH,
-  isSubjectTokenTypeUri,
+  subjectTokenTypeUriProblem,
   reservedPrefixOf,
 } from './subject-token-type.js';
 
@@ -277,18 +277,17 @@ export class ProfileRegistry {
   }
 
   /**
-   * Deletes a profile, which frees its action for deletion. Like Auth0's `DELETE` (which
-   * documents no 404), an unknown id is not an error: the result says whether one was deleted.
+   * Deletes a profile, which frees its action for deletion.
+   *
+   * @throws ManagementError `not_found`.
    */
-  async delete(id: string): Promise<boolean> {
-    const profile = typeof id === 'string' ? this.#byId.get(id) : undefined;
-    if (!profile) return false;
+  async delete(id: string): Promise<void> {
+    const profile = this.#profile(id);
     this.#byId.delete(id);
     this.#byType.delete(profile.subject_token_type);
     const bound = (this.#bindings.get(profile.action_id) ?? 1) - 1;
     if (bound > 0) this.#bindings.set(profile.action_id, bound);
     else this.#bindings.delete(profile.action_id);
-    return true;
   }
 
   /**
@@ -376,9 +375,8 @@ function checkSubjectTokenType(value: unknown): string {
   if (reserved !== undefined) {
     invalid(`subject_token_type must not use the reserved namespace ${reserved}`);
   }
-  if (!isSubjectTokenTypeUri(value)) {
-    invalid('subject_token_type must be an absolute URI starting with https:// or urn:');
-  }
+  const problem = subjectTokenTypeUriProblem(value);
+  if (problem !== undefined) invalid(`subject_token_type ${problem}`);
   return value;
 }
 

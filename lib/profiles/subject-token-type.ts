@@ -43,18 +43,25 @@ export function reservedPrefixOf(type: string): string | undefined {
 }
 
 /**
- * `true` for an absolute `https://` URI with a host, or an RFC 8141 URN; schemes in any case.
- * Length and reserved namespaces are separate checks.
+ * Why `type` is not a `subject_token_type` URI, as the end of a sentence starting with
+ * `subject_token_type` (`must be a URN ...`), or `undefined` for an absolute `https://` URI with
+ * a host or an RFC 8141 URN, schemes in any case. Length and reserved namespaces are separate
+ * checks.
  */
-export function isSubjectTokenTypeUri(type: string): boolean {
-  if (hasUnsafeCharacter(type)) return false;
-  if (/^urn:/i.test(type)) return URN.test(type);
-  if (!/^https:\/\//i.test(type)) return false;
-  try {
-    return new URL(type).hostname !== '';
-  } catch {
-    return false;
+export function subjectTokenTypeUriProblem(type: string): string | undefined {
+  if (hasUnsafeCharacter(type)) return 'must not contain whitespace or control characters';
+  if (/^urn:/i.test(type)) {
+    return URN.test(type)
+      ? undefined
+      : 'must be a URN urn:<namespace>:<name>, its namespace 2 to 32 letters, digits or inner hyphens (RFC 8141)';
   }
+  if (!/^https:\/\//i.test(type)) return 'must be an absolute URI starting with https:// or urn:';
+  try {
+    if (new URL(type).hostname !== '') return undefined;
+  } catch {
+    // Reported below, as a URL without a host is.
+  }
+  return 'must be a valid https:// URL with a host';
 }
 
 // Whitespace and control characters: `new URL()` would quietly strip or encode them, and a

@@ -360,10 +360,33 @@ export class ClientRegistry {
   }
 }
 
-function toDefinition(client: Client): ClientDefinition {
+/**
+ * A client as the `clients` handle shows it: the definition's fields with every default applied,
+ * in Auth0's shape (so it can be edited and given back), without `client_secret`: secrets are
+ * write-only.
+ */
+export interface ClientView {
+  client_id: string;
+  name: string;
+  is_first_party: boolean;
+  oidc_conformant: boolean;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  /** Present when the client has public keys for `private_key_jwt`. */
+  jwks?: { keys: JWK[] };
+  jwt_configuration: { alg: IdTokenSigningAlg; lifetime_in_seconds: number };
+  token_exchange: { allow_any_profile_of_type: string[] };
+  client_metadata: Record<string, string>;
+  is_token_endpoint_ip_header_trusted: boolean;
+  refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
+  dpop_bound_access_tokens: boolean;
+  allowed_origins: string[];
+  web_origins: string[];
+}
+
+/** A fresh, secret-free copy of `client` for the handle. */
+export function clientView(client: Client): ClientView {
   return {
     client_id: client.client_id,
-    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
     name: client.name,
     is_first_party: client.is_first_party,
     oidc_conformant: client.oidc_conformant,
@@ -377,5 +400,12 @@ function toDefinition(client: Client): ClientDefinition {
     dpop_bound_access_tokens: client.dpop_bound_access_tokens,
     allowed_origins: [...client.allowed_origins],
     web_origins: [...client.web_origins],
+  };
+}
+
+function toDefinition(client: Client): ClientDefinition {
+  return {
+    ...clientView(client),
+    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
   };
 }

@@ -14,7 +14,7 @@ export interface RegistrationContext {
 const AUTH0_SDK_ID_TOKEN_ALGS: readonly string[] = ['RS256', 'HS256'];
 
 /**
- * Warns (with `console.warn`) when a client signs ID tokens with an algorithm the auth0 SDK does
+ * Warns (through `warn`, the router's logger) when a client signs ID tokens with an algorithm the auth0 SDK does
  * not validate and can receive refresh tokens: the SDK's `refreshTokenGrant` then throws after
  * the router already rotated the refresh token, and a retry with the old token is reuse, which
  * revokes the family. Receiving refresh tokens: allowed to exchange, and some API it may request
@@ -24,6 +24,7 @@ export function warnIfAuth0SdkCannotRefresh(
   client: Client,
   path: string,
   context: RegistrationContext,
+  warn: (message: string) => void,
 ): void {
   if (AUTH0_SDK_ID_TOKEN_ALGS.includes(client.id_token_alg)) return;
   if (!client.allow_any_profile_of_type.includes('custom_authentication')) return;
@@ -33,7 +34,7 @@ export function warnIfAuth0SdkCannotRefresh(
       (api) => api.allow_offline_access && context.mayRequest(client.client_id, api.identifier),
     );
   if (!offline) return;
-  console.warn(
+  warn(
     `customTokenExchange: ${path} (client ${JSON.stringify(client.client_id)}) signs ID tokens ` +
       `with ${client.id_token_alg} and can receive refresh tokens. The auth0 SDK validates only ` +
       'RS256 and HS256 ID tokens: its refreshTokenGrant throws after the refresh token was ' +

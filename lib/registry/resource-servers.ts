@@ -231,15 +231,7 @@ export class ResourceServerRegistry {
       throw new ManagementError('invalid_body', 'resourceServer.identifier cannot change');
     }
     const server = asManagementError(() =>
-      parseResourceServer(
-        {
-          ...current,
-          scopes: current.scopes.map((value) => ({ value })),
-          ...patch,
-          identifier,
-        },
-        'resourceServer',
-      ),
+      parseResourceServer({ ...toDefinition(current), ...patch, identifier }, 'resourceServer'),
     );
     asManagementError(() => this.#onChange(server, 'resourceServer'));
     this.#servers.set(identifier, server);
@@ -277,4 +269,51 @@ export class ResourceServerRegistry {
     }
     return server;
   }
+}
+
+/**
+ * An API as the `resourceServers` handle shows it: Auth0's shape, every default applied, its
+ * introspection credentials without `client_secret` (secrets are write-only).
+ */
+export interface ResourceServerView {
+  identifier: string;
+  name: string;
+  scopes: Array<{ value: string }>;
+  signing_alg: AccessTokenSigningAlg;
+  allow_offline_access: boolean;
+  skip_consent_for_verifiable_first_party_clients: boolean;
+  token_lifetime: number;
+  introspection?: Omit<IntrospectionCredentials, 'client_secret'>;
+}
+
+/** A fresh copy of `server` in the shape definitions are written in. */
+export function resourceServerView(server: ResourceServer): ResourceServerView {
+  return {
+    identifier: server.identifier,
+    name: server.name,
+    scopes: server.scopes.map((value) => ({ value })),
+    signing_alg: server.signing_alg,
+    allow_offline_access: server.allow_offline_access,
+    skip_consent_for_verifiable_first_party_clients:
+      server.skip_consent_for_verifiable_first_party_clients,
+    token_lifetime: server.token_lifetime,
+    ...(server.introspection === undefined
+      ? {}
+      : { introspection: introspectionView(server.introspection) }),
+  };
+}
+
+function introspectionView(
+  credentials: Readonly<IntrospectionCredentials>,
+): Omit<IntrospectionCredentials, 'client_secret'> {
+  const { client_secret: _secret, jwks, ...rest } = credentials;
+  return { ...rest, ...(jwks === undefined ? {} : { jwks: structuredClone(jwks) }) };
+}
+
+/** The definition `server` was made from, secrets included: what an update starts from. */
+function toDefinition(server: ResourceServer): ResourceServerDefinition {
+  return {
+    ...resourceServerView(server),
+    ...(server.introspection === undefined ? {} : { introspection: { ...server.introspection } }),
+  };
 }

@@ -1,3 +1,9 @@
+export { testAction } from '../sandbox/test-action.js';
+export type {
+  TestActionEvent,
+  TestActionOptions,
+  TestActionResult,
+} from '../sandbox/test-action.js';
 export { replayStoreContract } from './replay-store-contract.js';
 export { actionCacheStoreContract } from './action-cache-store-contract.js';
 export { userStoreContract } from './user-store-contract.js';

@@ -197,3 +197,33 @@ describe('examples/demo-server on a port already in use', function () {
     }
   });
 });
+
+describe('examples/demo-server on SIGTERM', function () {
+  this.timeout(30_000);
+  it('drains the server and the router, then exits 0 by itself', async () => {
+    const demo = await startExample('examples/demo-server/server.ts', {
+      ready: /^Public keys: .*Tenant logs: \S+$/m,
+    });
+    try {
+      // A keep-alive connection that has been used: the drain must close it, not wait for it.
+      const res = await fetch(`http://localhost:${demo.port}/.well-known/jwks.json`);
+      expect(res.status).to.equal(200);
+      await res.arrayBuffer();
+      const exited = new Promise<[number | null, string | null]>((resolve) =>
+        demo.child.once('exit', (code, signal) => resolve([code, signal])),
+      );
+      const started = performance.now();
+      demo.child.kill('SIGTERM');
+      const outcome = await Promise.race([
+        exited,
+        new Promise<'still running'>((resolve) =>
+          setTimeout(() => resolve('still running'), 10_000).unref(),
+        ),
+      ]);
+      expect(outcome, demo.output.stderr).to.deep.equal([0, null]);
+      expect(performance.now() - started).to.be.below(10_000);
+    } finally {
+      await demo.stop();
+    }
+  });
+});

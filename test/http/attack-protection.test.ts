@@ -16,7 +16,10 @@ import {
   commandAction,
   form,
   testServer,
+  profileFor,
 } from '../support/fixtures.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import type { LoggedRecord } from '../support/recording-logger.js';
 import type { TestServer } from '../support/fixtures.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -76,7 +79,7 @@ async function harness(
     action_id: action.id,
     type: 'custom_authentication',
   });
-  await server.cte.clients.add({
+  await server.cte.clients.create({
     client_id: 'backend',
     client_secret: SECRET,
     name: 'Backend for frontend',
@@ -87,7 +90,7 @@ async function harness(
   return {
     ...server,
     clock,
-    legacyProfile: server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!.id,
+    legacyProfile: (await profileFor(server.cte, SUBJECT_TYPE)).id,
     partnerProfile: partner.id,
     partnerIps,
   };
@@ -136,8 +139,8 @@ async function expectExchanged(server: TestServer, options: Exchange = {}): Prom
   expect(res.body.access_token).to.be.a('string');
 }
 
-function entries(server: TestServer, type: LogEntry['type']): LogEntry[] {
-  return server.cte.logs.list().filter((entry) => entry.type === type);
+async function entries(server: TestServer, type: LogEntry['type']): Promise<LogEntry[]> {
+  return (await server.cte.logs.list()).filter((entry) => entry.type === type);
 }
 
 describe('attack protection: suspicious IP throttling', () => {
@@ -184,7 +187,7 @@ describe('attack protection: suspicious IP throttling', () => {
       blocked: false,
       remaining_attempts: 10,
     });
-    const ips = new Set(server.cte.logs.list().map((entry) => entry.ip));
+    const ips = new Set((await server.cte.logs.list()).map((entry) => entry.ip));
     expect([...ips]).to.deep.equal(['127.0.0.1']);
   });
 
@@ -239,7 +242,9 @@ describe('attack protection: suspicious IP throttling', () => {
     // Neighbours outside the list are throttled as usual.
     await reject(server, 10, { ip: '198.51.101.1' });
     await expectBlocked(server, { ip: '198.51.101.1' });
-    expect(entries(server, 'limit_cte').map((entry) => entry.ip)).to.deep.equal(['198.51.101.1']);
+    expect((await entries(server, 'limit_cte')).map((entry) => entry.ip)).to.deep.equal([
+      '198.51.101.1',
+    ]);
   });
 
   it('unblocks an IP through cte.attackProtection.unblock(ip)', async () => {
@@ -320,19 +325,21 @@ describe('attack protection: suspicious IP throttling', () => {
 
     await reject(server, 10, { ip: '::ffff:203.0.113.20' });
     await expectBlocked(server, { ip: '203.0.113.20' });
-    const [block] = entries(server, 'limit_cte').filter((entry) => entry.ip === '203.0.113.20');
+    const [block] = (await entries(server, 'limit_cte')).filter(
+      (entry) => entry.ip === '203.0.113.20',
+    );
     expect(block?.details.suspicious_ip_throttling?.key).to.equal('203.0.113.20');
   });
 
   it('writes one limit_cte entry when an IP becomes blocked, and a fecte entry for each refused request', async () => {
     const server = await harness();
-    const profile = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+    const profile = await profileFor(server.cte, SUBJECT_TYPE);
     await reject(server, 9, { ip: '203.0.113.10' });
-    expect(entries(server, 'limit_cte')).to.deep.equal([]);
+    expect(await entries(server, 'limit_cte')).to.deep.equal([]);
     server.clock.now = START + 5000;
     await reject(server, 1, { ip: '203.0.113.10', headers: { 'User-Agent': 'attacker/1.0' } });
 
-    const blocks = entries(server, 'limit_cte');
+    const blocks = await entries(server, 'limit_cte');
     expect(blocks).to.have.length(1);
     const block = blocks[0]!;
     expect(block).to.deep.equal({
@@ -359,7 +366,7 @@ describe('attack protection: suspicious IP throttling', () => {
       },
     });
     // The rejection that blocked the IP still has its own fecte entry, written after the block.
-    const [latest, beforeLatest] = server.cte.logs.list();
+    const [latest, beforeLatest] = await server.cte.logs.list();
     expect([latest!.type, beforeLatest!.type]).to.deep.equal(['fecte', 'limit_cte']);
     expect(latest!.details).to.include({
       error: 'invalid_request',
@@ -368,8 +375,8 @@ describe('attack protection: suspicious IP throttling', () => {
 
     await expectBlocked(server, { ip: '203.0.113.10', type: PARTNER_TYPE });
     await expectBlocked(server, { ip: '203.0.113.10' });
-    expect(entries(server, 'limit_cte')).to.have.length(1);
-    const refused = entries(server, 'fecte').slice(0, 2);
+    expect(await entries(server, 'limit_cte')).to.have.length(1);
+    const refused = (await entries(server, 'fecte')).slice(0, 2);
     expect(refused.map((entry) => entry.details)).to.deep.equal([
       {
         subject_token_type: SUBJECT_TYPE,
@@ -399,7 +406,7 @@ describe('attack protection: suspicious IP throttling', () => {
       blocked: false,
       remaining_attempts: 10,
     });
-    expect(entries(server, 'limit_cte')).to.deep.equal([]);
+    expect(await entries(server, 'limit_cte')).to.deep.equal([]);
   });
 });
 
@@ -423,7 +430,7 @@ describe('attack protection: the client IP', () => {
       headers: forwarded('::ffff:192.0.2.52'),
     });
     expect(server.partnerIps).to.deep.equal(['192.0.2.52']);
-    expect(server.cte.logs.list()[0]).to.include({ type: 'secte', ip: '192.0.2.52' });
+    expect((await server.cte.logs.list())[0]).to.include({ type: 'secte', ip: '192.0.2.52' });
   });
 
   it('ignores the forwarded-IP header of any other client', async () => {
@@ -440,7 +447,7 @@ describe('attack protection: the client IP', () => {
     });
     await expectBlocked(server, { client: 'app', type: PARTNER_TYPE, headers });
     expect(server.partnerIps).to.deep.equal([]);
-    expect(new Set(server.cte.logs.list().map((entry) => entry.ip))).to.deep.equal(
+    expect(new Set((await server.cte.logs.list()).map((entry) => entry.ip))).to.deep.equal(
       new Set(['127.0.0.1']),
     );
   });
@@ -462,12 +469,11 @@ describe('attack protection: the client IP', () => {
       headers: { 'auth0-forwarded-for': '192.0.2.1' },
     });
     expect(server.partnerIps).to.deep.equal(['203.0.113.30', '2001:db8::31', '203.0.113.32']);
-    expect(
-      server.cte.logs
-        .list()
-        .map((entry) => entry.ip)
-        .reverse(),
-    ).to.deep.equal(['203.0.113.30', '2001:db8::31', '203.0.113.32']);
+    expect((await server.cte.logs.list()).map((entry) => entry.ip).reverse()).to.deep.equal([
+      '203.0.113.30',
+      '2001:db8::31',
+      '203.0.113.32',
+    ]);
   });
 
   it('refuses a trusted client whose forwarded-IP header is not one IP address', async () => {
@@ -500,7 +506,7 @@ describe('attack protection: the client IP', () => {
         error: 'invalid_request',
         error_description: 'the auth0-forwarded-for header must be one IP address',
       });
-      const [logged] = entries(server, 'fecte');
+      const [logged] = await entries(server, 'fecte');
       expect(logged).to.deep.include({
         type: 'fecte',
         description: 'the auth0-forwarded-for header must be one IP address',
@@ -513,7 +519,7 @@ describe('attack protection: the client IP', () => {
         error_description: 'the auth0-forwarded-for header must be one IP address',
       });
     }
-    expect(entries(server, 'fecte')).to.have.length(3);
+    expect(await entries(server, 'fecte')).to.have.length(3);
     expect(server.partnerIps).to.deep.equal([]);
   });
 
@@ -560,7 +566,7 @@ describe('attack protection: per-profile rate limits', () => {
     expect(res.body).to.deep.equal(RATE_LIMITED);
     expect(res.headers['retry-after']).to.match(/^(60|59)$/);
     expect(rateLimitHeaders(res).limit).to.match(/^"3-in-1min"; r=0; t=(60|59)$/);
-    expect(entries(server, 'fecte')[0]!.details).to.deep.equal({
+    expect((await entries(server, 'fecte'))[0]!.details).to.deep.equal({
       subject_token_type: SUBJECT_TYPE,
       error: 'too_many_requests',
       error_description: RATE_LIMITED.error_description,
@@ -700,19 +706,12 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     resetKey: () => undefined,
   });
 
-  let warnings: string[];
-  let originalWarn: typeof console.warn;
-  beforeEach(() => {
-    warnings = [];
-    originalWarn = console.warn;
-    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-  });
-  afterEach(() => {
-    console.warn = originalWarn;
-  });
+  let logged: LoggedRecord[];
 
   async function failingServer(attackProtection: AttackProtectionOptions): Promise<TestServer> {
-    const server = await testServer({ attackProtection });
+    const { logger, records } = recordingLogger();
+    logged = records;
+    const server = await testServer({ attackProtection, logger });
     server.app.set('trust proxy', 'loopback');
     return server;
   }
@@ -723,13 +722,13 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     expect(res.status).to.equal(503);
     expect(res.headers).to.include({ ...NO_STORE, 'retry-after': '5' });
     expect(res.body).to.deep.equal(STORE_DOWN);
-    expect(server.cte.logs.list()[0]!.details).to.deep.equal({
+    expect((await server.cte.logs.list())[0]!.details).to.deep.equal({
       subject_token_type: SUBJECT_TYPE,
       error: 'temporarily_unavailable',
       error_description: STORE_DOWN.error_description,
       cause: 'the suspicious IP throttling store failed: Error: connect ECONNREFUSED 10.0.0.5:6379',
     });
-    expect(warnings).to.deep.equal([]);
+    expect(logged).to.deep.equal([]);
   });
 
   it('fails closed when only counting a rejection fails: 503, not the 400 that tells the verdict', async () => {
@@ -746,12 +745,12 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     const res = await exchange(server, { ip: '203.0.113.71', token: 'reject' });
     expect(res.status).to.equal(503);
     expect(res.body).to.deep.equal(STORE_DOWN);
-    expect(server.cte.logs.list()[0]!.details.cause).to.equal(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       'the suspicious IP throttling store failed: Error: connect ECONNREFUSED 10.0.0.5:6379',
     );
   });
 
-  it('fails open when asked: requests proceed, and console.warn is called once for many failures', async () => {
+  it('fails open when asked: requests proceed, and the logger warns once for many failures', async () => {
     const server = await failingServer({
       onStoreError: 'fail-open',
       suspiciousIpThrottling: { store: failingAttempts },
@@ -759,9 +758,14 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     await expectExchanged(server, { ip: '203.0.113.72' });
     await reject(server, 12, { ip: '203.0.113.72' });
     await expectExchanged(server, { ip: '203.0.113.72' });
-    expect(warnings).to.deep.equal([
-      "customTokenExchange: the suspicious IP throttling store failed; onStoreError is 'fail-open', " +
-        'so requests proceed without this protection: Error: connect ECONNREFUSED 10.0.0.5:6379',
+    expect(logged).to.deep.equal([
+      {
+        level: 'warn',
+        fields: { component: 'attack-protection' },
+        message:
+          "customTokenExchange: the suspicious IP throttling store failed; onStoreError is 'fail-open', " +
+          'so requests proceed without this protection: Error: connect ECONNREFUSED 10.0.0.5:6379',
+      },
     ]);
   });
 
@@ -771,7 +775,7 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     expect(res.status).to.equal(503);
     expect(res.headers).to.include({ 'retry-after': '5' });
     expect(res.body).to.deep.equal(STORE_DOWN);
-    expect(closed.cte.logs.list()[0]!.details.cause).to.equal(
+    expect((await closed.cte.logs.list())[0]!.details.cause).to.equal(
       'the profile rate limit store failed: Error: connect ECONNREFUSED 10.0.0.5:6379',
     );
 
@@ -781,7 +785,9 @@ describe('attack protection: a store that fails (onStoreError)', () => {
     });
     await expectExchanged(open, { ip: '203.0.113.73' });
     await expectExchanged(open, { ip: '203.0.113.73' });
-    expect(warnings).to.have.length(1);
-    expect(warnings[0]).to.match(/^customTokenExchange: the profile rate limit store failed; /);
+    expect(logged).to.have.length(1);
+    expect(logged[0]!.message).to.match(
+      /^customTokenExchange: the profile rate limit store failed; /,
+    );
   });
 });

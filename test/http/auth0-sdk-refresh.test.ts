@@ -131,7 +131,7 @@ describe('the auth0 SDK refreshing and revoking against the router over HTTPS', 
       client_secret: SECRET,
       grant_type: 'refresh_token',
     });
-    const [entry] = server.cte.logs.list();
+    const [entry] = await server.cte.logs.list();
     expect(entry).to.include({
       type: 'sertft',
       client_id: 'post-app',
@@ -213,7 +213,7 @@ describe('the auth0 SDK refreshing and revoking against the router over HTTPS', 
       token: refreshToken,
       client_secret: SECRET,
     });
-    expect(server.cte.logs.list()[0]).to.include({ type: 'srrt', client_id: 'post-app' });
+    expect((await server.cte.logs.list())[0]).to.include({ type: 'srrt', client_id: 'post-app' });
 
     const err = await rejection(auth0.oauth.refreshTokenGrant({ refresh_token: refreshToken }));
     expect(err).to.be.instanceOf(AuthApiError);
@@ -222,7 +222,7 @@ describe('the auth0 SDK refreshing and revoking against the router over HTTPS', 
       error_description: 'Unknown or invalid refresh token.',
       statusCode: 400,
     });
-    expect(server.cte.logs.list()[0]).to.include({ type: 'fertft', client_id: 'post-app' });
+    expect((await server.cte.logs.list())[0]).to.include({ type: 'fertft', client_id: 'post-app' });
   });
 });
 

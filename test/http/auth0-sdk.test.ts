@@ -153,7 +153,7 @@ describe('the auth0 SDK (AuthenticationClient) against the router over HTTPS', (
       client_secret: SECRET,
     });
 
-    const [entry] = server.cte.logs.list();
+    const [entry] = await server.cte.logs.list();
     expect(entry).to.include({
       type: 'secte',
       client_id: 'post-app',
@@ -227,7 +227,7 @@ describe('the auth0 SDK (AuthenticationClient) against the router over HTTPS', (
     });
     expect(JSON.parse(apiError.body)).to.deep.equal(body);
     expect(apiError.headers.get('cache-control')).to.equal('no-store');
-    const [entry] = server.cte.logs.list();
+    const [entry] = await server.cte.logs.list();
     expect(entry).to.include({ type: 'fecte', client_id: 'post-app' });
     expect(entry!.details).to.include({ error: 'invalid_request', cause: 'invalid subject token' });
   });
@@ -249,7 +249,7 @@ describe('the auth0 SDK (AuthenticationClient) against the router over HTTPS', (
     });
     expect((err as AuthApiError).headers.get('www-authenticate')).to.equal(null);
     expect(sentTokenRequest().body).to.include({ client_id: 'app', client_secret: SECRET });
-    expect(server.cte.logs.list()[0]!.details.cause).to.equal(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       'client is registered for client_secret_basic, not client_secret_post',
     );
   });

@@ -65,7 +65,7 @@ async function expectIssued(server: TestServer, res: request.Response, clientId:
     audience: API,
   });
   expect(payload.client_id).to.equal(clientId);
-  const [entry] = server.cte.logs.list();
+  const [entry] = await server.cte.logs.list();
   expect(entry).to.include({ type: 'secte', client_id: clientId });
   return payload;
 }
@@ -108,14 +108,15 @@ async function expectRefused(
   expect(res.text).not.to.match(/access_token|id_token|refresh_token/);
   expect(server.hostRequests).to.have.length(0);
 
-  const entries = server.cte.logs.list();
+  const entries = await server.cte.logs.list();
   expect(entries).to.have.length(logsBefore + 1);
   const entry = entries[0]!;
   expect(entry.type).to.equal('fecte');
   expect(entry.description).to.equal(refusal.body.error_description);
   // No client authenticated: the failure is logged under the registered client it claimed to be.
-  const claimed =
-    refusal.claimed === undefined ? undefined : server.cte.clients.get(refusal.claimed);
+  const claimed = (await server.cte.clients.list()).find(
+    (client) => client.client_id === refusal.claimed,
+  );
   expect(entry.client_id).to.equal(claimed?.client_id ?? null);
   expect(entry.client_name).to.equal(claimed?.name ?? '');
   // ...and says that client did not authenticate.
@@ -353,7 +354,7 @@ describe('client authentication through the router: RFC 6749 Appendix B Basic cr
   let server: TestServer;
   beforeEach(async () => {
     server = await testServer();
-    server.cte.clients.add({
+    await server.cte.clients.create({
       client_id: CLIENT_ID,
       client_secret: ODD_SECRET,
       name: 'Encoded secret app',
@@ -419,7 +420,7 @@ describe('client authentication through the router: the public client', () => {
     const access = await jwtVerify(res.body.access_token, jwks, { issuer: ISSUER, audience: API });
     expect(access.payload.client_id).to.equal('spa');
     await jwtVerify(res.body.id_token, jwks, { issuer: ISSUER, audience: 'spa' });
-    expect(server.cte.logs.list()[0]).to.include({ type: 'secte', client_id: 'spa' });
+    expect((await server.cte.logs.list())[0]).to.include({ type: 'secte', client_id: 'spa' });
   });
 });
 
@@ -445,7 +446,7 @@ describe('client authentication through the router: private_key_jwt', () => {
       const assertion = await clientAssertion(options);
       const res = await post(server, exchangeBody({ ...assertionParams(assertion), ...extra }));
       await expectIssued(server, res, 'jwt-app');
-      expect(JSON.stringify(server.cte.logs.list())).not.to.include(assertion.split('.')[2]!);
+      expect(JSON.stringify(await server.cte.logs.list())).not.to.include(assertion.split('.')[2]!);
     });
   }
 
@@ -539,7 +540,7 @@ describe('client authentication through the router: private_key_jwt', () => {
       expect(res.body).to.deep.equal({ host: true, body });
       expect(server.hostRequests).to.have.length(1);
       expect(server.hostRequests[0]!.body).to.deep.equal(body);
-      expect(server.cte.logs.list()).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
 
       // Not consumed by the router: the same assertion authenticates a custom token exchange...
       const ours = await request(server.app)
@@ -648,13 +649,13 @@ describe("client authentication through the router: the host's passport strategi
     const hashedSecrets = await testServer({
       clientAuthentication: { passport: host, strategies: ['host-table'] },
     });
-    hashedSecrets.cte.clients.add({
+    await hashedSecrets.cte.clients.create({
       client_id: 'secretless',
       name: 'Secrets kept hashed by the host',
       token_endpoint_auth_method: 'client_secret_basic',
       token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
     });
-    hashedSecrets.cte.clients.add({
+    await hashedSecrets.cte.clients.create({
       client_id: 'keyless',
       name: 'Keys kept by the host',
       token_endpoint_auth_method: 'private_key_jwt',

@@ -20,6 +20,7 @@ import {
   exchangeBody,
   form,
   testServer,
+  profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -81,8 +82,8 @@ async function verify(server: TestServer, token: string, audience: string) {
   return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
 }
 
-function newest(server: TestServer): LogEntry {
-  const entry = server.cte.logs.list()[0];
+async function newest(server: TestServer): Promise<LogEntry> {
+  const entry = (await server.cte.logs.list())[0];
   expect(entry).not.to.equal(undefined);
   return entry!;
 }
@@ -101,13 +102,13 @@ async function managementError(
 }
 
 /** The `fecte` entry of an exchange that failed after the user was set (alice). */
-function failedAfterUser(
+async function failedAfterUser(
   server: TestServer,
   entry: LogEntry,
   details: { error: string; error_description: string; cause: string; console?: string[] },
   scope?: string,
-): LogEntry {
-  const profile = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+): Promise<LogEntry> {
+  const profile = await profileFor(server.cte, SUBJECT_TYPE);
   expect(entry.ip).to.match(/127\.0\.0\.1$/);
   return {
     log_id: entry.log_id,
@@ -215,7 +216,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       'https://acme.example/plan': 'gold',
       flags: [true, null, 1.5],
     });
-    expect(newest(server).type).to.equal('secte');
+    expect((await newest(server)).type).to.equal('secte');
   });
 
   it('sees the user, the actor, the client, the API, the granted scopes and its own secrets', async () => {
@@ -230,7 +231,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     );
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const alice = (await server.users.getById('auth0|alice'))!;
-    const profile = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+    const profile = await profileFor(server.cte, SUBJECT_TYPE);
     const event = server.events.at(-1)!;
     expect(event.request.ip).to.match(/127\.0\.0\.1$/);
     expect(event).to.deep.equal({
@@ -297,10 +298,10 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
         expect(res.status).to.equal(500);
         expect(res.headers).to.include(NO_STORE);
         expect(res.body).to.deep.equal(SERVER_ERROR);
-        expect(newest(server)).to.deep.equal(
-          failedAfterUser(
+        expect(await newest(server)).to.deep.equal(
+          await failedAfterUser(
             server,
-            newest(server),
+            await newest(server),
             {
               ...SERVER_ERROR,
               cause: `post-exchange action ${server.hookId}: ${message}`,
@@ -330,7 +331,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       const message = `api.idToken.setCustomClaim: "${name}" is an OpenID Connect claim of the ID token that only the router sets (profile claims follow the granted scopes)`;
       expect(thrown).to.deep.equal([message]);
       expect(res.status).to.equal(500);
-      expect(newest(server).details.cause).to.equal(
+      expect((await newest(server)).details.cause).to.equal(
         `post-exchange action ${server.hookId}: ${message}`,
       );
     }
@@ -414,7 +415,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       expect(thrown).to.deep.equal([message]);
       expect(res.status).to.equal(500);
       expect(res.body).to.deep.equal(SERVER_ERROR);
-      expect(newest(server).details.cause).to.equal(
+      expect((await newest(server)).details.cause).to.equal(
         `post-exchange action ${server.hookId}: ${message}`,
       );
       expect(Object.prototype).not.to.have.property('polluted');
@@ -433,10 +434,10 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       error: 'unauthorized_actor',
       error_description: 'only agents here',
     });
-    expect(newest(server)).to.deep.equal(
-      failedAfterUser(
+    expect(await newest(server)).to.deep.equal(
+      await failedAfterUser(
         server,
-        newest(server),
+        await newest(server),
         {
           error: 'unauthorized_actor',
           error_description: 'only agents here',
@@ -466,7 +467,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(500);
     expect(res.body).to.deep.equal(SERVER_ERROR);
-    const entry = newest(server);
+    const entry = await newest(server);
     expect(entry.type).to.equal('fecte');
     expect(entry.user_id).to.equal('auth0|alice');
     expect(entry.details.cause).to.match(
@@ -527,7 +528,7 @@ describe('custom claims: configuring the post-exchange hook', () => {
       code: 'not_found',
       message: 'Action not found.',
     });
-    const profileAction = server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!.action_id;
+    const profileAction = (await profileFor(server.cte, SUBJECT_TYPE)).action_id;
     expect(await managementError(server.cte.postExchange.set(profileAction))).to.deep.equal({
       code: 'invalid_body',
       message: 'Action must have supported_triggers: post-exchange',
@@ -576,19 +577,6 @@ describe('custom claims: configuring the post-exchange hook', () => {
     expect(
       await managementError(
         server.cte.actions.create({
-          name: 'function',
-          handler: () => undefined,
-          supported_triggers: POST_EXCHANGE,
-        }),
-      ),
-    ).to.deep.equal({
-      code: 'invalid_body',
-      message:
-        'Invalid request body: a post-exchange action needs handler { onExecutePostExchange } (or code), not a function.',
-    });
-    expect(
-      await managementError(
-        server.cte.actions.create({
           name: 'object',
           handler: noop,
           supported_triggers: [{ id: 'custom-token-exchange', version: 'v1' }],
@@ -599,13 +587,36 @@ describe('custom claims: configuring the post-exchange hook', () => {
       message:
         "Invalid request body: a { onExecutePostExchange } handler needs supported_triggers [{ id: 'post-exchange', version: 'v1' }].",
     });
-    expect(
-      await managementError(server.cte.actions.update(hook.id, { handler: () => undefined })),
-    ).to.deep.equal({
-      code: 'invalid_body',
-      message:
-        'Invalid request body: a post-exchange action needs handler { onExecutePostExchange } (or code), not a function.',
+  });
+
+  it('takes a function as the handler, as a profile action does, once the trigger is declared', async () => {
+    const hook = await server.cte.actions.create({
+      name: 'function claims',
+      supported_triggers: [{ id: 'post-exchange', version: 'v1' }],
+      handler: async (event, api) => {
+        api.accessToken.setCustomClaim('https://acme.example/email', event.user.email);
+      },
     });
+    expect(hook.supported_triggers).to.deep.equal([{ id: 'post-exchange', version: 'v1' }]);
+    await server.cte.actions.deploy(hook.id);
+    await server.cte.postExchange.set(hook.id);
+    const res = await post(server, exchangeBody());
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    const first = await verify(server, res.body.access_token, API);
+    expect(first.payload['https://acme.example/email']).to.equal('alice@example.com');
+
+    // A new function in the draft of a post-exchange action is its onExecutePostExchange too.
+    await server.cte.actions.update(hook.id, {
+      supported_triggers: [{ id: 'post-exchange', version: 'v1' }],
+      handler: (_event, api) => api.accessToken.setCustomClaim('version', 2),
+    });
+    const updated = await server.cte.actions.deploy(hook.id);
+    expect(updated.deployed_version?.number).to.equal(2);
+    const again = await post(server, exchangeBody());
+    expect(again.status, JSON.stringify(again.body)).to.equal(200);
+    const second = await verify(server, again.body.access_token, API);
+    expect(second.payload).to.include({ version: 2 });
+    expect(second.payload).not.to.have.property('https://acme.example/email');
   });
 
   it('holds the action it runs: no delete, no dropping the trigger, until cleared', async () => {
@@ -630,7 +641,10 @@ describe('custom claims: configuring the post-exchange hook', () => {
     });
     await server.cte.postExchange.clear();
     await server.cte.actions.delete(hook.id);
-    expect(server.cte.actions.deployed(hook.id)).to.equal(undefined);
+    expect(await managementError(server.cte.actions.get(hook.id))).to.deep.equal({
+      code: 'not_found',
+      message: 'Action not found.',
+    });
   });
 });
 
@@ -677,7 +691,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     const id = await verify(server, res.body.id_token, 'app');
     expect(id.payload['https://acme.example/verified']).to.equal(true);
     expect(id.payload.cache_hit).to.equal(false);
-    const entry = newest(server);
+    const entry = await newest(server);
     expect(entry.type).to.equal('secte');
     expect(entry.details.console).to.deep.equal([
       '[post-exchange] claims for auth0|alice key [redacted]',
@@ -699,8 +713,8 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     expect(res.body).to.deep.equal(SERVER_ERROR);
     const message =
       'api.idToken.setCustomClaim: "sub" is a restricted claim: the router sets it and custom claims cannot';
-    expect(newest(server)).to.deep.equal(
-      failedAfterUser(server, newest(server), {
+    expect(await newest(server)).to.deep.equal(
+      await failedAfterUser(server, await newest(server), {
         ...SERVER_ERROR,
         console: [`[post-exchange] refused: ActionApiError ${message}`],
         cause: `post-exchange action ${id}: ${message}`,
@@ -714,7 +728,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
 };`);
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(500);
-    expect(newest(server).details.cause).to.equal(
+    expect((await newest(server)).details.cause).to.equal(
       `post-exchange action ${id} failed: Error: no claims for auth0|alice (line 2, column 9)`,
     );
 
@@ -724,7 +738,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
     await server.cte.actions.deploy(id);
     const missing = await post(server, exchangeBody());
     expect(missing.status).to.equal(500);
-    expect(newest(server).details.cause).to.equal(
+    expect((await newest(server)).details.cause).to.equal(
       `post-exchange action ${id} failed: exports.onExecutePostExchange is not a function: the action must assign exports.onExecutePostExchange = async (event, api) => { ... }`,
     );
   });
@@ -740,8 +754,8 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
       error: 'access_denied',
       error_description: 'denied from code',
     });
-    expect(newest(server)).to.deep.equal(
-      failedAfterUser(server, newest(server), {
+    expect(await newest(server)).to.deep.equal(
+      await failedAfterUser(server, await newest(server), {
         error: 'access_denied',
         error_description: 'denied from code',
         console: ['[post-exchange] access,accessToken,cache,idToken undefined'],

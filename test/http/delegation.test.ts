@@ -4,6 +4,7 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler, LogEntry } from '../../lib/index.js';
 import type { CustomTokenExchangeEvent } from '../../lib/index.js';
+import { parseClient } from '../../lib/registry/clients.js';
 import { mintIdToken } from '../../lib/tokens/id-token.js';
 import {
   ACCESS_TOKEN_TYPE,
@@ -16,6 +17,12 @@ import {
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+
+/** The fixture's `app` client as the router holds it, to mint ID tokens the way the router does. */
+const APP = parseClient(
+  { client_id: 'app', client_secret: SECRET, name: 'First-party app' },
+  'app',
+);
 
 const DELEGATION_TYPE = 'urn:acme:delegated-session';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
@@ -137,8 +144,8 @@ async function verify(server: TestServer, token: string, audience: string) {
   return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
 }
 
-function newest(server: TestServer): LogEntry {
-  const entry = server.cte.logs.list()[0];
+async function newest(server: TestServer): Promise<LogEntry> {
+  const entry = (await server.cte.logs.list())[0];
   expect(entry).not.to.equal(undefined);
   return entry!;
 }
@@ -188,7 +195,9 @@ async function expectRefusedActor(
   expect(res.headers).to.include(NO_STORE);
   expect(res.body).to.deep.equal(INVALID_ACTOR);
   expect(res.body).not.to.have.property('access_token');
-  expect(newest(server)).to.deep.equal(refusedActorEntry(server, newest(server), cause, clientId));
+  expect(await newest(server)).to.deep.equal(
+    refusedActorEntry(server, await newest(server), cause, clientId),
+  );
   expect(server.transactions).to.have.length(before);
   const status = await server.cte.attackProtection.status('127.0.0.1');
   expect(status.remaining_attempts).to.equal(9);
@@ -261,7 +270,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
     expect(id.payload.sub).to.equal('auth0|alice');
     expect(id.payload.act).to.deep.equal(act);
 
-    const entry = newest(server);
+    const entry = await newest(server);
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
@@ -284,7 +293,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
         access_token_jti: access.payload.jti,
       },
     });
-    expect(JSON.stringify(server.cte.logs.list())).not.to.include(bobToken.slice(0, 40));
+    expect(JSON.stringify(await server.cte.logs.list())).not.to.include(bobToken.slice(0, 40));
   });
 
   it('accepts an HS256 ID token of an HS256 client, verified with that client secret', async () => {
@@ -310,7 +319,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
     const issuedAt = Math.floor(Date.now() / 1000) - 36_001;
     const expired = mintIdToken({
       issuer: ISSUER,
-      client: server.cte.clients.get('app')!,
+      client: APP,
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
       keys: server.cte.keys,
@@ -338,7 +347,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       },
       '',
     );
-    const entry = newest(server);
+    const entry = await newest(server);
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal(INVALID_ACTOR);
     expect(entry).to.deep.equal(
@@ -358,7 +367,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
   it('refuses an ID token signed with the router keys for another issuer', async () => {
     const foreignIssuer = mintIdToken({
       issuer: 'https://other-tenant.example.com/',
-      client: server.cte.clients.get('app')!,
+      client: APP,
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
       keys: server.cte.keys,
@@ -485,7 +494,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal(INVALID_ACTOR);
     }
-    expect(throttled.cte.logs.list().map((entry) => entry.type)).to.deep.equal([
+    expect((await throttled.cte.logs.list()).map((entry) => entry.type)).to.deep.equal([
       'fecte',
       'limit_cte',
       'fecte',
@@ -560,7 +569,7 @@ describe('delegation: actor chains (setActor)', () => {
       const access = await verify(server, res.body.access_token, API);
       expect(access.payload.act).to.deep.equal(chain);
       expect((await verify(server, res.body.id_token, 'app')).payload.act).to.deep.equal(chain);
-      const entry = newest(server);
+      const entry = await newest(server);
       expect(entry.type).to.equal('secte');
       expect(entry.details).to.deep.equal({
         subject_token_type: DELEGATION_TYPE,
@@ -608,7 +617,7 @@ describe('delegation: actor chains (setActor)', () => {
       expect(res.status).to.equal(500);
       expect(res.headers).to.include(NO_STORE);
       expect(res.body).to.deep.equal(SERVER_ERROR);
-      const entry = newest(server);
+      const entry = await newest(server);
       expect(entry).to.deep.equal({
         log_id: entry.log_id,
         date: entry.date,
@@ -633,7 +642,7 @@ describe('delegation: actor chains (setActor)', () => {
       const uncaught = await post(server, { subject_token: `chain:${encodeChain(chain)}` });
       expect(uncaught.status).to.equal(500);
       expect(uncaught.body).to.deep.equal(SERVER_ERROR);
-      expect(newest(server).details.cause).to.match(
+      expect((await newest(server)).details.cause).to.match(
         new RegExp(
           `^action ${server.actionId} failed: ActionApiError: api\\.authentication\\.setActor: ${problem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
         ),
@@ -710,7 +719,7 @@ describe('delegation: the README support takeover, end to end in the sandbox', f
     const forged = await takeover('eyJhbGciOiJub25lIn0.e30.');
     expect(forged.status).to.equal(400);
     expect(forged.body).to.deep.equal(INVALID_ACTOR);
-    expect(newest(server).details.cause).to.equal(
+    expect((await newest(server)).details.cause).to.equal(
       'invalid ID-token actor_token: the signature is not base64url',
     );
   });

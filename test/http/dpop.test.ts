@@ -103,7 +103,7 @@ describe('DPoP (RFC 9449) at the token endpoint', () => {
       error: 'invalid_dpop_proof',
       error_description: 'the DPoP proof htm must be POST',
     });
-    const [entry] = s.cte.logs.list();
+    const [entry] = await s.cte.logs.list();
     expect(entry).to.deep.equal({
       log_id: entry!.log_id,
       date: entry!.date,
@@ -178,7 +178,7 @@ describe('DPoP (RFC 9449) at the token endpoint', () => {
       error: 'invalid_dpop_proof',
       error_description: 'a DPoP proof is required for this client',
     });
-    expect(s.cte.logs.list()[0]).to.include({ type: 'fecte', client_id: 'app' });
+    expect((await s.cte.logs.list())[0]).to.include({ type: 'fecte', client_id: 'app' });
     await post(s, exchangeBody(), [await dpopProof(key)]).expect(200);
     // Other clients may still go without.
     const other = await post(
@@ -210,7 +210,7 @@ describe('DPoP (RFC 9449) at the token endpoint', () => {
         const res = await post(s, refreshBody(refresh_token, { client_id: 'spa' }), proofs, null);
         expect(res.status, title).to.equal(400);
         expect(res.body, title).to.deep.equal(INVALID_GRANT);
-        expect(s.cte.logs.list()[0]!.details.cause, title).to.match(
+        expect((await s.cte.logs.list())[0]!.details.cause, title).to.match(
           /^refresh token family rtf_\S+ is bound to /,
         );
       }

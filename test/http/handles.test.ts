@@ -20,6 +20,7 @@ import {
   form,
   testServer,
   testSigningKeys,
+  profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -56,11 +57,16 @@ async function verify(server: TestServer, token: string, audience: string) {
   return jwtVerify(token, createLocalJWKSet(await jwks(server)), { issuer: ISSUER, audience });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+/** The code and message of the ManagementError `promise` rejects with. */
+async function managementError(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string }> {
   try {
     await promise;
   } catch (err) {
-    return err;
+    expect(err).to.be.instanceOf(ManagementError);
+    const { code, message } = err as ManagementError;
+    return { code, message };
   }
   throw new Error('expected the promise to reject');
 }
@@ -84,7 +90,7 @@ describe('handles: clients at run time', () => {
     expect(before.status).to.equal(401);
     expect(before.body).to.deep.equal(INVALID_CLIENT);
 
-    server.cte.clients.add(runtimeApp);
+    await server.cte.clients.create(runtimeApp);
     const res = await post(server, exchangeBody(), basic('runtime-app', SECRET));
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const { payload } = await verify(server, res.body.access_token, API);
@@ -92,7 +98,7 @@ describe('handles: clients at run time', () => {
   });
 
   it('after a secret update, refuses the old secret with 401 and accepts the new one', async () => {
-    server.cte.clients.add(runtimeApp);
+    await server.cte.clients.create(runtimeApp);
     await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
 
     server.cte.clients.update('runtime-app', { client_secret: NEW_SECRET });
@@ -105,13 +111,16 @@ describe('handles: clients at run time', () => {
   });
 
   it('refuses a removed client with 401 invalid_client', async () => {
-    server.cte.clients.add(runtimeApp);
+    await server.cte.clients.create(runtimeApp);
     await post(server, exchangeBody(), basic('runtime-app', SECRET)).expect(200);
-    server.cte.clients.remove('runtime-app');
+    await server.cte.clients.delete('runtime-app');
     const res = await post(server, exchangeBody(), basic('runtime-app', SECRET));
     expect(res.status).to.equal(401);
     expect(res.body).to.deep.equal(INVALID_CLIENT);
-    expect(server.cte.clients.get('runtime-app')).to.equal(undefined);
+    expect(await managementError(server.cte.clients.get('runtime-app'))).to.deep.equal({
+      code: 'not_found',
+      message: 'client runtime-app does not exist',
+    });
   });
 
   it('applies a client update to the client rules of the next request', async () => {
@@ -133,7 +142,7 @@ describe('handles: resource servers at run time', () => {
   });
 
   it('serves an added PS256 API with a PS256 token that verifies against the JWKS route', async () => {
-    server.cte.resourceServers.add({
+    await server.cte.resourceServers.create({
       identifier: PS_API,
       scopes: [{ value: 'read:ps' }],
       signing_alg: 'PS256',
@@ -171,7 +180,7 @@ describe('handles: resource servers at run time', () => {
 
   it('answers invalid_target for a removed API, and keeps the defaultAudience', async () => {
     await post(server, exchangeBody({ audience: RS_API })).expect(200);
-    server.cte.resourceServers.remove(RS_API);
+    await server.cte.resourceServers.delete(RS_API);
     const res = await post(server, exchangeBody({ audience: RS_API }));
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal({
@@ -179,9 +188,10 @@ describe('handles: resource servers at run time', () => {
       error_description: 'the requested audience is not known',
     });
 
-    expect(() => server.cte.resourceServers.remove(API))
-      .to.throw(ManagementError, `resource server ${API} is the defaultAudience`)
-      .with.property('code', 'conflict');
+    expect(await managementError(server.cte.resourceServers.delete(API))).to.deep.equal({
+      code: 'conflict',
+      message: `resource server ${API} is the defaultAudience`,
+    });
     await post(server, exchangeBody()).expect(200);
   });
 });
@@ -239,10 +249,10 @@ describe('handles: profiles and actions at run time', () => {
     server = await testServer();
   });
 
-  const profile = () => server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!;
+  const profile = () => profileFor(server.cte, SUBJECT_TYPE);
 
   it('routes a profile’s new subject_token_type and refuses the old one', async () => {
-    const { id } = profile();
+    const { id } = await profile();
     await server.cte.profiles.update(id, { subject_token_type: NEW_TYPE });
 
     const res = await post(server, exchangeBody({ subject_token_type: NEW_TYPE }));
@@ -256,14 +266,14 @@ describe('handles: profiles and actions at run time', () => {
   });
 
   it('makes a deleted profile’s subject_token_type unsupported', async () => {
-    expect(await server.cte.profiles.delete(profile().id)).to.equal(true);
+    await server.cte.profiles.delete((await profile()).id);
     const res = await post(server, exchangeBody());
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal(UNSUPPORTED_TYPE);
   });
 
   it('runs a new handler after update and deploy, not before the deploy', async () => {
-    const { action_id } = profile();
+    const { action_id } = await profile();
     const denyAll: CustomTokenExchangeHandler = async (_event, api) => {
       api.access.deny('access_denied', 'version 2 says no');
     };
@@ -282,13 +292,8 @@ describe('handles: profiles and actions at run time', () => {
   });
 
   it('refuses to delete an action bound to a profile with action_in_use', async () => {
-    const { id, action_id } = profile();
-    const err = await rejection(server.cte.actions.delete(action_id));
-    expect(err).to.be.instanceOf(ManagementError);
-    expect({
-      code: (err as ManagementError).code,
-      message: (err as ManagementError).message,
-    }).to.deep.equal({
+    const { id, action_id } = await profile();
+    expect(await managementError(server.cte.actions.delete(action_id))).to.deep.equal({
       code: 'action_in_use',
       message: 'Action is bound to a token exchange profile; delete the profile first.',
     });
@@ -311,14 +316,15 @@ describe('handles: a definition needing a signing key the router lacks', () => {
       clients: [],
       resourceServers: [],
     });
-    const attempts: Array<[() => unknown, string]> = [
+    const attempts: Array<[() => Promise<unknown>, string]> = [
       [
-        () => cte.resourceServers.add({ identifier: 'https://ps.example/', signing_alg: 'PS256' }),
+        () =>
+          cte.resourceServers.create({ identifier: 'https://ps.example/', signing_alg: 'PS256' }),
         'resourceServer.signing_alg is PS256, but options.keys has no PS256 key',
       ],
       [
         () =>
-          cte.clients.add({
+          cte.clients.create({
             client_id: 'es',
             client_secret: 'a-secret-of-enough-length',
             name: 'ES',
@@ -328,22 +334,163 @@ describe('handles: a definition needing a signing key the router lacks', () => {
       ],
     ];
     for (const [attempt, message] of attempts) {
-      let error: unknown;
-      try {
-        attempt();
-      } catch (err) {
-        error = err;
-      }
-      expect(error).to.be.instanceOf(ManagementError);
-      expect({
-        code: (error as ManagementError).code,
-        message: (error as ManagementError).message,
-      }).to.deep.equal({
-        code: 'invalid_body',
-        message,
-      });
+      expect(await managementError(attempt())).to.deep.equal({ code: 'invalid_body', message });
     }
-    expect(cte.resourceServers.list()).to.deep.equal([]);
-    expect(cte.clients.list()).to.deep.equal([]);
+    expect(await cte.resourceServers.list()).to.deep.equal([]);
+    expect(await cte.clients.list()).to.deep.equal([]);
+  });
+});
+
+describe('handles: one narrow vocabulary', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await testServer();
+  });
+
+  it('exposes only management methods, on frozen handles', () => {
+    const { cte } = server;
+    const vocabulary = ['create', 'delete', 'get', 'list', 'update'];
+    const methods: Array<[string, object, string[]]> = [
+      ['clients', cte.clients, vocabulary],
+      ['resourceServers', cte.resourceServers, vocabulary],
+      ['profiles', cte.profiles, vocabulary],
+      ['actions', cte.actions, [...vocabulary, 'deploy'].sort()],
+      ['postExchange', cte.postExchange, ['clear', 'get', 'set']],
+      ['logs', cte.logs, ['dropped', 'list']],
+    ];
+    for (const [name, handle, expected] of methods) {
+      expect(Object.keys(handle).sort(), name).to.deep.equal(expected);
+      expect(Object.isFrozen(handle), name).to.equal(true);
+    }
+  });
+
+  const missing: Array<[string, (cte: TestServer['cte']) => Array<Promise<unknown>>, string]> = [
+    [
+      'clients',
+      (cte) => [
+        cte.clients.get('nope'),
+        cte.clients.update('nope', {}),
+        cte.clients.delete('nope'),
+      ],
+      'client nope does not exist',
+    ],
+    [
+      'resourceServers',
+      (cte) => [
+        cte.resourceServers.get('nope'),
+        cte.resourceServers.update('nope', {}),
+        cte.resourceServers.delete('nope'),
+      ],
+      'resource server nope does not exist',
+    ],
+    [
+      'actions',
+      (cte) => [
+        cte.actions.get('nope'),
+        cte.actions.update('nope', { name: 'x' }),
+        cte.actions.delete('nope'),
+        cte.actions.deploy('nope'),
+      ],
+      'Action not found.',
+    ],
+    [
+      'profiles',
+      (cte) => [
+        cte.profiles.get('nope'),
+        cte.profiles.update('nope', { name: 'xyz' }),
+        cte.profiles.delete('nope'),
+      ],
+      'Token exchange profile not found.',
+    ],
+  ];
+  for (const [name, calls, message] of missing) {
+    it(`${name}: get, update and delete of a missing id reject with not_found`, async () => {
+      for (const call of calls(server.cte)) {
+        expect(call).to.be.instanceOf(Promise);
+        expect(await managementError(call)).to.deep.equal({ code: 'not_found', message });
+      }
+    });
+  }
+
+  it('rejects an invalid definition rather than throwing', async () => {
+    const attempt = server.cte.clients.create({ client_id: 'x' } as never);
+    expect(attempt).to.be.instanceOf(Promise);
+    expect(await managementError(attempt)).to.deep.equal({
+      code: 'invalid_body',
+      message: 'client.client_secret is required for token_endpoint_auth_method client_secret_post',
+    });
+    expect(await managementError(server.cte.resourceServers.create({} as never))).to.deep.equal({
+      code: 'invalid_body',
+      message: 'resourceServer.identifier must be a string',
+    });
+  });
+
+  it('never shows a secret: clients without client_secret, actions without secret values', async () => {
+    const CLIENT_SECRET = 'client-secret-never-shown-0123';
+    const ACTION_SECRET = 'action-secret-never-shown-4567';
+    const { cte } = server;
+    const shown: unknown[] = [
+      await cte.clients.create({
+        client_id: 'secretive',
+        client_secret: CLIENT_SECRET,
+        name: 'Secretive',
+        token_endpoint_auth_method: 'client_secret_basic',
+        token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+      }),
+      await cte.clients.get('secretive'),
+      await cte.clients.list(),
+      await cte.clients.update('secretive', { name: 'Still secretive' }),
+    ];
+    const action = await cte.actions.create({
+      name: 'with secrets',
+      handler: async () => undefined,
+      secrets: { API_KEY: ACTION_SECRET },
+    });
+    shown.push(
+      action,
+      await cte.actions.deploy(action.id),
+      await cte.actions.get(action.id),
+      await cte.actions.list(),
+      await cte.actions.update(action.id, { name: 'renamed' }),
+    );
+    const text = JSON.stringify(shown);
+    expect(text).not.to.include(CLIENT_SECRET);
+    expect(text).not.to.include(ACTION_SECRET);
+    expect(await cte.clients.get('secretive')).not.to.have.property('client_secret');
+    expect((await cte.actions.get(action.id)).secrets).to.deep.equal([
+      { name: 'API_KEY', updated_at: action.created_at },
+    ]);
+    // Write-only, not lost: the client still authenticates with its secret.
+    await post(server, exchangeBody(), basic('secretive', CLIENT_SECRET)).expect(200);
+  });
+
+  it('hands out copies: changing what a handle answered changes nothing in the router', async () => {
+    const client = await server.cte.clients.get('app');
+    client.client_metadata.team = 'changed';
+    client.token_exchange.allow_any_profile_of_type.length = 0;
+    const api = await server.cte.resourceServers.get(API);
+    api.scopes.length = 0;
+    expect((await server.cte.clients.get('app')).client_metadata).to.deep.equal({
+      team: 'checkout',
+    });
+    expect((await server.cte.resourceServers.get(API)).scopes).to.deep.equal([
+      { value: 'read:orders' },
+      { value: 'write:orders' },
+    ]);
+    await post(server, exchangeBody({ scope: 'read:orders' })).expect(200);
+  });
+
+  it('postExchange.get() answers a promise of the action it runs, or of undefined', async () => {
+    const none = server.cte.postExchange.get();
+    expect(none).to.be.instanceOf(Promise);
+    expect(await none).to.equal(undefined);
+    const hook = await server.cte.actions.create({
+      name: 'claims',
+      supported_triggers: [{ id: 'post-exchange', version: 'v1' }],
+      handler: () => undefined,
+    });
+    await server.cte.actions.deploy(hook.id);
+    await server.cte.postExchange.set(hook.id);
+    expect(await server.cte.postExchange.get()).to.deep.equal({ action_id: hook.id });
   });
 });

@@ -107,7 +107,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     });
     expect(s.hostIntrospections).to.deep.equal([]);
     // Introspection writes no log entry: resource servers may call it on every request.
-    expect(s.cte.logs.list().map((entry) => entry.type)).to.deep.equal(['secte']);
+    expect((await s.cte.logs.list()).map((entry) => entry.type)).to.deep.equal(['secte']);
   });
 
   it('tells a client about its own active refresh token, and nothing about a retired one', async () => {

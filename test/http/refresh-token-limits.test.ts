@@ -52,13 +52,13 @@ describe('refresh tokens: one user cannot log others out', () => {
     const first = await exchange(server.app);
     const second = await exchange(server.app);
     const bob = await exchange(server.app, 'conn:partner:bob');
-    expect(entries(server, 'resource_cleanup')).to.deep.equal([]);
+    expect(await entries(server, 'resource_cleanup')).to.deep.equal([]);
     const third = await exchange(server.app);
 
     const families = await server.cte.refreshTokens.listForUser('auth0|alice');
     expect(families.map((f) => f.active)).to.deep.equal([false, true, true]);
-    const [cleanup] = entries(server, 'resource_cleanup');
-    expect(entries(server, 'resource_cleanup')).to.have.length(1);
+    const [cleanup] = await entries(server, 'resource_cleanup');
+    expect(await entries(server, 'resource_cleanup')).to.have.length(1);
     expect(cleanup).to.deep.equal({
       log_id: cleanup!.log_id,
       date: cleanup!.date,
@@ -82,14 +82,14 @@ describe('refresh tokens: one user cannot log others out', () => {
       },
     });
     // Written before the exchange's own secte entry.
-    expect(server.cte.logs.list()[0]!.type).to.equal('secte');
-    expect(server.cte.logs.list()[1]).to.deep.equal(cleanup);
+    expect((await server.cte.logs.list())[0]!.type).to.equal('secte');
+    expect((await server.cte.logs.list())[1]).to.deep.equal(cleanup);
 
     const refused = await refresh(server.app, first);
     expect(refused.status).to.equal(400);
     expect(refused.headers).to.include(NO_STORE);
     expect(refused.body).to.deep.equal(INVALID_GRANT);
-    expect(entries(server, 'fertft')[0]!.details.cause).to.equal(
+    expect((await entries(server, 'fertft'))[0]!.details.cause).to.equal(
       `refresh token family ${families[0]!.family_id} was revoked`,
     );
     for (const token of [second, third, bob]) {

@@ -155,10 +155,12 @@ describe('refresh tokens issued by a custom token exchange (spec §2, §5)', () 
       active: true,
     });
     expect(family!.scope).to.deep.equal(SCOPE.split(' '));
-    const [entry] = server.cte.logs.list();
+    const [entry] = await server.cte.logs.list();
     expect(entry!.type).to.equal('secte');
     expect(entry!.details.refresh_token_family_id).to.equal(family!.family_id);
-    expect(JSON.stringify(server.cte.logs.list())).not.to.include(body.refresh_token!.slice(7));
+    expect(JSON.stringify(await server.cte.logs.list())).not.to.include(
+      body.refresh_token!.slice(7),
+    );
   });
 
   it('issues none when offline_access is not requested', async () => {
@@ -184,8 +186,10 @@ describe('refresh tokens issued by a custom token exchange (spec §2, §5)', () 
     const access = await verify(server, body.access_token!, API);
     expect(access.payload).to.include({ scope: 'openid profile read:orders' });
     expect(access.payload.act).to.deep.equal({ sub: 'agent-7' });
-    expect(server.cte.logs.list()[0]!.scope).to.equal('openid profile read:orders');
-    expect(server.cte.logs.list()[0]!.details).not.to.have.property('refresh_token_family_id');
+    expect((await server.cte.logs.list())[0]!.scope).to.equal('openid profile read:orders');
+    expect((await server.cte.logs.list())[0]!.details).not.to.have.property(
+      'refresh_token_family_id',
+    );
     expect(await server.cte.refreshTokens.listForUser('auth0|alice')).to.deep.equal([]);
   });
 
@@ -240,7 +244,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     expect(id.payload).not.to.have.property('email');
 
     const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
-    const entry = server.cte.logs.list()[0]!;
+    const entry = (await server.cte.logs.list())[0]!;
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
@@ -257,7 +261,9 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       user_name: 'alice@example.com',
       details: { access_token_jti: jti, refresh_token_family_id: family!.family_id },
     });
-    expect(JSON.stringify(server.cte.logs.list())).not.to.include(res.body.refresh_token.slice(7));
+    expect(JSON.stringify(await server.cte.logs.list())).not.to.include(
+      res.body.refresh_token.slice(7),
+    );
   });
 
   it('refuses a rotated token and revokes its whole family (reuse detection)', async () => {
@@ -272,7 +278,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
 
     const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
     expect(family).to.include({ active: false });
-    const [revoked, reused] = server.cte.logs.list({ type: 'fertft' });
+    const [revoked, reused] = await server.cte.logs.list({ type: 'fertft' });
     expect(reused).to.include({ type: 'fertft', client_id: 'app' });
     expect(reused!.details).to.deep.equal({
       error: 'invalid_grant',
@@ -295,7 +301,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     expect(retry.refresh_token).not.to.equal(first.refresh_token);
     store.age(11_000);
     expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
-    expect(server.cte.logs.list()[0]!.details.cause).to.match(/outside the leeway/);
+    expect((await server.cte.logs.list())[0]!.details.cause).to.match(/outside the leeway/);
   });
 
   it('lets exactly one of two concurrent refreshes with one token win when the leeway is 0', async () => {
@@ -336,7 +342,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       error: 'invalid_scope',
       error_description: 'the requested scope exceeds the scope granted to the refresh token',
     });
-    expect(server.cte.logs.list()[0]!.details.cause).to.equal(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       'scopes not granted to the refresh token: write:orders',
     );
     await refresh(server, issued.refresh_token!, { scope: 'read:orders' }).expect(200);
@@ -359,7 +365,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     });
     expect(res.status).to.equal(400);
     expect(res.body).to.deep.equal(INVALID_GRANT);
-    const [entry] = server.cte.logs.list();
+    const [entry] = await server.cte.logs.list();
     expect(entry).to.include({ type: 'fertft', client_id: 'post-app' });
     expect(entry!.details.cause).to.equal('the refresh token was issued to client "app"');
     await refresh(server, issued.refresh_token!).expect(200);
@@ -390,7 +396,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     server.users.delete('auth0|alice');
     const res = await refresh(server, issued.refresh_token!);
     expect(res.body).to.deep.equal(INVALID_GRANT);
-    expect(server.cte.logs.list()[0]!.details.cause).to.equal(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       'user "auth0|alice" no longer exists',
     );
   });
@@ -411,7 +417,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     expect((await refresh(server, issued.refresh_token!)).body.error).to.equal(
       'unauthorized_client',
     );
-    server.cte.clients.remove('app');
+    await server.cte.clients.delete('app');
     const removed = await refresh(server, issued.refresh_token!);
     expect(removed.status).to.equal(401);
     expect(removed.body.error).to.equal('invalid_client');
@@ -421,7 +427,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const issued = await exchange(server);
     server.cte.resourceServers.update(API, { allow_offline_access: false });
     expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
-    expect(server.cte.logs.list()[0]!.details.cause).to.equal(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       `API "${API}" no longer has allow_offline_access`,
     );
   });
@@ -478,7 +484,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const idle = await exchange(server);
     store.age(3_600_000);
     expect((await refresh(server, idle.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
-    expect(server.cte.logs.list()[0]!.details.cause).to.match(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.match(
       /^refresh token family rtf_\S+ was idle past its idle_token_lifetime$/,
     );
     // Absolute: used every 40 minutes, still over after two hours.
@@ -489,7 +495,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     }
     store.age(2_400_000);
     expect((await refresh(server, token)).body).to.deep.equal(INVALID_GRANT);
-    expect(server.cte.logs.list()[0]!.details.cause).to.match(
+    expect((await server.cte.logs.list())[0]!.details.cause).to.match(
       /reached its absolute lifetime \(token_lifetime\)$/,
     );
   });
@@ -556,7 +562,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     }
     expect(server.hostRequests).to.have.length(2);
     expect(server.hostRequests[0]!.headers.authorization).to.equal(APP);
-    expect(server.cte.logs.list()).to.deep.equal([]);
+    expect(await server.cte.logs.list()).to.deep.equal([]);
   });
 
   it('answers a store failure while routing one of its tokens with 500, and logs it as a failed refresh', async () => {
@@ -573,7 +579,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     });
     expect(res.body.error_description).not.to.include('unreachable');
     expect(broken.hostRequests).to.deep.equal([]);
-    const [entry, ...others] = broken.cte.logs.list();
+    const [entry, ...others] = await broken.cte.logs.list();
     expect(others).to.deep.equal([]);
     expect(entry).to.deep.include({
       type: 'fertft',

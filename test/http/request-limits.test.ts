@@ -55,8 +55,8 @@ function exchange(server: TestServer, extra: Record<string, string> = {}) {
     .send(form({ grant_type: GRANT, subject_token_type: LIMITED_TYPE, ...extra }));
 }
 
-function newest(server: TestServer): LogEntry {
-  const [entry] = server.cte.logs.list();
+async function newest(server: TestServer): Promise<LogEntry> {
+  const [entry] = await server.cte.logs.list();
   return entry!;
 }
 
@@ -88,7 +88,7 @@ describe('POST /oauth/token: the size cap on subject and actor tokens', () => {
       expect(res.headers).to.include(NO_STORE);
       expect(res.body).to.deep.equal({ error: 'invalid_request', error_description: description });
       expect(runs()).to.equal(0);
-      const entry = newest(server);
+      const entry = await newest(server);
       expect(entry.type).to.equal('fecte');
       expect(entry.details).to.deep.equal({
         subject_token_type: LIMITED_TYPE,
@@ -153,7 +153,7 @@ describe('POST /oauth/token: the cap on requests in flight', () => {
         });
       }
       expect(runs()).to.equal(4);
-      const refusal = newest(server);
+      const refusal = await newest(server);
       expect(refusal.type).to.equal('fecte');
       expect(refusal.client_id).to.equal(null);
       expect(refusal.details).to.deep.equal({
@@ -194,7 +194,7 @@ describe('POST /oauth/token: the cap on requests in flight', () => {
         .type('form')
         .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }));
       expect(refresh.status).to.equal(503);
-      expect(newest(server).type).to.equal('fertft');
+      expect((await newest(server)).type).to.equal('fertft');
       release();
       expect((await running).status).to.equal(200);
     } finally {

@@ -73,7 +73,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     expect((await refresh(s, token)).body).to.deep.equal(INVALID_GRANT);
 
     const [family] = await s.cte.refreshTokens.listForUser('auth0|alice');
-    const entry = s.cte.logs.list({ type: 'srrt' })[0]!;
+    const entry = (await s.cte.logs.list({ type: 'srrt' }))[0]!;
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
@@ -89,7 +89,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
       user_id: 'auth0|alice',
       details: { refresh_token_family_id: family!.family_id },
     });
-    expect(JSON.stringify(s.cte.logs.list())).not.to.include(token.slice(7));
+    expect(JSON.stringify(await s.cte.logs.list())).not.to.include(token.slice(7));
     expect(s.hostRevocations).to.deep.equal([]);
   });
 
@@ -114,7 +114,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     const res = await revoke(s, { token: `cte_rt_${'Q'.repeat(22)}.${'Q'.repeat(43)}` });
     expect(res.status).to.equal(200);
     expect(res.text).to.equal('');
-    expect(s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);
+    expect(await s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);
     await refresh(s, token).expect(200);
   });
 
@@ -123,7 +123,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     const res = await revoke(s, { token, client_id: 'post-app', client_secret: SECRET }, null);
     expect(res.status).to.equal(200);
     expect(res.text).to.equal('');
-    expect(s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);
+    expect(await s.cte.logs.list({ type: 'srrt' })).to.deep.equal([]);
     await refresh(s, token).expect(200);
   });
 
@@ -188,6 +188,6 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
       { token: 'host-access-token', client_id: 'x' },
       { client_id: 'x' },
     ]);
-    expect(s.cte.logs.list()).to.have.length(0);
+    expect(await s.cte.logs.list()).to.have.length(0);
   });
 });

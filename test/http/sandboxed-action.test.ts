@@ -61,8 +61,8 @@ async function verifyAccessToken(server: TestServer, token: string) {
 }
 
 /** The one log entry written since `before` entries existed (the ring lists newest first). */
-function newestEntry(server: TestServer, before = 0): LogEntry {
-  const entries = server.cte.logs.list();
+async function newestEntry(server: TestServer, before = 0): Promise<LogEntry> {
+  const entries = await server.cte.logs.list();
   expect(entries).to.have.length(before + 1);
   return entries[0]!;
 }
@@ -237,8 +237,8 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       const user = await server.users.getByIdentity('legacy-idp', 'jane-42');
       expect(user?.email).to.equal('jane-42@legacy-idp.example');
 
-      expect(newestEntry(server)).to.deep.equal({
-        ...commonFields(newestEntry(server)),
+      expect(await newestEntry(server)).to.deep.equal({
+        ...commonFields(await newestEntry(server)),
         type: 'secte',
         description: 'Successful Exchange via Custom Token Exchange',
         scope: 'openid read:orders',
@@ -267,7 +267,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         error: 'invalid_request',
         error_description: 'the legacy IdP token is not valid',
       });
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal(rejection(entry, 'expired token: ERR_JWT_EXPIRED'));
     });
 
@@ -280,7 +280,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         error: 'invalid_request',
         error_description: 'the legacy IdP token is not valid',
       });
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal(
         rejection(entry, 'forged token: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'),
       );
@@ -311,7 +311,7 @@ ${body}`);
       });
       const res = await exchange(server, profile.subjectTokenType, 'not-a-jwt');
       expectServerError(res);
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal(
         failureEntry(
           entry,
@@ -320,7 +320,7 @@ ${body}`);
         ),
       );
       expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
-      expect(server.cte.logs.list()[0]!.type).to.equal('secte');
+      expect((await server.cte.logs.list())[0]!.type).to.equal('secte');
     });
 
     it('an infinite loop: stopped at its CPU budget (cpuTimeMs 50)', async () => {
@@ -334,7 +334,7 @@ ${body}`);
       const res = await exchange(server, profile.subjectTokenType, 'spin');
       expect(Date.now() - started).to.be.below(1_000);
       expectServerError(res);
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal(
         failureEntry(
           entry,
@@ -355,7 +355,7 @@ ${body}`);
       const res = await exchange(server, profile.subjectTokenType, 'dive');
       expect(Date.now() - started).to.be.below(1_000);
       expectServerError(res);
-      const cause = newestEntry(server).details.cause;
+      const cause = (await newestEntry(server)).details.cause;
       expect(cause).to.match(
         new RegExp(
           `^action ${profile.actionId} failed: RangeError: Maximum call stack size exceeded \\(line 6, column \\d+\\)$`,
@@ -390,7 +390,7 @@ ${body}`);
       const res = await exchange(server, bomb.subjectTokenType, 'explode');
       expect(Date.now() - started).to.be.below(5_000);
       expectServerError(res);
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal(
         failureEntry(
           entry,
@@ -402,11 +402,17 @@ ${body}`);
       expect(hold.release('/hold/bystander')).to.equal(1);
       const survived = await inFlight;
       expectIssued(survived);
-      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal(['bystander resumed 200']);
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
+        'bystander resumed 200',
+      ]);
 
       // The bomb's isolate was replaced: the same profile works again.
       expectIssued(await exchange(server, bomb.subjectTokenType, 'ok'));
-      expect(server.cte.logs.list().map((e) => e.type)).to.deep.equal(['secte', 'secte', 'fecte']);
+      expect((await server.cte.logs.list()).map((e) => e.type)).to.deep.equal([
+        'secte',
+        'secte',
+        'fecte',
+      ]);
     });
 
     it('a host call that never settles: a fetch to a server that never answers ends at timeoutMs 300', async () => {
@@ -425,7 +431,7 @@ ${body}`);
       expectServerError(res);
       // The request did reach the server: it is the answer that never came.
       expect(hold.requests.slice(seen)).to.deep.equal(['/never']);
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       // Three timers expire together: the runner's wall-clock deadline, the capability's deadline
       // and the fetch's own deadline-bound timeout; whichever fires first words the cause (see
       // the report), and each says the execution ran out of time.
@@ -457,7 +463,7 @@ ${body}`);
       const res = await exchange(server, profile.subjectTokenType, 'flood');
       expect(Date.now() - started).to.be.below(3_000);
       expectServerError(res);
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal(
         failureEntry(
           entry,
@@ -495,7 +501,7 @@ ${body}`);
         error: 'temporarily_unavailable',
         error_description: 'The server is busy; retry later.',
       });
-      const entry = newestEntry(server, 3);
+      const entry = await newestEntry(server, 3);
       expect(entry).to.deep.equal({
         ...commonFields(entry),
         type: 'fecte',
@@ -540,7 +546,7 @@ ${body}`);
         error: 'temporarily_unavailable',
         error_description: 'The server is busy; retry later.',
       });
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal({
         ...commonFields(entry),
         type: 'fecte',
@@ -563,7 +569,7 @@ ${body}`);
       await hold.waitForRequests(seen + 2);
       expect(hold.release('/hold/second')).to.equal(1);
       expectIssued(await retried);
-      expect(server.cte.logs.list().map((e) => [e.type, e.details.console])).to.deep.equal([
+      expect((await server.cte.logs.list()).map((e) => [e.type, e.details.console])).to.deep.equal([
         ['secte', ['started second']],
         ['secte', ['started first']],
         ['fecte', undefined],
@@ -610,7 +616,7 @@ ${body}`);
       // 1. app with Basic credentials, the action throws with the token in its message.
       const failed = await exchange(server, TYPE, subject, { ...actorParams, outcome: 'throw' });
       expectServerError(failed);
-      const fecte = newestEntry(server);
+      const fecte = await newestEntry(server);
       const expectedConsole = [
         'subject token: [redacted]',
         'api key: [redacted]',
@@ -637,7 +643,7 @@ ${body}`);
         '',
       );
       expect(succeeded.status, JSON.stringify(succeeded.body)).to.equal(200);
-      const secte = newestEntry(server, 1);
+      const secte = await newestEntry(server, 1);
       expect(secte.type).to.equal('secte');
       expect(secte.client_id).to.equal('jwt-app');
       expect(secte.details.console).to.deep.equal([
@@ -651,7 +657,7 @@ ${body}`);
         expect(leaks(json, values)).to.deep.equal([]);
         expect(json).to.include('[redacted]');
       }
-      expect(leaks(JSON.stringify(server.cte.logs.list()), values)).to.deep.equal([]);
+      expect(leaks(JSON.stringify(await server.cte.logs.list()), values)).to.deep.equal([]);
       expect(leaks(JSON.stringify(failed.body), values)).to.deep.equal([]);
     });
   });
@@ -685,7 +691,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         const alice = await server.users.getById('auth0|alice');
         return {
           found: alice!.app_metadata.found,
-          console: server.cte.logs.list()[0]!.details.console,
+          console: (await server.cte.logs.list())[0]!.details.console,
         };
       };
       const clean = {
@@ -733,7 +739,9 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       expect((await verifyAccessToken(server, onVersion2.body.access_token)).payload.sub).to.equal(
         'legacy|v2-user',
       );
-      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal(['running version 2']);
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
+        'running version 2',
+      ]);
 
       expect(hold.release('/hold/v1')).to.equal(1);
       const finished = await onVersion1;
@@ -741,7 +749,9 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       expect((await verifyAccessToken(server, finished.body.access_token)).payload.sub).to.equal(
         'legacy|v1-user',
       );
-      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal(['running version 1']);
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
+        'running version 1',
+      ]);
 
       // Version 1 is gone for new requests.
       const later = await exchange(server, TYPE, 'third');
@@ -807,7 +817,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         error: 'access_denied',
         error_description: 'the profile service may not be called',
       });
-      const entry = newestEntry(server);
+      const entry = await newestEntry(server);
       expect(entry).to.deep.equal({
         ...commonFields(entry),
         type: 'fecte',
@@ -825,7 +835,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 
       // The same refusal, caught and ignored by the action: the exchange succeeds.
       expectIssued(await exchange(server, profile.subjectTokenType, 'token'));
-      expect(server.cte.logs.list()[0]!.details.console).to.deep.equal([
+      expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
         'allowed host answered 200',
         refusedLine,
       ]);

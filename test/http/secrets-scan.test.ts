@@ -126,7 +126,7 @@ describe('secrets scan: no token, secret or assertion in any log sink (spec §6)
     server = await testServer({
       sandbox: true,
       clients,
-      logs: [jsonLines, new FunctionLogSink((entry) => collected.push(entry))],
+      logSinks: [jsonLines, new FunctionLogSink((entry) => collected.push(entry))],
     });
     server.cte
       .on('secte', (entry) => emitted.push(entry))
@@ -230,7 +230,7 @@ describe('secrets scan: no token, secret or assertion in any log sink (spec §6)
     SHORT_SECRET,
   ];
 
-  it('sent what it meant to: every exchange answered as its outcome says, and was logged', () => {
+  it('sent what it meant to: every exchange answered as its outcome says, and was logged', async () => {
     expect(responses.map((res) => res.status)).to.eql([
       ...[400, 400, 400], // deny
       ...[400, 400, 400], // reject
@@ -239,7 +239,7 @@ describe('secrets scan: no token, secret or assertion in any log sink (spec §6)
       401, // a wrong client secret
       401, // a replayed assertion
     ]);
-    const ring = server.cte.logs.list();
+    const ring = await server.cte.logs.list();
     expect(ring).to.have.length(responses.length);
     expect(ring.map((e) => e.type).reverse()).to.eql([
       ...Array<string>(9).fill('fecte'),
@@ -281,8 +281,8 @@ describe('secrets scan: no token, secret or assertion in any log sink (spec §6)
     expect(leaksIn(JSON.stringify(collected), secretValues())).to.eql([]);
   });
 
-  it('finds nothing in the in-memory ring', () => {
-    expect(leaksIn(JSON.stringify(server.cte.logs.list()), secretValues())).to.eql([]);
+  it('finds nothing in the in-memory ring', async () => {
+    expect(leaksIn(JSON.stringify(await server.cte.logs.list()), secretValues())).to.eql([]);
   });
 
   it('finds nothing in the emitted secte and fecte events', () => {

@@ -9,7 +9,7 @@ import type {
   LogEntry,
 } from '../../lib/index.js';
 import { countingAttemptStore } from '../support/counting-attempt-store.js';
-import { SECRET, basic, form, testServer } from '../support/fixtures.js';
+import { SECRET, basic, form, profileFor, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -141,13 +141,13 @@ describe('suspicious IP throttling under concurrency', function () {
         blocked: true,
         remaining_attempts: 0,
       });
-      const limits = entries(server, 'limit_cte');
+      const limits = await entries(server, 'limit_cte');
       expect(limits).to.have.length(1);
       expect(limits[0]!.details.suspicious_ip_throttling).to.include({
         key: '203.0.113.50',
         max_attempts: 10,
       });
-      const refused = entries(server, 'fecte').filter(
+      const refused = (await entries(server, 'fecte')).filter(
         (entry) => entry.details.error === 'too_many_attempts',
       );
       expect(refused).to.have.length(blocked.length);
@@ -293,7 +293,7 @@ describe('suspicious IP throttling under concurrency', function () {
       expect(limited.body.error).to.equal('too_many_requests');
       const started = Date.now();
       await server.cte.attackProtection.setProfileRateLimit(
-        server.cte.profiles.bySubjectTokenType(SLOW_TYPE)!.id,
+        (await profileFor(server.cte, SLOW_TYPE)).id,
         { limit: 100 },
       );
       expect((await exchange(server, ip, 'user:auth0|alice')).status).to.equal(200);
@@ -323,7 +323,7 @@ describe('suspicious IP throttling under concurrency', function () {
         });
         expect(res.headers).to.include({ ...NO_STORE, 'retry-after': '1' });
       }
-      const causes = entries(server, 'fecte').map((entry) => entry.details.cause);
+      const causes = (await entries(server, 'fecte')).map((entry) => entry.details.cause);
       expect(
         causes.filter((c) => c?.includes('too many exchanges from 203.0.113.99')),
       ).to.have.length(3);

@@ -13,6 +13,7 @@ import {
   exchangeBody,
   form,
   testServer,
+  profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
@@ -95,7 +96,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
   it('writes one secte entry with the spec §6 fields and no token', async () => {
     const res = await post(server, exchangeBody({ scope: 'openid read:orders' })).expect(200);
     const access = await verify(server, res.body.access_token, API);
-    const entries = server.cte.logs.list();
+    const entries = await server.cte.logs.list();
     expect(entries).to.have.length(1);
     const entry = entries[0]!;
     expect(entry).to.deep.equal({
@@ -114,8 +115,8 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
       user_name: 'alice@example.com',
       details: {
         subject_token_type: SUBJECT_TYPE,
-        profile_id: server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!.id,
-        action_id: server.cte.profiles.bySubjectTokenType(SUBJECT_TYPE)!.action_id,
+        profile_id: (await profileFor(server.cte, SUBJECT_TYPE)).id,
+        action_id: (await profileFor(server.cte, SUBJECT_TYPE)).action_id,
         access_token_jti: access.payload.jti,
       },
     });
@@ -225,7 +226,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     expect(access.payload.sub).to.equal('partner|p-42');
     const user = await server.users.getByIdentity('partner', 'p-42');
     expect(user!.email).to.equal('p-42@partner.example');
-    const [entry] = server.cte.logs.list();
+    const [entry] = await server.cte.logs.list();
     expect(entry!.connection).to.equal('partner');
     expect(entry!.user_id).to.equal('partner|p-42');
   });
@@ -242,7 +243,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     expect(res.body.scope).to.equal('openid');
     expect((await verify(server, res.body.access_token, API)).payload.act).to.deep.equal(actor);
     expect((await verify(server, res.body.id_token, 'app')).payload.act).to.deep.equal(actor);
-    expect(server.cte.logs.list()[0]!.details.actor).to.deep.equal(actor);
+    expect((await server.cte.logs.list())[0]!.details.actor).to.deep.equal(actor);
   });
 });
 

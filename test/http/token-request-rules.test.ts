@@ -62,12 +62,12 @@ function expectRefusal(
 }
 
 /** Asserts the one fecte entry of a refused exchange. */
-function expectFailureLog(
+async function expectFailureLog(
   server: TestServer,
   body: { error: string; error_description: string },
   details: Record<string, unknown> = {},
-): void {
-  const entries = server.cte.logs.list();
+): Promise<void> {
+  const entries = await server.cte.logs.list();
   expect(entries).to.have.length(1);
   const entry = entries[0]!;
   expect(entry.type).to.equal('fecte');
@@ -116,7 +116,7 @@ describe('POST /oauth/token: bodies that cannot be parsed (any grant)', () => {
     it(`refuses ${name} with 400 invalid_request`, async () => {
       const res = await send(request(server.app).post('/oauth/token'));
       expectRefusal(server, res, 400, { error: 'invalid_request', error_description: description });
-      expect(server.cte.logs.list()).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
     });
   }
 });
@@ -158,7 +158,7 @@ describe('POST /oauth/token: request hygiene for our requests', () => {
         .send(body);
       const expected = { error: 'invalid_request', error_description: description };
       expectRefusal(server, res, 400, expected);
-      expectFailureLog(server, expected);
+      await expectFailureLog(server, expected);
     });
   }
 
@@ -314,7 +314,7 @@ describe('POST /oauth/token: the parameter rules of spec §1', () => {
       const res = await post(server, body);
       const expected = { error, error_description: description };
       expectRefusal(server, res, status, expected);
-      expectFailureLog(server, expected);
+      await expectFailureLog(server, expected);
     });
   }
 
@@ -338,7 +338,7 @@ describe('POST /oauth/token: the parameter rules of spec §1', () => {
       error_description: 'only one target API can be requested',
     };
     expectRefusal(server, res, 400, expected);
-    expectFailureLog(server, expected);
+    await expectFailureLog(server, expected);
   });
 
   const clientRules: Array<[string, string]> = [
@@ -355,8 +355,8 @@ describe('POST /oauth/token: the parameter rules of spec §1', () => {
       );
       const expected = { error: 'unauthorized_client', error_description: description };
       expectRefusal(server, res, 400, expected);
-      expectFailureLog(server, expected);
-      expect(server.cte.logs.list()[0]!.client_id).to.equal(clientId);
+      await expectFailureLog(server, expected);
+      expect((await server.cte.logs.list())[0]!.client_id).to.equal(clientId);
     });
   }
 
@@ -426,7 +426,7 @@ describe('POST /oauth/token: requests that are not ours reach the host untouched
         .expect(200);
       expect(res.body).to.deep.equal({ host: true, body });
       expect(server.hostRequests).to.have.length(1);
-      expect(server.cte.logs.list()).to.have.length(0);
+      expect(await server.cte.logs.list()).to.have.length(0);
     });
   }
 
@@ -517,8 +517,8 @@ describe('POST /oauth/token: what the action decides', () => {
     it(`answers ${name} with ${status} ${expected.error}, and the next exchange succeeds`, async () => {
       const res = await post(server, exchangeBody({ subject_token: subjectToken }));
       expectRefusal(server, res, status, expected);
-      expectFailureLog(server, expected, details);
-      expect(server.cte.logs.list()[0]!.details.subject_token_type).to.equal(SUBJECT_TYPE);
+      await expectFailureLog(server, expected, details);
+      expect((await server.cte.logs.list())[0]!.details.subject_token_type).to.equal(SUBJECT_TYPE);
       await post(server, exchangeBody()).expect(200);
     });
   }
@@ -527,7 +527,7 @@ describe('POST /oauth/token: what the action decides', () => {
     const quoted = 'Q'.repeat(40);
     const res = await post(server, exchangeBody({ subject_token: `deny:access_denied:${quoted}` }));
     expectRefusal(server, res, 400, { error: 'access_denied', error_description: quoted });
-    const entry = server.cte.logs.list()[0]!;
+    const entry = (await server.cte.logs.list())[0]!;
     expect(entry.description).to.equal('[redacted]');
     expect(entry.details.error_description).to.equal('[redacted]');
     expect(JSON.stringify(entry)).not.to.include('Q'.repeat(16));
@@ -540,7 +540,7 @@ describe('POST /oauth/token: what the action decides', () => {
       error: 'invalid_request',
       error_description: 'user does not exist',
     });
-    const entry = server.cte.logs.list()[0]!;
+    const entry = (await server.cte.logs.list())[0]!;
     expect(entry.details.cause).to.include('[redacted]');
     expect(JSON.stringify(entry)).not.to.include('u'.repeat(16));
   });
@@ -549,7 +549,7 @@ describe('POST /oauth/token: what the action decides', () => {
     const token = `throw:${'s3cr3t-subject-token-'.repeat(3)}`;
     const res = await post(server, exchangeBody({ subject_token: token }));
     expectRefusal(server, res, 500, GENERIC_500);
-    const cause = server.cte.logs.list()[0]!.details.cause!;
+    const cause = (await server.cte.logs.list())[0]!.details.cause!;
     expect(cause).to.match(/failed: .*boom/);
     expect(cause).to.include('[redacted]');
     expect(cause).not.to.include('s3cr3t-subject-token-s3cr3t');

@@ -674,6 +674,51 @@ describe('ActionRegistry', () => {
     });
   });
 
+  describe('post-exchange handlers given as functions', () => {
+    const POST_EXCHANGE = [{ id: 'post-exchange', version: 'v1' }] as [
+      { id: 'post-exchange'; version: string },
+    ];
+
+    it('keeps a function declared for the post-exchange trigger as its onExecutePostExchange', async () => {
+      const { actions } = setup();
+      const onExecutePostExchange = (): void => undefined;
+      const action = await actions.create({
+        name: 'claims',
+        supported_triggers: POST_EXCHANGE,
+        handler: onExecutePostExchange,
+      });
+      await actions.deploy(action.id);
+      expect(actions.deployed(action.id)!.handler).to.deep.equal({ onExecutePostExchange });
+      expect(Object.isFrozen(actions.deployed(action.id)!.handler)).to.equal(true);
+    });
+
+    it('wraps a function given by update for the draft’s triggers, a new revision to deploy', async () => {
+      const { actions } = setup();
+      const first = (): void => undefined;
+      const second = (): void => undefined;
+      const action = await actions.create({
+        name: 'claims',
+        supported_triggers: POST_EXCHANGE,
+        handler: first,
+      });
+      await actions.deploy(action.id);
+      const updated = await actions.update(action.id, { handler: second });
+      expect(updated.all_changes_deployed).to.equal(false);
+      await actions.deploy(action.id);
+      expect(actions.deployed(action.id)!.handler).to.deep.equal({ onExecutePostExchange: second });
+    });
+
+    it('keeps a function without the post-exchange trigger as a custom-token-exchange handler', async () => {
+      const { actions } = setup();
+      const action = await actions.create({ name: 'profile action', handler });
+      expect(action.supported_triggers).to.deep.equal([
+        { id: 'custom-token-exchange', version: 'v1' },
+      ]);
+      await actions.deploy(action.id);
+      expect(actions.deployed(action.id)!.handler).to.equal(handler);
+    });
+  });
+
   describe('deploy', () => {
     it('freezes the draft into a numbered, immutable version', async () => {
       const { actions } = setup();

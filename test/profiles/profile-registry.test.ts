@@ -15,6 +15,12 @@ const LIMITS = { timeoutMs: 20_000, cpuTimeMs: 100, memoryMb: 64, maxConcurrency
 const handler = (): void => undefined;
 const PROFILE_ID = /^tep_[0-9A-Za-z]{16}$/;
 
+const NOT_A_URI = 'must be an absolute URI starting with https:// or urn:';
+const NOT_A_URN =
+  'must be a URN urn:<namespace>:<name>, its namespace 2 to 32 letters, digits or inner hyphens (RFC 8141)';
+const NOT_A_URL = 'must be a valid https:// URL with a host';
+const UNSAFE = 'must not contain whitespace or control characters';
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -143,22 +149,26 @@ describe('ProfileRegistry', () => {
         code: 'invalid_body' as const,
         message: body(`subject_token_type must not use the reserved namespace ${prefix}`),
       })),
-      ...[
-        'http://example.com/token',
-        'ftp://example.com/token',
-        'acme-legacy-token',
-        'urn:x:token-type',
-        'urn:acme:',
-        'urn:-acme:token',
-        'https://exa mple.com/t',
-        'https://example.com/a\tb',
-        'https://example.com:99999/t',
-        'https:token-type',
-      ].map((type) => ({
+      ...(
+        [
+          ['http://example.com/token', NOT_A_URI],
+          ['ftp://example.com/token', NOT_A_URI],
+          ['acme-legacy-token', NOT_A_URI],
+          ['https:token-type', NOT_A_URI],
+          // URNs: the message says what is wrong with them, not that they must start with urn:.
+          ['urn:x:rej', NOT_A_URN],
+          ['urn:x:token-type', NOT_A_URN],
+          ['urn:acme:', NOT_A_URN],
+          ['urn:-acme:token', NOT_A_URN],
+          ['https://exa mple.com/t', UNSAFE],
+          ['https://example.com/a\tb', UNSAFE],
+          ['https://example.com:99999/t', NOT_A_URL],
+        ] as const
+      ).map(([type, problem]) => ({
         name: `the non-URI ${JSON.stringify(type)}`,
         body: (f: Fixture) => f.definition({ subject_token_type: type }),
         code: 'invalid_body' as const,
-        message: body('subject_token_type must be an absolute URI starting with https:// or urn:'),
+        message: body(`subject_token_type ${problem}`),
       })),
       ...['', 'a'.repeat(37), 7].map((actionId) => ({
         name: `action_id ${JSON.stringify(actionId)}`,
@@ -384,7 +394,7 @@ describe('ProfileRegistry', () => {
         name: 'a subject_token_type that is not a URI',
         patch: { subject_token_type: 'http://example.com/token' },
         code: 'invalid_body',
-        message: body('subject_token_type must be an absolute URI starting with https:// or urn:'),
+        message: body(`subject_token_type ${NOT_A_URI}`),
       },
       {
         name: 'the subject_token_type of another profile',
@@ -452,11 +462,15 @@ describe('ProfileRegistry', () => {
       expect((await f.profiles.get(a.id)).name).to.equal('Partner ID tokens');
     });
 
-    it('deletes a profile (true), and answers false for an unknown one', async () => {
+    it('deletes a profile, and rejects with not_found for an unknown one', async () => {
       const f = await setup();
       const profile = await f.profiles.create(f.definition());
-      expect(await f.profiles.delete(profile.id)).to.equal(true);
-      expect(await f.profiles.delete(profile.id)).to.equal(false);
+      expect(await f.profiles.delete(profile.id)).to.equal(undefined);
+      await expectManagementError(
+        f.profiles.delete(profile.id),
+        'not_found',
+        'Token exchange profile not found.',
+      );
       expect(f.profiles.bySubjectTokenType(profile.subject_token_type)).to.equal(undefined);
       expect(await f.profiles.list()).to.eql([]);
       // The subject_token_type is free again.

@@ -162,16 +162,23 @@ describe('a client’s refresh_token settings (Auth0 fields)', () => {
       ],
       resourceServers: [{ identifier: API }],
     });
-    expect(cte.clients.get('app')!.refresh_token).to.deep.equal({
+    expect((await cte.clients.get('app')).refresh_token).to.deep.equal({
       ...DEFAULT_REFRESH_TOKEN_SETTINGS,
       leeway: 5,
     });
-    const updated = cte.clients.update('app', { refresh_token: { rotation_type: 'non-rotating' } });
+    const updated = await cte.clients.update('app', {
+      refresh_token: { rotation_type: 'non-rotating' },
+    });
     expect(updated.refresh_token).to.deep.equal({
       ...DEFAULT_REFRESH_TOKEN_SETTINGS,
       rotation_type: 'non-rotating',
     });
-    expect(() => cte.clients.update('app', { refresh_token: { leeway: -2 } })).to.throw(
+    const refused = await cte.clients.update('app', { refresh_token: { leeway: -2 } }).then(
+      () => expect.fail('a negative leeway was accepted'),
+      (err: unknown) => err,
+    );
+    expect(refused).to.have.property(
+      'message',
       'client.refresh_token.leeway must be an integer from 0 to 157788000',
     );
     await cte.close();

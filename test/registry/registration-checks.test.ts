@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { customTokenExchange, ManagementError } from '../../lib/index.js';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
 import { testSigningKeys } from '../support/fixtures.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import type { LoggedRecord } from '../support/recording-logger.js';
 
 const ISSUER = 'https://auth.example.com/';
 const API = 'https://api.example.com/';
@@ -9,22 +11,26 @@ const SECRET = 'app-secret-0123456789abcdef';
 const CTE = { allow_any_profile_of_type: ['custom_authentication'] };
 
 describe('registration checks of clients and resource servers', () => {
-  const realWarn = console.warn;
+  let records: LoggedRecord[];
   let warnings: string[];
   beforeEach(() => {
+    records = [];
     warnings = [];
-    console.warn = (...args: unknown[]) => {
-      warnings.push(args.map(String).join(' '));
-    };
-  });
-  afterEach(() => {
-    console.warn = realWarn;
   });
 
+  /** Options whose logger keeps the warnings: their messages in `warnings`, all in `records`. */
   async function options(
     overrides: Partial<CustomTokenExchangeOptions> = {},
   ): Promise<CustomTokenExchangeOptions> {
+    const recording = recordingLogger();
+    records = recording.records;
+    const { logger } = recording;
+    const keep = (fields: object, message: string) => {
+      logger.warn(fields, message);
+      warnings.push(message);
+    };
     return {
+      logger: { ...logger, warn: keep },
       issuer: ISSUER,
       keys: await testSigningKeys(),
       sandbox: false,
@@ -74,19 +80,23 @@ describe('registration checks of clients and resource servers', () => {
         warning('options.clients[0]', 'es', 'ES256'),
         warning('options.clients[3]', 'ed', 'EdDSA'),
       ]);
+      expect(records.map(({ level, fields }) => ({ level, fields }))).to.deep.equal([
+        { level: 'warn', fields: { component: 'registration' } },
+        { level: 'warn', fields: { component: 'registration' } },
+      ]);
     });
 
     it('warns when such a client is added or updated later', async () => {
       const cte = customTokenExchange(await options());
       expect(warnings).to.deep.equal([]);
-      cte.clients.add({
+      await cte.clients.create({
         client_id: 'ps',
         name: 'PS',
         client_secret: SECRET,
         token_exchange: CTE,
         jwt_configuration: { alg: 'PS256' },
       });
-      cte.clients.update('app', { jwt_configuration: { alg: 'ES256' } });
+      await cte.clients.update('app', { jwt_configuration: { alg: 'ES256' } });
       expect(warnings).to.deep.equal([
         warning('client', 'ps', 'PS256'),
         warning('client', 'app', 'ES256'),
@@ -132,6 +142,7 @@ describe('registration checks of clients and resource servers', () => {
       expect(() =>
         customTokenExchange({
           issuer: ISSUER,
+          logger: recordingLogger().logger,
           sandbox: false,
           clients: [{ client_id: 'orders-api', client_secret: SECRET, name: 'App' }],
           resourceServers: [{ identifier: API, introspection }],
@@ -143,6 +154,7 @@ describe('registration checks of clients and resource servers', () => {
       expect(() =>
         customTokenExchange({
           issuer: ISSUER,
+          logger: recordingLogger().logger,
           sandbox: false,
           clients: [],
           resourceServers: [
@@ -160,24 +172,23 @@ describe('registration checks of clients and resource servers', () => {
       const cte = customTokenExchange(
         await options({ resourceServers: [{ identifier: API, introspection }] }),
       );
-      const refusal = (run: () => unknown): ManagementError => {
-        try {
-          run();
-        } catch (err) {
-          return err as ManagementError;
-        }
-        throw new Error('not refused');
-      };
-      const client = refusal(() =>
-        cte.clients.add({ client_id: 'orders-api', name: 'X', client_secret: SECRET }),
+      const refusal = async (attempt: Promise<unknown>): Promise<ManagementError> =>
+        attempt.then(
+          () => {
+            throw new Error('not refused');
+          },
+          (err: unknown) => err as ManagementError,
+        );
+      const client = await refusal(
+        cte.clients.create({ client_id: 'orders-api', name: 'X', client_secret: SECRET }),
       );
       expect(client).to.be.instanceOf(ManagementError);
       expect(client).to.include({
         code: 'invalid_body',
         message: `client.client_id is the introspection client_id of resource server "${API}"`,
       });
-      const api = refusal(() =>
-        cte.resourceServers.add({
+      const api = await refusal(
+        cte.resourceServers.create({
           identifier: 'https://other.example.com/',
           introspection: { client_id: 'app', client_secret: SECRET },
         }),
@@ -186,10 +197,17 @@ describe('registration checks of clients and resource servers', () => {
         code: 'invalid_body',
         message: 'resourceServer.introspection.client_id is the client_id of a client',
       });
-      expect(cte.clients.get('orders-api')).to.equal(undefined);
-      expect(cte.resourceServers.get('https://other.example.com/')).to.equal(undefined);
-      // The API keeps its own id when it changes.
-      cte.resourceServers.update(API, { token_lifetime: 60 });
+      expect((await cte.clients.list()).map((c) => c.client_id)).to.deep.equal(['app']);
+      expect((await cte.resourceServers.list()).map((r) => r.identifier)).to.deep.equal([API]);
+      // The API keeps its own id, and its credentials, when it changes; the secret is not shown.
+      const updated = await cte.resourceServers.update(API, { token_lifetime: 60 });
+      expect(updated.introspection).to.deep.equal({
+        client_id: 'orders-api',
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+      expect(JSON.stringify(await cte.resourceServers.list())).not.to.include(
+        introspection.client_secret,
+      );
     });
   });
 });

@@ -47,7 +47,7 @@ describe('the sandbox as shipped', function () {
       await symlink(join(ROOT, 'node_modules'), join(outDir, 'node_modules'), 'dir');
       await writeFile(join(outDir, 'package.json'), JSON.stringify({ type: 'module' }));
       const script = `
-        const { testAction } = await import('./index.js');
+        const { testAction } = await import('./testing/index.js');
         const result = await testAction(
           "const { decodeJwt } = require('jose');" +
           "exports.onExecuteCustomTokenExchange = async (event, api) => {" +

@@ -22,7 +22,7 @@ describe('routers sharing PostgreSQL stores', function () {
       const sink = new PostgresLogSink({ database: db.database });
       const server = await testServer({
         users: new PostgresUserStore({ database: db.database }),
-        logs: [sink],
+        logSinks: [sink],
         stores: { replay: new PostgresReplayStore({ database: db.database }) },
       });
       instances.push({ server, sink });
@@ -43,6 +43,10 @@ describe('routers sharing PostgreSQL stores', function () {
       .send(form(exchangeBody({ subject_token: subjectToken })));
 
   it('creates one user for one new identity exchanged on both at once, and logs on both', async () => {
+    const written: LogEntry[][] = instances.map(() => []);
+    instances.forEach(({ server }, i) =>
+      server.cte.on('secte', (entry) => written[i]!.push(entry)),
+    );
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, i) => exchange(instances[i % 2]!.server, 'conn:partner:p-1')),
     );
@@ -54,29 +58,28 @@ describe('routers sharing PostgreSQL stores', function () {
 
     await Promise.all(instances.map(({ sink }) => sink.flush()));
     const [a, b] = instances.map(({ server }) => server);
-    // The ring holds what this instance wrote; query() answers for both.
-    const own = a!.cte.logs.list({ user_id: 'partner|p-1' });
-    expect(own).to.have.length(3);
-    const all = await a!.cte.logs.query({ user_id: 'partner|p-1' });
+    // Each instance wrote three entries; logs.list() on either answers for both.
+    expect(written.map((entries) => entries.length)).to.deep.equal([3, 3]);
+    const all = await a!.cte.logs.list({ user_id: 'partner|p-1' });
     expect(all).to.have.length(6);
     expect(all.every((entry) => entry.type === 'secte')).to.equal(true);
     const byId = new Map(all.map((entry): [string, LogEntry] => [entry.log_id, entry]));
-    for (const entry of [...own, ...b!.cte.logs.list({ user_id: 'partner|p-1' })]) {
-      expect(byId.get(entry.log_id)).to.deep.equal(entry);
-    }
-    expect(await b!.cte.logs.query({ user_id: 'partner|p-1', take: 2 })).to.deep.equal(
+    for (const entry of written.flat()) expect(byId.get(entry.log_id)).to.deep.equal(entry);
+    expect(await b!.cte.logs.list({ user_id: 'partner|p-1' })).to.deep.equal(all);
+    expect(await b!.cte.logs.list({ user_id: 'partner|p-1', take: 2 })).to.deep.equal(
       all.slice(0, 2),
     );
   });
 
-  it('answers query() from the in-memory ring when no sink answers queries', async () => {
+  it('answers logs.list() from the in-memory ring when no sink answers queries', async () => {
     const server = await testServer();
     try {
+      const written: LogEntry[] = [];
+      server.cte.on('secte', (entry) => written.push(entry));
       expect((await exchange(server, 'user:auth0|alice')).status).to.equal(200);
-      expect(await server.cte.logs.query({ type: 'secte' })).to.deep.equal(
-        server.cte.logs.list({ type: 'secte' }),
-      );
-      await server.cte.logs.query({ nope: 1 } as never).then(
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      expect(await server.cte.logs.list({ type: 'secte' })).to.deep.equal(written);
+      await server.cte.logs.list({ nope: 1 } as never).then(
         () => expect.fail('an unknown field was accepted'),
         (error: Error) =>
           expect(error.message).to.equal('MemoryLogSink.list: unknown query field "nope"'),

@@ -139,7 +139,7 @@ describe('the router when its Redis stops in the middle of traffic', function ()
             expectUnavailable(res);
             expect(elapsed).to.be.below(ANSWER_WITHIN_MS);
           }
-          const entries = server.cte.logs.list({ type: log as LogEntry['type'] });
+          const entries = await server.cte.logs.list({ type: log as LogEntry['type'] });
           expect(entries).to.have.length(3);
           for (const entry of entries) {
             expect(entry.details).to.include({ error: 'temporarily_unavailable' });
@@ -173,7 +173,7 @@ describe('the router when its Redis stops in the middle of traffic', function ()
       try {
         const res = await refresh();
         expectUnavailable(res);
-        const [entry] = server.cte.logs.list({ type: 'fertft' });
+        const [entry] = await server.cte.logs.list({ type: 'fertft' });
         expect(entry!.details).to.include({ error: 'temporarily_unavailable' });
       } finally {
         await redis!.restart();

@@ -7,6 +7,7 @@ import type {
   CustomTokenExchangeHandler,
   CustomTokenExchangeOptions,
   CustomTokenExchangeRouter,
+  Profile,
 } from '../../lib/index.js';
 import { MemoryUserStore } from '../../lib/index.js';
 import type { SigningKeyInput } from '../../lib/tokens/key-set.js';
@@ -267,6 +268,17 @@ export async function testServer(
     res.status(500).json({ host_error: err.message });
   });
   return { app, cte, users, hostRequests };
+}
+
+/** The profile serving `subjectTokenType`, found through the public handle. */
+export async function profileFor(
+  cte: CustomTokenExchangeRouter,
+  subjectTokenType: string = SUBJECT_TYPE,
+): Promise<Profile> {
+  const profiles = await cte.profiles.list();
+  const profile = profiles.find((candidate) => candidate.subject_token_type === subjectTokenType);
+  if (profile === undefined) throw new Error(`no profile serves ${subjectTokenType}`);
+  return profile;
 }
 
 /** `Authorization: Basic` for a client id and secret, RFC 6749 Appendix B encoded. */
