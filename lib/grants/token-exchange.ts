@@ -193,8 +193,9 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       claims,
       dpopJkt: dpop?.jkt,
     };
-    const { response, jti, issuedAt } = telemetry.sign(validated.resourceServer.signing_alg, () =>
-      mintTokens(signer, issuance, validated.requestedTokenType),
+    const { response, jti, issuedAt } = await telemetry.sign(
+      validated.resourceServer.signing_alg,
+      () => mintTokens(signer, issuance, validated.requestedTokenType),
     );
     // The exchange is the authentication: its time is the family's auth_time from now on.
     const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);

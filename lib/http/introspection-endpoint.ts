@@ -32,7 +32,7 @@ export interface IntrospectionEndpointOptions {
   /** Each request of ours gets a span and its metrics. */
   telemetry: Telemetry;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   /** Counts introspections for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
 }
@@ -115,7 +115,7 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
     body: Record<string, unknown>,
     facts: RequestFacts,
   ): Promise<void> {
-    options.cors(req, res);
+    await options.cors(req, res);
     const answered = shutdown.enter();
     try {
       const { params } = readTokenRequest(body);

@@ -28,7 +28,7 @@ export interface RevocationEndpointOptions {
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
   /** Each request of ours gets a span and its metrics. */
@@ -82,7 +82,7 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
     body: Record<string, unknown>,
     facts: RequestFacts,
   ): Promise<void> {
-    options.cors(req, res);
+    await options.cors(req, res);
     const answered = shutdown.enter();
     try {
       const { params } = readTokenRequest(body);

@@ -23,7 +23,7 @@ export interface TokenEndpointOptions {
   grants: readonly Grant[];
   readBody: BodyReader;
   authenticateClient: ClientAuthenticator;
-  clients: Pick<ClientRegistry, 'get'>;
+  clients: Pick<ClientRegistry, 'find'>;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
   /** Each request of ours gets a span and its metrics. */
@@ -32,7 +32,7 @@ export interface TokenEndpointOptions {
   maxInFlight: number;
   dpop: DpopCheck;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   /** Counts requests of ours for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
 }
@@ -87,7 +87,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       if (ours !== true && (ours === false || !(await ours))) return false;
       observation = telemetry.request('token', req, grant.type);
       trail = { ip: normalizeIp(req.ip) };
-      cors(req, res);
+      await cors(req, res);
       answered = shutdown.enter();
       if (inFlight >= maxInFlight) {
         throw new TemporarilyUnavailable(
@@ -142,7 +142,13 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       return await authenticateClient(req);
     } catch (err) {
       const claimed = claimedClientId(req);
-      const client = claimed === undefined ? undefined : clients.get(claimed);
+      // For the log only: a client that cannot be read now leaves the entry without it.
+      const client =
+        claimed === undefined
+          ? undefined
+          : await Promise.resolve()
+              .then(() => clients.find(claimed))
+              .catch(() => undefined);
       if (client !== undefined) trail.claimedClient = client;
       throw err;
     }

@@ -1,6 +1,7 @@
 import { ManagementError } from '../errors.js';
 import type { SandboxCounts } from './sandbox-gauges.js';
 import { errorType } from './spans.js';
+import type { KeyInfo } from '../tokens/key-schedule.js';
 import type { StoreName } from './store-observation.js';
 
 /** `pass`: ready; `warn`: serving, something needs attention; `fail`: not ready. */
@@ -37,7 +38,10 @@ export interface KeyHealth {
   alg: string;
   /** `current`, `next` or `retired`. */
   status: string;
-  /** Seconds since the key took its status (see `KeySet.lifecycle()`). */
+  /**
+   * Seconds since the key took its status: since it was published (`next`), since it started
+   * signing (`current`), since it stopped (`retired`).
+   */
   age_seconds: number;
   /** ISO 8601 time a retired key leaves the JWKS. */
   expires_at?: string;
@@ -46,13 +50,24 @@ export interface KeyHealth {
 /** The signing keys. */
 export interface KeysHealth {
   /**
+   * `fail` when the key schedule cannot be read (token requests are answered `503` then);
    * `warn` when the keys are generated development keys (lost at restart) or a current key is
    * older than `maxKeyAgeSeconds`.
    */
   status: HealthStatus;
   development: boolean;
   keys: KeyHealth[];
+  /** Why the schedule could not be read: an error code or class name (`timeout`), never a message. */
+  error?: string;
 }
+
+/**
+ * Each store's answer. `clients` is there only when `options.clients` is a `ClientStore`; `keys`
+ * is `options.stores.keys`, or the router's in-process schedule without one.
+ */
+export type StoresHealth = Record<Exclude<StoreName, 'clients'>, StoreHealth> & {
+  clients?: StoreHealth;
+};
 
 /** What `cte.health()` answers. */
 export interface HealthReport {
@@ -60,7 +75,7 @@ export interface HealthReport {
   status: HealthStatus;
   /** ISO 8601. */
   checked_at: string;
-  stores: Record<StoreName, StoreHealth>;
+  stores: StoresHealth;
   sandbox: SandboxHealth;
   keys: KeysHealth;
 }
@@ -76,18 +91,9 @@ export interface HealthCheckOptions {
 /** What the health check reads; built once by `customTokenExchange()`. */
 export interface HealthSources {
   /** The stores as configured (not the observed wrappers: a ping is not a request's call). */
-  stores: Record<StoreName, object>;
+  stores: Record<Exclude<StoreName, 'clients'>, object> & { clients?: object };
   sandbox: () => SandboxCounts & { state: string };
-  keys: {
-    development: boolean;
-    lifecycle(): Array<{
-      kid: string;
-      alg: string;
-      status: string;
-      since: number;
-      expiresAt?: number;
-    }>;
-  };
+  keys: { development: boolean; list(): Promise<readonly KeyInfo[]> };
   /** Epoch ms. */
   now: () => number;
 }
@@ -107,18 +113,21 @@ export async function checkHealth(
 ): Promise<HealthReport> {
   const { timeoutMs, maxKeyAgeSeconds } = parseHealthOptions(options);
   const names = Object.keys(sources.stores) as StoreName[];
-  const answers = await Promise.all(
-    names.map((name) => pingStore(sources.stores[name], timeoutMs)),
-  );
-  const stores = Object.fromEntries(names.map((name, i) => [name, answers[i]!])) as Record<
-    StoreName,
-    StoreHealth
-  >;
+  const [answers, keys] = await Promise.all([
+    Promise.all(
+      names.map((name) => pingStore((sources.stores as Record<string, object>)[name]!, timeoutMs)),
+    ),
+    keysHealth(sources.keys, sources.now, timeoutMs, maxKeyAgeSeconds),
+  ]);
+  const stores = Object.fromEntries(names.map((name, i) => [name, answers[i]!])) as StoresHealth;
   const sandbox = sandboxHealth(sources.sandbox());
-  const keys = keysHealth(sources.keys, sources.now(), maxKeyAgeSeconds);
 
   let status: HealthStatus = 'pass';
-  if (answers.some((answer) => answer.status === 'down') || sandbox.status === 'fail') {
+  if (
+    answers.some((answer) => answer.status === 'down') ||
+    sandbox.status === 'fail' ||
+    keys.status === 'fail'
+  ) {
     status = 'fail';
   } else if (sandbox.status === 'warn' || keys.status === 'warn') {
     status = 'warn';
@@ -131,15 +140,22 @@ async function pingStore(store: object, timeoutMs: number): Promise<StoreHealth>
   if (typeof ping !== 'function') return { status: 'unknown' };
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    await withinDeadline(() => ping.call(store), timeoutMs);
+    return { status: 'up', duration_ms: elapsed() };
+  } catch (err) {
+    return { status: 'down', duration_ms: elapsed(), error: errorType(err) };
+  }
+}
+
+/** What `run` resolves, or a rejection with `code: 'timeout'` once `timeoutMs` passed. */
+async function withinDeadline<T>(run: () => T | PromiseLike<T>, timeoutMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(Object.assign(new Error(), { code: 'timeout' })), timeoutMs);
   });
   try {
-    await Promise.race([Promise.resolve().then(() => ping.call(store)), deadline]);
-    return { status: 'up', duration_ms: elapsed() };
-  } catch (err) {
-    return { status: 'down', duration_ms: elapsed(), error: errorType(err) };
+    return await Promise.race([Promise.resolve().then(run), deadline]);
   } finally {
     clearTimeout(timer);
   }
@@ -159,18 +175,29 @@ function sandboxHealth(counts: ReturnType<HealthSources['sandbox']>): SandboxHea
   };
 }
 
-function keysHealth(
+async function keysHealth(
   source: HealthSources['keys'],
-  now: number,
+  now: () => number,
+  timeoutMs: number,
   maxKeyAgeSeconds: number | undefined,
-): KeysHealth {
-  const keys = source.lifecycle().map((key): KeyHealth => ({
-    kid: key.kid,
-    alg: key.alg,
-    status: key.status,
-    age_seconds: Math.max(0, Math.floor((now - key.since) / 1000)),
-    ...(key.expiresAt === undefined ? {} : { expires_at: new Date(key.expiresAt).toISOString() }),
-  }));
+): Promise<KeysHealth> {
+  let listed: readonly KeyInfo[];
+  try {
+    listed = await withinDeadline(() => source.list(), timeoutMs);
+  } catch (err) {
+    return { status: 'fail', development: source.development, keys: [], error: errorType(err) };
+  }
+  const at = now();
+  const keys = listed.map((key): KeyHealth => {
+    const since = statusSince(key);
+    return {
+      kid: key.kid,
+      alg: key.alg,
+      status: key.status,
+      age_seconds: Math.max(0, Math.floor((at - since) / 1000)),
+      ...(key.expires_at === undefined ? {} : { expires_at: key.expires_at }),
+    };
+  });
   const stale =
     maxKeyAgeSeconds !== undefined &&
     keys.some((key) => key.status === 'current' && key.age_seconds > maxKeyAgeSeconds);
@@ -179,6 +206,17 @@ function keysHealth(
     development: source.development,
     keys,
   };
+}
+
+/** When `key` took its status, in epoch ms. */
+function statusSince(key: KeyInfo): number {
+  const time =
+    key.status === 'retired'
+      ? key.retired_at
+      : key.status === 'current'
+        ? key.signs_from
+        : key.published_at;
+  return Date.parse(time ?? key.published_at);
 }
 
 function parseHealthOptions(options: unknown): { timeoutMs: number; maxKeyAgeSeconds?: number } {

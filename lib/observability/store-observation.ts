@@ -6,10 +6,18 @@ import type { Telemetry } from './telemetry.js';
 
 /**
  * The stores the router calls, by their name in `options.stores` (`attempts` is
- * `attackProtection.suspiciousIpThrottling.store`, `users` is `options.users`).
+ * `attackProtection.suspiciousIpThrottling.store`, `users` is `options.users`, `clients` is
+ * `options.clients` when it is a `ClientStore`).
  */
 export type StoreName =
-  'replay' | 'revokedTokens' | 'refreshTokens' | 'actionCache' | 'attempts' | 'users';
+  | 'replay'
+  | 'revokedTokens'
+  | 'refreshTokens'
+  | 'actionCache'
+  | 'attempts'
+  | 'users'
+  | 'clients'
+  | 'keys';
 
 /**
  * The store the router calls instead of `store`: every method of `store` (its own and its
@@ -112,13 +120,13 @@ function properties(value: object): Map<string, PropertyDescriptor> {
 }
 
 /** {@link observeStore} for each of the router's stores. */
-export function observeStores<T extends Record<StoreName, object>>(
+export function observeStores<T extends Partial<Record<StoreName, object>>>(
   telemetry: Telemetry,
   stores: T,
 ): T {
   const observed: Partial<Record<StoreName, object>> = {};
   for (const name of Object.keys(stores) as StoreName[]) {
-    observed[name] = observeStore(telemetry, name, stores[name]);
+    observed[name] = observeStore(telemetry, name, stores[name]!);
   }
   return observed as T;
 }

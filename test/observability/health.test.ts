@@ -8,7 +8,15 @@ import type { HealthSources } from '../../lib/observability/health.js';
 import { KeySet } from '../../lib/tokens/key-set.js';
 import { API, ISSUER, testServer, testSigningKeys } from '../support/fixtures.js';
 
-const STORES = ['replay', 'revokedTokens', 'refreshTokens', 'actionCache', 'attempts', 'users'];
+const STORES = [
+  'replay',
+  'revokedTokens',
+  'refreshTokens',
+  'actionCache',
+  'attempts',
+  'users',
+  'keys',
+];
 
 /** The report without its timings, which vary. */
 function withoutTimings(report: HealthReport): unknown {
@@ -190,7 +198,7 @@ describe('observability: checkHealth', () => {
     now = Date.parse('2026-03-01T00:00:00Z');
     const keys = new KeySet({ keys: [es, next], now: clock, gracePeriodSeconds: 3600 });
     now += 10_000;
-    keys.rotate('ES256');
+    await keys.rotate('ES256');
     now += 5_000;
     const report = await checkHealth(sources({}, keys), { maxKeyAgeSeconds: 30 });
     expect(report.keys).to.deep.equal({
