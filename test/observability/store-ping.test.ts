@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { PostgresClientStore } from '../../lib/stores/postgres/postgres-client-store.js';
+import { PostgresKeyStore } from '../../lib/stores/postgres/postgres-key-store.js';
+import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
 import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache-store.js';
@@ -128,27 +131,42 @@ describe('observability: store pings on real servers', function () {
       await server?.stop();
     });
 
-    it('pings PGlite: the replay and user stores are up', async () => {
-      const database = pglite!.database;
-      expect(await pingResult(new PostgresReplayStore({ database }))).to.equal('up');
-      expect(await pingResult(new PostgresUserStore({ database }))).to.equal('up');
+    /** Every PostgreSQL store, on `database`. */
+    const postgresStores = (database: TestDatabase['database'], timeoutMs?: number) => {
+      const options = { database, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+      return {
+        replay: new PostgresReplayStore(options),
+        users: new PostgresUserStore(options),
+        refreshTokens: new PostgresRefreshTokenStore(options),
+        clients: new PostgresClientStore(options),
+        keys: new PostgresKeyStore(options),
+      };
+    };
+
+    it('pings PGlite: every store is up', async () => {
+      const stores = Object.values(postgresStores(pglite!.database));
+      expect(await Promise.all(stores.map(pingResult))).to.deep.equal(stores.map(() => 'up'));
     });
 
     it('pings a pg.Pool: up, down while the server hangs, up again after', async () => {
-      const database = pool!.database;
-      const replay = new PostgresReplayStore({ database, timeoutMs: TIMEOUT_MS });
-      const users = new PostgresUserStore({ database, timeoutMs: TIMEOUT_MS });
-      expect([await pingResult(replay), await pingResult(users)]).to.deep.equal(['up', 'up']);
-      const { cte } = await testServer({ users, stores: { replay } });
+      const stores = postgresStores(pool!.database, TIMEOUT_MS);
+      const { replay, users, refreshTokens } = stores;
+      const all = Object.values(stores);
+      expect(await Promise.all(all.map(pingResult))).to.deep.equal(all.map(() => 'up'));
+      const { cte } = await testServer({ users, stores: { replay, refreshTokens } });
       await server!.freeze();
       try {
-        expect(await pingResult(replay)).to.equal('StoreUnavailableError');
+        expect(await Promise.all(all.map(pingResult))).to.deep.equal(
+          all.map(() => 'StoreUnavailableError'),
+        );
         const report = await cte.health();
         expect(report.status).to.equal('fail');
-        expect(report.stores.users).to.deep.include({
-          status: 'down',
-          error: 'StoreUnavailableError',
-        });
+        for (const name of ['replay', 'users', 'refreshTokens'] as const) {
+          expect(report.stores[name], name).to.deep.include({
+            status: 'down',
+            error: 'StoreUnavailableError',
+          });
+        }
       } finally {
         await server!.thaw();
       }
