@@ -182,6 +182,8 @@ export class KeySet {
     }
     this.#required.add(alg);
     if (this.#hasCurrent(alg)) return;
+    // The host's key of the alg seeds a store that has none once its schedule is read.
+    if (this.#hostAlgs.has(alg)) return;
     if (!this.#generates) {
       throw new TypeError(
         `customTokenExchange: no signing key with alg ${alg} was configured in options.keys`,
