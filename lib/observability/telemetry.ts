@@ -130,7 +130,10 @@ export class Telemetry {
     return traced(this.tracer, THROTTLE_SPAN, admit);
   }
 
-  /** Signing a response's tokens with `alg`. */
+  /**
+   * Signing a response's tokens with `alg`: the span lasts until what `mint` returns settles, so
+   * an asynchronous `Signer` (a KMS's call, and the spans its client starts) is inside it.
+   */
   sign<T>(alg: string, mint: () => T): T {
     return traced(this.tracer, SIGN_SPAN, (span) => {
       if (span.isRecording()) span.setAttribute(ATTR.signingAlg, alg);

@@ -262,6 +262,18 @@ describe('observability: client stores, key stores and signers', () => {
       expect(report.stores.keys).to.deep.include({ status: 'up' });
     });
 
+    it('reports the memory client and key stores up', async () => {
+      const s = await server({
+        clients: new MemoryClientStore([]),
+        keys: undefined as never,
+        stores: { keys: new MemoryKeyStore() },
+      });
+      const report = await s.cte.health();
+      expect(report.stores.clients).to.deep.include({ status: 'up' });
+      expect(report.stores.keys).to.deep.include({ status: 'up' });
+      expect(report.status).to.equal('pass');
+    });
+
     it('fails the keys part while the schedule cannot be read, and passes once it can', async () => {
       const schedule = new Schedule();
       schedule.reads = 'fail';
