@@ -268,14 +268,17 @@ export function customTokenExchange(
     },
     { profiles, warn: (message) => logger.warn({ component: 'attack-protection' }, message) },
   );
-  const stopSandboxGauges = observeSandbox(telemetry, config.tenant, () => {
+  /** The sandbox's state and counts, for its gauges and the health check. */
+  const sandboxState = () => {
     const stats = runner.stats();
     return {
+      state: stats.sandboxState,
       isolates: stats.sandbox?.isolates ?? 0,
       executions: stats.executions,
       suspensions: stats.suspensions,
     };
-  });
+  };
+  const stopSandboxGauges = observeSandbox(telemetry, config.tenant, sandboxState);
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
@@ -327,15 +330,7 @@ export function customTokenExchange(
       keys: config.stores.keys ?? keys.store,
       ...(config.clientStore === undefined ? {} : { clients: config.clientStore.store }),
     },
-    sandbox: () => {
-      const stats = runner.stats();
-      return {
-        state: stats.sandboxState,
-        isolates: stats.sandbox?.isolates ?? 0,
-        executions: stats.executions,
-        suspensions: stats.suspensions,
-      };
-    },
+    sandbox: sandboxState,
     keys,
     now: Date.now,
   };
