@@ -48,6 +48,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'cte-sandbox', server: 'cte', mode: 'sandbox' },
   // What a user gets by default: RS256 access and ID tokens, the ID token requested.
   { name: 'cte-default', server: 'cte', mode: 'default' },
+  // cte-sandbox with an OpenTelemetry SDK recording every span and metric.
+  { name: 'cte-sandbox-otel', server: 'cte', mode: 'sandbox-otel' },
   { name: 'cte-sandbox-hostile', server: 'cte', mode: 'hostile', hostilePerSecond: 2 },
   { name: 'cte-sandbox-redis', server: 'cte', mode: 'sandbox-redis', redis: true },
   { name: 'peer-exchange', server: 'peer-oidc-provider', mode: 'exchange' },
@@ -201,6 +203,7 @@ function ratios(rows: Map<string, Row>) {
     cte_sandbox_hostile_vs_cte_sandbox: ratio(rows.get('cte-sandbox-hostile')?.rps, sandbox?.rps),
     cte_sandbox_p99_ms_over_floor_at_500rps:
       at500 && floorAt500 ? +(at500.p99_ms - floorAt500.p99_ms).toFixed(2) : null,
+    cte_sandbox_otel_vs_cte_sandbox: ratio(rows.get('cte-sandbox-otel')?.rps, sandbox?.rps),
     cte_sandbox_p99_over_p50: ratio(sandbox?.p99_ms, sandbox?.p50_ms),
     cte_sandbox_redis_vs_cte_sandbox: ratio(rows.get('cte-sandbox-redis')?.rps, sandbox?.rps),
     // References: no target of their own.
@@ -209,6 +212,7 @@ function ratios(rows: Map<string, Row>) {
     cte_sandbox_vs_cte_inline: ratio(sandbox?.rps, inline?.rps),
     cte_inline_sync_vs_peer_exchange: ratio(inlineSync?.rps, peerExchange?.rps),
     sandbox_cpu_ms_over_inline: extraCpu(sandbox, inline),
+    otel_extra_cpu_ms: extraCpu(rows.get('cte-sandbox-otel'), sandbox),
     cte_default_vs_cte_sandbox: ratio(rows.get('cte-default')?.rps, sandbox?.rps),
     cte_default_cpu_ms_over_cte_sandbox: extraCpu(rows.get('cte-default'), sandbox),
     cte_sandbox_p99_ms_at_500rps: at500?.p99_ms ?? null,
@@ -279,6 +283,7 @@ const TARGETS: Record<string, { text: string; met: (value: number) => boolean }>
   cte_sandbox_p99_ms_over_floor_at_500rps: { text: '≤ 5', met: (v) => v <= 5 },
   cte_sandbox_p99_over_p50: { text: '≤ 3', met: (v) => v <= 3 },
   cte_sandbox_redis_vs_cte_sandbox: { text: '≥ 0.85', met: (v) => v >= 0.85 },
+  cte_sandbox_otel_vs_cte_sandbox: { text: '≥ 0.95', met: (v) => v >= 0.95 },
 };
 
 const pin = pinLoadGenerator();
