@@ -36,6 +36,8 @@ const LAYERS = [
   ['sandbox', '^lib/sandbox/(?!execution-gate\\.ts$)[^/]+$'],
   ['sandbox-capabilities', '^lib/sandbox/capabilities/'],
   ['sandbox-guest', '^lib/sandbox/guest/'],
+  // Spans and metrics: recorded from the endpoints, grants and sandbox, reading state below.
+  ['observability', '^lib/observability/'],
   // State, tokens and configuration below the request's way.
   ['refresh-tokens', '^lib/refresh-tokens/'],
   ['logs', '^lib/logs/'],
@@ -43,7 +45,6 @@ const LAYERS = [
   ['registry', '^lib/registry/'],
   ['organizations', '^lib/organizations/'],
   ['users', '^lib/users/'],
-  ['observability', '^lib/observability/'],
   ['errors', '^lib/errors\\.ts$'],
   ['stores', '^lib/stores/[^/]+$'],
   // Shared helpers of no domain.

@@ -16,6 +16,10 @@ import type {
   ResourceServer,
   ResourceServerDefinition,
 } from './registry/resource-servers.js';
+import type {
+  ObservabilityConfig,
+  ObservabilityOptions,
+} from './observability/observability-options.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
@@ -197,6 +201,12 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * trusted clients, and what a failing store does (fail closed by default).
    */
   attackProtection?: AttackProtectionOptions;
+  /**
+   * OpenTelemetry: the providers spans and metrics go to (the global ones by default: a no-op
+   * until the host registers an SDK), and whether spans name the end user and metrics the
+   * client. See the README's Observability section.
+   */
+  observability?: ObservabilityOptions;
 }
 
 /** The validated, defaulted configuration the router runs on. */
@@ -244,6 +254,7 @@ export interface Config extends StandardsConfig {
   actionDefaults: ActionLimits;
   sandbox: boolean;
   attackProtection: AttackProtectionConfig;
+  observability: ObservabilityConfig;
 }
 
 export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';

@@ -38,6 +38,7 @@ import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import type { UserStore } from './users/user-store.js';
 
+import { parseObservabilityOptions } from './observability/observability-options.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
 import type { Config } from './options.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH } from './options.js';
@@ -75,6 +76,7 @@ const OPTION_KEYS = [
   'actionDefaults',
   'sandbox',
   'attackProtection',
+  'observability',
 ] as const;
 
 /** Validates `options` once, at construction; a mistake throws a TypeError naming its path. */
@@ -344,6 +346,7 @@ export function parseOptions(input: unknown): Config {
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection,
+    observability: parseObservabilityOptions(options.observability, 'options.observability'),
     ...parseStandardsOptions(options),
   };
 }
