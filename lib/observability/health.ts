@@ -141,7 +141,7 @@ async function pingStore(store: object, timeoutMs: number): Promise<StoreHealth>
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
   try {
-    await withinDeadline(() => ping.call(store), timeoutMs);
+    await withinDeadline((): unknown => ping.call(store) as unknown, timeoutMs);
     return { status: 'up', duration_ms: elapsed() };
   } catch (err) {
     return { status: 'down', duration_ms: elapsed(), error: errorType(err) };

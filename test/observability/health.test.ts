@@ -162,7 +162,7 @@ describe('observability: cte.health()', () => {
       { verbose: true },
     ]) {
       try {
-        await cte.health(options as never);
+        await cte.health(options);
         expect.fail(`accepted ${JSON.stringify(options)}`);
       } catch (err) {
         expect(err).to.be.instanceOf(ManagementError);

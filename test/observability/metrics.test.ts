@@ -30,7 +30,7 @@ describe('observability: metrics', () => {
         ...observability,
       },
     });
-    s.cte.resourceServers.update(API, { allow_offline_access: true });
+    await s.cte.resourceServers.update(API, { allow_offline_access: true });
     return s;
   }
 

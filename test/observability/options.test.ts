@@ -69,7 +69,7 @@ describe('observability: options.observability', () => {
           clientIdInMetrics: true,
         },
       ]) {
-        expect(customTokenExchange(await options(value)).health).to.be.a('function');
+        expect(typeof customTokenExchange(await options(value)).health).to.equal('function');
       }
     } finally {
       await sdk.shutdown();

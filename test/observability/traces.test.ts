@@ -257,7 +257,7 @@ describe('observability: traces', () => {
 
   it('traces a refresh, its store calls and signing', async () => {
     const s = await server();
-    s.cte.resourceServers.update(API, { allow_offline_access: true });
+    await s.cte.resourceServers.update(API, { allow_offline_access: true });
     const issued = await exchange(s, { scope: 'offline_access read:orders' }).expect(200);
     telemetry.exporter.reset();
     const refreshToken = issued.body.refresh_token as string;

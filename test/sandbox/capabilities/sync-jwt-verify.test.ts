@@ -132,7 +132,7 @@ describe('verifyJwtSync: jwtVerify answered with node:crypto, or left to jose', 
         expect(sync, label).to.not.equal(undefined);
         expect(sync!.ok, label).to.equal(jose.ok);
         if (jose.ok) expect(sync, label).to.deep.equal(jose);
-        else expect((sync!.error as Error).message, label).to.equal((jose.error as Error).message);
+        else expect((sync!.error as Error).message, label).to.equal(jose.error.message);
       }
     }
   });
