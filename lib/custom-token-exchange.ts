@@ -191,9 +191,11 @@ export function customTokenExchange(
   listClients = () => clients.list();
   listResourceServers = () => resourceServers.list();
 
+  const replayStore = config.stores.replay ?? new MemoryReplayStore();
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
     cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    replayStore,
     onCatastrophicError: abortOnCatastrophicError(logger),
   });
   const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
@@ -244,7 +246,7 @@ export function customTokenExchange(
     grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
     refreshTokens,
     revokedTokens,
-    replayStore: config.stores.replay ?? new MemoryReplayStore(),
+    replayStore,
     protection: attackProtection,
     log,
     shutdown,

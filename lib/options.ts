@@ -158,8 +158,8 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   /** Shared state; memory implementations by default. */
   stores?: {
     /**
-     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
-     * `MemoryReplayStore` (single process).
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s, the keys actions pass
+     * to `api.replay.consume`, used `mfa_token`s. Default: a `MemoryReplayStore` (single process).
      */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;

@@ -3,7 +3,7 @@ import type {
   ActionApiRecorder,
   CustomTokenExchangeApiMethod,
 } from '../sandbox/action-runner.js';
-import type { ActionCommand, CustomTokenExchangeApi } from './types.js';
+import type { ActionCommand, RecordedCustomTokenExchangeApi } from './types.js';
 import { InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
 import { CommandRecorder } from './command-recorder.js';
@@ -53,14 +53,17 @@ const SET_USER_METHODS: ReadonlySet<ActionApiMethod> = new Set([
 export class ApiRecorder extends CommandRecorder<ActionCommand> implements ActionApiRecorder {
   #metadataBytes = 0;
   #userSetBy: ActionApiMethod | undefined;
-  #api: CustomTokenExchangeApi | undefined;
+  #api: RecordedCustomTokenExchangeApi | undefined;
 
   constructor(options: ApiRecorderOptions = {}) {
     super(options.redact);
   }
 
-  /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
-  api(): CustomTokenExchangeApi {
+  /**
+   * The recorded part of the `api` handed to in-process handlers (the runner adds `api.replay`);
+   * each method forwards to {@link call}.
+   */
+  api(): RecordedCustomTokenExchangeApi {
     this.#api ??= createApi((method, args) => this.call(method, args));
     return this.#api;
   }
@@ -146,7 +149,7 @@ function metadataEntry(key: unknown, value: unknown): { key: string; value: unkn
  */
 function createApi(
   call: (method: ActionApiMethod, args: unknown[]) => void,
-): CustomTokenExchangeApi {
+): RecordedCustomTokenExchangeApi {
   const forward =
     (method: ActionApiMethod) =>
     (...args: unknown[]): void =>

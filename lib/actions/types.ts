@@ -88,7 +88,19 @@ export interface CustomTokenExchangeApi {
     setAppMetadata(key: string, value: unknown): void;
     setUserMetadata(key: string, value: unknown): void;
   };
+  replay: {
+    /**
+     * Remembers `key` (1–256 characters; the action's own) in the router's replay store until
+     * `expiresAt` (seconds since the epoch, a JWT's `exp`; at least 5 minutes from now): resolves
+     * `true` the first time, `false` for every later call on any instance sharing the store.
+     * Pass the subject token's `jti` and reject a `false` with `rejectInvalidSubjectToken`.
+     */
+    consume(key: string, options: { expiresAt: number }): Promise<boolean>;
+  };
 }
+
+/** The part of {@link CustomTokenExchangeApi} whose calls are recorded (all but `replay`). */
+export type RecordedCustomTokenExchangeApi = Omit<CustomTokenExchangeApi, 'replay'>;
 
 /** The action's entry point, as an in-process handler or as the export of sandboxed code. */
 export type CustomTokenExchangeHandler = (
