@@ -5,7 +5,7 @@ import type {
 } from '../sandbox/action-runner.js';
 import type { ActionCommand, RecordedCustomTokenExchangeApi } from './types.js';
 import { InvalidArgument } from './action-api-error.js';
-import { checkString } from './argument-checks.js';
+import { checkPlainObject, checkString } from './argument-checks.js';
 import { CommandRecorder } from './command-recorder.js';
 import { copyPlainData } from './plain-data.js';
 import { validateActor } from './validate-actor.js';
@@ -117,10 +117,15 @@ const VALIDATORS: Readonly<Record<CustomTokenExchangeApiMethod, Validator>> = {
     attributes: validateUserAttributes(copyPlainData(attributes, 'attributes')),
     options: validateSetUserByConnectionOptions(copyPlainData(options, 'options')),
   }),
-  'authentication.setActor': ([actor]) => ({
-    type: 'setActor',
-    actor: validateActor(copyPlainData(actor, 'actor')),
-  }),
+  'authentication.setActor': ([actor, options]) => {
+    const command: ActionCommand = {
+      type: 'setActor',
+      actor: validateActor(copyPlainData(actor, 'actor')),
+    };
+    const mayAct = options === undefined ? undefined : setActorOptions(options);
+    if (mayAct !== undefined) command.may_act = mayAct;
+    return command;
+  },
   'authentication.setOrganization': () => {
     throw new InvalidArgument('organizations are not supported');
   },
@@ -133,6 +138,16 @@ const VALIDATORS: Readonly<Record<CustomTokenExchangeApiMethod, Validator>> = {
     ...metadataEntry(key, value),
   }),
 };
+
+/** `setActor`'s options: `{ may_act? }`, `may_act` a plain object (the subject token's claim). */
+function setActorOptions(options: unknown): Record<string, unknown> | undefined {
+  const copy = checkPlainObject(copyPlainData(options, 'options'), 'options', 'an object');
+  for (const key of Object.keys(copy)) {
+    if (key !== 'may_act') throw new InvalidArgument(`options.${key} is not a setActor option`);
+  }
+  if (copy.may_act === undefined) return undefined;
+  return checkPlainObject(copy.may_act, 'options.may_act', 'an object (the may_act claim)');
+}
 
 function metadataEntry(key: unknown, value: unknown): { key: string; value: unknown } {
   const checkedKey = checkString(key, 'key', 1, 255);

@@ -80,7 +80,12 @@ export interface CustomTokenExchangeApi {
       attributes: UserAttributes,
       options: SetUserByConnectionOptions,
     ): void;
-    setActor(actor: Actor): void;
+    /**
+     * The actor acting for the user (the `act` claim). With `options.may_act` (the subject
+     * token's `may_act` claim, RFC 8693 §4.4) an actor that is not the party it names is refused:
+     * the exchange is `400 invalid_request`.
+     */
+    setActor(actor: Actor, options?: SetActorOptions): void;
     /** Organizations are not supported yet: throws. */
     setOrganization(organization: string): void;
   };
@@ -102,6 +107,12 @@ export interface CustomTokenExchangeApi {
 /** The part of {@link CustomTokenExchangeApi} whose calls are recorded (all but `replay`). */
 export type RecordedCustomTokenExchangeApi = Omit<CustomTokenExchangeApi, 'replay'>;
 
+/** The second argument of `api.authentication.setActor`. */
+export interface SetActorOptions {
+  /** The `may_act` claim of the subject token the action verified: the actor must match it. */
+  may_act?: Record<string, unknown>;
+}
+
 /** The action's entry point, as an in-process handler or as the export of sandboxed code. */
 export type CustomTokenExchangeHandler = (
   event: CustomTokenExchangeEvent,
@@ -122,7 +133,7 @@ export type ActionCommand =
       attributes: UserAttributes;
       options: SetUserByConnectionOptions;
     }
-  | { type: 'setActor'; actor: Actor }
+  | { type: 'setActor'; actor: Actor; may_act?: Record<string, unknown> }
   | { type: 'setAppMetadata'; key: string; value: unknown }
   | { type: 'setUserMetadata'; key: string; value: unknown };
 

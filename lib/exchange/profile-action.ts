@@ -1,4 +1,4 @@
-import type { ActionOutcome } from '../actions/action-outcome.js';
+import type { ActionOutcome, UserOutcome } from '../actions/action-outcome.js';
 import { decideOutcome } from '../actions/action-outcome.js';
 import { ApiRecorder } from '../actions/api-recorder.js';
 import { buildEvent } from '../actions/build-event.js';
@@ -14,6 +14,12 @@ import type { KeySet } from '../tokens/key-set.js';
 import { resolveUser } from '../users/set-user.js';
 import type { User, UserStore } from '../users/user-store.js';
 import { actorTokenUserOf } from './actor-token.js';
+import {
+  checkMayAct,
+  mayActOfSubjectToken,
+  priorActorOf,
+  withPriorActor,
+} from './actor-constraints.js';
 import type { ValidatedExchange } from './validate-exchange.js';
 
 /** What running a profile's action needs; built once per router. */
@@ -88,7 +94,35 @@ export async function runProfileAction(
     await onInvalidSubjectToken();
     throw new InvalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
   }
+  const actor = await actorOf(services, exchange, outcome);
   if (outcome.selection.type === 'connection') log.connection = outcome.selection.connection;
   const user = await resolveUser(services.users, outcome);
-  return { user, actor: outcome.actor };
+  return { user, actor };
+}
+
+/**
+ * The actor of the tokens to issue: the action's, once it is checked against the `may_act` the
+ * action passed to `setActor` and, when the profile enforces it, the subject token's own
+ * `may_act`; then, when the subject token is one of the router's access tokens carrying `act`,
+ * that delegation nested under it (or kept as it is when the action set no actor), so that a
+ * second exchange never sheds who acted before.
+ */
+async function actorOf(
+  services: ProfileActionServices,
+  exchange: ValidatedExchange,
+  outcome: UserOutcome,
+): Promise<Actor | undefined> {
+  const { actor, mayAct } = outcome;
+  if (actor !== undefined) {
+    if (mayAct !== undefined) checkMayAct(actor, mayAct, 'the may_act passed to setActor');
+    if (exchange.profile.enforce_may_act === true) {
+      const claim = mayActOfSubjectToken(exchange.subjectToken);
+      if (claim !== undefined) checkMayAct(actor, claim, "the subject token's may_act");
+    }
+  }
+  const prior = await priorActorOf(exchange.subjectToken, {
+    issuer: services.issuer,
+    keys: services.keys,
+  });
+  return withPriorActor(actor, prior);
 }

@@ -168,6 +168,22 @@ const accepted: AcceptedCase[] = [
     command: { type: 'setActor', actor: { sub: 'a', act: { sub: 'b', ...customProperties(5) } } },
   },
   {
+    name: 'setActor with the may_act of the subject token',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: { sub: 'agent', iss: 'https://idp.example.com/' } }],
+    command: {
+      type: 'setActor',
+      actor: { sub: 'agent' },
+      may_act: { sub: 'agent', iss: 'https://idp.example.com/' },
+    },
+  },
+  {
+    name: 'setActor with options but no may_act',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: undefined }],
+    command: { type: 'setActor', actor: { sub: 'agent' } },
+  },
+  {
     name: 'setAppMetadata with JSON data',
     method: 'user.setAppMetadata',
     args: ['plan', { tier: 'gold', seats: [1, 'two', null, true], note: undefined }],
@@ -242,6 +258,25 @@ const metadataCase = (name: string, args: unknown[], message: string): RefusedCa
 });
 
 const refused: RefusedCase[] = [
+  {
+    name: 'setActor with options that are not an object',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, 'agent'],
+    message: 'api.authentication.setActor: options must be an object, got a string',
+  },
+  {
+    name: 'setActor with an unknown option',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: { sub: 'agent' }, strict: true }],
+    message: 'api.authentication.setActor: options.strict is not a setActor option',
+  },
+  {
+    name: 'setActor with a may_act that is not an object',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: 'agent' }],
+    message:
+      'api.authentication.setActor: options.may_act must be an object (the may_act claim), got a string',
+  },
   {
     name: 'deny empty code',
     method: 'access.deny',
