@@ -4,9 +4,11 @@ import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
+import { PostgresOrganizationStore } from '../../lib/stores/postgres/postgres-organization-store.js';
 import type { SqlDatabase } from '../../lib/stores/postgres/sql-database.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
 import {
+  organizationStoreContract,
   queryableLogSinkContract,
   replayStoreContract,
   userStoreContract,
@@ -26,6 +28,9 @@ withPostgresServer('PostgreSQL stores', (server) => {
     });
     userStoreContract(() => new PostgresUserStore({ database: db().database }), {
       name: 'PostgresUserStore',
+    });
+    organizationStoreContract(() => new PostgresOrganizationStore({ database: db().database }), {
+      name: 'PostgresOrganizationStore',
     });
     queryableLogSinkContract(
       async () => {
