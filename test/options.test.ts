@@ -1071,6 +1071,7 @@ describe('customTokenExchange(options): defaults', () => {
       jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 36000 },
       token_exchange: { allow_any_profile_of_type: [] },
       client_metadata: {},
+      organization_usage: 'deny',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',

@@ -126,9 +126,10 @@ const VALIDATORS: Readonly<Record<CustomTokenExchangeApiMethod, Validator>> = {
     if (mayAct !== undefined) command.may_act = mayAct;
     return command;
   },
-  'authentication.setOrganization': () => {
-    throw new InvalidArgument('organizations are not supported');
-  },
+  'authentication.setOrganization': ([organization]) => ({
+    type: 'setOrganization',
+    organization: checkString(organization, 'organization', 1, 50),
+  }),
   'user.setAppMetadata': ([key, value]) => ({
     type: 'setAppMetadata',
     ...metadataEntry(key, value),

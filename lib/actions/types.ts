@@ -13,7 +13,7 @@ export type { SetUserByConnectionOptions, UserAttributes } from '../users/user-s
 /** `event` passed to `onExecuteCustomTokenExchange(event, api)`. */
 export interface CustomTokenExchangeEvent {
   client: { client_id: string; name: string; metadata: Record<string, string> };
-  /** Organizations are not supported yet: always absent. */
+  /** The organization the request's `organization` parameter named; absent without one. */
   organization?: {
     id: string;
     name: string;
@@ -86,7 +86,11 @@ export interface CustomTokenExchangeApi {
      * the exchange is `400 invalid_request`.
      */
     setActor(actor: Actor, options?: SetActorOptions): void;
-    /** Organizations are not supported yet: throws. */
+    /**
+     * The organization of the exchange, by id (or name, with the router's
+     * `organizations.allowNameInAuthenticationApi`); it must be the request's `organization` when
+     * that was sent too. 1 to 50 characters.
+     */
     setOrganization(organization: string): void;
   };
   user: {
@@ -134,6 +138,7 @@ export type ActionCommand =
       options: SetUserByConnectionOptions;
     }
   | { type: 'setActor'; actor: Actor; may_act?: Record<string, unknown> }
+  | { type: 'setOrganization'; organization: string }
   | { type: 'setAppMetadata'; key: string; value: unknown }
   | { type: 'setUserMetadata'; key: string; value: unknown };
 

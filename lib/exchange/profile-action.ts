@@ -21,6 +21,9 @@ import {
   withPriorActor,
 } from './actor-constraints.js';
 import type { ValidatedExchange } from './validate-exchange.js';
+import { checkMembership, enabledConnection, exchangeOrganization } from './organization-rules.js';
+import type { OrganizationsConfig } from '../organizations/organization-options.js';
+import type { Organization } from '../organizations/organization-store.js';
 
 /** What running a profile's action needs; built once per router. */
 export interface ProfileActionServices {
@@ -30,6 +33,7 @@ export interface ProfileActionServices {
   keys: KeySet;
   issuer: string;
   tenant: string;
+  organizations: OrganizationsConfig;
 }
 
 /** One exchange's run of its profile's action. */
@@ -49,12 +53,15 @@ export interface ProfileActionInput {
    * throttling store fails closed) replaces the `400`.
    */
   onInvalidSubjectToken(): Promise<void>;
+  /** The organization the request named (`event.organization`), already resolved. */
+  organization?: Organization | undefined;
 }
 
 /** What the profile's action decided, applied to the user store. */
 export interface ActionDecision {
   user: User;
   actor: Actor | undefined;
+  organization: Organization | undefined;
 }
 
 /**
@@ -64,8 +71,9 @@ export interface ActionDecision {
  */
 export async function runProfileAction(
   services: ProfileActionServices,
-  { client, exchange, request, redaction, log, caller, onInvalidSubjectToken }: ProfileActionInput,
+  input: ProfileActionInput,
 ): Promise<ActionDecision> {
+  const { client, exchange, request, redaction, log, caller, onInvalidSubjectToken } = input;
   const { profile } = exchange;
   const version = services.actions.deployed(profile.action_id);
   if (!version) {
@@ -82,7 +90,15 @@ export async function runProfileAction(
   const outcome = await executeAction<Exclude<ActionOutcome, { kind: 'deny' | 'fail' }>>({
     runner: services.runner,
     version,
-    event: buildEvent(client, request, exchange, version.secrets, services.tenant, actorTokenUser),
+    event: buildEvent(
+      client,
+      request,
+      exchange,
+      version.secrets,
+      services.tenant,
+      actorTokenUser,
+      input.organization,
+    ),
     recorder,
     decide: () => decideOutcome(recorder),
     redaction,
@@ -95,9 +111,25 @@ export async function runProfileAction(
     throw new InvalidRequest(outcome.reason, { privateCause: 'invalid subject token' });
   }
   const actor = await actorOf(services, exchange, outcome);
-  if (outcome.selection.type === 'connection') log.connection = outcome.selection.connection;
+  const { selection } = outcome;
+  if (selection.type === 'connection') log.connection = selection.connection;
+  const { organizations } = services;
+  const organization = await exchangeOrganization(
+    organizations,
+    client,
+    input.organization,
+    outcome.organization,
+  );
+  // A connection not enabled for the organization is refused before any user is created.
+  const connection =
+    organization !== undefined && selection.type === 'connection'
+      ? await enabledConnection(organizations, organization, selection.connection)
+      : undefined;
   const user = await resolveUser(services.users, outcome);
-  return { user, actor };
+  if (organization !== undefined) {
+    await checkMembership(organizations, organization, user, selection, connection);
+  }
+  return { user, actor, organization };
 }
 
 /**
