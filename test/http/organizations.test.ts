@@ -283,7 +283,7 @@ describe('organizations', () => {
       unknown,
       400,
       { error: 'invalid_request', error_description: 'organization is not valid' },
-      'setOrganization: no organization has the id "org_0000000000000000"',
+      'setOrganization: no organization has the id "[redacted]"',
     );
   });
 
