@@ -19,6 +19,7 @@ import {
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 
 const ORG_TYPE = 'urn:acme:org-token';
 const USER_AGENT = 'cte-organization-tests/1.0';
@@ -383,6 +384,49 @@ describe('organizations', () => {
       { organizationId: server.org.id },
     );
     expect(await server.users.getByIdentity('other-idp', 'frank')).to.equal(undefined);
+  });
+
+  it('a sandboxed action sees event.organization and calls setOrganization', async function () {
+    this.timeout(20_000);
+    const server = await testServer({
+      sandbox: true,
+      clients: [
+        {
+          client_id: 'org-app',
+          client_secret: SECRET,
+          name: 'Org app',
+          token_endpoint_auth_method: 'client_secret_post',
+          organization_usage: 'allow',
+          token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+        },
+      ],
+    });
+    servers.push(server);
+    const org = await server.cte.organizations.create({ name: 'acme', metadata: { a: '1' } });
+    await server.cte.organizations.connections.set(org.id, { connection: DB });
+    await server.cte.organizations.members.add(org.id, ['auth0|alice']);
+    await deployCodeProfile(server.cte, {
+      name: 'sandboxed-org',
+      subjectTokenType: ORG_TYPE,
+      code: actionCode(`
+  api.authentication.setUserById('auth0|alice');
+  if (event.organization) {
+    if (event.organization.metadata.a !== '1') throw new Error('no organization metadata');
+  } else {
+    api.authentication.setOrganization(event.transaction.subject_token);
+  }`),
+    });
+    const byAction = await exchange(server, 'acme');
+    expect(byAction.status, JSON.stringify(byAction.body)).to.equal(400);
+    expect(byAction.body).to.deep.equal({
+      error: 'invalid_request',
+      error_description: 'organization is not valid',
+    });
+    const byId = await exchange(server, org.id);
+    expect(byId.status, JSON.stringify(byId.body)).to.equal(200);
+    expect((await claimsOf(server, byId.body.access_token, API)).org_id).to.equal(org.id);
+    const byParameter = await exchange(server, 'ignored', { organization: org.id });
+    expect(byParameter.status, JSON.stringify(byParameter.body)).to.equal(200);
   });
 
   describe('cte.organizations', () => {
