@@ -66,8 +66,9 @@ export interface ActionDecision {
 
 /**
  * Runs the profile's deployed action and applies its recorded commands: a deny, a rejection or a
- * failure ends the exchange (see `executeAction`), otherwise the user it set is resolved through
- * the user store.
+ * failure ends the exchange (see `executeAction`); otherwise the actor is checked against
+ * `may_act` and keeps a prior delegation, the organization is decided, the user it set is
+ * resolved through the user store, and the organization's membership rules are applied.
  */
 export async function runProfileAction(
   services: ProfileActionServices,
