@@ -49,7 +49,7 @@ const PARAMETERS: ReadonlySet<string> = new Set([
  * when `offline_access` was granted and no actor was set).
  */
 export function tokenExchangeGrant(services: GrantServices): Grant {
-  const { config, profiles, protection, log, refreshTokens } = services;
+  const { config, profiles, protection, log, refreshTokens, telemetry } = services;
   const rules: ExchangeRules = {
     profiles,
     resourceServers: services.resourceServers,
@@ -119,7 +119,10 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     attempt: SuspiciousIpAttempt,
   ): Promise<void> {
     const block = await attempt.spend();
-    if (block) log.write(suspiciousIpBlockEntry(req, trail, block));
+    if (block) {
+      log.write(suspiciousIpBlockEntry(req, trail, block));
+      telemetry.suspiciousIpBlocked(trail.profile);
+    }
   }
 
   /**
@@ -169,7 +172,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     const { req, client, ip, trail, dpop } = grantRequest;
     // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
     // flight. Given back once the action decided, unless an invalid token spent it.
-    const attempt = await protection.admitExchange(ip);
+    const attempt = await telemetry.throttle(() => protection.admitExchange(ip));
     const { validated, redaction, request, user, actor, organization } = await decide(
       grantRequest,
       attempt,
@@ -205,10 +208,9 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       dpopJkt: dpop?.jkt,
       organization: organization && tokenOrganization(organization, config.organizations),
     };
-    const { response, jti, issuedAt } = await mintTokens(
-      signer,
-      issuance,
-      validated.requestedTokenType,
+    const { response, jti, issuedAt } = await telemetry.sign(
+      validated.resourceServer.signing_alg,
+      () => mintTokens(signer, issuance, validated.requestedTokenType),
     );
     // The exchange is the authentication: its time is the family's auth_time from now on.
     const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);
