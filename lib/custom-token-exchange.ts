@@ -9,6 +9,9 @@ import { clientsHandle } from './handles/clients-handle.js';
 import type { ClientsHandle } from './handles/clients-handle.js';
 import { postExchangeHandle } from './handles/post-exchange-handle.js';
 import { organizationsHandle } from './handles/organizations-handle.js';
+import { permissionsHandle } from './handles/permissions-handle.js';
+import type { PermissionsHandle } from './handles/permissions-handle.js';
+import { needsPermissions } from './permissions/authorize-scopes.js';
 import type { OrganizationsHandle } from './handles/organizations-handle.js';
 import { profilesHandle } from './handles/profiles-handle.js';
 import type { ProfilesHandle } from './handles/profiles-handle.js';
@@ -90,6 +93,11 @@ export interface CustomTokenExchangeRouter extends Router {
    * `members.add/remove/list` and `connections.set/remove/list`.
    */
   readonly organizations: OrganizationsHandle;
+  /**
+   * Roles and permissions of `options.permissions.store`: `create`, `get`, `list`, `update`,
+   * `delete` of roles, with `rolePermissions`, `userRoles` and `userPermissions`.
+   */
+  readonly permissions: PermissionsHandle;
   /**
    * Signing keys: `jwks()` to publish elsewhere, `list()`, `rotate(alg?)`, `add(jwk | signer)`,
    * each async. Nothing on it signs.
@@ -238,6 +246,14 @@ export function customTokenExchange(
     (server, path) => {
       ensureKey(server.signing_alg, server.token_lifetime, `${path}.signing_alg`);
       checkIntrospectionClientIdIsFree(server, path, registration);
+      // Never let a host believe policies are enforced when nothing can resolve permissions.
+      if (needsPermissions(server) && config.permissions === undefined) {
+        throw new TypeError(
+          `customTokenExchange: ${path} asks for role-based access control (enforce_policies ` +
+            'or an _authz token_dialect) but options.permissions is absent: give it a resolve ' +
+            'function or a store',
+        );
+      }
     },
     (identifier) => identifier === config.defaultAudience,
   );
@@ -376,6 +392,7 @@ export function customTokenExchange(
     resourceServers: resourceServersHandle(resourceServers),
     users: stores.users,
     organizations: organizationsHandle(config.organizations.store),
+    permissions: permissionsHandle(config.permissions?.store),
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,

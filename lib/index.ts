@@ -66,6 +66,7 @@ export type {
   ClientGrantDefinition,
   IntrospectionCredentials,
   ResourceServerDefinition,
+  TokenDialect,
   ResourceServerView,
 } from './registry/resource-servers.js';
 export type {
@@ -92,6 +93,16 @@ export type {
   OrganizationPatch,
   OrganizationsHandle,
 } from './handles/organizations-handle.js';
+export { MemoryPermissionStore } from './permissions/memory-permission-store.js';
+export { RoleNameConflictError } from './permissions/permission-store.js';
+export type {
+  Permission,
+  PermissionStore,
+  Role,
+  RoleChanges,
+} from './permissions/permission-store.js';
+export type { PermissionResolver, PermissionsOptions } from './permissions/permission-options.js';
+export type { PermissionsHandle, RoleDefinition } from './handles/permissions-handle.js';
 export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
 export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';

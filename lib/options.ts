@@ -58,6 +58,8 @@ import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js'
 import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
 import { parseOrganizationsOptions } from './organizations/organization-options.js';
+import { parsePermissionsOptions } from './permissions/permission-options.js';
+import type { PermissionsConfig, PermissionsOptions } from './permissions/permission-options.js';
 import type {
   OrganizationsConfig,
   OrganizationsOptions,
@@ -96,6 +98,12 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   users?: UserStore;
   /** Organizations: their store (in memory by default) and whether names may stand for ids. */
   organizations?: OrganizationsOptions;
+  /**
+   * Role-based access control: where users' permissions come from, a host `resolve(user,
+   * audience)` or a `store` of roles (a `MemoryPermissionStore`, ...). Needed by any API with
+   * `enforce_policies: true` or an `_authz` `token_dialect`; absent, such an API is refused.
+   */
+  permissions?: PermissionsOptions;
   /**
    * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
    * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
@@ -260,6 +268,7 @@ export interface Config extends StandardsConfig {
   defaultAudience: string | undefined;
   users: UserStore | undefined;
   organizations: OrganizationsConfig;
+  permissions: PermissionsConfig | undefined;
   keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
@@ -307,6 +316,7 @@ const OPTION_KEYS = [
   'defaultAudience',
   'users',
   'organizations',
+  'permissions',
   'keys',
   'keyRotationGracePeriod',
   'jwksMaxAge',
@@ -527,6 +537,7 @@ export function parseOptions(input: unknown): Config {
     defaultAudience,
     users,
     organizations: parseOrganizationsOptions(options.organizations),
+    permissions: parsePermissionsOptions(options.permissions),
     keys,
     keyRotationGracePeriod: checkOptionalInteger(
       options.keyRotationGracePeriod,

@@ -49,6 +49,8 @@ export interface Issuance {
   dpopJkt?: string | undefined;
   /** The `org_id` (and `org_name`) claims of both tokens. */
   organization?: TokenOrganization | undefined;
+  /** The access token's `permissions` claim (an API with an `_authz` token dialect). */
+  permissions?: readonly string[] | undefined;
 }
 
 /**
@@ -81,7 +83,18 @@ export interface Signer {
  */
 export async function mintTokens(
   { issuer, keys }: Signer,
-  { client, user, resourceServer, scope, actor, claims, authTime, dpopJkt, organization }: Issuance,
+  {
+    client,
+    user,
+    resourceServer,
+    scope,
+    actor,
+    claims,
+    authTime,
+    dpopJkt,
+    organization,
+    permissions,
+  }: Issuance,
   issuedTokenType?: string,
 ): Promise<IssuedTokens> {
   const now = Math.floor(Date.now() / 1000);
@@ -98,6 +111,7 @@ export async function mintTokens(
     ...(actor === undefined ? {} : { actor }),
     ...(organization === undefined ? {} : { organization }),
     ...(dpopJkt === undefined ? {} : { dpopJkt }),
+    ...(permissions === undefined ? {} : { permissions }),
     ...(claims === undefined ? {} : { extraClaims: claims.accessToken }),
   });
   const granted = scope.join(' ');

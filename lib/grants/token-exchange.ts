@@ -8,6 +8,7 @@ import { requestedOrganization } from '../exchange/organization-rules.js';
 import { scopesForActor } from '../exchange/scopes.js';
 import { validateExchange } from '../exchange/validate-exchange.js';
 import type { ExchangeRules } from '../exchange/validate-exchange.js';
+import { authorizeScopes } from '../permissions/authorize-scopes.js';
 import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
 import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
@@ -182,9 +183,12 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     if (organization !== undefined) trail.organization = organization;
     // An actor never gets a refresh token: offline_access leaves the scope. Neither does an
     // organization's exchange: a refresh token family does not keep the organization.
-    const scope = scopesForActor(
-      validated.grantedScopes,
-      actor !== undefined || organization !== undefined,
+    // Role-based access control narrows the scopes before the post-exchange action sees them.
+    const { scope, permissions } = await authorizeScopes(
+      config.permissions,
+      validated.resourceServer,
+      user,
+      scopesForActor(validated.grantedScopes, actor !== undefined || organization !== undefined),
     );
     const claims = await runPostExchangeAction(postExchangeServices, {
       client,
@@ -207,6 +211,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       claims,
       dpopJkt: dpop?.jkt,
       organization: organization && tokenOrganization(organization, config.organizations),
+      permissions,
     };
     const { response, jti, issuedAt } = await telemetry.sign(
       validated.resourceServer.signing_alg,
