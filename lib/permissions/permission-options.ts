@@ -1,5 +1,4 @@
-import { checkKnownKeys, checkObject, fail } from '../definition-checks.js';
-import { checkTimeout } from '../stores/store-deadline.js';
+import { checkKnownKeys, checkObject, checkOptionalInteger, fail } from '../definition-checks.js';
 import type { User } from '../users/user-store.js';
 import type { PermissionStore } from './permission-store.js';
 
@@ -58,8 +57,10 @@ export function parsePermissionsOptions(value: unknown): PermissionsConfig | und
   const options = checkObject(value, path);
   checkKnownKeys(options, ['resolve', 'store', 'timeoutMs'], path);
   const { resolve, store } = options;
-  const timeoutMs =
-    options.timeoutMs === undefined ? 2000 : checkTimeout(options.timeoutMs, `${path}.timeoutMs`);
+  const timeoutMs = checkOptionalInteger(options.timeoutMs, `${path}.timeoutMs`, 2000, {
+    min: 1,
+    max: 600_000,
+  });
   if ((resolve === undefined) === (store === undefined)) {
     fail(path, 'needs exactly one of resolve (a PermissionResolver) and store (a PermissionStore)');
   }
