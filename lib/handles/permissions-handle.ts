@@ -110,9 +110,10 @@ export function permissionsHandle(store: PermissionStore | undefined): Permissio
   return Object.freeze({
     async create(definition: RoleDefinition): Promise<Role> {
       const roles = required();
-      const role: Role = { id: newRoleId(), name: checkText(definition?.name, 'name', 50) };
-      if (definition.description !== undefined) {
-        role.description = checkText(definition.description, 'description', 255);
+      const body: Partial<RoleDefinition> = definition ?? {};
+      const role: Role = { id: newRoleId(), name: checkText(body.name, 'name', 50) };
+      if (body.description !== undefined) {
+        role.description = checkText(body.description, 'description', 255);
       }
       return namesAnswered(() => roles.createRole(role));
     },
