@@ -22,13 +22,31 @@ function filesUnder(dir: string): string[] {
     .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)).split('\\').join('/'));
 }
 
-/** Relative link targets of a Markdown file (`[text](target)`), without their `#fragment`. */
-function relativeLinks(markdown: string): string[] {
-  const withoutCode = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
-  return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)]
+/** Relative link targets of a Markdown file (`[text](target#fragment)`), code left out. */
+function relativeLinks(markdown: string): Array<{ path: string; fragment: string | undefined }> {
+  return [...withoutCode(markdown).matchAll(/\]\(([^)\s]+)\)/g)]
     .map((match) => match[1]!)
-    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('#'))
-    .map((target) => target.split('#')[0]!);
+    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target))
+    .map((target) => {
+      const [path, fragment] = target.split('#') as [string, string | undefined];
+      return { path, fragment };
+    });
+}
+
+function withoutCode(markdown: string): string {
+  return markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+}
+
+/** The anchors GitHub and npm give a Markdown file's headings. */
+function anchorsOf(markdown: string): string[] {
+  const fences = markdown.replace(/```[\s\S]*?```/g, '');
+  return [...fences.matchAll(/^#+ (.+)$/gm)].map((match) =>
+    match[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-'),
+  );
 }
 
 describe('the npm tarball (npm pack --dry-run)', function () {
@@ -91,16 +109,20 @@ describe('the npm tarball (npm pack --dry-run)', function () {
     expect(unwanted).to.deep.equal([]);
   });
 
-  it('links from its Markdown only to files it ships or to absolute URLs', () => {
+  it('links from its Markdown only to files it ships, their headings, or absolute URLs', () => {
     const markdown = paths.filter((path) => path.endsWith('.md'));
     const broken = markdown.flatMap((file) =>
-      relativeLinks(readFileSync(join(ROOT, file), 'utf8'))
-        .map((target) => posix.normalize(posix.join(posix.dirname(file), target)))
-        .filter(
-          (target) => !paths.includes(target) && !paths.some((p) => p.startsWith(`${target}/`)),
-        )
-        .map((target) => `${file} → ${target}`),
+      relativeLinks(readFileSync(join(ROOT, file), 'utf8')).flatMap(({ path, fragment }) => {
+        const target = path ? posix.normalize(posix.join(posix.dirname(file), path)) : file;
+        const shipped = paths.includes(target) || paths.some((p) => p.startsWith(`${target}/`));
+        if (!shipped) return [`${file} → ${target}`];
+        if (fragment === undefined || !target.endsWith('.md')) return [];
+        const anchors = anchorsOf(readFileSync(join(ROOT, target), 'utf8'));
+        return anchors.includes(fragment) ? [] : [`${file} → ${target}#${fragment}`];
+      }),
     );
+    // The check must see links, or it proves nothing.
+    expect(markdown).to.include.members(['README.md', 'docs/options.md']);
     expect(broken).to.deep.equal([]);
   });
 
