@@ -1,5 +1,5 @@
 /**
- * The test router (test/support/fixtures.ts) with its shared state on Redis, as the README tells
+ * The test router (test/support/fixtures.ts) with its shared state on Redis, as docs/stores-and-scaling.md tells
  * an operator to configure several instances: every store on one Redis, the action and profile
  * ids fixed, a sandboxed action that uses `api.cache`, the Orders API allowing offline access.
  * Used in-process by the fault tests and, one per process, by the multi-instance tests.
