@@ -113,6 +113,10 @@ describe('code blocks of the README and docs/', function () {
     expect(unknown).to.deep.equal([]);
   });
 
+  after(() => {
+    rmSync(SCRATCH, { recursive: true, force: true });
+  });
+
   it('every TypeScript block compiles against the package’s types', () => {
     const tsBlocks = docBlocks.filter((block) => block.info.split(/\s+/)[0] === 'ts');
     expect(tsBlocks.length, 'TypeScript blocks found').to.be.greaterThan(10);
