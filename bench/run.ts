@@ -44,6 +44,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'floor', server: 'floor', mode: 'floor' },
   { name: 'cte-inline', server: 'cte', mode: 'inline' },
   { name: 'cte-sandbox', server: 'cte', mode: 'sandbox' },
+  // cte-sandbox with an OpenTelemetry SDK recording every span and metric.
+  { name: 'cte-sandbox-otel', server: 'cte', mode: 'sandbox-otel' },
   { name: 'cte-sandbox-hostile', server: 'cte', mode: 'hostile', hostilePerSecond: 2 },
   { name: 'cte-sandbox-redis', server: 'cte', mode: 'sandbox-redis', redis: true },
   { name: 'peer-exchange', server: 'peer-oidc-provider', mode: 'exchange' },
@@ -188,6 +190,11 @@ function ratios(rows: Map<string, Row>) {
     cte_sandbox_vs_floor: ratio(sandbox?.rps, rows.get('floor')?.rps),
     cte_sandbox_hostile_vs_cte_sandbox: ratio(rows.get('cte-sandbox-hostile')?.rps, sandbox?.rps),
     cte_sandbox_vs_cte_inline: ratio(sandbox?.rps, rows.get('cte-inline')?.rps),
+    cte_sandbox_otel_vs_cte_sandbox: ratio(rows.get('cte-sandbox-otel')?.rps, sandbox?.rps),
+    otel_extra_cpu_ms:
+      sandbox && rows.get('cte-sandbox-otel')
+        ? +(rows.get('cte-sandbox-otel')!.cpu_ms - sandbox.cpu_ms).toFixed(3)
+        : null,
     cte_sandbox_redis_vs_cte_sandbox: ratio(rows.get('cte-sandbox-redis')?.rps, sandbox?.rps),
     sandbox_extra_cpu_ms:
       sandbox && rows.get('cte-inline')
@@ -258,6 +265,7 @@ const TARGETS: Record<string, (value: number) => boolean> = {
   cte_sandbox_vs_floor: (v) => v >= 0.8,
   cte_sandbox_hostile_vs_cte_sandbox: (v) => v >= 0.9,
   cte_sandbox_vs_cte_inline: (v) => v >= 0.85,
+  cte_sandbox_otel_vs_cte_sandbox: (v) => v >= 0.95,
   cte_sandbox_redis_vs_cte_sandbox: (v) => v >= 0.85,
   sandbox_extra_cpu_ms: (v) => v <= 0.15,
   cte_sandbox_p99_over_p50: (v) => v <= 3,
@@ -269,6 +277,7 @@ const TARGET_TEXT: Record<string, string> = {
   cte_sandbox_vs_floor: '≥ 0.8',
   cte_sandbox_hostile_vs_cte_sandbox: '≥ 0.9',
   cte_sandbox_vs_cte_inline: '≥ 0.85',
+  cte_sandbox_otel_vs_cte_sandbox: '≥ 0.95',
   cte_sandbox_redis_vs_cte_sandbox: '≥ 0.85',
   sandbox_extra_cpu_ms: '≤ 0.15',
   cte_sandbox_p99_over_p50: '≤ 3',

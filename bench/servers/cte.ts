@@ -5,7 +5,8 @@
  * profile whose sandboxed action spins forever (the harness sends it a trickle of requests).
  * `'sandbox-redis'` is `'sandbox'` with every store on the Redis at `config.redisUrl` (attempt
  * buckets, the per-profile rate limit through rate-limit-redis, replay keys, `api.cache`, refresh
- * tokens) over node-redis, counting the commands it sends.
+ * tokens) over node-redis, counting the commands it sends. `'sandbox-otel'` is `'sandbox'` with an
+ * OpenTelemetry SDK installed (see otel-sdk.ts): every span recorded and every metric aggregated.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -75,6 +76,11 @@ async function start(config: BenchConfig): Promise<void> {
   const port = (server.address() as AddressInfo).port;
   const jwksUrl = `http://127.0.0.1:${port}/idp/jwks`;
 
+  // The SDK first: the router takes the global meter provider as it is when created.
+  if (config.mode === 'sandbox-otel') {
+    const { installOpenTelemetrySdk } = await import('./otel-sdk.js');
+    installOpenTelemetrySdk();
+  }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const stores = config.mode === 'sandbox-redis' ? await redisStores(config.redisUrl!) : {};
   const cte = customTokenExchange({

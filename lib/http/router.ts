@@ -5,6 +5,7 @@ import { claimedClientId, createClientAuthenticator } from '../client-auth/clien
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { Grant } from '../grants/grant.js';
 import type { TenantLog } from '../logs/tenant-log.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { Config } from '../options.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { ClientLookup } from '../client-auth/client-authentication-strategy.js';
@@ -45,6 +46,7 @@ export interface RouterParts {
   replayStore: ReplayStore;
   protection: AttackProtection;
   log: TenantLog;
+  telemetry: Telemetry;
   /** Counts the requests of ours in flight for `close()`, and refuses new ones once it began. */
   shutdown: ShutdownGate;
 }
@@ -63,31 +65,36 @@ export interface RouterWithMetadata {
  */
 export function createRouter(parts: RouterParts): RouterWithMetadata {
   const { config, keys, clients, resourceServers, refreshTokens, revokedTokens, log } = parts;
-  const { shutdown } = parts;
+  const { telemetry, shutdown } = parts;
   const urls = routerUrls(config);
   const readBody = bodyReader(config.urlencodedExtended);
 
-  /** Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked. */
+  /**
+   * Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked,
+   * in its span.
+   */
   const authenticator = (endpoint: string, getClient: ClientLookup): ClientAuthenticator =>
-    createClientAuthenticator({
-      getClient,
-      audiences: [
-        ...new Set([
-          config.issuer,
-          config.tokenEndpoint,
-          ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
-        ]),
-      ],
-      replayStore: parts.replayStore,
-      ...(config.clientAuthentication
-        ? {
-            passport: {
-              authenticator: config.clientAuthentication.passport,
-              strategies: config.clientAuthentication.strategies,
-            },
-          }
-        : {}),
-    });
+    telemetry.clientAuthentication(
+      createClientAuthenticator({
+        getClient,
+        audiences: [
+          ...new Set([
+            config.issuer,
+            config.tokenEndpoint,
+            ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
+          ]),
+        ],
+        replayStore: parts.replayStore,
+        ...(config.clientAuthentication
+          ? {
+              passport: {
+                authenticator: config.clientAuthentication.passport,
+                strategies: config.clientAuthentication.strategies,
+              },
+            }
+          : {}),
+      }),
+    );
   const getClient: ClientLookup = (clientId) => clients.find(clientId);
   const getCaller: ClientLookup = (clientId) => {
     const server = resourceServers.byIntrospectionClientId(clientId);
@@ -132,6 +139,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       clients,
       protection: parts.protection,
       log,
+      telemetry,
       maxInFlight: config.maxExchangesInFlight,
       dpop: dpopCheck({
         url: urls.token,
@@ -157,6 +165,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       revokedTokens,
       protection: parts.protection,
       log,
+      telemetry,
       cors: cors.apply,
       shutdown,
     }),
@@ -171,6 +180,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       resourceServers,
       refreshTokens,
       revokedTokens,
+      telemetry,
       cors: cors.apply,
       shutdown,
     }),

@@ -36,6 +36,11 @@ export class PostgresRevokedTokenStore implements RevokedTokenStore {
     this.#now = now;
   }
 
+  /** {@inheritDoc RevokedTokenStore.ping} */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+  }
+
   /** {@inheritDoc RevokedTokenStore.revoke} */
   async revoke(jti: string, expiresAtSeconds: number): Promise<void> {
     if (typeof jti !== 'string' || jti === '') {

@@ -47,6 +47,11 @@ export class RedisRevokedTokenStore implements RevokedTokenStore {
     this.#prefix = checkPrefix(prefix, 'RedisRevokedTokenStore: options.prefix');
   }
 
+  /** {@inheritDoc RevokedTokenStore.ping} */
+  ping(): Promise<void> {
+    return this.#redis.ping();
+  }
+
   /** {@inheritDoc RevokedTokenStore.revoke} */
   async revoke(jti: string, expiresAtSeconds: number): Promise<void> {
     if (typeof jti !== 'string' || jti === '') {
