@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Request, RequestHandler, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import { claimedClientId, createClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
@@ -130,30 +130,28 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
   for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
     router.options(path, cors.preflight);
   }
-  router.post(
-    '/oauth/token',
-    tokenEndpoint({
-      grants: parts.grants,
-      readBody,
-      authenticateClient: authenticator(urls.token, getClient),
-      clients,
-      protection: parts.protection,
-      log,
-      telemetry,
-      maxInFlight: config.maxExchangesInFlight,
-      dpop: dpopCheck({
-        url: urls.token,
-        maxAge: config.dpop.proofMaxAge,
-        nonces:
-          config.dpop.nonces === undefined
-            ? undefined
-            : new DpopNonces(config.dpop.nonces.secret, config.dpop.nonces.lifetime),
-        replayStore: parts.replayStore,
-      }),
-      cors: cors.apply,
-      shutdown,
+  const answerTokenRequest = tokenEndpoint({
+    grants: parts.grants,
+    readBody,
+    authenticateClient: authenticator(urls.token, getClient),
+    clients,
+    protection: parts.protection,
+    log,
+    telemetry,
+    maxInFlight: config.maxExchangesInFlight,
+    dpop: dpopCheck({
+      url: urls.token,
+      maxAge: config.dpop.proofMaxAge,
+      nonces:
+        config.dpop.nonces === undefined
+          ? undefined
+          : new DpopNonces(config.dpop.nonces.secret, config.dpop.nonces.lifetime),
+      replayStore: parts.replayStore,
     }),
-  );
+    cors: cors.apply,
+    shutdown,
+  });
+  router.post(TOKEN_PATH, answerTokenRequest);
   router.post(
     '/oauth/revoke',
     revocationEndpoint({
@@ -193,5 +191,37 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       router.get(AUTHORIZATION_SERVER_METADATA_PATH, metadataHandler);
     }
   }
+  takeTokenRequestsDirectly(router, answerTokenRequest, keys);
   return { router, metadata, metadataHandler };
+}
+
+const TOKEN_PATH = '/oauth/token';
+
+/**
+ * Hands `POST /oauth/token` (that exact path, without a query) straight to its handler, once the
+ * keys are ready: the same handler the router's own matching would reach, without walking the
+ * layers before it, which costs more than anything else the router does for a token request. Any
+ * other request, and every request once a host added layers of its own to the router, goes
+ * through the router as usual. A request that is not ours leaves as it would leave the router: to
+ * the next handler after it (`next('route')` inside a router does not skip its parent's route).
+ */
+function takeTokenRequestsDirectly(router: Router, handler: RequestHandler, keys: KeySet): void {
+  // Express's routers call their own `handle` (the typings leave it out).
+  const dispatcher = router as Router & { handle: RequestHandler };
+  const ownLayers = router.stack.length;
+  const routerHandle = dispatcher.handle.bind(router);
+  dispatcher.handle = (req: Request, res: Response, next: NextFunction): void => {
+    if (
+      req.method !== 'POST' ||
+      req.url !== TOKEN_PATH ||
+      router.stack.length !== ownLayers ||
+      keys.whenReady() !== undefined
+    ) {
+      routerHandle(req, res, next);
+      return;
+    }
+    void handler(req, res, (err?: unknown) => {
+      next(err === 'route' ? undefined : err);
+    });
+  };
 }

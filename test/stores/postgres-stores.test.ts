@@ -5,10 +5,12 @@ import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js'
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresRevokedTokenStore } from '../../lib/stores/postgres/postgres-revoked-token-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
+import { PostgresOrganizationStore } from '../../lib/stores/postgres/postgres-organization-store.js';
 import type { SqlDatabase } from '../../lib/stores/postgres/sql-database.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
 import { RevokedTokenStoreFullError } from '../../lib/stores/revoked-token-store.js';
 import {
+  organizationStoreContract,
   queryableLogSinkContract,
   replayStoreContract,
   revokedTokenStoreContract,
@@ -32,6 +34,9 @@ withPostgresServer('PostgreSQL stores', (server) => {
     });
     userStoreContract(() => new PostgresUserStore({ database: db().database }), {
       name: 'PostgresUserStore',
+    });
+    organizationStoreContract(() => new PostgresOrganizationStore({ database: db().database }), {
+      name: 'PostgresOrganizationStore',
     });
     queryableLogSinkContract(
       async () => {

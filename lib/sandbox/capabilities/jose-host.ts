@@ -232,13 +232,11 @@ export class JoseHost {
     const timeoutDuration = Math.floor(
       Math.min(requested.timeoutDuration ?? settings.fetchTimeoutMs, settings.fetchTimeoutMs),
     );
-    // Built on every verification: plain text (no part holds a NUL: ids, a URL, host names, CIDRs
+    // Built on every verification (the scope's part once per scope): plain text (no part holds a NUL: ids, a URL, host names, CIDRs
     // and numbers), hashed only when long (a URL may be 64 kB).
     const key = [
-      scope.actionId,
+      scopeKey(scope),
       descriptor.url,
-      scope.allowedHosts.join(' '),
-      scope.allowedPrivateNetworks.join(' '),
       cooldownDuration,
       cacheMaxAge,
       timeoutDuration,
@@ -443,4 +441,20 @@ function isJwksBody(body: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The part of a remote set's cache key that is the scope's, made once per scope object. */
+const scopeKeys = new WeakMap<JoseScope, string>();
+
+function scopeKey(scope: JoseScope): string {
+  let key = scopeKeys.get(scope);
+  if (key === undefined) {
+    key = [
+      scope.actionId,
+      scope.allowedHosts.join(' '),
+      scope.allowedPrivateNetworks.join(' '),
+    ].join('\u0000');
+    scopeKeys.set(scope, key);
+  }
+  return key;
 }

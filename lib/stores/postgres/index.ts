@@ -17,6 +17,8 @@ export { PostgresClientStore } from './postgres-client-store.js';
 export type { PostgresClientStoreOptions } from './postgres-client-store.js';
 export { PostgresKeyStore } from './postgres-key-store.js';
 export type { PostgresKeyStoreOptions } from './postgres-key-store.js';
+export { PostgresOrganizationStore } from './postgres-organization-store.js';
+export type { PostgresOrganizationStoreOptions } from './postgres-organization-store.js';
 export { PostgresLogSink } from './postgres-log-sink.js';
 export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
 export { PostgresRetention } from './postgres-retention.js';

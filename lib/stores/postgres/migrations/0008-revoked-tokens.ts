@@ -2,7 +2,7 @@ import type { Migration } from './migration.js';
 
 /** Revoked access tokens (RFC 7009), by `jti`, remembered until the token expires. */
 export const revokedTokens: Migration = {
-  version: 7,
+  version: 8,
   name: 'revoked tokens',
   sql: `
     CREATE TABLE IF NOT EXISTS cte_revoked_tokens (
