@@ -8,6 +8,8 @@ import type { ActionsHandle } from './handles/actions-handle.js';
 import { clientsHandle } from './handles/clients-handle.js';
 import type { ClientsHandle } from './handles/clients-handle.js';
 import { postExchangeHandle } from './handles/post-exchange-handle.js';
+import { organizationsHandle } from './handles/organizations-handle.js';
+import type { OrganizationsHandle } from './handles/organizations-handle.js';
 import { profilesHandle } from './handles/profiles-handle.js';
 import type { ProfilesHandle } from './handles/profiles-handle.js';
 import { resourceServersHandle } from './handles/resource-servers-handle.js';
@@ -83,6 +85,11 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly resourceServers: ResourceServersHandle;
   /** The user store in use (the in-memory one when `options.users` was absent). */
   readonly users: UserStore;
+  /**
+   * Organizations: `create`, `get`, `getByName`, `list`, `update`, `delete`, with
+   * `members.add/remove/list` and `connections.set/remove/list`.
+   */
+  readonly organizations: OrganizationsHandle;
   /**
    * Signing keys: `jwks()` to publish elsewhere, `list()`, `rotate(alg?)`, `add(jwk | signer)`,
    * each async. Nothing on it signs.
@@ -251,6 +258,7 @@ export function customTokenExchange(
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
     cacheStore: observed.actionCache,
+    replayStore: observed.replay,
     onCatastrophicError: abortOnCatastrophicError(logger),
     telemetry,
   });
@@ -367,6 +375,7 @@ export function customTokenExchange(
     clients: clientsHandle(clients),
     resourceServers: resourceServersHandle(resourceServers),
     users: stores.users,
+    organizations: organizationsHandle(config.organizations.store),
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,

@@ -77,6 +77,21 @@ export type {
   UserUpdate,
 } from './users/user-store.js';
 export { MemoryUserStore } from './users/memory-user-store.js';
+export { MemoryOrganizationStore } from './organizations/memory-organization-store.js';
+export { OrganizationConflictError } from './organizations/organization-store.js';
+export type {
+  Organization,
+  OrganizationChanges,
+  OrganizationConnection,
+  OrganizationStore,
+} from './organizations/organization-store.js';
+export type { OrganizationsOptions } from './organizations/organization-options.js';
+export type {
+  OrganizationConnectionDefinition,
+  OrganizationDefinition,
+  OrganizationPatch,
+  OrganizationsHandle,
+} from './handles/organizations-handle.js';
 export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
 export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';

@@ -57,6 +57,11 @@ import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
+import { parseOrganizationsOptions } from './organizations/organization-options.js';
+import type {
+  OrganizationsConfig,
+  OrganizationsOptions,
+} from './organizations/organization-options.js';
 import type { StandardsConfig, StandardsOptions } from './standards-options.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
 
@@ -89,6 +94,8 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   defaultAudience?: string;
   /** The user database; an in-memory `MemoryUserStore` when absent. */
   users?: UserStore;
+  /** Organizations: their store (in memory by default) and whether names may stand for ids. */
+  organizations?: OrganizationsOptions;
   /**
    * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
    * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
@@ -191,8 +198,8 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   /** Shared state; memory implementations by default. */
   stores?: {
     /**
-     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
-     * `MemoryReplayStore` (single process).
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s, the keys actions pass
+     * to `api.replay.consume`, used `mfa_token`s. Default: a `MemoryReplayStore` (single process).
      */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
@@ -252,6 +259,7 @@ export interface Config extends StandardsConfig {
   clientGrants: ClientGrantDefinition[] | undefined;
   defaultAudience: string | undefined;
   users: UserStore | undefined;
+  organizations: OrganizationsConfig;
   keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
@@ -298,6 +306,7 @@ const OPTION_KEYS = [
   'clientGrants',
   'defaultAudience',
   'users',
+  'organizations',
   'keys',
   'keyRotationGracePeriod',
   'jwksMaxAge',
@@ -517,6 +526,7 @@ export function parseOptions(input: unknown): Config {
     clientGrants,
     defaultAudience,
     users,
+    organizations: parseOrganizationsOptions(options.organizations),
     keys,
     keyRotationGracePeriod: checkOptionalInteger(
       options.keyRotationGracePeriod,

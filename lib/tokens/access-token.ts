@@ -1,5 +1,6 @@
 import type { Actor } from './actor.js';
-import { addCustomClaims } from './custom-claims.js';
+import { addCustomClaims, addOrganizationClaims } from './custom-claims.js';
+import type { TokenOrganization } from './custom-claims.js';
 import { signJwt } from './jws.js';
 import type { KeySet, SigningAlg } from './key-set.js';
 import { newAccessTokenJti } from './own-access-token.js';
@@ -23,6 +24,8 @@ export interface AccessTokenParams {
   keys: KeySet;
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
+  /** The exchange's organization: the `org_id` claim, and `org_name` when it has a name. */
+  organization?: TokenOrganization;
   /**
    * The JWK SHA-256 thumbprint of the client's DPoP key (RFC 9449 §6.1): the token is bound to
    * that key through the `cnf.jkt` claim.
@@ -75,6 +78,7 @@ export async function mintAccessToken(params: AccessTokenParams): Promise<Minted
   if (params.scope.length > 0) claims.scope = params.scope.join(' ');
   if (params.actor !== undefined) claims.act = params.actor;
   if (params.dpopJkt !== undefined) claims.cnf = { jkt: params.dpopJkt };
+  addOrganizationClaims(claims, params.organization);
   addCustomClaims(claims, params.extraClaims, NO_EXTRA_RESTRICTIONS);
 
   const token = await signJwt({ typ: 'at+jwt' }, claims, params.keys.signingKey(params.alg));

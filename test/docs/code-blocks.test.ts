@@ -27,6 +27,7 @@ const scripts = (
  * - `sh run`: run with bash, and its own check (below) applied to what it printed;
  * - `sh`: not run (it installs, starts servers or needs Redis), but every `npm run` script and
  *   every file it names must exist;
+ * - `js`: an action's code as it goes into `code` (or part of it): parsed as JavaScript;
  * - `json`: parsed;
  * - `text`, `http`: shapes and transcripts, shown as they are.
  */
@@ -37,7 +38,7 @@ interface Block {
   code: string;
 }
 
-const LANGUAGES = new Set(['ts', 'sh', 'json', 'text', 'http']);
+const LANGUAGES = new Set(['ts', 'js', 'sh', 'json', 'text', 'http']);
 
 function markdownFiles(): string[] {
   const docs = existsSync(join(ROOT, 'docs'))
@@ -164,6 +165,23 @@ describe('code blocks of the README and docs/', function () {
       .filter((diagnostic) => !diagnostic.file || !files.has(diagnostic.file.fileName))
       .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
     expect([...errors, ...elsewhere].join('\n')).to.equal('');
+  });
+
+  it('every JavaScript block (action code) parses', () => {
+    const broken = docBlocks
+      .filter((block) => block.info === 'js')
+      .flatMap((block) => {
+        const { diagnostics = [] } = ts.transpileModule(block.code, {
+          fileName: 'action.js',
+          reportDiagnostics: true,
+          compilerOptions: { allowJs: true, target: ts.ScriptTarget.ES2022 },
+        });
+        return diagnostics.map(
+          (diagnostic) =>
+            `${where(block)}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
+        );
+      });
+    expect(broken).to.deep.equal([]);
   });
 
   it('every JSON block parses', () => {

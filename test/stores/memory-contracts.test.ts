@@ -9,6 +9,7 @@ import {
   attemptStoreContract,
   clientStoreContract,
   keyStoreContract,
+  organizationStoreContract,
   queryableLogSinkContract,
   refreshTokenStoreContract,
   replayStoreContract,
@@ -16,11 +17,15 @@ import {
 } from '../../lib/testing/index.js';
 import { MemoryKeyStore } from '../../lib/tokens/key-store.js';
 import { MemoryUserStore } from '../../lib/users/memory-user-store.js';
+import { MemoryOrganizationStore } from '../../lib/organizations/memory-organization-store.js';
 
 describe('memory stores against the exported contracts', () => {
   replayStoreContract(() => new MemoryReplayStore(), { name: 'MemoryReplayStore' });
   actionCacheStoreContract(() => new MemoryActionCacheStore(), { name: 'MemoryActionCacheStore' });
   userStoreContract(() => new MemoryUserStore(), { name: 'MemoryUserStore' });
+  organizationStoreContract(() => new MemoryOrganizationStore(), {
+    name: 'MemoryOrganizationStore',
+  });
   queryableLogSinkContract(() => new MemoryLogSink(), { name: 'MemoryLogSink' });
   refreshTokenStoreContract(() => new MemoryRefreshTokenStore(), {
     name: 'MemoryRefreshTokenStore',
