@@ -29,7 +29,7 @@ export type ActionEvent = CustomTokenExchangeEvent | PostExchangeEvent;
  */
 export type ActionHandler = CustomTokenExchangeHandler | PostExchangeExports;
 
-/** Runtime limits of one action; every field has a default (see the README). */
+/** Runtime limits of one action; every field has a default (see docs/actions.md). */
 export interface ActionLimits {
   /** Wall-clock deadline of one execution, host calls included, in ms. Default 20000. */
   timeoutMs: number;

@@ -88,7 +88,7 @@ const DEFAULT_EVENT: CustomTokenExchangeEvent = {
  * });
  * ```
  *
- * The process must run with `--no-node-snapshot` (see the README). Each call uses a fresh sandbox.
+ * The process must run with `--no-node-snapshot` (see docs/install.md). Each call uses a fresh sandbox.
  */
 export async function testAction(
   code: string,

@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6, 7],
-            version: 7,
+            applied: [1, 2, 3, 4, 5, 6, 7, 8],
+            version: 8,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 7 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 8 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -70,6 +70,7 @@ describe('PostgreSQL migrations', function () {
             { version: 5, name: 'clients' },
             { version: 6, name: 'signing keys' },
             { version: 7, name: 'organizations' },
+            { version: 8, name: 'revoked tokens' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -84,6 +85,7 @@ describe('PostgreSQL migrations', function () {
             'cte_refresh_token_families',
             'cte_refresh_tokens',
             'cte_replay_keys',
+            'cte_revoked_tokens',
             'cte_schema_migrations',
             'cte_signing_key_schedule',
             'cte_signing_keys',

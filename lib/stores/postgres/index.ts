@@ -7,6 +7,8 @@ export type { PGliteLike, PGliteTransactionLike } from './pglite-database.js';
 export type { SqlDatabase, SqlResult, SqlSession, SqlTransactionOptions } from './sql-database.js';
 export { PostgresReplayStore } from './postgres-replay-store.js';
 export type { PostgresReplayStoreOptions } from './postgres-replay-store.js';
+export { PostgresRevokedTokenStore } from './postgres-revoked-token-store.js';
+export type { PostgresRevokedTokenStoreOptions } from './postgres-revoked-token-store.js';
 export { PostgresUserStore } from './postgres-user-store.js';
 export type { PostgresUserStoreOptions } from './postgres-user-store.js';
 export { PostgresRefreshTokenStore } from './postgres-refresh-token-store.js';
