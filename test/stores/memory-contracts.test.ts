@@ -10,6 +10,7 @@ import {
   clientStoreContract,
   keyStoreContract,
   organizationStoreContract,
+  permissionStoreContract,
   queryableLogSinkContract,
   refreshTokenStoreContract,
   replayStoreContract,
@@ -18,6 +19,7 @@ import {
 import { MemoryKeyStore } from '../../lib/tokens/key-store.js';
 import { MemoryUserStore } from '../../lib/users/memory-user-store.js';
 import { MemoryOrganizationStore } from '../../lib/organizations/memory-organization-store.js';
+import { MemoryPermissionStore } from '../../lib/permissions/memory-permission-store.js';
 
 describe('memory stores against the exported contracts', () => {
   replayStoreContract(() => new MemoryReplayStore(), { name: 'MemoryReplayStore' });
@@ -26,6 +28,7 @@ describe('memory stores against the exported contracts', () => {
   organizationStoreContract(() => new MemoryOrganizationStore(), {
     name: 'MemoryOrganizationStore',
   });
+  permissionStoreContract(() => new MemoryPermissionStore(), { name: 'MemoryPermissionStore' });
   queryableLogSinkContract(() => new MemoryLogSink(), { name: 'MemoryLogSink' });
   refreshTokenStoreContract(() => new MemoryRefreshTokenStore(), {
     name: 'MemoryRefreshTokenStore',
