@@ -24,6 +24,8 @@ const LAYERS = [
   ['grants', '^lib/grants/'],
   // The parsed configuration the endpoints and grants read.
   ['options', '^lib/options\\.ts$'],
+  // Role-based access: the grants ask it which of the requested scopes a user may have.
+  ['permissions', '^lib/permissions/'],
   ['attack-protection', '^lib/attack-protection/'],
   ['client-auth', '^lib/client-auth/'],
   ['exchange', '^lib/exchange/'],

@@ -29,6 +29,11 @@ import type { SigningKeyInput } from './tokens/key-set.js';
 import type { KeyStore } from './tokens/key-store.js';
 import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
+import type { PermissionsConfig, PermissionsOptions } from './permissions/permission-options.js';
+import type {
+  OrganizationsConfig,
+  OrganizationsOptions,
+} from './organizations/organization-options.js';
 import type { StandardsConfig, StandardsOptions } from './standards-options.js';
 
 /** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
@@ -57,6 +62,14 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   defaultAudience?: string;
   /** The user database; an in-memory `MemoryUserStore` when absent. */
   users?: UserStore;
+  /** Organizations: their store (in memory by default) and whether names may stand for ids. */
+  organizations?: OrganizationsOptions;
+  /**
+   * Role-based access control: where users' permissions come from, a host `resolve(user,
+   * audience)` or a `store` of roles (a `MemoryPermissionStore`, ...). Needed by any API with
+   * `enforce_policies: true` or an `_authz` `token_dialect`; absent, such an API is refused.
+   */
+  permissions?: PermissionsOptions;
   /**
    * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
    * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
@@ -166,8 +179,8 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   /** Shared state; memory implementations by default. */
   stores?: {
     /**
-     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
-     * `MemoryReplayStore` (single process).
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s, the keys actions pass
+     * to `api.replay.consume`, used `mfa_token`s. Default: a `MemoryReplayStore` (single process).
      */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
@@ -227,6 +240,8 @@ export interface Config extends StandardsConfig {
   clientGrants: ClientGrantDefinition[] | undefined;
   defaultAudience: string | undefined;
   users: UserStore | undefined;
+  organizations: OrganizationsConfig;
+  permissions: PermissionsConfig | undefined;
   keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;

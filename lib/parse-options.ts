@@ -39,6 +39,8 @@ import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js'
 import type { UserStore } from './users/user-store.js';
 
 import { parseObservabilityOptions } from './observability/observability-options.js';
+import { parseOrganizationsOptions } from './organizations/organization-options.js';
+import { parsePermissionsOptions } from './permissions/permission-options.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
 import type { Config } from './options.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH } from './options.js';
@@ -54,6 +56,8 @@ const OPTION_KEYS = [
   'clientGrants',
   'defaultAudience',
   'users',
+  'organizations',
+  'permissions',
   'keys',
   'keyRotationGracePeriod',
   'jwksMaxAge',
@@ -274,6 +278,8 @@ export function parseOptions(input: unknown): Config {
     clientGrants,
     defaultAudience,
     users,
+    organizations: parseOrganizationsOptions(options.organizations),
+    permissions: parsePermissionsOptions(options.permissions),
     keys,
     keyRotationGracePeriod: checkOptionalInteger(
       options.keyRotationGracePeriod,

@@ -13,7 +13,12 @@ import {
 import { parseRefreshTokenSettings } from './refresh-token-settings.js';
 import { parseClientSecretHash } from './client-secret-hash.js';
 import { deepFreeze } from './registry-support.js';
-import type { Client, IdTokenSigningAlg, TokenEndpointAuthMethod } from './client.js';
+import type {
+  Client,
+  IdTokenSigningAlg,
+  OrganizationUsage,
+  TokenEndpointAuthMethod,
+} from './client.js';
 
 const CLIENT_KEYS = [
   'client_id',
@@ -27,6 +32,7 @@ const CLIENT_KEYS = [
   'jwt_configuration',
   'token_exchange',
   'client_metadata',
+  'organization_usage',
   'is_token_endpoint_ip_header_trusted',
   'refresh_token',
   'dpop_bound_access_tokens',
@@ -42,6 +48,8 @@ const CLIENT_KEYS = [
   'global',
   'custom_login_page_on',
 ] as const;
+
+const ORGANIZATION_USAGES: readonly OrganizationUsage[] = ['deny', 'allow', 'require'];
 
 /** Auth0's limit on `client_metadata`. */
 const MAX_CLIENT_METADATA_KEYS = 10;
@@ -211,6 +219,10 @@ export function parseClient(
     ),
     allow_any_profile_of_type: profileTypes,
     client_metadata: { ...(metadata as Record<string, string>) },
+    organization_usage:
+      def.organization_usage === undefined
+        ? 'deny'
+        : checkOneOf(def.organization_usage, `${path}.organization_usage`, ORGANIZATION_USAGES),
     is_token_endpoint_ip_header_trusted: checkOptionalBoolean(
       def.is_token_endpoint_ip_header_trusted,
       `${path}.is_token_endpoint_ip_header_trusted`,

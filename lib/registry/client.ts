@@ -11,6 +11,9 @@ export type TokenEndpointAuthMethod =
 /** Algorithms for ID tokens (`jwt_configuration.alg`); HS256 signs with the client secret. */
 export type IdTokenSigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
 
+/** Auth0's `organization_usage` values. */
+export type OrganizationUsage = 'deny' | 'allow' | 'require';
+
 /**
  * An application, with Auth0's Management API field names so existing definitions paste in.
  * Defaults are Auth0's where Auth0 has one.
@@ -45,6 +48,12 @@ export interface ClientDefinition {
   token_exchange?: { allow_any_profile_of_type?: string[] };
   /** Up to 10 string values, passed to actions as `event.client.metadata`. */
   client_metadata?: Record<string, string>;
+  /**
+   * Whether the client's exchanges may (`allow`) or must (`require`) name an organization
+   * (Auth0's field). Default `deny`: the `organization` parameter and `setOrganization` are
+   * refused.
+   */
+  organization_usage?: OrganizationUsage;
   /**
    * Default `false`. A server-side client that exchanges tokens on behalf of its users may name
    * the end user's IP in `attackProtection.forwardedIpHeader` (Auth0's `auth0-forwarded-for`):
@@ -91,6 +100,7 @@ export interface Client {
   readonly id_token_lifetime: number;
   readonly allow_any_profile_of_type: readonly string[];
   readonly client_metadata: Readonly<Record<string, string>>;
+  readonly organization_usage: OrganizationUsage;
   readonly is_token_endpoint_ip_header_trusted: boolean;
   readonly refresh_token: RefreshTokenSettings;
   readonly dpop_bound_access_tokens: boolean;

@@ -9,6 +9,7 @@ import type {
   Client,
   ClientDefinition,
   IdTokenSigningAlg,
+  OrganizationUsage,
   TokenEndpointAuthMethod,
 } from './client.js';
 
@@ -16,6 +17,7 @@ export type {
   Client,
   ClientDefinition,
   IdTokenSigningAlg,
+  OrganizationUsage,
   TokenEndpointAuthMethod,
 } from './client.js';
 
@@ -177,6 +179,7 @@ export interface ClientView {
   jwt_configuration: { alg: IdTokenSigningAlg; lifetime_in_seconds: number };
   token_exchange: { allow_any_profile_of_type: string[] };
   client_metadata: Record<string, string>;
+  organization_usage: OrganizationUsage;
   is_token_endpoint_ip_header_trusted: boolean;
   refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
   dpop_bound_access_tokens: boolean;
@@ -196,6 +199,7 @@ export function clientView(client: Client): ClientView {
     jwt_configuration: { alg: client.id_token_alg, lifetime_in_seconds: client.id_token_lifetime },
     token_exchange: { allow_any_profile_of_type: [...client.allow_any_profile_of_type] },
     client_metadata: { ...client.client_metadata },
+    organization_usage: client.organization_usage,
     is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
     refresh_token: { ...client.refresh_token },
     dpop_bound_access_tokens: client.dpop_bound_access_tokens,
