@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { AttemptGate } from '../../lib/attack-protection/attempt-gate.js';
 import type { AttemptLease, AttemptRefusal } from '../../lib/attack-protection/attempt-gate.js';
@@ -9,8 +10,11 @@ const START = Date.parse('2026-03-01T12:00:00.000Z');
 const POLICY: AttemptPolicy = { maxAttempts: 3, rate: 60_000 };
 const KEY = '203.0.113.9';
 
-/** The memory store on a fake clock, counting the calls the gate makes. */
-function countingStore(clock: { now: number }) {
+/** The gate's timers (polls, queue timeouts, renewals) and both clocks, driven by the test. */
+let clock: FakeTimers.Clock;
+
+/** The memory store on the fake clock, counting the calls the gate makes. */
+function countingStore() {
   const inner = new MemoryAttemptStore({ now: () => clock.now });
   return { inner, ...countingAttemptStore(inner) };
 }
@@ -25,6 +29,7 @@ function gateOn(
     queueLimit: 100,
     queueTimeoutMs: 5000,
     pollMs: 10,
+    now: () => clock.now,
     ...options,
   });
 }
@@ -35,16 +40,19 @@ function lease(result: AttemptLease | AttemptRefusal): AttemptLease {
 }
 
 /** Settles after every queued promise reaction and the timers due now have run. */
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const tick = () => clock.tickAsync(0);
 
 describe('AttemptGate', () => {
-  let clock: { now: number };
   beforeEach(() => {
-    clock = { now: START };
+    clock = FakeTimers.install({
+      now: START,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+    });
   });
+  afterEach(() => clock.uninstall());
 
   it('costs one store call for a valid exchange on a full bucket, and none for the next one of the key', async () => {
-    const { store, calls } = countingStore(clock);
+    const { store, calls } = countingStore();
     const gate = gateOn(store);
     lease(await gate.admit(KEY)).settle();
     expect(calls).to.deep.equal(['reserve']);
@@ -58,7 +66,7 @@ describe('AttemptGate', () => {
   });
 
   it('gives the hold back at once when the bucket is not full: attempts are scarce then', async () => {
-    const { store, inner, calls } = countingStore(clock);
+    const { store, inner, calls } = countingStore();
     await inner.take(KEY, POLICY);
     const gate = gateOn(store);
     lease(await gate.admit(KEY)).settle();
@@ -73,7 +81,7 @@ describe('AttemptGate', () => {
   });
 
   it('lets at most the attempts left run at once; the rest wait, and are refused once the key is blocked', async () => {
-    const { store } = countingStore(clock);
+    const { store } = countingStore();
     const gate = gateOn(store);
     const admitted = await Promise.all([gate.admit(KEY), gate.admit(KEY), gate.admit(KEY)]);
     const waiting = Array.from({ length: 5 }, () => gate.admit(KEY));
@@ -91,7 +99,7 @@ describe('AttemptGate', () => {
   });
 
   it('hands the hold of a valid exchange to the next waiting one, in order', async () => {
-    const { store, calls } = countingStore(clock);
+    const { store, calls } = countingStore();
     const gate = gateOn(store);
     const running = await Promise.all([gate.admit(KEY), gate.admit(KEY), gate.admit(KEY)]);
     const order: number[] = [];
@@ -113,11 +121,11 @@ describe('AttemptGate', () => {
   });
 
   it('admits exactly one exchange per regained attempt', async () => {
-    const { store, inner } = countingStore(clock);
+    const { store, inner } = countingStore();
     for (let i = 0; i < 3; i++) await inner.take(KEY, POLICY);
     const gate = gateOn(store);
     expect(await gate.admit(KEY)).to.deep.include({ refused: 'blocked' });
-    clock.now += POLICY.rate;
+    await clock.tickAsync(POLICY.rate);
     const results = Array.from({ length: 10 }, () => gate.admit(KEY));
     const first = lease(await results[0]!);
     await tick();
@@ -128,11 +136,12 @@ describe('AttemptGate', () => {
   });
 
   it('refuses beyond queueLimit waiting exchanges, and those that wait longer than queueTimeoutMs', async () => {
-    const { store } = countingStore(clock);
+    const { store } = countingStore();
     const gate = gateOn(store, { queueLimit: 2, queueTimeoutMs: 150 });
     const running = await Promise.all([gate.admit(KEY), gate.admit(KEY), gate.admit(KEY)]);
     const waiting = [gate.admit(KEY), gate.admit(KEY)];
     expect(await gate.admit(KEY)).to.deep.equal({ refused: 'queue-full' });
+    await clock.tickAsync(150);
     expect(await Promise.all(waiting)).to.deep.equal([
       { refused: 'timeout' },
       { refused: 'timeout' },
@@ -142,21 +151,21 @@ describe('AttemptGate', () => {
   });
 
   it('admits what waits once the holds of an instance that died lapse in the shared store', async () => {
-    const { inner } = countingStore(clock);
+    const { inner } = countingStore();
     const dead = gateOn(inner);
     // Three exchanges of an instance that then died: never settled.
     for (let i = 0; i < 3; i++) lease(await dead.admit(KEY));
     dead.close();
-    const alive = gateOn(inner, { holdTtlMs: 5000 });
+    const alive = gateOn(inner, { holdTtlMs: 5000, queueTimeoutMs: 10_000 });
     const waiting = alive.admit(KEY);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    clock.now += 5000;
+    // The dead holds lapse after their 5-second TTL; the next 10 ms poll finds an attempt free.
+    await clock.tickAsync(5000 + 10);
     lease(await waiting).settle();
     alive.close();
   });
 
   it('refuses the exchanges still waiting when closed', async () => {
-    const { store } = countingStore(clock);
+    const { store } = countingStore();
     const gate = gateOn(store);
     for (let i = 0; i < 3; i++) lease(await gate.admit(KEY));
     const waiting = gate.admit(KEY);
@@ -166,7 +175,7 @@ describe('AttemptGate', () => {
   });
 
   it('rejects the waiting exchanges with the store’s error when it fails, and the next admit too', async () => {
-    const { store, inner } = countingStore(clock);
+    const { store, inner } = countingStore();
     let failing = false;
     const flaky: AttemptStore = {
       ...store,
@@ -184,17 +193,17 @@ describe('AttemptGate', () => {
   });
 
   it('renews a hold in use before it lapses, so a long exchange keeps it', async () => {
-    const { store, calls } = countingStore(clock);
+    const { store, calls } = countingStore();
     const gate = gateOn(store, { holdTtlMs: 60 });
     const long = lease(await gate.admit(KEY));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await clock.tickAsync(100);
     expect(calls.filter((call) => call === 'reserve').length).to.be.at.least(2);
     long.settle();
     gate.close();
   });
 
   it('spends once: a second spend throws, a settle after it does nothing', async () => {
-    const { store } = countingStore(clock);
+    const { store } = countingStore();
     const gate = gateOn(store);
     const admitted = lease(await gate.admit(KEY));
     expect(await admitted.spend()).to.deep.include({ taken: true, remaining: 2 });

@@ -14,7 +14,6 @@ import { recordingLogger } from '../support/recording-logger.js';
 import { until } from '../support/until.js';
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A token exchange by `app` (Basic) unless `auth` is '', from `ip` (trust proxy is on). */
 function exchange(
@@ -110,39 +109,54 @@ describe('tenant logs through the router', () => {
     before(async () => {
       server = await testServer();
       server.app.set('trust proxy', 'loopback');
-      const ok = async (res: Promise<Response>, status: number) => {
-        const answer = await res;
-        expect(answer.status, JSON.stringify(answer.body)).to.equal(status);
+      // Entry dates come from a fake Date the test moves on between the groups of requests, so the
+      // date-range query below has clear bounds; in the past, so no entry lies in the future.
+      const clock = FakeTimers.install({ now: Date.now() - 60_000, toFake: ['Date'] });
+      const nextSecond = (): number => {
+        clock.setSystemTime(clock.now + 1000);
+        return clock.now;
       };
-      await ok(exchange(server, 'user:auth0|alice', { ip: '203.0.113.7' }), 200);
-      await ok(
-        exchange(server, 'conn:partner:p-42', {
-          ip: '198.51.100.9',
-          auth: '',
-          extra: { client_id: 'post-app', client_secret: SECRET },
-        }),
-        200,
-      );
-      await sleep(3);
-      beforeDeny = new Date();
-      await ok(exchange(server, 'deny:access_denied:nope', { ip: '198.51.100.9' }), 400);
-      await ok(
-        exchange(server, 'user:auth0|alice', {
-          ip: '2001:db8::7',
-          auth: '',
-          extra: { client_id: 'spa' },
-        }),
-        200,
-      );
-      await sleep(3);
-      afterSpa = new Date();
-      await ok(
-        exchange(server, 'user:auth0|alice', {
-          ip: '203.0.113.7',
-          auth: basic('app', 'not-the-secret'),
-        }),
-        401,
-      );
+      // Kept as numbers while Date is faked: a fake Date is no `instanceof` the real one.
+      let fromMs = 0;
+      let toMs = 0;
+      try {
+        const ok = async (res: Promise<Response>, status: number) => {
+          const answer = await res;
+          expect(answer.status, JSON.stringify(answer.body)).to.equal(status);
+        };
+        await ok(exchange(server, 'user:auth0|alice', { ip: '203.0.113.7' }), 200);
+        await ok(
+          exchange(server, 'conn:partner:p-42', {
+            ip: '198.51.100.9',
+            auth: '',
+            extra: { client_id: 'post-app', client_secret: SECRET },
+          }),
+          200,
+        );
+        fromMs = nextSecond();
+        await ok(exchange(server, 'deny:access_denied:nope', { ip: '198.51.100.9' }), 400);
+        await ok(
+          exchange(server, 'user:auth0|alice', {
+            ip: '2001:db8::7',
+            auth: '',
+            extra: { client_id: 'spa' },
+          }),
+          200,
+        );
+        toMs = clock.now + 1; // just after the entries so far: to_date is exclusive
+        nextSecond();
+        await ok(
+          exchange(server, 'user:auth0|alice', {
+            ip: '203.0.113.7',
+            auth: basic('app', 'not-the-secret'),
+          }),
+          401,
+        );
+      } finally {
+        clock.uninstall();
+      }
+      beforeDeny = new Date(fromMs);
+      afterSpa = new Date(toMs);
     });
     after(async () => {
       await server.cte.close();
