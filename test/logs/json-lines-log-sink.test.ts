@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { JsonLinesLogSink } from '../../lib/logs/json-lines-log-sink.js';
 import type { JsonLinesLogSinkOptions } from '../../lib/logs/json-lines-log-sink.js';
@@ -30,7 +31,12 @@ const parseLines = (text: string): LogEntry[] =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as LogEntry);
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Settles after the sink's zero-delay flush timer (set before this one, so run before it) and what
+ * it started: an ordering point, not a wait for time to pass.
+ */
+const afterFlushTimer = (): Promise<void> =>
+  new Promise<void>((resolve) => setTimeout(resolve, 0)).then(settle);
 
 /**
  * A stream recording each `write` call. `mode`: `ok` answers at once, `stuck` never answers
@@ -89,14 +95,20 @@ describe('JsonLinesLogSink', () => {
     });
 
     it('writes a batch flushIntervalMs after its first entry, without a flush', async () => {
-      const stream = new RecordingStream();
-      const sink = new JsonLinesLogSink({ stream, flushIntervalMs: 10 });
-      sink.write(entry(1));
-      sink.write(entry(2));
-      expect(stream.chunks).to.have.length(0);
-      await sleep(40);
-      expect(stream.chunks).to.have.length(1);
-      expect(parseLines(stream.text)).to.have.length(2);
+      const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const stream = new RecordingStream();
+        const sink = new JsonLinesLogSink({ stream, flushIntervalMs: 10 });
+        sink.write(entry(1));
+        sink.write(entry(2));
+        await clock.tickAsync(9);
+        expect(stream.chunks).to.have.length(0);
+        await clock.tickAsync(1);
+        expect(stream.chunks).to.have.length(1);
+        expect(parseLines(stream.text)).to.have.length(2);
+      } finally {
+        clock.uninstall();
+      }
     });
 
     it('writes as soon as 64 KiB wait, without waiting for the interval', async () => {
@@ -115,13 +127,13 @@ describe('JsonLinesLogSink', () => {
       const stream = new RecordingStream('manual');
       const sink = new JsonLinesLogSink({ stream, flushIntervalMs: 0 });
       sink.write(entry(1));
-      await sleep(5);
+      await afterFlushTimer();
       expect(stream.chunks).to.have.length(1);
       for (let n = 2; n <= 5; n++) sink.write(entry(n));
-      await sleep(5);
+      await afterFlushTimer();
       expect(stream.chunks).to.have.length(1); // waiting for the first callback
       stream.answer();
-      await sleep(5);
+      await afterFlushTimer();
       expect(stream.chunks).to.have.length(2);
       expect(parseLines(stream.chunks[1]!).map((e) => e.description)).to.eql([
         'entry 2',
@@ -147,7 +159,7 @@ describe('JsonLinesLogSink', () => {
         onError: (error, dropped) => reports.push([error.message, dropped]),
       });
       sink.write(entry(10));
-      await sleep(5); // the first batch is now in flight, never answered
+      await afterFlushTimer(); // the first batch is now in flight, never answered
       expect(stream.chunks).to.have.length(1);
       for (let n = 11; n < 40; n++) expect(sink.write(entry(n))).to.equal(undefined);
       // 10 entries fit: the one in flight and 9 buffered; the other 20 were dropped.

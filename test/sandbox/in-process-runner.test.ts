@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { ApiRecorder } from '../../lib/actions/api-recorder.js';
 import type {
@@ -8,7 +9,15 @@ import { ActionFailure, type ActionVersion } from '../../lib/sandbox/action-runn
 import { InProcessRunner } from '../../lib/sandbox/in-process-runner.js';
 import { testEvent } from './fixtures/sandbox-helpers.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Settles after every queued promise reaction and one turn of the event loop. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A promise the test resolves when it chooses: `open()`. */
+function latch(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
 
 function version(
   handler: CustomTokenExchangeHandler | undefined,
@@ -129,28 +138,39 @@ describe('InProcessRunner', () => {
 
   describe('failures', () => {
     it('times out at limits.timeoutMs, clears its timer, and ignores the late api calls', async () => {
-      const recorder = new ApiRecorder();
-      const started = Date.now();
-      const error = await failure(
-        run(
-          runner,
-          version(
-            async (_ev, api) => {
-              await sleep(150);
-              api.authentication.setUserById('late');
-            },
-            { limits: { timeoutMs: 20, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 2 } },
+      const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const recorder = new ApiRecorder();
+        const late = latch();
+        let settled = false;
+        const failed = failure(
+          run(
+            runner,
+            version(
+              async (_ev, api) => {
+                await late.opened;
+                api.authentication.setUserById('late');
+              },
+              { limits: { timeoutMs: 20, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 2 } },
+            ),
+            event(),
+            recorder,
           ),
-          event(),
-          recorder,
-        ),
-      );
-      expect(error.kind).to.equal('timeout');
-      expect(error.message).to.equal('action exceeded its 20 ms deadline');
-      expect(Date.now() - started).to.be.lessThan(120);
-      await sleep(200);
-      expect(recorder.commands).to.deep.equal([]);
-      expect(recorder.violations).to.deep.equal([]);
+        ).finally(() => (settled = true));
+        await clock.tickAsync(19);
+        expect(settled).to.equal(false);
+        await clock.tickAsync(1);
+        const error = await failed;
+        expect(error.kind).to.equal('timeout');
+        expect(error.message).to.equal('action exceeded its 20 ms deadline');
+        expect(clock.countTimers()).to.equal(0);
+        late.open();
+        await settle();
+        expect(recorder.commands).to.deep.equal([]);
+        expect(recorder.violations).to.deep.equal([]);
+      } finally {
+        clock.uninstall();
+      }
     });
 
     it('clears the deadline timer when the handler finishes first', async () => {
@@ -190,7 +210,7 @@ describe('InProcessRunner', () => {
         run(
           runner,
           version(async () => {
-            await sleep(1);
+            await settle();
             throw new RangeError('out of range');
           }),
           event(),
@@ -265,17 +285,19 @@ describe('InProcessRunner', () => {
 
   it('ignores api calls made after a successful execution ended', async () => {
     const recorder = new ApiRecorder();
+    const late = latch();
     await run(
       runner,
       version((_ev, api) => {
         api.authentication.setUserById('u1');
         // A forgotten chain: runs after the router has decided.
-        void sleep(5).then(() => api.access.deny('late', 'too late'));
+        void late.opened.then(() => api.access.deny('late', 'too late'));
       }),
       event(),
       recorder,
     );
-    await sleep(20);
+    late.open();
+    await settle();
     expect(recorder.commands).to.deep.equal([{ type: 'setUserById', user_id: 'u1' }]);
   });
 

@@ -8,10 +8,12 @@ import {
   hostMatches,
   isAddressAllowed,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { until } from '../../support/until.js';
 import type {
   CapabilityName,
   CapabilityScope,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { until } from '../../support/until.js';
 
 async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
   try {
@@ -112,7 +114,7 @@ describe('HostCapabilities: lifetime of calls', () => {
         host.invoke(s, 'jose.jwtVerify', [token, hangingJwks()]),
         host.invoke(s, 'fetch', [`http://${hostPort}/slow`]),
       ];
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await until(() => hits === 2, 'both calls reach the server');
       controller.abort();
       for (const call of pending) {
         expect((await rejection(call)).toJSON()).to.include({ code: 'ERR_CAPABILITY_REVOKED' });
@@ -164,7 +166,7 @@ describe('HostCapabilities: lifetime of calls', () => {
     const host = new HostCapabilities();
     const s = scope();
     const pending = host.invoke(s, 'fetch', [`http://${hostPort}/closing`]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => hits === 1, 'the call reaches the server');
     host.close();
     expect((await rejection(pending)).code).to.equal('ERR_CAPABILITY_REVOKED');
     expect((await rejection(host.invoke(s, 'jose.decodeJwt', [token]))).code).to.equal(
