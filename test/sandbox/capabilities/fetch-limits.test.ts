@@ -4,26 +4,24 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HostCapabilities } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
-import {
-  codeVersion,
-  handlerCode,
-  runOnce,
-  sandboxRunner,
-  sleep,
-} from '../fixtures/sandbox-helpers.js';
+import { codeVersion, handlerCode, runOnce, sandboxRunner } from '../fixtures/sandbox-helpers.js';
+import { until } from '../../support/until.js';
 
 /**
- * A server that holds `/hold` requests until stopped, answers `/slow` after 100 ms and others at
- * once; counts sockets.
+ * A server that holds `/hold` requests until stopped, answers `/slow` ones once four wait (so
+ * four are in flight together) and others at once; counts sockets.
  */
 class SocketCountingServer {
   readonly held: ServerResponse[] = [];
+  readonly #slow: ServerResponse[] = [];
   open = 0;
   opened = 0;
   readonly #server: Server = createServer((req, res) => {
     if (req.url === '/hold') this.held.push(res);
-    else if (req.url === '/slow') setTimeout(() => res.end('{}'), 100);
-    else res.end('{}');
+    else if (req.url === '/slow') {
+      this.#slow.push(res);
+      if (this.#slow.length === 4) for (const slow of this.#slow.splice(0)) slow.end('{}');
+    } else res.end('{}');
   });
 
   constructor() {
@@ -43,11 +41,7 @@ class SocketCountingServer {
   }
 
   async until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > until) throw new Error(`not reached: ${this.open} sockets open`);
-      await sleep(10);
-    }
+    await until(condition, `the condition (${this.open} sockets open now)`, timeoutMs);
   }
 
   async stop(): Promise<void> {
@@ -113,7 +107,11 @@ describe('fetch from actions is capped, and its sockets close with the execution
     `);
     const runs = Array.from({ length: 9 }, () => runOnce(runner, holding));
     await server.until(() => server.held.length === 32);
-    await sleep(50);
+    // The ninth execution's fetches are refused at once, so it ends while the others wait.
+    const refused = await Promise.race(runs);
+    expect(refused.console.map((line) => line.message)).to.deep.equal([
+      'ERR_FETCH_LIMIT ERR_FETCH_LIMIT ERR_FETCH_LIMIT ERR_FETCH_LIMIT',
+    ]);
     expect(server.held).to.have.length(32);
     // Another action is not counted with this one.
     const other = await runOnce(

@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -449,6 +450,8 @@ describe('HostCapabilities: jose facade', function () {
   describe('remote JWKS', () => {
     it('50 tokens with random kids cause at most one extra fetch per cooldown', async () => {
       const capabilities = new HostCapabilities({ jwksCooldownMs: 400 });
+      // The JWKS cache tells its cooldown by Date, which the test moves on instead of waiting.
+      const clock = FakeTimers.install({ now: Date.now(), toFake: ['Date'] });
       try {
         const good = await sign({}, es.privateKey, { alg: 'ES256', kid: 'es-1' });
         await verify(good, remote(), {}, capabilities);
@@ -466,7 +469,7 @@ describe('HostCapabilities: jose facade', function () {
         expect(jwksServer.hits).to.equal(1);
 
         // Once the cooldown is over: 25 concurrent and 25 sequential random kids, one fetch.
-        await new Promise((resolve) => setTimeout(resolve, 450));
+        clock.setSystemTime(clock.now + 450);
         const burst = await Promise.all(Array.from({ length: 25 }, randomKid));
         await Promise.all(
           burst.map((token) => rejection(verify(token, remote(), {}, capabilities))),
@@ -479,6 +482,7 @@ describe('HostCapabilities: jose facade', function () {
         await verify(good, remote(), {}, capabilities);
         expect(jwksServer.hits).to.equal(2);
       } finally {
+        clock.uninstall();
         capabilities.close();
       }
     });

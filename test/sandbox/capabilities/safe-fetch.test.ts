@@ -10,6 +10,7 @@ import type {
   CapabilityScope,
   SafeFetchResponse,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { until } from '../../support/until.js';
 
 async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
   try {
@@ -593,14 +594,14 @@ b+PbdGt2j6Grjkea43nN9O0ACg==
       const s = scope({ signal: controller.signal });
       const closedBefore = closedSockets;
       const pending = fetch(`${origin()}/hang`, undefined, s);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await until(() => hits.length === 1, 'the request reaches the server');
       expect(hits).to.deep.equal(['/hang']);
       const started = Date.now();
       controller.abort();
       const err = await rejection(pending);
       expect(Date.now() - started).to.be.lessThan(50);
       expect(err.code).to.equal('ERR_CAPABILITY_REVOKED');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await until(() => closedSockets > closedBefore, 'the connection closes');
       expect(closedSockets).to.equal(closedBefore + 1);
 
       const later = await rejection(fetch(`${origin()}/ok`, undefined, s));
