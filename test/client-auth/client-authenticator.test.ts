@@ -5,17 +5,17 @@ import passport from 'passport';
 import request from 'supertest';
 import {
   createClientAuthenticator,
-  type ClientAuthenticator,
   type ClientAuthenticatorOptions,
 } from '../../lib/client-auth/client-authenticator.js';
 import { ClientSecretBasicStrategy } from '../../lib/client-auth/client-secret-basic-strategy.js';
 import { ClientSecretPostStrategy } from '../../lib/client-auth/client-secret-post-strategy.js';
 import { PrivateKeyJwtStrategy } from '../../lib/client-auth/private-key-jwt-strategy.js';
 import { PublicClientStrategy } from '../../lib/client-auth/public-client-strategy.js';
-import { OAuthError } from '../../lib/errors.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
+import type { OAuthError } from '../../lib/errors.js';
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
+import { clientAuthHarness } from '../support/client-auth-harness.js';
+import { testClient } from '../support/test-client.js';
 
 const AUDIENCES = ['https://auth.example.com/', 'https://auth.example.com/oauth/token'];
 const BASIC_CHALLENGE = 'Basic realm="token", error="invalid_client"';
@@ -40,27 +40,7 @@ function client(
   token_endpoint_auth_method: TokenEndpointAuthMethod,
   client_secret?: string,
 ): Client {
-  return Object.freeze({
-    client_id,
-    client_secret,
-    client_secrets: client_secret === undefined ? [] : [client_secret],
-    client_secret_hashes: [],
-    name: client_id,
-    is_first_party: true,
-    oidc_conformant: true,
-    token_endpoint_auth_method,
-    jwks: undefined,
-    id_token_alg: 'RS256',
-    id_token_lifetime: 36000,
-    allow_any_profile_of_type: ['custom_authentication'],
-    client_metadata: {},
-    organization_usage: 'deny',
-    is_token_endpoint_ip_header_trusted: false,
-    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
-    dpop_bound_access_tokens: false,
-    allowed_origins: [],
-    web_origins: [],
-  });
+  return testClient({ client_id, token_endpoint_auth_method, client_secret });
 }
 
 const CLIENTS = new Map<string, Client>(
@@ -91,42 +71,12 @@ function rawBasic(decoded: string): string {
   return `Basic ${Buffer.from(decoded).toString('base64')}`;
 }
 
-interface Harness {
-  app: express.Express;
-  /** The last error the route rejected with: what the tenant log would record. */
-  lastError: () => OAuthError | undefined;
-}
-
-/** A tiny token endpoint: parse the form, authenticate, answer with the client id or the error. */
-function harness(
-  authenticate: ClientAuthenticator,
-  before?: (req: Request, res: Response, next: NextFunction) => void,
-  after?: (req: Request) => Record<string, unknown>,
-): Harness {
-  let last: OAuthError | undefined;
-  const app = express();
-  if (before) app.use(before);
-  app.post('/oauth/token', express.urlencoded({ extended: false }), async (req, res) => {
-    const authenticated = await authenticate(req);
-    res.json({ client_id: authenticated.client_id, ...after?.(req) });
-  });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (!(err instanceof OAuthError)) {
-      res.status(599).json({ error: 'not_an_oauth_error', error_description: String(err) });
-      return;
-    }
-    last = err;
-    res.status(err.status).set(err.headers).json(err.toJSON());
-  });
-  return { app, lastError: () => last };
-}
-
 function options(extra: Partial<ClientAuthenticatorOptions> = {}): ClientAuthenticatorOptions {
   return { getClient, audiences: AUDIENCES, replayStore: new MemoryReplayStore(), ...extra };
 }
 
 describe('client-auth/client-authenticator', () => {
-  const { app, lastError } = harness(createClientAuthenticator(options()));
+  const { app, lastError } = clientAuthHarness(createClientAuthenticator(options()));
   const post = () => request(app).post('/oauth/token').type('form');
 
   describe('accepted credentials', () => {
@@ -547,7 +497,7 @@ describe('client-auth with passport', () => {
     const strategiesOf = (instance: object) =>
       Object.keys((instance as { _strategies: Record<string, unknown> })._strategies).sort();
     const before = strategiesOf(passport);
-    const { app } = harness(createClientAuthenticator(options()));
+    const { app } = clientAuthHarness(createClientAuthenticator(options()));
     const res = await request(app)
       .post('/oauth/token')
       .set('Authorization', basic('basic-app', BASIC_SECRET))
@@ -570,7 +520,7 @@ describe('client-auth with passport', () => {
 
   it("puts back the host's passport state on req (session manager, login helpers)", async () => {
     const marker = { host: 'session manager' };
-    const { app } = harness(
+    const { app } = clientAuthHarness(
       createClientAuthenticator(options()),
       (req, _res, next) => {
         (req as unknown as { _sessionManager: unknown })._sessionManager = marker;
@@ -623,12 +573,12 @@ describe('client-auth with passport', () => {
       }),
     );
 
-    const apiKey = harness(
+    const apiKey = clientAuthHarness(
       createClientAuthenticator(
         options({ passport: { authenticator: host, strategies: ['host-api-key'] } }),
       ),
     );
-    const chain = harness(
+    const chain = clientAuthHarness(
       createClientAuthenticator(
         options({
           passport: {

@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import type express from 'express';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import request from 'supertest';
-import {
-  createClientAuthenticator,
-  type ClientAuthenticator,
-} from '../../lib/client-auth/client-authenticator.js';
-import { OAuthError } from '../../lib/errors.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
+import { createClientAuthenticator } from '../../lib/client-auth/client-authenticator.js';
 import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../lib/stores/replay-store.js';
 import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
+import { clientAuthHarness } from '../support/client-auth-harness.js';
+import { testClient } from '../support/test-client.js';
 
 const ISSUER = 'https://auth.example.com/';
 const TOKEN_ENDPOINT = 'https://auth.example.com/oauth/token';
@@ -27,26 +23,11 @@ function client(
   token_endpoint_auth_method: TokenEndpointAuthMethod,
   keys?: JWK[],
 ): Client {
-  return Object.freeze({
+  return testClient({
     client_id,
-    client_secret: token_endpoint_auth_method.startsWith('client_secret') ? 'secret' : undefined,
-    client_secrets: token_endpoint_auth_method.startsWith('client_secret') ? ['secret'] : [],
-    client_secret_hashes: [],
-    name: client_id,
-    is_first_party: true,
-    oidc_conformant: true,
     token_endpoint_auth_method,
+    client_secret: token_endpoint_auth_method.startsWith('client_secret') ? 'secret' : undefined,
     jwks: keys === undefined ? undefined : { keys },
-    id_token_alg: 'RS256',
-    id_token_lifetime: 36000,
-    allow_any_profile_of_type: ['custom_authentication'],
-    client_metadata: {},
-    organization_usage: 'deny',
-    is_token_endpoint_ip_header_trusted: false,
-    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
-    dpop_bound_access_tokens: false,
-    allowed_origins: [],
-    web_origins: [],
   });
 }
 
@@ -55,28 +36,6 @@ type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
 const base64url = (value: unknown): string =>
   Buffer.from(JSON.stringify(value)).toString('base64url');
-
-interface Harness {
-  app: express.Express;
-  lastError: () => OAuthError | undefined;
-}
-
-function harness(authenticate: ClientAuthenticator): Harness {
-  let last: OAuthError | undefined;
-  const app = express();
-  app.post('/oauth/token', express.urlencoded({ extended: false }), async (req, res) => {
-    res.json({ client_id: (await authenticate(req)).client_id });
-  });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (!(err instanceof OAuthError)) {
-      res.status(599).json({ error: 'not_an_oauth_error', error_description: String(err) });
-      return;
-    }
-    last = err;
-    res.status(err.status).set(err.headers).json(err.toJSON());
-  });
-  return { app, lastError: () => last };
-}
 
 describe('client-auth/private_key_jwt', () => {
   let esKey: PrivateKey;
@@ -197,7 +156,7 @@ describe('client-auth/private_key_jwt', () => {
       ];
     for (const c of cases) {
       it(c.name, async () => {
-        const { app } = harness(authenticator());
+        const { app } = clientAuthHarness(authenticator());
         const res = await send(app, await c.form());
         expect(res.status).to.equal(200);
         expect(res.body).to.deep.equal({ client_id: c.id });
@@ -379,7 +338,7 @@ describe('client-auth/private_key_jwt', () => {
     ];
     for (const c of cases) {
       it(c.name, async () => {
-        const { app, lastError } = harness(authenticator());
+        const { app, lastError } = clientAuthHarness(authenticator());
         const res = await send(app, await c.form());
         expect(res.status).to.equal(401);
         expect(res.body).to.deep.equal(FAILED);
@@ -391,7 +350,7 @@ describe('client-auth/private_key_jwt', () => {
 
   describe('jti replay', () => {
     it('refuses the same assertion a second time', async () => {
-      const { app, lastError } = harness(authenticator());
+      const { app, lastError } = clientAuthHarness(authenticator());
       const form = assertionForm(await sign(claims({ jti: 'once-only' })));
       const first = await send(app, form);
       expect(first.status).to.equal(200);
@@ -406,8 +365,8 @@ describe('client-auth/private_key_jwt', () => {
 
     it('refuses a replay across two authenticators sharing one MemoryReplayStore', async () => {
       const store = new MemoryReplayStore();
-      const a = harness(authenticator(store));
-      const b = harness(authenticator(store));
+      const a = clientAuthHarness(authenticator(store));
+      const b = clientAuthHarness(authenticator(store));
       const form = assertionForm(await sign(claims()));
       const first = await send(a.app, form);
       expect(first.status).to.equal(200);
@@ -418,7 +377,7 @@ describe('client-auth/private_key_jwt', () => {
     });
 
     it('keys jti per client: two clients may use the same jti', async () => {
-      const { app } = harness(authenticator());
+      const { app } = clientAuthHarness(authenticator());
       const esForm = assertionForm(await sign(claims({ jti: 'shared-jti' })));
       const rsaForm = assertionForm(
         await sign(claims({ iss: 'jwt-rsa-app', sub: 'jwt-rsa-app', jti: 'shared-jti' }), {
@@ -432,7 +391,7 @@ describe('client-auth/private_key_jwt', () => {
     });
 
     it('does not burn the jti of an assertion refused for another reason', async () => {
-      const { app } = harness(authenticator());
+      const { app } = clientAuthHarness(authenticator());
       const refused = await send(
         app,
         assertionForm(
@@ -453,7 +412,7 @@ describe('client-auth/private_key_jwt', () => {
           return Promise.resolve(true);
         },
       };
-      const { app } = harness(authenticator(store));
+      const { app } = clientAuthHarness(authenticator(store));
       const exp = now() + 60;
       const res = await send(app, assertionForm(await sign(claims({ jti: 'timed', exp }))));
       expect(res.status).to.equal(200);
@@ -462,7 +421,7 @@ describe('client-auth/private_key_jwt', () => {
 
     it('answers 503 with Retry-After when the store is full, never forgetting a jti', async () => {
       const store = new MemoryReplayStore({ maxEntries: 1 });
-      const { app, lastError } = harness(authenticator(store));
+      const { app, lastError } = clientAuthHarness(authenticator(store));
       const firstForm = assertionForm(await sign(claims()));
       expect((await send(app, firstForm)).status).to.equal(200);
       const full = await send(app, assertionForm(await sign(claims())));
@@ -481,7 +440,7 @@ describe('client-auth/private_key_jwt', () => {
       const store: ReplayStore = {
         consume: () => Promise.reject(new StoreUnavailableError('Redis: no answer within 1000 ms')),
       };
-      const { app, lastError } = harness(authenticator(store));
+      const { app, lastError } = clientAuthHarness(authenticator(store));
       const res = await send(app, assertionForm(await sign(claims())));
       expect(res.status).to.equal(503);
       expect(res.body).to.deep.equal({
@@ -496,7 +455,7 @@ describe('client-auth/private_key_jwt', () => {
       const store: ReplayStore = {
         consume: () => Promise.reject(new Error('redis: connection refused')),
       };
-      const { app, lastError } = harness(authenticator(store));
+      const { app, lastError } = clientAuthHarness(authenticator(store));
       const res = await send(app, assertionForm(await sign(claims())));
       expect(res.status).to.equal(500);
       expect(res.body).to.deep.equal({
@@ -508,7 +467,7 @@ describe('client-auth/private_key_jwt', () => {
   });
 
   it('serves the next good assertion after a refused one', async () => {
-    const { app } = harness(authenticator());
+    const { app } = clientAuthHarness(authenticator());
     expect(
       (await send(app, assertionForm(await sign(claims({ aud: FOREIGN_TOKEN_ENDPOINT }))))).status,
     ).to.equal(401);

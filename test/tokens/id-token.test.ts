@@ -1,37 +1,22 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Actor } from '../../lib/sandbox/action-types.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
 import type { Client, IdTokenSigningAlg } from '../../lib/registry/clients.js';
 import { mintIdToken, type IdTokenParams } from '../../lib/tokens/id-token.js';
 import { KeySet, SIGNING_ALGS } from '../../lib/tokens/key-set.js';
 import type { User } from '../../lib/users/user-store.js';
+import { testClient } from '../support/test-client.js';
 
 const ISSUER = 'https://tenant.example/';
 const SECRET = 'hs256-client-secret-0123456789abcdef0123456789abcdef0123456789ab';
 
 function client(alg: IdTokenSigningAlg): Client {
-  return {
+  return testClient({
     client_id: 'client-1',
     client_secret: SECRET,
-    client_secrets: [SECRET],
-    client_secret_hashes: [],
     name: 'Orders app',
-    is_first_party: true,
-    oidc_conformant: true,
-    token_endpoint_auth_method: 'client_secret_post',
-    jwks: undefined,
     id_token_alg: alg,
-    id_token_lifetime: 36000,
-    allow_any_profile_of_type: ['custom_authentication'],
-    client_metadata: {},
-    organization_usage: 'deny',
-    is_token_endpoint_ip_header_trusted: false,
-    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
-    dpop_bound_access_tokens: false,
-    allowed_origins: [],
-    web_origins: [],
-  };
+  });
 }
 
 const user: User = {

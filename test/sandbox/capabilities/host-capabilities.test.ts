@@ -8,7 +8,6 @@ import {
   hostMatches,
   isAddressAllowed,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
-import { until } from '../../support/until.js';
 import type {
   CapabilityName,
   CapabilityScope,
