@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
-import request from 'supertest';
+
 import type { Response } from 'supertest';
 import { ManagementError } from '../../lib/index.js';
 import type {
@@ -14,15 +13,13 @@ import {
   ACCESS_TOKEN_TYPE,
   API,
   ISSUER,
-  SECRET,
   SUBJECT_TYPE,
-  basic,
   exchangeBody,
-  form,
   testServer,
   profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
 
 const POST_EXCHANGE = [{ id: 'post-exchange', version: 'v1' }];
 const USER_AGENT = 'cte-claims-tests/1.0';
@@ -68,25 +65,12 @@ const ID_TOKEN_ONLY_RESTRICTED = [
 ];
 
 function post(server: TestServer, body: Record<string, string | string[]>): Promise<Response> {
-  return request(server.app)
-    .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
-    .set('User-Agent', USER_AGENT)
-    .type('form')
-    .send(form(body))
-    .then((res) => res);
+  return postToken(server, body, { userAgent: USER_AGENT }).then((res) => res);
 }
 
-async function verify(server: TestServer, token: string, audience: string) {
-  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
-  return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
-}
+const verify = verifyToken;
 
-async function newest(server: TestServer): Promise<LogEntry> {
-  const entry = (await server.cte.logs.list())[0];
-  expect(entry).not.to.equal(undefined);
-  return entry!;
-}
+const newest = newestEntry;
 
 async function managementError(
   promise: Promise<unknown>,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import request from 'supertest';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+
 import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler, LogEntry } from '../../lib/index.js';
 import type { CustomTokenExchangeEvent } from '../../lib/index.js';
@@ -13,11 +13,11 @@ import {
   ISSUER,
   SECRET,
   basic,
-  form,
   routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
 
 /** The fixture's `app` client as the router holds it, to mint ID tokens the way the router does. */
 const APP = parseClient(
@@ -108,12 +108,8 @@ function post(
   body: Record<string, string>,
   auth: string = basic('app', SECRET),
 ): Promise<Response> {
-  const req = request(server.app).post('/oauth/token').set('User-Agent', USER_AGENT);
-  if (auth) req.set('Authorization', auth);
-  return req
-    .type('form')
-    .send(form({ grant_type: GRANT, subject_token_type: DELEGATION_TYPE, ...body }))
-    .then((res) => res);
+  const full = { grant_type: GRANT, subject_token_type: DELEGATION_TYPE, ...body };
+  return postToken(server, full, { auth, userAgent: USER_AGENT }).then((res) => res);
 }
 
 /** An ID token the router issues to `clientId` for `userId` through an ordinary exchange. */
@@ -140,16 +136,9 @@ function delegate(server: Harness, actorToken: string, auth?: string): Promise<R
   );
 }
 
-async function verify(server: TestServer, token: string, audience: string) {
-  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
-  return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
-}
+const verify = verifyToken;
 
-async function newest(server: TestServer): Promise<LogEntry> {
-  const entry = (await server.cte.logs.list())[0];
-  expect(entry).not.to.equal(undefined);
-  return entry!;
-}
+const newest = newestEntry;
 
 /** The exact `fecte` entry of a refused ID-token actor. */
 function refusedActorEntry(

@@ -2,18 +2,10 @@ import { expect } from 'chai';
 import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import request from 'supertest';
 import type { Response } from 'supertest';
-import type { Actor, CustomTokenExchangeHandler, LogEntry } from '../../lib/index.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  API,
-  GRANT,
-  ISSUER,
-  SECRET,
-  basic,
-  form,
-  testServer,
-} from '../support/fixtures.js';
+import type { Actor, CustomTokenExchangeHandler } from '../../lib/index.js';
+import { ACCESS_TOKEN_TYPE, API, GRANT, ISSUER, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { newestEntry, postToken } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 
 const PARTNER_TYPE = 'urn:acme:partner-token';
@@ -116,15 +108,13 @@ function exchange(
   type: string,
   extra: Record<string, string> = {},
 ): Promise<Response> {
-  return request(server.app)
-    .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
-    .set('User-Agent', USER_AGENT)
-    .type('form')
-    .send(
-      form({ grant_type: GRANT, subject_token: subjectToken, subject_token_type: type, ...extra }),
-    )
-    .then((res) => res);
+  const body = {
+    grant_type: GRANT,
+    subject_token: subjectToken,
+    subject_token_type: type,
+    ...extra,
+  };
+  return postToken(server, body, { userAgent: USER_AGENT }).then((res) => res);
 }
 
 async function actOf(server: TestServer, accessToken: string): Promise<unknown> {
@@ -136,11 +126,7 @@ async function actOf(server: TestServer, accessToken: string): Promise<unknown> 
   return payload.act;
 }
 
-async function newest(server: TestServer): Promise<LogEntry> {
-  const [entry] = await server.cte.logs.list();
-  if (entry === undefined) throw new Error('no log entry');
-  return entry;
-}
+const newest = newestEntry;
 
 /** The exact refusal: answer, headers, the `fecte` entry with its private cause, no attempt spent. */
 async function expectRefused(

@@ -1,24 +1,15 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
-import request from 'supertest';
+
 import type { Response } from 'supertest';
 import type {
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
-  LogEntry,
   Organization,
 } from '../../lib/index.js';
 import { ManagementError } from '../../lib/errors.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  API,
-  GRANT,
-  ISSUER,
-  SECRET,
-  form,
-  testServer,
-} from '../support/fixtures.js';
+import { ACCESS_TOKEN_TYPE, API, GRANT, SECRET, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 
 const ORG_TYPE = 'urn:acme:org-token';
@@ -118,37 +109,22 @@ function exchange(
   extra: Record<string, string> = {},
   clientId = 'org-app',
 ): Promise<Response> {
-  return request(server.app)
-    .post('/oauth/token')
-    .set('User-Agent', USER_AGENT)
-    .type('form')
-    .send(
-      form({
-        grant_type: GRANT,
-        subject_token: subjectToken,
-        subject_token_type: ORG_TYPE,
-        client_id: clientId,
-        client_secret: SECRET,
-        ...extra,
-      }),
-    )
-    .then((res) => res);
+  const body = {
+    grant_type: GRANT,
+    subject_token: subjectToken,
+    subject_token_type: ORG_TYPE,
+    client_id: clientId,
+    client_secret: SECRET,
+    ...extra,
+  };
+  return postToken(server, body, { auth: '', userAgent: USER_AGENT }).then((res) => res);
 }
 
 async function claimsOf(server: TestServer, token: string, audience: string) {
-  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
-  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks.body), {
-    issuer: ISSUER,
-    audience,
-  });
-  return payload;
+  return (await verifyToken(server, token, audience)).payload;
 }
 
-async function newest(server: TestServer): Promise<LogEntry> {
-  const [entry] = await server.cte.logs.list();
-  if (entry === undefined) throw new Error('no log entry');
-  return entry;
-}
+const newest = newestEntry;
 
 /** A refusal: the exact answer and headers, and the fecte entry with its private cause. */
 async function expectRefused(

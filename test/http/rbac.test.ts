@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+
 import type { JWTPayload } from 'jose';
-import request from 'supertest';
+
 import type { Response } from 'supertest';
 import { MemoryPermissionStore } from '../../lib/index.js';
 import type {
   CustomTokenExchangeOptions,
-  LogEntry,
   PermissionResolver,
   TokenDialect,
   User,
@@ -19,10 +18,10 @@ import {
   SECRET,
   basic,
   exchangeBody,
-  form,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const APP = basic('app', SECRET);
@@ -62,35 +61,18 @@ async function storeServer(): Promise<TestServer> {
 }
 
 function exchange(server: TestServer, scope: string): Promise<Response> {
-  return request(server.app)
-    .post('/oauth/token')
-    .set('Authorization', APP)
-    .type('form')
-    .send(form(exchangeBody({ scope })));
+  return postToken(server, exchangeBody({ scope }), { auth: APP });
 }
 
 function refresh(server: TestServer, refreshToken: string): Promise<Response> {
-  return request(server.app)
-    .post('/oauth/token')
-    .set('Authorization', APP)
-    .type('form')
-    .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+  return postToken(server, { grant_type: 'refresh_token', refresh_token: refreshToken });
 }
 
 async function claimsOf(server: TestServer, token: string): Promise<JWTPayload> {
-  const jwks = await request(server.app).get('/.well-known/jwks.json');
-  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks.body), {
-    issuer: ISSUER,
-    audience: API,
-  });
-  return payload;
+  return (await verifyToken(server, token, API)).payload;
 }
 
-async function newest(server: TestServer): Promise<LogEntry> {
-  const [entry] = await server.cte.logs.list();
-  if (entry === undefined) throw new Error('no log entry');
-  return entry;
-}
+const newest = newestEntry;
 
 /** The whole access token of alice for the orders API. */
 function expectAccessToken(claims: JWTPayload, scope: string, permissions?: string[]): void {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import request from 'supertest';
 import { MemoryRefreshTokenStore } from '../../lib/index.js';
 import type {
@@ -18,10 +17,10 @@ import {
   SECRET,
   basic,
   exchangeBody,
-  form,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { postToken, verifyToken } from '../support/token-requests.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const INVALID_GRANT = {
@@ -97,10 +96,8 @@ async function offlineServer(overrides: Partial<CustomTokenExchangeOptions> = {}
   return server;
 }
 
-function post(server: TestServer, body: Record<string, string | string[]>, auth?: string) {
-  const req = request(server.app).post('/oauth/token').set('User-Agent', 'cte-tests/1.0');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
+function post(server: TestServer, body: Record<string, string | string[]>, auth = '') {
+  return postToken(server, body, { auth });
 }
 
 const APP = basic('app', SECRET);
@@ -121,10 +118,7 @@ function refresh(
   return post(server, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, auth);
 }
 
-async function verify(server: TestServer, token: string, audience: string) {
-  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
-  return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
-}
+const verify = verifyToken;
 
 describe('refresh tokens issued by a custom token exchange (spec §2, §5)', () => {
   let server: TestServer;

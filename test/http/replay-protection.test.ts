@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
-import request from 'supertest';
+
 import type { Response } from 'supertest';
-import type { CustomTokenExchangeHandler, LogEntry } from '../../lib/index.js';
+import type { CustomTokenExchangeHandler } from '../../lib/index.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../lib/stores/replay-store.js';
 import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
-import { GRANT, SECRET, basic, form, testServer } from '../support/fixtures.js';
+import { GRANT, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { newestEntry, postToken } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -84,20 +85,11 @@ async function instance(replay: ReplayStore, catchStore = false): Promise<Instan
 }
 
 function exchange(server: TestServer, token: string, type = TOKEN_TYPE): Promise<Response> {
-  return request(server.app)
-    .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
-    .set('X-Forwarded-For', IP)
-    .type('form')
-    .send(form({ grant_type: GRANT, subject_token: token, subject_token_type: type }))
-    .then((res) => res);
+  const body = { grant_type: GRANT, subject_token: token, subject_token_type: type };
+  return postToken(server, body, { headers: { 'X-Forwarded-For': IP } }).then((res) => res);
 }
 
-async function newest(server: TestServer): Promise<LogEntry> {
-  const [entry] = await server.cte.logs.list();
-  if (entry === undefined) throw new Error('no log entry');
-  return entry;
-}
+const newest = newestEntry;
 
 describe('subject-token replay protection (api.replay.consume)', function () {
   this.timeout(20_000);

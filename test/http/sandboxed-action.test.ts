@@ -14,10 +14,10 @@ import {
   ISSUER,
   SECRET,
   basic,
-  form,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { postToken } from '../support/token-requests.js';
 import { HoldServer, actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 import type { CodeProfile } from '../support/sandboxed-actions.js';
 
@@ -36,19 +36,13 @@ function exchange(
   extra: Record<string, string> = {},
   auth = basic('app', SECRET),
 ): Promise<Response> {
-  const req = request(server.app).post('/oauth/token').set('User-Agent', USER_AGENT);
-  if (auth) req.set('Authorization', auth);
-  const body = form({
+  const body = {
     grant_type: GRANT,
     subject_token: subjectToken,
     subject_token_type: subjectTokenType,
     ...extra,
-  });
-  // `then` sends the request now, so callers can hold it in flight.
-  return req
-    .type('form')
-    .send(body)
-    .then((res) => res);
+  };
+  return postToken(server, body, { auth, userAgent: USER_AGENT }).then((res) => res);
 }
 
 async function verifyAccessToken(server: TestServer, token: string) {

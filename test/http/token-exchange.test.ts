@@ -16,6 +16,7 @@ import {
   profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { postToken, verifyToken } from '../support/token-requests.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
@@ -24,15 +25,10 @@ function post(
   body: Record<string, string | string[]>,
   auth = basic('app', SECRET),
 ) {
-  const req = request(server.app).post('/oauth/token');
-  if (auth) req.set('Authorization', auth);
-  return req.set('User-Agent', 'cte-tests/1.0').type('form').send(form(body));
+  return postToken(server, body, { auth });
 }
 
-async function verify(server: TestServer, token: string, audience: string) {
-  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
-  return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
-}
+const verify = verifyToken;
 
 describe('POST /oauth/token: a successful custom token exchange', () => {
   let server: TestServer;

@@ -1,0 +1,53 @@
+import type { Express } from 'express';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { JWTVerifyResult } from 'jose';
+import request from 'supertest';
+import type { Test } from 'supertest';
+import type { LogEntry } from '../../lib/index.js';
+import { ISSUER, SECRET, basic, form } from './fixtures.js';
+
+/** How {@link postToken} sends a request. */
+export interface TokenRequestOptions {
+  /** The `Authorization` header; `app`'s Basic credentials by default, none when ''. */
+  auth?: string;
+  userAgent?: string;
+  /** More request headers (`X-Forwarded-For`, ...). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * `POST /oauth/token` with `body` form-encoded (array values repeated): supertest's request, sent
+ * when awaited (or `then`ed, to hold several in flight), its `expect` available.
+ */
+export function postToken(
+  server: { app: Express },
+  body: Record<string, string | string[]>,
+  {
+    auth = basic('app', SECRET),
+    userAgent = 'cte-tests/1.0',
+    headers = {},
+  }: TokenRequestOptions = {},
+): Test {
+  const req = request(server.app).post('/oauth/token').set('User-Agent', userAgent).set(headers);
+  if (auth) req.set('Authorization', auth);
+  return req.type('form').send(form(body));
+}
+
+/** Verifies a token the router signed against its JWKS, for `audience`. */
+export async function verifyToken(
+  server: { app: Express },
+  token: string,
+  audience: string,
+): Promise<JWTVerifyResult> {
+  const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
+  return jwtVerify(token, createLocalJWKSet(jwks.body), { issuer: ISSUER, audience });
+}
+
+/** The newest entry of the router's tenant log; throws when there is none. */
+export async function newestEntry(server: {
+  cte: { logs: { list(): Promise<LogEntry[]> } };
+}): Promise<LogEntry> {
+  const [entry] = await server.cte.logs.list();
+  if (entry === undefined) throw new Error('no log entry');
+  return entry;
+}
