@@ -118,7 +118,7 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
       ...(type === 'otp' ? { otp: code } : { oob_code: code }),
       ...(bindingCode === undefined ? {} : { binding_code: bindingCode }),
     };
-    const result = await verify(mfa, verification);
+    const result = await telemetry.mfaVerify(() => verify(mfa, verification));
     const attempts = attempt === undefined ? '' : ` (attempt ${attempt} of ${mfa.maxAttempts})`;
     if (result === false) {
       const wrong =
