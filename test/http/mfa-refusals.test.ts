@@ -139,7 +139,7 @@ describe("MFA inside the exchange: the client's mfa_policy", () => {
 });
 
 describe('MFA inside the exchange: without options.mfa', () => {
-  it('hands the MFA grants to the host and fails an exchange whose action asks for MFA', async () => {
+  it('hands the MFA grants to the host (and leaves them out of the metadata), fails an exchange asking for MFA', async () => {
     const server = await testServer();
     const action = await server.cte.actions.create({
       name: 'wants-mfa',
@@ -153,6 +153,19 @@ describe('MFA inside the exchange: without options.mfa', () => {
     expect((await newestEntry(server)).details!.cause).to.equal(
       'the post-exchange action requires MFA but options.mfa is not configured: no verifier can redeem an mfa_token',
     );
+    const plain = await request(server.app).get('/.well-known/oauth-authorization-server');
+    expect(plain.body.grant_types_supported).to.deep.equal([
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      'refresh_token',
+    ]);
+    const withMfa = await mfaServer();
+    const listed = await request(withMfa.app).get('/.well-known/oauth-authorization-server');
+    expect(listed.body.grant_types_supported).to.deep.equal([
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      'refresh_token',
+      MFA_OTP,
+      'http://auth0.com/oauth/grant-type/mfa-oob',
+    ]);
     const otp = await request(server.app)
       .post('/oauth/token')
       .type('form')
