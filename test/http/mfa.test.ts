@@ -1,7 +1,17 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import type { LogEntry } from '../../lib/index.js';
-import { API, SUBJECT_TYPE, profileFor } from '../support/fixtures.js';
+import request from 'supertest';
+import { dpopKey, dpopProof } from '../support/dpop.js';
+import {
+  API,
+  SECRET,
+  SUBJECT_TYPE,
+  basic,
+  exchangeBody,
+  form,
+  profileFor,
+} from '../support/fixtures.js';
 import {
   MFA_OOB,
   MFA_USER_AGENT,
@@ -238,6 +248,39 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
     expect(server.verifications).to.deep.equal([]);
     // The genuine token is untouched by all of that.
     expect((await redeemOtp(server, token, '1')).status).to.equal(200);
+  });
+
+  it('binds the redemption to the DPoP key of the exchange', async () => {
+    const key = await dpopKey();
+    const post = async (body: Record<string, string>, proof?: string) => {
+      const req = request(server.app)
+        .post('/oauth/token')
+        .set('Authorization', basic('app', SECRET))
+        .type('form');
+      if (proof !== undefined) req.set('DPoP', proof);
+      return req.send(form(body));
+    };
+    const required = await post(exchangeBody() as Record<string, string>, await dpopProof(key));
+    expect(required.status).to.equal(403);
+    const token = required.body.mfa_token as string;
+    const redeem = {
+      grant_type: 'http://auth0.com/oauth/grant-type/mfa-otp',
+      mfa_token: token,
+      otp: '1',
+    };
+    for (const proof of [undefined, await dpopProof(await dpopKey())]) {
+      const res = await post(redeem, proof);
+      expect(res.status).to.equal(400);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_dpop_proof',
+        error_description: 'the mfa_token is bound to the DPoP key of its exchange',
+      });
+    }
+    const bound = await post(redeem, await dpopProof(key));
+    expect(bound.status, JSON.stringify(bound.body)).to.equal(200);
+    expect(bound.body.token_type).to.equal('DPoP');
+    const access = await verifyToken(server, bound.body.access_token, API);
+    expect(access.payload.cnf).to.deep.equal({ jkt: key.jkt });
   });
 
   it('asks for mfa_token and otp', async () => {
