@@ -135,7 +135,7 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
     }
     if (result !== true) {
       throw new ServerError(
-        `mfa.verify answered ${describe(result)}, not true, false, 'pending' or 'rejected'`,
+        `mfa.verify answered ${describeAnswer(result)}, not true, false, 'pending' or 'rejected'`,
       );
     }
 
@@ -250,7 +250,7 @@ async function verify(
   }
 }
 
-function describe(value: unknown): string {
+function describeAnswer(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
   return typeof value;
 }
