@@ -9,7 +9,9 @@ import {
   TooManyMfaAttempts,
   UserBlocked,
 } from '../errors.js';
+import { checkClientMayExchange } from '../exchange/client-rules.js';
 import type { MfaConfig, MfaVerification, MfaVerificationResult } from '../mfa/mfa-options.js';
+import { CUSTOM_AUTHENTICATION } from '../profiles/profile-registry.js';
 import { MfaTokenError, openPendingGrant } from '../mfa/pending-grant.js';
 import type { OpenedMfaToken } from '../mfa/pending-grant.js';
 import type { ReplayStore } from '../stores/replay-store.js';
@@ -85,6 +87,8 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
         `mfa_token ${jti} was issued to client ${JSON.stringify(grant.client_id)}`,
       );
     }
+    // The client may have lost custom token exchange since the mfa_token was issued.
+    checkClientMayExchange(client, CUSTOM_AUTHENTICATION);
     if (grant.dpop_jkt !== undefined && dpop?.jkt !== grant.dpop_jkt) {
       throw new InvalidDpopProof('the mfa_token is bound to the DPoP key of its exchange', {
         privateCause: `mfa_token ${jti} is bound to DPoP key ${grant.dpop_jkt}`,

@@ -95,9 +95,7 @@ export function authorizationServerMetadata({
     introspection_endpoint: urls.introspection,
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [],
-    grant_types_supported: [
-      ...new Set([...grantTypes, ...hostGrantTypes]),
-    ],
+    grant_types_supported: [...new Set([...grantTypes, ...hostGrantTypes])],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],

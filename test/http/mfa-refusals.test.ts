@@ -50,6 +50,19 @@ describe("MFA inside the exchange: the client's mfa_policy", () => {
     expect((await server.cte.clients.get('app')).mfa_policy).to.equal('never');
   });
 
+  it('refuses the redemption once the client may no longer use custom token exchange', async () => {
+    server.behave.current = (_event, api) => api.multifactor.enable('any');
+    const token = await mfaToken(server);
+    await server.cte.clients.update('app', { token_exchange: { allow_any_profile_of_type: [] } });
+    const res = await redeemOtp(server, token, '1');
+    expect(res.status).to.equal(400);
+    expect(res.body).to.deep.equal({
+      error: 'unauthorized_client',
+      error_description: 'the client is not allowed to use custom token exchange',
+    });
+    expect(server.verifications).to.deep.equal([]);
+  });
+
   it("refuses MFA with an actor with Auth0's 400, from the policy and from the action", async () => {
     const expected = {
       error: 'invalid_request',
