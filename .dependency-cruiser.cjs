@@ -47,6 +47,8 @@ const LAYERS = [
   ['registry', '^lib/registry/'],
   ['organizations', '^lib/organizations/'],
   ['users', '^lib/users/'],
+  // Multi-factor: the mfa options and the sealed mfa_token the MFA grants redeem.
+  ['mfa', '^lib/mfa/'],
   ['errors', '^lib/errors\\.ts$'],
   ['stores', '^lib/stores/[^/]+$'],
   // Shared helpers of no domain.

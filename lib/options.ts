@@ -34,6 +34,7 @@ import type {
   OrganizationsConfig,
   OrganizationsOptions,
 } from './organizations/organization-options.js';
+import type { MfaConfig, MfaOptions } from './mfa/mfa-options.js';
 import type { StandardsConfig, StandardsOptions } from './standards-options.js';
 
 /** Options of {@link customTokenExchange}. Validated once; the object is never mutated. */
@@ -70,6 +71,12 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * `enforce_policies: true` or an `_authz` `token_dialect`; absent, such an API is refused.
    */
   permissions?: PermissionsOptions;
+  /**
+   * Multi-factor authentication inside the exchange: the host's `verify` function, which the
+   * `mfa-otp` and `mfa-oob` grants call, and the `mfa_token`'s lifetime, attempts and secret.
+   * Absent: those grants go to the host, and an exchange that needs MFA fails with `500`.
+   */
+  mfa?: MfaOptions;
   /**
    * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
    * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
@@ -242,6 +249,7 @@ export interface Config extends StandardsConfig {
   users: UserStore | undefined;
   organizations: OrganizationsConfig;
   permissions: PermissionsConfig | undefined;
+  mfa: MfaConfig | undefined;
   keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;

@@ -41,6 +41,7 @@ import type { UserStore } from './users/user-store.js';
 import { parseObservabilityOptions } from './observability/observability-options.js';
 import { parseOrganizationsOptions } from './organizations/organization-options.js';
 import { parsePermissionsOptions } from './permissions/permission-options.js';
+import { parseMfaOptions } from './mfa/mfa-options.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
 import type { Config } from './options.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH } from './options.js';
@@ -58,6 +59,7 @@ const OPTION_KEYS = [
   'users',
   'organizations',
   'permissions',
+  'mfa',
   'keys',
   'keyRotationGracePeriod',
   'jwksMaxAge',
@@ -262,6 +264,18 @@ export function parseOptions(input: unknown): Config {
     }
   }
 
+  const mfa = parseMfaOptions(options.mfa, 'options.mfa');
+  if (mfa !== undefined && !mfa.sharedSecret) {
+    const shared = sharedStore(stores, attackProtection);
+    if (shared !== undefined) {
+      fail(
+        'options.mfa.secret',
+        `is required with a shared store (${shared}): an mfa_token sealed with a secret ` +
+          'generated at start cannot be redeemed on another instance',
+      );
+    }
+  }
+
   return {
     issuer,
     tokenEndpoint,
@@ -280,6 +294,7 @@ export function parseOptions(input: unknown): Config {
     users,
     organizations: parseOrganizationsOptions(options.organizations),
     permissions: parsePermissionsOptions(options.permissions),
+    mfa,
     keys,
     keyRotationGracePeriod: checkOptionalInteger(
       options.keyRotationGracePeriod,

@@ -16,6 +16,7 @@ import { deepFreeze } from './registry-support.js';
 import type {
   Client,
   IdTokenSigningAlg,
+  MfaPolicy,
   OrganizationUsage,
   TokenEndpointAuthMethod,
 } from './client.js';
@@ -33,6 +34,7 @@ const CLIENT_KEYS = [
   'token_exchange',
   'client_metadata',
   'organization_usage',
+  'mfa_policy',
   'is_token_endpoint_ip_header_trusted',
   'refresh_token',
   'dpop_bound_access_tokens',
@@ -50,6 +52,7 @@ const CLIENT_KEYS = [
 ] as const;
 
 const ORGANIZATION_USAGES: readonly OrganizationUsage[] = ['deny', 'allow', 'require'];
+const MFA_POLICIES: readonly MfaPolicy[] = ['never', 'always'];
 
 /** Auth0's limit on `client_metadata`. */
 const MAX_CLIENT_METADATA_KEYS = 10;
@@ -200,6 +203,16 @@ export function parseClient(
   for (const [key, value] of Object.entries(metadata)) {
     checkString(value, `${path}.client_metadata.${key}`, { min: 0, max: 255 });
   }
+  const mfaPolicy =
+    def.mfa_policy === undefined
+      ? 'never'
+      : checkOneOf(def.mfa_policy, `${path}.mfa_policy`, MFA_POLICIES);
+  if (mfaPolicy === 'always' && (def.organization_usage ?? 'deny') !== 'deny') {
+    fail(
+      `${path}.mfa_policy`,
+      'cannot be "always" with an organization_usage other than "deny": MFA is not available to exchanges with an organization',
+    );
+  }
   return deepFreeze({
     client_id,
     client_secret,
@@ -223,6 +236,7 @@ export function parseClient(
       def.organization_usage === undefined
         ? 'deny'
         : checkOneOf(def.organization_usage, `${path}.organization_usage`, ORGANIZATION_USAGES),
+    mfa_policy: mfaPolicy,
     is_token_endpoint_ip_header_trusted: checkOptionalBoolean(
       def.is_token_endpoint_ip_header_trusted,
       `${path}.is_token_endpoint_ip_header_trusted`,

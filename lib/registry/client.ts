@@ -14,6 +14,9 @@ export type IdTokenSigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
 /** Auth0's `organization_usage` values. */
 export type OrganizationUsage = 'deny' | 'allow' | 'require';
 
+/** Values of a client's `mfa_policy`. */
+export type MfaPolicy = 'never' | 'always';
+
 /**
  * An application, with Auth0's Management API field names so existing definitions paste in.
  * Defaults are Auth0's where Auth0 has one.
@@ -54,6 +57,15 @@ export interface ClientDefinition {
    * refused.
    */
   organization_usage?: OrganizationUsage;
+  /**
+   * Whether the client's exchanges need a second factor: `always` answers every exchange with
+   * `403 mfa_required` and an `mfa_token` (redeemed through the `mfa-otp` or `mfa-oob` grant,
+   * checked by `options.mfa.verify`), `never` (the default) leaves it to the post-exchange action's
+   * `api.multifactor.enable`. The names of Auth0's "Require Multi-factor Auth" setting, per
+   * client. `always` needs `options.mfa` and cannot go with an `organization_usage` other than
+   * `deny` (Auth0 has no MFA policies with organizations).
+   */
+  mfa_policy?: MfaPolicy;
   /**
    * Default `false`. A server-side client that exchanges tokens on behalf of its users may name
    * the end user's IP in `attackProtection.forwardedIpHeader` (Auth0's `auth0-forwarded-for`):
@@ -101,6 +113,7 @@ export interface Client {
   readonly allow_any_profile_of_type: readonly string[];
   readonly client_metadata: Readonly<Record<string, string>>;
   readonly organization_usage: OrganizationUsage;
+  readonly mfa_policy: MfaPolicy;
   readonly is_token_endpoint_ip_header_trusted: boolean;
   readonly refresh_token: RefreshTokenSettings;
   readonly dpop_bound_access_tokens: boolean;

@@ -9,6 +9,7 @@ import type {
   Client,
   ClientDefinition,
   IdTokenSigningAlg,
+  MfaPolicy,
   OrganizationUsage,
   TokenEndpointAuthMethod,
 } from './client.js';
@@ -17,6 +18,7 @@ export type {
   Client,
   ClientDefinition,
   IdTokenSigningAlg,
+  MfaPolicy,
   OrganizationUsage,
   TokenEndpointAuthMethod,
 } from './client.js';
@@ -180,6 +182,7 @@ export interface ClientView {
   token_exchange: { allow_any_profile_of_type: string[] };
   client_metadata: Record<string, string>;
   organization_usage: OrganizationUsage;
+  mfa_policy: MfaPolicy;
   is_token_endpoint_ip_header_trusted: boolean;
   refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
   dpop_bound_access_tokens: boolean;
@@ -200,6 +203,7 @@ export function clientView(client: Client): ClientView {
     token_exchange: { allow_any_profile_of_type: [...client.allow_any_profile_of_type] },
     client_metadata: { ...client.client_metadata },
     organization_usage: client.organization_usage,
+    mfa_policy: client.mfa_policy,
     is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
     refresh_token: { ...client.refresh_token },
     dpop_bound_access_tokens: client.dpop_bound_access_tokens,
