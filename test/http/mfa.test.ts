@@ -210,7 +210,9 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
   it('refuses a token past its lifetime', async () => {
     server = await mfaServer({ tokenLifetime: 60 });
     server.behave.current = (_event, api) => api.multifactor.enable('any');
-    const clock = FakeTimers.install({ toFake: ['Date'], now: Date.now() });
+    // Two minutes back, so the dates it moves on stay in the past: log ids minted meanwhile keep
+    // their time, and a later id must not be stamped ahead of the real clock.
+    const clock = FakeTimers.install({ toFake: ['Date'], now: Date.now() - 120_000 });
     try {
       const token = await mfaToken(server);
       clock.tick(59_000);
