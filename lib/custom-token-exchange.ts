@@ -27,6 +27,8 @@ import { createTenantLogs } from './logs/tenant-logs.js';
 import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { CustomTokenExchangeOptions } from './options.js';
 import { parseOptions } from './options.js';
+import { createManagementApi } from './management/management-api.js';
+import type { ManagementApiOptions } from './management/management-options.js';
 import { ActionRegistry } from './profiles/action-registry.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
@@ -105,6 +107,16 @@ export interface CustomTokenExchangeRouter extends Router {
    * For an issuer without a path the router already serves it at its mount's root.
    */
   readonly authorizationServerMetadata: { readonly path: string; readonly handler: RequestHandler };
+  /**
+   * A new router serving the Management API (Auth0's `/api/v2` paths for token exchange
+   * profiles, actions, suspicious IP throttling, IP blocks and logs) for the host to mount where
+   * it wants, e.g. `app.use('/api/v2', cte.managementApi())`. Off unless mounted: whoever holds
+   * `create:actions` or `update:actions` runs code that issues tokens for any user. Requests
+   * need a bearer JWT for `options.audience` with Auth0's scope of each route.
+   *
+   * @throws TypeError naming the option when `options` is invalid.
+   */
+  managementApi(options?: ManagementApiOptions): Router;
   /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
@@ -289,6 +301,25 @@ export function customTokenExchange(
       path: insertedMetadataPath(config.issuer),
       handler: metadataHandler,
     }),
+    managementApi(managementOptions?: ManagementApiOptions): Router {
+      return createManagementApi(
+        {
+          actions,
+          profiles,
+          attackProtection: attackProtection.handle,
+          logs: tenantLogs.handle,
+          log,
+          reportError: (error) =>
+            logger.error(
+              { component: 'management-api', err: error },
+              'customTokenExchange: the Management API failed unexpectedly',
+            ),
+        },
+        keys,
+        config.issuer,
+        managementOptions,
+      );
+    },
     on(type: LogEntryType, listener: LogListener) {
       tenantLogs.on(type, listener);
       return cte;

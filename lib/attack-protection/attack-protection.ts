@@ -11,7 +11,10 @@ import { isIpAddress, resolveClientIp } from './client-ip.js';
 import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
+import { patchThrottlingSettings, throttlingSettingsView } from './throttling-settings.js';
+import type { SuspiciousIpThrottlingSettings } from './throttling-settings.js';
 import type {
+  SuspiciousIpThrottleSettings,
   SuspiciousIpAttempt,
   SuspiciousIpBlock,
   SuspiciousIpRefusal,
@@ -46,6 +49,18 @@ export interface AttackProtectionHandle {
   setProfileRateLimit(profileId: string, limit: Partial<ProfileRateLimit> | null): Promise<void>;
   /** The rate limit a profile runs under, or `undefined` when it has none. */
   getProfileRateLimit(profileId: string): ProfileRateLimit | undefined;
+  /**
+   * Suspicious IP throttling's settings in the shape of Auth0's Management API (`enabled`,
+   * `shields`, `allowlist`, `stage['pre-custom-token-exchange']`'s `max_attempts` and `rate`).
+   */
+  getSuspiciousIpThrottling(): SuspiciousIpThrottlingSettings;
+  /**
+   * Changes the settings `patch` gives (same shape), from the next exchange on; the attempts
+   * each IP has left are kept. Resolves to the settings now in force.
+   *
+   * @throws ManagementError `invalid_body` naming the field.
+   */
+  updateSuspiciousIpThrottling(patch: unknown): Promise<SuspiciousIpThrottlingSettings>;
 }
 
 /** Dependencies of {@link AttackProtection}. */
@@ -63,7 +78,10 @@ export interface AttackProtectionDependencies {
 export class AttackProtection {
   readonly handle: AttackProtectionHandle;
   readonly #forwardedIpHeader: string;
-  readonly #throttle: SuspiciousIpThrottle;
+  #throttle: SuspiciousIpThrottle;
+  #throttleSettings: SuspiciousIpThrottleSettings;
+  // Throttles replaced by new settings: exchanges may still wait in their queues until close().
+  readonly #retiredThrottles: SuspiciousIpThrottle[] = [];
   readonly #rateLimits: ProfileRateLimits;
   readonly #storeFailures: StoreFailurePolicy;
   readonly #profiles: ProfileRegistry;
@@ -76,10 +94,12 @@ export class AttackProtection {
       ...(warn === undefined ? {} : { warn }),
     });
     const throttling = config.suspiciousIpThrottling;
-    this.#throttle = new SuspiciousIpThrottle({
+    this.#throttleSettings = Object.freeze({
       ...throttling,
+      allowlist: Object.freeze([...throttling.allowlist]),
       store: throttling.store ?? new MemoryAttemptStore(),
     });
+    this.#throttle = new SuspiciousIpThrottle(this.#throttleSettings);
     this.#rateLimits = new ProfileRateLimits({
       ...config.profileRateLimit,
       onStoreError: (error) => this.#storeFailures.failure('the profile rate limit store', error),
@@ -90,6 +110,11 @@ export class AttackProtection {
       setProfileRateLimit: (profileId: string, limit: Partial<ProfileRateLimit> | null) =>
         this.#setProfileRateLimit(profileId, limit),
       getProfileRateLimit: (profileId: string) => this.#rateLimits.get(profileId),
+      getSuspiciousIpThrottling: () => throttlingSettingsView(this.#throttleSettings),
+      updateSuspiciousIpThrottling: async (patch: unknown) => {
+        this.#replaceThrottle(patchThrottlingSettings(this.#throttleSettings, patch));
+        return throttlingSettingsView(this.#throttleSettings);
+      },
     });
   }
 
@@ -163,9 +188,26 @@ export class AttackProtection {
     this.#rateLimits.limit(req, res, next, profileId, this.#throttle.keyOf(ip));
   }
 
+  /**
+   * A throttle with new settings over the same store, so every IP keeps its attempts. Exchanges
+   * admitted by the old one end on it; its waiting queue drains as their attempts come back.
+   */
+  #replaceThrottle(
+    settings: Pick<SuspiciousIpThrottleSettings, 'enabled' | 'maxAttempts' | 'rate' | 'allowlist'>,
+  ): void {
+    this.#throttleSettings = Object.freeze({
+      ...this.#throttleSettings,
+      ...settings,
+      allowlist: Object.freeze([...settings.allowlist]),
+    });
+    this.#retiredThrottles.push(this.#throttle);
+    this.#throttle = new SuspiciousIpThrottle(this.#throttleSettings);
+  }
+
   /** Refuses exchanges still waiting for an attempt; shuts down the rate-limit stores it made. */
   async close(): Promise<void> {
     this.#throttle.close();
+    for (const retired of this.#retiredThrottles) retired.close();
     await this.#rateLimits.close();
   }
 
