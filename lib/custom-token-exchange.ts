@@ -30,6 +30,7 @@ import { parseOptions } from './options.js';
 import { createManagementApi } from './management/management-api.js';
 import type { ManagementApiOptions } from './management/management-options.js';
 import { ActionRegistry } from './profiles/action-registry.js';
+import { ConfigSync } from './profiles/config-sync.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
@@ -118,6 +119,12 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   managementApi(options?: ManagementApiOptions): Router;
   /**
+   * Resolves once the configuration of `options.stores.config` (what the Management API created)
+   * is loaded, so the token endpoint serves it: await it before listening. Rejects when the store
+   * cannot be read or a secret in it cannot be decrypted with `options.configSecretKeys`.
+   */
+  ready(): Promise<void>;
+  /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
    * A listener that throws or rejects is reported to the `logger`, never to the exchange.
@@ -138,6 +145,9 @@ export interface CustomTokenExchangeRouter extends Router {
    */
   close(): Promise<void>;
 }
+
+/** How often each instance reads the shared configuration's changes without a notification. */
+const CONFIG_RESYNC_INTERVAL_MS = 1000;
 
 /**
  * Creates the Custom Token Exchange router. Options are validated here, once: a mistake throws a
@@ -208,8 +218,27 @@ export function customTokenExchange(
     cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
     onCatastrophicError: abortOnCatastrophicError(logger),
   });
-  const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
-  const profiles = new ProfileRegistry({ actions });
+  // What the Management API creates lives in the shared configuration store; each instance
+  // keeps a synchronous copy for the token endpoint, followed from the store's changes.
+  const configSync = new ConfigSync({
+    store: config.configStore,
+    sealer: config.configSealer,
+    resyncIntervalMs: CONFIG_RESYNC_INTERVAL_MS,
+    onError: (error) =>
+      logger.error(
+        { component: 'config-store', err: error },
+        'customTokenExchange: the shared configuration could not be read; retrying',
+      ),
+  });
+  const actions = new ActionRegistry({
+    runner,
+    defaultLimits: config.actionDefaults,
+    shared: configSync,
+  });
+  const profiles = new ProfileRegistry({ actions, shared: configSync });
+  const configLoaded = configSync.start({ actions, profiles });
+  // Reported through ready(); never an unhandled rejection when nobody asks.
+  configLoaded.catch(() => undefined);
   const postExchange = new PostExchangeHook(actions);
   // Every rate limiter of the default limit is created here, never while a request is handled.
   const attackProtection = new AttackProtection(config.attackProtection, {
@@ -280,6 +309,7 @@ export function customTokenExchange(
           `${left} token requests still in flight; the sandboxes stop under them.`,
       );
     }
+    await configSync.close();
     await runner.close();
     await attackProtection.close();
     await log.close();
@@ -301,6 +331,7 @@ export function customTokenExchange(
       path: insertedMetadataPath(config.issuer),
       handler: metadataHandler,
     }),
+    ready: () => configLoaded,
     managementApi(managementOptions?: ManagementApiOptions): Router {
       return createManagementApi(
         {

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { SignJWT, importJWK } from 'jose';
-import type { JWTPayload } from 'jose';
 import request from 'supertest';
 import type { LogEntry } from '../../lib/index.js';
 import type { ManagementApiOptions } from '../../lib/management/management-options.js';
@@ -30,7 +29,7 @@ export const ALL_SCOPES = [
 
 export interface ManagementServer extends TestServer {
   /** A bearer access token signed by the router's RS256 key (every scope unless `scope`). */
-  token(claims?: JWTPayload & { scope?: string }): Promise<string>;
+  token(claims?: Record<string, unknown>): Promise<string>;
   /** A supertest agent call with `Authorization` set to a token of every scope. */
   api: {
     get(path: string, token?: string): request.Test;
@@ -52,7 +51,7 @@ export async function managementServer(
 ): Promise<ManagementServer> {
   const server = await testServer(overrides);
   server.app.use('/api/v2', server.cte.managementApi(managementOptions));
-  const token = (claims: JWTPayload & { scope?: string } = {}) =>
+  const token = (claims: Record<string, unknown> = {}) =>
     signedToken({ scope: ALL_SCOPES.join(' '), ...claims });
   const everything = await token();
   const bearer = (given?: string) => `Bearer ${given ?? everything}`;
@@ -82,7 +81,7 @@ export async function managementServer(
  * by default.
  */
 export async function signedToken(
-  claims: JWTPayload & { scope?: string } = {},
+  claims: Record<string, unknown> = {},
   key?: Record<string, unknown>,
 ): Promise<string> {
   const jwk = key ?? (await testSigningKeys()).find((candidate) => candidate.alg === 'RS256')!;
