@@ -54,8 +54,8 @@ import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
-import { KeySet } from './tokens/key-set.js';
-import type { SigningAlg } from './tokens/key-set.js';
+import { KeySet, keysHandle } from './tokens/key-set.js';
+import type { KeysHandle, SigningAlg } from './tokens/key-set.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
 import type { UserStore } from './users/user-store.js';
 
@@ -70,14 +70,20 @@ export interface CustomTokenExchangeRouter extends Router {
    * with the `post-exchange` trigger), `clear()`, `get()`, each a promise. None by default.
    */
   readonly postExchange: PostExchangeHookHandle;
-  /** Applications: `create`, `get`, `list`, `update`, `delete` (never showing `client_secret`). */
+  /**
+   * Applications: `create`, `get`, `list`, `update`, `delete` (never showing `client_secret`),
+   * and `invalidate(clientId?)` to forget what this instance cached of a `ClientStore`'s client.
+   */
   readonly clients: ClientsHandle;
   /** APIs: `create`, `get`, `list`, `update`, `delete`. */
   readonly resourceServers: ResourceServersHandle;
   /** The user store in use (the in-memory one when `options.users` was absent). */
   readonly users: UserStore;
-  /** Signing keys: `jwks()` to publish elsewhere, `rotate()`, `add()`, `list()`. */
-  readonly keys: KeySet;
+  /**
+   * Signing keys: `jwks()` to publish elsewhere, `list()`, `rotate(alg?)`, `add(jwk | signer)`,
+   * each async. Nothing on it signs.
+   */
+  readonly keys: KeysHandle;
   /**
    * Attack protection: `status(ip)` and `unblock(ip)` for suspicious IP throttling,
    * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`.
@@ -161,23 +167,31 @@ export function customTokenExchange(
 
   const keys = new KeySet({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
+    ...(config.stores.keys === undefined ? {} : { store: config.stores.keys }),
     gracePeriodSeconds: config.keyRotationGracePeriod,
+    publishAheadSeconds: config.jwksMaxAge,
+    // Read again well within the JWKS max-age: a rotation publishes the next key that long
+    // before it signs, so every instance knows it in time.
+    refreshIntervalMs: Math.min(60_000, Math.max(1000, config.jwksMaxAge * 500)),
+    warn: (message) => logger.warn({ component: 'keys' }, message),
   });
-  if (config.keys === undefined) {
+  if (keys.development) {
     logger.warn(
       { component: 'keys' },
       'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
         'Tokens will not verify after a restart or on another instance: configure options.keys.',
     );
   }
-  // Every algorithm a client or API may sign with must have a key before the first request.
-  const ensureKey = (alg: SigningAlg, path: string): void => {
+  // Every algorithm a client or API may sign with must have a key before the first request, and
+  // a retired key must stay published as long as the tokens it signed live.
+  const ensureKey = (alg: SigningAlg, lifetimeSeconds: number, path: string): void => {
     try {
       keys.ensure(alg);
     } catch (err) {
       if (err instanceof TypeError) fail(path, `is ${alg}, but options.keys has no ${alg} key`);
       throw err;
     }
+    keys.coverLifetime(lifetimeSeconds);
   };
   const clientGrants = new ClientGrantIndex(config.clientGrants);
   // The registries check each definition against the others: the options' lists until the
@@ -193,24 +207,27 @@ export function customTokenExchange(
     config.clients,
     (client, path) => {
       if (client.id_token_alg !== 'HS256') {
-        ensureKey(client.id_token_alg, `${path}.jwt_configuration.alg`);
+        ensureKey(client.id_token_alg, client.id_token_lifetime, `${path}.jwt_configuration.alg`);
       }
       checkClientIdIsFree(client, path, registration);
       warnIfAuth0SdkCannotRefresh(client, path, registration, (message) =>
         logger.warn({ component: 'registration' }, message),
       );
     },
-    { hostAuthenticates: config.clientAuthentication !== undefined },
+    {
+      hostAuthenticates: config.clientAuthentication !== undefined,
+      ...(config.clientStore === undefined ? {} : { source: config.clientStore }),
+    },
   );
   const resourceServers = new ResourceServerRegistry(
     config.resourceServers,
     (server, path) => {
-      ensureKey(server.signing_alg, `${path}.signing_alg`);
+      ensureKey(server.signing_alg, server.token_lifetime, `${path}.signing_alg`);
       checkIntrospectionClientIdIsFree(server, path, registration);
     },
     (identifier) => identifier === config.defaultAudience,
   );
-  listClients = () => clients.list();
+  listClients = () => clients.defined();
   listResourceServers = () => resourceServers.list();
 
   const runner = new ExecutionGate({
@@ -310,6 +327,7 @@ export function customTokenExchange(
       );
     }
     await configSync.close();
+    keys.close();
     await runner.close();
     await attackProtection.close();
     await log.close();
@@ -322,7 +340,7 @@ export function customTokenExchange(
     clients: clientsHandle(clients),
     resourceServers: resourceServersHandle(resourceServers),
     users,
-    keys,
+    keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
     refreshTokens: refreshTokensHandle(refreshTokens),

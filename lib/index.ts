@@ -56,6 +56,11 @@ export type {
   TokenEndpointAuthMethod,
   IdTokenSigningAlg,
 } from './registry/clients.js';
+export type { ClientCacheOptions, ClientStore } from './registry/client-store.js';
+export type { ManagedClientStore } from './registry/managed-client-store.js';
+export { MemoryClientStore } from './registry/memory-client-store.js';
+export { hashClientSecret, verifyClientSecret } from './registry/client-secret-hash.js';
+export type { ClientSecretHashOptions } from './registry/client-secret-hash.js';
 export type {
   AccessTokenSigningAlg,
   ClientGrantDefinition,
@@ -88,7 +93,18 @@ export type { FunctionLogSinkOptions, LogFunction } from './logs/function-log-si
 export type { LogListener } from './logs/log-events.js';
 export type { LogSinkDropCount, TenantLogsHandle } from './logs/tenant-logs.js';
 export type { ActionLimits } from './sandbox/action-runner.js';
-export type { SigningKeyInput } from './tokens/key-set.js';
+export type {
+  KeyInfo,
+  KeyRotation,
+  KeysHandle,
+  KeyStatus,
+  PublicJwk,
+  SigningAlg,
+  SigningKeyInput,
+} from './tokens/key-set.js';
+export type { KeySchedule, KeyStore, StoredSigningKey } from './tokens/key-store.js';
+export { MemoryKeyStore } from './tokens/key-store.js';
+export type { Signer } from './tokens/signer.js';
 export type { ReplayStore } from './stores/replay-store.js';
 export { ReplayStoreFullError } from './stores/replay-store.js';
 export { StoreUnavailableError } from './stores/store-deadline.js';

@@ -24,6 +24,12 @@ import { DEFAULT_MAX_REFRESH_TOKENS_PER_USER_AND_CLIENT } from './refresh-tokens
 import type { Client, ClientDefinition } from './registry/clients.js';
 import { parseClient } from './registry/clients.js';
 import type {
+  ClientCacheConfig,
+  ClientCacheOptions,
+  ClientStore,
+} from './registry/client-store.js';
+import { isClientStore, parseClientCacheOptions } from './registry/client-store.js';
+import type {
   ClientGrantDefinition,
   ResourceServer,
   ResourceServerDefinition,
@@ -43,6 +49,13 @@ import type { ReplayStore } from './stores/replay-store.js';
 import type { RevokedTokenStore } from './stores/revoked-token-store.js';
 import type { SigningKeyInput } from './tokens/key-set.js';
 import { parseSigningKeys } from './tokens/key-set.js';
+import type { KeyStore } from './tokens/key-store.js';
+import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
+import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
+import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
+import { MemoryReplayStore } from './stores/memory-replay-store.js';
+import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
+import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
 import type { StandardsConfig, StandardsOptions } from './standards-options.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
@@ -57,8 +70,14 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * slash included). https, or http for localhost.
    */
   issuer: string;
-  /** Applications allowed to call the token endpoint (Auth0 Management API fields). */
-  clients: ClientDefinition[];
+  /**
+   * Applications allowed to call the token endpoint (Auth0 Management API fields), or a
+   * `ClientStore` that reads them from your own registry (`get(client_id)`), cached as
+   * `clientCache` says.
+   */
+  clients: ClientDefinition[] | ClientStore;
+  /** How clients of a `ClientStore` are cached (TTL, bounds, unknown ids); see `ClientCacheOptions`. */
+  clientCache?: ClientCacheOptions;
   /** APIs that tokens can be issued for (Auth0 Management API fields). */
   resourceServers: ResourceServerDefinition[];
   /**
@@ -71,14 +90,23 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   /** The user database; an in-memory `MemoryUserStore` when absent. */
   users?: UserStore;
   /**
-   * Private signing JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), as an array or a
-   * JWKS. When absent, development keys are generated in memory (with a warning): tokens then do
-   * not survive a restart and instances do not share keys.
+   * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
+   * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
+   * absent, `stores.keys` makes and keeps the keys; without it either, development keys are
+   * generated in memory (with a warning; refused with a shared store): tokens then do not survive
+   * a restart and instances do not share keys.
    */
-  keys?: SigningKeyInput[] | { keys: SigningKeyInput[] };
-  /** Seconds a rotated-out key stays in the JWKS so tokens it signed still verify. Default 86400. */
+  keys?: Array<SigningKeyInput | Signer> | { keys: Array<SigningKeyInput | Signer> };
+  /**
+   * Seconds a rotated-out key stays in the JWKS so tokens it signed still verify: at least this,
+   * and at least the longest token lifetime of the APIs and clients the router signs for.
+   * Default 86400.
+   */
   keyRotationGracePeriod?: number;
-  /** `max-age` of the JWKS response in seconds. Default 600. */
+  /**
+   * `max-age` of the JWKS response in seconds. Default 600. A rotation schedules the next key to
+   * sign no sooner than this after it was published.
+   */
   jwksMaxAge?: number;
   /** `event.tenant.id`. Default: the issuer's host name. */
   tenant?: string;
@@ -174,6 +202,12 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
      */
     refreshTokens?: RefreshTokenStore;
     /**
+     * The signing-key schedule, shared by every instance (`PostgresKeyStore`): all sign with the
+     * same current key and serve the same JWKS, read again in the background every minute (or
+     * half the JWKS `max-age`, if shorter). Without `keys` the router makes its keys there.
+     */
+    keys?: KeyStore;
+    /**
      * The `jti`s of access tokens revoked through `POST /oauth/revoke`, until they expire;
      * introspection reads it. Default: a `MemoryRevokedTokenStore` (single process).
      */
@@ -219,12 +253,14 @@ export interface Config extends StandardsConfig {
    */
   routerUrl: string;
   tenant: string;
+  /** The clients given as an array; empty with a store. */
   clients: Client[];
+  clientStore: { store: ClientStore; cache: ClientCacheConfig } | undefined;
   resourceServers: ResourceServer[];
   clientGrants: ClientGrantDefinition[] | undefined;
   defaultAudience: string | undefined;
   users: UserStore | undefined;
-  keys: SigningKeyInput[] | undefined;
+  keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
   unknownSubjectTokenType: 'reject' | 'next';
@@ -244,6 +280,7 @@ export interface Config extends StandardsConfig {
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
     refreshTokens?: RefreshTokenStore;
+    keys?: KeyStore;
     revokedTokens?: RevokedTokenStore;
   };
   /** `stores.config`, or the router's own memory store. */
@@ -267,6 +304,7 @@ const OPTION_KEYS = [
   ...STANDARDS_OPTION_KEYS,
   'issuer',
   'clients',
+  'clientCache',
   'resourceServers',
   'clientGrants',
   'defaultAudience',
@@ -305,9 +343,21 @@ export function parseOptions(input: unknown): Config {
 
   // Validated in full below; whether it is there decides what a client definition must hold.
   const hostAuthenticates = options.clientAuthentication !== undefined;
-  const clients = checkArray(options.clients, 'options.clients').map((c, i) =>
-    parseClient(c, `options.clients[${i}]`, { hostAuthenticates }),
-  );
+  const clientStore = isClientStore(options.clients)
+    ? {
+        store: options.clients,
+        cache: parseClientCacheOptions(options.clientCache, 'options.clientCache'),
+      }
+    : undefined;
+  if (clientStore === undefined && options.clientCache !== undefined) {
+    fail('options.clientCache', 'applies to a ClientStore in options.clients, not to an array');
+  }
+  const clients =
+    clientStore !== undefined
+      ? []
+      : clientDefinitions(options.clients).map((c, i) =>
+          parseClient(c, `options.clients[${i}]`, { hostAuthenticates }),
+        );
   unique(
     clients.map((c) => c.client_id),
     'options.clients',
@@ -331,7 +381,8 @@ export function parseOptions(input: unknown): Config {
         );
 
   clientGrants?.forEach((grant, i) => {
-    if (!clients.some((c) => c.client_id === grant.client_id)) {
+    // A store's clients are not known in advance: a grant may name any of them.
+    if (clientStore === undefined && !clients.some((c) => c.client_id === grant.client_id)) {
       fail(
         `options.clientGrants[${i}].client_id`,
         'must be the client_id of one of options.clients',
@@ -404,7 +455,7 @@ export function parseOptions(input: unknown): Config {
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
   checkKnownKeys(
     stores,
-    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'config'],
+    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys', 'config'],
     'options.stores',
   );
   if (stores.config !== undefined && !isConfigStore(stores.config)) {
@@ -456,6 +507,28 @@ export function parseOptions(input: unknown): Config {
     fail('options.stores.revokedTokens', 'must be a RevokedTokenStore (revoke and isRevoked)');
   }
 
+  const keyStore = stores.keys as KeyStore | undefined;
+  if (
+    keyStore !== undefined &&
+    (typeof keyStore?.load !== 'function' || typeof keyStore.save !== 'function')
+  ) {
+    fail('options.stores.keys', 'must be a KeyStore (load and save)');
+  }
+  const attackProtection = parseAttackProtection(
+    options.attackProtection,
+    'options.attackProtection',
+  );
+  if (keys === undefined && keyStore === undefined) {
+    const shared = sharedStore(stores, attackProtection);
+    if (shared !== undefined) {
+      fail(
+        'options.keys',
+        `(or options.stores.keys) is required with a shared store (${shared}): development keys ` +
+          'generated at start differ on every instance and at every restart',
+      );
+    }
+  }
+
   return {
     issuer,
     tokenEndpoint,
@@ -467,6 +540,7 @@ export function parseOptions(input: unknown): Config {
         ? issuerUrl.hostname
         : checkString(options.tenant, 'options.tenant', { max: 128 }),
     clients,
+    clientStore,
     resourceServers,
     clientGrants,
     defaultAudience,
@@ -531,6 +605,7 @@ export function parseOptions(input: unknown): Config {
       ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
       ...(actionCache === undefined ? {} : { actionCache }),
       ...(refreshTokens === undefined ? {} : { refreshTokens }),
+      ...(keyStore === undefined ? {} : { keys: keyStore }),
       ...(revokedTokens === undefined ? {} : { revokedTokens }),
     },
     configStore,
@@ -540,9 +615,42 @@ export function parseOptions(input: unknown): Config {
         : new SecretSealer(configSecretKeys, 'customTokenExchange: options.configSecretKeys'),
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
-    attackProtection: parseAttackProtection(options.attackProtection, 'options.attackProtection'),
+    attackProtection,
     ...parseStandardsOptions(options),
   };
+}
+
+/** The option path of a store shared between instances, if one is configured. */
+function sharedStore(
+  stores: Record<string, unknown>,
+  attackProtection: AttackProtectionConfig,
+): string | undefined {
+  const memory: Record<string, new (...args: never[]) => unknown> = {
+    replay: MemoryReplayStore,
+    actionCache: MemoryActionCacheStore,
+    refreshTokens: MemoryRefreshTokenStore,
+    revokedTokens: MemoryRevokedTokenStore,
+  };
+  for (const [name, Memory] of Object.entries(memory)) {
+    if (stores[name] !== undefined && !(stores[name] instanceof Memory)) {
+      return `options.stores.${name}`;
+    }
+  }
+  const attempts = attackProtection.suspiciousIpThrottling.store;
+  if (attempts !== undefined && !(attempts instanceof MemoryAttemptStore)) {
+    return 'options.attackProtection.suspiciousIpThrottling.store';
+  }
+  return undefined;
+}
+
+function clientDefinitions(value: unknown): unknown[] {
+  if (!Array.isArray(value)) {
+    fail(
+      'options.clients',
+      'must be an array of client definitions or a ClientStore (an object with get(client_id))',
+    );
+  }
+  return value;
 }
 
 /** `urlencoded.extended`; `undefined` when not given (the body reader knows the default). */

@@ -2,8 +2,16 @@ import { expect } from 'chai';
 import passport from 'passport';
 import request from 'supertest';
 import express from 'express';
-import { ManagementError, MemoryLogSink, customTokenExchange } from '../lib/index.js';
+import {
+  ManagementError,
+  MemoryKeyStore,
+  MemoryLogSink,
+  MemoryRefreshTokenStore,
+  MemoryReplayStore,
+  customTokenExchange,
+} from '../lib/index.js';
 import type {
+  ClientDefinition,
   CustomTokenExchangeOptions,
   CustomTokenExchangeRouter,
   UserStore,
@@ -127,12 +135,14 @@ const CASES: Record<string, Case[]> = {
     {
       title: 'missing',
       change: { clients: undefined },
-      message: 'options.clients must be an array',
+      message:
+        'options.clients must be an array of client definitions or a ClientStore (an object with get(client_id))',
     },
     {
       title: 'not an array',
       change: { clients: APP },
-      message: 'options.clients must be an array',
+      message:
+        'options.clients must be an array of client definitions or a ClientStore (an object with get(client_id))',
     },
     {
       title: 'an entry that is not an object',
@@ -172,13 +182,13 @@ const CASES: Record<string, Case[]> = {
       title: 'client_secret_basic without a secret',
       change: { clients: client({ token_endpoint_auth_method: 'client_secret_basic' }) },
       message:
-        'options.clients[1].client_secret is required for token_endpoint_auth_method client_secret_basic',
+        'options.clients[1].client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_basic',
     },
     {
       title: 'the default client_secret_post without a secret',
       change: { clients: client({}) },
       message:
-        'options.clients[1].client_secret is required for token_endpoint_auth_method client_secret_post',
+        'options.clients[1].client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_post',
     },
     {
       title: 'a secret shorter than 16 characters',
@@ -283,7 +293,8 @@ const CASES: Record<string, Case[]> = {
           jwt_configuration: { alg: 'HS256' },
         }),
       },
-      message: 'options.clients[1].jwt_configuration.alg HS256 needs a client_secret to sign with',
+      message:
+        'options.clients[1].jwt_configuration.alg HS256 needs a client_secret in clear to sign with (a client_secret_hash cannot sign)',
     },
     {
       title: 'an ID token lifetime of 0',
@@ -689,6 +700,52 @@ const CASES: Record<string, Case[]> = {
       change: { stores: { actionCache: { load: async () => ({}) } } },
       message: 'options.stores.actionCache must be an ActionCacheStore (load and apply)',
     },
+    {
+      title: 'a key store without save()',
+      change: { stores: { keys: { load: async () => ({ revision: 0, keys: [] }) } } },
+      message: 'options.stores.keys must be a KeyStore (load and save)',
+    },
+    {
+      title: 'development keys beside a shared replay store',
+      change: { keys: undefined, stores: { replay: { consume: async () => true } } },
+      message:
+        'options.keys (or options.stores.keys) is required with a shared store ' +
+        '(options.stores.replay): development keys generated at start differ on every instance ' +
+        'and at every restart',
+    },
+    {
+      title: 'development keys beside a shared attempt store',
+      change: {
+        keys: undefined,
+        attackProtection: {
+          suspiciousIpThrottling: {
+            store: {
+              peek: async () => ({}),
+              take: async () => ({}),
+              reserve: async () => ({}),
+              release: async () => undefined,
+              reset: async () => undefined,
+            },
+          },
+        },
+      },
+      message:
+        'options.keys (or options.stores.keys) is required with a shared store ' +
+        '(options.attackProtection.suspiciousIpThrottling.store): development keys generated at ' +
+        'start differ on every instance and at every restart',
+    },
+  ],
+  clientCache: [
+    {
+      title: 'beside an array of clients',
+      change: { clientCache: { ttlMs: 1000 } },
+      message: 'options.clientCache applies to a ClientStore in options.clients, not to an array',
+    },
+    {
+      title: 'with a TTL over a day, for a ClientStore',
+      change: { clients: { get: async () => undefined }, clientCache: { ttlMs: 86_400_001 } },
+      message: 'options.clientCache.ttlMs must be an integer from 0 to 86400000',
+    },
   ],
   actionDefaults: [
     {
@@ -854,7 +911,6 @@ describe('customTokenExchange(options): validation', () => {
       token_lifetime: 2592000,
     });
     expect(cte.users).to.equal(userStore);
-    expect(cte.keys.development).to.equal(false);
     const res = await request(express().use(cte)).get('/.well-known/jwks.json').expect(200);
     expect(res.headers['cache-control']).to.equal('public, max-age=0');
   });
@@ -942,6 +998,7 @@ describe('customTokenExchange(options): the caller’s object', () => {
       sandbox: false,
     };
     const before = structuredClone(options);
+    const clientList = options.clients as ClientDefinition[];
 
     const cte = customTokenExchange(options);
 
@@ -949,10 +1006,10 @@ describe('customTokenExchange(options): the caller’s object', () => {
     const nested = [
       options,
       options.clients,
-      options.clients[0],
-      options.clients[0]!.client_metadata,
-      options.clients[1]!.jwks,
-      options.clients[1]!.jwks!.keys[0],
+      clientList[0],
+      clientList[0]!.client_metadata,
+      clientList[1]!.jwks,
+      clientList[1]!.jwks!.keys[0],
       options.resourceServers[0]!.scopes,
       options.clientGrants![0]!.scope,
       (options.keys as SigningKeyInput[])[0],
@@ -960,9 +1017,9 @@ describe('customTokenExchange(options): the caller’s object', () => {
     ];
     nested.forEach((value, i) => expect(Object.isFrozen(value), `nested[${i}]`).to.equal(false));
 
-    options.clients[0]!.client_secret = 'changed-after-construction';
-    options.clients[0]!.client_metadata!.team = 'changed';
-    options.clients[1]!.jwks!.keys[0]!.x = 'changed';
+    clientList[0]!.client_secret = 'changed-after-construction';
+    clientList[0]!.client_metadata!.team = 'changed';
+    clientList[1]!.jwks!.keys[0]!.x = 'changed';
     options.resourceServers[0]!.scopes!.push({ value: 'admin' });
     // The secret is write-only: the router still authenticates the client with the original one.
     const app = express().use(cte);
@@ -1050,9 +1107,8 @@ describe('customTokenExchange(options): defaults', () => {
           'Tokens will not verify after a restart or on another instance: configure options.keys.',
       ],
     ]);
-    expect(cte.keys.development).to.equal(true);
     // RS256 (the default of both the client's ID tokens and the API) signs, its successor waits.
-    const listed = cte.keys.list();
+    const listed = await cte.keys.list();
     expect(listed.map(({ alg, status }) => ({ alg, status }))).to.deep.equal([
       { alg: 'RS256', status: 'current' },
       { alg: 'RS256', status: 'next' },
@@ -1060,7 +1116,7 @@ describe('customTokenExchange(options): defaults', () => {
 
     const res = await request(express().use(cte)).get('/.well-known/jwks.json').expect(200);
     expect(res.headers['cache-control']).to.equal('public, max-age=600');
-    expect(res.body).to.deep.equal(cte.keys.jwks());
+    expect(res.body).to.deep.equal(await cte.keys.jwks());
     const served = res.body.keys as Array<Record<string, unknown>>;
     expect(served.map((key) => key.kid)).to.deep.equal(listed.map((key) => key.kid));
     for (const key of served) {
@@ -1071,12 +1127,12 @@ describe('customTokenExchange(options): defaults', () => {
 
     // Generated keys belong to one router: another one gets its own.
     const other = customTokenExchange(minimal());
-    const otherKids = other.keys.list().map((key) => key.kid);
+    const otherKids = (await other.keys.list()).map((key) => key.kid);
     expect(otherKids).to.have.length(2);
     expect(otherKids).not.to.include.members([listed[0]!.kid]);
   });
 
-  it('generates a key for every alg a client or API signs with', () => {
+  it('generates a key for every alg a client or API signs with', async () => {
     const cte = customTokenExchange({
       ...minimal(),
       clients: [
@@ -1089,19 +1145,42 @@ describe('customTokenExchange(options): defaults', () => {
       ],
       resourceServers: [{ identifier: API, signing_alg: 'ES256' }],
     });
-    const current = cte.keys
-      .list()
+    const current = (await cte.keys.list())
       .filter((key) => key.status === 'current')
       .map((key) => key.alg);
     expect(current).to.have.members(['EdDSA', 'ES256']);
+  });
+
+  it('accepts development keys beside memory stores and a key store without keys', async () => {
+    const withMemoryStores = customTokenExchange({
+      ...minimal(),
+      stores: {
+        replay: new MemoryReplayStore(),
+        refreshTokens: new MemoryRefreshTokenStore(),
+      },
+    });
+    expect(warnings).to.have.length(1);
+    expect((await withMemoryStores.keys.list()).map((key) => key.status)).to.deep.equal([
+      'current',
+      'next',
+    ]);
+    const withKeyStore = customTokenExchange({
+      ...minimal(),
+      stores: { keys: new MemoryKeyStore() },
+    });
+    // Keys made into a key store are not development keys: no second warning.
+    expect(warnings).to.have.length(1);
+    expect((await withKeyStore.keys.jwks()).keys).to.have.length(2);
+    await withKeyStore.close();
   });
 
   it('with keys, prints no warning and publishes exactly those keys', async () => {
     const keys = await testSigningKeys();
     const cte = customTokenExchange({ ...minimal(), keys });
     expect(warnings).to.deep.equal([]);
-    expect(cte.keys.development).to.equal(false);
-    expect(cte.keys.jwks().keys.map((key) => key.kid)).to.deep.equal(keys.map((key) => key.kid));
+    expect((await cte.keys.jwks()).keys.map((key) => key.kid)).to.deep.equal(
+      keys.map((key) => key.kid),
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { customTokenExchange } from '../lib/index.js';
 import type { CustomTokenExchangeOptions } from '../lib/index.js';
-import { API, ISSUER, SECRET } from './support/fixtures.js';
+import { API, ISSUER, SECRET, testSigningKeys } from './support/fixtures.js';
 
 /** A wrong option throws a TypeError whose whole message names the option path. */
 function expectOptionError(extra: Record<string, unknown>, message: string): void {
@@ -102,9 +102,11 @@ describe('customTokenExchange(options): metadata, clientAssertions, dpop, stores
     it(`refuses ${title}`, () => expectOptionError(extra, message));
   }
 
-  it('accepts every option at its documented shape', () => {
+  it('accepts every option at its documented shape', async () => {
     const cte = customTokenExchange({
       ...base(),
+      // A store of one's own is shared between instances: they need keys of their own too.
+      keys: await testSigningKeys(),
       metadata: { serve: true, hostGrantTypes: ['client_credentials'] },
       clientAssertions: { acceptEndpointUrlAudience: true },
       dpop: { proofMaxAge: 120, nonces: { secret: 'n'.repeat(32), lifetime: 30 } },

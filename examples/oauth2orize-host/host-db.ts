@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { hashClientSecret } from '../../lib/index.js';
 
 const scrypt = promisify(crypto.scrypt) as (
   password: string,
@@ -18,8 +19,8 @@ export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exch
 /** A row of the host's `clients` table. */
 export interface HostClient {
   client_id: string;
-  /** Kept in clear because the router's client definitions need it too (see README). */
-  client_secret: string;
+  /** The secret as a scrypt hash (`hashClientSecret`); the table never holds it in clear. */
+  client_secret_hash: string;
   name: string;
   /** The grants this client may use, the token exchange URN included. */
   grant_types: string[];
@@ -62,19 +63,29 @@ export interface HostTokenRow {
 
 export const API_SCOPES = ['read:books', 'write:orders'];
 
+/**
+ * The demo's client secrets, printed in the banner so its curl commands work: the table keeps
+ * only their hashes, as a real one would.
+ */
+export const DEMO_CLIENT_SECRETS: Readonly<Record<string, string>> = {
+  'bookshop-app': 'bookshop-app-secret-change-me',
+  'stock-sync': 'stock-sync-secret-change-me',
+};
+
 /** The host's registered clients. */
-export function seedClients(): Map<string, HostClient> {
+export async function seedClients(): Promise<Map<string, HostClient>> {
+  const hash = (clientId: string) => hashClientSecret(DEMO_CLIENT_SECRETS[clientId]!);
   const rows: HostClient[] = [
     {
       client_id: 'bookshop-app',
-      client_secret: 'bookshop-app-secret-change-me',
+      client_secret_hash: await hash('bookshop-app'),
       name: 'Bookshop app',
       grant_types: ['client_credentials', 'password', 'refresh_token', TOKEN_EXCHANGE_GRANT],
       scope: ['read:books', 'write:orders'],
     },
     {
       client_id: 'stock-sync',
-      client_secret: 'stock-sync-secret-change-me',
+      client_secret_hash: await hash('stock-sync'),
       name: 'Stock sync job',
       grant_types: ['client_credentials'],
       scope: ['read:books'],
@@ -200,15 +211,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return crypto.timingSafeEqual(actual, Buffer.from(hash, 'hex'));
 }
 
-/** Compares a presented client secret with the stored one in constant time. */
-export function secretMatches(presented: string, stored: string): boolean {
-  return crypto.timingSafeEqual(digestBytes(presented), digestBytes(stored));
-}
-
 function digest(value: string): string {
-  return digestBytes(value).toString('hex');
-}
-
-function digestBytes(value: string): Buffer {
-  return crypto.createHash('sha256').update(value).digest();
+  return crypto.createHash('sha256').update(value).digest('hex');
 }

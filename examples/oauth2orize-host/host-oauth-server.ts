@@ -8,7 +8,8 @@ import oauth2orize from 'oauth2orize';
 import type { PassportStatic } from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { Strategy as ClientPasswordStrategy } from 'passport-oauth2-client-password';
-import { secretMatches, verifyPassword } from './host-db.js';
+import { verifyClientSecret } from '../../lib/index.js';
+import { verifyPassword } from './host-db.js';
 import type { HostClient, HostTokens, HostUsers } from './host-db.js';
 
 /** The passport strategy names, in the order they are tried: Basic, then the form body. */
@@ -39,7 +40,11 @@ export function useClientStrategies(
     done: (err: unknown, client?: HostClient | false) => void,
   ): void => {
     const client = clients.get(clientId);
-    done(null, client && secretMatches(clientSecret, client.client_secret) ? client : false);
+    if (client === undefined) return done(null, false);
+    verifyClientSecret(clientSecret, client.client_secret_hash).then(
+      (matches) => done(null, matches ? client : false),
+      (err: unknown) => done(err),
+    );
   };
   passport.use(new BasicStrategy({ realm: 'bookshop' }, verify));
   passport.use(new ClientPasswordStrategy(verify));

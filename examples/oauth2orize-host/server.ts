@@ -14,8 +14,16 @@ import express from 'express';
 import { exportJWK, generateKeyPair } from 'jose';
 import passport from 'passport';
 import { customTokenExchange } from '../../lib/index.js';
-import type { ClientDefinition, ClientGrantDefinition } from '../../lib/index.js';
-import { API_SCOPES, HostTokens, TOKEN_EXCHANGE_GRANT, seedClients, seedUsers } from './host-db.js';
+import type { ClientGrantDefinition } from '../../lib/index.js';
+import {
+  API_SCOPES,
+  DEMO_CLIENT_SECRETS,
+  HostTokens,
+  TOKEN_EXCHANGE_GRANT,
+  seedClients,
+  seedUsers,
+} from './host-db.js';
+import { HostClientStore } from './host-client-store.js';
 import type { HostClient } from './host-db.js';
 import { CLIENT_STRATEGIES, hostTokenEndpoint, useClientStrategies } from './host-oauth-server.js';
 import { HostUserStore } from './host-user-store.js';
@@ -56,24 +64,6 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 };
 `;
 
-/**
- * The router's view of the host's client table: every row, allowed token exchange when its
- * `grant_types` list it. The host's strategies authenticate; the router only looks the id up.
- */
-function routerClients(clients: Map<string, HostClient>): ClientDefinition[] {
-  return [...clients.values()].map((client) => ({
-    client_id: client.client_id,
-    client_secret: client.client_secret, // kept so the tenant log redacts it
-    name: client.name,
-    // Nominal with `clientAuthentication`: the host's strategies accept Basic and the form body.
-    token_endpoint_auth_method: 'client_secret_basic',
-    jwt_configuration: { alg: 'ES256' },
-    ...(client.grant_types.includes(TOKEN_EXCHANGE_GRANT)
-      ? { token_exchange: { allow_any_profile_of_type: ['custom_authentication'] } }
-      : {}),
-  }));
-}
-
 /** The host's scope rules, for the router: a client gets at most the scopes of its row. */
 function routerClientGrants(clients: Map<string, HostClient>): ClientGrantDefinition[] {
   return [...clients.values()].map((client) => ({
@@ -84,7 +74,7 @@ function routerClientGrants(clients: Map<string, HostClient>): ClientGrantDefini
 }
 
 async function main(): Promise<void> {
-  const clients = seedClients();
+  const clients = await seedClients();
   const users = await seedUsers();
   const tables = {
     clients,
@@ -105,7 +95,7 @@ async function main(): Promise<void> {
   const cte = customTokenExchange({
     issuer: ISSUER,
     keys: [signingJwk],
-    clients: routerClients(clients),
+    clients: new HostClientStore(clients),
     clientGrants: routerClientGrants(clients),
     resourceServers: [
       {
@@ -170,7 +160,10 @@ async function main(): Promise<void> {
   const server = app.listen(PORT, 'localhost', async () => {
     const port = (server.address() as AddressInfo).port;
     const url = `http://localhost:${port}`;
-    const client = clients.get('bookshop-app')!;
+    const client = {
+      client_id: 'bookshop-app',
+      client_secret: DEMO_CLIENT_SECRETS['bookshop-app'],
+    };
     const subjectToken = await partner.signIdToken('jane', client.client_id);
     console.log(`oauth2orize host with Custom Token Exchange on ${url}
 

@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   app.use(partner.router());
   // Custom token exchanges of its profiles' types; every other /oauth/token request goes on.
   app.use(cte);
-  app.use(sessionTransfer({ provider, issuer: ISSUER, jwks: cte.keys.jwks() }));
+  app.use(sessionTransfer({ provider, issuer: ISSUER, jwks: await cte.keys.jwks() }));
   // Where the provider sends the browser back with a code: show how to redeem it.
   app.get('/callback', (req: Request, res: Response) => {
     const code = typeof req.query.code === 'string' ? req.query.code : '';

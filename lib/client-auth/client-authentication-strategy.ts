@@ -3,8 +3,11 @@ import passport from 'passport';
 import { OAuthError } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 
-/** Looks a client up by id; `undefined` when there is none. */
-export type ClientLookup = (clientId: string) => Client | undefined;
+/**
+ * Looks a client up by id; `undefined` when there is none. It may answer at once (clients held
+ * in memory) or through a promise (a registry in a database, behind a cache).
+ */
+export type ClientLookup = (clientId: string) => Client | undefined | Promise<Client | undefined>;
 
 /**
  * What {@link ClientAuthenticationStrategy.evaluate} returns when the request carries no

@@ -13,6 +13,7 @@ import { decodeJwt } from 'jose';
 import type passport from 'passport';
 import type { Client } from '../registry/clients.js';
 import type { ReplayStore } from '../stores/replay-store.js';
+import type { ClientLookup } from './client-authentication-strategy.js';
 import { quoteForLog } from './quote-for-log.js';
 import {
   ClientSecretBasicStrategy,
@@ -32,7 +33,7 @@ import {
 /** Options of {@link createClientAuthenticator}. */
 export interface ClientAuthenticatorOptions {
   /** Resolves a client id to the registered client, `undefined` when there is none. */
-  getClient(clientId: string): Client | undefined;
+  getClient: ClientLookup;
   /**
    * Values accepted as a `private_key_jwt` assertion `aud`: the issuer and the token endpoint
    * URL. Never derive them from the `Host` header, which the client controls.
@@ -142,7 +143,7 @@ export function createClientAuthenticator(
 }
 
 interface ClientAuthenticatorConfig {
-  readonly getClient: (clientId: string) => Client | undefined;
+  readonly getClient: ClientLookup;
   readonly audiences: readonly string[];
   readonly replayStore: ReplayStore;
   readonly clockToleranceSeconds: number;
@@ -208,7 +209,7 @@ function selectMethod(req: Request): string {
 async function authenticateWithHostPassport(
   req: Request,
   host: NonNullable<ClientAuthenticatorConfig['host']>,
-  getClient: (clientId: string) => Client | undefined,
+  getClient: ClientLookup,
 ): Promise<Client> {
   const usedBasic = isBasicAuthorization(req.headers.authorization);
   try {
@@ -256,20 +257,16 @@ function runStrategies(
   authenticator: HostAuthenticator,
   strategies: string[],
   req: Request,
-  getClient: (clientId: string) => Client | undefined,
+  getClient: ClientLookup,
 ): Promise<Client> {
-  return new Promise<Client>((resolve, reject) => {
+  return new Promise<Client>((resolve) => {
     const restoreRequest = snapshotRequest(req);
     let settled = false;
-    const settle = (outcome: () => Client): void => {
+    const settle = (outcome: () => Client | Promise<Client>): void => {
       if (settled) return;
       settled = true;
       restoreRequest();
-      try {
-        resolve(outcome());
-      } catch (err) {
-        reject(err as Error);
-      }
+      resolve(new Promise<Client>((settleWith) => settleWith(outcome())));
     };
 
     const callback: passport.AuthenticateCallback = (err, user, challenge) => {
@@ -323,18 +320,14 @@ function runStrategies(
 function runOwnStrategy(
   strategy: passport.Strategy,
   req: Request,
-  getClient: (clientId: string) => Client | undefined,
+  getClient: ClientLookup,
 ): Promise<Client> {
-  return new Promise<Client>((resolve, reject) => {
+  return new Promise<Client>((resolve) => {
     let settled = false;
-    const settle = (outcome: () => Client): void => {
+    const settle = (outcome: () => Client | Promise<Client>): void => {
       if (settled) return;
       settled = true;
-      try {
-        resolve(outcome());
-      } catch (err) {
-        reject(err as Error);
-      }
+      resolve(new Promise<Client>((settleWith) => settleWith(outcome())));
     };
     const attempt = Object.create(strategy) as passport.StrategyCreated<passport.Strategy>;
     attempt.success = (user: unknown) => settle(() => resolveClient(user, getClient));
@@ -367,7 +360,7 @@ function runOwnStrategy(
 }
 
 /** A strategy's success value: a client object with `client_id`, or the client id itself. */
-function resolveClient(user: unknown, getClient: (clientId: string) => Client | undefined): Client {
+async function resolveClient(user: unknown, getClient: ClientLookup): Promise<Client> {
   const clientId =
     typeof user === 'string'
       ? user
@@ -377,7 +370,7 @@ function resolveClient(user: unknown, getClient: (clientId: string) => Client | 
   if (typeof clientId !== 'string' || clientId === '') {
     throw new ServerError('client authentication strategy succeeded without a client_id');
   }
-  const client = getClient(clientId);
+  const client = await getClient(clientId);
   if (client === undefined) {
     throw new ClientAuthenticationFailed(
       `strategy authenticated ${quoteForLog(clientId)}, which is not a registered client`,

@@ -51,7 +51,7 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
     return 'Basic realm="token"';
   }
 
-  protected override evaluate(req: Request): Client | typeof NO_CREDENTIALS {
+  protected override async evaluate(req: Request): Promise<Client | typeof NO_CREDENTIALS> {
     const header = req.headers.authorization;
     if (header === undefined || !isBasicAuthorization(header)) return NO_CREDENTIALS;
     assertSingleAuthMethod(req);
@@ -68,8 +68,8 @@ export class ClientSecretBasicStrategy extends ClientAuthenticationStrategy {
       });
     }
 
-    const check = checkClientSecret(
-      this.getClient(clientId),
+    const check = await checkClientSecret(
+      await this.getClient(clientId),
       clientId,
       clientSecret,
       'client_secret_basic',

@@ -1,4 +1,10 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { TemporarilyUnavailable } from '../errors.js';
+import {
+  parseClientSecretHash,
+  verifyParsedHash,
+  type ParsedClientSecretHash,
+} from '../registry/client-secret-hash.js';
 import type { Client } from '../registry/clients.js';
 import { quoteForLog } from './quote-for-log.js';
 import type { CredentialAuthMethod } from './request-credentials.js';
@@ -18,17 +24,34 @@ const sha256 = (value: string | Buffer): Buffer => hash('sha256', value, 'buffer
  */
 const DUMMY_DIGEST = sha256(randomBytes(32));
 
-/** Stored secrets hashed once per client record (records are frozen and replaced on change). */
-const storedDigests = new WeakMap<Client, Buffer>();
+/**
+ * What a client's presented secret is compared with, per client record (records are frozen and
+ * replaced on change, so a changed secret starts afresh): the SHA-256 of each secret in clear,
+ * and of each secret that matched one of its hashes (so a hash is checked once per secret and
+ * process, not on every request).
+ */
+interface SecretState {
+  readonly digests: Buffer[];
+  readonly hashes: readonly ParsedClientSecretHash[];
+  /** Hash checks in progress, by the presented secret's digest: one check per secret at once. */
+  readonly checking: Map<string, Promise<boolean>>;
+}
 
-function storedDigest(client: Client | undefined): Buffer {
-  if (client?.client_secret === undefined) return DUMMY_DIGEST;
-  let digest = storedDigests.get(client);
-  if (digest === undefined) {
-    digest = sha256(client.client_secret);
-    storedDigests.set(client, digest);
+const states = new WeakMap<Client, SecretState>();
+
+function stateOf(client: Client): SecretState {
+  let state = states.get(client);
+  if (state === undefined) {
+    state = {
+      digests: client.client_secrets.map((secret) => sha256(secret)),
+      hashes: client.client_secret_hashes.map((stored, i) =>
+        parseClientSecretHash(stored, `client_secret_hash[${i}]`),
+      ),
+      checking: new Map(),
+    };
+    states.set(client, state);
   }
-  return digest;
+  return state;
 }
 
 /**
@@ -36,17 +59,25 @@ function storedDigest(client: Client | undefined): Buffer {
  *
  * Both sides are hashed with SHA-256 before `timingSafeEqual`: equal-length digests make the
  * comparison constant-time whatever the secrets' lengths (`timingSafeEqual` throws on unequal
- * lengths, and an early length check would leak the length). The comparison always runs, before
- * any other verdict, so every failure costs the same.
+ * lengths, and an early length check would leak the length). The comparisons always run, before
+ * any other verdict, so every failure costs the same. A secret stored as a scrypt hash is checked
+ * against it only when nothing else matched, with the work bounded by {@link HashCheckGate}; a
+ * secret that matched is then remembered by its SHA-256 like a secret in clear.
  */
-export function checkClientSecret(
+export async function checkClientSecret(
   client: Client | undefined,
   clientId: string,
   presentedSecret: string,
   method: Extract<CredentialAuthMethod, 'client_secret_basic' | 'client_secret_post'>,
-): ClientSecretCheck {
-  const matches = timingSafeEqual(sha256(presentedSecret), storedDigest(client));
-  if (client === undefined) {
+  gate: HashCheckGate = HASH_CHECKS,
+): Promise<ClientSecretCheck> {
+  const presented = sha256(presentedSecret);
+  const state = client === undefined ? undefined : stateOf(client);
+  let matches = false;
+  for (const digest of state?.digests.length ? state.digests : [DUMMY_DIGEST]) {
+    matches = timingSafeEqual(presented, digest) || matches;
+  }
+  if (client === undefined || state === undefined) {
     return { ok: false, privateCause: `unknown client ${quoteForLog(clientId)} (${method})` };
   }
   if (client.token_endpoint_auth_method !== method) {
@@ -55,9 +86,79 @@ export function checkClientSecret(
       privateCause: `client is registered for ${client.token_endpoint_auth_method}, not ${method}`,
     };
   }
-  if (client.client_secret === undefined) {
+  if (client.client_secrets.length + state.hashes.length === 0) {
     return { ok: false, privateCause: `client has no secret and cannot use ${method}` };
+  }
+  if (!matches && state.hashes.length > 0) {
+    matches = await matchesAHash(state, presentedSecret, presented, gate);
   }
   if (!matches) return { ok: false, privateCause: `wrong client secret (${method})` };
   return { ok: true, client };
 }
+
+function matchesAHash(
+  state: SecretState,
+  secret: string,
+  digest: Buffer,
+  gate: HashCheckGate,
+): Promise<boolean> {
+  const key = digest.toString('base64');
+  let check = state.checking.get(key);
+  if (check === undefined) {
+    check = gate
+      .run(async () => {
+        for (const stored of state.hashes) {
+          if (await verifyParsedHash(secret, stored)) return true;
+        }
+        return false;
+      })
+      .then((matched) => {
+        if (matched) state.digests.push(digest);
+        return matched;
+      })
+      .finally(() => state.checking.delete(key));
+    state.checking.set(key, check);
+  }
+  return check;
+}
+
+/**
+ * Bounds the scrypt work hashed client secrets cost: a few checks at once (scrypt runs on
+ * libuv's thread pool, which file and DNS work share), a bounded queue behind them, and beyond
+ * that `503 temporarily_unavailable` with `Retry-After: 1`, so a flood of wrong secrets for a
+ * known client id cannot take the process's CPU. Clients whose secret already matched are not
+ * affected: they are checked by digest.
+ */
+export class HashCheckGate {
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(
+    readonly maxRunning: number,
+    readonly maxWaiting: number,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.maxRunning) {
+      if (this.#waiting.length >= this.maxWaiting) {
+        throw new TemporarilyUnavailable(
+          1,
+          `${this.#running + this.#waiting.length} client secret hash checks in progress or waiting`,
+        );
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running += 1;
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      // A waiting check takes over the slot; with none waiting the slot is given back.
+      if (next === undefined) this.#running -= 1;
+      else next();
+    }
+  }
+}
+
+const HASH_CHECKS = new HashCheckGate(2, 100);

@@ -32,7 +32,7 @@ export class ClientSecretPostStrategy extends ClientAuthenticationStrategy {
     this.getClient = options.getClient;
   }
 
-  protected override evaluate(req: Request): Client | typeof NO_CREDENTIALS {
+  protected override async evaluate(req: Request): Promise<Client | typeof NO_CREDENTIALS> {
     const clientSecret = readBodyParam(req, 'client_secret');
     if (clientSecret === undefined) return NO_CREDENTIALS;
     assertSingleAuthMethod(req);
@@ -44,8 +44,8 @@ export class ClientSecretPostStrategy extends ClientAuthenticationStrategy {
         privateCause: 'client_secret_post without client_id',
       });
     }
-    const check = checkClientSecret(
-      this.getClient(clientId),
+    const check = await checkClientSecret(
+      await this.getClient(clientId),
       clientId,
       clientSecret,
       'client_secret_post',

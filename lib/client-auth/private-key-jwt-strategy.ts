@@ -141,7 +141,7 @@ export class PrivateKeyJwtStrategy extends ClientAuthenticationStrategy {
       );
     }
 
-    const client = this.getClient(clientId);
+    const client = await this.getClient(clientId);
     if (client === undefined) {
       throw new ClientAuthenticationFailed(
         `unknown client ${quoteForLog(clientId)} (private_key_jwt)`,

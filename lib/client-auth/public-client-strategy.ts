@@ -33,13 +33,13 @@ export class PublicClientStrategy extends ClientAuthenticationStrategy {
     this.getClient = options.getClient;
   }
 
-  protected override evaluate(req: Request): Client | typeof NO_CREDENTIALS {
+  protected override async evaluate(req: Request): Promise<Client | typeof NO_CREDENTIALS> {
     // Credentials of any other method mean this is not a public-client request; in a host's
     // strategy chain that must never fall back to `none` after the real method failed.
     if (presentedAuthMethods(req).length > 0) return NO_CREDENTIALS;
     const clientId = readBodyParam(req, 'client_id');
     if (clientId === undefined) return NO_CREDENTIALS;
-    const client = this.getClient(clientId);
+    const client = await this.getClient(clientId);
     if (client === undefined) {
       throw new ClientAuthenticationFailed(`unknown client ${quoteForLog(clientId)} (none)`);
     }

@@ -64,13 +64,13 @@ export interface Signer {
  * Signs the access token, and the ID token when `openid` was granted, into the response;
  * `issuedTokenType` is the exchange's `issued_token_type` (absent for other grants).
  */
-export function mintTokens(
+export async function mintTokens(
   { issuer, keys }: Signer,
   { client, user, resourceServer, scope, actor, claims, authTime, dpopJkt }: Issuance,
   issuedTokenType?: string,
-): IssuedTokens {
+): Promise<IssuedTokens> {
   const now = Math.floor(Date.now() / 1000);
-  const access = mintAccessToken({
+  const access = await mintAccessToken({
     issuer,
     audience: resourceServer.identifier,
     subject: user.user_id,
@@ -103,7 +103,7 @@ export function mintTokens(
           scope: granted,
         };
   if (scope.includes('openid')) {
-    response.id_token = mintIdToken({
+    response.id_token = await mintIdToken({
       issuer,
       client,
       user,

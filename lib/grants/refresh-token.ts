@@ -93,6 +93,8 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     // The answer of a custom token exchange for a blocked user.
     if (user.blocked === true) throw new UserBlocked(user.user_id);
 
+    // Keys that cannot sign now must fail the request before the token is rotated, not after.
+    await services.keys.whenReady();
     const redemption = await refreshTokens.redeem(inspected);
 
     // The API or the client's grant may have lost a scope since the token was issued.
@@ -102,7 +104,7 @@ export function refreshTokenGrant(services: GrantServices): Grant {
       services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
       true,
     );
-    const { response, jti } = mintTokens(signer, {
+    const { response, jti } = await mintTokens(signer, {
       client,
       user,
       resourceServer,

@@ -190,7 +190,11 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       claims,
       dpopJkt: dpop?.jkt,
     };
-    const { response, jti, issuedAt } = mintTokens(signer, issuance, validated.requestedTokenType);
+    const { response, jti, issuedAt } = await mintTokens(
+      signer,
+      issuance,
+      validated.requestedTokenType,
+    );
     // The exchange is the authentication: its time is the family's auth_time from now on.
     const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);
     if (refreshToken !== undefined) response.refresh_token = refreshToken.token;

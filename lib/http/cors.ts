@@ -19,22 +19,34 @@ export interface ClientCors {
   /**
    * Sets the headers of an actual request the router answers, when the client it names (see
    * `claimedClientId`) allows the request's origin; nothing otherwise, so the browser keeps the
-   * answer from the page.
+   * answer from the page. Settles at once when the client is known without a read (always,
+   * for clients given as an array), else once it was read.
    */
-  apply(req: Request, res: Response): void;
+  apply(req: Request, res: Response): Promise<void> | undefined;
 }
 
 /**
  * Per-client CORS from Auth0's client fields `allowed_origins` and `web_origins`: exact origins,
  * or `scheme://*.domain[:port]` for any subdomain of the domain.
+ *
+ * With `anyOriginPreflight` (clients read from a `ClientStore`, which cannot be listed) a
+ * preflight is answered for any origin: it lets the browser send the request, and the answer
+ * still carries CORS headers only for an origin the request's client allows, so a page of any
+ * other origin cannot read it.
  */
 export function clientCors(
-  clients: { list(): Client[]; get(clientId: string): Client | undefined },
+  clients: {
+    list(): Client[];
+    get(clientId: string): Client | undefined | Promise<Client | undefined>;
+  },
   claimedClientId: (req: Request) => string | undefined,
+  { anyOriginPreflight = false }: { anyOriginPreflight?: boolean } = {},
 ): ClientCors {
   const preflight = cors((req, callback) => {
     const origin = req.headers.origin;
-    const allowed = origin !== undefined && clients.list().some((client) => allows(client, origin));
+    const allowed =
+      origin !== undefined &&
+      (anyOriginPreflight || clients.list().some((client) => allows(client, origin)));
     const options: CorsOptions = {
       origin: allowed ? origin : false,
       methods: ['POST'],
@@ -46,17 +58,27 @@ export function clientCors(
   const actual = cors((req, callback) => {
     const origin = req.headers.origin;
     const clientId = origin === undefined ? undefined : claimedClientId(req as Request);
-    const client = clientId === undefined ? undefined : clients.get(clientId);
-    const allowed = origin !== undefined && client !== undefined && allows(client, origin);
-    callback(null, { origin: allowed ? origin : false, exposedHeaders: EXPOSED_HEADERS });
+    const answer = (client: Client | undefined) => {
+      const allowed = origin !== undefined && client !== undefined && allows(client, origin);
+      callback(null, { origin: allowed ? origin : false, exposedHeaders: EXPOSED_HEADERS });
+    };
+    let client: Client | undefined | Promise<Client | undefined>;
+    try {
+      client = clientId === undefined ? undefined : clients.get(clientId);
+    } catch {
+      // A client that cannot be read now allows no origin; the request answers for itself.
+      client = undefined;
+    }
+    if (client instanceof Promise) client.then(answer, () => answer(undefined));
+    else answer(client);
   });
 
   return {
     preflight,
     apply(req, res) {
-      if (req.headers.origin === undefined) return;
-      // Every step of `cors` runs synchronously with a delegate that answers at once.
-      actual(req, res, () => undefined);
+      if (req.headers.origin === undefined) return undefined;
+      // `cors` goes on to `next` once the delegate answered: at once for a client held in memory.
+      return new Promise<void>((resolve) => actual(req, res, () => resolve()));
     },
   };
 }

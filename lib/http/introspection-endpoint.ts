@@ -27,7 +27,7 @@ export interface IntrospectionEndpointOptions {
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   /** Counts introspections for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
 }
@@ -99,7 +99,7 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
   async function introspect(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
-    options.cors(req, res);
+    await options.cors(req, res);
     const answered = shutdown.enter();
     try {
       const { params } = readTokenRequest(body);

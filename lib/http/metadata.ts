@@ -83,7 +83,7 @@ export function authorizationServerMetadata({
   keys,
   hostGrantTypes,
 }: MetadataSource): AuthorizationServerMetadata {
-  const signing = new Set(keys.list().map((key) => key.alg));
+  const signing = new Set(keys.signingAlgs());
   const assertionAlgs = [...ASYMMETRIC_ALGORITHMS];
   const confidentialMethods = CLIENT_AUTH_METHODS.filter((method) => method !== 'none');
   return {

@@ -25,7 +25,7 @@ export interface RevocationEndpointOptions {
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
   /** Counts revocations for a graceful `close()`, and refuses them once it began. */
@@ -66,7 +66,7 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
   async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
-    options.cors(req, res);
+    await options.cors(req, res);
     const answered = shutdown.enter();
     try {
       const { params } = readTokenRequest(body);

@@ -7,7 +7,8 @@ import type { Grant } from '../grants/grant.js';
 import type { TenantLog } from '../logs/tenant-log.js';
 import type { Config } from '../options.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
-import type { Client, ClientRegistry } from '../registry/clients.js';
+import type { ClientLookup } from '../client-auth/client-authentication-strategy.js';
+import type { ClientRegistry } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
 import { introspectionClient } from '../registry/resource-servers.js';
 import type { ReplayStore } from '../stores/replay-store.js';
@@ -67,10 +68,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
   const readBody = bodyReader(config.urlencodedExtended);
 
   /** Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked. */
-  const authenticator = (
-    endpoint: string,
-    getClient: (clientId: string) => Client | undefined,
-  ): ClientAuthenticator =>
+  const authenticator = (endpoint: string, getClient: ClientLookup): ClientAuthenticator =>
     createClientAuthenticator({
       getClient,
       audiences: [
@@ -90,13 +88,17 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
           }
         : {}),
     });
-  const getClient = (clientId: string) => clients.get(clientId);
-  const getCaller = (clientId: string) => {
+  const getClient: ClientLookup = (clientId) => clients.find(clientId);
+  const getCaller: ClientLookup = (clientId) => {
     const server = resourceServers.byIntrospectionClientId(clientId);
-    return server === undefined ? clients.get(clientId) : introspectionClient(server);
+    return server === undefined ? clients.find(clientId) : introspectionClient(server);
   };
 
-  const cors = clientCors(clients, (req: Request) => claimedClientId(req));
+  const cors = clientCors(
+    { list: () => clients.defined(), get: (clientId) => clients.find(clientId) },
+    (req: Request) => claimedClientId(req),
+    { anyOriginPreflight: config.clientStore !== undefined },
+  );
   const metadata = () =>
     authorizationServerMetadata({
       issuer: config.issuer,
@@ -107,6 +109,17 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
   const metadataHandler = metadataRoute(metadata, config.jwksMaxAge);
 
   const router = express.Router();
+  // Until a key store's schedule is read (moments after start), requests wait for it; if it
+  // cannot be read they go on, and whatever needs a key answers 503.
+  router.use((_req, _res, next) => {
+    const pending = keys.whenReady();
+    if (pending === undefined) next();
+    else
+      pending.then(
+        () => next(),
+        () => next(),
+      );
+  });
   for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
     router.options(path, cors.preflight);
   }

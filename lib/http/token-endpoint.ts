@@ -21,14 +21,14 @@ export interface TokenEndpointOptions {
   grants: readonly Grant[];
   readBody: BodyReader;
   authenticateClient: ClientAuthenticator;
-  clients: Pick<ClientRegistry, 'get'>;
+  clients: Pick<ClientRegistry, 'find'>;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
   /** Requests of ours answered at once; beyond it `503 temporarily_unavailable`. */
   maxInFlight: number;
   dpop: DpopCheck;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => void;
+  cors: (req: Request, res: Response) => Promise<void> | undefined;
   /** Counts requests of ours for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
 }
@@ -81,7 +81,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
       trail = { ip: normalizeIp(req.ip) };
-      cors(req, res);
+      await cors(req, res);
       answered = shutdown.enter();
       if (inFlight >= maxInFlight) {
         throw new TemporarilyUnavailable(
@@ -131,7 +131,13 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       return await authenticateClient(req);
     } catch (err) {
       const claimed = claimedClientId(req);
-      const client = claimed === undefined ? undefined : clients.get(claimed);
+      // For the log only: a client that cannot be read now leaves the entry without it.
+      const client =
+        claimed === undefined
+          ? undefined
+          : await Promise.resolve()
+              .then(() => clients.find(claimed))
+              .catch(() => undefined);
       if (client !== undefined) trail.claimedClient = client;
       throw err;
     }

@@ -7,7 +7,6 @@ import {
   checkOneOf,
   checkOptionalBoolean,
   checkOptionalInteger,
-  checkOptionalString,
   checkString,
   fail,
 } from '../definition-checks.js';
@@ -17,6 +16,9 @@ import type {
   RefreshTokenSettingsDefinition,
 } from '../refresh-tokens/refresh-token-settings.js';
 import { parseRefreshTokenSettings } from '../refresh-tokens/refresh-token-settings.js';
+import { parseClientSecretHash } from './client-secret-hash.js';
+import { ClientCache } from './client-store.js';
+import type { ClientCacheConfig, ClientStore } from './client-store.js';
 import { asManagementError, deepFreeze } from './registry-support.js';
 
 /** How a client authenticates at the token endpoint (Auth0's `token_endpoint_auth_method`). */
@@ -32,8 +34,19 @@ export type IdTokenSigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA' | 'HS256';
  */
 export interface ClientDefinition {
   client_id: string;
-  /** Required for `client_secret_basic`/`client_secret_post` and for HS256 ID tokens. */
-  client_secret?: string;
+  /**
+   * The secret in clear (at least 16 characters), for `client_secret_basic`/`client_secret_post`
+   * and HS256 ID tokens; or two during a rotation, `[current, previous]` (either is accepted;
+   * HS256 ID tokens are signed with the first). A secret method needs one secret at least, in
+   * clear or as a hash, and at most two in all.
+   */
+  client_secret?: string | string[];
+  /**
+   * The secret as a scrypt hash instead of in clear (`$scrypt$ln=…,r=…,p=…$salt$key`, made by
+   * `hashClientSecret`), or two during a rotation. A hashed secret authenticates the client but
+   * cannot sign HS256 ID tokens.
+   */
+  client_secret_hash?: string | string[];
   name: string;
   /** Default `true`. Third-party clients cannot use token exchange. */
   is_first_party?: boolean;
@@ -79,7 +92,12 @@ export interface ClientDefinition {
 /** A client as the router uses it: every default applied, frozen. */
 export interface Client {
   readonly client_id: string;
+  /** The first secret in clear: what HS256 ID tokens are signed with. */
   readonly client_secret: string | undefined;
+  /** Every secret in clear (at most two). */
+  readonly client_secrets: readonly string[];
+  /** Every hashed secret (at most two in all with {@link client_secrets}), checked as given. */
+  readonly client_secret_hashes: readonly string[];
   readonly name: string;
   readonly is_first_party: boolean;
   readonly oidc_conformant: boolean;
@@ -100,6 +118,7 @@ export interface Client {
 const CLIENT_KEYS = [
   'client_id',
   'client_secret',
+  'client_secret_hash',
   'name',
   'is_first_party',
   'oidc_conformant',
@@ -145,6 +164,21 @@ function checkPublicJwk(value: unknown, path: string): void {
   }
 }
 
+/** Secrets a client may hold at once: the current one and, during a rotation, the previous one. */
+const MAX_SECRETS = 2;
+
+/** A field holding one string or a list of them; each checked by `check`. */
+function oneOrMore<T>(
+  value: unknown,
+  path: string,
+  check: (item: unknown, path: string) => T,
+): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return [check(value, path)];
+  if (value.length === 0) fail(path, 'must not be an empty array');
+  return value.map((item, i) => check(item, `${path}[${i}]`));
+}
+
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
@@ -167,10 +201,24 @@ export function parseClient(
   const def = checkObject(input, path);
   checkKnownKeys(def, CLIENT_KEYS, path);
   const client_id = checkString(def.client_id, `${path}.client_id`, { max: 128 });
-  const client_secret = checkOptionalString(def.client_secret, `${path}.client_secret`, {
-    min: 16,
-    max: 512,
-  });
+  const client_secrets = oneOrMore(def.client_secret, `${path}.client_secret`, (item, at) =>
+    checkString(item, at, { min: 16, max: 512 }),
+  );
+  const client_secret_hashes = oneOrMore(
+    def.client_secret_hash,
+    `${path}.client_secret_hash`,
+    (item, at) => {
+      parseClientSecretHash(item, at);
+      return item as string;
+    },
+  );
+  if (client_secrets.length + client_secret_hashes.length > MAX_SECRETS) {
+    fail(
+      `${path}.client_secret`,
+      `and client_secret_hash hold ${client_secrets.length + client_secret_hashes.length} secrets; at most ${MAX_SECRETS} (the current one and the previous one during a rotation)`,
+    );
+  }
+  const client_secret = client_secrets[0];
   const method = checkOneOf(
     def.token_endpoint_auth_method,
     `${path}.token_endpoint_auth_method`,
@@ -178,8 +226,15 @@ export function parseClient(
     'client_secret_post',
   );
   const secretMethod = method === 'client_secret_basic' || method === 'client_secret_post';
-  if (secretMethod && !client_secret && !hostAuthenticates) {
-    fail(`${path}.client_secret`, `is required for token_endpoint_auth_method ${method}`);
+  if (
+    secretMethod &&
+    client_secrets.length + client_secret_hashes.length === 0 &&
+    !hostAuthenticates
+  ) {
+    fail(
+      `${path}.client_secret`,
+      `(or client_secret_hash) is required for token_endpoint_auth_method ${method}`,
+    );
   }
   let jwks: Client['jwks'];
   if (def.jwks !== undefined) {
@@ -208,7 +263,10 @@ export function parseClient(
     'RS256',
   );
   if (id_token_alg === 'HS256' && !client_secret) {
-    fail(`${path}.jwt_configuration.alg`, 'HS256 needs a client_secret to sign with');
+    fail(
+      `${path}.jwt_configuration.alg`,
+      'HS256 needs a client_secret in clear to sign with (a client_secret_hash cannot sign)',
+    );
   }
   const tokenExchange =
     def.token_exchange === undefined
@@ -237,6 +295,8 @@ export function parseClient(
   return deepFreeze({
     client_id,
     client_secret,
+    client_secrets,
+    client_secret_hashes,
     name: checkString(def.name, `${path}.name`, { max: 255 }),
     is_first_party: checkOptionalBoolean(def.is_first_party, `${path}.is_first_party`, true),
     oidc_conformant: checkOptionalBoolean(def.oidc_conformant, `${path}.oidc_conformant`, true),
@@ -288,31 +348,77 @@ function parseOrigins(input: unknown, path: string): string[] {
 /** An origin, possibly with a subdomain wildcard: scheme, host, optional port, no path. */
 const ORIGIN = /^(https?):\/\/((?:\*\.)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
 
-/** Clients by id, changeable at run time through the router's `clients` handle. */
+/** Where a {@link ClientRegistry} reads its clients when they live in the host's registry. */
+export interface ClientRegistrySource {
+  store: ClientStore;
+  cache: ClientCacheConfig;
+  /** The cache's clock in ms since the epoch; default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The router's clients: a map changeable at run time through the `clients` handle, or, given a
+ * {@link ClientStore}, the host's own registry behind a {@link ClientCache} (then the handle
+ * only invalidates: clients change in the host's registry).
+ */
 export class ClientRegistry {
   readonly #clients = new Map<string, Client>();
   readonly #onChange: DefinitionCheck<Client>;
   readonly #parsing: { hostAuthenticates: boolean };
+  readonly #cache: ClientCache | undefined;
+  /** The host's registry the clients are read from, if they are. */
+  readonly store: ClientStore | undefined;
 
   /**
-   * `onChange` sees every client before it is stored, with the path to name in a TypeError (the
-   * router checks that a signing key exists for its ID tokens).
+   * `onChange` sees every client before it is stored (or, from a store, used), with the path to
+   * name in a TypeError (the router checks that a signing key exists for its ID tokens).
    */
   constructor(
     initial: readonly Client[] = [],
     onChange: DefinitionCheck<Client> = () => {},
-    { hostAuthenticates = false }: { hostAuthenticates?: boolean } = {},
+    {
+      hostAuthenticates = false,
+      source,
+    }: { hostAuthenticates?: boolean; source?: ClientRegistrySource } = {},
   ) {
     this.#onChange = onChange;
     this.#parsing = { hostAuthenticates };
+    this.store = source?.store;
+    this.#cache =
+      source === undefined
+        ? undefined
+        : new ClientCache(
+            source.store,
+            source.cache,
+            (definition) => {
+              const client = parseClient(definition, 'client', this.#parsing);
+              onChange(client, 'client');
+              return client;
+            },
+            source.now,
+          );
     initial.forEach((client, i) => {
       onChange(client, `options.clients[${i}]`);
       this.#clients.set(client.client_id, client);
     });
   }
 
+  /**
+   * The client with this id, for a request: at once from the map (or the cache), else once the
+   * store answered. Rejects with `503` when the store fails, `500` for an invalid definition.
+   */
+  find(clientId: string): Client | undefined | Promise<Client | undefined> {
+    return this.#cache === undefined ? this.#clients.get(clientId) : this.#cache.find(clientId);
+  }
+
+  /** The clients given as definitions; none with a `ClientStore`, whose clients are not listed. */
+  defined(): Client[] {
+    return this.#cache === undefined ? [...this.#clients.values()] : [];
+  }
+
   /** Adds a client; throws `ManagementError('conflict')` when the id exists. */
   add(definition: ClientDefinition): Client {
+    this.#requireMap();
     const client = asManagementError(() => parseClient(definition, 'client', this.#parsing));
     if (this.#clients.has(client.client_id)) {
       throw new ManagementError('conflict', `client ${client.client_id} already exists`);
@@ -346,14 +452,35 @@ export class ClientRegistry {
   }
 
   get(clientId: string): Client | undefined {
+    this.#requireMap();
     return this.#clients.get(clientId);
   }
 
   list(): Client[] {
+    this.#requireMap();
     return [...this.#clients.values()];
   }
 
+  /**
+   * Forgets what was cached of a `ClientStore`'s client (or of every client, without an id), so
+   * the next request reads it again; nothing to do for clients given as definitions.
+   */
+  invalidate(clientId?: string): void {
+    this.#cache?.invalidate(clientId);
+  }
+
+  #requireMap(): void {
+    if (this.#cache !== undefined) {
+      throw new ManagementError(
+        'unsupported',
+        'the clients come from a ClientStore: change them in your registry, then call ' +
+          'clients.invalidate(client_id)',
+      );
+    }
+  }
+
   #require(clientId: string): Client {
+    this.#requireMap();
     const client = this.#clients.get(clientId);
     if (!client) throw new ManagementError('not_found', `client ${clientId} does not exist`);
     return client;
@@ -403,9 +530,19 @@ export function clientView(client: Client): ClientView {
   };
 }
 
+/** A secrets field as a definition spells it: absent, one string, or a list. */
+function oneOrList<K extends 'client_secret' | 'client_secret_hash'>(
+  name: K,
+  values: readonly string[],
+): Pick<ClientDefinition, K> {
+  if (values.length === 0) return {} as Pick<ClientDefinition, K>;
+  return { [name]: values.length === 1 ? values[0] : [...values] } as Pick<ClientDefinition, K>;
+}
+
 function toDefinition(client: Client): ClientDefinition {
   return {
     ...clientView(client),
-    ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }),
+    ...oneOrList('client_secret', client.client_secrets),
+    ...oneOrList('client_secret_hash', client.client_secret_hashes),
   };
 }

@@ -60,7 +60,7 @@ const NO_EXTRA_RESTRICTIONS: ReadonlySet<string> = new Set();
  * @throws Error when `extraClaims` tries to set a claim the router owns.
  * @throws TypeError when `keys` has no key for `alg` (see `KeySet.signingKey`).
  */
-export function mintAccessToken(params: AccessTokenParams): MintedAccessToken {
+export async function mintAccessToken(params: AccessTokenParams): Promise<MintedAccessToken> {
   const iat = params.now ?? Math.floor(Date.now() / 1000);
   const jti = newAccessTokenJti();
   const claims: Record<string, unknown> = {
@@ -77,6 +77,6 @@ export function mintAccessToken(params: AccessTokenParams): MintedAccessToken {
   if (params.dpopJkt !== undefined) claims.cnf = { jkt: params.dpopJkt };
   addCustomClaims(claims, params.extraClaims, NO_EXTRA_RESTRICTIONS);
 
-  const token = signJwt({ typ: 'at+jwt' }, claims, params.keys.signingKey(params.alg));
+  const token = await signJwt({ typ: 'at+jwt' }, claims, params.keys.signingKey(params.alg));
   return { token, jti, expires_in: params.lifetime };
 }

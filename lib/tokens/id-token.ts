@@ -51,7 +51,7 @@ const EMAIL_SCOPE_CLAIMS = ['email', 'email_verified'] as const;
  *   `extraClaims` tries to set a claim the router owns.
  * @throws TypeError when `keys` has no key for the client's alg (see `KeySet.signingKey`).
  */
-export function mintIdToken(params: IdTokenParams): string {
+export async function mintIdToken(params: IdTokenParams): Promise<string> {
   const { client, user } = params;
   const iat = params.now ?? Math.floor(Date.now() / 1000);
   const claims: Record<string, unknown> = {

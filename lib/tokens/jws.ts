@@ -18,12 +18,15 @@ export const SIGNING_ALGS: readonly SigningAlg[] = Object.freeze([
   'EdDSA',
 ]);
 
-/** A key that signs: what `signJwt` needs. The private key never leaves the closure. */
+/**
+ * A key that signs: what `signJwt` needs. The private key never leaves the closure (or the KMS
+ * behind it: a signer may answer through a promise).
+ */
 export interface SigningKey {
   readonly kid: string;
   readonly alg: SigningAlg;
   /** Signs a JWS signing input and returns the raw signature. */
-  sign(data: Buffer): Buffer;
+  sign(data: Buffer): Buffer | Promise<Buffer>;
 }
 
 /**
@@ -126,9 +129,14 @@ export function verifyJwsSignature(
  * @param key - a key from `KeySet.signingKey(alg)`.
  * @returns the compact serialization `header.payload.signature`.
  */
-export function signJwt(header: JwsHeader, payload: JwtPayload, key: SigningKey): string {
+export async function signJwt(
+  header: JwsHeader,
+  payload: JwtPayload,
+  key: SigningKey,
+): Promise<string> {
   const signingInput = `${encodeSegment({ alg: key.alg, typ: header.typ, kid: key.kid })}.${encodeSegment(payload)}`;
-  return `${signingInput}.${key.sign(Buffer.from(signingInput)).toString('base64url')}`;
+  const signature = await key.sign(Buffer.from(signingInput));
+  return `${signingInput}.${signature.toString('base64url')}`;
 }
 
 /**

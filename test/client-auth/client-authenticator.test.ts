@@ -43,6 +43,8 @@ function client(
   return Object.freeze({
     client_id,
     client_secret,
+    client_secrets: client_secret === undefined ? [] : [client_secret],
+    client_secret_hashes: [],
     name: client_id,
     is_first_party: true,
     oidc_conformant: true,

@@ -30,6 +30,8 @@ function client(
   return Object.freeze({
     client_id,
     client_secret: token_endpoint_auth_method.startsWith('client_secret') ? 'secret' : undefined,
+    client_secrets: token_endpoint_auth_method.startsWith('client_secret') ? ['secret'] : [],
+    client_secret_hashes: [],
     name: client_id,
     is_first_party: true,
     oidc_conformant: true,

@@ -6,7 +6,16 @@ import { MemoryRevokedTokenStore, RevokedTokenStoreFullError } from '../../lib/i
 import type { RevokedTokenStore } from '../../lib/index.js';
 import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { signJwt } from '../../lib/tokens/jws.js';
-import { API, ISSUER, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import {
+  API,
+  ISSUER,
+  SECRET,
+  basic,
+  exchangeBody,
+  form,
+  routerKeys,
+  testServer,
+} from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -107,7 +116,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
     const tampered = Buffer.from(JSON.stringify({ ...claims, scope: 'write:orders' })).toString(
       'base64url',
     );
-    const expired = mintAccessToken({
+    const expired = await mintAccessToken({
       issuer: ISSUER,
       audience: API,
       subject: 'auth0|alice',
@@ -115,7 +124,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
       scope: ['read:orders'],
       lifetime: 60,
       alg: 'ES256',
-      keys: s.cte.keys,
+      keys: await routerKeys(),
       now: Math.floor(Date.now() / 1000) - 120,
     });
     for (const bad of [`${header}.${tampered}.${token.split('.')[2]}`, expired.token]) {
@@ -140,7 +149,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
 
   it('hands the host the tokens it signs with the router’s own issuer and keys, untouched', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const hostToken = signJwt(
+    const hostToken = await signJwt(
       { typ: 'at+jwt' },
       {
         iss: ISSUER,
@@ -151,7 +160,7 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
         jti: 'host-jti-0123456789abcdef',
         client_id: 'app',
       },
-      s.cte.keys.signingKey('ES256'),
+      (await routerKeys()).signingKey('ES256'),
     );
     const res = await revoke(s, { token: hostToken });
     expect(res.status).to.equal(200);

@@ -14,6 +14,7 @@ import {
   SECRET,
   basic,
   form,
+  routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
@@ -317,12 +318,12 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
 
   it('refuses an expired ID token', async () => {
     const issuedAt = Math.floor(Date.now() / 1000) - 36_001;
-    const expired = mintIdToken({
+    const expired = await mintIdToken({
       issuer: ISSUER,
       client: APP,
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
-      keys: server.cte.keys,
+      keys: await routerKeys(),
       now: issuedAt,
       authTime: issuedAt,
     });
@@ -365,12 +366,12 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
   });
 
   it('refuses an ID token signed with the router keys for another issuer', async () => {
-    const foreignIssuer = mintIdToken({
+    const foreignIssuer = await mintIdToken({
       issuer: 'https://other-tenant.example.com/',
       client: APP,
       user: (await server.users.getById('auth0|bob'))!,
       scope: ['openid'],
-      keys: server.cte.keys,
+      keys: await routerKeys(),
       authTime: Math.floor(Date.now() / 1000),
     });
     const res = await delegate(server, foreignIssuer);

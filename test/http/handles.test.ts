@@ -208,38 +208,94 @@ describe('handles: signing keys', () => {
   }
 
   it('publishes an added key in the JWKS before it signs, and signs with it after rotate()', async () => {
-    server.cte.keys.add(await newEs256Key('es-2'));
-    const published = (await jwks(server)).keys.find((key) => key.kid === 'es-2');
+    // A JWKS max-age of 0: nothing caches the JWKS, so a rotation may take effect at once.
+    const immediate = await testServer({ jwksMaxAge: 0 });
+    const added = await immediate.cte.keys.add(await newEs256Key('es-2'));
+    expect(added).to.deep.equal({
+      kid: 'es-2',
+      alg: 'ES256',
+      status: 'next',
+      published_at: added.published_at,
+    });
+    const published = (await jwks(immediate)).keys.find((key) => key.kid === 'es-2');
     expect(published).to.include({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
     expect(published).not.to.have.property('d');
 
-    const beforeRotation = await post(server, exchangeBody()).expect(200);
+    const beforeRotation = await post(immediate, exchangeBody()).expect(200);
     expect(decodeProtectedHeader(beforeRotation.body.access_token).kid).to.equal('es-1');
 
-    expect(server.cte.keys.rotate('ES256')).to.deep.equal([
-      { alg: 'ES256', current: 'es-2', retired: 'es-1' },
-    ]);
-    const afterRotation = await post(server, exchangeBody()).expect(200);
+    const [rotation] = await immediate.cte.keys.rotate('ES256');
+    expect(rotation).to.deep.equal({
+      alg: 'ES256',
+      current: 'es-2',
+      signs_from: rotation!.signs_from,
+      retired: 'es-1',
+    });
+    expect(Date.parse(rotation!.signs_from)).to.be.at.most(Date.now());
+    const afterRotation = await post(immediate, exchangeBody()).expect(200);
     expect(decodeProtectedHeader(afterRotation.body.access_token).kid).to.equal('es-2');
 
-    // Both verify against what the route serves now: the retired key is kept for the grace period.
-    const served = (await jwks(server)).keys.map((key) => key.kid);
+    // Both verify against what the route serves now: the retired key is kept for a day at least.
+    const served = (await jwks(immediate)).keys.map((key) => key.kid);
     expect(served).to.include.members(['es-1', 'es-2']);
-    await verify(server, beforeRotation.body.access_token, API);
-    await verify(server, afterRotation.body.access_token, API);
-    const es256 = server.cte.keys.list().filter((key) => key.alg === 'ES256');
+    await verify(immediate, beforeRotation.body.access_token, API);
+    await verify(immediate, afterRotation.body.access_token, API);
+    const es256 = (await immediate.cte.keys.list()).filter((key) => key.alg === 'ES256');
     expect(es256.map(({ kid, status }) => ({ kid, status }))).to.deep.equal([
       { kid: 'es-2', status: 'current' },
       { kid: 'es-1', status: 'retired' },
     ]);
+    const retired = es256[1]!;
+    expect(retired.retired_at).to.equal(rotation!.signs_from);
+    expect(Date.parse(retired.expires_at!) - Date.parse(retired.retired_at!)).to.equal(86_400_000);
+    await immediate.cte.close();
+  });
+
+  it('schedules the rotated-to key to sign one JWKS max-age after it was published', async () => {
+    const added = await server.cte.keys.add(await newEs256Key('es-2'));
+    const signsFrom = new Date(Date.parse(added.published_at) + 600_000).toISOString();
+    const expected = [{ alg: 'ES256', current: 'es-2', signs_from: signsFrom, retired: 'es-1' }];
+    expect(await server.cte.keys.rotate('ES256')).to.deep.equal(expected);
+    // Asked again before it took effect, the rotation is answered as it stands.
+    expect(await server.cte.keys.rotate('ES256')).to.deep.equal(expected);
+    const res = await post(server, exchangeBody()).expect(200);
+    expect(decodeProtectedHeader(res.body.access_token).kid).to.equal('es-1');
+    const es256 = (await server.cte.keys.list()).filter((key) => key.alg === 'ES256');
+    expect(es256).to.deep.equal([
+      {
+        kid: 'es-1',
+        alg: 'ES256',
+        status: 'current',
+        published_at: es256[0]!.published_at,
+        signs_from: es256[0]!.published_at,
+        retired_at: signsFrom,
+        expires_at: new Date(Date.parse(signsFrom) + 86_400_000).toISOString(),
+      },
+      {
+        kid: 'es-2',
+        alg: 'ES256',
+        status: 'next',
+        published_at: added.published_at,
+        signs_from: signsFrom,
+      },
+    ]);
   });
 
   it('refuses to rotate host keys without a published next key, changing nothing', async () => {
-    expect(() => server.cte.keys.rotate('ES256'))
-      .to.throw(ManagementError, /no next key with alg ES256/)
-      .with.property('code', 'conflict');
+    const error = await server.cte.keys.rotate('ES256').then(
+      () => expect.fail('rotated'),
+      (err: unknown) => err as ManagementError,
+    );
+    expect(error).to.be.instanceOf(ManagementError);
+    expect(error.code).to.equal('conflict');
+    expect(error.message).to.match(/no next key with alg ES256/);
     const res = await post(server, exchangeBody()).expect(200);
     expect(decodeProtectedHeader(res.body.access_token).kid).to.equal('es-1');
+  });
+
+  it('offers no way to sign: the handle is jwks, list, rotate and add', () => {
+    expect(Object.keys(server.cte.keys).sort()).to.deep.equal(['add', 'jwks', 'list', 'rotate']);
+    expect(Object.isFrozen(server.cte.keys)).to.equal(true);
   });
 });
 
@@ -351,7 +407,7 @@ describe('handles: one narrow vocabulary', () => {
     const { cte } = server;
     const vocabulary = ['create', 'delete', 'get', 'list', 'update'];
     const methods: Array<[string, object, string[]]> = [
-      ['clients', cte.clients, vocabulary],
+      ['clients', cte.clients, [...vocabulary, 'invalidate'].sort()],
       ['resourceServers', cte.resourceServers, vocabulary],
       ['profiles', cte.profiles, vocabulary],
       ['actions', cte.actions, [...vocabulary, 'deploy'].sort()],
@@ -417,7 +473,8 @@ describe('handles: one narrow vocabulary', () => {
     expect(attempt).to.be.instanceOf(Promise);
     expect(await managementError(attempt)).to.deep.equal({
       code: 'invalid_body',
-      message: 'client.client_secret is required for token_endpoint_auth_method client_secret_post',
+      message:
+        'client.client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_post',
     });
     expect(await managementError(server.cte.resourceServers.create({} as never))).to.deep.equal({
       code: 'invalid_body',

@@ -14,6 +14,7 @@ import {
   basic,
   exchangeBody,
   form,
+  routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
@@ -173,7 +174,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     const forged = Buffer.from(
       JSON.stringify({ ...claimsOf(access_token), scope: 'write:orders' }),
     ).toString('base64url');
-    const expired = mintAccessToken({
+    const expired = await mintAccessToken({
       issuer: ISSUER,
       audience: API,
       subject: 'auth0|alice',
@@ -181,7 +182,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
       scope: ['read:orders'],
       lifetime: 60,
       alg: 'ES256',
-      keys: s.cte.keys,
+      keys: await routerKeys(),
       now: Math.floor(Date.now() / 1000) - 61,
     });
     for (const token of [

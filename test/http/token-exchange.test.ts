@@ -284,7 +284,7 @@ describe('GET /.well-known/jwks.json', () => {
         expect(key).not.to.have.property(secret);
       expect(key.use).to.equal('sig');
     }
-    expect(server.cte.keys.jwks()).to.deep.equal(res.body);
+    expect(await server.cte.keys.jwks()).to.deep.equal(res.body);
   });
 });
 

@@ -1,33 +1,15 @@
 import { expect } from 'chai';
 import { MemoryRefreshTokenStore } from '../../lib/index.js';
-import type { RefreshTokenFamily, RefreshTokenRecord } from '../../lib/index.js';
+import type { RefreshTokenFamily } from '../../lib/index.js';
+import { testFamily, testToken } from '../support/refresh-families.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function family(id: string, fields: Partial<RefreshTokenFamily> = {}): RefreshTokenFamily {
-  return {
-    family_id: id,
-    client_id: 'app',
-    user_id: 'auth0|alice',
-    audience: 'https://api.example.com/',
-    scope: ['openid', 'offline_access'],
-    rotating: true,
-    leeway: 0,
-    created_at: T0,
-    expires_at: T0 + 3_600_000,
-    idle_lifetime: 600,
-    last_used_at: T0,
-    generation: 0,
-    rotated_at: null,
-    revoked_at: null,
-    revision: 0,
-    ...fields,
-  };
-}
+const family = (id: string, fields: Partial<RefreshTokenFamily> = {}) => testFamily(id, T0, fields);
+const token = (hash: string, familyId: string, generation = 0) =>
+  testToken(hash, familyId, T0, generation);
 
-function token(hash: string, familyId: string, generation = 0): RefreshTokenRecord {
-  return { token_hash: hash, family_id: familyId, generation, created_at: T0 };
-}
+// The RefreshTokenStore contract itself runs in test/stores/memory-contracts.test.ts.
 
 describe('MemoryRefreshTokenStore: bounds and expiry', () => {
   it('drops a family and its tokens once it ended (absolute or idle), on the next sweep', async () => {

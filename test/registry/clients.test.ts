@@ -62,6 +62,8 @@ describe('parseClient', () => {
     ).to.deep.equal({
       client_id: 'app',
       client_secret: SECRET,
+      client_secrets: [SECRET],
+      client_secret_hashes: [],
       name: 'App',
       is_first_party: true,
       oidc_conformant: true,
@@ -110,6 +112,8 @@ describe('parseClient', () => {
     expect(client).to.deep.equal({
       client_id: 'jwt-app',
       client_secret: undefined,
+      client_secrets: [],
+      client_secret_hashes: [],
       name: 'JWT app',
       is_first_party: false,
       oidc_conformant: false,
@@ -141,6 +145,41 @@ describe('parseClient', () => {
     expect(parseClient(app({ jwt_configuration: { alg: 'HS256' } }), 'c')).to.include({
       id_token_alg: 'HS256',
     });
+  });
+
+  it('takes two secrets during a rotation, in clear or hashed, and gives them back on update', () => {
+    const hash = `$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$${'A'.repeat(43)}`;
+    const rotating = parseClient(app({ client_secret: [SECRET, `${SECRET}-old`] }), 'c');
+    expect(rotating).to.deep.include({
+      client_secret: SECRET,
+      client_secrets: [SECRET, `${SECRET}-old`],
+      client_secret_hashes: [],
+    });
+    const hashedOnly = parseClient(
+      {
+        ...app(),
+        client_secret: undefined,
+        client_secret_hash: [hash, hash.replace('ln=10', 'ln=11')],
+      },
+      'c',
+    );
+    expect(hashedOnly).to.deep.include({
+      client_secret: undefined,
+      client_secrets: [],
+      client_secret_hashes: [hash, hash.replace('ln=10', 'ln=11')],
+    });
+    const registry = new ClientRegistry([rotating, { ...hashedOnly, client_id: 'other' }]);
+    expect(registry.update('app', { name: 'Renamed' })).to.deep.include({
+      client_secrets: [SECRET, `${SECRET}-old`],
+    });
+    expect(
+      registry.update('app', { client_secret: SECRET, client_secret_hash: hash }),
+    ).to.deep.include({
+      client_secret: SECRET,
+      client_secrets: [SECRET],
+      client_secret_hashes: [hash],
+    });
+    expect(registry.update('other', { name: 'Renamed' }).client_secret_hashes).to.have.length(2);
   });
 
   it('returns a deeply frozen copy and leaves the input alone', () => {
@@ -177,7 +216,40 @@ describe('parseClient', () => {
     [
       'client_secret_basic without a secret',
       { client_id: 'app', name: 'App', token_endpoint_auth_method: 'client_secret_basic' },
-      'client.client_secret is required for token_endpoint_auth_method client_secret_basic',
+      'client.client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_basic',
+    ],
+    [
+      'three secrets',
+      app({
+        client_secret: [SECRET, `${SECRET}2`],
+        client_secret_hash: `$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$${'A'.repeat(43)}`,
+      }),
+      'client.client_secret and client_secret_hash hold 3 secrets; at most 2 (the current one and the previous one during a rotation)',
+    ],
+    [
+      'an empty list of secrets',
+      app({ client_secret: [] }),
+      'client.client_secret must not be an empty array',
+    ],
+    [
+      'a short secret in a list',
+      app({ client_secret: [SECRET, 'short'] }),
+      'client.client_secret[1] must be 16–512 characters long',
+    ],
+    [
+      'a hash in another format',
+      app({ client_secret_hash: 'sha256:abcdef' }),
+      'client.client_secret_hash must be a scrypt hash "$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<key>" (base64 without padding), as hashClientSecret() makes',
+    ],
+    [
+      'HS256 with a hashed secret only',
+      {
+        client_id: 'app',
+        name: 'App',
+        client_secret_hash: `$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$${'A'.repeat(43)}`,
+        jwt_configuration: { alg: 'HS256' },
+      },
+      'client.jwt_configuration.alg HS256 needs a client_secret in clear to sign with (a client_secret_hash cannot sign)',
     ],
     [
       'private_key_jwt without jwks',
@@ -203,7 +275,7 @@ describe('parseClient', () => {
         token_endpoint_auth_method: 'none',
         jwt_configuration: { alg: 'HS256' },
       },
-      'client.jwt_configuration.alg HS256 needs a client_secret to sign with',
+      'client.jwt_configuration.alg HS256 needs a client_secret in clear to sign with (a client_secret_hash cannot sign)',
     ],
     [
       'an ID token lifetime over 30 days',
@@ -321,7 +393,7 @@ describe('ClientRegistry', () => {
     expectManagementError(
       () => registry.add({ client_id: 'bad', name: 'Bad' }),
       'invalid_body',
-      'client.client_secret is required for token_endpoint_auth_method client_secret_post',
+      'client.client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_post',
     );
     expect(registry.get('bad')).to.equal(undefined);
     expect(seen).to.have.length(1);
@@ -353,7 +425,12 @@ describe('ClientRegistry', () => {
       }),
     );
     const updated = registry.update('jwt-app', { name: 'Renamed', client_secret: 'x'.repeat(16) });
-    expect(updated).to.deep.equal({ ...before, name: 'Renamed', client_secret: 'x'.repeat(16) });
+    expect(updated).to.deep.equal({
+      ...before,
+      name: 'Renamed',
+      client_secret: 'x'.repeat(16),
+      client_secrets: ['x'.repeat(16)],
+    });
     expect(registry.get('jwt-app')).to.equal(updated);
     expect(seen.at(-1)).to.equal(updated);
     expectFrozenClient(updated);

@@ -156,7 +156,7 @@ describe('parseResourceServer', () => {
     [
       'introspection credentials without a secret',
       { identifier: API, introspection: { client_id: 'orders-api' } },
-      'rs.introspection.client_secret is required for token_endpoint_auth_method client_secret_basic',
+      'rs.introspection.client_secret (or client_secret_hash) is required for token_endpoint_auth_method client_secret_basic',
     ],
     [
       'introspection credentials of a public client',

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { migrate } from '../../lib/stores/postgres/migrate.js';
+import { PostgresClientStore } from '../../lib/stores/postgres/postgres-client-store.js';
+import { PostgresKeyStore } from '../../lib/stores/postgres/postgres-key-store.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresRetention } from '../../lib/stores/postgres/postgres-retention.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
@@ -10,6 +13,7 @@ import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 import { openPool } from '../support/postgres-databases.js';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.js';
 import { waitUntil } from '../support/server-process.js';
+import { testFamily, testToken } from '../support/refresh-families.js';
 import { timedRejection } from '../support/store-faults.js';
 
 const TIMEOUT_MS = 400;
@@ -38,6 +42,51 @@ const STORES: ReadonlyArray<{ name: string; call(database: Database): () => Prom
           profile: {},
         });
         return store.update(user.user_id, { recordLogin: true });
+      };
+    },
+  },
+  {
+    name: 'PostgresRefreshTokenStore',
+    call(database) {
+      const store = new PostgresRefreshTokenStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const id = `rtf_${randomUUID()}`;
+        const now = Date.now();
+        await store.create(testFamily(id, now), testToken(id, id, now));
+        const next = testToken(`${id}-1`, id, now, 1);
+        await store.compareAndSet(
+          id,
+          0,
+          { last_used_at: now, generation: 1, rotated_at: now },
+          next,
+        );
+        return store.find(next.token_hash);
+      };
+    },
+  },
+  {
+    name: 'PostgresClientStore',
+    call(database) {
+      const store = new PostgresClientStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const clientId = `app-${randomUUID()}`;
+        await store.create({
+          client_id: clientId,
+          name: 'App',
+          token_endpoint_auth_method: 'none',
+        });
+        await store.update(clientId, { name: 'Renamed' });
+        return store.get(clientId);
+      };
+    },
+  },
+  {
+    name: 'PostgresKeyStore',
+    call(database) {
+      const store = new PostgresKeyStore({ database, timeoutMs: TIMEOUT_MS });
+      return async () => {
+        const { revision, keys } = await store.load();
+        return store.save(revision, keys);
       };
     },
   },

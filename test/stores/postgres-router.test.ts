@@ -3,9 +3,10 @@ import request from 'supertest';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { migrate } from '../../lib/stores/postgres/migrate.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { openPGlite, type TestDatabase } from '../support/postgres-databases.js';
 
@@ -23,7 +24,18 @@ describe('routers sharing PostgreSQL stores', function () {
       const server = await testServer({
         users: new PostgresUserStore({ database: db.database }),
         logSinks: [sink],
-        stores: { replay: new PostgresReplayStore({ database: db.database }) },
+        stores: {
+          replay: new PostgresReplayStore({ database: db.database }),
+          refreshTokens: new PostgresRefreshTokenStore({ database: db.database }),
+        },
+        resourceServers: [
+          {
+            identifier: API,
+            scopes: [{ value: 'read:orders' }],
+            signing_alg: 'ES256',
+            allow_offline_access: true,
+          },
+        ],
       });
       instances.push({ server, sink });
     }
@@ -69,6 +81,42 @@ describe('routers sharing PostgreSQL stores', function () {
     expect(await b!.cte.logs.list({ user_id: 'partner|p-1', take: 2 })).to.deep.equal(
       all.slice(0, 2),
     );
+  });
+
+  it('redeems on one instance a refresh token issued by the other; of two at once on both, one wins', async () => {
+    const [a, b] = instances.map(({ server }) => server);
+    const issued = await request(a!.app)
+      .post('/oauth/token')
+      .set('Authorization', basic('app', SECRET))
+      .type('form')
+      .send(
+        form(
+          exchangeBody({ subject_token: 'conn:partner:p-2', scope: 'offline_access read:orders' }),
+        ),
+      );
+    expect(issued.status, JSON.stringify(issued.body)).to.equal(200);
+    const refresh = (server: TestServer, token: string) =>
+      request(server.app)
+        .post('/oauth/token')
+        .set('Authorization', basic('app', SECRET))
+        .type('form')
+        .send(form({ grant_type: 'refresh_token', refresh_token: token }));
+    const rotated = await refresh(b!, issued.body.refresh_token as string);
+    expect(rotated.status).to.equal(200);
+    expect(rotated.body.scope).to.equal('offline_access read:orders');
+    const successor = rotated.body.refresh_token as string;
+    const [one, two] = await Promise.all([refresh(a!, successor), refresh(b!, successor)]);
+    expect([one.status, two.status].sort()).to.deep.equal([200, 400]);
+    const loser = one.status === 400 ? one : two;
+    expect(loser.body).to.deep.equal({
+      error: 'invalid_grant',
+      error_description: 'Unknown or invalid refresh token.',
+    });
+    // The loser's token was rotated by the winner: reuse, so the whole family is revoked.
+    const winner = one.status === 200 ? one : two;
+    expect((await refresh(a!, winner.body.refresh_token as string)).status).to.equal(400);
+    const families = await a!.cte.refreshTokens.listForUser('partner|p-2');
+    expect(families.map((family) => family.active)).to.deep.equal([false]);
   });
 
   it('answers logs.list() from the in-memory ring when no sink answers queries', async () => {

@@ -10,6 +10,7 @@ import type {
   Profile,
 } from '../../lib/index.js';
 import { MemoryUserStore } from '../../lib/index.js';
+import { KeySet } from '../../lib/tokens/key-set.js';
 import type { SigningKeyInput } from '../../lib/tokens/key-set.js';
 
 export const ISSUER = 'https://auth.example.com/';
@@ -41,6 +42,15 @@ export function testSigningKeys(): Promise<SigningKeyInput[]> {
     return keys;
   })();
   return signingKeys;
+}
+
+/**
+ * The test router's signing keys as a key set of the test's own: the router's `keys` handle
+ * never signs, so a test that forges a token with the router's keys builds them from the same
+ * JWKs.
+ */
+export async function routerKeys(): Promise<KeySet> {
+  return new KeySet({ keys: await testSigningKeys() });
 }
 
 /** The client assertion key pair of the `jwt-app` client. */

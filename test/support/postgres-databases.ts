@@ -5,7 +5,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DatabaseLike } from '../../lib/stores/postgres/connect-database.js';
-import type { PostgresServer } from './postgres-server.js';
+import { migrate } from '../../lib/stores/postgres/migrate.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
 
 export interface TestDatabase {
   readonly database: DatabaseLike;
@@ -55,3 +56,59 @@ export const DATABASES: readonly DatabaseKind[] = [
   { name: 'pg.Pool', open: async (server, name) => openPool(server, name) },
   { name: 'PGlite', open: () => openPGlite() },
 ];
+
+/**
+ * A `describe` with a PostgreSQL server for its tests, started before them and stopped after.
+ * `body` reads the server through `server()`.
+ */
+export function withPostgresServer(
+  title: string,
+  body: (server: () => PostgresServer) => void,
+): void {
+  describe(title, function () {
+    this.timeout(30_000);
+    let started: PostgresServer | undefined;
+
+    before(async () => {
+      started = await startPostgres();
+    });
+
+    after(async () => {
+      await started?.stop();
+    });
+
+    body(() => started!);
+  });
+}
+
+/**
+ * Registers `body` once per database kind, each in a `describe` that opens and migrates its
+ * database (on `server`, for a pool) before its tests and closes it after. `body` reads the
+ * database through `db()`.
+ */
+export function eachDatabase(
+  server: () => PostgresServer,
+  body: (db: () => TestDatabase, kind: DatabaseKind) => void,
+): void {
+  for (const kind of DATABASES) {
+    describe(`on ${kind.name}`, () => {
+      let opened: TestDatabase | undefined;
+
+      before(async () => {
+        opened = await kind.open(server());
+        await migrate(opened.database);
+      });
+
+      after(async () => {
+        await opened?.close();
+      });
+
+      body(() => opened!, kind);
+    });
+  }
+}
+
+/** {@link eachDatabase} inside {@link withPostgresServer}: a file's tests on both databases. */
+export function onEachDatabase(title: string, body: (db: () => TestDatabase) => void): void {
+  withPostgresServer(title, (server) => eachDatabase(server, body));
+}

@@ -43,7 +43,12 @@ describe('tokens/own-access-token', () => {
 
   for (const alg of SIGNING_ALGS) {
     it(`reads back a token it minted with ${alg}: valid, with every claim`, async () => {
-      const minted = mintAccessToken({ ...base, alg, dpopJkt: 'thumb', actor: { sub: 'agent' } });
+      const minted = await mintAccessToken({
+        ...base,
+        alg,
+        dpopJkt: 'thumb',
+        actor: { sub: 'agent' },
+      });
       const read = await readOwnAccessToken(minted.token, check);
       expect(read).to.deep.equal({
         status: 'valid',
@@ -64,7 +69,7 @@ describe('tokens/own-access-token', () => {
   }
 
   it('calls foreign what is not a JWT with the router’s jti and issuer', async () => {
-    const minted = mintAccessToken(base);
+    const minted = await mintAccessToken(base);
     const { privateKey } = await generateKeyPair('ES256');
     const hostToken = await new SignJWT({ iss: ISSUER, jti: 'host-jti-1', sub: 'x' })
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: keys.signingKey('ES256').kid })
@@ -85,7 +90,7 @@ describe('tokens/own-access-token', () => {
   });
 
   it('calls invalid a token of its shape that is forged, tampered, expired or of another type', async () => {
-    const minted = mintAccessToken(base);
+    const minted = await mintAccessToken(base);
     const [header, payload, signature] = minted.token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
       string,
@@ -103,12 +108,16 @@ describe('tokens/own-access-token', () => {
       ],
       [
         'typ JWT (an ID token of the router)',
-        signJwt({ typ: 'JWT' }, claims, keys.signingKey('ES256')),
+        await signJwt({ typ: 'JWT' }, claims, keys.signingKey('ES256')),
         /CLAIM_VALIDATION_FAILED: unexpected "typ" JWT header value/,
       ],
       [
         'without client_id',
-        signJwt({ typ: 'at+jwt' }, { ...claims, client_id: undefined }, keys.signingKey('ES256')),
+        await signJwt(
+          { typ: 'at+jwt' },
+          { ...claims, client_id: undefined },
+          keys.signingKey('ES256'),
+        ),
         /CLAIM_VALIDATION_FAILED: missing required "client_id" claim/,
       ],
     ];
@@ -129,7 +138,7 @@ describe('tokens/own-access-token', () => {
     const own = new KeySet({
       keys: [{ ...(await exportJWK(privateKey)), kid: 'only', alg: 'ES256' }],
     });
-    const token = mintAccessToken({ ...base, keys: own }).token;
+    const token = (await mintAccessToken({ ...base, keys: own })).token;
     const read = await readOwnAccessToken(token, check);
     expect(read).to.deep.equal({
       status: 'invalid',

@@ -11,6 +11,13 @@ export interface PostgresRetentionOptions extends DatabaseOptions {
    * (Auth0 keeps logs 1 to 30 days, by plan).
    */
   logRetentionMs?: number | null;
+  /**
+   * How long a revoked refresh token family is kept after its revocation, in ms, when it has not
+   * ended before; `null` keeps it until it ends. While it is kept its tokens are refused as
+   * revoked; once deleted they are unknown, and a refresh with one goes to the host. Families
+   * that ended (absolute or idle end) are deleted whatever this says. Default 30 days.
+   */
+  revokedFamilyRetentionMs?: number | null;
   /** Rows deleted per statement (one short transaction each). 1–100,000, default 1000. */
   batchSize?: number;
   /** Most batches per table in one run, so a backlog is worked off over several runs. Default 100. */
@@ -27,8 +34,12 @@ export interface PostgresRetentionOptions extends DatabaseOptions {
 export interface RetentionRun {
   replayKeys: number;
   logEntries: number;
+  /** Refresh token families (with their tokens) that ended, or were revoked long enough ago. */
+  refreshTokenFamilies: number;
   skipped: boolean;
 }
+
+const THIRTY_DAYS_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** Held by the instance deleting a batch, so only one instance deletes at a time. */
 const RETENTION_LOCK = 'express-custom-token-exchange:retention';
@@ -40,15 +51,19 @@ const RETENTION_LOCK = 'express-custom-token-exchange:retention';
 interface RetentionTarget {
   readonly name: keyof Omit<RetentionRun, 'skipped'>;
   readonly table: string;
-  /** The column compared with the cutoff. */
-  readonly column: string;
+  /** Which rows go, given the cutoff as `$1`, in ms since the epoch. */
+  readonly condition: string;
   /** The cutoff in ms since the epoch, or `undefined` to keep every row. */
   cutoff(now: number): number | undefined;
 }
 
+/** `$1` (ms since the epoch) as a `timestamptz`. */
+const CUTOFF_TIME = 'to_timestamp($1 / 1000.0)';
+
 /**
  * Deletes what PostgreSQL, which has no TTL, would otherwise keep for ever: replay keys whose
- * expiry has passed, and tenant-log entries older than `logRetentionMs`. Rows go in bounded
+ * expiry has passed, tenant-log entries older than `logRetentionMs`, refresh token families that
+ * ended (with their tokens) and those revoked more than `revokedFamilyRetentionMs` ago. Rows go in bounded
  * batches (`DELETE ... LIMIT`-style, one short transaction each) so a large backlog never holds
  * long locks. Each batch first tries a transaction-level advisory lock: an instance that finds it
  * held ends its run (`skipped`) and leaves the work to the instance holding it, so every
@@ -71,7 +86,8 @@ export class PostgresRetention {
   constructor(options: PostgresRetentionOptions) {
     const {
       database,
-      logRetentionMs = 30 * 24 * 60 * 60 * 1000,
+      logRetentionMs = THIRTY_DAYS_MS,
+      revokedFamilyRetentionMs = THIRTY_DAYS_MS,
       batchSize = 1000,
       maxBatchesPerRun = 100,
       intervalMs = 60_000,
@@ -86,6 +102,13 @@ export class PostgresRetention {
         logRetentionMs,
         'PostgresRetention: options.logRetentionMs',
         1,
+        Number.MAX_SAFE_INTEGER,
+      );
+    if (revokedFamilyRetentionMs !== null)
+      checkInteger(
+        revokedFamilyRetentionMs,
+        'PostgresRetention: options.revokedFamilyRetentionMs',
+        0,
         Number.MAX_SAFE_INTEGER,
       );
     this.#batchSize = checkInteger(batchSize, 'PostgresRetention: options.batchSize', 1, 100_000);
@@ -107,12 +130,30 @@ export class PostgresRetention {
     this.#onError = onError;
     this.#now = now;
     this.#targets = [
-      { name: 'replayKeys', table: 'cte_replay_keys', column: 'expires_at', cutoff: (t) => t },
+      {
+        name: 'replayKeys',
+        table: 'cte_replay_keys',
+        condition: `expires_at <= ${CUTOFF_TIME}`,
+        cutoff: (t) => t,
+      },
       {
         name: 'logEntries',
         table: 'cte_log_entries',
-        column: 'date',
+        condition: `date <= ${CUTOFF_TIME}`,
         cutoff: (t) => (logRetentionMs === null ? undefined : t - logRetentionMs),
+      },
+      {
+        name: 'refreshTokenFamilies',
+        table: 'cte_refresh_token_families',
+        condition: 'ends_at <= $1',
+        cutoff: (t) => t,
+      },
+      {
+        name: 'refreshTokenFamilies',
+        table: 'cte_refresh_token_families',
+        condition: 'revoked_at <= $1',
+        cutoff: (t) =>
+          revokedFamilyRetentionMs === null ? undefined : t - revokedFamilyRetentionMs,
       },
     ];
   }
@@ -142,7 +183,12 @@ export class PostgresRetention {
   }
 
   async #run(): Promise<RetentionRun> {
-    const result: RetentionRun = { replayKeys: 0, logEntries: 0, skipped: false };
+    const result: RetentionRun = {
+      replayKeys: 0,
+      logEntries: 0,
+      refreshTokenFamilies: 0,
+      skipped: false,
+    };
     const now = this.#now();
     for (const target of this.#targets) {
       const cutoff = target.cutoff(now);
@@ -167,8 +213,7 @@ export class PostgresRetention {
       if (rows[0]?.locked !== true) return undefined;
       const { rowCount } = await session.query(
         `DELETE FROM ${target.table} WHERE ctid IN (
-           SELECT ctid FROM ${target.table} WHERE ${target.column} <= to_timestamp($1 / 1000.0)
-           LIMIT $2
+           SELECT ctid FROM ${target.table} WHERE ${target.condition} LIMIT $2
          )`,
         [cutoff, this.#batchSize],
       );
