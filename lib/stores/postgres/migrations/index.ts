@@ -4,6 +4,7 @@ import { logEntries } from './0003-log-entries.js';
 import { refreshTokens } from './0004-refresh-tokens.js';
 import { clients } from './0005-clients.js';
 import { signingKeys } from './0006-signing-keys.js';
+import { configDocuments } from './0007-config-documents.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in version order. A new one is a new file and one more line here. */
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   refreshTokens,
   clients,
   signingKeys,
+  configDocuments,
 ];
