@@ -253,15 +253,16 @@ export function customTokenExchange(
     shared: configSync,
   });
   const profiles = new ProfileRegistry({ actions, shared: configSync });
-  const configLoaded = configSync.start({ actions, profiles });
-  // Reported through ready(); never an unhandled rejection when nobody asks.
-  configLoaded.catch(() => undefined);
   const postExchange = new PostExchangeHook(actions);
   // Every rate limiter of the default limit is created here, never while a request is handled.
   const attackProtection = new AttackProtection(config.attackProtection, {
     profiles,
     warn: (message) => logger.warn({ component: 'attack-protection' }, message),
+    shared: configSync,
   });
+  const configLoaded = configSync.start({ actions, profiles, settings: attackProtection });
+  // Reported through ready(); never an unhandled rejection when nobody asks.
+  configLoaded.catch(() => undefined);
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,

@@ -2,6 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { ManagementError, TemporarilyUnavailable, TooManyAttempts } from '../errors.js';
 import type { OAuthError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
+import { commitShared } from '../profiles/shared-records.js';
+import type { SharedRecords } from '../profiles/shared-records.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
 import { MemoryAttemptStore } from '../stores/memory-attempt-store.js';
@@ -12,7 +14,10 @@ import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
 import { patchThrottlingSettings, throttlingSettingsView } from './throttling-settings.js';
-import type { SuspiciousIpThrottlingSettings } from './throttling-settings.js';
+import type {
+  SuspiciousIpThrottlingSettings,
+  ThrottlingPolicySettings,
+} from './throttling-settings.js';
 import type {
   SuspiciousIpThrottleSettings,
   SuspiciousIpAttempt,
@@ -68,7 +73,15 @@ export interface AttackProtectionDependencies {
   profiles: ProfileRegistry;
   /** Where fail-open store warnings go; default `console.warn`. */
   warn?: (message: string) => void;
+  /**
+   * The shared configuration store that suspicious IP throttling settings changed at run time
+   * are committed to, so every instance applies them. Without it, they stay in this process.
+   */
+  shared?: SharedRecords;
 }
+
+/** The id of the throttling settings' document in the shared configuration. */
+const THROTTLING_DOCUMENT = 'suspicious_ip_throttling';
 
 /**
  * Attack protection of the token endpoint: which IP a request counts under, suspicious
@@ -86,7 +99,16 @@ export class AttackProtection {
   readonly #storeFailures: StoreFailurePolicy;
   readonly #profiles: ProfileRegistry;
 
-  constructor(config: AttackProtectionConfig, { profiles, warn }: AttackProtectionDependencies) {
+  readonly #shared: SharedRecords | undefined;
+  // The settings of the options, which a deleted shared document returns to.
+  readonly #configuredThrottling: ThrottlingPolicySettings;
+  #throttlingRevision = 0;
+
+  constructor(
+    config: AttackProtectionConfig,
+    { profiles, warn, shared }: AttackProtectionDependencies,
+  ) {
+    this.#shared = shared;
     this.#profiles = profiles;
     this.#forwardedIpHeader = config.forwardedIpHeader;
     this.#storeFailures = new StoreFailurePolicy({
@@ -100,6 +122,7 @@ export class AttackProtection {
       store: throttling.store ?? new MemoryAttemptStore(),
     });
     this.#throttle = new SuspiciousIpThrottle(this.#throttleSettings);
+    this.#configuredThrottling = policyOf(this.#throttleSettings);
     this.#rateLimits = new ProfileRateLimits({
       ...config.profileRateLimit,
       onStoreError: (error) => this.#storeFailures.failure('the profile rate limit store', error),
@@ -111,10 +134,7 @@ export class AttackProtection {
         this.#setProfileRateLimit(profileId, limit),
       getProfileRateLimit: (profileId: string) => this.#rateLimits.get(profileId),
       getSuspiciousIpThrottling: () => throttlingSettingsView(this.#throttleSettings),
-      updateSuspiciousIpThrottling: async (patch: unknown) => {
-        this.#replaceThrottle(patchThrottlingSettings(this.#throttleSettings, patch));
-        return throttlingSettingsView(this.#throttleSettings);
-      },
+      updateSuspiciousIpThrottling: (patch: unknown) => this.#updateThrottling(patch),
     });
   }
 
@@ -189,6 +209,35 @@ export class AttackProtection {
   }
 
   /**
+   * Takes the throttling settings the shared store reports at `revision` (`null`: back to the
+   * options' settings); an older report than the one applied is ignored.
+   */
+  applyStored(id: string, settings: ThrottlingPolicySettings | null, revision: number): void {
+    if (id !== THROTTLING_DOCUMENT || revision <= this.#throttlingRevision) return;
+    this.#throttlingRevision = revision;
+    this.#replaceThrottle(settings ?? this.#configuredThrottling);
+  }
+
+  async #updateThrottling(patch: unknown): Promise<SuspiciousIpThrottlingSettings> {
+    if (this.#shared === undefined) {
+      this.#replaceThrottle(patchThrottlingSettings(this.#throttleSettings, patch));
+    } else {
+      // Computed against the settings at the revision committed from, as every shared change.
+      await commitShared(this.#shared, () => ({
+        writes: [
+          {
+            kind: 'settings',
+            id: THROTTLING_DOCUMENT,
+            data: policyOf(patchThrottlingSettings(this.#throttleSettings, patch)),
+          },
+        ],
+        result: undefined,
+      }));
+    }
+    return throttlingSettingsView(this.#throttleSettings);
+  }
+
+  /**
    * A throttle with new settings over the same store, so every IP keeps its attempts. Exchanges
    * admitted by the old one end on it; its waiting queue drains as their attempts come back.
    */
@@ -244,6 +293,11 @@ function refusal(refused: SuspiciousIpRefusal): OAuthError {
     case 'closed':
       return new TemporarilyUnavailable(QUEUE_RETRY_AFTER_SECONDS, 'the router is closing');
   }
+}
+
+function policyOf(settings: ThrottlingPolicySettings): ThrottlingPolicySettings {
+  const { enabled, maxAttempts, rate, allowlist } = settings;
+  return { enabled, maxAttempts, rate, allowlist: [...allowlist] };
 }
 
 function checkIp(ip: unknown): string {

@@ -8,6 +8,8 @@ import type { RecordWrite, SharedRecords } from './shared-records.js';
 export interface ConfigSyncTargets {
   actions: { applyStored(id: string, stored: StoredAction | null, revision: number): void };
   profiles: { applyStored(id: string, profile: StoredProfile | null, revision: number): void };
+  /** Settings documents (suspicious IP throttling's). */
+  settings: { applyStored(id: string, settings: never, revision: number): void };
 }
 
 /** Options of {@link ConfigSync}. */
@@ -22,7 +24,7 @@ export interface ConfigSyncOptions {
 }
 
 /** The kinds the registries copy; versions are read from the store when asked for. */
-const COPIED_KINDS: readonly ConfigKind[] = ['action', 'profile'];
+const COPIED_KINDS: readonly ConfigKind[] = ['action', 'profile', 'settings'];
 
 /**
  * Keeps the registries' synchronous copy of the shared configuration up to date: loads it at
@@ -128,6 +130,8 @@ export class ConfigSync implements SharedRecords {
         data as StoredAction | null,
         document.revision,
       );
+    } else if (document.kind === 'settings') {
+      this.#targets!.settings.applyStored(document.id, data as never, document.revision);
     } else if (document.kind === 'profile') {
       this.#targets!.profiles.applyStored(
         document.id,

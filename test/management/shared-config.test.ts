@@ -196,6 +196,24 @@ describe('Management API: one configuration shared by several routers', function
     });
   });
 
+  it('shares suspicious IP throttling settings changed through one router', async () => {
+    const PATH = '/attack-protection/suspicious-ip-throttling';
+    const changed = await a.api
+      .patch(PATH, { stage: { 'pre-custom-token-exchange': { max_attempts: 3, rate: 1000 } } })
+      .expect(200);
+    expect(changed.body.stage).to.eql({
+      'pre-custom-token-exchange': { max_attempts: 3, rate: 1000 },
+    });
+    await eventually(
+      async () =>
+        (await b.api.get(PATH)).body.stage['pre-custom-token-exchange'].max_attempts === 3,
+      'b applies the settings',
+    );
+    const later = await boot();
+    await later.cte.ready();
+    expect(later.cte.attackProtection.getSuspiciousIpThrottling()).to.eql(changed.body);
+  });
+
   it('requires a key ring with a store other than the memory store', async () => {
     const foreign: ConfigStore = {
       load: async () => ({ revision: 0, documents: [] }),
