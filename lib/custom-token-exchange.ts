@@ -86,7 +86,9 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly keys: KeysHandle;
   /**
    * Attack protection: `status(ip)` and `unblock(ip)` for suspicious IP throttling,
-   * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`.
+   * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`,
+   * `getSuspiciousIpThrottling()` and `updateSuspiciousIpThrottling(patch)` (Auth0's shape,
+   * shared through `stores.config`).
    */
   readonly attackProtection: AttackProtectionHandle;
   /**

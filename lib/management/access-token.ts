@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
+import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import type { KeySet } from '../tokens/key-set.js';
 import { ManagementApiError } from './management-errors.js';
 import type { ManagementApiConfig } from './management-options.js';
@@ -13,21 +14,6 @@ export interface ManagementCaller {
   /** The token's `scope` (space-separated) and `permissions` (RBAC's array), together. */
   scopes: ReadonlySet<string>;
 }
-
-/** Only asymmetric algorithms: a shared secret would let every holder mint tokens. */
-const ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
 
 /** Tokens a second or so apart in clocks still verify. */
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -51,7 +37,8 @@ export function accessTokenVerifier(
       ({ payload } = await jwtVerify(token, getKey, {
         issuer: config.issuer,
         audience: config.audience,
-        algorithms: ALGORITHMS,
+        // Never a shared secret: every holder of one could mint tokens.
+        algorithms: [...ASYMMETRIC_ALGORITHMS],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ['sub', 'exp'],
       }));

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ManagementError } from '../errors.js';
 import type { Action } from '../profiles/action-definition.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
@@ -28,20 +28,13 @@ export const actionRoutes: ManagementRouteGroup = (routes, { actions }) => {
     const trigger = queryValue(req, 'triggerId');
     const name = queryValue(req, 'actionName');
     const deployed = queryBoolean(queryValue(req, 'deployed'), 'deployed');
-    const page = queryInteger(req, 'page', 0, 0, 1_000_000);
-    const perPage = queryInteger(req, 'per_page', 50, 1, 100);
     const matching = (await actions.list()).filter(
       (action) =>
         (trigger === undefined || action.supported_triggers.some((t) => t.id === trigger)) &&
         (name === undefined || action.name === name) &&
         (deployed === undefined || (action.deployed_version !== undefined) === deployed),
     );
-    res.json({
-      actions: matching.slice(page * perPage, (page + 1) * perPage),
-      total: matching.length,
-      page,
-      per_page: perPage,
-    });
+    res.json(paged(req, 'actions', matching));
   });
 
   routes.post('/actions/actions', 'create:actions', async (req, res) => {
@@ -93,15 +86,7 @@ export const actionRoutes: ManagementRouteGroup = (routes, { actions }) => {
   });
 
   routes.get('/actions/actions/:id/versions', 'read:actions', async (req, res) => {
-    const page = queryInteger(req, 'page', 0, 0, 1_000_000);
-    const perPage = queryInteger(req, 'per_page', 50, 1, 100);
-    const versions = await actions.versions(param(req, 'id'));
-    res.json({
-      versions: versions.slice(page * perPage, (page + 1) * perPage),
-      total: versions.length,
-      page,
-      per_page: perPage,
-    });
+    res.json(paged(req, 'versions', await actions.versions(param(req, 'id'))));
   });
 
   routes.get('/actions/actions/:id/versions/:versionId', 'read:actions', async (req, res) => {
@@ -192,6 +177,18 @@ function actionBody(body: unknown, creating: boolean): unknown {
     Object.defineProperty(record, name, { value, enumerable: true });
   }
   return { ...rest, secrets: record };
+}
+
+/** Auth0's offset paging of a list: `{ [name]: items, total, page, per_page }`. */
+function paged<T>(req: Request, name: string, items: readonly T[]): Record<string, unknown> {
+  const page = queryInteger(req, 'page', 0, 0, 1_000_000);
+  const perPage = queryInteger(req, 'per_page', 50, 1, 100);
+  return {
+    [name]: items.slice(page * perPage, (page + 1) * perPage),
+    total: items.length,
+    page,
+    per_page: perPage,
+  };
 }
 
 function invalid(message: string): never {
