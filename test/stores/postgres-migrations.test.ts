@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6],
-            version: 6,
+            applied: [1, 2, 3, 4, 5, 6, 7],
+            version: 7,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 6 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 7 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -69,6 +69,7 @@ describe('PostgreSQL migrations', function () {
             { version: 4, name: 'refresh token families' },
             { version: 5, name: 'clients' },
             { version: 6, name: 'signing keys' },
+            { version: 7, name: 'config documents' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -76,6 +77,8 @@ describe('PostgreSQL migrations', function () {
           );
           expect(tables.map((t) => t.table_name)).to.deep.equal([
             'cte_clients',
+            'cte_config_documents',
+            'cte_config_revision',
             'cte_log_entries',
             'cte_refresh_token_families',
             'cte_refresh_tokens',
