@@ -43,7 +43,13 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: 'floor', server: 'floor', mode: 'floor' },
   { name: 'cte-inline', server: 'cte', mode: 'inline' },
+  // The like-for-like baseline of the sandbox: in process, the sandbox's synchronous verification.
+  { name: 'cte-inline-sync', server: 'cte', mode: 'inline-sync' },
   { name: 'cte-sandbox', server: 'cte', mode: 'sandbox' },
+  // What a user gets by default: RS256 access and ID tokens, the ID token requested.
+  { name: 'cte-default', server: 'cte', mode: 'default' },
+  // cte-sandbox with an OpenTelemetry SDK recording every span and metric.
+  { name: 'cte-sandbox-otel', server: 'cte', mode: 'sandbox-otel' },
   { name: 'cte-sandbox-hostile', server: 'cte', mode: 'hostile', hostilePerSecond: 2 },
   { name: 'cte-sandbox-redis', server: 'cte', mode: 'sandbox-redis', redis: true },
   { name: 'peer-exchange', server: 'peer-oidc-provider', mode: 'exchange' },
@@ -181,21 +187,36 @@ const ratio = (a: number | undefined, b: number | undefined): number | null =>
 
 function ratios(rows: Map<string, Row>) {
   const sandbox = rows.get('cte-sandbox');
+  const inline = rows.get('cte-inline');
+  const inlineSync = rows.get('cte-inline-sync');
+  const peerExchange = rows.get('peer-exchange');
+  const floor = rows.get('floor');
   const at500 = rows.get('cte-sandbox@500rps');
+  const floorAt500 = rows.get('floor@500rps');
+  const extraCpu = (row: Row | undefined, base: Row | undefined): number | null =>
+    row && base ? +(row.cpu_ms - base.cpu_ms).toFixed(3) : null;
   return {
-    cte_sandbox_vs_peer_exchange: ratio(sandbox?.rps, rows.get('peer-exchange')?.rps),
-    cte_sandbox_vs_peer_cc: ratio(sandbox?.rps, rows.get('peer-cc')?.rps),
-    cte_sandbox_vs_floor: ratio(sandbox?.rps, rows.get('floor')?.rps),
+    cte_sandbox_vs_peer_exchange: ratio(sandbox?.rps, peerExchange?.rps),
+    cte_inline_vs_peer_exchange: ratio(inline?.rps, peerExchange?.rps),
+    cte_inline_vs_floor: ratio(inline?.rps, floor?.rps),
+    sandbox_cpu_ms_over_inline_sync: extraCpu(sandbox, inlineSync),
     cte_sandbox_hostile_vs_cte_sandbox: ratio(rows.get('cte-sandbox-hostile')?.rps, sandbox?.rps),
-    cte_sandbox_vs_cte_inline: ratio(sandbox?.rps, rows.get('cte-inline')?.rps),
-    cte_sandbox_redis_vs_cte_sandbox: ratio(rows.get('cte-sandbox-redis')?.rps, sandbox?.rps),
-    sandbox_extra_cpu_ms:
-      sandbox && rows.get('cte-inline')
-        ? +(sandbox.cpu_ms - rows.get('cte-inline')!.cpu_ms).toFixed(3)
-        : null,
+    cte_sandbox_p99_ms_over_floor_at_500rps:
+      at500 && floorAt500 ? +(at500.p99_ms - floorAt500.p99_ms).toFixed(2) : null,
+    cte_sandbox_otel_vs_cte_sandbox: ratio(rows.get('cte-sandbox-otel')?.rps, sandbox?.rps),
     cte_sandbox_p99_over_p50: ratio(sandbox?.p99_ms, sandbox?.p50_ms),
+    cte_sandbox_redis_vs_cte_sandbox: ratio(rows.get('cte-sandbox-redis')?.rps, sandbox?.rps),
+    // References: no target of their own.
+    cte_sandbox_vs_peer_cc: ratio(sandbox?.rps, rows.get('peer-cc')?.rps),
+    cte_sandbox_vs_floor: ratio(sandbox?.rps, floor?.rps),
+    cte_sandbox_vs_cte_inline: ratio(sandbox?.rps, inline?.rps),
+    cte_inline_sync_vs_peer_exchange: ratio(inlineSync?.rps, peerExchange?.rps),
+    sandbox_cpu_ms_over_inline: extraCpu(sandbox, inline),
+    otel_extra_cpu_ms: extraCpu(rows.get('cte-sandbox-otel'), sandbox),
+    cte_default_vs_cte_sandbox: ratio(rows.get('cte-default')?.rps, sandbox?.rps),
+    cte_default_cpu_ms_over_cte_sandbox: extraCpu(rows.get('cte-default'), sandbox),
     cte_sandbox_p99_ms_at_500rps: at500?.p99_ms ?? null,
-    floor_p99_ms_at_500rps: rows.get('floor@500rps')?.p99_ms ?? null,
+    floor_p99_ms_at_500rps: floorAt500?.p99_ms ?? null,
   };
 }
 
@@ -252,27 +273,17 @@ function medianRatios(perRound: Array<ReturnType<typeof ratios>>): ReturnType<ty
   return merged;
 }
 
-const TARGETS: Record<string, (value: number) => boolean> = {
-  cte_sandbox_vs_peer_exchange: (v) => v >= 1,
-  cte_sandbox_vs_peer_cc: (v) => v >= 1,
-  cte_sandbox_vs_floor: (v) => v >= 0.8,
-  cte_sandbox_hostile_vs_cte_sandbox: (v) => v >= 0.9,
-  cte_sandbox_vs_cte_inline: (v) => v >= 0.85,
-  cte_sandbox_redis_vs_cte_sandbox: (v) => v >= 0.85,
-  sandbox_extra_cpu_ms: (v) => v <= 0.15,
-  cte_sandbox_p99_over_p50: (v) => v <= 3,
-  cte_sandbox_p99_ms_at_500rps: (v) => v < 5,
-};
-const TARGET_TEXT: Record<string, string> = {
-  cte_sandbox_vs_peer_exchange: '≥ 1',
-  cte_sandbox_vs_peer_cc: '≥ 1',
-  cte_sandbox_vs_floor: '≥ 0.8',
-  cte_sandbox_hostile_vs_cte_sandbox: '≥ 0.9',
-  cte_sandbox_vs_cte_inline: '≥ 0.85',
-  cte_sandbox_redis_vs_cte_sandbox: '≥ 0.85',
-  sandbox_extra_cpu_ms: '≤ 0.15',
-  cte_sandbox_p99_over_p50: '≤ 3',
-  cte_sandbox_p99_ms_at_500rps: '< 5',
+/** The targets of shared/performance.md; the other ratios are printed for reference. */
+const TARGETS: Record<string, { text: string; met: (value: number) => boolean }> = {
+  cte_sandbox_vs_peer_exchange: { text: '≥ 0.85 (then ≥ 1)', met: (v) => v >= 0.85 },
+  cte_inline_vs_peer_exchange: { text: '≥ 1.2', met: (v) => v >= 1.2 },
+  cte_inline_vs_floor: { text: '≥ 0.9', met: (v) => v >= 0.9 },
+  sandbox_cpu_ms_over_inline_sync: { text: '≤ 0.08', met: (v) => v <= 0.08 },
+  cte_sandbox_hostile_vs_cte_sandbox: { text: '≥ 0.9', met: (v) => v >= 0.9 },
+  cte_sandbox_p99_ms_over_floor_at_500rps: { text: '≤ 5', met: (v) => v <= 5 },
+  cte_sandbox_p99_over_p50: { text: '≤ 3', met: (v) => v <= 3 },
+  cte_sandbox_redis_vs_cte_sandbox: { text: '≥ 0.85', met: (v) => v >= 0.85 },
+  cte_sandbox_otel_vs_cte_sandbox: { text: '≥ 0.95', met: (v) => v >= 0.95 },
 };
 
 const pin = pinLoadGenerator();
@@ -322,8 +333,8 @@ console.table(
     .map(([name, value]) => ({
       ratio: name,
       value,
-      target: TARGET_TEXT[name] ?? '(reference)',
-      met: TARGETS[name] === undefined ? '' : TARGETS[name](value!) ? 'yes' : 'NO',
+      target: TARGETS[name]?.text ?? '(reference)',
+      met: TARGETS[name] === undefined ? '' : TARGETS[name].met(value!) ? 'yes' : 'NO',
     })),
 );
 const report = {

@@ -24,6 +24,11 @@ import type { Logger } from './logger.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
+import { checkHealth } from './observability/health.js';
+import type { HealthCheckOptions, HealthReport } from './observability/health.js';
+import { observeSandbox } from './observability/sandbox-gauges.js';
+import { observeStore, observeStores } from './observability/store-observation.js';
+import { Telemetry } from './observability/telemetry.js';
 import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { CustomTokenExchangeOptions } from './options.js';
 import { parseOptions } from './options.js';
@@ -34,6 +39,7 @@ import { ConfigSync } from './profiles/config-sync.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
+import type { StoredProfile } from './profiles/profile-registry.js';
 import { ClientRegistry } from './registry/clients.js';
 import type { Client } from './registry/clients.js';
 import {
@@ -51,6 +57,7 @@ import {
   refreshTokensHandle,
 } from './refresh-tokens/refresh-token-service.js';
 import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
+import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
@@ -143,6 +150,14 @@ export interface CustomTokenExchangeRouter extends Router {
   /** Removes a listener added with {@link on} or {@link once}. */
   off(type: LogEntryType, listener: LogListener): CustomTokenExchangeRouter;
   /**
+   * The router's readiness: each store's answer to its `ping()` (`up`, `down`, or `unknown` for
+   * a store without one), the sandbox's state and the signing keys' ages. `status` is `fail`
+   * when a store is down or the sandbox could not be loaded: answer a readiness probe with 503
+   * then. Options: `timeoutMs` per ping (default 2000), `maxKeyAgeSeconds` (a current key older
+   * than this makes the keys `warn`).
+   */
+  health(options?: HealthCheckOptions): Promise<HealthReport>;
+  /**
    * Shuts the router down gracefully. At once, token, revocation and introspection requests of
    * the router's own that arrive are answered `503 temporarily_unavailable` with `Retry-After: 1`
    * (token requests with their `fecte` entry), while the host's own routes are untouched; the requests in flight are awaited, for
@@ -166,10 +181,17 @@ export function customTokenExchange(
 ): CustomTokenExchangeRouter {
   const config = parseOptions(options);
   const logger = guardedLogger(config.logger);
+  const telemetry: Telemetry = new Telemetry(config.observability, {
+    profileOf: (subjectTokenType): Readonly<StoredProfile> | undefined =>
+      profiles.bySubjectTokenType(subjectTokenType),
+  });
 
+  // A store the host configured is called behind its observed wrapper (spans, error counts).
   const keys = new KeySet({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
-    ...(config.stores.keys === undefined ? {} : { store: config.stores.keys }),
+    ...(config.stores.keys === undefined
+      ? {}
+      : { store: observeStore(telemetry, 'keys', config.stores.keys) }),
     gracePeriodSeconds: config.keyRotationGracePeriod,
     publishAheadSeconds: config.jwksMaxAge,
     // Read again well within the JWKS max-age: a rotation publishes the next key that long
@@ -218,7 +240,14 @@ export function customTokenExchange(
     },
     {
       hostAuthenticates: config.clientAuthentication !== undefined,
-      ...(config.clientStore === undefined ? {} : { source: config.clientStore }),
+      ...(config.clientStore === undefined
+        ? {}
+        : {
+            source: {
+              ...config.clientStore,
+              store: observeStore(telemetry, 'clients', config.clientStore.store),
+            },
+          }),
     },
   );
   const resourceServers = new ResourceServerRegistry(
@@ -232,10 +261,22 @@ export function customTokenExchange(
   listClients = () => clients.defined();
   listResourceServers = () => resourceServers.list();
 
+  // Every store the router calls, each behind its observed wrapper (spans, error counts).
+  const stores = {
+    replay: config.stores.replay ?? new MemoryReplayStore(),
+    revokedTokens: config.stores.revokedTokens ?? new MemoryRevokedTokenStore(),
+    refreshTokens: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    actionCache: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    attempts: config.attackProtection.suspiciousIpThrottling.store ?? new MemoryAttemptStore(),
+    users: config.users ?? new MemoryUserStore(),
+  };
+  const observed = observeStores(telemetry, stores);
+
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
-    cacheStore: config.stores.actionCache ?? new MemoryActionCacheStore(),
+    cacheStore: observed.actionCache,
     onCatastrophicError: abortOnCatastrophicError(logger),
+    telemetry,
   });
   // What the Management API creates lives in the shared configuration store; each instance
   // keeps a synchronous copy for the token endpoint, followed from the store's changes.
@@ -257,14 +298,34 @@ export function customTokenExchange(
   const profiles = new ProfileRegistry({ actions, shared: configSync });
   const postExchange = new PostExchangeHook(actions);
   // Every rate limiter of the default limit is created here, never while a request is handled.
-  const attackProtection = new AttackProtection(config.attackProtection, {
-    profiles,
-    warn: (message) => logger.warn({ component: 'attack-protection' }, message),
-    shared: configSync,
-  });
+  const attackProtection = new AttackProtection(
+    {
+      ...config.attackProtection,
+      suspiciousIpThrottling: {
+        ...config.attackProtection.suspiciousIpThrottling,
+        store: observed.attempts,
+      },
+    },
+    {
+      profiles,
+      warn: (message) => logger.warn({ component: 'attack-protection' }, message),
+      shared: configSync,
+    },
+  );
   const configLoaded = configSync.start({ actions, profiles, settings: attackProtection });
   // Reported through ready(); never an unhandled rejection when nobody asks.
   configLoaded.catch(() => undefined);
+  /** The sandbox's state and counts, for its gauges and the health check. */
+  const sandboxState = () => {
+    const stats = runner.stats();
+    return {
+      state: stats.sandboxState,
+      isolates: stats.sandbox?.isolates ?? 0,
+      executions: stats.executions,
+      suspensions: stats.suspensions,
+    };
+  };
+  const stopSandboxGauges = observeSandbox(telemetry, config.tenant, sandboxState);
 
   const tenantLogs = createTenantLogs({
     capacity: config.logCapacity,
@@ -275,13 +336,11 @@ export function customTokenExchange(
     closeTimeoutMs: config.closeTimeoutMs,
   });
   const { log } = tenantLogs;
-  const users = config.users ?? new MemoryUserStore();
 
   const refreshTokens = new RefreshTokenService({
-    store: config.stores.refreshTokens ?? new MemoryRefreshTokenStore(),
+    store: observed.refreshTokens,
     maxFamiliesPerUserAndClient: config.maxRefreshTokensPerUserAndClient,
   });
-  const revokedTokens = config.stores.revokedTokens ?? new MemoryRevokedTokenStore();
   const grantServices: GrantServices = {
     config,
     resourceServers,
@@ -290,11 +349,12 @@ export function customTokenExchange(
     actions,
     postExchange,
     runner,
-    users,
+    users: observed.users,
     keys,
     log,
     refreshTokens,
     protection: attackProtection,
+    telemetry,
   };
   const shutdown = new ShutdownGate();
   const { router, metadata, metadataHandler } = createRouter({
@@ -304,12 +364,23 @@ export function customTokenExchange(
     resourceServers,
     grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
     refreshTokens,
-    revokedTokens,
-    replayStore: config.stores.replay ?? new MemoryReplayStore(),
+    revokedTokens: observed.revokedTokens,
+    replayStore: observed.replay,
     protection: attackProtection,
     log,
+    telemetry,
     shutdown,
   });
+  const healthSources = {
+    stores: {
+      ...stores,
+      keys: config.stores.keys ?? keys.store,
+      ...(config.clientStore === undefined ? {} : { clients: config.clientStore.store }),
+    },
+    sandbox: sandboxState,
+    keys,
+    now: Date.now,
+  };
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
@@ -330,6 +401,7 @@ export function customTokenExchange(
       );
     }
     await configSync.close();
+    stopSandboxGauges();
     keys.close();
     await runner.close();
     await attackProtection.close();
@@ -342,7 +414,7 @@ export function customTokenExchange(
     postExchange: postExchangeHandle(postExchange),
     clients: clientsHandle(clients),
     resourceServers: resourceServersHandle(resourceServers),
-    users,
+    users: stores.users,
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
@@ -384,6 +456,7 @@ export function customTokenExchange(
       tenantLogs.off(type, listener);
       return cte;
     },
+    health: (healthOptions?: HealthCheckOptions) => checkHealth(healthSources, healthOptions),
     close(): Promise<void> {
       closing ??= close();
       return closing;

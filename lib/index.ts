@@ -173,3 +173,15 @@ export type { SuspiciousIpStatus } from './attack-protection/suspicious-ip-throt
 export type { StoreErrorMode } from './attack-protection/store-failure-policy.js';
 export type { ActionCacheStore, CacheEntry } from './sandbox/capabilities/action-cache.js';
 export { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
+export type { ObservabilityOptions } from './observability/observability-options.js';
+export type {
+  HealthCheckOptions,
+  HealthReport,
+  HealthStatus,
+  KeyHealth,
+  KeysHealth,
+  SandboxHealth,
+  StoreHealth,
+  StoresHealth,
+} from './observability/health.js';
+export type { StoreName } from './observability/store-observation.js';

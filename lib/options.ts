@@ -37,6 +37,11 @@ import type {
 import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import { MAX_TOKEN_LENGTH_CEILING } from './profiles/profile-registry.js';
+import { parseObservabilityOptions } from './observability/observability-options.js';
+import type {
+  ObservabilityConfig,
+  ObservabilityOptions,
+} from './observability/observability-options.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
 import { SecretSealer } from './stores/config-secrets.js';
@@ -240,6 +245,12 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * trusted clients, and what a failing store does (fail closed by default).
    */
   attackProtection?: AttackProtectionOptions;
+  /**
+   * OpenTelemetry: the providers spans and metrics go to (the global ones by default: a no-op
+   * until the host registers an SDK), and whether spans name the end user and metrics the
+   * client. See the README's Observability section.
+   */
+  observability?: ObservabilityOptions;
 }
 
 /** The validated, defaulted configuration the router runs on. */
@@ -290,6 +301,7 @@ export interface Config extends StandardsConfig {
   actionDefaults: ActionLimits;
   sandbox: boolean;
   attackProtection: AttackProtectionConfig;
+  observability: ObservabilityConfig;
 }
 
 export { DEFAULT_ACTION_LIMITS } from './sandbox/action-runner.js';
@@ -331,6 +343,7 @@ const OPTION_KEYS = [
   'actionDefaults',
   'sandbox',
   'attackProtection',
+  'observability',
 ] as const;
 
 /** Validates `options` once, at construction; a mistake throws a TypeError naming its path. */
@@ -616,6 +629,7 @@ export function parseOptions(input: unknown): Config {
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection,
+    observability: parseObservabilityOptions(options.observability, 'options.observability'),
     ...parseStandardsOptions(options),
   };
 }

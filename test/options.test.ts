@@ -1182,6 +1182,19 @@ describe('customTokenExchange(options): defaults', () => {
       keys.map((key) => key.kid),
     );
   });
+
+  it('with keys and a key store, seeds the empty store with those keys', async () => {
+    const keys = await testSigningKeys();
+    const cte = customTokenExchange({ ...minimal(), keys, stores: { keys: new MemoryKeyStore() } });
+    try {
+      expect(warnings).to.deep.equal([]);
+      expect((await cte.keys.list()).map((key) => [key.kid, key.status])).to.deep.equal(
+        keys.map((key) => [key.kid, 'current']),
+      );
+    } finally {
+      await cte.close();
+    }
+  });
 });
 
 describe('customTokenExchange(options): sandbox', () => {

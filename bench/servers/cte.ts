@@ -1,11 +1,16 @@
 /**
  * The router as the benchmark serves it: one profile whose action verifies an ES256 subject JWT
  * against a JWKS (served by this process) and sets the user, as an in-process handler
- * (`mode: 'inline'`) or as sandboxed code (`'sandbox'`). `'hostile'` is `'sandbox'` plus a second
+ * (`mode: 'inline'`, jose's WebCrypto `jwtVerify`), as an in-process handler doing the synchronous
+ * node:crypto verification the sandbox's `jwtVerify` does (`'inline-sync'`: the like-for-like
+ * baseline of the sandbox's own cost) or as sandboxed code (`'sandbox'`). `'default'` is
+ * `'sandbox'` with what a user gets by default: RS256 access and ID tokens (the client and the API
+ * name no algorithm), the ID token requested (`scope=openid`). `'hostile'` is `'sandbox'` plus a second
  * profile whose sandboxed action spins forever (the harness sends it a trickle of requests).
  * `'sandbox-redis'` is `'sandbox'` with every store on the Redis at `config.redisUrl` (attempt
  * buckets, the per-profile rate limit through rate-limit-redis, replay keys, `api.cache`, refresh
- * tokens) over node-redis, counting the commands it sends.
+ * tokens) over node-redis, counting the commands it sends. `'sandbox-otel'` is `'sandbox'` with an
+ * OpenTelemetry SDK installed (see otel-sdk.ts): every span recorded and every metric aggregated.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +27,7 @@ import {
   RedisReplayStore,
   rateLimitRedisCommand,
 } from '../../lib/stores/redis/index.js';
+import { SyncKeySet, verifyJwtSync } from '../../lib/sandbox/capabilities/sync-jwt-verify.js';
 import type { BenchConfig } from './child.js';
 import { countStoreCommand, readConfig, serveToParent } from './child.js';
 
@@ -41,6 +47,7 @@ export function requestBody(
     audience: config.audience,
     client_id: config.client.id,
     client_secret: config.client.secret,
+    ...(config.mode === 'default' ? { scope: 'openid' } : {}),
   }).toString();
 }
 
@@ -75,24 +82,35 @@ async function start(config: BenchConfig): Promise<void> {
   const port = (server.address() as AddressInfo).port;
   const jwksUrl = `http://127.0.0.1:${port}/idp/jwks`;
 
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  // The SDK first: the router takes the global meter provider as it is when created.
+  if (config.mode === 'sandbox-otel') {
+    const { installOpenTelemetrySdk } = await import('./otel-sdk.js');
+    installOpenTelemetrySdk();
+  }
+  const defaults = config.mode === 'default';
+  const alg = defaults ? 'RS256' : 'ES256';
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
   const stores = config.mode === 'sandbox-redis' ? await redisStores(config.redisUrl!) : {};
   const cte = customTokenExchange({
     ...stores,
     issuer: `http://localhost:${port}/`,
-    keys: [{ ...(await exportJWK(privateKey)), kid: 'bench-es256', alg: 'ES256' }],
+    keys: [{ ...(await exportJWK(privateKey)), kid: `bench-${alg.toLowerCase()}`, alg }],
     clients: [
       {
         client_id: config.client.id,
         client_secret: config.client.secret,
         name: 'Bench',
         token_endpoint_auth_method: 'client_secret_post',
-        jwt_configuration: { alg: 'ES256' },
+        ...(defaults ? {} : { jwt_configuration: { alg: 'ES256' as const } }),
         token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
       },
     ],
     resourceServers: [
-      { identifier: config.audience, signing_alg: 'ES256', scopes: [{ value: 'read' }] },
+      {
+        identifier: config.audience,
+        ...(defaults ? {} : { signing_alg: 'ES256' as const }),
+        scopes: [{ value: 'read' }],
+      },
     ],
     defaultAudience: config.audience,
   });
@@ -115,20 +133,23 @@ async function start(config: BenchConfig): Promise<void> {
       );
     }
   };
+  const inlineSync = inlineSyncHandler(jwksUrl, config);
   const action = await cte.actions.create(
     config.mode === 'inline'
       ? { name: 'bench-inline', handler: inline }
-      : {
-          name: 'bench-sandbox',
-          code: ACTION_CODE,
-          secrets: {
-            JWKS_URL: jwksUrl,
-            ISSUER: config.subjectIssuer,
-            AUDIENCE: config.subjectAudience,
+      : config.mode === 'inline-sync'
+        ? { name: 'bench-inline-sync', handler: inlineSync }
+        : {
+            name: 'bench-sandbox',
+            code: ACTION_CODE,
+            secrets: {
+              JWKS_URL: jwksUrl,
+              ISSUER: config.subjectIssuer,
+              AUDIENCE: config.subjectAudience,
+            },
+            allowed_hosts: [`127.0.0.1:${port}`],
+            allowed_private_networks: ['127.0.0.1/32'],
           },
-          allowed_hosts: [`127.0.0.1:${port}`],
-          allowed_private_networks: ['127.0.0.1/32'],
-        },
   );
   await cte.actions.deploy(action.id);
   await cte.profiles.create({
@@ -149,6 +170,36 @@ async function start(config: BenchConfig): Promise<void> {
   }
   app.use(cte);
   await serveToParent(server);
+}
+
+/**
+ * The action of `'inline-sync'`: the verification the sandbox's `jwtVerify` runs on the host for a
+ * remote JWKS (its keys fetched once and imported into node:crypto on first use, the signature
+ * checked synchronously, the claims by jose's own validation; jose's `jwtVerify` for whatever that
+ * path does not answer), in process.
+ */
+function inlineSyncHandler(jwksUrl: string, config: BenchConfig): CustomTokenExchangeHandler {
+  const remote = createRemoteJWKSet(new URL(jwksUrl));
+  let keys: SyncKeySet | undefined;
+  const options = {
+    issuer: config.subjectIssuer,
+    audience: config.subjectAudience,
+    algorithms: ['ES256'],
+  };
+  return async (event, api) => {
+    // The first requests may each fetch it: the warm-up's, never a measured one's.
+    keys ??= new SyncKeySet(((await (await fetch(jwksUrl)).json()) as { keys: unknown[] }).keys);
+    const token = event.transaction.subject_token;
+    try {
+      const { payload } =
+        verifyJwtSync(token, keys, options) ?? (await jwtVerify(token, remote, options));
+      api.authentication.setUserById(payload.sub!);
+    } catch (err) {
+      api.access.rejectInvalidSubjectToken(
+        `invalid subject token: ${(err as { code?: string }).code}`,
+      );
+    }
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { AttackProtection } from '../attack-protection/attack-protection.js
 import type { ClientGrantIndex } from '../exchange/client-grants.js';
 import type { LogEntryType } from '../logs/log-entry.js';
 import type { TenantLog } from '../logs/tenant-log.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { Config } from '../options.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
 import type { PostExchangeHook } from '../profiles/post-exchange-hook.js';
@@ -81,4 +82,6 @@ export interface GrantServices {
   log: TenantLog;
   refreshTokens: RefreshTokenService;
   protection: AttackProtection;
+  /** Spans of the steps, and the counts of blocked IPs. */
+  telemetry: Telemetry;
 }

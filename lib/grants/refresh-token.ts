@@ -104,14 +104,16 @@ export function refreshTokenGrant(services: GrantServices): Grant {
       services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
       true,
     );
-    const { response, jti } = await mintTokens(signer, {
-      client,
-      user,
-      resourceServer,
-      scope,
-      authTime: familyAuthTime(family),
-      dpopJkt: dpop?.jkt,
-    });
+    const { response, jti } = await services.telemetry.sign(resourceServer.signing_alg, () =>
+      mintTokens(signer, {
+        client,
+        user,
+        resourceServer,
+        scope,
+        authTime: familyAuthTime(family),
+        dpopJkt: dpop?.jkt,
+      }),
+    );
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     log.write(refreshSuccessEntry(req, trail, scope, jti, family.family_id));
     return response;

@@ -48,7 +48,7 @@ const PARAMETERS: ReadonlySet<string> = new Set([
  * when `offline_access` was granted and no actor was set).
  */
 export function tokenExchangeGrant(services: GrantServices): Grant {
-  const { config, profiles, protection, log, refreshTokens } = services;
+  const { config, profiles, protection, log, refreshTokens, telemetry } = services;
   const rules: ExchangeRules = {
     profiles,
     resourceServers: services.resourceServers,
@@ -117,7 +117,10 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     attempt: SuspiciousIpAttempt,
   ): Promise<void> {
     const block = await attempt.spend();
-    if (block) log.write(suspiciousIpBlockEntry(req, trail, block));
+    if (block) {
+      log.write(suspiciousIpBlockEntry(req, trail, block));
+      telemetry.suspiciousIpBlocked(trail.profile);
+    }
   }
 
   /**
@@ -160,7 +163,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     const { req, client, ip, trail, dpop } = grantRequest;
     // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
     // flight. Given back once the action decided, unless an invalid token spent it.
-    const attempt = await protection.admitExchange(ip);
+    const attempt = await telemetry.throttle(() => protection.admitExchange(ip));
     const { validated, redaction, request, user, actor } = await decide(
       grantRequest,
       attempt,
@@ -190,10 +193,9 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       claims,
       dpopJkt: dpop?.jkt,
     };
-    const { response, jti, issuedAt } = await mintTokens(
-      signer,
-      issuance,
-      validated.requestedTokenType,
+    const { response, jti, issuedAt } = await telemetry.sign(
+      validated.resourceServer.signing_alg,
+      () => mintTokens(signer, issuance, validated.requestedTokenType),
     );
     // The exchange is the authentication: its time is the family's auth_time from now on.
     const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);

@@ -1,7 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { ClientAuthenticationFailed, InvalidRequest, toOAuthError } from '../errors.js';
+import { ClientAuthenticationFailed, InvalidRequest } from '../errors.js';
 import { readTokenRequest } from '../grants/token-request.js';
+import type { RequestFacts } from '../observability/request-observation.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
@@ -10,6 +12,7 @@ import type { RevokedTokenStore } from '../stores/revoked-token-store.js';
 import type { KeySet } from '../tokens/key-set.js';
 import { readOwnAccessToken } from '../tokens/own-access-token.js';
 import type { AccessTokenClaims } from '../tokens/own-access-token.js';
+import { answerObserved } from './observed-request.js';
 import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
 import type { ShutdownGate } from './shutdown-gate.js';
@@ -26,6 +29,8 @@ export interface IntrospectionEndpointOptions {
   resourceServers: Pick<ResourceServerRegistry, 'byIntrospectionClientId'>;
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
+  /** Each request of ours gets a span and its metrics. */
+  telemetry: Telemetry;
   /** Sets the CORS headers of a request of ours, for its client's origins. */
   cors: (req: Request, res: Response) => Promise<void> | undefined;
   /** Counts introspections for a graceful `close()`, and refuses them once it began. */
@@ -99,6 +104,17 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
   async function introspect(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
+    return answerObserved(options.telemetry, 'introspection', { req, res, next }, (facts) =>
+      answer(req, res, body, facts),
+    );
+  }
+
+  async function answer(
+    req: Request,
+    res: Response,
+    body: Record<string, unknown>,
+    facts: RequestFacts,
+  ): Promise<void> {
     await options.cors(req, res);
     const answered = shutdown.enter();
     try {
@@ -106,19 +122,20 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
       const token = params.token;
       if (token === undefined) throw new InvalidRequest('token is required');
       const caller = await authenticateCaller(req);
+      facts.client = caller;
       if (caller.token_endpoint_auth_method === 'none') {
         throw new ClientAuthenticationFailed(
           `public client ${JSON.stringify(caller.client_id)} cannot introspect: it has no credentials`,
         );
       }
       const kind = ownTokenKind(token, issuer);
-      const answer =
+      const description =
         kind === 'access_token'
           ? await describeAccessToken(token, caller)
           : kind === 'refresh_token'
             ? await describeRefreshToken(token, caller)
             : INACTIVE;
-      sendTokenResponse(res, 200, answer);
+      sendTokenResponse(res, 200, description);
     } finally {
       // close() waits for the stores this answer reads.
       answered();
@@ -128,10 +145,8 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
   return function answerIntrospection(req: Request, res: Response, next: NextFunction): void {
     readBody(req, res, (error) => {
       if (error) return sendOAuthError(res, error);
-      introspect(req, res, next).catch((err: unknown) => {
-        if (res.headersSent) next(err);
-        else sendOAuthError(res, toOAuthError(err));
-      });
+      // Express 4 does not forward a rejected promise; introspect answers its own errors anyway.
+      introspect(req, res, next).catch(next);
     });
   };
 }

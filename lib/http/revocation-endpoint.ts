@@ -1,15 +1,18 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { InvalidRequest, toOAuthError } from '../errors.js';
+import { InvalidRequest } from '../errors.js';
 import { accessTokenRevocationEntry, revocationEntry } from '../grants/request-log.js';
 import { readTokenRequest } from '../grants/token-request.js';
 import type { TenantLog } from '../logs/tenant-log.js';
+import type { RequestFacts } from '../observability/request-observation.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { RevokedTokenStore } from '../stores/revoked-token-store.js';
 import type { KeySet } from '../tokens/key-set.js';
 import { readOwnAccessToken } from '../tokens/own-access-token.js';
+import { answerObserved } from './observed-request.js';
 import { namesOwnToken, ownTokenKind } from './own-token.js';
 import type { BodyReader } from './read-body.js';
 import type { ShutdownGate } from './shutdown-gate.js';
@@ -28,6 +31,8 @@ export interface RevocationEndpointOptions {
   cors: (req: Request, res: Response) => Promise<void> | undefined;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
+  /** Each request of ours gets a span and its metrics. */
+  telemetry: Telemetry;
   /** Counts revocations for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
 }
@@ -49,7 +54,7 @@ export interface RevocationEndpointOptions {
  */
 export function revocationEndpoint(options: RevocationEndpointOptions): RequestHandler {
   const { issuer, keys, readBody, authenticateClient, refreshTokens, revokedTokens } = options;
-  const { protection, log, shutdown } = options;
+  const { protection, log, telemetry, shutdown } = options;
 
   async function revokeAccessToken(req: Request, token: string, client: Client): Promise<void> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -66,6 +71,17 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
   async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
     const body = req.body as Record<string, unknown>;
     if (!namesOwnToken(body, issuer)) return next('route');
+    return answerObserved(telemetry, 'revocation', { req, res, next }, (facts) =>
+      answer(req, res, body, facts),
+    );
+  }
+
+  async function answer(
+    req: Request,
+    res: Response,
+    body: Record<string, unknown>,
+    facts: RequestFacts,
+  ): Promise<void> {
     await options.cors(req, res);
     const answered = shutdown.enter();
     try {
@@ -73,6 +89,7 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
       const token = params.token;
       if (token === undefined) throw new InvalidRequest('token is required');
       const client = await authenticateClient(req);
+      facts.client = client;
       const kind = ownTokenKind(token, issuer);
       if (kind === 'refresh_token') {
         const family = await refreshTokens.revokeForClient(token, client.client_id);
@@ -92,10 +109,8 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
   return function answerRevocation(req: Request, res: Response, next: NextFunction): void {
     readBody(req, res, (error) => {
       if (error) return sendOAuthError(res, error);
-      revoke(req, res, next).catch((err: unknown) => {
-        if (res.headersSent) next(err);
-        else sendOAuthError(res, toOAuthError(err));
-      });
+      // Express 4 does not forward a rejected promise; revoke answers its own errors anyway.
+      revoke(req, res, next).catch(next);
     });
   };
 }

@@ -1,10 +1,11 @@
 import express from 'express';
-import type { Request, RequestHandler, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import { claimedClientId, createClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { Grant } from '../grants/grant.js';
 import type { TenantLog } from '../logs/tenant-log.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { Config } from '../options.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { ClientLookup } from '../client-auth/client-authentication-strategy.js';
@@ -45,6 +46,7 @@ export interface RouterParts {
   replayStore: ReplayStore;
   protection: AttackProtection;
   log: TenantLog;
+  telemetry: Telemetry;
   /** Counts the requests of ours in flight for `close()`, and refuses new ones once it began. */
   shutdown: ShutdownGate;
 }
@@ -63,31 +65,36 @@ export interface RouterWithMetadata {
  */
 export function createRouter(parts: RouterParts): RouterWithMetadata {
   const { config, keys, clients, resourceServers, refreshTokens, revokedTokens, log } = parts;
-  const { shutdown } = parts;
+  const { telemetry, shutdown } = parts;
   const urls = routerUrls(config);
   const readBody = bodyReader(config.urlencodedExtended);
 
-  /** Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked. */
+  /**
+   * Client authentication accepting `private_key_jwt` assertions for `endpoint` too, if asked,
+   * in its span.
+   */
   const authenticator = (endpoint: string, getClient: ClientLookup): ClientAuthenticator =>
-    createClientAuthenticator({
-      getClient,
-      audiences: [
-        ...new Set([
-          config.issuer,
-          config.tokenEndpoint,
-          ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
-        ]),
-      ],
-      replayStore: parts.replayStore,
-      ...(config.clientAuthentication
-        ? {
-            passport: {
-              authenticator: config.clientAuthentication.passport,
-              strategies: config.clientAuthentication.strategies,
-            },
-          }
-        : {}),
-    });
+    telemetry.clientAuthentication(
+      createClientAuthenticator({
+        getClient,
+        audiences: [
+          ...new Set([
+            config.issuer,
+            config.tokenEndpoint,
+            ...(config.acceptEndpointUrlAudience ? [endpoint] : []),
+          ]),
+        ],
+        replayStore: parts.replayStore,
+        ...(config.clientAuthentication
+          ? {
+              passport: {
+                authenticator: config.clientAuthentication.passport,
+                strategies: config.clientAuthentication.strategies,
+              },
+            }
+          : {}),
+      }),
+    );
   const getClient: ClientLookup = (clientId) => clients.find(clientId);
   const getCaller: ClientLookup = (clientId) => {
     const server = resourceServers.byIntrospectionClientId(clientId);
@@ -123,29 +130,28 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
   for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
     router.options(path, cors.preflight);
   }
-  router.post(
-    '/oauth/token',
-    tokenEndpoint({
-      grants: parts.grants,
-      readBody,
-      authenticateClient: authenticator(urls.token, getClient),
-      clients,
-      protection: parts.protection,
-      log,
-      maxInFlight: config.maxExchangesInFlight,
-      dpop: dpopCheck({
-        url: urls.token,
-        maxAge: config.dpop.proofMaxAge,
-        nonces:
-          config.dpop.nonces === undefined
-            ? undefined
-            : new DpopNonces(config.dpop.nonces.secret, config.dpop.nonces.lifetime),
-        replayStore: parts.replayStore,
-      }),
-      cors: cors.apply,
-      shutdown,
+  const answerTokenRequest = tokenEndpoint({
+    grants: parts.grants,
+    readBody,
+    authenticateClient: authenticator(urls.token, getClient),
+    clients,
+    protection: parts.protection,
+    log,
+    telemetry,
+    maxInFlight: config.maxExchangesInFlight,
+    dpop: dpopCheck({
+      url: urls.token,
+      maxAge: config.dpop.proofMaxAge,
+      nonces:
+        config.dpop.nonces === undefined
+          ? undefined
+          : new DpopNonces(config.dpop.nonces.secret, config.dpop.nonces.lifetime),
+      replayStore: parts.replayStore,
     }),
-  );
+    cors: cors.apply,
+    shutdown,
+  });
+  router.post(TOKEN_PATH, answerTokenRequest);
   router.post(
     '/oauth/revoke',
     revocationEndpoint({
@@ -157,6 +163,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       revokedTokens,
       protection: parts.protection,
       log,
+      telemetry,
       cors: cors.apply,
       shutdown,
     }),
@@ -171,6 +178,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       resourceServers,
       refreshTokens,
       revokedTokens,
+      telemetry,
       cors: cors.apply,
       shutdown,
     }),
@@ -183,5 +191,37 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       router.get(AUTHORIZATION_SERVER_METADATA_PATH, metadataHandler);
     }
   }
+  takeTokenRequestsDirectly(router, answerTokenRequest, keys);
   return { router, metadata, metadataHandler };
+}
+
+const TOKEN_PATH = '/oauth/token';
+
+/**
+ * Hands `POST /oauth/token` (that exact path, without a query) straight to its handler, once the
+ * keys are ready: the same handler the router's own matching would reach, without walking the
+ * layers before it, which costs more than anything else the router does for a token request. Any
+ * other request, and every request once a host added layers of its own to the router, goes
+ * through the router as usual. A request that is not ours leaves as it would leave the router: to
+ * the next handler after it (`next('route')` inside a router does not skip its parent's route).
+ */
+function takeTokenRequestsDirectly(router: Router, handler: RequestHandler, keys: KeySet): void {
+  // Express's routers call their own `handle` (the typings leave it out).
+  const dispatcher = router as Router & { handle: RequestHandler };
+  const ownLayers = router.stack.length;
+  const routerHandle = dispatcher.handle.bind(router);
+  dispatcher.handle = (req: Request, res: Response, next: NextFunction): void => {
+    if (
+      req.method !== 'POST' ||
+      req.url !== TOKEN_PATH ||
+      router.stack.length !== ownLayers ||
+      keys.whenReady() !== undefined
+    ) {
+      routerHandle(req, res, next);
+      return;
+    }
+    void handler(req, res, (err?: unknown) => {
+      next(err === 'route' ? undefined : err);
+    });
+  };
 }

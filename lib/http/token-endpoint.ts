@@ -9,6 +9,8 @@ import { failureEntry } from '../grants/request-log.js';
 import type { RequestTrail } from '../grants/request-log.js';
 import { readTokenRequest } from '../grants/token-request.js';
 import type { TenantLog } from '../logs/tenant-log.js';
+import type { RequestObservation } from '../observability/request-observation.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { ClientRegistry } from '../registry/clients.js';
 import type { DpopCheck } from './dpop.js';
 import type { BodyReader } from './read-body.js';
@@ -24,6 +26,8 @@ export interface TokenEndpointOptions {
   clients: Pick<ClientRegistry, 'find'>;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
+  /** Each request of ours gets a span and its metrics. */
+  telemetry: Telemetry;
   /** Requests of ours answered at once; beyond it `503 temporarily_unavailable`. */
   maxInFlight: number;
   dpop: DpopCheck;
@@ -50,7 +54,7 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  */
 export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
   const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight } = options;
-  const { dpop, cors, shutdown } = options;
+  const { dpop, cors, telemetry, shutdown } = options;
   const byType = new Map(grants.map((grant) => [grant.type, grant]));
   let inFlight = 0;
 
@@ -76,10 +80,12 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
     next: NextFunction,
   ): Promise<boolean> {
     let trail: RequestTrail | undefined;
+    let observation: RequestObservation | undefined;
     let answered: (() => void) | undefined;
     try {
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
+      observation = telemetry.request('token', req, grant.type);
       trail = { ip: normalizeIp(req.ip) };
       await cors(req, res);
       answered = shutdown.enter();
@@ -91,20 +97,25 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       }
       inFlight++;
       try {
-        await answer(grant, req, res, trail);
+        const request = trail;
+        await observation.run(() => answer(grant, req, res, request));
       } finally {
         inFlight--;
       }
+      observation.end(res.statusCode, trail);
     } catch (err) {
       // A store failure while deciding is ours too: the request named one of our tokens.
       trail ??= { ip: normalizeIp(req.ip) };
+      observation ??= telemetry.request('token', req, grant.type);
       if (res.headersSent) {
+        observation.end(res.statusCode, trail, err);
         next(err);
         return true;
       }
       const error = toOAuthError(err);
       log.write(failureEntry(req, grant.failureLogType, trail, error));
       sendOAuthError(res, error);
+      observation.end(res.statusCode, trail, error);
     } finally {
       // Once the answer and its log entry are written: close() waits for both.
       answered?.();

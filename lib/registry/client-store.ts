@@ -17,6 +17,13 @@ export type ClientParser = (definition: unknown) => Client;
  */
 export interface ClientStore {
   get(clientId: string): Promise<ClientDefinition | undefined>;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }
 
 /** How the router caches what a {@link ClientStore} answers (`options.clientCache`). */

@@ -26,6 +26,11 @@ export class MemoryClientStore implements ManagedClientStore {
     }
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc ClientStore.get} */
   get(clientId: string): Promise<ClientDefinition | undefined> {
     const row = this.#rows.get(clientId);

@@ -9,6 +9,7 @@ import {
   type ExecutionRunner,
   type RunOptions,
 } from './action-runner.js';
+import { NO_TELEMETRY, type Telemetry } from '../observability/telemetry.js';
 import { ActionCache, type ActionCacheStore } from './capabilities/action-cache.js';
 import { HostCapabilities } from './capabilities/host-capabilities.js';
 import { InProcessRunner } from './in-process-runner.js';
@@ -41,7 +42,19 @@ export interface ExecutionGateOptions {
   capabilities?: CapabilityInvoker;
   /** See IsolatedVmRunnerOptions.onCatastrophicError. */
   onCatastrophicError?: (message: string) => void;
+  /**
+   * Where each execution's span and duration go, and the spans of the sandbox's `fetch` and
+   * JWKS fetches (through the gate's own capabilities). Default: none.
+   */
+  telemetry?: Telemetry;
 }
+
+/**
+ * Whether `code` actions can run: `disabled` (options.sandbox false), `idle` (isolated-vm is
+ * loaded with the first code action), `loading`, `ready`, or `failed` (it could not be loaded:
+ * code actions fail until the process restarts).
+ */
+export type SandboxState = 'disabled' | 'idle' | 'loading' | 'ready' | 'failed';
 
 /** Counts for monitoring and tests. */
 export interface ExecutionGateStats {
@@ -49,6 +62,10 @@ export interface ExecutionGateStats {
   executions: number;
   /** The sandbox's own counts, once a code action has loaded it. */
   sandbox: ReturnType<IsolatedVmRunner['stats']> | undefined;
+  /** See {@link SandboxState}. */
+  sandboxState: SandboxState;
+  /** Runaway suspensions in force: of actions (for everyone), and of one caller of an action. */
+  suspensions: { actions: number; callers: number };
 }
 
 /**
@@ -80,13 +97,16 @@ export class ExecutionGate implements ActionRunner {
   #sandbox: IsolatedVmRunner | undefined;
   #loading: Promise<IsolatedVmRunner> | undefined;
   #ownCapabilities: HostCapabilities | undefined;
+  #loadFailed = false;
   #closed = false;
+  readonly #telemetry: Telemetry;
 
   constructor(options: ExecutionGateOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#maxExecutions = options.maxExecutions ?? DEFAULT_MAX_EXECUTIONS;
     this.#runaways = new RunawayPolicy(this.#now);
+    this.#telemetry = options.telemetry ?? NO_TELEMETRY;
     if (options.sandbox) {
       this.validate = async (code) => (await this.#loadSandbox()).validate(code);
     }
@@ -105,6 +125,22 @@ export class ExecutionGate implements ActionRunner {
     options?: RunOptions,
   ): Promise<void> {
     if (this.#closed) throw new ActionFailure('invalid', 'the action runner is closed');
+    const execution = {
+      actionId: version.action_id,
+      trigger: recorder.trigger ?? 'custom-token-exchange',
+      runner: version.handler === undefined ? ('sandbox' as const) : ('in-process' as const),
+    };
+    return this.#telemetry.actionExecution(execution, () =>
+      this.#run(version, event, recorder, options),
+    );
+  }
+
+  async #run(
+    version: ActionVersion,
+    event: ActionEvent,
+    recorder: ActionApiRecorder,
+    options: RunOptions | undefined,
+  ): Promise<void> {
     const runner: ExecutionRunner =
       version.handler !== undefined ? this.#inProcess : await this.#codeRunner();
     const actionId = version.action_id;
@@ -169,7 +205,19 @@ export class ExecutionGate implements ActionRunner {
   }
 
   stats(): ExecutionGateStats {
-    return { executions: this.#executions, sandbox: this.#sandbox?.stats() };
+    return {
+      executions: this.#executions,
+      sandbox: this.#sandbox?.stats(),
+      sandboxState: this.#sandboxState(),
+      suspensions: this.#runaways.suspensions(),
+    };
+  }
+
+  #sandboxState(): SandboxState {
+    if (!this.#options.sandbox) return 'disabled';
+    if (this.#sandbox !== undefined) return 'ready';
+    if (this.#loadFailed) return 'failed';
+    return this.#loading === undefined ? 'idle' : 'loading';
   }
 
   #codeRunner(): IsolatedVmRunner | Promise<IsolatedVmRunner> {
@@ -189,7 +237,10 @@ export class ExecutionGate implements ActionRunner {
       if (this.#closed) throw new ActionFailure('invalid', 'the action runner is closed');
       let capabilities = this.#options.capabilities;
       if (capabilities === undefined) {
-        this.#ownCapabilities = new HostCapabilities({ now: this.#now });
+        this.#ownCapabilities = new HostCapabilities({
+          now: this.#now,
+          telemetry: this.#telemetry,
+        });
         capabilities = this.#ownCapabilities;
       }
       const runner = new IsolatedVmRunner({
@@ -202,6 +253,9 @@ export class ExecutionGate implements ActionRunner {
       this.#sandbox = runner;
       return runner;
     })();
+    this.#loading.catch(() => {
+      this.#loadFailed = true;
+    });
     return this.#loading;
   }
 

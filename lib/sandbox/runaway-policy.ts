@@ -99,6 +99,19 @@ export class RunawayPolicy {
     else action.count += 1;
   }
 
+  /** Suspensions in force now: of actions (for everyone), and of one caller of an action. */
+  suspensions(): { actions: number; callers: number } {
+    const now = this.#now();
+    let actions = 0;
+    for (const streak of this.#actions.values()) if (now < streak.suspendedUntil) actions += 1;
+    let callers = 0;
+    for (const [key, streak] of this.#callers.entries()) {
+      // A streak of a replaced version's callers is out of reach: no longer in force.
+      if (now < streak.suspendedUntil && this.#isCurrent(key)) callers += 1;
+    }
+    return { actions, callers };
+  }
+
   /** Another version is live: suspensions of the old one's runaways do not carry over. */
   forget(actionId: string): void {
     this.#actions.delete(actionId);
@@ -107,6 +120,12 @@ export class RunawayPolicy {
 
   #callerKey(actionId: string, caller: string | undefined): string {
     return `${actionId}\u0000${this.#generations.get(actionId) ?? 0}\u0000${caller ?? ''}`;
+  }
+
+  /** Whether a caller key is of its action's current generation. */
+  #isCurrent(key: string): boolean {
+    const [actionId = '', generation] = key.split('\u0000', 2);
+    return generation === String(this.#generations.get(actionId) ?? 0);
   }
 
   #count(streak: Streak): void {

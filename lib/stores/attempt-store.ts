@@ -99,4 +99,11 @@ export interface AttemptStore {
   reset(key: string): Promise<void>;
   /** Releases timers or connections the store owns. Optional. */
   shutdown?(): Promise<void> | void;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }

@@ -69,6 +69,11 @@ export class MemoryAttemptStore implements AttemptStore {
     return this.#buckets.size;
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc AttemptStore.peek} */
   async peek(key: string, policy: AttemptPolicy): Promise<AttemptBucket> {
     checkAttemptKey(NAME, key);

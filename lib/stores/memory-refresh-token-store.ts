@@ -90,6 +90,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return this.#evicted;
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /**
    * {@inheritDoc RefreshTokenStore.find}
    * Tokens are indexed by hash alone here: the family id is not needed.

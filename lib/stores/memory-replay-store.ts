@@ -50,6 +50,11 @@ export class MemoryReplayStore implements ReplayStore {
     return this.expiries.size;
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc ReplayStore.consume} */
   consume(key: string, expiresAtSeconds: number): Promise<boolean> {
     // Everything below is synchronous, so check-and-set is atomic within the process.

@@ -47,6 +47,11 @@ export class MemoryRevokedTokenStore implements RevokedTokenStore {
     return this.#expiries.size;
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc RevokedTokenStore.revoke} */
   revoke(jti: string, expiresAtSeconds: number): Promise<void> {
     try {

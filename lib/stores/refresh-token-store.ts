@@ -133,6 +133,13 @@ export interface RefreshTokenStore {
    * router revokes a user's oldest families first when they hold too many).
    */
   listFamilies(userId: string): Promise<RefreshTokenFamily[]>;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }
 
 /**

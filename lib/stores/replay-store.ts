@@ -22,6 +22,13 @@ export interface ReplayStore {
    * store is at capacity, so the router answers `503` instead of `500`.
    */
   consume(key: string, expiresAtSeconds: number): Promise<boolean>;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }
 
 /**

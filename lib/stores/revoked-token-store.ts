@@ -23,6 +23,13 @@ export interface RevokedTokenStore {
 
   /** Whether `jti` was revoked and its expiry has not passed. Writes nothing. */
   isRevoked(jti: string): Promise<boolean>;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }
 
 /**

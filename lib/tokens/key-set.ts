@@ -182,6 +182,8 @@ export class KeySet {
     }
     this.#required.add(alg);
     if (this.#hasCurrent(alg)) return;
+    // The host's key of the alg seeds a store that has none once its schedule is read.
+    if (this.#hostAlgs.has(alg)) return;
     if (!this.#generates) {
       throw new TypeError(
         `customTokenExchange: no signing key with alg ${alg} was configured in options.keys`,
@@ -326,6 +328,11 @@ export class KeySet {
       this.#state = undefined;
     }
     return info;
+  }
+
+  /** Where the schedule lives: the store given, else the set's in-process one. */
+  get store(): KeyStore {
+    return this.#store;
   }
 
   /** Stops reading the store in the background. */

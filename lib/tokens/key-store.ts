@@ -51,12 +51,24 @@ export interface KeyStore {
    * `false`. Of two concurrent saves over one revision at most one resolves `true`.
    */
   save(expectedRevision: number, keys: readonly StoredSigningKey[]): Promise<boolean>;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }
 
 /** A {@link KeyStore} in this process: for one instance, and for tests. */
 export class MemoryKeyStore implements KeyStore {
   #revision = 0;
   #keys = '[]';
+
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** {@inheritDoc KeyStore.load} */
   load(): Promise<KeySchedule> {

@@ -76,6 +76,11 @@ export class MemoryUserStore implements UserStore {
     }
   }
 
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** The user with this `user_id`, or `undefined`. */
   getById(userId: string): User | undefined {
     const user = this.#users.get(userId);

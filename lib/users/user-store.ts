@@ -91,4 +91,11 @@ export interface UserStore {
   create(user: NewConnectionUser): Promise<User> | User;
   /** Applies `update` and returns the user as stored afterwards. */
   update(userId: string, update: UserUpdate): Promise<User> | User;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }

@@ -130,6 +130,64 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     ]);
   });
 
+  it('hands a token request that is not its own to a layer the host added to the router', async () => {
+    const server = await testServer();
+    server.cte.use((req: Request, res: Response) => {
+      res.status(200).json({ layer: 'router', url: req.url });
+    });
+    const app = express();
+    app.use(server.cte);
+    app.use((_req: Request, res: Response) => {
+      res.status(418).json({ layer: 'app' });
+    });
+    const host = await request(app)
+      .post('/oauth/token')
+      .type('form')
+      .send(form({ grant_type: 'password', username: 'a' }))
+      .expect(200);
+    expect(host.body).to.deep.equal({ layer: 'router', url: '/oauth/token' });
+    const ours = await request(app)
+      .post('/oauth/token')
+      .set('Authorization', basic('app', SECRET))
+      .type('form')
+      .send(form(exchangeBody()));
+    expect(ours.status, JSON.stringify(ours.body)).to.equal(200);
+    expect(ours.body).to.include({ token_type: 'Bearer' });
+  });
+
+  it("as one of a route's handlers, hands a request not its own to the route's next handler", async () => {
+    const server = await testServer();
+    const app = express();
+    app.post('/oauth/token', server.cte, express.urlencoded({ extended: false }), echo);
+    const host = await request(app)
+      .post('/oauth/token')
+      .type('form')
+      .send(form({ grant_type: 'password', username: 'a' }))
+      .expect(200);
+    expect((host.body as Seen).body).to.deep.equal({ grant_type: 'password', username: 'a' });
+    const ours = await request(app)
+      .post('/oauth/token')
+      .set('Authorization', basic('app', SECRET))
+      .type('form')
+      .send(form(exchangeBody()));
+    expect(ours.status, JSON.stringify(ours.body)).to.equal(200);
+  });
+
+  it('answers its token endpoint under any spelling its routes match (query, case, trailing slash)', async () => {
+    const server = await testServer();
+    const app = express();
+    app.use('/tenant', server.cte);
+    for (const path of ['/tenant/oauth/token?x=1', '/tenant/OAuth/Token', '/tenant/oauth/token/']) {
+      const res = await request(app)
+        .post(path)
+        .set('Authorization', basic('app', SECRET))
+        .type('form')
+        .send(form(exchangeBody()));
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).to.equal(200);
+      expect(res.body).to.include({ token_type: 'Bearer' });
+    }
+  });
+
   it('refreshes and revokes its refresh tokens, hands other revocations on, serves the JWKS', async () => {
     const server = await testServer();
     server.cte.resourceServers.update(API, { allow_offline_access: true });

@@ -45,6 +45,13 @@ export interface ActionCacheStore {
   load(actionId: string): Promise<Record<string, CacheEntry>>;
   /** Applies one execution's changes in order (last write wins per key). */
   apply(actionId: string, changes: ReadonlyArray<CacheChange>): Promise<void>;
+
+  /**
+   * Resolves when the store can answer calls and rejects when it cannot (its server is
+   * unreachable): `cte.health()` reports the store `up` or `down`. Optional: a store without it
+   * is reported `unknown`.
+   */
+  ping?(): Promise<void>;
 }
 
 /**
@@ -58,6 +65,11 @@ export class MemoryActionCacheStore implements ActionCacheStore {
   /** @param options.now clock in epoch ms; default `Date.now` (tests inject a fake one). */
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Always resolves: memory is always reachable. */
+  ping(): Promise<void> {
+    return Promise.resolve();
   }
 
   async load(actionId: string): Promise<Record<string, CacheEntry>> {

@@ -32,6 +32,11 @@ export class BoundedLru<K, V> {
     }
   }
 
+  /** The entries, least recently used first; reading them changes no recency. */
+  entries(): IterableIterator<[K, V]> {
+    return this.#entries.entries();
+  }
+
   delete(key: K): void {
     this.#entries.delete(key);
   }

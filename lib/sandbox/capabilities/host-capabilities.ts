@@ -1,5 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import { observeFetch } from '../../observability/fetch-observation.js';
+import { NO_TELEMETRY, type Telemetry } from '../../observability/telemetry.js';
 import { CapabilityError, invalidArgument, toCapabilityError } from './capability-error.js';
 import { JoseHost } from './jose-host.js';
 import type { JoseScope } from './jose-host.js';
@@ -54,6 +56,11 @@ export interface HostCapabilitiesOptions {
   maxConcurrentFetchesPerAction?: number;
   /** The clock deadlines are compared with (epoch ms). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where the spans of `fetch` and remote JWKS fetches go; their requests carry the trace
+   * context. Default: none.
+   */
+  telemetry?: Telemetry;
 }
 
 interface Settings {
@@ -67,6 +74,7 @@ interface Settings {
   maxConcurrentFetchesPerExecution: number;
   maxConcurrentFetchesPerAction: number;
   now: () => number;
+  telemetry: Telemetry;
 }
 
 /** An execution's `fetch` calls so far. */
@@ -108,6 +116,7 @@ export class HostCapabilities {
       maxResponseBytes: this.#settings.maxResponseBytes,
       lookup: this.#settings.lookup,
       signal: this.#closed.signal,
+      telemetry: this.#settings.telemetry,
     });
   }
 
@@ -262,17 +271,22 @@ export class HostCapabilities {
   #send(scope: CapabilityScope, request: SafeFetchRequest, signal: AbortSignal): Promise<unknown> {
     const remaining = scope.deadline - this.#settings.now();
     const deadlineBound = remaining <= this.#settings.fetchTimeoutMs;
-    return safeFetch(request, {
-      allowedHosts: scope.allowedHosts,
-      allowedPrivateNetworks: scope.allowedPrivateNetworks,
-      plainHttp: 'allowed',
-      timeoutMs: deadlineBound ? remaining : this.#settings.fetchTimeoutMs,
-      timeoutCode: deadlineBound ? 'ERR_CAPABILITY_TIMEOUT' : 'ERR_FETCH_TIMEOUT',
-      maxResponseBytes: this.#settings.maxResponseBytes,
-      maxRedirects: this.#settings.maxRedirects,
-      lookup: this.#settings.lookup,
-      signal,
-    });
+    return observeFetch(this.#settings.telemetry, 'fetch', request, (headers) =>
+      safeFetch(
+        { ...request, headers },
+        {
+          allowedHosts: scope.allowedHosts,
+          allowedPrivateNetworks: scope.allowedPrivateNetworks,
+          plainHttp: 'allowed',
+          timeoutMs: deadlineBound ? remaining : this.#settings.fetchTimeoutMs,
+          timeoutCode: deadlineBound ? 'ERR_CAPABILITY_TIMEOUT' : 'ERR_FETCH_TIMEOUT',
+          maxResponseBytes: this.#settings.maxResponseBytes,
+          maxRedirects: this.#settings.maxRedirects,
+          lookup: this.#settings.lookup,
+          signal,
+        },
+      ),
+    );
   }
 }
 
@@ -376,5 +390,6 @@ function parseOptions(options: HostCapabilitiesOptions): Settings {
       32,
     ),
     now: options.now ?? Date.now,
+    telemetry: options.telemetry ?? NO_TELEMETRY,
   };
 }

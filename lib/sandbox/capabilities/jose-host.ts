@@ -17,6 +17,8 @@ import type { KeyDescriptor } from './key-descriptor.js';
 import { parseFetchRequest, safeFetch } from './safe-fetch.js';
 import { hostMatches } from './host-allow-list.js';
 import { ASYMMETRIC_ALGORITHMS } from '../../tokens/asymmetric-algorithms.js';
+import { observeFetch } from '../../observability/fetch-observation.js';
+import type { Telemetry } from '../../observability/telemetry.js';
 import { SyncKeySet, verifyJwtSync } from './sync-jwt-verify.js';
 import { checkJwtJson } from './jwt-json-limits.js';
 
@@ -36,6 +38,8 @@ export interface JoseHostSettings {
   lookup: LookupFunction;
   /** Aborted by `close()`: in-flight JWKS fetches stop. */
   signal: AbortSignal;
+  /** Where the JWKS fetches' spans go; their requests carry the trace context. */
+  telemetry: Telemetry;
 }
 
 /** Defaults for a shared secret (`secret` descriptors, `oct` JWKs). */
@@ -228,13 +232,11 @@ export class JoseHost {
     const timeoutDuration = Math.floor(
       Math.min(requested.timeoutDuration ?? settings.fetchTimeoutMs, settings.fetchTimeoutMs),
     );
-    // Built on every verification: plain text (no part holds a NUL: ids, a URL, host names, CIDRs
+    // Built on every verification (the scope's part once per scope): plain text (no part holds a NUL: ids, a URL, host names, CIDRs
     // and numbers), hashed only when long (a URL may be 64 kB).
     const key = [
-      scope.actionId,
+      scopeKey(scope),
       descriptor.url,
-      scope.allowedHosts.join(' '),
-      scope.allowedPrivateNetworks.join(' '),
       cooldownDuration,
       cacheMaxAge,
       timeoutDuration,
@@ -268,18 +270,21 @@ export class JoseHost {
         if (name === 'accept' || name === 'user-agent') headers.push([name, value]);
       });
       try {
-        const response = await safeFetch(
-          parseFetchRequest(href, { method: 'GET', headers, redirect: 'manual' }),
-          {
-            ...policy,
-            plainHttp: 'private-networks-only',
-            timeoutMs: timeoutDuration,
-            timeoutCode: 'ERR_FETCH_TIMEOUT',
-            maxResponseBytes: Math.min(settings.maxResponseBytes, MAX_JWKS_BYTES),
-            maxRedirects: 0,
-            lookup: settings.lookup,
-            signal: AbortSignal.any([init.signal, settings.signal]),
-          },
+        const request = parseFetchRequest(href, { method: 'GET', headers, redirect: 'manual' });
+        const response = await observeFetch(settings.telemetry, 'jwks', request, (traced) =>
+          safeFetch(
+            { ...request, headers: traced },
+            {
+              ...policy,
+              plainHttp: 'private-networks-only',
+              timeoutMs: timeoutDuration,
+              timeoutCode: 'ERR_FETCH_TIMEOUT',
+              maxResponseBytes: Math.min(settings.maxResponseBytes, MAX_JWKS_BYTES),
+              maxRedirects: 0,
+              lookup: settings.lookup,
+              signal: AbortSignal.any([init.signal, settings.signal]),
+            },
+          ),
         );
         if (response.status !== 200 || !isJwksBody(response.body)) lastFailureAt = Date.now();
         return new Response(NULL_BODY_STATUSES.has(response.status) ? null : response.body, {
@@ -436,4 +441,20 @@ function isJwksBody(body: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The part of a remote set's cache key that is the scope's, made once per scope object. */
+const scopeKeys = new WeakMap<JoseScope, string>();
+
+function scopeKey(scope: JoseScope): string {
+  let key = scopeKeys.get(scope);
+  if (key === undefined) {
+    key = [
+      scope.actionId,
+      scope.allowedHosts.join(' '),
+      scope.allowedPrivateNetworks.join(' '),
+    ].join('\u0000');
+    scopeKeys.set(scope, key);
+  }
+  return key;
 }

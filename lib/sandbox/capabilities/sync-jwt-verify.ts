@@ -55,9 +55,7 @@ export function verifyJwtSync(
 
   // The signature holds: the claims are jose's call, through the same validation jwtVerify runs.
   const { algorithms: _algorithms, crit: _crit, ...claimOptions } = options;
-  const unsecuredHeader = base64urlJson(
-    header.typ === undefined ? { alg: 'none' } : { alg: 'none', typ: header.typ },
-  );
+  const unsecuredHeader = unsecuredHeaderFor(header.typ);
   const { payload } = UnsecuredJWT.decode(`${unsecuredHeader}.${encodedPayload}.`, claimOptions);
   return { payload, protectedHeader: header as JWTHeaderParameters };
 }
@@ -197,4 +195,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function base64urlJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** The `alg: none` header claims are decoded under, without a `typ` or with the usual one. */
+const UNSECURED_HEADER = base64urlJson({ alg: 'none' });
+const UNSECURED_JWT_HEADER = base64urlJson({ alg: 'none', typ: 'JWT' });
+
+function unsecuredHeaderFor(typ: unknown): string {
+  if (typ === undefined) return UNSECURED_HEADER;
+  return typ === 'JWT' ? UNSECURED_JWT_HEADER : base64urlJson({ alg: 'none', typ });
 }

@@ -29,6 +29,11 @@ export class PostgresClientStore implements ManagedClientStore {
     this.#db = connectDatabase(database, databaseOptions);
   }
 
+  /** {@inheritDoc ClientStore.ping} */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+  }
+
   /** {@inheritDoc ClientStore.get} */
   async get(clientId: string): Promise<ClientDefinition | undefined> {
     const { rows } = await this.#db.query<{ definition: ClientDefinition }>(

@@ -52,6 +52,11 @@ export class PostgresKeyStore implements KeyStore {
     }
   }
 
+  /** {@inheritDoc KeyStore.ping} */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+  }
+
   /** {@inheritDoc KeyStore.load} */
   async load(): Promise<KeySchedule> {
     const { rows } = await this.#db.query<KeyRow>(

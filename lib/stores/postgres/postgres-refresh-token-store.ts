@@ -80,6 +80,11 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     );
   }
 
+  /** {@inheritDoc RefreshTokenStore.ping} */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+  }
+
   /**
    * {@inheritDoc RefreshTokenStore.find}
    *

@@ -35,6 +35,11 @@ export class PostgresReplayStore implements ReplayStore {
     this.#now = now;
   }
 
+  /** {@inheritDoc ReplayStore.ping} */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+  }
+
   /** {@inheritDoc ReplayStore.consume} */
   async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
     if (typeof key !== 'string' || key === '') {

@@ -75,6 +75,11 @@ export class PostgresUserStore implements UserStore {
     this.#now = now;
   }
 
+  /** {@inheritDoc UserStore.ping} */
+  async ping(): Promise<void> {
+    await this.#db.query('SELECT 1');
+  }
+
   /** {@inheritDoc UserStore.getById} */
   async getById(userId: string): Promise<User | undefined> {
     const { rows } = await this.#db.query<UserRow>(

@@ -129,6 +129,11 @@ export class RedisActionCacheStore implements ActionCacheStore {
     this.#now = now;
   }
 
+  /** {@inheritDoc ActionCacheStore.ping} */
+  ping(): Promise<void> {
+    return this.#redis.ping();
+  }
+
   /** {@inheritDoc ActionCacheStore.load} */
   async load(actionId: string): Promise<Record<string, CacheEntry>> {
     const reply = await this.#redis.script(LOAD, [this.#key(actionId)], [this.#now()]);

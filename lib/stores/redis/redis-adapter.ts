@@ -64,6 +64,8 @@ export interface RedisAdapter {
   script(script: RedisScript, keys: string[], args: Array<string | number>): Promise<unknown>;
   /** `maxmemory-policy` of every master, `INFO memory` order of the nodes. */
   memoryPolicies(): Promise<string[]>;
+  /** `PING`s every master: resolves when each answered within the deadline. */
+  ping(): Promise<void>;
   /** The deadline of every call, in ms. */
   readonly timeoutMs: number;
 }
@@ -131,6 +133,12 @@ export function createRedisAdapter(
       const infos = await Promise.all(masters.map((send) => deadline(send(undefined, INFO))));
       return infos.map(memoryPolicyOf);
     },
+    async ping() {
+      const reason = transport.unavailable();
+      if (reason !== undefined) throw new StoreUnavailableError(`Redis: ${reason}`);
+      const masters = await deadline(transport.masters());
+      await Promise.all(masters.map((send) => deadline(send(undefined, PING))));
+    },
   };
   Object.defineProperty(adapter, ADAPTER, { value: true });
   return adapter;
@@ -138,6 +146,7 @@ export function createRedisAdapter(
 
 const ADAPTER = Symbol('RedisAdapter');
 const INFO = ['INFO', 'memory'];
+const PING = ['PING'];
 
 function isAdapter(value: unknown): value is RedisAdapter {
   return typeof value === 'object' && value !== null && ADAPTER in value;

@@ -145,6 +145,11 @@ export class RedisAttemptStore implements AttemptStore {
     this.#now = now;
   }
 
+  /** {@inheritDoc AttemptStore.ping} */
+  ping(): Promise<void> {
+    return this.#redis.ping();
+  }
+
   /** {@inheritDoc AttemptStore.peek} */
   async peek(key: string, policy: AttemptPolicy): Promise<AttemptBucket> {
     checkAttemptKey(NAME, key);

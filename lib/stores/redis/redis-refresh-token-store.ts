@@ -205,6 +205,11 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     this.#now = now;
   }
 
+  /** {@inheritDoc RefreshTokenStore.ping} */
+  ping(): Promise<void> {
+    return this.#redis.ping();
+  }
+
   /** {@inheritDoc RefreshTokenStore.find} */
   async find(tokenHash: string, familyId: string): Promise<StoredRefreshToken | undefined> {
     if (typeof tokenHash !== 'string' || !isFamilyId(familyId)) return undefined;

@@ -35,6 +35,11 @@ export class RedisReplayStore implements ReplayStore {
     this.#prefix = checkPrefix(prefix, 'RedisReplayStore: options.prefix');
   }
 
+  /** {@inheritDoc ReplayStore.ping} */
+  ping(): Promise<void> {
+    return this.#redis.ping();
+  }
+
   /** {@inheritDoc ReplayStore.consume} */
   async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
     if (typeof key !== 'string' || key === '') {

@@ -122,6 +122,21 @@ describe('verifyJwtSync: jwtVerify answered with node:crypto, or left to jose', 
     }
   });
 
+  it('checks the header typ against options.typ exactly as jose does, with or without one', async () => {
+    for (const typ of [undefined, 'JWT', 'at+jwt', 'application/at+jwt']) {
+      const token = await sign(es256, {}, typ === undefined ? {} : { typ });
+      for (const options of [OPTIONS, { ...OPTIONS, typ: 'JWT' }, { ...OPTIONS, typ: 'at+jwt' }]) {
+        const label = `header typ ${typ}, options.typ ${options.typ}`;
+        const sync = syncVerdict(token, allKeys(), options);
+        const jose = await joseVerdict(token, allKeys(), options);
+        expect(sync, label).to.not.equal(undefined);
+        expect(sync!.ok, label).to.equal(jose.ok);
+        if (jose.ok) expect(sync, label).to.deep.equal(jose);
+        else expect((sync!.error as Error).message, label).to.equal((jose.error as Error).message);
+      }
+    }
+  });
+
   it('accepts a key whose key_ops is exactly ["verify"], as jose does', async () => {
     const keys = [{ ...es256.jwk, key_ops: ['verify'] }];
     const token = await sign(es256);
