@@ -8,6 +8,11 @@ import type { ActionsHandle } from './handles/actions-handle.js';
 import { clientsHandle } from './handles/clients-handle.js';
 import type { ClientsHandle } from './handles/clients-handle.js';
 import { postExchangeHandle } from './handles/post-exchange-handle.js';
+import { organizationsHandle } from './handles/organizations-handle.js';
+import { permissionsHandle } from './handles/permissions-handle.js';
+import type { PermissionsHandle } from './handles/permissions-handle.js';
+import { needsPermissions } from './permissions/authorize-scopes.js';
+import type { OrganizationsHandle } from './handles/organizations-handle.js';
 import { profilesHandle } from './handles/profiles-handle.js';
 import type { ProfilesHandle } from './handles/profiles-handle.js';
 import { resourceServersHandle } from './handles/resource-servers-handle.js';
@@ -86,6 +91,16 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly resourceServers: ResourceServersHandle;
   /** The user store in use (the in-memory one when `options.users` was absent). */
   readonly users: UserStore;
+  /**
+   * Organizations: `create`, `get`, `getByName`, `list`, `update`, `delete`, with
+   * `members.add/remove/list` and `connections.set/remove/list`.
+   */
+  readonly organizations: OrganizationsHandle;
+  /**
+   * Roles and permissions of `options.permissions.store`: `create`, `get`, `list`, `update`,
+   * `delete` of roles, with `rolePermissions`, `userRoles` and `userPermissions`.
+   */
+  readonly permissions: PermissionsHandle;
   /**
    * Signing keys: `jwks()` to publish elsewhere, `list()`, `rotate(alg?)`, `add(jwk | signer)`,
    * each async. Nothing on it signs.
@@ -255,6 +270,14 @@ export function customTokenExchange(
     (server, path) => {
       ensureKey(server.signing_alg, server.token_lifetime, `${path}.signing_alg`);
       checkIntrospectionClientIdIsFree(server, path, registration);
+      // Never let a host believe policies are enforced when nothing can resolve permissions.
+      if (needsPermissions(server) && config.permissions === undefined) {
+        throw new TypeError(
+          `customTokenExchange: ${path} asks for role-based access control (enforce_policies ` +
+            'or an _authz token_dialect) but options.permissions is absent: give it a resolve ' +
+            'function or a store',
+        );
+      }
     },
     (identifier) => identifier === config.defaultAudience,
   );
@@ -275,6 +298,7 @@ export function customTokenExchange(
   const runner = new ExecutionGate({
     sandbox: config.sandbox,
     cacheStore: observed.actionCache,
+    replayStore: observed.replay,
     onCatastrophicError: abortOnCatastrophicError(logger),
     telemetry,
   });
@@ -415,6 +439,8 @@ export function customTokenExchange(
     clients: clientsHandle(clients),
     resourceServers: resourceServersHandle(resourceServers),
     users: stores.users,
+    organizations: organizationsHandle(config.organizations.store),
+    permissions: permissionsHandle(config.permissions?.store),
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,

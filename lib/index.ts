@@ -66,6 +66,7 @@ export type {
   ClientGrantDefinition,
   IntrospectionCredentials,
   ResourceServerDefinition,
+  TokenDialect,
   ResourceServerView,
 } from './registry/resource-servers.js';
 export type {
@@ -77,6 +78,31 @@ export type {
   UserUpdate,
 } from './users/user-store.js';
 export { MemoryUserStore } from './users/memory-user-store.js';
+export { MemoryOrganizationStore } from './organizations/memory-organization-store.js';
+export { OrganizationConflictError } from './organizations/organization-store.js';
+export type {
+  Organization,
+  OrganizationChanges,
+  OrganizationConnection,
+  OrganizationStore,
+} from './organizations/organization-store.js';
+export type { OrganizationsOptions } from './organizations/organization-options.js';
+export type {
+  OrganizationConnectionDefinition,
+  OrganizationDefinition,
+  OrganizationPatch,
+  OrganizationsHandle,
+} from './handles/organizations-handle.js';
+export { MemoryPermissionStore } from './permissions/memory-permission-store.js';
+export { RoleNameConflictError } from './permissions/permission-store.js';
+export type {
+  Permission,
+  PermissionStore,
+  Role,
+  RoleChanges,
+} from './permissions/permission-store.js';
+export type { PermissionResolver, PermissionsOptions } from './permissions/permission-options.js';
+export type { PermissionsHandle, RoleDefinition } from './handles/permissions-handle.js';
 export type {
   LogEntry,
   LogEntryDetails,

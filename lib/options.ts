@@ -62,6 +62,13 @@ import { MemoryReplayStore } from './stores/memory-replay-store.js';
 import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
+import { parseOrganizationsOptions } from './organizations/organization-options.js';
+import { parsePermissionsOptions } from './permissions/permission-options.js';
+import type { PermissionsConfig, PermissionsOptions } from './permissions/permission-options.js';
+import type {
+  OrganizationsConfig,
+  OrganizationsOptions,
+} from './organizations/organization-options.js';
 import type { StandardsConfig, StandardsOptions } from './standards-options.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
 
@@ -94,6 +101,14 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   defaultAudience?: string;
   /** The user database; an in-memory `MemoryUserStore` when absent. */
   users?: UserStore;
+  /** Organizations: their store (in memory by default) and whether names may stand for ids. */
+  organizations?: OrganizationsOptions;
+  /**
+   * Role-based access control: where users' permissions come from, a host `resolve(user,
+   * audience)` or a `store` of roles (a `MemoryPermissionStore`, ...). Needed by any API with
+   * `enforce_policies: true` or an `_authz` `token_dialect`; absent, such an API is refused.
+   */
+  permissions?: PermissionsOptions;
   /**
    * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
    * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
@@ -196,8 +211,8 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
   /** Shared state; memory implementations by default. */
   stores?: {
     /**
-     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s. Default: a
-     * `MemoryReplayStore` (single process).
+     * One-time values: `private_key_jwt` assertion and DPoP proof `jti`s, the keys actions pass
+     * to `api.replay.consume`, used `mfa_token`s. Default: a `MemoryReplayStore` (single process).
      */
     replay?: ReplayStore;
     actionCache?: ActionCacheStore;
@@ -271,6 +286,8 @@ export interface Config extends StandardsConfig {
   clientGrants: ClientGrantDefinition[] | undefined;
   defaultAudience: string | undefined;
   users: UserStore | undefined;
+  organizations: OrganizationsConfig;
+  permissions: PermissionsConfig | undefined;
   keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
@@ -321,6 +338,8 @@ const OPTION_KEYS = [
   'clientGrants',
   'defaultAudience',
   'users',
+  'organizations',
+  'permissions',
   'keys',
   'keyRotationGracePeriod',
   'jwksMaxAge',
@@ -558,6 +577,8 @@ export function parseOptions(input: unknown): Config {
     clientGrants,
     defaultAudience,
     users,
+    organizations: parseOrganizationsOptions(options.organizations),
+    permissions: parsePermissionsOptions(options.permissions),
     keys,
     keyRotationGracePeriod: checkOptionalInteger(
       options.keyRotationGracePeriod,

@@ -456,6 +456,29 @@ const CASES: Record<string, Case[]> = {
       message: 'options.defaultAudience must be a string',
     },
   ],
+  organizations: [
+    {
+      title: 'an unknown property',
+      change: { organizations: { names: true } },
+      message: 'options.organizations.names is not a known property',
+    },
+    {
+      title: 'a store missing a method',
+      change: { organizations: { store: { get: () => undefined } } },
+      message:
+        'options.organizations.store.create must be a function (see the OrganizationStore interface)',
+    },
+    {
+      title: 'allowNameInAuthenticationApi not a boolean',
+      change: { organizations: { allowNameInAuthenticationApi: 'yes' } },
+      message: 'options.organizations.allowNameInAuthenticationApi must be a boolean',
+    },
+    {
+      title: "a client's organization_usage",
+      change: { clients: client({ client_secret: SECRET, organization_usage: 'maybe' }) },
+      message: 'options.clients[1].organization_usage must be one of deny, allow, require',
+    },
+  ],
   users: [
     {
       title: 'not an object',
@@ -1071,6 +1094,7 @@ describe('customTokenExchange(options): defaults', () => {
       jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 36000 },
       token_exchange: { allow_any_profile_of_type: [] },
       client_metadata: {},
+      organization_usage: 'deny',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',

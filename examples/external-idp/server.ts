@@ -1,8 +1,10 @@
 /**
  * Use case: integrating an external identity provider. A partner's single-page app signs its users
  * in with the partner's own OpenID provider and exchanges the partner's ID token for Acme's
- * tokens. The profile's sandboxed action verifies the ID token against the partner's JWKS and
- * creates (first time) or refreshes (later) the user at the `partner` connection.
+ * tokens. The profile's sandboxed action verifies the ID token against the partner's JWKS, accepts
+ * each token once (its `jti` consumed through `api.replay`, so a stolen token cannot be replayed
+ * while it is still valid), and creates (first time) or refreshes (later) the user at the
+ * `partner` connection.
  *
  *   npm run example:external-idp            (PORT defaults to 3003)
  *
@@ -59,7 +61,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       issuer: event.secrets.PARTNER_ISSUER,
       audience: event.secrets.PARTNER_CLIENT_ID,
       algorithms: ['ES256'],
-      requiredClaims: ['sub', 'iat', 'exp'],
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
     }));
   } catch (err) {
     if (!INVALID_TOKEN_CODES.includes(err.code)) throw err;
@@ -67,6 +69,12 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     api.access.rejectInvalidSubjectToken(
       err.code === 'ERR_JWT_EXPIRED' ? 'the partner ID token has expired' : 'the partner ID token is invalid',
     );
+    return;
+  }
+  // Each ID token once, on every instance sharing the replay store, for as long as it is valid.
+  if (!(await api.replay.consume(payload.jti, { expiresAt: payload.exp }))) {
+    console.log('partner ID token refused: jti ' + payload.jti + ' was already used');
+    api.access.rejectInvalidSubjectToken('the partner ID token was already used');
     return;
   }
   api.authentication.setUserByConnection(

@@ -6,6 +6,7 @@
  */
 import express from 'express';
 import type { Router } from 'express';
+import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
 /** What a user of the partner looks like in its ID tokens. */
@@ -60,6 +61,7 @@ export async function createPartnerIdp(issuer: string, clientId: string): Promis
       .setAudience(options.audience ?? clientId)
       .setIssuedAt(iat)
       .setExpirationTime(iat + ID_TOKEN_LIFETIME_SECONDS)
+      .setJti(randomUUID())
       .sign(privateKey);
   };
 

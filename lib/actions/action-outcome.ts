@@ -6,6 +6,10 @@ export interface UserOutcome extends UserDecision {
   kind: 'user';
   /** The last `setActor` call's actor; absent when the action named none. */
   actor?: Actor;
+  /** The `may_act` that call passed: the router refuses an actor that does not match it. */
+  mayAct?: Record<string, unknown>;
+  /** The last `setOrganization` call's id or name; absent when the action named none. */
+  organization?: string;
 }
 
 /**
@@ -35,8 +39,9 @@ export interface RecordedExecution {
  * 2. any refused call (violation) fails closed, with every violation in `cause`;
  * 3. no `setUser…` call fails closed with `action did not set a user` (more than one, which
  *    `ApiRecorder` never records, fails closed too);
- * 4. otherwise the user, with the **last** `setActor` call's actor (a later call replaces the
- *    actor, as a later assignment would) and the metadata calls merged key by key in call order.
+ * 4. otherwise the user, with the **last** `setActor` call's actor and `may_act` (a later call
+ *    replaces the actor, as a later assignment would), the last `setOrganization` call's
+ *    organization, and the metadata calls merged key by key in call order.
  *
  * The result shares no objects with `recorded`.
  */
@@ -52,6 +57,8 @@ export function decideOutcome(recorded: RecordedExecution): ActionOutcome {
 
   const selections: UserSelection[] = [];
   let actor: Actor | undefined;
+  let mayAct: Record<string, unknown> | undefined;
+  let organization: string | undefined;
   const appMetadata: Record<string, unknown> = {};
   const userMetadata: Record<string, unknown> = {};
   for (const command of recorded.commands) {
@@ -69,6 +76,10 @@ export function decideOutcome(recorded: RecordedExecution): ActionOutcome {
         break;
       case 'setActor':
         actor = command.actor;
+        mayAct = command.may_act;
+        break;
+      case 'setOrganization':
+        organization = command.organization;
         break;
       case 'setAppMetadata':
         setOwn(appMetadata, command.key, command.value);
@@ -90,6 +101,8 @@ export function decideOutcome(recorded: RecordedExecution): ActionOutcome {
     user_metadata: structuredClone(userMetadata),
   };
   if (actor !== undefined) outcome.actor = structuredClone(actor);
+  if (mayAct !== undefined) outcome.mayAct = structuredClone(mayAct);
+  if (organization !== undefined) outcome.organization = organization;
   return outcome;
 }
 

@@ -3,9 +3,9 @@ import type {
   ActionApiRecorder,
   CustomTokenExchangeApiMethod,
 } from '../sandbox/action-runner.js';
-import type { ActionCommand, CustomTokenExchangeApi } from './types.js';
+import type { ActionCommand, RecordedCustomTokenExchangeApi } from './types.js';
 import { InvalidArgument } from './action-api-error.js';
-import { checkString } from './argument-checks.js';
+import { checkPlainObject, checkString } from './argument-checks.js';
 import { CommandRecorder } from './command-recorder.js';
 import { copyPlainData } from './plain-data.js';
 import { validateActor } from './validate-actor.js';
@@ -53,14 +53,17 @@ const SET_USER_METHODS: ReadonlySet<ActionApiMethod> = new Set([
 export class ApiRecorder extends CommandRecorder<ActionCommand> implements ActionApiRecorder {
   #metadataBytes = 0;
   #userSetBy: ActionApiMethod | undefined;
-  #api: CustomTokenExchangeApi | undefined;
+  #api: RecordedCustomTokenExchangeApi | undefined;
 
   constructor(options: ApiRecorderOptions = {}) {
     super(options.redact);
   }
 
-  /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
-  api(): CustomTokenExchangeApi {
+  /**
+   * The recorded part of the `api` handed to in-process handlers (the runner adds `api.replay`);
+   * each method forwards to {@link call}.
+   */
+  api(): RecordedCustomTokenExchangeApi {
     this.#api ??= createApi((method, args) => this.call(method, args));
     return this.#api;
   }
@@ -114,13 +117,19 @@ const VALIDATORS: Readonly<Record<CustomTokenExchangeApiMethod, Validator>> = {
     attributes: validateUserAttributes(copyPlainData(attributes, 'attributes')),
     options: validateSetUserByConnectionOptions(copyPlainData(options, 'options')),
   }),
-  'authentication.setActor': ([actor]) => ({
-    type: 'setActor',
-    actor: validateActor(copyPlainData(actor, 'actor')),
-  }),
-  'authentication.setOrganization': () => {
-    throw new InvalidArgument('organizations are not supported');
+  'authentication.setActor': ([actor, options]) => {
+    const command: ActionCommand = {
+      type: 'setActor',
+      actor: validateActor(copyPlainData(actor, 'actor')),
+    };
+    const mayAct = options === undefined ? undefined : setActorOptions(options);
+    if (mayAct !== undefined) command.may_act = mayAct;
+    return command;
   },
+  'authentication.setOrganization': ([organization]) => ({
+    type: 'setOrganization',
+    organization: checkString(organization, 'organization', 1, 50),
+  }),
   'user.setAppMetadata': ([key, value]) => ({
     type: 'setAppMetadata',
     ...metadataEntry(key, value),
@@ -130,6 +139,16 @@ const VALIDATORS: Readonly<Record<CustomTokenExchangeApiMethod, Validator>> = {
     ...metadataEntry(key, value),
   }),
 };
+
+/** `setActor`'s options: `{ may_act? }`, `may_act` a plain object (the subject token's claim). */
+function setActorOptions(options: unknown): Record<string, unknown> | undefined {
+  const copy = checkPlainObject(copyPlainData(options, 'options'), 'options', 'an object');
+  for (const key of Object.keys(copy)) {
+    if (key !== 'may_act') throw new InvalidArgument(`options.${key} is not a setActor option`);
+  }
+  if (copy.may_act === undefined) return undefined;
+  return checkPlainObject(copy.may_act, 'options.may_act', 'an object (the may_act claim)');
+}
 
 function metadataEntry(key: unknown, value: unknown): { key: string; value: unknown } {
   const checkedKey = checkString(key, 'key', 1, 255);
@@ -146,7 +165,7 @@ function metadataEntry(key: unknown, value: unknown): { key: string; value: unkn
  */
 function createApi(
   call: (method: ActionApiMethod, args: unknown[]) => void,
-): CustomTokenExchangeApi {
+): RecordedCustomTokenExchangeApi {
   const forward =
     (method: ActionApiMethod) =>
     (...args: unknown[]): void =>

@@ -1,3 +1,4 @@
+import type { Organization } from '../organizations/organization-store.js';
 import type { Client } from '../registry/clients.js';
 import type { ActorTokenUser, CustomTokenExchangeEvent } from './types.js';
 
@@ -31,9 +32,11 @@ export function buildEvent(
   secrets: Readonly<Record<string, string>>,
   tenant: string,
   actorTokenUser?: ActorTokenUser,
+  organization?: Organization,
 ): CustomTokenExchangeEvent {
   return {
     client: eventClient(client),
+    ...(organization === undefined ? {} : { organization: eventOrganization(organization) }),
     request: eventRequest(request),
     resource_server: { identifier: exchange.resourceServer.identifier },
     secrets: { ...secrets },
@@ -48,6 +51,18 @@ export function buildEvent(
       requested_scopes: [...exchange.requestedScopes],
       requested_token_type: exchange.requestedTokenType,
     },
+  };
+}
+
+/** `event.organization`: a copy of the organization. */
+function eventOrganization(
+  organization: Organization,
+): NonNullable<CustomTokenExchangeEvent['organization']> {
+  return {
+    id: organization.id,
+    name: organization.name,
+    ...(organization.display_name === undefined ? {} : { display_name: organization.display_name }),
+    metadata: { ...organization.metadata },
   };
 }
 

@@ -13,7 +13,7 @@ export type { SetUserByConnectionOptions, UserAttributes } from '../users/user-s
 /** `event` passed to `onExecuteCustomTokenExchange(event, api)`. */
 export interface CustomTokenExchangeEvent {
   client: { client_id: string; name: string; metadata: Record<string, string> };
-  /** Organizations are not supported yet: always absent. */
+  /** The organization the request's `organization` parameter named; absent without one. */
   organization?: {
     id: string;
     name: string;
@@ -80,14 +80,41 @@ export interface CustomTokenExchangeApi {
       attributes: UserAttributes,
       options: SetUserByConnectionOptions,
     ): void;
-    setActor(actor: Actor): void;
-    /** Organizations are not supported yet: throws. */
+    /**
+     * The actor acting for the user (the `act` claim). With `options.may_act` (the subject
+     * token's `may_act` claim, RFC 8693 §4.4) an actor that is not the party it names is refused:
+     * the exchange is `400 invalid_request`.
+     */
+    setActor(actor: Actor, options?: SetActorOptions): void;
+    /**
+     * The organization of the exchange, by id (or name, with the router's
+     * `organizations.allowNameInAuthenticationApi`); it must be the request's `organization` when
+     * that was sent too. 1 to 50 characters.
+     */
     setOrganization(organization: string): void;
   };
   user: {
     setAppMetadata(key: string, value: unknown): void;
     setUserMetadata(key: string, value: unknown): void;
   };
+  replay: {
+    /**
+     * Remembers `key` (1–256 characters; the action's own) in the router's replay store until
+     * `expiresAt` (seconds since the epoch, a JWT's `exp`; at least 5 minutes from now): resolves
+     * `true` the first time, `false` for every later call on any instance sharing the store.
+     * Pass the subject token's `jti` and reject a `false` with `rejectInvalidSubjectToken`.
+     */
+    consume(key: string, options: { expiresAt: number }): Promise<boolean>;
+  };
+}
+
+/** The part of {@link CustomTokenExchangeApi} whose calls are recorded (all but `replay`). */
+export type RecordedCustomTokenExchangeApi = Omit<CustomTokenExchangeApi, 'replay'>;
+
+/** The second argument of `api.authentication.setActor`. */
+export interface SetActorOptions {
+  /** The `may_act` claim of the subject token the action verified: the actor must match it. */
+  may_act?: Record<string, unknown>;
 }
 
 /** The action's entry point, as an in-process handler or as the export of sandboxed code. */
@@ -110,7 +137,8 @@ export type ActionCommand =
       attributes: UserAttributes;
       options: SetUserByConnectionOptions;
     }
-  | { type: 'setActor'; actor: Actor }
+  | { type: 'setActor'; actor: Actor; may_act?: Record<string, unknown> }
+  | { type: 'setOrganization'; organization: string }
   | { type: 'setAppMetadata'; key: string; value: unknown }
   | { type: 'setUserMetadata'; key: string; value: unknown };
 

@@ -4,12 +4,6 @@ import { OAuthError } from '../errors.js';
 import type { Client } from '../registry/clients.js';
 
 /**
- * Looks a client up by id; `undefined` when there is none. It may answer at once (clients held
- * in memory) or through a promise (a registry in a database, behind a cache).
- */
-export type ClientLookup = (clientId: string) => Client | undefined | Promise<Client | undefined>;
-
-/**
  * What {@link ClientAuthenticationStrategy.evaluate} returns when the request carries no
  * credentials of the strategy's method, so a passport chain can go on to the next strategy.
  */

@@ -13,7 +13,7 @@ import { decodeJwt } from 'jose';
 import type passport from 'passport';
 import type { Client } from '../registry/clients.js';
 import type { ReplayStore } from '../stores/replay-store.js';
-import type { ClientLookup } from './client-authentication-strategy.js';
+import type { ClientLookup } from './client-lookup.js';
 import { quoteForLog } from './quote-for-log.js';
 import {
   ClientSecretBasicStrategy,
@@ -55,12 +55,23 @@ export interface ClientAuthenticatorOptions {
 }
 
 /**
- * A host's passport `Authenticator`; only `authenticate` is used. Typed by that method alone
- * because `@types/passport` spells `Authenticator` in ways that are not mutually assignable
- * (`import type { Authenticator }` vs `passport.Authenticator`, both generic over `use(): this`),
- * and a host's instance must be accepted whichever spelling its code used.
+ * A host's passport `Authenticator` (`passport` itself or a `new passport.Authenticator()`); only
+ * `authenticate(strategies, { session: false }, callback)` is used. Declared by that call alone,
+ * not as `@types/passport`'s `Authenticator`: that package spells the type in ways that are not
+ * mutually assignable (`import type { Authenticator }` vs `passport.Authenticator`, both generic
+ * over `use(): this`), and a host compiling with `skipLibCheck: false` needs `@types/passport`
+ * only when its own code uses passport.
  */
-export type HostAuthenticator = Pick<passport.Authenticator, 'authenticate'>;
+export interface HostAuthenticator {
+  authenticate(
+    strategies: string[],
+    options: { session: boolean },
+    callback: AuthenticateCallback,
+  ): unknown;
+}
+
+/** Passport's custom callback: an error, or the strategy's user (`false` when none) and challenge. */
+type AuthenticateCallback = (err: unknown, user?: unknown, challenge?: unknown) => void;
 
 /**
  * Authenticates the client of a token request; resolves the {@link Client} or rejects with an
@@ -269,7 +280,7 @@ function runStrategies(
       resolve(new Promise<Client>((settleWith) => settleWith(outcome())));
     };
 
-    const callback: passport.AuthenticateCallback = (err, user, challenge) => {
+    const callback: AuthenticateCallback = (err, user, challenge) => {
       settle(() => {
         if (err !== null && err !== undefined) throw toOAuthError(err);
         if (user) return resolveClient(user, getClient);

@@ -1,11 +1,8 @@
 import { InvalidRequest, ClientAuthenticationFailed, withBasicChallenge } from '../errors.js';
 import type { Request } from 'express';
 import type { Client } from '../registry/clients.js';
-import {
-  ClientAuthenticationStrategy,
-  NO_CREDENTIALS,
-  type ClientLookup,
-} from './client-authentication-strategy.js';
+import { ClientAuthenticationStrategy, NO_CREDENTIALS } from './client-authentication-strategy.js';
+import type { ClientLookup } from './client-lookup.js';
 import { quoteForLog } from './quote-for-log.js';
 import { checkClientSecret } from './client-secret-check.js';
 import {

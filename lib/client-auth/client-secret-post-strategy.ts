@@ -1,11 +1,8 @@
 import type { Request } from 'express';
 import { InvalidRequest, ClientAuthenticationFailed } from '../errors.js';
 import type { Client } from '../registry/clients.js';
-import {
-  ClientAuthenticationStrategy,
-  NO_CREDENTIALS,
-  type ClientLookup,
-} from './client-authentication-strategy.js';
+import { ClientAuthenticationStrategy, NO_CREDENTIALS } from './client-authentication-strategy.js';
+import type { ClientLookup } from './client-lookup.js';
 import { checkClientSecret } from './client-secret-check.js';
 import { assertFunction } from './option-checks.js';
 import { assertSingleAuthMethod, readBodyParam } from './request-credentials.js';

@@ -12,11 +12,8 @@ import type { Client } from '../registry/clients.js';
 import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import { ReplayStoreFullError, type ReplayStore } from '../stores/replay-store.js';
 import { StoreUnavailableError } from '../stores/store-deadline.js';
-import {
-  ClientAuthenticationStrategy,
-  NO_CREDENTIALS,
-  type ClientLookup,
-} from './client-authentication-strategy.js';
+import { ClientAuthenticationStrategy, NO_CREDENTIALS } from './client-authentication-strategy.js';
+import type { ClientLookup } from './client-lookup.js';
 import { quoteForLog } from './quote-for-log.js';
 import { assertFunction, assertSeconds, nonEmptyStrings } from './option-checks.js';
 import {

@@ -1,10 +1,7 @@
 import type { Request } from 'express';
 import type { Client } from '../registry/clients.js';
-import {
-  ClientAuthenticationStrategy,
-  NO_CREDENTIALS,
-  type ClientLookup,
-} from './client-authentication-strategy.js';
+import { ClientAuthenticationStrategy, NO_CREDENTIALS } from './client-authentication-strategy.js';
+import type { ClientLookup } from './client-lookup.js';
 import { ClientAuthenticationFailed } from '../errors.js';
 import { quoteForLog } from './quote-for-log.js';
 import { assertFunction } from './option-checks.js';

@@ -44,7 +44,7 @@ export interface ValidatedExchange {
 /**
  * The parameter rules of a custom token exchange for an authenticated client, in this order:
  * subject token and its type (which selects the profile), the tokens' length, the actor pair,
- * organizations, the target API, the scope, `requested_token_type`, the client rules, consent.
+ * the target API, the scope, `requested_token_type`, the client rules, consent.
  * Every refusal happens here, before any action runs or any token is parsed.
  */
 export function validateExchange(
@@ -67,9 +67,6 @@ export function validateExchange(
   if (actorToken !== undefined) checkTokenLength('actor_token', actorToken, maxTokenLength);
   if ((actorToken === undefined) !== (actorTokenType === undefined)) {
     throw new InvalidRequest('actor_token and actor_token_type must be sent together');
-  }
-  if (params.organization !== undefined) {
-    throw new InvalidRequest('organizations are not supported');
   }
 
   const resourceServer = resolveTarget(rules, client, request);

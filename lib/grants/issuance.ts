@@ -7,7 +7,9 @@ import type {
 } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { ResourceServer } from '../registry/resource-servers.js';
+import type { Organization } from '../organizations/organization-store.js';
 import { mintAccessToken } from '../tokens/access-token.js';
+import type { TokenOrganization } from '../tokens/custom-claims.js';
 import { mintIdToken } from '../tokens/id-token.js';
 import type { KeySet } from '../tokens/key-set.js';
 import type { User } from '../users/user-store.js';
@@ -45,6 +47,21 @@ export interface Issuance {
   authTime?: number | undefined;
   /** The thumbprint of the request's DPoP key: the access token is bound to it. */
   dpopJkt?: string | undefined;
+  /** The `org_id` (and `org_name`) claims of both tokens. */
+  organization?: TokenOrganization | undefined;
+  /** The access token's `permissions` claim (an API with an `_authz` token dialect). */
+  permissions?: readonly string[] | undefined;
+}
+
+/**
+ * The organization claims of an exchange's organization: `org_name` only when names are allowed
+ * in the authentication API (Auth0's rule).
+ */
+export function tokenOrganization(
+  organization: Organization,
+  { allowNames }: { allowNames: boolean },
+): TokenOrganization {
+  return allowNames ? { id: organization.id, name: organization.name } : { id: organization.id };
 }
 
 /** A response just signed, the access token's `jti` for the log, and its `iat`. */
@@ -66,7 +83,18 @@ export interface Signer {
  */
 export async function mintTokens(
   { issuer, keys }: Signer,
-  { client, user, resourceServer, scope, actor, claims, authTime, dpopJkt }: Issuance,
+  {
+    client,
+    user,
+    resourceServer,
+    scope,
+    actor,
+    claims,
+    authTime,
+    dpopJkt,
+    organization,
+    permissions,
+  }: Issuance,
   issuedTokenType?: string,
 ): Promise<IssuedTokens> {
   const now = Math.floor(Date.now() / 1000);
@@ -81,7 +109,9 @@ export async function mintTokens(
     keys,
     now,
     ...(actor === undefined ? {} : { actor }),
+    ...(organization === undefined ? {} : { organization }),
     ...(dpopJkt === undefined ? {} : { dpopJkt }),
+    ...(permissions === undefined ? {} : { permissions }),
     ...(claims === undefined ? {} : { extraClaims: claims.accessToken }),
   });
   const granted = scope.join(' ');
@@ -112,6 +142,7 @@ export async function mintTokens(
       now,
       authTime: authTime ?? now,
       ...(actor === undefined ? {} : { actor }),
+      ...(organization === undefined ? {} : { organization }),
       ...(claims === undefined ? {} : { extraClaims: claims.idToken }),
     });
   }

@@ -8,6 +8,7 @@ import {
   InvalidTarget,
   UserBlocked,
 } from '../errors.js';
+import { authorizeScopes } from '../permissions/authorize-scopes.js';
 import { CUSTOM_AUTHENTICATION } from '../profiles/profile-registry.js';
 import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js';
 import type { Client } from '../registry/clients.js';
@@ -93,17 +94,24 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     // The answer of a custom token exchange for a blocked user.
     if (user.blocked === true) throw new UserBlocked(user.user_id);
 
+    // The API or the client's grant may have lost a scope since the token was issued, and the
+    // user a permission: they are read now, and before the token is rotated, so a resolver
+    // that fails costs the client nothing.
+    const { scope, permissions } = await authorizeScopes(
+      services.config.permissions,
+      resourceServer,
+      user,
+      grantScopes(
+        narrowed ?? family.scope,
+        resourceServer.scopes,
+        services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
+        true,
+      ),
+    );
+
     // Keys that cannot sign now must fail the request before the token is rotated, not after.
     await services.keys.whenReady();
     const redemption = await refreshTokens.redeem(inspected);
-
-    // The API or the client's grant may have lost a scope since the token was issued.
-    const scope = grantScopes(
-      narrowed ?? family.scope,
-      resourceServer.scopes,
-      services.clientGrants.scopesFor(client.client_id, family.audience) ?? undefined,
-      true,
-    );
     const { response, jti } = await services.telemetry.sign(resourceServer.signing_alg, () =>
       mintTokens(signer, {
         client,
@@ -112,6 +120,7 @@ export function refreshTokenGrant(services: GrantServices): Grant {
         scope,
         authTime: familyAuthTime(family),
         dpopJkt: dpop?.jkt,
+        permissions,
       }),
     );
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;

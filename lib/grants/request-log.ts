@@ -1,3 +1,4 @@
+import type { Organization } from '../organizations/organization-store.js';
 import type { Request } from 'express';
 import type { Actor } from '../actions/types.js';
 import type { SuspiciousIpBlock } from '../attack-protection/suspicious-ip-throttle.js';
@@ -38,6 +39,8 @@ export interface RequestTrail {
   scope?: readonly string[];
   user?: User;
   connection?: string;
+  /** The exchange's organization, once the request or the action named one. */
+  organization?: Organization;
   actor?: Actor;
   /** Redacted console lines of the actions that ran. */
   console?: string[];
@@ -233,6 +236,7 @@ function common(
   if (user) entry.user_id = user.user_id;
   if (userName !== undefined) entry.user_name = userName;
   if (trail.connection !== undefined) entry.connection = trail.connection;
+  if (trail.organization !== undefined) entry.organization_id = trail.organization.id;
   return entry as Omit<LogEntry, 'details'>;
 }
 

@@ -4,13 +4,15 @@ import type { EventRequest } from '../actions/build-event.js';
 import { Redaction } from '../actions/redaction.js';
 import { runPostExchangeAction } from '../exchange/post-exchange.js';
 import { runProfileAction } from '../exchange/profile-action.js';
+import { requestedOrganization } from '../exchange/organization-rules.js';
 import { scopesForActor } from '../exchange/scopes.js';
 import { validateExchange } from '../exchange/validate-exchange.js';
 import type { ExchangeRules } from '../exchange/validate-exchange.js';
+import { authorizeScopes } from '../permissions/authorize-scopes.js';
 import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
 import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
-import { issueRefreshToken, mintTokens } from './issuance.js';
+import { issueRefreshToken, mintTokens, tokenOrganization } from './issuance.js';
 import type { TokenResponse } from './issuance.js';
 import {
   exchangeSuccessEntry,
@@ -63,6 +65,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     keys: services.keys,
     issuer: config.issuer,
     tenant: config.tenant,
+    organizations: config.organizations,
   };
   const postExchangeServices = {
     postExchange: services.postExchange,
@@ -147,6 +150,12 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     ]);
     trail.redact = redaction.redact;
     const request = eventRequest(req, ip, extensionParameters(params, PARAMETERS));
+    const requested = await requestedOrganization(
+      config.organizations,
+      client,
+      params.params.organization,
+    );
+    if (requested !== undefined) trail.organization = requested;
     const decision = await runProfileAction(actionServices, {
       client,
       exchange: validated,
@@ -155,6 +164,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       log: trail,
       caller: protection.ipKey(ip),
       onInvalidSubjectToken: () => countInvalidSubjectToken(req, trail, attempt),
+      organization: requested,
     });
     return { validated, redaction, request, ...decision };
   }
@@ -164,14 +174,22 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
     // flight. Given back once the action decided, unless an invalid token spent it.
     const attempt = await telemetry.throttle(() => protection.admitExchange(ip));
-    const { validated, redaction, request, user, actor } = await decide(
+    const { validated, redaction, request, user, actor, organization } = await decide(
       grantRequest,
       attempt,
     ).finally(() => attempt.settle());
     trail.user = user;
     if (actor !== undefined) trail.actor = actor;
-    // An actor never gets a refresh token: offline_access leaves the scope.
-    const scope = scopesForActor(validated.grantedScopes, actor !== undefined);
+    if (organization !== undefined) trail.organization = organization;
+    // An actor never gets a refresh token: offline_access leaves the scope. Neither does an
+    // organization's exchange: a refresh token family does not keep the organization.
+    // Role-based access control narrows the scopes before the post-exchange action sees them.
+    const { scope, permissions } = await authorizeScopes(
+      config.permissions,
+      validated.resourceServer,
+      user,
+      scopesForActor(validated.grantedScopes, actor !== undefined || organization !== undefined),
+    );
     const claims = await runPostExchangeAction(postExchangeServices, {
       client,
       exchange: validated,
@@ -192,6 +210,8 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       actor,
       claims,
       dpopJkt: dpop?.jkt,
+      organization: organization && tokenOrganization(organization, config.organizations),
+      permissions,
     };
     const { response, jti, issuedAt } = await telemetry.sign(
       validated.resourceServer.signing_alg,

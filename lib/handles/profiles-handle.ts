@@ -10,7 +10,7 @@ import type { ManagementHandle } from './management-handle.js';
  * Token exchange profiles (`cte.profiles`), with the rules and messages of Auth0's
  * `/api/v2/token-exchange-profiles`: `create` rejects with `invalid_body`, `action_not_deployed`,
  * `limit_exceeded` or `conflict` (the `subject_token_type` is taken); only `name`,
- * `subject_token_type` and `max_token_length` change after creation.
+ * `subject_token_type`, `max_token_length` and `enforce_may_act` change after creation.
  */
 export type ProfilesHandle = ManagementHandle<Profile, ProfileDefinition, ProfilePatch>;
 

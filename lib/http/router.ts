@@ -8,7 +8,7 @@ import type { TenantLog } from '../logs/tenant-log.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { Config } from '../options.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
-import type { ClientLookup } from '../client-auth/client-authentication-strategy.js';
+import type { ClientLookup } from '../client-auth/client-lookup.js';
 import type { ClientRegistry } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
 import { introspectionClient } from '../registry/resource-servers.js';

@@ -6,11 +6,14 @@ import { supportsCustomTokenExchange } from './action-registry.js';
 import type { ChangeOptions, ManagedBy, SharedRecords } from './shared-records.js';
 import { checkIfMatch, commitShared, managedInCode } from './shared-records.js';
 import {
-  MAX_SUBJECT_TOKEN_TYPE_LENGTH,
-  MIN_SUBJECT_TOKEN_TYPE_LENGTH,
-  subjectTokenTypeUriProblem,
-  reservedPrefixOf,
-} from './subject-token-type.js';
+  checkBody,
+  checkEnforceMayAct,
+  checkMaxTokenLength,
+  checkName,
+  checkProfileId,
+  checkSubjectTokenType,
+  invalid,
+} from './profile-fields.js';
 
 export {
   RESERVED_SUBJECT_TOKEN_TYPE_PREFIXES,
@@ -23,11 +26,7 @@ export type ProfileType = 'custom_authentication';
 /** The profile type of every custom token exchange, and of the refresh tokens issued by one. */
 export const CUSTOM_AUTHENTICATION: ProfileType = 'custom_authentication';
 
-/**
- * The highest `max_token_length` a profile may set, in characters: the token endpoint reads no
- * body over 1 MiB.
- */
-export const MAX_TOKEN_LENGTH_CEILING = 1024 * 1024;
+export { MAX_TOKEN_LENGTH_CEILING } from './profile-fields.js';
 
 /**
  * A Custom Token Exchange profile (Auth0's `/api/v2/token-exchange-profiles` object): requests
@@ -55,6 +54,13 @@ export interface Profile {
    * change it); `api`: created through the Management API, kept in the shared configuration.
    */
   managed_by: ManagedBy;
+  /**
+   * When `true`, the router reads the `may_act` claim (RFC 8693 §4.4) of a subject token that is a
+   * JWT, once the action accepted it, and refuses an actor that is not the party it names
+   * (`400 invalid_request`). Absent: only a `may_act` the action passes to `setActor` is checked.
+   * Not an Auth0 field.
+   */
+  enforce_may_act?: boolean;
   /** ISO 8601. */
   created_at: string;
   /** ISO 8601. */
@@ -80,6 +86,8 @@ export interface ProfileDefinition {
   type: ProfileType;
   /** See {@link Profile.max_token_length}. */
   max_token_length?: number;
+  /** See {@link Profile.enforce_may_act}. */
+  enforce_may_act?: boolean;
 }
 
 /** What `profiles.update()` accepts: at least one field. The action cannot change. */
@@ -88,6 +96,7 @@ export interface ProfilePatch {
   subject_token_type?: string;
   /** A new cap, or `null` to return to the router's `maxTokenLength`. */
   max_token_length?: number | null;
+  enforce_may_act?: boolean;
 }
 
 /** Options of {@link ProfileRegistry}. */
@@ -116,9 +125,13 @@ interface ProfileEntry {
 export const MAX_PROFILES = 100;
 
 const CREATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'action_id', 'type'];
-const OPTIONAL_CREATE_FIELDS: readonly string[] = ['id', 'max_token_length'];
-const PROFILE_ID = /^tep_[A-Za-z0-9]{16}$/;
-const UPDATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'max_token_length'];
+const OPTIONAL_CREATE_FIELDS: readonly string[] = ['id', 'max_token_length', 'enforce_may_act'];
+const UPDATE_FIELDS: readonly string[] = [
+  'name',
+  'subject_token_type',
+  'max_token_length',
+  'enforce_may_act',
+];
 // Fields a profile has but a patch may not touch: Auth0 answers "Unable to update field." for them.
 const FIXED_FIELDS: ReadonlySet<string> = new Set([
   'id',
@@ -199,6 +212,7 @@ export class ProfileRegistry {
     const subjectTokenType = checkSubjectTokenType(body.subject_token_type);
     const maxTokenLength =
       body.max_token_length === undefined ? undefined : checkMaxTokenLength(body.max_token_length);
+    const enforceMayAct = checkEnforceMayAct(body.enforce_may_act);
     const actionId = body.action_id;
     if (typeof actionId !== 'string' || actionId.length < 1 || actionId.length > 36) {
       invalid('action_id must be a string of 1 to 36 characters');
@@ -240,6 +254,7 @@ export class ProfileRegistry {
           action_id: actionId,
           type: CUSTOM_AUTHENTICATION,
           ...(maxTokenLength === undefined ? {} : { max_token_length: maxTokenLength }),
+          ...(enforceMayAct ? { enforce_may_act: true } : {}),
           created_at: at,
           updated_at: at,
         },
@@ -271,8 +286,15 @@ export class ProfileRegistry {
       body.max_token_length === undefined || body.max_token_length === null
         ? body.max_token_length
         : checkMaxTokenLength(body.max_token_length);
-    if (name === undefined && subjectTokenType === undefined && maxTokenLength === undefined) {
-      invalid('at least one of name, subject_token_type, max_token_length is required');
+    const enforceMayAct =
+      body.enforce_may_act === undefined ? undefined : checkEnforceMayAct(body.enforce_may_act);
+    if (
+      name === undefined &&
+      subjectTokenType === undefined &&
+      maxTokenLength === undefined &&
+      enforceMayAct === undefined
+    ) {
+      invalid(`at least one of ${UPDATE_FIELDS.join(', ')} is required`);
     }
     await this.#syncIfStale(id, options);
     const entry = await this.#change(this.#entry(id).managedBy, () => {
@@ -282,7 +304,11 @@ export class ProfileRegistry {
       if (holder && holder.id !== current.id) {
         throw new ManagementError('conflict', MESSAGES.duplicateOnUpdate);
       }
-      const { max_token_length: currentMaxTokenLength, ...rest } = current;
+      const {
+        max_token_length: currentMaxTokenLength,
+        enforce_may_act: enforced,
+        ...rest
+      } = current;
       const keptMaxTokenLength =
         maxTokenLength === undefined ? currentMaxTokenLength : maxTokenLength;
       return {
@@ -294,6 +320,7 @@ export class ProfileRegistry {
           ...(keptMaxTokenLength === undefined || keptMaxTokenLength === null
             ? {}
             : { max_token_length: keptMaxTokenLength }),
+          ...((enforceMayAct ?? enforced) === true ? { enforce_may_act: true } : {}),
           updated_at: this.#now().toISOString(),
         },
       };
@@ -465,60 +492,4 @@ export function newProfileId(): string {
     }
   }
   return `tep_${suffix}`;
-}
-
-function checkBody(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    invalid('expected an object');
-  }
-  return body as Record<string, unknown>;
-}
-
-function checkProfileId(value: unknown): string {
-  if (typeof value !== 'string' || !PROFILE_ID.test(value)) {
-    invalid('id must be tep_ followed by 16 letters or digits');
-  }
-  return value;
-}
-
-function checkName(value: unknown): string {
-  if (typeof value !== 'string' || value.length < 3 || value.length > 50) {
-    invalid('name must be a string of 3 to 50 characters');
-  }
-  return value;
-}
-
-function checkSubjectTokenType(value: unknown): string {
-  if (
-    typeof value !== 'string' ||
-    value.length < MIN_SUBJECT_TOKEN_TYPE_LENGTH ||
-    value.length > MAX_SUBJECT_TOKEN_TYPE_LENGTH
-  ) {
-    invalid(
-      `subject_token_type must be a string of ${MIN_SUBJECT_TOKEN_TYPE_LENGTH} to ${MAX_SUBJECT_TOKEN_TYPE_LENGTH} characters`,
-    );
-  }
-  // Checked before the URI form so `http://auth0.com/...` is told the more useful reason.
-  const reserved = reservedPrefixOf(value);
-  if (reserved !== undefined) {
-    invalid(`subject_token_type must not use the reserved namespace ${reserved}`);
-  }
-  const problem = subjectTokenTypeUriProblem(value);
-  if (problem !== undefined) invalid(`subject_token_type ${problem}`);
-  return value;
-}
-
-function checkMaxTokenLength(value: unknown): number {
-  if (
-    !Number.isInteger(value) ||
-    (value as number) < 1 ||
-    (value as number) > MAX_TOKEN_LENGTH_CEILING
-  ) {
-    invalid(`max_token_length must be an integer from 1 to ${MAX_TOKEN_LENGTH_CEILING}`);
-  }
-  return value as number;
-}
-
-function invalid(problem: string): never {
-  throw new ManagementError('invalid_body', `Invalid request body: ${problem}.`);
 }

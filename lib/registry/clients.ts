@@ -63,6 +63,12 @@ export interface ClientDefinition {
   /** Up to 10 string values, passed to actions as `event.client.metadata`. */
   client_metadata?: Record<string, string>;
   /**
+   * Whether the client's exchanges may (`allow`) or must (`require`) name an organization
+   * (Auth0's field). Default `deny`: the `organization` parameter and `setOrganization` are
+   * refused.
+   */
+  organization_usage?: OrganizationUsage;
+  /**
    * Default `false`. A server-side client that exchanges tokens on behalf of its users may name
    * the end user's IP in `attackProtection.forwardedIpHeader` (Auth0's `auth0-forwarded-for`):
    * that IP is then throttled, logged and shown to the action. Ignored for every other client.
@@ -108,6 +114,7 @@ export interface Client {
   readonly id_token_lifetime: number;
   readonly allow_any_profile_of_type: readonly string[];
   readonly client_metadata: Readonly<Record<string, string>>;
+  readonly organization_usage: OrganizationUsage;
   readonly is_token_endpoint_ip_header_trusted: boolean;
   readonly refresh_token: RefreshTokenSettings;
   readonly dpop_bound_access_tokens: boolean;
@@ -127,6 +134,7 @@ const CLIENT_KEYS = [
   'jwt_configuration',
   'token_exchange',
   'client_metadata',
+  'organization_usage',
   'is_token_endpoint_ip_header_trusted',
   'refresh_token',
   'dpop_bound_access_tokens',
@@ -142,6 +150,10 @@ const CLIENT_KEYS = [
   'global',
   'custom_login_page_on',
 ] as const;
+
+/** Auth0's `organization_usage` values. */
+export type OrganizationUsage = 'deny' | 'allow' | 'require';
+const ORGANIZATION_USAGES: readonly OrganizationUsage[] = ['deny', 'allow', 'require'];
 
 /** Auth0's limit on `client_metadata`. */
 const MAX_CLIENT_METADATA_KEYS = 10;
@@ -311,6 +323,10 @@ export function parseClient(
     ),
     allow_any_profile_of_type: profileTypes,
     client_metadata: { ...(metadata as Record<string, string>) },
+    organization_usage:
+      def.organization_usage === undefined
+        ? 'deny'
+        : checkOneOf(def.organization_usage, `${path}.organization_usage`, ORGANIZATION_USAGES),
     is_token_endpoint_ip_header_trusted: checkOptionalBoolean(
       def.is_token_endpoint_ip_header_trusted,
       `${path}.is_token_endpoint_ip_header_trusted`,
@@ -503,6 +519,7 @@ export interface ClientView {
   jwt_configuration: { alg: IdTokenSigningAlg; lifetime_in_seconds: number };
   token_exchange: { allow_any_profile_of_type: string[] };
   client_metadata: Record<string, string>;
+  organization_usage: OrganizationUsage;
   is_token_endpoint_ip_header_trusted: boolean;
   refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
   dpop_bound_access_tokens: boolean;
@@ -522,6 +539,7 @@ export function clientView(client: Client): ClientView {
     jwt_configuration: { alg: client.id_token_alg, lifetime_in_seconds: client.id_token_lifetime },
     token_exchange: { allow_any_profile_of_type: [...client.allow_any_profile_of_type] },
     client_metadata: { ...client.client_metadata },
+    organization_usage: client.organization_usage,
     is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
     refresh_token: { ...client.refresh_token },
     dpop_bound_access_tokens: client.dpop_bound_access_tokens,

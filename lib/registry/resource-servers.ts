@@ -38,7 +38,28 @@ export interface ResourceServerDefinition {
    * to. Absent: the API cannot introspect. Not a client: these credentials get no token.
    */
   introspection?: IntrospectionCredentials;
+  /**
+   * Role-based access control: an API scope is granted only when the user holds the permission
+   * of that name (see `options.permissions`). Default `false`.
+   */
+  enforce_policies?: boolean;
+  /**
+   * `access_token_authz` and `rfc9068_profile_authz` add the `permissions` claim (every
+   * permission the user holds for the API) to the access token; the access tokens of all four
+   * follow RFC 9068. Default `access_token`.
+   */
+  token_dialect?: TokenDialect;
 }
+
+/** Auth0's token dialects. */
+export type TokenDialect =
+  'access_token' | 'access_token_authz' | 'rfc9068_profile' | 'rfc9068_profile_authz';
+const TOKEN_DIALECTS: readonly TokenDialect[] = [
+  'access_token',
+  'access_token_authz',
+  'rfc9068_profile',
+  'rfc9068_profile_authz',
+];
 
 /**
  * How a resource server authenticates at the introspection endpoint, with the fields and methods
@@ -64,6 +85,8 @@ export interface ResourceServer {
   readonly skip_consent_for_verifiable_first_party_clients: boolean;
   readonly token_lifetime: number;
   readonly introspection: Readonly<IntrospectionCredentials> | undefined;
+  readonly enforce_policies: boolean;
+  readonly token_dialect: TokenDialect;
 }
 
 /** Which APIs and scopes a client may request (Auth0's client grant). */
@@ -82,12 +105,12 @@ const RESOURCE_SERVER_KEYS = [
   'skip_consent_for_verifiable_first_party_clients',
   'token_lifetime',
   'introspection',
+  'enforce_policies',
+  'token_dialect',
   // Auth0 fields a pasted definition may carry; accepted and ignored.
   'id',
   'is_system',
   'token_lifetime_for_web',
-  'enforce_policies',
-  'token_dialect',
   'signing_secret',
 ] as const;
 const ACCESS_TOKEN_ALGS: readonly AccessTokenSigningAlg[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -130,6 +153,13 @@ export function parseResourceServer(input: unknown, path: string): ResourceServe
       max: 2592000,
     }),
     introspection: parseIntrospectionCredentials(def.introspection, `${path}.introspection`),
+    enforce_policies: checkOptionalBoolean(def.enforce_policies, `${path}.enforce_policies`, false),
+    token_dialect: checkOneOf(
+      def.token_dialect,
+      `${path}.token_dialect`,
+      TOKEN_DIALECTS,
+      'access_token',
+    ),
   });
 }
 
@@ -284,6 +314,10 @@ export interface ResourceServerView {
   skip_consent_for_verifiable_first_party_clients: boolean;
   token_lifetime: number;
   introspection?: Omit<IntrospectionCredentials, 'client_secret'>;
+  /** Present when `true`. */
+  enforce_policies?: boolean;
+  /** Present when not the default `access_token`. */
+  token_dialect?: TokenDialect;
 }
 
 /** A fresh copy of `server` in the shape definitions are written in. */
@@ -300,6 +334,8 @@ export function resourceServerView(server: ResourceServer): ResourceServerView {
     ...(server.introspection === undefined
       ? {}
       : { introspection: introspectionView(server.introspection) }),
+    ...(server.enforce_policies ? { enforce_policies: true } : {}),
+    ...(server.token_dialect === 'access_token' ? {} : { token_dialect: server.token_dialect }),
   };
 }
 

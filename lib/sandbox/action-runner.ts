@@ -7,11 +7,12 @@ import type {
 import type {
   ActionCommand,
   ConsoleLine,
-  CustomTokenExchangeApi,
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
+  RecordedCustomTokenExchangeApi,
 } from '../actions/types.js';
 import type { ActionCache } from './capabilities/action-cache.js';
+import type { ActionReplay } from './capabilities/action-replay.js';
 
 /**
  * The trigger an execution serves, which decides the entry point (`onExecuteCustomTokenExchange`
@@ -28,7 +29,7 @@ export type ActionEvent = CustomTokenExchangeEvent | PostExchangeEvent;
  */
 export type ActionHandler = CustomTokenExchangeHandler | PostExchangeExports;
 
-/** Runtime limits of one action; every field has a default (see the README). */
+/** Runtime limits of one action; every field has a default (see docs/actions.md). */
 export interface ActionLimits {
   /** Wall-clock deadline of one execution, host calls included, in ms. Default 20000. */
   timeoutMs: number;
@@ -85,8 +86,8 @@ export interface ActionApiRecorder {
   readonly trigger?: ActionTrigger;
   call(method: ActionApiMethod, args: readonly unknown[]): void;
   console(level: ConsoleLine['level'], args: readonly unknown[]): void;
-  /** The `api` object for in-process handlers, backed by `call`. */
-  api(): CustomTokenExchangeApi | PostExchangeApi;
+  /** The `api` object for in-process handlers, backed by `call` (without `api.replay`). */
+  api(): RecordedCustomTokenExchangeApi | PostExchangeApi;
   readonly commands: readonly (ActionCommand | PostExchangeCommand)[];
   readonly consoleLines: readonly ConsoleLine[];
 }
@@ -159,8 +160,8 @@ export interface ActionRunner {
 
 /**
  * One way of running versions (in process, or in isolated-vm), below the limits every execution
- * shares (see execution-gate.ts): it gets the version's effective limits and, when it asked for
- * it, the execution's `api.cache`.
+ * shares (see execution-gate.ts): it gets the version's effective limits, when it asked for it
+ * the execution's `api.cache`, and for the custom-token-exchange trigger its `api.replay`.
  */
 export interface ExecutionRunner {
   run(
@@ -169,6 +170,7 @@ export interface ExecutionRunner {
     event: ActionEvent,
     recorder: ActionApiRecorder,
     cache: ActionCache | undefined,
+    replay?: ActionReplay,
   ): Promise<void>;
   /** Whether executions of `version` may use `api.cache` (it is loaded for them only). */
   usesCache?(version: ActionVersion): boolean;

@@ -11,12 +11,14 @@ import {
 } from './action-runner.js';
 import { NO_TELEMETRY, type Telemetry } from '../observability/telemetry.js';
 import { ActionCache, type ActionCacheStore } from './capabilities/action-cache.js';
+import { ActionReplay } from './capabilities/action-replay.js';
 import { HostCapabilities } from './capabilities/host-capabilities.js';
 import { InProcessRunner } from './in-process-runner.js';
 import { IsolatedVmRunner, type CapabilityInvoker } from './isolated-vm/isolated-vm-runner.js';
 import { loadIsolatedVm } from './isolated-vm/isolates.js';
 import { assertNodeSnapshotDisabled } from './node-snapshot-check.js';
 import { RunawayPolicy } from './runaway-policy.js';
+import { ReplayStoreFullError, type ReplayStore } from '../stores/replay-store.js';
 import { StoreUnavailableError } from '../stores/store-deadline.js';
 
 /** Executions of actions in flight in one router, all actions together, by default. */
@@ -28,6 +30,8 @@ export interface ExecutionGateOptions {
   sandbox: boolean;
   /** Where `api.cache` entries live between executions. */
   cacheStore: ActionCacheStore;
+  /** What `api.replay.consume` of custom-token-exchange actions remembers keys in. */
+  replayStore?: ReplayStore;
   /**
    * Executions in flight at once, all actions together; beyond it `run` fails `overloaded`.
    * Default {@link DEFAULT_MAX_EXECUTIONS}.
@@ -77,6 +81,9 @@ export interface ExecutionGateStats {
  *   suspended, for one caller or for all.
  * - `api.cache`: loaded from the store before an execution that may use it, its changes saved
  *   after; executions of actions that never name it touch neither.
+ * - `api.replay`: each custom-token-exchange execution gets its own, over the replay store; a
+ *   store failure during the execution fails it (`overloaded`, so `503`, for a store that is
+ *   down or full) whatever the action did with the rejection.
  * - The sandbox: isolated-vm is loaded on the first code action (its validation or its first run),
  *   never for a router whose actions are all in-process handlers, which therefore runs without
  *   `--no-node-snapshot`. A process without the flag learns it then, from an error saying how to
@@ -164,12 +171,19 @@ export class ExecutionGate implements ActionRunner {
     this.#executions += 1;
     try {
       const cache = runner.usesCache?.(version) ? await this.#loadCache(actionId) : undefined;
+      const replayStore = this.#options.replayStore;
+      const replay =
+        replayStore === undefined || recorder.trigger === 'post-exchange'
+          ? undefined
+          : new ActionReplay(replayStore, actionId, this.#now);
       let failure: unknown;
       try {
-        await runner.run(version, limits, event, recorder, cache);
+        await runner.run(version, limits, event, recorder, cache, replay);
       } catch (err) {
         failure = err;
       }
+      // Whatever the action made of the rejection: a replay check that did not happen fails.
+      if (replay?.failure !== undefined) failure = replayFailure(replay.failure);
       this.#runaways.record(actionId, caller, failure);
       const changes = cache?.changes() ?? [];
       if (changes.length > 0) {
@@ -297,6 +311,14 @@ export class ExecutionGate implements ActionRunner {
  */
 function cacheFailure(err: unknown, message: string): ActionFailure {
   return err instanceof StoreUnavailableError
+    ? new ActionFailure('overloaded', message, err.retryAfterSeconds)
+    : new ActionFailure('threw', message);
+}
+
+/** A replay store down or full is `503`, as a cache store timing out is; any other failure `500`. */
+function replayFailure(err: unknown): ActionFailure {
+  const message = `api.replay.consume: the replay store failed: ${messageOf(err)}`;
+  return err instanceof StoreUnavailableError || err instanceof ReplayStoreFullError
     ? new ActionFailure('overloaded', message, err.retryAfterSeconds)
     : new ActionFailure('threw', message);
 }

@@ -9,6 +9,8 @@ import {
   type ExecutionRunner,
 } from './action-runner.js';
 import { frozenCopy } from '../plain-copy.js';
+import type { ActionCache } from './capabilities/action-cache.js';
+import type { ActionReplay } from './capabilities/action-replay.js';
 
 /**
  * Runs trusted in-process `handler` versions in the host's own event loop, for integrators who do
@@ -21,7 +23,9 @@ import { frozenCopy } from '../plain-copy.js';
  *
  * Concurrency limits are the execution gate's. Versions carrying sandboxed `code` are refused with
  * `ActionFailure('invalid')`. `console` inside a handler is the host's own console: it is not
- * captured, and there is no `api.cache` (a handler keeps its own state).
+ * captured, and there is no `api.cache` (a handler keeps its own state). `api.replay` is there
+ * for the custom-token-exchange trigger; once the execution ended it resolves `false` without
+ * consuming anything.
  */
 export class InProcessRunner implements ExecutionRunner {
   /**
@@ -36,6 +40,8 @@ export class InProcessRunner implements ExecutionRunner {
     limits: ActionLimits,
     event: ActionEvent,
     recorder: ActionApiRecorder,
+    _cache?: ActionCache,
+    replay?: ActionReplay,
   ): Promise<void> {
     if (version.handler === undefined) {
       throw new ActionFailure(
@@ -50,7 +56,17 @@ export class InProcessRunner implements ExecutionRunner {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const frozenEvent = frozenCopy(event);
-      const api = revocableApi(recorder.api(), () => open);
+      const isOpen = () => open;
+      const api =
+        replay === undefined
+          ? revocableApi(recorder.api(), isOpen)
+          : Object.freeze({
+              ...revocableApi(recorder.api(), isOpen),
+              replay: Object.freeze({
+                consume: (key: unknown, options: unknown): Promise<boolean> =>
+                  open ? replay.consume(key, options) : Promise.resolve(false),
+              }),
+            });
       // The timeout error is made only when the deadline passes: an Error captures a stack trace,
       // about 20 µs that almost every execution would pay for nothing.
       const TIMED_OUT = Symbol('timed out');

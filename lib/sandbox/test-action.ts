@@ -9,6 +9,8 @@ import {
 import { MemoryActionCacheStore, type CacheEntry } from './capabilities/action-cache.js';
 import { ExecutionGate } from './execution-gate.js';
 import type { CapabilityInvoker } from './isolated-vm/isolated-vm-runner.js';
+import { MemoryReplayStore } from '../stores/memory-replay-store.js';
+import type { ReplayStore } from '../stores/replay-store.js';
 
 /** An `event` with any part left out or given partly; the rest is filled with test values. */
 export type TestActionEvent = {
@@ -33,6 +35,11 @@ export interface TestActionOptions {
   action_id?: string;
   /** Host capabilities to use instead of a fresh `HostCapabilities` (closed by the caller). */
   capabilities?: CapabilityInvoker;
+  /**
+   * Where `api.replay.consume` remembers keys: pass a store across calls to see a second use of a
+   * key refused. Default: a fresh `MemoryReplayStore` per call.
+   */
+  replayStore?: ReplayStore;
 }
 
 /** What one test run of an action did. */
@@ -81,7 +88,7 @@ const DEFAULT_EVENT: CustomTokenExchangeEvent = {
  * });
  * ```
  *
- * The process must run with `--no-node-snapshot` (see the README). Each call uses a fresh sandbox.
+ * The process must run with `--no-node-snapshot` (see docs/install.md). Each call uses a fresh sandbox.
  */
 export async function testAction(
   code: string,
@@ -99,6 +106,7 @@ export async function testAction(
   const runner = new ExecutionGate({
     sandbox: true,
     cacheStore,
+    replayStore: options.replayStore ?? new MemoryReplayStore(),
     ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
   });
   const recorder = new ApiRecorder();

@@ -1,5 +1,6 @@
 import type { Actor } from './actor.js';
-import { addCustomClaims } from './custom-claims.js';
+import { addCustomClaims, addOrganizationClaims } from './custom-claims.js';
+import type { TokenOrganization } from './custom-claims.js';
 import { signJwt } from './jws.js';
 import type { KeySet, SigningAlg } from './key-set.js';
 import { newAccessTokenJti } from './own-access-token.js';
@@ -23,6 +24,10 @@ export interface AccessTokenParams {
   keys: KeySet;
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
+  /** The `permissions` claim: every permission the user holds for the API (an `_authz` dialect). */
+  permissions?: readonly string[];
+  /** The exchange's organization: the `org_id` claim, and `org_name` when it has a name. */
+  organization?: TokenOrganization;
   /**
    * The JWK SHA-256 thumbprint of the client's DPoP key (RFC 9449 §6.1): the token is bound to
    * that key through the `cnf.jkt` claim.
@@ -55,7 +60,8 @@ const NO_EXTRA_RESTRICTIONS: ReadonlySet<string> = new Set();
  * `aud`, `iat`, `exp`, `jti` (with the router's own prefix, see `newAccessTokenJti`),
  * `client_id`, `scope` (only when at least one scope was granted: an empty `scope` claim says
  * nothing a missing one does not, and RFC 9068 only asks for it when scopes were requested),
- * `act` (when an actor is set), `cnf` (when bound to a DPoP key), then the custom claims.
+ * `act` (when an actor is set), `cnf` (when bound to a DPoP key), `permissions` (with an `_authz`
+ * token dialect), then the custom claims.
  *
  * @throws Error when `extraClaims` tries to set a claim the router owns.
  * @throws TypeError when `keys` has no key for `alg` (see `KeySet.signingKey`).
@@ -75,6 +81,8 @@ export async function mintAccessToken(params: AccessTokenParams): Promise<Minted
   if (params.scope.length > 0) claims.scope = params.scope.join(' ');
   if (params.actor !== undefined) claims.act = params.actor;
   if (params.dpopJkt !== undefined) claims.cnf = { jkt: params.dpopJkt };
+  if (params.permissions !== undefined) claims.permissions = [...params.permissions];
+  addOrganizationClaims(claims, params.organization);
   addCustomClaims(claims, params.extraClaims, NO_EXTRA_RESTRICTIONS);
 
   const token = await signJwt({ typ: 'at+jwt' }, claims, params.keys.signingKey(params.alg));

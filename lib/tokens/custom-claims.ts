@@ -75,3 +75,19 @@ export function addCustomClaims(
   }
   return claims;
 }
+
+/** The organization a token is issued in: `org_id`, and `org_name` when it is given. */
+export interface TokenOrganization {
+  id: string;
+  name?: string;
+}
+
+/** Sets `org_id` (and `org_name`) on `claims`. */
+export function addOrganizationClaims(
+  claims: Record<string, unknown>,
+  organization: TokenOrganization | undefined,
+): void {
+  if (organization === undefined) return;
+  claims.org_id = organization.id;
+  if (organization.name !== undefined) claims.org_name = organization.name;
+}

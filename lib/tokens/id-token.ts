@@ -1,7 +1,12 @@
 import type { Actor } from './actor.js';
 import type { Client } from '../registry/clients.js';
 import type { User } from '../users/user-store.js';
-import { addCustomClaims, ID_TOKEN_PROFILE_CLAIMS } from './custom-claims.js';
+import {
+  addCustomClaims,
+  addOrganizationClaims,
+  ID_TOKEN_PROFILE_CLAIMS,
+} from './custom-claims.js';
+import type { TokenOrganization } from './custom-claims.js';
 import { signHs256Jwt, signJwt } from './jws.js';
 import type { KeySet } from './key-set.js';
 
@@ -23,6 +28,8 @@ export interface IdTokenParams {
   authTime: number;
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
+  /** The exchange's organization: the `org_id` claim, and `org_name` when it has a name. */
+  organization?: TokenOrganization;
   /**
    * Custom claims (from the post-user hook). They may not replace any claim of the token nor set
    * `act`, `may_act`, `nbf`, `azp`, `org_id`, `org_name`, or an OIDC profile claim (even one whose
@@ -76,6 +83,7 @@ export async function mintIdToken(params: IdTokenParams): Promise<string> {
     }
   }
   if (params.actor !== undefined) claims.act = params.actor;
+  addOrganizationClaims(claims, params.organization);
   addCustomClaims(claims, params.extraClaims, ID_TOKEN_PROFILE_CLAIMS);
 
   if (client.id_token_alg === 'HS256') {

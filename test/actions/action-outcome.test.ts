@@ -183,7 +183,7 @@ describe('decideOutcome', () => {
       const recorder = new ApiRecorder();
       const api = recorder.api();
       api.access.deny('invalid_request', 'bad audience');
-      expect(() => api.authentication.setOrganization('org')).to.throw();
+      expect(() => api.authentication.setOrganization('')).to.throw();
       expect(decideOutcome(recorder)).to.deep.equal({
         kind: 'deny',
         code: 'invalid_request',

@@ -168,6 +168,28 @@ const accepted: AcceptedCase[] = [
     command: { type: 'setActor', actor: { sub: 'a', act: { sub: 'b', ...customProperties(5) } } },
   },
   {
+    name: 'setActor with the may_act of the subject token',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: { sub: 'agent', iss: 'https://idp.example.com/' } }],
+    command: {
+      type: 'setActor',
+      actor: { sub: 'agent' },
+      may_act: { sub: 'agent', iss: 'https://idp.example.com/' },
+    },
+  },
+  {
+    name: 'setActor with options but no may_act',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: undefined }],
+    command: { type: 'setActor', actor: { sub: 'agent' } },
+  },
+  {
+    name: 'setOrganization by id',
+    method: 'authentication.setOrganization',
+    args: ['org_abcdefghijklmnop'],
+    command: { type: 'setOrganization', organization: 'org_abcdefghijklmnop' },
+  },
+  {
     name: 'setAppMetadata with JSON data',
     method: 'user.setAppMetadata',
     args: ['plan', { tier: 'gold', seats: [1, 'two', null, true], note: undefined }],
@@ -242,6 +264,25 @@ const metadataCase = (name: string, args: unknown[], message: string): RefusedCa
 });
 
 const refused: RefusedCase[] = [
+  {
+    name: 'setActor with options that are not an object',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, 'agent'],
+    message: 'api.authentication.setActor: options must be an object, got a string',
+  },
+  {
+    name: 'setActor with an unknown option',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: { sub: 'agent' }, strict: true }],
+    message: 'api.authentication.setActor: options.strict is not a setActor option',
+  },
+  {
+    name: 'setActor with a may_act that is not an object',
+    method: 'authentication.setActor',
+    args: [{ sub: 'agent' }, { may_act: 'agent' }],
+    message:
+      'api.authentication.setActor: options.may_act must be an object (the may_act claim), got a string',
+  },
   {
     name: 'deny empty code',
     method: 'access.deny',
@@ -545,10 +586,16 @@ const refused: RefusedCase[] = [
     'actor.act refers back to actor (a cycle), not plain data',
   ),
   {
-    name: 'setOrganization',
+    name: 'setOrganization empty',
     method: 'authentication.setOrganization',
-    args: ['org_1'],
-    message: 'api.authentication.setOrganization: organizations are not supported',
+    args: [''],
+    message: 'api.authentication.setOrganization: organization must not be empty',
+  },
+  {
+    name: 'setOrganization of 51',
+    method: 'authentication.setOrganization',
+    args: [text(51)],
+    message: 'api.authentication.setOrganization: organization exceeds 50 characters',
   },
   metadataCase('empty key', ['', 1], 'key must not be empty'),
   metadataCase('key of 256', [text(256), 1], 'key exceeds 255 characters'),
@@ -799,9 +846,9 @@ describe('ApiRecorder', () => {
       api.authentication.setActor({ sub: 'agent' });
       api.user.setAppMetadata('a', 1);
       api.user.setUserMetadata('b', 2);
-      expect(() => api.authentication.setOrganization('org')).to.throw(
+      expect(() => api.authentication.setOrganization('')).to.throw(
         ActionApiError,
-        'api.authentication.setOrganization: organizations are not supported',
+        'api.authentication.setOrganization: organization must not be empty',
       );
       expect(() =>
         api.authentication.setUserByConnection('db', { user_id: 'u2' }, { ...none }),

@@ -41,6 +41,7 @@ function client(
     id_token_lifetime: 36000,
     allow_any_profile_of_type: ['custom_authentication'],
     client_metadata: {},
+    organization_usage: 'deny',
     is_token_endpoint_ip_header_trusted: false,
     refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
     dpop_bound_access_tokens: false,

@@ -190,6 +190,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       aud: 'acme-storefront',
       iat: payload!.iat,
       exp: payload!.exp,
+      jti: payload!.jti,
       email: 'jane@partner.example',
       email_verified: true,
       name: 'Jane Doe',
@@ -266,6 +267,18 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     );
   });
 
+  it('the same partner ID token a second time is refused: 400 invalid_request and a fecte entry', async () => {
+    const payload = JSON.parse(
+      Buffer.from(bannerToken.split('.')[1]!, 'base64url').toString(),
+    ) as Json;
+    expect(payload.jti).to.match(/^[0-9a-f-]{36}$/);
+    await expectRejected(
+      bannerToken,
+      'the partner ID token was already used',
+      `partner ID token refused: jti ${String(payload!.jti)} was already used`,
+    );
+  });
+
   it('an expired partner ID token is refused: 400 invalid_request and a fecte entry', async () => {
     const token = await signIn({
       sub: 'p-1001',
@@ -323,6 +336,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     ]);
     const logs = await getJson<LogEntry[]>('/logs');
     expect(logs.map((entry) => entry.type)).to.deep.equal([
+      'fecte',
       'fecte',
       'fecte',
       'fecte',

@@ -85,6 +85,35 @@ describe('the auth0 SDK (AuthenticationClient) against the router over HTTPS', (
     expect(res.status).to.equal(200);
   });
 
+  it('passes organization through exchangeToken: org_id in the tokens', async () => {
+    await server.cte.clients.create({
+      client_id: 'org-sdk-app',
+      client_secret: SECRET,
+      name: 'Org SDK app',
+      organization_usage: 'require',
+      token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+    });
+    const org = await server.cte.organizations.create({ name: 'sdk-org' });
+    await server.cte.organizations.connections.set(org.id, {
+      connection: 'Username-Password-Authentication',
+    });
+    await server.cte.organizations.members.add(org.id, ['auth0|alice']);
+    const auth0 = sdk({ clientId: 'org-sdk-app', clientSecret: SECRET });
+    const data = await auth0.tokenExchange.exchangeToken({
+      subject_token: 'user:auth0|alice',
+      subject_token_type: SUBJECT_TYPE,
+      audience: API,
+      scope: 'openid read:orders',
+      organization: org.id,
+    });
+    const keys = await routerKeys();
+    const access = await jwtVerify(data.access_token, keys, { issuer, audience: API });
+    expect(access.payload.org_id).to.equal(org.id);
+    const id = await jwtVerify(data.id_token!, keys, { issuer, audience: 'org-sdk-app' });
+    expect(id.payload.org_id).to.equal(org.id);
+    expect(sentTokenRequest().body).to.include({ organization: org.id });
+  });
+
   it('exchanges a token with tokenExchange.exchangeToken and client_secret_post', async () => {
     const auth0 = sdk({ clientId: 'post-app', clientSecret: SECRET });
     const data = await auth0.tokenExchange.exchangeToken({

@@ -655,7 +655,7 @@ describe('delegation: actor chains (setActor)', () => {
   }
 });
 
-describe('delegation: the README support takeover, end to end in the sandbox', function () {
+describe('delegation: the support takeover of docs/delegation.md, end to end in the sandbox', function () {
   this.timeout(20_000);
   let server: Harness;
   beforeEach(async () => {

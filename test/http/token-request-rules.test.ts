@@ -246,11 +246,11 @@ describe('POST /oauth/token: the parameter rules of spec §1', () => {
       'actor_token and actor_token_type must be sent together',
     ],
     [
-      'an organization',
+      'an organization from a client whose organization_usage is deny (the default)',
       exchangeBody({ organization: 'org_1' }),
       400,
       'invalid_request',
-      'organizations are not supported',
+      'the client does not use organizations',
     ],
     [
       'two distinct audiences',

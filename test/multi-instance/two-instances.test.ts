@@ -16,7 +16,7 @@ import {
   testSigningKeys,
 } from '../support/fixtures.js';
 import { startExample, type ExampleProcess } from '../support/example-process.js';
-import { CACHE_SUBJECT_TYPE } from '../support/redis-router.js';
+import { CACHE_SUBJECT_TYPE, INTROSPECTION_SECRET } from '../support/redis-router.js';
 import {
   startRedis,
   startRedisCluster,
@@ -41,13 +41,17 @@ interface Answer {
   headers: Headers;
 }
 
-/** A POST of a token request to one instance, from the end user at `ip`. */
+/** A POST of a token request (or to another `path`) to one instance, from the end user at `ip`. */
 async function post(
   instance: ExampleProcess,
   body: Record<string, string | string[]>,
-  { ip = freshIp(), auth = APP }: { ip?: string; auth?: string } = {},
+  {
+    ip = freshIp(),
+    auth = APP,
+    path = '/oauth/token',
+  }: { ip?: string; auth?: string; path?: string } = {},
 ): Promise<Answer> {
-  const res = await fetch(`http://127.0.0.1:${instance.port}/oauth/token`, {
+  const res = await fetch(`http://127.0.0.1:${instance.port}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
@@ -59,7 +63,9 @@ async function post(
   });
   return {
     status: res.status,
-    body: (await res.json()) as Record<string, unknown>,
+    body: (res.headers.get('content-type')?.startsWith('application/json')
+      ? await res.json()
+      : { text: await res.text() }) as Record<string, unknown>,
     headers: res.headers,
   };
 }
@@ -178,6 +184,25 @@ for (const topology of TOPOLOGIES) {
       const replayed = await post(b!, params, { auth: '' });
       expect(replayed.status).to.equal(401);
       expect(replayed.body.error).to.equal('invalid_client');
+    });
+
+    it('answers introspection on A for an access token revoked on B: inactive', async () => {
+      const issued = await post(a!, exchangeBody());
+      expect(issued.status, JSON.stringify(issued.body)).to.equal(200);
+      const token = issued.body.access_token as string;
+      const introspect = {
+        auth: basic('orders-api', INTROSPECTION_SECRET),
+        path: '/oauth/introspect',
+      };
+      const before = await post(a!, { token }, introspect);
+      expect(before.status).to.equal(200);
+      expect(before.body.active).to.equal(true);
+      const revoked = await post(b!, { token }, { path: '/oauth/revoke' });
+      expect(revoked.status).to.equal(200);
+      expect(revoked.body).to.deep.equal({ text: '' });
+      const after = await post(a!, { token }, introspect);
+      expect(after.status).to.equal(200);
+      expect(after.body).to.deep.equal({ active: false });
     });
 
     it('counts a profile’s rate limit over the requests to A and B', async () => {

@@ -31,7 +31,7 @@ function withoutTimings(report: HealthReport): unknown {
   return { ...report, checked_at: '(now)', stores };
 }
 
-/** The README's readiness route. */
+/** The readiness route of docs/observability.md. */
 function readinessApp(cte: CustomTokenExchangeRouter) {
   const app = express();
   app.get('/ready', async (_req, res) => {

@@ -117,6 +117,12 @@ describe('ProfileRegistry', () => {
         code: 'invalid_body' as const,
         message: body(`max_token_length must be an integer from 1 to ${MAX_TOKEN_LENGTH_CEILING}`),
       })),
+      ...[1, 'true', null].map((value) => ({
+        name: `enforce_may_act ${JSON.stringify(value)}`,
+        body: (f: Fixture) => f.definition({ enforce_may_act: value }),
+        code: 'invalid_body' as const,
+        message: body('enforce_may_act must be a boolean'),
+      })),
       ...['ab', 'n'.repeat(51), 42].map((name) => ({
         name: `name ${JSON.stringify(name)}`,
         body: (f: Fixture) => f.definition({ name }),
@@ -373,7 +379,9 @@ describe('ProfileRegistry', () => {
         name: 'an empty patch',
         patch: {},
         code: 'invalid_body',
-        message: body('at least one of name, subject_token_type, max_token_length is required'),
+        message: body(
+          'at least one of name, subject_token_type, max_token_length, enforce_may_act is required',
+        ),
       },
       {
         name: 'not an object',
@@ -432,6 +440,23 @@ describe('ProfileRegistry', () => {
         'invalid_body',
         body(`max_token_length must be an integer from 1 to ${MAX_TOKEN_LENGTH_CEILING}`),
       );
+    });
+
+    it('sets and clears enforce_may_act, keeping the rest; false is stored as absent', async () => {
+      const f = await setup();
+      const created = await f.profiles.create(f.definition({ enforce_may_act: true }));
+      expect(created).to.include({ enforce_may_act: true });
+      const renamed = await f.profiles.update(created.id, { name: 'Renamed' });
+      expect(renamed).to.include({ name: 'Renamed', enforce_may_act: true });
+      const cleared = await f.profiles.update(created.id, { enforce_may_act: false });
+      expect(cleared).not.to.have.property('enforce_may_act');
+      expect(f.profiles.bySubjectTokenType(created.subject_token_type)).not.to.have.property(
+        'enforce_may_act',
+      );
+      const plain = await f.profiles.create(
+        f.definition({ subject_token_type: 'urn:acme:plain', enforce_may_act: false }),
+      );
+      expect(plain).not.to.have.property('enforce_may_act');
     });
 
     it('is not_found for an unknown profile', async () => {

@@ -73,6 +73,7 @@ describe('parseClient', () => {
       id_token_lifetime: 36000,
       allow_any_profile_of_type: [],
       client_metadata: {},
+      organization_usage: 'deny',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',
@@ -100,6 +101,7 @@ describe('parseClient', () => {
         jwt_configuration: { alg: 'EdDSA', lifetime_in_seconds: 600 },
         token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
         client_metadata: { team: 'checkout', empty: '' },
+        organization_usage: 'require',
         dpop_bound_access_tokens: true,
         allowed_origins: ['https://Shop.example.com', 'http://localhost:5173'],
         web_origins: ['https://*.example.com:8443'],
@@ -123,6 +125,7 @@ describe('parseClient', () => {
       id_token_lifetime: 600,
       allow_any_profile_of_type: ['custom_authentication'],
       client_metadata: { team: 'checkout', empty: '' },
+      organization_usage: 'require',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',

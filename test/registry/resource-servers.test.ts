@@ -59,10 +59,12 @@ describe('parseResourceServer', () => {
       skip_consent_for_verifiable_first_party_clients: true,
       token_lifetime: 86400,
       introspection: undefined,
+      enforce_policies: false,
+      token_dialect: 'access_token',
     });
   });
 
-  it('keeps the given fields, scope values only (deduplicated), and ignores Auth0-only fields', () => {
+  it('keeps the given fields, scope values only (deduplicated), and ignores Auth0-only fields (id, is_system)', () => {
     expect(
       parseResourceServer(
         {
@@ -79,7 +81,8 @@ describe('parseResourceServer', () => {
           token_lifetime: 60,
           id: '5f1c...',
           is_system: false,
-          token_dialect: 'access_token',
+          enforce_policies: true,
+          token_dialect: 'rfc9068_profile_authz',
         },
         'rs',
       ),
@@ -92,6 +95,8 @@ describe('parseResourceServer', () => {
       skip_consent_for_verifiable_first_party_clients: false,
       token_lifetime: 60,
       introspection: undefined,
+      enforce_policies: true,
+      token_dialect: 'rfc9068_profile_authz',
     });
   });
 
@@ -313,6 +318,8 @@ describe('ResourceServerRegistry', () => {
       skip_consent_for_verifiable_first_party_clients: true,
       token_lifetime: 86400,
       introspection: undefined,
+      enforce_policies: false,
+      token_dialect: 'access_token',
     });
     expect(Object.isFrozen(server)).to.equal(true);
     expect(Object.isFrozen(server.scopes)).to.equal(true);

@@ -223,17 +223,17 @@ describe('InProcessRunner', () => {
       const error = await failure(
         run(
           runner,
-          version((_ev, api) => api.authentication.setOrganization('org_1')),
+          version((_ev, api) => api.authentication.setOrganization('')),
           event(),
           recorder,
         ),
       );
       expect(error.kind).to.equal('threw');
       expect(error.message).to.match(
-        /^ActionApiError: api\.authentication\.setOrganization: organizations are not supported \(at .+\)$/,
+        /^ActionApiError: api\.authentication\.setOrganization: organization must not be empty \(at .+\)$/,
       );
       expect(recorder.violations).to.deep.equal([
-        'api.authentication.setOrganization: organizations are not supported',
+        'api.authentication.setOrganization: organization must not be empty',
       ]);
     });
 

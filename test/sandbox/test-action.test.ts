@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { testAction } from '../../lib/sandbox/test-action.js';
+import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp } from './fixtures/local-idp.js';
 
 describe('testAction', function () {
@@ -56,6 +57,23 @@ describe('testAction', function () {
       },
     );
     expect(spin.error).to.equal('action exceeded its CPU budget of 20 ms');
+  });
+
+  it('runs api.replay.consume on a fresh store per call, or on the replayStore given', async () => {
+    const code = `
+      exports.onExecuteCustomTokenExchange = async (event, api) => {
+        const first = await api.replay.consume('jti-1', { expiresAt: Date.now() / 1000 + 60 });
+        if (!first) return api.access.rejectInvalidSubjectToken('replayed');
+        api.authentication.setUserById('alice');
+      };`;
+    const accepted = [{ type: 'setUserById', user_id: 'alice' }];
+    expect((await testAction(code)).commands).to.deep.equal(accepted);
+    expect((await testAction(code)).commands).to.deep.equal(accepted);
+    const replayStore = new MemoryReplayStore();
+    expect((await testAction(code, {}, { replayStore })).commands).to.deep.equal(accepted);
+    expect((await testAction(code, {}, { replayStore })).commands).to.deep.equal([
+      { type: 'rejectInvalidSubjectToken', reason: 'replayed' },
+    ]);
   });
 
   it('reports a refused api call the action caught, since the exchange fails closed', async () => {

@@ -9,6 +9,8 @@ import {
   attemptStoreContract,
   clientStoreContract,
   keyStoreContract,
+  organizationStoreContract,
+  permissionStoreContract,
   queryableLogSinkContract,
   refreshTokenStoreContract,
   replayStoreContract,
@@ -16,11 +18,17 @@ import {
 } from '../../lib/testing/index.js';
 import { MemoryKeyStore } from '../../lib/tokens/key-store.js';
 import { MemoryUserStore } from '../../lib/users/memory-user-store.js';
+import { MemoryOrganizationStore } from '../../lib/organizations/memory-organization-store.js';
+import { MemoryPermissionStore } from '../../lib/permissions/memory-permission-store.js';
 
 describe('memory stores against the exported contracts', () => {
   replayStoreContract(() => new MemoryReplayStore(), { name: 'MemoryReplayStore' });
   actionCacheStoreContract(() => new MemoryActionCacheStore(), { name: 'MemoryActionCacheStore' });
   userStoreContract(() => new MemoryUserStore(), { name: 'MemoryUserStore' });
+  organizationStoreContract(() => new MemoryOrganizationStore(), {
+    name: 'MemoryOrganizationStore',
+  });
+  permissionStoreContract(() => new MemoryPermissionStore(), { name: 'MemoryPermissionStore' });
   queryableLogSinkContract(() => new MemoryLogSink(), { name: 'MemoryLogSink' });
   refreshTokenStoreContract(() => new MemoryRefreshTokenStore(), {
     name: 'MemoryRefreshTokenStore',

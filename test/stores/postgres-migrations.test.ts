@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6, 7],
-            version: 7,
+            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            version: 9,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 7 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 9 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -69,7 +69,9 @@ describe('PostgreSQL migrations', function () {
             { version: 4, name: 'refresh token families' },
             { version: 5, name: 'clients' },
             { version: 6, name: 'signing keys' },
-            { version: 7, name: 'config documents' },
+            { version: 7, name: 'organizations' },
+            { version: 8, name: 'revoked tokens' },
+            { version: 9, name: 'config documents' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -80,9 +82,13 @@ describe('PostgreSQL migrations', function () {
             'cte_config_documents',
             'cte_config_revision',
             'cte_log_entries',
+            'cte_organization_connections',
+            'cte_organization_members',
+            'cte_organizations',
             'cte_refresh_token_families',
             'cte_refresh_tokens',
             'cte_replay_keys',
+            'cte_revoked_tokens',
             'cte_schema_migrations',
             'cte_signing_key_schedule',
             'cte_signing_keys',

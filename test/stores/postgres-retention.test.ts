@@ -4,6 +4,7 @@ import { migrate } from '../../lib/stores/postgres/migrate.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
 import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresRevokedTokenStore } from '../../lib/stores/postgres/postgres-revoked-token-store.js';
 import type { RefreshTokenFamily } from '../../lib/stores/refresh-token-store.js';
 import { PostgresRetention } from '../../lib/stores/postgres/postgres-retention.js';
 import { eachDatabase, openPool, withPostgresServer } from '../support/postgres-databases.js';
@@ -16,13 +17,14 @@ const DAY = 86_400_000;
 withPostgresServer('PostgresRetention', (server) => {
   eachDatabase(server, (db) => {
     /**
-     * 5 expired replay keys and 2 live ones; 7 log entries older than a day and 3 newer;
+     * 5 expired replay keys and 2 live ones; 3 revoked access tokens that expired and 1 that has
+     * not; 7 log entries older than a day and 3 newer;
      * refresh token families: 2 ended (absolute, idle), 1 revoked 31 days ago, and 3 to keep
      * (revoked a day ago, live, endless), one token each.
      */
     async function seed(): Promise<void> {
       await db().query(
-        'TRUNCATE cte_replay_keys, cte_log_entries, cte_refresh_tokens, cte_refresh_token_families',
+        'TRUNCATE cte_replay_keys, cte_revoked_tokens, cte_log_entries, cte_refresh_tokens, cte_refresh_token_families',
       );
       const families = new PostgresRefreshTokenStore({ database: db().database });
       const family = (id: string, fields: Partial<RefreshTokenFamily>) =>
@@ -45,6 +47,12 @@ withPostgresServer('PostgresRetention', (server) => {
       const replay = new PostgresReplayStore({ database: db().database, now: () => NOW });
       for (let i = 0; i < 5; i++) await replay.consume(`old-${i}`, NOW / 1000 - 60 * (i + 1));
       for (let i = 0; i < 2; i++) await replay.consume(`live-${i}`, NOW / 1000 + 60);
+      const revoked = new PostgresRevokedTokenStore({
+        database: db().database,
+        now: () => NOW - DAY,
+      });
+      for (let i = 0; i < 3; i++) await revoked.revoke(`at-old-${i}`, NOW / 1000 - 60 * (i + 1));
+      await revoked.revoke('at-live', NOW / 1000 + 60);
       const sink = new PostgresLogSink({ database: db().database });
       const at = (ms: number, n: number) =>
         ({
@@ -62,6 +70,9 @@ withPostgresServer('PostgresRetention', (server) => {
       replay: (
         await db().query<{ key: string }>('SELECT key FROM cte_replay_keys ORDER BY key')
       ).map((row) => row.key),
+      revoked: (
+        await db().query<{ jti: string }>('SELECT jti FROM cte_revoked_tokens ORDER BY jti')
+      ).map((row) => row.jti),
       logs: (
         await db().query<{ log_id: string }>('SELECT log_id FROM cte_log_entries ORDER BY seq')
       ).map((row) => row.log_id),
@@ -88,18 +99,21 @@ withPostgresServer('PostgresRetention', (server) => {
       });
       expect(await retention.runOnce()).to.deep.equal({
         replayKeys: 5,
+        revokedTokens: 3,
         logEntries: 7,
         refreshTokenFamilies: 3,
         skipped: false,
       });
       expect(await remaining()).to.deep.equal({
         replay: ['live-0', 'live-1'],
+        revoked: ['at-live'],
         logs: ['log-7', 'log-8', 'log-9'],
         families: ['revoked-lately', 'live', 'endless'],
         tokens: ['h-endless', 'h-live', 'h-revoked-lately'],
       });
       expect(await retention.runOnce()).to.deep.equal({
         replayKeys: 0,
+        revokedTokens: 0,
         logEntries: 0,
         refreshTokenFamilies: 0,
         skipped: false,
@@ -137,6 +151,7 @@ withPostgresServer('PostgresRetention', (server) => {
       });
       expect(await retention.runOnce()).to.deep.equal({
         replayKeys: 5,
+        revokedTokens: 3,
         logEntries: 0,
         refreshTokenFamilies: 2,
         skipped: false,
@@ -183,7 +198,7 @@ withPostgresServer('PostgresRetention', (server) => {
     it('leaves the run to the instance holding the lock', async () => {
       const [first, second] = instances;
       const replay = new PostgresReplayStore({ database: first!.database, now: () => NOW });
-      await first!.query('TRUNCATE cte_replay_keys');
+      await first!.query('TRUNCATE cte_replay_keys, cte_revoked_tokens');
       await replay.consume('old', NOW / 1000 - 60);
       const holder = await first!.pool.connect();
       try {
@@ -194,6 +209,7 @@ withPostgresServer('PostgresRetention', (server) => {
         const retention = new PostgresRetention({ database: second!.database, now: () => NOW });
         expect(await retention.runOnce()).to.deep.equal({
           replayKeys: 0,
+          revokedTokens: 0,
           logEntries: 0,
           refreshTokenFamilies: 0,
           skipped: true,
@@ -201,6 +217,7 @@ withPostgresServer('PostgresRetention', (server) => {
         await holder.query('COMMIT');
         expect(await retention.runOnce()).to.deep.equal({
           replayKeys: 1,
+          revokedTokens: 0,
           logEntries: 0,
           refreshTokenFamilies: 0,
           skipped: false,

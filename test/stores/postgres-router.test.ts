@@ -5,10 +5,13 @@ import { migrate } from '../../lib/stores/postgres/migrate.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
 import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresRevokedTokenStore } from '../../lib/stores/postgres/postgres-revoked-token-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
 import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { openPGlite, type TestDatabase } from '../support/postgres-databases.js';
+
+const INTROSPECTION_SECRET = 'orders-api-introspection-secret';
 
 /** Two routers sharing one database, as two instances would (one process: the SQL is the same). */
 describe('routers sharing PostgreSQL stores', function () {
@@ -27,6 +30,7 @@ describe('routers sharing PostgreSQL stores', function () {
         stores: {
           replay: new PostgresReplayStore({ database: db.database }),
           refreshTokens: new PostgresRefreshTokenStore({ database: db.database }),
+          revokedTokens: new PostgresRevokedTokenStore({ database: db.database }),
         },
         resourceServers: [
           {
@@ -34,6 +38,7 @@ describe('routers sharing PostgreSQL stores', function () {
             scopes: [{ value: 'read:orders' }],
             signing_alg: 'ES256',
             allow_offline_access: true,
+            introspection: { client_id: 'orders-api', client_secret: INTROSPECTION_SECRET },
           },
         ],
       });
@@ -117,6 +122,34 @@ describe('routers sharing PostgreSQL stores', function () {
     expect((await refresh(a!, winner.body.refresh_token as string)).status).to.equal(400);
     const families = await a!.cte.refreshTokens.listForUser('partner|p-2');
     expect(families.map((family) => family.active)).to.deep.equal([false]);
+  });
+
+  it('answers introspection on one instance for an access token revoked on the other: inactive', async () => {
+    const [a, b] = instances.map(({ server }) => server);
+    const issued = await exchange(a!, 'conn:partner:p-3');
+    expect(issued.status, JSON.stringify(issued.body)).to.equal(200);
+    const token = issued.body.access_token as string;
+    const introspect = () =>
+      request(a!.app)
+        .post('/oauth/introspect')
+        .set('Authorization', basic('orders-api', INTROSPECTION_SECRET))
+        .type('form')
+        .send(form({ token }));
+    const before = await introspect();
+    expect(before.status).to.equal(200);
+    expect(before.body.active).to.equal(true);
+    const revoked = await request(b!.app)
+      .post('/oauth/revoke')
+      .set('Authorization', basic('app', SECRET))
+      .type('form')
+      .send(form({ token }));
+    expect(revoked.status).to.equal(200);
+    expect(revoked.text).to.equal('');
+    const [row] = await db!.query<{ jti: string }>('SELECT jti FROM cte_revoked_tokens');
+    expect(row?.jti).to.match(/^cte_at_/);
+    const after = await introspect();
+    expect(after.status).to.equal(200);
+    expect(after.body).to.deep.equal({ active: false });
   });
 
   it('answers logs.list() from the in-memory ring when no sink answers queries', async () => {

@@ -3,12 +3,17 @@ import { expect } from 'chai';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
+import { PostgresRevokedTokenStore } from '../../lib/stores/postgres/postgres-revoked-token-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
+import { PostgresOrganizationStore } from '../../lib/stores/postgres/postgres-organization-store.js';
 import type { SqlDatabase } from '../../lib/stores/postgres/sql-database.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
+import { RevokedTokenStoreFullError } from '../../lib/stores/revoked-token-store.js';
 import {
+  organizationStoreContract,
   queryableLogSinkContract,
   replayStoreContract,
+  revokedTokenStoreContract,
   userStoreContract,
 } from '../../lib/testing/index.js';
 import { eachDatabase, withPostgresServer } from '../support/postgres-databases.js';
@@ -24,8 +29,14 @@ withPostgresServer('PostgreSQL stores', (server) => {
     replayStoreContract(() => new PostgresReplayStore({ database: db().database }), {
       name: 'PostgresReplayStore',
     });
+    revokedTokenStoreContract(() => new PostgresRevokedTokenStore({ database: db().database }), {
+      name: 'PostgresRevokedTokenStore',
+    });
     userStoreContract(() => new PostgresUserStore({ database: db().database }), {
       name: 'PostgresUserStore',
+    });
+    organizationStoreContract(() => new PostgresOrganizationStore({ database: db().database }), {
+      name: 'PostgresOrganizationStore',
     });
     queryableLogSinkContract(
       async () => {
@@ -212,6 +223,19 @@ withPostgresServer('PostgreSQL stores', (server) => {
       const other = new PostgresReplayStore({ database: failing('08006') });
       const passed = await other.consume('k', Date.now() / 1000 + 60).catch((err: unknown) => err);
       expect(passed).not.to.be.instanceOf(ReplayStoreFullError);
+      expect((passed as Error).message).to.equal('failed with 08006');
+    });
+
+    it('turns a full disk into RevokedTokenStoreFullError, and passes other errors on', async () => {
+      const full = new PostgresRevokedTokenStore({ database: failing('53200') });
+      const error = await full.revoke('j', Date.now() / 1000 + 60).catch((err: unknown) => err);
+      expect(error).to.be.instanceOf(RevokedTokenStoreFullError);
+      expect((error as Error).message).to.equal(
+        'revoked token store full: PostgreSQL failed with 53200',
+      );
+      const other = new PostgresRevokedTokenStore({ database: failing('08006') });
+      const passed = await other.revoke('j', Date.now() / 1000 + 60).catch((err: unknown) => err);
+      expect(passed).not.to.be.instanceOf(RevokedTokenStoreFullError);
       expect((passed as Error).message).to.equal('failed with 08006');
     });
 

@@ -7,16 +7,19 @@ import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache
 import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
 import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
 import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
+import { RedisRevokedTokenStore } from '../../lib/stores/redis/redis-revoked-token-store.js';
 import type {
   RefreshTokenFamily,
   RefreshTokenRecord,
 } from '../../lib/stores/refresh-token-store.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
+import { RevokedTokenStoreFullError } from '../../lib/stores/revoked-token-store.js';
 import {
   actionCacheStoreContract,
   attemptStoreContract,
   refreshTokenStoreContract,
   replayStoreContract,
+  revokedTokenStoreContract,
   sleepingClock,
 } from '../../lib/testing/index.js';
 import { REDIS_CLIENTS, type TestRedisClient } from '../support/redis-clients.js';
@@ -58,6 +61,10 @@ describe('Redis stores on real servers', function () {
       replayStoreContract(() => new RedisReplayStore({ client: client(), prefix: prefix() }), {
         name: 'RedisReplayStore',
       });
+      revokedTokenStoreContract(
+        () => new RedisRevokedTokenStore({ client: client(), prefix: prefix() }),
+        { name: 'RedisRevokedTokenStore' },
+      );
       actionCacheStoreContract(
         () => new RedisActionCacheStore({ client: client(), prefix: prefix() }),
         { name: 'RedisActionCacheStore' },
@@ -319,6 +326,37 @@ describe('Redis stores on real servers', function () {
       } finally {
         await single!.cli('CONFIG', 'SET', 'maxmemory', '0');
       }
+    });
+
+    it('refuses a revocation with RevokedTokenStoreFullError when the server is out of memory', async () => {
+      const revoked = new RedisRevokedTokenStore({ client: connection!.client });
+      const jti = randomUUID();
+      await single!.cli('CONFIG', 'SET', 'maxmemory', '1');
+      try {
+        const error = await revoked.revoke(jti, Date.now() / 1000 + 60).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error).to.be.instanceOf(RevokedTokenStoreFullError);
+        expect((error as RevokedTokenStoreFullError).retryAfterSeconds).to.equal(1);
+        expect((error as Error).message).to.match(/^revoked token store full: Redis OOM/);
+      } finally {
+        await single!.cli('CONFIG', 'SET', 'maxmemory', '0');
+      }
+      expect(await revoked.isRevoked(jti)).to.equal(false);
+    });
+
+    it('keeps a revoked jti until the token expires, then forgets it', async () => {
+      const prefix = `test:${randomUUID()}:`;
+      const revoked = new RedisRevokedTokenStore({ client: connection!.client, prefix });
+      const exp = Math.floor(Date.now() / 1000) + 120;
+      await revoked.revoke('a', exp);
+      await revoked.revoke('a', exp - 60);
+      expect(Number((await single!.cli('EXPIRETIME', `${prefix}a`)).trim())).to.equal(exp);
+      await revoked.revoke('a', exp + 60);
+      expect(Number((await single!.cli('EXPIRETIME', `${prefix}a`)).trim())).to.equal(exp + 60);
+      await revoked.revoke('b', Date.now() / 1000 - 1);
+      expect((await single!.cli('EXISTS', `${prefix}b`)).trim()).to.equal('0');
     });
 
     it('refuses what is not a Redis client', () => {

@@ -1,6 +1,6 @@
 /**
  * The application-side Redis clients the stores are tested through: node-redis and ioredis, each
- * for a single node and for a cluster, configured as the README recommends.
+ * for a single node and for a cluster, configured as docs/stores-and-scaling.md recommends.
  */
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';

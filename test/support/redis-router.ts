@@ -1,5 +1,5 @@
 /**
- * The test router (test/support/fixtures.ts) with its shared state on Redis, as the README tells
+ * The test router (test/support/fixtures.ts) with its shared state on Redis, as docs/stores-and-scaling.md tells
  * an operator to configure several instances: every store on one Redis, the action and profile
  * ids fixed, a sandboxed action that uses `api.cache`, the Orders API allowing offline access.
  * Used in-process by the fault tests and, one per process, by the multi-instance tests.
@@ -14,17 +14,23 @@ import { RedisActionCacheStore } from '../../lib/stores/redis/redis-action-cache
 import { RedisAttemptStore } from '../../lib/stores/redis/redis-attempt-store.js';
 import { RedisRefreshTokenStore } from '../../lib/stores/redis/redis-refresh-token-store.js';
 import { RedisReplayStore } from '../../lib/stores/redis/redis-replay-store.js';
+import { RedisRevokedTokenStore } from '../../lib/stores/redis/redis-revoked-token-store.js';
 import { API, testServer, type TestServer } from './fixtures.js';
 
 /** The stores the router can keep on Redis. */
-export type SharedStore = 'attempts' | 'rateLimit' | 'replay' | 'actionCache' | 'refreshTokens';
+export type SharedStore =
+  'attempts' | 'rateLimit' | 'replay' | 'actionCache' | 'refreshTokens' | 'revokedTokens';
 export const SHARED_STORES: readonly SharedStore[] = [
   'attempts',
   'rateLimit',
   'replay',
   'actionCache',
   'refreshTokens',
+  'revokedTokens',
 ];
+
+/** The secret the Orders API introspects with, as client `orders-api`. */
+export const INTROSPECTION_SECRET = 'orders-api-introspection-secret';
 
 /** Ids every instance gives its actions and profiles. */
 export const IDS = {
@@ -88,6 +94,11 @@ export function redisStoreOptions(
       ...(on('refreshTokens')
         ? { refreshTokens: new RedisRefreshTokenStore({ ...common, prefix: `${prefix}rt:` }) }
         : {}),
+      ...(on('revokedTokens')
+        ? {
+            revokedTokens: new RedisRevokedTokenStore({ ...common, prefix: `${prefix}revoked:` }),
+          }
+        : {}),
     },
     attackProtection: {
       onStoreError: options.onStoreError ?? 'fail-closed',
@@ -123,7 +134,10 @@ export async function redisTestServer(options: RedisRouterOptions): Promise<Test
   const { cte, app } = server;
   // The test clients say which end user they stand for in X-Forwarded-For.
   app.set('trust proxy', 'loopback');
-  cte.resourceServers.update(API, { allow_offline_access: true });
+  await cte.resourceServers.update(API, {
+    allow_offline_access: true,
+    introspection: { client_id: 'orders-api', client_secret: INTROSPECTION_SECRET },
+  });
   const action = await cte.actions.create({
     id: IDS.cacheAction,
     name: 'cache-action',

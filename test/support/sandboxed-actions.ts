@@ -24,9 +24,12 @@ export async function deployCodeProfile(
     secrets?: Record<string, string>;
     allowed_hosts?: string[];
     limits?: Partial<ActionLimits>;
+    /** Fixed ids of the action and profile, as instances sharing stores register them. */
+    ids?: { action: string; profile: string };
   },
 ): Promise<CodeProfile> {
   const action = await cte.actions.create({
+    ...(definition.ids ? { id: definition.ids.action } : {}),
     name: definition.name,
     code: definition.code,
     ...(definition.secrets ? { secrets: definition.secrets } : {}),
@@ -36,6 +39,7 @@ export async function deployCodeProfile(
   });
   await cte.actions.deploy(action.id);
   const profile = await cte.profiles.create({
+    ...(definition.ids ? { id: definition.ids.profile } : {}),
     name: `${definition.name} profile`.slice(0, 50),
     subject_token_type: definition.subjectTokenType,
     action_id: action.id,

@@ -165,6 +165,13 @@ const actionCache = {
   },
 };
 
+// `api.replay.consume(key, { expiresAt })`: a host call that settles once the replay store answers.
+const actionReplay = {
+  consume: function (key, options) {
+    return invoke('replay.consume', [key, options]);
+  },
+};
+
 // The `api` of each trigger, by the trigger's name.
 const actionApis = {
   'custom-token-exchange': {
@@ -183,6 +190,7 @@ const actionApis = {
       setUserMetadata: apiMethod('user.setUserMetadata'),
     },
     cache: actionCache,
+    replay: actionReplay,
   },
   'post-exchange': {
     access: { deny: apiMethod('access.deny') },

@@ -5,6 +5,7 @@ import {
   type ActionVersion,
 } from '../action-runner.js';
 import type { ActionCache } from '../capabilities/action-cache.js';
+import type { ActionReplay } from '../capabilities/action-replay.js';
 import { CapabilityError } from '../capabilities/capability-error.js';
 import type { CapabilityScope } from '../capabilities/host-capabilities.js';
 import type { JoseScope } from '../capabilities/jose-host.js';
@@ -50,6 +51,8 @@ export class Execution implements HostExecution {
   readonly recorder: ActionApiRecorder;
   readonly cache: ActionCache | undefined;
   readonly deadline: number;
+  /** `api.replay`, for a custom-token-exchange execution. */
+  readonly replay: ActionReplay | undefined;
   cpuMs = 0;
   outcome: { ok: boolean; message: string } | undefined = undefined;
   ended = false;
@@ -72,6 +75,7 @@ export class Execution implements HostExecution {
     recorder: ActionApiRecorder,
     cache: ActionCache | undefined,
     deadline: number,
+    replay?: ActionReplay,
   ) {
     this.id = id;
     this.vc = vc;
@@ -80,6 +84,7 @@ export class Execution implements HostExecution {
     this.recorder = recorder;
     this.cache = cache;
     this.deadline = deadline;
+    this.replay = replay;
   }
 
   /** The scope its capability calls run in, made on first use; aborted when it ends. */

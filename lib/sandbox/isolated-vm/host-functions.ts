@@ -31,12 +31,16 @@ const CONSOLE_LEVELS: ReadonlySet<string> = new Set<ConsoleLine['level']>([
   'warn',
   'error',
 ]);
-/** Host calls a guest may start: the capabilities, plus the runner's own bounded timer. */
-const HOST_CALLS: ReadonlySet<string> = new Set<CapabilityName | 'timer'>([
+/** What a guest's host call may name: a capability, the runner's bounded timer, `api.replay`. */
+export type HostCallName = CapabilityName | 'timer' | 'replay.consume';
+
+/** Host calls a guest may start. */
+const HOST_CALLS: ReadonlySet<string> = new Set<HostCallName>([
   'jose.jwtVerify',
   'jose.checkKey',
   'fetch',
   'timer',
+  'replay.consume',
 ]);
 const URL_COMPONENTS = [
   'protocol',
@@ -79,7 +83,7 @@ export interface HostCallDispatch<X extends HostExecution> {
   invoke(
     execution: X,
     callId: number,
-    name: CapabilityName | 'timer',
+    name: HostCallName,
     args: unknown[],
   ): [boolean, unknown] | undefined;
 }
@@ -177,7 +181,7 @@ export function hostFunctions<X extends HostExecution>(
         ),
       ];
     }
-    return dispatch.invoke(execution, callId, label as CapabilityName | 'timer', args);
+    return dispatch.invoke(execution, callId, label as HostCallName, args);
   };
   const hostFinish = (ok: unknown, message: unknown): void => {
     const execution = dispatch.current();

@@ -1,4 +1,6 @@
 import type { ActionCache } from '../capabilities/action-cache.js';
+import type { ActionReplay } from '../capabilities/action-replay.js';
+import { CapabilityError } from '../capabilities/capability-error.js';
 import type { CapabilityName, HostCapabilities } from '../capabilities/host-capabilities.js';
 import {
   ActionFailure,
@@ -19,7 +21,7 @@ import {
 } from './execution.js';
 import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-watchdog.js';
 import { ENTRY_END } from './guest-source.js';
-import { hostFunctions } from './host-functions.js';
+import { hostFunctions, type HostCallName } from './host-functions.js';
 import {
   IsolatePool,
   SETUP_TIMEOUT_MS,
@@ -137,6 +139,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
     event: ActionEvent,
     recorder: ActionApiRecorder,
     cache: ActionCache | undefined,
+    replay?: ActionReplay,
   ): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new ActionFailure('invalid', 'the action sandbox is closed'));
@@ -162,6 +165,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
       recorder,
       cache,
       this.#now() + limits.timeoutMs,
+      replay,
     );
     this.#pool.entered(vc, execution);
     // The guest picks the entry point and builds the api of the recorder's trigger.
@@ -359,10 +363,10 @@ export class IsolatedVmRunner implements ExecutionRunner {
   #invoke(
     execution: Execution,
     callId: number,
-    name: CapabilityName | 'timer',
+    name: HostCallName,
     args: unknown[],
   ): [boolean, unknown] | undefined {
-    if (name !== 'timer') {
+    if (name !== 'timer' && name !== 'replay.consume') {
       const answer = this.#answerAtOnce(execution, name, args);
       if (answer !== undefined) return answer;
     }
@@ -372,7 +376,9 @@ export class IsolatedVmRunner implements ExecutionRunner {
       pending =
         name === 'timer'
           ? execution.timer(args[0], this.#now())
-          : this.#capabilities.invoke(execution.scope(), name, args);
+          : name === 'replay.consume'
+            ? replayConsume(execution, args)
+            : this.#capabilities.invoke(execution.scope(), name, args);
     } catch (err) {
       pending = Promise.reject(err);
     }
@@ -415,6 +421,16 @@ export class IsolatedVmRunner implements ExecutionRunner {
     if (execution.pendingCalls?.delete(callId) !== true) return;
     this.#enter(execution, execution.vc.settle, [execution.id, callId, ok, value]);
   }
+}
+
+/** `api.replay.consume` of the execution, which only the custom-token-exchange trigger has. */
+function replayConsume(execution: Execution, [key, options]: unknown[]): Promise<boolean> {
+  if (execution.replay === undefined) {
+    return Promise.reject(
+      new CapabilityError('ERR_CAPABILITY_UNKNOWN', 'api.replay is not available to this trigger'),
+    );
+  }
+  return execution.replay.consume(key, options);
 }
 
 function abortOnCatastrophicError(message: string): void {

@@ -33,6 +33,8 @@ export interface PostgresRetentionOptions extends DatabaseOptions {
 /** Rows one run deleted, per table; `skipped` when another instance held the job's lock. */
 export interface RetentionRun {
   replayKeys: number;
+  /** Revoked access tokens whose expiry has passed. */
+  revokedTokens: number;
   logEntries: number;
   /** Refresh token families (with their tokens) that ended, or were revoked long enough ago. */
   refreshTokenFamilies: number;
@@ -61,8 +63,8 @@ interface RetentionTarget {
 const CUTOFF_TIME = 'to_timestamp($1 / 1000.0)';
 
 /**
- * Deletes what PostgreSQL, which has no TTL, would otherwise keep for ever: replay keys whose
- * expiry has passed, tenant-log entries older than `logRetentionMs`, refresh token families that
+ * Deletes what PostgreSQL, which has no TTL, would otherwise keep for ever: replay keys and
+ * revoked access tokens whose expiry has passed, tenant-log entries older than `logRetentionMs`, refresh token families that
  * ended (with their tokens) and those revoked more than `revokedFamilyRetentionMs` ago. Rows go in bounded
  * batches (`DELETE ... LIMIT`-style, one short transaction each) so a large backlog never holds
  * long locks. Each batch first tries a transaction-level advisory lock: an instance that finds it
@@ -137,6 +139,12 @@ export class PostgresRetention {
         cutoff: (t) => t,
       },
       {
+        name: 'revokedTokens',
+        table: 'cte_revoked_tokens',
+        condition: `expires_at <= ${CUTOFF_TIME}`,
+        cutoff: (t) => t,
+      },
+      {
         name: 'logEntries',
         table: 'cte_log_entries',
         condition: `date <= ${CUTOFF_TIME}`,
@@ -185,6 +193,7 @@ export class PostgresRetention {
   async #run(): Promise<RetentionRun> {
     const result: RetentionRun = {
       replayKeys: 0,
+      revokedTokens: 0,
       logEntries: 0,
       refreshTokenFamilies: 0,
       skipped: false,

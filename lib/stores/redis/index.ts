@@ -19,3 +19,5 @@ export { RedisRefreshTokenStore } from './redis-refresh-token-store.js';
 export type { RedisRefreshTokenStoreOptions } from './redis-refresh-token-store.js';
 export { rateLimitRedisCommand } from './rate-limit-redis-command.js';
 export type { RateLimitRedisCommand, RateLimitRedisReply } from './rate-limit-redis-command.js';
+export { RedisRevokedTokenStore } from './redis-revoked-token-store.js';
+export type { RedisRevokedTokenStoreOptions } from './redis-revoked-token-store.js';

@@ -4,7 +4,9 @@ import { logEntries } from './0003-log-entries.js';
 import { refreshTokens } from './0004-refresh-tokens.js';
 import { clients } from './0005-clients.js';
 import { signingKeys } from './0006-signing-keys.js';
-import { configDocuments } from './0007-config-documents.js';
+import { organizations } from './0007-organizations.js';
+import { revokedTokens } from './0008-revoked-tokens.js';
+import { configDocuments } from './0009-config-documents.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in version order. A new one is a new file and one more line here. */
@@ -15,5 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   refreshTokens,
   clients,
   signingKeys,
+  organizations,
+  revokedTokens,
   configDocuments,
 ];

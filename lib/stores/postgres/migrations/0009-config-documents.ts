@@ -8,7 +8,7 @@ import type { Migration } from './migration.js';
  * counter that commits advance, each only from the revision it was computed at.
  */
 export const configDocuments: Migration = {
-  version: 7,
+  version: 9,
   name: 'config documents',
   sql: `
     CREATE TABLE IF NOT EXISTS cte_config_revision (
