@@ -432,6 +432,8 @@ export function customTokenExchange(
     await log.close();
   }
 
+  const organizations = organizationsHandle(config.organizations.store);
+  const permissions = permissionsHandle(config.permissions?.store);
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
     actions: actionsHandle(actions),
     profiles: profilesHandle(profiles),
@@ -439,8 +441,8 @@ export function customTokenExchange(
     clients: clientsHandle(clients),
     resourceServers: resourceServersHandle(resourceServers),
     users: stores.users,
-    organizations: organizationsHandle(config.organizations.store),
-    permissions: permissionsHandle(config.permissions?.store),
+    organizations,
+    permissions,
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
@@ -458,6 +460,9 @@ export function customTokenExchange(
           profiles,
           attackProtection: attackProtection.handle,
           logs: tenantLogs.handle,
+          organizations,
+          permissions,
+          users: stores.users,
           log,
           reportError: (error) =>
             logger.error(

@@ -13,6 +13,7 @@ import { parseManagementApiOptions } from './management-options.js';
 import type { ManagementApiOptions } from './management-options.js';
 import { callerOf, changeOf, managementRoutes, setCaller } from './management-route.js';
 import type { ManagementRouteGroup, ManagementServices } from './management-route.js';
+import { organizationRoutes } from './organization-routes.js';
 import { profileRoutes } from './profile-routes.js';
 
 /** The route groups of the API, each in its own file. */
@@ -21,6 +22,7 @@ const ROUTE_GROUPS: readonly ManagementRouteGroup[] = [
   actionRoutes,
   attackProtectionRoutes,
   logRoutes,
+  organizationRoutes,
 ];
 
 /** Largest JSON body: an action's code (100 KiB) with its secrets and settings. */

@@ -1,10 +1,13 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { AttackProtectionHandle } from '../attack-protection/attack-protection.js';
+import type { OrganizationsHandle } from '../handles/organizations-handle.js';
+import type { PermissionsHandle } from '../handles/permissions-handle.js';
 import type { TenantLog } from '../logs/tenant-log.js';
 import type { TenantLogsHandle } from '../logs/tenant-logs.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
 import type { ChangeOptions } from '../profiles/shared-records.js';
+import type { UserStore } from '../users/user-store.js';
 import type { ManagementCaller } from './access-token.js';
 import { ManagementApiError } from './management-errors.js';
 import type { AuditChange } from './audit.js';
@@ -15,6 +18,10 @@ export interface ManagementServices {
   profiles: ProfileRegistry;
   attackProtection: AttackProtectionHandle;
   logs: TenantLogsHandle;
+  organizations: OrganizationsHandle;
+  /** Roles and permissions; every call rejects with `unsupported` without a permission store. */
+  permissions: PermissionsHandle;
+  users: UserStore;
   log: TenantLog;
   /** Where an unexpected failure's cause goes (the router's logger); the caller gets a 500. */
   reportError: (error: unknown) => void;

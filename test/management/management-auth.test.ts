@@ -37,6 +37,15 @@ const ROUTES: Array<[method: 'get' | 'post' | 'patch' | 'delete', path: string, 
   ['delete', '/anomaly/blocks/ips/203.0.113.7', 'delete:anomaly_blocks'],
   ['get', '/logs', 'read:logs'],
   ['get', '/logs/0123456789abcdef01234567', 'read:logs'],
+  ['get', '/organizations', 'read:organizations'],
+  ['post', '/organizations', 'create:organizations'],
+  ['get', '/organizations/org_x', 'read:organizations'],
+  ['get', '/organizations/name/acme', 'read:organizations'],
+  ['patch', '/organizations/org_x', 'update:organizations'],
+  ['delete', '/organizations/org_x', 'delete:organizations'],
+  ['get', '/organizations/org_x/members', 'read:organization_members'],
+  ['post', '/organizations/org_x/members', 'create:organization_members'],
+  ['delete', '/organizations/org_x/members', 'delete:organization_members'],
 ];
 
 function call(server: ManagementServer, method: string, path: string): request.Test {

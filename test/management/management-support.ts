@@ -25,6 +25,13 @@ export const ALL_SCOPES = [
   'read:anomaly_blocks',
   'delete:anomaly_blocks',
   'read:logs',
+  'read:organizations',
+  'create:organizations',
+  'update:organizations',
+  'delete:organizations',
+  'read:organization_members',
+  'create:organization_members',
+  'delete:organization_members',
 ];
 
 export interface ManagementServer extends TestServer {
