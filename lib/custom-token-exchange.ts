@@ -462,6 +462,7 @@ export function customTokenExchange(
           logs: tenantLogs.handle,
           organizations,
           permissions,
+          permissionStore: config.permissions?.store !== undefined,
           users: stores.users,
           log,
           reportError: (error) =>

@@ -15,6 +15,7 @@ import { callerOf, changeOf, managementRoutes, setCaller } from './management-ro
 import type { ManagementRouteGroup, ManagementServices } from './management-route.js';
 import { organizationRoutes } from './organization-routes.js';
 import { profileRoutes } from './profile-routes.js';
+import { roleRoutes } from './role-routes.js';
 
 /** The route groups of the API, each in its own file. */
 const ROUTE_GROUPS: readonly ManagementRouteGroup[] = [
@@ -23,6 +24,7 @@ const ROUTE_GROUPS: readonly ManagementRouteGroup[] = [
   attackProtectionRoutes,
   logRoutes,
   organizationRoutes,
+  roleRoutes,
 ];
 
 /** Largest JSON body: an action's code (100 KiB) with its secrets and settings. */
@@ -97,7 +99,8 @@ export function createManagementApi(
       return;
     }
     const error = asApiError(err);
-    if (error.status >= 500) services.reportError(err);
+    // A route's own 5xx (501 unsupported) is an answer, not a failure worth a stack trace.
+    if (error.status >= 500 && !(err instanceof ManagementApiError)) services.reportError(err);
     const caller = callerOf(req);
     if (caller !== undefined && CHANGES.has(req.method)) {
       services.log.write(

@@ -21,6 +21,8 @@ export interface ManagementServices {
   organizations: OrganizationsHandle;
   /** Roles and permissions; every call rejects with `unsupported` without a permission store. */
   permissions: PermissionsHandle;
+  /** Whether `options.permissions.store` is configured: without it roles cannot change. */
+  permissionStore: boolean;
   users: UserStore;
   log: TenantLog;
   /** Where an unexpected failure's cause goes (the router's logger); the caller gets a 500. */
@@ -37,12 +39,18 @@ export type ManagementRouteHandler = (
 /** One group of routes (profiles, actions, ...): adds its routes to the API's router. */
 export type ManagementRouteGroup = (routes: ManagementRoutes, services: ManagementServices) => void;
 
+/**
+ * Auth0's scope for a route, or the scopes of which the token must hold any one (Auth0 lets
+ * `read:users` or `read:roles` read a user's roles).
+ */
+export type RouteScope = string | readonly string[];
+
 /** How a route group declares its routes: method, path, Auth0's scope for it, handler. */
 export interface ManagementRoutes {
-  get(path: string, scope: string, handler: ManagementRouteHandler): void;
-  post(path: string, scope: string, handler: ManagementRouteHandler): void;
-  patch(path: string, scope: string, handler: ManagementRouteHandler): void;
-  delete(path: string, scope: string, handler: ManagementRouteHandler): void;
+  get(path: string, scope: RouteScope, handler: ManagementRouteHandler): void;
+  post(path: string, scope: RouteScope, handler: ManagementRouteHandler): void;
+  patch(path: string, scope: RouteScope, handler: ManagementRouteHandler): void;
+  delete(path: string, scope: RouteScope, handler: ManagementRouteHandler): void;
 }
 
 /** The verified caller of a request (set by the API's authentication step). */
@@ -75,11 +83,12 @@ export function changeOf(req: Request): AuditChange | undefined {
 export function managementRoutes(router: Router): ManagementRoutes {
   const add =
     (method: 'get' | 'post' | 'patch' | 'delete') =>
-    (path: string, scope: string, handler: ManagementRouteHandler) => {
+    (path: string, scope: RouteScope, handler: ManagementRouteHandler) => {
+      const anyOf = typeof scope === 'string' ? [scope] : scope;
       router[method](path, (req: Request, res: Response, next: NextFunction) => {
         const caller = callerOf(req);
-        if (caller === undefined || !caller.scopes.has(scope)) {
-          next(insufficientScope(scope));
+        if (caller === undefined || !anyOf.some((one) => caller.scopes.has(one))) {
+          next(insufficientScope(anyOf));
           return;
         }
         handler(req, res, caller).catch(next);
@@ -88,12 +97,12 @@ export function managementRoutes(router: Router): ManagementRoutes {
   return { get: add('get'), post: add('post'), patch: add('patch'), delete: add('delete') };
 }
 
-function insufficientScope(scope: string): ManagementApiError {
+function insufficientScope(anyOf: readonly string[]): ManagementApiError {
   return new ManagementApiError(
     403,
     'insufficient_scope',
-    `Insufficient scope, expected any of: ${scope}`,
-    { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
+    `Insufficient scope, expected any of: ${anyOf.join(',')}`,
+    { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${anyOf.join(' ')}"` },
   );
 }
 

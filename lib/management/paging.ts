@@ -7,8 +7,9 @@ const MAX_OFFSET_RECORDS = 1000;
 
 /**
  * A list paged the way Auth0 pages organizations, their members and roles:
- * - `from` / `take` (checkpoint): `{ [name]: items, next? }`, `next` being the key of the first
- *   item of the following page, to pass as `from`;
+ * - `from` / `take` (checkpoint, where Auth0 offers it: when `keyOf` is given):
+ *   `{ [name]: items, next? }`, `next` being the key of the first item of the following page, to
+ *   pass as `from`;
  * - otherwise `page` / `per_page` (offset, 50 by default, at most 100): the bare array, or with
  *   `include_totals=true` `{ [name]: items, start, limit, total }`.
  */
@@ -16,10 +17,10 @@ export function pagedList<T>(
   req: Request,
   name: string,
   items: readonly T[],
-  keyOf: (item: T) => string,
+  keyOf?: (item: T) => string,
 ): unknown {
-  const from = queryValue(req, 'from');
-  if (from !== undefined || queryValue(req, 'take') !== undefined) {
+  const from = keyOf && queryValue(req, 'from');
+  if (keyOf && (from !== undefined || queryValue(req, 'take') !== undefined)) {
     const take = queryInteger(req, 'take', 50, 1, 100);
     const start = from === undefined ? 0 : items.findIndex((item) => keyOf(item) === from);
     if (start < 0) throw invalidQuery('Query validation error: from is not a valid checkpoint.');

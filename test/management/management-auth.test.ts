@@ -15,7 +15,9 @@ import {
 import type { ManagementServer } from './management-support.js';
 
 /** Every route of the API with Auth0's scope for it. */
-const ROUTES: Array<[method: 'get' | 'post' | 'patch' | 'delete', path: string, scope: string]> = [
+const ROUTES: Array<
+  [method: 'get' | 'post' | 'patch' | 'delete', path: string, scope: string | string[]]
+> = [
   ['get', '/token-exchange-profiles', 'read:token_exchange_profiles'],
   ['post', '/token-exchange-profiles', 'create:token_exchange_profiles'],
   ['get', '/token-exchange-profiles/tep_x', 'read:token_exchange_profiles'],
@@ -46,6 +48,18 @@ const ROUTES: Array<[method: 'get' | 'post' | 'patch' | 'delete', path: string, 
   ['get', '/organizations/org_x/members', 'read:organization_members'],
   ['post', '/organizations/org_x/members', 'create:organization_members'],
   ['delete', '/organizations/org_x/members', 'delete:organization_members'],
+  ['get', '/roles', 'read:roles'],
+  ['post', '/roles', 'create:roles'],
+  ['get', '/roles/rol_x', 'read:roles'],
+  ['patch', '/roles/rol_x', 'update:roles'],
+  ['delete', '/roles/rol_x', 'delete:roles'],
+  ['get', '/roles/rol_x/permissions', 'read:roles'],
+  ['post', '/roles/rol_x/permissions', 'update:roles'],
+  ['delete', '/roles/rol_x/permissions', 'update:roles'],
+  ['get', '/users/auth0|alice/roles', ['read:users', 'read:roles', 'read:role_members']],
+  ['post', '/users/auth0|alice/roles', ['update:users', 'create:role_members']],
+  ['delete', '/users/auth0|alice/roles', ['update:users', 'delete:role_members']],
+  ['get', '/users/auth0|alice/permissions', 'read:users'],
 ];
 
 function call(server: ManagementServer, method: string, path: string): request.Test {
@@ -145,8 +159,9 @@ describe('Management API: authentication and authorization', () => {
 
   describe('403 insufficient_scope naming the scope of each route', () => {
     for (const [method, path, scope] of ROUTES) {
-      it(`${method.toUpperCase()} ${path} needs ${scope}`, async () => {
-        const others = ALL_SCOPES.filter((candidate) => candidate !== scope).join(' ');
+      const anyOf = typeof scope === 'string' ? [scope] : scope;
+      it(`${method.toUpperCase()} ${path} needs ${anyOf.join(' or ')}`, async () => {
+        const others = ALL_SCOPES.filter((candidate) => !anyOf.includes(candidate)).join(' ');
         const res = await call(server, method, path)
           .set('Authorization', `Bearer ${await server.token({ scope: others })}`)
           .expect(403);
@@ -154,12 +169,12 @@ describe('Management API: authentication and authorization', () => {
           apiError(
             403,
             'Forbidden',
-            `Insufficient scope, expected any of: ${scope}`,
+            `Insufficient scope, expected any of: ${anyOf.join(',')}`,
             'insufficient_scope',
           ),
         );
         expect(res.headers['www-authenticate']).to.equal(
-          `Bearer error="insufficient_scope", scope="${scope}"`,
+          `Bearer error="insufficient_scope", scope="${anyOf.join(' ')}"`,
         );
         const failures = await server.entries('fapi');
         if (method === 'get') {

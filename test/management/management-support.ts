@@ -32,6 +32,15 @@ export const ALL_SCOPES = [
   'read:organization_members',
   'create:organization_members',
   'delete:organization_members',
+  'read:roles',
+  'create:roles',
+  'update:roles',
+  'delete:roles',
+  'read:role_members',
+  'create:role_members',
+  'delete:role_members',
+  'read:users',
+  'update:users',
 ];
 
 export interface ManagementServer extends TestServer {
