@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ManagementError, TemporarilyUnavailable, TooManyAttempts } from '../errors.js';
 import type { OAuthError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
-import { commitShared } from '../profiles/shared-records.js';
+import { checkIfMatch, commitShared } from '../profiles/shared-records.js';
 import type { SharedRecords } from '../profiles/shared-records.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
@@ -13,7 +13,11 @@ import { isIpAddress, resolveClientIp } from './client-ip.js';
 import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
-import { patchThrottlingSettings, throttlingSettingsView } from './throttling-settings.js';
+import {
+  patchThrottlingSettings,
+  throttlingSettingsTag,
+  throttlingSettingsView,
+} from './throttling-settings.js';
 import type {
   SuspiciousIpThrottlingSettings,
   ThrottlingPolicySettings,
@@ -61,11 +65,17 @@ export interface AttackProtectionHandle {
   getSuspiciousIpThrottling(): SuspiciousIpThrottlingSettings;
   /**
    * Changes the settings `patch` gives (same shape), from the next exchange on; the attempts
-   * each IP has left are kept. Resolves to the settings now in force.
+   * each IP has left are kept. Resolves to the settings now in force. With `ifMatch` (an entity
+   * tag of {@link suspiciousIpThrottlingTag}), refused once the settings changed since.
    *
-   * @throws ManagementError `invalid_body` naming the field.
+   * @throws ManagementError `invalid_body` naming the field, `precondition_failed`.
    */
-  updateSuspiciousIpThrottling(patch: unknown): Promise<SuspiciousIpThrottlingSettings>;
+  updateSuspiciousIpThrottling(
+    patch: unknown,
+    options?: { ifMatch?: string },
+  ): Promise<SuspiciousIpThrottlingSettings>;
+  /** The entity tag of the settings now in force (a digest of them: equal settings, one tag). */
+  suspiciousIpThrottlingTag(): string;
 }
 
 /** Dependencies of {@link AttackProtection}. */
@@ -134,7 +144,10 @@ export class AttackProtection {
         this.#setProfileRateLimit(profileId, limit),
       getProfileRateLimit: (profileId: string) => this.#rateLimits.get(profileId),
       getSuspiciousIpThrottling: () => throttlingSettingsView(this.#throttleSettings),
-      updateSuspiciousIpThrottling: (patch: unknown) => this.#updateThrottling(patch),
+      updateSuspiciousIpThrottling: (patch: unknown, options?: { ifMatch?: string }) =>
+        this.#updateThrottling(patch, options?.ifMatch),
+      suspiciousIpThrottlingTag: () =>
+        throttlingSettingsTag(throttlingSettingsView(this.#throttleSettings)),
     });
   }
 
@@ -218,21 +231,30 @@ export class AttackProtection {
     this.#replaceThrottle(settings ?? this.#configuredThrottling);
   }
 
-  async #updateThrottling(patch: unknown): Promise<SuspiciousIpThrottlingSettings> {
+  async #updateThrottling(
+    patch: unknown,
+    ifMatch: string | undefined,
+  ): Promise<SuspiciousIpThrottlingSettings> {
+    const unchangedSinceRead = () =>
+      checkIfMatch(ifMatch, throttlingSettingsTag(throttlingSettingsView(this.#throttleSettings)));
     if (this.#shared === undefined) {
+      unchangedSinceRead();
       this.#replaceThrottle(patchThrottlingSettings(this.#throttleSettings, patch));
     } else {
       // Computed against the settings at the revision committed from, as every shared change.
-      await commitShared(this.#shared, () => ({
-        writes: [
-          {
-            kind: 'settings',
-            id: THROTTLING_DOCUMENT,
-            data: policyOf(patchThrottlingSettings(this.#throttleSettings, patch)),
-          },
-        ],
-        result: undefined,
-      }));
+      await commitShared(this.#shared, () => {
+        unchangedSinceRead();
+        return {
+          writes: [
+            {
+              kind: 'settings',
+              id: THROTTLING_DOCUMENT,
+              data: policyOf(patchThrottlingSettings(this.#throttleSettings, patch)),
+            },
+          ],
+          result: undefined,
+        };
+      });
     }
     return throttlingSettingsView(this.#throttleSettings);
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ManagementError } from '../errors.js';
 import { parseCidr } from '../sandbox/capabilities/ip-policy.js';
 import { MAX_ALLOWLIST_ENTRIES } from './attack-protection-options.js';
@@ -56,6 +57,15 @@ export function throttlingSettingsView(
       [CUSTOM_TOKEN_EXCHANGE_STAGE]: { max_attempts: settings.maxAttempts, rate: settings.rate },
     },
   };
+}
+
+/**
+ * The entity tag of the settings (an HTTP `ETag`): a digest of what they say, so every instance
+ * gives equal settings the same tag without keeping one.
+ */
+export function throttlingSettingsTag(view: SuspiciousIpThrottlingSettings): string {
+  const digest = createHash('sha256').update(JSON.stringify(view)).digest('base64url');
+  return `"${digest.slice(0, 22)}"`;
 }
 
 /**

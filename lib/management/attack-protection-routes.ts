@@ -1,28 +1,36 @@
 import { ManagementApiError } from './management-errors.js';
 import type { ManagementRouteGroup } from './management-route.js';
-import { param, recordChange } from './management-route.js';
+import { param, recordChange, setEntityTag } from './management-route.js';
 
 /**
  * `/attack-protection/suspicious-ip-throttling` (GET with `read:attack_protection`, PATCH with
- * `update:attack_protection`) and `/anomaly/blocks/ips/{ip}` (GET with `read:anomaly_blocks`:
+ * `update:attack_protection`; both answer an `ETag`, and a PATCH with `If-Match` is refused with
+ * 412 once the settings changed) and `/anomaly/blocks/ips/{ip}` (GET with `read:anomaly_blocks`:
  * 200 while the IP is blocked, 404 otherwise; DELETE with `delete:anomaly_blocks` unblocks it).
  */
 export const attackProtectionRoutes: ManagementRouteGroup = (routes, { attackProtection }) => {
   const SETTINGS = '/attack-protection/suspicious-ip-throttling';
 
   routes.get(SETTINGS, 'read:attack_protection', async (_req, res) => {
-    res.json(attackProtection.getSuspiciousIpThrottling());
+    const settings = attackProtection.getSuspiciousIpThrottling();
+    setEntityTag(res, attackProtection.suspiciousIpThrottlingTag());
+    res.json(settings);
   });
 
   routes.patch(SETTINGS, 'update:attack_protection', async (req, res) => {
     const before = attackProtection.getSuspiciousIpThrottling();
-    const after = await attackProtection.updateSuspiciousIpThrottling(req.body);
+    const ifMatch = req.get('If-Match');
+    const after = await attackProtection.updateSuspiciousIpThrottling(
+      req.body,
+      ifMatch === undefined ? {} : { ifMatch },
+    );
     recordChange(req, {
       description: 'Update suspicious IP throttling settings',
       target: { type: 'suspicious_ip_throttling', id: 'pre-custom-token-exchange' },
       before,
       after,
     });
+    setEntityTag(res, attackProtection.suspiciousIpThrottlingTag());
     res.json(after);
   });
 

@@ -62,6 +62,42 @@ describe('Management API: suspicious IP throttling and IP blocks', () => {
     expect(entry!.details).to.deep.include({ before, after });
   });
 
+  it('tags the settings with an ETag and honours If-Match: 412 once they changed', async () => {
+    const read = await server.api.get(PATH).expect(200);
+    const tag = read.headers.etag!;
+    expect(tag).to.match(/^"[\w-]{22}"$/);
+    expect(tag).to.equal(server.cte.attackProtection.suspiciousIpThrottlingTag());
+    const changed = await server.api
+      .patch(PATH, { enabled: false })
+      .set('If-Match', tag)
+      .expect(200);
+    expect(changed.headers.etag).to.not.equal(tag);
+    expect((await server.api.get(PATH).expect(200)).headers.etag).to.equal(changed.headers.etag);
+    const stale = await server.api
+      .patch(PATH, { allowlist: [IP] })
+      .set('If-Match', tag)
+      .expect(412);
+    expect(stale.body).to.eql(
+      apiError(
+        412,
+        'Precondition Failed',
+        'The resource has changed since it was read (If-Match does not match its ETag).',
+        'precondition_failed',
+      ),
+    );
+    expect(server.cte.attackProtection.getSuspiciousIpThrottling()).to.include({ enabled: false });
+    expect(server.cte.attackProtection.getSuspiciousIpThrottling().allowlist).to.eql([]);
+    await server.api
+      .patch(PATH, { allowlist: [IP] })
+      .set('If-Match', '*')
+      .expect(200);
+    // Equal settings, equal tag: the original settings give back the original tag.
+    await server.api.patch(PATH, { enabled: true, allowlist: [] }).expect(200);
+    expect(server.cte.attackProtection.suspiciousIpThrottlingTag()).to.equal(tag);
+    const [failure] = await server.entries('fapi');
+    expect(failure!.details).to.include({ error: 'precondition_failed', status_code: 412 });
+  });
+
   it('refuses what it cannot do, with the same messages as the handle', async () => {
     const bodies: unknown[] = [
       { stage: { 'pre-login': { max_attempts: 5 } } },
