@@ -394,6 +394,7 @@ export function customTokenExchange(
     log,
     telemetry,
     shutdown,
+    configuration: { loaded: () => configSync.loaded, firstLoad: configLoaded },
   });
   const healthSources = {
     stores: {

@@ -40,6 +40,7 @@ export class ConfigSync implements SharedRecords {
   readonly #onError: (error: unknown) => void;
   #targets: ConfigSyncTargets | undefined;
   #revision = 0;
+  #loaded = false;
   // The pull that runs now (or last ran), and one queued behind it that any caller may join.
   #running: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
@@ -57,6 +58,14 @@ export class ConfigSync implements SharedRecords {
     return this.#revision;
   }
 
+  /**
+   * Whether the whole configuration has been read once: by the first load, or, when that
+   * failed (the store was down), by a later sync from the start.
+   */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
   /** Loads the whole configuration into `targets`, then follows the store's changes. */
   async start(targets: ConfigSyncTargets): Promise<void> {
     this.#targets = targets;
@@ -69,6 +78,7 @@ export class ConfigSync implements SharedRecords {
     const snapshot = await this.#store.load(COPIED_KINDS);
     for (const document of snapshot.documents) this.#apply(document);
     this.#revision = Math.max(this.#revision, snapshot.revision);
+    this.#loaded = true;
   }
 
   async commit(writes: readonly RecordWrite[], basedOn: number): Promise<boolean> {
@@ -120,6 +130,7 @@ export class ConfigSync implements SharedRecords {
     const { revision, changes } = await this.#store.changes(this.#revision, COPIED_KINDS);
     for (const document of changes) this.#apply(document);
     this.#revision = Math.max(this.#revision, revision);
+    this.#loaded = true;
   }
 
   #apply(document: ConfigDocument): void {
