@@ -93,6 +93,11 @@ export interface LogEntryDetails {
   };
   /** A Management API request (`sapi`, `fapi`): the route and the token that made it. */
   request?: ManagementRequestDetails;
+  /**
+   * `fapi` of a `401` only: how many `401`s before this one were not logged, since the Management
+   * API logs at most a few a minute however many bad tokens arrive.
+   */
+  suppressed?: number;
   /** The status the Management API answered a change with (`sapi`, `fapi`). */
   status_code?: number;
   /** The object a change concerns (`sapi`, `fapi`): its kind and id. */
@@ -107,8 +112,11 @@ export interface LogEntryDetails {
 export interface ManagementRequestDetails {
   method: string;
   path: string;
-  /** The access token's `sub`, its client (`azp` or `client_id`), and its scopes. */
-  auth: { subject: string; client_id: string | null; scopes: string[] };
+  /**
+   * The access token's `sub`, its client (`azp` or `client_id`), and its scopes. Absent from the
+   * `fapi` entry of a request whose token was missing or invalid (`401`).
+   */
+  auth?: { subject: string; client_id: string | null; scopes: string[] };
 }
 
 /**

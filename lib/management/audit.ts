@@ -23,16 +23,17 @@ export interface AuditFailure {
 }
 
 /**
- * The tenant-log entry of a Management API change: `sapi` for one made, `fapi` for one refused
- * (after the token was verified: an unauthenticated request has no one to name). Who: the
- * token's subject, client and scopes; what: the method, path and target; before and after
- * without secrets and with action code as its SHA-256 (the entry keeps strings short).
+ * The tenant-log entry of a Management API change: `sapi` for one made, `fapi` for one refused.
+ * Who: the token's subject, client and scopes (no one for a request without a valid token);
+ * what: the method, path and target; before and after without secrets and with action code as
+ * its SHA-256 (the entry keeps strings short).
  */
 export function auditEntry(
   req: Request,
-  caller: ManagementCaller,
+  caller: ManagementCaller | undefined,
   status: number,
-  outcome: { change: AuditChange } | { failure: AuditFailure; description: string },
+  outcome:
+    { change: AuditChange } | { failure: AuditFailure; description: string; suppressed?: number },
 ): LogEntry {
   const change = 'change' in outcome ? outcome.change : undefined;
   return {
@@ -40,7 +41,7 @@ export function auditEntry(
     date: new Date().toISOString(),
     type: change ? 'sapi' : 'fapi',
     description: 'change' in outcome ? outcome.change.description : outcome.description,
-    client_id: caller.clientId,
+    client_id: caller?.clientId ?? null,
     client_name: '',
     ip: req.ip ?? '',
     ...(req.get('User-Agent') === undefined ? {} : { user_agent: req.get('User-Agent')! }),
@@ -49,12 +50,17 @@ export function auditEntry(
       request: {
         method: req.method,
         path: req.originalUrl.split('?')[0]!,
-        auth: {
-          subject: caller.subject,
-          client_id: caller.clientId,
-          scopes: [...caller.scopes].sort(),
-        },
+        ...(caller === undefined
+          ? {}
+          : {
+              auth: {
+                subject: caller.subject,
+                client_id: caller.clientId,
+                scopes: [...caller.scopes].sort(),
+              },
+            }),
       },
+      ...('suppressed' in outcome && outcome.suppressed ? { suppressed: outcome.suppressed } : {}),
       status_code: status,
       ...(change
         ? {

@@ -7,6 +7,7 @@ import { accessTokenVerifier } from './access-token.js';
 import { actionRoutes } from './action-routes.js';
 import { attackProtectionRoutes } from './attack-protection-routes.js';
 import { auditEntry } from './audit.js';
+import { AuditBudget } from './audit-budget.js';
 import { logRoutes } from './log-routes.js';
 import { ManagementApiError, sendError } from './management-errors.js';
 import { parseManagementApiOptions } from './management-options.js';
@@ -30,6 +31,9 @@ const ROUTE_GROUPS: readonly ManagementRouteGroup[] = [
 /** Largest JSON body: an action's code (100 KiB) with its secrets and settings. */
 const MAX_BODY_BYTES = 512 * 1024;
 
+/** Requests refused for their token (401) logged per minute, whatever their number. */
+const UNAUTHENTICATED_ENTRIES_PER_MINUTE = 10;
+
 /** Methods that change something: each writes an audit entry. */
 const CHANGES = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
@@ -47,6 +51,7 @@ export function createManagementApi(
   const config = parseManagementApiOptions(options, routerIssuer);
   const verify = accessTokenVerifier(config, keys);
   const router = express.Router();
+  const unauthenticated = new AuditBudget(UNAUTHENTICATED_ENTRIES_PER_MINUTE, 60_000);
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     res.set('Cache-Control', 'no-store');
@@ -102,13 +107,16 @@ export function createManagementApi(
     // A route's own 5xx (501 unsupported) is an answer, not a failure worth a stack trace.
     if (error.status >= 500 && !(err instanceof ManagementApiError)) services.reportError(err);
     const caller = callerOf(req);
+    const failure = { status: error.status, error: error.errorCode, message: error.message };
+    const description = `Failed ${req.method} ${req.path}`;
     if (caller !== undefined && CHANGES.has(req.method)) {
-      services.log.write(
-        auditEntry(req, caller, error.status, {
-          description: `Failed ${req.method} ${req.path}`,
-          failure: { status: error.status, error: error.errorCode, message: error.message },
-        }),
-      );
+      services.log.write(auditEntry(req, caller, error.status, { description, failure }));
+    } else if (caller === undefined && error.status === 401) {
+      // Every method: a bad token is worth knowing about whatever it asked for.
+      const suppressed = unauthenticated.admit();
+      if (suppressed !== undefined) {
+        services.log.write(auditEntry(req, undefined, 401, { description, failure, suppressed }));
+      }
     }
     sendError(res, error);
   });

@@ -155,6 +155,35 @@ describe('Management API: authentication and authorization', () => {
         .expect(401);
       expect(res.body).to.eql(invalid('Bad HTTP authentication header format'));
     });
+
+    it('audits a 401 as fapi naming no one, and at most 10 a minute, the next telling how many were not', async () => {
+      const bad = () =>
+        request(server.app)
+          .delete('/api/v2/actions/actions/a1')
+          .set('Authorization', 'Bearer abc.def')
+          .set('User-Agent', 'prober')
+          .expect(401);
+      await request(server.app).get('/api/v2/logs').expect(401);
+      const [first] = await server.entries('fapi');
+      expect(first).to.deep.include({
+        type: 'fapi',
+        description: 'Failed GET /logs',
+        client_id: null,
+        client_name: '',
+      });
+      expect(first!.details).to.eql({
+        request: { method: 'GET', path: '/api/v2/logs' },
+        status_code: 401,
+        error: 'missing_authentication',
+        error_description: 'Missing authentication',
+      });
+      for (let i = 0; i < 14; i += 1) await bad();
+      const entries = await server.entries('fapi');
+      expect(entries).to.have.length(10);
+      expect(entries[9]!.details).to.include({ error: 'invalid_token', status_code: 401 });
+      expect(entries[9]).to.include({ user_agent: 'prober' });
+      expect(entries.every((entry) => entry.details.suppressed === undefined)).to.equal(true);
+    });
   });
 
   describe('403 insufficient_scope naming the scope of each route', () => {
