@@ -30,8 +30,11 @@ import {
   redeployedActionData,
   versionView,
 } from './action-state.js';
+import { ActionBindings } from './action-bindings.js';
+import type { ActionBinding, ActionBindingCheck } from './action-bindings.js';
 import { ActionEntries } from './action-entries.js';
 import type { ActionEntry, LocalVersion } from './action-entries.js';
+export type { ActionBinding, ActionBindingCheck } from './action-bindings.js';
 import type { ChangeOptions, ManagedBy, RecordWrite, SharedRecords } from './shared-records.js';
 import { checkIfMatch, commitShared, managedInCode } from './shared-records.js';
 
@@ -49,26 +52,6 @@ export interface ActionRegistryOptions {
    */
   shared?: SharedRecords;
 }
-
-/** Tells whether something (a token exchange profile) still uses an action. */
-export type ActionBindingCheck = (actionId: string) => boolean;
-
-/** What a binding check holds an action for, as the messages of refused changes say it. */
-export interface ActionBinding {
-  /** The trigger the action must keep while bound, e.g. `custom-token-exchange`. */
-  trigger: string;
-  /** Who holds the action: `a token exchange profile`. */
-  holder: string;
-  /** What frees it: `delete the profile first`. */
-  release: string;
-}
-
-/** The binding of token exchange profiles, the default of {@link ActionRegistry.addBindingCheck}. */
-const PROFILE_BINDING: Readonly<ActionBinding> = Object.freeze({
-  trigger: CUSTOM_TOKEN_EXCHANGE_TRIGGER.id,
-  holder: 'a token exchange profile',
-  release: 'delete the profile first',
-});
 
 /** Options of {@link ActionRegistry.deployVersion}. */
 export interface DeployVersionOptions extends ChangeOptions {
@@ -96,7 +79,7 @@ export class ActionRegistry {
   readonly #now: () => Date;
   readonly #shared: SharedRecords | undefined;
   readonly #entries: ActionEntries;
-  readonly #bindingChecks = new Map<ActionBindingCheck, Readonly<ActionBinding>>();
+  readonly #bindings = new ActionBindings();
 
   constructor(options: ActionRegistryOptions) {
     const runner = options.runner as Partial<ActionRunner> | undefined;
@@ -123,14 +106,8 @@ export class ActionRegistry {
    * adds its own (the default `binding`, `custom-token-exchange`), the post-exchange hook its
    * own. Returns a function that removes the check.
    */
-  addBindingCheck(check: ActionBindingCheck, binding: ActionBinding = PROFILE_BINDING): () => void {
-    if (typeof check !== 'function') {
-      throw new TypeError('ActionRegistry: a binding check must be a function');
-    }
-    this.#bindingChecks.set(check, Object.freeze({ ...binding }));
-    return () => {
-      this.#bindingChecks.delete(check);
-    };
+  addBindingCheck(check: ActionBindingCheck, binding?: ActionBinding): () => void {
+    return this.#bindings.add(check, binding);
   }
 
   /**
@@ -183,7 +160,7 @@ export class ActionRegistry {
     const updated = await this.#change(this.#entry(id).managedBy, () => {
       // Looked up again: the action may have been deleted while the code was being checked.
       const entry = this.#changeable(id, options);
-      if (fields.supported_triggers) this.#checkKeepsBinding(id, fields.supported_triggers);
+      if (fields.supported_triggers) this.#bindings.checkKept(id, fields.supported_triggers);
       const data = patchedActionData(entry.data, fields, this.#timestamp());
       return { id, data, writes: [actionWrite(data.stored)] };
     });
@@ -320,7 +297,7 @@ export class ActionRegistry {
         );
     await this.#change(entry.managedBy, () => {
       this.#changeable(id, options);
-      const binding = this.#bindingOf(id);
+      const binding = this.#bindings.of(id);
       if (binding) {
         throw new ManagementError(
           'action_in_use',
@@ -443,16 +420,6 @@ export class ActionRegistry {
     if (this.#entry(id).etag !== options.ifMatch) await this.#shared.sync();
   }
 
-  #checkKeepsBinding(id: string, triggers: readonly SupportedTrigger[]): void {
-    const binding = this.#bindingOf(id);
-    if (binding && !triggers.some((t) => t.id === binding.trigger)) {
-      throw new ManagementError(
-        'action_in_use',
-        `Action is bound to ${binding.holder} and must keep the ${binding.trigger} trigger.`,
-      );
-    }
-  }
-
   async #checkSource(source: ActionSource | undefined): Promise<void> {
     if (!source || !('code' in source)) return;
     const runner = this.#runner;
@@ -470,11 +437,6 @@ export class ActionRegistry {
       }
       throw err;
     }
-  }
-
-  #bindingOf(id: string): Readonly<ActionBinding> | undefined {
-    for (const [check, binding] of this.#bindingChecks) if (check(id)) return binding;
-    return undefined;
   }
 
   #checkIdFree(id: string | undefined): void {
