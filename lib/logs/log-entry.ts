@@ -20,6 +20,10 @@ export type LogEntryType =
   | 'srrt'
   | 'srat'
   | 'resource_cleanup'
+  | 'seotpft'
+  | 'feotpft'
+  | 'seoobft'
+  | 'feoobft'
   | 'sapi'
   | 'fapi';
 

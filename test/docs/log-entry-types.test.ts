@@ -34,7 +34,7 @@ describe('docs/logs.md', () => {
     expect(listed).to.deep.equal(types);
     const counts = [
       ...['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'],
-      ...['ten', 'eleven', 'twelve'],
+      ...['ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen'],
     ];
     expect(reference![1]).to.equal(counts[types.length]);
   });
