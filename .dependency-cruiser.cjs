@@ -10,15 +10,16 @@
 const LAYERS = [
   // Entry points: the package's subpaths.
   ['index', '^lib/index\\.ts$'],
-  ['testing', '^lib/testing/'],
   ['postgres', '^lib/stores/postgres/'],
   ['redis', '^lib/stores/redis/'],
   // The router and its construction.
   ['custom-token-exchange', '^lib/custom-token-exchange\\.ts$'],
   ['parse-options', '^lib/parse-options\\.ts$'],
-  // Programmatic handles over the registries, and runtime configuration behind them.
-  ['handles', '^lib/handles/'],
+  // The Management API over HTTP, which drives the programmatic handles over the registries, and
+  // testAction (also the /testing subpath), which its action test route runs.
   ['management', '^lib/management/'],
+  ['handles', '^lib/handles/'],
+  ['testing', '^lib/testing/'],
   // The request's way down.
   ['http', '^lib/http/'],
   ['grants', '^lib/grants/'],

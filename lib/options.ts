@@ -22,6 +22,8 @@ import type {
 } from './observability/observability-options.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import type { ActionLimits } from './sandbox/action-runner.js';
+import type { SecretSealer, ConfigSecretKey } from './stores/config-secrets.js';
+import type { ConfigStore } from './stores/config-store.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
 import type { RevokedTokenStore } from './stores/revoked-token-store.js';
@@ -207,7 +209,21 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
      * introspection reads it. Default: a `MemoryRevokedTokenStore` (single process).
      */
     revokedTokens?: RevokedTokenStore;
+    /**
+     * The configuration the Management API changes (its actions with their versions, and its
+     * profiles), shared by every instance given the same store and kept across restarts: a
+     * `PostgresConfigStore`, or a `MemoryConfigStore` shared by routers of one process. Default:
+     * a `MemoryConfigStore` of this router. Objects the host's code creates through the
+     * handles stay in the process, defined again by the code at each start.
+     */
+    config?: ConfigStore;
   };
+  /**
+   * The key ring that encrypts action secrets in `stores.config` (AES-256-GCM): the first key
+   * encrypts, every key decrypts, so a new key goes first and the old one stays until the secrets
+   * were written again. Required with any store other than a `MemoryConfigStore`.
+   */
+  configSecretKeys?: ConfigSecretKey[];
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
   /**
@@ -274,6 +290,10 @@ export interface Config extends StandardsConfig {
     keys?: KeyStore;
     revokedTokens?: RevokedTokenStore;
   };
+  /** `stores.config`, or the router's own memory store. */
+  configStore: ConfigStore;
+  /** Seals action secrets in `configStore`; absent for the router's own memory store. */
+  configSealer: SecretSealer | undefined;
   actionDefaults: ActionLimits;
   sandbox: boolean;
   attackProtection: AttackProtectionConfig;

@@ -42,6 +42,10 @@ import { parseObservabilityOptions } from './observability/observability-options
 import { parseOrganizationsOptions } from './organizations/organization-options.js';
 import { parsePermissionsOptions } from './permissions/permission-options.js';
 import { parseMfaOptions } from './mfa/mfa-options.js';
+import { SecretSealer } from './stores/config-secrets.js';
+import type { ConfigSecretKey } from './stores/config-secrets.js';
+import { isConfigStore } from './stores/config-store.js';
+import { MemoryConfigStore } from './stores/memory-config-store.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
 import type { Config } from './options.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH } from './options.js';
@@ -79,6 +83,7 @@ const OPTION_KEYS = [
   'maxRefreshTokensPerUserAndClient',
   'onLogSinkError',
   'stores',
+  'configSecretKeys',
   'actionDefaults',
   'sandbox',
   'attackProtection',
@@ -207,9 +212,26 @@ export function parseOptions(input: unknown): Config {
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
   checkKnownKeys(
     stores,
-    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys'],
+    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys', 'config'],
     'options.stores',
   );
+  if (stores.config !== undefined && !isConfigStore(stores.config)) {
+    fail(
+      'options.stores.config',
+      'must be a ConfigStore (load, changes, read, children, commit, subscribe, close)',
+    );
+  }
+  const configStore = stores.config ?? new MemoryConfigStore();
+  if (options.configSecretKeys !== undefined && !Array.isArray(options.configSecretKeys)) {
+    fail('options.configSecretKeys', 'must be an array of { kid, key }');
+  }
+  const configSecretKeys = options.configSecretKeys as ConfigSecretKey[] | undefined;
+  if (configSecretKeys === undefined && !(configStore instanceof MemoryConfigStore)) {
+    fail(
+      'options.configSecretKeys',
+      'is required with options.stores.config: action secrets are encrypted at rest with it',
+    );
+  }
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -364,6 +386,11 @@ export function parseOptions(input: unknown): Config {
       ...(keyStore === undefined ? {} : { keys: keyStore }),
       ...(revokedTokens === undefined ? {} : { revokedTokens }),
     },
+    configStore,
+    configSealer:
+      configSecretKeys === undefined
+        ? undefined
+        : new SecretSealer(configSecretKeys, 'customTokenExchange: options.configSecretKeys'),
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection,

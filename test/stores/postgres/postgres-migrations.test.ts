@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6, 7, 8],
-            version: 8,
+            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            version: 9,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 8 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 9 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -71,6 +71,7 @@ describe('PostgreSQL migrations', function () {
             { version: 6, name: 'signing keys' },
             { version: 7, name: 'organizations' },
             { version: 8, name: 'revoked tokens' },
+            { version: 9, name: 'config documents' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -78,6 +79,8 @@ describe('PostgreSQL migrations', function () {
           );
           expect(tables.map((t) => t.table_name)).to.deep.equal([
             'cte_clients',
+            'cte_config_documents',
+            'cte_config_revision',
             'cte_log_entries',
             'cte_organization_connections',
             'cte_organization_members',
