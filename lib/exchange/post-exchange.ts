@@ -7,6 +7,7 @@ import { PostExchangeRecorder } from '../actions/post-exchange-recorder.js';
 import type { Redaction } from '../actions/redaction.js';
 import type { Actor } from '../actions/types.js';
 import type { PostExchangeHook } from '../profiles/post-exchange-hook.js';
+import type { Organization } from '../organizations/organization-store.js';
 import type { Client } from '../registry/clients.js';
 import type { ActionRunner } from '../sandbox/action-runner.js';
 import type { User } from '../users/user-store.js';
@@ -29,6 +30,8 @@ export interface PostExchangeInput {
   request: EventRequest;
   user: User;
   actor: Actor | undefined;
+  /** The exchange's organization, from the request or the profile's action. */
+  organization: Organization | undefined;
   /** The scopes the tokens will carry. */
   grantedScopes: readonly string[];
   redaction: Redaction;
@@ -62,6 +65,7 @@ export async function runPostExchangeAction(
       exchange: input.exchange,
       user: input.user,
       actor: input.actor,
+      organization: input.organization,
       grantedScopes: input.grantedScopes,
       secrets: version.secrets,
       tenant: services.tenant,
