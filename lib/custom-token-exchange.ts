@@ -18,6 +18,7 @@ import type { ProfilesHandle } from './handles/profiles-handle.js';
 import { resourceServersHandle } from './handles/resource-servers-handle.js';
 import type { ResourceServersHandle } from './handles/resource-servers-handle.js';
 import type { GrantServices } from './grants/grant.js';
+import { mfaOobGrant, mfaOtpGrant } from './grants/mfa.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { tokenExchangeGrant } from './grants/token-exchange.js';
 import { insertedMetadataPath } from './http/metadata.js';
@@ -46,6 +47,7 @@ import { ClientRegistry } from './registry/clients.js';
 import type { Client } from './registry/clients.js';
 import {
   checkClientIdIsFree,
+  checkMfaPolicyHasVerifier,
   checkIntrospectionClientIdIsFree,
   warnIfAuth0SdkCannotRefresh,
 } from './registry/registration-checks.js';
@@ -225,6 +227,7 @@ export function customTokenExchange(
         ensureKey(client.id_token_alg, client.id_token_lifetime, `${path}.jwt_configuration.alg`);
       }
       checkClientIdIsFree(client, path, registration);
+      checkMfaPolicyHasVerifier(client, path, config.mfa !== undefined);
       warnIfAuth0SdkCannotRefresh(client, path, registration, (message) =>
         logger.warn({ component: 'registration' }, message),
       );
@@ -330,6 +333,7 @@ export function customTokenExchange(
     keys,
     log,
     refreshTokens,
+    replay: observed.replay,
     protection: attackProtection,
     telemetry,
   };
@@ -339,7 +343,14 @@ export function customTokenExchange(
     keys,
     clients,
     resourceServers,
-    grants: [tokenExchangeGrant(grantServices), refreshTokenGrant(grantServices)],
+    grants: [
+      tokenExchangeGrant(grantServices),
+      refreshTokenGrant(grantServices),
+      // Without a verifier the MFA grants are not the router's: they reach the host.
+      ...(config.mfa === undefined
+        ? []
+        : [mfaOtpGrant(grantServices, config.mfa), mfaOobGrant(grantServices, config.mfa)]),
+    ],
     refreshTokens,
     revokedTokens: observed.revokedTokens,
     replayStore: observed.replay,

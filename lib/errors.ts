@@ -201,6 +201,67 @@ export class TooManyRequests extends OAuthError {
   }
 }
 
+/**
+ * `403 mfa_required`, Auth0's body plus the `mfa_token` the client redeems with the `mfa-otp` or
+ * `mfa-oob` grant. The token is never logged.
+ */
+export class MfaRequired extends OAuthError {
+  readonly mfaToken: string;
+
+  constructor(mfaToken: string, privateCause: string) {
+    super(403, 'mfa_required', 'Multifactor authentication required', { privateCause });
+    this.mfaToken = mfaToken;
+  }
+
+  override toJSON(): { error: string; error_description: string; mfa_token: string } {
+    return { ...super.toJSON(), mfa_token: this.mfaToken };
+  }
+}
+
+/** Auth0's refusal of an exchange that needs MFA while an actor is set. */
+export const MFA_WITH_ACTOR_DESCRIPTION =
+  'MFA is not supported using actor_token with the requested token exchange profile.';
+
+/** `401 expired_token` "mfa_token is expired" (Auth0's): past its lifetime, used, or spent. */
+export class MfaTokenExpired extends OAuthError {
+  constructor(privateCause: string) {
+    super(401, 'expired_token', 'mfa_token is expired', { privateCause });
+  }
+}
+
+/**
+ * `403 invalid_grant` (Auth0's status and wording for the MFA grants): a malformed `mfa_token`
+ * ("Malformed mfa_token"), a wrong code ("Invalid otp_code."), a rejected challenge.
+ */
+export class InvalidMfaGrant extends OAuthError {
+  constructor(description: string, privateCause: string) {
+    super(403, 'invalid_grant', description, { privateCause });
+  }
+}
+
+/** `400 authorization_pending`: the out-of-band challenge is not answered yet (Auth0's text). */
+export class MfaAuthorizationPending extends OAuthError {
+  constructor() {
+    super(
+      400,
+      'authorization_pending',
+      'Authorization pending: please repeat the request in a few seconds.',
+    );
+  }
+}
+
+/** `429 too_many_attempts`: the `mfa_token` has had every wrong code it may have. */
+export class TooManyMfaAttempts extends OAuthError {
+  constructor(privateCause: string) {
+    super(
+      429,
+      'too_many_attempts',
+      'Too many failed codes: this mfa_token can no longer be used; start a new exchange.',
+      { privateCause },
+    );
+  }
+}
+
 /** `500 server_error` whose description is always generic: the reason goes to the log only. */
 export class ServerError extends OAuthError {
   constructor(privateCause: string) {

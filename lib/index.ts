@@ -45,13 +45,19 @@ export type {
   PostExchangeExports,
   PostExchangeHandler,
   PostExchangeUser,
+  MultifactorOptions,
+  MultifactorProvider,
 } from './actions/post-exchange-types.js';
+export { MULTIFACTOR_PROVIDERS } from './actions/post-exchange-types.js';
+export type { MfaOptions, MfaVerification, MfaVerificationResult } from './mfa/mfa-options.js';
+export { MFA_OOB_GRANT, MFA_OTP_GRANT } from './grants/mfa.js';
 export type {
   PostExchangeHookHandle,
   PostExchangeHookState,
 } from './profiles/post-exchange-hook.js';
 export type {
   ClientDefinition,
+  MfaPolicy,
   ClientView,
   TokenEndpointAuthMethod,
   IdTokenSigningAlg,

@@ -59,6 +59,8 @@ import type { Signer } from './tokens/signer.js';
 import type { UserStore } from './users/user-store.js';
 import { parseOrganizationsOptions } from './organizations/organization-options.js';
 import { parsePermissionsOptions } from './permissions/permission-options.js';
+import { parseMfaOptions } from './mfa/mfa-options.js';
+import type { MfaConfig, MfaOptions } from './mfa/mfa-options.js';
 import type { PermissionsConfig, PermissionsOptions } from './permissions/permission-options.js';
 import type {
   OrganizationsConfig,
@@ -104,6 +106,12 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
    * `enforce_policies: true` or an `_authz` `token_dialect`; absent, such an API is refused.
    */
   permissions?: PermissionsOptions;
+  /**
+   * Multi-factor authentication inside the exchange: the host's `verify` function, which the
+   * `mfa-otp` and `mfa-oob` grants call, and the `mfa_token`'s lifetime, attempts and secret.
+   * Absent: those grants go to the host, and an exchange that needs MFA fails with `500`.
+   */
+  mfa?: MfaOptions;
   /**
    * Signing keys: private JWKs, each with `kid` and `alg` (RS256, PS256, ES256, EdDSA), and
    * `Signer`s (a private key in a KMS or HSM behind your adapter), as an array or a JWKS. When
@@ -269,6 +277,7 @@ export interface Config extends StandardsConfig {
   users: UserStore | undefined;
   organizations: OrganizationsConfig;
   permissions: PermissionsConfig | undefined;
+  mfa: MfaConfig | undefined;
   keys: Array<SigningKeyInput | Signer> | undefined;
   keyRotationGracePeriod: number;
   jwksMaxAge: number;
@@ -317,6 +326,7 @@ const OPTION_KEYS = [
   'users',
   'organizations',
   'permissions',
+  'mfa',
   'keys',
   'keyRotationGracePeriod',
   'jwksMaxAge',
@@ -520,6 +530,18 @@ export function parseOptions(input: unknown): Config {
     }
   }
 
+  const mfa = parseMfaOptions(options.mfa, 'options.mfa');
+  if (mfa !== undefined && !mfa.sharedSecret) {
+    const shared = sharedStore(stores, attackProtection);
+    if (shared !== undefined) {
+      fail(
+        'options.mfa.secret',
+        `is required with a shared store (${shared}): an mfa_token sealed with a secret ` +
+          'generated at start cannot be redeemed on another instance',
+      );
+    }
+  }
+
   return {
     issuer,
     tokenEndpoint,
@@ -538,6 +560,7 @@ export function parseOptions(input: unknown): Config {
     users,
     organizations: parseOrganizationsOptions(options.organizations),
     permissions: parsePermissionsOptions(options.permissions),
+    mfa,
     keys,
     keyRotationGracePeriod: checkOptionalInteger(
       options.keyRotationGracePeriod,

@@ -1095,6 +1095,7 @@ describe('customTokenExchange(options): defaults', () => {
       token_exchange: { allow_any_profile_of_type: [] },
       client_metadata: {},
       organization_usage: 'deny',
+      mfa_policy: 'never',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',

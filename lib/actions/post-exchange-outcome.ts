@@ -1,4 +1,4 @@
-import type { PostExchangeCommand } from './post-exchange-types.js';
+import type { MultifactorProvider, PostExchangeCommand } from './post-exchange-types.js';
 import { copyPlain } from '../plain-copy.js';
 
 /** The custom claims a post-exchange action added, per token. */
@@ -11,12 +11,13 @@ export interface PostExchangeClaims {
  * What a post-exchange execution decided:
  * - `deny`: answer `error=code` with `error_description=reason`, issue nothing;
  * - `fail`: fail closed with `500 server_error`, `cause` going to the log only;
- * - `claims`: issue the tokens with these custom claims.
+ * - `claims`: issue the tokens with these custom claims, after a second factor when
+ *   `multifactor` names the provider `api.multifactor.enable` asked for.
  */
 export type PostExchangeOutcome =
   | { kind: 'deny'; code: string; reason: string }
   | { kind: 'fail'; cause: string }
-  | ({ kind: 'claims' } & PostExchangeClaims);
+  | ({ kind: 'claims'; multifactor?: MultifactorProvider } & PostExchangeClaims);
 
 /** What {@link decidePostExchangeOutcome} reads (a `PostExchangeRecorder` fits). */
 export interface RecordedPostExchange {
@@ -39,7 +40,10 @@ export function decidePostExchangeOutcome(recorded: RecordedPostExchange): PostE
     return { kind: 'fail', cause: recorded.violations.join('; ') };
   }
   const claims: PostExchangeClaims = { accessToken: {}, idToken: {} };
+  let multifactor: MultifactorProvider | undefined;
   for (const command of recorded.commands) {
+    // The last call's provider, as a later call replaces an earlier one in Auth0.
+    if (command.type === 'enableMultifactor') multifactor = command.provider;
     if (command.type !== 'setCustomClaim') continue;
     // defineProperty: no name can reach a setter (the recorder refuses "__proto__" anyway).
     Object.defineProperty(claims[command.token], command.name, {
@@ -49,5 +53,7 @@ export function decidePostExchangeOutcome(recorded: RecordedPostExchange): PostE
       configurable: true,
     });
   }
-  return { kind: 'claims', ...claims };
+  return multifactor === undefined
+    ? { kind: 'claims', ...claims }
+    : { kind: 'claims', multifactor, ...claims };
 }

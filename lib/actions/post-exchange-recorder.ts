@@ -6,9 +6,15 @@ import type {
 import { ID_TOKEN_PROFILE_CLAIMS, RESTRICTED_CUSTOM_CLAIMS } from '../tokens/custom-claims.js';
 import { InvalidArgument } from './action-api-error.js';
 import { checkString } from './argument-checks.js';
+import { isPlainObject } from '../definition-checks.js';
 import { CommandRecorder } from './command-recorder.js';
 import { copyPlainData } from './plain-data.js';
-import type { PostExchangeApi, PostExchangeCommand } from './post-exchange-types.js';
+import { MULTIFACTOR_PROVIDERS } from './post-exchange-types.js';
+import type {
+  MultifactorProvider,
+  PostExchangeApi,
+  PostExchangeCommand,
+} from './post-exchange-types.js';
 
 /** Longest custom claim name, in characters. */
 export const MAX_CUSTOM_CLAIM_NAME_LENGTH = 255;
@@ -23,6 +29,11 @@ export const MAX_CUSTOM_CLAIMS_BYTES = 16 * 1024;
 export interface PostExchangeRecorderOptions {
   /** Applied to every console line before it is cut. Default: identity. */
   redact?: (text: string) => string;
+  /**
+   * Whether the exchange has an organization: `api.multifactor.enable` is then refused, as in
+   * Auth0. Default `false`.
+   */
+  organization?: boolean;
 }
 
 type TokenName = 'accessToken' | 'idToken';
@@ -55,9 +66,11 @@ export class PostExchangeRecorder
     idToken: new Map(),
   };
   #api: PostExchangeApi | undefined;
+  readonly #organization: boolean;
 
   constructor(options: PostExchangeRecorderOptions = {}) {
     super(options.redact);
+    this.#organization = options.organization ?? false;
   }
 
   /** The `api` object handed to in-process handlers; each method forwards to {@link call}. */
@@ -81,9 +94,43 @@ export class PostExchangeRecorder
         return this.#customClaim('accessToken', args);
       case 'idToken.setCustomClaim':
         return this.#customClaim('idToken', args);
+      case 'multifactor.enable':
+        return this.#enableMultifactor(args);
       default:
         throw new InvalidArgument('not a post-exchange api method');
     }
+  }
+
+  #enableMultifactor([provider, options]: readonly unknown[]): PostExchangeCommand {
+    if (!(MULTIFACTOR_PROVIDERS as readonly unknown[]).includes(provider)) {
+      throw new InvalidArgument(
+        `provider must be one of ${MULTIFACTOR_PROVIDERS.map((name) => `"${name}"`).join(', ')}`,
+      );
+    }
+    if (options !== undefined) {
+      if (!isPlainObject(options)) throw new InvalidArgument('options must be an object');
+      for (const key of Object.keys(options)) {
+        if (key !== 'allowRememberBrowser' && key !== 'providerOptions') {
+          throw new InvalidArgument(
+            `options.${key} is not an option (allowRememberBrowser, providerOptions)`,
+          );
+        }
+      }
+      const remember = options.allowRememberBrowser;
+      if (remember !== undefined && typeof remember !== 'boolean') {
+        throw new InvalidArgument('options.allowRememberBrowser must be a boolean');
+      }
+      const providerOptions = options.providerOptions;
+      if (providerOptions !== undefined && !isPlainObject(providerOptions)) {
+        throw new InvalidArgument('options.providerOptions must be an object');
+      }
+    }
+    if (this.#organization) {
+      throw new InvalidArgument(
+        'api.multifactor.enable() is not available when the exchange has an organization',
+      );
+    }
+    return { type: 'enableMultifactor', provider: provider as MultifactorProvider };
   }
 
   #customClaim(token: TokenName, [name, value]: readonly unknown[]): PostExchangeCommand {
@@ -130,5 +177,6 @@ function createPostExchangeApi(
     access: Object.freeze({ deny: forward('access.deny') }),
     accessToken: Object.freeze({ setCustomClaim: forward('accessToken.setCustomClaim') }),
     idToken: Object.freeze({ setCustomClaim: forward('idToken.setCustomClaim') }),
+    multifactor: Object.freeze({ enable: forward('multifactor.enable') }),
   });
 }

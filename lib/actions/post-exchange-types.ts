@@ -67,6 +67,30 @@ export interface PostExchangeApi {
     /** As `accessToken.setCustomClaim`, for the ID token; OIDC profile claims are refused too. */
     setCustomClaim(name: string, value: unknown): void;
   };
+  multifactor: {
+    /**
+     * Requires a second factor before the tokens are issued (Auth0's signature): the exchange
+     * answers `403 mfa_required` with an `mfa_token` the client redeems through the `mfa-otp` or
+     * `mfa-oob` grant. `provider` is one of {@link MULTIFACTOR_PROVIDERS}, passed to the host's
+     * verifier; `options.allowRememberBrowser` is accepted and has no effect (no browser takes
+     * part). Refused when the exchange has an organization, as in Auth0.
+     */
+    enable(provider: MultifactorProvider, options?: MultifactorOptions): void;
+  };
+}
+
+/** The providers `api.multifactor.enable` accepts: Auth0's names. */
+export const MULTIFACTOR_PROVIDERS = ['any', 'duo', 'google-authenticator', 'guardian'] as const;
+
+/** One of {@link MULTIFACTOR_PROVIDERS}. */
+export type MultifactorProvider = (typeof MULTIFACTOR_PROVIDERS)[number];
+
+/** The options of `api.multifactor.enable`, as Auth0 has them; neither changes anything here. */
+export interface MultifactorOptions {
+  /** Meaningless without a browser: accepted (a boolean) and ignored. */
+  allowRememberBrowser?: boolean;
+  /** Settings of Auth0's Duo provider: accepted (an object) and ignored; the host verifies. */
+  providerOptions?: Record<string, unknown>;
 }
 
 /** The post-exchange entry point, as exported by sandboxed code or an in-process handler. */
@@ -83,4 +107,5 @@ export interface PostExchangeExports {
 /** What a post-exchange action asked for, in call order. Plain data. */
 export type PostExchangeCommand =
   | { type: 'deny'; code: string; reason: string }
-  | { type: 'setCustomClaim'; token: 'accessToken' | 'idToken'; name: string; value: unknown };
+  | { type: 'setCustomClaim'; token: 'accessToken' | 'idToken'; name: string; value: unknown }
+  | { type: 'enableMultifactor'; provider: MultifactorProvider };

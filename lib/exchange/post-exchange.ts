@@ -5,6 +5,7 @@ import { decidePostExchangeOutcome } from '../actions/post-exchange-outcome.js';
 import type { PostExchangeClaims } from '../actions/post-exchange-outcome.js';
 import { PostExchangeRecorder } from '../actions/post-exchange-recorder.js';
 import type { Redaction } from '../actions/redaction.js';
+import type { MultifactorProvider } from '../actions/post-exchange-types.js';
 import type { Actor } from '../actions/types.js';
 import type { PostExchangeHook } from '../profiles/post-exchange-hook.js';
 import type { Organization } from '../organizations/organization-store.js';
@@ -30,7 +31,10 @@ export interface PostExchangeInput {
   request: EventRequest;
   user: User;
   actor: Actor | undefined;
-  /** The exchange's organization, from the request or the profile's action. */
+  /**
+   * The exchange's organization, from the request or the profile's action (the event's
+   * `organization`; `api.multifactor.enable` is refused when there is one).
+   */
   organization: Organization | undefined;
   /** The scopes the tokens will carry. */
   grantedScopes: readonly string[];
@@ -41,10 +45,18 @@ export interface PostExchangeInput {
   caller: string;
 }
 
+/** What the post-exchange action decided: custom claims, and whether MFA is required. */
+export interface PostExchangeDecision {
+  claims: PostExchangeClaims | undefined;
+  /** The provider `api.multifactor.enable` named; absent when the action did not call it. */
+  multifactor: MultifactorProvider | undefined;
+}
+
 /**
  * Runs the router's post-exchange action, when one is set, and returns the custom claims it added
- * (`undefined` when no action is set). A `deny` ends the exchange with its code; a refused call
- * (a restricted claim, a value that is not JSON, claims over the size cap), a throw or a timeout
+ * (`undefined` when no action is set) and the provider of `api.multifactor.enable`, if called. A
+ * `deny` ends the exchange with its code; a refused call (a restricted claim, a value that is not
+ * JSON, claims over the size cap, MFA with an organization), a throw or a timeout
  * fail closed with `500 server_error`, the cause in the log. Its console lines join the profile
  * action's in `details.console`, prefixed with {@link POST_EXCHANGE_CONSOLE_PREFIX}; its secrets
  * join the request's redaction.
@@ -52,11 +64,16 @@ export interface PostExchangeInput {
 export async function runPostExchangeAction(
   services: PostExchangeServices,
   input: PostExchangeInput,
-): Promise<PostExchangeClaims | undefined> {
+): Promise<PostExchangeDecision> {
   const version = services.postExchange.deployed();
-  if (version === undefined) return undefined;
-  const recorder = new PostExchangeRecorder({ redact: input.redaction.redact });
-  const outcome = await executeAction<{ kind: 'claims' } & PostExchangeClaims>({
+  if (version === undefined) return { claims: undefined, multifactor: undefined };
+  const recorder = new PostExchangeRecorder({
+    redact: input.redaction.redact,
+    organization: input.organization !== undefined,
+  });
+  const outcome = await executeAction<
+    { kind: 'claims'; multifactor?: MultifactorProvider } & PostExchangeClaims
+  >({
     runner: services.runner,
     version,
     event: buildPostExchangeEvent({
@@ -78,5 +95,8 @@ export async function runPostExchangeAction(
     consolePrefix: POST_EXCHANGE_CONSOLE_PREFIX,
     caller: input.caller,
   });
-  return { accessToken: outcome.accessToken, idToken: outcome.idToken };
+  return {
+    claims: { accessToken: outcome.accessToken, idToken: outcome.idToken },
+    multifactor: outcome.multifactor,
+  };
 }

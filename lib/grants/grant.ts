@@ -12,6 +12,7 @@ import type { RefreshTokenService } from '../refresh-tokens/refresh-token-servic
 import type { Client } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
 import type { ActionRunner } from '../sandbox/action-runner.js';
+import type { ReplayStore } from '../stores/replay-store.js';
 import type { DpopProof } from '../tokens/dpop-proof.js';
 import type { KeySet } from '../tokens/key-set.js';
 import type { UserStore } from '../users/user-store.js';
@@ -81,6 +82,8 @@ export interface GrantServices {
   keys: KeySet;
   log: TenantLog;
   refreshTokens: RefreshTokenService;
+  /** One-time values: used and attempted `mfa_token`s. */
+  replay: ReplayStore;
   protection: AttackProtection;
   /** Spans of the steps, and the counts of blocked IPs. */
   telemetry: Telemetry;

@@ -73,6 +73,34 @@ export function exchangeSuccessEntry(
 }
 
 /** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
+/**
+ * The success entry of an `mfa-otp` or `mfa-oob` redemption: Auth0's `seotpft` / `seoobft`, with
+ * the exchange's details as `secte` has them (subject token type, profile, access token `jti`).
+ */
+export function mfaSuccessEntry(
+  req: Request,
+  type: 'otp' | 'oob',
+  trail: RequestTrail,
+  grantedScopes: readonly string[],
+  accessTokenJti: string,
+  refreshTokenFamilyId: string | undefined,
+): LogEntry {
+  const entry = common(
+    req,
+    trail,
+    type === 'otp' ? 'seotpft' : 'seoobft',
+    type === 'otp'
+      ? 'Successful Exchange of MFA OTP Challenge for Access Token'
+      : 'Successful Exchange of MFA OOB Challenge for Access Token',
+  ) as LogEntry;
+  entry.scope = grantedScopes.join(' ');
+  const details = commonDetails(trail);
+  details.access_token_jti = accessTokenJti;
+  if (refreshTokenFamilyId !== undefined) details.refresh_token_family_id = refreshTokenFamilyId;
+  entry.details = details;
+  return entry;
+}
+
 export function refreshSuccessEntry(
   req: Request,
   trail: RequestTrail,

@@ -13,6 +13,7 @@ import { isReservedSubjectTokenType } from '../profiles/profile-registry.js';
 import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
 import { issueRefreshToken, mintTokens, tokenOrganization } from './issuance.js';
+import { challengeForMfa, mfaProvider } from './mfa-challenge.js';
 import type { TokenResponse } from './issuance.js';
 import {
   exchangeSuccessEntry,
@@ -189,7 +190,7 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       user,
       scopesForActor(validated.grantedScopes, actor !== undefined),
     );
-    const claims = await runPostExchangeAction(postExchangeServices, {
+    const { claims, multifactor } = await runPostExchangeAction(postExchangeServices, {
       client,
       exchange: validated,
       request,
@@ -213,6 +214,22 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       organization: organization && tokenOrganization(organization, config.organizations),
       permissions,
     };
+    const provider = mfaProvider(client, multifactor);
+    if (provider !== undefined) {
+      await challengeForMfa(
+        config.mfa,
+        {
+          issuance,
+          actor,
+          profile: validated.profile,
+          subjectTokenType: validated.subjectTokenType,
+          provider,
+        },
+        multifactor === undefined
+          ? `client ${JSON.stringify(client.client_id)}'s mfa_policy`
+          : 'the post-exchange action',
+      );
+    }
     const { response, jti, issuedAt } = await telemetry.sign(
       validated.resourceServer.signing_alg,
       () => mintTokens(signer, issuance, validated.requestedTokenType),

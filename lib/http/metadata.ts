@@ -1,6 +1,4 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { REFRESH_TOKEN_GRANT } from '../grants/refresh-token.js';
-import { TOKEN_EXCHANGE_GRANT } from '../grants/token-exchange.js';
 import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import { SIGNING_ALGS } from '../tokens/jws.js';
 import type { KeySet } from '../tokens/key-set.js';
@@ -39,6 +37,8 @@ export interface MetadataSource {
   issuer: string;
   urls: RouterUrls;
   keys: KeySet;
+  /** The grant types the router answers (the MFA grants only with a verifier). */
+  grantTypes: readonly string[];
   /** The host's grant types on the shared token endpoint, listed after the router's. */
   hostGrantTypes: readonly string[];
 }
@@ -81,6 +81,7 @@ export function authorizationServerMetadata({
   issuer,
   urls,
   keys,
+  grantTypes,
   hostGrantTypes,
 }: MetadataSource): AuthorizationServerMetadata {
   const signing = new Set(keys.signingAlgs());
@@ -94,9 +95,7 @@ export function authorizationServerMetadata({
     introspection_endpoint: urls.introspection,
     scopes_supported: [...OIDC_SCOPES],
     response_types_supported: [],
-    grant_types_supported: [
-      ...new Set([TOKEN_EXCHANGE_GRANT, REFRESH_TOKEN_GRANT, ...hostGrantTypes]),
-    ],
+    grant_types_supported: [...new Set([...grantTypes, ...hostGrantTypes])],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],

@@ -111,6 +111,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
       issuer: config.issuer,
       urls,
       keys,
+      grantTypes: parts.grants.map((grant) => grant.type),
       hostGrantTypes: config.metadata.hostGrantTypes,
     });
   const metadataHandler = metadataRoute(metadata, config.jwksMaxAge);

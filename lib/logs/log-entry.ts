@@ -11,7 +11,18 @@ import type { Actor } from '../tokens/actor.js';
  * exchange took them past `maxRefreshTokensPerUserAndClient`.
  */
 export type LogEntryType =
-  'secte' | 'fecte' | 'limit_cte' | 'sertft' | 'fertft' | 'srrt' | 'srat' | 'resource_cleanup';
+  | 'secte'
+  | 'fecte'
+  | 'limit_cte'
+  | 'sertft'
+  | 'fertft'
+  | 'srrt'
+  | 'srat'
+  | 'resource_cleanup'
+  | 'seotpft'
+  | 'feotpft'
+  | 'seoobft'
+  | 'feoobft';
 
 /** One tenant-log entry, with Auth0's log schema field names. Never carries a token or secret. */
 export interface LogEntry {

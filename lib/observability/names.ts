@@ -16,6 +16,8 @@ export const SPAN = Object.freeze({
   fetch: 'cte.fetch',
   jwksFetch: 'cte.jwks_fetch',
   sign: 'cte.sign',
+  /** The host's `mfa.verify`, called by the `mfa-otp` and `mfa-oob` grants. */
+  mfaVerify: 'cte.mfa_verify',
   /** Followed by `.{store}.{method}`: `cte.store.refreshTokens.find`. */
   storePrefix: 'cte.store',
 });

@@ -59,6 +59,7 @@ const ACTION_SPANS = new Map<string, SpanTemplate>([
 const CLIENT_AUTHENTICATION_SPAN = spanTemplate(SPAN.clientAuthentication);
 const THROTTLE_SPAN = spanTemplate(SPAN.throttle);
 const SIGN_SPAN = spanTemplate(SPAN.sign);
+const MFA_VERIFY_SPAN = spanTemplate(SPAN.mfaVerify);
 
 /**
  * One router's OpenTelemetry instrumentation: its tracer, its instruments, and the spans the
@@ -139,6 +140,11 @@ export class Telemetry {
       if (span.isRecording()) span.setAttribute(ATTR.signingAlg, alg);
       return mint();
     });
+  }
+
+  /** The host's verifier checking an MFA code: its time is the span's. */
+  mfaVerify<T>(verify: () => Promise<T>): Promise<T> {
+    return traced(this.tracer, MFA_VERIFY_SPAN, verify);
   }
 
   /** An IP was blocked by suspicious IP throttling during an exchange of `profile`. */

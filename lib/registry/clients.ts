@@ -69,6 +69,15 @@ export interface ClientDefinition {
    */
   organization_usage?: OrganizationUsage;
   /**
+   * Whether the client's exchanges need a second factor: `always` answers every exchange with
+   * `403 mfa_required` and an `mfa_token` (redeemed through the `mfa-otp` or `mfa-oob` grant,
+   * checked by `options.mfa.verify`), `never` (the default) leaves it to the post-exchange action's
+   * `api.multifactor.enable`. The names of Auth0's "Require Multi-factor Auth" setting, per
+   * client. `always` needs `options.mfa` and cannot go with an `organization_usage` other than
+   * `deny` (Auth0 has no MFA policies with organizations).
+   */
+  mfa_policy?: MfaPolicy;
+  /**
    * Default `false`. A server-side client that exchanges tokens on behalf of its users may name
    * the end user's IP in `attackProtection.forwardedIpHeader` (Auth0's `auth0-forwarded-for`):
    * that IP is then throttled, logged and shown to the action. Ignored for every other client.
@@ -115,6 +124,7 @@ export interface Client {
   readonly allow_any_profile_of_type: readonly string[];
   readonly client_metadata: Readonly<Record<string, string>>;
   readonly organization_usage: OrganizationUsage;
+  readonly mfa_policy: MfaPolicy;
   readonly is_token_endpoint_ip_header_trusted: boolean;
   readonly refresh_token: RefreshTokenSettings;
   readonly dpop_bound_access_tokens: boolean;
@@ -135,6 +145,7 @@ const CLIENT_KEYS = [
   'token_exchange',
   'client_metadata',
   'organization_usage',
+  'mfa_policy',
   'is_token_endpoint_ip_header_trusted',
   'refresh_token',
   'dpop_bound_access_tokens',
@@ -154,6 +165,10 @@ const CLIENT_KEYS = [
 /** Auth0's `organization_usage` values. */
 export type OrganizationUsage = 'deny' | 'allow' | 'require';
 const ORGANIZATION_USAGES: readonly OrganizationUsage[] = ['deny', 'allow', 'require'];
+
+/** Values of a client's `mfa_policy`. */
+export type MfaPolicy = 'never' | 'always';
+const MFA_POLICIES: readonly MfaPolicy[] = ['never', 'always'];
 
 /** Auth0's limit on `client_metadata`. */
 const MAX_CLIENT_METADATA_KEYS = 10;
@@ -304,6 +319,16 @@ export function parseClient(
   for (const [key, value] of Object.entries(metadata)) {
     checkString(value, `${path}.client_metadata.${key}`, { min: 0, max: 255 });
   }
+  const mfaPolicy =
+    def.mfa_policy === undefined
+      ? 'never'
+      : checkOneOf(def.mfa_policy, `${path}.mfa_policy`, MFA_POLICIES);
+  if (mfaPolicy === 'always' && (def.organization_usage ?? 'deny') !== 'deny') {
+    fail(
+      `${path}.mfa_policy`,
+      'cannot be "always" with an organization_usage other than "deny": MFA is not available to exchanges with an organization',
+    );
+  }
   return deepFreeze({
     client_id,
     client_secret,
@@ -327,6 +352,7 @@ export function parseClient(
       def.organization_usage === undefined
         ? 'deny'
         : checkOneOf(def.organization_usage, `${path}.organization_usage`, ORGANIZATION_USAGES),
+    mfa_policy: mfaPolicy,
     is_token_endpoint_ip_header_trusted: checkOptionalBoolean(
       def.is_token_endpoint_ip_header_trusted,
       `${path}.is_token_endpoint_ip_header_trusted`,
@@ -520,6 +546,7 @@ export interface ClientView {
   token_exchange: { allow_any_profile_of_type: string[] };
   client_metadata: Record<string, string>;
   organization_usage: OrganizationUsage;
+  mfa_policy: MfaPolicy;
   is_token_endpoint_ip_header_trusted: boolean;
   refresh_token: { -readonly [Field in keyof RefreshTokenSettings]: RefreshTokenSettings[Field] };
   dpop_bound_access_tokens: boolean;
@@ -540,6 +567,7 @@ export function clientView(client: Client): ClientView {
     token_exchange: { allow_any_profile_of_type: [...client.allow_any_profile_of_type] },
     client_metadata: { ...client.client_metadata },
     organization_usage: client.organization_usage,
+    mfa_policy: client.mfa_policy,
     is_token_endpoint_ip_header_trusted: client.is_token_endpoint_ip_header_trusted,
     refresh_token: { ...client.refresh_token },
     dpop_bound_access_tokens: client.dpop_bound_access_tokens,

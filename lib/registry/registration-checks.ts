@@ -83,3 +83,17 @@ export function checkIntrospectionClientIdIsFree(
     );
   }
 }
+
+/**
+ * A client whose `mfa_policy` is `always` needs the host's verifier: without `options.mfa` every
+ * exchange of the client would fail.
+ */
+export function checkMfaPolicyHasVerifier(
+  client: Client,
+  path: string,
+  hasVerifier: boolean,
+): void {
+  if (client.mfa_policy === 'always' && !hasVerifier) {
+    fail(`${path}.mfa_policy`, 'is "always" but options.mfa (its verify function) is absent');
+  }
+}

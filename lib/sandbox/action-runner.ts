@@ -97,7 +97,7 @@ export type ActionApiMethod = CustomTokenExchangeApiMethod | PostExchangeApiMeth
 
 /** Methods of the post-exchange `api`. */
 export type PostExchangeApiMethod =
-  'access.deny' | 'accessToken.setCustomClaim' | 'idToken.setCustomClaim';
+  'access.deny' | 'accessToken.setCustomClaim' | 'idToken.setCustomClaim' | 'multifactor.enable';
 
 /** Methods of the custom-token-exchange `api`. */
 export type CustomTokenExchangeApiMethod =

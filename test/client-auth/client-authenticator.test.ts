@@ -55,6 +55,7 @@ function client(
     allow_any_profile_of_type: ['custom_authentication'],
     client_metadata: {},
     organization_usage: 'deny',
+    mfa_policy: 'never',
     is_token_endpoint_ip_header_trusted: false,
     refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
     dpop_bound_access_tokens: false,

@@ -758,7 +758,7 @@ describe('custom claims: a sandboxed post-exchange action (isolated-vm)', functi
       await failedAfterUser(server, await newest(server), {
         error: 'access_denied',
         error_description: 'denied from code',
-        console: ['[post-exchange] access,accessToken,cache,idToken undefined'],
+        console: ['[post-exchange] access,accessToken,cache,idToken,multifactor undefined'],
         cause: `denied by the post-exchange action ${id}`,
       }),
     );

@@ -74,6 +74,7 @@ describe('parseClient', () => {
       allow_any_profile_of_type: [],
       client_metadata: {},
       organization_usage: 'deny',
+      mfa_policy: 'never',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',
@@ -126,6 +127,7 @@ describe('parseClient', () => {
       allow_any_profile_of_type: ['custom_authentication'],
       client_metadata: { team: 'checkout', empty: '' },
       organization_usage: 'require',
+      mfa_policy: 'never',
       is_token_endpoint_ip_header_trusted: false,
       refresh_token: {
         rotation_type: 'rotating',

@@ -196,6 +196,7 @@ const actionApis = {
     access: { deny: apiMethod('access.deny') },
     accessToken: { setCustomClaim: apiMethod('accessToken.setCustomClaim') },
     idToken: { setCustomClaim: apiMethod('idToken.setCustomClaim') },
+    multifactor: { enable: apiMethod('multifactor.enable') },
     cache: actionCache,
   },
 };

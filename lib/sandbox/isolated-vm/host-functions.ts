@@ -24,6 +24,7 @@ const API_METHODS: ReadonlySet<string> = new Set<ActionApiMethod>([
   'user.setUserMetadata',
   'accessToken.setCustomClaim',
   'idToken.setCustomClaim',
+  'multifactor.enable',
 ]);
 const CONSOLE_LEVELS: ReadonlySet<string> = new Set<ConsoleLine['level']>([
   'log',
