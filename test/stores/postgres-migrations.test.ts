@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9],
-            version: 9,
+            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            version: 10,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 9 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 10 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -71,7 +71,8 @@ describe('PostgreSQL migrations', function () {
             { version: 6, name: 'signing keys' },
             { version: 7, name: 'organizations' },
             { version: 8, name: 'revoked tokens' },
-            { version: 9, name: 'roles and permissions' },
+            { version: 9, name: 'config documents' },
+            { version: 10, name: 'roles and permissions' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -79,6 +80,8 @@ describe('PostgreSQL migrations', function () {
           );
           expect(tables.map((t) => t.table_name)).to.deep.equal([
             'cte_clients',
+            'cte_config_documents',
+            'cte_config_revision',
             'cte_log_entries',
             'cte_organization_connections',
             'cte_organization_members',
@@ -170,7 +173,7 @@ describe('PostgreSQL migrations', function () {
       const results = await Promise.all(
         [db, ...others].map((instance) => migrate(instance.database)),
       );
-      const applied = results.flatMap((result) => result.applied).sort();
+      const applied = results.flatMap((result) => result.applied).sort((a, b) => a - b);
       expect(applied).to.deep.equal(MIGRATIONS.map((migration) => migration.version));
       expect(
         results.filter((result) => result.applied.length === MIGRATIONS.length),

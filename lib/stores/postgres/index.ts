@@ -25,4 +25,6 @@ export { PostgresLogSink } from './postgres-log-sink.js';
 export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
 export { PostgresRetention } from './postgres-retention.js';
 export type { PostgresRetentionOptions, RetentionRun } from './postgres-retention.js';
+export { PostgresConfigStore } from './postgres-config-store.js';
+export type { PostgresConfigStoreOptions } from './postgres-config-store.js';
 export { StoreUnavailableError } from '../store-deadline.js';

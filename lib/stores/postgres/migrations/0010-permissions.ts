@@ -6,7 +6,7 @@ import type { Migration } from './migration.js';
  * they may live in another store.
  */
 export const permissions: Migration = {
-  version: 9,
+  version: 10,
   name: 'roles and permissions',
   sql: `
     CREATE TABLE IF NOT EXISTS cte_roles (
