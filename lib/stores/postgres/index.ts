@@ -19,6 +19,8 @@ export { PostgresKeyStore } from './postgres-key-store.js';
 export type { PostgresKeyStoreOptions } from './postgres-key-store.js';
 export { PostgresOrganizationStore } from './postgres-organization-store.js';
 export type { PostgresOrganizationStoreOptions } from './postgres-organization-store.js';
+export { PostgresPermissionStore } from './postgres-permission-store.js';
+export type { PostgresPermissionStoreOptions } from './postgres-permission-store.js';
 export { PostgresLogSink } from './postgres-log-sink.js';
 export type { PostgresLogSinkOptions } from './postgres-log-sink.js';
 export { PostgresRetention } from './postgres-retention.js';

@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9],
-            version: 9,
+            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            version: 10,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 9 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 10 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -72,6 +72,7 @@ describe('PostgreSQL migrations', function () {
             { version: 7, name: 'organizations' },
             { version: 8, name: 'revoked tokens' },
             { version: 9, name: 'config documents' },
+            { version: 10, name: 'roles and permissions' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -89,10 +90,14 @@ describe('PostgreSQL migrations', function () {
             'cte_refresh_tokens',
             'cte_replay_keys',
             'cte_revoked_tokens',
+            'cte_role_permissions',
+            'cte_roles',
             'cte_schema_migrations',
             'cte_signing_key_schedule',
             'cte_signing_keys',
             'cte_user_identities',
+            'cte_user_permissions',
+            'cte_user_roles',
             'cte_users',
           ]);
         } finally {
@@ -168,7 +173,7 @@ describe('PostgreSQL migrations', function () {
       const results = await Promise.all(
         [db, ...others].map((instance) => migrate(instance.database)),
       );
-      const applied = results.flatMap((result) => result.applied).sort();
+      const applied = results.flatMap((result) => result.applied).sort((a, b) => a - b);
       expect(applied).to.deep.equal(MIGRATIONS.map((migration) => migration.version));
       expect(
         results.filter((result) => result.applied.length === MIGRATIONS.length),

@@ -7,6 +7,7 @@ import { signingKeys } from './0006-signing-keys.js';
 import { organizations } from './0007-organizations.js';
 import { revokedTokens } from './0008-revoked-tokens.js';
 import { configDocuments } from './0009-config-documents.js';
+import { permissions } from './0010-permissions.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in version order. A new one is a new file and one more line here. */
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   organizations,
   revokedTokens,
   configDocuments,
+  permissions,
 ];
