@@ -72,7 +72,6 @@ export function exchangeSuccessEntry(
   return entry;
 }
 
-/** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
 /**
  * The success entry of an `mfa-otp` or `mfa-oob` redemption: Auth0's `seotpft` / `seoobft`, with
  * the exchange's details as `secte` has them (subject token type, profile, access token `jti`).
@@ -101,6 +100,7 @@ export function mfaSuccessEntry(
   return entry;
 }
 
+/** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
 export function refreshSuccessEntry(
   req: Request,
   trail: RequestTrail,
