@@ -249,6 +249,16 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
     expect((await redeemOtp(server, token, '1')).status).to.equal(200);
   });
 
+  it("refuses the token of another tenant's router with the same secret (another issuer)", async () => {
+    const token = await mfaToken(server);
+    const tenant = await mfaServer({}, { issuer: 'https://other-tenant.example.com/' });
+    const res = await redeemOtp(tenant, token, '1');
+    expect(res.status).to.equal(403);
+    expect(res.body).to.deep.equal(MALFORMED);
+    expect(tenant.verifications).to.deep.equal([]);
+    expect((await redeemOtp(server, token, '1')).status).to.equal(200);
+  });
+
   it('binds the redemption to the DPoP key of the exchange', async () => {
     const key = await dpopKey();
     const post = async (body: Record<string, string>, proof?: string) => {
