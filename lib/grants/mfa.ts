@@ -179,7 +179,7 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
       log.write(refreshTokenCleanupEntry(req, trail, refreshToken.familyId, refreshToken.cleanup));
     }
     log.write(
-      mfaSuccessEntry(req, type, trail, grant.scope, accessTokenJti, refreshToken?.familyId),
+      mfaSuccessEntry(req, type, trail, grant.scope, accessTokenJti, refreshToken?.familyId, jti),
     );
     return response;
   }

@@ -86,9 +86,11 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
         },
       ),
     );
-    expect((required.details as { cause: string }).cause).to.match(
-      /^the post-exchange action requires MFA \(provider guardian\); mfa_token \S+ expires at /,
-    );
+    const named =
+      /^the post-exchange action requires MFA \(provider guardian\); mfa_token (\S+) expires at /.exec(
+        (required.details as { cause: string }).cause,
+      );
+    expect(named).not.to.equal(null);
     expect(JSON.stringify(required)).not.to.include(token);
     expect(server.verifications).to.deep.equal([]);
 
@@ -144,9 +146,12 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
           access_token_jti: access.payload.jti,
           refresh_token_family_id: (success.details as { refresh_token_family_id: string })
             .refresh_token_family_id,
+          mfa_token_jti: named![1],
         },
       ),
     );
+    expect(JSON.stringify(success)).not.to.include(token);
+    expect(JSON.stringify(success)).not.to.include('123456');
   });
 
   it('refuses a wrong code without spending the token, then accepts the right one', async () => {
