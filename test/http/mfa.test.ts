@@ -215,7 +215,9 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
   it('refuses a token past its lifetime', async () => {
     server = await mfaServer({ tokenLifetime: 60 });
     server.behave.current = (_event, api) => api.multifactor.enable('any');
-    const clock = FakeTimers.install({ toFake: ['Date'], now: Date.now() });
+    // Started in the past, so the clock never runs ahead of the real one: log ids are
+    // monotonic, and an entry written in the future would hold later tests' ids there.
+    const clock = FakeTimers.install({ toFake: ['Date'], now: Date.now() - 180_000 });
     try {
       const token = await mfaToken(server);
       clock.tick(59_000);
