@@ -38,11 +38,14 @@ import { Telemetry } from './observability/telemetry.js';
 import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { CustomTokenExchangeOptions } from './options.js';
 import { parseOptions } from './options.js';
+import { createManagementApi } from './management/management-api.js';
+import type { ManagementApiOptions } from './management/management-options.js';
 import { ActionRegistry } from './profiles/action-registry.js';
+import { ConfigSync } from './profiles/config-sync.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
-import type { Profile } from './profiles/profile-registry.js';
+import type { StoredProfile } from './profiles/profile-registry.js';
 import { ClientRegistry } from './registry/clients.js';
 import type { Client } from './registry/clients.js';
 import {
@@ -107,7 +110,9 @@ export interface CustomTokenExchangeRouter extends Router {
   readonly keys: KeysHandle;
   /**
    * Attack protection: `status(ip)` and `unblock(ip)` for suspicious IP throttling,
-   * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`.
+   * `setProfileRateLimit(profileId, { windowMs, limit } | null)` and `getProfileRateLimit()`,
+   * `getSuspiciousIpThrottling()` and `updateSuspiciousIpThrottling(patch)` (Auth0's shape,
+   * shared through `stores.config`).
    */
   readonly attackProtection: AttackProtectionHandle;
   /**
@@ -135,6 +140,22 @@ export interface CustomTokenExchangeRouter extends Router {
    * For an issuer without a path the router already serves it at its mount's root.
    */
   readonly authorizationServerMetadata: { readonly path: string; readonly handler: RequestHandler };
+  /**
+   * A new router serving the Management API (Auth0's `/api/v2` paths for token exchange
+   * profiles, actions, suspicious IP throttling, IP blocks and logs) for the host to mount where
+   * it wants, e.g. `app.use('/api/v2', cte.managementApi())`. Off unless mounted: whoever holds
+   * `create:actions` or `update:actions` runs code that issues tokens for any user. Requests
+   * need a bearer JWT for `options.audience` with Auth0's scope of each route.
+   *
+   * @throws TypeError naming the option when `options` is invalid.
+   */
+  managementApi(options?: ManagementApiOptions): Router;
+  /**
+   * Resolves once the configuration of `options.stores.config` (what the Management API created)
+   * is loaded, so the token endpoint serves it: await it before listening. Rejects when the store
+   * cannot be read or a secret in it cannot be decrypted with `options.configSecretKeys`.
+   */
+  ready(): Promise<void>;
   /**
    * Calls `listener` with every later tenant-log entry of `type` (`secte`, `fecte`, and any
    * other type the router writes): a deep-frozen copy, in a microtask after the entry is written.
@@ -165,6 +186,9 @@ export interface CustomTokenExchangeRouter extends Router {
   close(): Promise<void>;
 }
 
+/** How often each instance reads the shared configuration's changes without a notification. */
+const CONFIG_RESYNC_INTERVAL_MS = 1000;
+
 /**
  * Creates the Custom Token Exchange router. Options are validated here, once: a mistake throws a
  * `TypeError` naming the option path.
@@ -175,7 +199,7 @@ export function customTokenExchange(
   const config = parseOptions(options);
   const logger = guardedLogger(config.logger);
   const telemetry: Telemetry = new Telemetry(config.observability, {
-    profileOf: (subjectTokenType): Profile | undefined =>
+    profileOf: (subjectTokenType): Readonly<StoredProfile> | undefined =>
       profiles.bySubjectTokenType(subjectTokenType),
   });
 
@@ -281,8 +305,24 @@ export function customTokenExchange(
     onCatastrophicError: abortOnCatastrophicError(logger),
     telemetry,
   });
-  const actions = new ActionRegistry({ runner, defaultLimits: config.actionDefaults });
-  const profiles = new ProfileRegistry({ actions });
+  // What the Management API creates lives in the shared configuration store; each instance
+  // keeps a synchronous copy for the token endpoint, followed from the store's changes.
+  const configSync = new ConfigSync({
+    store: config.configStore,
+    sealer: config.configSealer,
+    resyncIntervalMs: CONFIG_RESYNC_INTERVAL_MS,
+    onError: (error) =>
+      logger.error(
+        { component: 'config-store', err: error },
+        'customTokenExchange: the shared configuration could not be read; retrying',
+      ),
+  });
+  const actions = new ActionRegistry({
+    runner,
+    defaultLimits: config.actionDefaults,
+    shared: configSync,
+  });
+  const profiles = new ProfileRegistry({ actions, shared: configSync });
   const postExchange = new PostExchangeHook(actions);
   // Every rate limiter of the default limit is created here, never while a request is handled.
   const attackProtection = new AttackProtection(
@@ -293,8 +333,15 @@ export function customTokenExchange(
         store: observed.attempts,
       },
     },
-    { profiles, warn: (message) => logger.warn({ component: 'attack-protection' }, message) },
+    {
+      profiles,
+      warn: (message) => logger.warn({ component: 'attack-protection' }, message),
+      shared: configSync,
+    },
   );
+  const configLoaded = configSync.start({ actions, profiles, settings: attackProtection });
+  // Reported through ready(); never an unhandled rejection when nobody asks.
+  configLoaded.catch(() => undefined);
   /** The sandbox's state and counts, for its gauges and the health check. */
   const sandboxState = () => {
     const stats = runner.stats();
@@ -358,6 +405,7 @@ export function customTokenExchange(
     log,
     telemetry,
     shutdown,
+    configuration: { loaded: () => configSync.loaded, firstLoad: configLoaded },
   });
   const healthSources = {
     stores: {
@@ -388,6 +436,7 @@ export function customTokenExchange(
           `${left} token requests still in flight; the sandboxes stop under them.`,
       );
     }
+    await configSync.close();
     stopSandboxGauges();
     keys.close();
     await runner.close();
@@ -395,6 +444,8 @@ export function customTokenExchange(
     await log.close();
   }
 
+  const organizations = organizationsHandle(config.organizations.store);
+  const permissions = permissionsHandle(config.permissions?.store);
   const cte: CustomTokenExchangeRouter = Object.assign(router, {
     actions: actionsHandle(actions),
     profiles: profilesHandle(profiles),
@@ -402,8 +453,8 @@ export function customTokenExchange(
     clients: clientsHandle(clients),
     resourceServers: resourceServersHandle(resourceServers),
     users: stores.users,
-    organizations: organizationsHandle(config.organizations.store),
-    permissions: permissionsHandle(config.permissions?.store),
+    organizations,
+    permissions,
     keys: keysHandle(keys),
     attackProtection: attackProtection.handle,
     logs: tenantLogs.handle,
@@ -413,6 +464,30 @@ export function customTokenExchange(
       path: insertedMetadataPath(config.issuer),
       handler: metadataHandler,
     }),
+    ready: () => configLoaded,
+    managementApi(managementOptions?: ManagementApiOptions): Router {
+      return createManagementApi(
+        {
+          actions,
+          profiles,
+          attackProtection: attackProtection.handle,
+          logs: tenantLogs.handle,
+          organizations,
+          permissions,
+          permissionStore: config.permissions?.store !== undefined,
+          users: stores.users,
+          log,
+          reportError: (error) =>
+            logger.error(
+              { component: 'management-api', err: error },
+              'customTokenExchange: the Management API failed unexpectedly',
+            ),
+        },
+        keys,
+        config.issuer,
+        managementOptions,
+      );
+    },
     on(type: LogEntryType, listener: LogListener) {
       tenantLogs.on(type, listener);
       return cte;

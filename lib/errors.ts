@@ -302,7 +302,8 @@ export type ManagementErrorCode =
   | 'limit_exceeded'
   | 'action_not_deployed'
   | 'action_in_use'
-  | 'unsupported';
+  | 'unsupported'
+  | 'precondition_failed';
 
 /**
  * The error thrown by the router's handles (`actions`, `profiles`, `clients`, ...): a stable
@@ -310,7 +311,7 @@ export type ManagementErrorCode =
  */
 export class ManagementError extends Error {
   readonly code: ManagementErrorCode;
-  /** The HTTP status the Management API would answer with (400, 404, 409, 403). */
+  /** The HTTP status the Management API would answer with (400, 404, 409, 403, 412). */
   readonly status: number;
 
   constructor(code: ManagementErrorCode, message: string) {
@@ -329,4 +330,5 @@ const MANAGEMENT_STATUS: Record<ManagementErrorCode, number> = {
   action_not_deployed: 400,
   action_in_use: 409,
   unsupported: 400,
+  precondition_failed: 412,
 };

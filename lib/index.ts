@@ -109,7 +109,13 @@ export type {
 } from './permissions/permission-store.js';
 export type { PermissionResolver, PermissionsOptions } from './permissions/permission-options.js';
 export type { PermissionsHandle, RoleDefinition } from './handles/permissions-handle.js';
-export type { LogEntry, LogEntryDetails, LogEntryType, LogSink } from './logs/log-entry.js';
+export type {
+  LogEntry,
+  LogEntryDetails,
+  LogEntryType,
+  LogSink,
+  ManagementRequestDetails,
+} from './logs/log-entry.js';
 export { MemoryLogSink } from './logs/memory-log-sink.js';
 export type { LogQuery, MemoryLogSinkOptions } from './logs/memory-log-sink.js';
 export type { QueryableLogSink } from './logs/log-query.js';
@@ -180,6 +186,21 @@ export type {
   SuspiciousIpThrottlingOptions,
 } from './attack-protection/attack-protection-options.js';
 export type { AttackProtectionHandle } from './attack-protection/attack-protection.js';
+export type {
+  SuspiciousIpThrottlingPatch,
+  SuspiciousIpThrottlingSettings,
+} from './attack-protection/throttling-settings.js';
+export type { ManagementApiOptions } from './management/management-options.js';
+export { MemoryConfigStore } from './stores/memory-config-store.js';
+export type {
+  ConfigChanges,
+  ConfigDocument,
+  ConfigKind,
+  ConfigSnapshot,
+  ConfigStore,
+  ConfigWrite,
+} from './stores/config-store.js';
+export type { ConfigSecretKey } from './stores/config-secrets.js';
 export type { SuspiciousIpStatus } from './attack-protection/suspicious-ip-throttle.js';
 export type { StoreErrorMode } from './attack-protection/store-failure-policy.js';
 export type { ActionCacheStore, CacheEntry } from './sandbox/capabilities/action-cache.js';

@@ -44,6 +44,11 @@ import type {
 } from './observability/observability-options.js';
 import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
+import { SecretSealer } from './stores/config-secrets.js';
+import type { ConfigSecretKey } from './stores/config-secrets.js';
+import { isConfigStore } from './stores/config-store.js';
+import type { ConfigStore } from './stores/config-store.js';
+import { MemoryConfigStore } from './stores/memory-config-store.js';
 import type { RefreshTokenStore } from './stores/refresh-token-store.js';
 import type { ReplayStore } from './stores/replay-store.js';
 import type { RevokedTokenStore } from './stores/revoked-token-store.js';
@@ -235,7 +240,21 @@ export interface CustomTokenExchangeOptions extends StandardsOptions {
      * introspection reads it. Default: a `MemoryRevokedTokenStore` (single process).
      */
     revokedTokens?: RevokedTokenStore;
+    /**
+     * The configuration the Management API changes (its actions with their versions, and its
+     * profiles), shared by every instance given the same store and kept across restarts: a
+     * `PostgresConfigStore`, or a `MemoryConfigStore` shared by routers of one process. Default:
+     * a `MemoryConfigStore` of this router. Objects the host's code creates through the
+     * handles stay in the process, defined again by the code at each start.
+     */
+    config?: ConfigStore;
   };
+  /**
+   * The key ring that encrypts action secrets in `stores.config` (AES-256-GCM): the first key
+   * encrypts, every key decrypts, so a new key goes first and the old one stays until the secrets
+   * were written again. Required with any store other than a `MemoryConfigStore`.
+   */
+  configSecretKeys?: ConfigSecretKey[];
   /** Default runtime limits of actions (each overridable per action). */
   actionDefaults?: Partial<ActionLimits>;
   /**
@@ -301,6 +320,10 @@ export interface Config extends StandardsConfig {
     keys?: KeyStore;
     revokedTokens?: RevokedTokenStore;
   };
+  /** `stores.config`, or the router's own memory store. */
+  configStore: ConfigStore;
+  /** Seals action secrets in `configStore`; absent for the router's own memory store. */
+  configSealer: SecretSealer | undefined;
   actionDefaults: ActionLimits;
   sandbox: boolean;
   attackProtection: AttackProtectionConfig;
@@ -345,6 +368,7 @@ const OPTION_KEYS = [
   'maxRefreshTokensPerUserAndClient',
   'onLogSinkError',
   'stores',
+  'configSecretKeys',
   'actionDefaults',
   'sandbox',
   'attackProtection',
@@ -473,9 +497,26 @@ export function parseOptions(input: unknown): Config {
   const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
   checkKnownKeys(
     stores,
-    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys'],
+    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys', 'config'],
     'options.stores',
   );
+  if (stores.config !== undefined && !isConfigStore(stores.config)) {
+    fail(
+      'options.stores.config',
+      'must be a ConfigStore (load, changes, read, children, commit, subscribe, close)',
+    );
+  }
+  const configStore = (stores.config as ConfigStore | undefined) ?? new MemoryConfigStore();
+  if (options.configSecretKeys !== undefined && !Array.isArray(options.configSecretKeys)) {
+    fail('options.configSecretKeys', 'must be an array of { kid, key }');
+  }
+  const configSecretKeys = options.configSecretKeys as ConfigSecretKey[] | undefined;
+  if (configSecretKeys === undefined && !(configStore instanceof MemoryConfigStore)) {
+    fail(
+      'options.configSecretKeys',
+      'is required with options.stores.config: action secrets are encrypted at rest with it',
+    );
+  }
   if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
     fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
   }
@@ -624,6 +665,11 @@ export function parseOptions(input: unknown): Config {
       ...(keyStore === undefined ? {} : { keys: keyStore }),
       ...(revokedTokens === undefined ? {} : { revokedTokens }),
     },
+    configStore,
+    configSealer:
+      configSecretKeys === undefined
+        ? undefined
+        : new SecretSealer(configSecretKeys, 'customTokenExchange: options.configSecretKeys'),
     actionDefaults: parseActionDefaults(options.actionDefaults, 'options.actionDefaults'),
     sandbox: checkOptionalBoolean(options.sandbox, 'options.sandbox', true),
     attackProtection,

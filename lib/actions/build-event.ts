@@ -55,7 +55,7 @@ export function buildEvent(
 }
 
 /** `event.organization`: a copy of the organization. */
-function eventOrganization(
+export function eventOrganization(
   organization: Organization,
 ): NonNullable<CustomTokenExchangeEvent['organization']> {
   return {

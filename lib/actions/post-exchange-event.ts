@@ -1,7 +1,8 @@
 import type { Client } from '../registry/clients.js';
 import type { User } from '../users/user-store.js';
 import type { EventRequest, ExchangeFacts } from './build-event.js';
-import { eventClient, eventRequest } from './build-event.js';
+import { eventClient, eventOrganization, eventRequest } from './build-event.js';
+import type { Organization } from '../organizations/organization-store.js';
 import { toEventUser } from './event-user.js';
 import type { PostExchangeEvent } from './post-exchange-types.js';
 import type { Actor } from './types.js';
@@ -19,6 +20,7 @@ export interface PostExchangeEventInput {
   exchange: PostExchangeFacts;
   user: User;
   actor: Actor | undefined;
+  organization: Organization | undefined;
   /** The scopes the tokens will carry. */
   grantedScopes: readonly string[];
   /** The post-exchange action's own secrets. */
@@ -33,6 +35,7 @@ export function buildPostExchangeEvent({
   exchange,
   user,
   actor,
+  organization,
   grantedScopes,
   secrets,
   tenant,
@@ -56,5 +59,6 @@ export function buildPostExchangeEvent({
     },
   };
   if (actor !== undefined) event.actor = copyPlain(actor);
+  if (organization !== undefined) event.organization = eventOrganization(organization);
   return event;
 }

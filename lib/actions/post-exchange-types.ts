@@ -3,7 +3,7 @@
  * right before the tokens are signed, and may add custom claims to them (Auth0 adds claims in its
  * Post-Login actions; this trigger is the router's equivalent for token exchanges).
  */
-import type { Actor, ActorTokenUser } from './types.js';
+import type { Actor, ActorTokenUser, CustomTokenExchangeEvent } from './types.js';
 
 /** `event` passed to `onExecutePostExchange(event, api)`: a read-only copy. */
 export interface PostExchangeEvent {
@@ -11,6 +11,11 @@ export interface PostExchangeEvent {
   user: PostExchangeUser;
   /** The actor the profile's action set (the `act` claim); absent when none. */
   actor?: Actor;
+  /**
+   * The organization of the exchange: the request's `organization`, or the one the profile's
+   * action set; absent without one.
+   */
+  organization?: CustomTokenExchangeEvent['organization'];
   client: { client_id: string; name: string; metadata: Record<string, string> };
   request: {
     ip: string;

@@ -2,6 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { ManagementError, TemporarilyUnavailable, TooManyAttempts } from '../errors.js';
 import type { OAuthError } from '../errors.js';
 import type { ProfileRegistry } from '../profiles/profile-registry.js';
+import { checkIfMatch, commitShared } from '../profiles/shared-records.js';
+import type { SharedRecords } from '../profiles/shared-records.js';
 import type { Client } from '../registry/clients.js';
 import { asManagementError } from '../registry/registry-support.js';
 import { MemoryAttemptStore } from '../stores/memory-attempt-store.js';
@@ -11,7 +13,17 @@ import { isIpAddress, resolveClientIp } from './client-ip.js';
 import { ProfileRateLimits } from './profile-rate-limits.js';
 import { StoreFailurePolicy } from './store-failure-policy.js';
 import { SuspiciousIpThrottle } from './suspicious-ip-throttle.js';
+import {
+  patchThrottlingSettings,
+  throttlingSettingsTag,
+  throttlingSettingsView,
+} from './throttling-settings.js';
 import type {
+  SuspiciousIpThrottlingSettings,
+  ThrottlingPolicySettings,
+} from './throttling-settings.js';
+import type {
+  SuspiciousIpThrottleSettings,
   SuspiciousIpAttempt,
   SuspiciousIpBlock,
   SuspiciousIpRefusal,
@@ -46,6 +58,24 @@ export interface AttackProtectionHandle {
   setProfileRateLimit(profileId: string, limit: Partial<ProfileRateLimit> | null): Promise<void>;
   /** The rate limit a profile runs under, or `undefined` when it has none. */
   getProfileRateLimit(profileId: string): ProfileRateLimit | undefined;
+  /**
+   * Suspicious IP throttling's settings in the shape of Auth0's Management API (`enabled`,
+   * `shields`, `allowlist`, `stage['pre-custom-token-exchange']`'s `max_attempts` and `rate`).
+   */
+  getSuspiciousIpThrottling(): SuspiciousIpThrottlingSettings;
+  /**
+   * Changes the settings `patch` gives (same shape), from the next exchange on; the attempts
+   * each IP has left are kept. Resolves to the settings now in force. With `ifMatch` (an entity
+   * tag of {@link suspiciousIpThrottlingTag}), refused once the settings changed since.
+   *
+   * @throws ManagementError `invalid_body` naming the field, `precondition_failed`.
+   */
+  updateSuspiciousIpThrottling(
+    patch: unknown,
+    options?: { ifMatch?: string },
+  ): Promise<SuspiciousIpThrottlingSettings>;
+  /** The entity tag of the settings now in force (a digest of them: equal settings, one tag). */
+  suspiciousIpThrottlingTag(): string;
 }
 
 /** Dependencies of {@link AttackProtection}. */
@@ -53,7 +83,15 @@ export interface AttackProtectionDependencies {
   profiles: ProfileRegistry;
   /** Where fail-open store warnings go; default `console.warn`. */
   warn?: (message: string) => void;
+  /**
+   * The shared configuration store that suspicious IP throttling settings changed at run time
+   * are committed to, so every instance applies them. Without it, they stay in this process.
+   */
+  shared?: SharedRecords;
 }
+
+/** The id of the throttling settings' document in the shared configuration. */
+const THROTTLING_DOCUMENT = 'suspicious_ip_throttling';
 
 /**
  * Attack protection of the token endpoint: which IP a request counts under, suspicious
@@ -63,12 +101,24 @@ export interface AttackProtectionDependencies {
 export class AttackProtection {
   readonly handle: AttackProtectionHandle;
   readonly #forwardedIpHeader: string;
-  readonly #throttle: SuspiciousIpThrottle;
+  #throttle: SuspiciousIpThrottle;
+  #throttleSettings: SuspiciousIpThrottleSettings;
+  // Throttles replaced by new settings: exchanges may still wait in their queues until close().
+  readonly #retiredThrottles: SuspiciousIpThrottle[] = [];
   readonly #rateLimits: ProfileRateLimits;
   readonly #storeFailures: StoreFailurePolicy;
   readonly #profiles: ProfileRegistry;
 
-  constructor(config: AttackProtectionConfig, { profiles, warn }: AttackProtectionDependencies) {
+  readonly #shared: SharedRecords | undefined;
+  // The settings of the options, which a deleted shared document returns to.
+  readonly #configuredThrottling: ThrottlingPolicySettings;
+  #throttlingRevision = 0;
+
+  constructor(
+    config: AttackProtectionConfig,
+    { profiles, warn, shared }: AttackProtectionDependencies,
+  ) {
+    this.#shared = shared;
     this.#profiles = profiles;
     this.#forwardedIpHeader = config.forwardedIpHeader;
     this.#storeFailures = new StoreFailurePolicy({
@@ -76,10 +126,13 @@ export class AttackProtection {
       ...(warn === undefined ? {} : { warn }),
     });
     const throttling = config.suspiciousIpThrottling;
-    this.#throttle = new SuspiciousIpThrottle({
+    this.#throttleSettings = Object.freeze({
       ...throttling,
+      allowlist: Object.freeze([...throttling.allowlist]),
       store: throttling.store ?? new MemoryAttemptStore(),
     });
+    this.#throttle = new SuspiciousIpThrottle(this.#throttleSettings);
+    this.#configuredThrottling = policyOf(this.#throttleSettings);
     this.#rateLimits = new ProfileRateLimits({
       ...config.profileRateLimit,
       onStoreError: (error) => this.#storeFailures.failure('the profile rate limit store', error),
@@ -90,6 +143,11 @@ export class AttackProtection {
       setProfileRateLimit: (profileId: string, limit: Partial<ProfileRateLimit> | null) =>
         this.#setProfileRateLimit(profileId, limit),
       getProfileRateLimit: (profileId: string) => this.#rateLimits.get(profileId),
+      getSuspiciousIpThrottling: () => throttlingSettingsView(this.#throttleSettings),
+      updateSuspiciousIpThrottling: (patch: unknown, options?: { ifMatch?: string }) =>
+        this.#updateThrottling(patch, options?.ifMatch),
+      suspiciousIpThrottlingTag: () =>
+        throttlingSettingsTag(throttlingSettingsView(this.#throttleSettings)),
     });
   }
 
@@ -163,9 +221,64 @@ export class AttackProtection {
     this.#rateLimits.limit(req, res, next, profileId, this.#throttle.keyOf(ip));
   }
 
+  /**
+   * Takes the throttling settings the shared store reports at `revision` (`null`: back to the
+   * options' settings); an older report than the one applied is ignored.
+   */
+  applyStored(id: string, settings: ThrottlingPolicySettings | null, revision: number): void {
+    if (id !== THROTTLING_DOCUMENT || revision <= this.#throttlingRevision) return;
+    this.#throttlingRevision = revision;
+    this.#replaceThrottle(settings ?? this.#configuredThrottling);
+  }
+
+  async #updateThrottling(
+    patch: unknown,
+    ifMatch: string | undefined,
+  ): Promise<SuspiciousIpThrottlingSettings> {
+    const unchangedSinceRead = () =>
+      checkIfMatch(ifMatch, throttlingSettingsTag(throttlingSettingsView(this.#throttleSettings)));
+    if (this.#shared === undefined) {
+      unchangedSinceRead();
+      this.#replaceThrottle(patchThrottlingSettings(this.#throttleSettings, patch));
+    } else {
+      // Computed against the settings at the revision committed from, as every shared change.
+      await commitShared(this.#shared, () => {
+        unchangedSinceRead();
+        return {
+          writes: [
+            {
+              kind: 'settings',
+              id: THROTTLING_DOCUMENT,
+              data: policyOf(patchThrottlingSettings(this.#throttleSettings, patch)),
+            },
+          ],
+          result: undefined,
+        };
+      });
+    }
+    return throttlingSettingsView(this.#throttleSettings);
+  }
+
+  /**
+   * A throttle with new settings over the same store, so every IP keeps its attempts. Exchanges
+   * admitted by the old one end on it; its waiting queue drains as their attempts come back.
+   */
+  #replaceThrottle(
+    settings: Pick<SuspiciousIpThrottleSettings, 'enabled' | 'maxAttempts' | 'rate' | 'allowlist'>,
+  ): void {
+    this.#throttleSettings = Object.freeze({
+      ...this.#throttleSettings,
+      ...settings,
+      allowlist: Object.freeze([...settings.allowlist]),
+    });
+    this.#retiredThrottles.push(this.#throttle);
+    this.#throttle = new SuspiciousIpThrottle(this.#throttleSettings);
+  }
+
   /** Refuses exchanges still waiting for an attempt; shuts down the rate-limit stores it made. */
   async close(): Promise<void> {
     this.#throttle.close();
+    for (const retired of this.#retiredThrottles) retired.close();
     await this.#rateLimits.close();
   }
 
@@ -202,6 +315,11 @@ function refusal(refused: SuspiciousIpRefusal): OAuthError {
     case 'closed':
       return new TemporarilyUnavailable(QUEUE_RETRY_AFTER_SECONDS, 'the router is closing');
   }
+}
+
+function policyOf(settings: ThrottlingPolicySettings): ThrottlingPolicySettings {
+  const { enabled, maxAttempts, rate, allowlist } = settings;
+  return { enabled, maxAttempts, rate, allowlist: [...allowlist] };
 }
 
 function checkIp(ip: unknown): string {

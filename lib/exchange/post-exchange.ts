@@ -8,6 +8,7 @@ import type { Redaction } from '../actions/redaction.js';
 import type { MultifactorProvider } from '../actions/post-exchange-types.js';
 import type { Actor } from '../actions/types.js';
 import type { PostExchangeHook } from '../profiles/post-exchange-hook.js';
+import type { Organization } from '../organizations/organization-store.js';
 import type { Client } from '../registry/clients.js';
 import type { ActionRunner } from '../sandbox/action-runner.js';
 import type { User } from '../users/user-store.js';
@@ -30,6 +31,11 @@ export interface PostExchangeInput {
   request: EventRequest;
   user: User;
   actor: Actor | undefined;
+  /**
+   * The exchange's organization, from the request or the profile's action (the event's
+   * `organization`; `api.multifactor.enable` is refused when there is one).
+   */
+  organization: Organization | undefined;
   /** The scopes the tokens will carry. */
   grantedScopes: readonly string[];
   redaction: Redaction;
@@ -37,8 +43,6 @@ export interface PostExchangeInput {
   log: { console?: string[] };
   /** Who the exchange is for (the client's IP key): a runaway action is suspended per caller. */
   caller: string;
-  /** Whether the exchange has an organization (`api.multifactor.enable` is then refused). */
-  organization: boolean;
 }
 
 /** What the post-exchange action decided: custom claims, and whether MFA is required. */
@@ -65,7 +69,7 @@ export async function runPostExchangeAction(
   if (version === undefined) return { claims: undefined, multifactor: undefined };
   const recorder = new PostExchangeRecorder({
     redact: input.redaction.redact,
-    organization: input.organization,
+    organization: input.organization !== undefined,
   });
   const outcome = await executeAction<
     { kind: 'claims'; multifactor?: MultifactorProvider } & PostExchangeClaims
@@ -78,6 +82,7 @@ export async function runPostExchangeAction(
       exchange: input.exchange,
       user: input.user,
       actor: input.actor,
+      organization: input.organization,
       grantedScopes: input.grantedScopes,
       secrets: version.secrets,
       tenant: services.tenant,

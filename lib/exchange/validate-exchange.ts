@@ -1,5 +1,5 @@
 import { InvalidRequest, InvalidTarget } from '../errors.js';
-import type { Profile, ProfileRegistry } from '../profiles/profile-registry.js';
+import type { ProfileRegistry, StoredProfile } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
 import type { ResourceServer, ResourceServerRegistry } from '../registry/resource-servers.js';
 import type { ClientGrantIndex } from './client-grants.js';
@@ -30,7 +30,7 @@ export interface ExchangeParameters {
 
 /** A request that passed every rule of the exchange: all an action and token issuance need. */
 export interface ValidatedExchange {
-  profile: Profile;
+  profile: Readonly<StoredProfile>;
   resourceServer: ResourceServer;
   requestedScopes: string[];
   grantedScopes: string[];

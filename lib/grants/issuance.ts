@@ -157,7 +157,7 @@ export async function mintTokens(
  */
 export async function issueRefreshToken(
   refreshTokens: RefreshTokenService,
-  { client, user, resourceServer, scope, dpopJkt }: Issuance,
+  { client, user, resourceServer, scope, dpopJkt, organization }: Issuance,
   authTime: number,
 ): Promise<IssuedRefreshToken | undefined> {
   if (!scope.includes(OFFLINE_ACCESS)) return undefined;
@@ -168,5 +168,6 @@ export async function issueRefreshToken(
     scope,
     authTime,
     ...(client.token_endpoint_auth_method === 'none' && dpopJkt !== undefined ? { dpopJkt } : {}),
+    ...(organization === undefined ? {} : { organizationId: organization.id }),
   });
 }

@@ -4,7 +4,7 @@ import { InvalidRequest, MFA_WITH_ACTOR_DESCRIPTION, MfaRequired, ServerError } 
 import type { MfaConfig } from '../mfa/mfa-options.js';
 import { sealPendingGrant } from '../mfa/pending-grant.js';
 import type { PendingGrant } from '../mfa/pending-grant.js';
-import type { Profile } from '../profiles/profile-registry.js';
+import type { StoredProfile } from '../profiles/profile-registry.js';
 import type { Client } from '../registry/clients.js';
 import type { Issuance } from './issuance.js';
 
@@ -12,7 +12,7 @@ import type { Issuance } from './issuance.js';
 export interface MfaChallengeInput {
   issuance: Issuance;
   actor: Actor | undefined;
-  profile: Profile;
+  profile: Readonly<StoredProfile>;
   subjectTokenType: string;
   /** The provider asked for (see {@link mfaProvider}). */
   provider: MultifactorProvider;

@@ -1,4 +1,7 @@
 import type { ClientGrantIndex } from '../exchange/client-grants.js';
+import type { User } from '../users/user-store.js';
+import type { Organization } from '../organizations/organization-store.js';
+import type { OrganizationsConfig } from '../organizations/organization-options.js';
 import { checkClientMayExchange } from '../exchange/client-rules.js';
 import { grantScopes, parseScope } from '../exchange/scopes.js';
 import {
@@ -18,7 +21,7 @@ import { familyAuthTime } from '../stores/refresh-token-store.js';
 import type { DpopProof } from '../tokens/dpop-proof.js';
 import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
-import { mintTokens } from './issuance.js';
+import { mintTokens, tokenOrganization } from './issuance.js';
 import type { TokenResponse } from './issuance.js';
 import { refreshSuccessEntry } from './request-log.js';
 import type { TokenRequest } from './token-request.js';
@@ -93,6 +96,13 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     trail.user = user;
     // The answer of a custom token exchange for a blocked user.
     if (user.blocked === true) throw new UserBlocked(user.user_id);
+    const organization = await familyOrganization(
+      services.config.organizations,
+      client,
+      family,
+      user,
+    );
+    if (organization !== undefined) trail.organization = organization;
 
     // The API or the client's grant may have lost a scope since the token was issued, and the
     // user a permission: they are read now, and before the token is rotated, so a resolver
@@ -120,6 +130,8 @@ export function refreshTokenGrant(services: GrantServices): Grant {
         scope,
         authTime: familyAuthTime(family),
         dpopJkt: dpop?.jkt,
+        organization:
+          organization && tokenOrganization(organization, services.config.organizations),
         permissions,
       }),
     );
@@ -154,6 +166,39 @@ function checkDpopBinding(family: RefreshTokenFamily, dpop: DpopProof | undefine
       `refresh token family ${family.family_id} is bound to DPoP key ${family.dpop_jkt}; the proof is signed by ${dpop.jkt}`,
     );
   }
+}
+
+/**
+ * The organization a family was started in, read again: tokens refreshed from it are issued in
+ * it only while it exists and the user is still a member (removing a member ends their refresh
+ * tokens in the organization, on every instance sharing the organization store), and while the
+ * client's `organization_usage` still allows the family (`deny` refuses a family in an
+ * organization, `require` one without).
+ */
+async function familyOrganization(
+  organizations: OrganizationsConfig,
+  client: Client,
+  family: RefreshTokenFamily,
+  user: User,
+): Promise<Organization | undefined> {
+  const id = family.organization_id;
+  const usage = client.organization_usage;
+  if ((id === undefined && usage === 'require') || (id !== undefined && usage === 'deny')) {
+    throw new InvalidRefreshToken(
+      `client ${JSON.stringify(client.client_id)} has organization_usage ${usage} now`,
+    );
+  }
+  if (id === undefined) return undefined;
+  const organization = await organizations.store.get(id);
+  if (organization === undefined) {
+    throw new InvalidRefreshToken(`organization ${JSON.stringify(id)} no longer exists`);
+  }
+  if (!(await organizations.store.isMember(id, user.user_id))) {
+    throw new InvalidRefreshToken(
+      `${user.user_id} is no longer a member of organization ${JSON.stringify(id)}`,
+    );
+  }
+  return organization;
 }
 
 /** `audience`/`resource` may be sent, but only naming the token's own API (one API per token). */

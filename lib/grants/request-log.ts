@@ -5,7 +5,7 @@ import type { SuspiciousIpBlock } from '../attack-protection/suspicious-ip-throt
 import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';
 import { newLogId } from '../logs/tenant-log.js';
-import type { Profile } from '../profiles/profile-registry.js';
+import type { StoredProfile } from '../profiles/profile-registry.js';
 import type { RefreshTokenCleanup } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';
@@ -33,7 +33,7 @@ export interface RequestTrail {
    */
   claimedClient?: Client;
   subjectTokenType?: string;
-  profile?: Profile;
+  profile?: Readonly<StoredProfile>;
   audience?: string;
   /** Requested scopes, until the entry of a success says what was granted. */
   scope?: readonly string[];

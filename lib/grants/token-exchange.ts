@@ -182,14 +182,13 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
     trail.user = user;
     if (actor !== undefined) trail.actor = actor;
     if (organization !== undefined) trail.organization = organization;
-    // An actor never gets a refresh token: offline_access leaves the scope. Neither does an
-    // organization's exchange: a refresh token family does not keep the organization.
-    // Role-based access control narrows the scopes before the post-exchange action sees them.
+    // An actor never gets a refresh token: offline_access leaves the scope. An organization's
+    // exchange does: its family keeps the organization. Role-based access control narrows the scopes before the post-exchange action sees them.
     const { scope, permissions } = await authorizeScopes(
       config.permissions,
       validated.resourceServer,
       user,
-      scopesForActor(validated.grantedScopes, actor !== undefined || organization !== undefined),
+      scopesForActor(validated.grantedScopes, actor !== undefined),
     );
     const { claims, multifactor } = await runPostExchangeAction(postExchangeServices, {
       client,
@@ -197,11 +196,11 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       request,
       user,
       actor,
+      organization,
       grantedScopes: scope,
       redaction,
       log: trail,
       caller: protection.ipKey(ip),
-      organization: organization !== undefined,
     });
 
     const issuance = {

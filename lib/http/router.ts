@@ -33,6 +33,7 @@ import { revocationEndpoint } from './revocation-endpoint.js';
 import { routerUrls } from './router-urls.js';
 import type { ShutdownGate } from './shutdown-gate.js';
 import { tokenEndpoint } from './token-endpoint.js';
+import type { ConfigurationReadiness } from './token-endpoint.js';
 
 /** Everything the router's routes run on, built once by `customTokenExchange()`. */
 export interface RouterParts {
@@ -49,6 +50,8 @@ export interface RouterParts {
   telemetry: Telemetry;
   /** Counts the requests of ours in flight for `close()`, and refuses new ones once it began. */
   shutdown: ShutdownGate;
+  /** Token requests wait for the shared configuration's first load. */
+  configuration: ConfigurationReadiness;
 }
 
 /** The routes, and the metadata for a host that serves it elsewhere. */
@@ -140,6 +143,7 @@ export function createRouter(parts: RouterParts): RouterWithMetadata {
     log,
     telemetry,
     maxInFlight: config.maxExchangesInFlight,
+    configuration: parts.configuration,
     dpop: dpopCheck({
       url: urls.token,
       maxAge: config.dpop.proofMaxAge,

@@ -15,6 +15,7 @@ import type { ClientRegistry } from '../registry/clients.js';
 import type { DpopCheck } from './dpop.js';
 import type { BodyReader } from './read-body.js';
 import type { ShutdownGate } from './shutdown-gate.js';
+import { settlesWithin } from '../logs/settles-within.js';
 import { sendOAuthError, sendTokenResponse } from './token-response.js';
 
 /** What the token endpoint runs on; built once by `customTokenExchange()`. */
@@ -35,10 +36,23 @@ export interface TokenEndpointOptions {
   cors: (req: Request, res: Response) => Promise<void> | undefined;
   /** Counts requests of ours for a graceful `close()`, and refuses them once it began. */
   shutdown: ShutdownGate;
+  /** The shared configuration (profiles and actions the Management API made), read once yet? */
+  configuration: ConfigurationReadiness;
 }
+
+/** Whether the router's shared configuration is loaded, and its first load (`cte.ready()`). */
+export interface ConfigurationReadiness {
+  loaded(): boolean;
+  firstLoad: Promise<unknown>;
+}
+
+/** How long a token request waits for the first load of the configuration before a 503. */
+export const CONFIGURATION_WAIT_MS = 5000;
 
 /** When a request refused for overload may try again, in seconds. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+/** When a request refused before the configuration is loaded may try again (a resync's period). */
+const CONFIGURATION_RETRY_AFTER_SECONDS = 1;
 
 /**
  * `POST /oauth/token`, one handler for every grant. The body is read (a body that cannot be read
@@ -54,7 +68,7 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  */
 export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
   const { grants, readBody, authenticateClient, clients, protection, log, maxInFlight } = options;
-  const { dpop, cors, telemetry, shutdown } = options;
+  const { dpop, cors, telemetry, shutdown, configuration } = options;
   const byType = new Map(grants.map((grant) => [grant.type, grant]));
   let inFlight = 0;
 
@@ -83,6 +97,8 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
     let observation: RequestObservation | undefined;
     let answered: (() => void) | undefined;
     try {
+      // Whether a request is ours depends on the profiles: none is decided before they are read.
+      if (!configuration.loaded()) await configurationLoaded();
       const ours = grant.isOurs(req.body as Record<string, unknown>);
       if (ours !== true && (ours === false || !(await ours))) return false;
       observation = telemetry.request('token', req, grant.type);
@@ -121,6 +137,20 @@ export function tokenEndpoint(options: TokenEndpointOptions): RequestHandler {
       answered?.();
     }
     return true;
+  }
+
+  /**
+   * Waits for the first load of the configuration (at most {@link CONFIGURATION_WAIT_MS}); once
+   * it failed or took too long, the request is refused until a later sync reads it all.
+   */
+  async function configurationLoaded(): Promise<void> {
+    await settlesWithin(configuration.firstLoad, CONFIGURATION_WAIT_MS);
+    if (!configuration.loaded()) {
+      throw new TemporarilyUnavailable(
+        CONFIGURATION_RETRY_AFTER_SECONDS,
+        'the shared configuration (stores.config) is not loaded yet: see cte.ready()',
+      );
+    }
   }
 
   async function answer(grant: Grant, req: Request, res: Response, trail: RequestTrail) {

@@ -8,7 +8,8 @@ import type { Actor } from '../tokens/actor.js';
  * refresh token family revoked through `POST /oauth/revoke`, `srat` (the router's own: Auth0
  * does not revoke access tokens) an access token revoked there, `resource_cleanup` (Auth0's
  * "Refresh Token Excess Warning") the oldest families of a user and client revoked because an
- * exchange took them past `maxRefreshTokensPerUserAndClient`.
+ * exchange took them past `maxRefreshTokensPerUserAndClient`. The Management API writes Auth0's
+ * `sapi` (a change it made) and `fapi` (a change it refused) for every change requested of it.
  */
 export type LogEntryType =
   | 'secte'
@@ -22,7 +23,9 @@ export type LogEntryType =
   | 'seotpft'
   | 'feotpft'
   | 'seoobft'
-  | 'feoobft';
+  | 'feoobft'
+  | 'sapi'
+  | 'fapi';
 
 /** One tenant-log entry, with Auth0's log schema field names. Never carries a token or secret. */
 export interface LogEntry {
@@ -94,6 +97,32 @@ export interface LogEntryDetails {
     rate: number;
     next_attempt_at?: string;
   };
+  /** A Management API request (`sapi`, `fapi`): the route and the token that made it. */
+  request?: ManagementRequestDetails;
+  /**
+   * `fapi` of a `401` only: how many `401`s before this one were not logged, since the Management
+   * API logs at most a few a minute however many bad tokens arrive.
+   */
+  suppressed?: number;
+  /** The status the Management API answered a change with (`sapi`, `fapi`). */
+  status_code?: number;
+  /** The object a change concerns (`sapi`, `fapi`): its kind and id. */
+  target?: { type: string; id: string };
+  /** The object before a change, without secrets (`sapi`; absent for a creation). */
+  before?: unknown;
+  /** The object after a change, without secrets (`sapi`; absent for a deletion). */
+  after?: unknown;
+}
+
+/** Who asked the Management API for a change, and how. */
+export interface ManagementRequestDetails {
+  method: string;
+  path: string;
+  /**
+   * The access token's `sub`, its client (`azp` or `client_id`), and its scopes. Absent from the
+   * `fapi` entry of a request whose token was missing or invalid (`401`).
+   */
+  auth?: { subject: string; client_id: string | null; scopes: string[] };
 }
 
 /**

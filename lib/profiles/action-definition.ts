@@ -155,10 +155,16 @@ export interface Action {
   limits: ActionLimits;
   /** Always `built`: there is no build step (Auth0 reports the same once an action is built). */
   status: 'built';
-  /** The live version, absent until the first deploy. */
-  deployed_version?: { number: number; deployed_at: string };
+  /** The live version (its id, as `actions.versions()` lists it), absent until the first deploy. */
+  deployed_version?: { id: string; number: number; deployed_at: string };
   /** `true` when the live version was built from the current draft. */
   all_changes_deployed: boolean;
+  /**
+   * `code`: defined by the host's code through `cte.actions` (each instance defines it at
+   * start-up; the Management API refuses to change it). `api`: created through the Management
+   * API, kept in the shared configuration store.
+   */
+  managed_by: 'code' | 'api';
   created_at: string;
   updated_at: string;
 }

@@ -7,7 +7,6 @@ import type {
   ActionDefinition,
   ActionPatch,
   ActionSource,
-  ParsedActionFields,
   PostExchangeActionDefinition,
   PostExchangeActionPatch,
   SupportedTrigger,
@@ -17,8 +16,27 @@ import {
   actionLimitsProblem,
   parseActionDefinition,
   parseActionPatch,
-  sourceForTriggers,
 } from './action-definition.js';
+import type {
+  ActionData,
+  ActionVersionView,
+  StoredAction,
+  StoredActionVersion,
+} from './action-state.js';
+import {
+  deployedActionData,
+  newActionData,
+  patchedActionData,
+  redeployedActionData,
+  versionView,
+} from './action-state.js';
+import { ActionBindings } from './action-bindings.js';
+import type { ActionBinding, ActionBindingCheck } from './action-bindings.js';
+import { ActionEntries } from './action-entries.js';
+import type { ActionEntry, LocalVersion } from './action-entries.js';
+export type { ActionBinding, ActionBindingCheck } from './action-bindings.js';
+import type { ChangeOptions, ManagedBy, RecordWrite, SharedRecords } from './shared-records.js';
+import { checkIfMatch, commitShared, managedInCode } from './shared-records.js';
 
 /** Options of {@link ActionRegistry}. */
 export interface ActionRegistryOptions {
@@ -28,73 +46,40 @@ export interface ActionRegistryOptions {
   defaultLimits: ActionLimits;
   /** Clock for `created_at`, `updated_at`, `deployed_at`. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * The shared configuration store the actions the Management API creates live in. Without it,
+   * they are kept in this process like the others.
+   */
+  shared?: SharedRecords;
 }
 
-/** Tells whether something (a token exchange profile) still uses an action. */
-export type ActionBindingCheck = (actionId: string) => boolean;
-
-/** What a binding check holds an action for, as the messages of refused changes say it. */
-export interface ActionBinding {
-  /** The trigger the action must keep while bound, e.g. `custom-token-exchange`. */
-  trigger: string;
-  /** Who holds the action: `a token exchange profile`. */
-  holder: string;
-  /** What frees it: `delete the profile first`. */
-  release: string;
-}
-
-/** The binding of token exchange profiles, the default of {@link ActionRegistry.addBindingCheck}. */
-const PROFILE_BINDING: Readonly<ActionBinding> = Object.freeze({
-  trigger: CUSTOM_TOKEN_EXCHANGE_TRIGGER.id,
-  holder: 'a token exchange profile',
-  release: 'delete the profile first',
-});
-
-interface DraftSecret {
-  value: string;
-  updated_at: string;
-}
-
-interface LiveVersion {
-  version: ActionVersion;
-  deployed_at: string;
-  /** The draft revision the version was built from. */
-  revision: number;
-}
-
-interface ActionRecord {
-  readonly id: string;
-  readonly created_at: string;
-  name: string;
-  supported_triggers: SupportedTrigger[];
-  source: ActionSource;
-  secrets: Map<string, DraftSecret>;
-  allowed_hosts: string[];
-  allowed_private_networks: string[];
-  limits: ActionLimits;
-  updated_at: string;
-  /** Bumped by every change a version captures; compared with the live version's. */
-  revision: number;
-  live: LiveVersion | undefined;
-  lastVersionNumber: number;
+/** Options of {@link ActionRegistry.deployVersion}. */
+export interface DeployVersionOptions extends ChangeOptions {
+  /** Whether the draft takes the version's content too. Default `false`, as in Auth0. */
+  update_draft?: boolean;
 }
 
 /**
- * Actions and their deployed versions. An action has one editable draft and at most one live,
- * immutable {@link ActionVersion}: `update` edits the draft, `deploy` freezes it. The token
- * endpoint reads only the live version, synchronously, through {@link ActionRegistry.deployed};
- * a request keeps the version object it got even if a deploy replaces it meanwhile.
+ * Actions and their versions. An action has one editable draft and at most one live, immutable
+ * {@link ActionVersion}: `update` edits the draft, `deploy` freezes it into a new version, and
+ * `deployVersion` deploys an earlier version again (a roll back). The token endpoint reads only
+ * the live version, synchronously, through {@link ActionRegistry.deployed}; a request keeps the
+ * version object it got even if a deploy replaces it meanwhile.
  *
- * Management methods are async so that a persistent store can replace the memory one without
- * changing callers; each applies its change in one synchronous step after its last `await`, so
- * concurrent calls never see half an update. They throw {@link ManagementError}.
+ * Actions the host's code defines are kept here; those the Management API creates are kept in
+ * the shared configuration store (when there is one) and copied here as the store reports them.
+ * Every change is computed against this copy in one synchronous step after its last `await`, so
+ * concurrent calls never see half an update, and a shared change is committed only if the store
+ * has not moved on meanwhile (it is computed again otherwise). Methods throw
+ * {@link ManagementError}.
  */
 export class ActionRegistry {
   readonly #runner: ActionRunner;
   readonly #defaultLimits: Readonly<ActionLimits>;
   readonly #now: () => Date;
-  readonly #actions = new Map<string, ActionRecord>();
-  readonly #bindingChecks = new Map<ActionBindingCheck, Readonly<ActionBinding>>();
+  readonly #shared: SharedRecords | undefined;
+  readonly #entries: ActionEntries;
+  readonly #bindings = new ActionBindings();
 
   constructor(options: ActionRegistryOptions) {
     const runner = options.runner as Partial<ActionRunner> | undefined;
@@ -111,6 +96,8 @@ export class ActionRegistry {
     this.#runner = options.runner;
     this.#defaultLimits = Object.freeze({ ...options.defaultLimits });
     this.#now = options.now ?? (() => new Date());
+    this.#shared = options.shared;
+    this.#entries = new ActionEntries((version) => this.#runner.release?.(version));
   }
 
   /**
@@ -119,48 +106,37 @@ export class ActionRegistry {
    * adds its own (the default `binding`, `custom-token-exchange`), the post-exchange hook its
    * own. Returns a function that removes the check.
    */
-  addBindingCheck(check: ActionBindingCheck, binding: ActionBinding = PROFILE_BINDING): () => void {
-    if (typeof check !== 'function') {
-      throw new TypeError('ActionRegistry: a binding check must be a function');
-    }
-    this.#bindingChecks.set(check, Object.freeze({ ...binding }));
-    return () => {
-      this.#bindingChecks.delete(check);
-    };
+  addBindingCheck(check: ActionBindingCheck, binding?: ActionBinding): () => void {
+    return this.#bindings.add(check, binding);
   }
 
   /**
-   * Creates an action with an undeployed draft. Code is syntax-checked by the runner's `validate`;
-   * a runner without one cannot take code (`unsupported`).
+   * Creates an action with an undeployed draft, managed by the caller (`code` by default). Code
+   * is syntax-checked by the runner's `validate`; a runner without one cannot take code
+   * (`unsupported`).
    *
    * @throws ManagementError `invalid_body` (with the runner's line and column for a syntax
    *   error), `unsupported`, `conflict` (an action has the `id` given).
    */
-  async create(definition: ActionDefinition | PostExchangeActionDefinition): Promise<Action> {
+  async create(
+    definition: ActionDefinition | PostExchangeActionDefinition,
+    options: ChangeOptions = {},
+  ): Promise<Action> {
     const fields = parseActionDefinition(definition, this.#defaultLimits);
-    const source = sourceForTriggers(fields.source, fields.supported_triggers);
+    const managedBy = options.caller ?? 'code';
     this.#checkIdFree(fields.id);
-    await this.#checkSource(source);
-    // Checked again: another create may have taken the id while the source was checked.
-    this.#checkIdFree(fields.id);
-    const at = this.#timestamp();
-    const record: ActionRecord = {
-      id: fields.id ?? this.#newId(),
-      created_at: at,
-      name: fields.name,
-      supported_triggers: fields.supported_triggers,
-      source,
-      secrets: secretsAt(fields.secrets, new Map(), at),
-      allowed_hosts: fields.allowed_hosts,
-      allowed_private_networks: fields.allowed_private_networks,
-      limits: fields.limits,
-      updated_at: at,
-      revision: 1,
-      live: undefined,
-      lastVersionNumber: 0,
-    };
-    this.#actions.set(record.id, record);
-    return view(record);
+    await this.#checkSource(fields.source);
+    const id = fields.id ?? this.#newId();
+    const created = await this.#change(managedBy, () => {
+      // Checked again: another create may have taken the id while the source was checked.
+      this.#checkIdFree(fields.id);
+      const data = newActionData(fields, id, this.#timestamp());
+      if (managedBy === 'api' && data.handler !== undefined) {
+        throw new ManagementError('invalid_body', 'Invalid request body: code is required.');
+      }
+      return { id, data, writes: [actionWrite(data.stored)] };
+    });
+    return this.#viewAfter(created);
   }
 
   /**
@@ -169,41 +145,26 @@ export class ActionRegistry {
    * still bound to a profile cannot drop the `custom-token-exchange` trigger, nor the
    * post-exchange action the `post-exchange` one.
    *
-   * @throws ManagementError `not_found`, `invalid_body`, `unsupported`, `action_in_use`.
+   * @throws ManagementError `not_found`, `invalid_body`, `unsupported`, `action_in_use`,
+   *   `conflict` (the Management API changing an action managed in code), `precondition_failed`.
    */
-  async update(id: string, patch: ActionPatch | PostExchangeActionPatch): Promise<Action> {
-    this.#record(id);
+  async update(
+    id: string,
+    patch: ActionPatch | PostExchangeActionPatch,
+    options: ChangeOptions = {},
+  ): Promise<Action> {
+    this.#changeable(id, options);
     const fields = parseActionPatch(patch, this.#defaultLimits);
     await this.#checkSource(fields.source);
-    // Looked up again: the action may have been deleted while the code was being checked.
-    const record = this.#record(id);
-    if (fields.supported_triggers) {
-      const binding = this.#bindingOf(id);
-      if (binding && !fields.supported_triggers.some((t) => t.id === binding.trigger)) {
-        throw new ManagementError(
-          'action_in_use',
-          `Action is bound to ${binding.holder} and must keep the ${binding.trigger} trigger.`,
-        );
-      }
-    }
-    const source = sourceForTriggers(
-      fields.source ?? record.source,
-      fields.supported_triggers ?? record.supported_triggers,
-    );
-    const at = this.#timestamp();
-    if (fields.name !== undefined) record.name = fields.name;
-    if (fields.supported_triggers) record.supported_triggers = fields.supported_triggers;
-    // New triggers may wrap the same function differently: that, too, is a new source.
-    if (capturesVersionChange(fields) || source !== record.source) record.revision += 1;
-    record.source = source;
-    if (fields.secrets) record.secrets = secretsAt(fields.secrets, record.secrets, at);
-    if (fields.allowed_hosts) record.allowed_hosts = fields.allowed_hosts;
-    if (fields.allowed_private_networks) {
-      record.allowed_private_networks = fields.allowed_private_networks;
-    }
-    if (fields.limits) record.limits = fields.limits;
-    record.updated_at = at;
-    return view(record);
+    await this.#syncIfStale(id, options);
+    const updated = await this.#change(this.#entry(id).managedBy, () => {
+      // Looked up again: the action may have been deleted while the code was being checked.
+      const entry = this.#changeable(id, options);
+      if (fields.supported_triggers) this.#bindings.checkKept(id, fields.supported_triggers);
+      const data = patchedActionData(entry.data, fields, this.#timestamp());
+      return { id, data, writes: [actionWrite(data.stored)] };
+    });
+    return this.#viewAfter(updated);
   }
 
   /**
@@ -211,22 +172,63 @@ export class ActionRegistry {
    * and hands the replaced version to `runner.release` (the runner keeps executions already
    * holding it alive). Every call makes a new version, as Auth0's deploy does.
    *
-   * @throws ManagementError `not_found`.
+   * @throws ManagementError `not_found`, `conflict`, `precondition_failed`.
    */
-  async deploy(id: string): Promise<Action> {
-    const record = this.#record(id);
-    const previous = record.live?.version;
-    const number = record.lastVersionNumber + 1;
-    record.lastVersionNumber = number;
-    record.live = {
-      version: freezeVersion(record, number),
-      deployed_at: this.#timestamp(),
-      revision: record.revision,
-    };
-    // Released only once the new version is live, so no lookup can see a released version. A
-    // runner's release must not throw; if it does, the deploy has happened anyway.
-    if (previous) this.#runner.release?.(previous);
-    return view(record);
+  async deploy(id: string, options: ChangeOptions = {}): Promise<Action> {
+    this.#changeable(id, options);
+    await this.#syncIfStale(id, options);
+    const deployed = await this.#change(this.#entry(id).managedBy, () => {
+      const entry = this.#changeable(id, options);
+      const { data, version } = deployedActionData(entry.data, randomUUID(), this.#timestamp());
+      return {
+        id,
+        data,
+        writes: [actionWrite(data.stored), versionWrite(version)],
+        version: { version, ...(data.liveHandler ? { handler: data.liveHandler } : {}) },
+      };
+    });
+    return this.#viewAfter(deployed);
+  }
+
+  /**
+   * Deploys an earlier version of an action again, as a new version numbered above the last
+   * (Auth0's roll back); with `update_draft` the draft takes its content too.
+   *
+   * @throws ManagementError `not_found` (the action or the version), `conflict`,
+   *   `precondition_failed`.
+   */
+  async deployVersion(
+    id: string,
+    versionId: string,
+    options: DeployVersionOptions = {},
+  ): Promise<ActionVersionView> {
+    this.#changeable(id, options);
+    if (options.update_draft !== undefined && typeof options.update_draft !== 'boolean') {
+      throw new ManagementError(
+        'invalid_body',
+        'Invalid request body: update_draft must be a boolean.',
+      );
+    }
+    const earlier = await this.#version(id, versionId);
+    await this.#syncIfStale(id, options);
+    const result = await this.#change(this.#entry(id).managedBy, () => {
+      const entry = this.#changeable(id, options);
+      const { data, version } = redeployedActionData(
+        entry.data,
+        earlier.version,
+        earlier.handler,
+        options.update_draft === true,
+        randomUUID(),
+        this.#timestamp(),
+      );
+      return {
+        id,
+        data,
+        writes: [actionWrite(data.stored), versionWrite(version)],
+        version: { version, ...(earlier.handler ? { handler: earlier.handler } : {}) },
+      };
+    });
+    return this.version(id, this.#viewAfter(result).deployed_version!.id);
   }
 
   /**
@@ -234,7 +236,7 @@ export class ActionRegistry {
    * path of the token endpoint: synchronous, O(1), no copy (versions are frozen).
    */
   deployed(id: string): ActionVersion | undefined {
-    return this.#actions.get(id)?.live?.version;
+    return this.#entries.get(id)?.live;
   }
 
   /**
@@ -243,37 +245,179 @@ export class ActionRegistry {
    * @throws ManagementError `not_found`.
    */
   async get(id: string): Promise<Action> {
-    return view(this.#record(id));
+    return this.#entries.view(this.#entry(id));
   }
 
   /** Every action, in creation order (deep copies, without secret values). */
   async list(): Promise<Action[]> {
-    return [...this.#actions.values()].map(view);
+    return this.#entries.all().map((entry) => this.#entries.view(entry));
   }
 
   /**
-   * Deletes an action and releases its live version. Refused while a profile is bound to it
-   * (delete the profile first, as in Auth0) or while it is the post-exchange action.
+   * Every version of an action, newest first.
    *
-   * @throws ManagementError `not_found`, `action_in_use`.
+   * @throws ManagementError `not_found`.
    */
-  async delete(id: string): Promise<void> {
-    const record = this.#record(id);
-    const binding = this.#bindingOf(id);
-    if (binding) {
-      throw new ManagementError(
-        'action_in_use',
-        `Action is bound to ${binding.holder}; ${binding.release}.`,
-      );
-    }
-    this.#actions.delete(id);
-    if (record.live) this.#runner.release?.(record.live.version);
+  async versions(id: string): Promise<ActionVersionView[]> {
+    const entry = this.#entry(id);
+    const versions = entry.versions
+      ? [...entry.versions.values()].map((local) => local.version)
+      : ((await this.#shared!.children('action_version', id)) as StoredActionVersion[]);
+    const current = this.#entry(id);
+    return versions
+      .sort((a, b) => b.number - a.number)
+      .map((version) => versionView(current.data, version));
   }
 
-  #record(id: string): ActionRecord {
-    const record = typeof id === 'string' ? this.#actions.get(id) : undefined;
-    if (!record) throw new ManagementError('not_found', 'Action not found.');
-    return record;
+  /**
+   * One version of an action.
+   *
+   * @throws ManagementError `not_found`.
+   */
+  async version(id: string, versionId: string): Promise<ActionVersionView> {
+    const { version } = await this.#version(id, versionId);
+    return versionView(this.#entry(id).data, version);
+  }
+
+  /**
+   * Deletes an action with its versions and releases its live version. Refused while a profile
+   * is bound to it (delete the profile first, as in Auth0) or while it is the post-exchange
+   * action.
+   *
+   * @throws ManagementError `not_found`, `action_in_use`, `conflict`, `precondition_failed`.
+   */
+  async delete(id: string, options: ChangeOptions = {}): Promise<void> {
+    this.#changeable(id, options);
+    await this.#syncIfStale(id, options);
+    const entry = this.#entry(id);
+    const versionIds = entry.versions
+      ? []
+      : (await this.#shared!.children('action_version', id)).map(
+          (version) => (version as StoredActionVersion).id,
+        );
+    await this.#change(entry.managedBy, () => {
+      this.#changeable(id, options);
+      const binding = this.#bindings.of(id);
+      if (binding) {
+        throw new ManagementError(
+          'action_in_use',
+          `Action is bound to ${binding.holder}; ${binding.release}.`,
+        );
+      }
+      const writes: RecordWrite[] = [
+        { kind: 'action', id, data: null },
+        ...versionIds.map((versionId) => ({
+          kind: 'action_version' as const,
+          id: versionId,
+          data: null,
+        })),
+      ];
+      return { id, data: null, writes };
+    });
+  }
+
+  /** The entity tag of an action as a view of it was taken, for HTTP's `ETag`. */
+  entityTag(view: object): string | undefined {
+    return this.#entries.tagOf(view);
+  }
+
+  /**
+   * Takes an action the shared store reports (`null`: deleted) at store revision `revision`. An
+   * older report than the copy's is ignored; an action managed in code is never replaced.
+   */
+  applyStored(id: string, stored: StoredAction | null, revision: number): void {
+    this.#entries.applyShared(id, stored, revision);
+  }
+
+  /** The source, secrets and network settings of an action's draft, to test it. */
+  draft(id: string): { source: ActionSource; version: ActionVersion } {
+    const entry = this.#entry(id);
+    const stored = entry.data.stored;
+    const secrets: Record<string, string> = {};
+    for (const secret of stored.secrets) secrets[secret.name] = secret.value;
+    return {
+      source:
+        entry.data.handler === undefined ? { code: stored.code! } : { handler: entry.data.handler },
+      version: {
+        action_id: id,
+        number: stored.last_version_number + 1,
+        ...(stored.code === undefined ? {} : { code: stored.code }),
+        secrets,
+        allowed_hosts: [...stored.allowed_hosts],
+        allowed_private_networks: [...stored.allowed_private_networks],
+        limits: { ...stored.limits },
+      },
+    };
+  }
+
+  /**
+   * Applies a change computed by `compute`: in this process for an action managed in code (or
+   * when there is no shared store), otherwise committed to the shared store, which applies it
+   * here once committed. Resolves to the action's view after the change.
+   */
+  async #change(
+    managedBy: ManagedBy,
+    compute: () => {
+      id: string;
+      data: ActionData | null;
+      writes: RecordWrite[];
+      version?: LocalVersion;
+    },
+  ): Promise<ActionEntry | undefined> {
+    let entry: ActionEntry | undefined;
+    if (managedBy === 'api' && this.#shared !== undefined) {
+      const id = await commitShared(this.#shared, () => {
+        const change = compute();
+        return { writes: change.writes, result: change.id };
+      });
+      entry = this.#entries.get(id);
+    } else {
+      const change = compute();
+      entry = this.#entries.setLocal(change.id, change.data, managedBy, change.version);
+    }
+    return entry;
+  }
+
+  /** The view of the action a change left (gone only if another change deleted it since). */
+  #viewAfter(entry: ActionEntry | undefined): Action {
+    if (!entry) throw new ManagementError('not_found', 'Action not found.');
+    return this.#entries.view(entry);
+  }
+
+  async #version(id: string, versionId: string): Promise<LocalVersion> {
+    const entry = this.#entry(id);
+    if (typeof versionId !== 'string') throw versionNotFound();
+    if (entry.versions) {
+      const local = entry.versions.get(versionId);
+      if (!local) throw versionNotFound();
+      return local;
+    }
+    const version = (await this.#shared!.read('action_version', versionId)) as
+      StoredActionVersion | undefined;
+    if (!version || version.action_id !== id) throw versionNotFound();
+    return { version };
+  }
+
+  #entry(id: string): ActionEntry {
+    const entry = typeof id === 'string' ? this.#entries.get(id) : undefined;
+    if (!entry) throw new ManagementError('not_found', 'Action not found.');
+    return entry;
+  }
+
+  /** The action, if the caller may change it and its tag still matches `ifMatch`. */
+  #changeable(id: string, options: ChangeOptions): ActionEntry {
+    const entry = this.#entry(id);
+    if (options.caller === 'api' && entry.managedBy === 'code') {
+      throw managedInCode(`Action ${id}`, 'cte.actions');
+    }
+    checkIfMatch(options.ifMatch, entry.etag);
+    return entry;
+  }
+
+  /** A shared action read with a tag this copy has not reached yet may be newer in the store. */
+  async #syncIfStale(id: string, options: ChangeOptions): Promise<void> {
+    if (options.ifMatch === undefined || this.#shared === undefined) return;
+    if (this.#entry(id).etag !== options.ifMatch) await this.#shared.sync();
   }
 
   async #checkSource(source: ActionSource | undefined): Promise<void> {
@@ -295,20 +439,15 @@ export class ActionRegistry {
     }
   }
 
-  #bindingOf(id: string): Readonly<ActionBinding> | undefined {
-    for (const [check, binding] of this.#bindingChecks) if (check(id)) return binding;
-    return undefined;
-  }
-
   #checkIdFree(id: string | undefined): void {
-    if (id !== undefined && this.#actions.has(id)) {
+    if (id !== undefined && this.#entries.get(id)) {
       throw new ManagementError('conflict', `an action with id ${id} exists already`);
     }
   }
 
   #newId(): string {
     let id = randomUUID();
-    while (this.#actions.has(id)) id = randomUUID();
+    while (this.#entries.get(id)) id = randomUUID();
     return id;
   }
 
@@ -322,78 +461,14 @@ export function supportsCustomTokenExchange(triggers: readonly SupportedTrigger[
   return triggers.some((trigger) => trigger.id === CUSTOM_TOKEN_EXCHANGE_TRIGGER.id);
 }
 
-// The name and triggers are not part of a version: renaming needs no redeploy.
-function capturesVersionChange(fields: ParsedActionFields): boolean {
-  return (
-    fields.source !== undefined ||
-    fields.secrets !== undefined ||
-    fields.allowed_hosts !== undefined ||
-    fields.allowed_private_networks !== undefined ||
-    fields.limits !== undefined
-  );
+function actionWrite(stored: StoredAction): RecordWrite {
+  return { kind: 'action', id: stored.id, data: stored };
 }
 
-/**
- * The new secret set; a secret whose value did not change keeps its `updated_at`, so the field
- * says when the value last changed rather than when the set was last sent.
- */
-function secretsAt(
-  values: ReadonlyMap<string, string>,
-  previous: ReadonlyMap<string, DraftSecret>,
-  at: string,
-): Map<string, DraftSecret> {
-  const secrets = new Map<string, DraftSecret>();
-  for (const [name, value] of values) {
-    const before = previous.get(name);
-    secrets.set(name, {
-      value,
-      updated_at: before && before.value === value ? before.updated_at : at,
-    });
-  }
-  return secrets;
+function versionWrite(version: StoredActionVersion): RecordWrite {
+  return { kind: 'action_version', id: version.id, parent: version.action_id, data: version };
 }
 
-function freezeVersion(record: ActionRecord, number: number): ActionVersion {
-  const secrets: Record<string, string> = {};
-  for (const [name, secret] of record.secrets) secrets[name] = secret.value;
-  const version: ActionVersion = {
-    action_id: record.id,
-    number,
-    ...('code' in record.source
-      ? { code: record.source.code }
-      : { handler: record.source.handler }),
-    secrets: Object.freeze(secrets),
-    allowed_hosts: Object.freeze([...record.allowed_hosts]),
-    allowed_private_networks: Object.freeze([...record.allowed_private_networks]),
-    limits: Object.freeze({ ...record.limits }),
-  };
-  return Object.freeze(version);
-}
-
-function view(record: ActionRecord): Action {
-  const action: Action = {
-    id: record.id,
-    name: record.name,
-    supported_triggers: record.supported_triggers.map((trigger) => ({ ...trigger })),
-    ...('code' in record.source ? { code: record.source.code } : {}),
-    runtime: 'code' in record.source ? 'isolated-vm' : 'in-process',
-    secrets: [...record.secrets].map(([name, secret]) => ({
-      name,
-      updated_at: secret.updated_at,
-    })),
-    allowed_hosts: [...record.allowed_hosts],
-    allowed_private_networks: [...record.allowed_private_networks],
-    limits: { ...record.limits },
-    status: 'built',
-    all_changes_deployed: record.live !== undefined && record.live.revision === record.revision,
-    created_at: record.created_at,
-    updated_at: record.updated_at,
-  };
-  if (record.live) {
-    action.deployed_version = {
-      number: record.live.version.number,
-      deployed_at: record.live.deployed_at,
-    };
-  }
-  return action;
+function versionNotFound(): ManagementError {
+  return new ManagementError('not_found', 'Action version not found.');
 }

@@ -3,6 +3,8 @@ import { ManagementError } from '../errors.js';
 import type { Action } from './action-definition.js';
 import type { ActionRegistry } from './action-registry.js';
 import { supportsCustomTokenExchange } from './action-registry.js';
+import type { ChangeOptions, ManagedBy, SharedRecords } from './shared-records.js';
+import { checkIfMatch, commitShared, managedInCode } from './shared-records.js';
 import {
   checkBody,
   checkEnforceMayAct,
@@ -48,6 +50,11 @@ export interface Profile {
    */
   max_token_length?: number;
   /**
+   * `code`: defined by the host's code through `cte.profiles` (the Management API refuses to
+   * change it); `api`: created through the Management API, kept in the shared configuration.
+   */
+  managed_by: ManagedBy;
+  /**
    * When `true`, the router reads the `may_act` claim (RFC 8693 §4.4) of a subject token that is a
    * JWT, once the action accepted it, and refuses an actor that is not the party it names
    * (`400 invalid_request`). Absent: only a `may_act` the action passes to `setActor` is checked.
@@ -59,6 +66,9 @@ export interface Profile {
   /** ISO 8601. */
   updated_at: string;
 }
+
+/** A profile as the registry and the shared store keep it: the view without `managed_by`. */
+export type StoredProfile = Omit<Profile, 'managed_by'>;
 
 /** What `profiles.create()` accepts: Auth0's create body, and the router's token length cap. */
 export interface ProfileDefinition {
@@ -95,6 +105,20 @@ export interface ProfileRegistryOptions {
   actions: ActionRegistry;
   /** Clock for `created_at` and `updated_at`. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * The shared configuration store the profiles the Management API creates live in. Without
+   * it, they are kept in this process like the others.
+   */
+  shared?: SharedRecords;
+}
+
+/** One profile as the registry holds it. */
+interface ProfileEntry {
+  readonly profile: Readonly<StoredProfile>;
+  readonly managedBy: ManagedBy;
+  readonly etag: string;
+  /** The store revision of a shared profile (0 for a local one). */
+  readonly revision: number;
 }
 
 /** Most profiles a registry holds (Auth0's per-tenant entity limit). */
@@ -134,17 +158,22 @@ const MESSAGES = {
 
 /**
  * The token exchange profiles, indexed by `subject_token_type` for the token endpoint. Management
- * methods are async (a persistent store can replace this one) and throw {@link ManagementError};
- * each applies its change in one synchronous step after its last `await`. Profiles are stored
- * frozen and replaced on update, so the hot path hands them out without copying.
+ * methods are async and throw {@link ManagementError}; each computes its change against the
+ * registry's copy in one synchronous step after its last `await`. Profiles the Management API
+ * creates are committed to the shared configuration store (when there is one), which applies
+ * them here; the others are kept in this process. Profiles are stored frozen and replaced on
+ * update, so the hot path hands them out without copying.
  */
 export class ProfileRegistry {
   readonly #actions: ActionRegistry;
   readonly #now: () => Date;
-  readonly #byId = new Map<string, Readonly<Profile>>();
-  readonly #byType = new Map<string, Readonly<Profile>>();
+  readonly #shared: SharedRecords | undefined;
+  readonly #byId = new Map<string, ProfileEntry>();
+  readonly #byType = new Map<string, Readonly<StoredProfile>>();
   // Number of profiles per action, so the binding check stays O(1).
   readonly #bindings = new Map<string, number>();
+  readonly #tags = new WeakMap<object, string>();
+  #localTag = 0;
 
   constructor(options: ProfileRegistryOptions) {
     if (typeof options.actions?.addBindingCheck !== 'function') {
@@ -155,18 +184,20 @@ export class ProfileRegistry {
     }
     this.#actions = options.actions;
     this.#now = options.now ?? (() => new Date());
+    this.#shared = options.shared;
     this.#actions.addBindingCheck((actionId) => this.isActionBound(actionId));
   }
 
   /**
-   * Creates a profile bound to a deployed action with the `custom-token-exchange` trigger.
-   * Errors carry Auth0's messages; a missing action is `invalid_body` ("Action not found"), as
-   * Auth0 answers 400: the request body is wrong, not the URL.
+   * Creates a profile bound to a deployed action with the `custom-token-exchange` trigger,
+   * managed by the caller (`code` by default). Errors carry Auth0's messages; a missing action
+   * is `invalid_body` ("Action not found"), as Auth0 answers 400: the request body is wrong, not
+   * the URL.
    *
    * @throws ManagementError `invalid_body`, `action_not_deployed`, `limit_exceeded` (more than
    *   {@link MAX_PROFILES}), `conflict` (the `subject_token_type` or the `id` is taken).
    */
-  async create(definition: ProfileDefinition): Promise<Profile> {
+  async create(definition: ProfileDefinition, options: ChangeOptions = {}): Promise<Profile> {
     const body = checkBody(definition);
     for (const key of Object.keys(body)) {
       if (!CREATE_FIELDS.includes(key) && !OPTIONAL_CREATE_FIELDS.includes(key)) {
@@ -176,7 +207,7 @@ export class ProfileRegistry {
     for (const key of CREATE_FIELDS) {
       if (body[key] === undefined) invalid(`${key} is required`);
     }
-    const id = body.id === undefined ? undefined : checkProfileId(body.id);
+    const chosenId = body.id === undefined ? undefined : checkProfileId(body.id);
     const name = checkName(body.name);
     const subjectTokenType = checkSubjectTokenType(body.subject_token_type);
     const maxTokenLength =
@@ -197,47 +228,50 @@ export class ProfileRegistry {
     if (!action.deployed_version) {
       throw new ManagementError('action_not_deployed', MESSAGES.actionNotDeployed);
     }
-
-    // From here on synchronous: nothing can slip in between the checks and the insert.
-    // An action is never undeployed, only deleted, so no live version means it is gone.
-    if (!this.#actions.deployed(actionId)) {
-      throw new ManagementError('invalid_body', MESSAGES.actionNotFound);
-    }
-    if (this.#byId.size >= MAX_PROFILES) {
-      throw new ManagementError('limit_exceeded', MESSAGES.limitReached);
-    }
-    if (this.#byType.has(subjectTokenType)) {
-      throw new ManagementError('conflict', MESSAGES.duplicateOnCreate);
-    }
-    if (id !== undefined && this.#byId.has(id)) {
-      throw new ManagementError('conflict', MESSAGES.duplicateId);
-    }
-    const at = this.#now().toISOString();
-    const profile: Readonly<Profile> = Object.freeze({
-      id: id ?? this.#newId(),
-      name,
-      subject_token_type: subjectTokenType,
-      action_id: actionId,
-      type: CUSTOM_AUTHENTICATION,
-      ...(maxTokenLength === undefined ? {} : { max_token_length: maxTokenLength }),
-      ...(enforceMayAct ? { enforce_may_act: true } : {}),
-      created_at: at,
-      updated_at: at,
+    const id = chosenId ?? this.#newId();
+    const entry = await this.#change(options.caller ?? 'code', () => {
+      // From here on synchronous: nothing can slip in between the checks and the change.
+      // An action is never undeployed, only deleted, so no live version means it is gone.
+      if (!this.#actions.deployed(actionId)) {
+        throw new ManagementError('invalid_body', MESSAGES.actionNotFound);
+      }
+      if (this.#byId.size >= MAX_PROFILES) {
+        throw new ManagementError('limit_exceeded', MESSAGES.limitReached);
+      }
+      if (this.#byType.has(subjectTokenType)) {
+        throw new ManagementError('conflict', MESSAGES.duplicateOnCreate);
+      }
+      if (this.#byId.has(id)) {
+        throw new ManagementError('conflict', MESSAGES.duplicateId);
+      }
+      const at = this.#now().toISOString();
+      return {
+        id,
+        profile: {
+          id,
+          name,
+          subject_token_type: subjectTokenType,
+          action_id: actionId,
+          type: CUSTOM_AUTHENTICATION,
+          ...(maxTokenLength === undefined ? {} : { max_token_length: maxTokenLength }),
+          ...(enforceMayAct ? { enforce_may_act: true } : {}),
+          created_at: at,
+          updated_at: at,
+        },
+      };
     });
-    this.#byId.set(profile.id, profile);
-    this.#byType.set(subjectTokenType, profile);
-    this.#bindings.set(actionId, (this.#bindings.get(actionId) ?? 0) + 1);
-    return { ...profile };
+    return this.#viewAfter(entry);
   }
 
   /**
    * Renames a profile or moves it to another `subject_token_type`; nothing else can change.
    *
    * @throws ManagementError `not_found`, `invalid_body` ("Unable to update field." for a field
-   *   that cannot change), `conflict` (another profile has the `subject_token_type`).
+   *   that cannot change), `conflict` (another profile has the `subject_token_type`; or the
+   *   Management API changing a profile managed in code), `precondition_failed`.
    */
-  async update(id: string, patch: ProfilePatch): Promise<Profile> {
-    const current = this.#profile(id);
+  async update(id: string, patch: ProfilePatch, options: ChangeOptions = {}): Promise<Profile> {
+    this.#changeable(id, options);
     const body = checkBody(patch);
     for (const key of Object.keys(body)) {
       if (FIXED_FIELDS.has(key)) throw new ManagementError('invalid_body', MESSAGES.unableToUpdate);
@@ -262,27 +296,36 @@ export class ProfileRegistry {
     ) {
       invalid(`at least one of ${UPDATE_FIELDS.join(', ')} is required`);
     }
-    const holder = subjectTokenType === undefined ? undefined : this.#byType.get(subjectTokenType);
-    if (holder && holder.id !== current.id) {
-      throw new ManagementError('conflict', MESSAGES.duplicateOnUpdate);
-    }
-    const { max_token_length: currentMaxTokenLength, enforce_may_act: enforced, ...rest } = current;
-    const keptMaxTokenLength =
-      maxTokenLength === undefined ? currentMaxTokenLength : maxTokenLength;
-    const profile: Readonly<Profile> = Object.freeze({
-      ...rest,
-      name: name ?? current.name,
-      subject_token_type: subjectTokenType ?? current.subject_token_type,
-      ...(keptMaxTokenLength === undefined || keptMaxTokenLength === null
-        ? {}
-        : { max_token_length: keptMaxTokenLength }),
-      ...((enforceMayAct ?? enforced) === true ? { enforce_may_act: true } : {}),
-      updated_at: this.#now().toISOString(),
+    await this.#syncIfStale(id, options);
+    const entry = await this.#change(this.#entry(id).managedBy, () => {
+      const current = this.#changeable(id, options).profile;
+      const holder =
+        subjectTokenType === undefined ? undefined : this.#byType.get(subjectTokenType);
+      if (holder && holder.id !== current.id) {
+        throw new ManagementError('conflict', MESSAGES.duplicateOnUpdate);
+      }
+      const {
+        max_token_length: currentMaxTokenLength,
+        enforce_may_act: enforced,
+        ...rest
+      } = current;
+      const keptMaxTokenLength =
+        maxTokenLength === undefined ? currentMaxTokenLength : maxTokenLength;
+      return {
+        id,
+        profile: {
+          ...rest,
+          name: name ?? current.name,
+          subject_token_type: subjectTokenType ?? current.subject_token_type,
+          ...(keptMaxTokenLength === undefined || keptMaxTokenLength === null
+            ? {}
+            : { max_token_length: keptMaxTokenLength }),
+          ...((enforceMayAct ?? enforced) === true ? { enforce_may_act: true } : {}),
+          updated_at: this.#now().toISOString(),
+        },
+      };
     });
-    this.#byId.set(profile.id, profile);
-    this.#byType.delete(current.subject_token_type);
-    this.#byType.set(profile.subject_token_type, profile);
-    return { ...profile };
+    return this.#viewAfter(entry);
   }
 
   /**
@@ -291,33 +334,34 @@ export class ProfileRegistry {
    * @throws ManagementError `not_found`.
    */
   async get(id: string): Promise<Profile> {
-    return { ...this.#profile(id) };
+    return this.#view(this.#entry(id));
   }
 
   /** Every profile, in creation order (copies). */
   async list(): Promise<Profile[]> {
-    return [...this.#byId.values()].map((profile) => ({ ...profile }));
+    return [...this.#byId.values()].map((entry) => this.#view(entry));
   }
 
   /**
    * Deletes a profile, which frees its action for deletion.
    *
-   * @throws ManagementError `not_found`.
+   * @throws ManagementError `not_found`, `conflict` (the Management API deleting a profile
+   *   managed in code), `precondition_failed`.
    */
-  async delete(id: string): Promise<void> {
-    const profile = this.#profile(id);
-    this.#byId.delete(id);
-    this.#byType.delete(profile.subject_token_type);
-    const bound = (this.#bindings.get(profile.action_id) ?? 1) - 1;
-    if (bound > 0) this.#bindings.set(profile.action_id, bound);
-    else this.#bindings.delete(profile.action_id);
+  async delete(id: string, options: ChangeOptions = {}): Promise<void> {
+    this.#changeable(id, options);
+    await this.#syncIfStale(id, options);
+    await this.#change(this.#entry(id).managedBy, () => {
+      this.#changeable(id, options);
+      return { id, profile: null };
+    });
   }
 
   /**
    * The profile serving a token request's `subject_token_type` (exact match), or `undefined`.
    * The token endpoint's hot path: synchronous, O(1); the profile is frozen, not copied.
    */
-  bySubjectTokenType(type: string): Readonly<Profile> | undefined {
+  bySubjectTokenType(type: string): Readonly<StoredProfile> | undefined {
     return this.#byType.get(type);
   }
 
@@ -326,10 +370,98 @@ export class ProfileRegistry {
     return this.#bindings.has(actionId);
   }
 
-  #profile(id: string): Readonly<Profile> {
-    const profile = typeof id === 'string' ? this.#byId.get(id) : undefined;
-    if (!profile) throw new ManagementError('not_found', MESSAGES.notFound);
-    return profile;
+  /** The entity tag of a profile as a view of it was taken, for HTTP's `ETag`. */
+  entityTag(view: object): string | undefined {
+    return this.#tags.get(view);
+  }
+
+  /**
+   * Takes a profile the shared store reports (`null`: deleted) at store revision `revision`. An
+   * older report than the copy's is ignored; a profile managed in code is never replaced.
+   */
+  applyStored(id: string, profile: StoredProfile | null, revision: number): void {
+    const before = this.#byId.get(id);
+    if (before && (before.managedBy === 'code' || before.revision >= revision)) return;
+    this.#set(id, profile, 'api', `"r${revision}"`, revision);
+  }
+
+  /**
+   * Applies a change computed by `compute`: in this process for a profile managed in code (or
+   * when there is no shared store), otherwise through the shared store, which applies it here
+   * once committed. Resolves to the profile's entry after the change.
+   */
+  async #change(
+    managedBy: ManagedBy,
+    compute: () => { id: string; profile: StoredProfile | null },
+  ): Promise<ProfileEntry | undefined> {
+    if (managedBy === 'api' && this.#shared !== undefined) {
+      const id = await commitShared(this.#shared, () => {
+        const { id, profile } = compute();
+        return { writes: [{ kind: 'profile', id, data: profile }], result: id };
+      });
+      return this.#byId.get(id);
+    }
+    const { id, profile } = compute();
+    return this.#set(id, profile, managedBy, `"c${++this.#localTag}"`, 0);
+  }
+
+  #set(
+    id: string,
+    stored: StoredProfile | null,
+    managedBy: ManagedBy,
+    etag: string,
+    revision: number,
+  ): ProfileEntry | undefined {
+    const before = this.#byId.get(id)?.profile;
+    if (before) {
+      this.#byType.delete(before.subject_token_type);
+      const bound = (this.#bindings.get(before.action_id) ?? 1) - 1;
+      if (bound > 0) this.#bindings.set(before.action_id, bound);
+      else this.#bindings.delete(before.action_id);
+    }
+    if (stored === null) {
+      this.#byId.delete(id);
+      return undefined;
+    }
+    const profile = Object.freeze({ ...stored });
+    const entry: ProfileEntry = Object.freeze({ profile, managedBy, etag, revision });
+    this.#byId.set(id, entry);
+    this.#byType.set(profile.subject_token_type, profile);
+    this.#bindings.set(profile.action_id, (this.#bindings.get(profile.action_id) ?? 0) + 1);
+    return entry;
+  }
+
+  #view(entry: ProfileEntry): Profile {
+    const view: Profile = { ...entry.profile, managed_by: entry.managedBy };
+    this.#tags.set(view, entry.etag);
+    return view;
+  }
+
+  #viewAfter(entry: ProfileEntry | undefined): Profile {
+    if (!entry) throw new ManagementError('not_found', MESSAGES.notFound);
+    return this.#view(entry);
+  }
+
+  #entry(id: string): ProfileEntry {
+    const entry = typeof id === 'string' ? this.#byId.get(id) : undefined;
+    if (!entry) throw new ManagementError('not_found', MESSAGES.notFound);
+    return entry;
+  }
+
+  /** The profile, if the caller may change it and its tag still matches `ifMatch`. */
+  #changeable(id: string, options: ChangeOptions): ProfileEntry {
+    const entry = this.#entry(id);
+    if (options.caller === 'api' && entry.managedBy === 'code') {
+      throw managedInCode(`Token exchange profile ${id}`, 'cte.profiles');
+    }
+    checkIfMatch(options.ifMatch, entry.etag);
+    return entry;
+  }
+
+  /** A shared profile read with a tag this copy has not reached yet may be newer in the store. */
+  async #syncIfStale(id: string, options: ChangeOptions): Promise<void> {
+    if (options.ifMatch === undefined || this.#shared === undefined) return;
+    if (this.#entry(id).etag !== options.ifMatch) await this.#shared.sync();
   }
 
   async #findAction(actionId: string): Promise<Action> {

@@ -27,6 +27,8 @@ export interface IssueRefreshTokenParams {
   authTime: number;
   /** Binds the family to this DPoP key thumbprint (a public client's tokens, RFC 9449 §5). */
   dpopJkt?: string | undefined;
+  /** The organization the exchange was made in (`org_id`). */
+  organizationId?: string | undefined;
 }
 
 /** A refresh token just issued. */
@@ -67,6 +69,8 @@ export interface RefreshTokenFamilySummary {
   user_id: string;
   audience: string;
   scope: string[];
+  /** The organization the family was issued in; absent without one. */
+  organization_id?: string;
   rotating: boolean;
   /** ISO 8601, like every date below. */
   created_at: string;
@@ -163,6 +167,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
     scope,
     authTime,
     dpopJkt,
+    organizationId,
   }: IssueRefreshTokenParams): Promise<IssuedRefreshToken> {
     const settings = client.refresh_token;
     const now = this.#now();
@@ -176,6 +181,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
       scope: [...scope],
       auth_time: authTime,
       ...(dpopJkt === undefined ? {} : { dpop_jkt: dpopJkt }),
+      ...(organizationId === undefined ? {} : { organization_id: organizationId }),
       rotating: settings.rotation_type === 'rotating',
       leeway: settings.leeway,
       created_at: now,
@@ -436,6 +442,7 @@ function summarize(family: RefreshTokenFamily, now: number): RefreshTokenFamilyS
     user_id: family.user_id,
     audience: family.audience,
     scope: [...family.scope],
+    ...(family.organization_id === undefined ? {} : { organization_id: family.organization_id }),
     rotating: family.rotating,
     created_at: iso(family.created_at)!,
     last_used_at: iso(family.last_used_at)!,

@@ -25,6 +25,11 @@ export interface RefreshTokenFamily {
    * not bound.
    */
   readonly dpop_jkt?: string;
+  /**
+   * The organization of the exchange that started the family: every token refreshed from it is
+   * issued in that organization, once the user is found still a member.
+   */
+  readonly organization_id?: string;
   /** The client's `rotation_type` when the family was issued. */
   readonly rotating: boolean;
   /** The client's `leeway` when the family was issued, in seconds. */

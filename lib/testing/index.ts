@@ -11,6 +11,7 @@ export { refreshTokenStoreContract } from './refresh-token-store-contract.js';
 export { clientStoreContract } from './client-store-contract.js';
 export { keyStoreContract } from './key-store-contract.js';
 export { queryableLogSinkContract } from './log-sink-contract.js';
+export { configStoreContract } from './config-store-contract.js';
 export { organizationStoreContract } from './organization-store-contract.js';
 export { permissionStoreContract } from './permission-store-contract.js';
 export { revokedTokenStoreContract } from './revoked-token-store-contract.js';

@@ -13,8 +13,9 @@ import { rejectionOf, testApi, type ContractOptions, type StoreFactory } from '.
  * only (exactly one winner among concurrent ones), revocation, and each user's families listed
  * in creation order. `makeStore` may answer stores over one shared backend: each test uses
  * families and users of its own, with lifetimes counted from now. Optional family fields
- * (`auth_time`, `dpop_jkt`) must survive every write: a store that drops `dpop_jkt` unbinds a
- * DPoP-bound refresh token.
+ * (`auth_time`, `dpop_jkt`, `organization_id`) must survive every write: a store that drops
+ * `dpop_jkt` unbinds a DPoP-bound refresh token, one that drops `organization_id` lets a token
+ * outlive the user's membership.
  *
  * @example
  * refreshTokenStoreContract(() => new MyRefreshTokenStore(pool));
@@ -91,12 +92,13 @@ export function refreshTokenStoreContract(
       assert.deepEqual(await store.listFamilies(odd.user_id), [odd]);
     });
 
-    it('keeps the optional fields of a family: its auth_time and its DPoP key thumbprint', async () => {
+    it('keeps the optional fields of a family: its auth_time, DPoP key thumbprint and organization', async () => {
       const store = await makeStore();
       const { family, token, id, now } = fixture();
       const bound = family('bound', {
         auth_time: Math.floor(now / 1000) - 5,
         dpop_jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+        organization_id: 'org_ABCDEFGHijklmnop',
       });
       await store.create(bound, token('h1', 'bound'));
       assert.deepEqual(
@@ -107,6 +109,7 @@ export function refreshTokenStoreContract(
       const after = (await store.find(token('h1', 'bound').token_hash, id('bound')))!.family;
       assert.equal(after.auth_time, bound.auth_time);
       assert.equal(after.dpop_jkt, bound.dpop_jkt);
+      assert.equal(after.organization_id, bound.organization_id);
       assert.deepEqual(await store.listFamilies(bound.user_id), [after]);
     });
 

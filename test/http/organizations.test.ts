@@ -7,6 +7,7 @@ import type {
   CustomTokenExchangeHandler,
   LogEntry,
   Organization,
+  PostExchangeEvent,
 } from '../../lib/index.js';
 import { ManagementError } from '../../lib/errors.js';
 import {
@@ -427,6 +428,168 @@ describe('organizations', () => {
     expect((await claimsOf(server, byId.body.access_token, API)).org_id).to.equal(org.id);
     const byParameter = await exchange(server, 'ignored', { organization: org.id });
     expect(byParameter.status, JSON.stringify(byParameter.body)).to.equal(200);
+  });
+
+  describe('refresh tokens in an organization', () => {
+    function refresh(server: TestServer, token: string, clientId = 'org-app'): Promise<Response> {
+      return request(server.app)
+        .post('/oauth/token')
+        .set('User-Agent', USER_AGENT)
+        .type('form')
+        .send(
+          form({
+            grant_type: 'refresh_token',
+            refresh_token: token,
+            client_id: clientId,
+            client_secret: SECRET,
+          }),
+        )
+        .then((res) => res);
+    }
+
+    async function offlineHarness(allowNames = false): Promise<Harness> {
+      const server = await started(allowNames);
+      await server.cte.resourceServers.update(API, { allow_offline_access: true });
+      return server;
+    }
+
+    async function issued(server: Harness): Promise<string> {
+      const res = await exchange(server, 'id|alice', {
+        organization: server.org.id,
+        scope: 'read:orders offline_access',
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(res.body.scope).to.equal('read:orders offline_access');
+      const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
+      expect(family).to.include({ organization_id: server.org.id, active: true });
+      return res.body.refresh_token as string;
+    }
+
+    async function expectRefreshRefused(server: Harness, res: Response, cause: string) {
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      expect(res.headers).to.include(NO_STORE);
+      expect(res.body).to.deep.equal({
+        error: 'invalid_grant',
+        error_description: 'Unknown or invalid refresh token.',
+      });
+      const entry = await newest(server);
+      expect(entry.type).to.equal('fertft');
+      expect(entry.details).to.deep.include({ cause });
+    }
+
+    it('keeps the organization: refreshed tokens carry org_id (and org_name), sertft carries organization_id', async () => {
+      const server = await offlineHarness(true);
+      const res = await refresh(server, await issued(server));
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(res.headers).to.include(NO_STORE);
+      const access = await claimsOf(server, res.body.access_token, API);
+      expect(access).to.include({ org_id: server.org.id, org_name: 'acme', sub: 'auth0|alice' });
+      const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
+      const entry = await newest(server);
+      expect(entry).to.deep.equal({
+        log_id: entry.log_id,
+        date: entry.date,
+        type: 'sertft',
+        description: 'Successful Exchange of Refresh Token for Access Token',
+        client_id: 'org-app',
+        client_name: 'Org app',
+        ip: entry.ip,
+        user_agent: USER_AGENT,
+        hostname: '127.0.0.1',
+        audience: API,
+        scope: 'read:orders offline_access',
+        user_id: 'auth0|alice',
+        user_name: 'alice@example.com',
+        organization_id: server.org.id,
+        details: { access_token_jti: access.jti, refresh_token_family_id: family!.family_id },
+      });
+    });
+
+    it('a family without an organization refreshes without one', async () => {
+      const server = await offlineHarness();
+      const res = await exchange(server, 'id|alice', { scope: 'read:orders offline_access' });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
+      expect(family).not.to.have.property('organization_id');
+      const refreshed = await refresh(server, res.body.refresh_token as string);
+      expect(refreshed.status, JSON.stringify(refreshed.body)).to.equal(200);
+      const access = await claimsOf(server, refreshed.body.access_token, API);
+      expect(access).not.to.have.property('org_id');
+      expect(await newest(server)).not.to.have.property('organization_id');
+    });
+
+    it('refuses a refresh once the user left the organization, and once it is deleted', async () => {
+      const server = await offlineHarness();
+      const token = await issued(server);
+      await server.cte.organizations.members.remove(server.org.id, ['auth0|alice']);
+      await expectRefreshRefused(
+        server,
+        await refresh(server, token),
+        `auth0|alice is no longer a member of organization "${server.org.id}"`,
+      );
+      await server.cte.organizations.members.add(server.org.id, ['auth0|alice']);
+      const again = await refresh(server, token);
+      expect(again.status, JSON.stringify(again.body)).to.equal(200);
+      await server.cte.organizations.delete(server.org.id);
+      await expectRefreshRefused(
+        server,
+        await refresh(server, again.body.refresh_token as string),
+        `organization "${server.org.id}" no longer exists`,
+      );
+    });
+
+    it("follows the client's organization_usage as it is now", async () => {
+      const server = await offlineHarness();
+      const token = await issued(server);
+      await server.cte.clients.update('org-app', { organization_usage: 'deny' });
+      await expectRefreshRefused(
+        server,
+        await refresh(server, token),
+        'client "org-app" has organization_usage deny now',
+      );
+      await server.cte.clients.update('org-app', { organization_usage: 'require' });
+      expect((await refresh(server, token)).status).to.equal(200);
+      const plain = await exchange(
+        server,
+        'id|alice',
+        { scope: 'read:orders offline_access' },
+        'no-org',
+      );
+      expect(plain.status, JSON.stringify(plain.body)).to.equal(200);
+      await server.cte.clients.update('no-org', { organization_usage: 'require' });
+      await expectRefreshRefused(
+        server,
+        await refresh(server, plain.body.refresh_token as string, 'no-org'),
+        'client "no-org" has organization_usage require now',
+      );
+    });
+  });
+
+  it('the post-exchange action sees event.organization', async () => {
+    const server = await started();
+    const events: Array<PostExchangeEvent['organization'] | null> = [];
+    const hook = await server.cte.actions.create({
+      name: 'org-claims',
+      handler: {
+        onExecutePostExchange: async (event) => {
+          events.push(event.organization ?? null);
+        },
+      },
+    });
+    await server.cte.actions.deploy(hook.id);
+    await server.cte.postExchange.set(hook.id);
+    expect((await exchange(server, 'id|alice', { organization: server.org.id })).status).to.equal(
+      200,
+    );
+    expect((await exchange(server, 'id|alice|' + server.org.id)).status).to.equal(200);
+    expect((await exchange(server, 'id|alice', {}, 'no-org')).status).to.equal(200);
+    const acme = {
+      id: server.org.id,
+      name: 'acme',
+      display_name: 'Acme Inc.',
+      metadata: { tier: 'gold' },
+    };
+    expect(events).to.deep.equal([acme, acme, null]);
   });
 
   describe('cte.organizations', () => {

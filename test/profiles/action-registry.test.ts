@@ -430,6 +430,7 @@ describe('ActionRegistry', () => {
         limits: { timeoutMs: 5000, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 32 },
         status: 'built',
         all_changes_deployed: false,
+        managed_by: 'code',
         created_at: '2025-06-01T00:00:00.000Z',
         updated_at: '2025-06-01T00:00:00.000Z',
       });
@@ -459,6 +460,7 @@ describe('ActionRegistry', () => {
         limits: DEFAULT_LIMITS,
         status: 'built',
         all_changes_deployed: false,
+        managed_by: 'code',
         created_at: '2025-06-01T00:00:00.000Z',
         updated_at: '2025-06-01T00:00:00.000Z',
       });
@@ -732,7 +734,11 @@ describe('ActionRegistry', () => {
       expect(actions.deployed(action.id)).to.equal(undefined);
       const deployed = await actions.deploy(action.id);
       expect(deployed).to.deep.include({
-        deployed_version: { number: 1, deployed_at: '2025-06-01T00:00:00.000Z' },
+        deployed_version: {
+          id: deployed.deployed_version!.id,
+          number: 1,
+          deployed_at: '2025-06-01T00:00:00.000Z',
+        },
         all_changes_deployed: true,
       });
       const version = actions.deployed(action.id)!;
@@ -774,8 +780,13 @@ describe('ActionRegistry', () => {
 
       clock.tick();
       const redeployed = await actions.deploy(action.id);
+      expect(redeployed.deployed_version!.id).to.match(UUID);
       expect(redeployed).to.deep.include({
-        deployed_version: { number: 2, deployed_at: '2025-06-01T00:00:01.000Z' },
+        deployed_version: {
+          id: redeployed.deployed_version!.id,
+          number: 2,
+          deployed_at: '2025-06-01T00:00:01.000Z',
+        },
         all_changes_deployed: true,
       });
       const live = actions.deployed(action.id)!;

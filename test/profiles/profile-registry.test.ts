@@ -299,6 +299,7 @@ describe('ProfileRegistry', () => {
         subject_token_type: 'urn:acme:partner-id-token',
         action_id: f.actionId,
         type: 'custom_authentication',
+        managed_by: 'code',
         created_at: '2025-06-01T00:00:00.000Z',
         updated_at: '2025-06-01T00:00:00.000Z',
       });
@@ -340,7 +341,8 @@ describe('ProfileRegistry', () => {
         updated_at: '2025-06-01T00:00:01.000Z',
       });
       expect(f.profiles.bySubjectTokenType('urn:acme:partner-id-token')).to.equal(undefined);
-      expect(f.profiles.bySubjectTokenType('https://partner.example.com/v2')).to.eql(updated);
+      const { managed_by: _managedBy, ...stored } = updated;
+      expect(f.profiles.bySubjectTokenType('https://partner.example.com/v2')).to.eql(stored);
       expect(await f.profiles.get(profile.id)).to.eql(updated);
     });
 
@@ -351,7 +353,8 @@ describe('ProfileRegistry', () => {
         name: 'Same type',
         subject_token_type: profile.subject_token_type,
       });
-      expect(f.profiles.bySubjectTokenType(profile.subject_token_type)).to.eql(updated);
+      const { managed_by: _managedBy, ...stored } = updated;
+      expect(f.profiles.bySubjectTokenType(profile.subject_token_type)).to.eql(stored);
     });
 
     const cases: Array<{
@@ -539,11 +542,71 @@ describe('ProfileRegistry', () => {
       const f = await setup();
       const profile = await f.profiles.create(f.definition());
       const found = f.profiles.bySubjectTokenType('urn:acme:partner-id-token');
-      expect(found).to.eql(profile);
+      const { managed_by: _managedBy, ...stored } = profile;
+      expect(found).to.eql(stored);
       expect(Object.isFrozen(found)).to.equal(true);
       expect(f.profiles.bySubjectTokenType('URN:ACME:PARTNER-ID-TOKEN')).to.equal(undefined);
       expect(f.profiles.bySubjectTokenType('urn:acme:partner-id-token ')).to.equal(undefined);
       expect(f.profiles.bySubjectTokenType('urn:acme:other')).to.equal(undefined);
+    });
+  });
+
+  describe('managed in code or through the Management API', () => {
+    it('marks who created a profile, and refuses the API changing one the code made', async () => {
+      const f = await setup();
+      const fromCode = await f.profiles.create(f.definition());
+      const fromApi = await f.profiles.create(
+        f.definition({ subject_token_type: 'urn:acme:api-token' }),
+        { caller: 'api' },
+      );
+      expect(fromCode.managed_by).to.equal('code');
+      expect(fromApi.managed_by).to.equal('api');
+      for (const attempt of [
+        () => f.profiles.update(fromCode.id, { name: 'Renamed' }, { caller: 'api' }),
+        () => f.profiles.delete(fromCode.id, { caller: 'api' }),
+      ]) {
+        const error = await attempt().then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(error).to.be.instanceOf(ManagementError).and.include({ code: 'conflict' });
+        expect((error as Error).message).to.equal(
+          `Token exchange profile ${fromCode.id} is managed in code: it is defined by the host ` +
+            'application at start-up (through cte.profiles); change it there, not through the ' +
+            'Management API.',
+        );
+      }
+      expect(
+        (await f.profiles.update(fromApi.id, { name: 'Fine' }, { caller: 'api' })).name,
+      ).to.equal('Fine');
+      expect((await f.profiles.update(fromCode.id, { name: 'From code' })).name).to.equal(
+        'From code',
+      );
+    });
+
+    it('gives every state its own entity tag and refuses a stale If-Match', async () => {
+      const f = await setup();
+      const created = await f.profiles.create(f.definition(), { caller: 'api' });
+      const tag = f.profiles.entityTag(created);
+      expect(tag).to.be.a('string');
+      const read = await f.profiles.get(created.id);
+      expect(f.profiles.entityTag(read)).to.equal(tag);
+      const renamed = await f.profiles.update(
+        created.id,
+        { name: 'First' },
+        { caller: 'api', ifMatch: tag! },
+      );
+      expect(f.profiles.entityTag(renamed)).not.to.equal(tag);
+      const stale = await f.profiles
+        .update(created.id, { name: 'Second' }, { caller: 'api', ifMatch: tag! })
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+      expect(stale).to.be.instanceOf(ManagementError).and.include({ code: 'precondition_failed' });
+      expect((await f.profiles.get(created.id)).name).to.equal('First');
+      await f.profiles.delete(created.id, { caller: 'api', ifMatch: '*' });
+      expect(await f.profiles.list()).to.eql([]);
     });
   });
 

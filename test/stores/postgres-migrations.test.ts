@@ -55,10 +55,10 @@ describe('PostgreSQL migrations', function () {
         const db = await fresh(kind);
         try {
           expect(await migrate(db.database)).to.deep.equal({
-            applied: [1, 2, 3, 4, 5, 6, 7, 8],
-            version: 8,
+            applied: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            version: 10,
           });
-          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 8 });
+          expect(await migrate(db.database)).to.deep.equal({ applied: [], version: 10 });
           const versions = await db.query<{ version: number; name: string }>(
             'SELECT version, name FROM cte_schema_migrations ORDER BY version',
           );
@@ -71,6 +71,8 @@ describe('PostgreSQL migrations', function () {
             { version: 6, name: 'signing keys' },
             { version: 7, name: 'organizations' },
             { version: 8, name: 'revoked tokens' },
+            { version: 9, name: 'config documents' },
+            { version: 10, name: 'roles and permissions' },
           ]);
           const tables = await db.query<{ table_name: string }>(
             `SELECT table_name FROM information_schema.tables
@@ -78,6 +80,8 @@ describe('PostgreSQL migrations', function () {
           );
           expect(tables.map((t) => t.table_name)).to.deep.equal([
             'cte_clients',
+            'cte_config_documents',
+            'cte_config_revision',
             'cte_log_entries',
             'cte_organization_connections',
             'cte_organization_members',
@@ -86,10 +90,14 @@ describe('PostgreSQL migrations', function () {
             'cte_refresh_tokens',
             'cte_replay_keys',
             'cte_revoked_tokens',
+            'cte_role_permissions',
+            'cte_roles',
             'cte_schema_migrations',
             'cte_signing_key_schedule',
             'cte_signing_keys',
             'cte_user_identities',
+            'cte_user_permissions',
+            'cte_user_roles',
             'cte_users',
           ]);
         } finally {
@@ -165,7 +173,7 @@ describe('PostgreSQL migrations', function () {
       const results = await Promise.all(
         [db, ...others].map((instance) => migrate(instance.database)),
       );
-      const applied = results.flatMap((result) => result.applied).sort();
+      const applied = results.flatMap((result) => result.applied).sort((a, b) => a - b);
       expect(applied).to.deep.equal(MIGRATIONS.map((migration) => migration.version));
       expect(
         results.filter((result) => result.applied.length === MIGRATIONS.length),

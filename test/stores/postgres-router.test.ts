@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
 import request from 'supertest';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { migrate } from '../../lib/stores/postgres/migrate.js';
 import { PostgresLogSink } from '../../lib/stores/postgres/postgres-log-sink.js';
+import { PostgresPermissionStore } from '../../lib/stores/postgres/postgres-permission-store.js';
 import { PostgresRefreshTokenStore } from '../../lib/stores/postgres/postgres-refresh-token-store.js';
 import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresRevokedTokenStore } from '../../lib/stores/postgres/postgres-revoked-token-store.js';
@@ -167,6 +169,67 @@ describe('routers sharing PostgreSQL stores', function () {
       );
     } finally {
       await server.cte.close();
+    }
+  });
+
+  it('narrows the scopes of an exchange on one instance by a role assigned through the other', async () => {
+    const routers: TestServer[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        routers.push(
+          await testServer({
+            permissions: { store: new PostgresPermissionStore({ database: db!.database }) },
+            resourceServers: [
+              {
+                identifier: API,
+                scopes: [{ value: 'read:orders' }, { value: 'write:orders' }],
+                signing_alg: 'ES256',
+                enforce_policies: true,
+                token_dialect: 'access_token_authz',
+              },
+            ],
+          }),
+        );
+      }
+      const [a, b] = routers;
+      const granted = async (server: TestServer) => {
+        const res = await request(server.app)
+          .post('/oauth/token')
+          .set('Authorization', basic('app', SECRET))
+          .type('form')
+          .send(
+            form(
+              exchangeBody({
+                subject_token: 'conn:partner:rbac',
+                scope: 'read:orders write:orders',
+              }),
+            ),
+          );
+        expect(res.status, JSON.stringify(res.body)).to.equal(200);
+        const claims = decodeJwt(res.body.access_token as string);
+        return { scope: res.body.scope as string | undefined, permissions: claims.permissions };
+      };
+      expect(await granted(b!)).to.deep.equal({ scope: '', permissions: [] });
+
+      const role = await a!.cte.permissions.create({ name: 'orders-writer' });
+      await a!.cte.permissions.rolePermissions.add(role.id, [
+        { resource_server_identifier: API, permission_name: 'write:orders' },
+      ]);
+      await a!.cte.permissions.userRoles.assign('partner|rbac', [role.id]);
+      expect(await granted(b!)).to.deep.equal({
+        scope: 'write:orders',
+        permissions: ['write:orders'],
+      });
+      expect(await b!.cte.permissions.get(role.id)).to.deep.equal({
+        id: role.id,
+        name: 'orders-writer',
+      });
+
+      await b!.cte.permissions.delete(role.id);
+      expect(await granted(a!)).to.deep.equal({ scope: '', permissions: [] });
+      expect(await db!.query('SELECT * FROM cte_user_roles')).to.deep.equal([]);
+    } finally {
+      await Promise.all(routers.map((server) => server.cte.close()));
     }
   });
 });

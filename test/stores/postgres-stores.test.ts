@@ -6,11 +6,13 @@ import { PostgresReplayStore } from '../../lib/stores/postgres/postgres-replay-s
 import { PostgresRevokedTokenStore } from '../../lib/stores/postgres/postgres-revoked-token-store.js';
 import { PostgresUserStore } from '../../lib/stores/postgres/postgres-user-store.js';
 import { PostgresOrganizationStore } from '../../lib/stores/postgres/postgres-organization-store.js';
+import { PostgresPermissionStore } from '../../lib/stores/postgres/postgres-permission-store.js';
 import type { SqlDatabase } from '../../lib/stores/postgres/sql-database.js';
 import { ReplayStoreFullError } from '../../lib/stores/replay-store.js';
 import { RevokedTokenStoreFullError } from '../../lib/stores/revoked-token-store.js';
 import {
   organizationStoreContract,
+  permissionStoreContract,
   queryableLogSinkContract,
   replayStoreContract,
   revokedTokenStoreContract,
@@ -37,6 +39,9 @@ withPostgresServer('PostgreSQL stores', (server) => {
     });
     organizationStoreContract(() => new PostgresOrganizationStore({ database: db().database }), {
       name: 'PostgresOrganizationStore',
+    });
+    permissionStoreContract(() => new PostgresPermissionStore({ database: db().database }), {
+      name: 'PostgresPermissionStore',
     });
     queryableLogSinkContract(
       async () => {

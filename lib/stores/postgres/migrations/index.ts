@@ -6,6 +6,8 @@ import { clients } from './0005-clients.js';
 import { signingKeys } from './0006-signing-keys.js';
 import { organizations } from './0007-organizations.js';
 import { revokedTokens } from './0008-revoked-tokens.js';
+import { configDocuments } from './0009-config-documents.js';
+import { permissions } from './0010-permissions.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in version order. A new one is a new file and one more line here. */
@@ -18,4 +20,6 @@ export const MIGRATIONS: readonly Migration[] = [
   signingKeys,
   organizations,
   revokedTokens,
+  configDocuments,
+  permissions,
 ];

@@ -1,0 +1,196 @@
+import type { Request } from 'express';
+import { ManagementError } from '../errors.js';
+import { ManagementApiError } from './management-errors.js';
+import type { ManagementRouteGroup, ManagementRouteHandler } from './management-route.js';
+import { param, queryValue, recordChange } from './management-route.js';
+import { pagedList } from './paging.js';
+
+/**
+ * `/roles` (list with `name_filter`, create, get, update, delete), `/roles/{id}/permissions`
+ * (list, add, remove; bodies `{ permissions: [{ resource_server_identifier, permission_name }] }`),
+ * `/users/{id}/roles` (list, assign, remove; bodies `{ roles: [role ids] }`) and
+ * `/users/{id}/permissions` (effective permissions), over `cte.permissions`, with Auth0's scopes.
+ * Roles need a permission store (`options.permissions.store`): a router that takes permissions
+ * from a host resolver has none to change, and answers these routes `501 unsupported`.
+ */
+export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissionStore }) => {
+  /** The route, answering 501 without a permission store. */
+  const withStore =
+    (handler: ManagementRouteHandler): ManagementRouteHandler =>
+    async (req, res, caller) => {
+      if (!permissionStore) throw NO_STORE;
+      await handler(req, res, caller);
+    };
+
+  routes.get(
+    '/roles',
+    'read:roles',
+    withStore(async (req, res) => {
+      const filter = queryValue(req, 'name_filter')?.toLowerCase();
+      const roles = (await permissions.list()).filter(
+        (role) => filter === undefined || role.name.toLowerCase().includes(filter),
+      );
+      res.json(pagedList(req, 'roles', roles));
+    }),
+  );
+
+  routes.post(
+    '/roles',
+    'create:roles',
+    withStore(async (req, res) => {
+      const role = await permissions.create(bodyObject(req) as never);
+      recordChange(req, { description: 'Create a role', target: target(role.id), after: role });
+      res.json(role);
+    }),
+  );
+
+  routes.get(
+    '/roles/:id',
+    'read:roles',
+    withStore(async (req, res) => {
+      res.json(await permissions.get(param(req, 'id')));
+    }),
+  );
+
+  routes.patch(
+    '/roles/:id',
+    'update:roles',
+    withStore(async (req, res) => {
+      const id = param(req, 'id');
+      const before = await permissions.get(id);
+      const after = await permissions.update(id, bodyObject(req) as never);
+      recordChange(req, { description: 'Update a role', target: target(id), before, after });
+      res.json(after);
+    }),
+  );
+
+  routes.delete(
+    '/roles/:id',
+    'delete:roles',
+    withStore(async (req, res) => {
+      const id = param(req, 'id');
+      const before = await permissions.get(id);
+      await permissions.delete(id);
+      recordChange(req, { description: 'Delete a role', target: target(id), before });
+      res.status(200).end();
+    }),
+  );
+
+  routes.get(
+    '/roles/:id/permissions',
+    'read:roles',
+    withStore(async (req, res) => {
+      const granted = await permissions.rolePermissions.list(param(req, 'id'));
+      res.json(pagedList(req, 'permissions', granted));
+    }),
+  );
+
+  routes.post(
+    '/roles/:id/permissions',
+    'update:roles',
+    withStore(async (req, res) => {
+      const id = param(req, 'id');
+      const added = listIn(req, 'permissions');
+      await permissions.rolePermissions.add(id, added as never);
+      recordChange(req, {
+        description: 'Add permissions to a role',
+        target: target(id),
+        after: { permissions: added },
+      });
+      res.status(201).end();
+    }),
+  );
+
+  routes.delete(
+    '/roles/:id/permissions',
+    'update:roles',
+    withStore(async (req, res) => {
+      const id = param(req, 'id');
+      const removed = listIn(req, 'permissions');
+      await permissions.rolePermissions.remove(id, removed as never);
+      recordChange(req, {
+        description: 'Remove permissions from a role',
+        target: target(id),
+        before: { permissions: removed },
+      });
+      res.status(200).end();
+    }),
+  );
+
+  routes.get(
+    '/users/:id/roles',
+    ['read:users', 'read:roles', 'read:role_members'],
+    withStore(async (req, res) => {
+      res.json(pagedList(req, 'roles', await permissions.userRoles.list(param(req, 'id'))));
+    }),
+  );
+
+  routes.post(
+    '/users/:id/roles',
+    ['update:users', 'create:role_members'],
+    withStore(async (req, res) => {
+      const userId = param(req, 'id');
+      const roles = listIn(req, 'roles');
+      await permissions.userRoles.assign(userId, roles as never);
+      recordChange(req, {
+        description: 'Assign roles to a user',
+        target: { type: 'user', id: userId },
+        after: { roles },
+      });
+      res.status(204).end();
+    }),
+  );
+
+  routes.delete(
+    '/users/:id/roles',
+    ['update:users', 'delete:role_members'],
+    withStore(async (req, res) => {
+      const userId = param(req, 'id');
+      const roles = listIn(req, 'roles');
+      await permissions.userRoles.remove(userId, roles as never);
+      recordChange(req, {
+        description: 'Remove roles from a user',
+        target: { type: 'user', id: userId },
+        before: { roles },
+      });
+      res.status(204).end();
+    }),
+  );
+
+  routes.get(
+    '/users/:id/permissions',
+    'read:users',
+    withStore(async (req, res) => {
+      const effective = await permissions.userPermissions.list(param(req, 'id'));
+      res.json(pagedList(req, 'permissions', effective));
+    }),
+  );
+};
+
+const NO_STORE = new ManagementApiError(
+  501,
+  'unsupported',
+  'Roles and permissions are changed only on a router with options.permissions.store.',
+);
+
+function target(id: string): { type: string; id: string } {
+  return { type: 'role', id };
+}
+
+function bodyObject(req: Request): unknown {
+  return (req.body as unknown) ?? {};
+}
+
+/** The array under `field`, the body's only field (`{ roles: [...] }`, `{ permissions: [...] }`). */
+function listIn(req: Request, field: string): unknown[] {
+  const body: unknown = req.body;
+  const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
+  const list: unknown = keys.length === 1 ? (body as Record<string, unknown>)[field] : undefined;
+  if (!Array.isArray(list)) {
+    throw new ManagementError(
+      'invalid_body',
+      `Invalid request body: expected { ${field}: [...] }.`,
+    );
+  }
+  return list;
+}
