@@ -286,7 +286,7 @@ export function parseOptions(input: unknown): Config {
     }
   }
 
-  const mfa = parseMfaOptions(options.mfa, 'options.mfa');
+  const mfa = parseMfaOptions(options.mfa, 'options.mfa', issuer);
   if (mfa !== undefined && !mfa.sharedSecret) {
     const shared = sharedStore(stores, attackProtection);
     if (shared !== undefined) {

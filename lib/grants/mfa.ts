@@ -110,6 +110,13 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
         `API ${JSON.stringify(grant.audience)} no longer exists`,
       );
     }
+    // Client grants are per router: the instance redeeming may no longer grant the API.
+    if (services.clientGrants.scopesFor(client.client_id, grant.audience) === null) {
+      throw new InvalidMfaGrant(
+        'Malformed mfa_token',
+        `client ${JSON.stringify(client.client_id)} has no client grant for ${JSON.stringify(grant.audience)} any more`,
+      );
+    }
 
     const guessable = type === 'otp' || bindingCode !== undefined;
     const attempt = guessable ? await takeAttempt(replay, opened, mfa.maxAttempts) : undefined;
@@ -125,6 +132,9 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
     const result = await telemetry.mfaVerify(() => verify(mfa, verification));
     const attempts = attempt === undefined ? '' : ` (attempt ${attempt} of ${mfa.maxAttempts})`;
     if (result === false) {
+      // The last attempt spends the token, so no grant (an mfa-oob poll takes no attempt) can
+      // redeem it afterwards.
+      if (attempt === mfa.maxAttempts) await replay.consume(tokenKey(jti), exp);
       const wrong =
         type === 'otp' ? 'otp_code' : bindingCode === undefined ? 'oob_code' : 'binding_code';
       throw new InvalidMfaGrant(`Invalid ${wrong}.`, `mfa.verify refused the code${attempts}`);
@@ -169,7 +179,7 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
       log.write(refreshTokenCleanupEntry(req, trail, refreshToken.familyId, refreshToken.cleanup));
     }
     log.write(
-      mfaSuccessEntry(req, type, trail, grant.scope, accessTokenJti, refreshToken?.familyId),
+      mfaSuccessEntry(req, type, trail, grant.scope, accessTokenJti, refreshToken?.familyId, jti),
     );
     return response;
   }

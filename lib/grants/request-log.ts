@@ -72,10 +72,10 @@ export function exchangeSuccessEntry(
   return entry;
 }
 
-/** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
 /**
  * The success entry of an `mfa-otp` or `mfa-oob` redemption: Auth0's `seotpft` / `seoobft`, with
- * the exchange's details as `secte` has them (subject token type, profile, access token `jti`).
+ * the exchange's details as `secte` has them (subject token type, profile, access token `jti`),
+ * and the redeemed `mfa_token`'s `jti`, which the `mfa_required` entry's cause names.
  */
 export function mfaSuccessEntry(
   req: Request,
@@ -84,6 +84,7 @@ export function mfaSuccessEntry(
   grantedScopes: readonly string[],
   accessTokenJti: string,
   refreshTokenFamilyId: string | undefined,
+  mfaTokenJti: string,
 ): LogEntry {
   const entry = common(
     req,
@@ -97,10 +98,12 @@ export function mfaSuccessEntry(
   const details = commonDetails(trail);
   details.access_token_jti = accessTokenJti;
   if (refreshTokenFamilyId !== undefined) details.refresh_token_family_id = refreshTokenFamilyId;
+  details.mfa_token_jti = mfaTokenJti;
   entry.details = details;
   return entry;
 }
 
+/** The `sertft` entry of a successful refresh (Auth0's type for a refresh token exchange). */
 export function refreshSuccessEntry(
   req: Request,
   trail: RequestTrail,

@@ -56,6 +56,8 @@ export interface LogEntryDetails {
   action_id?: string;
   actor?: Actor;
   access_token_jti?: string;
+  /** The `jti` of the `mfa_token` an MFA grant redeemed (`seotpft`, `seoobft`), never the token. */
+  mfa_token_jti?: string;
   /**
    * The refresh token family issued (`secte`), redeemed (`sertft`) or revoked (`srrt`): an id,
    * never a token; `refreshTokens.revokeFamily()` takes it.

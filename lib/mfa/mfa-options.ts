@@ -71,8 +71,15 @@ export interface MfaConfig {
 /** Shortest `secret`, in bytes. */
 const MIN_SECRET_BYTES = 32;
 
-/** Validates `options.mfa`; `undefined` when absent. */
-export function parseMfaOptions(input: unknown, path: string): MfaConfig | undefined {
+/**
+ * Validates `options.mfa`; `undefined` when absent. The key is derived for the router's `issuer`,
+ * so routers of different tenants sharing a secret cannot redeem each other's `mfa_token`s.
+ */
+export function parseMfaOptions(
+  input: unknown,
+  path: string,
+  issuer: string,
+): MfaConfig | undefined {
   if (input === undefined) return undefined;
   const mfa = checkObject(input, path);
   checkKnownKeys(mfa, ['verify', 'timeoutMs', 'tokenLifetime', 'maxAttempts', 'secret'], path);
@@ -106,8 +113,11 @@ export function parseMfaOptions(input: unknown, path: string): MfaConfig | undef
       min: 1,
       max: 20,
     }),
-    // A key of its own, so the secret could serve another purpose without the two meeting.
-    key: new Uint8Array(hkdfSync('sha256', secret, new Uint8Array(0), 'cte mfa_token A256GCM', 32)),
+    // A key of its own, so the secret could serve another purpose without the two meeting, and
+    // one per issuer.
+    key: new Uint8Array(
+      hkdfSync('sha256', secret, new Uint8Array(0), `cte mfa_token A256GCM ${issuer}`, 32),
+    ),
     sharedSecret: mfa.secret !== undefined,
   };
 }

@@ -71,4 +71,24 @@ describe('MFA inside the exchange: the mfa-oob grant', () => {
     expect(after.status).to.equal(401);
     expect(after.body).to.deep.equal(EXPIRED);
   });
+
+  it('spends the token with its last wrong code: an oob poll, which takes no attempt, cannot redeem it', async () => {
+    server = await mfaServer({ maxAttempts: 1 });
+    server.behave.current = (_event, api) => api.multifactor.enable('guardian');
+    const token = await mfaToken(server);
+    server.verifier.answer = async () => false;
+    const wrong = await redeemOob(token, { oob_code: 'oob-4', binding_code: '000000' });
+    expect(wrong.status).to.equal(403);
+    expect(wrong.body).to.deep.equal({
+      error: 'invalid_grant',
+      error_description: 'Invalid binding_code.',
+    });
+    server.verifier.answer = async () => true;
+    const poll = await redeemOob(token, { oob_code: 'oob-4' });
+    expect(poll.status, JSON.stringify(poll.body)).to.equal(401);
+    expect(poll.body).to.deep.equal(EXPIRED);
+    expect(String((await newestEntry(server)).details!.cause)).to.match(
+      /^mfa_token \S+ was already redeemed or spent$/,
+    );
+  });
 });

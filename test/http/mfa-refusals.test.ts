@@ -4,6 +4,7 @@ import { customTokenExchange } from '../../lib/index.js';
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../lib/stores/replay-store.js';
 import {
+  API,
   ISSUER,
   SECRET,
   exchangeBody,
@@ -61,6 +62,27 @@ describe("MFA inside the exchange: the client's mfa_policy", () => {
       error_description: 'the client is not allowed to use custom token exchange',
     });
     expect(server.verifications).to.deep.equal([]);
+  });
+
+  it('refuses the redemption on a router that no longer grants the client the API', async () => {
+    server.behave.current = (_event, api) => api.multifactor.enable('any');
+    const token = await mfaToken(server);
+    // Same secret, so the token opens; client grants are per router, and this one has none for app.
+    const other = await mfaServer(
+      {},
+      { clientGrants: [{ client_id: 'post-app', audience: API, scope: [] }] },
+    );
+    const res = await redeemOtp(other, token, '1');
+    expect(res.status).to.equal(403);
+    expect(res.body).to.deep.equal({
+      error: 'invalid_grant',
+      error_description: 'Malformed mfa_token',
+    });
+    expect((await newestEntry(other)).details).to.include({
+      error: 'invalid_grant',
+      cause: `client "app" has no client grant for "${API}" any more`,
+    });
+    expect(other.verifications).to.deep.equal([]);
   });
 
   it("refuses MFA with an actor with Auth0's 400, from the policy and from the action", async () => {

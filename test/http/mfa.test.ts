@@ -86,9 +86,11 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
         },
       ),
     );
-    expect((required.details as { cause: string }).cause).to.match(
-      /^the post-exchange action requires MFA \(provider guardian\); mfa_token \S+ expires at /,
-    );
+    const named =
+      /^the post-exchange action requires MFA \(provider guardian\); mfa_token (\S+) expires at /.exec(
+        (required.details as { cause: string }).cause,
+      );
+    expect(named).not.to.equal(null);
     expect(JSON.stringify(required)).not.to.include(token);
     expect(server.verifications).to.deep.equal([]);
 
@@ -144,9 +146,12 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
           access_token_jti: access.payload.jti,
           refresh_token_family_id: (success.details as { refresh_token_family_id: string })
             .refresh_token_family_id,
+          mfa_token_jti: named![1],
         },
       ),
     );
+    expect(JSON.stringify(success)).not.to.include(token);
+    expect(JSON.stringify(success)).not.to.include('123456');
   });
 
   it('refuses a wrong code without spending the token, then accepts the right one', async () => {
@@ -210,9 +215,9 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
   it('refuses a token past its lifetime', async () => {
     server = await mfaServer({ tokenLifetime: 60 });
     server.behave.current = (_event, api) => api.multifactor.enable('any');
-    // Two minutes back, so the dates it moves on stay in the past: log ids minted meanwhile keep
-    // their time, and a later id must not be stamped ahead of the real clock.
-    const clock = FakeTimers.install({ toFake: ['Date'], now: Date.now() - 120_000 });
+    // Started in the past, so the clock never runs ahead of the real one: log ids are
+    // monotonic, and an entry written in the future would hold later tests' ids there.
+    const clock = FakeTimers.install({ toFake: ['Date'], now: Date.now() - 180_000 });
     try {
       const token = await mfaToken(server);
       clock.tick(59_000);
@@ -248,6 +253,16 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
     }
     expect(server.verifications).to.deep.equal([]);
     // The genuine token is untouched by all of that.
+    expect((await redeemOtp(server, token, '1')).status).to.equal(200);
+  });
+
+  it("refuses the token of another tenant's router with the same secret (another issuer)", async () => {
+    const token = await mfaToken(server);
+    const tenant = await mfaServer({}, { issuer: 'https://other-tenant.example.com/' });
+    const res = await redeemOtp(tenant, token, '1');
+    expect(res.status).to.equal(403);
+    expect(res.body).to.deep.equal(MALFORMED);
+    expect(tenant.verifications).to.deep.equal([]);
     expect((await redeemOtp(server, token, '1')).status).to.equal(200);
   });
 

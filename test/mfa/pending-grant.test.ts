@@ -86,13 +86,15 @@ describe('mfa_token: the pending grant sealed in a JWE', () => {
   });
 });
 
+const ISSUER = 'https://auth.example.com/';
+
 describe('options.mfa', () => {
   const verify = (): boolean => true;
 
   it('applies the defaults and derives the same key from the same secret', () => {
     const secret = 'a-shared-secret-of-at-least-32-bytes!';
-    const a = parseMfaOptions({ verify, secret }, 'options.mfa')!;
-    const b = parseMfaOptions({ verify, secret: Buffer.from(secret) }, 'options.mfa')!;
+    const a = parseMfaOptions({ verify, secret }, 'options.mfa', ISSUER)!;
+    const b = parseMfaOptions({ verify, secret: Buffer.from(secret) }, 'options.mfa', ISSUER)!;
     expect(a).to.include({
       timeoutMs: 5000,
       tokenLifetime: 300,
@@ -101,10 +103,16 @@ describe('options.mfa', () => {
     });
     expect(a.key).to.have.length(32);
     expect(Buffer.from(a.key).equals(Buffer.from(b.key))).to.equal(true);
-    const random = parseMfaOptions({ verify }, 'options.mfa')!;
+    const random = parseMfaOptions({ verify }, 'options.mfa', ISSUER)!;
     expect(random.sharedSecret).to.equal(false);
     expect(Buffer.from(random.key).equals(Buffer.from(a.key))).to.equal(false);
-    expect(parseMfaOptions(undefined, 'options.mfa')).to.equal(undefined);
+    const otherTenant = parseMfaOptions(
+      { verify, secret },
+      'options.mfa',
+      'https://other.example/',
+    )!;
+    expect(Buffer.from(otherTenant.key).equals(Buffer.from(a.key))).to.equal(false);
+    expect(parseMfaOptions(undefined, 'options.mfa', ISSUER)).to.equal(undefined);
   });
 
   it('names the option path of every mistake', () => {
@@ -121,7 +129,10 @@ describe('options.mfa', () => {
       [{ verify, ttl: 1 }, 'options.mfa'],
     ];
     for (const [input, message] of cases) {
-      expect(() => parseMfaOptions(input, 'options.mfa'), message).to.throw(TypeError, message);
+      expect(() => parseMfaOptions(input, 'options.mfa', ISSUER), message).to.throw(
+        TypeError,
+        message,
+      );
     }
   });
 });
