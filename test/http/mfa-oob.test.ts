@@ -87,7 +87,7 @@ describe('MFA inside the exchange: the mfa-oob grant', () => {
     const poll = await redeemOob(token, { oob_code: 'oob-4' });
     expect(poll.status, JSON.stringify(poll.body)).to.equal(401);
     expect(poll.body).to.deep.equal(EXPIRED);
-    expect(String((await newestEntry(server)).details!.cause)).to.match(
+    expect(String((await newestEntry(server)).details.cause)).to.match(
       /^mfa_token \S+ was already redeemed or spent$/,
     );
   });

@@ -32,7 +32,7 @@ describe('MFA inside the exchange: the user, the verifier and racing codes', () 
       error: 'invalid_grant',
       error_description: 'Malformed mfa_token',
     });
-    expect((await newestEntry(server)).details!.cause).to.equal(
+    expect((await newestEntry(server)).details.cause).to.equal(
       'user "auth0|alice" no longer exists',
     );
     expect(server.verifications).to.deep.equal([]);
@@ -46,14 +46,14 @@ describe('MFA inside the exchange: the user, the verifier and racing codes', () 
     const thrown = await redeemOtp(server, token, '1');
     expect(thrown.status).to.equal(500);
     expect(thrown.body).to.deep.equal(SERVER_ERROR);
-    expect((await newestEntry(server)).details!.cause).to.equal(
+    expect((await newestEntry(server)).details.cause).to.equal(
       'mfa.verify threw TypeError: no such user',
     );
     server.verifier.answer = async () => 'yes' as unknown as MfaVerificationResult;
     const odd = await redeemOtp(server, token, '1');
     expect(odd.status).to.equal(500);
     expect(odd.body).to.deep.equal(SERVER_ERROR);
-    expect((await newestEntry(server)).details!.cause).to.equal(
+    expect((await newestEntry(server)).details.cause).to.equal(
       `mfa.verify answered "yes", not true, false, 'pending' or 'rejected'`,
     );
     // The two attempts are gone, the token is not: the third code redeems it.
