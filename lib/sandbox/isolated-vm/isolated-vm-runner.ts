@@ -22,13 +22,8 @@ import {
 import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-watchdog.js';
 import { ENTRY_END } from './guest-source.js';
 import { hostFunctions, type HostCallName } from './host-functions.js';
-import {
-  IsolatePool,
-  SETUP_TIMEOUT_MS,
-  type ActionIsolate,
-  type Reference,
-  type VersionContext,
-} from './isolates.js';
+import { IsolatePool, type ActionIsolate, type VersionContext } from './isolate-pool.js';
+import { SETUP_TIMEOUT_MS, type Reference } from './isolates.js';
 import { SourceCheck } from './source-check.js';
 
 /** What the runner needs of {@link HostCapabilities}: the real one, or a test double. */
@@ -69,7 +64,7 @@ const RESOLVED = Promise.resolve();
  * Runs sandboxed action code in isolated-vm: the executions and their entries into the guest.
  *
  * Each action has its own isolate and each deployed version one context, prepared once (see
- * isolates.ts): every execution calls the version's compiled wrapper afresh, so what one execution
+ * isolate-pool.ts): every execution calls the version's compiled wrapper afresh, so what one execution
  * leaves anywhere never reaches the next. The event goes in by copy; `api.*`, `api.cache.*`,
  * `console.*`, URL parsing and randomness come out through synchronous Callbacks (see
  * host-functions.ts); capabilities and timers start through a Callback and settle later through a
