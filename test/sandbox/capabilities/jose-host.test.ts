@@ -13,6 +13,7 @@ import type {
   CapabilityScope,
   KeyDescriptor,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { rejection } from '../fixtures/capability-rejection.js';
 
 /** A local HTTP server counting its hits; `respond` decides each answer. */
 interface CountingServer {
@@ -60,16 +61,6 @@ const sendJson = (res: http.ServerResponse, body: unknown, status = 200): void =
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 };
-
-async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(CapabilityError);
-    return err as CapabilityError;
-  }
-  expect.fail('expected the capability call to reject');
-}
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 

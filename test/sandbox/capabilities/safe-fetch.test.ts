@@ -2,25 +2,13 @@ import { expect } from 'chai';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, LookupFunction } from 'node:net';
-import {
-  CapabilityError,
-  HostCapabilities,
-} from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { HostCapabilities } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import type {
   CapabilityScope,
   SafeFetchResponse,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import { until } from '../../support/until.js';
-
-async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(CapabilityError);
-    return err as CapabilityError;
-  }
-  expect.fail('expected the capability call to reject');
-}
+import { rejection } from '../fixtures/capability-rejection.js';
 
 /**
  * One local server for every case: `/ok`, `/echo` (method, headers, body as JSON),
