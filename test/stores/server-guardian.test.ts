@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -10,15 +11,16 @@ import { exited, removeDirectory, signal, waitUntil } from '../support/server-pr
 const SCRIPT = fileURLToPath(new URL('./fixtures/server-until-killed.ts', import.meta.url));
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+async function accepting(port: number): Promise<boolean> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** After a failure: stops what the guardian left (by the pid files it reads), removes `dir`. */
