@@ -285,18 +285,17 @@ describe('HostCapabilities: fetch', function () {
         ['0.0.0.0', 4, 'unspecified'],
         ['::1', 6, 'loopback'],
       ];
-      for (const [address, family, category] of cases) {
-        table['rebind.test'] = [{ address, family }];
-        const err = await rejection(
+      const fetchRebound = () =>
+        rejection(
           fetch(
             `http://rebind.test:${port}/ok`,
             undefined,
-            scope({
-              allowedHosts: [`rebind.test:${port}`],
-              allowedPrivateNetworks: [],
-            }),
+            scope({ allowedHosts: [`rebind.test:${port}`], allowedPrivateNetworks: [] }),
           ),
         );
+      for (const [address, family, category] of cases) {
+        table['rebind.test'] = [{ address, family }];
+        const err = await fetchRebound();
         expect(err.code, address).to.equal('ERR_FETCH_ADDRESS_NOT_ALLOWED');
         expect(err.message, address).to.include(`resolves to a ${category} address`);
       }
@@ -305,16 +304,7 @@ describe('HostCapabilities: fetch', function () {
         { address: '93.184.216.34', family: 4 },
         { address: '127.0.0.1', family: 4 },
       ];
-      const mixed = await rejection(
-        fetch(
-          `http://rebind.test:${port}/ok`,
-          undefined,
-          scope({
-            allowedHosts: [`rebind.test:${port}`],
-            allowedPrivateNetworks: [],
-          }),
-        ),
-      );
+      const mixed = await fetchRebound();
       expect(mixed.code).to.equal('ERR_FETCH_ADDRESS_NOT_ALLOWED');
       expect(lookups.filter((name) => name === 'rebind.test')).to.have.length(cases.length + 1);
       expect(hits).to.deep.equal([]);
