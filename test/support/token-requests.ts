@@ -2,9 +2,11 @@ import type { Express } from 'express';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JWTVerifyResult } from 'jose';
 import request from 'supertest';
-import type { Test } from 'supertest';
+import type { Response, Test } from 'supertest';
+import { expect } from 'chai';
 import type { LogEntry } from '../../lib/index.js';
-import { ISSUER, SECRET, basic, form } from './fixtures.js';
+import { ACCESS_TOKEN_TYPE, ISSUER, SECRET, basic, form } from './fixtures.js';
+import { NO_STORE } from './oauth-responses.js';
 
 /** How {@link postToken} sends a request. */
 export interface TokenRequestOptions {
@@ -50,4 +52,20 @@ export async function newestEntry(server: {
   const [entry] = await server.cte.logs.list();
   if (entry === undefined) throw new Error('no log entry');
   return entry;
+}
+
+/**
+ * Asserts a token exchange answered 200 with the no-store headers and exactly this body: an access
+ * token of an hour, Bearer, then `rest` (`scope`, `id_token: res.body.id_token`, ...).
+ */
+export function expectIssued(res: Response, rest: Record<string, unknown>): void {
+  expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  expect(res.headers).to.include(NO_STORE);
+  expect(res.body).to.deep.equal({
+    access_token: res.body.access_token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: 3600,
+    ...rest,
+  });
 }

@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+import { ManagementError } from '../../lib/index.js';
+import type { ManagementErrorCode } from '../../lib/index.js';
+
+/** The reason `promise` rejects with; fails the test when it fulfils. */
+export function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (err: unknown) => err,
+  );
+}
+
+/** The error `promise` rejects with, asserted to be a `type`. */
+export async function rejectionAs<T>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => T,
+): Promise<T> {
+  const err = await rejectionOf(promise);
+  expect(err).to.be.instanceOf(type);
+  return err as T;
+}
+
+/** What `run` throws; fails the test when it returns. */
+export function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (err) {
+    return err;
+  }
+  return expect.fail('expected a throw');
+}
+
+/** The code and message of the ManagementError `promise` rejects with. */
+export async function managementError(
+  promise: Promise<unknown>,
+): Promise<{ code: ManagementErrorCode; message: string }> {
+  const { code, message } = await rejectionAs(promise, ManagementError);
+  return { code, message };
+}
+
+/** Asserts `promise` rejects with a ManagementError of this code and message. */
+export async function expectManagementError(
+  promise: Promise<unknown>,
+  code: ManagementErrorCode,
+  message: string,
+): Promise<void> {
+  expect(await managementError(promise)).to.eql({ code, message });
+}
