@@ -10,16 +10,14 @@ import {
   API,
   ISSUER,
   SECRET,
-  basic,
   exchangeBody,
   form,
   routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
+import { APP, NO_STORE } from '../support/oauth-responses.js';
+import { appEntryFields } from '../support/log-entries.js';
 
 interface Server extends TestServer {
   revoked: RevokedTokenStore;
@@ -79,16 +77,9 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
 
     const entry = (await s.cte.logs.list({ type: 'srat' }))[0]!;
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
+      ...appEntryFields(entry),
       type: 'srat',
       description: 'Successful Access Token Revocation',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: 'cte-tests/1.0',
-      hostname: '127.0.0.1',
-      audience: API,
       scope: 'openid read:orders',
       user_id: 'auth0|alice',
       details: { access_token_jti: jti },

@@ -1,13 +1,7 @@
 import { expect } from 'chai';
 
 import type { Response } from 'supertest';
-import { ManagementError } from '../../lib/index.js';
-import type {
-  LogEntry,
-  ManagementErrorCode,
-  PostExchangeEvent,
-  PostExchangeHandler,
-} from '../../lib/index.js';
+import type { LogEntry, PostExchangeEvent, PostExchangeHandler } from '../../lib/index.js';
 import { MAX_CUSTOM_CLAIMS_BYTES } from '../../lib/actions/post-exchange-recorder.js';
 import {
   ACCESS_TOKEN_TYPE,
@@ -19,15 +13,13 @@ import {
   profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import { newestEntry, postToken, verifyToken, expectIssued } from '../support/token-requests.js';
+import { NO_STORE, SERVER_ERROR } from '../support/oauth-responses.js';
+import { managementError } from '../support/rejections.js';
+import { appEntryFields } from '../support/log-entries.js';
 
 const POST_EXCHANGE = [{ id: 'post-exchange', version: 'v1' }];
 const USER_AGENT = 'cte-claims-tests/1.0';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 /** Spec §3: never settable by a custom-claims hook, on any token. */
 const RESTRICTED = [
   'act',
@@ -72,19 +64,6 @@ const verify = verifyToken;
 
 const newest = newestEntry;
 
-async function managementError(
-  promise: Promise<unknown>,
-): Promise<{ code: ManagementErrorCode; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(ManagementError);
-    const { code, message } = err as ManagementError;
-    return { code, message };
-  }
-  throw new Error('expected a ManagementError');
-}
-
 /** The `fecte` entry of an exchange that failed after the user was set (alice). */
 async function failedAfterUser(
   server: TestServer,
@@ -95,16 +74,9 @@ async function failedAfterUser(
   const profile = await profileFor(server.cte, SUBJECT_TYPE);
   expect(entry.ip).to.match(/127\.0\.0\.1$/);
   return {
-    log_id: entry.log_id,
-    date: entry.date,
+    ...appEntryFields(entry, USER_AGENT),
     type: 'fecte',
     description: details.error_description,
-    client_id: 'app',
-    client_name: 'First-party app',
-    ip: entry.ip,
-    user_agent: USER_AGENT,
-    hostname: '127.0.0.1',
-    audience: API,
     ...(scope === undefined ? {} : { scope }),
     user_id: 'auth0|alice',
     user_name: 'alice@example.com',
@@ -163,13 +135,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       api.idToken.setCustomClaim('flags', [true, null, 1.5]);
     };
     const res = await post(server, exchangeBody({ scope: 'openid read:orders' }));
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid read:orders',
       id_token: res.body.id_token,
     });

@@ -3,11 +3,12 @@ import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import request from 'supertest';
 import type { CustomTokenExchangeHandler, CustomTokenExchangeOptions } from '../../lib/index.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { SECRET, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import type { LoggedRecord } from '../support/recording-logger.js';
 import { until } from '../support/until.js';
+import { APP } from '../support/oauth-responses.js';
 
 const GATED_TYPE = 'urn:acme:gated-token';
 const SHUTTING_DOWN = {
@@ -74,7 +75,7 @@ function exchange(server: Harness, subjectTokenType: string) {
   clients += 1;
   return request(server.listening)
     .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
+    .set('Authorization', APP)
     .set('X-Forwarded-For', `198.51.${100 + (clients >> 8)}.${clients & 255}`)
     .type('form')
     .send(

@@ -18,9 +18,8 @@ import {
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP, NO_STORE } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
 const ORDERS_API_SECRET = 'orders-api-secret-0123456789';
 const ORDERS_API = basic('orders-api', ORDERS_API_SECRET);
 const INACTIVE = { active: false };

@@ -10,12 +10,12 @@ import type {
 import { ManagementError } from '../../lib/errors.js';
 import { ACCESS_TOKEN_TYPE, API, GRANT, SECRET, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import { newestEntry, postToken, verifyToken, expectIssued } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE } from '../support/oauth-responses.js';
 
 const ORG_TYPE = 'urn:acme:org-token';
 const USER_AGENT = 'cte-organization-tests/1.0';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const DB = 'Username-Password-Authentication';
 
 /**
@@ -163,13 +163,7 @@ describe('organizations', () => {
       organization: server.org.id,
       scope: 'openid read:orders offline_access',
     });
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid read:orders',
       id_token: res.body.id_token,
     });

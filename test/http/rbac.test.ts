@@ -15,22 +15,15 @@ import {
   API,
   ISSUER,
   RS_API,
-  SECRET,
-  basic,
   exchangeBody,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import { newestEntry, postToken, verifyToken, expectIssued } from '../support/token-requests.js';
+import { APP, NO_STORE, SERVER_ERROR } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
 const TOKEN_DIALECT_ERROR =
   'options.resourceServers[0].token_dialect must be one of access_token, access_token_authz, rfc9068_profile, rfc9068_profile_authz';
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -106,13 +99,7 @@ describe('role-based access control (enforce_policies, token_dialect)', () => {
         });
         const res = await exchange(server, 'openid read:orders write:orders');
         const scope = enforce ? 'openid read:orders' : 'openid read:orders write:orders';
-        expect(res.status, JSON.stringify(res.body)).to.equal(200);
-        expect(res.headers).to.include(NO_STORE);
-        expect(res.body).to.deep.equal({
-          access_token: res.body.access_token,
-          issued_token_type: ACCESS_TOKEN_TYPE,
-          token_type: 'Bearer',
-          expires_in: 3600,
+        expectIssued(res, {
           scope,
           id_token: res.body.id_token,
         });
@@ -159,12 +146,7 @@ describe('role-based access control (enforce_policies, token_dialect)', () => {
       token_dialect: 'access_token_authz',
     });
     const res = await exchange(server, 'read:orders write:orders');
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'write:orders',
     });
     expectAccessToken(await claimsOf(server, res.body.access_token), 'write:orders', [

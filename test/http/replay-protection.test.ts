@@ -11,8 +11,8 @@ import { GRANT, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { newestEntry, postToken } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const IDP = 'https://idp.example.com/';
 const IDP_KEY = 'idp-signing-secret-0123456789abcdef';
 const TOKEN_TYPE = 'urn:acme:idp-token';

@@ -7,25 +7,14 @@ import { ManagementError } from '../../lib/index.js';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
 import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp, foreignKey } from '../sandbox/fixtures/local-idp.js';
 import { assertionParams, clientAssertion } from '../support/client-assertion.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  API,
-  GRANT,
-  ISSUER,
-  SECRET,
-  basic,
-  testServer,
-} from '../support/fixtures.js';
+import { API, GRANT, ISSUER, SECRET, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { postToken } from '../support/token-requests.js';
+import { postToken, expectIssued } from '../support/token-requests.js';
 import { HoldServer, actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 import type { CodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE, SERVER_ERROR, APP } from '../support/oauth-responses.js';
+import { appEntryFields } from '../support/log-entries.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 const USER_AGENT = 'cte-sandbox-tests/1.0';
 
 /** A token exchange through the fixture router: `app` with Basic credentials unless `auth` is ''. */
@@ -34,7 +23,7 @@ function exchange(
   subjectTokenType: string,
   subjectToken: string,
   extra: Record<string, string> = {},
-  auth = basic('app', SECRET),
+  auth = APP,
 ): Promise<Response> {
   const body = {
     grant_type: GRANT,
@@ -61,20 +50,10 @@ async function newestEntry(server: TestServer, before = 0): Promise<LogEntry> {
   return entries[0]!;
 }
 
-/** The fields every entry of a request by `app` shares. */
+/** The fields every entry of a request by `app` shares, written just now. */
 function commonFields(entry: LogEntry) {
-  expect(entry.ip).to.match(/127\.0\.0\.1$/);
   expect(Date.parse(entry.date)).to.be.closeTo(Date.now(), 10_000);
-  return {
-    log_id: entry.log_id,
-    date: entry.date,
-    client_id: 'app',
-    client_name: 'First-party app',
-    ip: entry.ip,
-    user_agent: USER_AGENT,
-    hostname: '127.0.0.1',
-    audience: API,
-  };
+  return appEntryFields(entry, USER_AGENT);
 }
 
 function expectServerError(res: Response): void {
@@ -84,14 +63,8 @@ function expectServerError(res: Response): void {
 }
 
 /** A 200 without ID token for `app` (no scope requested): the body shape of spec §2. */
-function expectIssued(res: Response): void {
-  expect(res.status, JSON.stringify(res.body)).to.equal(200);
-  expect(res.headers).to.include(NO_STORE);
-  expect(res.body).to.deep.equal({
-    access_token: res.body.access_token,
-    issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: 'Bearer',
-    expires_in: 3600,
+function expectIssuedWithoutScope(res: Response): void {
+  expectIssued(res, {
     scope: '',
   });
   expect(res.body.access_token).to.be.a('string');
@@ -202,13 +175,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       const res = await exchange(server, TYPE, await idp.token('jane-42'), {
         scope: 'openid read:orders',
       });
-      expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expect(res.headers).to.include(NO_STORE);
-      expect(res.body).to.deep.equal({
-        access_token: res.body.access_token,
-        issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: 'Bearer',
-        expires_in: 3600,
+      expectIssued(res, {
         scope: 'openid read:orders',
         id_token: res.body.id_token,
       });
@@ -280,7 +247,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       );
       // Neither refusal left anything behind: a good token still exchanges.
       const good = await exchange(server, TYPE, await idp.token('jane-42'));
-      expectIssued(good);
+      expectIssuedWithoutScope(good);
       const access = await verifyAccessToken(server, good.body.access_token);
       expect(access.payload.sub).to.equal('legacy-idp|jane-42');
     });
@@ -313,7 +280,7 @@ ${body}`);
           `action ${profile.actionId} failed: Error: cannot parse a legacy token of 1 parts (line 7, column 9)`,
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
       expect((await server.cte.logs.list())[0]!.type).to.equal('secte');
     });
 
@@ -336,7 +303,7 @@ ${body}`);
           `action ${profile.actionId} failed: action exceeded its CPU budget of 50 ms`,
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
     it('deep recursion: a RangeError, and the next exchange succeeds', async () => {
@@ -355,7 +322,7 @@ ${body}`);
           `^action ${profile.actionId} failed: RangeError: Maximum call stack size exceeded \\(line 6, column \\d+\\)$`,
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
     it("a memory bomb (memoryMb 16): fails its exchange only; another action's execution in flight is unaffected", async () => {
@@ -395,13 +362,13 @@ ${body}`);
 
       expect(hold.release('/hold/bystander')).to.equal(1);
       const survived = await inFlight;
-      expectIssued(survived);
+      expectIssuedWithoutScope(survived);
       expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
         'bystander resumed 200',
       ]);
 
       // The bomb's isolate was replaced: the same profile works again.
-      expectIssued(await exchange(server, bomb.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, bomb.subjectTokenType, 'ok'));
       expect((await server.cte.logs.list()).map((e) => e.type)).to.deep.equal([
         'secte',
         'secte',
@@ -441,7 +408,7 @@ ${body}`);
             ')$',
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
     it('huge console output: bounded in the log; the action, which never stops, ends at its CPU budget', async () => {
@@ -471,7 +438,7 @@ ${body}`);
         ),
       );
       expect(JSON.stringify(entry).length).to.be.below(30_000);
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
   });
 
@@ -514,7 +481,7 @@ ${body}`);
         code: actionCode("  api.authentication.setUserById('auth0|alice');"),
       });
       await server.cte.actions.deploy(profile.actionId);
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
   });
 
@@ -558,11 +525,11 @@ ${body}`);
       expect(hold.requests.slice(seen)).to.deep.equal(['/hold/first']);
 
       expect(hold.release('/hold/first')).to.equal(1);
-      expectIssued(await first);
+      expectIssuedWithoutScope(await first);
       const retried = exchange(server, profile.subjectTokenType, 'second');
       await hold.waitForRequests(seen + 2);
       expect(hold.release('/hold/second')).to.equal(1);
-      expectIssued(await retried);
+      expectIssuedWithoutScope(await retried);
       expect((await server.cte.logs.list()).map((e) => [e.type, e.details.console])).to.deep.equal([
         ['secte', ['started second']],
         ['secte', ['started first']],
@@ -681,7 +648,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 };`,
       });
       const run = async (token: string) => {
-        expectIssued(await exchange(server, profile.subjectTokenType, token));
+        expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, token));
         const alice = server.users.getById('auth0|alice');
         return {
           found: alice!.app_metadata.found,
@@ -729,7 +696,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       expect(deployed.deployed_version?.number).to.equal(2);
 
       const onVersion2 = await exchange(server, TYPE, 'second');
-      expectIssued(onVersion2);
+      expectIssuedWithoutScope(onVersion2);
       expect((await verifyAccessToken(server, onVersion2.body.access_token)).payload.sub).to.equal(
         'legacy|v2-user',
       );
@@ -739,7 +706,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 
       expect(hold.release('/hold/v1')).to.equal(1);
       const finished = await onVersion1;
-      expectIssued(finished);
+      expectIssuedWithoutScope(finished);
       expect((await verifyAccessToken(server, finished.body.access_token)).payload.sub).to.equal(
         'legacy|v1-user',
       );
@@ -828,7 +795,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       });
 
       // The same refusal, caught and ignored by the action: the exchange succeeds.
-      expectIssued(await exchange(server, profile.subjectTokenType, 'token'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'token'));
       expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
         'allowed host answered 200',
         refusedLine,

@@ -9,22 +9,17 @@ import {
   RS_API,
   SECRET,
   SUBJECT_TYPE,
-  basic,
   exchangeBody,
   form,
   testServer,
   profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { postToken, verifyToken } from '../support/token-requests.js';
+import { postToken, verifyToken, expectIssued } from '../support/token-requests.js';
+import { NO_STORE, APP } from '../support/oauth-responses.js';
+import { appEntryFields } from '../support/log-entries.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-
-function post(
-  server: TestServer,
-  body: Record<string, string | string[]>,
-  auth = basic('app', SECRET),
-) {
+function post(server: TestServer, body: Record<string, string | string[]>, auth = APP) {
   return postToken(server, body, { auth });
 }
 
@@ -38,17 +33,11 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
 
   it('answers RFC 8693 §2.2.1 with an access token and an ID token that verify against the JWKS', async () => {
     const res = await post(server, exchangeBody({ scope: 'openid profile email read:orders' }));
-    expect(res.status).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.headers['content-type']).to.match(/^application\/json/);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid profile email read:orders',
       id_token: res.body.id_token,
     });
+    expect(res.headers['content-type']).to.match(/^application\/json/);
 
     const access = await verify(server, res.body.access_token, API);
     expect(access.protectedHeader).to.deep.equal({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' });
@@ -96,16 +85,9 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     expect(entries).to.have.length(1);
     const entry = entries[0]!;
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
+      ...appEntryFields(entry),
       type: 'secte',
       description: 'Successful Exchange via Custom Token Exchange',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: 'cte-tests/1.0',
-      hostname: '127.0.0.1',
-      audience: API,
       scope: 'openid read:orders',
       user_id: 'auth0|alice',
       user_name: 'alice@example.com',
@@ -127,12 +109,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
       server,
       exchangeBody({ scope: 'read:orders delete:everything offline_access' }),
     );
-    expect(res.status).to.equal(200);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'read:orders',
     });
     const access = await verify(server, res.body.access_token, API);
@@ -186,7 +163,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
   it('accepts a JSON body as Auth0 does', async () => {
     const res = await request(server.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .send(exchangeBody({ scope: 'read:orders' }))
       .expect(200);
     expect(res.body.scope).to.equal('read:orders');
@@ -248,7 +225,7 @@ describe('POST /oauth/token mounted at a sub-path', () => {
     const server = await testServer({}, { mount: '/tenant-a' });
     const res = await request(server.app)
       .post('/tenant-a/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()))
       .expect(200);
