@@ -1,19 +1,18 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { expect } from 'chai';
 import request from 'supertest';
-import { GRANT, SECRET, basic, form, testServer } from '../support/fixtures.js';
+import { GRANT, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { HoldServer, deployCodeProfile } from '../support/sandboxed-actions.js';
 import {
   attributeTexts,
   onlySpan,
   points,
-  registerGlobalContext,
   spanTree,
-  testTelemetry,
+  telemetryPerTest,
 } from '../support/telemetry.js';
-import type { TestTelemetry } from '../support/telemetry.js';
 import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp } from '../sandbox/fixtures/local-idp.js';
+import { APP } from '../support/oauth-responses.js';
 
 const TYPE = 'urn:acme:traced-idp-jwt';
 const TENANT = 'auth.example.com';
@@ -41,45 +40,34 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 
 describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
   this.timeout(20_000);
-  let unregister: () => void;
   let idp: LocalIdp;
   let hold: HoldServer;
-  let telemetry: TestTelemetry;
+  const telemetry = telemetryPerTest();
   let server: TestServer;
 
   before(async () => {
-    unregister = registerGlobalContext();
     idp = new LocalIdp();
     await idp.start();
     hold = new HoldServer();
     await hold.start();
   });
   after(async () => {
-    unregister();
     await idp.stop();
     await hold.stop();
   });
   beforeEach(async () => {
-    telemetry = testTelemetry();
-    server = await testServer({
-      sandbox: true,
-      observability: {
-        tracerProvider: telemetry.tracerProvider,
-        meterProvider: telemetry.meterProvider,
-      },
-    });
+    server = await testServer({ sandbox: true, observability: telemetry.observability() });
     idp.requests.length = 0;
   });
   afterEach(async () => {
     hold.release();
     await server.cte.close();
-    await telemetry.shutdown();
   });
 
   function exchange(s: TestServer, subjectToken: string, type = TYPE, extra = {}) {
     return request(s.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(
         form({
