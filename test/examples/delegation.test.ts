@@ -10,8 +10,9 @@ import {
 import type { JWTPayload } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import { STARTUP_TIMEOUT_MS } from '../support/example-http.js';
+import type { Json } from '../support/example-http.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
 const READY = /^Public keys: .*Tenant logs: \S+$/m;
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AGENT_ASSERTION_TYPE = 'urn:acme:agent-assertion';
@@ -40,7 +41,6 @@ const INVALID_ACTOR = {
     'actor_token is not a valid, unexpired ID token issued to this client for an active user',
 };
 
-type Json = Record<string, unknown>;
 type Client = typeof AGENT_CLIENT;
 
 interface Reply {

@@ -4,8 +4,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
-
-const STARTUP_TIMEOUT_MS = 30_000;
+import { STARTUP_TIMEOUT_MS } from '../support/example-http.js';
 
 /** The parts of the printed token exchange curl command. */
 interface PrintedExchange {

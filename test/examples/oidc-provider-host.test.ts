@@ -3,13 +3,11 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import { STARTUP_TIMEOUT_MS, TOKEN_EXCHANGE } from '../support/example-http.js';
+import type { Json } from '../support/example-http.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const API = 'https://api.acme.example/orders';
 const USER_ID = 'partner-idp|jane-42';
-
-type Json = Record<string, unknown>;
 
 /** What the banner printed. */
 interface Banner {
