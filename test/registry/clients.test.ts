@@ -4,6 +4,7 @@ import { ManagementError } from '../../lib/errors.js';
 import type { ManagementErrorCode } from '../../lib/errors.js';
 import { ClientRegistry, parseClient } from '../../lib/registry/clients.js';
 import type { Client, ClientDefinition } from '../../lib/registry/clients.js';
+import { thrownBy as thrown } from '../support/rejections.js';
 
 const SECRET = 'app-secret-0123456789abcdef';
 const PUBLIC_JWK: JWK = {
@@ -13,15 +14,6 @@ const PUBLIC_JWK: JWK = {
   y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
   kid: 'client-key',
 };
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectManagementError(run: () => unknown, code: ManagementErrorCode, message: string) {
   const err = thrown(run);

@@ -11,18 +11,10 @@ import type {
   ResourceServer,
   ResourceServerDefinition,
 } from '../../lib/registry/resource-servers.js';
+import { thrownBy as thrown } from '../support/rejections.js';
 
 const API = 'https://api.example.com/';
 const OTHER = 'https://other.example.com/';
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectManagementError(run: () => unknown, code: ManagementErrorCode, message: string) {
   const err = thrown(run);
