@@ -1,16 +1,16 @@
 import { expect } from 'chai';
-import { SignJWT, createLocalJWKSet, generateKeyPair, jwtVerify } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
 import type { JWTPayload } from 'jose';
 import { freePort, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
-  TOKEN_EXCHANGE,
   exampleReader,
   expectExampleIssued,
   expectNoStore,
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const API = 'https://api.acme.example/orders';
@@ -49,7 +49,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
         client_id: CLIENT_ID,
-        grant_type: TOKEN_EXCHANGE,
+        grant_type: GRANT,
         subject_token_type: SUBJECT_TOKEN_TYPE,
         subject_token: subjectToken,
         audience: API,
@@ -360,7 +360,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
         method: 'POST',
         headers: { origin: pageOrigin, 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
-          grant_type: TOKEN_EXCHANGE,
+          grant_type: GRANT,
           client_id: CLIENT_ID,
           subject_token_type: SUBJECT_TOKEN_TYPE,
           subject_token: id_token,

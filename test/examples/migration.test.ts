@@ -1,17 +1,15 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
 import { startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
-  TOKEN_EXCHANGE,
   exampleReader,
   expectExampleIssued,
   expectNoStore,
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-refresh-token';
 const API = 'https://api.acme.example/orders';
@@ -68,7 +66,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
 
   const exchange = (legacyRefreshToken: string) =>
     post({
-      grant_type: TOKEN_EXCHANGE,
+      grant_type: GRANT,
       subject_token_type: SUBJECT_TOKEN_TYPE,
       subject_token: legacyRefreshToken,
       audience: API,

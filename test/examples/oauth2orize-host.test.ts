@@ -4,12 +4,12 @@ import { startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
-  TOKEN_EXCHANGE,
   exampleReader,
   expectExampleIssued,
   expectNoStore,
 } from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:partner:id-token';
 const API = 'https://api.bookshop.example/';
@@ -125,7 +125,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
 
   function exchange(subjectToken: string, scope: string): Record<string, string> {
     return {
-      grant_type: TOKEN_EXCHANGE,
+      grant_type: GRANT,
       subject_token_type: SUBJECT_TOKEN_TYPE,
       subject_token: subjectToken,
       scope,
@@ -138,7 +138,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
     expect(printed.exchange).to.deep.include({ url, clientId: CLIENT_ID, clientSecret: secret });
     const params = Object.fromEntries(printed.exchange.params);
     expect(params).to.deep.equal({
-      grant_type: TOKEN_EXCHANGE,
+      grant_type: GRANT,
       subject_token_type: SUBJECT_TOKEN_TYPE,
       subject_token: params.subject_token,
       scope: 'openid profile email read:books offline_access',

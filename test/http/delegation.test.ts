@@ -16,7 +16,12 @@ import {
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken, expectIssued } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken as verify,
+  expectIssued,
+} from '../support/token-requests.js';
 import { NO_STORE, SERVER_ERROR, APP as APP_AUTH } from '../support/oauth-responses.js';
 import { appEntryFields } from '../support/log-entries.js';
 
@@ -131,10 +136,6 @@ function delegate(server: Harness, actorToken: string, auth?: string): Promise<R
     auth,
   );
 }
-
-const verify = verifyToken;
-
-const newest = newestEntry;
 
 /** The exact `fecte` entry of a refused ID-token actor. */
 function refusedActorEntry(

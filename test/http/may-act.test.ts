@@ -3,9 +3,9 @@ import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import request from 'supertest';
 import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler } from '../../lib/index.js';
-import { ACCESS_TOKEN_TYPE, API, GRANT, ISSUER, testServer } from '../support/fixtures.js';
+import { API, GRANT, ISSUER, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, expectIssued } from '../support/token-requests.js';
+import { newestEntry as newest, postToken, expectIssued } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 import { NO_STORE } from '../support/oauth-responses.js';
 import { appEntryFields } from '../support/log-entries.js';
@@ -126,8 +126,6 @@ async function actOf(server: TestServer, accessToken: string): Promise<unknown> 
   });
   return payload.act;
 }
-
-const newest = newestEntry;
 
 /** The exact refusal: answer, headers, the `fecte` entry with its private cause, no attempt spent. */
 async function expectRefused(

@@ -8,9 +8,14 @@ import type {
   PostExchangeEvent,
 } from '../../lib/index.js';
 import { ManagementError } from '../../lib/errors.js';
-import { ACCESS_TOKEN_TYPE, API, GRANT, SECRET, testServer } from '../support/fixtures.js';
+import { API, GRANT, SECRET, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken, expectIssued } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken,
+  expectIssued,
+} from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 import { NO_STORE } from '../support/oauth-responses.js';
 
@@ -124,8 +129,6 @@ function exchange(
 async function claimsOf(server: TestServer, token: string, audience: string) {
   return (await verifyToken(server, token, audience)).payload;
 }
-
-const newest = newestEntry;
 
 /** A refusal: the exact answer and headers, and the fecte entry with its private cause. */
 async function expectRefused(

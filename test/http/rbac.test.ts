@@ -10,16 +10,14 @@ import type {
   TokenDialect,
   User,
 } from '../../lib/index.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  API,
-  ISSUER,
-  RS_API,
-  exchangeBody,
-  testServer,
-} from '../support/fixtures.js';
+import { API, ISSUER, RS_API, exchangeBody, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken, expectIssued } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken,
+  expectIssued,
+} from '../support/token-requests.js';
 import { APP, NO_STORE, SERVER_ERROR } from '../support/oauth-responses.js';
 
 const TOKEN_DIALECT_ERROR =
@@ -64,8 +62,6 @@ function refresh(server: TestServer, refreshToken: string): Promise<Response> {
 async function claimsOf(server: TestServer, token: string): Promise<JWTPayload> {
   return (await verifyToken(server, token, API)).payload;
 }
-
-const newest = newestEntry;
 
 /** The whole access token of alice for the orders API. */
 function expectAccessToken(claims: JWTPayload, scope: string, permissions?: string[]): void {

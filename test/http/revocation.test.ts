@@ -6,6 +6,7 @@ import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/f
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
 import { appEntryFields } from '../support/log-entries.js';
+import { postRefresh as refresh } from '../support/token-requests.js';
 
 const SCOPE = 'openid offline_access read:orders';
 
@@ -44,14 +45,6 @@ function revoke(s: TestServer, body: Record<string, string | string[]>, auth: st
   const req = request(s.app).post('/oauth/revoke').set('User-Agent', 'cte-tests/1.0');
   if (auth) req.set('Authorization', auth);
   return req.type('form').send(form(body));
-}
-
-function refresh(s: TestServer, token: string) {
-  return request(s.app)
-    .post('/oauth/token')
-    .set('Authorization', APP)
-    .type('form')
-    .send(form({ grant_type: 'refresh_token', refresh_token: token }));
 }
 
 describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () => {

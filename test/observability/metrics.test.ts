@@ -7,7 +7,7 @@ import { assertionParams, clientAssertion } from '../support/client-assertion.js
 import { histogramCounts, points, telemetryPerTest } from '../support/telemetry.js';
 import type { ObservabilityOptions } from '../../lib/index.js';
 import { APP } from '../support/oauth-responses.js';
-import { postToken } from '../support/token-requests.js';
+import { postToken, postRefresh as refresh } from '../support/token-requests.js';
 
 const PROFILE = 'Legacy tokens';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -30,14 +30,6 @@ describe('observability: metrics', () => {
 
   function exchange(s: TestServer, extra: Record<string, string> = {}, auth = APP) {
     return postToken(s, exchangeBody(extra), { auth });
-  }
-
-  function refresh(s: TestServer, token: string) {
-    return request(s.app)
-      .post('/oauth/token')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form({ grant_type: 'refresh_token', refresh_token: token }));
   }
 
   /** A known sequence of requests: every counter moves by a number the test states. */

@@ -9,7 +9,6 @@ import { ACCESS_TOKEN_TYPE } from './fixtures.js';
 
 /** How long an example may take to start (tsx compiles it first). */
 export const STARTUP_TIMEOUT_MS = 30_000;
-export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export type Json = Record<string, unknown>;
 
@@ -50,13 +49,13 @@ export function expectExampleIssued(
 /** What {@link exampleReader} returns. */
 export interface ExampleReader {
   /** GETs `path`, asserts a 200, returns the JSON body. */
-  getJson<T>(path: string): Promise<T>;
+  getJson: <T>(path: string) => Promise<T>;
   /** Verifies an ES256 token of the example's issuer, for `audience`, of JWT type `typ`. */
-  verifyResult(token: string, audience: string, typ: string): Promise<JWTVerifyResult>;
+  verifyResult: (token: string, audience: string, typ: string) => Promise<JWTVerifyResult>;
   /** {@link verifyResult}'s payload. */
-  verify(token: string, audience: string, typ: string): Promise<JWTPayload>;
+  verify: (token: string, audience: string, typ: string) => Promise<JWTPayload>;
   /** The newest entry of the example's tenant log; throws when there is none. */
-  latestLog(): Promise<ExampleLogEntry>;
+  latestLog: () => Promise<ExampleLogEntry>;
 }
 
 /** Reads the example at `origin()`, called at each request (tests learn the port in `before`). */
@@ -79,7 +78,7 @@ export function exampleReader(origin: () => string): ExampleReader {
     getJson,
     verifyResult,
     verify: async (token, audience, typ) => (await verifyResult(token, audience, typ)).payload,
-    async latestLog() {
+    latestLog: async () => {
       const [entry] = await getJson<ExampleLogEntry[]>('/logs');
       if (entry === undefined) throw new Error('the tenant log is empty');
       return entry;

@@ -46,3 +46,20 @@ export async function expectManagementError(
 ): Promise<void> {
   expect(await managementError(promise)).to.eql({ code, message });
 }
+
+/** Asserts `run` throws a ManagementError of this code, message and the code's HTTP status. */
+export function expectThrownManagementError(
+  run: () => unknown,
+  code: ManagementErrorCode,
+  message: string,
+): void {
+  const err = thrownBy(run);
+  expect(err).to.be.instanceOf(ManagementError);
+  const status = { invalid_body: 400, not_found: 404, conflict: 409 }[code as string];
+  const { code: actualCode, status: actualStatus, message: actualMessage } = err as ManagementError;
+  expect({ code: actualCode, status: actualStatus, message: actualMessage }).to.deep.equal({
+    code,
+    status,
+    message,
+  });
+}

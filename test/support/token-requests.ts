@@ -1,11 +1,11 @@
 import type { Express } from 'express';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { JWTVerifyResult } from 'jose';
+import type { JWTPayload, JWTVerifyResult } from 'jose';
 import request from 'supertest';
 import type { Response, Test } from 'supertest';
 import { expect } from 'chai';
 import type { LogEntry } from '../../lib/index.js';
-import { ACCESS_TOKEN_TYPE, ISSUER, SECRET, basic, form } from './fixtures.js';
+import { ACCESS_TOKEN_TYPE, API, ISSUER, SECRET, basic, form } from './fixtures.js';
 import { NO_STORE } from './oauth-responses.js';
 
 /** How {@link postToken} sends a request. */
@@ -68,4 +68,22 @@ export function expectIssued(res: Response, rest: Record<string, unknown>): void
     expires_in: 3600,
     ...rest,
   });
+}
+
+/**
+ * The claims an access token the router issued to `app` for the default API has, its own times and
+ * id taken as they are; spread `rest` (`sub`, `scope`, custom claims) for the whole payload.
+ */
+export function appAccessClaims(payload: JWTPayload, rest: Record<string, unknown>) {
+  const { iat, exp, jti } = payload;
+  return { iss: ISSUER, aud: API, iat, exp, jti, client_id: 'app', ...rest };
+}
+
+/** `POST /oauth/token` of a refresh token grant, as {@link postToken} sends it (`app` by default). */
+export function postRefresh(
+  server: { app: Express },
+  refreshToken: string,
+  options: TokenRequestOptions = {},
+): Test {
+  return postToken(server, { grant_type: 'refresh_token', refresh_token: refreshToken }, options);
 }
