@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import express from 'express';
-import type { Request, Response } from 'express';
 import request from 'supertest';
 import { MemoryRevokedTokenStore, RevokedTokenStoreFullError } from '../../lib/index.js';
 import type { RevokedTokenStore } from '../../lib/index.js';
@@ -18,6 +16,7 @@ import {
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE } from '../support/oauth-responses.js';
 import { appEntryFields } from '../support/log-entries.js';
+import { hostEndpoint, postForm } from '../support/token-requests.js';
 
 interface Server extends TestServer {
   revoked: RevokedTokenStore;
@@ -27,16 +26,7 @@ interface Server extends TestServer {
 
 async function server(revoked: RevokedTokenStore = new MemoryRevokedTokenStore()): Promise<Server> {
   const base = await testServer({ stores: { revokedTokens: revoked } });
-  const hostRevocations: unknown[] = [];
-  base.app.post(
-    '/oauth/revoke',
-    express.urlencoded({ extended: false }),
-    (req: Request, res: Response) => {
-      hostRevocations.push(req.body);
-      res.status(200).json({ host: true });
-    },
-  );
-  return { ...base, revoked, hostRevocations };
+  return { ...base, revoked, hostRevocations: hostEndpoint(base.app, '/oauth/revoke') };
 }
 
 async function accessTokenFor(s: TestServer, auth = APP, extra: Record<string, string> = {}) {
@@ -55,9 +45,7 @@ async function accessTokenFor(s: TestServer, auth = APP, extra: Record<string, s
 }
 
 function revoke(s: TestServer, body: Record<string, string>, auth: string | null = APP) {
-  const req = request(s.app).post('/oauth/revoke').set('User-Agent', 'cte-tests/1.0');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
+  return postForm(s.app, '/oauth/revoke', body, auth);
 }
 
 describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () => {

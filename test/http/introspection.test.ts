@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import express from 'express';
-import type { Request, Response } from 'express';
 import request from 'supertest';
 import { MemoryRevokedTokenStore } from '../../lib/index.js';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
@@ -19,6 +17,7 @@ import {
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE } from '../support/oauth-responses.js';
+import { hostEndpoint, postForm } from '../support/token-requests.js';
 
 const ORDERS_API_SECRET = 'orders-api-secret-0123456789';
 const ORDERS_API = basic('orders-api', ORDERS_API_SECRET);
@@ -38,16 +37,7 @@ async function server(overrides: Partial<CustomTokenExchangeOptions> = {}): Prom
     allow_offline_access: true,
     introspection: { client_id: 'orders-api', client_secret: ORDERS_API_SECRET },
   });
-  const hostIntrospections: unknown[] = [];
-  base.app.post(
-    '/oauth/introspect',
-    express.urlencoded({ extended: false }),
-    (req: Request, res: Response) => {
-      hostIntrospections.push(req.body);
-      res.status(200).json({ host: true });
-    },
-  );
-  return { ...base, hostIntrospections };
+  return { ...base, hostIntrospections: hostEndpoint(base.app, '/oauth/introspect') };
 }
 
 async function tokens(
@@ -75,9 +65,7 @@ function introspect(
   auth: string | null = APP,
   app = s.app,
 ) {
-  const req = request(app).post('/oauth/introspect');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
+  return postForm(app, '/oauth/introspect', body, auth);
 }
 
 describe('POST /oauth/introspect (RFC 7662)', () => {

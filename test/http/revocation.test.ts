@@ -6,7 +6,7 @@ import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/f
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
 import { appEntryFields } from '../support/log-entries.js';
-import { postRefresh as refresh } from '../support/token-requests.js';
+import { postRefresh as refresh, postForm } from '../support/token-requests.js';
 
 const SCOPE = 'openid offline_access read:orders';
 
@@ -42,9 +42,7 @@ async function refreshTokenFor(s: TestServer, clientId = 'app', auth = APP): Pro
 }
 
 function revoke(s: TestServer, body: Record<string, string | string[]>, auth: string | null = APP) {
-  const req = request(s.app).post('/oauth/revoke').set('User-Agent', 'cte-tests/1.0');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
+  return postForm(s.app, '/oauth/revoke', body, auth);
 }
 
 describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () => {

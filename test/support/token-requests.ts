@@ -1,3 +1,4 @@
+import express from 'express';
 import type { Express } from 'express';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyResult } from 'jose';
@@ -6,7 +7,7 @@ import type { Response, Test } from 'supertest';
 import { expect } from 'chai';
 import type { LogEntry } from '../../lib/index.js';
 import { ACCESS_TOKEN_TYPE, API, ISSUER, SECRET, basic, form } from './fixtures.js';
-import { NO_STORE } from './oauth-responses.js';
+import { APP, NO_STORE } from './oauth-responses.js';
 
 /** How {@link postToken} sends a request. */
 export interface TokenRequestOptions {
@@ -86,4 +87,33 @@ export function postRefresh(
   options: TokenRequestOptions = {},
 ): Test {
   return postToken(server, { grant_type: 'refresh_token', refresh_token: refreshToken }, options);
+}
+
+/**
+ * `POST path` with `body` form-encoded (array values repeated), as `auth` (`app` by default, none
+ * when null), with the User-Agent the log entries of these tests carry.
+ */
+export function postForm(
+  app: Express,
+  path: string,
+  body: Record<string, string | string[]>,
+  auth: string | null = APP,
+): Test {
+  const req = request(app).post(path).set('User-Agent', 'cte-tests/1.0');
+  if (auth) req.set('Authorization', auth);
+  return req.type('form').send(form(body));
+}
+
+/**
+ * Mounts the host's own handler of `path` behind the router, as a host that serves the endpoint
+ * for tokens that are not the router's: it records each form body it parses and answers
+ * `{ host: true }`. Returns the record.
+ */
+export function hostEndpoint(app: Express, path: string): unknown[] {
+  const received: unknown[] = [];
+  app.post(path, express.urlencoded({ extended: false }), (req, res) => {
+    received.push(req.body);
+    res.status(200).json({ host: true });
+  });
+  return received;
 }
