@@ -9,6 +9,7 @@ import {
 } from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
+import { SECTE } from '../support/log-entries.js';
 
 const PARTNER_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const ORDERS_TOKEN_TYPE = 'urn:acme:orders-api-access-token';
@@ -191,8 +192,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: SERVICE_CLIENT_ID,
       client_name: 'Orders service',
       ip: '127.0.0.1',

@@ -11,6 +11,7 @@ import {
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
+import { SECTE } from '../support/log-entries.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const API = 'https://api.acme.example/orders';
@@ -98,8 +99,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     expect(entry).to.deep.equal({
       log_id: entry!.log_id,
       date: entry!.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: CLIENT_ID,
       client_name: 'Partner SPA',
       ip: '127.0.0.1',

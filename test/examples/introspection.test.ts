@@ -5,6 +5,7 @@ import type { ExampleProcess } from '../support/example-process.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import { STARTUP_TIMEOUT_MS, exampleReader, expectExampleIssued } from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
+import { SECTE } from '../support/log-entries.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-access-token';
@@ -235,8 +236,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: 'orders-app',
       client_name: 'Orders app',
       ip: '127.0.0.1',

@@ -10,6 +10,7 @@ import {
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
+import { SECTE } from '../support/log-entries.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-refresh-token';
 const API = 'https://api.acme.example/orders';
@@ -168,8 +169,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: CLIENT_ID,
       client_name: 'Acme Mobile',
       ip: '127.0.0.1',

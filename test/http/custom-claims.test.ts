@@ -22,7 +22,7 @@ import {
 } from '../support/token-requests.js';
 import { NO_STORE, SERVER_ERROR } from '../support/oauth-responses.js';
 import { managementError } from '../support/rejections.js';
-import { appEntryFields } from '../support/log-entries.js';
+import { appEntryFields, ALICE_ENTRY } from '../support/log-entries.js';
 
 const POST_EXCHANGE = [{ id: 'post-exchange', version: 'v1' }];
 const USER_AGENT = 'cte-claims-tests/1.0';
@@ -80,8 +80,7 @@ async function failedAfterUser(
     type: 'fecte',
     description: details.error_description,
     ...(scope === undefined ? {} : { scope }),
-    user_id: 'auth0|alice',
-    user_name: 'alice@example.com',
+    ...ALICE_ENTRY,
     details: {
       subject_token_type: SUBJECT_TYPE,
       profile_id: profile.id,

@@ -23,7 +23,7 @@ import {
   expectIssued,
 } from '../support/token-requests.js';
 import { NO_STORE, SERVER_ERROR, APP as APP_AUTH } from '../support/oauth-responses.js';
-import { appEntryFields } from '../support/log-entries.js';
+import { appEntryFields, ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 /** The fixture's `app` client as the router holds it, to mint ID tokens the way the router does. */
 const APP = parseClient(
@@ -254,11 +254,9 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
     const entry = await newest(server);
     expect(entry).to.deep.equal({
       ...appEntryFields(entry, USER_AGENT),
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       scope: 'openid read:orders',
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: {
         subject_token_type: DELEGATION_TYPE,
         profile_id: server.profileId,

@@ -16,7 +16,7 @@ import {
 } from '../support/mfa.js';
 import type { MfaHarness } from '../support/mfa.js';
 import { APP } from '../support/oauth-responses.js';
-import { appEntryFields } from '../support/log-entries.js';
+import { appEntryFields, ALICE_ENTRY } from '../support/log-entries.js';
 
 const EXPIRED = { error: 'expired_token', error_description: 'mfa_token is expired' };
 const MALFORMED = { error: 'invalid_grant', error_description: 'Malformed mfa_token' };
@@ -35,8 +35,7 @@ async function entryFor(
     type: fields.type,
     description: fields.description,
     ...(fields.scope === undefined ? {} : { scope: fields.scope }),
-    user_id: 'auth0|alice',
-    user_name: 'alice@example.com',
+    ...ALICE_ENTRY,
     details: {
       subject_token_type: SUBJECT_TYPE,
       profile_id: profile.id,

@@ -18,6 +18,7 @@ import {
 } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
 import { NO_STORE } from '../support/oauth-responses.js';
+import { ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 const ORG_TYPE = 'urn:acme:org-token';
 const USER_AGENT = 'cte-organization-tests/1.0';
@@ -182,8 +183,7 @@ describe('organizations', () => {
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: 'org-app',
       client_name: 'Org app',
       ip: entry.ip,
@@ -191,8 +191,7 @@ describe('organizations', () => {
       hostname: '127.0.0.1',
       audience: API,
       scope: 'openid read:orders',
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       organization_id: server.org.id,
       details: {
         subject_token_type: ORG_TYPE,
@@ -465,8 +464,7 @@ describe('organizations', () => {
         hostname: '127.0.0.1',
         audience: API,
         scope: 'read:orders offline_access',
-        user_id: 'auth0|alice',
-        user_name: 'alice@example.com',
+        ...ALICE_ENTRY,
         organization_id: server.org.id,
         details: { access_token_jti: access.jti, refresh_token_family_id: family!.family_id },
       });

@@ -6,6 +6,7 @@ import type { CustomTokenExchangeOptions, LogEntry } from '../../lib/index.js';
 import { API, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
+import { ALICE_ENTRY } from '../support/log-entries.js';
 
 const SCOPE = 'openid offline_access read:orders';
 
@@ -65,8 +66,7 @@ describe('refresh tokens: one user cannot log others out', () => {
       user_agent: 'cte-tests/1.0',
       hostname: '127.0.0.1',
       audience: API,
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: {
         resource: 'refresh_tokens',
         start: 3,

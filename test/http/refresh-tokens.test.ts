@@ -21,7 +21,7 @@ import {
 import type { TestServer } from '../support/fixtures.js';
 import { postToken, verifyToken as verify, appAccessClaims } from '../support/token-requests.js';
 import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
-import { appEntryFields } from '../support/log-entries.js';
+import { appEntryFields, ALICE_ENTRY } from '../support/log-entries.js';
 
 const REFRESH_TOKEN_SHAPE = /^cte_rt_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const SCOPE = 'openid profile offline_access read:orders';
@@ -231,8 +231,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       type: 'sertft',
       description: 'Successful Exchange of Refresh Token for Access Token',
       scope: SCOPE,
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: { access_token_jti: access.payload.jti, refresh_token_family_id: family!.family_id },
     });
     expect(JSON.stringify(await server.cte.logs.list())).not.to.include(

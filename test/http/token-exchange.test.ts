@@ -22,7 +22,7 @@ import {
   appAccessClaims,
 } from '../support/token-requests.js';
 import { APP } from '../support/oauth-responses.js';
-import { appEntryFields } from '../support/log-entries.js';
+import { appEntryFields, ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 function post(server: TestServer, body: Record<string, string | string[]>, auth = APP) {
   return postToken(server, body, { auth });
@@ -85,11 +85,9 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     const entry = entries[0]!;
     expect(entry).to.deep.equal({
       ...appEntryFields(entry),
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       scope: 'openid read:orders',
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: {
         subject_token_type: SUBJECT_TYPE,
         profile_id: (await profileFor(server.cte, SUBJECT_TYPE)).id,

@@ -20,3 +20,12 @@ export function appEntryFields(entry: LogEntry, userAgent = 'cte-tests/1.0') {
     audience: API,
   };
 }
+
+/** The user fields of an entry about alice, the test user most exchanges set. */
+export const ALICE_ENTRY = { user_id: 'auth0|alice', user_name: 'alice@example.com' };
+
+/** The type and description of a successful custom token exchange's entry. */
+export const SECTE = {
+  type: 'secte',
+  description: 'Successful Exchange via Custom Token Exchange',
+};

@@ -3,6 +3,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CustomTokenExchangeRouter } from '../../lib/index.js';
 import type { ActionLimits } from '../../lib/sandbox/action-runner.js';
+import { LocalIdp } from '../sandbox/fixtures/local-idp.js';
 
 /** What {@link deployCodeProfile} creates. */
 export interface CodeProfile {
@@ -139,4 +140,43 @@ export class HoldServer {
       this.#server?.close(() => resolve());
     });
   }
+}
+
+/** The local servers sandboxed actions reach in these tests. */
+export interface SandboxPeers {
+  /** An identity provider with a JWKS and a token endpoint. */
+  readonly idp: LocalIdp;
+  /** A server that holds requests until released. */
+  readonly hold: HoldServer;
+}
+
+/**
+ * Registers the mocha hooks that start a {@link SandboxPeers} before a describe block and stop it
+ * after; the returned object's fields are readable from the first test on.
+ */
+export function sandboxPeers(): SandboxPeers {
+  let started: { idp: LocalIdp; hold: HoldServer } | undefined;
+  before(async () => {
+    const idp = new LocalIdp();
+    await idp.start();
+    const hold = new HoldServer();
+    await hold.start();
+    started = { idp, hold };
+  });
+  after(async () => {
+    await started?.idp.stop();
+    await started?.hold.stop();
+  });
+  const get = () => {
+    if (started === undefined) throw new Error('the sandbox peers are read before they started');
+    return started;
+  };
+  return {
+    get idp() {
+      return get().idp;
+    },
+    get hold() {
+      return get().hold;
+    },
+  };
 }
