@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryRevokedTokenStore, RevokedTokenStoreFullError } from '../../lib/index.js';
 import type { RevokedTokenStore } from '../../lib/index.js';
-import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { signJwt } from '../../lib/tokens/jws.js';
 import {
   API,
@@ -16,7 +15,7 @@ import {
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE } from '../support/oauth-responses.js';
 import { appEntryFields } from '../support/log-entries.js';
-import { hostEndpoint, postForm } from '../support/token-requests.js';
+import { hostEndpoint, postForm, expiredAccessToken } from '../support/token-requests.js';
 
 interface Server extends TestServer {
   revoked: RevokedTokenStore;
@@ -95,18 +94,8 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
     const tampered = Buffer.from(JSON.stringify({ ...claims, scope: 'write:orders' })).toString(
       'base64url',
     );
-    const expired = await mintAccessToken({
-      issuer: ISSUER,
-      audience: API,
-      subject: 'auth0|alice',
-      clientId: 'app',
-      scope: ['read:orders'],
-      lifetime: 60,
-      alg: 'ES256',
-      keys: await routerKeys(),
-      now: Math.floor(Date.now() / 1000) - 120,
-    });
-    for (const bad of [`${header}.${tampered}.${token.split('.')[2]}`, expired.token]) {
+    const expired = await expiredAccessToken(120);
+    for (const bad of [`${header}.${tampered}.${token.split('.')[2]}`, expired]) {
       await revoke(s, { token: bad }).expect(200, '');
     }
     expect(s.revoked).to.have.property('size', 0);

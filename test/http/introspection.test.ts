@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryRevokedTokenStore } from '../../lib/index.js';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
-import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { assertionParams, clientAssertion } from '../support/client-assertion.js';
 import {
   API,
@@ -12,12 +11,11 @@ import {
   basic,
   exchangeBody,
   form,
-  routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE } from '../support/oauth-responses.js';
-import { hostEndpoint, postForm } from '../support/token-requests.js';
+import { hostEndpoint, postForm, expiredAccessToken } from '../support/token-requests.js';
 
 const ORDERS_API_SECRET = 'orders-api-secret-0123456789';
 const ORDERS_API = basic('orders-api', ORDERS_API_SECRET);
@@ -161,22 +159,12 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     const forged = Buffer.from(
       JSON.stringify({ ...claimsOf(access_token), scope: 'write:orders' }),
     ).toString('base64url');
-    const expired = await mintAccessToken({
-      issuer: ISSUER,
-      audience: API,
-      subject: 'auth0|alice',
-      clientId: 'app',
-      scope: ['read:orders'],
-      lifetime: 60,
-      alg: 'ES256',
-      keys: await routerKeys(),
-      now: Math.floor(Date.now() / 1000) - 61,
-    });
+    const expired = await expiredAccessToken(61);
     for (const token of [
       `cte_rt_${'Q'.repeat(22)}.${'Q'.repeat(43)}`,
       `${header}.${forged}.${signature}`,
       `${header}.${payload}.${signature.slice(0, -4)}AAAA`,
-      expired.token,
+      expired,
     ]) {
       expect((await introspect(s, { token })).body, token.slice(0, 30)).to.deep.equal(INACTIVE);
     }

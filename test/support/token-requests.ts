@@ -6,7 +6,8 @@ import request from 'supertest';
 import type { Response, Test } from 'supertest';
 import { expect } from 'chai';
 import type { LogEntry } from '../../lib/index.js';
-import { ACCESS_TOKEN_TYPE, API, ISSUER, SECRET, basic, form } from './fixtures.js';
+import { mintAccessToken } from '../../lib/tokens/access-token.js';
+import { ACCESS_TOKEN_TYPE, API, ISSUER, routerKeys, SECRET, basic, form } from './fixtures.js';
 import { APP, NO_STORE } from './oauth-responses.js';
 
 /** How {@link postToken} sends a request. */
@@ -116,4 +117,32 @@ export function hostEndpoint(app: Express, path: string): unknown[] {
     res.status(200).json({ host: true });
   });
   return received;
+}
+
+/**
+ * The claims of an ID token the router issued to `app`, its times taken as they are (ten hours of
+ * life, authenticated when issued); spread `rest` (`sub`, profile claims) for the whole payload.
+ */
+export function appIdClaims(payload: JWTPayload, rest: Record<string, unknown>) {
+  const { iat } = payload;
+  return { iss: ISSUER, aud: 'app', iat, exp: iat! + 36000, auth_time: iat, ...rest };
+}
+
+/**
+ * An access token for alice and `app` with the router's own keys and a minute of life, issued
+ * `issuedSecondsAgo` ago: expired once that is over 60.
+ */
+export async function expiredAccessToken(issuedSecondsAgo: number): Promise<string> {
+  const { token } = await mintAccessToken({
+    issuer: ISSUER,
+    audience: API,
+    subject: 'auth0|alice',
+    clientId: 'app',
+    scope: ['read:orders'],
+    lifetime: 60,
+    alg: 'ES256',
+    keys: await routerKeys(),
+    now: Math.floor(Date.now() / 1000) - issuedSecondsAgo,
+  });
+  return token;
 }
