@@ -25,7 +25,7 @@ import {
   clientAssertionKeys,
   testSigningKeys,
 } from './support/fixtures.js';
-import { REFRESH_TOKEN_DEFAULTS, RESOURCE_SERVER_DEFAULTS } from './support/auth0-defaults.js';
+import { RESOURCE_SERVER_DEFAULTS, CLIENT_DEFAULTS } from './support/auth0-defaults.js';
 
 type Options = Record<string, unknown>;
 
@@ -1112,14 +1112,7 @@ describe('customTokenExchange(options): defaults', () => {
       token_endpoint_auth_method: 'client_secret_post',
       jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 36000 },
       token_exchange: { allow_any_profile_of_type: [] },
-      client_metadata: {},
-      organization_usage: 'deny',
-      mfa_policy: 'never',
-      is_token_endpoint_ip_header_trusted: false,
-      refresh_token: REFRESH_TOKEN_DEFAULTS,
-      dpop_bound_access_tokens: false,
-      allowed_origins: [],
-      web_origins: [],
+      ...CLIENT_DEFAULTS,
     });
   });
 

@@ -10,6 +10,7 @@ import {
   exchangeBody,
   testServer,
   profileFor,
+  PROFILE_EMAIL_CLAIMS,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import {
@@ -46,14 +47,7 @@ const RESTRICTED = [
 ];
 /** OIDC claims of the ID token, released by their scopes only. */
 const ID_TOKEN_ONLY_RESTRICTED = [
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-  'updated_at',
-  'email',
-  'email_verified',
+  ...PROFILE_EMAIL_CLAIMS,
   'nonce',
   'auth_time',
   'at_hash',

@@ -6,7 +6,11 @@ import {
   expectThrownManagementError as expectManagementError,
   thrownBy as thrown,
 } from '../support/rejections.js';
-import { REFRESH_TOKEN_DEFAULTS } from '../support/auth0-defaults.js';
+import {
+  REFRESH_TOKEN_DEFAULTS,
+  CLIENT_DEFAULTS,
+  STORED_CLIENT_DEFAULTS,
+} from '../support/auth0-defaults.js';
 
 const SECRET = 'app-secret-0123456789abcdef';
 const PUBLIC_JWK: JWK = {
@@ -48,21 +52,9 @@ describe('parseClient', () => {
       client_secrets: [SECRET],
       client_secret_hashes: [],
       name: 'App',
-      is_first_party: true,
-      oidc_conformant: true,
-      token_endpoint_auth_method: 'client_secret_post',
-      jwks: undefined,
-      id_token_alg: 'RS256',
-      id_token_lifetime: 36000,
+      ...STORED_CLIENT_DEFAULTS,
       allow_any_profile_of_type: [],
-      client_metadata: {},
-      organization_usage: 'deny',
-      mfa_policy: 'never',
-      is_token_endpoint_ip_header_trusted: false,
-      refresh_token: REFRESH_TOKEN_DEFAULTS,
-      dpop_bound_access_tokens: false,
-      allowed_origins: [],
-      web_origins: [],
+      ...CLIENT_DEFAULTS,
     });
   });
 

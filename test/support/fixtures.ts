@@ -21,6 +21,17 @@ export const SUBJECT_TYPE = 'urn:acme:legacy-token';
 export const SECRET = 'app-secret-0123456789abcdef';
 export const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** The OIDC claims the profile and email scopes release in an ID token, in the spec's order. */
+export const PROFILE_EMAIL_CLAIMS = [
+  'name',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+  'updated_at',
+  'email',
+  'email_verified',
+];
 
 /** Signing keys made once per process: generating RSA keys per test would be slow. */
 let signingKeys: Promise<SigningKeyInput[]> | undefined;

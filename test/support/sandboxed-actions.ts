@@ -145,38 +145,26 @@ export class HoldServer {
 /** The local servers sandboxed actions reach in these tests. */
 export interface SandboxPeers {
   /** An identity provider with a JWKS and a token endpoint. */
-  readonly idp: LocalIdp;
+  idp: LocalIdp;
   /** A server that holds requests until released. */
-  readonly hold: HoldServer;
+  hold: HoldServer;
 }
 
 /**
  * Registers the mocha hooks that start a {@link SandboxPeers} before a describe block and stop it
- * after; the returned object's fields are readable from the first test on.
+ * after; the returned object's fields are set from the first test on.
  */
 export function sandboxPeers(): SandboxPeers {
-  let started: { idp: LocalIdp; hold: HoldServer } | undefined;
+  const peers: Partial<SandboxPeers> = {};
   before(async () => {
-    const idp = new LocalIdp();
-    await idp.start();
-    const hold = new HoldServer();
-    await hold.start();
-    started = { idp, hold };
+    peers.idp = new LocalIdp();
+    await peers.idp.start();
+    peers.hold = new HoldServer();
+    await peers.hold.start();
   });
   after(async () => {
-    await started?.idp.stop();
-    await started?.hold.stop();
+    await peers.idp?.stop();
+    await peers.hold?.stop();
   });
-  const get = () => {
-    if (started === undefined) throw new Error('the sandbox peers are read before they started');
-    return started;
-  };
-  return {
-    get idp() {
-      return get().idp;
-    },
-    get hold() {
-      return get().hold;
-    },
-  };
+  return peers as SandboxPeers;
 }
