@@ -11,6 +11,7 @@ import {
   testServer,
   profileFor,
   PROFILE_EMAIL_CLAIMS,
+  ALICE_PROFILE,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import {
@@ -174,14 +175,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     expect(event.request.ip).to.match(/127\.0\.0\.1$/);
     expect(event).to.deep.equal({
       user: {
-        user_id: 'auth0|alice',
-        email: 'alice@example.com',
-        email_verified: true,
-        name: 'Alice Liddell',
-        given_name: 'Alice',
-        family_name: 'Liddell',
-        nickname: 'alice',
-        picture: 'https://example.com/alice.png',
+        ...ALICE_PROFILE,
         app_metadata: {},
         user_metadata: {},
         identities: [
