@@ -36,6 +36,8 @@ export type {
   CustomTokenExchangeApi,
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
+  EventClient,
+  EventRequest,
   SetUserByConnectionOptions,
   UserAttributes,
 } from './sandbox/action-types.js';

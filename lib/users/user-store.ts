@@ -12,6 +12,20 @@ export interface UserProfile {
   picture?: string;
 }
 
+/** Every field of {@link UserProfile}, in the order users and their copies list them. */
+export const PROFILE_FIELDS = [
+  'email',
+  'email_verified',
+  'username',
+  'phone_number',
+  'phone_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+] as const satisfies ReadonlyArray<keyof UserProfile>;
+
 /** The text fields of {@link UserProfile}. */
 export const PROFILE_TEXT_FIELDS = [
   'email',
