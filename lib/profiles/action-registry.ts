@@ -11,12 +11,12 @@ import type {
   PostExchangeActionPatch,
   SupportedTrigger,
 } from './action-definition.js';
+import { CUSTOM_TOKEN_EXCHANGE_TRIGGER } from './action-definition.js';
 import {
-  CUSTOM_TOKEN_EXCHANGE_TRIGGER,
   actionLimitsProblem,
   parseActionDefinition,
   parseActionPatch,
-} from './action-definition.js';
+} from './parse-action-definition.js';
 import type {
   ActionData,
   ActionVersionView,

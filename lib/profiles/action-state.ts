@@ -6,7 +6,7 @@ import type {
   ParsedActionFields,
   SupportedTrigger,
 } from './action-definition.js';
-import { sourceForTriggers } from './action-definition.js';
+import { sourceForTriggers } from './parse-action-definition.js';
 import type { ManagedBy } from './shared-records.js';
 
 /**
