@@ -1,5 +1,5 @@
 export { customTokenExchange } from './custom-token-exchange.js';
-export type { CustomTokenExchangeRouter } from './custom-token-exchange.js';
+export type { CustomTokenExchangeRouter } from './custom-token-exchange-router.js';
 export type { CustomTokenExchangeOptions } from './options.js';
 export type { StandardsOptions } from './standards-options.js';
 export type { AuthorizationServerMetadata } from './http/metadata.js';
