@@ -13,7 +13,7 @@ const LAYERS = [
   ['postgres', '^lib/stores/postgres/'],
   ['redis', '^lib/stores/redis/'],
   // The router and its construction.
-  ['custom-token-exchange', '^lib/custom-token-exchange\\.ts$'],
+  ['custom-token-exchange', '^lib/custom-token-exchange(-router)?\\.ts$'],
   ['parse-options', '^lib/parse-options\\.ts$'],
   // The Management API over HTTP, which drives the programmatic handles over the registries, and
   // testAction (also the /testing subpath), which its action test route runs.
