@@ -35,7 +35,7 @@ import { ActionRegistry } from './profiles/action-registry.js';
 import { ConfigSync } from './profiles/config-sync.js';
 import { PostExchangeHook } from './profiles/post-exchange-hook.js';
 import { ProfileRegistry } from './profiles/profile-registry.js';
-import type { StoredProfile } from './profiles/profile-registry.js';
+import type { StoredProfile } from './profiles/profile.js';
 import { ClientRegistry } from './registry/clients.js';
 import type { Client } from './registry/clients.js';
 import {

@@ -20,12 +20,7 @@ export type {
   PostExchangeTrigger,
   SupportedTrigger,
 } from './profiles/action-definition.js';
-export type {
-  Profile,
-  ProfileDefinition,
-  ProfilePatch,
-  ProfileType,
-} from './profiles/profile-registry.js';
+export type { Profile, ProfileDefinition, ProfilePatch, ProfileType } from './profiles/profile.js';
 export { OAuthError, ManagementError } from './errors.js';
 export type { ManagementErrorCode } from './errors.js';
 export type {
