@@ -14,7 +14,7 @@ const LAYERS = [
   ['redis', '^lib/stores/redis/'],
   // The router and its construction.
   ['custom-token-exchange', '^lib/custom-token-exchange(-router)?\\.ts$'],
-  ['parse-options', '^lib/parse-options\\.ts$'],
+  ['parse-options', '^lib/parse-(store-)?options\\.ts$'],
   // The Management API over HTTP, which drives the programmatic handles over the registries, and
   // testAction (also the /testing subpath), which its action test route runs.
   ['management', '^lib/management/'],
