@@ -1,7 +1,7 @@
 import { ManagementError } from '../errors.js';
 import type { Action } from './action-definition.js';
 import type { ActionRegistry } from './action-registry.js';
-import { supportsCustomTokenExchange } from './action-registry.js';
+import { supportsCustomTokenExchange } from './action-bindings.js';
 import type { ChangeOptions, ManagedBy, SharedRecords } from './shared-records.js';
 import { checkIfMatch, commitShared, managedInCode } from './shared-records.js';
 import {
