@@ -13,7 +13,7 @@ import type { HealthCheckOptions, HealthReport } from './observability/health.js
 import type { TenantLogsHandle } from './logs/tenant-logs.js';
 import type { ManagementApiOptions } from './management/management-options.js';
 import type { PostExchangeHookHandle } from './profiles/post-exchange-hook.js';
-import type { RefreshTokensHandle } from './refresh-tokens/refresh-token-service.js';
+import type { RefreshTokensHandle } from './refresh-tokens/refresh-tokens-handle.js';
 import type { KeysHandle } from './tokens/keys-handle.js';
 import type { UserStore } from './users/user-store.js';
 

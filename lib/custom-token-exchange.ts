@@ -49,10 +49,8 @@ import { ResourceServerRegistry } from './registry/resource-servers.js';
 import type { ResourceServer } from './registry/resource-servers.js';
 import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { ExecutionGate } from './sandbox/execution-gate.js';
-import {
-  RefreshTokenService,
-  refreshTokensHandle,
-} from './refresh-tokens/refresh-token-service.js';
+import { RefreshTokenService } from './refresh-tokens/refresh-token-service.js';
+import { refreshTokensHandle } from './refresh-tokens/refresh-tokens-handle.js';
 import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
 import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
 import { MemoryReplayStore } from './stores/memory-replay-store.js';

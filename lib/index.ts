@@ -162,7 +162,7 @@ export type { MemoryRefreshTokenStoreOptions } from './stores/memory-refresh-tok
 export type {
   RefreshTokenFamilySummary,
   RefreshTokensHandle,
-} from './refresh-tokens/refresh-token-service.js';
+} from './refresh-tokens/refresh-tokens-handle.js';
 export type {
   RefreshTokenRotationType,
   RefreshTokenSettingsDefinition,
