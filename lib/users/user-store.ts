@@ -12,20 +12,6 @@ export interface UserProfile {
   picture?: string;
 }
 
-/** Every field of {@link UserProfile}, in the order users and their copies list them. */
-export const PROFILE_FIELDS = [
-  'email',
-  'email_verified',
-  'username',
-  'phone_number',
-  'phone_verified',
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-] as const satisfies ReadonlyArray<keyof UserProfile>;
-
 /** The text fields of {@link UserProfile}. */
 export const PROFILE_TEXT_FIELDS = [
   'email',
@@ -43,6 +29,9 @@ export const PROFILE_BOOLEAN_FIELDS = [
   'email_verified',
   'phone_verified',
 ] as const satisfies ReadonlyArray<keyof UserProfile>;
+
+/** Every field of {@link UserProfile}: the text ones, then the booleans. */
+export const PROFILE_FIELDS = [...PROFILE_TEXT_FIELDS, ...PROFILE_BOOLEAN_FIELDS] as const;
 
 /** One identity of a user at a connection (Auth0's `identities[]`). */
 export interface UserIdentity {
