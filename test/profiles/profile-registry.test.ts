@@ -6,9 +6,9 @@ import {
   MAX_TOKEN_LENGTH_CEILING,
   ProfileRegistry,
   isReservedSubjectTokenType,
-  newProfileId,
-  type ProfileDefinition,
 } from '../../lib/profiles/profile-registry.js';
+import { newProfileId } from '../../lib/profiles/profile-fields.js';
+import { type ProfileDefinition } from '../../lib/profiles/profile.js';
 import type { ActionRunner } from '../../lib/sandbox/action-runner.js';
 import { expectManagementError } from '../support/rejections.js';
 
