@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
   exampleReader,
   expectNoStore,
   expectExampleIssued,
+  postForm,
+  partnerSignIn,
+  runningExample,
 } from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
@@ -21,9 +22,8 @@ const NOT_AN_ORDERS_TOKEN = 'the subject token is not a valid Orders API access 
 
 describe('examples/another-audience end to end (an API A token for an API B token)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let example: ExampleProcess | undefined;
-  let origin: string;
-  const { verify, latestLog } = exampleReader(() => origin);
+  const server = runningExample('examples/another-audience/server.ts');
+  const { verify, latestLog } = exampleReader(() => server.origin);
   let partnerToken: string;
   let serviceCredentials: string;
   /** Sam's Orders API token (scope read:orders read:invoices), from step 1. */
@@ -31,12 +31,8 @@ describe('examples/another-audience end to end (an API A token for an API B toke
   /** The Invoices API token step 2 issued for it. */
   let invoicesToken: string;
 
-  before(async () => {
-    example = await startExample('examples/another-audience/server.ts', {
-      ready: /^Public keys: .*Tenant logs: \S+$/m,
-    });
-    origin = `http://localhost:${example.port}`;
-    const stdout = example.output.stdout;
+  before(() => {
+    const stdout = server.stdout;
     const token = /^\s+-d subject_token=(\S+) \\$/m.exec(stdout)?.[1];
     const credentials = /^\s+-u (\S+) \\$/m.exec(stdout)?.[1];
     if (token === undefined || credentials === undefined) {
@@ -44,10 +40,6 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     }
     partnerToken = token;
     serviceCredentials = credentials;
-  });
-
-  after(async () => {
-    await example?.stop();
   });
 
   /** Step 1, as the web app: a partner ID token for an Orders API token. */
@@ -77,26 +69,12 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     );
   }
 
-  async function post(
-    params: Record<string, string>,
-    headers: Record<string, string>,
-  ): Promise<{ res: Response; body: Json }> {
-    const res = await fetch(`${origin}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams({ grant_type: GRANT, ...params }),
-    });
-    return { res, body: (await res.json()) as Json };
+  async function post(params: Record<string, string>, headers: Record<string, string>) {
+    return postForm(`${server.origin}/oauth/token`, { grant_type: GRANT, ...params }, headers);
   }
 
   async function signIn(user: Json): Promise<string> {
-    const res = await fetch(`${origin}/partner/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(user),
-    });
-    expect(res.status).to.equal(200);
-    return ((await res.json()) as { id_token: string }).id_token;
+    return partnerSignIn(server.origin, user);
   }
 
   /** Step 2 refused the subject token: 400 invalid_request and the fecte entry. */
@@ -131,14 +109,16 @@ describe('examples/another-audience end to end (an API A token for an API B toke
   }
 
   it('prints both steps for its own port', () => {
-    const stdout = example!.output.stdout;
+    const stdout = server.stdout;
     expect(stdout).to.include(
-      `ORDERS_TOKEN=$(curl -s ${origin}/oauth/token \\\n  -d client_id=${WEB_CLIENT_ID} \\`,
+      `ORDERS_TOKEN=$(curl -s ${server.origin}/oauth/token \\\n  -d client_id=${WEB_CLIENT_ID} \\`,
     );
     expect(stdout).to.include(
       `-d audience=${ORDERS_API} \\\n  -d 'scope=read:orders read:invoices' \\`,
     );
-    expect(stdout).to.include(`curl -s ${origin}/oauth/token \\\n  -u ${serviceCredentials} \\`);
+    expect(stdout).to.include(
+      `curl -s ${server.origin}/oauth/token \\\n  -u ${serviceCredentials} \\`,
+    );
     expect(stdout).to.include(
       `-d subject_token_type=${ORDERS_TOKEN_TYPE} \\\n  -d "subject_token=$ORDERS_TOKEN" \\`,
     );
@@ -153,7 +133,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     ordersToken = String(body.access_token);
     const claims = await verify(ordersToken, ORDERS_API, 'at+jwt');
     expect(claims).to.deep.equal({
-      iss: `${origin}/`,
+      iss: `${server.origin}/`,
       sub: 'partner|p-2002',
       aud: ORDERS_API,
       iat: claims.iat,
@@ -179,7 +159,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     const claims = await verify(invoicesToken, INVOICES_API, 'at+jwt');
     expect(claims.exp! - claims.iat!).to.equal(600);
     expect(claims).to.deep.equal({
-      iss: `${origin}/`,
+      iss: `${server.origin}/`,
       sub: 'partner|p-2002',
       aud: INVOICES_API,
       iat: claims.iat,

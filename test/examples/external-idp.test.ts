@@ -1,13 +1,15 @@
 import { expect } from 'chai';
 import { SignJWT, generateKeyPair } from 'jose';
 import type { JWTPayload } from 'jose';
-import { freePort, startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
+import { freePort } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
   exampleReader,
   expectExampleIssued,
   expectNoStore,
+  postForm,
+  partnerSignIn,
+  runningExample,
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
@@ -20,55 +22,39 @@ const SCOPE = 'openid profile email read:orders';
 
 describe('examples/external-idp end to end (a partner ID token for the partner connection)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let example: ExampleProcess | undefined;
-  let origin: string;
-  const { getJson, verifyResult } = exampleReader(() => origin);
+  let spaPort: number;
+  before(async () => {
+    spaPort = await freePort();
+  });
+  const server = runningExample('examples/external-idp/server.ts', () => ({
+    SPA_PORT: String(spaPort),
+  }));
+  const { getJson, verifyResult } = exampleReader(() => server.origin);
   let spaOrigin: string;
   let bannerToken: string;
 
-  before(async () => {
-    const spaPort = await freePort();
-    example = await startExample('examples/external-idp/server.ts', {
-      ready: /^Public keys: .*Tenant logs: \S+$/m,
-      env: { SPA_PORT: String(spaPort) },
-    });
-    origin = `http://localhost:${example.port}`;
+  before(() => {
     spaOrigin = `http://localhost:${spaPort}`;
-    const match = /^\s+-d subject_token=(\S+) \\$/m.exec(example.output.stdout);
+    const match = /^\s+-d subject_token=(\S+) \\$/m.exec(server.stdout);
     if (match?.[1] === undefined)
-      throw new Error(`no subject token in the banner:\n${example.output.stdout}`);
+      throw new Error(`no subject token in the banner:\n${server.stdout}`);
     bannerToken = match[1];
   });
 
-  after(async () => {
-    await example?.stop();
-  });
-
-  async function exchange(subjectToken: string): Promise<{ res: Response; body: Json }> {
-    const res = await fetch(`${origin}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        client_id: CLIENT_ID,
-        grant_type: GRANT,
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        subject_token: subjectToken,
-        audience: API,
-        scope: SCOPE,
-      }),
+  async function exchange(subjectToken: string) {
+    return postForm(`${server.origin}/oauth/token`, {
+      client_id: CLIENT_ID,
+      grant_type: GRANT,
+      subject_token_type: SUBJECT_TOKEN_TYPE,
+      subject_token: subjectToken,
+      audience: API,
+      scope: SCOPE,
     });
-    return { res, body: (await res.json()) as Json };
   }
 
   /** The simulated partner's sign-in: an ID token for `user`. */
   async function signIn(user: Json): Promise<string> {
-    const res = await fetch(`${origin}/partner/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(user),
-    });
-    expect(res.status).to.equal(200);
-    return ((await res.json()) as { id_token: string }).id_token;
+    return partnerSignIn(server.origin, user);
   }
 
   async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
@@ -86,7 +72,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const access = await verify(String(body.access_token), API, 'at+jwt');
     expect(access.exp! - access.iat!).to.equal(3600);
     expect(access).to.deep.equal({
-      iss: `${origin}/`,
+      iss: `${server.origin}/`,
       sub,
       aud: API,
       iat: access.iat,
@@ -152,8 +138,10 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
   }
 
   it('prints a curl command for its own port with a partner ID token for p-1001', () => {
-    const stdout = example!.output.stdout;
-    expect(stdout).to.include(`curl -s ${origin}/oauth/token \\\n  -d client_id=${CLIENT_ID} \\`);
+    const stdout = server.stdout;
+    expect(stdout).to.include(
+      `curl -s ${server.origin}/oauth/token \\\n  -d client_id=${CLIENT_ID} \\`,
+    );
     expect(stdout).to.include(`-d subject_token_type=${SUBJECT_TOKEN_TYPE} \\`);
     const [header, payload] = bannerToken
       .split('.')
@@ -161,7 +149,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Json);
     expect(header).to.deep.equal({ alg: 'ES256', typ: 'JWT', kid: 'partner-key-1' });
     expect(payload).to.deep.equal({
-      iss: `${origin}/partner/`,
+      iss: `${server.origin}/partner/`,
       sub: 'p-1001',
       aud: 'acme-storefront',
       iat: payload!.iat,
@@ -180,7 +168,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const { res, body } = await exchange(bannerToken);
     const id = await expectTokensFor(res, body, 'partner|p-1001');
     expect(id).to.deep.equal({
-      iss: `${origin}/`,
+      iss: `${server.origin}/`,
       sub: 'partner|p-1001',
       aud: CLIENT_ID,
       iat: id.iat,
@@ -273,7 +261,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const forge = (kid: string) =>
       new SignJWT({ email: 'mallory@partner.example' })
         .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
-        .setIssuer(`${origin}/partner/`)
+        .setIssuer(`${server.origin}/partner/`)
         .setSubject('p-1001')
         .setAudience('acme-storefront')
         .setIssuedAt()
@@ -326,7 +314,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const page = await fetch(`${spaOrigin}/`);
     expect(page.status).to.equal(200);
     const html = await page.text();
-    expect(html).to.include(`"tokenEndpoint":"${origin}/oauth/token"`);
+    expect(html).to.include(`"tokenEndpoint":"${server.origin}/oauth/token"`);
     expect(html).to.include(`"clientId":"${CLIENT_ID}"`);
 
     // The page's sign-in is same-origin; its exchange is the cross-origin call a browser makes.
@@ -343,7 +331,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       }),
     });
     const { id_token } = (await signIn.json()) as { id_token: string };
-    const preflight = await fetch(`${origin}/oauth/token`, {
+    const preflight = await fetch(`${server.origin}/oauth/token`, {
       method: 'OPTIONS',
       headers: {
         origin: spaOrigin,
@@ -356,7 +344,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     expect(preflight.headers.get('access-control-allow-methods')).to.equal('POST');
 
     const exchangeFrom = (pageOrigin: string) =>
-      fetch(`${origin}/oauth/token`, {
+      fetch(`${server.origin}/oauth/token`, {
         method: 'POST',
         headers: { origin: pageOrigin, 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
   exampleReader,
   expectExampleIssued,
   expectNoStore,
+  postForm,
+  runningExample,
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
@@ -25,9 +25,8 @@ function printed(stdout: string, pattern: RegExp, what: string): string {
 
 describe('examples/migration end to end (a legacy refresh token for an imported user)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let example: ExampleProcess | undefined;
-  let origin: string;
-  const { getJson, verify, latestLog } = exampleReader(() => origin);
+  const server = runningExample('examples/migration/server.ts');
+  const { getJson, verify, latestLog } = exampleReader(() => server.origin);
   let tokens: { alice: string; bob: string; carol: string };
   let importedUsers: Json[];
   /** The router's refresh token from Alice's exchange, and its family. */
@@ -35,11 +34,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
   let familyId: unknown;
 
   before(async () => {
-    example = await startExample('examples/migration/server.ts', {
-      ready: /^Public keys: .*Tenant logs: \S+$/m,
-    });
-    origin = `http://localhost:${example.port}`;
-    const stdout = example.output.stdout;
+    const stdout = server.stdout;
     tokens = {
       alice: printed(stdout, /^\s+-d subject_token=(\S+) \\$/m, "Alice's token"),
       bob: printed(stdout, /BOB_TOKEN=(\S+)/, "Bob's token"),
@@ -49,20 +44,11 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
   });
 
   afterEach(async () => {
-    if (example) await setLegacyMode('up');
+    if (server.started) await setLegacyMode('up');
   });
 
-  after(async () => {
-    await example?.stop();
-  });
-
-  async function post(params: Record<string, string>): Promise<{ res: Response; body: Json }> {
-    const res = await fetch(`${origin}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: CLIENT_ID, ...params }),
-    });
-    return { res, body: (await res.json()) as Json };
+  async function post(params: Record<string, string>) {
+    return postForm(`${server.origin}/oauth/token`, { client_id: CLIENT_ID, ...params });
   }
 
   const exchange = (legacyRefreshToken: string) =>
@@ -75,7 +61,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     });
 
   async function setLegacyMode(mode: string): Promise<void> {
-    const res = await fetch(`${origin}/legacy/admin/mode`, {
+    const res = await fetch(`${server.origin}/legacy/admin/mode`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ mode }),
@@ -141,7 +127,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
 
     const access = await verify(String(body.access_token), API, 'at+jwt');
     expect(access).to.deep.equal({
-      iss: `${origin}/`,
+      iss: `${server.origin}/`,
       sub: 'auth0|1001',
       aud: API,
       iat: access.iat,
@@ -153,7 +139,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     // The profile is the imported one: the action changed nothing.
     const id = await verify(String(body.id_token), CLIENT_ID, 'JWT');
     expect(id).to.deep.equal({
-      iss: `${origin}/`,
+      iss: `${server.origin}/`,
       sub: 'auth0|1001',
       aud: CLIENT_ID,
       iat: id.iat,
@@ -271,7 +257,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
         entry,
         'server_error',
         SERVER_ERROR.error_description,
-        `action ${entry.details.action_id} failed: CapabilityError: fetch to ${origin} failed: connection reset`,
+        `action ${entry.details.action_id} failed: CapabilityError: fetch to ${server.origin} failed: connection reset`,
       ),
     );
   });

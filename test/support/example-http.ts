@@ -6,6 +6,8 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyResult } from 'jose';
 import { ACCESS_TOKEN_TYPE } from './fixtures.js';
+import { startExample } from './example-process.js';
+import type { ExampleProcess } from './example-process.js';
 
 /** How long an example may take to start (tsx compiles it first). */
 export const STARTUP_TIMEOUT_MS = 30_000;
@@ -84,4 +86,75 @@ export function exampleReader(origin: () => string): ExampleReader {
       return entry;
     },
   };
+}
+
+/** The banner line every example prints once it listens: its JWKS and tenant log URLs. */
+const BANNER_READY = /^Public keys: .*Tenant logs: \S+$/m;
+
+/** An example server its suite started; read it in tests and in `before` hooks that follow. */
+export interface RunningExample {
+  /** `http://localhost:<port>`. */
+  readonly origin: string;
+  /** What the example has printed so far. */
+  readonly stdout: string;
+  /** Whether it started (false when its `before` hook failed). */
+  readonly started: boolean;
+}
+
+/**
+ * Starts the example server `file` (relative to the project root) in a `before` hook, ready once
+ * its banner is printed, and stops it in an `after` hook, also when a test failed. Call it inside
+ * a `describe`; `env()` is read when the hook runs, so an earlier hook may pick its values.
+ */
+export function runningExample(
+  file: string,
+  env: () => Record<string, string> = () => ({}),
+): RunningExample {
+  let example: ExampleProcess | undefined;
+  const started = (): ExampleProcess => {
+    if (example === undefined) throw new Error(`${file} is not running`);
+    return example;
+  };
+  before(async () => {
+    example = await startExample(file, { ready: BANNER_READY, env: env() });
+  });
+  after(async () => {
+    await example?.stop();
+  });
+  return {
+    get origin() {
+      return `http://localhost:${started().port}`;
+    },
+    get stdout() {
+      return started().output.stdout;
+    },
+    get started() {
+      return example !== undefined;
+    },
+  };
+}
+
+/** POSTs `params` as a form to `url`; the answer and its JSON body. */
+export async function postForm(
+  url: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; body: Json }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params),
+  });
+  return { res, body: (await res.json()) as Json };
+}
+
+/** The simulated partner's sign-in of an example at `origin`: an ID token for `user`. */
+export async function partnerSignIn(origin: string, user: Json): Promise<string> {
+  const res = await fetch(`${origin}/partner/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(user),
+  });
+  expect(res.status).to.equal(200);
+  return ((await res.json()) as { id_token: string }).id_token;
 }
