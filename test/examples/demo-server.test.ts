@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
-import { STARTUP_TIMEOUT_MS, expectExampleIssued } from '../support/example-http.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  expectExampleIssued,
+  runningExample,
+} from '../support/example-http.js';
 
 /** The parts of the printed token exchange curl command. */
 interface PrintedExchange {
@@ -45,20 +48,13 @@ function parseCurl(output: string): PrintedExchange {
 
 describe('examples/demo-server end to end (spawned with --no-node-snapshot)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let demo: ExampleProcess | undefined;
+  const demo = runningExample('examples/demo-server/server.ts');
   let printed: PrintedExchange;
   let port: number;
 
-  before(async () => {
-    demo = await startExample('examples/demo-server/server.ts', {
-      ready: /^Public keys: .*Tenant logs: \S+$/m,
-    });
+  before(() => {
     port = demo.port;
-    printed = parseCurl(demo.output.stdout);
-  });
-
-  after(async () => {
-    await demo?.stop();
+    printed = parseCurl(demo.stdout);
   });
 
   it('prints a curl command for its own port with the demo client and profile', () => {

@@ -26,9 +26,9 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
   before(async () => {
     spaPort = await freePort();
   });
-  const server = runningExample('examples/external-idp/server.ts', () => ({
-    SPA_PORT: String(spaPort),
-  }));
+  const server = runningExample('examples/external-idp/server.ts', {
+    env: () => ({ SPA_PORT: String(spaPort) }),
+  });
   const { getJson, verifyResult } = exampleReader(() => server.origin);
   let spaOrigin: string;
   let bannerToken: string;

@@ -1,9 +1,13 @@
 import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
-import { capture, startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
+import { capture } from '../support/example-process.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
-import { STARTUP_TIMEOUT_MS, exampleReader, expectExampleIssued } from '../support/example-http.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  exampleReader,
+  expectExampleIssued,
+  runningExample,
+} from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
 import { SECTE } from '../support/log-entries.js';
 
@@ -58,21 +62,14 @@ async function reply(res: Response): Promise<Reply> {
 
 describe('examples/introspection end to end (spawned with --no-node-snapshot)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let example: ExampleProcess | undefined;
+  const server = runningExample('examples/introspection/server.ts', { host: '127.0.0.1' });
   let printed: Printed;
   let origin: string;
   const { verify } = exampleReader(() => origin);
 
-  before(async () => {
-    example = await startExample('examples/introspection/server.ts', {
-      ready: /^Public keys: .*Tenant logs: \S+$/m,
-    });
-    origin = `http://127.0.0.1:${example.port}`;
-    printed = parseBanner(example.output.stdout);
-  });
-
-  after(async () => {
-    await example?.stop();
+  before(() => {
+    origin = server.origin;
+    printed = parseBanner(server.stdout);
   });
 
   async function exchange(subjectToken: string): Promise<Reply> {

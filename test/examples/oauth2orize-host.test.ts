@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
   exampleReader,
   expectExampleIssued,
   expectNoStore,
+  runningExample,
 } from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
@@ -60,7 +59,9 @@ function parseBanner(output: string): Printed {
 
 describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let example: ExampleProcess | undefined;
+  const server = runningExample('examples/oauth2orize-host/server.ts', {
+    ready: /^Host users: \S+ {3}Tenant logs: \S+ {3}Public keys: \S+$/m,
+  });
   let origin: string;
   const { getJson } = exampleReader(() => origin);
   let printed: Printed;
@@ -68,19 +69,12 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
   let jwks: ReturnType<typeof createLocalJWKSet>;
 
   before(async () => {
-    example = await startExample('examples/oauth2orize-host/server.ts', {
-      ready: /^Host users: \S+ {3}Tenant logs: \S+ {3}Public keys: \S+$/m,
-    });
-    origin = `http://localhost:${example.port}`;
-    printed = parseBanner(example.output.stdout);
+    origin = server.origin;
+    printed = parseBanner(server.stdout);
     secret = printed.hostGrant.clientSecret;
     const res = await fetch(`${origin}/.well-known/jwks.json`);
     expect(res.status).to.equal(200);
     jwks = createLocalJWKSet((await res.json()) as Parameters<typeof createLocalJWKSet>[0]);
-  });
-
-  after(async () => {
-    await example?.stop();
   });
 
   async function token(

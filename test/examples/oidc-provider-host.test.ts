@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
-import { capture, startExample } from '../support/example-process.js';
-import type { ExampleProcess } from '../support/example-process.js';
-import { STARTUP_TIMEOUT_MS, expectExampleIssued } from '../support/example-http.js';
+import { capture } from '../support/example-process.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  expectExampleIssued,
+  runningExample,
+} from '../support/example-http.js';
 import type { Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
 
@@ -57,7 +60,9 @@ class CookieJar {
 
 describe('examples/oidc-provider-host end to end (oidc-provider behind the router)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
-  let example: ExampleProcess | undefined;
+  const server = runningExample('examples/oidc-provider-host/server.ts', {
+    ready: /^Provider JWKS: \S+ +Tenant logs: \S+$/m,
+  });
   let banner: Banner;
   let issuer: string;
   let discovery: Json;
@@ -65,18 +70,11 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
   let providerKeys: JWTVerifyGetKey;
 
   before(async () => {
-    example = await startExample('examples/oidc-provider-host/server.ts', {
-      ready: /^Provider JWKS: \S+ +Tenant logs: \S+$/m,
-    });
-    banner = parseBanner(example.output.stdout);
+    banner = parseBanner(server.stdout);
     issuer = banner.issuer;
     discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Json;
     const jwks = (await (await fetch(String(discovery.jwks_uri))).json()) as JSONWebKeySet;
     providerKeys = createLocalJWKSet(jwks);
-  });
-
-  after(async () => {
-    await example?.stop();
   });
 
   function basic(secret = banner.clientSecret): string {
@@ -112,12 +110,12 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
   }
 
   it('prints its issuer, both grants for one client, and the authorization URL', () => {
-    expect(issuer).to.equal(`http://localhost:${example!.port}`);
+    expect(issuer).to.equal(`http://localhost:${server.port}`);
     expect(banner).to.deep.include({
       clientId: 'acme-app',
       subjectTokenType: 'urn:acme:partner-id-token',
     });
-    expect(example!.output.stdout).to.include(
+    expect(server.stdout).to.include(
       `curl -s ${issuer}/oauth/token \\\n  -u acme-app:${banner.clientSecret} \\\n  -d grant_type=client_credentials \\\n  -d resource=${API} \\\n  -d 'scope=read:orders'\n`,
     );
     expect(banner.subjectToken).to.match(/^[\w-]+\.[\w-]+\.[\w-]+$/);

@@ -88,12 +88,13 @@ export function exampleReader(origin: () => string): ExampleReader {
   };
 }
 
-/** The banner line every example prints once it listens: its JWKS and tenant log URLs. */
+/** The banner line most examples print once they listen: their JWKS and tenant log URLs. */
 const BANNER_READY = /^Public keys: .*Tenant logs: \S+$/m;
 
 /** An example server its suite started; read it in tests and in `before` hooks that follow. */
 export interface RunningExample {
-  /** `http://localhost:<port>`. */
+  readonly port: number;
+  /** `http://<host>:<port>`. */
   readonly origin: string;
   /** What the example has printed so far. */
   readonly stdout: string;
@@ -101,14 +102,22 @@ export interface RunningExample {
   readonly started: boolean;
 }
 
+export interface RunningExampleOptions {
+  /** Ready once stdout matches this; the JWKS and tenant log banner unless given. */
+  ready?: RegExp;
+  /** Extra environment, read when the hook runs (an earlier hook may pick its values). */
+  env?: () => Record<string, string>;
+  /** The host of {@link RunningExample.origin}; `localhost` unless given. */
+  host?: string;
+}
+
 /**
- * Starts the example server `file` (relative to the project root) in a `before` hook, ready once
- * its banner is printed, and stops it in an `after` hook, also when a test failed. Call it inside
- * a `describe`; `env()` is read when the hook runs, so an earlier hook may pick its values.
+ * Starts the example server `file` (relative to the project root) in a `before` hook and stops
+ * it in an `after` hook, also when a test failed. Call it inside a `describe`.
  */
 export function runningExample(
   file: string,
-  env: () => Record<string, string> = () => ({}),
+  { ready = BANNER_READY, env = () => ({}), host = 'localhost' }: RunningExampleOptions = {},
 ): RunningExample {
   let example: ExampleProcess | undefined;
   const started = (): ExampleProcess => {
@@ -116,14 +125,17 @@ export function runningExample(
     return example;
   };
   before(async () => {
-    example = await startExample(file, { ready: BANNER_READY, env: env() });
+    example = await startExample(file, { ready, env: env() });
   });
   after(async () => {
     await example?.stop();
   });
   return {
+    get port() {
+      return started().port;
+    },
     get origin() {
-      return `http://localhost:${started().port}`;
+      return `http://${host}:${started().port}`;
     },
     get stdout() {
       return started().output.stdout;
