@@ -5,7 +5,14 @@ import { hashClientSecret } from '../../lib/registry/client-secret-hash.js';
 import type { ClientStore } from '../../lib/registry/client-store.js';
 import type { ClientDefinition } from '../../lib/registry/clients.js';
 import { MemoryClientStore } from '../../lib/registry/memory-client-store.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import {
+  SECRET,
+  basic,
+  hashedAppClient,
+  exchangeBody,
+  form,
+  testServer,
+} from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { INVALID_CLIENT } from '../support/oauth-responses.js';
 
@@ -29,17 +36,7 @@ describe('clients read from a ClientStore', () => {
   let server: TestServer;
 
   beforeEach(async () => {
-    registry = new Registry(
-      new MemoryClientStore([
-        {
-          client_id: 'hashed-app',
-          name: 'Hashed app',
-          client_secret_hash: await hashClientSecret(SECRET, { logN: 10 }),
-          token_endpoint_auth_method: 'client_secret_basic',
-          ...CTE,
-        },
-      ]),
-    );
+    registry = new Registry(new MemoryClientStore([await hashedAppClient()]));
     server = await testServer({ clients: registry, clientCache: { ttlMs: 60_000 } });
   });
 

@@ -14,7 +14,6 @@ import type {
   StoredSigningKey,
 } from '../../lib/index.js';
 import { MemoryClientStore, MemoryKeyStore } from '../../lib/index.js';
-import { hashClientSecret } from '../../lib/registry/client-secret-hash.js';
 import {
   SECRET,
   basic,
@@ -22,12 +21,11 @@ import {
   form,
   testServer,
   testSigningKeys,
+  hashedAppClient,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { points, registerGlobalContext, spanTree, testTelemetry } from '../support/telemetry.js';
 import type { TestTelemetry } from '../support/telemetry.js';
-
-const CTE = { token_exchange: { allow_any_profile_of_type: ['custom_authentication'] } };
 
 /** A store's ping that can be made to fail with a connection error. */
 class Switch {
@@ -75,17 +73,7 @@ class Schedule implements KeyStore {
 }
 
 async function hashedRegistry(): Promise<Registry> {
-  return new Registry(
-    new MemoryClientStore([
-      {
-        client_id: 'hashed-app',
-        name: 'Hashed app',
-        client_secret_hash: await hashClientSecret(SECRET, { logN: 10 }),
-        token_endpoint_auth_method: 'client_secret_basic',
-        ...CTE,
-      },
-    ]),
-  );
+  return new Registry(new MemoryClientStore([await hashedAppClient()]));
 }
 
 describe('observability: client stores, key stores and signers', () => {

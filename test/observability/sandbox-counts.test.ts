@@ -1,15 +1,12 @@
 import { expect } from 'chai';
-import { ActionFailure } from '../../lib/sandbox/action-runner.js';
 import { MemoryActionCacheStore } from '../../lib/sandbox/capabilities/action-cache.js';
 import { ExecutionGate } from '../../lib/sandbox/execution-gate.js';
 import {
   RUNAWAY_STREAK,
   RUNAWAY_SUSPENSION_MS,
   RunawayPolicy,
-  runawayFailure,
 } from '../../lib/sandbox/runaway-policy.js';
-
-const runaway = () => runawayFailure(new ActionFailure('timeout', 'CPU budget'));
+import { runaway } from '../support/sandboxed-actions.js';
 
 describe('observability: the counts the sandbox exposes', () => {
   it('counts the suspensions in force, of actions and of callers, until they end', () => {

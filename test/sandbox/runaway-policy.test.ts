@@ -4,10 +4,8 @@ import {
   RUNAWAY_STREAK,
   RUNAWAY_SUSPENSION_MS,
   RunawayPolicy,
-  runawayFailure,
 } from '../../lib/sandbox/runaway-policy.js';
-
-const runaway = () => runawayFailure(new ActionFailure('timeout', 'CPU budget'));
+import { runaway } from '../support/sandboxed-actions.js';
 
 describe('RunawayPolicy: one caller cannot suspend an action for the others', () => {
   let clock: number;

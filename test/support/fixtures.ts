@@ -10,6 +10,8 @@ import type {
   Profile,
 } from '../../lib/index.js';
 import { MemoryUserStore } from '../../lib/index.js';
+import { hashClientSecret } from '../../lib/registry/client-secret-hash.js';
+import type { ClientDefinition } from '../../lib/registry/clients.js';
 import { KeySet } from '../../lib/tokens/key-set.js';
 import type { SigningKeyInput } from '../../lib/tokens/key-set.js';
 
@@ -331,4 +333,15 @@ export function form(body: Record<string, string | string[]>): string {
     for (const v of Array.isArray(value) ? value : [value]) params.append(name, v);
   }
   return params.toString();
+}
+
+/** `hashed-app`: a confidential client that stores only a (cheap) hash of {@link SECRET}. */
+export async function hashedAppClient(): Promise<ClientDefinition> {
+  return {
+    client_id: 'hashed-app',
+    name: 'Hashed app',
+    client_secret_hash: await hashClientSecret(SECRET, { logN: 10 }),
+    token_endpoint_auth_method: 'client_secret_basic',
+    token_exchange: { allow_any_profile_of_type: ['custom_authentication'] },
+  };
 }

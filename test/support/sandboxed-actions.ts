@@ -2,8 +2,13 @@ import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CustomTokenExchangeRouter } from '../../lib/index.js';
+import { ActionFailure } from '../../lib/sandbox/action-runner.js';
 import type { ActionLimits } from '../../lib/sandbox/action-runner.js';
+import { runawayFailure } from '../../lib/sandbox/runaway-policy.js';
 import { LocalIdp } from '../sandbox/fixtures/local-idp.js';
+
+/** A run that the runaway policy counts: the action went over its CPU budget. */
+export const runaway = () => runawayFailure(new ActionFailure('timeout', 'CPU budget'));
 
 /** What {@link deployCodeProfile} creates. */
 export interface CodeProfile {
