@@ -12,6 +12,7 @@ import {
   profileFor,
   PROFILE_EMAIL_CLAIMS,
   ALICE_PROFILE,
+  actorSubjectToken,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import {
@@ -163,7 +164,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     const res = await post(
       server,
       exchangeBody({
-        subject_token: `actor:${Buffer.from(JSON.stringify(actor)).toString('base64url')}`,
+        subject_token: actorSubjectToken(actor),
         scope: 'openid email read:orders delete:everything',
         device: 'kiosk-7',
       }),

@@ -12,6 +12,7 @@ import {
   exchangeBody,
   form,
   testServer,
+  actorSubjectToken,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { APP, NO_STORE } from '../support/oauth-responses.js';
@@ -182,7 +183,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
 
   it('includes act for a delegated token', async () => {
     const actor = { sub: 'agent-7', act: { sub: 'platform' } };
-    const subject = `actor:${Buffer.from(JSON.stringify(actor)).toString('base64url')}`;
+    const subject = actorSubjectToken(actor);
     const { access_token } = await tokens(s, { subject_token: subject });
     const res = await introspect(s, { token: access_token }, ORDERS_API);
     expect(res.body).to.include({ active: true, sub: 'auth0|alice' });

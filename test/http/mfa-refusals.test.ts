@@ -11,6 +11,7 @@ import {
   form,
   testServer,
   testSigningKeys,
+  actorSubjectToken,
 } from '../support/fixtures.js';
 import {
   MFA_OTP,
@@ -24,7 +25,7 @@ import {
 import type { MfaHarness } from '../support/mfa.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 
-const ACTOR = `actor:${Buffer.from(JSON.stringify({ sub: 'agent|7' })).toString('base64url')}`;
+const ACTOR = actorSubjectToken({ sub: 'agent|7' });
 
 describe("MFA inside the exchange: the client's mfa_policy", () => {
   let server: MfaHarness;

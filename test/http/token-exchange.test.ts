@@ -13,6 +13,7 @@ import {
   form,
   testServer,
   profileFor,
+  actorSubjectToken,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import {
@@ -204,7 +205,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     const res = await post(
       server,
       exchangeBody({
-        subject_token: `actor:${Buffer.from(JSON.stringify(actor)).toString('base64url')}`,
+        subject_token: actorSubjectToken(actor),
         scope: 'openid offline_access',
       }),
     ).expect(200);

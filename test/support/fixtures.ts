@@ -95,6 +95,10 @@ export function clientAssertionKeys(): Promise<{ privateKey: PrivateKey; jwk: JW
  * The test action: the subject token is a tiny command language so each test says what the
  * action does: `user:<id>`, `conn:<connection>:<id>`, `reject`, `deny:<code>`, `throw`, ...
  */
+/** The {@link commandAction} subject token that signs Alice in with `actor` as her actor. */
+export const actorSubjectToken = (actor: object): string =>
+  `actor:${Buffer.from(JSON.stringify(actor)).toString('base64url')}`;
+
 export const commandAction: CustomTokenExchangeHandler = async (event, api) => {
   const [verb, ...rest] = event.transaction.subject_token.split(':');
   const arg = rest.join(':');
