@@ -15,6 +15,7 @@ const SEQ = 0; // the entry in progress: its sequence number, 0 when none
 const SLOT = 1; // the isolate it runs in
 const WATCHING = 2; // 1 while a round watches
 const KILLED = 3; // the last entry the watchdog stopped
+const CREDITED = 4; // the last entry whose deadline a stall moved (by STALLED ms)
 const REFRESH = 5; // 1: end the round at the next idle moment (new isolates to watch)
 const STOP = 6; // 1: end the round and do not start another
 const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep
@@ -22,6 +23,7 @@ const ACTIVITY = 8; // the last entry's sequence number, covered or not (never r
 // Float64 slots, in bytes 40-55 (clear of the Int32 ones).
 const DEADLINE = 5; // when the entry in progress is to be stopped (epoch ms)
 const BEGAN = 6; // when it began (epoch ms)
+const STALLED = 7; // how long the process could not run during entry CREDITED (ms)
 
 /**
  * The watchdog's round, run in its own isolate on isolated-vm's thread pool. It sleeps
@@ -62,7 +64,11 @@ const ROUND_SOURCE = String.raw`
           creditedSeq = seq;
           credit = 0;
         }
-        if (missed > pollMs) credit += Math.max(0, Math.min(missed, now - f64[${BEGAN}]));
+        if (missed > pollMs) {
+          credit += Math.max(0, Math.min(missed, now - f64[${BEGAN}]));
+          f64[${STALLED}] = credit;
+          Atomics.store(i32, ${CREDITED}, seq);
+        }
         if (Date.now() >= f64[${DEADLINE}] + credit && Atomics.load(i32, ${SEQ}) === seq) {
           const slot = Atomics.load(i32, ${SLOT});
           const target = targets.get(slot);
@@ -192,6 +198,15 @@ export class EntryWatchdog {
     if (entry.seq === 0) return false;
     Atomics.store(this.#i32, SEQ, 0);
     return Atomics.load(this.#i32, KILLED) === entry.seq;
+  }
+
+  /**
+   * How long the process could not run during the entry (descheduled), as far as the watchdog saw:
+   * time that is not the guest's. Read it after {@link end}.
+   */
+  stalledMs(entry: WatchedEntry): number {
+    if (entry.seq === 0 || Atomics.load(this.#i32, CREDITED) !== entry.seq) return 0;
+    return this.#f64[STALLED] ?? 0;
   }
 
   /** Ends the rounds and disposes the watchdog's isolate. */
