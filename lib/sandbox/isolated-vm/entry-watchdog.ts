@@ -69,7 +69,7 @@ const ROUND_SOURCE = String.raw`
           f64[${STALLED}] = credit;
           Atomics.store(i32, ${CREDITED}, seq);
         }
-        if (Date.now() >= f64[${DEADLINE}] + credit && Atomics.load(i32, ${SEQ}) === seq) {
+        if (now >= f64[${DEADLINE}] + credit && Atomics.load(i32, ${SEQ}) === seq) {
           const slot = Atomics.load(i32, ${SLOT});
           const target = targets.get(slot);
           targets.delete(slot);

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { continueAfter } from '../fixtures/hostile-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../fixtures/stalled-entry.ts', import.meta.url));
@@ -16,12 +16,6 @@ interface StalledEntry {
   result: unknown;
   /** What the watchdog saw of the stop: `EntryWatchdog.stalledMs`. */
   stalledMs: number;
-}
-
-function stopped(pid: number): boolean {
-  // Field 3 of /proc/<pid>/stat, after the parenthesised command name: T while stopped.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
 }
 
 /**
@@ -39,13 +33,9 @@ async function stalledEntry(): Promise<StalledEntry> {
   try {
     let result: StalledEntry | undefined;
     for await (const line of createInterface({ input: child.stdout })) {
-      if (line === 'stopping') {
-        while (!stopped(pid)) await new Promise((resolve) => setTimeout(resolve, 2));
-        await new Promise((resolve) => setTimeout(resolve, STALL_MS));
-        child.kill('SIGCONT');
-      } else if (line.startsWith('{')) {
-        result = JSON.parse(line) as StalledEntry;
-      }
+      const message = JSON.parse(line) as StalledEntry | { stopping: true };
+      if ('stopping' in message) void continueAfter(pid, STALL_MS, () => child.kill('SIGCONT'));
+      else result = message;
     }
     await exited;
     if (result === undefined) throw new Error('the stalled entry printed no result');
