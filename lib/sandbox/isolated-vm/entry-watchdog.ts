@@ -2,6 +2,12 @@ import { createWatchdogIsolate, type Isolate, type WatchdogIsolate } from './iso
 
 /** How often the watchdog looks at the entry in progress (and so how late it may stop one). */
 export const WATCHDOG_POLL_MS = 5;
+/**
+ * The most stalled time credited to one entry. The watchdog cannot tell the whole process stopped
+ * from its own thread starved while the entry's ran on: the cap bounds how long a spinning entry
+ * may run past its budget in the second case.
+ */
+const MAX_STALL_CREDIT_MS = 1_000;
 /** A round ends this long after it began, at the next idle moment, to take isolates gone away. */
 const ROUND_MS = 5_000;
 /**
@@ -65,7 +71,7 @@ const ROUND_SOURCE = String.raw`
           credit = 0;
         }
         if (missed > pollMs) {
-          credit += Math.max(0, Math.min(missed, now - f64[${BEGAN}]));
+          credit = Math.min(credit + Math.max(0, Math.min(missed, now - f64[${BEGAN}])), ${MAX_STALL_CREDIT_MS});
           f64[${STALLED}] = credit;
           Atomics.store(i32, ${CREDITED}, seq);
         }
