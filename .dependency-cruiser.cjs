@@ -13,8 +13,8 @@ const LAYERS = [
   ['postgres', '^lib/stores/postgres/'],
   ['redis', '^lib/stores/redis/'],
   // The router and its construction.
-  ['custom-token-exchange', '^lib/custom-token-exchange\\.ts$'],
-  ['parse-options', '^lib/parse-options\\.ts$'],
+  ['custom-token-exchange', '^lib/custom-token-exchange(-router)?\\.ts$'],
+  ['parse-options', '^lib/parse-(store-)?options\\.ts$'],
   // The Management API over HTTP, which drives the programmatic handles over the registries, and
   // testAction (also the /testing subpath), which its action test route runs.
   ['management', '^lib/management/'],

@@ -1,5 +1,5 @@
 export { customTokenExchange } from './custom-token-exchange.js';
-export type { CustomTokenExchangeRouter } from './custom-token-exchange.js';
+export type { CustomTokenExchangeRouter } from './custom-token-exchange-router.js';
 export type { CustomTokenExchangeOptions } from './options.js';
 export type { StandardsOptions } from './standards-options.js';
 export type { AuthorizationServerMetadata } from './http/metadata.js';
@@ -20,12 +20,7 @@ export type {
   PostExchangeTrigger,
   SupportedTrigger,
 } from './profiles/action-definition.js';
-export type {
-  Profile,
-  ProfileDefinition,
-  ProfilePatch,
-  ProfileType,
-} from './profiles/profile-registry.js';
+export type { Profile, ProfileDefinition, ProfilePatch, ProfileType } from './profiles/profile.js';
 export { OAuthError, ManagementError } from './errors.js';
 export type { ManagementErrorCode } from './errors.js';
 export type {
@@ -36,6 +31,8 @@ export type {
   CustomTokenExchangeApi,
   CustomTokenExchangeEvent,
   CustomTokenExchangeHandler,
+  EventClient,
+  EventRequest,
   SetUserByConnectionOptions,
   UserAttributes,
 } from './sandbox/action-types.js';
@@ -165,7 +162,7 @@ export type { MemoryRefreshTokenStoreOptions } from './stores/memory-refresh-tok
 export type {
   RefreshTokenFamilySummary,
   RefreshTokensHandle,
-} from './refresh-tokens/refresh-token-service.js';
+} from './refresh-tokens/refresh-tokens-handle.js';
 export type {
   RefreshTokenRotationType,
   RefreshTokenSettingsDefinition,

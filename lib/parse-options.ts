@@ -1,4 +1,3 @@
-import type { AttackProtectionConfig } from './attack-protection/attack-protection-options.js';
 import { parseAttackProtection } from './attack-protection/attack-protection-options.js';
 import type { HostAuthenticator } from './client-auth/client-authenticator.js';
 import {
@@ -24,18 +23,8 @@ import { isClientStore, parseClientCacheOptions } from './registry/client-store.
 import { parseClientGrant, parseResourceServer } from './registry/resource-servers.js';
 import { ACTION_LIMIT_RANGES } from './profiles/action-definition.js';
 import { MAX_TOKEN_LENGTH_CEILING } from './profiles/profile-registry.js';
-import type { ActionCacheStore } from './sandbox/capabilities/action-cache.js';
 import { DEFAULT_ACTION_LIMITS, type ActionLimits } from './sandbox/action-runner.js';
-import type { RefreshTokenStore } from './stores/refresh-token-store.js';
-import type { ReplayStore } from './stores/replay-store.js';
-import type { RevokedTokenStore } from './stores/revoked-token-store.js';
 import { parseSigningKeys } from './tokens/key-set.js';
-import type { KeyStore } from './tokens/key-store.js';
-import { MemoryActionCacheStore } from './sandbox/capabilities/action-cache.js';
-import { MemoryAttemptStore } from './stores/memory-attempt-store.js';
-import { MemoryRefreshTokenStore } from './stores/memory-refresh-token-store.js';
-import { MemoryReplayStore } from './stores/memory-replay-store.js';
-import { MemoryRevokedTokenStore } from './stores/memory-revoked-token-store.js';
 import type { UserStore } from './users/user-store.js';
 
 import { parseObservabilityOptions } from './observability/observability-options.js';
@@ -43,10 +32,8 @@ import { parseOrganizationsOptions } from './organizations/organization-options.
 import { parsePermissionsOptions } from './permissions/permission-options.js';
 import { parseMfaOptions } from './mfa/mfa-options.js';
 import { SecretSealer } from './stores/config-secrets.js';
-import type { ConfigSecretKey } from './stores/config-secrets.js';
-import { isConfigStore } from './stores/config-store.js';
-import { MemoryConfigStore } from './stores/memory-config-store.js';
 import { STANDARDS_OPTION_KEYS, parseStandardsOptions } from './standards-options.js';
+import { parseStoreOptions, sharedStore } from './parse-store-options.js';
 import type { Config } from './options.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH } from './options.js';
 /** Where the router answers token requests, under its mount. */
@@ -209,73 +196,12 @@ export function parseOptions(input: unknown): Config {
     fail('options.onLogSinkError', 'must be a function (error, sink, entry) => void');
   }
 
-  const stores = options.stores === undefined ? {} : checkObject(options.stores, 'options.stores');
-  checkKnownKeys(
-    stores,
-    ['replay', 'actionCache', 'refreshTokens', 'revokedTokens', 'keys', 'config'],
-    'options.stores',
-  );
-  if (stores.config !== undefined && !isConfigStore(stores.config)) {
-    fail(
-      'options.stores.config',
-      'must be a ConfigStore (load, changes, read, children, commit, subscribe, close)',
-    );
-  }
-  const configStore = stores.config ?? new MemoryConfigStore();
-  if (options.configSecretKeys !== undefined && !Array.isArray(options.configSecretKeys)) {
-    fail('options.configSecretKeys', 'must be an array of { kid, key }');
-  }
-  const configSecretKeys = options.configSecretKeys as ConfigSecretKey[] | undefined;
-  if (configSecretKeys === undefined && !(configStore instanceof MemoryConfigStore)) {
-    fail(
-      'options.configSecretKeys',
-      'is required with options.stores.config: action secrets are encrypted at rest with it',
-    );
-  }
-  if (stores.replay !== undefined && typeof (stores.replay as ReplayStore).consume !== 'function') {
-    fail('options.stores.replay', 'must be a ReplayStore (an object with consume(key, exp))');
-  }
-  const actionCache = stores.actionCache as ActionCacheStore | undefined;
-  if (
-    actionCache !== undefined &&
-    (typeof actionCache.load !== 'function' || typeof actionCache.apply !== 'function')
-  ) {
-    fail('options.stores.actionCache', 'must be an ActionCacheStore (load and apply)');
-  }
-  const refreshTokens = stores.refreshTokens as RefreshTokenStore | undefined;
-  if (refreshTokens !== undefined) {
-    if (typeof refreshTokens !== 'object' || refreshTokens === null) {
-      fail('options.stores.refreshTokens', 'must be a RefreshTokenStore');
-    }
-    for (const method of ['find', 'create', 'compareAndSet', 'revokeFamily', 'listFamilies']) {
-      if (typeof (refreshTokens as unknown as Record<string, unknown>)[method] !== 'function') {
-        fail(
-          `options.stores.refreshTokens.${method}`,
-          'must be a function (see the RefreshTokenStore interface)',
-        );
-      }
-    }
-  }
-  const revokedTokens = stores.revokedTokens as RevokedTokenStore | undefined;
-  if (
-    revokedTokens !== undefined &&
-    (typeof revokedTokens?.revoke !== 'function' || typeof revokedTokens.isRevoked !== 'function')
-  ) {
-    fail('options.stores.revokedTokens', 'must be a RevokedTokenStore (revoke and isRevoked)');
-  }
-
-  const keyStore = stores.keys as KeyStore | undefined;
-  if (
-    keyStore !== undefined &&
-    (typeof keyStore?.load !== 'function' || typeof keyStore.save !== 'function')
-  ) {
-    fail('options.stores.keys', 'must be a KeyStore (load and save)');
-  }
+  const { stores, configured, configStore, configSecretKeys } = parseStoreOptions(options);
   const attackProtection = parseAttackProtection(
     options.attackProtection,
     'options.attackProtection',
   );
-  if (keys === undefined && keyStore === undefined) {
+  if (keys === undefined && configured.keys === undefined) {
     const shared = sharedStore(stores, attackProtection);
     if (shared !== undefined) {
       fail(
@@ -379,13 +305,7 @@ export function parseOptions(input: unknown): Config {
       { min: 1, max: 100_000 },
     ),
     onLogSinkError: options.onLogSinkError as Config['onLogSinkError'],
-    stores: {
-      ...(stores.replay === undefined ? {} : { replay: stores.replay as ReplayStore }),
-      ...(actionCache === undefined ? {} : { actionCache }),
-      ...(refreshTokens === undefined ? {} : { refreshTokens }),
-      ...(keyStore === undefined ? {} : { keys: keyStore }),
-      ...(revokedTokens === undefined ? {} : { revokedTokens }),
-    },
+    stores: configured,
     configStore,
     configSealer:
       configSecretKeys === undefined
@@ -397,29 +317,6 @@ export function parseOptions(input: unknown): Config {
     observability: parseObservabilityOptions(options.observability, 'options.observability'),
     ...parseStandardsOptions(options),
   };
-}
-
-/** The option path of a store shared between instances, if one is configured. */
-function sharedStore(
-  stores: Record<string, unknown>,
-  attackProtection: AttackProtectionConfig,
-): string | undefined {
-  const memory: Record<string, new (...args: never[]) => unknown> = {
-    replay: MemoryReplayStore,
-    actionCache: MemoryActionCacheStore,
-    refreshTokens: MemoryRefreshTokenStore,
-    revokedTokens: MemoryRevokedTokenStore,
-  };
-  for (const [name, Memory] of Object.entries(memory)) {
-    if (stores[name] !== undefined && !(stores[name] instanceof Memory)) {
-      return `options.stores.${name}`;
-    }
-  }
-  const attempts = attackProtection.suspiciousIpThrottling.store;
-  if (attempts !== undefined && !(attempts instanceof MemoryAttemptStore)) {
-    return 'options.attackProtection.suspiciousIpThrottling.store';
-  }
-  return undefined;
 }
 
 function clientDefinitions(value: unknown): unknown[] {

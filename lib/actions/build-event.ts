@@ -1,13 +1,18 @@
 import type { Organization } from '../organizations/organization-store.js';
 import type { Client } from '../registry/clients.js';
-import type { ActorTokenUser, CustomTokenExchangeEvent } from '../sandbox/action-types.js';
+import type {
+  ActorTokenUser,
+  CustomTokenExchangeEvent,
+  EventClient,
+  EventRequest,
+} from '../sandbox/action-types.js';
 
 /**
  * The HTTP request as every event of one exchange shows it (`event.request`): `ip` is the end
  * user's IP as the exchange resolved it (`trust proxy`, or a trusted client's forwarded-IP
  * header), `body` the extension parameters the router does not consume itself.
  */
-export type EventRequest = CustomTokenExchangeEvent['request'];
+export type { EventRequest } from '../sandbox/action-types.js';
 
 /** The exchange as its events show it; a validated exchange is one. */
 export interface ExchangeFacts {
@@ -67,7 +72,7 @@ export function eventOrganization(
 }
 
 /** `event.client`, the same for every trigger. */
-export function eventClient(client: Client): CustomTokenExchangeEvent['client'] {
+export function eventClient(client: Client): EventClient {
   return {
     client_id: client.client_id,
     name: client.name,

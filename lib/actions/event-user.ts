@@ -1,19 +1,7 @@
+import { PROFILE_FIELDS } from '../users/user-store.js';
 import type { User } from '../users/user-store.js';
 import type { ActorTokenUser } from '../sandbox/action-types.js';
 import { copyPlain } from '../plain-copy.js';
-
-const PROFILE_FIELDS = [
-  'email',
-  'email_verified',
-  'username',
-  'phone_number',
-  'phone_verified',
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-] as const;
 
 /**
  * A user as actions see it (`event.transaction.actor_token_user`, the post-exchange `event.user`):

@@ -1,11 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { randomToken } from '../secure-random.js';
-import type {
-  AttemptBucket,
-  AttemptPolicy,
-  AttemptStore,
-  AttemptTake,
-} from '../stores/attempt-store.js';
+import type { AttemptBucket, AttemptPolicy, AttemptStore } from '../stores/attempt-store.js';
+import type { AttemptLease, AttemptRefusal } from './attempt-lease.js';
 
 /** Options of {@link AttemptGate}. */
 export interface AttemptGateOptions {
@@ -31,28 +27,6 @@ export interface AttemptGateOptions {
  * instances.
  */
 export const DEFAULT_HOLD_TTL_MS = 5000;
-
-/** An exchange admitted to run with one attempt of its key held. */
-export interface AttemptLease {
-  /**
-   * The subject (or actor) token was invalid: takes the held attempt. Resolves the bucket after
-   * the take; rejects when the store cannot answer. Once per lease, instead of {@link settle}.
-   */
-  spend(): Promise<AttemptTake>;
-  /** Any other outcome: gives the attempt back. Idempotent, never throws, nothing after spend. */
-  settle(): void;
-}
-
-/** Why an exchange was not admitted. */
-export type AttemptRefusal =
-  /** The key has no attempt left. */
-  | { refused: 'blocked'; bucket: AttemptBucket }
-  /** `queueLimit` exchanges of the key were already waiting. */
-  | { refused: 'queue-full' }
-  /** No attempt came free within `queueTimeoutMs`. */
-  | { refused: 'timeout' }
-  /** The router was closed while the exchange waited. */
-  | { refused: 'closed' };
 
 interface Hold {
   readonly id: string;

@@ -1,6 +1,6 @@
 import type { AttemptPolicy, AttemptStore, AttemptTake } from '../stores/attempt-store.js';
 import { AttemptGate } from './attempt-gate.js';
-import type { AttemptRefusal } from './attempt-gate.js';
+import type { AttemptRefusal } from './attempt-lease.js';
 import { ipCountingKey, normalizeIp } from './client-ip.js';
 import { IpAllowList } from './ip-allow-list.js';
 

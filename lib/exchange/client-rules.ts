@@ -1,5 +1,5 @@
 import { UnauthorizedClient } from '../errors.js';
-import type { ProfileType } from '../profiles/profile-registry.js';
+import type { ProfileType } from '../profiles/profile.js';
 import type { Client } from '../registry/clients.js';
 
 /**

@@ -1,5 +1,6 @@
 import { InvalidRequest, InvalidTarget } from '../errors.js';
-import type { ProfileRegistry, StoredProfile } from '../profiles/profile-registry.js';
+import type { ProfileRegistry } from '../profiles/profile-registry.js';
+import type { StoredProfile } from '../profiles/profile.js';
 import type { Client } from '../registry/clients.js';
 import type { ResourceServer, ResourceServerRegistry } from '../registry/resource-servers.js';
 import type { ClientGrantIndex } from './client-grants.js';

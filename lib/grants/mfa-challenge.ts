@@ -4,7 +4,7 @@ import { InvalidRequest, MFA_WITH_ACTOR_DESCRIPTION, MfaRequired, ServerError } 
 import type { MfaConfig } from '../mfa/mfa-options.js';
 import { sealPendingGrant } from '../mfa/pending-grant.js';
 import type { PendingGrant } from '../mfa/pending-grant.js';
-import type { StoredProfile } from '../profiles/profile-registry.js';
+import type { StoredProfile } from '../profiles/profile.js';
 import type { Client } from '../registry/clients.js';
 import type { Issuance } from './issuance.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import { checkClientMayExchange } from '../exchange/client-rules.js';
 import type { MfaConfig, MfaVerification, MfaVerificationResult } from '../mfa/mfa-options.js';
-import { CUSTOM_AUTHENTICATION } from '../profiles/profile-registry.js';
+import { CUSTOM_AUTHENTICATION } from '../profiles/profile.js';
 import { MfaTokenError, openPendingGrant } from '../mfa/pending-grant.js';
 import type { OpenedMfaToken } from '../mfa/pending-grant.js';
 import type { ReplayStore } from '../stores/replay-store.js';

@@ -12,7 +12,7 @@ import {
   UserBlocked,
 } from '../errors.js';
 import { authorizeScopes } from '../permissions/authorize-scopes.js';
-import { CUSTOM_AUTHENTICATION } from '../profiles/profile-registry.js';
+import { CUSTOM_AUTHENTICATION } from '../profiles/profile.js';
 import { hasRefreshTokenShape } from '../refresh-tokens/opaque-refresh-token.js';
 import type { Client } from '../registry/clients.js';
 import type { ResourceServer, ResourceServerRegistry } from '../registry/resource-servers.js';

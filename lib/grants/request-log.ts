@@ -5,7 +5,7 @@ import type { SuspiciousIpBlock } from '../attack-protection/suspicious-ip-throt
 import type { OAuthError } from '../errors.js';
 import type { LogEntry } from '../logs/log-entry.js';
 import { newLogId } from '../logs/tenant-log.js';
-import type { StoredProfile } from '../profiles/profile-registry.js';
+import type { StoredProfile } from '../profiles/profile.js';
 import type { RefreshTokenCleanup } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { RefreshTokenFamily } from '../stores/refresh-token-store.js';

@@ -1,9 +1,5 @@
-import type {
-  Profile,
-  ProfileDefinition,
-  ProfilePatch,
-  ProfileRegistry,
-} from '../profiles/profile-registry.js';
+import type { ProfileRegistry } from '../profiles/profile-registry.js';
+import type { Profile, ProfileDefinition, ProfilePatch } from '../profiles/profile.js';
 import type { ManagementHandle } from './management-handle.js';
 
 /**

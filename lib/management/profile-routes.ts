@@ -1,4 +1,4 @@
-import type { Profile } from '../profiles/profile-registry.js';
+import type { Profile } from '../profiles/profile.js';
 import { invalidQuery } from './management-errors.js';
 import type { ManagementRouteGroup } from './management-route.js';
 import {

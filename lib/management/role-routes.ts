@@ -1,7 +1,11 @@
 import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import { ManagementApiError } from './management-errors.js';
-import type { ManagementRouteGroup, ManagementRouteHandler } from './management-route.js';
+import type {
+  ManagementRouteGroup,
+  ManagementRouteHandler,
+  RouteScope,
+} from './management-route.js';
 import { param, queryValue, recordChange } from './management-route.js';
 import { pagedList } from './paging.js';
 
@@ -21,6 +25,35 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
       if (!permissionStore) throw NO_STORE;
       await handler(req, res, caller);
     };
+
+  /**
+   * A route that adds a list to, or removes it from, the entity `:id` names: the body is
+   * `{ [field]: [...] }`, the audit entry holds the list as the `side` of the change.
+   */
+  const listChangeRoute = (
+    method: 'post' | 'delete',
+    path: string,
+    scope: RouteScope,
+    field: string,
+    change: (id: string, list: unknown[]) => Promise<void>,
+    audit: ListChangeAudit,
+  ): void => {
+    routes[method](
+      path,
+      scope,
+      withStore(async (req, res) => {
+        const id = param(req, 'id');
+        const list = listIn(req, field);
+        await change(id, list);
+        recordChange(req, {
+          description: audit.description,
+          target: { type: audit.type, id },
+          [audit.side]: { [field]: list },
+        });
+        res.status(audit.status).end();
+      }),
+    );
+  };
 
   routes.get(
     '/roles',
@@ -85,36 +118,22 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  routes.post(
+  listChangeRoute(
+    'post',
     '/roles/:id/permissions',
     'update:roles',
-    withStore(async (req, res) => {
-      const id = param(req, 'id');
-      const added = listIn(req, 'permissions');
-      await permissions.rolePermissions.add(id, added as never);
-      recordChange(req, {
-        description: 'Add permissions to a role',
-        target: target(id),
-        after: { permissions: added },
-      });
-      res.status(201).end();
-    }),
+    'permissions',
+    (id, added) => permissions.rolePermissions.add(id, added as never),
+    { description: 'Add permissions to a role', type: 'role', side: 'after', status: 201 },
   );
 
-  routes.delete(
+  listChangeRoute(
+    'delete',
     '/roles/:id/permissions',
     'update:roles',
-    withStore(async (req, res) => {
-      const id = param(req, 'id');
-      const removed = listIn(req, 'permissions');
-      await permissions.rolePermissions.remove(id, removed as never);
-      recordChange(req, {
-        description: 'Remove permissions from a role',
-        target: target(id),
-        before: { permissions: removed },
-      });
-      res.status(200).end();
-    }),
+    'permissions',
+    (id, removed) => permissions.rolePermissions.remove(id, removed as never),
+    { description: 'Remove permissions from a role', type: 'role', side: 'before', status: 200 },
   );
 
   routes.get(
@@ -125,36 +144,22 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  routes.post(
+  listChangeRoute(
+    'post',
     '/users/:id/roles',
     ['update:users', 'create:role_members'],
-    withStore(async (req, res) => {
-      const userId = param(req, 'id');
-      const roles = listIn(req, 'roles');
-      await permissions.userRoles.assign(userId, roles as never);
-      recordChange(req, {
-        description: 'Assign roles to a user',
-        target: { type: 'user', id: userId },
-        after: { roles },
-      });
-      res.status(204).end();
-    }),
+    'roles',
+    (userId, roles) => permissions.userRoles.assign(userId, roles as never),
+    { description: 'Assign roles to a user', type: 'user', side: 'after', status: 204 },
   );
 
-  routes.delete(
+  listChangeRoute(
+    'delete',
     '/users/:id/roles',
     ['update:users', 'delete:role_members'],
-    withStore(async (req, res) => {
-      const userId = param(req, 'id');
-      const roles = listIn(req, 'roles');
-      await permissions.userRoles.remove(userId, roles as never);
-      recordChange(req, {
-        description: 'Remove roles from a user',
-        target: { type: 'user', id: userId },
-        before: { roles },
-      });
-      res.status(204).end();
-    }),
+    'roles',
+    (userId, roles) => permissions.userRoles.remove(userId, roles as never),
+    { description: 'Remove roles from a user', type: 'user', side: 'before', status: 204 },
   );
 
   routes.get(
@@ -166,6 +171,14 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 };
+
+/** How a list change is written to the audit log and answered. */
+interface ListChangeAudit {
+  description: string;
+  type: 'role' | 'user';
+  side: 'before' | 'after';
+  status: number;
+}
 
 const NO_STORE = new ManagementApiError(
   501,

@@ -209,6 +209,8 @@ function failureKind(err: unknown): string {
 }
 
 function createInstruments(meter: Meter): RouterInstruments {
+  const counter = (name: string, description: string, unit: string) =>
+    meter.createCounter(name, { description, unit });
   const duration = (name: string, description: string) =>
     meter.createHistogram(name, {
       description,
@@ -216,30 +218,36 @@ function createInstruments(meter: Meter): RouterInstruments {
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
   return {
-    exchanges: meter.createCounter(METRIC.exchanges, {
-      description: 'Token exchanges answered, by profile and result (success or the error code)',
-      unit: '{exchange}',
-    }),
-    refreshes: meter.createCounter(METRIC.refreshes, {
-      description: 'Refresh token requests answered, by result (success or the error code)',
-      unit: '{refresh}',
-    }),
-    suspiciousIpBlocks: meter.createCounter(METRIC.suspiciousIpBlocks, {
-      description: 'IP addresses blocked by suspicious IP throttling',
-      unit: '{block}',
-    }),
-    suspiciousIpRefusals: meter.createCounter(METRIC.suspiciousIpRefusals, {
-      description: 'Exchanges refused because their IP address is blocked (too_many_attempts)',
-      unit: '{request}',
-    }),
-    rateLimitRefusals: meter.createCounter(METRIC.rateLimitRefusals, {
-      description: "Exchanges refused by their profile's rate limit (too_many_requests)",
-      unit: '{request}',
-    }),
-    storeErrors: meter.createCounter(METRIC.storeErrors, {
-      description: 'Store calls that failed, by store and operation',
-      unit: '{error}',
-    }),
+    exchanges: counter(
+      METRIC.exchanges,
+      'Token exchanges answered, by profile and result (success or the error code)',
+      '{exchange}',
+    ),
+    refreshes: counter(
+      METRIC.refreshes,
+      'Refresh token requests answered, by result (success or the error code)',
+      '{refresh}',
+    ),
+    suspiciousIpBlocks: counter(
+      METRIC.suspiciousIpBlocks,
+      'IP addresses blocked by suspicious IP throttling',
+      '{block}',
+    ),
+    suspiciousIpRefusals: counter(
+      METRIC.suspiciousIpRefusals,
+      'Exchanges refused because their IP address is blocked (too_many_attempts)',
+      '{request}',
+    ),
+    rateLimitRefusals: counter(
+      METRIC.rateLimitRefusals,
+      "Exchanges refused by their profile's rate limit (too_many_requests)",
+      '{request}',
+    ),
+    storeErrors: counter(
+      METRIC.storeErrors,
+      'Store calls that failed, by store and operation',
+      '{error}',
+    ),
     requestDuration: duration(
       METRIC.requestDuration,
       'Duration of the token, revocation and introspection requests the router answered',

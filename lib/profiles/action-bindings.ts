@@ -58,3 +58,8 @@ export class ActionBindings {
     }
   }
 }
+
+/** `true` when the triggers include Auth0's Custom Token Exchange trigger. */
+export function supportsCustomTokenExchange(triggers: readonly SupportedTrigger[]): boolean {
+  return triggers.some((trigger) => trigger.id === CUSTOM_TOKEN_EXCHANGE_TRIGGER.id);
+}

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ManagementError } from '../errors.js';
 import type { ActionLimits, ActionRunner, ActionVersion } from '../sandbox/action-runner.js';
-import { ActionFailure } from '../sandbox/action-runner.js';
 import type {
   Action,
   ActionDefinition,
@@ -9,27 +8,25 @@ import type {
   ActionSource,
   PostExchangeActionDefinition,
   PostExchangeActionPatch,
-  SupportedTrigger,
 } from './action-definition.js';
 import {
-  CUSTOM_TOKEN_EXCHANGE_TRIGGER,
   actionLimitsProblem,
   parseActionDefinition,
   parseActionPatch,
-} from './action-definition.js';
-import type {
-  ActionData,
-  ActionVersionView,
-  StoredAction,
-  StoredActionVersion,
-} from './action-state.js';
+} from './parse-action-definition.js';
+import type { ActionData, ActionVersionView, StoredAction } from './action-state.js';
 import {
+  actionWrite,
   deployedActionData,
+  draftOf,
   newActionData,
   patchedActionData,
   redeployedActionData,
   versionView,
+  versionWrite,
 } from './action-state.js';
+import { checkActionSource } from './check-action-source.js';
+import { versionOf, versionsOf } from './action-versions.js';
 import { ActionBindings } from './action-bindings.js';
 import type { ActionBinding, ActionBindingCheck } from './action-bindings.js';
 import { ActionEntries } from './action-entries.js';
@@ -125,7 +122,7 @@ export class ActionRegistry {
     const fields = parseActionDefinition(definition, this.#defaultLimits);
     const managedBy = options.caller ?? 'code';
     this.#checkIdFree(fields.id);
-    await this.#checkSource(fields.source);
+    await checkActionSource(this.#runner, fields.source);
     const id = fields.id ?? this.#newId();
     const created = await this.#change(managedBy, () => {
       // Checked again: another create may have taken the id while the source was checked.
@@ -155,7 +152,7 @@ export class ActionRegistry {
   ): Promise<Action> {
     this.#changeable(id, options);
     const fields = parseActionPatch(patch, this.#defaultLimits);
-    await this.#checkSource(fields.source);
+    await checkActionSource(this.#runner, fields.source);
     await this.#syncIfStale(id, options);
     const updated = await this.#change(this.#entry(id).managedBy, () => {
       // Looked up again: the action may have been deleted while the code was being checked.
@@ -209,7 +206,7 @@ export class ActionRegistry {
         'Invalid request body: update_draft must be a boolean.',
       );
     }
-    const earlier = await this.#version(id, versionId);
+    const earlier = await versionOf(this.#entry(id), this.#shared, versionId);
     await this.#syncIfStale(id, options);
     const result = await this.#change(this.#entry(id).managedBy, () => {
       const entry = this.#changeable(id, options);
@@ -259,10 +256,7 @@ export class ActionRegistry {
    * @throws ManagementError `not_found`.
    */
   async versions(id: string): Promise<ActionVersionView[]> {
-    const entry = this.#entry(id);
-    const versions = entry.versions
-      ? [...entry.versions.values()].map((local) => local.version)
-      : ((await this.#shared!.children('action_version', id)) as StoredActionVersion[]);
+    const versions = await versionsOf(this.#entry(id), this.#shared);
     const current = this.#entry(id);
     return versions
       .sort((a, b) => b.number - a.number)
@@ -275,7 +269,7 @@ export class ActionRegistry {
    * @throws ManagementError `not_found`.
    */
   async version(id: string, versionId: string): Promise<ActionVersionView> {
-    const { version } = await this.#version(id, versionId);
+    const { version } = await versionOf(this.#entry(id), this.#shared, versionId);
     return versionView(this.#entry(id).data, version);
   }
 
@@ -290,11 +284,10 @@ export class ActionRegistry {
     this.#changeable(id, options);
     await this.#syncIfStale(id, options);
     const entry = this.#entry(id);
+    // Versions kept in this process go with their entry; shared ones are deleted with it.
     const versionIds = entry.versions
       ? []
-      : (await this.#shared!.children('action_version', id)).map(
-          (version) => (version as StoredActionVersion).id,
-        );
+      : (await versionsOf(entry, this.#shared)).map((version) => version.id);
     await this.#change(entry.managedBy, () => {
       this.#changeable(id, options);
       const binding = this.#bindings.of(id);
@@ -331,23 +324,7 @@ export class ActionRegistry {
 
   /** The source, secrets and network settings of an action's draft, to test it. */
   draft(id: string): { source: ActionSource; version: ActionVersion } {
-    const entry = this.#entry(id);
-    const stored = entry.data.stored;
-    const secrets: Record<string, string> = {};
-    for (const secret of stored.secrets) secrets[secret.name] = secret.value;
-    return {
-      source:
-        entry.data.handler === undefined ? { code: stored.code! } : { handler: entry.data.handler },
-      version: {
-        action_id: id,
-        number: stored.last_version_number + 1,
-        ...(stored.code === undefined ? {} : { code: stored.code }),
-        secrets,
-        allowed_hosts: [...stored.allowed_hosts],
-        allowed_private_networks: [...stored.allowed_private_networks],
-        limits: { ...stored.limits },
-      },
-    };
+    return draftOf(this.#entry(id).data);
   }
 
   /**
@@ -384,20 +361,6 @@ export class ActionRegistry {
     return this.#entries.view(entry);
   }
 
-  async #version(id: string, versionId: string): Promise<LocalVersion> {
-    const entry = this.#entry(id);
-    if (typeof versionId !== 'string') throw versionNotFound();
-    if (entry.versions) {
-      const local = entry.versions.get(versionId);
-      if (!local) throw versionNotFound();
-      return local;
-    }
-    const version = (await this.#shared!.read('action_version', versionId)) as
-      StoredActionVersion | undefined;
-    if (!version || version.action_id !== id) throw versionNotFound();
-    return { version };
-  }
-
   #entry(id: string): ActionEntry {
     const entry = typeof id === 'string' ? this.#entries.get(id) : undefined;
     if (!entry) throw new ManagementError('not_found', 'Action not found.');
@@ -420,25 +383,6 @@ export class ActionRegistry {
     if (this.#entry(id).etag !== options.ifMatch) await this.#shared.sync();
   }
 
-  async #checkSource(source: ActionSource | undefined): Promise<void> {
-    if (!source || !('code' in source)) return;
-    const runner = this.#runner;
-    if (!runner.validate) {
-      throw new ManagementError(
-        'unsupported',
-        'This router runs actions without a sandbox: give a handler instead of code, or enable the sandbox.',
-      );
-    }
-    try {
-      await runner.validate(source.code);
-    } catch (err) {
-      if (err instanceof ActionFailure && err.kind === 'invalid') {
-        throw new ManagementError('invalid_body', err.message);
-      }
-      throw err;
-    }
-  }
-
   #checkIdFree(id: string | undefined): void {
     if (id !== undefined && this.#entries.get(id)) {
       throw new ManagementError('conflict', `an action with id ${id} exists already`);
@@ -454,21 +398,4 @@ export class ActionRegistry {
   #timestamp(): string {
     return this.#now().toISOString();
   }
-}
-
-/** `true` when the triggers include Auth0's Custom Token Exchange trigger. */
-export function supportsCustomTokenExchange(triggers: readonly SupportedTrigger[]): boolean {
-  return triggers.some((trigger) => trigger.id === CUSTOM_TOKEN_EXCHANGE_TRIGGER.id);
-}
-
-function actionWrite(stored: StoredAction): RecordWrite {
-  return { kind: 'action', id: stored.id, data: stored };
-}
-
-function versionWrite(version: StoredActionVersion): RecordWrite {
-  return { kind: 'action_version', id: version.id, parent: version.action_id, data: version };
-}
-
-function versionNotFound(): ManagementError {
-  return new ManagementError('not_found', 'Action version not found.');
 }

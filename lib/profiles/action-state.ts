@@ -6,8 +6,8 @@ import type {
   ParsedActionFields,
   SupportedTrigger,
 } from './action-definition.js';
-import { sourceForTriggers } from './action-definition.js';
-import type { ManagedBy } from './shared-records.js';
+import { sourceForTriggers } from './parse-action-definition.js';
+import type { ManagedBy, RecordWrite } from './shared-records.js';
 
 /**
  * An action as plain data, the form the shared configuration store keeps (secret values in
@@ -337,4 +337,33 @@ function codeOf(source: ActionSource): { code?: string } {
 
 function handlerOf(source: ActionSource): { handler?: ActionHandler } {
   return 'handler' in source ? { handler: source.handler } : {};
+}
+
+/** The draft as the version it would deploy: its source, secrets and network settings, to test. */
+export function draftOf(data: ActionData): { source: ActionSource; version: ActionVersion } {
+  const stored = data.stored;
+  const secrets: Record<string, string> = {};
+  for (const secret of stored.secrets) secrets[secret.name] = secret.value;
+  return {
+    source: sourceOf(data),
+    version: {
+      action_id: stored.id,
+      number: stored.last_version_number + 1,
+      ...(stored.code === undefined ? {} : { code: stored.code }),
+      secrets,
+      allowed_hosts: [...stored.allowed_hosts],
+      allowed_private_networks: [...stored.allowed_private_networks],
+      limits: { ...stored.limits },
+    },
+  };
+}
+
+/** The shared store's record of an action. */
+export function actionWrite(stored: StoredAction): RecordWrite {
+  return { kind: 'action', id: stored.id, data: stored };
+}
+
+/** The shared store's record of an action version, under its action. */
+export function versionWrite(version: StoredActionVersion): RecordWrite {
+  return { kind: 'action_version', id: version.id, parent: version.action_id, data: version };
 }

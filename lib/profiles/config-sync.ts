@@ -1,7 +1,7 @@
 import type { SecretSealer } from '../stores/config-secrets.js';
 import type { ConfigDocument, ConfigKind, ConfigStore } from '../stores/config-store.js';
 import type { StoredAction } from './action-state.js';
-import type { StoredProfile } from './profile-registry.js';
+import type { StoredProfile } from './profile.js';
 import type { RecordWrite, SharedRecords } from './shared-records.js';
 
 /** The registries a {@link ConfigSync} keeps up to date with the store. */

@@ -13,6 +13,8 @@ import {
   newRefreshToken,
   readRefreshToken,
 } from './opaque-refresh-token.js';
+import { summarizeFamily } from './refresh-tokens-handle.js';
+import type { RefreshTokenFamilySummary, RefreshTokensHandle } from './refresh-tokens-handle.js';
 
 /** What a new family is bound to. */
 export interface IssueRefreshTokenParams {
@@ -60,49 +62,6 @@ export interface RefreshTokenRedemption {
   family: RefreshTokenFamily;
   /** The successor token when the family rotates; `undefined` for a non-rotating one. */
   refreshToken: string | undefined;
-}
-
-/** A refresh token family as the `refreshTokens` handle shows it; never a token. */
-export interface RefreshTokenFamilySummary {
-  family_id: string;
-  client_id: string;
-  user_id: string;
-  audience: string;
-  scope: string[];
-  /** The organization the family was issued in; absent without one. */
-  organization_id?: string;
-  rotating: boolean;
-  /** ISO 8601, like every date below. */
-  created_at: string;
-  last_used_at: string;
-  /** Absolute end; `null` without one. */
-  expires_at: string | null;
-  /** When the family ends if it is not used again; `null` without an idle lifetime. */
-  idle_expires_at: string | null;
-  revoked_at: string | null;
-  /** Not revoked and not ended: a token of it can still be redeemed. */
-  active: boolean;
-}
-
-/**
- * The router's `refreshTokens` handle. Revoking always ends a whole family (the grant): with
- * rotation, a token just retired could otherwise still be redeemed within the leeway.
- */
-export interface RefreshTokensHandle {
-  /**
-   * Revokes the family of `token` (as a user's "log out" would). Resolves `true` when an active
-   * family was revoked, `false` when the token is unknown or its family was revoked already.
-   */
-  revoke(token: string): Promise<boolean>;
-  /** Revokes a family by its `family_id` (from `listForUser` or a log entry's details). */
-  revokeFamily(familyId: string): Promise<boolean>;
-  /**
-   * Revokes every family of a user ("log out everywhere"), or only those of one client. Resolves
-   * how many families were revoked.
-   */
-  revokeForUser(userId: string, filter?: { client_id?: string }): Promise<number>;
-  /** The user's families the store still holds, revoked and ended ones included. */
-  listForUser(userId: string): Promise<RefreshTokenFamilySummary[]>;
 }
 
 /** Options of {@link RefreshTokenService}. */
@@ -322,7 +281,7 @@ export class RefreshTokenService implements RefreshTokensHandle {
     const families = await this.#store.listFamilies(userId);
     return families
       .sort((a, b) => a.created_at - b.created_at)
-      .map((family) => summarize(family, now));
+      .map((family) => summarizeFamily(family, now));
   }
 
   /** The stored token and family of `token`; `undefined` when it is not of the router's shape. */
@@ -420,37 +379,5 @@ function judge(
       `reuse of a rotated refresh token (generation ${token.generation}, current ` +
       `${family.generation}${previous ? ', outside the leeway' : ''})`,
     reuse: true,
-  };
-}
-
-/** Only what the handle is meant to offer, so `cte.refreshTokens` cannot issue or redeem. */
-export function refreshTokensHandle(service: RefreshTokenService): RefreshTokensHandle {
-  return Object.freeze({
-    revoke: (token: string) => service.revoke(token),
-    revokeFamily: (familyId: string) => service.revokeFamily(familyId),
-    revokeForUser: (userId: string, filter?: { client_id?: string }) =>
-      service.revokeForUser(userId, filter),
-    listForUser: (userId: string) => service.listForUser(userId),
-  });
-}
-
-function summarize(family: RefreshTokenFamily, now: number): RefreshTokenFamilySummary {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    family_id: family.family_id,
-    client_id: family.client_id,
-    user_id: family.user_id,
-    audience: family.audience,
-    scope: [...family.scope],
-    ...(family.organization_id === undefined ? {} : { organization_id: family.organization_id }),
-    rotating: family.rotating,
-    created_at: iso(family.created_at)!,
-    last_used_at: iso(family.last_used_at)!,
-    expires_at: iso(family.expires_at),
-    idle_expires_at: iso(
-      family.idle_lifetime === null ? null : family.last_used_at + family.idle_lifetime * 1000,
-    ),
-    revoked_at: iso(family.revoked_at),
-    active: family.revoked_at === null && familyEndsAt(family) > now,
   };
 }

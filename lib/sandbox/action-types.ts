@@ -6,13 +6,33 @@
 
 import type { Actor } from '../tokens/actor.js';
 import type { SetUserByConnectionOptions, UserAttributes } from '../users/user-selection.js';
+import type { UserProfile } from '../users/user-store.js';
 
 export type { Actor } from '../tokens/actor.js';
 export type { SetUserByConnectionOptions, UserAttributes } from '../users/user-selection.js';
 
+/** The client that sent the request, as an action's `event.client` shows it. */
+export interface EventClient {
+  client_id: string;
+  name: string;
+  metadata: Record<string, string>;
+}
+
+/** The HTTP request, as an action's `event.request` shows it. */
+export interface EventRequest {
+  ip: string;
+  hostname: string;
+  method: string;
+  user_agent?: string;
+  /** First language of `Accept-Language`, when sent. */
+  language?: string;
+  /** Extension parameters of the request (everything the router does not consume itself). */
+  body: Record<string, string>;
+}
+
 /** `event` passed to `onExecuteCustomTokenExchange(event, api)`. */
 export interface CustomTokenExchangeEvent {
-  client: { client_id: string; name: string; metadata: Record<string, string> };
+  client: EventClient;
   /** The organization the request's `organization` parameter named; absent without one. */
   organization?: {
     id: string;
@@ -20,16 +40,7 @@ export interface CustomTokenExchangeEvent {
     display_name?: string;
     metadata: Record<string, string>;
   };
-  request: {
-    ip: string;
-    hostname: string;
-    method: string;
-    user_agent?: string;
-    /** First language of `Accept-Language`, when sent. */
-    language?: string;
-    /** Extension parameters of the request (everything the router does not consume itself). */
-    body: Record<string, string>;
-  };
+  request: EventRequest;
   resource_server: { identifier: string };
   secrets: Record<string, string>;
   tenant: { id: string };
@@ -46,18 +57,8 @@ export interface CustomTokenExchangeEvent {
 }
 
 /** The user behind a verified ID-token `actor_token`. */
-export interface ActorTokenUser {
+export interface ActorTokenUser extends UserProfile {
   user_id: string;
-  email?: string;
-  email_verified?: boolean;
-  username?: string;
-  phone_number?: string;
-  phone_verified?: boolean;
-  name?: string;
-  given_name?: string;
-  family_name?: string;
-  nickname?: string;
-  picture?: string;
   app_metadata: Record<string, unknown>;
   user_metadata: Record<string, unknown>;
   identities: Array<{ connection: string; user_id: string; provider: string; isSocial: boolean }>;

@@ -3,7 +3,13 @@
  * right before the tokens are signed, and may add custom claims to them (Auth0 adds claims in its
  * Post-Login actions; this trigger is the router's equivalent for token exchanges).
  */
-import type { Actor, ActorTokenUser, CustomTokenExchangeEvent } from './action-types.js';
+import type {
+  Actor,
+  ActorTokenUser,
+  CustomTokenExchangeEvent,
+  EventClient,
+  EventRequest,
+} from './action-types.js';
 
 /** `event` passed to `onExecutePostExchange(event, api)`: a read-only copy. */
 export interface PostExchangeEvent {
@@ -16,17 +22,8 @@ export interface PostExchangeEvent {
    * action set; absent without one.
    */
   organization?: CustomTokenExchangeEvent['organization'];
-  client: { client_id: string; name: string; metadata: Record<string, string> };
-  request: {
-    ip: string;
-    hostname: string;
-    method: string;
-    user_agent?: string;
-    /** First language of `Accept-Language`, when sent. */
-    language?: string;
-    /** Extension parameters of the request (everything the router does not consume itself). */
-    body: Record<string, string>;
-  };
+  client: EventClient;
+  request: EventRequest;
   resource_server: { identifier: string };
   /** The post-exchange action's own secrets. */
   secrets: Record<string, string>;

@@ -1,3 +1,5 @@
+import { StoreFullError } from './store-full-error.js';
+
 /**
  * Remembers one-time values (a `private_key_jwt` assertion's `jti`, ...) so that the same value
  * cannot be accepted twice while it is still valid (RFC 7523 section 3, RFC 8725 section 3.10).
@@ -35,13 +37,4 @@ export interface ReplayStore {
  * Thrown by a {@link ReplayStore} that is full of unexpired keys and so cannot remember a new
  * one. The router turns it into `503 temporarily_unavailable` with `Retry-After`.
  */
-export class ReplayStoreFullError extends Error {
-  /** Seconds until the store expects to have room again (at least 1). */
-  readonly retryAfterSeconds: number;
-
-  constructor(message: string, retryAfterSeconds: number) {
-    super(message);
-    this.name = 'ReplayStoreFullError';
-    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  }
-}
+export class ReplayStoreFullError extends StoreFullError {}

@@ -1,3 +1,5 @@
+import { StoreFullError } from './store-full-error.js';
+
 /**
  * Remembers the access tokens the router issued and then revoked (RFC 7009), by `jti`, until they
  * expire: introspection answers `active: false` for them. Unlike a {@link ReplayStore}, whose
@@ -36,13 +38,4 @@ export interface RevokedTokenStore {
  * Thrown by a {@link RevokedTokenStore} that is full of unexpired entries and so cannot record a
  * new revocation. The router turns it into `503 temporarily_unavailable` with `Retry-After`.
  */
-export class RevokedTokenStoreFullError extends Error {
-  /** Seconds until the store expects to have room again (at least 1). */
-  readonly retryAfterSeconds: number;
-
-  constructor(message: string, retryAfterSeconds: number) {
-    super(message);
-    this.name = 'RevokedTokenStoreFullError';
-    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  }
-}
+export class RevokedTokenStoreFullError extends StoreFullError {}

@@ -108,6 +108,28 @@ export function parseSigningKeys(
   });
 }
 
+/**
+ * The host's keys (`options.keys`), each imported once: the results of {@link parseSigningKeys}
+ * are already, anything else is validated by it here.
+ *
+ * @throws TypeError as {@link parseSigningKeys} does, and when a `kid` is repeated.
+ */
+export function importHostKeys(keys: ReadonlyArray<SigningKeyInput | Signer>): ImportedKey[] {
+  const parsed = keys.every((key) => alreadyImported(key) !== undefined)
+    ? keys
+    : parseSigningKeys(keys);
+  const kids = new Set<string>();
+  return parsed.map((key) => {
+    const imported = alreadyImported(key)!;
+    // Two separate parseSigningKeys() results can still share a kid.
+    if (kids.has(imported.kid)) {
+      throw new TypeError(`customTokenExchange: options.keys: kid "${imported.kid}" is repeated`);
+    }
+    kids.add(imported.kid);
+    return imported;
+  });
+}
+
 /** The key {@link parseSigningKeys} imported for one of its results, if it is one. */
 export function alreadyImported(key: object): ImportedKey | undefined {
   return importedKeys.get(key);

@@ -1,19 +1,14 @@
-import type { KeyObject } from 'node:crypto';
 import { ManagementError, ServerError, TemporarilyUnavailable } from '../errors.js';
 import { describeError, rateLimitedWarning } from '../rate-limited-warning.js';
 import { SIGNING_ALGS } from './jws.js';
 import type { SigningAlg, SigningKey } from './jws.js';
-import {
-  alreadyImported,
-  generateKey,
-  importKey,
-  isSigningAlg,
-  parseSigningKeys,
-} from './key-import.js';
-import type { ImportedKey, PublicJwk, SigningKeyInput } from './key-import.js';
+import { generateKey, importHostKeys, importKey, isSigningAlg } from './key-import.js';
+import type { ImportedKey, PublicJwk } from './key-import.js';
 import { addToSchedule, describeKey, describeKeys, rotateSchedule } from './key-schedule.js';
 import type { KeyInfo, KeyRotation, RotationPolicy } from './key-schedule.js';
+import type { KeySetOptions, VerificationKey } from './key-set-options.js';
 import { MemoryKeyStore } from './key-store.js';
+import { changeSchedule, loadCompleted } from './key-schedule-store.js';
 import type { KeySchedule, KeyStore, StoredSigningKey } from './key-store.js';
 import {
   KeyImports,
@@ -23,7 +18,7 @@ import {
   withHostKeys,
 } from './key-state.js';
 import type { KeyState } from './key-state.js';
-import { isSigner, type Signer } from './signer.js';
+import { isSigner } from './signer.js';
 
 export { SIGNING_ALGS } from './jws.js';
 export type { SigningAlg, SigningKey } from './jws.js';
@@ -31,42 +26,7 @@ export { parseSigningKeys } from './key-import.js';
 export type { PublicJwk, SigningKeyInput } from './key-import.js';
 export type { KeyInfo, KeyRotation, KeyStatus } from './key-schedule.js';
 
-/** A public key the router can check its own tokens with (node:crypto, no JWK import per call). */
-export interface VerificationKey {
-  readonly kid: string;
-  readonly alg: SigningAlg;
-  readonly publicKey: KeyObject;
-}
-
-/** Options of {@link KeySet}. */
-export interface KeySetOptions {
-  /**
-   * The host's signing keys (private JWKs and `Signer`s). The first key of each alg signs; later
-   * keys of the same alg are published as `next`. Absent without a store: development mode, where
-   * the set generates its own keys (they die with the process).
-   */
-  keys?: ReadonlyArray<SigningKeyInput | Signer>;
-  /**
-   * Where the schedule lives, shared by every instance. Without `keys` the set generates the keys
-   * it needs into it (their private JWKs kept there); `keys` seed each alg it has no key of yet
-   * (their public parts only), and lend their private parts to the kids it names.
-   */
-  store?: KeyStore;
-  /** Shortest time a retired key stays in the JWKS, in seconds. Default 86400 (one day). */
-  gracePeriodSeconds?: number;
-  /** The JWKS `max-age` in seconds: a rotated-to key signs no sooner than this after it was published. Default 0. */
-  publishAheadSeconds?: number;
-  /** How often a store's schedule is read again, in ms. Default 60000. */
-  refreshIntervalMs?: number;
-  /** Told when reading the store in the background failed. Default `console.warn`, once a minute. */
-  warn?: (message: string) => void;
-  /** Clock in milliseconds since the epoch; default `Date.now`. For tests. */
-  now?: () => number;
-}
-
 const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
-/** Rounds of load and compare-and-set a change of the schedule tries before giving up. */
-const MAX_CHANGE_ATTEMPTS = 5;
 const ALG_LIST = SIGNING_ALGS.join(', ');
 
 /**
@@ -135,17 +95,7 @@ export class KeySet {
     this.#generates = options.keys === undefined;
 
     if (options.keys !== undefined) {
-      // Keys straight from parseSigningKeys are already imported; anything else is validated here.
-      const keys = options.keys.every((key) => alreadyImported(key) !== undefined)
-        ? options.keys
-        : parseSigningKeys(options.keys);
-      for (const imported of keys.map((key) => alreadyImported(key)!)) {
-        // Two separate parseSigningKeys() results can still share a kid.
-        if (this.#hostKeys.has(imported.kid)) {
-          throw new TypeError(
-            `customTokenExchange: options.keys: kid "${imported.kid}" is repeated`,
-          );
-        }
+      for (const imported of importHostKeys(options.keys)) {
         this.#hostKeys.set(imported.kid, imported);
         this.#hostAlgs.add(imported.alg);
       }
@@ -360,48 +310,24 @@ export class KeySet {
     ) => { keys: StoredSigningKey[]; result: T },
   ): Promise<T> {
     await this.whenReady();
-    for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
-      const loaded = await this.#store.load();
-      const { keys, result } = change(loaded.keys, this.#now());
-      if (await this.#store.save(loaded.revision, keys)) {
-        this.#adopt({ revision: loaded.revision + 1, keys });
-        return result;
-      }
-    }
-    throw new ManagementError(
-      'conflict',
-      `the key schedule changed ${MAX_CHANGE_ATTEMPTS} times while this change was made; try again`,
-    );
+    const { schedule, result } = await changeSchedule(this.#store, this.#now, change);
+    this.#adopt(schedule);
+    return result;
   }
 
   /** Reads the store's schedule (or joins the read in progress), completing it as needed. */
   #reload(): Promise<void> {
     this.#loading ??= (async () => {
       try {
-        for (let attempt = 0; ; attempt++) {
-          const loaded = await this.#store.load();
+        const schedule = await loadCompleted(this.#store, (keys) => {
           const now = this.#now();
           const missing =
             this.#required.size > 0 && this.#generates
-              ? algsWithoutKey(loaded.keys, this.#required, now)
+              ? algsWithoutKey(keys, this.#required, now)
               : [];
-          const completed = withGeneratedKeys(
-            withHostKeys(loaded.keys, this.#hostKeys.values(), now),
-            missing,
-            now,
-          );
-          if (completed === loaded.keys) {
-            this.#adopt(loaded);
-            return;
-          }
-          if (await this.#store.save(loaded.revision, completed)) {
-            this.#adopt({ revision: loaded.revision + 1, keys: completed });
-            return;
-          }
-          if (attempt + 1 >= MAX_CHANGE_ATTEMPTS) {
-            throw new Error('the key schedule kept changing while it was being completed');
-          }
-        }
+          return withGeneratedKeys(withHostKeys(keys, this.#hostKeys.values(), now), missing, now);
+        });
+        this.#adopt(schedule);
       } catch (error) {
         this.#lastLoadError = error;
         throw new TemporarilyUnavailable(

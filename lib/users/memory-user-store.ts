@@ -6,7 +6,7 @@ import type {
   UserStore,
   UserUpdate,
 } from './user-store.js';
-import { PROFILE_BOOLEAN_FIELDS, PROFILE_TEXT_FIELDS } from './user-store.js';
+import { PROFILE_BOOLEAN_FIELDS, PROFILE_FIELDS, PROFILE_TEXT_FIELDS } from './user-store.js';
 import { copyPlain } from '../plain-copy.js';
 
 /** A user given to {@link MemoryUserStore}: only `user_id` is required. */
@@ -35,12 +35,8 @@ export interface MemoryUserStoreOptions {
   now?: () => number;
 }
 
-const PROFILE_KEYS: ReadonlyArray<keyof UserProfile> = [
-  ...PROFILE_TEXT_FIELDS,
-  ...PROFILE_BOOLEAN_FIELDS,
-];
 const SEED_KEYS: ReadonlySet<string> = new Set([
-  ...PROFILE_KEYS,
+  ...PROFILE_FIELDS,
   'user_id',
   'blocked',
   'identities',
@@ -126,7 +122,7 @@ export class MemoryUserStore implements UserStore {
   update(userId: string, update: UserUpdate): User {
     const user = this.#require(userId);
     if (update.profile !== undefined) {
-      for (const key of PROFILE_KEYS) delete user[key];
+      for (const key of PROFILE_FIELDS) delete user[key];
       Object.assign(user, copyProfile(update.profile));
     }
     user.app_metadata = mergeMetadata(user.app_metadata, update.app_metadata);
@@ -219,7 +215,7 @@ export class MemoryUserStore implements UserStore {
 /** Copies the profile fields that are set, dropping `undefined` and anything that is not profile. */
 function copyProfile(profile: UserProfile): UserProfile {
   const copy: Record<string, unknown> = {};
-  for (const key of PROFILE_KEYS) {
+  for (const key of PROFILE_FIELDS) {
     if (profile[key] !== undefined) copy[key] = profile[key];
   }
   return copy;

@@ -1,20 +1,7 @@
 import { InvalidRequest, ServerError, UserBlocked } from '../errors.js';
+import { PROFILE_FIELDS } from './user-store.js';
 import type { User, UserProfile, UserStore, UserUpdate } from './user-store.js';
 import type { UserAttributes, UserDecision } from './user-selection.js';
-
-/** Profile attributes `setUserByConnection` copies onto the user (`user_id`, `verify_email` are not). */
-const PROFILE_ATTRIBUTES = [
-  'email',
-  'email_verified',
-  'username',
-  'phone_number',
-  'phone_verified',
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-] as const satisfies ReadonlyArray<keyof UserProfile & keyof UserAttributes>;
 
 /**
  * Attributes that identify a user to the connection; `replace` may not change them (Auth0). Given
@@ -140,7 +127,7 @@ function updatedProfile(
 
 function profileFromAttributes(attributes: UserAttributes): UserProfile {
   const profile: UserProfile = {};
-  for (const key of PROFILE_ATTRIBUTES) {
+  for (const key of PROFILE_FIELDS) {
     if (attributes[key] !== undefined) setProfileField(profile, key, attributes[key]);
   }
   return profile;

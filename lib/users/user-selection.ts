@@ -1,16 +1,8 @@
+import type { UserProfile } from './user-store.js';
+
 /** Attributes accepted by `setUserByConnection` (at most 24, `user_id` required). */
-export interface UserAttributes {
+export interface UserAttributes extends UserProfile {
   user_id: string;
-  email?: string;
-  email_verified?: boolean;
-  username?: string;
-  phone_number?: string;
-  phone_verified?: boolean;
-  name?: string;
-  given_name?: string;
-  family_name?: string;
-  nickname?: string;
-  picture?: string;
   /** Accepted for Auth0 compatibility; not stored. */
   verify_email?: boolean;
 }

@@ -30,6 +30,9 @@ export const PROFILE_BOOLEAN_FIELDS = [
   'phone_verified',
 ] as const satisfies ReadonlyArray<keyof UserProfile>;
 
+/** Every field of {@link UserProfile}: the text ones, then the booleans. */
+export const PROFILE_FIELDS = [...PROFILE_TEXT_FIELDS, ...PROFILE_BOOLEAN_FIELDS] as const;
+
 /** One identity of a user at a connection (Auth0's `identities[]`). */
 export interface UserIdentity {
   connection: string;

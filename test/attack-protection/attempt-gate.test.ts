@@ -1,7 +1,7 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { AttemptGate } from '../../lib/attack-protection/attempt-gate.js';
-import type { AttemptLease, AttemptRefusal } from '../../lib/attack-protection/attempt-gate.js';
+import type { AttemptLease, AttemptRefusal } from '../../lib/attack-protection/attempt-lease.js';
 import { MemoryAttemptStore } from '../../lib/index.js';
 import type { AttemptPolicy, AttemptStore } from '../../lib/index.js';
 import { countingAttemptStore } from '../support/counting-attempt-store.js';

@@ -5,7 +5,7 @@ import type {
   UserStore,
   UserUpdate,
 } from '../../users/user-store.js';
-import { PROFILE_BOOLEAN_FIELDS, PROFILE_TEXT_FIELDS } from '../../users/user-store.js';
+import { PROFILE_FIELDS } from '../../users/user-store.js';
 import { connectDatabase, type DatabaseLike, type DatabaseOptions } from './connect-database.js';
 import { sqlConstraint, sqlState, type SqlDatabase } from './sql-database.js';
 
@@ -17,10 +17,8 @@ export interface PostgresUserStoreOptions extends DatabaseOptions {
   now?: () => number;
 }
 
-const PROFILE_COLUMNS = [...PROFILE_TEXT_FIELDS, ...PROFILE_BOOLEAN_FIELDS] as const;
-
 /** A user row with its identities, as {@link userColumns} selects it. */
-interface UserRow extends Record<(typeof PROFILE_COLUMNS)[number], string | boolean | null> {
+interface UserRow extends Record<(typeof PROFILE_FIELDS)[number], string | boolean | null> {
   user_id: string;
   blocked: boolean;
   app_metadata: Record<string, unknown>;
@@ -45,7 +43,7 @@ const IDENTITIES_OF_U = `COALESCE((
 
 /** The columns {@link toUser} reads, from `u` (a users row or CTE), with `identities`. */
 function userColumns(identities = IDENTITIES_OF_U): string {
-  return `u.user_id, ${PROFILE_COLUMNS.map((column) => `u.${column}`).join(', ')},
+  return `u.user_id, ${PROFILE_FIELDS.map((column) => `u.${column}`).join(', ')},
     u.blocked, u.app_metadata, u.user_metadata, u.logins_count,
     to_char(u.created_at AT TIME ZONE 'UTC', ${ISO}) AS created_at,
     to_char(u.updated_at AT TIME ZONE 'UTC', ${ISO}) AS updated_at,
@@ -114,9 +112,9 @@ export class PostgresUserStore implements UserStore {
     try {
       const { rows } = await this.#db.query<UserRow>(
         `WITH u AS (
-           INSERT INTO cte_users (user_id, ${PROFILE_COLUMNS.join(', ')},
+           INSERT INTO cte_users (user_id, ${PROFILE_FIELDS.join(', ')},
                                   app_metadata, user_metadata, created_at, updated_at)
-           VALUES ($1, ${PROFILE_COLUMNS.map((_, i) => `$${i + 2}`).join(', ')},
+           VALUES ($1, ${PROFILE_FIELDS.map((_, i) => `$${i + 2}`).join(', ')},
                    $12::jsonb, $13::jsonb, $14::timestamptz, $14::timestamptz)
            RETURNING *
          ), linked AS (
@@ -156,11 +154,11 @@ export class PostgresUserStore implements UserStore {
     const appMetadata = metadataChange(update.app_metadata);
     const userMetadata = metadataChange(update.user_metadata);
     const replace = update.profile !== undefined;
-    const profile = replace ? profileValues(update.profile!) : PROFILE_COLUMNS.map(() => null);
+    const profile = replace ? profileValues(update.profile!) : PROFILE_FIELDS.map(() => null);
     const { rows } = await this.#db.query<UserRow>(
       `WITH u AS (
          UPDATE cte_users SET
-           ${PROFILE_COLUMNS.map((column, i) => `${column} = CASE WHEN $2 THEN $${i + 3} ELSE ${column} END`).join(',\n')},
+           ${PROFILE_FIELDS.map((column, i) => `${column} = CASE WHEN $2 THEN $${i + 3} ELSE ${column} END`).join(',\n')},
            app_metadata = (app_metadata || $13::jsonb) - $14::text[],
            user_metadata = (user_metadata || $15::jsonb) - $16::text[],
            logins_count = logins_count + $17,
@@ -212,7 +210,7 @@ export class PostgresUserStore implements UserStore {
 
 function toUser(row: UserRow): User {
   const profile: Record<string, string | boolean> = {};
-  for (const column of PROFILE_COLUMNS) {
+  for (const column of PROFILE_FIELDS) {
     const value = row[column];
     if (value !== null && value !== undefined) profile[column] = value;
   }
@@ -229,9 +227,9 @@ function toUser(row: UserRow): User {
   };
 }
 
-/** The profile as column values, in {@link PROFILE_COLUMNS} order; `null` for absent fields. */
+/** The profile as column values, in {@link PROFILE_FIELDS} order; `null` for absent fields. */
 function profileValues(profile: UserProfile): Array<string | boolean | null> {
-  return PROFILE_COLUMNS.map((column) => {
+  return PROFILE_FIELDS.map((column) => {
     const value = profile[column];
     return value === undefined ? null : value;
   });
