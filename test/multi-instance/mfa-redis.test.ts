@@ -5,8 +5,8 @@ import { REDIS_CLIENTS } from '../support/redis-clients.js';
 import type { TestRedisClient } from '../support/redis-clients.js';
 import { startRedis } from '../support/redis-server.js';
 import type { RedisServer } from '../support/redis-server.js';
-import { mfaServer, mfaToken, redeemOtp } from '../support/mfa.js';
-import type { MfaHarness } from '../support/mfa.js';
+import { mfaToken, redeemOtp } from '../support/mfa.js';
+import { itCountsWrongCodesTogether, twoMfaInstances } from './shared-mfa-cases.js';
 
 /**
  * Two routers sharing one Redis replay store and one `mfa.secret`, as two instances behind a
@@ -17,8 +17,6 @@ describe('MFA across two instances sharing a Redis replay store', function () {
   this.timeout(30_000);
   let redis: RedisServer | undefined;
   let connection: TestRedisClient | undefined;
-  let a: MfaHarness;
-  let b: MfaHarness;
 
   before(async () => {
     redis = await startRedis();
@@ -30,20 +28,17 @@ describe('MFA across two instances sharing a Redis replay store', function () {
     await redis?.stop();
   });
 
-  beforeEach(async () => {
-    const prefix = `mfa:${randomUUID()}:`;
-    const instance = async (): Promise<MfaHarness> => {
-      const server = await mfaServer(
-        { maxAttempts: 2 },
-        { stores: { replay: new RedisReplayStore({ client: connection!.client, prefix }) } },
-      );
-      server.behave.current = (_event, api) => api.multifactor.enable('any');
-      return server;
-    };
-    [a, b] = await Promise.all([instance(), instance()]);
+  // One key prefix per test, shared by its two instances.
+  let prefix = '';
+  beforeEach(() => {
+    prefix = `mfa:${randomUUID()}:`;
   });
+  const instances = twoMfaInstances(
+    () => new RedisReplayStore({ client: connection!.client, prefix }),
+  );
 
   it('redeems on one instance a token the other issued, and only once on either', async () => {
+    const [a, b] = instances();
     const token = await mfaToken(a);
     const res = await redeemOtp(b, token, '123456');
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
@@ -56,16 +51,5 @@ describe('MFA across two instances sharing a Redis replay store', function () {
     });
   });
 
-  it('counts wrong codes on every instance together', async () => {
-    const token = await mfaToken(b);
-    a.verifier.answer = async () => false;
-    b.verifier.answer = async () => false;
-    expect((await redeemOtp(a, token, '1')).status).to.equal(403);
-    expect((await redeemOtp(b, token, '2')).status).to.equal(403);
-    a.verifier.answer = async () => true;
-    const third = await redeemOtp(a, token, '3');
-    expect(third.status).to.equal(429);
-    expect(third.body.error).to.equal('too_many_attempts');
-    expect(a.verifications.map(({ otp }) => otp)).to.deep.equal(['1']);
-  });
+  itCountsWrongCodesTogether(instances);
 });

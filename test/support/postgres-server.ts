@@ -2,12 +2,14 @@
  * A real PostgreSQL server for tests: `initdb` into a temporary directory and `pg_ctl start` on a
  * free port, trust authentication for user `postgres`, no fsync. As root the server runs as the
  * `postgres` user (PostgreSQL refuses root), which then owns the directory. Stopped by `stop()`
- * (call it in `after`) or, at the latest, when the test process exits.
+ * (call it in `after`) or, at the latest, when the test process exits; a guardian process stops it
+ * when the test process is killed outright (see server-guardian.ts).
  */
 import { chown, readFile, readdir } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './example-process.js';
+import { startGuardian } from './server-guardian.js';
 import {
   onExitCleanup,
   removeDirectory,
@@ -23,6 +25,8 @@ const INSTALL =
 
 export interface PostgresServer {
   readonly port: number;
+  /** Its temporary directory (data and socket), removed by `stop()`. */
+  readonly dir: string;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   readonly url: string;
   /** Stops the server at once (`pg_ctl stop -m immediate`): clients lose their connections. */
@@ -53,14 +57,18 @@ export async function startPostgres(): Promise<PostgresServer> {
     if (!existsSync(file)) return undefined;
     return Number(readFileSync(file, 'utf8').split('\n')[0]);
   };
+  // Immediate shutdown (SIGQUIT): the postmaster ends its backends and exits.
+  const guardian = await startGuardian(dir, [
+    { path: join(data, 'postmaster.pid'), signal: 'SIGQUIT', command: 'postgres' },
+  ]);
   const cleanup = onExitCleanup(() => {
     const pid = postmasterPid();
     if (pid) {
       signal(pid, 'SIGCONT');
-      // Immediate shutdown: the postmaster ends its backends and exits.
       signal(pid, 'SIGQUIT');
     }
     removeDirectory(dir);
+    guardian.release();
   });
   const start = () =>
     as('pg_ctl', [
@@ -96,6 +104,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   return {
     port,
+    dir,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     kill,
     restart: async () => {

@@ -1,10 +1,14 @@
 /**
  * Real Redis servers for tests: one node, or a three-master Redis Cluster, each on free ports in
  * a temporary directory without persistence. Stopped by `stop()` (call it in `after`) or, at the
- * latest, when the test process exits.
+ * latest, when the test process exits; a guardian process stops them when the test process is
+ * killed outright (see server-guardian.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startGuardian, type GuardedPidFile } from './server-guardian.js';
 import {
   exited,
   findBinary,
@@ -39,6 +43,8 @@ export interface RedisNode {
 
 /** A single Redis node. */
 export interface RedisServer extends RedisNode {
+  /** Its temporary directory, removed by `stop()`. */
+  readonly dir: string;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
 }
@@ -53,10 +59,12 @@ export interface RedisClusterServer {
 /** Starts one Redis node; `args` are extra `redis-server` options (`--maxmemory-policy`, ...). */
 export async function startRedis(args: string[] = []): Promise<RedisServer> {
   const dir = await temporaryDirectory('cte-redis-');
-  const node = new Node(dir, args);
+  const node = new Node(dir, 0, args);
+  const guardian = await startGuardian(dir, [node.guarded()]);
   const cleanup = onExitCleanup(() => {
     node.killNow();
     removeDirectory(dir);
+    guardian.release();
   });
   try {
     await node.start();
@@ -65,6 +73,7 @@ export async function startRedis(args: string[] = []): Promise<RedisServer> {
     throw error;
   }
   return Object.assign(node.handle(), {
+    dir,
     async stop() {
       await node.kill();
       cleanup();
@@ -77,7 +86,7 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
   const dir = await temporaryDirectory('cte-redis-cluster-');
   const nodes = [0, 1, 2].map(
     (i) =>
-      new Node(dir, [
+      new Node(dir, i, [
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -86,9 +95,14 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
         '2000',
       ]),
   );
+  const guardian = await startGuardian(
+    dir,
+    nodes.map((node) => node.guarded()),
+  );
   const cleanup = onExitCleanup(() => {
     for (const node of nodes) node.killNow();
     removeDirectory(dir);
+    guardian.release();
   });
   try {
     for (const node of nodes) await node.start(true);
@@ -128,11 +142,21 @@ class Node {
   port = 0;
   #child: ChildProcess | undefined;
   readonly #binary = findBinary('redis-server', INSTALL);
+  /** Where the server writes its pid, for the guardian. */
+  readonly #pidFile: string;
 
   constructor(
     readonly dir: string,
+    index: number,
     readonly args: string[],
-  ) {}
+  ) {
+    this.#pidFile = join(dir, `redis-${index}.pid`);
+  }
+
+  /** What the guardian stops: this node's server. */
+  guarded(): GuardedPidFile {
+    return { path: this.#pidFile, signal: 'SIGKILL', command: 'redis-server' };
+  }
 
   async start(needsBusPort = false): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -162,6 +186,8 @@ class Node {
         'no',
         '--dir',
         this.dir,
+        '--pidfile',
+        this.#pidFile,
         ...this.args,
       ],
       /Ready to accept connections/,
@@ -179,6 +205,8 @@ class Node {
     signal(child.pid, 'SIGCONT');
     signal(child.pid, 'SIGKILL');
     await exited(child);
+    // A SIGKILLed server leaves its pid file: its pid may be another process's later.
+    rmSync(this.#pidFile, { force: true });
   }
 
   killNow(): void {

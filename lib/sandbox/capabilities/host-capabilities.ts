@@ -5,7 +5,8 @@ import { NO_TELEMETRY, type Telemetry } from '../../observability/telemetry.js';
 import { CapabilityError, invalidArgument, toCapabilityError } from './capability-error.js';
 import { JoseHost } from './jose-host.js';
 import type { JoseScope } from './jose-host.js';
-import { parseFetchRequest, safeFetch, type SafeFetchRequest } from './safe-fetch.js';
+import { parseFetchRequest, type SafeFetchRequest } from './fetch-request.js';
+import { safeFetch } from './safe-fetch.js';
 
 export { CapabilityError } from './capability-error.js';
 export type { CapabilityErrorJSON } from './capability-error.js';

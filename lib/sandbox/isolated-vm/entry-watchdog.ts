@@ -156,6 +156,19 @@ export class EntryWatchdog {
     return { timeoutMs, seq: 0 };
   }
 
+  /**
+   * Whether a round is watching every isolate given to {@link watch} so far, so that entries into
+   * any of them are stopped without a timer.
+   */
+  get covering(): boolean {
+    return (
+      this.#running &&
+      !this.#closed &&
+      this.#added.length === 0 &&
+      Atomics.load(this.#i32, WATCHING) === 1
+    );
+  }
+
   /** Marks the end of the entry; true when the watchdog stopped it (its isolate is disposed). */
   end(entry: WatchedEntry): boolean {
     if (entry.seq === 0) return false;

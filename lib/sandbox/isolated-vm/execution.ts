@@ -11,7 +11,7 @@ import type { CapabilityScope } from '../capabilities/host-capabilities.js';
 import type { JoseScope } from '../capabilities/jose-host.js';
 import { runawayFailure } from '../runaway-policy.js';
 import { guestError, type GuestErrorData, type HostExecution } from './host-functions.js';
-import type { VersionContext } from './isolates.js';
+import type { VersionContext } from './isolate-pool.js';
 
 /**
  * The abort reason of every ended execution's scope: one shared instance, because the default

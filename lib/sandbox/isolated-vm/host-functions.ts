@@ -4,7 +4,7 @@ import { plainDataSize } from '../../plain-data-size.js';
 import type { ActionApiMethod, ActionApiRecorder } from '../action-runner.js';
 import type { ActionCache } from '../capabilities/action-cache.js';
 import type { CapabilityName } from '../capabilities/host-capabilities.js';
-import type { HostFunctions } from './isolates.js';
+import type { HostFunctions } from './isolate-pool.js';
 
 /** Characters of one console line's parts the host takes (the guest sends at most as many). */
 const MAX_CONSOLE_LINE_CHARS = 16 * 1024;

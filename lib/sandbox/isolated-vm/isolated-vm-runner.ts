@@ -1,7 +1,5 @@
 import type { ActionCache } from '../capabilities/action-cache.js';
 import type { ActionReplay } from '../capabilities/action-replay.js';
-import { CapabilityError } from '../capabilities/capability-error.js';
-import type { CapabilityName, HostCapabilities } from '../capabilities/host-capabilities.js';
 import {
   ActionFailure,
   type ActionApiRecorder,
@@ -11,29 +9,16 @@ import {
   type ExecutionRunner,
 } from '../action-runner.js';
 import { runawayFailure } from '../runaway-policy.js';
-import {
-  Execution,
-  cpuFailure,
-  guestErrorData,
-  joseScopeOf,
-  memoryFailure,
-  wallClockFailure,
-} from './execution.js';
+import { Execution, cpuFailure, memoryFailure, wallClockFailure } from './execution.js';
 import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-watchdog.js';
 import { ENTRY_END } from './guest-source.js';
-import { hostFunctions, type HostCallName } from './host-functions.js';
-import {
-  IsolatePool,
-  SETUP_TIMEOUT_MS,
-  type ActionIsolate,
-  type Reference,
-  type VersionContext,
-} from './isolates.js';
+import { HostCalls, type CapabilityInvoker } from './host-calls.js';
+import { hostFunctions } from './host-functions.js';
+import { IsolatePool, type ActionIsolate, type VersionContext } from './isolate-pool.js';
+import { SETUP_TIMEOUT_MS, type Reference } from './isolates.js';
 import { SourceCheck } from './source-check.js';
 
-/** What the runner needs of {@link HostCapabilities}: the real one, or a test double. */
-export type CapabilityInvoker = Pick<HostCapabilities, 'invoke'> &
-  Partial<Pick<HostCapabilities, 'invokeSync'>>;
+export type { CapabilityInvoker } from './host-calls.js';
 
 /** Options of {@link IsolatedVmRunner}. */
 export interface IsolatedVmRunnerOptions {
@@ -69,11 +54,11 @@ const RESOLVED = Promise.resolve();
  * Runs sandboxed action code in isolated-vm: the executions and their entries into the guest.
  *
  * Each action has its own isolate and each deployed version one context, prepared once (see
- * isolates.ts): every execution calls the version's compiled wrapper afresh, so what one execution
+ * isolate-pool.ts): every execution calls the version's compiled wrapper afresh, so what one execution
  * leaves anywhere never reaches the next. The event goes in by copy; `api.*`, `api.cache.*`,
  * `console.*`, URL parsing and randomness come out through synchronous Callbacks (see
  * host-functions.ts); capabilities and timers start through a Callback and settle later through a
- * fresh entry. Every entry runs synchronously on the event loop's thread, stopped by the entry
+ * fresh entry (see host-calls.ts). Every entry runs synchronously on the event loop's thread, stopped by the entry
  * watchdog at the execution's remaining CPU budget, and the isolate's `cpuTime` is charged to the
  * execution, so the budget covers the whole execution across awaits; a wall-clock timer bounds it
  * as a whole, host calls included.
@@ -85,7 +70,6 @@ const RESOLVED = Promise.resolve();
  * an entry (guest/execution.js `beginEntry`).
  */
 export class IsolatedVmRunner implements ExecutionRunner {
-  readonly #capabilities: CapabilityInvoker;
   readonly #now: () => number;
   readonly #pool: IsolatePool<Execution>;
   readonly #sourceCheck: SourceCheck;
@@ -98,12 +82,16 @@ export class IsolatedVmRunner implements ExecutionRunner {
   #closed = false;
 
   constructor(options: IsolatedVmRunnerOptions) {
-    this.#capabilities = options.capabilities;
     this.#now = options.now;
     const onCatastrophicError = options.onCatastrophicError ?? abortOnCatastrophicError;
     this.#sourceCheck = new SourceCheck(onCatastrophicError);
     const watchdog = acquireWatchdog();
     this.#watchdog = watchdog;
+    const hostCalls = new HostCalls(
+      options.capabilities,
+      options.now,
+      (execution, callId, ok, value) => this.#deliver(execution, callId, ok, value),
+    );
     this.#pool = new IsolatePool<Execution>({
       hostFunctions: hostFunctions<Execution>({
         current: () => {
@@ -112,7 +100,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
             ? undefined
             : execution;
         },
-        invoke: (execution, callId, name, args) => this.#invoke(execution, callId, name, args),
+        invoke: (execution, callId, name, args) => hostCalls.invoke(execution, callId, name, args),
       }),
       observer: {
         created: (isolate) => watchdog.watch(isolate),
@@ -359,57 +347,6 @@ export class IsolatedVmRunner implements ExecutionRunner {
     }
   }
 
-  /** A host call of the guest: answered at once when it can be, else started. */
-  #invoke(
-    execution: Execution,
-    callId: number,
-    name: HostCallName,
-    args: unknown[],
-  ): [boolean, unknown] | undefined {
-    if (name !== 'timer' && name !== 'replay.consume') {
-      const answer = this.#answerAtOnce(execution, name, args);
-      if (answer !== undefined) return answer;
-    }
-    (execution.pendingCalls ??= new Map()).set(callId, name);
-    let pending: Promise<unknown>;
-    try {
-      pending =
-        name === 'timer'
-          ? execution.timer(args[0], this.#now())
-          : name === 'replay.consume'
-            ? replayConsume(execution, args)
-            : this.#capabilities.invoke(execution.scope(), name, args);
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
-      (value) => this.#deliver(execution, callId, true, value),
-      (err: unknown) => this.#deliver(execution, callId, false, guestErrorData(err)),
-    );
-    return undefined;
-  }
-
-  /** A capability's answer within this entry, when it has one at hand (HostCapabilities.invokeSync). */
-  #answerAtOnce(
-    execution: Execution,
-    name: CapabilityName,
-    args: unknown[],
-  ): [boolean, unknown] | undefined {
-    const invokeSync = this.#capabilities.invokeSync;
-    if (invokeSync === undefined || this.#now() >= execution.deadline) return undefined;
-    try {
-      const answer = invokeSync.call(
-        this.#capabilities,
-        joseScopeOf(execution.version),
-        name,
-        args,
-      );
-      return answer === undefined ? undefined : [true, answer.value];
-    } catch (err) {
-      return [false, guestErrorData(err)];
-    }
-  }
-
   #deliver(execution: Execution, callId: number, ok: boolean, value: unknown): void {
     if (execution.ended) return;
     // A host call settling at the deadline (its own timeout fires with the runner's) must not let
@@ -421,16 +358,6 @@ export class IsolatedVmRunner implements ExecutionRunner {
     if (execution.pendingCalls?.delete(callId) !== true) return;
     this.#enter(execution, execution.vc.settle, [execution.id, callId, ok, value]);
   }
-}
-
-/** `api.replay.consume` of the execution, which only the custom-token-exchange trigger has. */
-function replayConsume(execution: Execution, [key, options]: unknown[]): Promise<boolean> {
-  if (execution.replay === undefined) {
-    return Promise.reject(
-      new CapabilityError('ERR_CAPABILITY_UNKNOWN', 'api.replay is not available to this trigger'),
-    );
-  }
-  return execution.replay.consume(key, options);
 }
 
 function abortOnCatastrophicError(message: string): void {

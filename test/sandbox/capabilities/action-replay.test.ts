@@ -3,10 +3,10 @@ import {
   ACTION_REPLAY_LIMITS,
   ActionReplay,
 } from '../../../lib/sandbox/capabilities/action-replay.js';
-import { CapabilityError } from '../../../lib/sandbox/capabilities/capability-error.js';
 import { MemoryReplayStore } from '../../../lib/stores/memory-replay-store.js';
 import type { ReplayStore } from '../../../lib/stores/replay-store.js';
 import { StoreUnavailableError } from '../../../lib/stores/store-deadline.js';
+import { rejection } from '../fixtures/capability-rejection.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const NOW_S = T0 / 1000;
@@ -21,16 +21,6 @@ function recordingStore(inner: ReplayStore = new MemoryReplayStore({ now: () => 
     },
   };
   return { store, calls };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(CapabilityError);
-    return err as CapabilityError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('ActionReplay (api.replay.consume)', () => {

@@ -13,16 +13,7 @@ import type {
   CapabilityScope,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import { until } from '../../support/until.js';
-
-async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(CapabilityError);
-    return err as CapabilityError;
-  }
-  expect.fail('expected the capability call to reject');
-}
+import { rejection } from '../fixtures/capability-rejection.js';
 
 describe('HostCapabilities: lifetime of calls', () => {
   let server: http.Server;

@@ -13,6 +13,7 @@ import type {
   CapabilityScope,
   KeyDescriptor,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { rejection } from '../fixtures/capability-rejection.js';
 
 /** A local HTTP server counting its hits; `respond` decides each answer. */
 interface CountingServer {
@@ -61,17 +62,17 @@ const sendJson = (res: http.ServerResponse, body: unknown, status = 200): void =
   res.end(JSON.stringify(body));
 };
 
-async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(CapabilityError);
-    return err as CapabilityError;
-  }
-  expect.fail('expected the capability call to reject');
-}
-
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** `<header>.<payload>` as given, signed with ES256: tokens jose's own signing would not make. */
+async function signRaw(key: CryptoKey, protectedHeader: string, payload: string): Promise<string> {
+  const signature = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    key,
+    new TextEncoder().encode(`${protectedHeader}.${payload}`),
+  );
+  return `${protectedHeader}.${payload}.${Buffer.from(signature).toString('base64url')}`;
+}
 
 describe('HostCapabilities: jose facade', function () {
   const ISSUER = 'https://partner.example/';
@@ -312,15 +313,8 @@ describe('HostCapabilities: jose facade', function () {
       const header = { alg: 'ES256', kid: 'es-1', crit: ['exp-policy'], 'exp-policy': 1 };
       const protectedHeader = b64(header);
       const payload = b64({ sub: 'user-1' });
-      const signature = Buffer.from(
-        await crypto.subtle.sign(
-          { name: 'ECDSA', hash: 'SHA-256' },
-          es.privateKey,
-          new TextEncoder().encode(`${protectedHeader}.${payload}`),
-        ),
-      ).toString('base64url');
       const err = await rejection(
-        verify(`${protectedHeader}.${payload}.${signature}`, remote(), {}),
+        verify(await signRaw(es.privateKey, protectedHeader, payload), remote(), {}),
       );
       expect(err.code).to.equal('ERR_JOSE_NOT_SUPPORTED');
       expect(err.message).to.equal('Extension Header Parameter "exp-policy" is not recognized');
@@ -345,15 +339,8 @@ describe('HostCapabilities: jose facade', function () {
       // A correctly signed token whose payload is not JSON.
       const protectedHeader = b64({ alg: 'ES256', kid: 'es-1' });
       const payload = Buffer.from('not json').toString('base64url');
-      const signature = Buffer.from(
-        await crypto.subtle.sign(
-          { name: 'ECDSA', hash: 'SHA-256' },
-          es.privateKey,
-          new TextEncoder().encode(`${protectedHeader}.${payload}`),
-        ),
-      ).toString('base64url');
       const err = await rejection(
-        verify(`${protectedHeader}.${payload}.${signature}`, remote(), {}),
+        verify(await signRaw(es.privateKey, protectedHeader, payload), remote(), {}),
       );
       expect(err.code).to.equal('ERR_JWT_INVALID');
     });

@@ -2,25 +2,13 @@ import { expect } from 'chai';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, LookupFunction } from 'node:net';
-import {
-  CapabilityError,
-  HostCapabilities,
-} from '../../../lib/sandbox/capabilities/host-capabilities.js';
+import { HostCapabilities } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import type {
   CapabilityScope,
   SafeFetchResponse,
 } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import { until } from '../../support/until.js';
-
-async function rejection(promise: Promise<unknown>): Promise<CapabilityError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(CapabilityError);
-    return err as CapabilityError;
-  }
-  expect.fail('expected the capability call to reject');
-}
+import { rejection } from '../fixtures/capability-rejection.js';
 
 /**
  * One local server for every case: `/ok`, `/echo` (method, headers, body as JSON),
@@ -297,18 +285,17 @@ describe('HostCapabilities: fetch', function () {
         ['0.0.0.0', 4, 'unspecified'],
         ['::1', 6, 'loopback'],
       ];
-      for (const [address, family, category] of cases) {
-        table['rebind.test'] = [{ address, family }];
-        const err = await rejection(
+      const fetchRebound = () =>
+        rejection(
           fetch(
             `http://rebind.test:${port}/ok`,
             undefined,
-            scope({
-              allowedHosts: [`rebind.test:${port}`],
-              allowedPrivateNetworks: [],
-            }),
+            scope({ allowedHosts: [`rebind.test:${port}`], allowedPrivateNetworks: [] }),
           ),
         );
+      for (const [address, family, category] of cases) {
+        table['rebind.test'] = [{ address, family }];
+        const err = await fetchRebound();
         expect(err.code, address).to.equal('ERR_FETCH_ADDRESS_NOT_ALLOWED');
         expect(err.message, address).to.include(`resolves to a ${category} address`);
       }
@@ -317,16 +304,7 @@ describe('HostCapabilities: fetch', function () {
         { address: '93.184.216.34', family: 4 },
         { address: '127.0.0.1', family: 4 },
       ];
-      const mixed = await rejection(
-        fetch(
-          `http://rebind.test:${port}/ok`,
-          undefined,
-          scope({
-            allowedHosts: [`rebind.test:${port}`],
-            allowedPrivateNetworks: [],
-          }),
-        ),
-      );
+      const mixed = await fetchRebound();
       expect(mixed.code).to.equal('ERR_FETCH_ADDRESS_NOT_ALLOWED');
       expect(lookups.filter((name) => name === 'rebind.test')).to.have.length(cases.length + 1);
       expect(hits).to.deep.equal([]);

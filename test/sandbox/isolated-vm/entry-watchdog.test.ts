@@ -2,17 +2,11 @@ import { expect } from 'chai';
 import ivm from 'isolated-vm';
 import { EntryWatchdog } from '../../../lib/sandbox/isolated-vm/entry-watchdog.js';
 import { loadIsolatedVm } from '../../../lib/sandbox/isolated-vm/isolates.js';
-import { sleep } from '../fixtures/sandbox-helpers.js';
+import { until } from '../../support/until.js';
 
-/** Waits until entries into `isolate` are covered by a round (it begins within a few ms). */
-async function untilWatched(watchdog: EntryWatchdog, isolate: ivm.Isolate): Promise<void> {
-  for (let i = 0; i < 100; i += 1) {
-    const entry = watchdog.begin(isolate, 100);
-    watchdog.end(entry);
-    if (entry.timeoutMs === 0) return;
-    await sleep(5);
-  }
-  throw new Error('the watchdog never began watching the isolate');
+/** Waits until entries into the watched isolates are covered by a round (it begins within a few ms). */
+function untilWatched(watchdog: EntryWatchdog): Promise<void> {
+  return until(() => watchdog.covering, 'the watchdog watches the isolate');
 }
 
 describe('EntryWatchdog: stops entries past their budget without a timer each', function () {
@@ -41,9 +35,29 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
     expect(watchdog.end(entry)).to.equal(false);
   });
 
+  it('says it covers every isolate only while a round that watches them all runs', async () => {
+    expect(watchdog.covering).to.equal(false);
+    watchdog.watch(isolate);
+    await untilWatched(watchdog);
+    const other = new ivm.Isolate({ memoryLimit: 16 });
+    try {
+      watchdog.watch(other);
+      // A round that began before `other` was given does not watch it.
+      expect(watchdog.covering).to.equal(false);
+      await untilWatched(watchdog);
+      const entry = watchdog.begin(other, 20);
+      expect(watchdog.end(entry)).to.equal(false);
+      expect(entry.timeoutMs).to.equal(0);
+    } finally {
+      other.dispose();
+    }
+    watchdog.close();
+    expect(watchdog.covering).to.equal(false);
+  });
+
   it('covers entries into a watched isolate once a round has begun: no timeout needed', async () => {
     watchdog.watch(isolate);
-    await untilWatched(watchdog, isolate);
+    await untilWatched(watchdog);
     for (let i = 0; i < 100; i += 1) {
       const entry = watchdog.begin(isolate, 50);
       expect(entry.timeoutMs).to.equal(0);
@@ -55,7 +69,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
 
   it('disposes the isolate of an entry still running at its deadline; end() says so', async () => {
     watchdog.watch(isolate);
-    await untilWatched(watchdog, isolate);
+    await untilWatched(watchdog);
     const entry = watchdog.begin(isolate, 30);
     expect(entry.timeoutMs).to.equal(0);
     const started = Date.now();
@@ -69,7 +83,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
 
   it('gives an entry begun inside another one a timeout of its own', async () => {
     watchdog.watch(isolate);
-    await untilWatched(watchdog, isolate);
+    await untilWatched(watchdog);
     const outer = watchdog.begin(isolate, 50);
     const inner = watchdog.begin(isolate, 50);
     expect([outer.timeoutMs, inner.timeoutMs]).to.deep.equal([0, 50]);
@@ -79,11 +93,11 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
 
   it('stops watching an isolate it is told to forget, and everything once closed', async () => {
     watchdog.watch(isolate);
-    await untilWatched(watchdog, isolate);
+    await untilWatched(watchdog);
     watchdog.unwatch(isolate);
     expect(watchdog.begin(isolate, 20).timeoutMs).to.equal(20);
     watchdog.watch(isolate);
-    await untilWatched(watchdog, isolate);
+    await untilWatched(watchdog);
     watchdog.close();
     expect(watchdog.begin(isolate, 20).timeoutMs).to.equal(20);
   });

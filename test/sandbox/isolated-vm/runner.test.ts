@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { ApiRecorder } from '../../../lib/actions/api-recorder.js';
 import { ActionFailure } from '../../../lib/sandbox/action-runner.js';
@@ -9,9 +10,10 @@ import {
   PendingCapabilities,
   codeVersion,
   handlerCode,
+  nextTurn,
   runOnce,
-  sleep,
   testEvent,
+  untilWatchdogCovers,
   EMPTY_FETCH_RESPONSE,
   sandboxRunner,
 } from '../fixtures/sandbox-helpers.js';
@@ -369,7 +371,7 @@ describe('the sandbox: limits and failures', function () {
     };
     // The isolate exists and a watchdog round that knows it has begun.
     expect((await run('quick')).failure).to.equal(undefined);
-    await sleep(50);
+    await untilWatchdogCovers();
     expect((await run('quick')).failure).to.equal(undefined);
 
     const waiting = run('wait');
@@ -404,7 +406,7 @@ describe('the sandbox: limits and failures', function () {
     expect((await run(other, 'quick')).failure).to.equal(undefined);
     expect((await run(runner, 'quick')).failure).to.equal(undefined);
     await other.close();
-    await sleep(50);
+    await untilWatchdogCovers();
     expect((await run(runner, 'quick')).failure).to.equal(undefined);
     const spun = await run(runner, 'spin');
     expect(spun.failure?.message).to.equal('action exceeded its CPU budget of 40 ms');
@@ -542,7 +544,7 @@ describe('the sandbox: limits and failures', function () {
     expect(call?.scope.deadline).to.be.a('number');
     // Settling after the end changes nothing and enters nothing.
     call?.resolve(EMPTY_FETCH_RESPONSE);
-    await sleep(10);
+    await nextTurn();
     expect(runner.stats().executions).to.equal(0);
     await expectNextRunSucceeds(version.action_id);
   });
@@ -668,12 +670,21 @@ describe('the sandbox: limits and failures', function () {
       `),
     );
     const recorder = new ApiRecorder();
-    await runner.run(version, testEvent(), recorder);
-    expect(capabilities.calls).to.have.length(1);
-    const forgotten = capabilities.calls[0];
-    expect(forgotten?.scope.signal.aborted).to.equal(true);
-    forgotten?.resolve(EMPTY_FETCH_RESPONSE);
-    await sleep(60);
+    // The guest's timer is a host setTimeout: a fake one shows it is cleared, and when it was due.
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await runner.run(version, testEvent(), recorder);
+      expect(clock.countTimers()).to.equal(0);
+      expect(capabilities.calls).to.have.length(1);
+      const forgotten = capabilities.calls[0];
+      expect(forgotten?.scope.signal.aborted).to.equal(true);
+      forgotten?.resolve(EMPTY_FETCH_RESPONSE);
+      await nextTurn();
+      clock.tick(60);
+      await nextTurn();
+    } finally {
+      clock.uninstall();
+    }
     expect(capabilities.calls).to.have.length(1);
     expect(recorder.commands).to.deep.equal([{ type: 'setUserById', user_id: 'in time' }]);
   });

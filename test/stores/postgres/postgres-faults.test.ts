@@ -9,12 +9,10 @@ import { PostgresRefreshTokenStore } from '../../../lib/stores/postgres/postgres
 import { PostgresReplayStore } from '../../../lib/stores/postgres/postgres-replay-store.js';
 import { PostgresRetention } from '../../../lib/stores/postgres/postgres-retention.js';
 import { PostgresUserStore } from '../../../lib/stores/postgres/postgres-user-store.js';
-import { StoreUnavailableError } from '../../../lib/stores/store-deadline.js';
 import { openPool } from '../../support/postgres-databases.js';
 import { startPostgres, type PostgresServer } from '../../support/postgres-server.js';
-import { waitUntil } from '../../support/server-process.js';
 import { testFamily, testToken } from '../../support/refresh-families.js';
-import { timedRejection } from '../../support/store-faults.js';
+import { itRecoversFromServerFaults } from '../../support/store-fault-cases.js';
 
 const TIMEOUT_MS = 400;
 /** What a rejection may take beyond the deadline on a busy machine. */
@@ -142,35 +140,12 @@ describe('PostgreSQL stores when the server fails', function () {
 
   for (const store of STORES) {
     describe(store.name, () => {
-      it('rejects within its deadline while the server hangs, and answers once it is back', async () => {
-        const call = store.call(db!.database);
-        await call();
-        await server!.freeze();
-        try {
-          const [error, elapsed] = await timedRejection(call);
-          expect(error).to.be.instanceOf(StoreUnavailableError);
-          expect((error as Error).message).to.equal(
-            `PostgreSQL: no answer within ${TIMEOUT_MS} ms`,
-          );
-          expect(elapsed).to.be.within(TIMEOUT_MS - 5, TIMEOUT_MS + SLACK_MS);
-        } finally {
-          await server!.thaw();
-        }
-        await waitUntil(async () => (await call(), true), 'the store answering again');
-      });
-
-      it('rejects while the server is down, and recovers by itself when it restarts', async () => {
-        const call = store.call(db!.database);
-        await call();
-        await server!.kill();
-        for (let i = 0; i < 3; i++) {
-          const [error, elapsed] = await timedRejection(call);
-          expect(error).to.be.instanceOf(Error);
-          expect(elapsed).to.be.below(TIMEOUT_MS + SLACK_MS);
-        }
-        await server!.restart();
-        await waitUntil(async () => (await call(), true), 'the store answering again');
-        await call();
+      itRecoversFromServerFaults({
+        server: () => server!,
+        call: () => store.call(db!.database),
+        serverName: 'PostgreSQL',
+        timeoutMs: TIMEOUT_MS,
+        slackMs: SLACK_MS,
       });
     });
   }

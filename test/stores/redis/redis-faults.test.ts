@@ -15,6 +15,7 @@ import {
   type RedisServer,
 } from '../../support/redis-server.js';
 import { waitUntil } from '../../support/server-process.js';
+import { itRecoversFromServerFaults } from '../../support/store-fault-cases.js';
 import { timedRejection } from '../../support/store-faults.js';
 
 const TIMEOUT_MS = 300;
@@ -85,35 +86,12 @@ describe('Redis stores when the server fails', function () {
           await server?.stop();
         });
 
-        it('rejects within its deadline while the server hangs, and answers once it is back', async () => {
-          const call = store.call(connection!.client);
-          await call();
-          server!.freeze();
-          try {
-            const [error, elapsed] = await timedRejection(call);
-            expect(error).to.be.instanceOf(StoreUnavailableError);
-            expect((error as Error).message).to.equal(`Redis: no answer within ${TIMEOUT_MS} ms`);
-            expect(elapsed).to.be.within(TIMEOUT_MS - 5, TIMEOUT_MS + SLACK_MS);
-          } finally {
-            server!.thaw();
-          }
-          // The thawed server first answers what was queued while it hung, which can outlast
-          // one deadline on a busy machine.
-          await waitUntil(async () => (await call(), true), 'the store answering again');
-        });
-
-        it('rejects while the server is down, and recovers by itself when it restarts', async () => {
-          const call = store.call(connection!.client);
-          await call();
-          await server!.kill();
-          for (let i = 0; i < 3; i++) {
-            const [error, elapsed] = await timedRejection(call);
-            expect(error).to.be.instanceOf(Error);
-            expect(elapsed).to.be.below(TIMEOUT_MS + SLACK_MS);
-          }
-          await server!.restart();
-          await waitUntil(async () => (await call(), true), 'the store answering again');
-          await call();
+        itRecoversFromServerFaults({
+          server: () => server!,
+          call: () => store.call(connection!.client),
+          serverName: 'Redis',
+          timeoutMs: TIMEOUT_MS,
+          slackMs: SLACK_MS,
         });
       });
     }
