@@ -25,6 +25,7 @@ import {
   clientAssertionKeys,
   testSigningKeys,
 } from './support/fixtures.js';
+import { RESOURCE_SERVER_DEFAULTS, CLIENT_DEFAULTS } from './support/auth0-defaults.js';
 
 type Options = Record<string, unknown>;
 
@@ -1111,21 +1112,7 @@ describe('customTokenExchange(options): defaults', () => {
       token_endpoint_auth_method: 'client_secret_post',
       jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 36000 },
       token_exchange: { allow_any_profile_of_type: [] },
-      client_metadata: {},
-      organization_usage: 'deny',
-      mfa_policy: 'never',
-      is_token_endpoint_ip_header_trusted: false,
-      refresh_token: {
-        rotation_type: 'rotating',
-        leeway: 0,
-        token_lifetime: 2592000,
-        idle_token_lifetime: 1296000,
-        infinite_token_lifetime: false,
-        infinite_idle_token_lifetime: false,
-      },
-      dpop_bound_access_tokens: false,
-      allowed_origins: [],
-      web_origins: [],
+      ...CLIENT_DEFAULTS,
     });
   });
 
@@ -1134,11 +1121,7 @@ describe('customTokenExchange(options): defaults', () => {
     expect(await cte.resourceServers.get(API)).to.deep.equal({
       identifier: API,
       name: API,
-      scopes: [],
-      signing_alg: 'RS256',
-      allow_offline_access: false,
-      skip_consent_for_verifiable_first_party_clients: true,
-      token_lifetime: 86400,
+      ...RESOURCE_SERVER_DEFAULTS,
     });
   });
 

@@ -11,6 +11,7 @@ import type {
 import { OAuthError } from '../../lib/errors.js';
 import { ActionFailure } from '../../lib/sandbox/action-runner.js';
 import type { ActionRunner, ActionVersion } from '../../lib/sandbox/action-runner.js';
+import { rejectionAs } from '../support/rejections.js';
 
 const SECRET = 'the-action-secret-0123456789';
 const TOKEN = 'subject-token-abcdefghijklmnop';
@@ -55,15 +56,7 @@ async function execute(
   return { execution, log, redaction };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(OAuthError);
-    return err as OAuthError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (promise: Promise<unknown>) => rejectionAs(promise, OAuthError);
 
 function answer(error: OAuthError) {
   const { status, error: code, description, headers, privateCause } = error;

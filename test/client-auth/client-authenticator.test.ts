@@ -16,10 +16,10 @@ import type { Client, TokenEndpointAuthMethod } from '../../lib/registry/clients
 import { MemoryReplayStore } from '../../lib/stores/memory-replay-store.js';
 import { clientAuthHarness } from '../support/client-auth-harness.js';
 import { testClient } from '../support/test-client.js';
+import { INVALID_CLIENT } from '../support/oauth-responses.js';
 
 const AUDIENCES = ['https://auth.example.com/', 'https://auth.example.com/oauth/token'];
 const BASIC_CHALLENGE = 'Basic realm="token", error="invalid_client"';
-const FAILED = { error: 'invalid_client', error_description: 'Client authentication failed.' };
 const ONE_METHOD = {
   error: 'invalid_request',
   error_description: 'Client authentication must use only one method.',
@@ -164,7 +164,7 @@ describe('client-auth/client-authenticator', () => {
         auth: basic('basic-app', BASIC_SECRET.replace(/f$/, 'e')),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /wrong client secret \(client_secret_basic\)/,
       },
@@ -173,7 +173,7 @@ describe('client-auth/client-authenticator', () => {
         auth: basic('basic-app', 'x'),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /wrong client secret/,
       },
@@ -182,7 +182,7 @@ describe('client-auth/client-authenticator', () => {
         auth: basic('basic-app', BASIC_SECRET.repeat(40)),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /wrong client secret/,
       },
@@ -191,7 +191,7 @@ describe('client-auth/client-authenticator', () => {
         auth: rawBasic('plus-app:a+b'),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /wrong client secret/,
       },
@@ -209,7 +209,7 @@ describe('client-auth/client-authenticator', () => {
         auth: basic('nobody', BASIC_SECRET),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /unknown client "nobody"/,
       },
@@ -218,7 +218,7 @@ describe('client-auth/client-authenticator', () => {
         auth: basic('post-app', POST_SECRET),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /registered for client_secret_post, not client_secret_basic/,
       },
@@ -227,7 +227,7 @@ describe('client-auth/client-authenticator', () => {
         auth: basic('secretless-app', 'anything'),
         form: {},
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /client has no secret/,
       },
@@ -235,7 +235,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'post, wrong secret of the same length',
         form: { client_id: 'post-app', client_secret: POST_SECRET.replace(/f$/, 'e') },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /wrong client secret \(client_secret_post\)/,
       },
@@ -243,7 +243,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'post, wrong secret of a different length',
         form: { client_id: 'post-app', client_secret: 'short' },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /wrong client secret/,
       },
@@ -251,7 +251,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'post, unknown client',
         form: { client_id: 'nobody', client_secret: POST_SECRET },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /unknown client "nobody"/,
       },
@@ -259,7 +259,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'post for a client registered for client_secret_basic (right secret)',
         form: { client_id: 'basic-app', client_secret: BASIC_SECRET },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /registered for client_secret_basic, not client_secret_post/,
       },
@@ -267,7 +267,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'post for a client without a secret',
         form: { client_id: 'secretless-post-app', client_secret: 'anything' },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /client has no secret/,
       },
@@ -286,7 +286,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'none for a confidential client',
         form: { client_id: 'basic-app' },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /registered for client_secret_basic but sent no credentials/,
       },
@@ -294,7 +294,7 @@ describe('client-auth/client-authenticator', () => {
         name: 'none for an unknown client',
         form: { client_id: 'nobody' },
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /unknown client "nobody" \(none\)/,
       },
@@ -592,9 +592,9 @@ describe('client-auth with passport', () => {
     const apiKeyCases: Array<[string, number, object, RegExp | undefined]> = [
       ['good-object', 200, { client_id: 'post-app' }, undefined],
       ['good-string', 200, { client_id: 'spa' }, undefined],
-      ['ghost', 401, FAILED, /"not-registered", which is not a registered client/],
-      ['wrong', 401, FAILED, /no client authentication strategy succeeded.*ApiKey realm/],
-      ['pass', 401, FAILED, /passed without a verdict/],
+      ['ghost', 401, INVALID_CLIENT, /"not-registered", which is not a registered client/],
+      ['wrong', 401, INVALID_CLIENT, /no client authentication strategy succeeded.*ApiKey realm/],
+      ['pass', 401, INVALID_CLIENT, /passed without a verdict/],
       [
         'boom',
         500,
@@ -652,7 +652,7 @@ describe('client-auth with passport', () => {
         .type('form')
         .send({ client_id: 'basic-app' });
       expect(res.status).to.equal(401);
-      expect(res.body).to.deep.equal(FAILED);
+      expect(res.body).to.deep.equal(INVALID_CLIENT);
       expect(res.headers['www-authenticate']).to.equal(BASIC_CHALLENGE);
       expect(chain.lastError()?.privateCause).to.equal('wrong client secret (client_secret_basic)');
     });
@@ -663,7 +663,7 @@ describe('client-auth with passport', () => {
         .type('form')
         .send({ client_id: 'spa', client_secret: 'anything' });
       expect(res.status).to.equal(401);
-      expect(res.body).to.deep.equal(FAILED);
+      expect(res.body).to.deep.equal(INVALID_CLIENT);
       expect(chain.lastError()?.privateCause).to.equal(
         'client is registered for none, not client_secret_post',
       );

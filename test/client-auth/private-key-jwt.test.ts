@@ -10,12 +10,12 @@ import type { ReplayStore } from '../../lib/stores/replay-store.js';
 import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 import { clientAuthHarness } from '../support/client-auth-harness.js';
 import { testClient } from '../support/test-client.js';
+import { INVALID_CLIENT } from '../support/oauth-responses.js';
 
 const ISSUER = 'https://auth.example.com/';
 const TOKEN_ENDPOINT = 'https://auth.example.com/oauth/token';
 const FOREIGN_TOKEN_ENDPOINT = 'https://other-as.example.net/oauth/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-const FAILED = { error: 'invalid_client', error_description: 'Client authentication failed.' };
 const OCT_SECRET = 'a-shared-secret-that-must-never-sign-client-assertions';
 
 function client(
@@ -341,7 +341,7 @@ describe('client-auth/private_key_jwt', () => {
         const { app, lastError } = clientAuthHarness(authenticator());
         const res = await send(app, await c.form());
         expect(res.status).to.equal(401);
-        expect(res.body).to.deep.equal(FAILED);
+        expect(res.body).to.deep.equal(INVALID_CLIENT);
         expect(res.headers['www-authenticate']).to.equal(undefined);
         expect(lastError()?.privateCause).to.match(c.cause);
       });
@@ -357,7 +357,7 @@ describe('client-auth/private_key_jwt', () => {
       expect(first.body).to.deep.equal({ client_id: 'jwt-app' });
       const replay = await send(app, form);
       expect(replay.status).to.equal(401);
-      expect(replay.body).to.deep.equal(FAILED);
+      expect(replay.body).to.deep.equal(INVALID_CLIENT);
       expect(lastError()?.privateCause).to.equal(
         'client_assertion jti "once-only" was already used',
       );
@@ -372,7 +372,7 @@ describe('client-auth/private_key_jwt', () => {
       expect(first.status).to.equal(200);
       const replay = await send(b.app, form);
       expect(replay.status).to.equal(401);
-      expect(replay.body).to.deep.equal(FAILED);
+      expect(replay.body).to.deep.equal(INVALID_CLIENT);
       expect(b.lastError()?.privateCause).to.match(/jti ".+" was already used/);
     });
 

@@ -1,11 +1,16 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
 import { startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  exampleReader,
+  expectNoStore,
+  expectExampleIssued,
+} from '../support/example-http.js';
+import type { Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
+import { SECTE } from '../support/log-entries.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const PARTNER_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const ORDERS_TOKEN_TYPE = 'urn:acme:orders-api-access-token';
 const ORDERS_API = 'https://orders.acme.example/api';
@@ -14,18 +19,11 @@ const WEB_CLIENT_ID = 'acme-web';
 const SERVICE_CLIENT_ID = 'orders-service';
 const NOT_AN_ORDERS_TOKEN = 'the subject token is not a valid Orders API access token';
 
-type Json = Record<string, unknown>;
-interface LogEntry extends Json {
-  type: string;
-  log_id: string;
-  date: string;
-  details: Json & { profile_id: string; action_id: string };
-}
-
 describe('examples/another-audience end to end (an API A token for an API B token)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
   let example: ExampleProcess | undefined;
   let origin: string;
+  const { verify, latestLog } = exampleReader(() => origin);
   let partnerToken: string;
   let serviceCredentials: string;
   /** Sam's Orders API token (scope read:orders read:invoices), from step 1. */
@@ -86,7 +84,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     const res = await fetch(`${origin}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, ...params }),
+      body: new URLSearchParams({ grant_type: GRANT, ...params }),
     });
     return { res, body: (await res.json()) as Json };
   }
@@ -99,33 +97,6 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     });
     expect(res.status).to.equal(200);
     return ((await res.json()) as { id_token: string }).id_token;
-  }
-
-  async function getJson<T>(path: string): Promise<T> {
-    const res = await fetch(`${origin}${path}`);
-    expect(res.status).to.equal(200);
-    return (await res.json()) as T;
-  }
-
-  async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
-    const jwks = createLocalJWKSet(await getJson('/.well-known/jwks.json'));
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer: `${origin}/`,
-      audience,
-      typ,
-      algorithms: ['ES256'],
-    });
-    return payload;
-  }
-
-  function expectNoStore(res: Response): void {
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.headers.get('pragma')).to.equal('no-cache');
-  }
-
-  async function latestLog(): Promise<LogEntry> {
-    const [entry] = await getJson<LogEntry[]>('/logs');
-    return entry!;
   }
 
   /** Step 2 refused the subject token: 400 invalid_request and the fecte entry. */
@@ -176,12 +147,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
 
   it('step 1: the web app gets an Orders API token for partner|p-2002', async () => {
     const { res, body } = await webAppExchange(partnerToken, 'read:orders read:invoices');
-    expect(res.status, JSON.stringify(body)).to.equal(200);
-    expect(body).to.deep.equal({
-      access_token: body.access_token,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectExampleIssued(res, body, {
       scope: 'read:orders read:invoices',
     });
     ordersToken = String(body.access_token);
@@ -226,8 +192,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: SERVICE_CLIENT_ID,
       client_name: 'Orders service',
       ip: '127.0.0.1',

@@ -10,8 +10,10 @@ import {
 import type { JWTPayload } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import { STARTUP_TIMEOUT_MS } from '../support/example-http.js';
+import type { Json } from '../support/example-http.js';
+import { ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
 const READY = /^Public keys: .*Tenant logs: \S+$/m;
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AGENT_ASSERTION_TYPE = 'urn:acme:agent-assertion';
@@ -40,7 +42,6 @@ const INVALID_ACTOR = {
     'actor_token is not a valid, unexpired ID token issued to this client for an active user',
 };
 
-type Json = Record<string, unknown>;
 type Client = typeof AGENT_CLIENT;
 
 interface Reply {
@@ -374,16 +375,14 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
       expect(entry).to.deep.equal({
         log_id: entry.log_id,
         date: entry.date,
-        type: 'secte',
-        description: 'Successful Exchange via Custom Token Exchange',
+        ...SECTE,
         client_id: 'ai-agents',
         client_name: 'Agent runtime',
         ip: entry.ip,
         user_agent: 'delegation-example-tests',
         hostname: 'localhost',
         audience: API,
-        user_id: 'auth0|alice',
-        user_name: 'alice@example.com',
+        ...ALICE_ENTRY,
         scope: 'openid read:orders',
         details: {
           subject_token_type: DELEGATION_GRANT_TYPE,

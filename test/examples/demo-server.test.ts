@@ -4,8 +4,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
-
-const STARTUP_TIMEOUT_MS = 30_000;
+import { STARTUP_TIMEOUT_MS, expectExampleIssued } from '../support/example-http.js';
 
 /** The parts of the printed token exchange curl command. */
 interface PrintedExchange {
@@ -92,14 +91,7 @@ describe('examples/demo-server end to end (spawned with --no-node-snapshot)', fu
       }),
     });
     const body = (await res.json()) as Record<string, unknown>;
-    expect(res.status, JSON.stringify(body)).to.equal(200);
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.headers.get('pragma')).to.equal('no-cache');
-    expect(body).to.deep.equal({
-      access_token: body.access_token,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectExampleIssued(res, body, {
       scope: 'openid profile email read:orders',
       id_token: body.id_token,
     });

@@ -1,28 +1,28 @@
 import { expect } from 'chai';
-import { SignJWT, createLocalJWKSet, generateKeyPair, jwtVerify } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
 import type { JWTPayload } from 'jose';
 import { freePort, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  exampleReader,
+  expectExampleIssued,
+  expectNoStore,
+} from '../support/example-http.js';
+import type { ExampleLogEntry, Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
+import { SECTE } from '../support/log-entries.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const API = 'https://api.acme.example/orders';
 const CLIENT_ID = 'partner-spa';
 const SCOPE = 'openid profile email read:orders';
 
-type Json = Record<string, unknown>;
-interface LogEntry extends Json {
-  type: string;
-  log_id: string;
-  date: string;
-  details: Json & { profile_id: string; action_id: string };
-}
-
 describe('examples/external-idp end to end (a partner ID token for the partner connection)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
   let example: ExampleProcess | undefined;
   let origin: string;
+  const { getJson, verifyResult } = exampleReader(() => origin);
   let spaOrigin: string;
   let bannerToken: string;
 
@@ -50,7 +50,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
         client_id: CLIENT_ID,
-        grant_type: TOKEN_EXCHANGE,
+        grant_type: GRANT,
         subject_token_type: SUBJECT_TOKEN_TYPE,
         subject_token: subjectToken,
         audience: API,
@@ -71,38 +71,15 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     return ((await res.json()) as { id_token: string }).id_token;
   }
 
-  async function getJson<T>(path: string): Promise<T> {
-    const res = await fetch(`${origin}${path}`);
-    expect(res.status).to.equal(200);
-    return (await res.json()) as T;
-  }
-
   async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
-    const jwks = createLocalJWKSet(await getJson('/.well-known/jwks.json'));
-    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
-      issuer: `${origin}/`,
-      audience,
-      typ,
-      algorithms: ['ES256'],
-    });
+    const { payload, protectedHeader } = await verifyResult(token, audience, typ);
     expect(protectedHeader).to.deep.equal({ alg: 'ES256', typ, kid: 'router-es256-1' });
     return payload;
   }
 
-  function expectNoStore(res: Response): void {
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.headers.get('pragma')).to.equal('no-cache');
-  }
-
   /** Checks a success: the body, both tokens, and the secte entry; returns the ID token claims. */
   async function expectTokensFor(res: Response, body: Json, sub: string): Promise<JWTPayload> {
-    expect(res.status, JSON.stringify(body)).to.equal(200);
-    expectNoStore(res);
-    expect(body).to.deep.equal({
-      access_token: body.access_token,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectExampleIssued(res, body, {
       scope: SCOPE,
       id_token: body.id_token,
     });
@@ -118,12 +95,11 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       client_id: CLIENT_ID,
       scope: SCOPE,
     });
-    const [entry] = await getJson<LogEntry[]>('/logs');
+    const [entry] = await getJson<ExampleLogEntry[]>('/logs');
     expect(entry).to.deep.equal({
       log_id: entry!.log_id,
       date: entry!.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: CLIENT_ID,
       client_name: 'Partner SPA',
       ip: '127.0.0.1',
@@ -150,7 +126,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     expect(res.status, JSON.stringify(body)).to.equal(400);
     expectNoStore(res);
     expect(body).to.deep.equal({ error: 'invalid_request', error_description: description });
-    const [entry] = await getJson<LogEntry[]>('/logs');
+    const [entry] = await getJson<ExampleLogEntry[]>('/logs');
     expect(entry).to.deep.equal({
       log_id: entry!.log_id,
       date: entry!.date,
@@ -334,7 +310,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     expect(users.map((user) => [user.user_id, user.name, user.logins_count])).to.deep.equal([
       ['partner|p-1001', 'Jane Smith', 2],
     ]);
-    const logs = await getJson<LogEntry[]>('/logs');
+    const logs = await getJson<ExampleLogEntry[]>('/logs');
     expect(logs.map((entry) => entry.type)).to.deep.equal([
       'fecte',
       'fecte',
@@ -384,7 +360,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
         method: 'POST',
         headers: { origin: pageOrigin, 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
-          grant_type: TOKEN_EXCHANGE,
+          grant_type: GRANT,
           client_id: CLIENT_ID,
           subject_token_type: SUBJECT_TOKEN_TYPE,
           subject_token: id_token,

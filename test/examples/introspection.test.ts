@@ -1,25 +1,21 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import { SERVER_ERROR } from '../support/oauth-responses.js';
+import { STARTUP_TIMEOUT_MS, exampleReader, expectExampleIssued } from '../support/example-http.js';
+import type { Json } from '../support/example-http.js';
+import { SECTE } from '../support/log-entries.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-access-token';
 const API = 'https://api.acme.example/orders';
 const SCOPE = 'openid profile email read:orders';
 const USER_AGENT = 'introspection-example-tests';
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 const NOT_ACTIVE = {
   error: 'invalid_request',
   error_description: 'the subject token is not active',
 };
-
-type Json = Record<string, unknown>;
 
 interface Reply {
   status: number;
@@ -65,6 +61,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
   let example: ExampleProcess | undefined;
   let printed: Printed;
   let origin: string;
+  const { verify } = exampleReader(() => origin);
 
   before(async () => {
     example = await startExample('examples/introspection/server.ts', {
@@ -118,21 +115,6 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     const entries = (await (await fetch(`${origin}/logs`)).json()) as Json[];
     expect(entries).to.have.length.greaterThan(0);
     return entries[0]!;
-  }
-
-  async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
-    const jwks = createLocalJWKSet(
-      (await (await fetch(`${origin}/.well-known/jwks.json`)).json()) as Parameters<
-        typeof createLocalJWKSet
-      >[0],
-    );
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer: `${origin}/`,
-      audience,
-      typ,
-      algorithms: ['ES256'],
-    });
-    return payload;
   }
 
   /** The `fecte` entry of a refused exchange. */
@@ -213,14 +195,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
 
   it('an active token: 200, tokens for legacy|u-1001 that verify, a secte entry without the token', async () => {
     const res = await exchange(printed.subjectToken);
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.headers.get('pragma')).to.equal('no-cache');
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectExampleIssued(res, res.body, {
       scope: SCOPE,
       id_token: res.body.id_token,
     });
@@ -261,8 +236,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: 'orders-app',
       client_name: 'Orders app',
       ip: '127.0.0.1',

@@ -1,27 +1,21 @@
 import { expect } from 'chai';
-import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
 import { startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import { SERVER_ERROR } from '../support/oauth-responses.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  exampleReader,
+  expectExampleIssued,
+  expectNoStore,
+} from '../support/example-http.js';
+import type { ExampleLogEntry, Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
+import { SECTE } from '../support/log-entries.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-refresh-token';
 const API = 'https://api.acme.example/orders';
 const CLIENT_ID = 'acme-mobile';
 const SCOPE = 'openid profile email offline_access read:orders';
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
-
-type Json = Record<string, unknown>;
-interface LogEntry extends Json {
-  type: string;
-  log_id: string;
-  date: string;
-  details: Json & { profile_id: string; action_id: string };
-}
 
 function printed(stdout: string, pattern: RegExp, what: string): string {
   const value = pattern.exec(stdout)?.[1];
@@ -33,6 +27,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
   this.timeout(STARTUP_TIMEOUT_MS);
   let example: ExampleProcess | undefined;
   let origin: string;
+  const { getJson, verify, latestLog } = exampleReader(() => origin);
   let tokens: { alice: string; bob: string; carol: string };
   let importedUsers: Json[];
   /** The router's refresh token from Alice's exchange, and its family. */
@@ -72,18 +67,12 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
 
   const exchange = (legacyRefreshToken: string) =>
     post({
-      grant_type: TOKEN_EXCHANGE,
+      grant_type: GRANT,
       subject_token_type: SUBJECT_TOKEN_TYPE,
       subject_token: legacyRefreshToken,
       audience: API,
       scope: SCOPE,
     });
-
-  async function getJson<T>(path: string): Promise<T> {
-    const res = await fetch(`${origin}${path}`);
-    expect(res.status).to.equal(200);
-    return (await res.json()) as T;
-  }
 
   async function setLegacyMode(mode: string): Promise<void> {
     const res = await fetch(`${origin}/legacy/admin/mode`, {
@@ -94,29 +83,13 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     expect(await res.json()).to.deep.equal({ mode });
   }
 
-  async function verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
-    const jwks = createLocalJWKSet(await getJson('/.well-known/jwks.json'));
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer: `${origin}/`,
-      audience,
-      typ,
-      algorithms: ['ES256'],
-    });
-    return payload;
-  }
-
-  function expectNoStore(res: Response): void {
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.headers.get('pragma')).to.equal('no-cache');
-  }
-
-  async function latestLog(): Promise<LogEntry> {
-    const [entry] = await getJson<LogEntry[]>('/logs');
-    return entry!;
-  }
-
   /** The fields every fecte entry of this example's exchanges has. */
-  function failureEntry(entry: LogEntry, error: string, description: string, cause: string): Json {
+  function failureEntry(
+    entry: ExampleLogEntry,
+    error: string,
+    description: string,
+    cause: string,
+  ): Json {
     return {
       log_id: entry.log_id,
       date: entry.date,
@@ -158,13 +131,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
 
   it("Alice's legacy refresh token becomes the router's tokens for auth0|1001, refresh token included", async () => {
     const { res, body } = await exchange(tokens.alice);
-    expect(res.status, JSON.stringify(body)).to.equal(200);
-    expectNoStore(res);
-    expect(body).to.deep.equal({
-      access_token: body.access_token,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectExampleIssued(res, body, {
       scope: SCOPE,
       id_token: body.id_token,
       refresh_token: body.refresh_token,
@@ -202,8 +169,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: CLIENT_ID,
       client_name: 'Acme Mobile',
       ip: '127.0.0.1',

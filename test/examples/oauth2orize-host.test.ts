@@ -2,16 +2,21 @@ import { expect } from 'chai';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  exampleReader,
+  expectExampleIssued,
+  expectNoStore,
+} from '../support/example-http.js';
+import type { Json } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:partner:id-token';
 const API = 'https://api.bookshop.example/';
 const CLIENT_ID = 'bookshop-app';
 /** The host's tokens: 32 random bytes, base64url, no structure. */
 const HOST_TOKEN = /^[\w-]{43}$/;
 
-type Json = Record<string, unknown>;
 type LogEntry = Json & { log_id: string; type: string; details: Json };
 /** How a request authenticates its client: Basic, or `client_id`/`client_secret` in the body. */
 type ClientCredentials = { basic: [string, string] } | { post: [string, string] };
@@ -57,6 +62,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
   this.timeout(STARTUP_TIMEOUT_MS);
   let example: ExampleProcess | undefined;
   let origin: string;
+  const { getJson } = exampleReader(() => origin);
   let printed: Printed;
   let secret: string;
   let jwks: ReturnType<typeof createLocalJWKSet>;
@@ -96,12 +102,6 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
     return { res, body: (await res.json()) as Json };
   }
 
-  async function getJson<T>(path: string): Promise<T> {
-    const res = await fetch(`${origin}${path}`);
-    expect(res.status).to.equal(200);
-    return (await res.json()) as T;
-  }
-
   /** The tenant log entries written after `mark` (a log_id, or '' for all), oldest first. */
   async function logsAfter(mark: string): Promise<LogEntry[]> {
     const entries = await getJson<LogEntry[]>('/logs');
@@ -125,16 +125,11 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
 
   function exchange(subjectToken: string, scope: string): Record<string, string> {
     return {
-      grant_type: TOKEN_EXCHANGE,
+      grant_type: GRANT,
       subject_token_type: SUBJECT_TOKEN_TYPE,
       subject_token: subjectToken,
       scope,
     };
-  }
-
-  function expectNoStore(res: Response): void {
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.headers.get('pragma')).to.equal('no-cache');
   }
 
   it('prints curl commands for its own port: the host grant and a token exchange', () => {
@@ -143,7 +138,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
     expect(printed.exchange).to.deep.include({ url, clientId: CLIENT_ID, clientSecret: secret });
     const params = Object.fromEntries(printed.exchange.params);
     expect(params).to.deep.equal({
-      grant_type: TOKEN_EXCHANGE,
+      grant_type: GRANT,
       subject_token_type: SUBJECT_TOKEN_TYPE,
       subject_token: params.subject_token,
       scope: 'openid profile email read:books offline_access',
@@ -287,13 +282,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
 
       const { clientId, clientSecret, params } = printed.exchange;
       const { res, body } = await token({ basic: [clientId, clientSecret] }, params);
-      expect(res.status, JSON.stringify(body)).to.equal(200);
-      expectNoStore(res);
-      expect(body).to.deep.equal({
-        access_token: body.access_token,
-        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        token_type: 'Bearer',
-        expires_in: 3600,
+      expectExampleIssued(res, body, {
         scope: 'openid profile email read:books offline_access',
         id_token: body.id_token,
         refresh_token: body.refresh_token,
@@ -386,13 +375,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         { post: [CLIENT_ID, secret] },
         exchange(await partnerToken('bob'), 'openid email read:books'),
       );
-      expect(res.status, JSON.stringify(body)).to.equal(200);
-      expectNoStore(res);
-      expect(body).to.deep.equal({
-        access_token: body.access_token,
-        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        token_type: 'Bearer',
-        expires_in: 3600,
+      expectExampleIssued(res, body, {
         scope: 'openid email read:books',
         id_token: body.id_token,
       });

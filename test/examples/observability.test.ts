@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
+import { STARTUP_TIMEOUT_MS } from '../support/example-http.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
 const SCOPE_LABEL = 'otel_scope_name="express-custom-token-exchange"';
 
 interface SpanSummary {

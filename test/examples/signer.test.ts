@@ -8,21 +8,20 @@ import { nodeCryptoSigner } from '../../examples/signers/node-crypto-signer.js';
 import {
   API,
   ISSUER,
-  SECRET,
-  basic,
   exchangeBody,
   form,
   testServer,
   testSigningKeys,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP } from '../support/oauth-responses.js';
 
 const p256 = () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 
 function exchange(server: TestServer) {
   return request(server.app)
     .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
+    .set('Authorization', APP)
     .type('form')
     .send(form(exchangeBody()));
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ManagementError } from '../../lib/errors.js';
 import { permissionsHandle } from '../../lib/handles/permissions-handle.js';
 import { MemoryPermissionStore } from '../../lib/index.js';
+import { rejectionAs } from '../support/rejections.js';
 
 const API = 'https://api.example.com/';
 const OTHER = 'https://other.example.com/';
@@ -9,15 +10,7 @@ const read = { resource_server_identifier: API, permission_name: 'read:orders' }
 const write = { resource_server_identifier: API, permission_name: 'write:orders' };
 const stuff = { resource_server_identifier: OTHER, permission_name: 'read:stuff' };
 
-async function rejection(promise: Promise<unknown>): Promise<ManagementError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(ManagementError);
-    return err as ManagementError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>) => rejectionAs(promise, ManagementError);
 
 describe('cte.permissions (the handle over a PermissionStore)', () => {
   it('creates, gets, lists, updates and deletes roles; ids are rol_ and 16 characters', async () => {

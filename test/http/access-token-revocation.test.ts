@@ -1,25 +1,21 @@
 import { expect } from 'chai';
-import express from 'express';
-import type { Request, Response } from 'express';
 import request from 'supertest';
 import { MemoryRevokedTokenStore, RevokedTokenStoreFullError } from '../../lib/index.js';
 import type { RevokedTokenStore } from '../../lib/index.js';
-import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { signJwt } from '../../lib/tokens/jws.js';
 import {
   API,
   ISSUER,
   SECRET,
-  basic,
   exchangeBody,
   form,
   routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
+import { APP, NO_STORE } from '../support/oauth-responses.js';
+import { appEntryFields } from '../support/log-entries.js';
+import { hostEndpoint, postForm, expiredAccessToken } from '../support/token-requests.js';
 
 interface Server extends TestServer {
   revoked: RevokedTokenStore;
@@ -29,16 +25,7 @@ interface Server extends TestServer {
 
 async function server(revoked: RevokedTokenStore = new MemoryRevokedTokenStore()): Promise<Server> {
   const base = await testServer({ stores: { revokedTokens: revoked } });
-  const hostRevocations: unknown[] = [];
-  base.app.post(
-    '/oauth/revoke',
-    express.urlencoded({ extended: false }),
-    (req: Request, res: Response) => {
-      hostRevocations.push(req.body);
-      res.status(200).json({ host: true });
-    },
-  );
-  return { ...base, revoked, hostRevocations };
+  return { ...base, revoked, hostRevocations: hostEndpoint(base.app, '/oauth/revoke') };
 }
 
 async function accessTokenFor(s: TestServer, auth = APP, extra: Record<string, string> = {}) {
@@ -57,9 +44,7 @@ async function accessTokenFor(s: TestServer, auth = APP, extra: Record<string, s
 }
 
 function revoke(s: TestServer, body: Record<string, string>, auth: string | null = APP) {
-  const req = request(s.app).post('/oauth/revoke').set('User-Agent', 'cte-tests/1.0');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
+  return postForm(s.app, '/oauth/revoke', body, auth);
 }
 
 describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () => {
@@ -79,16 +64,9 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
 
     const entry = (await s.cte.logs.list({ type: 'srat' }))[0]!;
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
+      ...appEntryFields(entry),
       type: 'srat',
       description: 'Successful Access Token Revocation',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: 'cte-tests/1.0',
-      hostname: '127.0.0.1',
-      audience: API,
       scope: 'openid read:orders',
       user_id: 'auth0|alice',
       details: { access_token_jti: jti },
@@ -116,18 +94,8 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s access tokens', () =>
     const tampered = Buffer.from(JSON.stringify({ ...claims, scope: 'write:orders' })).toString(
       'base64url',
     );
-    const expired = await mintAccessToken({
-      issuer: ISSUER,
-      audience: API,
-      subject: 'auth0|alice',
-      clientId: 'app',
-      scope: ['read:orders'],
-      lifetime: 60,
-      alg: 'ES256',
-      keys: await routerKeys(),
-      now: Math.floor(Date.now() / 1000) - 120,
-    });
-    for (const bad of [`${header}.${tampered}.${token.split('.')[2]}`, expired.token]) {
+    const expired = await expiredAccessToken(120);
+    for (const bad of [`${header}.${tampered}.${token.split('.')[2]}`, expired]) {
       await revoke(s, { token: bad }).expect(200, '');
     }
     expect(s.revoked).to.have.property('size', 0);

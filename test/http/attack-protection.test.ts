@@ -21,10 +21,10 @@ import {
 import { recordingLogger } from '../support/recording-logger.js';
 import type { LoggedRecord } from '../support/recording-logger.js';
 import type { TestServer } from '../support/fixtures.js';
+import { NO_STORE } from '../support/oauth-responses.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const PARTNER_TYPE = 'urn:acme:partner-token';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const BLOCKED_BODY =
   '{"error":"too_many_attempts","error_description":"We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator."}';

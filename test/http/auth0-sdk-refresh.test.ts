@@ -11,6 +11,7 @@ import { API, SECRET, SUBJECT_TYPE, clientAssertionKeys, testServer } from '../s
 import type { TestServer } from '../support/fixtures.js';
 import { startHttpsServer } from '../support/https-server.js';
 import type { TestHttpsServer } from '../support/https-server.js';
+import { rejectionOf as rejection } from '../support/rejections.js';
 
 /**
  * Spec §2 "Wire compatibility", refresh tokens: Auth0's own SDK (`auth0/legacy`, the v4
@@ -225,12 +226,3 @@ describe('the auth0 SDK refreshing and revoking against the router over HTTPS', 
     expect((await server.cte.logs.list())[0]).to.include({ type: 'fertft', client_id: 'post-app' });
   });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the SDK call to fail');
-}

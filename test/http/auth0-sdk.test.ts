@@ -15,6 +15,7 @@ import {
 import type { TestServer } from '../support/fixtures.js';
 import { startHttpsServer } from '../support/https-server.js';
 import type { TestHttpsServer } from '../support/https-server.js';
+import { rejectionOf as rejection } from '../support/rejections.js';
 
 /**
  * Spec §2 "Wire compatibility": an app using Auth0's own Node SDK works against the router
@@ -287,13 +288,4 @@ describe('the auth0 SDK (AuthenticationClient) against the router over HTTPS', (
 async function clientPublicKey(): Promise<JWTVerifyGetKey> {
   const { jwk } = await clientAssertionKeys();
   return createLocalJWKSet({ keys: [jwk] });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the SDK call to fail');
 }

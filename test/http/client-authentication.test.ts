@@ -19,7 +19,9 @@ import {
   form,
   testServer,
 } from '../support/fixtures.js';
+import { expectIssued } from '../support/token-requests.js';
 import type { TestServer } from '../support/fixtures.js';
+import { INVALID_CLIENT, NO_STORE, APP } from '../support/oauth-responses.js';
 
 /**
  * Client authentication through the router (spec §1 "client credentials", security.md
@@ -27,8 +29,6 @@ import type { TestServer } from '../support/fixtures.js';
  * headers, the absence of a token, its `fecte` entry, and the next good request.
  */
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const FAILED = { error: 'invalid_client', error_description: 'Client authentication failed.' };
 const BASIC_CHALLENGE = 'Basic realm="token", error="invalid_client"';
 
 interface OAuthErrorBody {
@@ -49,14 +49,8 @@ function post(
 }
 
 /** Asserts a 200 exchange; returns the verified access token payload. */
-async function expectIssued(server: TestServer, res: request.Response, clientId: string) {
-  expect(res.status, JSON.stringify(res.body)).to.equal(200);
-  expect(res.headers).to.include(NO_STORE);
-  expect(res.body).to.deep.equal({
-    access_token: res.body.access_token,
-    issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: 'Bearer',
-    expires_in: 3600,
+async function expectIssuedFor(server: TestServer, res: request.Response, clientId: string) {
+  expectIssued(res, {
     scope: '',
   });
   const jwks = await request(server.app).get('/.well-known/jwks.json').expect(200);
@@ -133,7 +127,7 @@ async function expectRefused(
   }
   expect(entry.details).not.to.have.property('access_token_jti');
 
-  await expectIssued(server, await refusal.next(), refusal.nextClient);
+  await expectIssuedFor(server, await refusal.next(), refusal.nextClient);
 }
 
 describe('client authentication through the router: client secrets', () => {
@@ -142,19 +136,19 @@ describe('client authentication through the router: client secrets', () => {
     server = await testServer();
   });
 
-  const goodBasic = () => post(server, exchangeBody(), basic('app', SECRET));
+  const goodBasic = () => post(server, exchangeBody(), APP);
   const goodPost = () =>
     post(server, exchangeBody({ client_id: 'post-app', client_secret: SECRET }));
   const sameLength = `${SECRET.slice(0, -1)}X`;
 
   it('accepts client_secret_basic, with or without the matching client_id in the body', async () => {
-    await expectIssued(server, await goodBasic(), 'app');
-    const withId = await post(server, exchangeBody({ client_id: 'app' }), basic('app', SECRET));
-    await expectIssued(server, withId, 'app');
+    await expectIssuedFor(server, await goodBasic(), 'app');
+    const withId = await post(server, exchangeBody({ client_id: 'app' }), APP);
+    await expectIssuedFor(server, withId, 'app');
   });
 
   it('accepts client_secret_post', async () => {
-    await expectIssued(server, await goodPost(), 'post-app');
+    await expectIssuedFor(server, await goodPost(), 'post-app');
   });
 
   const cases: Array<{
@@ -170,7 +164,7 @@ describe('client authentication through the router: client secrets', () => {
       body: {},
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /^wrong client secret \(client_secret_basic\)$/,
         claimed: 'app',
@@ -184,7 +178,7 @@ describe('client authentication through the router: client secrets', () => {
       body: {},
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /^wrong client secret \(client_secret_basic\)$/,
         claimed: 'app',
@@ -198,7 +192,7 @@ describe('client authentication through the router: client secrets', () => {
       body: {},
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /^unknown client "nobody" \(client_secret_basic\)$/,
       },
@@ -206,7 +200,7 @@ describe('client authentication through the router: client secrets', () => {
     },
     {
       name: 'Basic and a body client_secret together',
-      auth: basic('app', SECRET),
+      auth: APP,
       body: { client_secret: SECRET },
       refusal: {
         status: 400,
@@ -222,7 +216,7 @@ describe('client authentication through the router: client secrets', () => {
     },
     {
       name: 'a body client_id different from the Basic one',
-      auth: basic('app', SECRET),
+      auth: APP,
       body: { client_id: 'post-app' },
       refusal: {
         status: 400,
@@ -242,7 +236,7 @@ describe('client authentication through the router: client secrets', () => {
       body: {},
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: true,
         cause: /^client is registered for client_secret_post, not client_secret_basic$/,
         claimed: 'post-app',
@@ -254,7 +248,7 @@ describe('client authentication through the router: client secrets', () => {
       body: { client_id: 'post-app', client_secret: sameLength },
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /^wrong client secret \(client_secret_post\)$/,
         claimed: 'post-app',
@@ -267,7 +261,7 @@ describe('client authentication through the router: client secrets', () => {
       body: { client_id: 'nobody', client_secret: SECRET },
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /^unknown client "nobody" \(client_secret_post\)$/,
       },
@@ -278,7 +272,7 @@ describe('client authentication through the router: client secrets', () => {
       body: { client_id: 'app', client_secret: SECRET },
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /^client is registered for client_secret_basic, not client_secret_post$/,
         claimed: 'app',
@@ -304,7 +298,7 @@ describe('client authentication through the router: client secrets', () => {
       body: { client_id: 'app' },
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /^client is registered for client_secret_basic but sent no credentials$/,
         claimed: 'app',
@@ -327,7 +321,7 @@ describe('client authentication through the router: client secrets', () => {
       body: { client_id: 'spa', client_secret: SECRET },
       refusal: {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause: /^client is registered for none, not client_secret_post$/,
         claimed: 'spa',
@@ -367,13 +361,13 @@ describe('client authentication through the router: RFC 6749 Appendix B Basic cr
   const good = () => post(server, exchangeBody(), basic(CLIENT_ID, ODD_SECRET));
 
   it('accepts the secret form-urlencoded, a space as "+"', async () => {
-    await expectIssued(server, await good(), CLIENT_ID);
+    await expectIssuedFor(server, await good(), CLIENT_ID);
   });
 
   it('accepts the secret percent-encoded, a space as "%20"', async () => {
     const auth = raw(encodeURIComponent(CLIENT_ID), encodeURIComponent(ODD_SECRET));
     expect(auth).not.to.equal(basic(CLIENT_ID, ODD_SECRET));
-    await expectIssued(server, await post(server, exchangeBody(), auth), CLIENT_ID);
+    await expectIssuedFor(server, await post(server, exchangeBody(), auth), CLIENT_ID);
   });
 
   it('decodes a literal "+" as a space: the unescaped "+" is a wrong secret (401)', async () => {
@@ -381,7 +375,7 @@ describe('client authentication through the router: RFC 6749 Appendix B Basic cr
     const res = await post(server, exchangeBody(), auth);
     await expectRefused(server, res, 0, {
       status: 401,
-      body: FAILED,
+      body: INVALID_CLIENT,
       challenge: true,
       cause: /^wrong client secret \(client_secret_basic\)$/,
       credentials: [ODD_SECRET, encodeURIComponent(ODD_SECRET)],
@@ -445,18 +439,18 @@ describe('client authentication through the router: private_key_jwt', () => {
     it(`accepts an ES256 assertion with ${name}`, async () => {
       const assertion = await clientAssertion(options);
       const res = await post(server, exchangeBody({ ...assertionParams(assertion), ...extra }));
-      await expectIssued(server, res, 'jwt-app');
+      await expectIssuedFor(server, res, 'jwt-app');
       expect(JSON.stringify(await server.cte.logs.list())).not.to.include(assertion.split('.')[2]!);
     });
   }
 
   it('refuses the same assertion a second time (replayed jti): 401', async () => {
     const assertion = await clientAssertion();
-    await expectIssued(server, await postAssertion(server, assertion), 'jwt-app');
+    await expectIssuedFor(server, await postAssertion(server, assertion), 'jwt-app');
     const replay = await postAssertion(server, assertion);
     await expectRefused(server, replay, 1, {
       status: 401,
-      body: FAILED,
+      body: INVALID_CLIENT,
       challenge: false,
       cause: /^client_assertion jti "[0-9a-f-]{36}" was already used$/,
       credentials: [assertion, assertion.split('.')[2]!],
@@ -501,7 +495,7 @@ describe('client authentication through the router: private_key_jwt', () => {
       const res = await postAssertion(server, assertion);
       await expectRefused(server, res, 0, {
         status: 401,
-        body: FAILED,
+        body: INVALID_CLIENT,
         challenge: false,
         cause,
         credentials: [assertion, assertion.split('.')[1]!],
@@ -547,14 +541,14 @@ describe('client authentication through the router: private_key_jwt', () => {
         .post('/oauth/token')
         .type('form')
         .send(form(exchangeBody(assertionParams(assertion))));
-      await expectIssued(server, ours, 'jwt-app');
+      await expectIssuedFor(server, ours, 'jwt-app');
       // ...exactly once, the router's replay store being live.
       const again = await request(server.app)
         .post('/oauth/token')
         .type('form')
         .send(form(exchangeBody(assertionParams(assertion))));
       expect(again.status).to.equal(401);
-      expect(again.body).to.deep.equal(FAILED);
+      expect(again.body).to.deep.equal(INVALID_CLIENT);
       expect(server.hostRequests).to.have.length(1);
     });
   }
@@ -567,11 +561,11 @@ describe('client authentication through the router: a replay store shared by two
     const b = await testServer({ stores: { replay } });
     const assertion = await clientAssertion();
     const first = await post(a, exchangeBody(assertionParams(assertion)));
-    await expectIssued(a, first, 'jwt-app');
+    await expectIssuedFor(a, first, 'jwt-app');
     const replayed = await post(b, exchangeBody(assertionParams(assertion)));
     await expectRefused(b, replayed, 0, {
       status: 401,
-      body: FAILED,
+      body: INVALID_CLIENT,
       challenge: false,
       cause: /^client_assertion jti "[0-9a-f-]{36}" was already used$/,
       credentials: [assertion],
@@ -581,18 +575,18 @@ describe('client authentication through the router: a replay store shared by two
     });
     // And back the other way: b's jti is now refused by a.
     const bAssertion = await clientAssertion();
-    await expectIssued(b, await post(b, exchangeBody(assertionParams(bAssertion))), 'jwt-app');
+    await expectIssuedFor(b, await post(b, exchangeBody(assertionParams(bAssertion))), 'jwt-app');
     const back = await post(a, exchangeBody(assertionParams(bAssertion)));
     expect(back.status).to.equal(401);
-    expect(back.body).to.deep.equal(FAILED);
+    expect(back.body).to.deep.equal(INVALID_CLIENT);
   });
 
   it('(control) routers with their own default stores each accept the assertion once', async () => {
     const a = await testServer();
     const b = await testServer();
     const assertion = await clientAssertion();
-    await expectIssued(a, await post(a, exchangeBody(assertionParams(assertion))), 'jwt-app');
-    await expectIssued(b, await post(b, exchangeBody(assertionParams(assertion))), 'jwt-app');
+    await expectIssuedFor(a, await post(a, exchangeBody(assertionParams(assertion))), 'jwt-app');
+    await expectIssuedFor(b, await post(b, exchangeBody(assertionParams(assertion))), 'jwt-app');
   });
 });
 
@@ -619,14 +613,14 @@ describe("client authentication through the router: the host's passport strategi
   const good = () => post(server, exchangeBody(), undefined, { 'x-host-client': 'app' });
 
   it('authenticates the client the host strategy names', async () => {
-    await expectIssued(server, await good(), 'app');
+    await expectIssuedFor(server, await good(), 'app');
   });
 
   it('refuses a request the host strategy fails: 401 invalid_client', async () => {
     const res = await post(server, exchangeBody(), undefined, { 'x-host-client': 'mallory' });
     await expectRefused(server, res, 0, {
       status: 401,
-      body: FAILED,
+      body: INVALID_CLIENT,
       challenge: false,
       cause:
         /^no client authentication strategy succeeded \(challenges: "HostHeader realm=\\"host\\""\)$/,
@@ -665,15 +659,15 @@ describe("client authentication through the router: the host's passport strategi
       const res = await post(hashedSecrets, exchangeBody(), undefined, {
         'x-host-client': clientId,
       });
-      await expectIssued(hashedSecrets, res, clientId);
+      await expectIssuedFor(hashedSecrets, res, clientId);
     }
   });
 
   it('runs the host strategies instead of the built-in ones: good Basic credentials fail', async () => {
-    const res = await post(server, exchangeBody(), basic('app', SECRET));
+    const res = await post(server, exchangeBody(), APP);
     await expectRefused(server, res, 0, {
       status: 401,
-      body: FAILED,
+      body: INVALID_CLIENT,
       challenge: true,
       cause: /^no client authentication strategy succeeded/,
       // The host's strategies ignore the Basic header, but it is the client the request named.

@@ -7,12 +7,9 @@ import type { ClientDefinition } from '../../lib/registry/clients.js';
 import { MemoryClientStore } from '../../lib/registry/memory-client-store.js';
 import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { INVALID_CLIENT } from '../support/oauth-responses.js';
 
 const NEW_SECRET = 'rotated-secret-0123456789abcdef';
-const INVALID_CLIENT = {
-  error: 'invalid_client',
-  error_description: 'Client authentication failed.',
-};
 const CTE = { token_exchange: { allow_any_profile_of_type: ['custom_authentication'] } };
 
 /** A client store over `inner` that counts the reads reaching it and can be made to fail. */

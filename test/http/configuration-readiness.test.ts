@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryConfigStore } from '../../lib/index.js';
 import type { ConfigKind, ConfigSnapshot } from '../../lib/index.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP } from '../support/oauth-responses.js';
 
 /** A memory store whose first load waits for `release()`, or fails when `failFirstLoad`. */
 class GatedConfigStore extends MemoryConfigStore {
@@ -34,7 +35,7 @@ class GatedConfigStore extends MemoryConfigStore {
 const exchange = (server: TestServer) =>
   request(server.app)
     .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
+    .set('Authorization', APP)
     .type('form')
     .send(form(exchangeBody()));
 

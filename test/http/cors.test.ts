@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import expressPackage from 'express/package.json' with { type: 'json' };
 import request from 'supertest';
-import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { API, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP } from '../support/oauth-responses.js';
 
 /** Runs on Express 5 (`npm test`) and on Express 4 (`npm run test:express4`). */
 const EXPRESS_MAJOR = Number.parseInt(expressPackage.version, 10);
@@ -112,7 +113,7 @@ describe(`CORS for browser clients (allowed_origins, web_origins; Express ${EXPR
     const asApp = await request(s.app)
       .post('/oauth/token')
       .set('Origin', SPA_ORIGIN)
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()));
     expect(asApp.status).to.equal(200);
@@ -126,7 +127,7 @@ describe(`CORS for browser clients (allowed_origins, web_origins; Express ${EXPR
     const subdomain = await request(s.app)
       .post('/oauth/token')
       .set('Origin', PARTNER_ORIGIN)
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()));
     expect(corsHeaders(subdomain.headers)['access-control-allow-origin']).to.equal(PARTNER_ORIGIN);

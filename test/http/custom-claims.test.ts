@@ -1,33 +1,33 @@
 import { expect } from 'chai';
 
 import type { Response } from 'supertest';
-import { ManagementError } from '../../lib/index.js';
-import type {
-  LogEntry,
-  ManagementErrorCode,
-  PostExchangeEvent,
-  PostExchangeHandler,
-} from '../../lib/index.js';
+import type { LogEntry, PostExchangeEvent, PostExchangeHandler } from '../../lib/index.js';
 import { MAX_CUSTOM_CLAIMS_BYTES } from '../../lib/actions/post-exchange-recorder.js';
 import {
   ACCESS_TOKEN_TYPE,
   API,
-  ISSUER,
   SUBJECT_TYPE,
   exchangeBody,
   testServer,
   profileFor,
+  PROFILE_EMAIL_CLAIMS,
+  ALICE_PROFILE,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken as verify,
+  expectIssued,
+  appAccessClaims,
+  appIdClaims,
+} from '../support/token-requests.js';
+import { NO_STORE, SERVER_ERROR } from '../support/oauth-responses.js';
+import { managementError } from '../support/rejections.js';
+import { appEntryFields, ALICE_ENTRY } from '../support/log-entries.js';
 
 const POST_EXCHANGE = [{ id: 'post-exchange', version: 'v1' }];
 const USER_AGENT = 'cte-claims-tests/1.0';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 /** Spec §3: never settable by a custom-claims hook, on any token. */
 const RESTRICTED = [
   'act',
@@ -48,14 +48,7 @@ const RESTRICTED = [
 ];
 /** OIDC claims of the ID token, released by their scopes only. */
 const ID_TOKEN_ONLY_RESTRICTED = [
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-  'updated_at',
-  'email',
-  'email_verified',
+  ...PROFILE_EMAIL_CLAIMS,
   'nonce',
   'auth_time',
   'at_hash',
@@ -68,23 +61,6 @@ function post(server: TestServer, body: Record<string, string | string[]>): Prom
   return postToken(server, body, { userAgent: USER_AGENT }).then((res) => res);
 }
 
-const verify = verifyToken;
-
-const newest = newestEntry;
-
-async function managementError(
-  promise: Promise<unknown>,
-): Promise<{ code: ManagementErrorCode; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(ManagementError);
-    const { code, message } = err as ManagementError;
-    return { code, message };
-  }
-  throw new Error('expected a ManagementError');
-}
-
 /** The `fecte` entry of an exchange that failed after the user was set (alice). */
 async function failedAfterUser(
   server: TestServer,
@@ -95,19 +71,11 @@ async function failedAfterUser(
   const profile = await profileFor(server.cte, SUBJECT_TYPE);
   expect(entry.ip).to.match(/127\.0\.0\.1$/);
   return {
-    log_id: entry.log_id,
-    date: entry.date,
+    ...appEntryFields(entry, USER_AGENT),
     type: 'fecte',
     description: details.error_description,
-    client_id: 'app',
-    client_name: 'First-party app',
-    ip: entry.ip,
-    user_agent: USER_AGENT,
-    hostname: '127.0.0.1',
-    audience: API,
     ...(scope === undefined ? {} : { scope }),
-    user_id: 'auth0|alice',
-    user_name: 'alice@example.com',
+    ...ALICE_ENTRY,
     details: {
       subject_token_type: SUBJECT_TYPE,
       profile_id: profile.id,
@@ -163,43 +131,30 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
       api.idToken.setCustomClaim('flags', [true, null, 1.5]);
     };
     const res = await post(server, exchangeBody({ scope: 'openid read:orders' }));
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid read:orders',
       id_token: res.body.id_token,
     });
 
     const access = await verify(server, res.body.access_token, API);
-    const { iat, exp, jti } = access.payload;
-    expect(access.payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'auth0|alice',
-      aud: API,
-      iat,
-      exp,
-      jti,
-      client_id: 'app',
-      scope: 'openid read:orders',
-      'https://acme.example/roles': ['buyer', 'admin'],
-      email: 'alice@example.com',
-      tier: { level: 3 },
-    });
+    expect(access.payload).to.deep.equal(
+      appAccessClaims(access.payload, {
+        sub: 'auth0|alice',
+        scope: 'openid read:orders',
+        'https://acme.example/roles': ['buyer', 'admin'],
+        email: 'alice@example.com',
+        tier: { level: 3 },
+      }),
+    );
     const id = await verify(server, res.body.id_token, 'app');
-    expect(id.payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'auth0|alice',
-      aud: 'app',
-      iat: id.payload.iat,
-      exp: id.payload.iat! + 36000,
-      auth_time: id.payload.iat,
-      'https://acme.example/plan': 'gold',
-      flags: [true, null, 1.5],
-    });
+    // The exchange authenticated the user: auth_time is iat.
+    expect(id.payload).to.deep.equal(
+      appIdClaims(id.payload, {
+        sub: 'auth0|alice',
+        'https://acme.example/plan': 'gold',
+        flags: [true, null, 1.5],
+      }),
+    );
     expect((await newest(server)).type).to.equal('secte');
   });
 
@@ -220,14 +175,7 @@ describe('custom claims: the post-exchange action (in-process handler)', () => {
     expect(event.request.ip).to.match(/127\.0\.0\.1$/);
     expect(event).to.deep.equal({
       user: {
-        user_id: 'auth0|alice',
-        email: 'alice@example.com',
-        email_verified: true,
-        name: 'Alice Liddell',
-        given_name: 'Alice',
-        family_name: 'Liddell',
-        nickname: 'alice',
-        picture: 'https://example.com/alice.png',
+        ...ALICE_PROFILE,
         app_metadata: {},
         user_metadata: {},
         identities: [

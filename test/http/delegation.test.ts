@@ -12,12 +12,18 @@ import {
   GRANT,
   ISSUER,
   SECRET,
-  basic,
   routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken as verify,
+  expectIssued,
+} from '../support/token-requests.js';
+import { NO_STORE, SERVER_ERROR, APP as APP_AUTH } from '../support/oauth-responses.js';
+import { appEntryFields, ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 /** The fixture's `app` client as the router holds it, to mint ID tokens the way the router does. */
 const APP = parseClient(
@@ -28,15 +34,10 @@ const APP = parseClient(
 const DELEGATION_TYPE = 'urn:acme:delegated-session';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 const USER_AGENT = 'cte-delegation-tests/1.0';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const INVALID_ACTOR = {
   error: 'invalid_request',
   error_description:
     'actor_token is not a valid, unexpired ID token issued to this client for an active user',
-};
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
 };
 const SUPPORT_ACTOR = (sub: string): Actor => ({ sub, sub_profile: 'human', role: 'support' });
 
@@ -106,7 +107,7 @@ async function harness(overrides: Parameters<typeof testServer>[0] = {}): Promis
 function post(
   server: TestServer,
   body: Record<string, string>,
-  auth: string = basic('app', SECRET),
+  auth: string = APP_AUTH,
 ): Promise<Response> {
   const full = { grant_type: GRANT, subject_token_type: DELEGATION_TYPE, ...body };
   return postToken(server, full, { auth, userAgent: USER_AGENT }).then((res) => res);
@@ -121,7 +122,7 @@ async function idTokenOf(server: Harness, userId: string, clientId = 'app'): Pro
       scope: 'openid profile email',
       ...(clientId === 'app' ? {} : { client_id: clientId, client_secret: SECRET }),
     },
-    clientId === 'app' ? basic('app', SECRET) : '',
+    clientId === 'app' ? APP_AUTH : '',
   );
   expect(res.status, JSON.stringify(res.body)).to.equal(200);
   return res.body.id_token as string;
@@ -135,10 +136,6 @@ function delegate(server: Harness, actorToken: string, auth?: string): Promise<R
     auth,
   );
 }
-
-const verify = verifyToken;
-
-const newest = newestEntry;
 
 /** The exact `fecte` entry of a refused ID-token actor. */
 function refusedActorEntry(
@@ -211,13 +208,7 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
       actor_token_type: ID_TOKEN_TYPE,
       scope: 'openid read:orders',
     });
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid read:orders',
       id_token: res.body.id_token,
     });
@@ -262,19 +253,10 @@ describe('delegation: an ID token as actor_token (urn:ietf:params:oauth:token-ty
 
     const entry = await newest(server);
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: USER_AGENT,
-      hostname: '127.0.0.1',
-      audience: API,
+      ...appEntryFields(entry, USER_AGENT),
+      ...SECTE,
       scope: 'openid read:orders',
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: {
         subject_token_type: DELEGATION_TYPE,
         profile_id: server.profileId,
@@ -609,16 +591,9 @@ describe('delegation: actor chains (setActor)', () => {
       expect(res.body).to.deep.equal(SERVER_ERROR);
       const entry = await newest(server);
       expect(entry).to.deep.equal({
-        log_id: entry.log_id,
-        date: entry.date,
+        ...appEntryFields(entry, USER_AGENT),
         type: 'fecte',
         description: SERVER_ERROR.error_description,
-        client_id: 'app',
-        client_name: 'First-party app',
-        ip: entry.ip,
-        user_agent: USER_AGENT,
-        hostname: '127.0.0.1',
-        audience: API,
         details: {
           subject_token_type: DELEGATION_TYPE,
           profile_id: server.profileId,

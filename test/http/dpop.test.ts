@@ -18,15 +18,10 @@ import {
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
 const SCOPE = 'openid offline_access read:orders';
 const NONCE_SECRET = 'dpop-nonce-secret-0123456789abcdef';
-const INVALID_GRANT = {
-  error: 'invalid_grant',
-  error_description: 'Unknown or invalid refresh token.',
-};
 
 async function server(overrides: Partial<CustomTokenExchangeOptions> = {}): Promise<TestServer> {
   const s = await testServer(overrides);
@@ -209,7 +204,7 @@ describe('DPoP (RFC 9449) at the token endpoint', () => {
       for (const [title, proofs] of cases) {
         const res = await post(s, refreshBody(refresh_token, { client_id: 'spa' }), proofs, null);
         expect(res.status, title).to.equal(400);
-        expect(res.body, title).to.deep.equal(INVALID_GRANT);
+        expect(res.body, title).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
         expect((await s.cte.logs.list())[0]!.details.cause, title).to.match(
           /^refresh token family rtf_\S+ is bound to /,
         );

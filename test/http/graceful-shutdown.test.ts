@@ -3,11 +3,12 @@ import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import request from 'supertest';
 import type { CustomTokenExchangeHandler, CustomTokenExchangeOptions } from '../../lib/index.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { SECRET, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import type { LoggedRecord } from '../support/recording-logger.js';
 import { until } from '../support/until.js';
+import { APP } from '../support/oauth-responses.js';
 
 const GATED_TYPE = 'urn:acme:gated-token';
 const SHUTTING_DOWN = {
@@ -74,7 +75,7 @@ function exchange(server: Harness, subjectTokenType: string) {
   clients += 1;
   return request(server.listening)
     .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
+    .set('Authorization', APP)
     .set('X-Forwarded-For', `198.51.${100 + (clients >> 8)}.${clients & 255}`)
     .type('form')
     .send(
@@ -123,20 +124,15 @@ describe('graceful shutdown: close()', () => {
         });
         expect(res.body).to.deep.equal(SHUTTING_DOWN);
       }
-      const revocation = await request(server.listening)
-        .post('/oauth/revoke')
-        .type('form')
-        .send({ token: OUR_REFRESH_TOKEN_SHAPE, client_id: 'post-app', client_secret: SECRET });
-      expect(revocation.status).to.equal(503);
-      expect(revocation.headers).to.include({ 'retry-after': '1' });
-      expect(revocation.body).to.deep.equal(SHUTTING_DOWN);
-      const introspection = await request(server.listening)
-        .post('/oauth/introspect')
-        .type('form')
-        .send({ token: OUR_REFRESH_TOKEN_SHAPE, client_id: 'post-app', client_secret: SECRET });
-      expect(introspection.status).to.equal(503);
-      expect(introspection.headers).to.include({ 'retry-after': '1' });
-      expect(introspection.body).to.deep.equal(SHUTTING_DOWN);
+      for (const path of ['/oauth/revoke', '/oauth/introspect']) {
+        const refusal = await request(server.listening)
+          .post(path)
+          .type('form')
+          .send({ token: OUR_REFRESH_TOKEN_SHAPE, client_id: 'post-app', client_secret: SECRET });
+        expect(refusal.status, path).to.equal(503);
+        expect(refusal.headers, path).to.include({ 'retry-after': '1' });
+        expect(refusal.body, path).to.deep.equal(SHUTTING_DOWN);
+      }
       const host = await request(server.listening)
         .post('/oauth/token')
         .type('form')

@@ -23,24 +23,18 @@ import {
   profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { INVALID_CLIENT, APP } from '../support/oauth-responses.js';
+import { managementError } from '../support/rejections.js';
 
 const NEW_SECRET = 'rotated-secret-0123456789abcdef';
 const PS_API = 'https://ps256.example.com/';
 const NEW_TYPE = 'urn:acme:new-legacy-token';
-const INVALID_CLIENT = {
-  error: 'invalid_client',
-  error_description: 'Client authentication failed.',
-};
 const UNSUPPORTED_TYPE = {
   error: 'invalid_request',
   error_description: 'subject_token_type is not supported',
 };
 
-function post(
-  server: TestServer,
-  body: Record<string, string | string[]>,
-  auth = basic('app', SECRET),
-) {
+function post(server: TestServer, body: Record<string, string | string[]>, auth = APP) {
   return request(server.app)
     .post('/oauth/token')
     .set('Authorization', auth)
@@ -58,18 +52,6 @@ async function verify(server: TestServer, token: string, audience: string) {
 }
 
 /** The code and message of the ManagementError `promise` rejects with. */
-async function managementError(
-  promise: Promise<unknown>,
-): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(ManagementError);
-    const { code, message } = err as ManagementError;
-    return { code, message };
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('handles: clients at run time', () => {
   let server: TestServer;

@@ -4,7 +4,8 @@ import expressPackage from 'express/package.json' with { type: 'json' };
 import type { Express, Request, Response } from 'express';
 import request from 'supertest';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
-import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { API, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { APP } from '../support/oauth-responses.js';
 
 /**
  * The same cases run on Express 5 (`npm test`'s mocha run) and on Express 4 (`npm run
@@ -109,7 +110,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     app.use(server.cte);
     const ok = await request(app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()));
     expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
@@ -148,7 +149,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     expect(host.body).to.deep.equal({ layer: 'router', url: '/oauth/token' });
     const ours = await request(app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()));
     expect(ours.status, JSON.stringify(ours.body)).to.equal(200);
@@ -167,7 +168,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     expect((host.body as Seen).body).to.deep.equal({ grant_type: 'password', username: 'a' });
     const ours = await request(app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()));
     expect(ours.status, JSON.stringify(ours.body)).to.equal(200);
@@ -180,7 +181,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     for (const path of ['/tenant/oauth/token?x=1', '/tenant/OAuth/Token', '/tenant/oauth/token/']) {
       const res = await request(app)
         .post(path)
-        .set('Authorization', basic('app', SECRET))
+        .set('Authorization', APP)
         .type('form')
         .send(form(exchangeBody()));
       expect(res.status, `${path}: ${JSON.stringify(res.body)}`).to.equal(200);
@@ -194,7 +195,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     const app = express();
     app.use(server.cte);
     app.post('/oauth/revoke', express.urlencoded({ extended: DEFAULT_EXTENDED }), echo);
-    const auth = basic('app', SECRET);
+    const auth = APP;
     const issued = await request(app)
       .post('/oauth/token')
       .set('Authorization', auth)
@@ -235,14 +236,14 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     app.use(server.cte);
     const ok = await request(app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()));
     expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
     // qs made an object of the bracket parameter: not a string, so not a parameter of ours.
     const refused = await request(app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(`${form(exchangeBody())}&ext[a]=1`);
     expect(refused.status).to.equal(400);

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import express from 'express';
-import type { Request, Response } from 'express';
 import request from 'supertest';
 import { MemoryRevokedTokenStore } from '../../lib/index.js';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
-import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { assertionParams, clientAssertion } from '../support/client-assertion.js';
 import {
   API,
@@ -14,13 +11,12 @@ import {
   basic,
   exchangeBody,
   form,
-  routerKeys,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP, NO_STORE } from '../support/oauth-responses.js';
+import { hostEndpoint, postForm, expiredAccessToken } from '../support/token-requests.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
 const ORDERS_API_SECRET = 'orders-api-secret-0123456789';
 const ORDERS_API = basic('orders-api', ORDERS_API_SECRET);
 const INACTIVE = { active: false };
@@ -39,16 +35,7 @@ async function server(overrides: Partial<CustomTokenExchangeOptions> = {}): Prom
     allow_offline_access: true,
     introspection: { client_id: 'orders-api', client_secret: ORDERS_API_SECRET },
   });
-  const hostIntrospections: unknown[] = [];
-  base.app.post(
-    '/oauth/introspect',
-    express.urlencoded({ extended: false }),
-    (req: Request, res: Response) => {
-      hostIntrospections.push(req.body);
-      res.status(200).json({ host: true });
-    },
-  );
-  return { ...base, hostIntrospections };
+  return { ...base, hostIntrospections: hostEndpoint(base.app, '/oauth/introspect') };
 }
 
 async function tokens(
@@ -76,9 +63,7 @@ function introspect(
   auth: string | null = APP,
   app = s.app,
 ) {
-  const req = request(app).post('/oauth/introspect');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
+  return postForm(app, '/oauth/introspect', body, auth);
 }
 
 describe('POST /oauth/introspect (RFC 7662)', () => {
@@ -174,22 +159,12 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     const forged = Buffer.from(
       JSON.stringify({ ...claimsOf(access_token), scope: 'write:orders' }),
     ).toString('base64url');
-    const expired = await mintAccessToken({
-      issuer: ISSUER,
-      audience: API,
-      subject: 'auth0|alice',
-      clientId: 'app',
-      scope: ['read:orders'],
-      lifetime: 60,
-      alg: 'ES256',
-      keys: await routerKeys(),
-      now: Math.floor(Date.now() / 1000) - 61,
-    });
+    const expired = await expiredAccessToken(61);
     for (const token of [
       `cte_rt_${'Q'.repeat(22)}.${'Q'.repeat(43)}`,
       `${header}.${forged}.${signature}`,
       `${header}.${payload}.${signature.slice(0, -4)}AAAA`,
-      expired.token,
+      expired,
     ]) {
       expect((await introspect(s, { token })).body, token.slice(0, 30)).to.deep.equal(INACTIVE);
     }

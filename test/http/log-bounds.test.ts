@@ -4,10 +4,10 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { LogEntry } from '../../lib/index.js';
 import { basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { INVALID_CLIENT } from '../support/oauth-responses.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FLOOD = 'test/http/fixtures/log-flood.ts';
-const FAILED = { error: 'invalid_client', error_description: 'Client authentication failed.' };
 
 describe('tenant-log entries are bounded, whatever a request sends', () => {
   it('a 401 with a 1 MB subject_token_type and a 12 kB User-Agent writes a small entry to the ring and to every sink', async () => {
@@ -23,7 +23,7 @@ describe('tenant-log entries are bounded, whatever a request sends', () => {
       .type('form')
       .send(form(exchangeBody({ subject_token: 'user:auth0|alice', subject_token_type: type })));
     expect(res.status).to.equal(401);
-    expect(res.body).to.deep.equal(FAILED);
+    expect(res.body).to.deep.equal(INVALID_CLIENT);
     expect(res.headers).to.include({
       'cache-control': 'no-store',
       pragma: 'no-cache',

@@ -3,17 +3,18 @@ import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import request from 'supertest';
 import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler } from '../../lib/index.js';
-import { ACCESS_TOKEN_TYPE, API, GRANT, ISSUER, testServer } from '../support/fixtures.js';
+import { API, GRANT, ISSUER, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken } from '../support/token-requests.js';
+import { newestEntry as newest, postToken, expectIssued } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE } from '../support/oauth-responses.js';
+import { appEntryFields } from '../support/log-entries.js';
 
 const PARTNER_TYPE = 'urn:acme:partner-token';
 const OWN_TYPE = 'urn:acme:router-access-token';
 const PARTNER = 'https://partner.example.com/';
 const PARTNER_KEY = new TextEncoder().encode('partner-signing-secret-0123456789ab');
 const USER_AGENT = 'cte-may-act-tests/1.0';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const NOT_ALLOWED = {
   error: 'invalid_request',
   error_description: 'the actor is not allowed to act for the subject (may_act)',
@@ -126,8 +127,6 @@ async function actOf(server: TestServer, accessToken: string): Promise<unknown> 
   return payload.act;
 }
 
-const newest = newestEntry;
-
 /** The exact refusal: answer, headers, the `fecte` entry with its private cause, no attempt spent. */
 async function expectRefused(
   server: Harness,
@@ -140,16 +139,9 @@ async function expectRefused(
   expect(res.body).to.deep.equal(body);
   const entry = await newest(server);
   expect(entry).to.deep.equal({
-    log_id: entry.log_id,
-    date: entry.date,
+    ...appEntryFields(entry, USER_AGENT),
     type: 'fecte',
     description: body.error_description,
-    client_id: 'app',
-    client_name: 'First-party app',
-    ip: entry.ip,
-    user_agent: USER_AGENT,
-    hostname: '127.0.0.1',
-    audience: API,
     details: { error: 'invalid_request', error_description: body.error_description, ...details },
   });
   const status = await server.cte.attackProtection.status('127.0.0.1');
@@ -176,12 +168,7 @@ describe('may_act (RFC 8693 §4.4)', () => {
         pass_may_act: 'yes',
         scope: 'read:orders',
       });
-      expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expect(res.body).to.deep.equal({
-        access_token: res.body.access_token,
-        issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: 'Bearer',
-        expires_in: 3600,
+      expectIssued(res, {
         scope: 'read:orders',
       });
       expect(await actOf(server, res.body.access_token)).to.deep.equal(AGENT('agent-1'));

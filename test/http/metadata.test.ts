@@ -4,7 +4,7 @@ import expressPackage from 'express/package.json' with { type: 'json' };
 import { exportJWK, generateKeyPair } from 'jose';
 import request from 'supertest';
 import { customTokenExchange } from '../../lib/index.js';
-import { ISSUER, testServer } from '../support/fixtures.js';
+import { ISSUER, testServer, PROFILE_EMAIL_CLAIMS } from '../support/fixtures.js';
 
 /**
  * Runs on Express 5 (`npm test`) and on Express 4 (`npm run test:express4`): the routes use
@@ -55,14 +55,7 @@ function expectedMetadata(issuer: string, base: string, extra: { grants?: string
       'iat',
       'auth_time',
       'act',
-      'name',
-      'given_name',
-      'family_name',
-      'nickname',
-      'picture',
-      'updated_at',
-      'email',
-      'email_verified',
+      ...PROFILE_EMAIL_CLAIMS,
     ],
     dpop_signing_alg_values_supported: ASSERTION_ALGS,
   };

@@ -2,11 +2,7 @@ import { expect } from 'chai';
 import type { MfaVerificationResult } from '../../lib/mfa/mfa-options.js';
 import { mfaServer, mfaToken, newestEntry, redeemOtp } from '../support/mfa.js';
 import type { MfaHarness } from '../support/mfa.js';
-
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
+import { SERVER_ERROR } from '../support/oauth-responses.js';
 
 describe('MFA inside the exchange: the user, the verifier and racing codes', () => {
   let server: MfaHarness;

@@ -22,11 +22,8 @@ import {
   tokenRequest,
 } from '../support/mfa.js';
 import type { MfaHarness } from '../support/mfa.js';
+import { SERVER_ERROR } from '../support/oauth-responses.js';
 
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 const ACTOR = `actor:${Buffer.from(JSON.stringify({ sub: 'agent|7' })).toString('base64url')}`;
 
 describe("MFA inside the exchange: the client's mfa_policy", () => {

@@ -3,15 +3,7 @@ import { expect } from 'chai';
 import type { LogEntry } from '../../lib/index.js';
 import request from 'supertest';
 import { dpopKey, dpopProof } from '../support/dpop.js';
-import {
-  API,
-  SECRET,
-  SUBJECT_TYPE,
-  basic,
-  exchangeBody,
-  form,
-  profileFor,
-} from '../support/fixtures.js';
+import { API, SUBJECT_TYPE, exchangeBody, form, profileFor } from '../support/fixtures.js';
 import {
   MFA_USER_AGENT,
   NO_STORE,
@@ -23,6 +15,8 @@ import {
   verifyToken,
 } from '../support/mfa.js';
 import type { MfaHarness } from '../support/mfa.js';
+import { APP } from '../support/oauth-responses.js';
+import { appEntryFields, ALICE_ENTRY } from '../support/log-entries.js';
 
 const EXPIRED = { error: 'expired_token', error_description: 'mfa_token is expired' };
 const MALFORMED = { error: 'invalid_grant', error_description: 'Malformed mfa_token' };
@@ -37,19 +31,11 @@ async function entryFor(
 ): Promise<LogEntry> {
   const profile = await profileFor(server.cte, SUBJECT_TYPE);
   return {
-    log_id: entry.log_id,
-    date: entry.date,
+    ...appEntryFields(entry, MFA_USER_AGENT),
     type: fields.type,
     description: fields.description,
-    client_id: 'app',
-    client_name: 'First-party app',
-    ip: entry.ip,
-    user_agent: MFA_USER_AGENT,
-    hostname: '127.0.0.1',
-    audience: API,
     ...(fields.scope === undefined ? {} : { scope: fields.scope }),
-    user_id: 'auth0|alice',
-    user_name: 'alice@example.com',
+    ...ALICE_ENTRY,
     details: {
       subject_token_type: SUBJECT_TYPE,
       profile_id: profile.id,
@@ -269,10 +255,7 @@ describe('MFA inside the exchange: mfa_required, then the mfa-otp grant', () => 
   it('binds the redemption to the DPoP key of the exchange', async () => {
     const key = await dpopKey();
     const post = async (body: Record<string, string>, proof?: string) => {
-      const req = request(server.app)
-        .post('/oauth/token')
-        .set('Authorization', basic('app', SECRET))
-        .type('form');
+      const req = request(server.app).post('/oauth/token').set('Authorization', APP).type('form');
       if (proof !== undefined) req.set('DPoP', proof);
       return req.send(form(body));
     };

@@ -8,14 +8,20 @@ import type {
   PostExchangeEvent,
 } from '../../lib/index.js';
 import { ManagementError } from '../../lib/errors.js';
-import { ACCESS_TOKEN_TYPE, API, GRANT, SECRET, testServer } from '../support/fixtures.js';
+import { API, GRANT, SECRET, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken,
+  expectIssued,
+} from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE } from '../support/oauth-responses.js';
+import { ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 const ORG_TYPE = 'urn:acme:org-token';
 const USER_AGENT = 'cte-organization-tests/1.0';
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const DB = 'Username-Password-Authentication';
 
 /**
@@ -125,8 +131,6 @@ async function claimsOf(server: TestServer, token: string, audience: string) {
   return (await verifyToken(server, token, audience)).payload;
 }
 
-const newest = newestEntry;
-
 /** A refusal: the exact answer and headers, and the fecte entry with its private cause. */
 async function expectRefused(
   server: Harness,
@@ -163,13 +167,7 @@ describe('organizations', () => {
       organization: server.org.id,
       scope: 'openid read:orders offline_access',
     });
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid read:orders',
       id_token: res.body.id_token,
     });
@@ -185,8 +183,7 @@ describe('organizations', () => {
     expect(entry).to.deep.equal({
       log_id: entry.log_id,
       date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
+      ...SECTE,
       client_id: 'org-app',
       client_name: 'Org app',
       ip: entry.ip,
@@ -194,8 +191,7 @@ describe('organizations', () => {
       hostname: '127.0.0.1',
       audience: API,
       scope: 'openid read:orders',
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       organization_id: server.org.id,
       details: {
         subject_token_type: ORG_TYPE,
@@ -468,8 +464,7 @@ describe('organizations', () => {
         hostname: '127.0.0.1',
         audience: API,
         scope: 'read:orders offline_access',
-        user_id: 'auth0|alice',
-        user_name: 'alice@example.com',
+        ...ALICE_ENTRY,
         organization_id: server.org.id,
         details: { access_token_jti: access.jti, refresh_token_family_id: family!.family_id },
       });

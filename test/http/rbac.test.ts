@@ -10,27 +10,18 @@ import type {
   TokenDialect,
   User,
 } from '../../lib/index.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  API,
-  ISSUER,
-  RS_API,
-  SECRET,
-  basic,
-  exchangeBody,
-  testServer,
-} from '../support/fixtures.js';
+import { API, ISSUER, RS_API, exchangeBody, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken, verifyToken } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  verifyToken,
+  expectIssued,
+} from '../support/token-requests.js';
+import { APP, NO_STORE, SERVER_ERROR } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const APP = basic('app', SECRET);
 const TOKEN_DIALECT_ERROR =
   'options.resourceServers[0].token_dialect must be one of access_token, access_token_authz, rfc9068_profile, rfc9068_profile_authz';
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -72,8 +63,6 @@ async function claimsOf(server: TestServer, token: string): Promise<JWTPayload> 
   return (await verifyToken(server, token, API)).payload;
 }
 
-const newest = newestEntry;
-
 /** The whole access token of alice for the orders API. */
 function expectAccessToken(claims: JWTPayload, scope: string, permissions?: string[]): void {
   expect(claims).to.deep.equal({
@@ -106,13 +95,7 @@ describe('role-based access control (enforce_policies, token_dialect)', () => {
         });
         const res = await exchange(server, 'openid read:orders write:orders');
         const scope = enforce ? 'openid read:orders' : 'openid read:orders write:orders';
-        expect(res.status, JSON.stringify(res.body)).to.equal(200);
-        expect(res.headers).to.include(NO_STORE);
-        expect(res.body).to.deep.equal({
-          access_token: res.body.access_token,
-          issued_token_type: ACCESS_TOKEN_TYPE,
-          token_type: 'Bearer',
-          expires_in: 3600,
+        expectIssued(res, {
           scope,
           id_token: res.body.id_token,
         });
@@ -159,12 +142,7 @@ describe('role-based access control (enforce_policies, token_dialect)', () => {
       token_dialect: 'access_token_authz',
     });
     const res = await exchange(server, 'read:orders write:orders');
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'write:orders',
     });
     expectAccessToken(await claimsOf(server, res.body.access_token), 'write:orders', [

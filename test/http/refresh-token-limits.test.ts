@@ -3,16 +3,12 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryRefreshTokenStore } from '../../lib/index.js';
 import type { CustomTokenExchangeOptions, LogEntry } from '../../lib/index.js';
-import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { API, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
+import { ALICE_ENTRY } from '../support/log-entries.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const INVALID_GRANT = {
-  error: 'invalid_grant',
-  error_description: 'Unknown or invalid refresh token.',
-};
 const SCOPE = 'openid offline_access read:orders';
-const APP = basic('app', SECRET);
 
 async function offlineServer(overrides: Partial<CustomTokenExchangeOptions> = {}) {
   const server = await testServer(overrides);
@@ -70,8 +66,7 @@ describe('refresh tokens: one user cannot log others out', () => {
       user_agent: 'cte-tests/1.0',
       hostname: '127.0.0.1',
       audience: API,
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: {
         resource: 'refresh_tokens',
         start: 3,
@@ -88,7 +83,7 @@ describe('refresh tokens: one user cannot log others out', () => {
     const refused = await refresh(server.app, first);
     expect(refused.status).to.equal(400);
     expect(refused.headers).to.include(NO_STORE);
-    expect(refused.body).to.deep.equal(INVALID_GRANT);
+    expect(refused.body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     expect((await entries(server, 'fertft'))[0]!.details.cause).to.equal(
       `refresh token family ${families[0]!.family_id} was revoked`,
     );

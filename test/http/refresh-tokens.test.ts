@@ -12,7 +12,6 @@ import type {
 import {
   ACCESS_TOKEN_TYPE,
   API,
-  ISSUER,
   RS_API,
   SECRET,
   basic,
@@ -20,13 +19,10 @@ import {
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { postToken, verifyToken } from '../support/token-requests.js';
+import { postToken, verifyToken as verify, appAccessClaims } from '../support/token-requests.js';
+import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
+import { appEntryFields, ALICE_ENTRY } from '../support/log-entries.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const INVALID_GRANT = {
-  error: 'invalid_grant',
-  error_description: 'Unknown or invalid refresh token.',
-};
 const REFRESH_TOKEN_SHAPE = /^cte_rt_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const SCOPE = 'openid profile offline_access read:orders';
 
@@ -100,8 +96,6 @@ function post(server: TestServer, body: Record<string, string | string[]>, auth 
   return postToken(server, body, { auth });
 }
 
-const APP = basic('app', SECRET);
-
 /** A custom token exchange for alice by `app`; answers the whole response body. */
 async function exchange(server: TestServer, scope = SCOPE, extra: Record<string, string> = {}) {
   const res = await post(server, exchangeBody({ scope, ...extra }), APP);
@@ -117,8 +111,6 @@ function refresh(
 ) {
   return post(server, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, auth);
 }
-
-const verify = verifyToken;
 
 describe('refresh tokens issued by a custom token exchange (spec §2, §5)', () => {
   let server: TestServer;
@@ -222,17 +214,12 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
 
     const access = await verify(server, res.body.access_token, API);
     expect(access.protectedHeader).to.deep.equal({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' });
-    const { iat, exp, jti } = access.payload;
-    expect(access.payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'auth0|alice',
-      aud: API,
-      iat,
-      exp,
-      jti,
-      client_id: 'app',
-      scope: SCOPE,
-    });
+    expect(access.payload).to.deep.equal(
+      appAccessClaims(access.payload, {
+        sub: 'auth0|alice',
+        scope: SCOPE,
+      }),
+    );
     const id = await verify(server, res.body.id_token, 'app');
     expect(id.payload).to.include({ sub: 'auth0|alice', aud: 'app', name: 'Alice Liddell' });
     expect(id.payload).not.to.have.property('email');
@@ -240,20 +227,12 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
     const entry = (await server.cte.logs.list())[0]!;
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
+      ...appEntryFields(entry),
       type: 'sertft',
       description: 'Successful Exchange of Refresh Token for Access Token',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: 'cte-tests/1.0',
-      hostname: '127.0.0.1',
-      audience: API,
       scope: SCOPE,
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
-      details: { access_token_jti: jti, refresh_token_family_id: family!.family_id },
+      ...ALICE_ENTRY,
+      details: { access_token_jti: access.payload.jti, refresh_token_family_id: family!.family_id },
     });
     expect(JSON.stringify(await server.cte.logs.list())).not.to.include(
       res.body.refresh_token.slice(7),
@@ -266,9 +245,9 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const reuse = await refresh(server, issued.refresh_token!);
     expect(reuse.status).to.equal(400);
     expect(reuse.headers).to.include(NO_STORE);
-    expect(reuse.body).to.deep.equal(INVALID_GRANT);
+    expect(reuse.body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     // The attacker or the victim: whoever holds the current token loses it too.
-    expect((await refresh(server, next)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, next)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
 
     const [family] = await server.cte.refreshTokens.listForUser('auth0|alice');
     expect(family).to.include({ active: false });
@@ -294,7 +273,9 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     expect(retry.refresh_token).to.match(REFRESH_TOKEN_SHAPE);
     expect(retry.refresh_token).not.to.equal(first.refresh_token);
     store.age(11_000);
-    expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(
+      UNKNOWN_REFRESH_TOKEN,
+    );
     expect((await server.cte.logs.list())[0]!.details.cause).to.match(/outside the leeway/);
   });
 
@@ -308,9 +289,11 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     expect(statuses).to.deep.equal([200, 400]);
     const winner = results.find((r) => r.status === 200)!;
     const loser = results.find((r) => r.status === 400)!;
-    expect(loser.body).to.deep.equal(INVALID_GRANT);
+    expect(loser.body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     // The second redemption was reuse: the family, winner's token included, is revoked.
-    expect((await refresh(server, winner.body.refresh_token)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, winner.body.refresh_token)).body).to.deep.equal(
+      UNKNOWN_REFRESH_TOKEN,
+    );
   });
 
   it('narrows the new access token to a requested scope; the refresh token keeps its own', async () => {
@@ -358,7 +341,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       client_secret: SECRET,
     });
     expect(res.status).to.equal(400);
-    expect(res.body).to.deep.equal(INVALID_GRANT);
+    expect(res.body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     const [entry] = await server.cte.logs.list();
     expect(entry).to.include({ type: 'fertft', client_id: 'post-app' });
     expect(entry!.details.cause).to.equal('the refresh token was issued to client "app"');
@@ -389,7 +372,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const issued = await exchange(server);
     server.users.delete('auth0|alice');
     const res = await refresh(server, issued.refresh_token!);
-    expect(res.body).to.deep.equal(INVALID_GRANT);
+    expect(res.body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       'user "auth0|alice" no longer exists',
     );
@@ -420,7 +403,9 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   it('refuses when the API no longer allows offline access', async () => {
     const issued = await exchange(server);
     await server.cte.resourceServers.update(API, { allow_offline_access: false });
-    expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, issued.refresh_token!)).body).to.deep.equal(
+      UNKNOWN_REFRESH_TOKEN,
+    );
     expect((await server.cte.logs.list())[0]!.details.cause).to.equal(
       `API "${API}" no longer has allow_offline_access`,
     );
@@ -477,7 +462,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     // Idle: unused for an hour.
     const idle = await exchange(server);
     store.age(3_600_000);
-    expect((await refresh(server, idle.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, idle.refresh_token!)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     expect((await server.cte.logs.list())[0]!.details.cause).to.match(
       /^refresh token family rtf_\S+ was idle past its idle_token_lifetime$/,
     );
@@ -488,7 +473,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
       token = (await refresh(server, token).expect(200)).body.refresh_token;
     }
     store.age(2_400_000);
-    expect((await refresh(server, token)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, token)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     expect((await server.cte.logs.list())[0]!.details.cause).to.match(
       /reached its absolute lifetime \(token_lifetime\)$/,
     );
@@ -595,16 +580,16 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const c = await exchange(server);
     const d = await exchange(server);
     expect(await server.cte.refreshTokens.revoke(a.refresh_token!)).to.equal(true);
-    expect((await refresh(server, a.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, a.refresh_token!)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
 
     const families = await server.cte.refreshTokens.listForUser('auth0|alice');
     expect(families.map((f) => f.active)).to.deep.equal([false, true, true, true]);
     expect(await server.cte.refreshTokens.revokeFamily(families[1]!.family_id)).to.equal(true);
-    expect((await refresh(server, b.refresh_token!)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(server, b.refresh_token!)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
 
     expect(await server.cte.refreshTokens.revokeForUser('auth0|alice')).to.equal(2);
     for (const token of [c.refresh_token!, d.refresh_token!]) {
-      expect((await refresh(server, token)).body).to.deep.equal(INVALID_GRANT);
+      expect((await refresh(server, token)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     }
   });
 });

@@ -9,10 +9,10 @@ import type { ReplayStore } from '../../lib/stores/replay-store.js';
 import { StoreUnavailableError } from '../../lib/stores/store-deadline.js';
 import { GRANT, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry, postToken } from '../support/token-requests.js';
+import { newestEntry as newest, postToken } from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const IDP = 'https://idp.example.com/';
 const IDP_KEY = 'idp-signing-secret-0123456789abcdef';
 const TOKEN_TYPE = 'urn:acme:idp-token';
@@ -88,8 +88,6 @@ function exchange(server: TestServer, token: string, type = TOKEN_TYPE): Promise
   const body = { grant_type: GRANT, subject_token: token, subject_token_type: type };
   return postToken(server, body, { headers: { 'X-Forwarded-For': IP } }).then((res) => res);
 }
-
-const newest = newestEntry;
 
 describe('subject-token replay protection (api.replay.consume)', function () {
   this.timeout(20_000);

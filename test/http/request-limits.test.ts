@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { CustomTokenExchangeOptions, LogEntry } from '../../lib/index.js';
-import { API, GRANT, SECRET, basic, form, testServer } from '../support/fixtures.js';
+import { API, GRANT, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { NO_STORE, APP } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const LIMITED_TYPE = 'urn:acme:limited-token';
 
 /** A server with one more profile, whose action counts its runs and can be held. */
@@ -50,7 +50,7 @@ async function limitedServer(
 function exchange(server: TestServer, extra: Record<string, string> = {}) {
   return request(server.app)
     .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
+    .set('Authorization', APP)
     .type('form')
     .send(form({ grant_type: GRANT, subject_token_type: LIMITED_TYPE, ...extra }));
 }
@@ -190,7 +190,7 @@ describe('POST /oauth/token: the cap on requests in flight', () => {
       await waitFor(() => runs() === 2);
       const refresh = await request(server.app)
         .post('/oauth/token')
-        .set('Authorization', basic('app', SECRET))
+        .set('Authorization', APP)
         .type('form')
         .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }));
       expect(refresh.status).to.equal(503);

@@ -4,14 +4,11 @@ import type { Request, Response } from 'express';
 import request from 'supertest';
 import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { APP, NO_STORE, UNKNOWN_REFRESH_TOKEN } from '../support/oauth-responses.js';
+import { appEntryFields } from '../support/log-entries.js';
+import { postRefresh as refresh, postForm } from '../support/token-requests.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const SCOPE = 'openid offline_access read:orders';
-const APP = basic('app', SECRET);
-const INVALID_GRANT = {
-  error: 'invalid_grant',
-  error_description: 'Unknown or invalid refresh token.',
-};
 
 interface Server extends TestServer {
   /** Requests the host's own revocation endpoint received, with the body it parsed. */
@@ -45,17 +42,7 @@ async function refreshTokenFor(s: TestServer, clientId = 'app', auth = APP): Pro
 }
 
 function revoke(s: TestServer, body: Record<string, string | string[]>, auth: string | null = APP) {
-  const req = request(s.app).post('/oauth/revoke').set('User-Agent', 'cte-tests/1.0');
-  if (auth) req.set('Authorization', auth);
-  return req.type('form').send(form(body));
-}
-
-function refresh(s: TestServer, token: string) {
-  return request(s.app)
-    .post('/oauth/token')
-    .set('Authorization', APP)
-    .type('form')
-    .send(form({ grant_type: 'refresh_token', refresh_token: token }));
+  return postForm(s.app, '/oauth/revoke', body, auth);
 }
 
 describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () => {
@@ -70,21 +57,14 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     expect(res.status).to.equal(200);
     expect(res.headers).to.include(NO_STORE);
     expect(res.text).to.equal('');
-    expect((await refresh(s, token)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(s, token)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
 
     const [family] = await s.cte.refreshTokens.listForUser('auth0|alice');
     const entry = (await s.cte.logs.list({ type: 'srrt' }))[0]!;
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
+      ...appEntryFields(entry),
       type: 'srrt',
       description: 'Successful Refresh Token Revocation',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: 'cte-tests/1.0',
-      hostname: '127.0.0.1',
-      audience: API,
       scope: SCOPE,
       user_id: 'auth0|alice',
       details: { refresh_token_family_id: family!.family_id },
@@ -98,14 +78,14 @@ describe('POST /oauth/revoke (RFC 7009) for the router’s refresh tokens', () =
     const retired = await refreshTokenFor(s);
     const current = (await refresh(s, retired).expect(200)).body.refresh_token as string;
     await revoke(s, { token: current }).expect(200);
-    expect((await refresh(s, retired)).body).to.deep.equal(INVALID_GRANT);
+    expect((await refresh(s, retired)).body).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
   });
 
   it('looks for the token whatever token_type_hint says (RFC 7009 §2.1)', async () => {
     for (const hint of ['refresh_token', 'access_token', 'something_else']) {
       const token = await refreshTokenFor(s);
       await revoke(s, { token, token_type_hint: hint }).expect(200);
-      expect((await refresh(s, token)).body, hint).to.deep.equal(INVALID_GRANT);
+      expect((await refresh(s, token)).body, hint).to.deep.equal(UNKNOWN_REFRESH_TOKEN);
     }
   });
 

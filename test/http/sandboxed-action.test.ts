@@ -5,27 +5,16 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import { ManagementError } from '../../lib/index.js';
 import type { LogEntry } from '../../lib/logs/log-entry.js';
-import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp, foreignKey } from '../sandbox/fixtures/local-idp.js';
+import { IDP_AUDIENCE, IDP_ISSUER, foreignKey } from '../sandbox/fixtures/local-idp.js';
 import { assertionParams, clientAssertion } from '../support/client-assertion.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  API,
-  GRANT,
-  ISSUER,
-  SECRET,
-  basic,
-  testServer,
-} from '../support/fixtures.js';
+import { API, GRANT, ISSUER, SECRET, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { postToken } from '../support/token-requests.js';
-import { HoldServer, actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { postToken, expectIssued, appAccessClaims } from '../support/token-requests.js';
+import { actionCode, deployCodeProfile, sandboxPeers } from '../support/sandboxed-actions.js';
 import type { CodeProfile } from '../support/sandboxed-actions.js';
+import { NO_STORE, SERVER_ERROR, APP } from '../support/oauth-responses.js';
+import { appEntryFields, SECTE } from '../support/log-entries.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const SERVER_ERROR = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
 const USER_AGENT = 'cte-sandbox-tests/1.0';
 
 /** A token exchange through the fixture router: `app` with Basic credentials unless `auth` is ''. */
@@ -34,7 +23,7 @@ function exchange(
   subjectTokenType: string,
   subjectToken: string,
   extra: Record<string, string> = {},
-  auth = basic('app', SECRET),
+  auth = APP,
 ): Promise<Response> {
   const body = {
     grant_type: GRANT,
@@ -61,20 +50,10 @@ async function newestEntry(server: TestServer, before = 0): Promise<LogEntry> {
   return entries[0]!;
 }
 
-/** The fields every entry of a request by `app` shares. */
+/** The fields every entry of a request by `app` shares, written just now. */
 function commonFields(entry: LogEntry) {
-  expect(entry.ip).to.match(/127\.0\.0\.1$/);
   expect(Date.parse(entry.date)).to.be.closeTo(Date.now(), 10_000);
-  return {
-    log_id: entry.log_id,
-    date: entry.date,
-    client_id: 'app',
-    client_name: 'First-party app',
-    ip: entry.ip,
-    user_agent: USER_AGENT,
-    hostname: '127.0.0.1',
-    audience: API,
-  };
+  return appEntryFields(entry, USER_AGENT);
 }
 
 function expectServerError(res: Response): void {
@@ -84,14 +63,8 @@ function expectServerError(res: Response): void {
 }
 
 /** A 200 without ID token for `app` (no scope requested): the body shape of spec §2. */
-function expectIssued(res: Response): void {
-  expect(res.status, JSON.stringify(res.body)).to.equal(200);
-  expect(res.headers).to.include(NO_STORE);
-  expect(res.body).to.deep.equal({
-    access_token: res.body.access_token,
-    issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: 'Bearer',
-    expires_in: 3600,
+function expectIssuedWithoutScope(res: Response): void {
+  expectIssued(res, {
     scope: '',
   });
   expect(res.body.access_token).to.be.a('string');
@@ -122,26 +95,14 @@ function failureEntry(
 
 describe('POST /oauth/token through sandboxed code actions (isolated-vm)', function () {
   this.timeout(20_000);
-  let idp: LocalIdp;
-  let hold: HoldServer;
+  const peers = sandboxPeers();
   let server: TestServer;
-
-  before(async () => {
-    idp = new LocalIdp();
-    await idp.start();
-    hold = new HoldServer();
-    await hold.start();
-  });
-  after(async () => {
-    await idp.stop();
-    await hold.stop();
-  });
   beforeEach(async () => {
     server = await testServer({ sandbox: true });
   });
   afterEach(async () => {
     await server.cte.close();
-    hold.release();
+    peers.hold.release();
   });
 
   describe('an action verifying an ES256 JWT against a JWKS on a local server', () => {
@@ -177,8 +138,8 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         name: 'verify-legacy-idp-jwt',
         code,
         subjectTokenType: TYPE,
-        secrets: { JWKS_URL: `${idp.origin}/.well-known/jwks.json` },
-        allowed_hosts: [idp.host],
+        secrets: { JWKS_URL: `${peers.idp.origin}/.well-known/jwks.json` },
+        allowed_hosts: [peers.idp.host],
       });
     });
 
@@ -198,17 +159,13 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     });
 
     it('issues tokens for a valid token: the access token verifies against the router JWKS', async () => {
-      const jwksFetches = idp.requests.filter((r) => r.path === '/.well-known/jwks.json').length;
-      const res = await exchange(server, TYPE, await idp.token('jane-42'), {
+      const jwksFetches = peers.idp.requests.filter(
+        (r) => r.path === '/.well-known/jwks.json',
+      ).length;
+      const res = await exchange(server, TYPE, await peers.idp.token('jane-42'), {
         scope: 'openid read:orders',
       });
-      expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expect(res.headers).to.include(NO_STORE);
-      expect(res.body).to.deep.equal({
-        access_token: res.body.access_token,
-        issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: 'Bearer',
-        expires_in: 3600,
+      expectIssued(res, {
         scope: 'openid read:orders',
         id_token: res.body.id_token,
       });
@@ -218,23 +175,18 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       const { iat, exp, jti } = access.payload;
       expect(exp! - iat!).to.equal(3600);
       expect(iat).to.be.closeTo(Math.floor(Date.now() / 1000), 10);
-      expect(access.payload).to.deep.equal({
-        iss: ISSUER,
-        sub: 'legacy-idp|jane-42',
-        aud: API,
-        iat,
-        exp,
-        jti,
-        client_id: 'app',
-        scope: 'openid read:orders',
-      });
+      expect(access.payload).to.deep.equal(
+        appAccessClaims(access.payload, {
+          sub: 'legacy-idp|jane-42',
+          scope: 'openid read:orders',
+        }),
+      );
       const user = server.users.getByIdentity('legacy-idp', 'jane-42');
       expect(user?.email).to.equal('jane-42@legacy-idp.example');
 
       expect(await newestEntry(server)).to.deep.equal({
         ...commonFields(await newestEntry(server)),
-        type: 'secte',
-        description: 'Successful Exchange via Custom Token Exchange',
+        ...SECTE,
         scope: 'openid read:orders',
         user_id: 'legacy-idp|jane-42',
         user_name: 'jane-42@legacy-idp.example',
@@ -247,13 +199,13 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         },
       });
       // The JWKS was fetched on the host, from the local IdP.
-      expect(idp.requests.filter((r) => r.path === '/.well-known/jwks.json').length).to.equal(
+      expect(peers.idp.requests.filter((r) => r.path === '/.well-known/jwks.json').length).to.equal(
         jwksFetches + 1,
       );
     });
 
     it("rejects an expired token with the action's reason, and the action saw ERR_JWT_EXPIRED", async () => {
-      const token = await idp.token('jane-42', { expiresInSeconds: -30 });
+      const token = await peers.idp.token('jane-42', { expiresInSeconds: -30 });
       const res = await exchange(server, TYPE, token);
       expect(res.status).to.equal(400);
       expect(res.headers).to.include(NO_STORE);
@@ -266,7 +218,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     });
 
     it("rejects a token signed by another key with the action's reason, and the action saw the signature error", async () => {
-      const token = await idp.token('jane-42', { key: await foreignKey() });
+      const token = await peers.idp.token('jane-42', { key: await foreignKey() });
       const res = await exchange(server, TYPE, token);
       expect(res.status).to.equal(400);
       expect(res.headers).to.include(NO_STORE);
@@ -279,8 +231,8 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         rejection(entry, 'forged token: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'),
       );
       // Neither refusal left anything behind: a good token still exchanges.
-      const good = await exchange(server, TYPE, await idp.token('jane-42'));
-      expectIssued(good);
+      const good = await exchange(server, TYPE, await peers.idp.token('jane-42'));
+      expectIssuedWithoutScope(good);
       const access = await verifyAccessToken(server, good.body.access_token);
       expect(access.payload.sub).to.equal('legacy-idp|jane-42');
     });
@@ -313,7 +265,7 @@ ${body}`);
           `action ${profile.actionId} failed: Error: cannot parse a legacy token of 1 parts (line 7, column 9)`,
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
       expect((await server.cte.logs.list())[0]!.type).to.equal('secte');
     });
 
@@ -336,7 +288,7 @@ ${body}`);
           `action ${profile.actionId} failed: action exceeded its CPU budget of 50 ms`,
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
     it('deep recursion: a RangeError, and the next exchange succeeds', async () => {
@@ -355,7 +307,7 @@ ${body}`);
           `^action ${profile.actionId} failed: RangeError: Maximum call stack size exceeded \\(line 6, column \\d+\\)$`,
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
     it("a memory bomb (memoryMb 16): fails its exchange only; another action's execution in flight is unaffected", async () => {
@@ -363,10 +315,10 @@ ${body}`);
         name: 'bystander',
         subjectTokenType: 'urn:acme:bystander',
         code: actionCode(`  const kept = 'auth0|alice';
-  const answer = await fetch('${hold.origin}/hold/bystander');
+  const answer = await fetch('${peers.hold.origin}/hold/bystander');
   console.log('bystander resumed', answer.status);
   api.authentication.setUserById(kept);`),
-        allowed_hosts: [hold.host],
+        allowed_hosts: [peers.hold.host],
       });
       const bomb = await deployCodeProfile(server.cte, {
         name: 'memory-bomb',
@@ -376,9 +328,9 @@ ${body}`);
         ),
         limits: { memoryMb: 16, cpuTimeMs: 5_000 },
       });
-      const seen = hold.requests.length;
+      const seen = peers.hold.requests.length;
       const inFlight = exchange(server, bystander.subjectTokenType, 'anything');
-      await hold.waitForRequests(seen + 1);
+      await peers.hold.waitForRequests(seen + 1);
 
       const started = Date.now();
       const res = await exchange(server, bomb.subjectTokenType, 'explode');
@@ -393,15 +345,15 @@ ${body}`);
         ),
       );
 
-      expect(hold.release('/hold/bystander')).to.equal(1);
+      expect(peers.hold.release('/hold/bystander')).to.equal(1);
       const survived = await inFlight;
-      expectIssued(survived);
+      expectIssuedWithoutScope(survived);
       expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
         'bystander resumed 200',
       ]);
 
       // The bomb's isolate was replaced: the same profile works again.
-      expectIssued(await exchange(server, bomb.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, bomb.subjectTokenType, 'ok'));
       expect((await server.cte.logs.list()).map((e) => e.type)).to.deep.equal([
         'secte',
         'secte',
@@ -413,18 +365,18 @@ ${body}`);
       const profile = await deployCodeProfile(server.cte, {
         name: 'waits-forever',
         subjectTokenType: 'urn:acme:waits',
-        code: failing(`  await fetch('${hold.origin}/never');
+        code: failing(`  await fetch('${peers.hold.origin}/never');
   api.authentication.setUserById('auth0|alice');`),
-        allowed_hosts: [hold.host],
+        allowed_hosts: [peers.hold.host],
         limits: { timeoutMs: 300 },
       });
-      const seen = hold.requests.length;
+      const seen = peers.hold.requests.length;
       const started = Date.now();
       const res = await exchange(server, profile.subjectTokenType, 'wait');
       expect(Date.now() - started).to.be.within(280, 2_000);
       expectServerError(res);
       // The request did reach the server: it is the answer that never came.
-      expect(hold.requests.slice(seen)).to.deep.equal(['/never']);
+      expect(peers.hold.requests.slice(seen)).to.deep.equal(['/never']);
       const entry = await newestEntry(server);
       // Three timers expire together: the runner's wall-clock deadline, the capability's deadline
       // and the fetch's own deadline-bound timeout; whichever fires first words the cause (see
@@ -436,12 +388,12 @@ ${body}`);
             [
               'action exceeded its wall-clock deadline of 300 ms \\(still waiting for fetch\\)',
               "CapabilityError: fetch did not finish before the action's deadline",
-              `CapabilityError: fetch to ${hold.origin.replace(/\./g, '\\.')} timed out after \\d+ ms`,
+              `CapabilityError: fetch to ${peers.hold.origin.replace(/\./g, '\\.')} timed out after \\d+ ms`,
             ].join('|') +
             ')$',
         ),
       );
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
     it('huge console output: bounded in the log; the action, which never stops, ends at its CPU budget', async () => {
@@ -471,7 +423,7 @@ ${body}`);
         ),
       );
       expect(JSON.stringify(entry).length).to.be.below(30_000);
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
   });
 
@@ -514,7 +466,7 @@ ${body}`);
         code: actionCode("  api.authentication.setUserById('auth0|alice');"),
       });
       await server.cte.actions.deploy(profile.actionId);
-      expectIssued(await exchange(server, profile.subjectTokenType, 'ok'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
   });
 
@@ -524,14 +476,14 @@ ${body}`);
         name: 'one-at-a-time',
         subjectTokenType: 'urn:acme:one-at-a-time',
         code: actionCode(`  console.log('started', event.transaction.subject_token);
-  await fetch('${hold.origin}/hold/' + event.transaction.subject_token);
+  await fetch('${peers.hold.origin}/hold/' + event.transaction.subject_token);
   api.authentication.setUserById('auth0|alice');`),
-        allowed_hosts: [hold.host],
+        allowed_hosts: [peers.hold.host],
         limits: { maxConcurrency: 1 },
       });
-      const seen = hold.requests.length;
+      const seen = peers.hold.requests.length;
       const first = exchange(server, profile.subjectTokenType, 'first');
-      await hold.waitForRequests(seen + 1);
+      await peers.hold.waitForRequests(seen + 1);
 
       const refused = await exchange(server, profile.subjectTokenType, 'second');
       expect(refused.status).to.equal(503);
@@ -555,14 +507,14 @@ ${body}`);
         },
       });
       // Nothing of the refused request ran: only the first one reached the server.
-      expect(hold.requests.slice(seen)).to.deep.equal(['/hold/first']);
+      expect(peers.hold.requests.slice(seen)).to.deep.equal(['/hold/first']);
 
-      expect(hold.release('/hold/first')).to.equal(1);
-      expectIssued(await first);
+      expect(peers.hold.release('/hold/first')).to.equal(1);
+      expectIssuedWithoutScope(await first);
       const retried = exchange(server, profile.subjectTokenType, 'second');
-      await hold.waitForRequests(seen + 2);
-      expect(hold.release('/hold/second')).to.equal(1);
-      expectIssued(await retried);
+      await peers.hold.waitForRequests(seen + 2);
+      expect(peers.hold.release('/hold/second')).to.equal(1);
+      expectIssuedWithoutScope(await retried);
       expect((await server.cte.logs.list()).map((e) => [e.type, e.details.console])).to.deep.equal([
         ['secte', ['started second']],
         ['secte', ['started first']],
@@ -681,7 +633,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 };`,
       });
       const run = async (token: string) => {
-        expectIssued(await exchange(server, profile.subjectTokenType, token));
+        expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, token));
         const alice = server.users.getById('auth0|alice');
         return {
           found: alice!.app_metadata.found,
@@ -717,19 +669,19 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       const profile = await deployCodeProfile(server.cte, {
         name: 'versioned',
         subjectTokenType: TYPE,
-        code: version(1, `  await fetch('${hold.origin}/hold/v1');\n`),
-        allowed_hosts: [hold.host],
+        code: version(1, `  await fetch('${peers.hold.origin}/hold/v1');\n`),
+        allowed_hosts: [peers.hold.host],
       });
-      const seen = hold.requests.length;
+      const seen = peers.hold.requests.length;
       const onVersion1 = exchange(server, TYPE, 'first');
-      await hold.waitForRequests(seen + 1);
+      await peers.hold.waitForRequests(seen + 1);
 
       await server.cte.actions.update(profile.actionId, { code: version(2) });
       const deployed = await server.cte.actions.deploy(profile.actionId);
       expect(deployed.deployed_version?.number).to.equal(2);
 
       const onVersion2 = await exchange(server, TYPE, 'second');
-      expectIssued(onVersion2);
+      expectIssuedWithoutScope(onVersion2);
       expect((await verifyAccessToken(server, onVersion2.body.access_token)).payload.sub).to.equal(
         'legacy|v2-user',
       );
@@ -737,9 +689,9 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
         'running version 2',
       ]);
 
-      expect(hold.release('/hold/v1')).to.equal(1);
+      expect(peers.hold.release('/hold/v1')).to.equal(1);
       const finished = await onVersion1;
-      expectIssued(finished);
+      expectIssuedWithoutScope(finished);
       expect((await verifyAccessToken(server, finished.body.access_token)).payload.sub).to.equal(
         'legacy|v1-user',
       );
@@ -752,7 +704,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       expect((await verifyAccessToken(server, later.body.access_token)).payload.sub).to.equal(
         'legacy|v2-user',
       );
-      expect(hold.requests.slice(seen)).to.deep.equal(['/hold/v1']);
+      expect(peers.hold.requests.slice(seen)).to.deep.equal(['/hold/v1']);
     });
   });
 
@@ -784,10 +736,10 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       const profile = await deployCodeProfile(server.cte, {
         name: 'fetches-two-hosts',
         subjectTokenType: 'urn:acme:fetches',
-        code: actionCode(`  const allowed = await fetch('${idp.origin}/echo');
+        code: actionCode(`  const allowed = await fetch('${peers.idp.origin}/echo');
   console.log('allowed host answered', allowed.status);
   try {
-    await fetch('${hold.origin}/profile');
+    await fetch('${peers.hold.origin}/profile');
   } catch (err) {
     console.log('fetch refused:', err.code, err.message);
     if (event.request.body.on_refusal === 'deny') {
@@ -797,10 +749,10 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
   }
   api.authentication.setUserById('auth0|alice');`),
         // The IdP only: the hold server is on the same address, another port.
-        allowed_hosts: [idp.host],
+        allowed_hosts: [peers.idp.host],
       });
-      const holdSeen = hold.requests.length;
-      const refusedLine = `fetch refused: ERR_FETCH_HOST_NOT_ALLOWED fetch: ${hold.host} is not in the action's allowed_hosts`;
+      const holdSeen = peers.hold.requests.length;
+      const refusedLine = `fetch refused: ERR_FETCH_HOST_NOT_ALLOWED fetch: ${peers.hold.host} is not in the action's allowed_hosts`;
 
       const denied = await exchange(server, profile.subjectTokenType, 'token', {
         on_refusal: 'deny',
@@ -828,13 +780,13 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       });
 
       // The same refusal, caught and ignored by the action: the exchange succeeds.
-      expectIssued(await exchange(server, profile.subjectTokenType, 'token'));
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'token'));
       expect((await server.cte.logs.list())[0]!.details.console).to.deep.equal([
         'allowed host answered 200',
         refusedLine,
       ]);
       // No connection was ever made to the host that is not allowed.
-      expect(hold.requests.slice(holdSeen)).to.deep.equal([]);
+      expect(peers.hold.requests.slice(holdSeen)).to.deep.equal([]);
     });
   });
 });

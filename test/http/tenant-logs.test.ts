@@ -12,6 +12,7 @@ import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtur
 import type { TestServer } from '../support/fixtures.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { until } from '../support/until.js';
+import { APP } from '../support/oauth-responses.js';
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -21,7 +22,7 @@ function exchange(
   subjectToken: string,
   {
     ip,
-    auth = basic('app', SECRET),
+    auth = APP,
     extra = {},
   }: { ip?: string; auth?: string; extra?: Record<string, string> } = {},
 ): Promise<Response> {

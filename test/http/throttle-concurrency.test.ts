@@ -11,13 +11,13 @@ import type {
 } from '../../lib/index.js';
 import { countingAttemptStore } from '../support/counting-attempt-store.js';
 import { until } from '../support/until.js';
-import { SECRET, basic, form, profileFor, testServer } from '../support/fixtures.js';
+import { form, profileFor, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { NO_STORE, APP } from '../support/oauth-responses.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SLOW_TYPE = 'urn:acme:slow-partner-token';
 const START = Date.parse('2026-03-01T12:00:00.000Z');
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const BLOCKED_BODY =
   '{"error":"too_many_attempts","error_description":"We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator."}';
 const REJECTED = { error: 'invalid_request', error_description: 'the partner token is invalid' };
@@ -96,7 +96,7 @@ async function stop(server: Harness): Promise<void> {
 function exchange(server: Harness, ip: string, token: string, extra: Record<string, string> = {}) {
   return request(server.listening)
     .post('/oauth/token')
-    .set('Authorization', basic('app', SECRET))
+    .set('Authorization', APP)
     .set('X-Forwarded-For', ip)
     .type('form')
     .send(

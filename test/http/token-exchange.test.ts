@@ -9,26 +9,25 @@ import {
   RS_API,
   SECRET,
   SUBJECT_TYPE,
-  basic,
   exchangeBody,
   form,
   testServer,
   profileFor,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { postToken, verifyToken } from '../support/token-requests.js';
+import {
+  postToken,
+  verifyToken as verify,
+  expectIssued,
+  appAccessClaims,
+  appIdClaims,
+} from '../support/token-requests.js';
+import { APP } from '../support/oauth-responses.js';
+import { appEntryFields, ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-
-function post(
-  server: TestServer,
-  body: Record<string, string | string[]>,
-  auth = basic('app', SECRET),
-) {
+function post(server: TestServer, body: Record<string, string | string[]>, auth = APP) {
   return postToken(server, body, { auth });
 }
-
-const verify = verifyToken;
 
 describe('POST /oauth/token: a successful custom token exchange', () => {
   let server: TestServer;
@@ -38,55 +37,42 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
 
   it('answers RFC 8693 §2.2.1 with an access token and an ID token that verify against the JWKS', async () => {
     const res = await post(server, exchangeBody({ scope: 'openid profile email read:orders' }));
-    expect(res.status).to.equal(200);
-    expect(res.headers).to.include(NO_STORE);
-    expect(res.headers['content-type']).to.match(/^application\/json/);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'openid profile email read:orders',
       id_token: res.body.id_token,
     });
+    expect(res.headers['content-type']).to.match(/^application\/json/);
 
     const access = await verify(server, res.body.access_token, API);
     expect(access.protectedHeader).to.deep.equal({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' });
     const { iat, exp, jti } = access.payload;
     expect(exp! - iat!).to.equal(3600);
     expect(jti).to.match(/^cte_at_[A-Za-z0-9_-]{22}$/);
-    expect(access.payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'auth0|alice',
-      aud: API,
-      iat,
-      exp,
-      jti,
-      client_id: 'app',
-      scope: 'openid profile email read:orders',
-    });
+    expect(access.payload).to.deep.equal(
+      appAccessClaims(access.payload, {
+        sub: 'auth0|alice',
+        scope: 'openid profile email read:orders',
+      }),
+    );
 
     const id = await verify(server, res.body.id_token, 'app');
     // Each exchange is a login: the store refreshed updated_at, and the ID token says so.
     const alice = server.users.getById('auth0|alice');
     expect(id.protectedHeader).to.deep.equal({ alg: 'RS256', typ: 'JWT', kid: 'rs-1' });
-    expect(id.payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'auth0|alice',
-      aud: 'app',
-      iat: id.payload.iat,
-      exp: id.payload.iat! + 36000,
-      // The exchange authenticated the user.
-      auth_time: id.payload.iat,
-      name: 'Alice Liddell',
-      given_name: 'Alice',
-      family_name: 'Liddell',
-      nickname: 'alice',
-      picture: 'https://example.com/alice.png',
-      updated_at: Math.floor(Date.parse(alice!.updated_at) / 1000),
-      email: 'alice@example.com',
-      email_verified: true,
-    });
+    // The exchange authenticated the user: auth_time is iat.
+    expect(id.payload).to.deep.equal(
+      appIdClaims(id.payload, {
+        sub: 'auth0|alice',
+        name: 'Alice Liddell',
+        given_name: 'Alice',
+        family_name: 'Liddell',
+        nickname: 'alice',
+        picture: 'https://example.com/alice.png',
+        updated_at: Math.floor(Date.parse(alice!.updated_at) / 1000),
+        email: 'alice@example.com',
+        email_verified: true,
+      }),
+    );
   });
 
   it('writes one secte entry with the spec §6 fields and no token', async () => {
@@ -96,19 +82,10 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
     expect(entries).to.have.length(1);
     const entry = entries[0]!;
     expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      type: 'secte',
-      description: 'Successful Exchange via Custom Token Exchange',
-      client_id: 'app',
-      client_name: 'First-party app',
-      ip: entry.ip,
-      user_agent: 'cte-tests/1.0',
-      hostname: '127.0.0.1',
-      audience: API,
+      ...appEntryFields(entry),
+      ...SECTE,
       scope: 'openid read:orders',
-      user_id: 'auth0|alice',
-      user_name: 'alice@example.com',
+      ...ALICE_ENTRY,
       details: {
         subject_token_type: SUBJECT_TYPE,
         profile_id: (await profileFor(server.cte, SUBJECT_TYPE)).id,
@@ -127,12 +104,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
       server,
       exchangeBody({ scope: 'read:orders delete:everything offline_access' }),
     );
-    expect(res.status).to.equal(200);
-    expect(res.body).to.deep.equal({
-      access_token: res.body.access_token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: 3600,
+    expectIssued(res, {
       scope: 'read:orders',
     });
     const access = await verify(server, res.body.access_token, API);
@@ -186,7 +158,7 @@ describe('POST /oauth/token: a successful custom token exchange', () => {
   it('accepts a JSON body as Auth0 does', async () => {
     const res = await request(server.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .send(exchangeBody({ scope: 'read:orders' }))
       .expect(200);
     expect(res.body.scope).to.equal('read:orders');
@@ -248,7 +220,7 @@ describe('POST /oauth/token mounted at a sub-path', () => {
     const server = await testServer({}, { mount: '/tenant-a' });
     const res = await request(server.app)
       .post('/tenant-a/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()))
       .expect(200);

@@ -8,24 +8,14 @@ import {
   GRANT,
   SECRET,
   SUBJECT_TYPE,
-  basic,
   exchangeBody,
   form,
   testServer,
 } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
+import { NO_STORE, SERVER_ERROR, APP } from '../support/oauth-responses.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const GENERIC_500 = {
-  error: 'server_error',
-  error_description: 'The server encountered an unexpected error.',
-};
-
-function post(
-  server: TestServer,
-  body: Record<string, string | string[]>,
-  auth = basic('app', SECRET),
-) {
+function post(server: TestServer, body: Record<string, string | string[]>, auth = APP) {
   const req = request(server.app).post('/oauth/token');
   if (auth) req.set('Authorization', auth);
   return req.type('form').send(form(body));
@@ -153,7 +143,7 @@ describe('POST /oauth/token: request hygiene for our requests', () => {
     it(`refuses ${name}`, async () => {
       const res = await request(server.app)
         .post('/oauth/token')
-        .set('Authorization', basic('app', SECRET))
+        .set('Authorization', APP)
         .type('form')
         .send(body);
       const expected = { error: 'invalid_request', error_description: description };
@@ -168,7 +158,7 @@ describe('POST /oauth/token: request hygiene for our requests', () => {
       Buffer.from([0xff, 0xfe, 0x41]),
     ]);
     const res = await postRaw(server, raw, {
-      authorization: basic('app', SECRET),
+      authorization: APP,
       'content-type': 'application/x-www-form-urlencoded',
     });
     expectRefusal(server, res as unknown as request.Response, 400, {
@@ -201,7 +191,7 @@ describe('POST /oauth/token: request hygiene for our requests', () => {
     it(`refuses a JSON body with ${name}`, async () => {
       const res = await request(server.app)
         .post('/oauth/token')
-        .set('Authorization', basic('app', SECRET))
+        .set('Authorization', APP)
         .set('Content-Type', 'application/json')
         .send(JSON.stringify(body));
       expectRefusal(server, res, 400, { error: 'invalid_request', error_description: description });
@@ -331,7 +321,7 @@ describe('POST /oauth/token: the parameter rules of spec §1', () => {
     const audience = Array.from({ length: 140_000 }, (_, i) => i.toString(36));
     const res = await request(server.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .send({ ...exchangeBody(), audience });
     const expected = {
       error: 'invalid_target',
@@ -495,9 +485,9 @@ describe('POST /oauth/token: what the action decides', () => {
       { error: 'server_error', error_description: 'upstream down' },
       {},
     ],
-    ['a throw', 'throw', 500, GENERIC_500, {}],
-    ['no setUser call', 'none', 500, GENERIC_500, {}],
-    ['a second setUser call, even caught', 'twice', 500, GENERIC_500, {}],
+    ['a throw', 'throw', 500, SERVER_ERROR, {}],
+    ['no setUser call', 'none', 500, SERVER_ERROR, {}],
+    ['a second setUser call, even caught', 'twice', 500, SERVER_ERROR, {}],
     [
       'setUserById of a missing user',
       'user:auth0|nobody',
@@ -548,7 +538,7 @@ describe('POST /oauth/token: what the action decides', () => {
   it('logs why an action failed, with the subject token redacted', async () => {
     const token = `throw:${'s3cr3t-subject-token-'.repeat(3)}`;
     const res = await post(server, exchangeBody({ subject_token: token }));
-    expectRefusal(server, res, 500, GENERIC_500);
+    expectRefusal(server, res, 500, SERVER_ERROR);
     const cause = (await server.cte.logs.list())[0]!.details.cause!;
     expect(cause).to.match(/failed: .*boom/);
     expect(cause).to.include('[redacted]');

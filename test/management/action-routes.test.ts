@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { SECRET, basic, exchangeBody, form, profileFor } from '../support/fixtures.js';
+import { exchangeBody, form, profileFor } from '../support/fixtures.js';
 import { actionCode } from '../support/sandboxed-actions.js';
 import { apiError, expectAudit, managementServer } from './management-support.js';
 import type { ManagementServer } from './management-support.js';
+import { APP } from '../support/oauth-responses.js';
 
 const TYPE = 'urn:partner:id-token';
 const TRIGGERS = [{ id: 'custom-token-exchange', version: 'v1' }];
@@ -36,7 +37,7 @@ describe('Management API: /actions/actions', function () {
   const exchange = () =>
     request(server.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody({ subject_token: 'opaque', subject_token_type: TYPE })));
 

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { SECRET, basic, exchangeBody, form } from '../support/fixtures.js';
-import { apiError, expectAudit, managementServer } from './management-support.js';
+import { exchangeBody, form } from '../support/fixtures.js';
+import { apiError, expectAudit, managementServer, STALE_ETAG } from './management-support.js';
 import type { ManagementServer } from './management-support.js';
+import { APP } from '../support/oauth-responses.js';
 
 const IP = '203.0.113.7';
 const PATH = '/attack-protection/suspicious-ip-throttling';
@@ -21,7 +22,7 @@ describe('Management API: suspicious IP throttling and IP blocks', () => {
   const rejected = () =>
     request(server.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .set('X-Forwarded-For', IP)
       .type('form')
       .send(form(exchangeBody({ subject_token: 'reject' })));
@@ -77,14 +78,7 @@ describe('Management API: suspicious IP throttling and IP blocks', () => {
       .patch(PATH, { allowlist: [IP] })
       .set('If-Match', tag)
       .expect(412);
-    expect(stale.body).to.eql(
-      apiError(
-        412,
-        'Precondition Failed',
-        'The resource has changed since it was read (If-Match does not match its ETag).',
-        'precondition_failed',
-      ),
-    );
+    expect(stale.body).to.eql(STALE_ETAG);
     expect(server.cte.attackProtection.getSuspiciousIpThrottling()).to.include({ enabled: false });
     expect(server.cte.attackProtection.getSuspiciousIpThrottling().allowlist).to.eql([]);
     await server.api

@@ -121,6 +121,14 @@ export function apiError(statusCode: number, error: string, message: string, err
   return { statusCode, error, message, errorCode };
 }
 
+/** Auth0's error body for a write whose If-Match names an ETag the resource no longer has. */
+export const STALE_ETAG = apiError(
+  412,
+  'Precondition Failed',
+  'The resource has changed since it was read (If-Match does not match its ETag).',
+  'precondition_failed',
+);
+
 /** Checks that `entry` is the audit entry of one change made with the default token. */
 export function expectAudit(
   entry: LogEntry | undefined,

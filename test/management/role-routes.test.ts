@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryPermissionStore } from '../../lib/index.js';
-import { API, SECRET, basic, exchangeBody, form } from '../support/fixtures.js';
+import { API, exchangeBody, form } from '../support/fixtures.js';
 import { apiError, expectAudit, managementServer } from './management-support.js';
 import type { ManagementServer } from './management-support.js';
+import { APP } from '../support/oauth-responses.js';
 
 const ROLE_NOT_FOUND = apiError(404, 'Not Found', 'No role found by that id', 'not_found');
 const READ_ORDERS = { resource_server_identifier: API, permission_name: 'read:orders' };
@@ -177,7 +178,7 @@ describe('Management API: /roles and users’ roles and permissions', () => {
     const exchange = () =>
       request(server.app)
         .post('/oauth/token')
-        .set('Authorization', basic('app', SECRET))
+        .set('Authorization', APP)
         .type('form')
         .send(form(exchangeBody({ scope: 'read:orders write:orders' })));
     const before = await exchange().expect(200);

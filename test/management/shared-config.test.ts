@@ -5,11 +5,12 @@ import request from 'supertest';
 import { MemoryConfigStore } from '../../lib/stores/memory-config-store.js';
 import type { ConfigSecretKey } from '../../lib/stores/config-secrets.js';
 import type { ConfigStore } from '../../lib/stores/config-store.js';
-import { SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { exchangeBody, form, testServer } from '../support/fixtures.js';
 import { actionCode } from '../support/sandboxed-actions.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { managementServer } from './management-support.js';
 import type { ManagementServer } from './management-support.js';
+import { APP } from '../support/oauth-responses.js';
 
 const TYPE = 'urn:partner:shared-token';
 const TRIGGERS = [{ id: 'custom-token-exchange', version: 'v1' }];
@@ -51,7 +52,7 @@ describe('Management API: one configuration shared by several routers', function
   const exchange = (server: ManagementServer) =>
     request(server.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody({ subject_token: 'opaque', subject_token_type: TYPE })));
 

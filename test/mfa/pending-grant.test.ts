@@ -4,6 +4,7 @@ import { EncryptJWT } from 'jose';
 import { parseMfaOptions } from '../../lib/mfa/mfa-options.js';
 import { MfaTokenError, openPendingGrant, sealPendingGrant } from '../../lib/mfa/pending-grant.js';
 import type { PendingGrant } from '../../lib/mfa/pending-grant.js';
+import { rejectionAs } from '../support/rejections.js';
 
 const GRANT: PendingGrant = {
   client_id: 'app',
@@ -20,15 +21,7 @@ const GRANT: PendingGrant = {
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
 const key = (): Uint8Array => new Uint8Array(randomBytes(32));
 
-async function failure(promise: Promise<unknown>): Promise<MfaTokenError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(MfaTokenError);
-    return err as MfaTokenError;
-  }
-  throw new Error('expected an MfaTokenError');
-}
+const failure = (promise: Promise<unknown>) => rejectionAs(promise, MfaTokenError);
 
 describe('mfa_token: the pending grant sealed in a JWE', () => {
   it('opens to the same grant, jti and exp until its exp, and not one second after', async () => {

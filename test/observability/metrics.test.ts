@@ -4,54 +4,32 @@ import type { CustomTokenExchangeOptions, ReplayStore } from '../../lib/index.js
 import { API, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
 import { assertionParams, clientAssertion } from '../support/client-assertion.js';
-import { histogramCounts, points, testTelemetry } from '../support/telemetry.js';
-import type { TestTelemetry } from '../support/telemetry.js';
+import { histogramCounts, points, telemetryPerTest } from '../support/telemetry.js';
+import type { ObservabilityOptions } from '../../lib/index.js';
+import { APP } from '../support/oauth-responses.js';
+import { postToken, postRefresh as refresh } from '../support/token-requests.js';
 
 const PROFILE = 'Legacy tokens';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TENANT = 'auth.example.com';
 
 describe('observability: metrics', () => {
-  let telemetry: TestTelemetry;
-  beforeEach(() => {
-    telemetry = testTelemetry();
-  });
-  afterEach(() => telemetry.shutdown());
+  const telemetry = telemetryPerTest({ globalContext: false });
 
   async function server(
     overrides: Partial<CustomTokenExchangeOptions> = {},
-    observability: CustomTokenExchangeOptions['observability'] = {},
+    observability: ObservabilityOptions = {},
   ): Promise<TestServer> {
     const s = await testServer({
       ...overrides,
-      observability: {
-        tracerProvider: telemetry.tracerProvider,
-        meterProvider: telemetry.meterProvider,
-        ...observability,
-      },
+      observability: telemetry.observability(observability),
     });
     await s.cte.resourceServers.update(API, { allow_offline_access: true });
     return s;
   }
 
-  function exchange(
-    s: TestServer,
-    extra: Record<string, string> = {},
-    auth = basic('app', SECRET),
-  ) {
-    return request(s.app)
-      .post('/oauth/token')
-      .set('Authorization', auth)
-      .type('form')
-      .send(form(exchangeBody(extra)));
-  }
-
-  function refresh(s: TestServer, token: string) {
-    return request(s.app)
-      .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
-      .type('form')
-      .send(form({ grant_type: 'refresh_token', refresh_token: token }));
+  function exchange(s: TestServer, extra: Record<string, string> = {}, auth = APP) {
+    return postToken(s, exchangeBody(extra), { auth });
   }
 
   /** A known sequence of requests: every counter moves by a number the test states. */

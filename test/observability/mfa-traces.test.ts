@@ -1,36 +1,12 @@
 import { expect } from 'chai';
 import { MFA_OTP, mfaServer, mfaToken, redeemOtp } from '../support/mfa.js';
-import {
-  attributeTexts,
-  onlySpan,
-  registerGlobalContext,
-  spanTree,
-  testTelemetry,
-} from '../support/telemetry.js';
-import type { TestTelemetry } from '../support/telemetry.js';
+import { attributeTexts, onlySpan, spanTree, telemetryPerTest } from '../support/telemetry.js';
 
 describe('observability: the MFA grants', () => {
-  let unregister: () => void;
-  let telemetry: TestTelemetry;
-  before(() => {
-    unregister = registerGlobalContext();
-  });
-  after(() => unregister());
-  beforeEach(() => {
-    telemetry = testTelemetry();
-  });
-  afterEach(() => telemetry.shutdown());
+  const telemetry = telemetryPerTest();
 
   it('traces a redemption like any grant, the verifier in a span of its own, no token in it', async () => {
-    const server = await mfaServer(
-      {},
-      {
-        observability: {
-          tracerProvider: telemetry.tracerProvider,
-          meterProvider: telemetry.meterProvider,
-        },
-      },
-    );
+    const server = await mfaServer({}, { observability: telemetry.observability() });
     server.behave.current = (_event, api) => api.multifactor.enable('any');
     const token = await mfaToken(server);
     telemetry.exporter.reset();

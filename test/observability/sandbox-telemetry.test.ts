@@ -1,19 +1,18 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { expect } from 'chai';
 import request from 'supertest';
-import { GRANT, SECRET, basic, form, testServer } from '../support/fixtures.js';
+import { GRANT, form, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { HoldServer, deployCodeProfile } from '../support/sandboxed-actions.js';
+import { deployCodeProfile, sandboxPeers } from '../support/sandboxed-actions.js';
 import {
   attributeTexts,
   onlySpan,
   points,
-  registerGlobalContext,
   spanTree,
-  testTelemetry,
+  telemetryPerTest,
 } from '../support/telemetry.js';
-import type { TestTelemetry } from '../support/telemetry.js';
-import { IDP_AUDIENCE, IDP_ISSUER, LocalIdp } from '../sandbox/fixtures/local-idp.js';
+import { IDP_AUDIENCE, IDP_ISSUER } from '../sandbox/fixtures/local-idp.js';
+import { APP } from '../support/oauth-responses.js';
 
 const TYPE = 'urn:acme:traced-idp-jwt';
 const TENANT = 'auth.example.com';
@@ -41,45 +40,22 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
 
 describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
   this.timeout(20_000);
-  let unregister: () => void;
-  let idp: LocalIdp;
-  let hold: HoldServer;
-  let telemetry: TestTelemetry;
+  const peers = sandboxPeers();
+  const telemetry = telemetryPerTest();
   let server: TestServer;
-
-  before(async () => {
-    unregister = registerGlobalContext();
-    idp = new LocalIdp();
-    await idp.start();
-    hold = new HoldServer();
-    await hold.start();
-  });
-  after(async () => {
-    unregister();
-    await idp.stop();
-    await hold.stop();
-  });
   beforeEach(async () => {
-    telemetry = testTelemetry();
-    server = await testServer({
-      sandbox: true,
-      observability: {
-        tracerProvider: telemetry.tracerProvider,
-        meterProvider: telemetry.meterProvider,
-      },
-    });
-    idp.requests.length = 0;
+    server = await testServer({ sandbox: true, observability: telemetry.observability() });
+    peers.idp.requests.length = 0;
   });
   afterEach(async () => {
-    hold.release();
+    peers.hold.release();
     await server.cte.close();
-    await telemetry.shutdown();
   });
 
   function exchange(s: TestServer, subjectToken: string, type = TYPE, extra = {}) {
     return request(s.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(
         form({
@@ -96,14 +72,14 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
       name: 'verify-and-fetch',
       code: VERIFY_AND_FETCH,
       subjectTokenType: TYPE,
-      secrets: { IDP: idp.origin, API_KEY: 'sk_live_do-not-trace-me' },
-      allowed_hosts: [idp.host],
+      secrets: { IDP: peers.idp.origin, API_KEY: 'sk_live_do-not-trace-me' },
+      allowed_hosts: [peers.idp.host],
     });
   }
 
   it('traces the JWKS fetch and each fetch under the action, and sends them the trace context', async () => {
     await deployVerifier(server);
-    const subjectToken = await idp.token('legacy-user-1');
+    const subjectToken = await peers.idp.token('legacy-user-1');
     await exchange(server, subjectToken).expect(200);
     const spans = telemetry.spans();
 
@@ -120,7 +96,7 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
       'cte.token > cte.store.users.update',
       'cte.token > cte.throttle',
     ]);
-    const port = Number(new URL(idp.origin).port);
+    const port = Number(new URL(peers.idp.origin).port);
     const jwks = onlySpan(spans, 'cte.jwks_fetch');
     expect(jwks.kind).to.equal(SpanKind.CLIENT);
     expect(jwks.attributes).to.deep.equal({
@@ -146,7 +122,8 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
     // Each request carries the context of its own span (W3C traceparent, sampled).
     const traceparent = (span: (typeof spans)[number]) =>
       `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
-    const received = (path: string) => idp.requests.find((r) => r.path.startsWith(path))?.headers;
+    const received = (path: string) =>
+      peers.idp.requests.find((r) => r.path.startsWith(path))?.headers;
     expect(received('/.well-known/jwks.json')?.traceparent).to.equal(traceparent(jwks));
     expect(received('/echo')?.traceparent).to.equal(traceparent(echo!));
     expect(received('/echo')?.['x-api-key']).to.equal('sk_live_do-not-trace-me');
@@ -161,10 +138,10 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
   it('keeps a traceparent header the action set itself', async () => {
     await deployVerifier(server);
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    await exchange(server, await idp.token('legacy-user-2'), TYPE, { own_traceparent: own }).expect(
-      200,
-    );
-    const echo = idp.requests.find((r) => r.path.startsWith('/echo'));
+    await exchange(server, await peers.idp.token('legacy-user-2'), TYPE, {
+      own_traceparent: own,
+    }).expect(200);
+    const echo = peers.idp.requests.find((r) => r.path.startsWith('/echo'));
     expect(echo?.headers.traceparent).to.equal(own);
   });
 
@@ -172,8 +149,8 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
     const plain = await testServer({ sandbox: true });
     try {
       await deployVerifier(plain);
-      await exchange(plain, await idp.token('legacy-user-3')).expect(200);
-      expect(idp.requests.map((r) => r.headers.traceparent)).to.deep.equal([
+      await exchange(plain, await peers.idp.token('legacy-user-3')).expect(200);
+      expect(peers.idp.requests.map((r) => r.headers.traceparent)).to.deep.equal([
         undefined,
         undefined,
         undefined,
@@ -187,19 +164,19 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
     const held = await deployCodeProfile(server.cte, {
       name: 'held-fetch',
       code: `exports.onExecuteCustomTokenExchange = async (event, api) => {
-  await fetch('${hold.origin}/hold/gauges');
+  await fetch('${peers.hold.origin}/hold/gauges');
   api.authentication.setUserById('auth0|alice');
 };`,
       subjectTokenType: 'urn:acme:held',
-      allowed_hosts: [hold.host],
+      allowed_hosts: [peers.hold.host],
     });
     const before = await telemetry.metrics();
     expect(points(before.get('cte.sandbox.isolates'))).to.deep.equal([
       { attributes: { 'cte.tenant': TENANT }, value: 0 },
     ]);
     const answered = exchange(server, 'x', held.subjectTokenType).then((res) => res.status);
-    const arrived = hold.requests.length + 1;
-    await hold.waitForRequests(arrived);
+    const arrived = peers.hold.requests.length + 1;
+    await peers.hold.waitForRequests(arrived);
     const during = await telemetry.metrics();
     expect(points(during.get('cte.sandbox.isolates'))).to.deep.equal([
       { attributes: { 'cte.tenant': TENANT }, value: 1 },
@@ -207,7 +184,7 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
     expect(points(during.get('cte.action.executions'))).to.deep.equal([
       { attributes: { 'cte.tenant': TENANT }, value: 1 },
     ]);
-    hold.release();
+    peers.hold.release();
     expect(await answered).to.equal(200);
     const after = await telemetry.metrics();
     expect(points(after.get('cte.action.executions'))).to.deep.equal([
@@ -225,7 +202,7 @@ describe('observability: the sandbox (fetch, JWKS, gauges)', function () {
       suspended_callers: 0,
     });
     await deployVerifier(server);
-    await exchange(server, await idp.token('legacy-user-4')).expect(200);
+    await exchange(server, await peers.idp.token('legacy-user-4')).expect(200);
     expect((await server.cte.health()).sandbox).to.deep.equal({
       status: 'pass',
       state: 'ready',

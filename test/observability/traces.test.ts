@@ -5,55 +5,26 @@ import request from 'supertest';
 import type { CustomTokenExchangeOptions, UserStore } from '../../lib/index.js';
 import { MemoryUserStore } from '../../lib/index.js';
 import { API, GRANT, SECRET, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
+import { APP } from '../support/oauth-responses.js';
+import { postToken } from '../support/token-requests.js';
 import type { TestServer } from '../support/fixtures.js';
-import {
-  attributeTexts,
-  onlySpan,
-  registerGlobalContext,
-  spanTree,
-  testTelemetry,
-} from '../support/telemetry.js';
-import type { TestTelemetry } from '../support/telemetry.js';
+import { attributeTexts, onlySpan, spanTree, telemetryPerTest } from '../support/telemetry.js';
+import type { ObservabilityOptions } from '../../lib/index.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 describe('observability: traces', () => {
-  let unregister: () => void;
-  let telemetry: TestTelemetry;
+  const telemetry = telemetryPerTest();
 
-  before(() => {
-    unregister = registerGlobalContext();
-  });
-  after(() => unregister());
-  beforeEach(() => {
-    telemetry = testTelemetry();
-  });
-  afterEach(() => telemetry.shutdown());
-
-  async function server(
+  function server(
     overrides: Partial<CustomTokenExchangeOptions> = {},
-    observability: CustomTokenExchangeOptions['observability'] = {},
+    observability: ObservabilityOptions = {},
   ): Promise<TestServer> {
-    return testServer({
-      ...overrides,
-      observability: {
-        tracerProvider: telemetry.tracerProvider,
-        meterProvider: telemetry.meterProvider,
-        ...observability,
-      },
-    });
+    return testServer({ ...overrides, observability: telemetry.observability(observability) });
   }
 
-  function exchange(
-    s: TestServer,
-    extra: Record<string, string> = {},
-    auth = basic('app', SECRET),
-  ) {
-    return request(s.app)
-      .post('/oauth/token')
-      .set('Authorization', auth)
-      .type('form')
-      .send(form(exchangeBody(extra)));
+  function exchange(s: TestServer, extra: Record<string, string> = {}, auth = APP) {
+    return postToken(s, exchangeBody(extra), { auth });
   }
 
   async function profileId(s: TestServer): Promise<string> {
@@ -263,7 +234,7 @@ describe('observability: traces', () => {
     const refreshToken = issued.body.refresh_token as string;
     const res = await request(s.app)
       .post('/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }))
       .expect(200);
@@ -296,13 +267,13 @@ describe('observability: traces', () => {
     telemetry.exporter.reset();
     await request(s.app)
       .post('/oauth/introspect')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form({ token: issued.body.access_token }))
       .expect(200);
     await request(s.app)
       .post('/oauth/revoke')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form({ token: issued.body.access_token }))
       .expect(200);
@@ -359,7 +330,7 @@ describe('observability: traces', () => {
     app.use('/tenant', s.cte);
     await request(app)
       .post('/tenant/oauth/token')
-      .set('Authorization', basic('app', SECRET))
+      .set('Authorization', APP)
       .type('form')
       .send(form(exchangeBody()))
       .expect(200);

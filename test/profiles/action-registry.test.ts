@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { ManagementError, type ManagementErrorCode } from '../../lib/errors.js';
 import type { ActionDefinition } from '../../lib/profiles/action-definition.js';
 import { ActionRegistry } from '../../lib/profiles/action-registry.js';
 import {
@@ -10,6 +9,7 @@ import {
 } from '../../lib/sandbox/action-runner.js';
 import { parseHostPattern } from '../../lib/sandbox/capabilities/host-allow-list.js';
 import { parseCidr } from '../../lib/sandbox/capabilities/ip-policy.js';
+import { rejectionOf as rejection, expectManagementError } from '../support/rejections.js';
 
 const DEFAULT_LIMITS: ActionLimits = {
   timeoutMs: 20_000,
@@ -41,30 +41,6 @@ class FakeRunner implements ActionRunner {
 function manualClock(start = '2025-06-01T00:00:00.000Z'): { now: () => Date; tick: () => void } {
   let time = Date.parse(start);
   return { now: () => new Date(time), tick: () => (time += 1000) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
-}
-
-async function expectManagementError(
-  promise: Promise<unknown>,
-  code: ManagementErrorCode,
-  message: string,
-): Promise<void> {
-  const err = await rejection(promise);
-  expect(err).to.be.instanceOf(ManagementError);
-  expect({ code: (err as ManagementError).code, message: (err as ManagementError).message }).to.eql(
-    {
-      code,
-      message,
-    },
-  );
 }
 
 function messageOf(fn: () => unknown): string {

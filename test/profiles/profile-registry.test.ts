@@ -10,6 +10,7 @@ import {
 import { newProfileId } from '../../lib/profiles/profile-fields.js';
 import { type ProfileDefinition } from '../../lib/profiles/profile.js';
 import type { ActionRunner } from '../../lib/sandbox/action-runner.js';
+import { expectManagementError } from '../support/rejections.js';
 
 const LIMITS = { timeoutMs: 20_000, cpuTimeMs: 100, memoryMb: 64, maxConcurrency: 32 };
 const handler = (): void => undefined;
@@ -20,30 +21,6 @@ const NOT_A_URN =
   'must be a URN urn:<namespace>:<name>, its namespace 2 to 32 letters, digits or inner hyphens (RFC 8141)';
 const NOT_A_URL = 'must be a valid https:// URL with a host';
 const UNSAFE = 'must not contain whitespace or control characters';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
-}
-
-async function expectManagementError(
-  promise: Promise<unknown>,
-  code: ManagementErrorCode,
-  message: string,
-): Promise<void> {
-  const err = await rejection(promise);
-  expect(err).to.be.instanceOf(ManagementError);
-  expect({ code: (err as ManagementError).code, message: (err as ManagementError).message }).to.eql(
-    {
-      code,
-      message,
-    },
-  );
-}
 
 const body = (problem: string): string => `Invalid request body: ${problem}.`;
 

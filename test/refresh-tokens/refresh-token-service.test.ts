@@ -12,6 +12,7 @@ import type {
 import { RefreshTokenService } from '../../lib/refresh-tokens/refresh-token-service.js';
 import { parseClient } from '../../lib/registry/clients.js';
 import type { Client, ClientDefinition } from '../../lib/registry/clients.js';
+import { rejectionAs } from '../support/rejections.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const API = 'https://api.example.com/';
@@ -56,15 +57,7 @@ class RecordingStore implements RefreshTokenStore {
 
 const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
-async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(OAuthError);
-    return err as OAuthError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (promise: Promise<unknown>) => rejectionAs(promise, OAuthError);
 
 describe('RefreshTokenService', () => {
   let now: number;

@@ -1,9 +1,16 @@
 import { expect } from 'chai';
 import type { JWK } from 'jose';
-import { ManagementError } from '../../lib/errors.js';
-import type { ManagementErrorCode } from '../../lib/errors.js';
 import { ClientRegistry, parseClient } from '../../lib/registry/clients.js';
 import type { Client, ClientDefinition } from '../../lib/registry/clients.js';
+import {
+  expectThrownManagementError as expectManagementError,
+  thrownBy as thrown,
+} from '../support/rejections.js';
+import {
+  REFRESH_TOKEN_DEFAULTS,
+  CLIENT_DEFAULTS,
+  STORED_CLIENT_DEFAULTS,
+} from '../support/auth0-defaults.js';
 
 const SECRET = 'app-secret-0123456789abcdef';
 const PUBLIC_JWK: JWK = {
@@ -13,26 +20,6 @@ const PUBLIC_JWK: JWK = {
   y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
   kid: 'client-key',
 };
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
-
-function expectManagementError(run: () => unknown, code: ManagementErrorCode, message: string) {
-  const err = thrown(run);
-  expect(err).to.be.instanceOf(ManagementError);
-  const status = { invalid_body: 400, not_found: 404, conflict: 409 }[code as string];
-  expect({
-    code: (err as ManagementError).code,
-    status: (err as ManagementError).status,
-    message: (err as ManagementError).message,
-  }).to.deep.equal({ code, status, message });
-}
 
 function expectFrozenClient(client: Client): void {
   expect(Object.isFrozen(client), 'client').to.equal(true);
@@ -65,28 +52,9 @@ describe('parseClient', () => {
       client_secrets: [SECRET],
       client_secret_hashes: [],
       name: 'App',
-      is_first_party: true,
-      oidc_conformant: true,
-      token_endpoint_auth_method: 'client_secret_post',
-      jwks: undefined,
-      id_token_alg: 'RS256',
-      id_token_lifetime: 36000,
+      ...STORED_CLIENT_DEFAULTS,
       allow_any_profile_of_type: [],
-      client_metadata: {},
-      organization_usage: 'deny',
-      mfa_policy: 'never',
-      is_token_endpoint_ip_header_trusted: false,
-      refresh_token: {
-        rotation_type: 'rotating',
-        leeway: 0,
-        token_lifetime: 2592000,
-        idle_token_lifetime: 1296000,
-        infinite_token_lifetime: false,
-        infinite_idle_token_lifetime: false,
-      },
-      dpop_bound_access_tokens: false,
-      allowed_origins: [],
-      web_origins: [],
+      ...CLIENT_DEFAULTS,
     });
   });
 
@@ -129,14 +97,7 @@ describe('parseClient', () => {
       organization_usage: 'require',
       mfa_policy: 'never',
       is_token_endpoint_ip_header_trusted: false,
-      refresh_token: {
-        rotation_type: 'rotating',
-        leeway: 0,
-        token_lifetime: 2592000,
-        idle_token_lifetime: 1296000,
-        infinite_token_lifetime: false,
-        infinite_idle_token_lifetime: false,
-      },
+      refresh_token: REFRESH_TOKEN_DEFAULTS,
       dpop_bound_access_tokens: true,
       allowed_origins: ['https://shop.example.com', 'http://localhost:5173'],
       web_origins: ['https://*.example.com:8443'],

@@ -6,17 +6,13 @@ import {
   parseRefreshTokenSettings,
 } from '../../lib/registry/refresh-token-settings.js';
 import { API, ISSUER, SECRET, testSigningKeys } from '../support/fixtures.js';
+import { REFRESH_TOKEN_DEFAULTS } from '../support/auth0-defaults.js';
 
 describe('a client’s refresh_token settings (Auth0 fields)', () => {
   it('defaults to rotating, leeway 0, 30 days absolute and 15 days idle', () => {
-    expect(parseRefreshTokenSettings(undefined, 'c.refresh_token')).to.deep.equal({
-      rotation_type: 'rotating',
-      leeway: 0,
-      token_lifetime: 2592000,
-      idle_token_lifetime: 1296000,
-      infinite_token_lifetime: false,
-      infinite_idle_token_lifetime: false,
-    });
+    expect(parseRefreshTokenSettings(undefined, 'c.refresh_token')).to.deep.equal(
+      REFRESH_TOKEN_DEFAULTS,
+    );
     expect(parseRefreshTokenSettings({}, 'c.refresh_token')).to.deep.equal(
       DEFAULT_REFRESH_TOKEN_SETTINGS,
     );

@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { ManagementError } from '../../lib/errors.js';
-import type { ManagementErrorCode } from '../../lib/errors.js';
 import {
   ResourceServerRegistry,
   introspectionClient,
@@ -11,29 +9,14 @@ import type {
   ResourceServer,
   ResourceServerDefinition,
 } from '../../lib/registry/resource-servers.js';
+import {
+  expectThrownManagementError as expectManagementError,
+  thrownBy as thrown,
+} from '../support/rejections.js';
+import { RESOURCE_SERVER_DEFAULTS } from '../support/auth0-defaults.js';
 
 const API = 'https://api.example.com/';
 const OTHER = 'https://other.example.com/';
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
-
-function expectManagementError(run: () => unknown, code: ManagementErrorCode, message: string) {
-  const err = thrown(run);
-  expect(err).to.be.instanceOf(ManagementError);
-  const status = { invalid_body: 400, not_found: 404, conflict: 409 }[code as string];
-  expect({
-    code: (err as ManagementError).code,
-    status: (err as ManagementError).status,
-    message: (err as ManagementError).message,
-  }).to.deep.equal({ code, status, message });
-}
 
 function expectTypeError(run: () => unknown, message: string): void {
   const err = thrown(run);
@@ -53,11 +36,7 @@ describe('parseResourceServer', () => {
     expect(parseResourceServer({ identifier: API }, 'rs')).to.deep.equal({
       identifier: API,
       name: API,
-      scopes: [],
-      signing_alg: 'RS256',
-      allow_offline_access: false,
-      skip_consent_for_verifiable_first_party_clients: true,
-      token_lifetime: 86400,
+      ...RESOURCE_SERVER_DEFAULTS,
       introspection: undefined,
       enforce_policies: false,
       token_dialect: 'access_token',

@@ -21,6 +21,28 @@ export const SUBJECT_TYPE = 'urn:acme:legacy-token';
 export const SECRET = 'app-secret-0123456789abcdef';
 export const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** Alice's profile as the test server's user store holds it (and an action sees it). */
+export const ALICE_PROFILE = {
+  user_id: 'auth0|alice',
+  email: 'alice@example.com',
+  email_verified: true,
+  name: 'Alice Liddell',
+  given_name: 'Alice',
+  family_name: 'Liddell',
+  nickname: 'alice',
+  picture: 'https://example.com/alice.png',
+};
+/** The OIDC claims the profile and email scopes release in an ID token, in the spec's order. */
+export const PROFILE_EMAIL_CLAIMS = [
+  'name',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+  'updated_at',
+  'email',
+  'email_verified',
+];
 
 /** Signing keys made once per process: generating RSA keys per test would be slow. */
 let signingKeys: Promise<SigningKeyInput[]> | undefined;
@@ -155,14 +177,7 @@ export async function testServer(
 ): Promise<TestServer> {
   const users = new MemoryUserStore([
     {
-      user_id: 'auth0|alice',
-      email: 'alice@example.com',
-      email_verified: true,
-      name: 'Alice Liddell',
-      given_name: 'Alice',
-      family_name: 'Liddell',
-      nickname: 'alice',
-      picture: 'https://example.com/alice.png',
+      ...ALICE_PROFILE,
       updated_at: '2026-01-02T03:04:05.000Z',
       identities: [{ connection: 'Username-Password-Authentication', user_id: 'alice' }],
     },

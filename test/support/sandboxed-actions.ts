@@ -3,6 +3,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CustomTokenExchangeRouter } from '../../lib/index.js';
 import type { ActionLimits } from '../../lib/sandbox/action-runner.js';
+import { LocalIdp } from '../sandbox/fixtures/local-idp.js';
 
 /** What {@link deployCodeProfile} creates. */
 export interface CodeProfile {
@@ -139,4 +140,31 @@ export class HoldServer {
       this.#server?.close(() => resolve());
     });
   }
+}
+
+/** The local servers sandboxed actions reach in these tests. */
+export interface SandboxPeers {
+  /** An identity provider with a JWKS and a token endpoint. */
+  idp: LocalIdp;
+  /** A server that holds requests until released. */
+  hold: HoldServer;
+}
+
+/**
+ * Registers the mocha hooks that start a {@link SandboxPeers} before a describe block and stop it
+ * after; the returned object's fields are set from the first test on.
+ */
+export function sandboxPeers(): SandboxPeers {
+  const peers: Partial<SandboxPeers> = {};
+  before(async () => {
+    peers.idp = new LocalIdp();
+    await peers.idp.start();
+    peers.hold = new HoldServer();
+    await peers.hold.start();
+  });
+  after(async () => {
+    await peers.idp?.stop();
+    await peers.hold?.stop();
+  });
+  return peers as SandboxPeers;
 }

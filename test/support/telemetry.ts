@@ -14,6 +14,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ObservabilityOptions } from '../../lib/index.js';
 
 /** A reader the test collects from when it wants to. */
 class CollectingReader extends MetricReader {
@@ -76,6 +77,55 @@ export function registerGlobalContext(): () => void {
   return () => {
     context.disable();
     propagation.disable();
+  };
+}
+
+/** A {@link TestTelemetry} that is always the running test's, with the options that wire a router to it. */
+export interface TelemetryPerTest extends TestTelemetry {
+  /** `observability` options with this test's providers, `extra` merged over them. */
+  observability(extra?: ObservabilityOptions): ObservabilityOptions;
+}
+
+/**
+ * Registers the mocha hooks of a describe block that traces: a fresh SDK before each test, shut
+ * down after it, and (unless `globalContext` is false) the global context manager and propagator
+ * for the whole block. The returned object reads through to the running test's SDK.
+ */
+export function telemetryPerTest({ globalContext = true } = {}): TelemetryPerTest {
+  let current: TestTelemetry | undefined;
+  if (globalContext) {
+    let unregister = (): void => undefined;
+    before(() => {
+      unregister = registerGlobalContext();
+    });
+    after(() => unregister());
+  }
+  beforeEach(() => {
+    current = testTelemetry();
+  });
+  afterEach(() => current?.shutdown());
+  const sdk = (): TestTelemetry => {
+    if (current === undefined) throw new Error('telemetry is read outside a test');
+    return current;
+  };
+  return {
+    get tracerProvider() {
+      return sdk().tracerProvider;
+    },
+    get meterProvider() {
+      return sdk().meterProvider;
+    },
+    get exporter() {
+      return sdk().exporter;
+    },
+    spans: () => sdk().spans(),
+    metrics: () => sdk().metrics(),
+    shutdown: () => sdk().shutdown(),
+    observability: (extra = {}) => ({
+      tracerProvider: sdk().tracerProvider,
+      meterProvider: sdk().meterProvider,
+      ...extra,
+    }),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Client } from '../../lib/registry/clients.js';
-import { DEFAULT_REFRESH_TOKEN_SETTINGS } from '../../lib/registry/refresh-token-settings.js';
+import { CLIENT_DEFAULTS, STORED_CLIENT_DEFAULTS } from './auth0-defaults.js';
 
 /**
  * A frozen {@link Client} as the registry would hold it, built directly (no definition checks):
@@ -13,21 +13,9 @@ export function testClient(fields: Partial<Client> & Pick<Client, 'client_id'>):
     client_secrets: client_secret === undefined ? [] : [client_secret],
     client_secret_hashes: [],
     name: fields.client_id,
-    is_first_party: true,
-    oidc_conformant: true,
-    token_endpoint_auth_method: 'client_secret_post',
-    jwks: undefined,
-    id_token_alg: 'RS256',
-    id_token_lifetime: 36000,
+    ...STORED_CLIENT_DEFAULTS,
     allow_any_profile_of_type: ['custom_authentication'],
-    client_metadata: {},
-    organization_usage: 'deny',
-    mfa_policy: 'never',
-    is_token_endpoint_ip_header_trusted: false,
-    refresh_token: DEFAULT_REFRESH_TOKEN_SETTINGS,
-    dpop_bound_access_tokens: false,
-    allowed_origins: [],
-    web_origins: [],
+    ...CLIENT_DEFAULTS,
     ...fields,
   });
 }

@@ -5,6 +5,7 @@ import { OAuthError } from '../../lib/errors.js';
 import { MemoryUserStore, type SeedUser } from '../../lib/users/memory-user-store.js';
 import { resolveUser } from '../../lib/users/set-user.js';
 import type { NewConnectionUser, User, UserStore, UserUpdate } from '../../lib/users/user-store.js';
+import { rejectionAs } from '../support/rejections.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const AT_T0 = '2025-01-01T00:00:00.000Z';
@@ -61,15 +62,7 @@ const byConnection = (
   ...extra,
 });
 
-async function rejection(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(OAuthError);
-    return err as OAuthError;
-  }
-  return expect.fail('expected an OAuthError');
-}
+const rejection = (promise: Promise<unknown>) => rejectionAs(promise, OAuthError);
 
 /** Grace as stored after one more login at T0 + 1 s, with `changes`. */
 function graceAfterLogin(changes: Partial<User> = {}): User {

@@ -1,0 +1,87 @@
+/**
+ * Reading a running example server over HTTP, as its end-to-end tests do: JSON pages, tokens
+ * verified against its JWKS, its tenant log, and the token endpoint's success shape.
+ */
+import { expect } from 'chai';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyResult } from 'jose';
+import { ACCESS_TOKEN_TYPE } from './fixtures.js';
+
+/** How long an example may take to start (tsx compiles it first). */
+export const STARTUP_TIMEOUT_MS = 30_000;
+
+export type Json = Record<string, unknown>;
+
+/** A tenant log entry as an example's `/logs` page lists it. */
+export interface ExampleLogEntry extends Json {
+  type: string;
+  log_id: string;
+  date: string;
+  details: Json & { profile_id: string; action_id: string };
+}
+
+/** Asserts the headers every token endpoint answer carries. */
+export function expectNoStore(res: { headers: Headers }): void {
+  expect(res.headers.get('cache-control')).to.equal('no-store');
+  expect(res.headers.get('pragma')).to.equal('no-cache');
+}
+
+/**
+ * Asserts a token endpoint answer is a 200, no-store, with exactly this body: an access token of
+ * an hour, Bearer, then `rest` (`scope`, `id_token: body.id_token`, ...).
+ */
+export function expectExampleIssued(
+  res: { status: number; headers: Headers },
+  body: Json,
+  rest: Json,
+) {
+  expect(res.status, JSON.stringify(body)).to.equal(200);
+  expectNoStore(res);
+  expect(body).to.deep.equal({
+    access_token: body.access_token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: 3600,
+    ...rest,
+  });
+}
+
+/** What {@link exampleReader} returns. */
+export interface ExampleReader {
+  /** GETs `path`, asserts a 200, returns the JSON body. */
+  getJson: <T>(path: string) => Promise<T>;
+  /** Verifies an ES256 token of the example's issuer, for `audience`, of JWT type `typ`. */
+  verifyResult: (token: string, audience: string, typ: string) => Promise<JWTVerifyResult>;
+  /** {@link verifyResult}'s payload. */
+  verify: (token: string, audience: string, typ: string) => Promise<JWTPayload>;
+  /** The newest entry of the example's tenant log; throws when there is none. */
+  latestLog: () => Promise<ExampleLogEntry>;
+}
+
+/** Reads the example at `origin()`, called at each request (tests learn the port in `before`). */
+export function exampleReader(origin: () => string): ExampleReader {
+  async function getJson<T>(path: string): Promise<T> {
+    const res = await fetch(`${origin()}${path}`);
+    expect(res.status).to.equal(200);
+    return (await res.json()) as T;
+  }
+  async function verifyResult(token: string, audience: string, typ: string) {
+    const jwks = createLocalJWKSet(await getJson('/.well-known/jwks.json'));
+    return jwtVerify(token, jwks, {
+      issuer: `${origin()}/`,
+      audience,
+      typ,
+      algorithms: ['ES256'],
+    });
+  }
+  return {
+    getJson,
+    verifyResult,
+    verify: async (token, audience, typ) => (await verifyResult(token, audience, typ)).payload,
+    latestLog: async () => {
+      const [entry] = await getJson<ExampleLogEntry[]>('/logs');
+      if (entry === undefined) throw new Error('the tenant log is empty');
+      return entry;
+    },
+  };
+}
