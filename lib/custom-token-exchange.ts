@@ -17,8 +17,7 @@ import { tokenExchangeGrant } from './grants/token-exchange.js';
 import { insertedMetadataPath } from './http/metadata.js';
 import { createRouter } from './http/router.js';
 import { ShutdownGate } from './http/shutdown-gate.js';
-import { guardedLogger } from './logger.js';
-import type { Logger } from './logger.js';
+import { abortOnCatastrophicError, guardedLogger } from './logger.js';
 import type { LogEntryType } from './logs/log-entry.js';
 import type { LogListener } from './logs/log-events.js';
 import { createTenantLogs } from './logs/tenant-logs.js';
@@ -383,21 +382,4 @@ export function customTokenExchange(
     },
   });
   return cte;
-}
-
-/**
- * What the router does when V8 loses control of an isolate (isolated-vm's catastrophic error):
- * tells the logger, then aborts, since the process can no longer be trusted.
- */
-export function abortOnCatastrophicError(
-  logger: Logger,
-  abort: () => void = () => process.abort(),
-): (message: string) => void {
-  return (message) => {
-    logger.error(
-      { component: 'sandbox' },
-      `isolated-vm: catastrophic error, aborting the process: ${message}`,
-    );
-    abort();
-  };
 }

@@ -40,3 +40,20 @@ export function guardedLogger(logger: Logger): Logger {
     };
   return Object.freeze({ info: guard('info'), warn: guard('warn'), error: guard('error') });
 }
+
+/**
+ * What the router does when V8 loses control of an isolate (isolated-vm's catastrophic error):
+ * tells the logger, then aborts, since the process can no longer be trusted.
+ */
+export function abortOnCatastrophicError(
+  logger: Logger,
+  abort: () => void = () => process.abort(),
+): (message: string) => void {
+  return (message) => {
+    logger.error(
+      { component: 'sandbox' },
+      `isolated-vm: catastrophic error, aborting the process: ${message}`,
+    );
+    abort();
+  };
+}

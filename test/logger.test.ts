@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { consoleLogger, guardedLogger } from '../lib/logger.js';
-import { abortOnCatastrophicError } from '../lib/custom-token-exchange.js';
+import { abortOnCatastrophicError, consoleLogger, guardedLogger } from '../lib/logger.js';
 import { customTokenExchange } from '../lib/index.js';
 import { API, ISSUER, SECRET } from './support/fixtures.js';
 import { recordingLogger } from './support/recording-logger.js';

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 /**
  * The checks of a profile's fields, each throwing `invalid_body` with the problem in Auth0's
  * message form (`Invalid request body: <problem>.`).
  */
+import { randomBytes } from 'node:crypto';
 import { ManagementError } from '../errors.js';
 import {
   MAX_SUBJECT_TOKEN_TYPE_LENGTH,
@@ -10,6 +10,28 @@ import {
   subjectTokenTypeUriProblem,
   reservedPrefixOf,
 } from './subject-token-type.js';
+
+/** The fields of a profile's create and update bodies, as Auth0 takes them. */
+export const CREATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'action_id', 'type'];
+export const OPTIONAL_CREATE_FIELDS: readonly string[] = [
+  'id',
+  'max_token_length',
+  'enforce_may_act',
+];
+export const UPDATE_FIELDS: readonly string[] = [
+  'name',
+  'subject_token_type',
+  'max_token_length',
+  'enforce_may_act',
+];
+// Fields a profile has but a patch may not touch: Auth0 answers "Unable to update field." for them.
+export const FIXED_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'action_id',
+  'type',
+  'created_at',
+  'updated_at',
+]);
 
 /**
  * The highest `max_token_length` a profile may set, in characters: the token endpoint reads no

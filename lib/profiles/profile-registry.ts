@@ -5,6 +5,10 @@ import { supportsCustomTokenExchange } from './action-bindings.js';
 import type { ChangeOptions, ManagedBy, SharedRecords } from './shared-records.js';
 import { checkIfMatch, commitShared, managedInCode } from './shared-records.js';
 import {
+  CREATE_FIELDS,
+  FIXED_FIELDS,
+  OPTIONAL_CREATE_FIELDS,
+  UPDATE_FIELDS,
   checkBody,
   checkEnforceMayAct,
   checkMaxTokenLength,
@@ -48,23 +52,6 @@ interface ProfileEntry {
 
 /** Most profiles a registry holds (Auth0's per-tenant entity limit). */
 export const MAX_PROFILES = 100;
-
-const CREATE_FIELDS: readonly string[] = ['name', 'subject_token_type', 'action_id', 'type'];
-const OPTIONAL_CREATE_FIELDS: readonly string[] = ['id', 'max_token_length', 'enforce_may_act'];
-const UPDATE_FIELDS: readonly string[] = [
-  'name',
-  'subject_token_type',
-  'max_token_length',
-  'enforce_may_act',
-];
-// Fields a profile has but a patch may not touch: Auth0 answers "Unable to update field." for them.
-const FIXED_FIELDS: ReadonlySet<string> = new Set([
-  'id',
-  'action_id',
-  'type',
-  'created_at',
-  'updated_at',
-]);
 
 // Auth0's messages, kept verbatim so clients written against its Management API keep working.
 const MESSAGES = {

@@ -33,7 +33,11 @@ export type ActionHandler = CustomTokenExchangeHandler | PostExchangeExports;
 export interface ActionLimits {
   /** Wall-clock deadline of one execution, host calls included, in ms. Default 20000. */
   timeoutMs: number;
-  /** CPU budget of one execution inside the sandbox, in ms. Default 100. */
+  /**
+   * CPU budget of one execution inside the sandbox, in ms, across its synchronous stretches.
+   * Default 100. Time the host was not running (descheduled) does not count: the execution goes
+   * on, or fails `overloaded` (503, not a runaway) when a timer stopped it (see docs/actions.md).
+   */
   cpuTimeMs: number;
   /** Memory limit of the action's isolate, in MB. Default 64. */
   memoryMb: number;

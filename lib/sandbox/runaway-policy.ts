@@ -18,6 +18,18 @@ export function runawayFailure(failure: ActionFailure): ActionFailure {
   return failure;
 }
 
+/** Failures of the host, not of the action: they neither count toward a streak nor end one. */
+const HOST_STALLED = new WeakSet<ActionFailure>();
+
+/**
+ * Marks `failure` as an execution stopped because the host was not running (descheduled), not
+ * because the action used its budget.
+ */
+export function hostStalledFailure(failure: ActionFailure): ActionFailure {
+  HOST_STALLED.add(failure);
+  return failure;
+}
+
 function isRunaway(failure: unknown): boolean {
   return failure instanceof ActionFailure && RUNAWAY_FAILURES.has(failure);
 }
@@ -79,6 +91,7 @@ export class RunawayPolicy {
 
   /** Counts how an execution of `actionId` for `caller` ended (`failure` undefined: it completed). */
   record(actionId: string, caller: string | undefined, failure: unknown): void {
+    if (failure instanceof ActionFailure && HOST_STALLED.has(failure)) return;
     if (!isRunaway(failure)) {
       if (this.#actions.size === 0 && this.#callers.size === 0) return;
       this.#actions.delete(actionId);

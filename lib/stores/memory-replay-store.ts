@@ -1,4 +1,5 @@
 import { ReplayStoreFullError, type ReplayStore } from './replay-store.js';
+import { checkExpiringEntry } from './expiring-key-arguments.js';
 
 /** Options of {@link MemoryReplayStore}. */
 export interface MemoryReplayStoreOptions {
@@ -66,12 +67,7 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   private consumeNow(key: string, expiresAtSeconds: number): boolean {
-    if (typeof key !== 'string' || key === '') {
-      throw new TypeError('MemoryReplayStore.consume: key must be a non-empty string');
-    }
-    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
-      throw new TypeError('MemoryReplayStore.consume: expiresAtSeconds must be a finite number');
-    }
+    checkExpiringEntry('MemoryReplayStore.consume', 'key', key, expiresAtSeconds);
     const nowSeconds = this.now() / 1000;
     this.dropExpired(nowSeconds);
     if (this.expiries.has(key)) return false;

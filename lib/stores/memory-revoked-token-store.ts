@@ -1,4 +1,5 @@
 import { RevokedTokenStoreFullError, type RevokedTokenStore } from './revoked-token-store.js';
+import { checkExpiringEntry } from './expiring-key-arguments.js';
 
 /** Options of {@link MemoryRevokedTokenStore}. */
 export interface MemoryRevokedTokenStoreOptions {
@@ -76,14 +77,7 @@ export class MemoryRevokedTokenStore implements RevokedTokenStore {
   }
 
   #revokeNow(jti: string, expiresAtSeconds: number): void {
-    if (typeof jti !== 'string' || jti === '') {
-      throw new TypeError('MemoryRevokedTokenStore.revoke: jti must be a non-empty string');
-    }
-    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
-      throw new TypeError(
-        'MemoryRevokedTokenStore.revoke: expiresAtSeconds must be a finite number',
-      );
-    }
+    checkExpiringEntry('MemoryRevokedTokenStore.revoke', 'jti', jti, expiresAtSeconds);
     const nowSeconds = this.#now() / 1000;
     this.#sweepIfDue(nowSeconds);
     const known = this.#expiries.get(jti);

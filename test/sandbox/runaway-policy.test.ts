@@ -4,6 +4,7 @@ import {
   RUNAWAY_STREAK,
   RUNAWAY_SUSPENSION_MS,
   RunawayPolicy,
+  hostStalledFailure,
 } from '../../lib/sandbox/runaway-policy.js';
 import { runaway } from '../support/sandboxed-actions.js';
 
@@ -62,6 +63,21 @@ describe('RunawayPolicy: one caller cannot suspend an action for the others', ()
     policy.record('act', 'f', new ActionFailure('threw', 'not a runaway'));
     policy.record('act', 'g', runaway());
     expect(refusal('act', 'h')).to.equal(undefined);
+  });
+
+  it('neither counts nor ends a streak for an execution stopped because the host was not running', () => {
+    const stalled = () => hostStalledFailure(new ActionFailure('overloaded', 'host stalled'));
+    for (let i = 0; i < RUNAWAY_STREAK; i += 1) policy.record('act', 'a', stalled());
+    expect(refusal('act', 'a')).to.equal(undefined);
+    for (let i = 0; i < RUNAWAY_STREAK - 1; i += 1) {
+      policy.record('act', 'a', runaway());
+      policy.record('act', 'a', stalled());
+    }
+    expect(refusal('act', 'a')).to.equal(undefined);
+    policy.record('act', 'a', runaway());
+    expect(refusal('act', 'a')?.message).to.match(
+      new RegExp(`^action act is suspended for this caller for 10 s: its last ${RUNAWAY_STREAK} `),
+    );
   });
 
   it('counts executions without a caller as one caller, and forgets an action replaced by a new version', () => {

@@ -2,6 +2,12 @@ import { createWatchdogIsolate, type Isolate, type WatchdogIsolate } from './iso
 
 /** How often the watchdog looks at the entry in progress (and so how late it may stop one). */
 export const WATCHDOG_POLL_MS = 5;
+/**
+ * The most stalled time credited to one entry. The watchdog cannot tell the whole process stopped
+ * from its own thread starved while the entry's ran on: the cap bounds how long a spinning entry
+ * may run past its budget in the second case.
+ */
+const MAX_STALL_CREDIT_MS = 1_000;
 /** A round ends this long after it began, at the next idle moment, to take isolates gone away. */
 const ROUND_MS = 5_000;
 /**
@@ -10,21 +16,27 @@ const ROUND_MS = 5_000;
  */
 const IDLE_MS = 1_000;
 
-// Int32 slots of the shared memory (the deadline is a Float64 in bytes 16-23).
+// Int32 slots of the shared memory, in bytes 0-35 (the Float64 slots below follow them).
 const SEQ = 0; // the entry in progress: its sequence number, 0 when none
 const SLOT = 1; // the isolate it runs in
 const WATCHING = 2; // 1 while a round watches
 const KILLED = 3; // the last entry the watchdog stopped
+const CREDITED = 4; // the last entry whose deadline a stall moved (by STALLED ms)
 const REFRESH = 5; // 1: end the round at the next idle moment (new isolates to watch)
 const STOP = 6; // 1: end the round and do not start another
 const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep
 const ACTIVITY = 8; // the last entry's sequence number, covered or not (never reset)
-const DEADLINE = 2; // Float64 index
+// Float64 slots, in bytes 40-55 (clear of the Int32 ones).
+const DEADLINE = 5; // when the entry in progress is to be stopped (epoch ms)
+const BEGAN = 6; // when it began (epoch ms)
+const STALLED = 7; // how long the process could not run during entry CREDITED (ms)
 
 /**
  * The watchdog's round, run in its own isolate on isolated-vm's thread pool. It sleeps
  * {@link WATCHDOG_POLL_MS} at a time; an entry still in progress after its deadline has its isolate
- * disposed (which is how isolated-vm stops code from another thread). Leaving a round follows
+ * disposed (which is how isolated-vm stops code from another thread). A wake-up more than a poll
+ * later than asked means the process was not running (descheduled, throttled, stopped): the entry
+ * in progress could not run either, so that time, from the entry's start on, moves its deadline. Leaving a round follows
  * Dekker's pattern with the host's `begin`: WATCHING goes to 0, then SEQ is read again, so an entry
  * that began while the round was leaving is either seen here or saw WATCHING 0 and took a timer.
  */
@@ -39,17 +51,31 @@ const ROUND_SOURCE = String.raw`
     const started = Date.now();
     let activity = Atomics.load(i32, ${ACTIVITY});
     let activeAt = started;
+    let woke = started;
+    let creditedSeq = 0;
+    let credit = 0;
     Atomics.store(i32, ${WATCHING}, 1);
     for (;;) {
       Atomics.wait(i32, ${SLEEP}, 0, pollMs);
       const now = Date.now();
+      const missed = now - woke - pollMs;
+      woke = now;
       if (Atomics.load(i32, ${ACTIVITY}) !== activity) {
         activity = Atomics.load(i32, ${ACTIVITY});
         activeAt = now;
       }
       const seq = Atomics.load(i32, ${SEQ});
       if (seq !== 0) {
-        if (Date.now() >= f64[${DEADLINE}] && Atomics.load(i32, ${SEQ}) === seq) {
+        if (seq !== creditedSeq) {
+          creditedSeq = seq;
+          credit = 0;
+        }
+        if (missed > pollMs) {
+          credit = Math.min(credit + Math.max(0, Math.min(missed, now - f64[${BEGAN}])), ${MAX_STALL_CREDIT_MS});
+          f64[${STALLED}] = credit;
+          Atomics.store(i32, ${CREDITED}, seq);
+        }
+        if (now >= f64[${DEADLINE}] + credit && Atomics.load(i32, ${SEQ}) === seq) {
           const slot = Atomics.load(i32, ${SLOT});
           const target = targets.get(slot);
           targets.delete(slot);
@@ -86,7 +112,9 @@ export interface WatchedEntry {
  * about 0.5 ms per exchange). The watchdog is one round-robin sleeper instead, in an isolate of its
  * own on isolated-vm's thread pool: the host marks each entry's start (sequence number, isolate,
  * deadline) and end in shared memory, and the watchdog disposes the isolate of an entry still
- * running at its deadline, at most {@link WATCHDOG_POLL_MS} late. Isolates it does not watch yet
+ * running at its deadline, at most {@link WATCHDOG_POLL_MS} late. The deadline is of the time the
+ * process ran: time the watchdog itself could not run (the host descheduled) does not count against
+ * the entry, so a legitimate entry is not stopped because the host stalled. Isolates it does not watch yet
  * (new ones, until the next round begins) and entries while no round runs fall back to `timeout`;
  * a round ends after a second without entries, so that it does not keep an idle process alive.
  */
@@ -148,7 +176,9 @@ export class EntryWatchdog {
       return { timeoutMs, seq: 0 };
     }
     if (!this.#watched.has(slot) || Atomics.load(i32, SEQ) !== 0) return { timeoutMs, seq: 0 };
-    this.#f64[DEADLINE] = Date.now() + timeoutMs;
+    const now = Date.now();
+    this.#f64[BEGAN] = now;
+    this.#f64[DEADLINE] = now + timeoutMs;
     Atomics.store(i32, SLOT, slot);
     Atomics.store(i32, SEQ, seq);
     if (Atomics.load(i32, WATCHING) === 1) return { timeoutMs: 0, seq };
@@ -174,6 +204,15 @@ export class EntryWatchdog {
     if (entry.seq === 0) return false;
     Atomics.store(this.#i32, SEQ, 0);
     return Atomics.load(this.#i32, KILLED) === entry.seq;
+  }
+
+  /**
+   * How long the process could not run during the entry (descheduled), as far as the watchdog saw:
+   * time that is not the guest's. Read it after {@link end}.
+   */
+  stalledMs(entry: WatchedEntry): number {
+    if (entry.seq === 0 || Atomics.load(this.#i32, CREDITED) !== entry.seq) return 0;
+    return this.#f64[STALLED] ?? 0;
   }
 
   /** Ends the rounds and disposes the watchdog's isolate. */

@@ -9,7 +9,7 @@ import type { ActionReplay } from '../capabilities/action-replay.js';
 import { CapabilityError } from '../capabilities/capability-error.js';
 import type { CapabilityScope } from '../capabilities/host-capabilities.js';
 import type { JoseScope } from '../capabilities/jose-host.js';
-import { runawayFailure } from '../runaway-policy.js';
+import { hostStalledFailure, runawayFailure } from '../runaway-policy.js';
 import { guestError, type GuestErrorData, type HostExecution } from './host-functions.js';
 import type { VersionContext } from './isolate-pool.js';
 
@@ -131,6 +131,30 @@ export function cpuFailure(execution: Execution): ActionFailure {
     new ActionFailure(
       'timeout',
       `action exceeded its CPU budget of ${execution.limits.cpuTimeMs} ms`,
+    ),
+  );
+}
+
+/**
+ * An entry that isolated-vm's `timeout` stopped at `budgetMs` of wall time. The process's CPU over
+ * the entry (`process.cpuUsage(started)`, every thread: an upper bound of the guest's) under half
+ * the budget means the host was not running (descheduled, throttled), not that the action used
+ * its budget: a temporary failure, with `Retry-After`, that is not a runaway. Otherwise the
+ * action's CPU failure.
+ */
+export function timeoutFailure(
+  execution: Execution,
+  started: NodeJS.CpuUsage | undefined,
+  budgetMs: number,
+): ActionFailure {
+  if (started === undefined) return cpuFailure(execution);
+  const { user, system } = process.cpuUsage(started);
+  const cpuMs = (user + system) / 1000;
+  if (cpuMs >= budgetMs / 2) return cpuFailure(execution);
+  return hostStalledFailure(
+    new ActionFailure(
+      'overloaded',
+      `the host was not running during the action (descheduled): the entry was stopped after ${Math.ceil(budgetMs)} ms with ${cpuMs.toFixed(1)} ms of CPU used, under its CPU budget of ${execution.limits.cpuTimeMs} ms`,
     ),
   );
 }

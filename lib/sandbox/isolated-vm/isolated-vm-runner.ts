@@ -9,7 +9,13 @@ import {
   type ExecutionRunner,
 } from '../action-runner.js';
 import { runawayFailure } from '../runaway-policy.js';
-import { Execution, cpuFailure, memoryFailure, wallClockFailure } from './execution.js';
+import {
+  Execution,
+  cpuFailure,
+  memoryFailure,
+  timeoutFailure,
+  wallClockFailure,
+} from './execution.js';
 import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-watchdog.js';
 import { ENTRY_END } from './guest-source.js';
 import { HostCalls, type CapabilityInvoker } from './host-calls.js';
@@ -240,6 +246,9 @@ export class IsolatedVmRunner implements ExecutionRunner {
     const previous = this.#current;
     this.#current = execution;
     const entry = this.#watchdog.begin(isolate, remaining);
+    // Only an entry on isolated-vm's timeout (not the watchdog's) measures the process's CPU: it
+    // tells a host that was descheduled from an action that used its budget.
+    const processCpu = entry.timeoutMs === 0 ? undefined : process.cpuUsage();
     let thrown: unknown = ENTRY_END;
     let stopped = false;
     try {
@@ -261,13 +270,15 @@ export class IsolatedVmRunner implements ExecutionRunner {
       this.#isolateLost(owner, stopped ? execution : undefined);
       return;
     }
-    execution.cpuMs += Number(isolate.cpuTime - before) / 1e6;
+    // The isolate's time, less what the watchdog saw the process stopped (not the guest's).
+    const used = Number(isolate.cpuTime - before) / 1e6 - this.#watchdog.stalledMs(entry);
+    execution.cpuMs += Math.max(0, used);
     if (execution.ended) return;
     if (thrown !== ENTRY_END) {
       this.#end(
         execution,
         thrown instanceof Error && thrown.message === TIMED_OUT
-          ? cpuFailure(execution)
+          ? timeoutFailure(execution, processCpu, remaining)
           : new ActionFailure(
               'threw',
               `the sandbox could not finish an entry: ${describe(thrown)}`,

@@ -1,6 +1,7 @@
 import { ReplayStoreFullError, type ReplayStore } from '../replay-store.js';
+import { checkExpiringEntry } from '../expiring-key-arguments.js';
 import { connectDatabase, type DatabaseLike, type DatabaseOptions } from './connect-database.js';
-import { sqlState, type SqlDatabase } from './sql-database.js';
+import { isServerFull, type SqlDatabase } from './sql-database.js';
 
 /** Options of {@link PostgresReplayStore}. */
 export interface PostgresReplayStoreOptions extends DatabaseOptions {
@@ -9,9 +10,6 @@ export interface PostgresReplayStoreOptions extends DatabaseOptions {
   /** Clock in milliseconds since the epoch; default `Date.now`. Tests pass a fake one. */
   now?: () => number;
 }
-
-/** SQLSTATEs of a server that cannot store more: disk full, out of memory, too many locks. */
-const FULL_STATES = new Set(['53100', '53200', '53400']);
 
 /**
  * A {@link ReplayStore} on PostgreSQL (table `cte_replay_keys`) that every router instance
@@ -42,12 +40,7 @@ export class PostgresReplayStore implements ReplayStore {
 
   /** {@inheritDoc ReplayStore.consume} */
   async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
-    if (typeof key !== 'string' || key === '') {
-      throw new TypeError('PostgresReplayStore.consume: key must be a non-empty string');
-    }
-    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
-      throw new TypeError('PostgresReplayStore.consume: expiresAtSeconds must be a finite number');
-    }
+    checkExpiringEntry('PostgresReplayStore.consume', 'key', key, expiresAtSeconds);
     try {
       const { rowCount } = await this.#db.query(
         `INSERT INTO cte_replay_keys (key, expires_at) VALUES ($1, to_timestamp($2))
@@ -57,8 +50,7 @@ export class PostgresReplayStore implements ReplayStore {
       );
       return rowCount === 1;
     } catch (error) {
-      const state = sqlState(error);
-      if (state !== undefined && FULL_STATES.has(state)) {
+      if (isServerFull(error)) {
         throw new ReplayStoreFullError(
           `replay store full: PostgreSQL ${(error as Error).message}`,
           1,

@@ -1,6 +1,7 @@
 import { RevokedTokenStoreFullError, type RevokedTokenStore } from '../revoked-token-store.js';
+import { checkExpiringEntry, checkExpiringKey } from '../expiring-key-arguments.js';
 import { connectDatabase, type DatabaseLike, type DatabaseOptions } from './connect-database.js';
-import { sqlState, type SqlDatabase } from './sql-database.js';
+import { isServerFull, type SqlDatabase } from './sql-database.js';
 
 /** Options of {@link PostgresRevokedTokenStore}. */
 export interface PostgresRevokedTokenStoreOptions extends DatabaseOptions {
@@ -9,9 +10,6 @@ export interface PostgresRevokedTokenStoreOptions extends DatabaseOptions {
   /** Clock in milliseconds since the epoch; default `Date.now`. Tests pass a fake one. */
   now?: () => number;
 }
-
-/** SQLSTATEs of a server that cannot store more: disk full, out of memory, too many locks. */
-const FULL_STATES = new Set(['53100', '53200', '53400']);
 
 /**
  * A {@link RevokedTokenStore} on PostgreSQL (table `cte_revoked_tokens`) that every router
@@ -43,14 +41,7 @@ export class PostgresRevokedTokenStore implements RevokedTokenStore {
 
   /** {@inheritDoc RevokedTokenStore.revoke} */
   async revoke(jti: string, expiresAtSeconds: number): Promise<void> {
-    if (typeof jti !== 'string' || jti === '') {
-      throw new TypeError('PostgresRevokedTokenStore.revoke: jti must be a non-empty string');
-    }
-    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
-      throw new TypeError(
-        'PostgresRevokedTokenStore.revoke: expiresAtSeconds must be a finite number',
-      );
-    }
+    checkExpiringEntry('PostgresRevokedTokenStore.revoke', 'jti', jti, expiresAtSeconds);
     if (expiresAtSeconds * 1000 <= this.#now()) return;
     try {
       await this.#db.query(
@@ -60,8 +51,7 @@ export class PostgresRevokedTokenStore implements RevokedTokenStore {
         [jti, expiresAtSeconds],
       );
     } catch (error) {
-      const state = sqlState(error);
-      if (state !== undefined && FULL_STATES.has(state)) {
+      if (isServerFull(error)) {
         throw new RevokedTokenStoreFullError(
           `revoked token store full: PostgreSQL ${(error as Error).message}`,
           1,
@@ -73,9 +63,7 @@ export class PostgresRevokedTokenStore implements RevokedTokenStore {
 
   /** {@inheritDoc RevokedTokenStore.isRevoked} */
   async isRevoked(jti: string): Promise<boolean> {
-    if (typeof jti !== 'string' || jti === '') {
-      throw new TypeError('PostgresRevokedTokenStore.isRevoked: jti must be a non-empty string');
-    }
+    checkExpiringKey('PostgresRevokedTokenStore.isRevoked', 'jti', jti);
     const { rows } = await this.#db.query(
       'SELECT 1 FROM cte_revoked_tokens WHERE jti = $1 AND expires_at > to_timestamp($2)',
       [jti, this.#now() / 1000],

@@ -46,6 +46,15 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/** SQLSTATEs of a server that cannot store more: disk full, out of memory, too many locks. */
+const FULL_STATES: ReadonlySet<string> = new Set(['53100', '53200', '53400']);
+
+/** Whether a PostgreSQL error is the server refusing to store more (see `StoreFullError`). */
+export function isServerFull(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && FULL_STATES.has(state);
+}
+
 /** The constraint a PostgreSQL error names, if any (a unique violation's index). */
 export function sqlConstraint(error: unknown): string | undefined {
   const constraint = (error as { constraint?: unknown } | null)?.constraint;

@@ -1,6 +1,8 @@
 import { ReplayStoreFullError, type ReplayStore } from '../replay-store.js';
+import { checkExpiringEntry } from '../expiring-key-arguments.js';
 import {
   createRedisAdapter,
+  isOutOfMemory,
   type RedisAdapter,
   type RedisAdapterOptions,
   type RedisClientLike,
@@ -42,12 +44,7 @@ export class RedisReplayStore implements ReplayStore {
 
   /** {@inheritDoc ReplayStore.consume} */
   async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
-    if (typeof key !== 'string' || key === '') {
-      throw new TypeError('RedisReplayStore.consume: key must be a non-empty string');
-    }
-    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
-      throw new TypeError('RedisReplayStore.consume: expiresAtSeconds must be a finite number');
-    }
+    checkExpiringEntry('RedisReplayStore.consume', 'key', key, expiresAtSeconds);
     // EXAT takes whole seconds; rounding up never forgets a key early.
     const exat = Math.max(1, Math.ceil(expiresAtSeconds));
     const redisKey = this.#prefix + key;
@@ -62,7 +59,7 @@ export class RedisReplayStore implements ReplayStore {
       ]);
       return reply !== null && reply !== undefined;
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith('OOM')) {
+      if (isOutOfMemory(error)) {
         throw new ReplayStoreFullError(`replay store full: Redis ${error.message}`, 1);
       }
       throw error;

@@ -1,6 +1,8 @@
 import { RevokedTokenStoreFullError, type RevokedTokenStore } from '../revoked-token-store.js';
+import { checkExpiringEntry, checkExpiringKey } from '../expiring-key-arguments.js';
 import {
   createRedisAdapter,
+  isOutOfMemory,
   type RedisAdapter,
   type RedisAdapterOptions,
   type RedisClientLike,
@@ -54,20 +56,13 @@ export class RedisRevokedTokenStore implements RevokedTokenStore {
 
   /** {@inheritDoc RevokedTokenStore.revoke} */
   async revoke(jti: string, expiresAtSeconds: number): Promise<void> {
-    if (typeof jti !== 'string' || jti === '') {
-      throw new TypeError('RedisRevokedTokenStore.revoke: jti must be a non-empty string');
-    }
-    if (typeof expiresAtSeconds !== 'number' || !Number.isFinite(expiresAtSeconds)) {
-      throw new TypeError(
-        'RedisRevokedTokenStore.revoke: expiresAtSeconds must be a finite number',
-      );
-    }
+    checkExpiringEntry('RedisRevokedTokenStore.revoke', 'jti', jti, expiresAtSeconds);
     // EXAT takes whole seconds; rounding up never forgets a revocation early.
     const exat = Math.max(1, Math.ceil(expiresAtSeconds));
     try {
       await this.#redis.script(REVOKE, [this.#prefix + jti], [exat]);
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith('OOM')) {
+      if (isOutOfMemory(error)) {
         throw new RevokedTokenStoreFullError(`revoked token store full: Redis ${error.message}`, 1);
       }
       throw error;
@@ -76,9 +71,7 @@ export class RedisRevokedTokenStore implements RevokedTokenStore {
 
   /** {@inheritDoc RevokedTokenStore.isRevoked} */
   async isRevoked(jti: string): Promise<boolean> {
-    if (typeof jti !== 'string' || jti === '') {
-      throw new TypeError('RedisRevokedTokenStore.isRevoked: jti must be a non-empty string');
-    }
+    checkExpiringKey('RedisRevokedTokenStore.isRevoked', 'jti', jti);
     const key = this.#prefix + jti;
     return Number(await this.#redis.command(key, ['EXISTS', key])) === 1;
   }
