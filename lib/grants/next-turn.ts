@@ -7,8 +7,8 @@
  * another from end to end, each walking the whole code path (HTTP parser, Express, client
  * authentication, throttling, the sandbox, signing) before the next starts. Yielding here lets
  * every request that arrived read and authenticate first, then run its action: the same code runs
- * for several requests in a row, which measured 12-30 % less CPU per sandboxed exchange on the
- * benchmark than end-to-end handling. It costs one `setImmediate` per exchange.
+ * for several requests in a row, which the benchmark measured as less CPU per sandboxed exchange
+ * than end-to-end handling. It costs one `setImmediate` per exchange.
  */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
