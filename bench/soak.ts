@@ -26,6 +26,8 @@ interface Sample {
   rps: number | null;
   p99_ms: number | null;
   errors: number;
+  /** What the errors were: responses by status code, network errors and timeouts. */
+  failures?: Record<string, number>;
 }
 const samples: Sample[] = [];
 try {
@@ -50,10 +52,11 @@ try {
       rps: result.rps,
       p99_ms: result.p99_ms,
       errors: result.errors,
+      ...(result.failures ? { failures: result.failures } : {}),
     };
     samples.push(sample);
     console.log(
-      `minute ${minute}: RSS ${sample.rss_mb} MB, heap ${sample.heap_used_mb} MB, ${result.rps} requests/s, p99 ${result.p99_ms} ms, ${result.errors} errors`,
+      `minute ${minute}: RSS ${sample.rss_mb} MB, heap ${sample.heap_used_mb} MB, ${result.rps} requests/s, p99 ${result.p99_ms} ms, ${result.errors} errors${result.failures ? ` ${JSON.stringify(result.failures)}` : ''}`,
     );
   }
 } finally {

@@ -14,6 +14,7 @@ import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
 import { issueRefreshToken, mintTokens, tokenOrganization } from './issuance.js';
 import { challengeForMfa, mfaProvider } from './mfa-challenge.js';
+import { nextTurn } from './next-turn.js';
 import type { TokenResponse } from './issuance.js';
 import {
   exchangeSuccessEntry,
@@ -174,6 +175,8 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
 
   async function exchange(grantRequest: GrantRequest): Promise<TokenResponse> {
     const { req, client, ip, trail, dpop } = grantRequest;
+    // The requests that arrived with this one read and authenticate before any runs its action.
+    await nextTurn();
     // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
     // flight. Given back once the action decided, unless an invalid token spent it.
     const attempt = await telemetry.throttle(() => protection.admitExchange(ip));
