@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { actionCode } from '../support/sandboxed-actions.js';
+import { SPIN_THROUGH_STALL } from './fixtures/process-stopper.js';
 import {
   startHostileServer,
   timedExchange,
@@ -15,15 +16,7 @@ const STALL_MS = 300;
  * sees the clock jump (1 s without one: then the action is at fault, far past its budget).
  */
 const STALLED = actionCode(`api.cache.get('stall');
-  const start = Date.now();
-  let last = start;
-  let resumed = 0;
-  for (;;) {
-    const now = Date.now();
-    if (now - last > 100) resumed = now;
-    last = now;
-    if (resumed !== 0 ? now - resumed >= 20 : now - start >= 1000) break;
-  }
+  ${SPIN_THROUGH_STALL}
   api.authentication.setUserById('auth0|alice');`);
 
 describe('a host descheduled during a legitimate action (over HTTP, in a child process)', function () {
