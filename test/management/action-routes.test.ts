@@ -56,13 +56,7 @@ describe('Management API: /actions/actions', function () {
     expect(JSON.stringify(res.body)).not.to.contain('auth0|alice"');
     expect(res.headers.etag).to.match(/^".+"$/);
     const [entry] = await server.entries('sapi');
-    expectAudit(entry, {
-      type: 'sapi',
-      description: 'Create an action',
-      method: 'POST',
-      path: '/api/v2/actions/actions',
-      status: 201,
-    });
+    expectAudit(entry, 'sapi', 'Create an action', 'POST /api/v2/actions/actions', 201);
     const after = entry!.details.after as Record<string, unknown>;
     expect(after).not.to.have.property('code');
     expect(after.code_sha256).to.match(/^[0-9a-f]{64}$/);

@@ -129,27 +129,24 @@ export const STALE_ETAG = apiError(
   'precondition_failed',
 );
 
-/** Checks that `entry` is the audit entry of one change made with the default token. */
+/**
+ * Checks that `entry` is the audit entry of one request made with the default token: its type,
+ * description, `request` as `METHOD /api/v2/path`, and status.
+ */
 export function expectAudit(
   entry: LogEntry | undefined,
-  expected: {
-    type: 'sapi' | 'fapi';
-    description: string;
-    method: string;
-    path: string;
-    status: number;
-  },
+  type: 'sapi' | 'fapi',
+  description: string,
+  request: `${string} /api/v2${string}`,
+  status: number,
 ): void {
+  const [method, path] = request.split(' ');
   expect(entry, 'audit entry').to.not.equal(undefined);
-  expect(entry).to.include({
-    type: expected.type,
-    description: expected.description,
-    client_id: 'admin-tool',
-  });
+  expect(entry).to.include({ type, description, client_id: 'admin-tool' });
   expect(entry!.details.request).to.eql({
-    method: expected.method,
-    path: expected.path,
+    method,
+    path,
     auth: { subject: 'admin@clients', client_id: 'admin-tool', scopes: [...ALL_SCOPES].sort() },
   });
-  expect(entry!.details.status_code).to.equal(expected.status);
+  expect(entry!.details.status_code).to.equal(status);
 }

@@ -43,13 +43,7 @@ describe('Management API: /roles and users’ roles and permissions', () => {
       'Update a role',
       'Delete a role',
     ]);
-    expectAudit(entries[0], {
-      type: 'sapi',
-      description: 'Create a role',
-      method: 'POST',
-      path: '/api/v2/roles',
-      status: 200,
-    });
+    expectAudit(entries[0], 'sapi', 'Create a role', 'POST /api/v2/roles', 200);
     expect(entries[0]!.details.target).to.eql({ type: 'role', id: created.body.id });
     expect(entries[1]!.details.before).to.eql(created.body);
     expect(entries[1]!.details.after).to.eql(updated.body);
@@ -148,13 +142,13 @@ describe('Management API: /roles and users’ roles and permissions', () => {
     expect((await server.api.get(path).expect(200)).body).to.eql([]);
     expect((await server.api.get('/users/auth0%7Calice/permissions').expect(200)).body).to.eql([]);
     const entries = await server.entries('sapi');
-    expectAudit(entries[0], {
-      type: 'sapi',
-      description: 'Assign roles to a user',
-      method: 'POST',
-      path: '/api/v2/users/auth0%7Calice/roles',
-      status: 204,
-    });
+    expectAudit(
+      entries[0],
+      'sapi',
+      'Assign roles to a user',
+      'POST /api/v2/users/auth0%7Calice/roles',
+      204,
+    );
     expect(entries[0]!.details.target).to.eql({ type: 'user', id: 'auth0|alice' });
     expect(entries[0]!.details.after).to.eql({ roles: [role.id] });
     expect(entries[1]!.description).to.equal('Remove roles from a user');
