@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { exchangeBody, form, profileFor } from '../support/fixtures.js';
 import { actionCode } from '../support/sandboxed-actions.js';
-import { apiError, expectAudit, managementServer } from './management-support.js';
-import type { ManagementServer } from './management-support.js';
+import { apiError, expectAudit, managementServerPerTest } from './management-support.js';
 import { APP } from '../support/oauth-responses.js';
 
 const TYPE = 'urn:partner:id-token';
@@ -13,13 +12,7 @@ const DENY = actionCode("api.access.deny('second_version', 'the second version d
 
 describe('Management API: /actions/actions', function () {
   this.timeout(20_000);
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer({ sandbox: true });
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest(() => ({ sandbox: true }));
 
   const create = (extra: Record<string, unknown> = {}) =>
     server.api

@@ -92,6 +92,31 @@ export async function managementServer(
 }
 
 /**
+ * Registers the hooks that give each test of the enclosing describe block a fresh
+ * {@link managementServer} (of the options `overrides` makes anew for each test) and close it
+ * after the test. The returned object stands for the running test's server: every property read
+ * goes to it.
+ */
+export function managementServerPerTest(
+  overrides: () => Partial<CustomTokenExchangeOptions> = () => ({}),
+): ManagementServer {
+  let current: ManagementServer | undefined;
+  beforeEach(async () => {
+    current = await managementServer(overrides());
+  });
+  afterEach(async () => {
+    await current?.cte.close();
+    current = undefined;
+  });
+  return new Proxy({} as ManagementServer, {
+    get(_target, key) {
+      if (current === undefined) throw new Error('the management server is read outside a test');
+      return Reflect.get(current, key) as unknown;
+    },
+  });
+}
+
+/**
  * A JWT access token for the Management API, signed with the router's RS256 key unless `key`
  * (a private JWK with `kid` and `alg`) is given; issuer, audience, `sub` and a 5-minute lifetime
  * by default.

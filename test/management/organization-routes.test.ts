@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { apiError, expectAudit, managementServer } from './management-support.js';
-import type { ManagementServer } from './management-support.js';
+import { apiError, expectAudit, managementServerPerTest } from './management-support.js';
 
 const NOT_FOUND = apiError(
   404,
@@ -10,13 +9,7 @@ const NOT_FOUND = apiError(
 );
 
 describe('Management API: /organizations', () => {
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer();
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest();
 
   it('creates an organization (201, audited) that cte.organizations then reads', async () => {
     const res = await server.api

@@ -2,21 +2,16 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryPermissionStore } from '../../lib/index.js';
 import { API, exchangeBody, form } from '../support/fixtures.js';
-import { apiError, expectAudit, managementServer } from './management-support.js';
-import type { ManagementServer } from './management-support.js';
+import { apiError, expectAudit, managementServerPerTest } from './management-support.js';
 import { APP } from '../support/oauth-responses.js';
 
 const ROLE_NOT_FOUND = apiError(404, 'Not Found', 'No role found by that id', 'not_found');
 const READ_ORDERS = { resource_server_identifier: API, permission_name: 'read:orders' };
 
 describe('Management API: /roles and users’ roles and permissions', () => {
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer({ permissions: { store: new MemoryPermissionStore() } });
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest(() => ({
+    permissions: { store: new MemoryPermissionStore() },
+  }));
 
   it('creates, gets, updates and deletes a role, each change audited', async () => {
     const created = await server.api
@@ -190,13 +185,7 @@ describe('Management API: /roles and users’ roles and permissions', () => {
 });
 
 describe('Management API: /roles without a permission store', () => {
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer();
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest();
 
   it('answers 501 unsupported on every role route, and changes nothing', async () => {
     const unsupported = apiError(
