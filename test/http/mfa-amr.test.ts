@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { exchangeBody } from '../support/fixtures.js';
+import { API, exchangeBody } from '../support/fixtures.js';
 import {
   mfaServer,
   mfaToken,
@@ -9,7 +9,6 @@ import {
   verifyToken,
 } from '../support/mfa.js';
 import type { MfaHarness } from '../support/mfa.js';
-import { API } from '../support/fixtures.js';
 
 const SCOPE = 'openid read:orders offline_access';
 
