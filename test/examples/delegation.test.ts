@@ -10,12 +10,12 @@ import {
 import type { JWTPayload } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
-import { STARTUP_TIMEOUT_MS } from '../support/example-http.js';
+import { STARTUP_TIMEOUT_MS, expectExampleIssued } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
 import type { Json } from '../support/example-http.js';
 import { ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 const READY = /^Public keys: .*Tenant logs: \S+$/m;
-const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AGENT_ASSERTION_TYPE = 'urn:acme:agent-assertion';
 const DELEGATION_GRANT_TYPE = 'urn:acme:delegation-grant';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
@@ -174,12 +174,21 @@ function expectNoStore(res: Reply): void {
   expect(res.headers.get('pragma')).to.equal('no-cache');
 }
 
+/**
+ * What a refused exchange answers and logs: its error and description, the log's cause (the
+ * action's denial unless given), and the scope (`openid read:orders` unless given) and console
+ * lines its entry carries.
+ */
+interface Refusal {
+  error: string;
+  description: string;
+  cause?: string;
+  scope?: string;
+  console?: string[];
+}
+
 /** The `fecte` entry of a refused exchange, with the example's fixed fields. */
-function failureEntry(
-  entry: Json,
-  fields: { error: string; description: string; cause: string; scope?: string; console?: string[] },
-  client: Client = AGENT_CLIENT,
-): Json {
+function failureEntry(entry: Json, fields: Refusal, client: Client = AGENT_CLIENT): Json {
   const details = entry.details as Json;
   return {
     log_id: entry.log_id,
@@ -200,9 +209,26 @@ function failureEntry(
       ...(fields.console === undefined ? {} : { console: fields.console }),
       error: fields.error,
       error_description: fields.description,
-      cause: fields.cause,
+      cause: fields.cause ?? `denied by the action ${String(details.action_id)}`,
     },
   };
+}
+
+/**
+ * Asserts `res` is a 400, no-store, whose body is exactly the refusal's error and description, and
+ * that `example`'s newest log entry is its `fecte` entry.
+ */
+async function expectRefused(
+  example: Example,
+  res: Reply,
+  refusal: Refusal,
+  client: Client = AGENT_CLIENT,
+): Promise<void> {
+  expect(res.status, JSON.stringify(res.body)).to.equal(400);
+  expectNoStore(res);
+  expect(res.body).to.deep.equal({ error: refusal.error, error_description: refusal.description });
+  const entry = await example.newestLog();
+  expect(entry).to.deep.equal(failureEntry(entry, refusal, client));
 }
 
 describe('examples/delegation end to end (spawned with --no-node-snapshot)', function () {
@@ -256,38 +282,39 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
       );
       expect(printed.client).to.equal(`${AGENT_CLIENT.id}:${AGENT_CLIENT.secret}`);
 
-      const now = Math.floor(Date.now() / 1000);
-      const assertion = decodeJwt(printed.assertion);
-      expect(decodeProtectedHeader(printed.assertion)).to.deep.equal({
-        alg: 'ES256',
-        kid: 'agent-platform-1',
-        typ: 'agent-assertion+jwt',
-      });
-      expect(assertion).to.deep.equal({
+      /**
+       * Asserts the printed `token` is an ES256 JWT of this `kid` and `typ` for `ai-agents`, issued
+       * now and living `lifetime` seconds, whose other claims are exactly `claims`.
+       */
+      function expectFresh(
+        token: string,
+        kid: string,
+        typ: string,
+        lifetime: number,
+        claims: Json,
+      ) {
+        expect(decodeProtectedHeader(token)).to.deep.equal({ alg: 'ES256', kid, typ });
+        const payload = decodeJwt(token);
+        const { iat, jti } = payload;
+        expect(payload).to.deep.equal({
+          ...claims,
+          aud: 'ai-agents',
+          iat,
+          exp: iat! + lifetime,
+          jti,
+        });
+        expect(iat).to.be.closeTo(Math.floor(Date.now() / 1000), 60);
+      }
+      expectFresh(printed.assertion, 'agent-platform-1', 'agent-assertion+jwt', 300, {
         name: 'Shopping Assistant',
         iss: `${example.origin}/agent-platform/`,
         sub: 'shopping-assistant',
-        aud: 'ai-agents',
-        iat: assertion.iat,
-        exp: assertion.iat! + 300,
-        jti: assertion.jti,
       });
-      expect(assertion.iat).to.be.closeTo(now, 60);
-      const grant = decodeJwt(printed.grant);
-      expect(decodeProtectedHeader(printed.grant)).to.deep.equal({
-        alg: 'ES256',
-        kid: 'consent-1',
-        typ: 'delegation-grant+jwt',
-      });
-      expect(grant).to.deep.equal({
+      expectFresh(printed.grant, 'consent-1', 'delegation-grant+jwt', 600, {
         may_act: { sub: SHOPPING },
         scope: 'read:orders',
         iss: `${example.origin}/consent/`,
         sub: 'auth0|alice',
-        aud: 'ai-agents',
-        iat: grant.iat,
-        exp: grant.iat! + 600,
-        jti: grant.jti,
       });
     });
 
@@ -297,12 +324,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         subject_token: printed.assertion,
         scope: 'openid',
       });
-      expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expectNoStore(res);
-      expect(res.body).to.deep.equal({
-        access_token: res.body.access_token,
-        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        token_type: 'Bearer',
+      expectExampleIssued(res, res.body, {
         expires_in: 900,
         scope: 'openid',
         id_token: res.body.id_token,
@@ -338,12 +360,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
     it('step 2: the delegation answers tokens for Alice whose act claim names the agent', async () => {
       delegated = await example.delegate(printed.grant, actorToken);
       const res = delegated;
-      expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expectNoStore(res);
-      expect(res.body).to.deep.equal({
-        access_token: res.body.access_token,
-        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        token_type: 'Bearer',
+      expectExampleIssued(res, res.body, {
         expires_in: 900,
         scope: 'openid read:orders',
         id_token: res.body.id_token,
@@ -474,21 +491,21 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
   });
 
   describe('actor tokens the router refuses before the action runs', () => {
-    async function expectRefused(res: Reply, cause: string, client: Client = AGENT_CLIENT) {
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expectNoStore(res);
-      expect(res.body).to.deep.equal(INVALID_ACTOR);
-      const entry = await example.newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(
-          entry,
-          {
-            error: 'invalid_request',
-            description: INVALID_ACTOR.error_description,
-            cause: `invalid ID-token actor_token: ${cause}`,
-          },
-          client,
-        ),
+    /** The router's refusal of the actor token, for `cause`, by `instance` (`example` unless given). */
+    function expectInvalidActor(
+      res: Reply,
+      cause: string,
+      { client = AGENT_CLIENT, instance = example } = {},
+    ): Promise<void> {
+      return expectRefused(
+        instance,
+        res,
+        {
+          error: 'invalid_request',
+          description: INVALID_ACTOR.error_description,
+          cause: `invalid ID-token actor_token: ${cause}`,
+        },
+        client,
       );
     }
 
@@ -496,17 +513,15 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
       const { id_token } = await example.signIn('shopping-assistant');
       const grant = await example.grant('auth0|alice', SHOPPING);
       const res = await example.delegate(grant, id_token, { client: STOREFRONT });
-      await expectRefused(
-        res,
-        'aud "ai-agents" is not the requesting client "storefront"',
-        STOREFRONT,
-      );
+      await expectInvalidActor(res, 'aud "ai-agents" is not the requesting client "storefront"', {
+        client: STOREFRONT,
+      });
     });
 
     it("an access token, not an ID token: the agent's own access token", async () => {
       const { access_token } = await example.signIn('shopping-assistant');
       const grant = await example.grant('auth0|alice', SHOPPING);
-      await expectRefused(
+      await expectInvalidActor(
         await example.delegate(grant, access_token),
         'header typ is "at+jwt", not "JWT" (an ID token)',
       );
@@ -515,7 +530,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
     it("a token of another issuer: the platform's assertion", async () => {
       const grant = await example.grant('auth0|alice', SHOPPING);
       const assertion = await example.assertion('shopping-assistant');
-      await expectRefused(
+      await expectInvalidActor(
         await example.delegate(grant, assertion),
         'header typ is "agent-assertion+jwt", not "JWT" (an ID token)',
       );
@@ -528,7 +543,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         .setProtectedHeader(decodeProtectedHeader(id_token) as { alg: string })
         .sign(privateKey);
       const grant = await example.grant('auth0|alice', SHOPPING);
-      await expectRefused(
+      await expectInvalidActor(
         await example.delegate(grant, forged),
         'the signature does not verify with key "router-es256-1"',
       );
@@ -543,17 +558,10 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         setTimeout(resolve, Math.max(0, exp! * 1000 - Date.now() + 50)),
       );
 
-      const res = await shortLived.delegate(grant, id_token);
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expectNoStore(res);
-      expect(res.body).to.deep.equal(INVALID_ACTOR);
-      const entry = await shortLived.newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: 'invalid_request',
-          description: INVALID_ACTOR.error_description,
-          cause: `invalid ID-token actor_token: expired at ${new Date(exp! * 1000).toISOString()}`,
-        }),
+      await expectInvalidActor(
+        await shortLived.delegate(grant, id_token),
+        `expired at ${new Date(exp! * 1000).toISOString()}`,
+        { instance: shortLived },
       );
     });
   });
@@ -566,50 +574,30 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
 
     it('no actor_token: 400 invalid_request with the action description', async () => {
       const grant = await example.grant('auth0|alice', SHOPPING);
-      const res = await example.delegate(grant, undefined);
-      const description =
-        'actor_token must be the agent ID token (actor_token_type urn:ietf:params:oauth:token-type:id_token)';
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expectNoStore(res);
-      expect(res.body).to.deep.equal({ error: 'invalid_request', error_description: description });
-      const entry = await example.newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: 'invalid_request',
-          description,
-          cause: `denied by the action ${String((entry.details as Json).action_id)}`,
-        }),
-      );
+      await expectRefused(example, await example.delegate(grant, undefined), {
+        error: 'invalid_request',
+        description:
+          'actor_token must be the agent ID token (actor_token_type urn:ietf:params:oauth:token-type:id_token)',
+      });
     });
 
     it("a user's ID token as actor: 400 unauthorized_actor, the action's console line logged", async () => {
       const grant = await example.grant('auth0|alice', SHOPPING);
       const aliceIdToken = String((await example.delegate(grant, agentIdToken)).body.id_token);
       const bobGrant = await example.grant('auth0|bob', SHOPPING);
-      const res = await example.delegate(bobGrant, aliceIdToken);
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expect(res.body).to.deep.equal({
+      await expectRefused(example, await example.delegate(bobGrant, aliceIdToken), {
         error: 'unauthorized_actor',
-        error_description: 'only AI agents may act for users',
+        description: 'only AI agents may act for users',
+        console: ['actor auth0|alice is not an AI agent'],
       });
-      const entry = await example.newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: 'unauthorized_actor',
-          description: 'only AI agents may act for users',
-          cause: `denied by the action ${String((entry.details as Json).action_id)}`,
-          console: ['actor auth0|alice is not an AI agent'],
-        }),
-      );
     });
 
     it('a grant made out to another agent: 400 unauthorized_actor', async () => {
       const { id_token } = await example.signIn('travel-planner');
       const res = await example.delegate(await example.grant('auth0|alice', SHOPPING), id_token);
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expect(res.body).to.deep.equal({
+      await expectRefused(example, res, {
         error: 'unauthorized_actor',
-        error_description: 'auth0|alice did not delegate to agents|travel-planner',
+        description: 'auth0|alice did not delegate to agents|travel-planner',
       });
     });
 
@@ -618,20 +606,11 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
       const res = await example.delegate(grant, agentIdToken, {
         scope: 'openid read:orders write:orders',
       });
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expect(res.body).to.deep.equal({
+      await expectRefused(example, res, {
         error: 'invalid_scope',
-        error_description: 'auth0|alice did not delegate write:orders',
+        description: 'auth0|alice did not delegate write:orders',
+        scope: 'openid read:orders write:orders',
       });
-      const entry = await example.newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: 'invalid_scope',
-          description: 'auth0|alice did not delegate write:orders',
-          cause: `denied by the action ${String((entry.details as Json).action_id)}`,
-          scope: 'openid read:orders write:orders',
-        }),
-      );
     });
 
     it('a tampered grant: 400 invalid_request from rejectInvalidSubjectToken, the jose code logged', async () => {
@@ -641,20 +620,12 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         JSON.stringify({ ...decodeJwt(grant), sub: 'auth0|alice' }),
       ).toString('base64url');
       const res = await example.delegate(`${header}.${payload}.${signature}`, agentIdToken);
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expect(res.body).to.deep.equal({
+      await expectRefused(example, res, {
         error: 'invalid_request',
-        error_description: 'the delegation grant is invalid',
+        description: 'the delegation grant is invalid',
+        cause: 'invalid subject token',
+        console: ['delegation grant refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
       });
-      const entry = await example.newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: 'invalid_request',
-          description: 'the delegation grant is invalid',
-          cause: 'invalid subject token',
-          console: ['delegation grant refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
-        }),
-      );
     });
   });
 });

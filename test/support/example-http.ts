@@ -30,7 +30,8 @@ export function expectNoStore(res: { headers: Headers }): void {
 
 /**
  * Asserts a token endpoint answer is a 200, no-store, with exactly this body: an access token of
- * an hour, Bearer, then `rest` (`scope`, `id_token: body.id_token`, ...).
+ * an hour, Bearer, then `rest` (`scope`, `id_token: body.id_token`, ...; an `expires_in` there
+ * replaces the hour).
  */
 export function expectExampleIssued(
   res: { status: number; headers: Headers },
