@@ -1,18 +1,16 @@
 import { expect } from 'chai';
-import {
-  SignJWT,
-  createLocalJWKSet,
-  decodeJwt,
-  decodeProtectedHeader,
-  generateKeyPair,
-  jwtVerify,
-} from 'jose';
-import type { JWTPayload } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { capture, startExample } from '../support/example-process.js';
 import type { ExampleProcess } from '../support/example-process.js';
-import { STARTUP_TIMEOUT_MS, expectExampleIssued } from '../support/example-http.js';
-import { GRANT } from '../support/fixtures.js';
-import type { Json } from '../support/example-http.js';
+import {
+  STARTUP_TIMEOUT_MS,
+  expectExampleIssued,
+  exampleReader,
+  expectExampleRefused,
+  readReply,
+} from '../support/example-http.js';
+import type { ExampleReader, ExampleRefusal, ExampleReply, Json } from '../support/example-http.js';
+import { GRANT, basic } from '../support/fixtures.js';
 import { ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 const READY = /^Public keys: .*Tenant logs: \S+$/m;
@@ -44,24 +42,29 @@ const INVALID_ACTOR = {
 
 type Client = typeof AGENT_CLIENT;
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
-
 /** One running example: its origin, and the calls the tests make to it. */
 class Example {
   readonly origin: string;
   readonly issuer: string;
+  readonly get: ExampleReader['getJson'];
+  readonly newestLog: ExampleReader['latestLog'];
+  readonly verify: ExampleReader['verify'];
 
   constructor(readonly process: ExampleProcess) {
     this.origin = `http://localhost:${process.port}`;
     this.issuer = `${this.origin}/`;
+    ({
+      getJson: this.get,
+      latestLog: this.newestLog,
+      verify: this.verify,
+    } = exampleReader(() => this.origin));
   }
 
-  async exchange(params: Record<string, string>, client: Client = AGENT_CLIENT): Promise<Reply> {
-    return reply(
+  async exchange(
+    params: Record<string, string>,
+    client: Client = AGENT_CLIENT,
+  ): Promise<ExampleReply> {
+    return readReply(
       await fetch(`${this.origin}/oauth/token`, {
         method: 'POST',
         headers: {
@@ -76,7 +79,7 @@ class Example {
 
   /** A fresh platform assertion for `agent`, through the platform's own endpoint. */
   async assertion(agent: string): Promise<string> {
-    const res = await reply(
+    const res = await readReply(
       await fetch(`${this.origin}/agent-platform/assertions`, {
         method: 'POST',
         headers: { authorization: basic(agent, AGENT_SECRETS[agent]!) },
@@ -99,7 +102,7 @@ class Example {
 
   /** A delegation grant from the consent service. */
   async grant(user_id: string, agent: string, scope = 'read:orders'): Promise<string> {
-    const res = await reply(
+    const res = await readReply(
       await fetch(`${this.origin}/consent/grants`, {
         method: 'POST',
         body: new URLSearchParams({ user_id, agent, scope }),
@@ -113,7 +116,7 @@ class Example {
     grant: string,
     actorToken: string | undefined,
     { scope = 'openid read:orders', client = AGENT_CLIENT } = {},
-  ): Promise<Reply> {
+  ): Promise<ExampleReply> {
     return this.exchange(
       {
         subject_token_type: DELEGATION_GRANT_TYPE,
@@ -127,108 +130,39 @@ class Example {
     );
   }
 
-  async orders(accessToken?: string): Promise<Reply> {
-    return reply(
+  async orders(accessToken?: string): Promise<ExampleReply> {
+    return readReply(
       await fetch(`${this.origin}/api/orders`, {
         headers: accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` },
       }),
     );
   }
-
-  async get(path: string): Promise<unknown> {
-    const res = await fetch(`${this.origin}${path}`);
-    expect(res.status).to.equal(200);
-    return res.json();
-  }
-
-  async newestLog(): Promise<Json> {
-    const entries = (await this.get('/logs')) as Json[];
-    expect(entries).to.have.length.greaterThan(0);
-    return entries[0]!;
-  }
-
-  async verify(token: string, audience: string, typ: string): Promise<JWTPayload> {
-    const jwks = createLocalJWKSet(
-      (await this.get('/.well-known/jwks.json')) as Parameters<typeof createLocalJWKSet>[0],
-    );
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer: this.issuer,
-      audience,
-      typ,
-      algorithms: ['ES256'],
-    });
-    return payload;
-  }
-}
-
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-}
-
-async function reply(res: Response): Promise<Reply> {
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
-}
-
-function expectNoStore(res: Reply): void {
-  expect(res.headers.get('cache-control')).to.equal('no-store');
-  expect(res.headers.get('pragma')).to.equal('no-cache');
 }
 
 /**
- * What a refused exchange answers and logs: its error and description, the log's cause (the
- * action's denial unless given), and the scope (`openid read:orders` unless given) and console
- * lines its entry carries.
- */
-interface Refusal {
-  error: string;
-  description: string;
-  cause?: string;
-  scope?: string;
-  console?: string[];
-}
-
-/** The `fecte` entry of a refused exchange, with the example's fixed fields. */
-function failureEntry(entry: Json, fields: Refusal, client: Client = AGENT_CLIENT): Json {
-  const details = entry.details as Json;
-  return {
-    log_id: entry.log_id,
-    date: entry.date,
-    type: 'fecte',
-    description: fields.description,
-    client_id: client.id,
-    client_name: client.name,
-    ip: entry.ip,
-    user_agent: 'delegation-example-tests',
-    hostname: 'localhost',
-    audience: API,
-    scope: fields.scope ?? 'openid read:orders',
-    details: {
-      subject_token_type: DELEGATION_GRANT_TYPE,
-      profile_id: details.profile_id,
-      action_id: details.action_id,
-      ...(fields.console === undefined ? {} : { console: fields.console }),
-      error: fields.error,
-      error_description: fields.description,
-      cause: fields.cause ?? `denied by the action ${String(details.action_id)}`,
-    },
-  };
-}
-
-/**
- * Asserts `res` is a 400, no-store, whose body is exactly the refusal's error and description, and
- * that `example`'s newest log entry is its `fecte` entry.
+ * Asserts `res` refused the exchange as `refusal` says and that `example`'s newest log entry is
+ * its `fecte` entry, of `client`'s request with the scope `openid read:orders` unless given.
  */
 async function expectRefused(
   example: Example,
-  res: Reply,
-  refusal: Refusal,
+  res: ExampleReply,
+  refusal: ExampleRefusal & { scope?: string },
   client: Client = AGENT_CLIENT,
 ): Promise<void> {
-  expect(res.status, JSON.stringify(res.body)).to.equal(400);
-  expectNoStore(res);
-  expect(res.body).to.deep.equal({ error: refusal.error, error_description: refusal.description });
   const entry = await example.newestLog();
-  expect(entry).to.deep.equal(failureEntry(entry, refusal, client));
+  expectExampleRefused(res, res.body, entry, {
+    ...refusal,
+    subjectTokenType: DELEGATION_GRANT_TYPE,
+    fields: {
+      client_id: client.id,
+      client_name: client.name,
+      ip: entry.ip,
+      user_agent: 'delegation-example-tests',
+      hostname: 'localhost',
+      audience: API,
+      scope: refusal.scope ?? 'openid read:orders',
+    },
+  });
 }
 
 describe('examples/delegation end to end (spawned with --no-node-snapshot)', function () {
@@ -258,7 +192,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
   describe('the printed walkthrough', () => {
     let printed: { assertion: string; grant: string; client: string };
     let actorToken: string;
-    let delegated: Reply;
+    let delegated: ExampleReply;
 
     before(() => {
       const out = example.process.output.stdout;
@@ -421,7 +355,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         orders: ALICE_ORDERS,
       });
       const jti = decodeJwt(String(delegated.body.access_token)).jti;
-      const audit = (await example.get('/api/audit')) as Json[];
+      const audit = await example.get<Json[]>('/api/audit');
       expect(audit.at(-1)).to.deep.equal({
         at: audit.at(-1)!.at,
         user: 'auth0|alice',
@@ -450,7 +384,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
       const access = await example.verify(String(res.body.access_token), API, 'at+jwt');
       expect(access.act).to.deep.equal({ sub: TRAVEL, sub_profile: 'ai_agent' });
 
-      const before = ((await example.get('/api/audit')) as Json[]).length;
+      const before = (await example.get<Json[]>('/api/audit')).length;
       const refused = await example.orders(String(res.body.access_token));
       expect(refused.status).to.equal(403);
       expect(refused.body).to.deep.equal({
@@ -493,7 +427,7 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
   describe('actor tokens the router refuses before the action runs', () => {
     /** The router's refusal of the actor token, for `cause`, by `instance` (`example` unless given). */
     function expectInvalidActor(
-      res: Reply,
+      res: ExampleReply,
       cause: string,
       { client = AGENT_CLIENT, instance = example } = {},
     ): Promise<void> {

@@ -49,6 +49,68 @@ export function expectExampleIssued(
   });
 }
 
+/** What an example's refused exchange answers and logs. */
+export interface ExampleRefusal {
+  error: string;
+  description: string;
+  /** The entry's cause: the action's denial (`denied by the action <its id>`) unless given. */
+  cause?: string;
+  /** The action's console lines, when the entry carries some. */
+  console?: string[];
+}
+
+/** What the log entries of one client's exchanges with an example share. */
+export interface ExampleExchangeEntry {
+  /** The entry's own fields: client_id, client_name, ip, user_agent, hostname, audience, scope. */
+  fields: Json;
+  subjectTokenType: string;
+}
+
+/**
+ * The `fecte` entry an example writes for `refusal`: the shared `fields` and subject token type
+ * as given, the entry's own id, date, profile and action taken as written.
+ */
+export function exampleFailureEntry(
+  entry: Json,
+  { fields, subjectTokenType }: ExampleExchangeEntry,
+  refusal: ExampleRefusal,
+): Json {
+  const details = entry.details as Json;
+  return {
+    log_id: entry.log_id,
+    date: entry.date,
+    type: 'fecte',
+    description: refusal.description,
+    ...fields,
+    details: {
+      subject_token_type: subjectTokenType,
+      profile_id: details.profile_id,
+      action_id: details.action_id,
+      ...(refusal.console === undefined ? {} : { console: refusal.console }),
+      error: refusal.error,
+      error_description: refusal.description,
+      cause: refusal.cause ?? `denied by the action ${String(details.action_id)}`,
+    },
+  };
+}
+
+/**
+ * Asserts an example refused an exchange: the answer is `status` (400 unless given), no-store,
+ * with exactly the refusal's error and description as its body, and `entry`, the example's newest
+ * log entry, is the refusal's `fecte` entry.
+ */
+export function expectExampleRefused(
+  res: { status: number; headers: Headers },
+  body: Json,
+  entry: Json,
+  expected: ExampleRefusal & ExampleExchangeEntry & { status?: number },
+): void {
+  expect(res.status, JSON.stringify(body)).to.equal(expected.status ?? 400);
+  expectNoStore(res);
+  expect(body).to.deep.equal({ error: expected.error, error_description: expected.description });
+  expect(entry).to.deep.equal(exampleFailureEntry(entry, expected, expected));
+}
+
 /** What {@link exampleReader} returns. */
 export interface ExampleReader {
   /** GETs `path`, asserts a 200, returns the JSON body. */
@@ -145,6 +207,18 @@ export function runningExample(
       return example !== undefined;
     },
   };
+}
+
+/** An example's answer with its JSON body read. */
+export interface ExampleReply {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+/** Reads `res`'s JSON body. */
+export async function readReply(res: Response): Promise<ExampleReply> {
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
 }
 
 /** POSTs `params` as a form to `url`; the answer and its JSON body. */
