@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import {
   STARTUP_TIMEOUT_MS,
+  exampleEntryFields,
   exampleReader,
   expectNoStore,
   expectExampleIssued,
+  expectExampleRefused,
+  invalidSubjectToken,
   postForm,
   partnerSignIn,
   runningExample,
@@ -18,6 +21,12 @@ const ORDERS_API = 'https://orders.acme.example/api';
 const INVOICES_API = 'https://invoices.acme.example/api';
 const WEB_CLIENT_ID = 'acme-web';
 const SERVICE_CLIENT_ID = 'orders-service';
+/** The fields of every log entry of the Orders service's step 2 exchanges. */
+const SERVICE_ENTRY_FIELDS = exampleEntryFields(
+  { id: SERVICE_CLIENT_ID, name: 'Orders service' },
+  INVOICES_API,
+  'read:invoices',
+);
 const NOT_AN_ORDERS_TOKEN = 'the subject token is not a valid Orders API access token';
 
 describe('examples/another-audience end to end (an API A token for an API B token)', function () {
@@ -80,31 +89,10 @@ describe('examples/another-audience end to end (an API A token for an API B toke
   /** Step 2 refused the subject token: 400 invalid_request and the fecte entry. */
   async function expectRejected(subjectToken: string, description: string, consoleLine: string) {
     const { res, body } = await serviceExchange(subjectToken);
-    expect(res.status, JSON.stringify(body)).to.equal(400);
-    expectNoStore(res);
-    expect(body).to.deep.equal({ error: 'invalid_request', error_description: description });
-    const entry = await latestLog();
-    expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      type: 'fecte',
-      description,
-      client_id: SERVICE_CLIENT_ID,
-      client_name: 'Orders service',
-      ip: '127.0.0.1',
-      user_agent: entry.user_agent,
-      hostname: 'localhost',
-      audience: INVOICES_API,
-      scope: 'read:invoices',
-      details: {
-        subject_token_type: ORDERS_TOKEN_TYPE,
-        profile_id: entry.details.profile_id,
-        action_id: entry.details.action_id,
-        error: 'invalid_request',
-        error_description: description,
-        cause: 'invalid subject token',
-        console: [consoleLine],
-      },
+    expectExampleRefused(res, body, await latestLog(), {
+      ...invalidSubjectToken(description, consoleLine),
+      fields: SERVICE_ENTRY_FIELDS,
+      subjectTokenType: ORDERS_TOKEN_TYPE,
     });
   }
 
@@ -146,15 +134,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
 
   it('step 2: the Orders service exchanges it for an Invoices API token with the same sub', async () => {
     const { res, body } = await serviceExchange(ordersToken);
-    expect(res.status, JSON.stringify(body)).to.equal(200);
-    expectNoStore(res);
-    expect(body).to.deep.equal({
-      access_token: body.access_token,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
-      expires_in: 600,
-      scope: 'read:invoices',
-    });
+    expectExampleIssued(res, body, { expires_in: 600, scope: 'read:invoices' });
     invoicesToken = String(body.access_token);
     const claims = await verify(invoicesToken, INVOICES_API, 'at+jwt');
     expect(claims.exp! - claims.iat!).to.equal(600);
@@ -173,13 +153,7 @@ describe('examples/another-audience end to end (an API A token for an API B toke
       log_id: entry.log_id,
       date: entry.date,
       ...SECTE,
-      client_id: SERVICE_CLIENT_ID,
-      client_name: 'Orders service',
-      ip: '127.0.0.1',
-      user_agent: entry.user_agent,
-      hostname: 'localhost',
-      audience: INVOICES_API,
-      scope: 'read:invoices',
+      ...SERVICE_ENTRY_FIELDS,
       user_id: 'partner|p-2002',
       user_name: 'sam@partner.example',
       details: {

@@ -7,6 +7,7 @@ import {
   expectExampleIssued,
   exampleReader,
   expectExampleRefused,
+  invalidSubjectToken,
   readReply,
 } from '../support/example-http.js';
 import type { ExampleReader, ExampleRefusal, ExampleReply, Json } from '../support/example-http.js';
@@ -554,12 +555,14 @@ describe('examples/delegation end to end (spawned with --no-node-snapshot)', fun
         JSON.stringify({ ...decodeJwt(grant), sub: 'auth0|alice' }),
       ).toString('base64url');
       const res = await example.delegate(`${header}.${payload}.${signature}`, agentIdToken);
-      await expectRefused(example, res, {
-        error: 'invalid_request',
-        description: 'the delegation grant is invalid',
-        cause: 'invalid subject token',
-        console: ['delegation grant refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
-      });
+      await expectRefused(
+        example,
+        res,
+        invalidSubjectToken(
+          'the delegation grant is invalid',
+          'delegation grant refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+        ),
+      );
     });
   });
 });

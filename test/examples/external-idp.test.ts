@@ -4,9 +4,11 @@ import type { JWTPayload } from 'jose';
 import { freePort } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
+  exampleEntryFields,
   exampleReader,
   expectExampleIssued,
-  expectNoStore,
+  expectExampleRefused,
+  invalidSubjectToken,
   postForm,
   partnerSignIn,
   runningExample,
@@ -19,6 +21,7 @@ const SUBJECT_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const API = 'https://api.acme.example/orders';
 const CLIENT_ID = 'partner-spa';
 const SCOPE = 'openid profile email read:orders';
+const ENTRY_FIELDS = exampleEntryFields({ id: CLIENT_ID, name: 'Partner SPA' }, API, SCOPE);
 
 describe('examples/external-idp end to end (a partner ID token for the partner connection)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
@@ -29,7 +32,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
   const server = runningExample('examples/external-idp/server.ts', {
     env: () => ({ SPA_PORT: String(spaPort) }),
   });
-  const { getJson, verifyResult } = exampleReader(() => server.origin);
+  const { getJson, verifyResult, latestLog } = exampleReader(() => server.origin);
   let spaOrigin: string;
   let bannerToken: string;
 
@@ -81,25 +84,19 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       client_id: CLIENT_ID,
       scope: SCOPE,
     });
-    const [entry] = await getJson<ExampleLogEntry[]>('/logs');
+    const entry = await latestLog();
     expect(entry).to.deep.equal({
-      log_id: entry!.log_id,
-      date: entry!.date,
+      log_id: entry.log_id,
+      date: entry.date,
       ...SECTE,
-      client_id: CLIENT_ID,
-      client_name: 'Partner SPA',
-      ip: '127.0.0.1',
-      user_agent: entry!.user_agent,
-      hostname: 'localhost',
-      audience: API,
-      scope: SCOPE,
+      ...ENTRY_FIELDS,
       user_id: sub,
       user_name: 'jane@partner.example',
       connection: 'partner',
       details: {
         subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry!.details.profile_id,
-        action_id: entry!.details.action_id,
+        profile_id: entry.details.profile_id,
+        action_id: entry.details.action_id,
         access_token_jti: access.jti,
       },
     });
@@ -109,31 +106,10 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
   /** Checks a rejection of the subject token: 400 invalid_request and its fecte entry. */
   async function expectRejected(subjectToken: string, description: string, consoleLine: string) {
     const { res, body } = await exchange(subjectToken);
-    expect(res.status, JSON.stringify(body)).to.equal(400);
-    expectNoStore(res);
-    expect(body).to.deep.equal({ error: 'invalid_request', error_description: description });
-    const [entry] = await getJson<ExampleLogEntry[]>('/logs');
-    expect(entry).to.deep.equal({
-      log_id: entry!.log_id,
-      date: entry!.date,
-      type: 'fecte',
-      description,
-      client_id: CLIENT_ID,
-      client_name: 'Partner SPA',
-      ip: '127.0.0.1',
-      user_agent: entry!.user_agent,
-      hostname: 'localhost',
-      audience: API,
-      scope: SCOPE,
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry!.details.profile_id,
-        action_id: entry!.details.action_id,
-        error: 'invalid_request',
-        error_description: description,
-        cause: 'invalid subject token',
-        console: [consoleLine],
-      },
+    expectExampleRefused(res, body, await latestLog(), {
+      ...invalidSubjectToken(description, consoleLine),
+      fields: ENTRY_FIELDS,
+      subjectTokenType: SUBJECT_TOKEN_TYPE,
     });
   }
 

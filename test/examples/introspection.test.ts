@@ -4,9 +4,12 @@ import { capture } from '../support/example-process.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
+  EXAMPLE_USER_AGENT,
+  exampleEntryFields,
   exampleReader,
   expectExampleIssued,
   expectExampleRefused,
+  invalidSubjectToken,
   readReply,
   runningExample,
 } from '../support/example-http.js';
@@ -17,8 +20,12 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-access-token';
 const API = 'https://api.acme.example/orders';
 const SCOPE = 'openid profile email read:orders';
-const USER_AGENT = 'introspection-example-tests';
-const NOT_ACTIVE_DESCRIPTION = 'the subject token is not active';
+const ENTRY_FIELDS = exampleEntryFields(
+  { id: 'orders-app', name: 'Orders app' },
+  API,
+  SCOPE,
+  '127.0.0.1',
+);
 
 interface Printed {
   url: string;
@@ -68,7 +75,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
         headers: {
           authorization: basic(printed.client),
           'content-type': 'application/x-www-form-urlencoded',
-          'user-agent': USER_AGENT,
+          'user-agent': EXAMPLE_USER_AGENT,
         },
         body: new URLSearchParams({
           grant_type: printed.grantType,
@@ -109,26 +116,13 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     expectExampleRefused(res, res.body, await latestLog(), {
       ...refusal,
       subjectTokenType: SUBJECT_TOKEN_TYPE,
-      fields: {
-        client_id: 'orders-app',
-        client_name: 'Orders app',
-        ip: '127.0.0.1',
-        user_agent: USER_AGENT,
-        hostname: '127.0.0.1',
-        audience: API,
-        scope: SCOPE,
-      },
+      fields: ENTRY_FIELDS,
     });
   }
 
   /** The refusal of a token the action found inactive, with its console line. */
   function expectNotActive(res: ExampleReply, consoleLine: string): Promise<void> {
-    return expectRefused(res, {
-      error: 'invalid_request',
-      description: NOT_ACTIVE_DESCRIPTION,
-      cause: 'invalid subject token',
-      console: [consoleLine],
-    });
+    return expectRefused(res, invalidSubjectToken('the subject token is not active', consoleLine));
   }
 
   /** The generic 500 of an action that threw `thrown` (logged in the cause with the action id). */
@@ -232,16 +226,10 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
       log_id: entry.log_id,
       date: entry.date,
       ...SECTE,
-      client_id: 'orders-app',
-      client_name: 'Orders app',
-      ip: '127.0.0.1',
-      user_agent: USER_AGENT,
-      hostname: '127.0.0.1',
-      audience: API,
+      ...ENTRY_FIELDS,
       user_id: 'legacy|u-1001',
       user_name: 'jane@legacy.example',
       connection: 'legacy',
-      scope: SCOPE,
       details: {
         subject_token_type: SUBJECT_TOKEN_TYPE,
         profile_id: entry.details.profile_id,

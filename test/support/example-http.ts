@@ -14,6 +14,9 @@ export const STARTUP_TIMEOUT_MS = 30_000;
 
 export type Json = Record<string, unknown>;
 
+/** The User-Agent {@link postForm} sends unless told otherwise: the one its log entries carry. */
+export const EXAMPLE_USER_AGENT = 'cte-example-tests';
+
 /** A tenant log entry as an example's `/logs` page lists it. */
 export interface ExampleLogEntry extends Json {
   type: string;
@@ -47,6 +50,27 @@ export function expectExampleIssued(
     expires_in: 3600,
     ...rest,
   });
+}
+
+/**
+ * The fields of an example's log entries of `client`'s requests for `audience` and `scope`, sent
+ * from the loopback address through `hostname` (`localhost` unless given) by {@link postForm}.
+ */
+export function exampleEntryFields(
+  client: { id: string; name: string },
+  audience: string,
+  scope: string,
+  hostname = 'localhost',
+): Json {
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    ip: '127.0.0.1',
+    user_agent: EXAMPLE_USER_AGENT,
+    hostname,
+    audience,
+    scope,
+  };
 }
 
 /** What an example's refused exchange answers and logs. */
@@ -92,6 +116,12 @@ export function exampleFailureEntry(
       cause: refusal.cause ?? `denied by the action ${String(details.action_id)}`,
     },
   };
+}
+
+/** The refusal of a subject token the action rejected, with the console lines it wrote, if any. */
+export function invalidSubjectToken(description: string, ...console: string[]): ExampleRefusal {
+  const refusal = { error: 'invalid_request', description, cause: 'invalid subject token' };
+  return console.length === 0 ? refusal : { ...refusal, console };
 }
 
 /**
@@ -229,7 +259,11 @@ export async function postForm(
 ): Promise<{ res: Response; body: Json }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': EXAMPLE_USER_AGENT,
+      ...headers,
+    },
     body: new URLSearchParams(params),
   });
   return { res, body: (await res.json()) as Json };
