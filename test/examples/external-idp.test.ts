@@ -4,7 +4,8 @@ import type { JWTPayload } from 'jose';
 import { freePort } from '../support/example-process.js';
 import {
   STARTUP_TIMEOUT_MS,
-  exampleEntryFields,
+  exampleExchangeEntry,
+  exampleSuccessEntry,
   exampleReader,
   expectExampleIssued,
   expectExampleRefused,
@@ -15,13 +16,19 @@ import {
 } from '../support/example-http.js';
 import type { ExampleLogEntry, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
-import { SECTE } from '../support/log-entries.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:partner-id-token';
 const API = 'https://api.acme.example/orders';
 const CLIENT_ID = 'partner-spa';
 const SCOPE = 'openid profile email read:orders';
-const ENTRY_FIELDS = exampleEntryFields({ id: CLIENT_ID, name: 'Partner SPA' }, API, SCOPE);
+const SPA_EXCHANGE = exampleExchangeEntry(
+  { id: CLIENT_ID, name: 'Partner SPA' },
+  SUBJECT_TOKEN_TYPE,
+  {
+    audience: API,
+    scope: SCOPE,
+  },
+);
 
 describe('examples/external-idp end to end (a partner ID token for the partner connection)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
@@ -32,7 +39,9 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
   const server = runningExample('examples/external-idp/server.ts', {
     env: () => ({ SPA_PORT: String(spaPort) }),
   });
-  const { getJson, verifyResult, latestLog } = exampleReader(() => server.origin);
+  const { getJson, verifyResult, latestLog, accessClaims, idClaims } = exampleReader(
+    () => server.origin,
+  );
   let spaOrigin: string;
   let bannerToken: string;
 
@@ -73,33 +82,24 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
       id_token: body.id_token,
     });
     const access = await verify(String(body.access_token), API, 'at+jwt');
-    expect(access.exp! - access.iat!).to.equal(3600);
-    expect(access).to.deep.equal({
-      iss: `${server.origin}/`,
-      sub,
-      aud: API,
-      iat: access.iat,
-      exp: access.exp,
-      jti: access.jti,
-      client_id: CLIENT_ID,
-      scope: SCOPE,
-    });
+    expect(access).to.deep.equal(
+      accessClaims(access, {
+        sub,
+        aud: API,
+        exp: access.iat! + 3600,
+        client_id: CLIENT_ID,
+        scope: SCOPE,
+      }),
+    );
     const entry = await latestLog();
-    expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      ...SECTE,
-      ...ENTRY_FIELDS,
-      user_id: sub,
-      user_name: 'jane@partner.example',
-      connection: 'partner',
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry.details.profile_id,
-        action_id: entry.details.action_id,
-        access_token_jti: access.jti,
-      },
-    });
+    expect(entry).to.deep.equal(
+      exampleSuccessEntry(
+        entry,
+        SPA_EXCHANGE,
+        { user_id: sub, user_name: 'jane@partner.example', connection: 'partner' },
+        { access_token_jti: access.jti },
+      ),
+    );
     return verify(String(body.id_token), CLIENT_ID, 'JWT');
   }
 
@@ -108,8 +108,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const { res, body } = await exchange(subjectToken);
     expectExampleRefused(res, body, await latestLog(), {
       ...invalidSubjectToken(description, consoleLine),
-      fields: ENTRY_FIELDS,
-      subjectTokenType: SUBJECT_TOKEN_TYPE,
+      ...SPA_EXCHANGE,
     });
   }
 
@@ -143,20 +142,18 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     expect(await getJson('/users')).to.deep.equal([]);
     const { res, body } = await exchange(bannerToken);
     const id = await expectTokensFor(res, body, 'partner|p-1001');
-    expect(id).to.deep.equal({
-      iss: `${server.origin}/`,
-      sub: 'partner|p-1001',
-      aud: CLIENT_ID,
-      iat: id.iat,
-      exp: id.exp,
-      auth_time: id.iat,
-      name: 'Jane Doe',
-      given_name: 'Jane',
-      family_name: 'Doe',
-      updated_at: id.updated_at,
-      email: 'jane@partner.example',
-      email_verified: true,
-    });
+    expect(id).to.deep.equal(
+      idClaims(id, {
+        sub: 'partner|p-1001',
+        aud: CLIENT_ID,
+        name: 'Jane Doe',
+        given_name: 'Jane',
+        family_name: 'Doe',
+        updated_at: id.updated_at,
+        email: 'jane@partner.example',
+        email_verified: true,
+      }),
+    );
     const users = await getJson<Json[]>('/users');
     expect(users).to.deep.equal([
       {

@@ -5,7 +5,8 @@ import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
   EXAMPLE_USER_AGENT,
-  exampleEntryFields,
+  exampleExchangeEntry,
+  exampleSuccessEntry,
   exampleReader,
   expectExampleIssued,
   expectExampleRefused,
@@ -14,17 +15,15 @@ import {
   runningExample,
 } from '../support/example-http.js';
 import type { ExampleRefusal, ExampleReply } from '../support/example-http.js';
-import { SECTE } from '../support/log-entries.js';
+import { GRANT } from '../support/fixtures.js';
 
-const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-access-token';
 const API = 'https://api.acme.example/orders';
 const SCOPE = 'openid profile email read:orders';
-const ENTRY_FIELDS = exampleEntryFields(
+const APP_EXCHANGE = exampleExchangeEntry(
   { id: 'orders-app', name: 'Orders app' },
-  API,
-  SCOPE,
-  '127.0.0.1',
+  SUBJECT_TOKEN_TYPE,
+  { audience: API, scope: SCOPE, hostname: '127.0.0.1' },
 );
 
 interface Printed {
@@ -61,7 +60,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
   const server = runningExample('examples/introspection/server.ts', { host: '127.0.0.1' });
   let printed: Printed;
   let origin: string;
-  const { verify, latestLog } = exampleReader(() => origin);
+  const { verify, latestLog, accessClaims, idClaims } = exampleReader(() => origin);
 
   before(() => {
     origin = server.origin;
@@ -115,8 +114,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
   ): Promise<void> {
     expectExampleRefused(res, res.body, await latestLog(), {
       ...refusal,
-      subjectTokenType: SUBJECT_TOKEN_TYPE,
-      fields: ENTRY_FIELDS,
+      ...APP_EXCHANGE,
     });
   }
 
@@ -196,47 +194,38 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
       kid: 'router-es256-1',
     });
     const access = await verify(accessToken, API, 'at+jwt');
-    expect(access).to.deep.equal({
-      iss: `${origin}/`,
-      sub: 'legacy|u-1001',
-      aud: API,
-      iat: access.iat,
-      exp: access.iat! + 3600,
-      jti: access.jti,
-      client_id: 'orders-app',
-      scope: SCOPE,
-    });
+    expect(access).to.deep.equal(
+      accessClaims(access, {
+        sub: 'legacy|u-1001',
+        aud: API,
+        exp: access.iat! + 3600,
+        client_id: 'orders-app',
+        scope: SCOPE,
+      }),
+    );
     expect(access.iat).to.be.closeTo(Math.floor(Date.now() / 1000), 30);
     const id = await verify(String(res.body.id_token), 'orders-app', 'JWT');
-    expect(id).to.deep.equal({
-      iss: `${origin}/`,
-      sub: 'legacy|u-1001',
-      aud: 'orders-app',
-      iat: id.iat,
-      exp: id.iat! + 36000,
-      auth_time: id.iat,
-      name: 'Jane Legacy',
-      updated_at: id.updated_at,
-      email: 'jane@legacy.example',
-      email_verified: false,
-    });
+    expect(id).to.deep.equal(
+      idClaims(id, {
+        sub: 'legacy|u-1001',
+        aud: 'orders-app',
+        exp: id.iat! + 36000,
+        name: 'Jane Legacy',
+        updated_at: id.updated_at,
+        email: 'jane@legacy.example',
+        email_verified: false,
+      }),
+    );
 
     const entry = await latestLog();
-    expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      ...SECTE,
-      ...ENTRY_FIELDS,
-      user_id: 'legacy|u-1001',
-      user_name: 'jane@legacy.example',
-      connection: 'legacy',
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry.details.profile_id,
-        action_id: entry.details.action_id,
-        access_token_jti: access.jti,
-      },
-    });
+    expect(entry).to.deep.equal(
+      exampleSuccessEntry(
+        entry,
+        APP_EXCHANGE,
+        { user_id: 'legacy|u-1001', user_name: 'jane@legacy.example', connection: 'legacy' },
+        { access_token_jti: access.jti },
+      ),
+    );
     expect(JSON.stringify(await (await fetch(`${origin}/logs`)).json())).not.to.include(
       printed.subjectToken.slice(0, 16),
     );

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
-  exampleEntryFields,
+  exampleExchangeEntry,
+  exampleSuccessEntry,
   exampleReader,
   expectExampleIssued,
   expectExampleRefused,
@@ -13,13 +14,19 @@ import {
 } from '../support/example-http.js';
 import type { ExampleRefusal, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
-import { SECTE } from '../support/log-entries.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-refresh-token';
 const API = 'https://api.acme.example/orders';
 const CLIENT_ID = 'acme-mobile';
 const SCOPE = 'openid profile email offline_access read:orders';
-const ENTRY_FIELDS = exampleEntryFields({ id: CLIENT_ID, name: 'Acme Mobile' }, API, SCOPE);
+const MOBILE_EXCHANGE = exampleExchangeEntry(
+  { id: CLIENT_ID, name: 'Acme Mobile' },
+  SUBJECT_TOKEN_TYPE,
+  {
+    audience: API,
+    scope: SCOPE,
+  },
+);
 const REVOKED = invalidSubjectToken('the legacy refresh token is invalid or revoked');
 
 function printed(stdout: string, pattern: RegExp, what: string): string {
@@ -31,7 +38,7 @@ function printed(stdout: string, pattern: RegExp, what: string): string {
 describe('examples/migration end to end (a legacy refresh token for an imported user)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
   const server = runningExample('examples/migration/server.ts');
-  const { getJson, verify, latestLog } = exampleReader(() => server.origin);
+  const { getJson, verify, latestLog, accessClaims, idClaims } = exampleReader(() => server.origin);
   let tokens: { alice: string; bob: string; carol: string };
   let importedUsers: Json[];
   /** The router's refresh token from Alice's exchange, and its family. */
@@ -81,14 +88,10 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
   async function expectRefused(
     { res, body }: { res: Response; body: Json },
     refusal: ExampleRefusal & { status?: number },
-    fields: Json = ENTRY_FIELDS,
+    fields: Json = MOBILE_EXCHANGE.fields,
   ): Promise<void> {
     const entry = await latestLog();
-    expectExampleRefused(res, body, entry, {
-      ...refusal,
-      fields,
-      subjectTokenType: SUBJECT_TOKEN_TYPE,
-    });
+    expectExampleRefused(res, body, entry, { ...refusal, ...MOBILE_EXCHANGE, fields });
   }
 
   /** The generic 500 of a failed action; its cause names the failure. */
@@ -125,48 +128,34 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     routerRefreshToken = String(body.refresh_token);
 
     const access = await verify(String(body.access_token), API, 'at+jwt');
-    expect(access).to.deep.equal({
-      iss: `${server.origin}/`,
-      sub: 'auth0|1001',
-      aud: API,
-      iat: access.iat,
-      exp: access.exp,
-      jti: access.jti,
-      client_id: CLIENT_ID,
-      scope: SCOPE,
-    });
+    expect(access).to.deep.equal(
+      accessClaims(access, { sub: 'auth0|1001', aud: API, client_id: CLIENT_ID, scope: SCOPE }),
+    );
     // The profile is the imported one: the action changed nothing.
     const id = await verify(String(body.id_token), CLIENT_ID, 'JWT');
-    expect(id).to.deep.equal({
-      iss: `${server.origin}/`,
-      sub: 'auth0|1001',
-      aud: CLIENT_ID,
-      iat: id.iat,
-      exp: id.exp,
-      auth_time: id.iat,
-      name: 'Alice Martin',
-      updated_at: id.updated_at,
-      email: 'alice@acme.example',
-      email_verified: true,
-    });
+    expect(id).to.deep.equal(
+      idClaims(id, {
+        sub: 'auth0|1001',
+        aud: CLIENT_ID,
+        name: 'Alice Martin',
+        updated_at: id.updated_at,
+        email: 'alice@acme.example',
+        email_verified: true,
+      }),
+    );
 
     const entry = await latestLog();
-    expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      ...SECTE,
-      ...ENTRY_FIELDS,
-      user_id: 'auth0|1001',
-      user_name: 'alice@acme.example',
-      connection: 'legacy-users',
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry.details.profile_id,
-        action_id: entry.details.action_id,
-        access_token_jti: access.jti,
-        refresh_token_family_id: entry.details.refresh_token_family_id,
-      },
-    });
+    expect(entry).to.deep.equal(
+      exampleSuccessEntry(
+        entry,
+        MOBILE_EXCHANGE,
+        { user_id: 'auth0|1001', user_name: 'alice@acme.example', connection: 'legacy-users' },
+        {
+          access_token_jti: access.jti,
+          refresh_token_family_id: entry.details.refresh_token_family_id,
+        },
+      ),
+    );
     expect(entry.details.refresh_token_family_id).to.match(/^rtf_/);
     familyId = entry.details.refresh_token_family_id;
 
@@ -194,7 +183,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
         cause:
           'setUserByConnection: no user at connection "legacy-users", user_id "1003" and creationBehavior is none',
       },
-      { ...ENTRY_FIELDS, connection: 'legacy-users' },
+      { ...MOBILE_EXCHANGE.fields, connection: 'legacy-users' },
     );
     const users = await getJson<Json[]>('/users');
     expect(users.map((user) => user.user_id)).to.deep.equal(['auth0|1001', 'auth0|1002']);
@@ -255,7 +244,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
       date: entry.date,
       type: 'sertft',
       description: 'Successful Exchange of Refresh Token for Access Token',
-      ...ENTRY_FIELDS,
+      ...MOBILE_EXCHANGE.fields,
       user_id: 'auth0|1001',
       user_name: 'alice@acme.example',
       details: {

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyResult } from 'jose';
 import { ACCESS_TOKEN_TYPE } from './fixtures.js';
+import { SECTE } from './log-entries.js';
 import { startExample } from './example-process.js';
 import type { ExampleProcess } from './example-process.js';
 
@@ -52,27 +53,6 @@ export function expectExampleIssued(
   });
 }
 
-/**
- * The fields of an example's log entries of `client`'s requests for `audience` and `scope`, sent
- * from the loopback address through `hostname` (`localhost` unless given) by {@link postForm}.
- */
-export function exampleEntryFields(
-  client: { id: string; name: string },
-  audience: string,
-  scope: string,
-  hostname = 'localhost',
-): Json {
-  return {
-    client_id: client.id,
-    client_name: client.name,
-    ip: '127.0.0.1',
-    user_agent: EXAMPLE_USER_AGENT,
-    hostname,
-    audience,
-    scope,
-  };
-}
-
 /** What an example's refused exchange answers and logs. */
 export interface ExampleRefusal {
   error: string;
@@ -88,6 +68,32 @@ export interface ExampleExchangeEntry {
   /** The entry's own fields: client_id, client_name, ip, user_agent, hostname, audience, scope. */
   fields: Json;
   subjectTokenType: string;
+}
+
+/**
+ * What the log entries of `client`'s exchanges of a `subjectTokenType` for `audience` and `scope`
+ * share, sent from the loopback address through `hostname` (`localhost` unless given) by
+ * {@link postForm}.
+ */
+export function exampleExchangeEntry(
+  client: { id: string; name: string },
+  subjectTokenType: string,
+  {
+    audience,
+    scope,
+    hostname = 'localhost',
+  }: { audience: string; scope: string; hostname?: string },
+): ExampleExchangeEntry {
+  const fields = {
+    client_id: client.id,
+    client_name: client.name,
+    ip: '127.0.0.1',
+    user_agent: EXAMPLE_USER_AGENT,
+    hostname,
+    audience,
+    scope,
+  };
+  return { fields, subjectTokenType };
 }
 
 /**
@@ -125,6 +131,32 @@ export function invalidSubjectToken(description: string, ...console: string[]): 
 }
 
 /**
+ * The `secte` entry an example writes for a successful exchange: the shared `fields` and subject
+ * token type as given, then `rest` (`user_id`, `user_name`, `connection`) and `details`
+ * (`access_token_jti`, ...), the entry's own id, date, profile and action taken as written.
+ */
+export function exampleSuccessEntry(
+  entry: ExampleLogEntry,
+  { fields, subjectTokenType }: ExampleExchangeEntry,
+  rest: Json,
+  details: Json,
+): Json {
+  return {
+    log_id: entry.log_id,
+    date: entry.date,
+    ...SECTE,
+    ...fields,
+    ...rest,
+    details: {
+      subject_token_type: subjectTokenType,
+      profile_id: entry.details.profile_id,
+      action_id: entry.details.action_id,
+      ...details,
+    },
+  };
+}
+
+/**
  * Asserts an example refused an exchange: the answer is `status` (400 unless given), no-store,
  * with exactly the refusal's error and description as its body, and `entry`, the example's newest
  * log entry, is the refusal's `fecte` entry.
@@ -151,6 +183,16 @@ export interface ExampleReader {
   verify: (token: string, audience: string, typ: string) => Promise<JWTPayload>;
   /** The newest entry of the example's tenant log; throws when there is none. */
   latestLog: () => Promise<ExampleLogEntry>;
+  /**
+   * The whole payload of an access token the example issued: its issuer, the token's own times
+   * and id as they are, then `claims` (`sub`, `aud`, `client_id`, `scope`, an `exp` to check, ...).
+   */
+  accessClaims: (payload: JWTPayload, claims: Json) => Json;
+  /**
+   * The whole payload of an ID token the example issued: its issuer, the token's own times as
+   * they are (authenticated when issued), then `claims` (`sub`, `aud`, profile claims, ...).
+   */
+  idClaims: (payload: JWTPayload, claims: Json) => Json;
 }
 
 /** Reads the example at `origin()`, called at each request (tests learn the port in `before`). */
@@ -178,6 +220,20 @@ export function exampleReader(origin: () => string): ExampleReader {
       if (entry === undefined) throw new Error('the tenant log is empty');
       return entry;
     },
+    accessClaims: ({ iat, exp, jti }, claims) => ({
+      iss: `${origin()}/`,
+      iat,
+      exp,
+      jti,
+      ...claims,
+    }),
+    idClaims: ({ iat, exp }, claims) => ({
+      iss: `${origin()}/`,
+      iat,
+      exp,
+      auth_time: iat,
+      ...claims,
+    }),
   };
 }
 
