@@ -86,6 +86,15 @@ describe('examples/another-audience end to end (an API A token for an API B toke
     return partnerSignIn(server.origin, user);
   }
 
+  /** Verifies `token` as Sam's access token for `audience`, of `clientId` and `scope` alone. */
+  async function expectSamsToken(token: string, audience: string, clientId: string, scope: string) {
+    const claims = await verify(token, audience, 'at+jwt');
+    expect(claims).to.deep.equal(
+      accessClaims(claims, { sub: 'partner|p-2002', aud: audience, client_id: clientId, scope }),
+    );
+    return claims;
+  }
+
   /** Step 2 refused the subject token: 400 invalid_request and the fecte entry. */
   async function expectRejected(subjectToken: string, description: string, consoleLine: string) {
     const { res, body } = await serviceExchange(subjectToken);
@@ -118,31 +127,20 @@ describe('examples/another-audience end to end (an API A token for an API B toke
       scope: 'read:orders read:invoices',
     });
     ordersToken = String(body.access_token);
-    const claims = await verify(ordersToken, ORDERS_API, 'at+jwt');
-    expect(claims).to.deep.equal(
-      accessClaims(claims, {
-        sub: 'partner|p-2002',
-        aud: ORDERS_API,
-        client_id: WEB_CLIENT_ID,
-        scope: 'read:orders read:invoices',
-      }),
-    );
+    await expectSamsToken(ordersToken, ORDERS_API, WEB_CLIENT_ID, 'read:orders read:invoices');
   });
 
   it('step 2: the Orders service exchanges it for an Invoices API token with the same sub', async () => {
     const { res, body } = await serviceExchange(ordersToken);
     expectExampleIssued(res, body, { expires_in: 600, scope: 'read:invoices' });
     invoicesToken = String(body.access_token);
-    const claims = await verify(invoicesToken, INVOICES_API, 'at+jwt');
-    expect(claims).to.deep.equal(
-      accessClaims(claims, {
-        sub: 'partner|p-2002',
-        aud: INVOICES_API,
-        exp: claims.iat! + 600,
-        client_id: SERVICE_CLIENT_ID,
-        scope: 'read:invoices',
-      }),
+    const claims = await expectSamsToken(
+      invoicesToken,
+      INVOICES_API,
+      SERVICE_CLIENT_ID,
+      'read:invoices',
     );
+    expect(claims.exp! - claims.iat!).to.equal(600);
     const entry = await latestLog();
     expect(entry).to.deep.equal(
       exampleSuccessEntry(

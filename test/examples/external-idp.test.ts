@@ -30,6 +30,16 @@ const SPA_EXCHANGE = exampleExchangeEntry(
   },
 );
 
+/** Jane's partner profile once she changed her name. */
+const JANE_SMITH = {
+  sub: 'p-1001',
+  email: 'jane@partner.example',
+  email_verified: true,
+  name: 'Jane Smith',
+  given_name: 'Jane',
+  family_name: 'Smith',
+};
+
 describe('examples/external-idp end to end (a partner ID token for the partner connection)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
   let spaPort: number;
@@ -178,14 +188,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
 
   it('a later exchange with a changed profile replaces it (same user_id, new name)', async () => {
     const [before] = await getJson<Json[]>('/users');
-    const token = await signIn({
-      sub: 'p-1001',
-      email: 'jane@partner.example',
-      email_verified: true,
-      name: 'Jane Smith',
-      given_name: 'Jane',
-      family_name: 'Smith',
-    });
+    const token = await signIn(JANE_SMITH);
     const { res, body } = await exchange(token);
     const id = await expectTokensFor(res, body, 'partner|p-1001');
     expect(id).to.deep.include({ name: 'Jane Smith', given_name: 'Jane', family_name: 'Smith' });
@@ -294,14 +297,7 @@ describe('examples/external-idp end to end (a partner ID token for the partner c
     const signIn = await fetch(`${spaOrigin}/partner/sign-in`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        sub: 'p-1001',
-        email: 'jane@partner.example',
-        email_verified: true,
-        name: 'Jane Smith',
-        given_name: 'Jane',
-        family_name: 'Smith',
-      }),
+      body: JSON.stringify(JANE_SMITH),
     });
     const { id_token } = (await signIn.json()) as { id_token: string };
     const preflight = await fetch(`${server.origin}/oauth/token`, {
