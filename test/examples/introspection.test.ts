@@ -4,28 +4,27 @@ import { capture } from '../support/example-process.js';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
+  EXAMPLE_USER_AGENT,
+  exampleExchangeEntry,
+  exampleSuccessEntry,
   exampleReader,
   expectExampleIssued,
+  expectExampleRefused,
+  invalidSubjectToken,
+  readReply,
   runningExample,
 } from '../support/example-http.js';
-import type { Json } from '../support/example-http.js';
-import { SECTE } from '../support/log-entries.js';
+import type { ExampleRefusal, ExampleReply } from '../support/example-http.js';
+import { GRANT } from '../support/fixtures.js';
 
-const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-access-token';
 const API = 'https://api.acme.example/orders';
 const SCOPE = 'openid profile email read:orders';
-const USER_AGENT = 'introspection-example-tests';
-const NOT_ACTIVE = {
-  error: 'invalid_request',
-  error_description: 'the subject token is not active',
-};
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
+const APP_EXCHANGE = exampleExchangeEntry(
+  { id: 'orders-app', name: 'Orders app' },
+  SUBJECT_TOKEN_TYPE,
+  { audience: API, scope: SCOPE, hostname: '127.0.0.1' },
+);
 
 interface Printed {
   url: string;
@@ -56,30 +55,26 @@ function basic(credentials: string): string {
   return `Basic ${Buffer.from(credentials).toString('base64')}`;
 }
 
-async function reply(res: Response): Promise<Reply> {
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
-}
-
 describe('examples/introspection end to end (spawned with --no-node-snapshot)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
   const server = runningExample('examples/introspection/server.ts', { host: '127.0.0.1' });
   let printed: Printed;
   let origin: string;
-  const { verify } = exampleReader(() => origin);
+  const { verify, latestLog, accessClaims, idClaims } = exampleReader(() => origin);
 
   before(() => {
     origin = server.origin;
     printed = parseBanner(server.stdout);
   });
 
-  async function exchange(subjectToken: string): Promise<Reply> {
-    return reply(
+  async function exchange(subjectToken: string): Promise<ExampleReply> {
+    return readReply(
       await fetch(printed.url, {
         method: 'POST',
         headers: {
           authorization: basic(printed.client),
           'content-type': 'application/x-www-form-urlencoded',
-          'user-agent': USER_AGENT,
+          'user-agent': EXAMPLE_USER_AGENT,
         },
         body: new URLSearchParams({
           grant_type: printed.grantType,
@@ -91,8 +86,12 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     );
   }
 
-  async function post(path: string, form: Record<string, string>, auth?: string): Promise<Reply> {
-    return reply(
+  async function post(
+    path: string,
+    form: Record<string, string>,
+    auth?: string,
+  ): Promise<ExampleReply> {
+    return readReply(
       await fetch(`${origin}${path}`, {
         method: 'POST',
         headers: auth === undefined ? {} : { authorization: auth },
@@ -108,40 +107,31 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     return String(res.body.access_token);
   }
 
-  async function newestLog(): Promise<Json> {
-    const entries = (await (await fetch(`${origin}/logs`)).json()) as Json[];
-    expect(entries).to.have.length.greaterThan(0);
-    return entries[0]!;
+  /** Asserts `res` refused the exchange as `refusal` says, and the `fecte` entry logged for it. */
+  async function expectRefused(
+    res: ExampleReply,
+    refusal: ExampleRefusal & { status?: number },
+  ): Promise<void> {
+    expectExampleRefused(res, res.body, await latestLog(), {
+      ...refusal,
+      ...APP_EXCHANGE,
+    });
   }
 
-  /** The `fecte` entry of a refused exchange. */
-  function failureEntry(
-    entry: Json,
-    fields: { error: string; description: string; cause: string; console?: string[] },
-  ): Json {
-    const details = entry.details as Json;
-    return {
-      log_id: entry.log_id,
-      date: entry.date,
-      type: 'fecte',
-      description: fields.description,
-      client_id: 'orders-app',
-      client_name: 'Orders app',
-      ip: '127.0.0.1',
-      user_agent: USER_AGENT,
-      hostname: '127.0.0.1',
-      audience: API,
-      scope: SCOPE,
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: details.profile_id,
-        action_id: details.action_id,
-        ...(fields.console === undefined ? {} : { console: fields.console }),
-        error: fields.error,
-        error_description: fields.description,
-        cause: fields.cause,
-      },
-    };
+  /** The refusal of a token the action found inactive, with its console line. */
+  function expectNotActive(res: ExampleReply, consoleLine: string): Promise<void> {
+    return expectRefused(res, invalidSubjectToken('the subject token is not active', consoleLine));
+  }
+
+  /** The generic 500 of an action that threw `thrown` (logged in the cause with the action id). */
+  async function expectServerError(res: ExampleReply, thrown: string): Promise<void> {
+    const actionId = String((await latestLog()).details.action_id);
+    await expectRefused(res, {
+      status: 500,
+      error: SERVER_ERROR.error,
+      description: SERVER_ERROR.error_description,
+      cause: `action ${actionId} failed: ${thrown}`,
+    });
   }
 
   it('prints an exchange for its own port with a fresh opaque token, and the introspection call', () => {
@@ -204,53 +194,38 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
       kid: 'router-es256-1',
     });
     const access = await verify(accessToken, API, 'at+jwt');
-    expect(access).to.deep.equal({
-      iss: `${origin}/`,
-      sub: 'legacy|u-1001',
-      aud: API,
-      iat: access.iat,
-      exp: access.iat! + 3600,
-      jti: access.jti,
-      client_id: 'orders-app',
-      scope: SCOPE,
-    });
+    expect(access).to.deep.equal(
+      accessClaims(access, {
+        sub: 'legacy|u-1001',
+        aud: API,
+        exp: access.iat! + 3600,
+        client_id: 'orders-app',
+        scope: SCOPE,
+      }),
+    );
     expect(access.iat).to.be.closeTo(Math.floor(Date.now() / 1000), 30);
     const id = await verify(String(res.body.id_token), 'orders-app', 'JWT');
-    expect(id).to.deep.equal({
-      iss: `${origin}/`,
-      sub: 'legacy|u-1001',
-      aud: 'orders-app',
-      iat: id.iat,
-      exp: id.iat! + 36000,
-      auth_time: id.iat,
-      name: 'Jane Legacy',
-      updated_at: id.updated_at,
-      email: 'jane@legacy.example',
-      email_verified: false,
-    });
+    expect(id).to.deep.equal(
+      idClaims(id, {
+        sub: 'legacy|u-1001',
+        aud: 'orders-app',
+        exp: id.iat! + 36000,
+        name: 'Jane Legacy',
+        updated_at: id.updated_at,
+        email: 'jane@legacy.example',
+        email_verified: false,
+      }),
+    );
 
-    const entry = await newestLog();
-    expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      ...SECTE,
-      client_id: 'orders-app',
-      client_name: 'Orders app',
-      ip: '127.0.0.1',
-      user_agent: USER_AGENT,
-      hostname: '127.0.0.1',
-      audience: API,
-      user_id: 'legacy|u-1001',
-      user_name: 'jane@legacy.example',
-      connection: 'legacy',
-      scope: SCOPE,
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: (entry.details as Json).profile_id,
-        action_id: (entry.details as Json).action_id,
-        access_token_jti: access.jti,
-      },
-    });
+    const entry = await latestLog();
+    expect(entry).to.deep.equal(
+      exampleSuccessEntry(
+        entry,
+        APP_EXCHANGE,
+        { user_id: 'legacy|u-1001', user_name: 'jane@legacy.example', connection: 'legacy' },
+        { access_token_jti: access.jti },
+      ),
+    );
     expect(JSON.stringify(await (await fetch(`${origin}/logs`)).json())).not.to.include(
       printed.subjectToken.slice(0, 16),
     );
@@ -258,53 +233,23 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
 
   it('an unknown token (introspection says active: false): 400, the action console line logged', async () => {
     const res = await exchange('not-a-token-the-legacy-server-issued');
-    expect(res.status, JSON.stringify(res.body)).to.equal(400);
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(res.body).to.deep.equal(NOT_ACTIVE);
-    const entry = await newestLog();
-    expect(entry).to.deep.equal(
-      failureEntry(entry, {
-        error: 'invalid_request',
-        description: NOT_ACTIVE.error_description,
-        cause: 'invalid subject token',
-        console: ['introspection: the token is not active'],
-      }),
-    );
+    await expectNotActive(res, 'introspection: the token is not active');
   });
 
   it('an expired token: inactive, the same 400', async () => {
     const token = await legacyToken('u-1002', 'orders.read', 1);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const res = await exchange(token);
-    expect(res.status, JSON.stringify(res.body)).to.equal(400);
-    expect(res.body).to.deep.equal(NOT_ACTIVE);
-    const entry = await newestLog();
-    expect(entry).to.deep.equal(
-      failureEntry(entry, {
-        error: 'invalid_request',
-        description: NOT_ACTIVE.error_description,
-        cause: 'invalid subject token',
-        console: ['introspection: the token is not active'],
-      }),
-    );
+    await expectNotActive(res, 'introspection: the token is not active');
   });
 
   it('an active token without orders.read: 400 invalid_scope, no token', async () => {
     const res = await exchange(await legacyToken('u-1002', 'profile'));
-    expect(res.status, JSON.stringify(res.body)).to.equal(400);
-    expect(res.body).to.deep.equal({
+    await expectRefused(res, {
       error: 'invalid_scope',
-      error_description: 'the subject token does not grant orders.read',
+      description: 'the subject token does not grant orders.read',
+      console: ['introspection: scope "profile" lacks orders.read'],
     });
-    const entry = await newestLog();
-    expect(entry).to.deep.equal(
-      failureEntry(entry, {
-        error: 'invalid_scope',
-        description: 'the subject token does not grant orders.read',
-        cause: `denied by the action ${String((entry.details as Json).action_id)}`,
-        console: ['introspection: scope "profile" lacks orders.read'],
-      }),
-    );
   });
 
   it('a token of the other legacy user with the scope: 200 for legacy|u-1002 (created on first use)', async () => {
@@ -312,7 +257,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const access = await verify(String(res.body.access_token), API, 'at+jwt');
     expect(access.sub).to.equal('legacy|u-1002');
-    expect(await newestLog()).to.deep.include({
+    expect(await latestLog()).to.deep.include({
       type: 'secte',
       user_id: 'legacy|u-1002',
       user_name: 'omar@legacy.example',
@@ -331,34 +276,16 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
     it('answers 503: 500 server_error with the generic body, the status in the cause', async () => {
       await fault('error');
       const res = await exchange(printed.subjectToken);
-      expect(res.status, JSON.stringify(res.body)).to.equal(500);
-      expect(res.headers.get('cache-control')).to.equal('no-store');
-      expect(res.body).to.deep.equal(SERVER_ERROR);
-      const entry = await newestLog();
-      const actionId = String((entry.details as Json).action_id);
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: SERVER_ERROR.error,
-          description: SERVER_ERROR.error_description,
-          cause: `action ${actionId} failed: Error: introspection endpoint answered 503 (line 20, column 33)`,
-        }),
+      await expectServerError(
+        res,
+        'Error: introspection endpoint answered 503 (line 20, column 33)',
       );
     });
 
     it('drops the connection: 500 server_error, the fetch failure in the cause (its URL, a secret, redacted)', async () => {
       await fault('down');
       const res = await exchange(printed.subjectToken);
-      expect(res.status, JSON.stringify(res.body)).to.equal(500);
-      expect(res.body).to.deep.equal(SERVER_ERROR);
-      const entry = await newestLog();
-      const actionId = String((entry.details as Json).action_id);
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: SERVER_ERROR.error,
-          description: SERVER_ERROR.error_description,
-          cause: `action ${actionId} failed: CapabilityError: fetch to [redacted] failed: connection reset`,
-        }),
-      );
+      await expectServerError(res, 'CapabilityError: fetch to [redacted] failed: connection reset');
     });
 
     it('answers active: true past exp (a stale answer): the action checks exp itself, 400', async () => {
@@ -375,17 +302,7 @@ describe('examples/introspection end to end (spawned with --no-node-snapshot)', 
       expect(exp).to.be.at.most(Date.now() / 1000);
 
       const res = await exchange(token);
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expect(res.body).to.deep.equal(NOT_ACTIVE);
-      const entry = await newestLog();
-      expect(entry).to.deep.equal(
-        failureEntry(entry, {
-          error: 'invalid_request',
-          description: NOT_ACTIVE.error_description,
-          cause: 'invalid subject token',
-          console: [`introspection: active, but exp ${exp} has passed`],
-        }),
-      );
+      await expectNotActive(res, `introspection: active, but exp ${exp} has passed`);
     });
 
     it('is back: the same token exchanges again', async () => {

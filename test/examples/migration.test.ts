@@ -2,20 +2,32 @@ import { expect } from 'chai';
 import { SERVER_ERROR } from '../support/oauth-responses.js';
 import {
   STARTUP_TIMEOUT_MS,
+  exampleExchangeEntry,
+  exampleSuccessEntry,
   exampleReader,
   expectExampleIssued,
+  expectExampleRefused,
+  invalidSubjectToken,
   expectNoStore,
   postForm,
   runningExample,
 } from '../support/example-http.js';
-import type { ExampleLogEntry, Json } from '../support/example-http.js';
+import type { ExampleRefusal, Json } from '../support/example-http.js';
 import { GRANT } from '../support/fixtures.js';
-import { SECTE } from '../support/log-entries.js';
 
 const SUBJECT_TOKEN_TYPE = 'urn:acme:legacy-refresh-token';
 const API = 'https://api.acme.example/orders';
 const CLIENT_ID = 'acme-mobile';
 const SCOPE = 'openid profile email offline_access read:orders';
+const MOBILE_EXCHANGE = exampleExchangeEntry(
+  { id: CLIENT_ID, name: 'Acme Mobile' },
+  SUBJECT_TOKEN_TYPE,
+  {
+    audience: API,
+    scope: SCOPE,
+  },
+);
+const REVOKED = invalidSubjectToken('the legacy refresh token is invalid or revoked');
 
 function printed(stdout: string, pattern: RegExp, what: string): string {
   const value = pattern.exec(stdout)?.[1];
@@ -26,7 +38,7 @@ function printed(stdout: string, pattern: RegExp, what: string): string {
 describe('examples/migration end to end (a legacy refresh token for an imported user)', function () {
   this.timeout(STARTUP_TIMEOUT_MS);
   const server = runningExample('examples/migration/server.ts');
-  const { getJson, verify, latestLog } = exampleReader(() => server.origin);
+  const { getJson, verify, latestLog, accessClaims, idClaims } = exampleReader(() => server.origin);
   let tokens: { alice: string; bob: string; carol: string };
   let importedUsers: Json[];
   /** The router's refresh token from Alice's exchange, and its family. */
@@ -69,35 +81,25 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     expect(await res.json()).to.deep.equal({ mode });
   }
 
-  /** The fields every fecte entry of this example's exchanges has. */
-  function failureEntry(
-    entry: ExampleLogEntry,
-    error: string,
-    description: string,
-    cause: string,
-  ): Json {
-    return {
-      log_id: entry.log_id,
-      date: entry.date,
-      type: 'fecte',
-      description,
-      client_id: CLIENT_ID,
-      client_name: 'Acme Mobile',
-      ip: '127.0.0.1',
-      user_agent: entry.user_agent,
-      hostname: 'localhost',
-      audience: API,
-      scope: SCOPE,
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry.details.profile_id,
-        action_id: entry.details.action_id,
-        error,
-        error_description: description,
-        cause,
-      },
-    };
+  /**
+   * Asserts `answer` refused the exchange as `refusal` says, and the `fecte` entry logged for it
+   * (its fields the app's, or `fields`).
+   */
+  async function expectRefused(
+    { res, body }: { res: Response; body: Json },
+    refusal: ExampleRefusal & { status?: number },
+    fields: Json = MOBILE_EXCHANGE.fields,
+  ): Promise<void> {
+    const entry = await latestLog();
+    expectExampleRefused(res, body, entry, { ...refusal, ...MOBILE_EXCHANGE, fields });
   }
+
+  /** The generic 500 of a failed action; its cause names the failure. */
+  const SERVER_FAILURE = {
+    status: 500,
+    error: 'server_error',
+    description: SERVER_ERROR.error_description,
+  };
 
   it('starts with the bulk import: Alice and Bob under their legacy ids, not Carol', () => {
     expect(importedUsers.map((user) => [user.user_id, user.email, user.identities])).to.deep.equal([
@@ -126,54 +128,34 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
     routerRefreshToken = String(body.refresh_token);
 
     const access = await verify(String(body.access_token), API, 'at+jwt');
-    expect(access).to.deep.equal({
-      iss: `${server.origin}/`,
-      sub: 'auth0|1001',
-      aud: API,
-      iat: access.iat,
-      exp: access.exp,
-      jti: access.jti,
-      client_id: CLIENT_ID,
-      scope: SCOPE,
-    });
+    expect(access).to.deep.equal(
+      accessClaims(access, { sub: 'auth0|1001', aud: API, client_id: CLIENT_ID, scope: SCOPE }),
+    );
     // The profile is the imported one: the action changed nothing.
     const id = await verify(String(body.id_token), CLIENT_ID, 'JWT');
-    expect(id).to.deep.equal({
-      iss: `${server.origin}/`,
-      sub: 'auth0|1001',
-      aud: CLIENT_ID,
-      iat: id.iat,
-      exp: id.exp,
-      auth_time: id.iat,
-      name: 'Alice Martin',
-      updated_at: id.updated_at,
-      email: 'alice@acme.example',
-      email_verified: true,
-    });
+    expect(id).to.deep.equal(
+      idClaims(id, {
+        sub: 'auth0|1001',
+        aud: CLIENT_ID,
+        name: 'Alice Martin',
+        updated_at: id.updated_at,
+        email: 'alice@acme.example',
+        email_verified: true,
+      }),
+    );
 
     const entry = await latestLog();
-    expect(entry).to.deep.equal({
-      log_id: entry.log_id,
-      date: entry.date,
-      ...SECTE,
-      client_id: CLIENT_ID,
-      client_name: 'Acme Mobile',
-      ip: '127.0.0.1',
-      user_agent: entry.user_agent,
-      hostname: 'localhost',
-      audience: API,
-      scope: SCOPE,
-      user_id: 'auth0|1001',
-      user_name: 'alice@acme.example',
-      connection: 'legacy-users',
-      details: {
-        subject_token_type: SUBJECT_TOKEN_TYPE,
-        profile_id: entry.details.profile_id,
-        action_id: entry.details.action_id,
-        access_token_jti: access.jti,
-        refresh_token_family_id: entry.details.refresh_token_family_id,
-      },
-    });
+    expect(entry).to.deep.equal(
+      exampleSuccessEntry(
+        entry,
+        MOBILE_EXCHANGE,
+        { user_id: 'auth0|1001', user_name: 'alice@acme.example', connection: 'legacy-users' },
+        {
+          access_token_jti: access.jti,
+          refresh_token_family_id: entry.details.refresh_token_family_id,
+        },
+      ),
+    );
     expect(entry.details.refresh_token_family_id).to.match(/^rtf_/);
     familyId = entry.details.refresh_token_family_id;
 
@@ -185,81 +167,48 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
   });
 
   it("Bob's revoked legacy token (the legacy IdP answers invalid_grant) is rejected: 400 invalid_request", async () => {
-    const { res, body } = await exchange(tokens.bob);
-    expect(res.status, JSON.stringify(body)).to.equal(400);
-    expectNoStore(res);
-    const description = 'the legacy refresh token is invalid or revoked';
-    expect(body).to.deep.equal({ error: 'invalid_request', error_description: description });
-    const entry = await latestLog();
-    expect(entry).to.deep.equal(
-      failureEntry(entry, 'invalid_request', description, 'invalid subject token'),
-    );
+    await expectRefused(await exchange(tokens.bob), REVOKED);
   });
 
   it('a token the legacy IdP never issued is rejected the same way', async () => {
-    const { res, body } = await exchange('lrt_made-up-by-someone');
-    expect(res.status).to.equal(400);
-    expect(body).to.deep.equal({
-      error: 'invalid_request',
-      error_description: 'the legacy refresh token is invalid or revoked',
-    });
-    expect((await latestLog()).details.cause).to.equal('invalid subject token');
+    await expectRefused(await exchange('lrt_made-up-by-someone'), REVOKED);
   });
 
   it("Carol's valid legacy token finds no imported user: 400 invalid_request, and nobody is created", async () => {
-    const { res, body } = await exchange(tokens.carol);
-    expect(res.status, JSON.stringify(body)).to.equal(400);
-    expectNoStore(res);
-    expect(body).to.deep.equal({
-      error: 'invalid_request',
-      error_description: 'user does not exist',
-    });
-    const entry = await latestLog();
-    expect(entry).to.deep.equal({
-      ...failureEntry(
-        entry,
-        'invalid_request',
-        'user does not exist',
-        'setUserByConnection: no user at connection "legacy-users", user_id "1003" and creationBehavior is none',
-      ),
-      connection: 'legacy-users',
-    });
+    await expectRefused(
+      await exchange(tokens.carol),
+      {
+        error: 'invalid_request',
+        description: 'user does not exist',
+        cause:
+          'setUserByConnection: no user at connection "legacy-users", user_id "1003" and creationBehavior is none',
+      },
+      { ...MOBILE_EXCHANGE.fields, connection: 'legacy-users' },
+    );
     const users = await getJson<Json[]>('/users');
     expect(users.map((user) => user.user_id)).to.deep.equal(['auth0|1001', 'auth0|1002']);
   });
 
   it('a legacy IdP answering 503 fails the exchange with 500 server_error (the action throws)', async () => {
     await setLegacyMode('failing');
-    const { res, body } = await exchange(tokens.alice);
-    expect(res.status, JSON.stringify(body)).to.equal(500);
-    expectNoStore(res);
-    expect(body).to.deep.equal(SERVER_ERROR);
-    const entry = await latestLog();
-    const cause = String(entry.details.cause);
+    const answer = await exchange(tokens.alice);
+    const { details } = await latestLog();
+    const cause = String(details.cause);
     expect(cause).to.match(
       /^action \S+ failed: Error: legacy token endpoint answered 503 \(line \d+, column \d+\)$/,
     );
-    expect(entry).to.deep.equal(
-      failureEntry(entry, 'server_error', SERVER_ERROR.error_description, cause),
-    );
-    expect(cause).to.include(`action ${entry.details.action_id} failed`);
+    expect(cause).to.include(`action ${details.action_id} failed`);
+    await expectRefused(answer, { ...SERVER_FAILURE, cause });
   });
 
   it('an unreachable legacy IdP (connections dropped) fails with 500 server_error too', async () => {
     await setLegacyMode('unreachable');
-    const { res, body } = await exchange(tokens.alice);
-    expect(res.status, JSON.stringify(body)).to.equal(500);
-    expectNoStore(res);
-    expect(body).to.deep.equal(SERVER_ERROR);
-    const entry = await latestLog();
-    expect(entry).to.deep.equal(
-      failureEntry(
-        entry,
-        'server_error',
-        SERVER_ERROR.error_description,
-        `action ${entry.details.action_id} failed: CapabilityError: fetch to ${server.origin} failed: connection reset`,
-      ),
-    );
+    const answer = await exchange(tokens.alice);
+    const actionId = (await latestLog()).details.action_id;
+    await expectRefused(answer, {
+      ...SERVER_FAILURE,
+      cause: `action ${actionId} failed: CapabilityError: fetch to ${server.origin} failed: connection reset`,
+    });
   });
 
   it("after an outage Alice's legacy token still works: an outage does not burn it", async () => {
@@ -295,13 +244,7 @@ describe('examples/migration end to end (a legacy refresh token for an imported 
       date: entry.date,
       type: 'sertft',
       description: 'Successful Exchange of Refresh Token for Access Token',
-      client_id: CLIENT_ID,
-      client_name: 'Acme Mobile',
-      ip: '127.0.0.1',
-      user_agent: entry.user_agent,
-      hostname: 'localhost',
-      audience: API,
-      scope: SCOPE,
+      ...MOBILE_EXCHANGE.fields,
       user_id: 'auth0|1001',
       user_name: 'alice@acme.example',
       details: {

@@ -117,6 +117,41 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
     return ((await res.json()) as { id_token: string }).id_token;
   }
 
+  /**
+   * Asserts an answer of the host's own grants: 200, no-store, an opaque host access token of an
+   * hour for `scope`, and an opaque refresh token when `withRefresh`.
+   */
+  function expectHostTokens(
+    { res, body }: { res: Response; body: Json },
+    scope: string,
+    withRefresh = false,
+  ): void {
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expectNoStore(res);
+    const refresh = withRefresh ? { refresh_token: body.refresh_token } : {};
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      ...refresh,
+      expires_in: 3600,
+      scope,
+      token_type: 'Bearer',
+    });
+    expect(body.access_token).to.match(HOST_TOKEN);
+    if (withRefresh) expect(body.refresh_token).to.match(HOST_TOKEN);
+  }
+
+  /** Asserts a refusal: `status`, no-store, exactly this error and description. */
+  function expectError(
+    { res, body }: { res: Response; body: Json },
+    status: number,
+    error: string,
+    description: string,
+  ): void {
+    expect(res.status, JSON.stringify(body)).to.equal(status);
+    expectNoStore(res);
+    expect(body).to.deep.equal({ error, error_description: description });
+  }
+
   function exchange(subjectToken: string, scope: string): Record<string, string> {
     return {
       grant_type: GRANT,
@@ -148,72 +183,38 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
     it('client_credentials with Basic (the printed command): an opaque host token', async () => {
       const mark = await logMark();
       const { clientId, clientSecret } = printed.hostGrant;
-      const { res, body } = await token(
+      const granted = await token(
         { basic: [clientId, clientSecret] },
         { grant_type: 'client_credentials' },
       );
-      expect(res.status, JSON.stringify(body)).to.equal(200);
-      expectNoStore(res);
-      expect(body).to.deep.equal({
-        access_token: body.access_token,
-        expires_in: 3600,
-        scope: 'read:books write:orders',
-        token_type: 'Bearer',
-      });
-      expect(body.access_token).to.match(HOST_TOKEN);
+      expectHostTokens(granted, 'read:books write:orders');
       expect(await logsAfter(mark), 'the router logs nothing it did not claim').to.deep.equal([]);
     });
 
     it('client_credentials with client_secret_post, scope within the client row', async () => {
       const same = await token({ post: [CLIENT_ID, secret] }, { grant_type: 'client_credentials' });
-      expect(same.res.status, JSON.stringify(same.body)).to.equal(200);
-      expect(same.body).to.deep.equal({
-        access_token: same.body.access_token,
-        expires_in: 3600,
+      expectHostTokens(same, 'read:books write:orders');
+
+      const stockSync: ClientCredentials = { post: ['stock-sync', 'stock-sync-secret-change-me'] };
+      const narrower = await token(stockSync, { grant_type: 'client_credentials' });
+      expectHostTokens(narrower, 'read:books');
+
+      const wider = await token(stockSync, {
+        grant_type: 'client_credentials',
         scope: 'read:books write:orders',
-        token_type: 'Bearer',
       });
-      expect(same.body.access_token).to.match(HOST_TOKEN);
-
-      const { res, body } = await token(
-        { post: ['stock-sync', 'stock-sync-secret-change-me'] },
-        { grant_type: 'client_credentials' },
-      );
-      expect(res.status, JSON.stringify(body)).to.equal(200);
-      expectNoStore(res);
-      expect(body).to.deep.equal({
-        access_token: body.access_token,
-        expires_in: 3600,
-        scope: 'read:books',
-        token_type: 'Bearer',
-      });
-      expect(body.access_token).to.match(HOST_TOKEN);
-
-      const wider = await token(
-        { post: ['stock-sync', 'stock-sync-secret-change-me'] },
-        { grant_type: 'client_credentials', scope: 'read:books write:orders' },
-      );
-      expect(wider.res.status).to.equal(400);
-      expect(wider.body).to.deep.equal({
-        error: 'invalid_scope',
-        error_description: 'The requested scope is not allowed.',
-      });
+      expectError(wider, 400, 'invalid_scope', 'The requested scope is not allowed.');
     });
 
     it('refuses a wrong secret on its own grant with its own invalid_client', async () => {
-      const { res, body } = await token(
+      const refused = await token(
         { basic: [CLIENT_ID, 'not-the-secret'] },
         { grant_type: 'client_credentials' },
       );
-      expect(res.status).to.equal(401);
-      expectNoStore(res);
-      expect(res.headers.get('www-authenticate')).to.equal(
+      expectError(refused, 401, 'invalid_client', 'Client authentication failed.');
+      expect(refused.res.headers.get('www-authenticate')).to.equal(
         'Basic realm="bookshop", error="invalid_client"',
       );
-      expect(body).to.deep.equal({
-        error: 'invalid_client',
-        error_description: 'Client authentication failed.',
-      });
     });
 
     it('password then refresh_token: host refresh tokens rotate, a used one is refused', async () => {
@@ -226,44 +227,21 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
           scope: 'read:books',
         },
       );
-      expect(signIn.res.status, JSON.stringify(signIn.body)).to.equal(200);
-      expect(signIn.body).to.deep.equal({
-        access_token: signIn.body.access_token,
-        refresh_token: signIn.body.refresh_token,
-        expires_in: 3600,
-        scope: 'read:books',
-        token_type: 'Bearer',
-      });
-      expect(signIn.body.refresh_token).to.match(HOST_TOKEN);
+      expectHostTokens(signIn, 'read:books', true);
 
       const mark = await logMark();
       const refreshed = await token(
         { basic: [CLIENT_ID, secret] },
         { grant_type: 'refresh_token', refresh_token: String(signIn.body.refresh_token) },
       );
-      expect(refreshed.res.status, JSON.stringify(refreshed.body)).to.equal(200);
-      expectNoStore(refreshed.res);
-      expect(refreshed.body).to.deep.equal({
-        access_token: refreshed.body.access_token,
-        refresh_token: refreshed.body.refresh_token,
-        expires_in: 3600,
-        scope: 'read:books',
-        token_type: 'Bearer',
-      });
-      expect(refreshed.body.access_token).to.match(HOST_TOKEN);
-      expect(refreshed.body.refresh_token).to.match(HOST_TOKEN);
+      expectHostTokens(refreshed, 'read:books', true);
       expect(refreshed.body.refresh_token).not.to.equal(signIn.body.refresh_token);
 
       const reused = await token(
         { basic: [CLIENT_ID, secret] },
         { grant_type: 'refresh_token', refresh_token: String(signIn.body.refresh_token) },
       );
-      expect(reused.res.status).to.equal(400);
-      expectNoStore(reused.res);
-      expect(reused.body).to.deep.equal({
-        error: 'invalid_grant',
-        error_description: 'Invalid refresh token.',
-      });
+      expectError(reused, 400, 'invalid_grant', 'Invalid refresh token.');
       expect(await logsAfter(mark)).to.deep.equal([]);
     });
   });
@@ -420,27 +398,17 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         { basic: [CLIENT_ID, 'not-the-secret'] },
         exchange(subjectToken, 'openid'),
       );
-      expect(basic.res.status).to.equal(401);
-      expectNoStore(basic.res);
+      expectError(basic, 401, 'invalid_client', 'Client authentication failed.');
       expect(basic.res.headers.get('www-authenticate')).to.equal(
         'Basic realm="token", error="invalid_client"',
       );
-      expect(basic.body).to.deep.equal({
-        error: 'invalid_client',
-        error_description: 'Client authentication failed.',
-      });
 
       const post = await token(
         { post: [CLIENT_ID, 'not-the-secret'] },
         exchange(subjectToken, 'openid'),
       );
-      expect(post.res.status).to.equal(401);
-      expectNoStore(post.res);
+      expectError(post, 401, 'invalid_client', 'Client authentication failed.');
       expect(post.res.headers.get('www-authenticate')).to.equal(null);
-      expect(post.body).to.deep.equal({
-        error: 'invalid_client',
-        error_description: 'Client authentication failed.',
-      });
 
       const entries = await logsAfter(mark);
       expect(entries).to.have.length(2);
@@ -469,13 +437,8 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
       const [header, payload] = jane.split('.');
       const forged = `${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`;
 
-      const { res, body } = await token({ basic: [CLIENT_ID, secret] }, exchange(forged, 'openid'));
-      expect(res.status).to.equal(400);
-      expectNoStore(res);
-      expect(body).to.deep.equal({
-        error: 'invalid_request',
-        error_description: 'the partner ID token is invalid',
-      });
+      const refused = await token({ basic: [CLIENT_ID, secret] }, exchange(forged, 'openid'));
+      expectError(refused, 400, 'invalid_request', 'the partner ID token is invalid');
 
       const entries = await logsAfter(mark);
       expect(entries).to.have.length(1);
@@ -503,26 +466,24 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
     });
 
     it("the host's blocked flag holds: Carol's exchange is 401 unauthorized", async () => {
-      const { res, body } = await token(
+      const refused = await token(
         { basic: [CLIENT_ID, secret] },
         exchange(await partnerToken('carol'), 'openid'),
       );
-      expect(res.status).to.equal(401);
-      expectNoStore(res);
-      expect(body).to.deep.equal({ error: 'unauthorized', error_description: 'user is blocked' });
+      expectError(refused, 401, 'unauthorized', 'user is blocked');
     });
 
     it('a client row without the token exchange grant is 400 unauthorized_client', async () => {
-      const { res, body } = await token(
+      const refused = await token(
         { basic: ['stock-sync', 'stock-sync-secret-change-me'] },
         exchange(await partnerToken('jane'), 'openid'),
       );
-      expect(res.status).to.equal(400);
-      expectNoStore(res);
-      expect(body).to.deep.equal({
-        error: 'unauthorized_client',
-        error_description: 'the client is not allowed to use custom token exchange',
-      });
+      expectError(
+        refused,
+        400,
+        'unauthorized_client',
+        'the client is not allowed to use custom token exchange',
+      );
     });
   });
 
@@ -551,15 +512,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
         { post: [CLIENT_ID, secret] },
         { grant_type: 'refresh_token', refresh_token: String(host.body.refresh_token) },
       );
-      expect(hostRefresh.res.status, JSON.stringify(hostRefresh.body)).to.equal(200);
-      expect(hostRefresh.body).to.deep.equal({
-        access_token: hostRefresh.body.access_token,
-        refresh_token: hostRefresh.body.refresh_token,
-        expires_in: 3600,
-        scope: 'read:books write:orders',
-        token_type: 'Bearer',
-      });
-      expect(hostRefresh.body.access_token).to.match(HOST_TOKEN);
+      expectHostTokens(hostRefresh, 'read:books write:orders', true);
       expect(await logsAfter(mark)).to.deep.equal([]);
 
       // The router's refresh token: answered by the router with a JWT, logged as sertft.
@@ -598,12 +551,7 @@ describe('examples/oauth2orize-host end to end (spawned with --no-node-snapshot)
           refresh_token: `cte_rt_${'A'.repeat(22)}.${'A'.repeat(43)}`,
         },
       );
-      expect(unknown.res.status).to.equal(400);
-      expectNoStore(unknown.res);
-      expect(unknown.body).to.deep.equal({
-        error: 'invalid_grant',
-        error_description: 'Invalid refresh token.',
-      });
+      expectError(unknown, 400, 'invalid_grant', 'Invalid refresh token.');
       expect(await logsAfter(mark)).to.deep.equal([]);
     });
   });

@@ -105,6 +105,29 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
     );
   }
 
+  /**
+   * Asserts an answer of the provider's own grants: 200, no-store, a Bearer access token of an
+   * hour for `scope`, and an ID token when `withIdToken`; returns the body.
+   */
+  async function expectProviderTokens(
+    res: Response,
+    scope: string,
+    withIdToken = false,
+  ): Promise<Json> {
+    const body = (await res.json()) as Json;
+    expect(res.status, JSON.stringify(body)).to.equal(200);
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    const idToken = withIdToken ? { id_token: body.id_token } : {};
+    expect(body).to.deep.equal({
+      access_token: body.access_token,
+      expires_in: 3600,
+      ...idToken,
+      scope,
+      token_type: 'Bearer',
+    });
+    return body;
+  }
+
   async function logs(): Promise<Json[]> {
     return (await (await fetch(`${issuer}/logs`)).json()) as Json[];
   }
@@ -171,15 +194,7 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
       resource: API,
       scope: 'read:orders',
     });
-    const body = (await res.json()) as Json;
-    expect(res.status, JSON.stringify(body)).to.equal(200);
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(body).to.deep.equal({
-      access_token: body.access_token,
-      expires_in: 3600,
-      scope: 'read:orders',
-      token_type: 'Bearer',
-    });
+    const body = await expectProviderTokens(res, 'read:orders');
     const { payload, protectedHeader } = await jwtVerify(String(body.access_token), providerKeys, {
       issuer,
       audience: API,
@@ -323,16 +338,7 @@ describe('examples/oidc-provider-host end to end (oidc-provider behind the route
       code: code!,
       redirect_uri: `${issuer}/callback`,
     });
-    const tokens = (await res.json()) as Json;
-    expect(res.status, JSON.stringify(tokens)).to.equal(200);
-    expect(res.headers.get('cache-control')).to.equal('no-store');
-    expect(tokens).to.deep.equal({
-      access_token: tokens.access_token,
-      expires_in: 3600,
-      id_token: tokens.id_token,
-      scope: 'openid email profile',
-      token_type: 'Bearer',
-    });
+    const tokens = await expectProviderTokens(res, 'openid email profile', true);
     const providerId = await jwtVerify(String(tokens.id_token), providerKeys, {
       issuer,
       audience: 'acme-app',

@@ -21,9 +21,10 @@ import {
   postToken,
   verifyToken as verify,
   expectIssued,
+  expectRefusal,
 } from '../support/token-requests.js';
-import { NO_STORE, SERVER_ERROR, APP as APP_AUTH } from '../support/oauth-responses.js';
-import { appEntryFields, ALICE_ENTRY, SECTE } from '../support/log-entries.js';
+import { SERVER_ERROR, APP as APP_AUTH } from '../support/oauth-responses.js';
+import { appEntryFields, appFailureEntry, ALICE_ENTRY, SECTE } from '../support/log-entries.js';
 
 /** The fixture's `app` client as the router holds it, to mint ID tokens the way the router does. */
 const APP = parseClient(
@@ -178,10 +179,7 @@ async function expectRefusedActor(
   clientId = 'app',
 ): Promise<void> {
   const before = server.transactions.length;
-  expect(res.status, JSON.stringify(res.body)).to.equal(400);
-  expect(res.headers).to.include(NO_STORE);
-  expect(res.body).to.deep.equal(INVALID_ACTOR);
-  expect(res.body).not.to.have.property('access_token');
+  expectRefusal(res, 400, INVALID_ACTOR);
   expect(await newest(server)).to.deep.equal(
     refusedActorEntry(server, await newest(server), cause, clientId),
   );
@@ -586,23 +584,21 @@ describe('delegation: actor chains (setActor)', () => {
   for (const { name, chain, problem } of refusals) {
     it(`fails closed with 500 on ${name}, even when the action catches the error`, async () => {
       const res = await post(server, { subject_token: `chain-caught:${encodeChain(chain)}` });
-      expect(res.status).to.equal(500);
-      expect(res.headers).to.include(NO_STORE);
-      expect(res.body).to.deep.equal(SERVER_ERROR);
+      expectRefusal(res, 500, SERVER_ERROR);
       const entry = await newest(server);
-      expect(entry).to.deep.equal({
-        ...appEntryFields(entry, USER_AGENT),
-        type: 'fecte',
-        description: SERVER_ERROR.error_description,
-        details: {
-          subject_token_type: DELEGATION_TYPE,
-          profile_id: server.profileId,
-          action_id: server.actionId,
-          error: 'server_error',
-          error_description: SERVER_ERROR.error_description,
-          cause: `action ${server.actionId}: api.authentication.setActor: ${problem}`,
-        },
-      });
+      expect(entry).to.deep.equal(
+        appFailureEntry(
+          entry,
+          SERVER_ERROR,
+          {
+            subject_token_type: DELEGATION_TYPE,
+            profile_id: server.profileId,
+            action_id: server.actionId,
+            cause: `action ${server.actionId}: api.authentication.setActor: ${problem}`,
+          },
+          USER_AGENT,
+        ),
+      );
 
       const uncaught = await post(server, { subject_token: `chain:${encodeChain(chain)}` });
       expect(uncaught.status).to.equal(500);

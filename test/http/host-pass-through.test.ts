@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { CustomTokenExchangeOptions } from '../../lib/index.js';
 import { API, basic, exchangeBody, form, testServer } from '../support/fixtures.js';
 import { APP } from '../support/oauth-responses.js';
+import { postForm } from '../support/token-requests.js';
 
 /**
  * The same cases run on Express 5 (`npm test`'s mocha run) and on Express 4 (`npm run
@@ -104,22 +105,17 @@ describe(`requests handed to an Express ${EXPRESS_MAJOR} host`, () => {
 });
 
 describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
+  /** A token request of the host's own grant, with no client authentication. */
+  const NOT_OURS = { grant_type: 'password', username: 'a' };
+
   it('answers its own exchange, and its failures as JSON with a log entry', async () => {
     const server = await testServer();
     const app = express();
     app.use(server.cte);
-    const ok = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form(exchangeBody()));
+    const ok = await postForm(app, '/oauth/token', exchangeBody());
     expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
     expect(ok.body).to.include({ token_type: 'Bearer' });
-    const refused = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', basic('app', 'wrong'))
-      .type('form')
-      .send(form(exchangeBody()));
+    const refused = await postForm(app, '/oauth/token', exchangeBody(), basic('app', 'wrong'));
     expect(refused.status).to.equal(401);
     expect(refused.body).to.deep.equal({
       error: 'invalid_client',
@@ -141,17 +137,9 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     app.use((_req: Request, res: Response) => {
       res.status(418).json({ layer: 'app' });
     });
-    const host = await request(app)
-      .post('/oauth/token')
-      .type('form')
-      .send(form({ grant_type: 'password', username: 'a' }))
-      .expect(200);
+    const host = await postForm(app, '/oauth/token', NOT_OURS, null).expect(200);
     expect(host.body).to.deep.equal({ layer: 'router', url: '/oauth/token' });
-    const ours = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form(exchangeBody()));
+    const ours = await postForm(app, '/oauth/token', exchangeBody());
     expect(ours.status, JSON.stringify(ours.body)).to.equal(200);
     expect(ours.body).to.include({ token_type: 'Bearer' });
   });
@@ -160,17 +148,9 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     const server = await testServer();
     const app = express();
     app.post('/oauth/token', server.cte, express.urlencoded({ extended: false }), echo);
-    const host = await request(app)
-      .post('/oauth/token')
-      .type('form')
-      .send(form({ grant_type: 'password', username: 'a' }))
-      .expect(200);
-    expect((host.body as Seen).body).to.deep.equal({ grant_type: 'password', username: 'a' });
-    const ours = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form(exchangeBody()));
+    const host = await postForm(app, '/oauth/token', NOT_OURS, null).expect(200);
+    expect((host.body as Seen).body).to.deep.equal(NOT_OURS);
+    const ours = await postForm(app, '/oauth/token', exchangeBody());
     expect(ours.status, JSON.stringify(ours.body)).to.equal(200);
   });
 
@@ -179,11 +159,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     const app = express();
     app.use('/tenant', server.cte);
     for (const path of ['/tenant/oauth/token?x=1', '/tenant/OAuth/Token', '/tenant/oauth/token/']) {
-      const res = await request(app)
-        .post(path)
-        .set('Authorization', APP)
-        .type('form')
-        .send(form(exchangeBody()));
+      const res = await postForm(app, path, exchangeBody());
       expect(res.status, `${path}: ${JSON.stringify(res.body)}`).to.equal(200);
       expect(res.body).to.include({ token_type: 'Bearer' });
     }
@@ -195,31 +171,16 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     const app = express();
     app.use(server.cte);
     app.post('/oauth/revoke', express.urlencoded({ extended: DEFAULT_EXTENDED }), echo);
-    const auth = APP;
-    const issued = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', auth)
-      .type('form')
-      .send(form(exchangeBody({ scope: 'offline_access' })));
+    const issued = await postForm(app, '/oauth/token', exchangeBody({ scope: 'offline_access' }));
     const refreshToken = (issued.body as { refresh_token: string }).refresh_token;
-    const refreshed = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', auth)
-      .type('form')
-      .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+    const refreshed = await postForm(app, '/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
     expect(refreshed.status, JSON.stringify(refreshed.body)).to.equal(200);
     const next = (refreshed.body as { refresh_token: string }).refresh_token;
-    await request(app)
-      .post('/oauth/revoke')
-      .set('Authorization', auth)
-      .type('form')
-      .send(form({ token: next }))
-      .expect(200, '');
-    const host = await request(app)
-      .post('/oauth/revoke')
-      .type('form')
-      .send(form({ token: 'host-token' }))
-      .expect(200);
+    await postForm(app, '/oauth/revoke', { token: next }).expect(200, '');
+    const host = await postForm(app, '/oauth/revoke', { token: 'host-token' }, null).expect(200);
     expect(host.body).to.deep.equal({ body: { token: 'host-token' }, nullPrototype: false });
     await request(app).get('/.well-known/jwks.json').expect(200);
     expect((await server.cte.logs.list()).map((entry) => entry.type)).to.deep.equal([
@@ -234,11 +195,7 @@ describe(`the router in an Express ${EXPRESS_MAJOR} app`, () => {
     const app = express();
     app.use(express.urlencoded({ extended: true }));
     app.use(server.cte);
-    const ok = await request(app)
-      .post('/oauth/token')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form(exchangeBody()));
+    const ok = await postForm(app, '/oauth/token', exchangeBody());
     expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
     // qs made an object of the bracket parameter: not a string, so not a parameter of ours.
     const refused = await request(app)

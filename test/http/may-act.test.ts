@@ -5,10 +5,14 @@ import type { Response } from 'supertest';
 import type { Actor, CustomTokenExchangeHandler } from '../../lib/index.js';
 import { API, GRANT, ISSUER, testServer } from '../support/fixtures.js';
 import type { TestServer } from '../support/fixtures.js';
-import { newestEntry as newest, postToken, expectIssued } from '../support/token-requests.js';
+import {
+  newestEntry as newest,
+  postToken,
+  expectIssued,
+  expectRefusal,
+} from '../support/token-requests.js';
 import { actionCode, deployCodeProfile } from '../support/sandboxed-actions.js';
-import { NO_STORE } from '../support/oauth-responses.js';
-import { appEntryFields } from '../support/log-entries.js';
+import { appFailureEntry } from '../support/log-entries.js';
 
 const PARTNER_TYPE = 'urn:acme:partner-token';
 const OWN_TYPE = 'urn:acme:router-access-token';
@@ -131,21 +135,24 @@ async function actOf(server: TestServer, accessToken: string): Promise<unknown> 
 async function expectRefused(
   server: Harness,
   res: Response,
-  body: Record<string, string>,
+  body: { error: string; error_description: string },
   details: Record<string, unknown>,
 ): Promise<void> {
-  expect(res.status, JSON.stringify(res.body)).to.equal(400);
-  expect(res.headers).to.include(NO_STORE);
-  expect(res.body).to.deep.equal(body);
+  expectRefusal(res, 400, body);
   const entry = await newest(server);
-  expect(entry).to.deep.equal({
-    ...appEntryFields(entry, USER_AGENT),
-    type: 'fecte',
-    description: body.error_description,
-    details: { error: 'invalid_request', error_description: body.error_description, ...details },
-  });
+  expect(entry).to.deep.equal(appFailureEntry(entry, body, details, USER_AGENT));
   const status = await server.cte.attackProtection.status('127.0.0.1');
   expect(status.remaining_attempts).to.equal(10);
+}
+
+/** {@link expectRefused} of a partner token's actor that may_act does not allow, for `cause`. */
+function expectNotAllowed(server: Harness, res: Response, cause: string): Promise<void> {
+  return expectRefused(server, res, NOT_ALLOWED, {
+    subject_token_type: PARTNER_TYPE,
+    profile_id: server.partnerProfileId,
+    action_id: server.partnerActionId,
+    cause,
+  });
 }
 
 describe('may_act (RFC 8693 §4.4)', () => {
@@ -185,12 +192,11 @@ describe('may_act (RFC 8693 §4.4)', () => {
         actor: 'agent-2',
         pass_may_act: 'yes',
       });
-      await expectRefused(server, res, NOT_ALLOWED, {
-        subject_token_type: PARTNER_TYPE,
-        profile_id: server.partnerProfileId,
-        action_id: server.partnerActionId,
-        cause: 'the may_act passed to setActor: may_act has sub "agent-1", the actor "agent-2"',
-      });
+      await expectNotAllowed(
+        server,
+        res,
+        'the may_act passed to setActor: may_act has sub "agent-1", the actor "agent-2"',
+      );
     });
 
     it('refuses every actor when may_act names nobody (only exp)', async () => {
@@ -199,12 +205,7 @@ describe('may_act (RFC 8693 §4.4)', () => {
         actor: 'agent-1',
         pass_may_act: 'yes',
       });
-      await expectRefused(server, res, NOT_ALLOWED, {
-        subject_token_type: PARTNER_TYPE,
-        profile_id: server.partnerProfileId,
-        action_id: server.partnerActionId,
-        cause: 'the may_act passed to setActor: may_act names no actor',
-      });
+      await expectNotAllowed(server, res, 'the may_act passed to setActor: may_act names no actor');
     });
 
     it('fails closed when the action passes a may_act that is not an object', async () => {
@@ -229,12 +230,11 @@ describe('may_act (RFC 8693 §4.4)', () => {
       const server = await started(true);
       const token = await partnerToken({ sub: 'agent-1', iss: 'https://agents.example.com/' });
       const res = await exchange(server, token, PARTNER_TYPE, { actor: 'agent-1' });
-      await expectRefused(server, res, NOT_ALLOWED, {
-        subject_token_type: PARTNER_TYPE,
-        profile_id: server.partnerProfileId,
-        action_id: server.partnerActionId,
-        cause: `the subject token's may_act: may_act has iss "https://agents.example.com/", the actor has no iss`,
-      });
+      await expectNotAllowed(
+        server,
+        res,
+        `the subject token's may_act: may_act has iss "https://agents.example.com/", the actor has no iss`,
+      );
     });
 
     it('issues for the allowed actor, for a token without may_act, and for no actor at all', async () => {
@@ -259,12 +259,7 @@ describe('may_act (RFC 8693 §4.4)', () => {
       const res = await exchange(server, await partnerToken('agent-1'), PARTNER_TYPE, {
         actor: 'agent-1',
       });
-      await expectRefused(server, res, NOT_ALLOWED, {
-        subject_token_type: PARTNER_TYPE,
-        profile_id: server.partnerProfileId,
-        action_id: server.partnerActionId,
-        cause: "the subject token's may_act: may_act is not an object",
-      });
+      await expectNotAllowed(server, res, "the subject token's may_act: may_act is not an object");
     });
 
     it('is not read when the profile does not enforce it', async () => {
@@ -285,8 +280,11 @@ describe('may_act (RFC 8693 §4.4)', () => {
       const res = await exchange(server, await partnerToken({ sub: 'agent-1' }), PARTNER_TYPE, {
         actor: 'agent-2',
       });
-      expect(res.status, JSON.stringify(res.body)).to.equal(400);
-      expect(res.body).to.deep.equal(NOT_ALLOWED);
+      await expectNotAllowed(
+        server,
+        res,
+        `the subject token's may_act: may_act has sub "agent-1", the actor "agent-2"`,
+      );
     });
   });
 

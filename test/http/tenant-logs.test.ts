@@ -101,6 +101,18 @@ async function capturingWarnings(fn: (warnings: string[]) => Promise<void>): Pro
   }
 }
 
+/** The warning the router logs when the first sink, an Object, drops an entry for `reason`. */
+function dropWarning(reason: string) {
+  return {
+    level: 'warn',
+    fields: { component: 'tenant-log' },
+    message:
+      'customTokenExchange: tenant-log sink options.logSinks[0] (Object) dropped an entry: ' +
+      `Error: ${reason}. logs.dropped() counts every drop; this warning repeats at most once a ` +
+      'minute per sink.',
+  };
+}
+
 describe('tenant logs through the router', () => {
   describe('(await cte.logs.list()): the in-memory ring as an operator queries it', () => {
     let server: TestServer;
@@ -296,16 +308,7 @@ describe('tenant logs through the router', () => {
         { sink: 'memory', name: 'MemoryLogSink', dropped: 0 },
         { sink: 0, name: 'Object', dropped: SCRIPT.length + 20 },
       ]);
-      expect(records).to.eql([
-        {
-          level: 'warn',
-          fields: { component: 'tenant-log' },
-          message:
-            'customTokenExchange: tenant-log sink options.logSinks[0] (Object) dropped an entry: ' +
-            'Error: disk on fire. logs.dropped() counts every drop; this warning repeats at most ' +
-            'once a minute per sink.',
-        },
-      ]);
+      expect(records).to.eql([dropWarning('disk on fire')]);
       await server.cte.close();
     });
 
@@ -385,14 +388,7 @@ describe('tenant logs through the router', () => {
       }
       expect(server.cte.logs.dropped()[1]!.dropped).to.equal(1);
       expect(records).to.eql([
-        {
-          level: 'warn',
-          fields: { component: 'tenant-log' },
-          message:
-            'customTokenExchange: tenant-log sink options.logSinks[0] (Object) dropped an entry: ' +
-            'Error: the write was still pending when the tenant log closed. logs.dropped() ' +
-            'counts every drop; this warning repeats at most once a minute per sink.',
-        },
+        dropWarning('the write was still pending when the tenant log closed'),
       ]);
     });
   });

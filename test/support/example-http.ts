@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyResult } from 'jose';
 import { ACCESS_TOKEN_TYPE } from './fixtures.js';
+import { SECTE } from './log-entries.js';
 import { startExample } from './example-process.js';
 import type { ExampleProcess } from './example-process.js';
 
@@ -13,6 +14,9 @@ import type { ExampleProcess } from './example-process.js';
 export const STARTUP_TIMEOUT_MS = 30_000;
 
 export type Json = Record<string, unknown>;
+
+/** The User-Agent {@link postForm} sends unless told otherwise: the one its log entries carry. */
+export const EXAMPLE_USER_AGENT = 'cte-example-tests';
 
 /** A tenant log entry as an example's `/logs` page lists it. */
 export interface ExampleLogEntry extends Json {
@@ -30,7 +34,8 @@ export function expectNoStore(res: { headers: Headers }): void {
 
 /**
  * Asserts a token endpoint answer is a 200, no-store, with exactly this body: an access token of
- * an hour, Bearer, then `rest` (`scope`, `id_token: body.id_token`, ...).
+ * an hour, Bearer, then `rest` (`scope`, `id_token: body.id_token`, ...; an `expires_in` there
+ * replaces the hour).
  */
 export function expectExampleIssued(
   res: { status: number; headers: Headers },
@@ -48,6 +53,126 @@ export function expectExampleIssued(
   });
 }
 
+/** What an example's refused exchange answers and logs. */
+export interface ExampleRefusal {
+  error: string;
+  description: string;
+  /** The entry's cause: the action's denial (`denied by the action <its id>`) unless given. */
+  cause?: string;
+  /** The action's console lines, when the entry carries some. */
+  console?: string[];
+}
+
+/** What the log entries of one client's exchanges with an example share. */
+export interface ExampleExchangeEntry {
+  /** The entry's own fields: client_id, client_name, ip, user_agent, hostname, audience, scope. */
+  fields: Json;
+  subjectTokenType: string;
+}
+
+/**
+ * What the log entries of `client`'s exchanges of a `subjectTokenType` for `audience` and `scope`
+ * share, sent from the loopback address through `hostname` (`localhost` unless given) by
+ * {@link postForm}.
+ */
+export function exampleExchangeEntry(
+  client: { id: string; name: string },
+  subjectTokenType: string,
+  {
+    audience,
+    scope,
+    hostname = 'localhost',
+  }: { audience: string; scope: string; hostname?: string },
+): ExampleExchangeEntry {
+  const fields = {
+    client_id: client.id,
+    client_name: client.name,
+    ip: '127.0.0.1',
+    user_agent: EXAMPLE_USER_AGENT,
+    hostname,
+    audience,
+    scope,
+  };
+  return { fields, subjectTokenType };
+}
+
+/**
+ * The `fecte` entry an example writes for `refusal`: the shared `fields` and subject token type
+ * as given, the entry's own id, date, profile and action taken as written.
+ */
+export function exampleFailureEntry(
+  entry: Json,
+  { fields, subjectTokenType }: ExampleExchangeEntry,
+  refusal: ExampleRefusal,
+): Json {
+  const details = entry.details as Json;
+  return {
+    log_id: entry.log_id,
+    date: entry.date,
+    type: 'fecte',
+    description: refusal.description,
+    ...fields,
+    details: {
+      subject_token_type: subjectTokenType,
+      profile_id: details.profile_id,
+      action_id: details.action_id,
+      ...(refusal.console === undefined ? {} : { console: refusal.console }),
+      error: refusal.error,
+      error_description: refusal.description,
+      cause: refusal.cause ?? `denied by the action ${String(details.action_id)}`,
+    },
+  };
+}
+
+/** The refusal of a subject token the action rejected, with the console lines it wrote, if any. */
+export function invalidSubjectToken(description: string, ...console: string[]): ExampleRefusal {
+  const refusal = { error: 'invalid_request', description, cause: 'invalid subject token' };
+  return console.length === 0 ? refusal : { ...refusal, console };
+}
+
+/**
+ * The `secte` entry an example writes for a successful exchange: the shared `fields` and subject
+ * token type as given, then `rest` (`user_id`, `user_name`, `connection`) and `details`
+ * (`access_token_jti`, ...), the entry's own id, date, profile and action taken as written.
+ */
+export function exampleSuccessEntry(
+  entry: ExampleLogEntry,
+  { fields, subjectTokenType }: ExampleExchangeEntry,
+  rest: Json,
+  details: Json,
+): Json {
+  return {
+    log_id: entry.log_id,
+    date: entry.date,
+    ...SECTE,
+    ...fields,
+    ...rest,
+    details: {
+      subject_token_type: subjectTokenType,
+      profile_id: entry.details.profile_id,
+      action_id: entry.details.action_id,
+      ...details,
+    },
+  };
+}
+
+/**
+ * Asserts an example refused an exchange: the answer is `status` (400 unless given), no-store,
+ * with exactly the refusal's error and description as its body, and `entry`, the example's newest
+ * log entry, is the refusal's `fecte` entry.
+ */
+export function expectExampleRefused(
+  res: { status: number; headers: Headers },
+  body: Json,
+  entry: Json,
+  expected: ExampleRefusal & ExampleExchangeEntry & { status?: number },
+): void {
+  expect(res.status, JSON.stringify(body)).to.equal(expected.status ?? 400);
+  expectNoStore(res);
+  expect(body).to.deep.equal({ error: expected.error, error_description: expected.description });
+  expect(entry).to.deep.equal(exampleFailureEntry(entry, expected, expected));
+}
+
 /** What {@link exampleReader} returns. */
 export interface ExampleReader {
   /** GETs `path`, asserts a 200, returns the JSON body. */
@@ -58,6 +183,16 @@ export interface ExampleReader {
   verify: (token: string, audience: string, typ: string) => Promise<JWTPayload>;
   /** The newest entry of the example's tenant log; throws when there is none. */
   latestLog: () => Promise<ExampleLogEntry>;
+  /**
+   * The whole payload of an access token the example issued: its issuer, the token's own times
+   * and id as they are, then `claims` (`sub`, `aud`, `client_id`, `scope`, an `exp` to check, ...).
+   */
+  accessClaims: (payload: JWTPayload, claims: Json) => Json;
+  /**
+   * The whole payload of an ID token the example issued: its issuer, the token's own times as
+   * they are (authenticated when issued), then `claims` (`sub`, `aud`, profile claims, ...).
+   */
+  idClaims: (payload: JWTPayload, claims: Json) => Json;
 }
 
 /** Reads the example at `origin()`, called at each request (tests learn the port in `before`). */
@@ -85,6 +220,20 @@ export function exampleReader(origin: () => string): ExampleReader {
       if (entry === undefined) throw new Error('the tenant log is empty');
       return entry;
     },
+    accessClaims: ({ iat, exp, jti }, claims) => ({
+      iss: `${origin()}/`,
+      iat,
+      exp,
+      jti,
+      ...claims,
+    }),
+    idClaims: ({ iat, exp }, claims) => ({
+      iss: `${origin()}/`,
+      iat,
+      exp,
+      auth_time: iat,
+      ...claims,
+    }),
   };
 }
 
@@ -146,6 +295,18 @@ export function runningExample(
   };
 }
 
+/** An example's answer with its JSON body read. */
+export interface ExampleReply {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+/** Reads `res`'s JSON body. */
+export async function readReply(res: Response): Promise<ExampleReply> {
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+}
+
 /** POSTs `params` as a form to `url`; the answer and its JSON body. */
 export async function postForm(
   url: string,
@@ -154,7 +315,11 @@ export async function postForm(
 ): Promise<{ res: Response; body: Json }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': EXAMPLE_USER_AGENT,
+      ...headers,
+    },
     body: new URLSearchParams(params),
   });
   return { res, body: (await res.json()) as Json };

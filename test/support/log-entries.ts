@@ -29,3 +29,22 @@ export const SECTE = {
   type: 'secte',
   description: 'Successful Exchange via Custom Token Exchange',
 };
+
+/**
+ * The whole `fecte` entry of a request by `app` for the default API that was refused with `error`
+ * (its description the entry's): {@link appEntryFields} sent as `userAgent`, then `details`
+ * (`subject_token_type`, `profile_id`, `action_id`, `cause`, ...) and the error.
+ */
+export function appFailureEntry(
+  entry: LogEntry,
+  { error, error_description }: { error: string; error_description: string },
+  details: Record<string, unknown>,
+  userAgent?: string,
+) {
+  return {
+    ...appEntryFields(entry, userAgent),
+    type: 'fecte',
+    description: error_description,
+    details: { ...details, error, error_description },
+  };
+}

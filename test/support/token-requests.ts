@@ -72,6 +72,13 @@ export function expectIssued(res: Response, rest: Record<string, unknown>): void
   });
 }
 
+/** Asserts a token endpoint refusal: `status`, the no-store headers and exactly `body`. */
+export function expectRefusal(res: Response, status: number, body: Record<string, unknown>): void {
+  expect(res.status, JSON.stringify(res.body)).to.equal(status);
+  expect(res.headers).to.include(NO_STORE);
+  expect(res.body).to.deep.equal(body);
+}
+
 /**
  * The claims an access token the router issued to `app` for the default API has, its own times and
  * id taken as they are; spread `rest` (`sub`, `scope`, custom claims) for the whole payload.
