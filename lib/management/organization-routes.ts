@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import type { UserStore } from '../users/user-store.js';
 import type { ManagementRouteGroup } from './management-route.js';
+import { listChangeRoutes } from './list-routes.js';
 import { param, recordChange } from './management-route.js';
 import { pagedList } from './paging.js';
 
@@ -76,39 +77,40 @@ export const organizationRoutes: ManagementRouteGroup = (routes, { organizations
     res.json(await withProfiles(page, users));
   });
 
-  routes.post('/organizations/:id/members', 'create:organization_members', async (req, res) => {
-    const id = param(req, 'id');
-    const members = membersOf(req);
-    await organizations.members.add(id, members);
-    recordChange(req, {
-      description: 'Add members to an organization',
-      target: { type: TARGET, id },
-      after: { members },
-    });
-    res.status(204).end();
-  });
-
-  routes.delete('/organizations/:id/members', 'delete:organization_members', async (req, res) => {
-    const id = param(req, 'id');
-    const members = membersOf(req);
-    await organizations.members.remove(id, members);
-    recordChange(req, {
-      description: 'Delete members from an organization',
-      target: { type: TARGET, id },
-      before: { members },
-    });
-    res.status(204).end();
-  });
+  listChangeRoutes(
+    routes,
+    { path: '/organizations/:id/members', field: 'members', type: TARGET, read: onlyField },
+    {
+      add: {
+        scope: 'create:organization_members',
+        description: 'Add members to an organization',
+        status: 204,
+        change: (id, members) => organizations.members.add(id, members as string[]),
+      },
+      remove: {
+        scope: 'delete:organization_members',
+        description: 'Delete members from an organization',
+        status: 204,
+        change: (id, members) => organizations.members.remove(id, members as string[]),
+      },
+    },
+  );
 };
 
-/** The `members` of a `{ members: [...] }` body; the handle checks the ids themselves. */
-function membersOf(req: Request): string[] {
+/**
+ * The value under `field` of a body that has that one field (`{ members: [...] }`); the handle
+ * checks the list itself.
+ */
+function onlyField(req: Request, field: string): unknown[] {
   const body: unknown = req.body;
   const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
-  if (keys.length !== 1 || keys[0] !== 'members') {
-    throw new ManagementError('invalid_body', 'Invalid request body: expected { members: [...] }.');
+  if (keys.length !== 1 || keys[0] !== field) {
+    throw new ManagementError(
+      'invalid_body',
+      `Invalid request body: expected { ${field}: [...] }.`,
+    );
   }
-  return (body as { members: string[] }).members;
+  return (body as Record<string, unknown[]>)[field] as unknown[];
 }
 
 /** A page of member ids (bare, or inside `members`) turned into Auth0's member objects. */

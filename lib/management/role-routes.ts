@@ -1,11 +1,8 @@
 import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import { ManagementApiError } from './management-errors.js';
-import type {
-  ManagementRouteGroup,
-  ManagementRouteHandler,
-  RouteScope,
-} from './management-route.js';
+import { listChangeRoutes } from './list-routes.js';
+import type { ManagementRouteGroup, ManagementRouteHandler } from './management-route.js';
 import { param, queryValue, recordChange } from './management-route.js';
 import { pagedList } from './paging.js';
 
@@ -25,35 +22,6 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
       if (!permissionStore) throw NO_STORE;
       await handler(req, res, caller);
     };
-
-  /**
-   * A route that adds a list to, or removes it from, the entity `:id` names: the body is
-   * `{ [field]: [...] }`, the audit entry holds the list as the `side` of the change.
-   */
-  const listChangeRoute = (
-    method: 'post' | 'delete',
-    path: string,
-    scope: RouteScope,
-    field: string,
-    change: (id: string, list: unknown[]) => Promise<void>,
-    audit: ListChangeAudit,
-  ): void => {
-    routes[method](
-      path,
-      scope,
-      withStore(async (req, res) => {
-        const id = param(req, 'id');
-        const list = listIn(req, field);
-        await change(id, list);
-        recordChange(req, {
-          description: audit.description,
-          target: { type: audit.type, id },
-          [audit.side]: { [field]: list },
-        });
-        res.status(audit.status).end();
-      }),
-    );
-  };
 
   routes.get(
     '/roles',
@@ -118,22 +86,29 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  listChangeRoute(
-    'post',
-    '/roles/:id/permissions',
-    'update:roles',
-    'permissions',
-    (id, added) => permissions.rolePermissions.add(id, added as never),
-    { description: 'Add permissions to a role', type: 'role', side: 'after', status: 201 },
-  );
-
-  listChangeRoute(
-    'delete',
-    '/roles/:id/permissions',
-    'update:roles',
-    'permissions',
-    (id, removed) => permissions.rolePermissions.remove(id, removed as never),
-    { description: 'Remove permissions from a role', type: 'role', side: 'before', status: 200 },
+  listChangeRoutes(
+    routes,
+    {
+      path: '/roles/:id/permissions',
+      field: 'permissions',
+      type: 'role',
+      read: listIn,
+      wrap: withStore,
+    },
+    {
+      add: {
+        scope: 'update:roles',
+        description: 'Add permissions to a role',
+        status: 201,
+        change: (id, added) => permissions.rolePermissions.add(id, added as never),
+      },
+      remove: {
+        scope: 'update:roles',
+        description: 'Remove permissions from a role',
+        status: 200,
+        change: (id, removed) => permissions.rolePermissions.remove(id, removed as never),
+      },
+    },
   );
 
   routes.get(
@@ -144,22 +119,23 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  listChangeRoute(
-    'post',
-    '/users/:id/roles',
-    ['update:users', 'create:role_members'],
-    'roles',
-    (userId, roles) => permissions.userRoles.assign(userId, roles as never),
-    { description: 'Assign roles to a user', type: 'user', side: 'after', status: 204 },
-  );
-
-  listChangeRoute(
-    'delete',
-    '/users/:id/roles',
-    ['update:users', 'delete:role_members'],
-    'roles',
-    (userId, roles) => permissions.userRoles.remove(userId, roles as never),
-    { description: 'Remove roles from a user', type: 'user', side: 'before', status: 204 },
+  listChangeRoutes(
+    routes,
+    { path: '/users/:id/roles', field: 'roles', type: 'user', read: listIn, wrap: withStore },
+    {
+      add: {
+        scope: ['update:users', 'create:role_members'],
+        description: 'Assign roles to a user',
+        status: 204,
+        change: (userId, roles) => permissions.userRoles.assign(userId, roles as never),
+      },
+      remove: {
+        scope: ['update:users', 'delete:role_members'],
+        description: 'Remove roles from a user',
+        status: 204,
+        change: (userId, roles) => permissions.userRoles.remove(userId, roles as never),
+      },
+    },
   );
 
   routes.get(
@@ -171,14 +147,6 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 };
-
-/** How a list change is written to the audit log and answered. */
-interface ListChangeAudit {
-  description: string;
-  type: 'role' | 'user';
-  side: 'before' | 'after';
-  status: number;
-}
 
 const NO_STORE = new ManagementApiError(
   501,
