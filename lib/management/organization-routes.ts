@@ -2,8 +2,9 @@ import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import type { UserStore } from '../users/user-store.js';
 import type { ManagementRouteGroup } from './management-route.js';
+import { entityRoutes } from './entity-routes.js';
 import { listChangeRoutes } from './list-routes.js';
-import { param, recordChange } from './management-route.js';
+import { param } from './management-route.js';
 import { pagedList } from './paging.js';
 
 const TARGET = 'organization';
@@ -28,48 +29,27 @@ export const organizationRoutes: ManagementRouteGroup = (routes, { organizations
     res.json(pagedList(req, 'organizations', await organizations.list(), (o) => o.id));
   });
 
-  routes.post('/organizations', 'create:organizations', async (req, res) => {
-    const organization = await organizations.create(req.body as never);
-    recordChange(req, {
-      description: 'Create an organization',
-      target: { type: TARGET, id: organization.id },
-      after: organization,
-    });
-    res.status(201).json(organization);
-  });
-
   routes.get('/organizations/name/:name', 'read:organizations', async (req, res) => {
     res.json(await organizations.getByName(param(req, 'name')));
   });
 
-  routes.get('/organizations/:id', 'read:organizations', async (req, res) => {
-    res.json(await organizations.get(param(req, 'id')));
-  });
-
-  routes.patch('/organizations/:id', 'update:organizations', async (req, res) => {
-    const id = param(req, 'id');
-    const before = await organizations.get(id);
-    const after = await organizations.update(id, req.body as never);
-    recordChange(req, {
-      description: 'Update an organization',
-      target: { type: TARGET, id },
-      before,
-      after,
-    });
-    res.json(after);
-  });
-
-  routes.delete('/organizations/:id', 'delete:organizations', async (req, res) => {
-    const id = param(req, 'id');
-    const before = await organizations.get(id);
-    await organizations.delete(id);
-    recordChange(req, {
-      description: 'Delete an organization',
-      target: { type: TARGET, id },
-      before,
-    });
-    res.status(204).end();
-  });
+  entityRoutes(
+    routes,
+    {
+      path: '/organizations',
+      scope: 'organizations',
+      type: TARGET,
+      name: 'an organization',
+      createdStatus: 201,
+      deletedStatus: 204,
+    },
+    {
+      create: (req) => organizations.create(req.body as never),
+      get: (id) => organizations.get(id),
+      update: (id, req) => organizations.update(id, req.body as never),
+      delete: (id) => organizations.delete(id),
+    },
+  );
 
   routes.get('/organizations/:id/members', 'read:organization_members', async (req, res) => {
     const ids = await organizations.members.list(param(req, 'id'));

@@ -1,9 +1,10 @@
 import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import { ManagementApiError } from './management-errors.js';
+import { entityRoutes } from './entity-routes.js';
 import { listChangeRoutes } from './list-routes.js';
 import type { ManagementRouteGroup, ManagementRouteHandler } from './management-route.js';
-import { param, queryValue, recordChange } from './management-route.js';
+import { param, queryValue } from './management-route.js';
 import { pagedList } from './paging.js';
 
 /**
@@ -35,46 +36,23 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  routes.post(
-    '/roles',
-    'create:roles',
-    withStore(async (req, res) => {
-      const role = await permissions.create(bodyObject(req) as never);
-      recordChange(req, { description: 'Create a role', target: target(role.id), after: role });
-      res.json(role);
-    }),
-  );
-
-  routes.get(
-    '/roles/:id',
-    'read:roles',
-    withStore(async (req, res) => {
-      res.json(await permissions.get(param(req, 'id')));
-    }),
-  );
-
-  routes.patch(
-    '/roles/:id',
-    'update:roles',
-    withStore(async (req, res) => {
-      const id = param(req, 'id');
-      const before = await permissions.get(id);
-      const after = await permissions.update(id, bodyObject(req) as never);
-      recordChange(req, { description: 'Update a role', target: target(id), before, after });
-      res.json(after);
-    }),
-  );
-
-  routes.delete(
-    '/roles/:id',
-    'delete:roles',
-    withStore(async (req, res) => {
-      const id = param(req, 'id');
-      const before = await permissions.get(id);
-      await permissions.delete(id);
-      recordChange(req, { description: 'Delete a role', target: target(id), before });
-      res.status(200).end();
-    }),
+  entityRoutes(
+    routes,
+    {
+      path: '/roles',
+      scope: 'roles',
+      type: 'role',
+      name: 'a role',
+      createdStatus: 200,
+      deletedStatus: 200,
+      wrap: withStore,
+    },
+    {
+      create: (req) => permissions.create(bodyObject(req) as never),
+      get: (id) => permissions.get(id),
+      update: (id, req) => permissions.update(id, bodyObject(req) as never),
+      delete: (id) => permissions.delete(id),
+    },
   );
 
   routes.get(
@@ -153,10 +131,6 @@ const NO_STORE = new ManagementApiError(
   'unsupported',
   'Roles and permissions are changed only on a router with options.permissions.store.',
 );
-
-function target(id: string): { type: string; id: string } {
-  return { type: 'role', id };
-}
 
 function bodyObject(req: Request): unknown {
   return (req.body as unknown) ?? {};
