@@ -11,20 +11,27 @@ export const MAX_JWT_JSON_DEPTH = 64;
 /** Base64url characters of a segment that decodes to at most {@link MAX_JWT_JSON_BYTES}. */
 const MAX_SEGMENT_LENGTH = Math.ceil((MAX_JWT_JSON_BYTES * 4) / 3) + 4;
 
-const NESTING_SOURCE = new URL('../guest/json-nesting.js', import.meta.url);
+let nestingCheck: ((text: string, limit: number) => boolean) | undefined;
 
 /**
  * The guest's `jsonNestingExceeds` (guest/json-nesting.js: true when brackets outside JSON
  * strings in a text nest deeper than a limit), so that the host refuses the same texts as the
- * guest with one definition. The file is a script declaring the function; it runs here once, as
- * the body of a function that returns it (the file ships next to this module, see `npm run build`).
+ * guest with one definition. The file is a script declaring the function; it runs here once, on
+ * first use, as the body of a function that returns it (the file ships next to this module, see
+ * `npm run build`).
  */
-const loadNestingCheck = compileFunction(
-  `${readFileSync(NESTING_SOURCE, 'utf8')}\nreturn jsonNestingExceeds;`,
-  [],
-  { filename: fileURLToPath(NESTING_SOURCE) },
-) as () => (text: string, limit: number) => boolean;
-const nestingExceeds = loadNestingCheck();
+function nestingExceeds(text: string, limit: number): boolean {
+  if (nestingCheck === undefined) {
+    const source = new URL('../guest/json-nesting.js', import.meta.url);
+    const load = compileFunction(
+      `${readFileSync(source, 'utf8')}\nreturn jsonNestingExceeds;`,
+      [],
+      { filename: fileURLToPath(source) },
+    ) as () => (text: string, limit: number) => boolean;
+    nestingCheck = load();
+  }
+  return nestingCheck(text, limit);
+}
 
 /**
  * Refuses a compact JWT whose protected header or payload is JSON larger or more deeply nested than
