@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { abortOnCatastrophicError, consoleLogger, guardedLogger } from '../lib/logger.js';
 import { customTokenExchange } from '../lib/index.js';
 import { API, ISSUER, SECRET } from './support/fixtures.js';
-import { recordingLogger } from './support/recording-logger.js';
+import { recordingLogger, warned } from './support/recording-logger.js';
 
 describe('logger', () => {
   it('the default prints the message alone on the console, at its level', () => {
@@ -68,13 +68,11 @@ describe('logger', () => {
     }
     expect(printed).to.deep.equal([]);
     expect(records).to.deep.equal([
-      {
-        level: 'warn',
-        fields: { component: 'keys' },
-        message:
-          'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
+      warned(
+        'keys',
+        'customTokenExchange: options.keys is absent; signing with generated development keys. ' +
           'Tokens will not verify after a restart or on another instance: configure options.keys.',
-      },
+      ),
     ]);
   });
 });

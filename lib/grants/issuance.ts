@@ -45,6 +45,8 @@ export interface Issuance {
    * this issuance is that exchange, and `auth_time` is its `iat`.
    */
   authTime?: number | undefined;
+  /** The ID token's `amr`: how the user was authenticated (`['mfa']` after a second factor). */
+  amr?: readonly string[] | undefined;
   /** The thumbprint of the request's DPoP key: the access token is bound to it. */
   dpopJkt?: string | undefined;
   /** The `org_id` (and `org_name`) claims of both tokens. */
@@ -91,6 +93,7 @@ export async function mintTokens(
     actor,
     claims,
     authTime,
+    amr,
     dpopJkt,
     organization,
     permissions,
@@ -141,6 +144,7 @@ export async function mintTokens(
       keys,
       now,
       authTime: authTime ?? now,
+      ...(amr === undefined ? {} : { amr }),
       ...(actor === undefined ? {} : { actor }),
       ...(organization === undefined ? {} : { organization }),
       ...(claims === undefined ? {} : { extraClaims: claims.idToken }),

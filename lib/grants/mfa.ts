@@ -164,6 +164,8 @@ function mfaGrant(services: GrantServices, mfa: MfaConfig, type: 'otp' | 'oob'):
       resourceServer,
       scope: grant.scope,
       claims: grant.claims,
+      // Auth0's step-up check: the ID token of a second factor says so. Its refreshes do not.
+      amr: ['mfa'],
       dpopJkt: dpop?.jkt,
       permissions: grant.permissions,
     };

@@ -27,6 +27,8 @@ export interface IdTokenParams {
    * is the token exchange that started the grant (refreshes keep it).
    */
   authTime: number;
+  /** `amr` (OpenID Connect Core section 2): the authentication methods, e.g. `['mfa']`. */
+  amr?: readonly string[];
   /** The actor set by the action; becomes the `act` claim, nesting kept as given. */
   actor?: Actor;
   /** The exchange's organization: the `org_id` claim, and `org_name` when it has a name. */
@@ -45,7 +47,7 @@ export interface IdTokenParams {
  * Mints an OpenID Connect ID token: header `{ alg, typ: 'JWT', kid }` (no `kid` with HS256),
  * claims `iss`, `sub` (the `user_id`), `aud` (the `client_id`), `iat`, `exp` (the client's
  * `id_token_lifetime`), `auth_time` (so that clients sending `max_age` or registered with
- * `require_auth_time` accept the token), the profile claims of granted scopes (`profile`: `name`, `given_name`,
+ * `require_auth_time` accept the token), `amr` when given, the profile claims of granted scopes (`profile`: `name`, `given_name`,
  * `family_name`, `nickname`, `picture`, `updated_at` in seconds; `email`: `email`,
  * `email_verified`; each only when the user has it), `act` (when an actor is set), then the
  * custom claims. Signed with the client's `id_token_alg` from `keys`, or with HMAC over the
@@ -66,6 +68,7 @@ export async function mintIdToken(params: IdTokenParams): Promise<string> {
     exp: iat + client.id_token_lifetime,
     auth_time: params.authTime,
   };
+  if (params.amr !== undefined) claims.amr = [...params.amr];
   if (params.scope.includes('profile')) {
     for (const name of PROFILE_SCOPE_CLAIMS) {
       if (user[name] !== undefined) claims[name] = user[name];

@@ -93,7 +93,8 @@ describe('options.attackProtection', () => {
     ).to.equal(false);
   });
 
-  const cases: Array<[string, Record<string, unknown>, string]> = [
+  type Case = [string, Record<string, unknown>, string];
+  const cases: Case[] = [
     ['not an object', { attackProtection: true }, `${P} must be a plain object`],
     [
       'an unknown key',
@@ -150,30 +151,28 @@ describe('options.attackProtection', () => {
       },
       `${P}.suspiciousIpThrottling.store.reserve must be a function (see the AttemptStore interface)`,
     ],
-    [
-      'a queueLimit of 0',
-      { attackProtection: { suspiciousIpThrottling: { queueLimit: 0 } } },
-      `${P}.suspiciousIpThrottling.queueLimit must be an integer from 1 to 100000`,
-    ],
-    [
-      'a queueTimeoutMs under 100 ms',
-      { attackProtection: { suspiciousIpThrottling: { queueTimeoutMs: 10 } } },
-      `${P}.suspiciousIpThrottling.queueTimeoutMs must be an integer from 100 to 600000`,
-    ],
+    ...(
+      [
+        ['a queueLimit of 0', 'suspiciousIpThrottling', 'queueLimit', 0, '1 to 100000'],
+        [
+          'a queueTimeoutMs under 100 ms',
+          'suspiciousIpThrottling',
+          'queueTimeoutMs',
+          10,
+          '100 to 600000',
+        ],
+        ['a window under a second', 'profileRateLimit', 'windowMs', 10, '1000 to 86400000'],
+        ['a limit of 0', 'profileRateLimit', 'limit', 0, '1 to 1000000'],
+      ] as const
+    ).map(([title, section, field, value, range]): Case => [
+      title,
+      { attackProtection: { [section]: { [field]: value } } },
+      `${P}.${section}.${field} must be an integer from ${range}`,
+    ]),
     [
       'a rate-limit Store instance instead of a function making one',
       { attackProtection: { profileRateLimit: { store: new MemoryStore() } } },
       `${P}.profileRateLimit.store must be a function returning a new express-rate-limit Store for each limiter (one Store instance cannot serve several limiters)`,
-    ],
-    [
-      'a window under a second',
-      { attackProtection: { profileRateLimit: { windowMs: 10 } } },
-      `${P}.profileRateLimit.windowMs must be an integer from 1000 to 86400000`,
-    ],
-    [
-      'a limit of 0',
-      { attackProtection: { profileRateLimit: { limit: 0 } } },
-      `${P}.profileRateLimit.limit must be an integer from 1 to 1000000`,
     ],
     [
       'a header name with a space',

@@ -436,34 +436,41 @@ describe('client-auth/private_key_jwt', () => {
       expect((await send(app, firstForm)).status).to.equal(401);
     });
 
-    it('answers 503 with Retry-After when the store does not answer in time', async () => {
-      const store: ReplayStore = {
-        consume: () => Promise.reject(new StoreUnavailableError('Redis: no answer within 1000 ms')),
-      };
-      const { app, lastError } = clientAuthHarness(authenticator(store));
-      const res = await send(app, assertionForm(await sign(claims())));
-      expect(res.status).to.equal(503);
-      expect(res.body).to.deep.equal({
-        error: 'temporarily_unavailable',
-        error_description: 'The server is busy; retry later.',
+    const storeFailures = [
+      {
+        title: 'answers 503 with Retry-After when the store does not answer in time',
+        failure: () => new StoreUnavailableError('Redis: no answer within 1000 ms'),
+        status: 503,
+        body: {
+          error: 'temporarily_unavailable',
+          error_description: 'The server is busy; retry later.',
+        },
+        retryAfter: '5',
+        cause: 'replay store: Redis: no answer within 1000 ms',
+      },
+      {
+        title: 'answers 500 server_error with a generic description when the store fails',
+        failure: () => new Error('redis: connection refused'),
+        status: 500,
+        body: {
+          error: 'server_error',
+          error_description: 'The server encountered an unexpected error.',
+        },
+        retryAfter: undefined,
+        cause: 'Error: redis: connection refused',
+      },
+    ];
+    for (const { title, failure, status, body, retryAfter, cause } of storeFailures) {
+      it(title, async () => {
+        const store: ReplayStore = { consume: () => Promise.reject(failure()) };
+        const { app, lastError } = clientAuthHarness(authenticator(store));
+        const res = await send(app, assertionForm(await sign(claims())));
+        expect(res.status).to.equal(status);
+        expect(res.body).to.deep.equal(body);
+        expect(res.headers['retry-after']).to.equal(retryAfter);
+        expect(lastError()?.privateCause).to.equal(cause);
       });
-      expect(res.headers['retry-after']).to.equal('5');
-      expect(lastError()?.privateCause).to.equal('replay store: Redis: no answer within 1000 ms');
-    });
-
-    it('answers 500 server_error with a generic description when the store fails', async () => {
-      const store: ReplayStore = {
-        consume: () => Promise.reject(new Error('redis: connection refused')),
-      };
-      const { app, lastError } = clientAuthHarness(authenticator(store));
-      const res = await send(app, assertionForm(await sign(claims())));
-      expect(res.status).to.equal(500);
-      expect(res.body).to.deep.equal({
-        error: 'server_error',
-        error_description: 'The server encountered an unexpected error.',
-      });
-      expect(lastError()?.privateCause).to.equal('Error: redis: connection refused');
-    });
+    }
   });
 
   it('serves the next good assertion after a refused one', async () => {

@@ -56,10 +56,23 @@ function commonFields(entry: LogEntry) {
   return appEntryFields(entry, USER_AGENT);
 }
 
+const BUSY = 'The server is busy; retry later.';
+
+/** An OAuth error answer: the status, the no-store headers (and `headers`), the whole body. */
+function expectOAuthError(
+  res: Response,
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): void {
+  expect(res.status).to.equal(status);
+  expect(res.headers).to.include({ ...NO_STORE, ...headers });
+  expect(res.body).to.deep.equal({ error, error_description: description });
+}
+
 function expectServerError(res: Response): void {
-  expect(res.status).to.equal(500);
-  expect(res.headers).to.include(NO_STORE);
-  expect(res.body).to.deep.equal(SERVER_ERROR);
+  expectOAuthError(res, 500, SERVER_ERROR.error, SERVER_ERROR.error_description);
 }
 
 /** A 200 without ID token for `app` (no scope requested): the body shape of spec §2. */
@@ -70,6 +83,30 @@ function expectIssuedWithoutScope(res: Response): void {
   expect(res.body.access_token).to.be.a('string');
 }
 
+/** The `fecte` entry of a request of `profile` answered `error`, with the private cause. */
+function fecteEntry(
+  entry: LogEntry,
+  profile: CodeProfile,
+  [error, description]: [string, string],
+  cause: string,
+  consoleLines?: string[],
+): LogEntry {
+  return {
+    ...commonFields(entry),
+    type: 'fecte',
+    description,
+    details: {
+      subject_token_type: profile.subjectTokenType,
+      profile_id: profile.profileId,
+      action_id: profile.actionId,
+      ...(consoleLines ? { console: consoleLines } : {}),
+      error,
+      error_description: description,
+      cause,
+    },
+  };
+}
+
 /** The `fecte` entry of an action failure: the generic 500 plus the private cause. */
 function failureEntry(
   entry: LogEntry,
@@ -77,20 +114,8 @@ function failureEntry(
   cause: string,
   consoleLines?: string[],
 ): LogEntry {
-  return {
-    ...commonFields(entry),
-    type: 'fecte',
-    description: SERVER_ERROR.error_description,
-    details: {
-      subject_token_type: profile.subjectTokenType,
-      profile_id: profile.profileId,
-      action_id: profile.actionId,
-      ...(consoleLines ? { console: consoleLines } : {}),
-      error: 'server_error',
-      error_description: SERVER_ERROR.error_description,
-      cause,
-    },
-  };
+  const serverError: [string, string] = [SERVER_ERROR.error, SERVER_ERROR.error_description];
+  return fecteEntry(entry, profile, serverError, cause, consoleLines);
 }
 
 describe('POST /oauth/token through sandboxed code actions (isolated-vm)', function () {
@@ -104,6 +129,44 @@ describe('POST /oauth/token through sandboxed code actions (isolated-vm)', funct
     await server.cte.close();
     peers.hold.release();
   });
+
+  /** An exchange of `token` as `type` that must be answered within `ms`. */
+  async function exchangeWithin(ms: number, type: string, token: string): Promise<Response> {
+    const started = Date.now();
+    const res = await exchange(server, type, token);
+    expect(Date.now() - started).to.be.below(ms);
+    return res;
+  }
+
+  /** The 503 of an action that may not run now, and its fecte entry (after `before` others). */
+  async function expectBusy(
+    res: Response,
+    profile: CodeProfile,
+    retryAfter: string,
+    cause: string,
+    before = 0,
+  ): Promise<void> {
+    expectOAuthError(res, 503, 'temporarily_unavailable', BUSY, { 'retry-after': retryAfter });
+    const entry = await newestEntry(server, before);
+    const busy: [string, string] = ['temporarily_unavailable', BUSY];
+    expect(entry).to.deep.equal(
+      fecteEntry(entry, profile, busy, `action ${profile.actionId}: ${cause}`),
+    );
+  }
+
+  /** The 500 of an action that failed, and its fecte entry: `action <id> failed: <cause>`. */
+  async function expectActionFailed(
+    res: Response,
+    profile: CodeProfile,
+    cause: string,
+    consoleLines?: string[],
+  ): Promise<LogEntry> {
+    expectServerError(res);
+    const entry = await newestEntry(server);
+    const failed = `action ${profile.actionId} failed: ${cause}`;
+    expect(entry).to.deep.equal(failureEntry(entry, profile, failed, consoleLines));
+    return entry;
+  }
 
   describe('an action verifying an ES256 JWT against a JWKS on a local server', () => {
     const TYPE = 'urn:acme:legacy-idp-jwt';
@@ -207,12 +270,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     it("rejects an expired token with the action's reason, and the action saw ERR_JWT_EXPIRED", async () => {
       const token = await peers.idp.token('jane-42', { expiresInSeconds: -30 });
       const res = await exchange(server, TYPE, token);
-      expect(res.status).to.equal(400);
-      expect(res.headers).to.include(NO_STORE);
-      expect(res.body).to.deep.equal({
-        error: 'invalid_request',
-        error_description: 'the legacy IdP token is not valid',
-      });
+      expectOAuthError(res, 400, 'invalid_request', 'the legacy IdP token is not valid');
       const entry = await newestEntry(server);
       expect(entry).to.deep.equal(rejection(entry, 'expired token: ERR_JWT_EXPIRED'));
     });
@@ -220,12 +278,7 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
     it("rejects a token signed by another key with the action's reason, and the action saw the signature error", async () => {
       const token = await peers.idp.token('jane-42', { key: await foreignKey() });
       const res = await exchange(server, TYPE, token);
-      expect(res.status).to.equal(400);
-      expect(res.headers).to.include(NO_STORE);
-      expect(res.body).to.deep.equal({
-        error: 'invalid_request',
-        error_description: 'the legacy IdP token is not valid',
-      });
+      expectOAuthError(res, 400, 'invalid_request', 'the legacy IdP token is not valid');
       const entry = await newestEntry(server);
       expect(entry).to.deep.equal(
         rejection(entry, 'forged token: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'),
@@ -256,14 +309,10 @@ ${body}`);
   throw new Error('cannot parse a legacy token of ' + parts.length + ' parts');`),
       });
       const res = await exchange(server, profile.subjectTokenType, 'not-a-jwt');
-      expectServerError(res);
-      const entry = await newestEntry(server);
-      expect(entry).to.deep.equal(
-        failureEntry(
-          entry,
-          profile,
-          `action ${profile.actionId} failed: Error: cannot parse a legacy token of 1 parts (line 7, column 9)`,
-        ),
+      await expectActionFailed(
+        res,
+        profile,
+        'Error: cannot parse a legacy token of 1 parts (line 7, column 9)',
       );
       expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
       expect((await server.cte.logs.list())[0]!.type).to.equal('secte');
@@ -276,18 +325,8 @@ ${body}`);
         code: failing('  for (;;) {}'),
         limits: { cpuTimeMs: 50 },
       });
-      const started = Date.now();
-      const res = await exchange(server, profile.subjectTokenType, 'spin');
-      expect(Date.now() - started).to.be.below(1_000);
-      expectServerError(res);
-      const entry = await newestEntry(server);
-      expect(entry).to.deep.equal(
-        failureEntry(
-          entry,
-          profile,
-          `action ${profile.actionId} failed: action exceeded its CPU budget of 50 ms`,
-        ),
-      );
+      const res = await exchangeWithin(1_000, profile.subjectTokenType, 'spin');
+      await expectActionFailed(res, profile, 'action exceeded its CPU budget of 50 ms');
       expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
     });
 
@@ -297,9 +336,7 @@ ${body}`);
         subjectTokenType: 'urn:acme:recurses',
         code: failing('  const dive = (n) => dive(n + 1) + 1;\n  dive(0);'),
       });
-      const started = Date.now();
-      const res = await exchange(server, profile.subjectTokenType, 'dive');
-      expect(Date.now() - started).to.be.below(1_000);
+      const res = await exchangeWithin(1_000, profile.subjectTokenType, 'dive');
       expectServerError(res);
       const cause = (await newestEntry(server)).details.cause;
       expect(cause).to.match(
@@ -332,17 +369,11 @@ ${body}`);
       const inFlight = exchange(server, bystander.subjectTokenType, 'anything');
       await peers.hold.waitForRequests(seen + 1);
 
-      const started = Date.now();
-      const res = await exchange(server, bomb.subjectTokenType, 'explode');
-      expect(Date.now() - started).to.be.below(5_000);
-      expectServerError(res);
-      const entry = await newestEntry(server);
-      expect(entry).to.deep.equal(
-        failureEntry(
-          entry,
-          bomb,
-          `action ${bomb.actionId} failed: action exceeded its memory limit of 16 MB (its isolate was disposed and is replaced for the next execution)`,
-        ),
+      const res = await exchangeWithin(5_000, bomb.subjectTokenType, 'explode');
+      await expectActionFailed(
+        res,
+        bomb,
+        'action exceeded its memory limit of 16 MB (its isolate was disposed and is replaced for the next execution)',
       );
 
       expect(peers.hold.release('/hold/bystander')).to.equal(1);
@@ -405,22 +436,16 @@ ${body}`);
   for (;;) {}`),
         limits: { cpuTimeMs: 300 },
       });
-      const started = Date.now();
-      const res = await exchange(server, profile.subjectTokenType, 'flood');
-      expect(Date.now() - started).to.be.below(3_000);
-      expectServerError(res);
-      const entry = await newestEntry(server);
-      expect(entry).to.deep.equal(
-        failureEntry(
-          entry,
-          profile,
-          `action ${profile.actionId} failed: action exceeded its CPU budget of 300 ms`,
-          [
-            'y'.repeat(256),
-            ...Array<string>(99).fill('x'.repeat(256)),
-            '2901 more console lines dropped (at most 100 are kept)',
-          ],
-        ),
+      const res = await exchangeWithin(3_000, profile.subjectTokenType, 'flood');
+      const entry = await expectActionFailed(
+        res,
+        profile,
+        'action exceeded its CPU budget of 300 ms',
+        [
+          'y'.repeat(256),
+          ...Array<string>(99).fill('x'.repeat(256)),
+          '2901 more console lines dropped (at most 100 are kept)',
+        ],
       );
       expect(JSON.stringify(entry).length).to.be.below(30_000);
       expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
@@ -438,29 +463,14 @@ ${body}`);
       for (let i = 0; i < 3; i += 1) {
         expectServerError(await exchange(server, profile.subjectTokenType, `spin-${i}`));
       }
-      const started = Date.now();
-      const refused = await exchange(server, profile.subjectTokenType, 'ok');
-      expect(Date.now() - started).to.be.below(200);
-      expect(refused.status).to.equal(503);
-      expect(refused.headers).to.include({ ...NO_STORE, 'retry-after': '10' });
-      expect(refused.body).to.deep.equal({
-        error: 'temporarily_unavailable',
-        error_description: 'The server is busy; retry later.',
-      });
-      const entry = await newestEntry(server, 3);
-      expect(entry).to.deep.equal({
-        ...commonFields(entry),
-        type: 'fecte',
-        description: 'The server is busy; retry later.',
-        details: {
-          subject_token_type: profile.subjectTokenType,
-          profile_id: profile.profileId,
-          action_id: profile.actionId,
-          error: 'temporarily_unavailable',
-          error_description: 'The server is busy; retry later.',
-          cause: `action ${profile.actionId}: action ${profile.actionId} is suspended for this caller for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
-        },
-      });
+      const refused = await exchangeWithin(200, profile.subjectTokenType, 'ok');
+      await expectBusy(
+        refused,
+        profile,
+        '10',
+        `action ${profile.actionId} is suspended for this caller for 10 s: its last 3 executions ran until the sandbox stopped them (CPU budget or memory limit)`,
+        3,
+      );
       // A fixed version deployed: the suspension is lifted at once.
       await server.cte.actions.update(profile.actionId, {
         code: actionCode("  api.authentication.setUserById('auth0|alice');"),
@@ -486,26 +496,12 @@ ${body}`);
       await peers.hold.waitForRequests(seen + 1);
 
       const refused = await exchange(server, profile.subjectTokenType, 'second');
-      expect(refused.status).to.equal(503);
-      expect(refused.headers).to.include({ ...NO_STORE, 'retry-after': '1' });
-      expect(refused.body).to.deep.equal({
-        error: 'temporarily_unavailable',
-        error_description: 'The server is busy; retry later.',
-      });
-      const entry = await newestEntry(server);
-      expect(entry).to.deep.equal({
-        ...commonFields(entry),
-        type: 'fecte',
-        description: 'The server is busy; retry later.',
-        details: {
-          subject_token_type: profile.subjectTokenType,
-          profile_id: profile.profileId,
-          action_id: profile.actionId,
-          error: 'temporarily_unavailable',
-          error_description: 'The server is busy; retry later.',
-          cause: `action ${profile.actionId}: action ${profile.actionId} already runs 1 executions (maxConcurrency 1)`,
-        },
-      });
+      await expectBusy(
+        refused,
+        profile,
+        '1',
+        `action ${profile.actionId} already runs 1 executions (maxConcurrency 1)`,
+      );
       // Nothing of the refused request ran: only the first one reached the server.
       expect(peers.hold.requests.slice(seen)).to.deep.equal(['/hold/first']);
 
@@ -757,27 +753,18 @@ exports.onExecuteCustomTokenExchange = async (event, api) => {
       const denied = await exchange(server, profile.subjectTokenType, 'token', {
         on_refusal: 'deny',
       });
-      expect(denied.status).to.equal(400);
-      expect(denied.headers).to.include(NO_STORE);
-      expect(denied.body).to.deep.equal({
-        error: 'access_denied',
-        error_description: 'the profile service may not be called',
-      });
+      const deniedError: [string, string] = [
+        'access_denied',
+        'the profile service may not be called',
+      ];
+      expectOAuthError(denied, 400, ...deniedError);
       const entry = await newestEntry(server);
-      expect(entry).to.deep.equal({
-        ...commonFields(entry),
-        type: 'fecte',
-        description: 'the profile service may not be called',
-        details: {
-          subject_token_type: profile.subjectTokenType,
-          profile_id: profile.profileId,
-          action_id: profile.actionId,
-          console: ['allowed host answered 200', refusedLine],
-          error: 'access_denied',
-          error_description: 'the profile service may not be called',
-          cause: `denied by the action ${profile.actionId}`,
-        },
-      });
+      expect(entry).to.deep.equal(
+        fecteEntry(entry, profile, deniedError, `denied by the action ${profile.actionId}`, [
+          'allowed host answered 200',
+          refusedLine,
+        ]),
+      );
 
       // The same refusal, caught and ignored by the action: the exchange succeeds.
       expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'token'));

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { exchangeBody, form, profileFor } from '../support/fixtures.js';
 import { actionCode } from '../support/sandboxed-actions.js';
-import { apiError, expectAudit, managementServer } from './management-support.js';
-import type { ManagementServer } from './management-support.js';
+import { apiError, expectAudit, managementServerPerTest } from './management-support.js';
 import { APP } from '../support/oauth-responses.js';
 
 const TYPE = 'urn:partner:id-token';
@@ -13,13 +12,7 @@ const DENY = actionCode("api.access.deny('second_version', 'the second version d
 
 describe('Management API: /actions/actions', function () {
   this.timeout(20_000);
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer({ sandbox: true });
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest(() => ({ sandbox: true }));
 
   const create = (extra: Record<string, unknown> = {}) =>
     server.api
@@ -56,13 +49,7 @@ describe('Management API: /actions/actions', function () {
     expect(JSON.stringify(res.body)).not.to.contain('auth0|alice"');
     expect(res.headers.etag).to.match(/^".+"$/);
     const [entry] = await server.entries('sapi');
-    expectAudit(entry, {
-      type: 'sapi',
-      description: 'Create an action',
-      method: 'POST',
-      path: '/api/v2/actions/actions',
-      status: 201,
-    });
+    expectAudit(entry, 'sapi', 'Create an action', 'POST /api/v2/actions/actions', 201);
     const after = entry!.details.after as Record<string, unknown>;
     expect(after).not.to.have.property('code');
     expect(after.code_sha256).to.match(/^[0-9a-f]{64}$/);

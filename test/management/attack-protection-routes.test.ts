@@ -53,13 +53,13 @@ describe('Management API: suspicious IP throttling and IP blocks', () => {
     };
     expect(res.body).to.eql(after);
     const [entry] = await server.entries('sapi');
-    expectAudit(entry, {
-      type: 'sapi',
-      description: 'Update suspicious IP throttling settings',
-      method: 'PATCH',
-      path: `/api/v2${PATH}`,
-      status: 200,
-    });
+    expectAudit(
+      entry,
+      'sapi',
+      'Update suspicious IP throttling settings',
+      `PATCH /api/v2${PATH}`,
+      200,
+    );
     expect(entry!.details).to.deep.include({ before, after });
   });
 

@@ -92,6 +92,31 @@ export async function managementServer(
 }
 
 /**
+ * Registers the hooks that give each test of the enclosing describe block a fresh
+ * {@link managementServer} (of the options `overrides` makes anew for each test) and close it
+ * after the test. The returned object stands for the running test's server: every property read
+ * goes to it.
+ */
+export function managementServerPerTest(
+  overrides: () => Partial<CustomTokenExchangeOptions> = () => ({}),
+): ManagementServer {
+  let current: ManagementServer | undefined;
+  beforeEach(async () => {
+    current = await managementServer(overrides());
+  });
+  afterEach(async () => {
+    await current?.cte.close();
+    current = undefined;
+  });
+  return new Proxy({} as ManagementServer, {
+    get(_target, key) {
+      if (current === undefined) throw new Error('the management server is read outside a test');
+      return Reflect.get(current, key) as unknown;
+    },
+  });
+}
+
+/**
  * A JWT access token for the Management API, signed with the router's RS256 key unless `key`
  * (a private JWK with `kid` and `alg`) is given; issuer, audience, `sub` and a 5-minute lifetime
  * by default.
@@ -129,27 +154,24 @@ export const STALE_ETAG = apiError(
   'precondition_failed',
 );
 
-/** Checks that `entry` is the audit entry of one change made with the default token. */
+/**
+ * Checks that `entry` is the audit entry of one request made with the default token: its type,
+ * description, `request` as `METHOD /api/v2/path`, and status.
+ */
 export function expectAudit(
   entry: LogEntry | undefined,
-  expected: {
-    type: 'sapi' | 'fapi';
-    description: string;
-    method: string;
-    path: string;
-    status: number;
-  },
+  type: 'sapi' | 'fapi',
+  description: string,
+  request: `${string} /api/v2${string}`,
+  status: number,
 ): void {
+  const [method, path] = request.split(' ');
   expect(entry, 'audit entry').to.not.equal(undefined);
-  expect(entry).to.include({
-    type: expected.type,
-    description: expected.description,
-    client_id: 'admin-tool',
-  });
+  expect(entry).to.include({ type, description, client_id: 'admin-tool' });
   expect(entry!.details.request).to.eql({
-    method: expected.method,
-    path: expected.path,
+    method,
+    path,
     auth: { subject: 'admin@clients', client_id: 'admin-tool', scopes: [...ALL_SCOPES].sort() },
   });
-  expect(entry!.details.status_code).to.equal(expected.status);
+  expect(entry!.details.status_code).to.equal(status);
 }

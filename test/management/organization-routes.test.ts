@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { apiError, expectAudit, managementServer } from './management-support.js';
-import type { ManagementServer } from './management-support.js';
+import { apiError, expectAudit, managementServerPerTest } from './management-support.js';
 
 const NOT_FOUND = apiError(
   404,
@@ -10,13 +9,7 @@ const NOT_FOUND = apiError(
 );
 
 describe('Management API: /organizations', () => {
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer();
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest();
 
   it('creates an organization (201, audited) that cte.organizations then reads', async () => {
     const res = await server.api
@@ -32,13 +25,7 @@ describe('Management API: /organizations', () => {
     expect(res.headers['cache-control']).to.equal('no-store');
     expect(await server.cte.organizations.get(res.body.id)).to.eql(res.body);
     const [entry] = await server.entries('sapi');
-    expectAudit(entry, {
-      type: 'sapi',
-      description: 'Create an organization',
-      method: 'POST',
-      path: '/api/v2/organizations',
-      status: 201,
-    });
+    expectAudit(entry, 'sapi', 'Create an organization', 'POST /api/v2/organizations', 201);
     expect(entry!.details.target).to.eql({ type: 'organization', id: res.body.id });
     expect(entry!.details.after).to.eql(res.body);
   });
@@ -71,13 +58,13 @@ describe('Management API: /organizations', () => {
     }
     const failures = await server.entries('fapi');
     expect(failures).to.have.length(4);
-    expectAudit(failures[3], {
-      type: 'fapi',
-      description: 'Failed POST /organizations',
-      method: 'POST',
-      path: '/api/v2/organizations',
-      status: 409,
-    });
+    expectAudit(
+      failures[3],
+      'fapi',
+      'Failed POST /organizations',
+      'POST /api/v2/organizations',
+      409,
+    );
   });
 
   it('updates and deletes, audited with before and after', async () => {
@@ -99,13 +86,7 @@ describe('Management API: /organizations', () => {
     expect(entries[0]!.details.after).to.eql(updated.body);
     expect(entries[1]!.details.before).to.eql(updated.body);
     expect(entries[1]!.details).not.to.have.property('after');
-    expectAudit(entries[1], {
-      type: 'sapi',
-      description: 'Delete an organization',
-      method: 'DELETE',
-      path: `/api/v2${path}`,
-      status: 204,
-    });
+    expectAudit(entries[1], 'sapi', 'Delete an organization', `DELETE /api/v2${path}`, 204);
   });
 
   describe('paging', () => {
@@ -198,13 +179,7 @@ describe('Management API: /organizations', () => {
         'Add members to an organization',
         'Delete members from an organization',
       ]);
-      expectAudit(entries[0], {
-        type: 'sapi',
-        description: 'Add members to an organization',
-        method: 'POST',
-        path: `/api/v2${path}`,
-        status: 204,
-      });
+      expectAudit(entries[0], 'sapi', 'Add members to an organization', `POST /api/v2${path}`, 204);
       expect(entries[0]!.details.target).to.eql({ type: 'organization', id });
       expect(entries[0]!.details.after).to.eql({ members: ['auth0|alice', 'auth0|unknown'] });
       expect(entries[1]!.details.before).to.eql({ members: ['auth0|unknown'] });

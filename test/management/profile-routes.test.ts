@@ -43,13 +43,13 @@ describe('Management API: /token-exchange-profiles', () => {
       .and.match(/^".+"$/);
     expect(res.headers['cache-control']).to.equal('no-store');
     const [entry] = await server.entries('sapi');
-    expectAudit(entry, {
-      type: 'sapi',
-      description: 'Create a token exchange profile',
-      method: 'POST',
-      path: '/api/v2/token-exchange-profiles',
-      status: 201,
-    });
+    expectAudit(
+      entry,
+      'sapi',
+      'Create a token exchange profile',
+      'POST /api/v2/token-exchange-profiles',
+      201,
+    );
     expect(entry!.details.target).to.eql({ type: 'token_exchange_profile', id: res.body.id });
     expect(entry!.details.after).to.eql(res.body);
     expect(entry!.details).not.to.have.property('before');
@@ -113,13 +113,13 @@ describe('Management API: /token-exchange-profiles', () => {
       .catch((err: Error) => err.message);
     expect(res.body).to.eql(apiError(409, 'Conflict', fromHandle as string, 'conflict'));
     const [entry] = await server.entries('fapi');
-    expectAudit(entry, {
-      type: 'fapi',
-      description: 'Failed POST /token-exchange-profiles',
-      method: 'POST',
-      path: '/api/v2/token-exchange-profiles',
-      status: 409,
-    });
+    expectAudit(
+      entry,
+      'fapi',
+      'Failed POST /token-exchange-profiles',
+      'POST /api/v2/token-exchange-profiles',
+      409,
+    );
     expect(entry!.details).to.include({ error: 'conflict', error_description: fromHandle });
   });
 

@@ -2,21 +2,16 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { MemoryPermissionStore } from '../../lib/index.js';
 import { API, exchangeBody, form } from '../support/fixtures.js';
-import { apiError, expectAudit, managementServer } from './management-support.js';
-import type { ManagementServer } from './management-support.js';
+import { apiError, expectAudit, managementServerPerTest } from './management-support.js';
 import { APP } from '../support/oauth-responses.js';
 
 const ROLE_NOT_FOUND = apiError(404, 'Not Found', 'No role found by that id', 'not_found');
 const READ_ORDERS = { resource_server_identifier: API, permission_name: 'read:orders' };
 
 describe('Management API: /roles and users’ roles and permissions', () => {
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer({ permissions: { store: new MemoryPermissionStore() } });
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest(() => ({
+    permissions: { store: new MemoryPermissionStore() },
+  }));
 
   it('creates, gets, updates and deletes a role, each change audited', async () => {
     const created = await server.api
@@ -43,13 +38,7 @@ describe('Management API: /roles and users’ roles and permissions', () => {
       'Update a role',
       'Delete a role',
     ]);
-    expectAudit(entries[0], {
-      type: 'sapi',
-      description: 'Create a role',
-      method: 'POST',
-      path: '/api/v2/roles',
-      status: 200,
-    });
+    expectAudit(entries[0], 'sapi', 'Create a role', 'POST /api/v2/roles', 200);
     expect(entries[0]!.details.target).to.eql({ type: 'role', id: created.body.id });
     expect(entries[1]!.details.before).to.eql(created.body);
     expect(entries[1]!.details.after).to.eql(updated.body);
@@ -148,13 +137,13 @@ describe('Management API: /roles and users’ roles and permissions', () => {
     expect((await server.api.get(path).expect(200)).body).to.eql([]);
     expect((await server.api.get('/users/auth0%7Calice/permissions').expect(200)).body).to.eql([]);
     const entries = await server.entries('sapi');
-    expectAudit(entries[0], {
-      type: 'sapi',
-      description: 'Assign roles to a user',
-      method: 'POST',
-      path: '/api/v2/users/auth0%7Calice/roles',
-      status: 204,
-    });
+    expectAudit(
+      entries[0],
+      'sapi',
+      'Assign roles to a user',
+      'POST /api/v2/users/auth0%7Calice/roles',
+      204,
+    );
     expect(entries[0]!.details.target).to.eql({ type: 'user', id: 'auth0|alice' });
     expect(entries[0]!.details.after).to.eql({ roles: [role.id] });
     expect(entries[1]!.description).to.equal('Remove roles from a user');
@@ -196,13 +185,7 @@ describe('Management API: /roles and users’ roles and permissions', () => {
 });
 
 describe('Management API: /roles without a permission store', () => {
-  let server: ManagementServer;
-  beforeEach(async () => {
-    server = await managementServer();
-  });
-  afterEach(async () => {
-    await server.cte.close();
-  });
+  const server = managementServerPerTest();
 
   it('answers 501 unsupported on every role route, and changes nothing', async () => {
     const unsupported = apiError(

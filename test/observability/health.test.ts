@@ -222,29 +222,18 @@ describe('observability: checkHealth', () => {
   });
 
   it('fails when the sandbox could not be loaded, and warns while an action is suspended for everyone', async () => {
-    const failed = await checkHealth(
-      sources({
-        sandbox: () => ({
-          state: 'failed',
-          isolates: 0,
-          executions: 0,
-          suspensions: { actions: 0, callers: 0 },
+    /** The report while the sandbox is in `state`, no execution running. */
+    const sandboxHealth = (state: string, isolates: number, actions: number, callers: number) =>
+      checkHealth(
+        sources({
+          sandbox: () => ({ state, isolates, executions: 0, suspensions: { actions, callers } }),
         }),
-      }),
-    );
+      );
+    const failed = await sandboxHealth('failed', 0, 0, 0);
     expect(failed.status).to.equal('fail');
     expect(failed.sandbox.status).to.equal('fail');
 
-    const suspended = await checkHealth(
-      sources({
-        sandbox: () => ({
-          state: 'ready',
-          isolates: 1,
-          executions: 0,
-          suspensions: { actions: 1, callers: 3 },
-        }),
-      }),
-    );
+    const suspended = await sandboxHealth('ready', 1, 1, 3);
     expect(suspended.status).to.equal('warn');
     expect(suspended.sandbox).to.deep.equal({
       status: 'warn',
@@ -256,16 +245,7 @@ describe('observability: checkHealth', () => {
     });
 
     // One caller's suspension is the runaway policy working, not a problem of the server.
-    const oneCaller = await checkHealth(
-      sources({
-        sandbox: () => ({
-          state: 'ready',
-          isolates: 1,
-          executions: 0,
-          suspensions: { actions: 0, callers: 1 },
-        }),
-      }),
-    );
+    const oneCaller = await sandboxHealth('ready', 1, 0, 1);
     expect(oneCaller.sandbox.status).to.equal('pass');
   });
 

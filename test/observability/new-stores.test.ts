@@ -105,6 +105,17 @@ describe('observability: client stores, key stores and signers', () => {
     return s;
   }
 
+  /** A router keeping its keys in a fresh {@link Schedule} that `reads` as given (no host keys). */
+  async function scheduleServer(reads: Schedule['reads']) {
+    const schedule = new Schedule();
+    schedule.reads = reads;
+    // No keys of the host's: the router makes them into the store.
+    return { schedule, s: await server({ keys: undefined as never, stores: { keys: schedule } }) };
+  }
+
+  /** The keys part of a health report while the key schedule cannot be read. */
+  const keysFailing = (error: string) => ({ status: 'fail', development: false, keys: [], error });
+
   const exchange = (s: TestServer, clientId = 'app') =>
     request(s.app)
       .post('/oauth/token')
@@ -142,9 +153,7 @@ describe('observability: client stores, key stores and signers', () => {
     });
 
     it("traces a KeyStore's load and save, at start and on cte.keys.rotate(), and counts its errors", async () => {
-      const schedule = new Schedule();
-      // No keys of the host's: the router makes them into the store.
-      const s = await server({ keys: undefined as never, stores: { keys: schedule } });
+      const { schedule, s } = await scheduleServer('answer');
       await s.cte.keys.list();
       const atStart = spanTree(telemetry.spans());
       expect(atStart).to.include('(root) > cte.store.keys.load');
@@ -263,17 +272,10 @@ describe('observability: client stores, key stores and signers', () => {
     });
 
     it('fails the keys part while the schedule cannot be read, and passes once it can', async () => {
-      const schedule = new Schedule();
-      schedule.reads = 'fail';
-      const s = await server({ keys: undefined as never, stores: { keys: schedule } });
+      const { schedule, s } = await scheduleServer('fail');
       const failing = await s.cte.health();
       expect(failing.status).to.equal('fail');
-      expect(failing.keys).to.deep.equal({
-        status: 'fail',
-        development: false,
-        keys: [],
-        error: 'temporarily_unavailable',
-      });
+      expect(failing.keys).to.deep.equal(keysFailing('temporarily_unavailable'));
       // The store still answers its ping: only the schedule is unreadable.
       expect(failing.stores.keys).to.deep.include({ status: 'up' });
       expect(JSON.stringify(failing)).not.to.include('cte_signing_keys');
@@ -290,19 +292,12 @@ describe('observability: client stores, key stores and signers', () => {
     });
 
     it('gives up on a schedule read that never answers after timeoutMs', async () => {
-      const schedule = new Schedule();
-      schedule.reads = 'hang';
-      const s = await server({ keys: undefined as never, stores: { keys: schedule } });
+      const { s } = await scheduleServer('hang');
       const started = Date.now();
       const hung = await s.cte.health({ timeoutMs: 50 });
       expect(Date.now() - started).to.be.below(5_000);
       expect(hung.status).to.equal('fail');
-      expect(hung.keys).to.deep.equal({
-        status: 'fail',
-        development: false,
-        keys: [],
-        error: 'timeout',
-      });
+      expect(hung.keys).to.deep.equal(keysFailing('timeout'));
     });
   });
 });

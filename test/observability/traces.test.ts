@@ -8,7 +8,8 @@ import { API, GRANT, SECRET, basic, exchangeBody, form, testServer } from '../su
 import { APP } from '../support/oauth-responses.js';
 import { postToken } from '../support/token-requests.js';
 import type { TestServer } from '../support/fixtures.js';
-import { attributeTexts, onlySpan, spanTree, telemetryPerTest } from '../support/telemetry.js';
+import { EXCHANGE_SPAN_TREE, spansWithTree, telemetryPerTest } from '../support/telemetry.js';
+import { attributeTexts, onlySpan, spanTree } from '../support/telemetry.js';
 import type { ObservabilityOptions } from '../../lib/index.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -32,6 +33,28 @@ describe('observability: traces', () => {
     return profile!.id;
   }
 
+  /** Every attribute of the request span of an exchange by app under s's one profile. */
+  async function exchangeSpanAttributes(
+    s: TestServer,
+    status: number,
+    result: string,
+    extra: Record<string, string> = {},
+  ): Promise<Record<string, unknown>> {
+    return {
+      'http.request.method': 'POST',
+      'http.route': '/oauth/token',
+      'http.response.status_code': status,
+      'client.address': '127.0.0.1',
+      'cte.endpoint': 'token',
+      'cte.grant_type': TOKEN_EXCHANGE,
+      'cte.client_id': 'app',
+      'cte.profile': 'Legacy tokens',
+      'cte.profile_id': await profileId(s),
+      'cte.result': result,
+      ...extra,
+    };
+  }
+
   async function actionId(s: TestServer): Promise<string> {
     const [action] = await s.cte.actions.list();
     return action!.id;
@@ -40,35 +63,13 @@ describe('observability: traces', () => {
   it('traces a successful exchange: the request span and a child per step, without a token', async () => {
     const s = await server();
     const res = await exchange(s).expect(200);
-    const spans = telemetry.spans();
-
-    expect(spanTree(spans)).to.deep.equal([
-      '(root) > cte.token',
-      'cte.throttle > cte.store.attempts.reserve',
-      'cte.token > cte.action',
-      'cte.token > cte.client_authentication',
-      'cte.token > cte.sign',
-      'cte.token > cte.store.users.getById',
-      'cte.token > cte.store.users.update',
-      'cte.token > cte.throttle',
-    ]);
+    const spans = spansWithTree(telemetry, EXCHANGE_SPAN_TREE);
     expect(new Set(spans.map((span) => span.spanContext().traceId)).size).to.equal(1);
 
     const root = onlySpan(spans, 'cte.token');
     expect(root.kind).to.equal(SpanKind.INTERNAL);
     expect(root.status).to.deep.equal({ code: SpanStatusCode.UNSET });
-    expect(root.attributes).to.deep.equal({
-      'http.request.method': 'POST',
-      'http.route': '/oauth/token',
-      'http.response.status_code': 200,
-      'client.address': '127.0.0.1',
-      'cte.endpoint': 'token',
-      'cte.grant_type': TOKEN_EXCHANGE,
-      'cte.client_id': 'app',
-      'cte.profile': 'Legacy tokens',
-      'cte.profile_id': await profileId(s),
-      'cte.result': 'success',
-    });
+    expect(root.attributes).to.deep.equal(await exchangeSpanAttributes(s, 200, 'success'));
     expect(onlySpan(spans, 'cte.client_authentication').attributes).to.deep.equal({
       'cte.client_id': 'app',
       'cte.client_auth_method': 'client_secret_basic',
@@ -143,9 +144,7 @@ describe('observability: traces', () => {
     const s = await server();
     const res = await exchange(s, { subject_token: 'reject' }).expect(400);
     expect(res.body.error).to.equal('invalid_request');
-    const spans = telemetry.spans();
-
-    expect(spanTree(spans)).to.deep.equal([
+    const spans = spansWithTree(telemetry, [
       '(root) > cte.token',
       'cte.throttle > cte.store.attempts.reserve',
       'cte.token > cte.action',
@@ -155,19 +154,9 @@ describe('observability: traces', () => {
     ]);
     const root = onlySpan(spans, 'cte.token');
     expect(root.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'invalid_request' });
-    expect(root.attributes).to.deep.equal({
-      'http.request.method': 'POST',
-      'http.route': '/oauth/token',
-      'http.response.status_code': 400,
-      'client.address': '127.0.0.1',
-      'cte.endpoint': 'token',
-      'cte.grant_type': TOKEN_EXCHANGE,
-      'cte.client_id': 'app',
-      'cte.profile': 'Legacy tokens',
-      'cte.profile_id': await profileId(s),
-      'cte.result': 'invalid_request',
-      'error.type': 'invalid_request',
-    });
+    expect(root.attributes).to.deep.equal(
+      await exchangeSpanAttributes(s, 400, 'invalid_request', { 'error.type': 'invalid_request' }),
+    );
     // The action decided: its execution succeeded, the request failed.
     expect(onlySpan(spans, 'cte.action').status.code).to.equal(SpanStatusCode.UNSET);
     const texts = attributeTexts(spans).join('\n');
@@ -178,8 +167,7 @@ describe('observability: traces', () => {
   it('traces a failed client authentication on its own span, naming the claimed client', async () => {
     const s = await server();
     await exchange(s, {}, basic('app', 'wrong-secret-0123456789')).expect(401);
-    const spans = telemetry.spans();
-    expect(spanTree(spans)).to.deep.equal([
+    const spans = spansWithTree(telemetry, [
       '(root) > cte.token',
       'cte.token > cte.client_authentication',
     ]);
@@ -238,8 +226,7 @@ describe('observability: traces', () => {
       .type('form')
       .send(form({ grant_type: 'refresh_token', refresh_token: refreshToken }))
       .expect(200);
-    const spans = telemetry.spans();
-    expect(spanTree(spans)).to.deep.equal([
+    const spans = spansWithTree(telemetry, [
       '(root) > cte.store.refreshTokens.find',
       '(root) > cte.token',
       'cte.token > cte.client_authentication',
@@ -265,25 +252,16 @@ describe('observability: traces', () => {
     const s = await server();
     const issued = await exchange(s).expect(200);
     telemetry.exporter.reset();
-    await request(s.app)
-      .post('/oauth/introspect')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form({ token: issued.body.access_token }))
-      .expect(200);
-    await request(s.app)
-      .post('/oauth/revoke')
-      .set('Authorization', APP)
-      .type('form')
-      .send(form({ token: issued.body.access_token }))
-      .expect(200);
-    await request(s.app)
-      .post('/oauth/revoke')
-      .type('form')
-      .send(form({ token: issued.body.access_token }))
-      .expect(401);
-    const spans = telemetry.spans();
-    expect(spanTree(spans)).to.deep.equal([
+    const post = (path: string, headers: Record<string, string>) =>
+      request(s.app)
+        .post(path)
+        .set(headers)
+        .type('form')
+        .send(form({ token: issued.body.access_token }));
+    await post('/oauth/introspect', { Authorization: APP }).expect(200);
+    await post('/oauth/revoke', { Authorization: APP }).expect(200);
+    await post('/oauth/revoke', {}).expect(401);
+    const spans = spansWithTree(telemetry, [
       '(root) > cte.introspection',
       '(root) > cte.revocation',
       '(root) > cte.revocation',

@@ -7,7 +7,6 @@ import type {
   RefreshTokenFamilyUpdate,
   RefreshTokenRecord,
   RefreshTokenStore,
-  StoredRefreshToken,
 } from '../../lib/index.js';
 import { RefreshTokenService } from '../../lib/refresh-tokens/refresh-token-service.js';
 import { parseClient } from '../../lib/registry/clients.js';
@@ -488,7 +487,7 @@ describe('RefreshTokenService', () => {
 
   it('answers 503 when the family keeps changing under a redemption', async () => {
     const { token } = await issue(client({ rotation_type: 'non-rotating' }));
-    const inspected: StoredRefreshToken = await service.inspect(token, 'app');
+    const inspected = await service.inspect(token, 'app');
     const busy = new RefreshTokenService({
       store: {
         find: (hash, familyId) => store.find(hash, familyId),

@@ -40,50 +40,29 @@ describe('client secret hashes (scrypt, PHC string format)', () => {
     expect(await verifyClientSecret('another secret', hash)).to.equal(false);
   });
 
+  /** A well-formed hash of these parameters, of a 16-byte salt (unless `salt`) and a 32-byte key. */
+  const scrypt = (params: string, salt = 'c2FsdHNhbHRzYWx0c2FsdA') =>
+    `$scrypt$${params}$${salt}$${'A'.repeat(43)}`;
   const refusals: Array<[string, string, string]> = [
     [
       'another scheme',
       '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA',
       'must be a scrypt hash',
     ],
-    [
-      'a missing parameter',
-      '$scrypt$ln=10,r=8$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43),
-      'must be a scrypt hash',
-    ],
-    [
-      'padding',
-      '$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA==$' + 'A'.repeat(43),
-      'must be a scrypt hash',
-    ],
-    [
-      'ln 0',
-      '$scrypt$ln=0,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43),
-      'ln (log2 N) must be an integer from 1 to 20',
-    ],
-    [
-      'ln 21',
-      '$scrypt$ln=21,r=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43),
-      'ln (log2 N) must be an integer from 1 to 20',
-    ],
-    [
-      'r 33',
-      '$scrypt$ln=10,r=33,p=1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43),
-      'r must be an integer from 1 to 32',
-    ],
-    [
-      'p 17',
-      '$scrypt$ln=10,r=8,p=17$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43),
-      'p must be an integer from 1 to 16',
-    ],
+    ['a missing parameter', scrypt('ln=10,r=8'), 'must be a scrypt hash'],
+    ['padding', scrypt('ln=10,r=8,p=1', 'c2FsdHNhbHRzYWx0c2FsdA=='), 'must be a scrypt hash'],
+    ['ln 0', scrypt('ln=0,r=8,p=1'), 'ln (log2 N) must be an integer from 1 to 20'],
+    ['ln 21', scrypt('ln=21,r=1,p=1'), 'ln (log2 N) must be an integer from 1 to 20'],
+    ['r 33', scrypt('ln=10,r=33,p=1'), 'r must be an integer from 1 to 32'],
+    ['p 17', scrypt('ln=10,r=8,p=17'), 'p must be an integer from 1 to 16'],
     [
       'more than 256 MiB of memory',
-      '$scrypt$ln=20,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43),
+      scrypt('ln=20,r=8,p=1'),
       'needs 128 × N × r = 1073741824 bytes, more than 268435456',
     ],
     [
       'base64 that does not round-trip',
-      '$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdB$' + 'A'.repeat(43),
+      scrypt('ln=10,r=8,p=1', 'c2FsdHNhbHRzYWx0c2FsdB'),
       'holds malformed base64',
     ],
   ];

@@ -68,6 +68,8 @@ const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 
 
 describe('InProcessRunner', () => {
   const runner = new InProcessRunner();
+  /** How running `v` on a fresh event and recorder fails. */
+  const failureOf = (v: ActionVersion) => failure(run(runner, v, event(), new ApiRecorder()));
 
   it('runs the handler with the event and the recorder api', async () => {
     const recorder = new ApiRecorder();
@@ -189,15 +191,10 @@ describe('InProcessRunner', () => {
     });
 
     it('reports a thrown error as threw with name, message and first stack frame', async () => {
-      const error = await failure(
-        run(
-          runner,
-          version(function explode() {
-            throw new TypeError('boom');
-          }),
-          event(),
-          new ApiRecorder(),
-        ),
+      const error = await failureOf(
+        version(function explode() {
+          throw new TypeError('boom');
+        }),
       );
       expect(error.kind).to.equal('threw');
       expect(error.message).to.match(
@@ -206,33 +203,23 @@ describe('InProcessRunner', () => {
     });
 
     it('reports a rejected promise as threw', async () => {
-      const error = await failure(
-        run(
-          runner,
-          version(async () => {
-            await settle();
-            throw new RangeError('out of range');
-          }),
-          event(),
-          new ApiRecorder(),
-        ),
+      const error = await failureOf(
+        version(async () => {
+          await settle();
+          throw new RangeError('out of range');
+        }),
       );
       expect(error.kind).to.equal('threw');
       expect(error.message).to.match(/^RangeError: out of range \(at .+:\d+:\d+\)?\)$/);
     });
 
     it('reports a thrown non-Error by value', async () => {
-      const error = await failure(
-        run(
-          runner,
-          version(() => {
-            // A handler may throw anything, not only an Error: the runner must cope.
-            // eslint-disable-next-line @typescript-eslint/only-throw-error
-            throw 'nope';
-          }),
-          event(),
-          new ApiRecorder(),
-        ),
+      const error = await failureOf(
+        version(() => {
+          // A handler may throw anything, not only an Error: the runner must cope.
+          // eslint-disable-next-line @typescript-eslint/only-throw-error
+          throw 'nope';
+        }),
       );
       expect({ kind: error.kind, message: error.message }).to.deep.equal({
         kind: 'threw',
@@ -260,13 +247,8 @@ describe('InProcessRunner', () => {
     });
 
     it('refuses a version with sandboxed code and no handler', async () => {
-      const error = await failure(
-        run(
-          runner,
-          version(undefined, { code: 'exports.onExecuteCustomTokenExchange = async () => {}' }),
-          event(),
-          new ApiRecorder(),
-        ),
+      const error = await failureOf(
+        version(undefined, { code: 'exports.onExecuteCustomTokenExchange = async () => {}' }),
       );
       expect({ kind: error.kind, message: error.message }).to.deep.equal({
         kind: 'invalid',
@@ -275,7 +257,7 @@ describe('InProcessRunner', () => {
     });
 
     it('refuses a version with neither handler nor code', async () => {
-      const error = await failure(run(runner, version(undefined), event(), new ApiRecorder()));
+      const error = await failureOf(version(undefined));
       expect({ kind: error.kind, message: error.message }).to.deep.equal({
         kind: 'invalid',
         message: 'action act_1 version 1 has no handler',

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MemoryRefreshTokenStore } from '../../lib/index.js';
 import type { RefreshTokenFamily } from '../../lib/index.js';
-import { testFamily, testToken } from '../support/refresh-families.js';
+import { rotateFamily, testFamily, testToken } from '../support/refresh-families.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -145,16 +145,7 @@ describe('MemoryRefreshTokenStore: bounds and expiry', () => {
   it('keeps at most maxTokensPerFamily tokens, forgetting the oldest rotated ones', async () => {
     const store = new MemoryRefreshTokenStore({ maxTokensPerFamily: 3, now: () => T0 });
     await store.create(family('rtf_1'), token('g0', 'rtf_1'));
-    for (let generation = 1; generation <= 4; generation += 1) {
-      const update = { last_used_at: T0, generation, rotated_at: T0 };
-      const written = await store.compareAndSet(
-        'rtf_1',
-        generation - 1,
-        update,
-        token(`g${generation}`, 'rtf_1', generation),
-      );
-      expect(written).to.equal(true);
-    }
+    await rotateFamily(store, 'rtf_1', 4, token, () => T0);
     expect(await store.find('g0')).to.equal(undefined);
     expect(await store.find('g1')).to.equal(undefined);
     for (const hash of ['g2', 'g3', 'g4']) expect(await store.find(hash)).not.to.equal(undefined);

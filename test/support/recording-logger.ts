@@ -17,3 +17,8 @@ export function recordingLogger(): { logger: Logger; records: LoggedRecord[] } {
     };
   return { logger: { info: at('info'), warn: at('warn'), error: at('error') }, records };
 }
+
+/** The record of a warning `component` logged through a {@link recordingLogger}. */
+export function warned(component: string, message: string): LoggedRecord {
+  return { level: 'warn', fields: { component }, message };
+}

@@ -3,6 +3,7 @@
  * demand, and the process-wide context manager and W3C propagator a host's SDK would register.
  */
 import { context, propagation } from '@opentelemetry/api';
+import { expect } from 'chai';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -158,6 +159,28 @@ export function spanTree(spans: readonly ReadableSpan[]): string[] {
   return spanNodes(spans)
     .map((node) => `${node.parent ?? '(root)'} > ${node.name}`)
     .sort();
+}
+
+/** The span tree of a token exchange that succeeds without fetching: one span per step. */
+export const EXCHANGE_SPAN_TREE: readonly string[] = [
+  '(root) > cte.token',
+  'cte.throttle > cte.store.attempts.reserve',
+  'cte.token > cte.action',
+  'cte.token > cte.client_authentication',
+  'cte.token > cte.sign',
+  'cte.token > cte.store.users.getById',
+  'cte.token > cte.store.users.update',
+  'cte.token > cte.throttle',
+];
+
+/** The finished spans so far, after checking that their {@link spanTree} is exactly `expected`. */
+export function spansWithTree(
+  telemetry: Pick<TestTelemetry, 'spans'>,
+  expected: readonly string[],
+): ReadableSpan[] {
+  const spans = telemetry.spans();
+  expect(spanTree(spans)).to.deep.equal(expected);
+  return spans;
 }
 
 /** The one span named `name` (fails when there is not exactly one). */

@@ -2,11 +2,15 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Actor } from '../../lib/sandbox/action-types.js';
-import { mintAccessToken, type AccessTokenParams } from '../../lib/tokens/access-token.js';
+import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { KeySet, SIGNING_ALGS } from '../../lib/tokens/key-set.js';
-
-const ISSUER = 'https://tenant.example/';
-const AUDIENCE = 'https://api.example/orders';
+import { rejectionAs } from '../support/rejections.js';
+import {
+  TOKEN_AUDIENCE as AUDIENCE,
+  TOKEN_ISSUER as ISSUER,
+  accessTokenParams,
+  itRefusesCustomClaims,
+} from '../support/unit-tokens.js';
 
 async function verify(keys: KeySet, token: string) {
   return jwtVerify(token, createLocalJWKSet(keys.jwks()), {
@@ -16,28 +20,20 @@ async function verify(keys: KeySet, token: string) {
   });
 }
 
-/** The rejection of `minting`; fails the test when it resolves. */
-async function rejection(minting: Promise<unknown>): Promise<Error> {
-  return minting.then(
-    () => expect.fail('minted'),
-    (error: unknown) => error as Error,
-  );
-}
-
 describe('tokens/access-token', () => {
   const keys = new KeySet();
   const now = Math.floor(Date.now() / 1000);
-  const base: AccessTokenParams = {
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    subject: 'partner|42',
-    clientId: 'client-1',
-    scope: ['openid', 'read:orders'],
-    lifetime: 7200,
-    alg: 'ES256',
-    keys,
-    now,
-  };
+  const base = accessTokenParams(keys, now, ['openid', 'read:orders'], 7200);
+  /** The registered claims every token of `base` carries, whatever else it adds. */
+  const registered = (minted: { jti: string }) => ({
+    iss: ISSUER,
+    sub: 'partner|42',
+    aud: AUDIENCE,
+    iat: now,
+    exp: now + 7200,
+    jti: minted.jti,
+    client_id: 'client-1',
+  });
 
   for (const alg of SIGNING_ALGS) {
     it(`mints an RFC 9068 token signed with ${alg}`, async () => {
@@ -49,13 +45,7 @@ describe('tokens/access-token', () => {
         kid: keys.signingKey(alg).kid,
       });
       expect(payload).to.deep.equal({
-        iss: ISSUER,
-        sub: 'partner|42',
-        aud: AUDIENCE,
-        iat: now,
-        exp: now + 7200,
-        jti: minted.jti,
-        client_id: 'client-1',
+        ...registered(minted),
         scope: 'openid read:orders',
       });
       expect(minted.expires_in).to.equal(7200);
@@ -84,15 +74,7 @@ describe('tokens/access-token', () => {
   it('omits scope when no scope was granted', async () => {
     const minted = await mintAccessToken({ ...base, scope: [] });
     const { payload } = await verify(keys, minted.token);
-    expect(payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'partner|42',
-      aud: AUDIENCE,
-      iat: now,
-      exp: now + 7200,
-      jti: minted.jti,
-      client_id: 'client-1',
-    });
+    expect(payload).to.deep.equal(registered(minted));
   });
 
   it('carries the actor as act, nested exactly as set', async () => {
@@ -104,13 +86,7 @@ describe('tokens/access-token', () => {
     const minted = await mintAccessToken({ ...base, actor });
     const { payload } = await verify(keys, minted.token);
     expect(payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'partner|42',
-      aud: AUDIENCE,
-      iat: now,
-      exp: now + 7200,
-      jti: minted.jti,
-      client_id: 'client-1',
+      ...registered(minted),
       scope: 'openid read:orders',
       act: {
         sub: 'agent-7',
@@ -127,13 +103,7 @@ describe('tokens/access-token', () => {
     });
     const { payload } = await verify(keys, minted.token);
     expect(payload).to.deep.equal({
-      iss: ISSUER,
-      sub: 'partner|42',
-      aud: AUDIENCE,
-      iat: now,
-      exp: now + 7200,
-      jti: minted.jti,
-      client_id: 'client-1',
+      ...registered(minted),
       scope: 'openid read:orders',
       'https://example.com/roles': ['admin'],
       tier: 'gold',
@@ -158,22 +128,20 @@ describe('tokens/access-token', () => {
     'cnf',
     '__proto__',
   ];
-  for (const claim of protectedClaims) {
-    it(`refuses a custom claim named ${claim}`, async () => {
-      // JSON.parse makes "__proto__" an own member, as a hook's JSON result would.
-      const extraClaims = JSON.parse(`{"${claim}": "forged"}`) as Record<string, unknown>;
-      expect((await rejection(mintAccessToken({ ...base, extraClaims }))).message).to.equal(
-        `custom claims may not set the "${claim}" claim`,
-      );
-    });
-  }
+  itRefusesCustomClaims(protectedClaims, (extraClaims) =>
+    mintAccessToken({ ...base, extraClaims }),
+  );
 
   it('refuses scope and act even when the token has none', async () => {
     const noScope = { ...base, scope: [] };
-    const scope = await rejection(mintAccessToken({ ...noScope, extraClaims: { scope: 'admin' } }));
+    const scope = await rejectionAs(
+      mintAccessToken({ ...noScope, extraClaims: { scope: 'admin' } }),
+      Error,
+    );
     expect(scope.message).to.equal('custom claims may not set the "scope" claim');
-    const act = await rejection(
+    const act = await rejectionAs(
       mintAccessToken({ ...noScope, extraClaims: { act: { sub: 'x' } } }),
+      Error,
     );
     expect(act.message).to.equal('custom claims may not set the "act" claim');
   });
@@ -183,8 +151,10 @@ describe('tokens/access-token', () => {
       format: 'jwk',
     });
     const hostKeys = new KeySet({ keys: [{ ...jwk, kid: 'es-1', alg: 'ES256' }] });
-    const error = await rejection(mintAccessToken({ ...base, keys: hostKeys, alg: 'PS256' }));
-    expect(error).to.be.instanceOf(TypeError);
+    const error = await rejectionAs(
+      mintAccessToken({ ...base, keys: hostKeys, alg: 'PS256' }),
+      TypeError,
+    );
     expect(error.message).to.equal(
       'customTokenExchange: no signing key with alg PS256 was configured in options.keys',
     );

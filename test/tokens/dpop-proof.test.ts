@@ -69,7 +69,8 @@ describe('tokens/dpop-proof: verifyDpopProof (RFC 9449 §4.3)', () => {
   it('refuses every malformed proof with 400 invalid_dpop_proof', async () => {
     const other = await dpopKey();
     const { privateKey: rsaPrivate } = await generateKeyPair('RS256', { extractable: true });
-    const cases: Array<[string, string | Promise<string>, string | RegExp]> = [
+    type Case = [string, string | Promise<string>, string | RegExp];
+    const cases: Case[] = [
       ['not a JWT', 'not-a-jwt', /^invalid DPoP proof: ERR_JWS_INVALID: /],
       ['an empty value', '', /^invalid DPoP proof: ERR_JWS_INVALID: /],
       ['typ JWT', dpopProof(key, { header: { typ: 'JWT' } }), /unexpected "typ" JWT header value/],
@@ -129,26 +130,16 @@ describe('tokens/dpop-proof: verifyDpopProof (RFC 9449 §4.3)', () => {
         'the DPoP proof jti must be a string of 1 to 256 characters',
       ],
       ['htm GET', dpopProof(key, { claims: { htm: 'GET' } }), 'the DPoP proof htm must be POST'],
-      [
-        'htu of another path',
-        dpopProof(key, { claims: { htu: 'https://auth.example.com/oauth/revoke' } }),
+      ...[
+        ['of another path', 'https://auth.example.com/oauth/revoke'],
+        ['over http', 'http://auth.example.com/oauth/token'],
+        ['of another host', 'https://127.0.0.1/oauth/token'],
+        ['that is not a URL', '/oauth/token'],
+      ].map(([what, htu]): Case => [
+        `htu ${what}`,
+        dpopProof(key, { claims: { htu } }),
         `the DPoP proof htu must be ${TOKEN_URL}`,
-      ],
-      [
-        'htu over http',
-        dpopProof(key, { claims: { htu: 'http://auth.example.com/oauth/token' } }),
-        `the DPoP proof htu must be ${TOKEN_URL}`,
-      ],
-      [
-        'htu of another host',
-        dpopProof(key, { claims: { htu: 'https://127.0.0.1/oauth/token' } }),
-        `the DPoP proof htu must be ${TOKEN_URL}`,
-      ],
-      [
-        'htu that is not a URL',
-        dpopProof(key, { claims: { htu: '/oauth/token' } }),
-        `the DPoP proof htu must be ${TOKEN_URL}`,
-      ],
+      ]),
       [
         'an iat too old',
         dpopProof(key, { claims: { iat: NOW - 91 } }),

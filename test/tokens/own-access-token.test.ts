@@ -1,27 +1,20 @@
 import { expect } from 'chai';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { mintAccessToken, type AccessTokenParams } from '../../lib/tokens/access-token.js';
+import { mintAccessToken } from '../../lib/tokens/access-token.js';
 import { signJwt } from '../../lib/tokens/jws.js';
 import { KeySet, SIGNING_ALGS } from '../../lib/tokens/key-set.js';
 import { readOwnAccessToken } from '../../lib/tokens/own-access-token.js';
 
-const ISSUER = 'https://tenant.example/';
-const AUDIENCE = 'https://api.example/orders';
+import {
+  TOKEN_AUDIENCE as AUDIENCE,
+  TOKEN_ISSUER as ISSUER,
+  accessTokenParams,
+} from '../support/unit-tokens.js';
 
 describe('tokens/own-access-token', () => {
   const keys = new KeySet();
   const now = Math.floor(Date.now() / 1000);
-  const base: AccessTokenParams = {
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    subject: 'partner|42',
-    clientId: 'client-1',
-    scope: ['read:orders'],
-    lifetime: 600,
-    alg: 'ES256',
-    keys,
-    now,
-  };
+  const base = accessTokenParams(keys, now, ['read:orders'], 600);
   const check = { issuer: ISSUER, keys, now };
 
   /** A token signed by the router's current `alg` key with any header and claims. */

@@ -26,14 +26,19 @@ const partnerIdentity = {
   isSocial: false,
 };
 
-/** An existing user of the `partner` connection. */
-const grace: SeedUser = {
+/** Grace's id and the attributes an update of her profile never changes (immutable). */
+const GRACE_IMMUTABLE = {
   user_id: 'partner|p1',
   email: 'grace@example.com',
   email_verified: true,
   username: 'grace',
   phone_number: '+14155550100',
   phone_verified: false,
+};
+
+/** An existing user of the `partner` connection. */
+const grace: SeedUser = {
+  ...GRACE_IMMUTABLE,
   name: 'Grace Hopper',
   nickname: 'amazing grace',
   identities: [{ connection: 'partner', user_id: 'p1' }],
@@ -67,12 +72,7 @@ const rejection = (promise: Promise<unknown>) => rejectionAs(promise, OAuthError
 /** Grace as stored after one more login at T0 + 1 s, with `changes`. */
 function graceAfterLogin(changes: Partial<User> = {}): User {
   return {
-    user_id: 'partner|p1',
-    email: 'grace@example.com',
-    email_verified: true,
-    username: 'grace',
-    phone_number: '+14155550100',
-    phone_verified: false,
+    ...GRACE_IMMUTABLE,
     name: 'Grace Hopper',
     nickname: 'amazing grace',
     identities: [partnerIdentity],
@@ -303,13 +303,8 @@ describe('resolveUser', () => {
         ),
       );
       const expected: User = {
-        user_id: 'partner|p1',
         // Immutable attributes, absent from the call: kept.
-        email: 'grace@example.com',
-        email_verified: true,
-        username: 'grace',
-        phone_number: '+14155550100',
-        phone_verified: false,
+        ...GRACE_IMMUTABLE,
         // name and nickname were not given: removed. verify_email is never stored.
         given_name: 'Grace',
         family_name: 'Hopper',

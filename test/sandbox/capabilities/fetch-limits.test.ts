@@ -4,7 +4,13 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HostCapabilities } from '../../../lib/sandbox/capabilities/host-capabilities.js';
 import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
-import { codeVersion, handlerCode, runOnce, sandboxRunner } from '../fixtures/sandbox-helpers.js';
+import {
+  codeVersion,
+  handlerCode,
+  messagesOfSuccess,
+  runOnce,
+  sandboxRunner,
+} from '../fixtures/sandbox-helpers.js';
 import { until } from '../../support/until.js';
 
 /**
@@ -89,8 +95,7 @@ describe('fetch from actions is capped, and its sockets close with the execution
         api.authentication.setUserById('u');
       `),
     );
-    expect(outcome.failure).to.equal(undefined);
-    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+    expect(messagesOfSuccess(outcome)).to.deep.equal([
       'ERR_FETCH_LIMIT: fetch: at most 4 fetch calls of one execution at once (a limit of the action sandbox)',
       'ok ok ok ok',
       '16 ERR_FETCH_LIMIT: fetch: at most 20 fetch calls per execution (a limit of the action sandbox)',

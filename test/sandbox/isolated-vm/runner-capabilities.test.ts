@@ -7,6 +7,7 @@ import type { CapabilityInvoker } from '../../../lib/sandbox/isolated-vm/isolate
 import {
   codeVersion,
   handlerCode,
+  messagesOfSuccess,
   runOnce,
   sandboxRunner,
   testEvent,
@@ -197,8 +198,7 @@ describe('the sandbox with the real host capabilities', function () {
         },
       ),
     );
-    expect(outcome.failure).to.equal(undefined);
-    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+    expect(messagesOfSuccess(outcome)).to.deep.equal([
       'true 200 local user-from-userinfo',
       'false 401 invalid_token',
       '{"method":"POST","contentType":"application/x-www-form-urlencoded;charset=UTF-8","body":"token=a+b%26c&client_id=%C3%A9"}',
@@ -251,8 +251,7 @@ describe('the sandbox with the real host capabilities', function () {
       ),
       event,
     );
-    expect(outcome.failure).to.equal(undefined);
-    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+    expect(messagesOfSuccess(outcome)).to.deep.equal([
       'key-user idp-key-1 keys key-user ES256 hmac-user TypeError',
     ]);
   });

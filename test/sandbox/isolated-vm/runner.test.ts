@@ -10,6 +10,7 @@ import {
   PendingCapabilities,
   codeVersion,
   handlerCode,
+  messagesOfSuccess,
   nextTurn,
   runOnce,
   testEvent,
@@ -173,8 +174,7 @@ describe('the sandbox: running actions', () => {
         `),
       ),
     );
-    expect(outcome.failure).to.equal(undefined);
-    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+    expect(messagesOfSuccess(outcome)).to.deep.equal([
       'TypeError api.user.setAppMetadata: argument 2 is a function, not plain data',
       'RangeError api.user.setAppMetadata: the arguments are larger than 65536 characters',
     ]);
@@ -202,8 +202,7 @@ describe('the sandbox: running actions', () => {
         `),
       ),
     );
-    expect(outcome.failure).to.equal(undefined);
-    expect(outcome.console.map((line) => line.message)).to.deep.equal([
+    expect(messagesOfSuccess(outcome)).to.deep.equal([
       'TypeError api.authentication.setActor: argument 1.sub is a getter, not plain data',
       'reads 1',
     ]);
@@ -228,8 +227,7 @@ describe('the sandbox: running actions', () => {
         `),
       );
       const first = await runOnce(local, version);
-      expect(first.failure).to.equal(undefined);
-      expect(first.console.map((line) => line.message)).to.deep.equal([
+      expect(messagesOfSuccess(first)).to.deep.equal([
         'seen nothing',
         '{"type":"success"}',
         '{"type":"error","code":"INVALID_KEY"}',

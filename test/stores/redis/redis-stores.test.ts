@@ -30,6 +30,7 @@ import {
   type RedisServer,
 } from '../../support/redis-server.js';
 import { waitUntil } from '../../support/server-process.js';
+import { rotateFamily } from '../../support/refresh-families.js';
 
 describe('Redis stores on real servers', function () {
   this.timeout(30_000);
@@ -261,16 +262,7 @@ describe('Redis stores on real servers', function () {
 
       it('keeps at most maxTokensPerFamily tokens, forgetting the oldest rotated ones', async () => {
         await store.create(family('rtf_1'), token('g0', 'rtf_1'));
-        for (let generation = 1; generation <= 4; generation += 1) {
-          const update = { last_used_at: Date.now(), generation, rotated_at: Date.now() };
-          const written = await store.compareAndSet(
-            'rtf_1',
-            generation - 1,
-            update,
-            token(`g${generation}`, 'rtf_1', generation),
-          );
-          expect(written).to.equal(true);
-        }
+        await rotateFamily(store, 'rtf_1', 4, token, Date.now);
         const known = [];
         for (const hash of ['g0', 'g1', 'g2', 'g3', 'g4']) {
           if (await store.find(hash, 'rtf_1')) known.push(hash);
