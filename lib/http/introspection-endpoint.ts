@@ -1,9 +1,6 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { ClientAuthenticationFailed, InvalidRequest } from '../errors.js';
-import { readTokenRequest } from '../grants/token-request.js';
-import type { RequestFacts } from '../observability/request-observation.js';
-import type { Telemetry } from '../observability/telemetry.js';
+import { ClientAuthenticationFailed } from '../errors.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { ResourceServerRegistry } from '../registry/resource-servers.js';
@@ -12,29 +9,19 @@ import type { RevokedTokenStore } from '../stores/revoked-token-store.js';
 import type { KeySet } from '../tokens/key-set.js';
 import { readOwnAccessToken } from '../tokens/own-access-token.js';
 import type { AccessTokenClaims } from '../tokens/own-access-token.js';
-import { answerObserved } from './observed-request.js';
-import { namesOwnToken, ownTokenKind } from './own-token.js';
-import type { BodyReader } from './read-body.js';
-import type { ShutdownGate } from './shutdown-gate.js';
+import { ownTokenEndpoint } from './own-token-endpoint.js';
+import type { OwnTokenEndpointOptions } from './own-token-endpoint.js';
 import { storeFailure } from './store-failure.js';
-import { sendOAuthError, sendTokenResponse } from './token-response.js';
+import { sendTokenResponse } from './token-response.js';
 
 /** What the introspection endpoint runs on; built once by `customTokenExchange()`. */
-export interface IntrospectionEndpointOptions {
-  issuer: string;
+export interface IntrospectionEndpointOptions extends OwnTokenEndpointOptions {
   keys: KeySet;
-  readBody: BodyReader;
   /** Authenticates clients, and resource servers by their `introspection` credentials. */
   authenticateCaller: ClientAuthenticator;
   resourceServers: Pick<ResourceServerRegistry, 'byIntrospectionClientId'>;
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
-  /** Each request of ours gets a span and its metrics. */
-  telemetry: Telemetry;
-  /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => Promise<void> | undefined;
-  /** Counts introspections for a graceful `close()`, and refuses them once it began. */
-  shutdown: ShutdownGate;
 }
 
 /** RFC 7662 section 2.2's answer for every token the caller may not learn about. */
@@ -58,8 +45,8 @@ const INACTIVE = Object.freeze({ active: false });
  * it is. Nothing is logged: resource servers may introspect on every request they serve.
  */
 export function introspectionEndpoint(options: IntrospectionEndpointOptions): RequestHandler {
-  const { issuer, keys, readBody, authenticateCaller, resourceServers } = options;
-  const { refreshTokens, revokedTokens, shutdown } = options;
+  const { issuer, keys, authenticateCaller, resourceServers } = options;
+  const { refreshTokens, revokedTokens } = options;
 
   async function describeAccessToken(token: string, caller: Client): Promise<object> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -101,34 +88,14 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
     };
   }
 
-  async function introspect(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const body = req.body as Record<string, unknown>;
-    if (!namesOwnToken(body, issuer)) return next('route');
-    return answerObserved(options.telemetry, 'introspection', { req, res, next }, (facts) =>
-      answer(req, res, body, facts),
-    );
-  }
-
-  async function answer(
-    req: Request,
-    res: Response,
-    body: Record<string, unknown>,
-    facts: RequestFacts,
-  ): Promise<void> {
-    await options.cors(req, res);
-    const answered = shutdown.enter();
-    try {
-      const { params } = readTokenRequest(body);
-      const token = params.token;
-      if (token === undefined) throw new InvalidRequest('token is required');
-      const caller = await authenticateCaller(req);
-      facts.client = caller;
+  return ownTokenEndpoint(
+    { ...options, endpoint: 'introspection', authenticate: authenticateCaller },
+    async ({ res, token, kind, caller }) => {
       if (caller.token_endpoint_auth_method === 'none') {
         throw new ClientAuthenticationFailed(
           `public client ${JSON.stringify(caller.client_id)} cannot introspect: it has no credentials`,
         );
       }
-      const kind = ownTokenKind(token, issuer);
       const description =
         kind === 'access_token'
           ? await describeAccessToken(token, caller)
@@ -136,19 +103,8 @@ export function introspectionEndpoint(options: IntrospectionEndpointOptions): Re
             ? await describeRefreshToken(token, caller)
             : INACTIVE;
       sendTokenResponse(res, 200, description);
-    } finally {
-      // close() waits for the stores this answer reads.
-      answered();
-    }
-  }
-
-  return function answerIntrospection(req: Request, res: Response, next: NextFunction): void {
-    readBody(req, res, (error) => {
-      if (error) return sendOAuthError(res, error);
-      // Express 4 does not forward a rejected promise; introspect answers its own errors anyway.
-      introspect(req, res, next).catch(next);
-    });
-  };
+    },
+  );
 }
 
 /** RFC 7662 section 2.2 members of an active access token, in the RFC's order. */

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { ASYMMETRIC_ALGORITHMS } from '../tokens/asymmetric-algorithms.js';
 import { SIGNING_ALGS } from '../tokens/jws.js';
 import type { KeySet } from '../tokens/key-set.js';
+import { SCOPE_CLAIMS } from '../tokens/scope-claims.js';
 import { DPOP_SIGNING_ALGORITHMS } from '../tokens/dpop-proof.js';
 import type { RouterUrls } from './router-urls.js';
 
@@ -50,23 +51,7 @@ const CLIENT_AUTH_METHODS = [
   'none',
 ];
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
-const CLAIMS = [
-  'sub',
-  'iss',
-  'aud',
-  'exp',
-  'iat',
-  'auth_time',
-  'act',
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-  'updated_at',
-  'email',
-  'email_verified',
-];
+const CLAIMS = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'act', ...SCOPE_CLAIMS];
 
 /**
  * The metadata document, built when asked (the key set may have gained an algorithm since).

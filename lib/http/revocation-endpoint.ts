@@ -1,40 +1,26 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { AttackProtection } from '../attack-protection/attack-protection.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { InvalidRequest } from '../errors.js';
 import { accessTokenRevocationEntry, revocationEntry } from '../grants/request-log.js';
-import { readTokenRequest } from '../grants/token-request.js';
 import type { TenantLog } from '../logs/tenant-log.js';
-import type { RequestFacts } from '../observability/request-observation.js';
-import type { Telemetry } from '../observability/telemetry.js';
 import type { RefreshTokenService } from '../refresh-tokens/refresh-token-service.js';
 import type { Client } from '../registry/clients.js';
 import type { RevokedTokenStore } from '../stores/revoked-token-store.js';
 import type { KeySet } from '../tokens/key-set.js';
 import { readOwnAccessToken } from '../tokens/own-access-token.js';
-import { answerObserved } from './observed-request.js';
-import { namesOwnToken, ownTokenKind } from './own-token.js';
-import type { BodyReader } from './read-body.js';
-import type { ShutdownGate } from './shutdown-gate.js';
+import { ownTokenEndpoint } from './own-token-endpoint.js';
+import type { OwnTokenEndpointOptions } from './own-token-endpoint.js';
 import { storeFailure } from './store-failure.js';
-import { NO_STORE_HEADERS, sendOAuthError } from './token-response.js';
+import { NO_STORE_HEADERS } from './token-response.js';
 
 /** What the revocation endpoint runs on; built once by `customTokenExchange()`. */
-export interface RevocationEndpointOptions {
-  issuer: string;
+export interface RevocationEndpointOptions extends OwnTokenEndpointOptions {
   keys: KeySet;
-  readBody: BodyReader;
   authenticateClient: ClientAuthenticator;
   refreshTokens: RefreshTokenService;
   revokedTokens: RevokedTokenStore;
-  /** Sets the CORS headers of a request of ours, for its client's origins. */
-  cors: (req: Request, res: Response) => Promise<void> | undefined;
   protection: Pick<AttackProtection, 'clientIp'>;
   log: TenantLog;
-  /** Each request of ours gets a span and its metrics. */
-  telemetry: Telemetry;
-  /** Counts revocations for a graceful `close()`, and refuses them once it began. */
-  shutdown: ShutdownGate;
 }
 
 /**
@@ -53,8 +39,8 @@ export interface RevocationEndpointOptions {
  * tokens. `token_type_hint` is accepted and ignored: the token's shape says what it is.
  */
 export function revocationEndpoint(options: RevocationEndpointOptions): RequestHandler {
-  const { issuer, keys, readBody, authenticateClient, refreshTokens, revokedTokens } = options;
-  const { protection, log, telemetry, shutdown } = options;
+  const { issuer, keys, authenticateClient, refreshTokens, revokedTokens, protection, log } =
+    options;
 
   async function revokeAccessToken(req: Request, token: string, client: Client): Promise<void> {
     const read = await readOwnAccessToken(token, { issuer, keys });
@@ -68,29 +54,9 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
     log.write(accessTokenRevocationEntry(req, trail, read.claims));
   }
 
-  async function revoke(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const body = req.body as Record<string, unknown>;
-    if (!namesOwnToken(body, issuer)) return next('route');
-    return answerObserved(telemetry, 'revocation', { req, res, next }, (facts) =>
-      answer(req, res, body, facts),
-    );
-  }
-
-  async function answer(
-    req: Request,
-    res: Response,
-    body: Record<string, unknown>,
-    facts: RequestFacts,
-  ): Promise<void> {
-    await options.cors(req, res);
-    const answered = shutdown.enter();
-    try {
-      const { params } = readTokenRequest(body);
-      const token = params.token;
-      if (token === undefined) throw new InvalidRequest('token is required');
-      const client = await authenticateClient(req);
-      facts.client = client;
-      const kind = ownTokenKind(token, issuer);
+  return ownTokenEndpoint(
+    { ...options, endpoint: 'revocation', authenticate: authenticateClient },
+    async ({ req, res, token, kind, caller: client }) => {
       if (kind === 'refresh_token') {
         const family = await refreshTokens.revokeForClient(token, client.client_id);
         if (family) {
@@ -100,17 +66,6 @@ export function revocationEndpoint(options: RevocationEndpointOptions): RequestH
         await revokeAccessToken(req, token, client);
       }
       res.status(200).set(NO_STORE_HEADERS).end();
-    } finally {
-      // close() waits for the revocation and its log entry.
-      answered();
-    }
-  }
-
-  return function answerRevocation(req: Request, res: Response, next: NextFunction): void {
-    readBody(req, res, (error) => {
-      if (error) return sendOAuthError(res, error);
-      // Express 4 does not forward a rejected promise; revoke answers its own errors anyway.
-      revoke(req, res, next).catch(next);
-    });
-  };
+    },
+  );
 }

@@ -3,6 +3,7 @@ import { ManagementError } from '../errors.js';
 import type { Action } from '../profiles/action-definition.js';
 import type { ActionRegistry } from '../profiles/action-registry.js';
 import { testAction } from '../testing/test-action.js';
+import { entityRoutes } from './entity-routes.js';
 import type { ManagementRouteGroup } from './management-route.js';
 import {
   apiChange,
@@ -36,40 +37,24 @@ export const actionRoutes: ManagementRouteGroup = (routes, { actions }) => {
     res.json(paged(req, 'actions', matching));
   });
 
-  routes.post('/actions/actions', 'create:actions', async (req, res) => {
-    const action = await actions.create(actionBody(req.body, true) as never, apiChange(req));
-    recordChange(req, {
-      description: 'Create an action',
-      target: { type: TARGET, id: action.id },
-      after: action,
-    });
-    sendAction(res.status(201), actions, action);
-  });
-
-  routes.get('/actions/actions/:id', 'read:actions', async (req, res) => {
-    sendAction(res, actions, await actions.get(param(req, 'id')));
-  });
-
-  routes.patch('/actions/actions/:id', 'update:actions', async (req, res) => {
-    const id = param(req, 'id');
-    const before = await actions.get(id);
-    const after = await actions.update(id, actionBody(req.body, false) as never, apiChange(req));
-    recordChange(req, {
-      description: 'Update an action',
-      target: { type: TARGET, id },
-      before,
-      after,
-    });
-    sendAction(res, actions, after);
-  });
-
-  routes.delete('/actions/actions/:id', 'delete:actions', async (req, res) => {
-    const id = param(req, 'id');
-    const before = await actions.get(id);
-    await actions.delete(id, apiChange(req));
-    recordChange(req, { description: 'Delete an action', target: { type: TARGET, id }, before });
-    res.status(204).end();
-  });
+  entityRoutes<Action>(
+    routes,
+    {
+      path: '/actions/actions',
+      scope: 'actions',
+      type: TARGET,
+      name: 'an action',
+      createdStatus: 201,
+      deletedStatus: 204,
+      send: (res, action) => sendAction(res, actions, action),
+    },
+    {
+      create: (req) => actions.create(actionBody(req.body, true) as never, apiChange(req)),
+      get: (id) => actions.get(id),
+      update: (id, req) => actions.update(id, actionBody(req.body, false) as never, apiChange(req)),
+      delete: (id, req) => actions.delete(id, apiChange(req)),
+    },
+  );
 
   routes.post('/actions/actions/:id/deploy', 'create:actions', async (req, res) => {
     const id = param(req, 'id');

@@ -2,7 +2,9 @@ import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import type { UserStore } from '../users/user-store.js';
 import type { ManagementRouteGroup } from './management-route.js';
-import { param, recordChange } from './management-route.js';
+import { entityRoutes } from './entity-routes.js';
+import { listChangeRoutes } from './list-routes.js';
+import { param } from './management-route.js';
 import { pagedList } from './paging.js';
 
 const TARGET = 'organization';
@@ -27,48 +29,27 @@ export const organizationRoutes: ManagementRouteGroup = (routes, { organizations
     res.json(pagedList(req, 'organizations', await organizations.list(), (o) => o.id));
   });
 
-  routes.post('/organizations', 'create:organizations', async (req, res) => {
-    const organization = await organizations.create(req.body as never);
-    recordChange(req, {
-      description: 'Create an organization',
-      target: { type: TARGET, id: organization.id },
-      after: organization,
-    });
-    res.status(201).json(organization);
-  });
-
   routes.get('/organizations/name/:name', 'read:organizations', async (req, res) => {
     res.json(await organizations.getByName(param(req, 'name')));
   });
 
-  routes.get('/organizations/:id', 'read:organizations', async (req, res) => {
-    res.json(await organizations.get(param(req, 'id')));
-  });
-
-  routes.patch('/organizations/:id', 'update:organizations', async (req, res) => {
-    const id = param(req, 'id');
-    const before = await organizations.get(id);
-    const after = await organizations.update(id, req.body as never);
-    recordChange(req, {
-      description: 'Update an organization',
-      target: { type: TARGET, id },
-      before,
-      after,
-    });
-    res.json(after);
-  });
-
-  routes.delete('/organizations/:id', 'delete:organizations', async (req, res) => {
-    const id = param(req, 'id');
-    const before = await organizations.get(id);
-    await organizations.delete(id);
-    recordChange(req, {
-      description: 'Delete an organization',
-      target: { type: TARGET, id },
-      before,
-    });
-    res.status(204).end();
-  });
+  entityRoutes(
+    routes,
+    {
+      path: '/organizations',
+      scope: 'organizations',
+      type: TARGET,
+      name: 'an organization',
+      createdStatus: 201,
+      deletedStatus: 204,
+    },
+    {
+      create: (req) => organizations.create(req.body as never),
+      get: (id) => organizations.get(id),
+      update: (id, req) => organizations.update(id, req.body as never),
+      delete: (id) => organizations.delete(id),
+    },
+  );
 
   routes.get('/organizations/:id/members', 'read:organization_members', async (req, res) => {
     const ids = await organizations.members.list(param(req, 'id'));
@@ -76,39 +57,40 @@ export const organizationRoutes: ManagementRouteGroup = (routes, { organizations
     res.json(await withProfiles(page, users));
   });
 
-  routes.post('/organizations/:id/members', 'create:organization_members', async (req, res) => {
-    const id = param(req, 'id');
-    const members = membersOf(req);
-    await organizations.members.add(id, members);
-    recordChange(req, {
-      description: 'Add members to an organization',
-      target: { type: TARGET, id },
-      after: { members },
-    });
-    res.status(204).end();
-  });
-
-  routes.delete('/organizations/:id/members', 'delete:organization_members', async (req, res) => {
-    const id = param(req, 'id');
-    const members = membersOf(req);
-    await organizations.members.remove(id, members);
-    recordChange(req, {
-      description: 'Delete members from an organization',
-      target: { type: TARGET, id },
-      before: { members },
-    });
-    res.status(204).end();
-  });
+  listChangeRoutes(
+    routes,
+    { path: '/organizations/:id/members', field: 'members', type: TARGET, read: onlyField },
+    {
+      add: {
+        scope: 'create:organization_members',
+        description: 'Add members to an organization',
+        status: 204,
+        change: (id, members) => organizations.members.add(id, members as string[]),
+      },
+      remove: {
+        scope: 'delete:organization_members',
+        description: 'Delete members from an organization',
+        status: 204,
+        change: (id, members) => organizations.members.remove(id, members as string[]),
+      },
+    },
+  );
 };
 
-/** The `members` of a `{ members: [...] }` body; the handle checks the ids themselves. */
-function membersOf(req: Request): string[] {
+/**
+ * The value under `field` of a body that has that one field (`{ members: [...] }`); the handle
+ * checks the list itself.
+ */
+function onlyField(req: Request, field: string): unknown[] {
   const body: unknown = req.body;
   const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
-  if (keys.length !== 1 || keys[0] !== 'members') {
-    throw new ManagementError('invalid_body', 'Invalid request body: expected { members: [...] }.');
+  if (keys.length !== 1 || keys[0] !== field) {
+    throw new ManagementError(
+      'invalid_body',
+      `Invalid request body: expected { ${field}: [...] }.`,
+    );
   }
-  return (body as { members: string[] }).members;
+  return (body as Record<string, unknown[]>)[field] as unknown[];
 }
 
 /** A page of member ids (bare, or inside `members`) turned into Auth0's member objects. */

@@ -1,14 +1,8 @@
 import type { Profile } from '../profiles/profile.js';
 import { invalidQuery } from './management-errors.js';
+import { entityRoutes } from './entity-routes.js';
 import type { ManagementRouteGroup } from './management-route.js';
-import {
-  apiChange,
-  param,
-  queryInteger,
-  queryValue,
-  recordChange,
-  setEntityTag,
-} from './management-route.js';
+import { apiChange, queryInteger, queryValue, setEntityTag } from './management-route.js';
 
 const TARGET = 'token_exchange_profile';
 
@@ -29,50 +23,22 @@ export const profileRoutes: ManagementRouteGroup = (routes, { profiles }) => {
     res.json({ token_exchange_profiles: page, ...(next ? { next: next.id } : {}) });
   });
 
-  routes.post('/token-exchange-profiles', 'create:token_exchange_profiles', async (req, res) => {
-    const profile = await profiles.create(req.body as never, apiChange(req));
-    recordChange(req, {
-      description: 'Create a token exchange profile',
-      target: { type: TARGET, id: profile.id },
-      after: profile,
-    });
-    send(res.status(201), profile);
-  });
-
-  routes.get('/token-exchange-profiles/:id', 'read:token_exchange_profiles', async (req, res) => {
-    send(res, await profiles.get(param(req, 'id')));
-  });
-
-  routes.patch(
-    '/token-exchange-profiles/:id',
-    'update:token_exchange_profiles',
-    async (req, res) => {
-      const id = param(req, 'id');
-      const before = await profiles.get(id);
-      const after = await profiles.update(id, req.body as never, apiChange(req));
-      recordChange(req, {
-        description: 'Update a token exchange profile',
-        target: { type: TARGET, id },
-        before,
-        after,
-      });
-      send(res, after);
+  entityRoutes(
+    routes,
+    {
+      path: '/token-exchange-profiles',
+      scope: 'token_exchange_profiles',
+      type: TARGET,
+      name: 'a token exchange profile',
+      createdStatus: 201,
+      deletedStatus: 204,
+      send,
     },
-  );
-
-  routes.delete(
-    '/token-exchange-profiles/:id',
-    'delete:token_exchange_profiles',
-    async (req, res) => {
-      const id = param(req, 'id');
-      const before = await profiles.get(id);
-      await profiles.delete(id, apiChange(req));
-      recordChange(req, {
-        description: 'Delete a token exchange profile',
-        target: { type: TARGET, id },
-        before,
-      });
-      res.status(204).end();
+    {
+      create: (req) => profiles.create(req.body as never, apiChange(req)),
+      get: (id) => profiles.get(id),
+      update: (id, req) => profiles.update(id, req.body as never, apiChange(req)),
+      delete: (id, req) => profiles.delete(id, apiChange(req)),
     },
   );
 

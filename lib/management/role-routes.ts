@@ -1,12 +1,10 @@
 import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
 import { ManagementApiError } from './management-errors.js';
-import type {
-  ManagementRouteGroup,
-  ManagementRouteHandler,
-  RouteScope,
-} from './management-route.js';
-import { param, queryValue, recordChange } from './management-route.js';
+import { entityRoutes } from './entity-routes.js';
+import { listChangeRoutes } from './list-routes.js';
+import type { ManagementRouteGroup, ManagementRouteHandler } from './management-route.js';
+import { param, queryValue } from './management-route.js';
 import { pagedList } from './paging.js';
 
 /**
@@ -26,35 +24,6 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
       await handler(req, res, caller);
     };
 
-  /**
-   * A route that adds a list to, or removes it from, the entity `:id` names: the body is
-   * `{ [field]: [...] }`, the audit entry holds the list as the `side` of the change.
-   */
-  const listChangeRoute = (
-    method: 'post' | 'delete',
-    path: string,
-    scope: RouteScope,
-    field: string,
-    change: (id: string, list: unknown[]) => Promise<void>,
-    audit: ListChangeAudit,
-  ): void => {
-    routes[method](
-      path,
-      scope,
-      withStore(async (req, res) => {
-        const id = param(req, 'id');
-        const list = listIn(req, field);
-        await change(id, list);
-        recordChange(req, {
-          description: audit.description,
-          target: { type: audit.type, id },
-          [audit.side]: { [field]: list },
-        });
-        res.status(audit.status).end();
-      }),
-    );
-  };
-
   routes.get(
     '/roles',
     'read:roles',
@@ -67,46 +36,23 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  routes.post(
-    '/roles',
-    'create:roles',
-    withStore(async (req, res) => {
-      const role = await permissions.create(bodyObject(req) as never);
-      recordChange(req, { description: 'Create a role', target: target(role.id), after: role });
-      res.json(role);
-    }),
-  );
-
-  routes.get(
-    '/roles/:id',
-    'read:roles',
-    withStore(async (req, res) => {
-      res.json(await permissions.get(param(req, 'id')));
-    }),
-  );
-
-  routes.patch(
-    '/roles/:id',
-    'update:roles',
-    withStore(async (req, res) => {
-      const id = param(req, 'id');
-      const before = await permissions.get(id);
-      const after = await permissions.update(id, bodyObject(req) as never);
-      recordChange(req, { description: 'Update a role', target: target(id), before, after });
-      res.json(after);
-    }),
-  );
-
-  routes.delete(
-    '/roles/:id',
-    'delete:roles',
-    withStore(async (req, res) => {
-      const id = param(req, 'id');
-      const before = await permissions.get(id);
-      await permissions.delete(id);
-      recordChange(req, { description: 'Delete a role', target: target(id), before });
-      res.status(200).end();
-    }),
+  entityRoutes(
+    routes,
+    {
+      path: '/roles',
+      scope: 'roles',
+      type: 'role',
+      name: 'a role',
+      createdStatus: 200,
+      deletedStatus: 200,
+      wrap: withStore,
+    },
+    {
+      create: (req) => permissions.create(bodyObject(req) as never),
+      get: (id) => permissions.get(id),
+      update: (id, req) => permissions.update(id, bodyObject(req) as never),
+      delete: (id) => permissions.delete(id),
+    },
   );
 
   routes.get(
@@ -118,22 +64,29 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  listChangeRoute(
-    'post',
-    '/roles/:id/permissions',
-    'update:roles',
-    'permissions',
-    (id, added) => permissions.rolePermissions.add(id, added as never),
-    { description: 'Add permissions to a role', type: 'role', side: 'after', status: 201 },
-  );
-
-  listChangeRoute(
-    'delete',
-    '/roles/:id/permissions',
-    'update:roles',
-    'permissions',
-    (id, removed) => permissions.rolePermissions.remove(id, removed as never),
-    { description: 'Remove permissions from a role', type: 'role', side: 'before', status: 200 },
+  listChangeRoutes(
+    routes,
+    {
+      path: '/roles/:id/permissions',
+      field: 'permissions',
+      type: 'role',
+      read: listIn,
+      wrap: withStore,
+    },
+    {
+      add: {
+        scope: 'update:roles',
+        description: 'Add permissions to a role',
+        status: 201,
+        change: (id, added) => permissions.rolePermissions.add(id, added as never),
+      },
+      remove: {
+        scope: 'update:roles',
+        description: 'Remove permissions from a role',
+        status: 200,
+        change: (id, removed) => permissions.rolePermissions.remove(id, removed as never),
+      },
+    },
   );
 
   routes.get(
@@ -144,22 +97,23 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
     }),
   );
 
-  listChangeRoute(
-    'post',
-    '/users/:id/roles',
-    ['update:users', 'create:role_members'],
-    'roles',
-    (userId, roles) => permissions.userRoles.assign(userId, roles as never),
-    { description: 'Assign roles to a user', type: 'user', side: 'after', status: 204 },
-  );
-
-  listChangeRoute(
-    'delete',
-    '/users/:id/roles',
-    ['update:users', 'delete:role_members'],
-    'roles',
-    (userId, roles) => permissions.userRoles.remove(userId, roles as never),
-    { description: 'Remove roles from a user', type: 'user', side: 'before', status: 204 },
+  listChangeRoutes(
+    routes,
+    { path: '/users/:id/roles', field: 'roles', type: 'user', read: listIn, wrap: withStore },
+    {
+      add: {
+        scope: ['update:users', 'create:role_members'],
+        description: 'Assign roles to a user',
+        status: 204,
+        change: (userId, roles) => permissions.userRoles.assign(userId, roles as never),
+      },
+      remove: {
+        scope: ['update:users', 'delete:role_members'],
+        description: 'Remove roles from a user',
+        status: 204,
+        change: (userId, roles) => permissions.userRoles.remove(userId, roles as never),
+      },
+    },
   );
 
   routes.get(
@@ -172,23 +126,11 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
   );
 };
 
-/** How a list change is written to the audit log and answered. */
-interface ListChangeAudit {
-  description: string;
-  type: 'role' | 'user';
-  side: 'before' | 'after';
-  status: number;
-}
-
 const NO_STORE = new ManagementApiError(
   501,
   'unsupported',
   'Roles and permissions are changed only on a router with options.permissions.store.',
 );
-
-function target(id: string): { type: string; id: string } {
-  return { type: 'role', id };
-}
 
 function bodyObject(req: Request): unknown {
   return (req.body as unknown) ?? {};

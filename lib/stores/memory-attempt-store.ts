@@ -6,7 +6,13 @@ import type {
   AttemptStore,
   AttemptTake,
 } from './attempt-store.js';
-import { checkAttemptKey, checkAttemptPolicy, checkHold, checkHoldId } from './attempt-checks.js';
+import {
+  checkAttemptKey,
+  checkBucketArguments,
+  checkReleaseArguments,
+  checkReserveArguments,
+  checkTakeArguments,
+} from './attempt-checks.js';
 
 const NAME = 'MemoryAttemptStore';
 
@@ -76,16 +82,13 @@ export class MemoryAttemptStore implements AttemptStore {
 
   /** {@inheritDoc AttemptStore.peek} */
   async peek(key: string, policy: AttemptPolicy): Promise<AttemptBucket> {
-    checkAttemptKey(NAME, key);
-    checkAttemptPolicy(NAME, policy);
+    checkBucketArguments(NAME, key, policy);
     return view(this.#current(key, policy), policy);
   }
 
   /** {@inheritDoc AttemptStore.take} */
   async take(key: string, policy: AttemptPolicy, holdId?: string): Promise<AttemptTake> {
-    checkAttemptKey(NAME, key);
-    checkAttemptPolicy(NAME, policy);
-    if (holdId !== undefined) checkHoldId(NAME, holdId);
+    checkTakeArguments(NAME, key, policy, holdId);
     const bucket = this.#current(key, policy) ?? this.#full(policy);
     if (holdId !== undefined) bucket.holds.delete(holdId);
     const taken = bucket.attempts >= 1;
@@ -104,9 +107,7 @@ export class MemoryAttemptStore implements AttemptStore {
     policy: AttemptPolicy,
     hold: AttemptHold,
   ): Promise<AttemptReservation> {
-    checkAttemptKey(NAME, key);
-    checkAttemptPolicy(NAME, policy);
-    checkHold(NAME, hold);
+    checkReserveArguments(NAME, key, policy, hold);
     const { id, ttlMs } = hold;
     const bucket = this.#current(key, policy) ?? this.#full(policy);
     const reserved = bucket.holds.has(id) || bucket.attempts - bucket.holds.size >= 1;
@@ -117,8 +118,7 @@ export class MemoryAttemptStore implements AttemptStore {
 
   /** {@inheritDoc AttemptStore.release} */
   async release(key: string, holdId: string): Promise<void> {
-    checkAttemptKey(NAME, key);
-    checkHoldId(NAME, holdId);
+    checkReleaseArguments(NAME, key, holdId);
     const bucket = this.#buckets.get(key);
     if (bucket?.holds.delete(holdId)) this.#current(key, bucket.policy);
   }

@@ -1,3 +1,5 @@
+import { SCOPE_CLAIMS } from './scope-claims.js';
+
 /**
  * Claims a custom-claims hook may never set, on any token: the registered and protocol claims
  * the router sets (`act`/`may_act` decide who is acting, `cnf` which key a DPoP-bound token is
@@ -28,14 +30,7 @@ export const RESTRICTED_CUSTOM_CLAIMS: ReadonlySet<string> = new Set([
  * store does not hold.
  */
 export const ID_TOKEN_PROFILE_CLAIMS: ReadonlySet<string> = new Set([
-  'name',
-  'given_name',
-  'family_name',
-  'nickname',
-  'picture',
-  'updated_at',
-  'email',
-  'email_verified',
+  ...SCOPE_CLAIMS,
   'nonce',
   'auth_time',
   'at_hash',

@@ -7,6 +7,7 @@ import {
   ID_TOKEN_PROFILE_CLAIMS,
 } from './custom-claims.js';
 import type { TokenOrganization } from './custom-claims.js';
+import { EMAIL_SCOPE_CLAIMS, PROFILE_SCOPE_CLAIMS } from './scope-claims.js';
 import { signHs256Jwt, signJwt } from './jws.js';
 import type { KeySet } from './key-set.js';
 
@@ -41,10 +42,6 @@ export interface IdTokenParams {
   /** `iat` in seconds since the epoch; default the current time. */
   now?: number;
 }
-
-/** The OIDC standard claims each scope releases (OpenID Connect Core section 5.4), as far as users hold them. */
-const PROFILE_SCOPE_CLAIMS = ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const;
-const EMAIL_SCOPE_CLAIMS = ['email', 'email_verified'] as const;
 
 /**
  * Mints an OpenID Connect ID token: header `{ alg, typ: 'JWT', kid }` (no `kid` with HS256),

@@ -34,6 +34,23 @@ export const ACTION_CACHE_LIMITS = Object.freeze({
   maxTotalBytes: 8192,
 });
 
+/** Whether `key` is one an action may cache under: a non-empty string of at most 64 bytes. */
+export function isValidCacheKey(key: unknown): key is string {
+  return (
+    typeof key === 'string' &&
+    key.length > 0 &&
+    Buffer.byteLength(key, 'utf8') <= ACTION_CACHE_LIMITS.maxKeyBytes
+  );
+}
+
+/** Whether `value` is one an action may cache: a string of at most 4 kB. */
+export function isValidCacheValue(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    Buffer.byteLength(value, 'utf8') <= ACTION_CACHE_LIMITS.maxValueBytes
+  );
+}
+
 /**
  * Where action caches live between executions. `api.cache` is synchronous inside an action (as in
  * Auth0), so a runner `load`s the action's entries before an execution and `apply`s its
@@ -86,12 +103,13 @@ export class MemoryActionCacheStore implements ActionCacheStore {
     const now = this.#now();
     const entries = this.#live(actionId) ?? new Map<string, CacheEntry>();
     for (const change of changes) {
-      if (!isValidKey(change.key)) continue;
+      if (!isValidCacheKey(change.key)) continue;
       entries.delete(change.key);
       if (change.op !== 'set' || typeof change.entry !== 'object' || change.entry === null)
         continue;
       const { value, expires_at: expiresAt } = change.entry;
-      if (!isValidValue(value) || typeof expiresAt !== 'number' || !(expiresAt > now)) continue;
+      if (!isValidCacheValue(value) || typeof expiresAt !== 'number' || !(expiresAt > now))
+        continue;
       entries.set(change.key, {
         value,
         expires_at: Math.min(expiresAt, now + ACTION_CACHE_LIMITS.maxTtlMs),
@@ -147,10 +165,10 @@ export class ActionCache {
     const now = this.#now();
     for (const [key, entry] of Object.entries(entries ?? {})) {
       if (
-        isValidKey(key) &&
+        isValidCacheKey(key) &&
         typeof entry === 'object' &&
         entry !== null &&
-        isValidValue(entry.value) &&
+        isValidCacheValue(entry.value) &&
         typeof entry.expires_at === 'number' &&
         entry.expires_at > now
       ) {
@@ -161,7 +179,7 @@ export class ActionCache {
 
   /** `api.cache.get(key)`: a copy of the live entry, or `undefined`. */
   get(key: unknown): CacheEntry | undefined {
-    if (!isValidKey(key)) return undefined;
+    if (!isValidCacheKey(key)) return undefined;
     this.#purgeExpired();
     const entry = this.#entries.get(key);
     return entry && { value: entry.value, expires_at: entry.expires_at };
@@ -172,8 +190,8 @@ export class ActionCache {
    * ms; the earlier wins when both are given; neither: 15 minutes; never beyond 24 hours.
    */
   set(key: unknown, value: unknown, options?: unknown): CacheWriteResult {
-    if (!isValidKey(key)) return error('INVALID_KEY');
-    if (!isValidValue(value)) return error('INVALID_VALUE');
+    if (!isValidCacheKey(key)) return error('INVALID_KEY');
+    if (!isValidCacheValue(value)) return error('INVALID_VALUE');
     const now = this.#now();
     const expiresAt = expiryFrom(options, now);
     if (expiresAt === undefined) return error('INVALID_OPTIONS');
@@ -195,7 +213,7 @@ export class ActionCache {
 
   /** `api.cache.delete(key)`: succeeds whether or not the key exists. */
   delete(key: unknown): CacheWriteResult {
-    if (!isValidKey(key)) return error('INVALID_KEY');
+    if (!isValidCacheKey(key)) return error('INVALID_KEY');
     this.#entries.delete(key);
     this.#record({ op: 'delete', key });
     return { type: 'success' };
@@ -242,21 +260,6 @@ function expiryFrom(options: unknown, now: number): number | undefined {
   if (ttl !== undefined) expiry = Math.min(expiry, now + ttl);
   if (expiresAt !== undefined) expiry = Math.min(expiry, expiresAt);
   return Math.min(expiry, now + ACTION_CACHE_LIMITS.maxTtlMs);
-}
-
-function isValidKey(key: unknown): key is string {
-  return (
-    typeof key === 'string' &&
-    key.length > 0 &&
-    Buffer.byteLength(key, 'utf8') <= ACTION_CACHE_LIMITS.maxKeyBytes
-  );
-}
-
-function isValidValue(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    Buffer.byteLength(value, 'utf8') <= ACTION_CACHE_LIMITS.maxValueBytes
-  );
 }
 
 function entryBytes(key: string, value: string): number {

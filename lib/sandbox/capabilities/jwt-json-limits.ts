@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { compileFunction } from 'node:vm';
 import { CapabilityError } from './capability-error.js';
 
 /** Bytes of JSON a JWT's protected header or payload may decode to. */
@@ -7,6 +10,28 @@ export const MAX_JWT_JSON_DEPTH = 64;
 
 /** Base64url characters of a segment that decodes to at most {@link MAX_JWT_JSON_BYTES}. */
 const MAX_SEGMENT_LENGTH = Math.ceil((MAX_JWT_JSON_BYTES * 4) / 3) + 4;
+
+let nestingCheck: ((text: string, limit: number) => boolean) | undefined;
+
+/**
+ * The guest's `jsonNestingExceeds` (guest/json-nesting.js: true when brackets outside JSON
+ * strings in a text nest deeper than a limit), so that the host refuses the same texts as the
+ * guest with one definition. The file is a script declaring the function; it runs here once, on
+ * first use, as the body of a function that returns it (the file ships next to this module, see
+ * `npm run build`).
+ */
+function nestingExceeds(text: string, limit: number): boolean {
+  if (nestingCheck === undefined) {
+    const source = new URL('../guest/json-nesting.js', import.meta.url);
+    const load = compileFunction(
+      `${readFileSync(source, 'utf8')}\nreturn jsonNestingExceeds;`,
+      [],
+      { filename: fileURLToPath(source) },
+    ) as () => (text: string, limit: number) => boolean;
+    nestingCheck = load();
+  }
+  return nestingCheck(text, limit);
+}
 
 /**
  * Refuses a compact JWT whose protected header or payload is JSON larger or more deeply nested than
@@ -43,24 +68,4 @@ function checkSegment(segment: string, what: string, name: string, code: string)
       { name },
     );
   }
-}
-
-/** True when brackets outside JSON strings in `text` nest deeper than `limit`. */
-export function nestingExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 92) i++;
-      else if (code === 34) inString = false;
-    } else if (code === 34) {
-      inString = true;
-    } else if (code === 91 || code === 123) {
-      if (++depth > limit) return true;
-    } else if (code === 93 || code === 125) {
-      depth--;
-    }
-  }
-  return false;
 }

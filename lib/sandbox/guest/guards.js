@@ -31,27 +31,6 @@ function limitError(what, detail) {
   return new RangeError(what + ': ' + detail + ' (a limit of the action sandbox)');
 }
 
-// True when `text` (JSON, or anything: only brackets outside strings count) nests deeper than
-// `limit`. Linear, and written as a loop so that the CPU budget can stop it.
-function jsonNestingExceeds(text, limit) {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 92) i++;
-      else if (code === 34) inString = false;
-    } else if (code === 34) {
-      inString = true;
-    } else if (code === 91 || code === 123) {
-      if (++depth > limit) return true;
-    } else if (code === 93 || code === 125) {
-      depth--;
-    }
-  }
-  return false;
-}
-
 // The receiver of a String.prototype method as a string, refused beyond the limit. The built-in
 // then gets this string, so that a toString answering differently the second time changes nothing.
 function checkedString(value, what) {

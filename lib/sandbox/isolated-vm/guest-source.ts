@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
  */
 const GUEST_FILES = [
   'encoding.js',
+  'json-nesting.js',
   'url.js',
   'crypto.js',
   'fetch.js',

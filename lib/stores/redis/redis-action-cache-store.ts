@@ -3,6 +3,8 @@ import {
   type ActionCacheStore,
   type CacheChange,
   type CacheEntry,
+  isValidCacheKey,
+  isValidCacheValue,
 } from '../../sandbox/capabilities/action-cache.js';
 import {
   createRedisAdapter,
@@ -158,10 +160,10 @@ export class RedisActionCacheStore implements ActionCacheStore {
     const now = this.#now();
     const args: string[] = [];
     for (const change of changes) {
-      if (!isValidKey(change.key)) continue;
+      if (!isValidCacheKey(change.key)) continue;
       if (change.op === 'set') {
         const { value, expires_at: expiresAt } = change.entry ?? {};
-        if (!isValidValue(value) || typeof expiresAt !== 'number' || !(expiresAt > now)) {
+        if (!isValidCacheValue(value) || typeof expiresAt !== 'number' || !(expiresAt > now)) {
           // An invalid write still replaces what was there, as in memory.
           args.push('delete', change.key, '', '');
           continue;
@@ -196,19 +198,4 @@ function parseField(field: string): CacheEntry | undefined {
   const expiresAt = match ? Number(match[1]) : NaN;
   if (!match || !Number.isFinite(expiresAt)) return undefined;
   return { value: field.slice(match[0].length), expires_at: expiresAt };
-}
-
-function isValidKey(key: unknown): key is string {
-  return (
-    typeof key === 'string' &&
-    key.length > 0 &&
-    Buffer.byteLength(key, 'utf8') <= ACTION_CACHE_LIMITS.maxKeyBytes
-  );
-}
-
-function isValidValue(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    Buffer.byteLength(value, 'utf8') <= ACTION_CACHE_LIMITS.maxValueBytes
-  );
 }

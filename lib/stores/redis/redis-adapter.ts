@@ -232,8 +232,3 @@ function ioredisTransport(client: IoRedisLike): Transport {
       ),
   };
 }
-
-/** Whether a Redis error is `OOM`: `maxmemory` reached with `noeviction` (see `StoreFullError`). */
-export function isOutOfMemory(error: unknown): error is Error {
-  return error instanceof Error && error.message.startsWith('OOM');
-}

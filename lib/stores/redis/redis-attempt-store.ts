@@ -1,4 +1,10 @@
-import { checkAttemptKey, checkAttemptPolicy, checkHold, checkHoldId } from '../attempt-checks.js';
+import {
+  checkAttemptKey,
+  checkBucketArguments,
+  checkReleaseArguments,
+  checkReserveArguments,
+  checkTakeArguments,
+} from '../attempt-checks.js';
 import type {
   AttemptBucket,
   AttemptHold,
@@ -152,16 +158,13 @@ export class RedisAttemptStore implements AttemptStore {
 
   /** {@inheritDoc AttemptStore.peek} */
   async peek(key: string, policy: AttemptPolicy): Promise<AttemptBucket> {
-    checkAttemptKey(NAME, key);
-    checkAttemptPolicy(NAME, policy);
+    checkBucketArguments(NAME, key, policy);
     return (await this.#run('peek', key, policy, '', 0)).bucket;
   }
 
   /** {@inheritDoc AttemptStore.take} */
   async take(key: string, policy: AttemptPolicy, holdId?: string): Promise<AttemptTake> {
-    checkAttemptKey(NAME, key);
-    checkAttemptPolicy(NAME, policy);
-    if (holdId !== undefined) checkHoldId(NAME, holdId);
+    checkTakeArguments(NAME, key, policy, holdId);
     const { bucket, flag } = await this.#run('take', key, policy, holdId ?? '', 0);
     return { ...bucket, taken: flag };
   }
@@ -172,17 +175,14 @@ export class RedisAttemptStore implements AttemptStore {
     policy: AttemptPolicy,
     hold: AttemptHold,
   ): Promise<AttemptReservation> {
-    checkAttemptKey(NAME, key);
-    checkAttemptPolicy(NAME, policy);
-    checkHold(NAME, hold);
+    checkReserveArguments(NAME, key, policy, hold);
     const { bucket, flag } = await this.#run('reserve', key, policy, hold.id, hold.ttlMs);
     return { ...bucket, reserved: flag };
   }
 
   /** {@inheritDoc AttemptStore.release} */
   async release(key: string, holdId: string): Promise<void> {
-    checkAttemptKey(NAME, key);
-    checkHoldId(NAME, holdId);
+    checkReleaseArguments(NAME, key, holdId);
     // One field of one hash: atomic as it is. A bucket left full and without holds is a key
     // the next call reads as a full bucket, until its TTL ends it.
     const redisKey = this.#prefix + key;

@@ -2,11 +2,11 @@ import { ReplayStoreFullError, type ReplayStore } from '../replay-store.js';
 import { checkExpiringEntry } from '../expiring-key-arguments.js';
 import {
   createRedisAdapter,
-  isOutOfMemory,
   type RedisAdapter,
   type RedisAdapterOptions,
   type RedisClientLike,
 } from './redis-adapter.js';
+import { writeExpiringKey } from './redis-expiring-key.js';
 import { checkPrefix } from './redis-keys.js';
 
 /** Options of {@link RedisReplayStore}. */
@@ -45,24 +45,12 @@ export class RedisReplayStore implements ReplayStore {
   /** {@inheritDoc ReplayStore.consume} */
   async consume(key: string, expiresAtSeconds: number): Promise<boolean> {
     checkExpiringEntry('RedisReplayStore.consume', 'key', key, expiresAtSeconds);
-    // EXAT takes whole seconds; rounding up never forgets a key early.
-    const exat = Math.max(1, Math.ceil(expiresAtSeconds));
     const redisKey = this.#prefix + key;
-    try {
-      const reply = await this.#redis.command(redisKey, [
-        'SET',
-        redisKey,
-        '1',
-        'NX',
-        'EXAT',
-        String(exat),
-      ]);
-      return reply !== null && reply !== undefined;
-    } catch (error) {
-      if (isOutOfMemory(error)) {
-        throw new ReplayStoreFullError(`replay store full: Redis ${error.message}`, 1);
-      }
-      throw error;
-    }
+    const reply = await writeExpiringKey(
+      expiresAtSeconds,
+      (exat) => this.#redis.command(redisKey, ['SET', redisKey, '1', 'NX', 'EXAT', String(exat)]),
+      (message) => new ReplayStoreFullError(`replay store full: ${message}`, 1),
+    );
+    return reply !== null && reply !== undefined;
   }
 }

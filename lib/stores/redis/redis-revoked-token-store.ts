@@ -2,11 +2,11 @@ import { RevokedTokenStoreFullError, type RevokedTokenStore } from '../revoked-t
 import { checkExpiringEntry, checkExpiringKey } from '../expiring-key-arguments.js';
 import {
   createRedisAdapter,
-  isOutOfMemory,
   type RedisAdapter,
   type RedisAdapterOptions,
   type RedisClientLike,
 } from './redis-adapter.js';
+import { writeExpiringKey } from './redis-expiring-key.js';
 import { checkPrefix } from './redis-keys.js';
 import { RedisScript } from './redis-script.js';
 
@@ -57,16 +57,11 @@ export class RedisRevokedTokenStore implements RevokedTokenStore {
   /** {@inheritDoc RevokedTokenStore.revoke} */
   async revoke(jti: string, expiresAtSeconds: number): Promise<void> {
     checkExpiringEntry('RedisRevokedTokenStore.revoke', 'jti', jti, expiresAtSeconds);
-    // EXAT takes whole seconds; rounding up never forgets a revocation early.
-    const exat = Math.max(1, Math.ceil(expiresAtSeconds));
-    try {
-      await this.#redis.script(REVOKE, [this.#prefix + jti], [exat]);
-    } catch (error) {
-      if (isOutOfMemory(error)) {
-        throw new RevokedTokenStoreFullError(`revoked token store full: Redis ${error.message}`, 1);
-      }
-      throw error;
-    }
+    await writeExpiringKey(
+      expiresAtSeconds,
+      (exat) => this.#redis.script(REVOKE, [this.#prefix + jti], [exat]),
+      (message) => new RevokedTokenStoreFullError(`revoked token store full: ${message}`, 1),
+    );
   }
 
   /** {@inheritDoc RevokedTokenStore.isRevoked} */

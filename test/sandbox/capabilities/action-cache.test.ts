@@ -3,6 +3,8 @@ import {
   ACTION_CACHE_LIMITS,
   ActionCache,
   MemoryActionCacheStore,
+  isValidCacheKey,
+  isValidCacheValue,
 } from '../../../lib/sandbox/capabilities/action-cache.js';
 import type { CacheEntry } from '../../../lib/sandbox/capabilities/action-cache.js';
 
@@ -285,5 +287,27 @@ describe('MemoryActionCacheStore', () => {
     const loaded = await store.load('act_1');
     (loaded.k as CacheEntry).value = 'mutated';
     expect((await store.load('act_1')).k?.value).to.equal('v');
+  });
+});
+
+describe('isValidCacheKey and isValidCacheValue', () => {
+  it('take keys of 1 to 64 UTF-8 bytes and values of at most 4096', () => {
+    expect(isValidCacheKey('k')).to.equal(true);
+    expect(isValidCacheKey('k'.repeat(64))).to.equal(true);
+    expect(isValidCacheKey('é'.repeat(32))).to.equal(true);
+    expect(isValidCacheValue('')).to.equal(true);
+    expect(isValidCacheValue('v'.repeat(4096))).to.equal(true);
+  });
+
+  it('refuse empty or longer keys, longer values, and anything but strings', () => {
+    expect(isValidCacheKey('')).to.equal(false);
+    expect(isValidCacheKey('k'.repeat(65))).to.equal(false);
+    expect(isValidCacheKey('é'.repeat(33))).to.equal(false);
+    expect(isValidCacheValue('v'.repeat(4097))).to.equal(false);
+    expect(isValidCacheValue('€'.repeat(1366))).to.equal(false);
+    for (const other of [undefined, null, 1, {}, ['k']]) {
+      expect(isValidCacheKey(other)).to.equal(false);
+      expect(isValidCacheValue(other)).to.equal(false);
+    }
   });
 });
