@@ -274,8 +274,8 @@ export class AttemptGate {
       const waiter = state.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
+        // The pump sleeps on: handing a hold over frees no attempt it could place for the rest.
         waiter.resolve(this.#lease(key, state, hold));
-        state.wake?.();
         return;
       }
       if (hold.keep && !this.#closed) {
