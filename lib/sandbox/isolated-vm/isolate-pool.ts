@@ -120,7 +120,11 @@ export class IsolatePool<E> {
     for (const owner of [this.#isolates.get(version.action_id), ...this.#draining]) {
       if (owner === undefined || owner.actionId !== version.action_id) continue;
       const vc = owner.contexts.get(version.number);
-      if (vc === undefined) continue;
+      if (vc === undefined) {
+        // A replacement isolate (see discard) no execution has used yet.
+        this.#disposeIfIdle(owner);
+        continue;
+      }
       vc.released = true;
       this.settled(vc);
     }
@@ -151,6 +155,23 @@ export class IsolatePool<E> {
     for (const vc of owner.contexts.values()) vc.executions.clear();
     owner.contexts.clear();
     owner.inFlight = 0;
+    return executions;
+  }
+
+  /**
+   * Disposes `owner`'s isolate after an entry was stopped part-way (isolated-vm's timeout): V8 left
+   * it with that entry's microtasks still queued and its unhandled rejections still recorded, which
+   * the isolate's next call of any kind would run (outside any timeout) and throw. Returns the
+   * executions that were in flight in it, as {@link lost} does.
+   */
+  discard(owner: ActionIsolate<E>): E[] {
+    const replace = this.#isolates.get(owner.actionId) === owner;
+    const executions = this.lost(owner);
+    disposeIsolate(owner.isolate);
+    // The replacement is made now, not on the action's next execution: the watchdog watches an
+    // isolate from its next round on, so that execution's first entry is watched, not on a timeout
+    // that could stop it and cost the isolate again.
+    if (replace) safely(() => this.#createIsolate(owner.actionId, owner.memoryMb));
     return executions;
   }
 
@@ -187,6 +208,11 @@ export class IsolatePool<E> {
       owner.contexts.delete(vc.number);
       releaseContext(vc);
     }
+    this.#disposeIfIdle(owner);
+  }
+
+  /** Disposes an isolate left without contexts and executions. */
+  #disposeIfIdle(owner: ActionIsolate<E>): void {
     if (owner.inFlight === 0 && owner.contexts.size === 0 && !owner.isolate.isDisposed) {
       if (this.#isolates.get(owner.actionId) === owner) this.#isolates.delete(owner.actionId);
       this.#draining.delete(owner);

@@ -20,7 +20,7 @@ import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-wa
 import { ENTRY_END } from './guest-source.js';
 import { HostCalls, type CapabilityInvoker } from './host-calls.js';
 import { hostFunctions } from './host-functions.js';
-import { IsolatePool, type ActionIsolate, type VersionContext } from './isolate-pool.js';
+import { IsolatePool, type VersionContext } from './isolate-pool.js';
 import { SETUP_TIMEOUT_MS, type Reference } from './isolates.js';
 import { SourceCheck } from './source-check.js';
 
@@ -267,25 +267,28 @@ export class IsolatedVmRunner implements ExecutionRunner {
     }
     if (isolate.isDisposed) {
       if (stopped) this.#watchdogStops += 1;
-      this.#isolateLost(owner, stopped ? execution : undefined);
+      this.#failLost(
+        this.#pool.lost(owner),
+        stopped ? { execution, failure: cpuFailure(execution) } : undefined,
+      );
       return;
     }
     // The isolate's time, less what the watchdog saw the process stopped (not the guest's).
     const used = Number(isolate.cpuTime - before) / 1e6 - this.#watchdog.stalledMs(entry);
     execution.cpuMs += Math.max(0, used);
-    if (execution.ended) return;
     if (thrown !== ENTRY_END) {
-      this.#end(
-        execution,
+      // The entry was stopped part-way: the isolate is not used again (see IsolatePool.discard).
+      const failure =
         thrown instanceof Error && thrown.message === TIMED_OUT
           ? timeoutFailure(execution, processCpu, remaining)
           : new ActionFailure(
               'threw',
               `the sandbox could not finish an entry: ${describe(thrown)}`,
-            ),
-      );
+            );
+      this.#failLost(this.#pool.discard(owner), { execution, failure });
       return;
     }
+    if (execution.ended) return;
     this.#afterEntry(execution);
   }
 
@@ -337,23 +340,31 @@ export class IsolatedVmRunner implements ExecutionRunner {
   }
 
   /**
-   * A disposed isolate: its executions fail, the next run builds a new one. The memory limit
-   * disposes it, or the watchdog stopping `runaway`, an execution past its CPU budget.
+   * Fails the executions that were in flight in a lost isolate; the next run builds a new one.
+   * Without `stopped`, the memory limit disposed it; otherwise one execution's entry was stopped
+   * (by the watchdog, past its CPU budget, or by isolated-vm's timeout) and fails with `failure`.
    */
-  #isolateLost(owner: ActionIsolate<Execution>, runaway?: Execution): void {
-    for (const execution of this.#pool.lost(owner)) {
-      if (execution === runaway) {
-        this.#end(execution, cpuFailure(execution));
-      } else if (runaway !== undefined) {
+  #failLost(
+    executions: Execution[],
+    stopped?: { execution: Execution; failure: ActionFailure },
+  ): void {
+    for (const execution of executions) {
+      if (stopped === undefined) {
+        this.#end(execution, memoryFailure(execution));
+      } else if (execution === stopped.execution) {
+        this.#end(execution, stopped.failure);
+      } else {
+        const cause =
+          stopped.failure.kind === 'timeout'
+            ? `exceeded its CPU budget of ${stopped.execution.limits.cpuTimeMs} ms`
+            : `was stopped (${stopped.failure.message})`;
         this.#end(
           execution,
           new ActionFailure(
             'threw',
-            `another execution of the action exceeded its CPU budget of ${runaway.limits.cpuTimeMs} ms and its isolate was stopped (it is replaced for the next execution)`,
+            `another execution of the action ${cause} and its isolate was stopped (it is replaced for the next execution)`,
           ),
         );
-      } else {
-        this.#end(execution, memoryFailure(execution));
       }
     }
   }
