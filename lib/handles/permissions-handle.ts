@@ -16,9 +16,9 @@ export interface RoleDefinition {
 }
 
 /**
- * `cte.permissions`: roles (`create`, `get`, `list`, `update`, `delete`), their permissions, users'
- * roles and direct permissions, over `options.permissions.store`. Without a store (a host resolver,
- * or no RBAC), every method rejects with `unsupported`.
+ * `cte.permissions`: roles (`create`, `get`, `list`, `update`, `delete`), their permissions and
+ * users, users' roles and direct permissions, over `options.permissions.store`. Without a store
+ * (a host resolver, or no RBAC), every method rejects with `unsupported`.
  */
 export interface PermissionsHandle extends ManagementHandle<Role, RoleDefinition, RoleChanges> {
   rolePermissions: {
@@ -31,6 +31,12 @@ export interface PermissionsHandle extends ManagementHandle<Role, RoleDefinition
     assign(userId: string, roleIds: string[]): Promise<void>;
     remove(userId: string, roleIds: string[]): Promise<void>;
     list(userId: string): Promise<Role[]>;
+  };
+  roleUsers: {
+    /** The role must exist (`not_found` otherwise); users who have it keep it. */
+    assign(roleId: string, userIds: string[]): Promise<void>;
+    /** The ids of the users assigned the role, ordered by id. */
+    list(roleId: string): Promise<string[]>;
   };
   userPermissions: {
     /** Direct permissions, beside those of the user's roles. */
@@ -155,6 +161,15 @@ export function permissionsHandle(store: PermissionStore | undefined): Permissio
         );
       },
       list: async (userId: string) => required().listUserRoles(checkText(userId, 'user_id', 300)),
+    }),
+    roleUsers: Object.freeze({
+      async assign(roleId: string, userIds: string[]): Promise<void> {
+        const roles = required();
+        const ids = checkIds(userIds, 'users');
+        await found(roles.getRole(roleId));
+        for (const userId of ids) await roles.assignUserRoles(userId, [roleId]);
+      },
+      list: async (roleId: string) => found(required().listRoleUsers(roleId)),
     }),
     userPermissions: Object.freeze({
       async add(userId: string, permissions: Permission[]): Promise<void> {

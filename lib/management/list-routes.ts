@@ -28,14 +28,14 @@ export interface ListChange {
 }
 
 /**
- * `POST {path}` adds the body's list to the entity `:id` names, `DELETE {path}` removes it. The
- * audit entry holds the list as the change's `after` for an addition, as its `before` for a
- * removal.
+ * `POST {path}` adds the body's list to the entity `:id` names, `DELETE {path}` (when `remove` is
+ * given) removes it. The audit entry holds the list as the change's `after` for an addition, as
+ * its `before` for a removal.
  */
 export function listChangeRoutes(
   routes: ManagementRoutes,
   list: EntityList,
-  { add, remove }: { add: ListChange; remove: ListChange },
+  { add, remove }: { add: ListChange; remove?: ListChange },
 ): void {
   const { path, field, type, read, wrap = (handler) => handler } = list;
   const route = (method: 'post' | 'delete', side: 'after' | 'before', how: ListChange): void => {
@@ -56,5 +56,5 @@ export function listChangeRoutes(
     );
   };
   route('post', 'after', add);
-  route('delete', 'before', remove);
+  if (remove) route('delete', 'before', remove);
 }

@@ -1,21 +1,13 @@
 import type { Request } from 'express';
 import { ManagementError } from '../errors.js';
-import type { UserStore } from '../users/user-store.js';
 import type { ManagementRouteGroup } from './management-route.js';
 import { entityRoutes } from './entity-routes.js';
 import { listChangeRoutes } from './list-routes.js';
 import { param } from './management-route.js';
 import { pagedList } from './paging.js';
+import { withUserSummaries } from './user-summaries.js';
 
 const TARGET = 'organization';
-
-/** A member as Auth0 lists it: the user id, and the user's name, email and picture when known. */
-interface Member {
-  user_id: string;
-  email?: string;
-  name?: string;
-  picture?: string;
-}
 
 /**
  * `/organizations`: list (offset or checkpoint paging), create, get by id or by name, update,
@@ -54,7 +46,7 @@ export const organizationRoutes: ManagementRouteGroup = (routes, { organizations
   routes.get('/organizations/:id/members', 'read:organization_members', async (req, res) => {
     const ids = await organizations.members.list(param(req, 'id'));
     const page = pagedList(req, 'members', ids, (id) => id);
-    res.json(await withProfiles(page, users));
+    res.json(await withUserSummaries(page, 'members', users));
   });
 
   listChangeRoutes(
@@ -91,25 +83,4 @@ function onlyField(req: Request, field: string): unknown[] {
     );
   }
   return (body as Record<string, unknown[]>)[field] as unknown[];
-}
-
-/** A page of member ids (bare, or inside `members`) turned into Auth0's member objects. */
-async function withProfiles(page: unknown, users: UserStore): Promise<unknown> {
-  if (Array.isArray(page)) return membersWithProfiles(page as string[], users);
-  const wrapped = page as { members: string[] };
-  return { ...wrapped, members: await membersWithProfiles(wrapped.members, users) };
-}
-
-function membersWithProfiles(ids: readonly string[], users: UserStore): Promise<Member[]> {
-  return Promise.all(
-    ids.map(async (userId): Promise<Member> => {
-      const user = await users.getById(userId);
-      return {
-        user_id: userId,
-        ...(user?.email === undefined ? {} : { email: user.email }),
-        ...(user?.name === undefined ? {} : { name: user.name }),
-        ...(user?.picture === undefined ? {} : { picture: user.picture }),
-      };
-    }),
-  );
 }

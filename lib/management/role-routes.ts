@@ -6,16 +6,21 @@ import { listChangeRoutes } from './list-routes.js';
 import type { ManagementRouteGroup, ManagementRouteHandler } from './management-route.js';
 import { param, queryValue } from './management-route.js';
 import { pagedList } from './paging.js';
+import { withUserSummaries } from './user-summaries.js';
 
 /**
  * `/roles` (list with `name_filter`, create, get, update, delete), `/roles/{id}/permissions`
  * (list, add, remove; bodies `{ permissions: [{ resource_server_identifier, permission_name }] }`),
+ * `/roles/{id}/users` (list with the users' profiles, assign; bodies `{ users: [user ids] }`),
  * `/users/{id}/roles` (list, assign, remove; bodies `{ roles: [role ids] }`) and
  * `/users/{id}/permissions` (effective permissions), over `cte.permissions`, with Auth0's scopes.
  * Roles need a permission store (`options.permissions.store`): a router that takes permissions
  * from a host resolver has none to change, and answers these routes `501 unsupported`.
  */
-export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissionStore }) => {
+export const roleRoutes: ManagementRouteGroup = (
+  routes,
+  { permissions, permissionStore, users },
+) => {
   /** The route, answering 501 without a permission store. */
   const withStore =
     (handler: ManagementRouteHandler): ManagementRouteHandler =>
@@ -85,6 +90,29 @@ export const roleRoutes: ManagementRouteGroup = (routes, { permissions, permissi
         description: 'Remove permissions from a role',
         status: 200,
         change: (id, removed) => permissions.rolePermissions.remove(id, removed as never),
+      },
+    },
+  );
+
+  routes.get(
+    '/roles/:id/users',
+    ['read:users', 'read:roles', 'read:role_members'],
+    withStore(async (req, res) => {
+      const ids = await permissions.roleUsers.list(param(req, 'id'));
+      const page = pagedList(req, 'users', ids, (id) => id);
+      res.json(await withUserSummaries(page, 'users', users));
+    }),
+  );
+
+  listChangeRoutes(
+    routes,
+    { path: '/roles/:id/users', field: 'users', type: 'role', read: listIn, wrap: withStore },
+    {
+      add: {
+        scope: ['update:roles', 'create:role_members'],
+        description: 'Assign users to a role',
+        status: 200,
+        change: (roleId, userIds) => permissions.roleUsers.assign(roleId, userIds as never),
       },
     },
   );

@@ -11,6 +11,14 @@ function permissionOf(key: string): Permission {
   return { resource_server_identifier: key.slice(0, at), permission_name: key.slice(at + 1) };
 }
 
+/**
+ * By UTF-16 code unit, the order PostgreSQL's `COLLATE "C"` gives the same ids (the two differ
+ * only for ids mixing characters past U+FFFF with ones from U+E000).
+ */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** The default {@link PermissionStore}: this process only, gone on restart. */
 export class MemoryPermissionStore implements PermissionStore {
   readonly #roles = new Map<string, { role: Role; permissions: Set<string> }>();
@@ -90,6 +98,12 @@ export class MemoryPermissionStore implements PermissionStore {
       const entry = this.#roles.get(id);
       return entry ? [structuredClone(entry.role)] : [];
     });
+  }
+
+  async listRoleUsers(roleId: string): Promise<string[] | undefined> {
+    if (!this.#roles.has(roleId)) return undefined;
+    const users = [...this.#userRoles].filter(([, roles]) => roles.has(roleId));
+    return users.map(([userId]) => userId).sort(byCodePoint);
   }
 
   async addUserPermissions(userId: string, permissions: readonly Permission[]): Promise<void> {

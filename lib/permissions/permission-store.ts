@@ -54,6 +54,11 @@ export interface PermissionStore {
   assignUserRoles(userId: string, roleIds: readonly string[]): Promise<void>;
   removeUserRoles(userId: string, roleIds: readonly string[]): Promise<void>;
   listUserRoles(userId: string): Promise<Role[]>;
+  /**
+   * The ids of the users assigned the role, each once, ordered by id (so that pages of the list
+   * stay stable); `undefined` when no role has the id.
+   */
+  listRoleUsers(roleId: string): Promise<string[] | undefined>;
   addUserPermissions(userId: string, permissions: readonly Permission[]): Promise<void>;
   removeUserPermissions(userId: string, permissions: readonly Permission[]): Promise<void>;
   /**

@@ -13,8 +13,8 @@ function sorted(permissions: readonly Permission[]): string[] {
 
 /**
  * Registers the tests every {@link PermissionStore} must pass: roles by id with unique names,
- * their permissions, users' roles and direct permissions, the effective permissions of a user
- * for one API, and deletion of a role leaving every user. `makeStore` may answer stores over one
+ * their permissions, users' roles and direct permissions, a role's users, the effective
+ * permissions of a user for one API, and deletion of a role leaving every user. `makeStore` may answer stores over one
  * shared backend: each test uses roles, APIs and users of its own.
  */
 export function permissionStoreContract(
@@ -103,6 +103,31 @@ export function permissionStoreContract(
       await store.removeUserPermissions(user, [stuff]);
       assert.deepEqual(await store.listUserPermissions(user), []);
       assert.deepEqual(await store.listUserPermissions(`auth0|${suffix()}`), []);
+    });
+
+    it('lists the users of a role, each once and ordered by id; none after it is deleted', async () => {
+      const store = await makeStore();
+      const reader = await store.createRole(role());
+      const other = await store.createRole(role());
+      const [bob, alice, carol] = ['bob', 'alice', 'carol'].map(
+        (name) => `auth0|${name}-${suffix()}`,
+      );
+      assert.deepEqual(await store.listRoleUsers(reader.id), []);
+      await store.assignUserRoles(bob!, [reader.id]);
+      await store.assignUserRoles(alice!, [reader.id, other.id]);
+      await store.assignUserRoles(alice!, [reader.id]);
+      await store.assignUserRoles(carol!, [other.id]);
+      assert.deepEqual(await store.listRoleUsers(reader.id), [alice, bob]);
+      assert.deepEqual(await store.listRoleUsers(other.id), [alice, carol]);
+      await store.removeUserRoles(bob!, [reader.id]);
+      assert.deepEqual(await store.listRoleUsers(reader.id), [alice]);
+      assert.equal(await store.listRoleUsers(`rol_${suffix()}`), undefined);
+      assert.equal(await store.deleteRole(reader.id), true);
+      assert.equal(await store.listRoleUsers(reader.id), undefined);
+      assert.deepEqual(
+        (await store.listUserRoles(alice!)).map((r) => r.id),
+        [other.id],
+      );
     });
 
     it('answers copies: changing what it returned changes nothing stored', async () => {

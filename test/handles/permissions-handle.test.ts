@@ -94,6 +94,29 @@ describe('cte.permissions (the handle over a PermissionStore)', () => {
     expect(await handle.userPermissions.list('auth0|nobody')).to.deep.equal([]);
   });
 
+  it('assigns a role to users, who then list it; the role lists them by id', async () => {
+    const handle = permissionsHandle(new MemoryPermissionStore());
+    const reader = await handle.create({ name: 'reader' });
+    const writer = await handle.create({ name: 'writer' });
+    await handle.userRoles.assign('auth0|carol', [writer.id]);
+    await handle.roleUsers.assign(reader.id, ['auth0|bob', 'auth0|alice', 'auth0|bob']);
+    await handle.roleUsers.assign(writer.id, ['auth0|alice']);
+    expect(await handle.roleUsers.list(reader.id)).to.deep.equal(['auth0|alice', 'auth0|bob']);
+    expect(await handle.roleUsers.list(writer.id)).to.deep.equal(['auth0|alice', 'auth0|carol']);
+    expect(await handle.userRoles.list('auth0|alice')).to.deep.equal([reader, writer]);
+    for (const [users, message] of [
+      [[], 'users must be a non-empty array'],
+      ['auth0|alice', 'users must be a non-empty array'],
+      [['auth0|dave', ''], 'users[1] must be a string of 1 to 300 characters'],
+    ] as const) {
+      expect(await rejection(handle.roleUsers.assign(reader.id, users as never))).to.include({
+        code: 'invalid_body',
+        message,
+      });
+    }
+    expect(await handle.roleUsers.list(reader.id)).to.deep.equal(['auth0|alice', 'auth0|bob']);
+  });
+
   it('refuses an unknown role anywhere it is named, assigning none of a list with one unknown', async () => {
     const handle = permissionsHandle(new MemoryPermissionStore());
     const reader = await handle.create({ name: 'reader' });
@@ -103,6 +126,8 @@ describe('cte.permissions (the handle over a PermissionStore)', () => {
       handle.rolePermissions.list('rol_0000000000000000'),
       handle.update('rol_0000000000000000', { name: 'x' }),
       handle.userRoles.assign('auth0|alice', [reader.id, 'rol_0000000000000000']),
+      handle.roleUsers.assign('rol_0000000000000000', ['auth0|alice']),
+      handle.roleUsers.list('rol_0000000000000000'),
     ]) {
       expect(await rejection(attempt)).to.include({ code: 'not_found' });
     }
@@ -116,6 +141,7 @@ describe('cte.permissions (the handle over a PermissionStore)', () => {
       handle.list(),
       handle.userPermissions.list('auth0|alice'),
       handle.userRoles.assign('auth0|alice', ['rol_0000000000000000']),
+      handle.roleUsers.list('rol_0000000000000000'),
     ]) {
       expect(await rejection(attempt)).to.include({
         code: 'unsupported',

@@ -56,6 +56,8 @@ const ROUTES: Array<
   ['get', '/roles/rol_x/permissions', 'read:roles'],
   ['post', '/roles/rol_x/permissions', 'update:roles'],
   ['delete', '/roles/rol_x/permissions', 'update:roles'],
+  ['get', '/roles/rol_x/users', ['read:users', 'read:roles', 'read:role_members']],
+  ['post', '/roles/rol_x/users', ['update:roles', 'create:role_members']],
   ['get', '/users/auth0|alice/roles', ['read:users', 'read:roles', 'read:role_members']],
   ['post', '/users/auth0|alice/roles', ['update:users', 'create:role_members']],
   ['delete', '/users/auth0|alice/roles', ['update:users', 'delete:role_members']],

@@ -162,6 +162,73 @@ describe('Management API: /roles and users’ roles and permissions', () => {
     );
   });
 
+  it('assigns a role to users and lists them with the known users’ profiles, paged', async () => {
+    const role = await server.cte.permissions.create({ name: 'orders-reader' });
+    const path = `/roles/${role.id}/users`;
+    const assigned = await server.api
+      .post(path, { users: ['auth0|unknown', 'auth0|alice'] })
+      .expect(200);
+    expect(assigned.text).to.equal('');
+    expect(await server.cte.permissions.userRoles.list('auth0|alice')).to.eql([role]);
+    const alice = {
+      user_id: 'auth0|alice',
+      email: 'alice@example.com',
+      name: 'Alice Liddell',
+      picture: 'https://example.com/alice.png',
+    };
+    const listed = await server.api.get(path).expect(200).expect('Content-Type', /json/);
+    expect(listed.body).to.eql([alice, { user_id: 'auth0|unknown' }]);
+    const totals = await server.api.get(`${path}?per_page=1&include_totals=true`).expect(200);
+    expect(totals.body).to.eql({ users: [alice], start: 0, limit: 1, total: 2 });
+    const first = await server.api.get(`${path}?take=1`).expect(200);
+    expect(first.body).to.eql({ users: [alice], next: 'auth0|unknown' });
+    const second = await server.api.get(`${path}?from=auth0%7Cunknown&take=1`).expect(200);
+    expect(second.body).to.eql({ users: [{ user_id: 'auth0|unknown' }] });
+
+    const [entry, ...others] = await server.entries('sapi');
+    expect(others).to.eql([]);
+    expectAudit(entry, 'sapi', 'Assign users to a role', `POST /api/v2${path}`, 200);
+    expect(entry!.details.target).to.eql({ type: 'role', id: role.id });
+    expect(entry!.details.after).to.eql({ users: ['auth0|unknown', 'auth0|alice'] });
+  });
+
+  it('refuses a bad body (400) and an unknown role (404) on /roles/{id}/users, assigning no one', async () => {
+    const role = await server.cte.permissions.create({ name: 'orders-reader' });
+    const path = `/roles/${role.id}/users`;
+    const shape = apiError(
+      400,
+      'Bad Request',
+      'Invalid request body: expected { users: [...] }.',
+      'invalid_body',
+    );
+    expect((await server.api.post(path, ['auth0|alice']).expect(400)).body).to.eql(shape);
+    expect((await server.api.post(path, { users: ['auth0|alice'], x: 1 }).expect(400)).body).to.eql(
+      shape,
+    );
+    const empty = await server.api.post(path, { users: [] }).expect(400);
+    expect(empty.body).to.eql(
+      apiError(400, 'Bad Request', 'users must be a non-empty array', 'invalid_body'),
+    );
+    const notText = await server.api.post(path, { users: ['auth0|alice', 7] }).expect(400);
+    expect(notText.body).to.eql(
+      apiError(
+        400,
+        'Bad Request',
+        'users[1] must be a string of 1 to 300 characters',
+        'invalid_body',
+      ),
+    );
+    const unknown = '/roles/rol_AAAAAAAAAAAAAAAA/users';
+    const assign = await server.api.post(unknown, { users: ['auth0|alice'] }).expect(404);
+    expect(assign.body).to.eql(ROLE_NOT_FOUND);
+    expect((await server.api.get(unknown).expect(404)).body).to.eql(ROLE_NOT_FOUND);
+    expect((await server.api.get(path).expect(200)).body).to.eql([]);
+    expect(await server.cte.permissions.userRoles.list('auth0|alice')).to.eql([]);
+    expect(await server.entries('sapi')).to.eql([]);
+    const failures = await server.entries('fapi');
+    expect(failures.map((entry) => entry.details.status_code)).to.eql([400, 400, 400, 400, 404]);
+  });
+
   it('a role assigned over HTTP changes the scopes of the next exchange on an API with enforce_policies', async () => {
     await server.cte.resourceServers.update(API, { enforce_policies: true });
     const exchange = () =>
@@ -201,8 +268,13 @@ describe('Management API: /roles without a permission store', () => {
     expect((await server.api.get('/users/auth0%7Calice/permissions').expect(501)).body).to.eql(
       unsupported,
     );
-    const [failure] = await server.entries('fapi');
-    expect(failure!.details).to.include({ error: 'unsupported', status_code: 501 });
+    expect((await server.api.get('/roles/rol_x/users').expect(501)).body).to.eql(unsupported);
+    const assign = await server.api.post('/roles/rol_x/users', { users: ['auth0|alice'] });
+    expect(assign.status).to.equal(501);
+    expect(assign.body).to.eql(unsupported);
+    const failures = await server.entries('fapi');
+    expect(failures.map((entry) => entry.details.status_code)).to.eql([501, 501]);
+    expect(failures[0]!.details).to.include({ error: 'unsupported', status_code: 501 });
     expect(await server.entries('sapi')).to.eql([]);
   });
 });

@@ -173,6 +173,19 @@ export class PostgresPermissionStore implements PermissionStore {
     return rows.map(toRole);
   }
 
+  async listRoleUsers(roleId: string): Promise<string[] | undefined> {
+    // One statement: no row for an unknown role, an empty array for a role no user has.
+    const { rows } = await this.#db.query<{ users: string[] }>(
+      `SELECT COALESCE((
+         SELECT json_agg(u.user_id ORDER BY u.user_id COLLATE "C")
+         FROM cte_user_roles u WHERE u.role_id = r.id
+       ), '[]'::json) AS users
+       FROM cte_roles r WHERE r.id = $1`,
+      [roleId],
+    );
+    return rows[0]?.users;
+  }
+
   async addUserPermissions(userId: string, permissions: readonly Permission[]): Promise<void> {
     const [apis, names] = columnsOf(permissions);
     await this.#db.query(
