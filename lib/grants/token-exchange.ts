@@ -175,7 +175,8 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
 
   async function exchange(grantRequest: GrantRequest): Promise<TokenResponse> {
     const { req, client, ip, trail, dpop } = grantRequest;
-    // The requests that arrived with this one read and authenticate before any runs its action.
+    // The exchange runs in stages (see nextTurn): the requests that arrived with this one read and
+    // authenticate before any runs its action...
     await nextTurn();
     // 429 when the IP is blocked; waits while every attempt it has left is held by exchanges in
     // flight. Given back once the action decided, unless an invalid token spent it.
@@ -184,6 +185,8 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       grantRequest,
       attempt,
     ).finally(() => attempt.settle());
+    // ...then all run their actions before any goes on to its tokens...
+    await nextTurn();
     trail.user = user;
     if (actor !== undefined) trail.actor = actor;
     if (organization !== undefined) trail.organization = organization;
@@ -239,6 +242,8 @@ export function tokenExchangeGrant(services: GrantServices): Grant {
       validated.resourceServer.signing_alg,
       () => mintTokens(signer, issuance, validated.requestedTokenType),
     );
+    // ...and all sign before any stores its refresh token and writes its answer.
+    await nextTurn();
     // The exchange is the authentication: its time is the family's auth_time from now on.
     const refreshToken = await issueRefreshToken(refreshTokens, issuance, issuedAt);
     if (refreshToken !== undefined) response.refresh_token = refreshToken.token;

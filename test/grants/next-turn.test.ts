@@ -18,11 +18,11 @@ describe('token exchange: stages', () => {
     expect(order).to.deep.equal(['microtask', 'immediate', 'after']);
   });
 
-  it('requests that arrive together are each authenticated before any runs its action', async () => {
-    const started: string[] = [];
+  it('requests that arrive together pass each stage before any enters the next', async () => {
+    const steps: string[] = [];
     const recorder: SpanProcessor = {
-      onStart: (span) => void started.push(span.name),
-      onEnd: () => undefined,
+      onStart: (span) => void steps.push(`start ${span.name}`),
+      onEnd: (span) => void steps.push(`end ${span.name}`),
       forceFlush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     };
@@ -59,13 +59,17 @@ describe('token exchange: stages', () => {
       for (const answer of await Promise.all(answers)) {
         expect(answer).to.match(/^HTTP\/1\.1 200 OK\r\n/);
       }
-      const steps = started.filter(
-        (name) => name === 'cte.client_authentication' || name === 'cte.action',
+      // Client authentication, the action, the signing, then the answers (the token span ends
+      // with its answer).
+      const stages = [
+        'start cte.client_authentication',
+        'start cte.action',
+        'start cte.sign',
+        'end cte.token',
+      ];
+      expect(steps.filter((step) => stages.includes(step))).to.deep.equal(
+        stages.flatMap((stage) => Array<string>(4).fill(stage)),
       );
-      expect(steps).to.deep.equal([
-        ...Array<string>(4).fill('cte.client_authentication'),
-        ...Array<string>(4).fill('cte.action'),
-      ]);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
