@@ -392,6 +392,53 @@ ${body}`);
       ]);
     });
 
+    it('a new version whose context no longer fits in the isolate (an exchange in flight holds 17 of its 16 MB): both exchanges fail, the next succeeds', async () => {
+      // isolated-vm stops running code only past the limit plus V8's young generation, but checks
+      // the heap against the limit itself after creating a context.
+      const holds = (marker: string) =>
+        failing(`  // ${marker}
+  const hoard = [];
+  for (let i = 0; i < (17 * 1024 * 1024) / 8 / 10000; i++) hoard.push(new Array(10000).fill(i + 0.5));
+  await fetch('${peers.hold.origin}/hold/hoard');
+  api.authentication.setUserById('auth0|' + hoard.length);`);
+      const profile = await deployCodeProfile(server.cte, {
+        name: 'memory-holder',
+        subjectTokenType: 'urn:acme:memory-holder',
+        code: holds('version 1'),
+        allowed_hosts: [peers.hold.host],
+        limits: { memoryMb: 16, cpuTimeMs: 5_000 },
+      });
+      const seen = peers.hold.requests.length;
+      const holding = exchange(server, profile.subjectTokenType, 'hold');
+      await peers.hold.waitForRequests(seen + 1);
+      await server.cte.actions.update(profile.actionId, { code: holds('version 2') });
+      expect((await server.cte.actions.deploy(profile.actionId)).deployed_version?.number).to.equal(
+        2,
+      );
+
+      expectServerError(await exchangeWithin(5_000, profile.subjectTokenType, 'ok'));
+      // The exchange holding the memory lost the isolate with it, without waiting for its fetch.
+      expectServerError(await holding);
+      const entries = await server.cte.logs.list();
+      expect(entries).to.have.length(2);
+      for (const cause of [
+        'the sandbox ran out of memory preparing the action (memory limit 16 MB)',
+        'action exceeded its memory limit of 16 MB (its isolate was disposed and is replaced for the next execution)',
+      ]) {
+        const failed = `action ${profile.actionId} failed: ${cause}`;
+        const entry = entries.find((item) => item.details.cause === failed);
+        expect(entry, failed).to.not.equal(undefined);
+        expect(entry).to.deep.equal(failureEntry(entry!, profile, failed));
+      }
+
+      expectIssuedWithoutScope(await exchange(server, profile.subjectTokenType, 'ok'));
+      expect((await server.cte.logs.list()).map((e) => e.type)).to.deep.equal([
+        'secte',
+        'fecte',
+        'fecte',
+      ]);
+    });
+
     it('a host call that never settles: a fetch to a server that never answers ends at timeoutMs 300', async () => {
       const profile = await deployCodeProfile(server.cte, {
         name: 'waits-forever',

@@ -254,16 +254,19 @@ export class IsolatePool<E> {
 
   #createContext(owner: ActionIsolate<E>, version: ActionVersion & { code: string }) {
     const { code } = version;
-    this.#options.checkSource(code);
     const { isolate } = owner;
     const filename = `action:${version.action_id.replace(/[^\w.-]/g, '_')}`;
-    const context = isolate.createContextSync();
     const references: Reference[] = [];
     const keep = <T extends Reference>(ref: T): T => {
       references.push(ref);
       return ref;
     };
+    let context: Context | undefined;
     try {
+      this.#options.checkSource(code);
+      // Throws when the isolate was disposed since contextFor found it alive, or when the new
+      // context fills its heap (isolated-vm then disposes it): either way it is lost below.
+      context = isolate.createContextSync();
       const setup = keep(
         owner.prelude.runSync(context, {
           reference: true,
@@ -317,7 +320,7 @@ export class IsolatePool<E> {
       return vc;
     } catch (err) {
       for (const ref of references) safely(() => ref.release());
-      safely(() => context.release());
+      safely(() => context?.release());
       if (isolate.isDisposed) {
         this.#options.onLost(this.lost(owner));
         throw new ActionFailure(
