@@ -23,6 +23,7 @@ import type { Grant, GrantRequest, GrantServices } from './grant.js';
 import { CLIENT_AUTHENTICATION_PARAMETERS } from './grant.js';
 import { mintTokens, tokenOrganization } from './issuance.js';
 import type { TokenResponse } from './issuance.js';
+import { nextTurn } from './next-turn.js';
 import { refreshSuccessEntry } from './request-log.js';
 import type { TokenRequest } from './token-request.js';
 import { valuesOf } from './token-request.js';
@@ -69,6 +70,9 @@ export function refreshTokenGrant(services: GrantServices): Grant {
     trail,
     dpop,
   }: GrantRequest): Promise<TokenResponse> {
+    // In stages, as a token exchange (see nextTurn): the requests that arrived with this one read
+    // and authenticate before any looks up its refresh token...
+    await nextTurn();
     const token = params.params.refresh_token;
     if (token === undefined) throw new InvalidRequest('refresh_token is required');
     const narrowed =
@@ -135,6 +139,8 @@ export function refreshTokenGrant(services: GrantServices): Grant {
         permissions,
       }),
     );
+    // ...and all sign before any logs and writes its answer.
+    await nextTurn();
     if (redemption.refreshToken !== undefined) response.refresh_token = redemption.refreshToken;
     log.write(refreshSuccessEntry(req, trail, scope, jti, family.family_id));
     return response;
