@@ -15,6 +15,8 @@ const ROUND_MS = 5_000;
  * Node's event loop alive); the next entry starts another.
  */
 const IDLE_MS = 1_000;
+/** After the watchdog's isolate could not be made, entries take `timeout` this long, then retry. */
+const RETRY_MS = 1_000;
 /**
  * How long a process that exits waits for a running round to leave: it leaves within one poll. Node
  * tears isolated-vm down at exit, and an isolate still running on its thread pool then crashes the
@@ -132,12 +134,17 @@ export interface WatchedEntry {
  * the entry, so a legitimate entry is not stopped because the host stalled. Isolates it does not watch yet
  * (new ones, until the next round begins) and entries while no round runs fall back to `timeout`;
  * a round ends after a second without entries, so that it does not keep an idle process alive.
+ * The watchdog's isolate is made by the first round and made anew when it is disposed; while it
+ * cannot be made, entries take `timeout` too.
  */
 export class EntryWatchdog {
   readonly #shared = new SharedArrayBuffer(64);
   readonly #i32 = new Int32Array(this.#shared);
   readonly #f64 = new Float64Array(this.#shared);
-  readonly #isolate: WatchdogIsolate;
+  /** Made by the first round; gone when disposed (made anew by the next round) or not creatable. */
+  #isolate: WatchdogIsolate | undefined;
+  /** No attempt to create the isolate before this time (epoch ms). */
+  #retryAt = 0;
   /** Slot of each isolate given to {@link watch}. */
   readonly #slots = new Map<Isolate, number>();
   /** Slots the running round watches. */
@@ -151,7 +158,6 @@ export class EntryWatchdog {
   #closed = false;
 
   constructor() {
-    this.#isolate = createWatchdogIsolate(this.#shared, ROUND_SOURCE);
     process.on('exit', this.#leaveAtExit);
   }
 
@@ -240,7 +246,7 @@ export class EntryWatchdog {
     this.#slots.clear();
     this.#watched.clear();
     // The round returns within one poll; disposing the isolate ends it at once either way.
-    this.#isolate.dispose();
+    this.#isolate?.dispose();
   }
 
   /**
@@ -257,6 +263,8 @@ export class EntryWatchdog {
 
   #startRound(): void {
     if (this.#running || this.#closed || this.#broken) return;
+    const isolate = this.#roundIsolate();
+    if (isolate === undefined) return;
     this.#running = true;
     const added = this.#added;
     const removed = this.#removed;
@@ -265,7 +273,7 @@ export class EntryWatchdog {
     Atomics.store(this.#i32, REFRESH, 0);
     for (const [slot] of added) this.#watched.add(slot);
     Atomics.store(this.#i32, ROUND, 1);
-    this.#isolate
+    isolate
       // Isolate handles cross as handles (isolated-vm transfers them), so no copy option.
       .round([removed.join(','), WATCHDOG_POLL_MS, ROUND_MS, IDLE_MS, ...added.flat()])
       .then(
@@ -275,13 +283,40 @@ export class EntryWatchdog {
           if (reason === 'refresh' || this.#added.length > 0) this.#startRound();
         },
         () => {
-          // The watchdog is gone (closed, or failed): every entry takes isolated-vm's timeout.
           Atomics.store(this.#i32, ROUND, 0);
           this.#running = false;
-          this.#broken = true;
           this.#watched.clear();
+          if (this.#closed) return;
+          // The round ended without leaving: it watches nothing any more.
+          Atomics.store(this.#i32, WATCHING, 0);
+          if (!isolate.isDisposed) {
+            // The round itself failed and would again: every entry takes isolated-vm's timeout.
+            this.#broken = true;
+            return;
+          }
+          // Its isolate was disposed, and the round's list of isolates to watch with it: a new
+          // isolate watches every one of them from the next round on, which starts now.
+          this.#isolate = undefined;
+          this.#added = [...this.#slots].map(([watched, slot]): [number, Isolate] => [
+            slot,
+            watched,
+          ]);
+          this.#removed = [];
+          this.#startRound();
         },
       );
+  }
+
+  /** The isolate that runs the rounds, made if need be; none while it cannot be made. */
+  #roundIsolate(): WatchdogIsolate | undefined {
+    if (this.#isolate !== undefined || Date.now() < this.#retryAt) return this.#isolate;
+    try {
+      this.#isolate = createWatchdogIsolate(this.#shared, ROUND_SOURCE);
+    } catch {
+      // The host cannot make an isolate now: entries take isolated-vm's timeout until the retry.
+      this.#retryAt = Date.now() + RETRY_MS;
+    }
+    return this.#isolate;
   }
 }
 

@@ -235,15 +235,25 @@ export class IsolatePool<E> {
     this.#draining.add(owner);
   }
 
+  /**
+   * @throws ActionFailure `threw` when the isolate cannot be created or cannot compile the prelude
+   *   (disposed or full already): nothing of it is kept, the next call tries again
+   */
   #createIsolate(actionId: string, memoryMb: number): ActionIsolate<E> {
-    const isolate = createIsolate(memoryMb, (message) =>
-      this.#options.onCatastrophicError(message),
-    );
+    let isolate: Isolate | undefined;
+    let prelude: Script;
+    try {
+      isolate = createIsolate(memoryMb, (message) => this.#options.onCatastrophicError(message));
+      prelude = isolate.compileScriptSync(preludeSource(), { filename: 'sandbox:prelude' });
+    } catch (err) {
+      if (isolate !== undefined) disposeIsolate(isolate);
+      throw notPrepared(err);
+    }
     const owner: ActionIsolate<E> = {
       actionId,
       memoryMb,
       isolate,
-      prelude: isolate.compileScriptSync(preludeSource(), { filename: 'sandbox:prelude' }),
+      prelude,
       contexts: new Map(),
       inFlight: 0,
     };
@@ -329,12 +339,17 @@ export class IsolatePool<E> {
         );
       }
       if (err instanceof ActionFailure) throw err;
-      throw new ActionFailure(
-        'threw',
-        `the sandbox could not be prepared: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      throw notPrepared(err);
     }
   }
+}
+
+/** A setup step that failed, not because of the action's code or memory. */
+function notPrepared(err: unknown): ActionFailure {
+  return new ActionFailure(
+    'threw',
+    `the sandbox could not be prepared: ${err instanceof Error ? err.message : String(err)}`,
+  );
 }
 
 function releaseContext<E>(vc: VersionContext<E>): void {

@@ -29,12 +29,22 @@ export const MIN_MEMORY_MB = 8;
 /** Bounds the prelude, the lockdown and the syntax checks (no action code runs in them). */
 export const SETUP_TIMEOUT_MS = 2_000;
 
+/**
+ * Makes every isolate of the sandbox: the actions', the source check's and the watchdog's. Creation
+ * can throw (the host out of memory, or shutting down), and an isolate can be disposed or full by
+ * the time it is first used; `create` is a property so that tests can bring both about, around the
+ * real isolated-vm.
+ */
+export const isolateMaker = {
+  create: (options: IsolatedVm.IsolateOptions): Isolate => new (ivm().Isolate)(options),
+};
+
 /** An action's isolate, with its memory limit (at least {@link MIN_MEMORY_MB}). */
 export function createIsolate(
   memoryMb: number,
   onCatastrophicError: (message: string) => void,
 ): Isolate {
-  return new (ivm().Isolate)({
+  return isolateMaker.create({
     memoryLimit: Math.max(MIN_MEMORY_MB, memoryMb),
     onCatastrophicError,
   });
@@ -53,16 +63,18 @@ export class ScratchIsolate {
   readonly #isolate: Isolate;
   readonly #check: Reference;
 
+  /** @throws when the isolate cannot be created or set up (it is disposed then) */
   constructor(parameters: readonly string[], onCatastrophicError: (message: string) => void) {
-    this.#isolate = new (ivm().Isolate)({ memoryLimit: 32, onCatastrophicError });
-    const context = this.#isolate.createContextSync();
-    this.#check = context.evalSync(
-      `(function (body) {
-        try { Reflect.construct(Function, ${JSON.stringify(parameters)}.concat([body])); return true; }
-        catch (error) { return String(error && error.message); }
-      })`,
-      { reference: true, timeout: SETUP_TIMEOUT_MS },
-    ) as Reference;
+    this.#isolate = isolateMaker.create({ memoryLimit: 32, onCatastrophicError });
+    this.#check = setUp(this.#isolate, (context) =>
+      context.evalSync(
+        `(function (body) {
+          try { Reflect.construct(Function, ${JSON.stringify(parameters)}.concat([body])); return true; }
+          catch (error) { return String(error && error.message); }
+        })`,
+        { reference: true, timeout: SETUP_TIMEOUT_MS },
+      ),
+    );
   }
 
   get isDisposed(): boolean {
@@ -91,20 +103,42 @@ export class ScratchIsolate {
 export interface WatchdogIsolate {
   /** Calls the round function with `args` (isolate handles cross as handles). */
   round(args: unknown[]): Promise<unknown>;
+  readonly isDisposed: boolean;
   dispose(): void;
 }
 
-/** An isolate running `source` (a function expression) with `shared` as its global `shared`. */
+/**
+ * An isolate running `source` (a function expression) with `shared` as its global `shared`.
+ * @throws when the isolate cannot be created or set up (it is disposed then)
+ */
 export function createWatchdogIsolate(shared: SharedArrayBuffer, source: string): WatchdogIsolate {
-  const isolate = new (ivm().Isolate)({ memoryLimit: 8 });
-  const context = isolate.createContextSync();
-  context.global.setSync('shared', new (ivm().ExternalCopy)(shared).copyInto({ release: true }));
-  const round = context.evalSync(source, { reference: true }) as Reference;
+  const isolate = isolateMaker.create({ memoryLimit: 8 });
+  const round = setUp(isolate, (context) => {
+    context.global.setSync('shared', new (ivm().ExternalCopy)(shared).copyInto({ release: true }));
+    return context.evalSync(source, { reference: true });
+  });
   return {
     // isolated-vm's Reference.apply (an asynchronous call into the isolate), not Function.prototype.apply.
     round: (args) => round.apply(undefined, args, {}),
+    get isDisposed() {
+      return isolate.isDisposed;
+    },
     dispose: () => disposeIsolate(isolate),
   };
+}
+
+/**
+ * Creates a context in a new `isolate` and has `install` return a reference from it; disposes the
+ * isolate if that fails (it was disposed or filled already, or the setup threw), so nothing of it
+ * is left behind.
+ */
+function setUp(isolate: Isolate, install: (context: Context) => unknown): Reference {
+  try {
+    return install(isolate.createContextSync()) as Reference;
+  } catch (err) {
+    disposeIsolate(isolate);
+    throw err;
+  }
 }
 
 export function disposeIsolate(isolate: Isolate): void {

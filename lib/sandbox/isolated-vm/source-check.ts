@@ -35,14 +35,14 @@ export class SourceCheck {
     try {
       scratch.compile(wrapActionSource(code), 'action');
     } catch (err) {
-      this.#forgetIfDisposed();
+      this.#throwIfLost(err);
       throw new ActionFailure('invalid', syntaxErrorMessage(err, code));
     }
     let verdict: unknown;
     try {
       verdict = scratch.parsesAsFunctionBody(code);
     } catch (err) {
-      this.#forgetIfDisposed();
+      this.#throwIfLost(err);
       verdict = err instanceof Error ? err.message : 'the check failed';
     }
     if (verdict !== true) {
@@ -62,14 +62,32 @@ export class SourceCheck {
 
   #isolate(): ScratchIsolate {
     if (this.#scratch === undefined || this.#scratch.isDisposed) {
-      this.#scratch = new ScratchIsolate(ACTION_PARAMETERS, this.#onCatastrophicError);
+      try {
+        this.#scratch = new ScratchIsolate(ACTION_PARAMETERS, this.#onCatastrophicError);
+      } catch (err) {
+        throw notChecked(err);
+      }
     }
     return this.#scratch;
   }
 
-  #forgetIfDisposed(): void {
-    if (this.#scratch?.isDisposed) this.#scratch = undefined;
+  /**
+   * A check that threw because the scratch isolate is gone (its memory limit) says nothing of the
+   * code: it fails as the sandbox's, and the next check makes a new isolate.
+   */
+  #throwIfLost(err: unknown): void {
+    if (this.#scratch?.isDisposed !== true) return;
+    this.#scratch = undefined;
+    throw notChecked(err);
   }
+}
+
+/** The source check could not run (not the code's fault): `threw`, never `invalid`. */
+function notChecked(err: unknown): ActionFailure {
+  return new ActionFailure(
+    'threw',
+    `the sandbox could not check the action's code: ${err instanceof Error ? err.message : String(err)}`,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import ivm from 'isolated-vm';
 import { EntryWatchdog } from '../../../lib/sandbox/isolated-vm/entry-watchdog.js';
 import { loadIsolatedVm } from '../../../lib/sandbox/isolated-vm/isolates.js';
 import { until } from '../../support/until.js';
+import { interceptIsolates } from '../fixtures/isolate-maker.js';
 
 /** Waits until entries into the watched isolates are covered by a round (it begins within a few ms). */
 function untilWatched(watchdog: EntryWatchdog): Promise<void> {
@@ -109,5 +110,77 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
     other.close();
     other.close();
     expect(process.listenerCount('exit')).to.equal(before);
+  });
+});
+
+describe('EntryWatchdog: its own isolate disposed, or not creatable', function () {
+  this.timeout(10_000);
+  const WATCHDOG_MB = 8;
+  let isolates: ReturnType<typeof interceptIsolates>;
+  let watchdog: EntryWatchdog;
+  let isolate: ivm.Isolate;
+  let spin: ivm.Reference;
+
+  before(() => loadIsolatedVm());
+  beforeEach(() => {
+    isolates = interceptIsolates();
+    isolate = new ivm.Isolate({ memoryLimit: 16 });
+    spin = isolate.createContextSync().evalSync('(function () { for (;;) {} })', {
+      reference: true,
+    });
+  });
+  afterEach(() => {
+    isolates.restore();
+    watchdog.close();
+    if (!isolate.isDisposed) isolate.dispose();
+  });
+
+  /** An entry that spins forever, begun under the watchdog: it must be the one to stop it. */
+  function spinUnderWatch(): void {
+    const entry = watchdog.begin(isolate, 30);
+    expect(entry.timeoutMs).to.equal(0);
+    expect(() => spin.applySync(undefined, [])).to.throw('Isolate was disposed during execution');
+    expect(watchdog.end(entry)).to.equal(true);
+    expect(isolate.isDisposed).to.equal(true);
+  }
+
+  it('makes a new isolate when its own is disposed, which watches the isolates watched before and stops a spinning entry', async () => {
+    watchdog = new EntryWatchdog();
+    watchdog.watch(isolate);
+    await untilWatched(watchdog);
+    const [first] = isolates.withLimit(WATCHDOG_MB);
+    first?.dispose();
+    await until(
+      () => isolates.withLimit(WATCHDOG_MB).length === 2 && watchdog.covering,
+      'a new watchdog isolate covers the isolate',
+    );
+    spinUnderWatch();
+  });
+
+  it('is made even when its isolate cannot be: entries take a timeout, and a later round makes the isolate', async () => {
+    isolates.next('throw', WATCHDOG_MB);
+    watchdog = new EntryWatchdog();
+    watchdog.watch(isolate);
+    expect(watchdog.covering).to.equal(false);
+    const entry = watchdog.begin(isolate, 30);
+    expect(entry).to.deep.equal({ timeoutMs: 30, seq: 0 });
+    expect(() => spin.applySync(undefined, [], { timeout: entry.timeoutMs })).to.throw(
+      'Script execution timed out.',
+    );
+    expect(watchdog.end(entry)).to.equal(false);
+    // Not tried again at once (a host that cannot make isolates is not asked at every entry).
+    watchdog.end(watchdog.begin(isolate, 30));
+    expect(isolates.withLimit(WATCHDOG_MB)).to.deep.equal([]);
+    // Entries start a round while none runs; the isolate is tried again a second after it failed.
+    await until(
+      () => {
+        watchdog.end(watchdog.begin(isolate, 30));
+        return watchdog.covering;
+      },
+      'the watchdog made its isolate again',
+      3_000,
+    );
+    expect(isolates.withLimit(WATCHDOG_MB)).to.have.length(1);
+    spinUnderWatch();
   });
 });
