@@ -15,8 +15,14 @@ const ROUND_MS = 5_000;
  * Node's event loop alive); the next entry starts another.
  */
 const IDLE_MS = 1_000;
+/**
+ * How long a process that exits waits for a running round to leave: it leaves within one poll. Node
+ * tears isolated-vm down at exit, and an isolate still running on its thread pool then crashes the
+ * process (SIGSEGV) instead of letting it exit with its code.
+ */
+const EXIT_WAIT_MS = 100;
 
-// Int32 slots of the shared memory, in bytes 0-35 (the Float64 slots below follow them).
+// Int32 slots of the shared memory, in bytes 0-39 (the Float64 slots below follow them).
 const SEQ = 0; // the entry in progress: its sequence number, 0 when none
 const SLOT = 1; // the isolate it runs in
 const WATCHING = 2; // 1 while a round watches
@@ -24,8 +30,9 @@ const KILLED = 3; // the last entry the watchdog stopped
 const CREDITED = 4; // the last entry whose deadline a stall moved (by STALLED ms)
 const REFRESH = 5; // 1: end the round at the next idle moment (new isolates to watch)
 const STOP = 6; // 1: end the round and do not start another
-const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep
+const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep (Atomics.notify cuts it short)
 const ACTIVITY = 8; // the last entry's sequence number, covered or not (never reset)
+const ROUND = 9; // 1 from when the host starts a round until the round returns
 // Float64 slots, in bytes 40-55 (clear of the Int32 ones).
 const DEADLINE = 5; // when the entry in progress is to be stopped (epoch ms)
 const BEGAN = 6; // when it began (epoch ms)
@@ -57,6 +64,10 @@ const ROUND_SOURCE = String.raw`
     Atomics.store(i32, ${WATCHING}, 1);
     for (;;) {
       Atomics.wait(i32, ${SLEEP}, 0, pollMs);
+      if (Atomics.load(i32, ${STOP}) === 1) {
+        Atomics.store(i32, ${WATCHING}, 0);
+        return left('stop');
+      }
       const now = Date.now();
       const missed = now - woke - pollMs;
       woke = now;
@@ -85,15 +96,19 @@ const ROUND_SOURCE = String.raw`
         continue;
       }
       const leave =
-        Atomics.load(i32, ${STOP}) === 1 ? 'stop' :
         Atomics.load(i32, ${REFRESH}) === 1 || now - started >= roundMs ? 'refresh' :
         now - activeAt >= idleMs ? 'idle' : undefined;
       if (leave === undefined) continue;
       Atomics.store(i32, ${WATCHING}, 0);
-      if (Atomics.load(i32, ${SEQ}) === 0) return leave;
+      if (Atomics.load(i32, ${SEQ}) === 0) return left(leave);
       Atomics.store(i32, ${WATCHING}, 1);
     }
   };
+  function left(reason) {
+    Atomics.store(i32, ${ROUND}, 0);
+    Atomics.notify(i32, ${ROUND});
+    return reason;
+  }
 })()`;
 
 /** What {@link EntryWatchdog.begin} decided for one entry. */
@@ -137,6 +152,7 @@ export class EntryWatchdog {
 
   constructor() {
     this.#isolate = createWatchdogIsolate(this.#shared, ROUND_SOURCE);
+    process.on('exit', this.#leaveAtExit);
   }
 
   /** Starts watching entries into `isolate` from the next round on. */
@@ -219,12 +235,25 @@ export class EntryWatchdog {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    process.off('exit', this.#leaveAtExit);
     Atomics.store(this.#i32, STOP, 1);
     this.#slots.clear();
     this.#watched.clear();
     // The round returns within one poll; disposing the isolate ends it at once either way.
     this.#isolate.dispose();
   }
+
+  /**
+   * Ends the running round before Node tears isolated-vm down (`process.exit`, or an uncaught
+   * error), so that the process exits with its own code: the round's thread would otherwise still
+   * run in an isolate being destroyed. Blocks the exiting process for one poll at most.
+   */
+  readonly #leaveAtExit = (): void => {
+    const i32 = this.#i32;
+    Atomics.store(i32, STOP, 1);
+    Atomics.notify(i32, SLEEP);
+    Atomics.wait(i32, ROUND, 1, EXIT_WAIT_MS);
+  };
 
   #startRound(): void {
     if (this.#running || this.#closed || this.#broken) return;
@@ -235,6 +264,7 @@ export class EntryWatchdog {
     this.#removed = [];
     Atomics.store(this.#i32, REFRESH, 0);
     for (const [slot] of added) this.#watched.add(slot);
+    Atomics.store(this.#i32, ROUND, 1);
     this.#isolate
       // Isolate handles cross as handles (isolated-vm transfers them), so no copy option.
       .round([removed.join(','), WATCHDOG_POLL_MS, ROUND_MS, IDLE_MS, ...added.flat()])
@@ -246,6 +276,7 @@ export class EntryWatchdog {
         },
         () => {
           // The watchdog is gone (closed, or failed): every entry takes isolated-vm's timeout.
+          Atomics.store(this.#i32, ROUND, 0);
           this.#running = false;
           this.#broken = true;
           this.#watched.clear();

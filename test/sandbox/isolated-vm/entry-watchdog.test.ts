@@ -101,4 +101,13 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
     watchdog.close();
     expect(watchdog.begin(isolate, 20).timeoutMs).to.equal(20);
   });
+
+  it('listens for the process exit while it lives, and no longer once closed', () => {
+    const before = process.listenerCount('exit');
+    const other = new EntryWatchdog();
+    expect(process.listenerCount('exit')).to.equal(before + 1);
+    other.close();
+    other.close();
+    expect(process.listenerCount('exit')).to.equal(before);
+  });
 });
