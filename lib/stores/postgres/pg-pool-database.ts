@@ -7,6 +7,8 @@ export interface PgPoolClientLike {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   /** `true` (or an error) destroys the connection instead of returning it to the pool. */
   release(destroy?: boolean | Error): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** A `pg.Pool` (node-postgres). */
@@ -29,7 +31,8 @@ const LISTENED = new WeakSet<object>();
  * its statement may still be running, and closing the connection ends it (a transaction is
  * rolled back by the server). The adapter listens to the pool's `error` event (an idle
  * connection lost when the server restarts), which would otherwise end the process, and warns
- * at most once a minute; the pool replaces the connection on its own.
+ * at most once a minute; the pool replaces the connection on its own. A checked-out connection
+ * has no listener of the pool's: the adapter listens while it holds one, for the same reason.
  */
 export function pgPoolDatabase(
   pool: PgPoolLike,
@@ -57,6 +60,14 @@ export function pgPoolDatabase(
       late.release(),
     );
     const left = Math.max(1, deadlineMs - (Date.now() - started));
+    // A connection the server drops while it is checked out (a restart, a crash) emits `error`
+    // even when a query is running: unheard, that ends the process. The query fails with it too,
+    // which is how the operation learns of it; the connection is destroyed, not given back.
+    let lost = false;
+    const onLost = () => {
+      lost = true;
+    };
+    client.on('error', onLost);
     let destroy = false;
     try {
       return await withDeadline(work(client), left, 'PostgreSQL', undefined, deadlineMs);
@@ -64,7 +75,8 @@ export function pgPoolDatabase(
       destroy = error instanceof StoreUnavailableError;
       throw error;
     } finally {
-      client.release(destroy);
+      client.off('error', onLost);
+      client.release(destroy || lost);
     }
   };
 
@@ -91,7 +103,9 @@ export function pgPoolDatabase(
         try {
           result = await work(sessionOf(client));
         } catch (error) {
-          await client.query('ROLLBACK');
+          // Only a lost connection fails to roll back (the server ends the transaction with it):
+          // the work's error is the one that says what happened.
+          await client.query('ROLLBACK').catch(() => undefined);
           throw error;
         }
         await client.query('COMMIT');

@@ -577,7 +577,9 @@ b+PbdGt2j6Grjkea43nN9O0ACg==
       const started = Date.now();
       controller.abort();
       const err = await rejection(pending);
-      expect(Date.now() - started).to.be.lessThan(50);
+      // At once, not when the server answers (/hang never does): the bound leaves room for a
+      // loaded machine's scheduling and is still far from any timeout of the request.
+      expect(Date.now() - started).to.be.lessThan(1000);
       expect(err.code).to.equal('ERR_CAPABILITY_REVOKED');
       await until(() => closedSockets > closedBefore, 'the connection closes');
       expect(closedSockets).to.equal(closedBefore + 1);

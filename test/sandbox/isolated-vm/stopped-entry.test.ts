@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
 import {
   PendingCapabilities,
+  type RunOutcome,
   codeVersion,
   handlerCode,
   runOnce,
@@ -11,6 +12,23 @@ import {
 
 const LIMITS = { timeoutMs: 20_000, cpuTimeMs: 50, memoryMb: 64, maxConcurrency: 32 };
 const SUCCEEDS = handlerCode("api.authentication.setUserById('next');");
+
+/**
+ * An entry that isolated-vm's `timeout` stopped fails with the action's CPU failure, or, when the
+ * process got under half the budget of CPU during it (a loaded machine, which the test cannot
+ * rule out), with the temporary `overloaded` failure: both are that stop, and nothing else fails
+ * so. Which of the two for how much CPU is timeout-failure.test.ts's, with the CPU measured.
+ */
+function expectStoppedByTimeout(outcome: RunOutcome): void {
+  const { kind, message } = outcome.failure ?? {};
+  if (kind === 'overloaded') {
+    expect(message).to.match(
+      /^the host was not running during the action \(descheduled\): the entry was stopped after 50 ms with \d+\.\d ms of CPU used, under its CPU budget of 50 ms$/,
+    );
+  } else {
+    expect([kind, message]).to.deep.equal(['timeout', 'action exceeded its CPU budget of 50 ms']);
+  }
+}
 
 /**
  * An entry isolated-vm's `timeout` stopped (the watchdog does not watch an isolate before its next
@@ -36,12 +54,8 @@ describe('the sandbox: an entry stopped by isolated-vm’s timeout', () => {
       handlerCode('Promise.reject(new Error("left unhandled")); for (;;) {}'),
       { limits: LIMITS },
     );
-    const spun = await runOnce(runner, spin);
+    expectStoppedByTimeout(await runOnce(runner, spin));
     expect(stats()?.watchdogStops).to.equal(0);
-    expect([spun.failure?.kind, spun.failure?.message]).to.deep.equal([
-      'timeout',
-      'action exceeded its CPU budget of 50 ms',
-    ]);
     // Other code under the same action and number: a new context, made in a new isolate.
     const next = await runOnce(runner, { ...spin, code: SUCCEEDS });
     expect(next.failure).to.equal(undefined);
@@ -53,10 +67,11 @@ describe('the sandbox: an entry stopped by isolated-vm’s timeout', () => {
   it('replaces the isolate at once, so that the watchdog watches the next execution; releasing the version disposes the replacement', async () => {
     const isolates = stats()?.isolates ?? 0;
     const spin = codeVersion(handlerCode('for (;;) {}'), { limits: LIMITS });
-    expect((await runOnce(runner, spin)).failure?.kind).to.equal('timeout');
+    expectStoppedByTimeout(await runOnce(runner, spin));
     expect(stats()?.watchdogStops).to.equal(0);
     expect(stats()?.isolates).to.equal(isolates + 1);
     await untilWatchdogCovers();
+    // The watchdog's stop is always the action's CPU failure.
     const again = await runOnce(runner, spin);
     expect([again.failure?.kind, again.failure?.message]).to.deep.equal([
       'timeout',
@@ -65,7 +80,7 @@ describe('the sandbox: an entry stopped by isolated-vm’s timeout', () => {
     expect(stats()?.watchdogStops).to.equal(1);
     // The watchdog's stop leaves no isolate; the timeout's replacement goes with its version.
     expect(stats()?.isolates).to.equal(isolates);
-    expect((await runOnce(runner, spin)).failure?.kind).to.equal('timeout');
+    expectStoppedByTimeout(await runOnce(runner, spin));
     expect(stats()?.watchdogStops).to.equal(1);
     expect(stats()?.isolates).to.equal(isolates + 1);
     runner.release(spin);

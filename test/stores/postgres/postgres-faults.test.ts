@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { LogEntry } from '../../../lib/logs/log-entry.js';
+import { connectDatabase } from '../../../lib/stores/postgres/connect-database.js';
 import { migrate } from '../../../lib/stores/postgres/migrate.js';
 import { PostgresClientStore } from '../../../lib/stores/postgres/postgres-client-store.js';
 import { PostgresKeyStore } from '../../../lib/stores/postgres/postgres-key-store.js';
@@ -11,6 +12,7 @@ import { PostgresRetention } from '../../../lib/stores/postgres/postgres-retenti
 import { PostgresUserStore } from '../../../lib/stores/postgres/postgres-user-store.js';
 import { openPool } from '../../support/postgres-databases.js';
 import { startPostgres, type PostgresServer } from '../../support/postgres-server.js';
+import { waitUntil } from '../../support/server-process.js';
 import { testFamily, testToken } from '../../support/refresh-families.js';
 import { itRecoversFromServerFaults } from '../../support/store-fault-cases.js';
 
@@ -149,6 +151,41 @@ describe('PostgreSQL stores when the server fails', function () {
       });
     });
   }
+
+  describe('a query in flight when the server stops', () => {
+    it('fails its call without ending the process, and the next call after the restart answers', async () => {
+      const sql = connectDatabase(db!.database, { timeoutMs: 20_000 });
+      const started = Date.now();
+      const inFlight = sql
+        .transaction(async (session) => {
+          await session.query('SELECT 1');
+          return session.query('SELECT pg_sleep(30)');
+        })
+        .then(
+          () => expect.fail('the transaction resolved although its server stopped'),
+          (err: unknown) => err,
+        );
+      await waitUntil(
+        async () =>
+          (await db!.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'"))
+            .length === 1,
+        'the sleep running on the server',
+      );
+      // The connection checked out for the transaction ends under it: unheard, its `error` event
+      // would be an uncaught exception, which fails this test.
+      await server!.kill();
+      const error = await inFlight;
+      // The query's own error (the server's, or the connection's end), not the failed rollback's.
+      expect(error).to.be.instanceOf(Error);
+      expect((error as Error).message).to.match(
+        /^(Connection terminated unexpectedly|terminating connection due to immediate shutdown command)$/,
+      );
+      expect(Date.now() - started).to.be.below(20_000);
+      await server!.restart();
+      await waitUntil(async () => (await sql.query('SELECT 1'), true), 'the store answering again');
+      expect(await sql.query('SELECT 1 AS one')).to.deep.equal({ rows: [{ one: 1 }], rowCount: 1 });
+    });
+  });
 
   // A describe of its own: mocha runs a block's own tests before its nested blocks.
   describe('after the restarts', () => {
