@@ -142,16 +142,70 @@ export async function load(
   options: LoadOptions,
 ): Promise<LoadResult> {
   let next = 0;
-  const result = await autocannon({
+  return summarize(
+    await autocannon({
+      ...formPosts(url, options),
+      requests: [
+        { setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) },
+      ],
+    }),
+  );
+}
+
+/** How one connection's requests follow each other: the body of each, from a value each answer gives. */
+export interface RequestChain {
+  /** The form body carrying `value`. */
+  body(value: string): string;
+  /** The value the next request carries, from a successful answer's body. */
+  next(answer: string): string;
+}
+
+/**
+ * Drives `url` at saturation, each connection with a chain of its own: connection i's first
+ * request carries `starts[i]`, every later one the value its previous answer gave (as a rotating
+ * refresh token's successor). A failed answer leaves the value as it was, so the errors show.
+ * autocannon's own per-request context starts afresh at each pass through its request list (with
+ * one request, at each request), so each connection keeps its value in a closure of its own.
+ */
+export async function loadChains(
+  url: string,
+  starts: readonly string[],
+  chain: RequestChain,
+  options: LoadOptions,
+): Promise<LoadResult> {
+  if (starts.length < options.connections) {
+    throw new Error(`${options.connections} connections need as many chains, not ${starts.length}`);
+  }
+  let connection = 0;
+  return summarize(
+    await autocannon({
+      ...formPosts(url, options),
+      setupClient: (client) => {
+        let value = starts[connection++]!;
+        client.setRequests([
+          {
+            setupRequest: (request) => ({ ...request, body: chain.body(value) }),
+            onResponse: (status, answer) => {
+              if (status === 200) value = chain.next(answer);
+            },
+          },
+        ]);
+      },
+    }),
+  );
+}
+
+function formPosts(url: string, options: LoadOptions): autocannon.Options {
+  return {
     url,
     method: 'POST',
     connections: options.connections,
     duration: options.seconds,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    requests: [
-      { setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) },
-    ],
-  });
+  };
+}
+
+function summarize(result: autocannon.Result): LoadResult {
   const errors = result.errors + result.timeouts + result.non2xx;
   const failures: Record<string, number> = {};
   if (result.errors > 0) failures.network = result.errors;

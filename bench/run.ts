@@ -17,15 +17,23 @@
  * `cte-sandbox-redis` needs redis-server on PATH: the harness starts one on a free port for the
  * scenario and stops it after; its row counts the Redis commands per request.
  *
+ * `cte-refresh` sends refreshes instead of exchanges: each connection redeems a chain of rotating
+ * refresh tokens of its own (one exchange per connection before each run starts it), each answer's
+ * new refresh token carried by the connection's next request.
+ *
  * Exits 1 when any scenario answered a request with an error (a benchmark of failures measures
  * nothing); targets missed are reported, not fatal.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { load, makeSubjects, paced, pinLoadGenerator, startServer } from './harness.js';
+import { load, loadChains, makeSubjects, paced, pinLoadGenerator, startServer } from './harness.js';
 import type { LoadResult } from './harness.js';
-import { HOSTILE_TOKEN_TYPE, requestBody as cteRequestBody } from './servers/cte.js';
+import {
+  HOSTILE_TOKEN_TYPE,
+  requestBody as cteRequestBody,
+  refreshRequestBody,
+} from './servers/cte.js';
 import { startRedis } from '../test/support/redis-server.js';
 
 interface Scenario {
@@ -38,6 +46,11 @@ interface Scenario {
   hostilePerSecond?: number;
   /** The server keeps its stores on a Redis the harness starts for it. */
   redis?: boolean;
+  /**
+   * Each connection redeems a chain of rotating refresh tokens (a family of its own, from one
+   * exchange before the run) instead of exchanging.
+   */
+  refresh?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -46,6 +59,8 @@ const SCENARIOS: Scenario[] = [
   // The like-for-like baseline of the sandbox: in process, the sandbox's synchronous verification.
   { name: 'cte-inline-sync', server: 'cte', mode: 'inline-sync' },
   { name: 'cte-sandbox', server: 'cte', mode: 'sandbox' },
+  // Refreshes: cte-sandbox's server, its exchanges answering rotating refresh tokens.
+  { name: 'cte-refresh', server: 'cte', mode: 'refresh', refresh: true },
   // What a user gets by default: RS256 access and ID tokens, the ID token requested.
   { name: 'cte-default', server: 'cte', mode: 'default' },
   // cte-sandbox with an OpenTelemetry SDK recording every span and metric.
@@ -111,17 +126,34 @@ async function measureOn(
     ? trickle(server.url, cteRequestBody(tokens[0]!, config, HOSTILE_TOKEN_TYPE), scenario)
     : undefined;
   try {
-    const drive = (forSeconds: number) =>
-      scenario.rate === undefined
-        ? load(server.url, bodies, { connections: CONNECTIONS, seconds: forSeconds })
-        : paced(server.url, bodies, {
-            rate: scenario.rate,
-            seconds: forSeconds,
-            connections: CONNECTIONS,
-          });
-    await drive(warmupSeconds);
+    // A run ends with a request in flight on every connection: its answer, and the chain's next
+    // refresh token, are lost, so each run starts new chains (before the measured period).
+    const chains = (): Promise<string[]> =>
+      scenario.refresh
+        ? refreshTokens(server.url, bodies.slice(0, CONNECTIONS))
+        : Promise.resolve([]);
+    const drive = (forSeconds: number, starts: string[]) =>
+      scenario.refresh
+        ? loadChains(
+            server.url,
+            starts,
+            {
+              body: (refreshToken) => refreshRequestBody(refreshToken, config),
+              next: (answer) => (JSON.parse(answer) as { refresh_token: string }).refresh_token,
+            },
+            { connections: CONNECTIONS, seconds: forSeconds },
+          )
+        : scenario.rate === undefined
+          ? load(server.url, bodies, { connections: CONNECTIONS, seconds: forSeconds })
+          : paced(server.url, bodies, {
+              rate: scenario.rate,
+              seconds: forSeconds,
+              connections: CONNECTIONS,
+            });
+    await drive(warmupSeconds, await chains());
+    const starts = await chains();
     const before = await server.stats();
-    const result = await drive(seconds);
+    const result = await drive(seconds, starts);
     const after = await server.stats();
     return {
       name: scenario.name,
@@ -144,6 +176,27 @@ async function measureOn(
     hostile?.stop();
     await server.stop();
   }
+}
+
+/** The refresh token each exchange of `bodies` answers, one exchange at a time. */
+async function refreshTokens(url: string, bodies: string[]): Promise<string[]> {
+  const tokens: string[] = [];
+  for (const body of bodies) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const answer = (await res.json()) as { refresh_token?: string };
+    if (answer.refresh_token === undefined) {
+      throw new Error(
+        `an exchange answered no refresh token: ${res.status} ${JSON.stringify(answer)}`,
+      );
+    }
+    tokens.push(answer.refresh_token);
+  }
+  return tokens;
 }
 
 /** How many of each command were sent per request between two samples. */

@@ -11,6 +11,9 @@
  * buckets, the per-profile rate limit through rate-limit-redis, replay keys, `api.cache`, refresh
  * tokens) over node-redis, counting the commands it sends. `'sandbox-otel'` is `'sandbox'` with an
  * OpenTelemetry SDK installed (see otel-sdk.ts): every span recorded and every metric aggregated.
+ * `'refresh'` is `'sandbox'` with refresh tokens as a user gets them by default: the API allows
+ * offline access, the exchange asks for it (`scope=offline_access`) and answers a refresh token,
+ * and the client's tokens rotate (each refresh retires the token it redeems and answers the next).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,6 +51,17 @@ export function requestBody(
     client_id: config.client.id,
     client_secret: config.client.secret,
     ...(config.mode === 'default' ? { scope: 'openid' } : {}),
+    ...(config.mode === 'refresh' ? { scope: 'offline_access' } : {}),
+  }).toString();
+}
+
+/** The form body of a refresh (`'refresh'`): `refreshToken` redeemed by the bench client. */
+export function refreshRequestBody(refreshToken: string, config: BenchConfig): string {
+  return new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: config.client.id,
+    client_secret: config.client.secret,
   }).toString();
 }
 
@@ -109,6 +123,7 @@ async function start(config: BenchConfig): Promise<void> {
       {
         identifier: config.audience,
         ...(defaults ? {} : { signing_alg: 'ES256' as const }),
+        ...(config.mode === 'refresh' ? { allow_offline_access: true } : {}),
         scopes: [{ value: 'read' }],
       },
     ],
