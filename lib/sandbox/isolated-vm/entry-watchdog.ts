@@ -3,6 +3,15 @@ import { createWatchdogIsolate, type Isolate, type WatchdogIsolate } from './iso
 /** How often the watchdog looks at the entry in progress (and so how late it may stop one). */
 export const WATCHDOG_POLL_MS = 5;
 /**
+ * How many times its CPU budget an entry may take of wall time, however little of it was the
+ * guest's. The guest's CPU time pauses in synchronous host calls and while its thread waits for the
+ * isolate's lock, so a guest looping on a synchronous capability would never reach its budget:
+ * this stops it. Ten times leaves a legitimate entry on a loaded host nine tenths of its time to
+ * wait outside its own code, and holds the event loop at most ten budgets for an abusive one,
+ * whose own share of that time then still makes its stop a CPU failure (see `stoppedFailure`).
+ */
+export const WALL_BACKSTOP_FACTOR = 10;
+/**
  * The most stalled time credited to one entry. The watchdog cannot tell the whole process stopped
  * from its own thread starved while the entry's ran on: the cap bounds how long a spinning entry
  * may run past its budget in the second case.
@@ -35,19 +44,26 @@ const STOP = 6; // 1: end the round and do not start another
 const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep (Atomics.notify cuts it short)
 const ACTIVITY = 8; // the last entry's sequence number, covered or not (never reset)
 const ROUND = 9; // 1 from when the host starts a round until the round returns
-// Float64 slots, in bytes 40-55 (clear of the Int32 ones).
-const DEADLINE = 5; // when the entry in progress is to be stopped (epoch ms)
+// Float64 slots, in bytes 40-87 (clear of the Int32 ones).
+const BUDGET = 5; // the CPU time the entry in progress may use (ms)
 const BEGAN = 6; // when it began (epoch ms)
 const STALLED = 7; // how long the process could not run during entry CREDITED (ms)
+const CPU_AT_BEGIN = 8; // its isolate's `cpuTime` when it began (ms)
+const STOP_CPU = 9; // the guest's CPU time in entry KILLED when it was stopped (ms; NaN: unknown)
+const STOP_AFTER = 10; // how long after it began entry KILLED was stopped (ms)
 
 /**
  * The watchdog's round, run in its own isolate on isolated-vm's thread pool. It sleeps
- * {@link WATCHDOG_POLL_MS} at a time; an entry still in progress after its deadline has its isolate
- * disposed (which is how isolated-vm stops code from another thread). A wake-up more than a poll
- * later than asked means the process was not running (descheduled, throttled, stopped): the entry
- * in progress could not run either, so that time, from the entry's start on, moves its deadline. Leaving a round follows
- * Dekker's pattern with the host's `begin`: WATCHING goes to 0, then SEQ is read again, so an entry
- * that began while the round was leaving is either seen here or saw WATCHING 0 and took a timer.
+ * {@link WATCHDOG_POLL_MS} at a time; an entry still in progress whose isolate has used its CPU
+ * budget since the entry began (isolated-vm's `cpuTime`, readable from this thread), or that has
+ * run {@link WALL_BACKSTOP_FACTOR} times its budget of wall time, has its isolate disposed (which is
+ * how isolated-vm stops code from another thread), and what the guest used is left for the host. A
+ * wake-up more than a poll later than asked means the process was not running (descheduled,
+ * throttled, stopped): the entry in progress could not run either, so that time, from the entry's
+ * start on, is credited to it (`cpuTime` counts the running part of an entry in wall time, the stop
+ * included). Leaving a round follows Dekker's pattern with the host's `begin`: WATCHING goes to 0,
+ * then SEQ is read again, so an entry that began while the round was leaving is either seen here or
+ * saw WATCHING 0 and took a timer.
  */
 const ROUND_SOURCE = String.raw`
 (function () {
@@ -88,13 +104,23 @@ const ROUND_SOURCE = String.raw`
           f64[${STALLED}] = credit;
           Atomics.store(i32, ${CREDITED}, seq);
         }
-        if (now >= f64[${DEADLINE}] + credit && Atomics.load(i32, ${SEQ}) === seq) {
-          const slot = Atomics.load(i32, ${SLOT});
-          const target = targets.get(slot);
-          targets.delete(slot);
-          Atomics.store(i32, ${KILLED}, seq);
-          try { if (target !== undefined) target.dispose(); } catch (error) {}
-        }
+        // Stopped already: its thread has yet to come back from a host call to notice.
+        if (Atomics.load(i32, ${KILLED}) === seq) continue;
+        const began = f64[${BEGAN}];
+        const budget = f64[${BUDGET}] + credit;
+        // The guest's CPU time cannot exceed the wall time since the entry began: not read before.
+        if (now - began < budget) continue;
+        const slot = Atomics.load(i32, ${SLOT});
+        const target = targets.get(slot);
+        let cpu = NaN;
+        try { cpu = Number(target.cpuTime) / 1e6 - f64[${CPU_AT_BEGIN}]; } catch (error) {}
+        if (!(cpu >= budget) && now - began < ${WALL_BACKSTOP_FACTOR} * f64[${BUDGET}] + credit) continue;
+        if (Atomics.load(i32, ${SEQ}) !== seq) continue;
+        targets.delete(slot);
+        f64[${STOP_CPU}] = cpu - credit;
+        f64[${STOP_AFTER}] = now - began;
+        Atomics.store(i32, ${KILLED}, seq);
+        try { if (target !== undefined) target.dispose(); } catch (error) {}
         continue;
       }
       const leave =
@@ -128,17 +154,20 @@ export interface WatchedEntry {
  * busy core that costs the event loop far more than the entries themselves (the benchmark measured
  * about 0.5 ms per exchange). The watchdog is one round-robin sleeper instead, in an isolate of its
  * own on isolated-vm's thread pool: the host marks each entry's start (sequence number, isolate,
- * deadline) and end in shared memory, and the watchdog disposes the isolate of an entry still
- * running at its deadline, at most {@link WATCHDOG_POLL_MS} late. The deadline is of the time the
- * process ran: time the watchdog itself could not run (the host descheduled) does not count against
- * the entry, so a legitimate entry is not stopped because the host stalled. Isolates it does not watch yet
- * (new ones, until the next round begins) and entries while no round runs fall back to `timeout`;
- * a round ends after a second without entries, so that it does not keep an idle process alive.
+ * budget, the isolate's CPU time) and end in shared memory, and the watchdog disposes the isolate of
+ * an entry whose guest has used its CPU budget, at most {@link WATCHDOG_POLL_MS} late. The guest's
+ * CPU time, not the wall time, is the budget's: an entry kept from running (its thread starved on a
+ * loaded host, waiting for the isolate's lock, or in a host call) is not charged for it. Wall time
+ * only stops an entry at {@link WALL_BACKSTOP_FACTOR} times its budget, and {@link stopOf} tells the
+ * host how much of that was the guest's. Time the watchdog itself could not run (the whole process
+ * descheduled) does not count against the entry either. Isolates it does not watch yet (new ones,
+ * until the next round begins) and entries while no round runs fall back to `timeout`; a round
+ * ends after a second without entries, so that it does not keep an idle process alive.
  * The watchdog's isolate is made by the first round and made anew when it is disposed; while it
  * cannot be made, entries take `timeout` too.
  */
 export class EntryWatchdog {
-  readonly #shared = new SharedArrayBuffer(64);
+  readonly #shared = new SharedArrayBuffer(88);
   readonly #i32 = new Int32Array(this.#shared);
   readonly #f64 = new Float64Array(this.#shared);
   /** Made by the first round; gone when disposed (made anew by the next round) or not creatable. */
@@ -182,10 +211,11 @@ export class EntryWatchdog {
   }
 
   /**
-   * Marks the start of a synchronous entry into `isolate` that may run `budgetMs`. Call
-   * {@link end} right after it, however it ended.
+   * Marks the start of a synchronous entry into `isolate` that may use `budgetMs` of CPU;
+   * `cpuTime` is the isolate's `cpuTime` read just before (the host reads it anyway to charge the
+   * entry). Call {@link end} right after it, however it ended.
    */
-  begin(isolate: Isolate, budgetMs: number): WatchedEntry {
+  begin(isolate: Isolate, budgetMs: number, cpuTime: bigint): WatchedEntry {
     const timeoutMs = Math.max(1, Math.ceil(budgetMs));
     const slot = this.#slots.get(isolate);
     if (slot === undefined) return { timeoutMs, seq: 0 };
@@ -198,9 +228,10 @@ export class EntryWatchdog {
       return { timeoutMs, seq: 0 };
     }
     if (!this.#watched.has(slot) || Atomics.load(i32, SEQ) !== 0) return { timeoutMs, seq: 0 };
-    const now = Date.now();
-    this.#f64[BEGAN] = now;
-    this.#f64[DEADLINE] = now + timeoutMs;
+    const f64 = this.#f64;
+    f64[BEGAN] = Date.now();
+    f64[BUDGET] = timeoutMs;
+    f64[CPU_AT_BEGIN] = Number(cpuTime) / 1e6;
     Atomics.store(i32, SLOT, slot);
     Atomics.store(i32, SEQ, seq);
     if (Atomics.load(i32, WATCHING) === 1) return { timeoutMs: 0, seq };
@@ -226,6 +257,15 @@ export class EntryWatchdog {
     if (entry.seq === 0) return false;
     Atomics.store(this.#i32, SEQ, 0);
     return Atomics.load(this.#i32, KILLED) === entry.seq;
+  }
+
+  /**
+   * What the watchdog saw of an entry it stopped ({@link end} said so): the guest's CPU time in it
+   * (NaN when its isolate could not tell) and the wall time it ran, both in ms.
+   */
+  stopOf(entry: WatchedEntry): { cpuMs: number; afterMs: number } | undefined {
+    if (entry.seq === 0 || Atomics.load(this.#i32, KILLED) !== entry.seq) return undefined;
+    return { cpuMs: this.#f64[STOP_CPU] ?? NaN, afterMs: this.#f64[STOP_AFTER] ?? 0 };
   }
 
   /**

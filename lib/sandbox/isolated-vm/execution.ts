@@ -135,26 +135,30 @@ export function cpuFailure(execution: Execution): ActionFailure {
   );
 }
 
+/** What the guest got of an entry that was stopped before it ended (all in ms). */
+export interface EntryStop {
+  /** The guest's own CPU time in the entry (isolated-vm's `cpuTime`); NaN when unknown. */
+  readonly cpuMs: number;
+  /** The wall time after which it was stopped. */
+  readonly afterMs: number;
+  /** The CPU time the entry could use. */
+  readonly budgetMs: number;
+}
+
 /**
- * An entry that isolated-vm's `timeout` stopped at `budgetMs` of wall time. The process's CPU over
- * the entry (`process.cpuUsage(started)`, every thread: an upper bound of the guest's) under half
- * the budget means the host was not running (descheduled, throttled), not that the action used
- * its budget: a temporary failure, with `Retry-After`, that is not a runaway. Otherwise the
- * action's CPU failure.
+ * An entry stopped part-way, by the watchdog or isolated-vm's `timeout`. The guest's own CPU time
+ * under half the entry's budget means it was kept from running (its thread starved on an overloaded
+ * host, waiting for its isolate's lock, or in host calls), not that the action used its budget: a
+ * temporary failure, with `Retry-After`, that is not a runaway. Otherwise (or when the CPU time is
+ * unknown) the action's CPU failure.
  */
-export function timeoutFailure(
-  execution: Execution,
-  started: NodeJS.CpuUsage | undefined,
-  budgetMs: number,
-): ActionFailure {
-  if (started === undefined) return cpuFailure(execution);
-  const { user, system } = process.cpuUsage(started);
-  const cpuMs = (user + system) / 1000;
-  if (cpuMs >= budgetMs / 2) return cpuFailure(execution);
+export function stoppedFailure(execution: Execution, stop: EntryStop): ActionFailure {
+  const { cpuMs, afterMs, budgetMs } = stop;
+  if (!(cpuMs < budgetMs / 2)) return cpuFailure(execution);
   return hostStalledFailure(
     new ActionFailure(
       'overloaded',
-      `the host was not running during the action (descheduled): the entry was stopped after ${Math.ceil(budgetMs)} ms with ${cpuMs.toFixed(1)} ms of CPU used, under its CPU budget of ${execution.limits.cpuTimeMs} ms`,
+      `the host was overloaded during the action: the entry was stopped after ${Math.ceil(afterMs)} ms, of which the action ran ${Math.max(0, cpuMs).toFixed(1)} ms, under its CPU budget of ${execution.limits.cpuTimeMs} ms`,
     ),
   );
 }

@@ -13,7 +13,7 @@ import {
   Execution,
   cpuFailure,
   memoryFailure,
-  timeoutFailure,
+  stoppedFailure,
   wallClockFailure,
 } from './execution.js';
 import { acquireWatchdog, releaseWatchdog, type EntryWatchdog } from './entry-watchdog.js';
@@ -245,10 +245,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
     const before = isolate.cpuTime;
     const previous = this.#current;
     this.#current = execution;
-    const entry = this.#watchdog.begin(isolate, remaining);
-    // Only an entry on isolated-vm's timeout (not the watchdog's) measures the process's CPU: it
-    // tells a host that was descheduled from an action that used its budget.
-    const processCpu = entry.timeoutMs === 0 ? undefined : process.cpuUsage();
+    const entry = this.#watchdog.begin(isolate, remaining, before);
     let thrown: unknown = ENTRY_END;
     let stopped = false;
     try {
@@ -266,10 +263,13 @@ export class IsolatedVmRunner implements ExecutionRunner {
       this.#current = previous;
     }
     if (isolate.isDisposed) {
-      if (stopped) this.#watchdogStops += 1;
+      const stop = stopped ? this.#watchdog.stopOf(entry) : undefined;
+      if (stop !== undefined) this.#watchdogStops += 1;
       this.#failLost(
         this.#pool.lost(owner),
-        stopped ? { execution, failure: cpuFailure(execution) } : undefined,
+        stop === undefined
+          ? undefined
+          : { execution, failure: stoppedFailure(execution, { ...stop, budgetMs: remaining }) },
       );
       return;
     }
@@ -280,7 +280,11 @@ export class IsolatedVmRunner implements ExecutionRunner {
       // The entry was stopped part-way: the isolate is not used again (see IsolatePool.discard).
       const failure =
         thrown instanceof Error && thrown.message === TIMED_OUT
-          ? timeoutFailure(execution, processCpu, remaining)
+          ? stoppedFailure(execution, {
+              cpuMs: used,
+              afterMs: entry.timeoutMs,
+              budgetMs: remaining,
+            })
           : new ActionFailure(
               'threw',
               `the sandbox could not finish an entry: ${describe(thrown)}`,

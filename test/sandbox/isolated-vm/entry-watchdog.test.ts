@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import ivm from 'isolated-vm';
-import { EntryWatchdog } from '../../../lib/sandbox/isolated-vm/entry-watchdog.js';
+import {
+  EntryWatchdog,
+  WALL_BACKSTOP_FACTOR,
+} from '../../../lib/sandbox/isolated-vm/entry-watchdog.js';
 import { loadIsolatedVm } from '../../../lib/sandbox/isolated-vm/isolates.js';
 import { until } from '../../support/until.js';
 import { interceptIsolates } from '../fixtures/isolate-maker.js';
@@ -31,7 +34,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
   });
 
   it('asks for isolated-vm’s timeout for an isolate it does not watch (yet)', () => {
-    const entry = watchdog.begin(isolate, 12.2);
+    const entry = watchdog.begin(isolate, 12.2, isolate.cpuTime);
     expect(entry).to.deep.equal({ timeoutMs: 13, seq: 0 });
     expect(watchdog.end(entry)).to.equal(false);
   });
@@ -46,7 +49,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
       // A round that began before `other` was given does not watch it.
       expect(watchdog.covering).to.equal(false);
       await untilWatched(watchdog);
-      const entry = watchdog.begin(other, 20);
+      const entry = watchdog.begin(other, 20, other.cpuTime);
       expect(watchdog.end(entry)).to.equal(false);
       expect(entry.timeoutMs).to.equal(0);
     } finally {
@@ -60,7 +63,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
     watchdog.watch(isolate);
     await untilWatched(watchdog);
     for (let i = 0; i < 100; i += 1) {
-      const entry = watchdog.begin(isolate, 50);
+      const entry = watchdog.begin(isolate, 50, isolate.cpuTime);
       expect(entry.timeoutMs).to.equal(0);
       expect(run.applySync(undefined, [false])).to.equal(42);
       expect(watchdog.end(entry)).to.equal(false);
@@ -71,7 +74,7 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
   it('disposes the isolate of an entry still running at its deadline; end() says so', async () => {
     watchdog.watch(isolate);
     await untilWatched(watchdog);
-    const entry = watchdog.begin(isolate, 30);
+    const entry = watchdog.begin(isolate, 30, isolate.cpuTime);
     expect(entry.timeoutMs).to.equal(0);
     const started = Date.now();
     expect(() => run.applySync(undefined, [true])).to.throw(
@@ -85,8 +88,8 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
   it('gives an entry begun inside another one a timeout of its own', async () => {
     watchdog.watch(isolate);
     await untilWatched(watchdog);
-    const outer = watchdog.begin(isolate, 50);
-    const inner = watchdog.begin(isolate, 50);
+    const outer = watchdog.begin(isolate, 50, isolate.cpuTime);
+    const inner = watchdog.begin(isolate, 50, isolate.cpuTime);
     expect([outer.timeoutMs, inner.timeoutMs]).to.deep.equal([0, 50]);
     expect(watchdog.end(inner)).to.equal(false);
     expect(watchdog.end(outer)).to.equal(false);
@@ -96,11 +99,11 @@ describe('EntryWatchdog: stops entries past their budget without a timer each', 
     watchdog.watch(isolate);
     await untilWatched(watchdog);
     watchdog.unwatch(isolate);
-    expect(watchdog.begin(isolate, 20).timeoutMs).to.equal(20);
+    expect(watchdog.begin(isolate, 20, isolate.cpuTime).timeoutMs).to.equal(20);
     watchdog.watch(isolate);
     await untilWatched(watchdog);
     watchdog.close();
-    expect(watchdog.begin(isolate, 20).timeoutMs).to.equal(20);
+    expect(watchdog.begin(isolate, 20, isolate.cpuTime).timeoutMs).to.equal(20);
   });
 
   it('listens for the process exit while it lives, and no longer once closed', () => {
@@ -137,7 +140,7 @@ describe('EntryWatchdog: its own isolate disposed, or not creatable', function (
 
   /** An entry that spins forever, begun under the watchdog: it must be the one to stop it. */
   function spinUnderWatch(): void {
-    const entry = watchdog.begin(isolate, 30);
+    const entry = watchdog.begin(isolate, 30, isolate.cpuTime);
     expect(entry.timeoutMs).to.equal(0);
     expect(() => spin.applySync(undefined, [])).to.throw('Isolate was disposed during execution');
     expect(watchdog.end(entry)).to.equal(true);
@@ -162,19 +165,19 @@ describe('EntryWatchdog: its own isolate disposed, or not creatable', function (
     watchdog = new EntryWatchdog();
     watchdog.watch(isolate);
     expect(watchdog.covering).to.equal(false);
-    const entry = watchdog.begin(isolate, 30);
+    const entry = watchdog.begin(isolate, 30, isolate.cpuTime);
     expect(entry).to.deep.equal({ timeoutMs: 30, seq: 0 });
     expect(() => spin.applySync(undefined, [], { timeout: entry.timeoutMs })).to.throw(
       'Script execution timed out.',
     );
     expect(watchdog.end(entry)).to.equal(false);
     // Not tried again at once (a host that cannot make isolates is not asked at every entry).
-    watchdog.end(watchdog.begin(isolate, 30));
+    watchdog.end(watchdog.begin(isolate, 30, isolate.cpuTime));
     expect(isolates.withLimit(WATCHDOG_MB)).to.deep.equal([]);
     // Entries start a round while none runs; the isolate is tried again a second after it failed.
     await until(
       () => {
-        watchdog.end(watchdog.begin(isolate, 30));
+        watchdog.end(watchdog.begin(isolate, 30, isolate.cpuTime));
         return watchdog.covering;
       },
       'the watchdog made its isolate again',
@@ -182,5 +185,88 @@ describe('EntryWatchdog: its own isolate disposed, or not creatable', function (
     );
     expect(isolates.withLimit(WATCHDOG_MB)).to.have.length(1);
     spinUnderWatch();
+  });
+});
+
+describe('EntryWatchdog: charges the guest’s CPU time, with a wall-time backstop', function () {
+  this.timeout(10_000);
+  const BUDGET_MS = 30;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  let watchdog: EntryWatchdog;
+  let isolate: ivm.Isolate;
+  let run: ivm.Reference;
+
+  before(() => loadIsolatedVm());
+  beforeEach(async () => {
+    watchdog = new EntryWatchdog();
+    isolate = new ivm.Isolate({ memoryLimit: 16 });
+    const context = isolate.createContextSync();
+    // A synchronous host call that keeps the entry's thread from running for `ms`.
+    const block = new ivm.Callback((ms: number) => Atomics.wait(sleeper, 0, 0, ms));
+    context.global.setSync('block', block);
+    run = context.evalSync(
+      `(function (mode, ms) {
+        if (mode === 'spin') for (;;) {}
+        if (mode === 'block') { block(ms); return 42; }
+        // As the sandbox's guest awaits a host call answered at once: V8 stops a loop of bare
+        // callbacks only long after its isolate is disposed, but stops it at its next microtask.
+        (async () => { for (;;) await block(ms); })();
+      })`,
+      { reference: true },
+    );
+    watchdog.watch(isolate);
+    await untilWatched(watchdog);
+  });
+  afterEach(() => {
+    watchdog.close();
+    if (!isolate.isDisposed) isolate.dispose();
+  });
+
+  /** Runs one watched entry; what it returned or threw, how long it took, and the watchdog's stop. */
+  function enter(mode: string, ms = 0) {
+    const entry = watchdog.begin(isolate, BUDGET_MS, isolate.cpuTime);
+    expect(entry.timeoutMs).to.equal(0);
+    const started = Date.now();
+    let result: unknown;
+    try {
+      result = run.applySync(undefined, [mode, ms]);
+    } catch (err) {
+      result = (err as Error).message;
+    }
+    const tookMs = Date.now() - started;
+    const stopped = watchdog.end(entry);
+    return { result, tookMs, stopped, stop: watchdog.stopOf(entry) };
+  }
+
+  it('does not stop an entry kept from running (in a host call) past its budget: it is not the guest’s time', () => {
+    const { stop, ...entry } = enter('block', 4 * BUDGET_MS);
+    expect(entry.result).to.equal(42);
+    expect(entry.stopped).to.equal(false);
+    expect(entry.tookMs).to.be.at.least(4 * BUDGET_MS);
+    expect(stop).to.equal(undefined);
+    expect(isolate.isDisposed).to.equal(false);
+  });
+
+  it('stops a spinning entry once its guest used its budget, and tells how much it used', () => {
+    const { stop, ...entry } = enter('spin');
+    expect(entry).to.deep.include({
+      result: 'Isolate was disposed during execution',
+      stopped: true,
+    });
+    expect(entry.tookMs).to.be.within(BUDGET_MS - 1, BUDGET_MS + 150);
+    expect(stop?.cpuMs).to.be.within(BUDGET_MS, BUDGET_MS + 150);
+    expect(stop?.afterMs).to.be.within(BUDGET_MS, entry.tookMs + 1);
+  });
+
+  it(`stops an entry looping on a blocking host call at ${WALL_BACKSTOP_FACTOR} times its budget of wall time, its guest's CPU time tiny`, () => {
+    const { stop, ...entry } = enter('loop', 5);
+    expect(entry).to.deep.include({
+      result: 'Isolate was disposed during execution',
+      stopped: true,
+    });
+    const backstopMs = WALL_BACKSTOP_FACTOR * BUDGET_MS;
+    expect(entry.tookMs).to.be.within(backstopMs, backstopMs + 200);
+    expect(stop?.afterMs).to.be.within(backstopMs, entry.tookMs + 1);
+    expect(stop?.cpuMs).to.be.below(BUDGET_MS / 2);
   });
 });

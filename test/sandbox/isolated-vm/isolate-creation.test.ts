@@ -164,7 +164,7 @@ describe('the sandbox: an isolate that cannot be created, or is disposed before 
         const scratch = isolates.withLimit(SCRATCH_MB).at(-1) as Isolate;
         watchdog.watch(scratch);
         await until(() => watchdog.covering, 'the watchdog watches the check’s isolate');
-        const entry = watchdog.begin(scratch, 1);
+        const entry = watchdog.begin(scratch, 1, scratch.cpuTime);
         try {
           check.check(LONG);
         } catch (err) {
