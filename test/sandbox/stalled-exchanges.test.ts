@@ -35,7 +35,7 @@ describe('a host descheduled during a legitimate action (over HTTP, in a child p
     const good = await timedExchange(server.origin, 'urn:acme:good', 'fine', 10_000);
     expect(good.status).to.equal(200);
     const stalled = await timedExchange(server.origin, 'urn:acme:hostile', 'fine', 10_000);
-    expect(stalled.status).to.equal(503);
+    expect(stalled.status, JSON.stringify(await server.entriesWritten(2))).to.equal(503);
     expect(stalled.body).to.deep.equal({
       error: 'temporarily_unavailable',
       error_description: 'The server is busy; retry later.',

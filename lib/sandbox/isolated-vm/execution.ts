@@ -137,7 +137,11 @@ export function cpuFailure(execution: Execution): ActionFailure {
 
 /** What the guest got of an entry that was stopped before it ended (all in ms). */
 export interface EntryStop {
-  /** The guest's own CPU time in the entry (isolated-vm's `cpuTime`); NaN when unknown. */
+  /**
+   * At most the guest's own CPU time in the entry: isolated-vm's `cpuTime` (which leaves out host
+   * calls and waits for the isolate), less what is known of the process being stopped; NaN when
+   * unknown.
+   */
   readonly cpuMs: number;
   /** The wall time after which it was stopped. */
   readonly afterMs: number;

@@ -246,6 +246,10 @@ export class IsolatedVmRunner implements ExecutionRunner {
     const previous = this.#current;
     this.#current = execution;
     const entry = this.#watchdog.begin(isolate, remaining, before);
+    // An entry on isolated-vm's timeout (not the watchdog's) also measures the process's CPU, all
+    // threads: the isolate's `cpuTime` counts the time the process was stopped mid-entry (the
+    // watchdog credits that time; the timeout cannot), the process's CPU does not.
+    const processCpu = entry.timeoutMs === 0 ? undefined : process.cpuUsage();
     let thrown: unknown = ENTRY_END;
     let stopped = false;
     try {
@@ -281,7 +285,7 @@ export class IsolatedVmRunner implements ExecutionRunner {
       const failure =
         thrown instanceof Error && thrown.message === TIMED_OUT
           ? stoppedFailure(execution, {
-              cpuMs: used,
+              cpuMs: Math.min(used, cpuMsSince(processCpu)),
               afterMs: entry.timeoutMs,
               budgetMs: remaining,
             })
@@ -384,6 +388,13 @@ export class IsolatedVmRunner implements ExecutionRunner {
     if (execution.pendingCalls?.delete(callId) !== true) return;
     this.#enter(execution, execution.vc.settle, [execution.id, callId, ok, value]);
   }
+}
+
+/** The process's CPU time since `started` (ms), every thread; Infinity when not measured. */
+function cpuMsSince(started: NodeJS.CpuUsage | undefined): number {
+  if (started === undefined) return Infinity;
+  const { user, system } = process.cpuUsage(started);
+  return (user + system) / 1000;
 }
 
 function abortOnCatastrophicError(message: string): void {
