@@ -70,6 +70,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'peer-exchange', server: 'peer-oidc-provider', mode: 'exchange' },
   { name: 'peer-cc', server: 'peer-oidc-provider', mode: 'cc' },
   { name: 'cte-sandbox@500rps', server: 'cte', mode: 'sandbox', rate: 500 },
+  // The in-process exchange at that rate: how much of the sandbox's tail is the exchange's own.
+  { name: 'cte-inline-sync@500rps', server: 'cte', mode: 'inline-sync', rate: 500 },
   // The same latency row for the floor: what this machine's Node alone does at that rate.
   { name: 'floor@500rps', server: 'floor', mode: 'floor', rate: 500 },
 ];
@@ -247,6 +249,7 @@ function ratios(rows: Map<string, Row>) {
   const floor = rows.get('floor');
   const at500 = rows.get('cte-sandbox@500rps');
   const floorAt500 = rows.get('floor@500rps');
+  const inlineSyncAt500 = rows.get('cte-inline-sync@500rps');
   const extraCpu = (row: Row | undefined, base: Row | undefined): number | null =>
     row && base ? +(row.cpu_ms - base.cpu_ms).toFixed(3) : null;
   return {
@@ -271,6 +274,7 @@ function ratios(rows: Map<string, Row>) {
     cte_default_cpu_ms_over_cte_sandbox: extraCpu(rows.get('cte-default'), sandbox),
     cte_sandbox_p99_ms_at_500rps: at500?.p99_ms ?? null,
     floor_p99_ms_at_500rps: floorAt500?.p99_ms ?? null,
+    cte_inline_sync_p99_ms_at_500rps: inlineSyncAt500?.p99_ms ?? null,
   };
 }
 
