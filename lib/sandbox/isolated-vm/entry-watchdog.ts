@@ -44,18 +44,20 @@ const STOP = 6; // 1: end the round and do not start another
 const SLEEP = 7; // never written: Atomics.wait on it is a plain sleep (Atomics.notify cuts it short)
 const ACTIVITY = 8; // the last entry's sequence number, covered or not (never reset)
 const ROUND = 9; // 1 from when the host starts a round until the round returns
-// Float64 slots, in bytes 40-87 (clear of the Int32 ones).
+// Float64 slots, in bytes 40-95 (clear of the Int32 ones).
 const BUDGET = 5; // the CPU time the entry in progress may use (ms)
 const BEGAN = 6; // when it began (epoch ms)
 const STALLED = 7; // how long the process could not run during entry CREDITED (ms)
 const CPU_AT_BEGIN = 8; // its isolate's `cpuTime` when it began (ms)
 const STOP_CPU = 9; // the guest's CPU time in entry KILLED when it was stopped (ms; NaN: unknown)
 const STOP_AFTER = 10; // how long after it began entry KILLED was stopped (ms)
+const HOST = 11; // the host calls' time charged to the entry in progress so far (ms)
 
 /**
  * The watchdog's round, run in its own isolate on isolated-vm's thread pool. It sleeps
  * {@link WATCHDOG_POLL_MS} at a time; an entry still in progress whose isolate has used its CPU
- * budget since the entry began (isolated-vm's `cpuTime`, readable from this thread), or that has
+ * budget since the entry began (isolated-vm's `cpuTime`, readable from this thread, plus the time
+ * of the capability calls the host answered within the entry, as charged to HOST), or that has
  * run {@link WALL_BACKSTOP_FACTOR} times its budget of wall time, has its isolate disposed (which is
  * how isolated-vm stops code from another thread), and what the guest used is left for the host. A
  * wake-up more than a poll later than asked means the process was not running (descheduled,
@@ -113,7 +115,7 @@ const ROUND_SOURCE = String.raw`
         const slot = Atomics.load(i32, ${SLOT});
         const target = targets.get(slot);
         let cpu = NaN;
-        try { cpu = Number(target.cpuTime) / 1e6 - f64[${CPU_AT_BEGIN}]; } catch (error) {}
+        try { cpu = Number(target.cpuTime) / 1e6 - f64[${CPU_AT_BEGIN}] + f64[${HOST}]; } catch (error) {}
         if (!(cpu >= budget) && now - began < ${WALL_BACKSTOP_FACTOR} * f64[${BUDGET}] + credit) continue;
         if (Atomics.load(i32, ${SEQ}) !== seq) continue;
         targets.delete(slot);
@@ -157,7 +159,9 @@ export interface WatchedEntry {
  * budget, the isolate's CPU time) and end in shared memory, and the watchdog disposes the isolate of
  * an entry whose guest has used its CPU budget, at most {@link WATCHDOG_POLL_MS} late. The guest's
  * CPU time, not the wall time, is the budget's: an entry kept from running (its thread starved on a
- * loaded host, waiting for the isolate's lock, or in a host call) is not charged for it. Wall time
+ * loaded host, waiting for the isolate's lock) is not charged for it, and the capability calls
+ * answered within it are charged what the host measured of each, up to a cap (see
+ * {@link chargeHostCall}). Wall time
  * only stops an entry at {@link WALL_BACKSTOP_FACTOR} times its budget, and {@link stopOf} tells the
  * host how much of that was the guest's. Time the watchdog itself could not run (the whole process
  * descheduled) does not count against the entry either. Isolates it does not watch yet (new ones,
@@ -167,7 +171,7 @@ export interface WatchedEntry {
  * cannot be made, entries take `timeout` too.
  */
 export class EntryWatchdog {
-  readonly #shared = new SharedArrayBuffer(88);
+  readonly #shared = new SharedArrayBuffer(96);
   readonly #i32 = new Int32Array(this.#shared);
   readonly #f64 = new Float64Array(this.#shared);
   /** Made by the first round; gone when disposed (made anew by the next round) or not creatable. */
@@ -232,6 +236,7 @@ export class EntryWatchdog {
     f64[BEGAN] = Date.now();
     f64[BUDGET] = timeoutMs;
     f64[CPU_AT_BEGIN] = Number(cpuTime) / 1e6;
+    f64[HOST] = 0;
     Atomics.store(i32, SLOT, slot);
     Atomics.store(i32, SEQ, seq);
     if (Atomics.load(i32, WATCHING) === 1) return { timeoutMs: 0, seq };
@@ -260,8 +265,18 @@ export class EntryWatchdog {
   }
 
   /**
-   * What the watchdog saw of an entry it stopped ({@link end} said so): the guest's CPU time in it
-   * (NaN when its isolate could not tell) and the wall time it ran, both in ms.
+   * Charges the entry in progress `ms` of host time spent on its behalf (a capability call answered
+   * within the entry): the guest's `cpuTime` leaves host calls out, so an action looping on an
+   * expensive one would otherwise run to the wall-time backstop and not be judged its cause.
+   */
+  chargeHostCall(ms: number): void {
+    this.#f64[HOST] = (this.#f64[HOST] ?? 0) + ms;
+  }
+
+  /**
+   * What the watchdog saw of an entry it stopped ({@link end} said so): the guest's CPU time in it,
+   * host calls charged included (NaN when its isolate could not tell), and the wall time it ran,
+   * both in ms.
    */
   stopOf(entry: WatchedEntry): { cpuMs: number; afterMs: number } | undefined {
     if (entry.seq === 0 || Atomics.load(this.#i32, KILLED) !== entry.seq) return undefined;

@@ -138,9 +138,9 @@ export function cpuFailure(execution: Execution): ActionFailure {
 /** What the guest got of an entry that was stopped before it ended (all in ms). */
 export interface EntryStop {
   /**
-   * At most the guest's own CPU time in the entry: isolated-vm's `cpuTime` (which leaves out host
-   * calls and waits for the isolate), less what is known of the process being stopped; NaN when
-   * unknown.
+   * What the action used of the entry, at most: isolated-vm's `cpuTime` (which leaves out host
+   * calls and waits for the isolate) plus the capability calls charged to it, less what is known of
+   * the process being stopped; NaN when unknown.
    */
   readonly cpuMs: number;
   /** The wall time after which it was stopped. */
@@ -150,9 +150,10 @@ export interface EntryStop {
 }
 
 /**
- * An entry stopped part-way, by the watchdog or isolated-vm's `timeout`. The guest's own CPU time
- * under half the entry's budget means it was kept from running (its thread starved on an overloaded
- * host, waiting for its isolate's lock, or in host calls), not that the action used its budget: a
+ * An entry stopped part-way, by the watchdog or isolated-vm's `timeout`. What the action used
+ * (its guest's CPU time and the host calls charged to it) under half the entry's budget means it
+ * was kept from running (its thread starved on an overloaded host, or waiting for its isolate's
+ * lock), not that the action used its budget: a
  * temporary failure, with `Retry-After`, that is not a runaway. Otherwise (or when the CPU time is
  * unknown) the action's CPU failure.
  */

@@ -16,6 +16,19 @@ export type DeliverHostCall = (
 ) => void;
 
 /**
+ * The most of one capability call answered within an entry that is charged to the action. The call
+ * runs on the event loop's thread at the action's request, so its time is the action's: it counts
+ * toward the entry's CPU budget (a guest's own CPU time leaves host calls out). Its wall time is all
+ * the host can measure cheaply, and that also holds any time the thread was starved: the cap keeps
+ * a legitimate action's few calls from being charged for an overloaded host, while a guest looping
+ * on an expensive call (a JWT verified with a very large RSA key) still reaches its budget.
+ */
+export const HOST_CALL_CHARGE_CAP_MS = 5;
+
+/** Charges the entry in progress the host time of a call answered within it (ms). */
+export type ChargeHostCall = (ms: number) => void;
+
+/**
  * The guest's host calls that may wait: capabilities (`require('jose')`, `fetch`), timers and
  * `api.replay.consume`. A capability that has its answer at hand answers within the entry
  * (HostCapabilities.invokeSync); any other call is started, and its settlement is delivered to
@@ -25,11 +38,18 @@ export class HostCalls {
   readonly #capabilities: CapabilityInvoker;
   readonly #now: () => number;
   readonly #deliver: DeliverHostCall;
+  readonly #charge: ChargeHostCall;
 
-  constructor(capabilities: CapabilityInvoker, now: () => number, deliver: DeliverHostCall) {
+  constructor(
+    capabilities: CapabilityInvoker,
+    now: () => number,
+    deliver: DeliverHostCall,
+    charge: ChargeHostCall,
+  ) {
     this.#capabilities = capabilities;
     this.#now = now;
     this.#deliver = deliver;
+    this.#charge = charge;
   }
 
   /** A host call of the guest: answered at once when it can be, else started. */
@@ -70,6 +90,7 @@ export class HostCalls {
   ): [boolean, unknown] | undefined {
     const invokeSync = this.#capabilities.invokeSync;
     if (invokeSync === undefined || this.#now() >= execution.deadline) return undefined;
+    const started = performance.now();
     try {
       const answer = invokeSync.call(
         this.#capabilities,
@@ -80,6 +101,8 @@ export class HostCalls {
       return answer === undefined ? undefined : [true, answer.value];
     } catch (err) {
       return [false, guestErrorData(err)];
+    } finally {
+      this.#charge(Math.min(performance.now() - started, HOST_CALL_CHARGE_CAP_MS));
     }
   }
 }

@@ -84,6 +84,8 @@ export class IsolatedVmRunner implements ExecutionRunner {
   #watchdogStops = 0;
   /** The execution whose entry is running (entries are synchronous, so at most one). */
   #current: Execution | undefined;
+  /** Host time charged to the entry running (capability calls answered within it), in ms. */
+  #hostMs = 0;
   #nextExecutionId = 1;
   #closed = false;
 
@@ -97,6 +99,10 @@ export class IsolatedVmRunner implements ExecutionRunner {
       options.capabilities,
       options.now,
       (execution, callId, ok, value) => this.#deliver(execution, callId, ok, value),
+      (ms) => {
+        this.#hostMs += ms;
+        watchdog.chargeHostCall(ms);
+      },
     );
     this.#pool = new IsolatePool<Execution>({
       hostFunctions: hostFunctions<Execution>({
@@ -244,7 +250,9 @@ export class IsolatedVmRunner implements ExecutionRunner {
     const { isolate } = owner;
     const before = isolate.cpuTime;
     const previous = this.#current;
+    const previousHostMs = this.#hostMs;
     this.#current = execution;
+    this.#hostMs = 0;
     const entry = this.#watchdog.begin(isolate, remaining, before);
     // An entry on isolated-vm's timeout (not the watchdog's) also measures the process's CPU, all
     // threads: the isolate's `cpuTime` counts the time the process was stopped mid-entry (the
@@ -266,6 +274,8 @@ export class IsolatedVmRunner implements ExecutionRunner {
       stopped = this.#watchdog.end(entry);
       this.#current = previous;
     }
+    const hostMs = this.#hostMs;
+    this.#hostMs = previousHostMs;
     if (isolate.isDisposed) {
       const stop = stopped ? this.#watchdog.stopOf(entry) : undefined;
       if (stop !== undefined) this.#watchdogStops += 1;
@@ -277,8 +287,9 @@ export class IsolatedVmRunner implements ExecutionRunner {
       );
       return;
     }
-    // The isolate's time, less what the watchdog saw the process stopped (not the guest's).
-    const used = Number(isolate.cpuTime - before) / 1e6 - this.#watchdog.stalledMs(entry);
+    // The isolate's time, less what the watchdog saw the process stopped (not the guest's), plus
+    // the host calls charged.
+    const used = Number(isolate.cpuTime - before) / 1e6 - this.#watchdog.stalledMs(entry) + hostMs;
     execution.cpuMs += Math.max(0, used);
     if (thrown !== ENTRY_END) {
       // The entry was stopped part-way: the isolate is not used again (see IsolatePool.discard).

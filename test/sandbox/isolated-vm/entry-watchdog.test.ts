@@ -204,13 +204,20 @@ describe('EntryWatchdog: charges the guest’s CPU time, with a wall-time backst
     // A synchronous host call that keeps the entry's thread from running for `ms`.
     const block = new ivm.Callback((ms: number) => Atomics.wait(sleeper, 0, 0, ms));
     context.global.setSync('block', block);
+    // The same, its time charged to the entry as the runner charges a capability call.
+    const charged = new ivm.Callback((ms: number) => {
+      Atomics.wait(sleeper, 0, 0, ms);
+      watchdog.chargeHostCall(ms);
+    });
+    context.global.setSync('charged', charged);
     run = context.evalSync(
       `(function (mode, ms) {
         if (mode === 'spin') for (;;) {}
         if (mode === 'block') { block(ms); return 42; }
         // As the sandbox's guest awaits a host call answered at once: V8 stops a loop of bare
         // callbacks only long after its isolate is disposed, but stops it at its next microtask.
-        (async () => { for (;;) await block(ms); })();
+        if (mode === 'charged') (async () => { for (;;) await charged(ms); })();
+        else (async () => { for (;;) await block(ms); })();
       })`,
       { reference: true },
     );
@@ -268,5 +275,15 @@ describe('EntryWatchdog: charges the guest’s CPU time, with a wall-time backst
     expect(entry.tookMs).to.be.within(backstopMs, backstopMs + 200);
     expect(stop?.afterMs).to.be.within(backstopMs, entry.tookMs + 1);
     expect(stop?.cpuMs).to.be.below(BUDGET_MS / 2);
+  });
+
+  it('stops an entry looping on host calls charged to it once they and its guest used its budget', () => {
+    const { stop, ...entry } = enter('charged', 5);
+    expect(entry).to.deep.include({
+      result: 'Isolate was disposed during execution',
+      stopped: true,
+    });
+    expect(entry.tookMs).to.be.within(BUDGET_MS - 1, BUDGET_MS + 150);
+    expect(stop?.cpuMs).to.be.at.least(BUDGET_MS);
   });
 });

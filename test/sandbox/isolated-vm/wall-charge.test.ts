@@ -6,6 +6,7 @@ import type {
 import type { ActionVersion } from '../../../lib/sandbox/action-runner.js';
 import type { ExecutionGate } from '../../../lib/sandbox/execution-gate.js';
 import { WALL_BACKSTOP_FACTOR } from '../../../lib/sandbox/isolated-vm/entry-watchdog.js';
+import { HOST_CALL_CHARGE_CAP_MS } from '../../../lib/sandbox/isolated-vm/host-calls.js';
 import type { CapabilityInvoker } from '../../../lib/sandbox/isolated-vm/isolated-vm-runner.js';
 import {
   codeVersion,
@@ -37,18 +38,26 @@ class BlockingCapabilities implements CapabilityInvoker {
     name: CapabilityName,
     args: readonly unknown[],
   ): { value: unknown } {
-    const ms = Number(args[0]);
-    if (name === 'jose.jwtVerify' && ms > 0) Atomics.wait(this.#sleeper, 0, 0, ms);
+    const token = String(args[0]);
+    const ms = Number(token.replace('spin', ''));
+    if (name === 'jose.jwtVerify' && token.startsWith('spin')) {
+      for (const until = performance.now() + ms; performance.now() < until;);
+    } else if (name === 'jose.jwtVerify' && ms > 0) {
+      Atomics.wait(this.#sleeper, 0, 0, ms);
+    }
     return { value: { payload: { sub: 'alice' }, protectedHeader: { alg: 'ES256' } } };
   }
 }
 
-/** An action whose one jwtVerify blocks the host `ms`, `times` times over (forever for Infinity). */
-function verifying(ms: number, times: number): string {
+/**
+ * An action whose one jwtVerify blocks the host `ms` (or, `spin` set, keeps it busy that long),
+ * `times` times over (forever for Infinity).
+ */
+function verifying(ms: number, times: number, spin = false): string {
   return handlerCode(`
     const { jwtVerify } = require('jose');
     for (let i = 0; i < ${times === Infinity ? 'Infinity' : times}; i += 1) {
-      await jwtVerify('${ms}', new Uint8Array(32));
+      await jwtVerify('${spin ? 'spin' : ''}${ms}', new Uint8Array(32));
     }
     api.authentication.setUserById('alice');`);
 }
@@ -89,17 +98,25 @@ describe('the sandbox charges an action the CPU time it ran, not the wall time i
     expect(outcome.commands).to.deep.include({ type: 'setUserById', user_id: 'alice' });
   });
 
-  it(`one kept waiting past ${WALL_BACKSTOP_FACTOR} budgets is stopped as the host overloaded (503 material), never a runaway`, async () => {
+  it(`an action looping on a slow host call is charged for it, up to ${HOST_CALL_CHARGE_CAP_MS} ms a call: a runaway, stopped long before the backstop`, async () => {
     const { outcome, ms } = await watchedRun(verifying(20, Infinity));
-    expect(ms).to.be.within(BACKSTOP_MS, BACKSTOP_MS + 400);
-    expect(outcome.failure?.kind).to.equal('overloaded');
-    expect(outcome.failure?.retryAfterSeconds).to.equal(1);
-    expect(outcome.failure?.message).to.match(
-      new RegExp(
-        `^the host was overloaded during the action: the entry was stopped after \\d+ ms, of which the action ran \\d+\\.\\d ms, under its CPU budget of ${CPU_MS} ms$`,
-      ),
-    );
-    expect(countsAsRunaway(outcome.failure)).to.equal(false);
+    // Each 20 ms call is charged the cap: the budget is used after CPU_MS / cap calls.
+    expect(ms).to.be.within((CPU_MS / HOST_CALL_CHARGE_CAP_MS) * 20, BACKSTOP_MS);
+    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
+      'timeout',
+      `action exceeded its CPU budget of ${CPU_MS} ms`,
+    ]);
+    expect(countsAsRunaway(outcome.failure)).to.equal(true);
+  });
+
+  it('an action looping on a host call that keeps the processor busy (a JWT verified with a very large RSA key) is a runaway, stopped near its budget', async () => {
+    const { outcome, ms } = await watchedRun(verifying(3, Infinity, true));
+    expect(ms).to.be.within(CPU_MS, CPU_MS + 400);
+    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
+      'timeout',
+      `action exceeded its CPU budget of ${CPU_MS} ms`,
+    ]);
+    expect(countsAsRunaway(outcome.failure)).to.equal(true);
   });
 
   it('an action looping on a synchronous host call that answers at once is stopped, a runaway', async () => {
