@@ -62,6 +62,15 @@ function verifying(ms: number, times: number, spin = false): string {
     api.authentication.setUserById('alice');`);
 }
 
+/** The action's CPU failure: `timeout`, the budget named, counted toward runaway suspension. */
+function expectCpuRunaway(outcome: RunOutcome): void {
+  expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
+    'timeout',
+    `action exceeded its CPU budget of ${CPU_MS} ms`,
+  ]);
+  expect(countsAsRunaway(outcome.failure)).to.equal(true);
+}
+
 describe('the sandbox charges an action the CPU time it ran, not the wall time it was kept waiting', function () {
   this.timeout(30_000);
   let runner: ExecutionGate;
@@ -102,51 +111,31 @@ describe('the sandbox charges an action the CPU time it ran, not the wall time i
     const { outcome, ms } = await watchedRun(verifying(20, Infinity));
     // Each 20 ms call is charged the cap: the budget is used after CPU_MS / cap calls.
     expect(ms).to.be.within((CPU_MS / HOST_CALL_CHARGE_CAP_MS) * 20, BACKSTOP_MS);
-    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
-      'timeout',
-      `action exceeded its CPU budget of ${CPU_MS} ms`,
-    ]);
-    expect(countsAsRunaway(outcome.failure)).to.equal(true);
+    expectCpuRunaway(outcome);
   });
 
   it('an action looping on a host call that keeps the processor busy (a JWT verified with a very large RSA key) is a runaway, stopped near its budget', async () => {
     const { outcome, ms } = await watchedRun(verifying(3, Infinity, true));
     expect(ms).to.be.within(CPU_MS, CPU_MS + 400);
-    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
-      'timeout',
-      `action exceeded its CPU budget of ${CPU_MS} ms`,
-    ]);
-    expect(countsAsRunaway(outcome.failure)).to.equal(true);
+    expectCpuRunaway(outcome);
   });
 
   it('an action looping on a synchronous host call that answers at once is stopped, a runaway', async () => {
     const { outcome, ms } = await watchedRun(verifying(0, Infinity));
     expect(ms).to.be.below(BACKSTOP_MS + 400);
-    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
-      'timeout',
-      `action exceeded its CPU budget of ${CPU_MS} ms`,
-    ]);
-    expect(countsAsRunaway(outcome.failure)).to.equal(true);
+    expectCpuRunaway(outcome);
   });
 
   it('an action looping on a synchronous api call is stopped, a runaway', async () => {
     const { outcome, ms } = await watchedRun(handlerCode("for (;;) api.cache.get('key');"));
     expect(ms).to.be.below(BACKSTOP_MS + 400);
-    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
-      'timeout',
-      `action exceeded its CPU budget of ${CPU_MS} ms`,
-    ]);
-    expect(countsAsRunaway(outcome.failure)).to.equal(true);
+    expectCpuRunaway(outcome);
   });
 
   it('a spinning action is stopped at its CPU budget, within a few polls, a runaway', async () => {
     const spin = handlerCode('for (;;) {}');
     const { outcome, ms } = await watchedRun(spin);
     expect(ms).to.be.within(CPU_MS, CPU_MS + 150);
-    expect([outcome.failure?.kind, outcome.failure?.message]).to.deep.equal([
-      'timeout',
-      `action exceeded its CPU budget of ${CPU_MS} ms`,
-    ]);
-    expect(countsAsRunaway(outcome.failure)).to.equal(true);
+    expectCpuRunaway(outcome);
   });
 });
